@@ -1,0 +1,1 @@
+"""Accounts: residents (phone + one-time code), staff with roles, units and sessions."""

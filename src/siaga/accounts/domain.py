@@ -1,0 +1,41 @@
+"""Who is asking: the authenticated principal behind a request, and how it maps to an alert actor."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from siaga.accounts.models import Role
+from siaga.alerts.domain import Actor, ActorKind
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A resident or a staff member, as resolved from a session token."""
+
+    session_id: int
+    name: str
+    resident_id: uuid.UUID | None = None
+    staff_id: int | None = None
+    role: Role | None = None
+    agency_id: int | None = None
+    unit_id: int | None = None
+
+    @property
+    def is_resident(self) -> bool:
+        return self.resident_id is not None
+
+    @property
+    def subject(self) -> str:
+        """A stable id for audit and timelines: the resident's UUID or ``staff:<id>``."""
+        return str(self.resident_id) if self.resident_id is not None else f"staff:{self.staff_id}"
+
+    @property
+    def kind(self) -> str:
+        return "resident" if self.role is None else self.role.value
+
+    def actor(self) -> Actor:
+        if self.resident_id is not None:
+            return Actor(kind=ActorKind.RESIDENT, id=str(self.resident_id), name=self.name)
+        assert self.role is not None
+        return Actor(kind=ActorKind(self.role.value), id=str(self.staff_id), name=self.name, unit_id=self.unit_id)

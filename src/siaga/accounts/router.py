@@ -1,0 +1,476 @@
+"""HTTP for residents (code, verify, profile, PINs), staff sessions, staff accounts and units."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts import service as accounts
+from siaga.accounts.models import Resident, Role, Staff, Unit
+from siaga.accounts.schemas import (
+    AppealIn,
+    CodeRequest,
+    CodeRequested,
+    CodeVerify,
+    EmergencyContactRead,
+    LoginIn,
+    MeRead,
+    ModerationIn,
+    ModerationRead,
+    PinsSet,
+    ResidentRead,
+    ResidentSession,
+    ResidentUpdate,
+    StaffCreate,
+    StaffRead,
+    StaffSession,
+    UnitCreate,
+    UnitRead,
+)
+from siaga.alerts import access
+from siaga.alerts.models import Alert
+from siaga.audit import service as audit
+from siaga.deps import (
+    Admin,
+    ClientIP,
+    CommandCentre,
+    CurrentPrincipal,
+    CurrentResident,
+    CurrentStaff,
+    RuntimeDep,
+    Supervisor,
+    UserAgent,
+)
+from siaga.errors import NotFound, Unauthorized
+from siaga.notify import service as notify
+from siaga.schemas import error_responses
+
+router = APIRouter()
+
+
+async def resident_read(session: AsyncSession, resident: Resident) -> ResidentRead:
+    contacts = await accounts.emergency_contacts(session, resident.id)
+    return ResidentRead(
+        id=resident.id,
+        phone=resident.phone,
+        name=resident.name,
+        nik=resident.nik,
+        birth_date=resident.birth_date,
+        sex=resident.sex,
+        address=resident.address,
+        medical_notes=resident.medical_notes,
+        language=resident.language,
+        has_pins=resident.cancel_pin_hash is not None,
+        strikes=resident.strikes,
+        suspended=resident.suspended,
+        suspended_reason=resident.suspended_reason,
+        created_at=resident.created_at,
+        emergency_contacts=[EmergencyContactRead.model_validate(c) for c in contacts],
+    )
+
+
+# Residents: registration by phone -----------------------------------------------------------------------------
+
+
+@router.post(
+    "/residents/code",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["residents"],
+    responses=error_responses(422, 429),
+)
+async def request_code(body: CodeRequest, runtime: RuntimeDep, ip: ClientIP) -> CodeRequested:
+    """Send a 6-digit code by SMS to a phone number (valid 5 minutes, single use)."""
+    async with runtime.unit_of_work() as session:
+        phone, message_id = await accounts.request_code(
+            session, settings=runtime.settings, phone_raw=body.phone, client_ip=ip
+        )
+        await audit.record(
+            session,
+            action="resident.code_requested",
+            actor=None,
+            actor_label=phone,
+            target_type="phone",
+            target_id=phone,
+            client_ip=ip,
+        )
+    # After the commit: a failed send is recorded and retried, and the code stays valid meanwhile.
+    await notify.deliver(runtime.sessions, runtime.sms, [message_id])
+    return CodeRequested(phone=phone, expires_in=runtime.settings.otp_ttl_seconds)
+
+
+@router.post("/residents/verify", tags=["residents"], responses=error_responses(422, 429))
+async def verify_code(body: CodeVerify, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent) -> ResidentSession:
+    """Exchange the SMS code for a resident session (creating the resident the first time)."""
+    async with runtime.unit_of_work() as session:
+        result = await accounts.verify_code(
+            session,
+            settings=runtime.settings,
+            phone_raw=body.phone,
+            code=body.code,
+            client_ip=ip,
+            user_agent=agent,
+        )
+        if isinstance(result, accounts.CodeFailure):
+            await audit.record(
+                session,
+                action="resident.login",
+                actor=None,
+                actor_label=body.phone,
+                outcome="failure",
+                client_ip=ip,
+                detail={"reason": result.error.code},
+            )
+        else:
+            assert result.resident is not None
+            await audit.record(
+                session,
+                action="resident.login",
+                actor=None,
+                actor_label=result.resident.phone,
+                target_type="resident",
+                target_id=str(result.resident.id),
+                client_ip=ip,
+                detail={"new": result.is_new},
+            )
+    if isinstance(result, accounts.CodeFailure):
+        raise result.error  # the attempt was counted and committed first
+    assert result.resident is not None
+    return ResidentSession(
+        access_token=result.token,
+        expires_at=result.expires_at,
+        resident_id=result.resident.id,
+        is_new=result.is_new,
+    )
+
+
+@router.get("/residents/me", tags=["residents"], responses=error_responses(401, 403))
+async def my_profile(principal: CurrentResident, runtime: RuntimeDep) -> ResidentRead:
+    """Your profile, emergency contacts and standing."""
+    assert principal.resident_id is not None
+    async with runtime.unit_of_work() as session:
+        return await resident_read(session, await accounts.get_resident(session, principal.resident_id))
+
+
+@router.patch("/residents/me", tags=["residents"], responses=error_responses(401, 403, 409, 422))
+async def update_my_profile(
+    body: ResidentUpdate, principal: CurrentResident, runtime: RuntimeDep, ip: ClientIP
+) -> ResidentRead:
+    """Change your name, NIK, address, medical notes, language or emergency contacts (the list is replaced)."""
+    assert principal.resident_id is not None
+    async with runtime.unit_of_work() as session:
+        resident = await accounts.get_resident(session, principal.resident_id)
+        await accounts.update_profile(session, settings=runtime.settings, resident=resident, changes=body)
+        await audit.record(
+            session,
+            action="resident.update",
+            actor=principal,
+            target_type="resident",
+            target_id=str(resident.id),
+            client_ip=ip,
+            detail={"fields": sorted(body.model_dump(exclude_unset=True))},
+        )
+        return await resident_read(session, resident)
+
+
+@router.put(
+    "/residents/me/pins",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["residents"],
+    responses=error_responses(401, 403, 422, 429),
+)
+async def set_my_pins(body: PinsSet, principal: CurrentResident, runtime: RuntimeDep, ip: ClientIP) -> Response:
+    """Set the cancel PIN and the duress PIN (which looks like a cancel but silently raises the alarm)."""
+    assert principal.resident_id is not None
+    async with runtime.unit_of_work() as session:
+        resident = await accounts.get_resident(session, principal.resident_id)
+        failure = await accounts.set_pins(session, resident=resident, pins=body)
+        await audit.record(
+            session,
+            action="resident.pins",
+            actor=principal,
+            target_type="resident",
+            target_id=str(resident.id),
+            client_ip=ip,
+            outcome="success" if failure is None else "failure",
+        )
+    if failure is not None and failure.error is not None:
+        raise failure.error
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/residents/me/appeal",
+    status_code=status.HTTP_201_CREATED,
+    tags=["residents"],
+    responses=error_responses(401),
+)
+async def appeal(body: AppealIn, principal: CurrentResident, runtime: RuntimeDep, ip: ClientIP) -> ModerationRead:
+    """Appeal a strike or a suspension; supervisors see it in your moderation history."""
+    assert principal.resident_id is not None
+    async with runtime.unit_of_work() as session:
+        resident = await accounts.get_resident(session, principal.resident_id)
+        record = await accounts.appeal(session, resident=resident, text=body.text)
+        await audit.record(
+            session,
+            action="resident.appeal",
+            actor=principal,
+            target_type="resident",
+            target_id=str(resident.id),
+            client_ip=ip,
+        )
+        return ModerationRead.model_validate(record)
+
+
+# Residents: staff views and moderation -----------------------------------------------------------------------
+
+
+async def _resident_in_scope(session: AsyncSession, principal: CurrentStaff, resident_id: uuid.UUID) -> Resident:
+    """Staff may read a resident who raised an alert they can see; administrators may read anyone."""
+    if principal.role is not Role.ADMIN:
+        seen = await session.scalar(
+            select(Alert.id)
+            .where(Alert.resident_id == resident_id, await access.visibility(session, principal))
+            .limit(1)
+        )
+        if seen is None:
+            raise NotFound("resident not found", code="resident.not_found")
+    return await accounts.get_resident(session, resident_id)
+
+
+@router.get("/residents/{resident_id}", tags=["residents"], responses=error_responses(401, 403, 404))
+async def read_resident(
+    resident_id: uuid.UUID, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP
+) -> ResidentRead:
+    """A resident's profile (audited)."""
+    async with runtime.unit_of_work() as session:
+        resident = await _resident_in_scope(session, principal, resident_id)
+        await audit.record(
+            session,
+            action="resident.read",
+            actor=principal,
+            target_type="resident",
+            target_id=str(resident_id),
+            client_ip=ip,
+        )
+        return await resident_read(session, resident)
+
+
+@router.get("/residents/{resident_id}/moderation", tags=["residents"], responses=error_responses(401, 403, 404))
+async def moderation_history(
+    resident_id: uuid.UUID, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP
+) -> list[ModerationRead]:
+    """Strikes, suspensions, reinstatements and appeals, oldest first (audited)."""
+    async with runtime.unit_of_work() as session:
+        await _resident_in_scope(session, principal, resident_id)
+        await audit.record(
+            session,
+            action="resident.read_moderation",
+            actor=principal,
+            target_type="resident",
+            target_id=str(resident_id),
+            client_ip=ip,
+        )
+        return [ModerationRead.model_validate(r) for r in await accounts.moderation_history(session, resident_id)]
+
+
+async def _set_suspended(
+    resident_id: uuid.UUID,
+    body: ModerationIn,
+    principal: Supervisor,
+    runtime: RuntimeDep,
+    ip: str,
+    *,
+    suspend: bool,
+) -> ResidentRead:
+    assert principal.staff_id is not None
+    async with runtime.unit_of_work() as session:
+        await _resident_in_scope(session, principal, resident_id)
+        resident = await accounts.set_suspended(
+            session,
+            resident_id=resident_id,
+            suspended=suspend,
+            staff_id=principal.staff_id,
+            reason=body.reason,
+        )
+        await audit.record(
+            session,
+            action="resident.suspend" if suspend else "resident.reinstate",
+            actor=principal,
+            target_type="resident",
+            target_id=str(resident_id),
+            client_ip=ip,
+            detail={"reason": body.reason},
+        )
+        return await resident_read(session, resident)
+
+
+@router.post("/residents/{resident_id}/suspend", tags=["residents"], responses=error_responses(401, 403, 404, 409))
+async def suspend_resident(
+    resident_id: uuid.UUID, body: ModerationIn, principal: Supervisor, runtime: RuntimeDep, ip: ClientIP
+) -> ResidentRead:
+    """Suspend a resident after repeated pranks. Their SOS is still delivered, flagged for the operator."""
+    return await _set_suspended(resident_id, body, principal, runtime, ip, suspend=True)
+
+
+@router.post("/residents/{resident_id}/reinstate", tags=["residents"], responses=error_responses(401, 403, 404, 409))
+async def reinstate_resident(
+    resident_id: uuid.UUID, body: ModerationIn, principal: Supervisor, runtime: RuntimeDep, ip: ClientIP
+) -> ResidentRead:
+    """Lift a suspension, with a reason."""
+    return await _set_suspended(resident_id, body, principal, runtime, ip, suspend=False)
+
+
+# Staff sessions ----------------------------------------------------------------------------------------------
+
+
+@router.post("/auth/login", tags=["auth"], responses=error_responses(401, 422))
+async def login(body: LoginIn, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent) -> StaffSession:
+    """Log in as staff. The token is opaque; send it as 'Authorization: Bearer <token>'."""
+    async with runtime.unit_of_work() as session:
+        result = await accounts.login(
+            session,
+            settings=runtime.settings,
+            username=body.username,
+            password=body.password,
+            client_ip=ip,
+            user_agent=agent,
+        )
+        if result is None or result.staff is None:
+            await audit.record(
+                session,
+                action="staff.login",
+                actor=None,
+                actor_label=body.username,
+                outcome="failure",
+                client_ip=ip,
+            )
+        else:
+            staff = result.staff
+            await audit.record(
+                session,
+                action="staff.login",
+                actor=None,
+                actor_label=staff.username,
+                target_type="staff",
+                target_id=str(staff.id),
+                client_ip=ip,
+                agency_id=staff.agency_id,
+            )
+    if result is None or result.staff is None:
+        raise Unauthorized("wrong username or password", code="auth.bad_credentials")
+    return StaffSession(
+        access_token=result.token,
+        expires_at=result.expires_at,
+        staff_id=result.staff.id,
+        role=Role(result.staff.role),
+        agency_id=result.staff.agency_id,
+    )
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"], responses=error_responses(401))
+async def logout(principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> Response:
+    """Revoke this session's token at once."""
+    async with runtime.unit_of_work() as session:
+        await accounts.revoke_session(session, session_id=principal.session_id)
+        await audit.record(session, action="auth.logout", actor=principal, client_ip=ip)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/auth/me", tags=["auth"], responses=error_responses(401))
+async def me(principal: CurrentPrincipal) -> MeRead:
+    """Who this token belongs to."""
+    return MeRead(
+        kind=principal.kind,
+        name=principal.name,
+        resident_id=principal.resident_id,
+        staff_id=principal.staff_id,
+        agency_id=principal.agency_id,
+        unit_id=principal.unit_id,
+    )
+
+
+# Staff accounts and units ------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/staff",
+    status_code=status.HTTP_201_CREATED,
+    tags=["staff"],
+    responses=error_responses(401, 403, 409, 422),
+)
+async def create_staff(body: StaffCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> StaffRead:
+    """Create a staff account (administrators)."""
+    async with runtime.unit_of_work() as session:
+        phone = accounts.normalize_phone(runtime.settings, body.phone) if body.phone else None
+        staff = await accounts.create_staff(
+            session,
+            username=body.username,
+            name=body.name,
+            role=body.role,
+            agency_id=body.agency_id,
+            password=body.password,
+            unit_id=body.unit_id,
+            phone=phone,
+        )
+        await audit.record(
+            session,
+            action="staff.create",
+            actor=principal,
+            target_type="staff",
+            target_id=str(staff.id),
+            client_ip=ip,
+            agency_id=staff.agency_id,
+            detail={"username": staff.username, "role": staff.role},
+        )
+        return StaffRead.model_validate(staff)
+
+
+@router.get("/staff", tags=["staff"], responses=error_responses(401, 403))
+async def list_staff(principal: Supervisor, runtime: RuntimeDep, role: Role | None = None) -> list[StaffRead]:
+    """Staff of your agency and those below it (administrators: everyone)."""
+    async with runtime.unit_of_work() as session:
+        scope = await access.staff_agency_scope(session, principal)
+        query = select(Staff).order_by(Staff.id)
+        if scope is not None:
+            query = query.where(Staff.agency_id.in_(scope))
+        if role is not None:
+            query = query.where(Staff.role == role.value)
+        return [StaffRead.model_validate(s) for s in (await session.scalars(query)).all()]
+
+
+@router.post(
+    "/units",
+    status_code=status.HTTP_201_CREATED,
+    tags=["staff"],
+    responses=error_responses(401, 403, 409, 422),
+)
+async def create_unit(body: UnitCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> UnitRead:
+    """Create a unit (administrators). Officers are then added to it."""
+    async with runtime.unit_of_work() as session:
+        unit = await accounts.create_unit(session, agency_id=body.agency_id, callsign=body.callsign, kind=body.kind)
+        await audit.record(
+            session,
+            action="unit.create",
+            actor=principal,
+            target_type="unit",
+            target_id=str(unit.id),
+            client_ip=ip,
+            agency_id=unit.agency_id,
+        )
+        return UnitRead.model_validate(unit)
+
+
+@router.get("/units", tags=["staff"], responses=error_responses(401, 403))
+async def list_units(
+    principal: CommandCentre, runtime: RuntimeDep, limit: int = Query(default=500, ge=1, le=5000)
+) -> list[UnitRead]:
+    """Units of your agency and those below it."""
+    async with runtime.unit_of_work() as session:
+        scope = await access.staff_agency_scope(session, principal)
+        query = select(Unit).order_by(Unit.id).limit(limit)
+        if scope is not None:
+            query = query.where(Unit.agency_id.in_(scope))
+        return [UnitRead.model_validate(u) for u in (await session.scalars(query)).all()]

@@ -1,0 +1,163 @@
+"""API shapes for residents, staff, units and sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from siaga.accounts.models import Role
+from siaga.schemas import LongText, Model, ReadModel, ShortText
+
+Pin = Annotated[str, Field(pattern=r"^[0-9]{4,8}$", description="4 to 8 digits")]
+Code = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="The 6-digit code from the SMS")]
+PhoneIn = Annotated[str, Field(min_length=4, max_length=32, description="e.g. 0812-3456-7890 or +6281234567890")]
+
+
+class CodeRequest(Model):
+    phone: PhoneIn
+
+
+class CodeRequested(ReadModel):
+    phone: str = Field(description="The number in E.164 form")
+    expires_in: int = Field(description="Seconds until the code expires")
+
+
+class CodeVerify(Model):
+    phone: PhoneIn
+    code: Code
+
+
+class TokenRead(ReadModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_at: datetime
+
+
+class ResidentSession(TokenRead):
+    resident_id: uuid.UUID
+    is_new: bool = Field(description="True the first time this number is verified: the profile is still empty")
+
+
+class EmergencyContactIn(Model):
+    name: ShortText = Field(min_length=1)
+    phone: PhoneIn
+    relation: Annotated[str, Field(max_length=100)] = ""
+
+
+class EmergencyContactRead(ReadModel):
+    id: int
+    name: str
+    phone: str
+    relation: str
+
+
+class ResidentUpdate(Model):
+    name: ShortText | None = Field(default=None, min_length=1)
+    nik: Annotated[str, Field(max_length=32)] | None = None
+    address: LongText | None = None
+    medical_notes: LongText | None = None
+    language: Annotated[str, Field(pattern=r"^(id|en)$")] | None = None
+    emergency_contacts: Annotated[list[EmergencyContactIn], Field(max_length=5)] | None = None
+
+
+class PinsSet(Model):
+    cancel_pin: Pin
+    duress_pin: Pin
+    current_cancel_pin: Pin | None = Field(default=None, description="Required when PINs are already set")
+
+    @model_validator(mode="after")
+    def _different(self) -> PinsSet:
+        if self.cancel_pin == self.duress_pin:
+            raise ValueError("the duress PIN must differ from the cancel PIN")
+        return self
+
+
+class ResidentRead(ReadModel):
+    id: uuid.UUID
+    phone: str
+    name: str | None
+    nik: str | None
+    birth_date: date | None
+    sex: str | None
+    address: str | None
+    medical_notes: str | None
+    language: str
+    has_pins: bool
+    strikes: int
+    suspended: bool
+    suspended_reason: str | None
+    created_at: datetime
+    emergency_contacts: list[EmergencyContactRead]
+
+
+class ModerationIn(Model):
+    reason: Annotated[str, Field(min_length=3, max_length=2000)]
+
+
+class AppealIn(Model):
+    text: Annotated[str, Field(min_length=3, max_length=2000)]
+
+
+class ModerationRead(ReadModel):
+    id: int
+    kind: str
+    alert_id: uuid.UUID | None
+    reason: str
+    staff_id: int | None
+    created_at: datetime
+
+
+class LoginIn(Model):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class StaffSession(TokenRead):
+    staff_id: int
+    role: Role
+    agency_id: int
+
+
+class StaffCreate(Model):
+    username: Annotated[str, Field(pattern=r"^[a-z0-9._-]{3,64}$")]
+    name: ShortText = Field(min_length=1)
+    role: Role
+    agency_id: int
+    unit_id: int | None = None
+    phone: PhoneIn | None = None
+    password: Annotated[str, Field(min_length=10, max_length=200)]
+
+
+class StaffRead(ReadModel):
+    id: int
+    username: str
+    name: str
+    role: Role
+    agency_id: int
+    unit_id: int | None
+    active: bool
+
+
+class UnitCreate(Model):
+    agency_id: int
+    callsign: Annotated[str, Field(min_length=1, max_length=64)]
+    kind: Annotated[str, Field(pattern=r"^(patrol_car|motorbike|foot|post)$")] = "patrol_car"
+
+
+class UnitRead(ReadModel):
+    id: int
+    agency_id: int
+    callsign: str
+    kind: str
+
+
+class MeRead(ReadModel):
+    kind: str = Field(description="resident, operator, officer, supervisor or admin")
+    name: str
+    resident_id: uuid.UUID | None
+    staff_id: int | None
+    agency_id: int | None
+    unit_id: int | None

@@ -1,0 +1,491 @@
+"""Use cases for residents and staff: one-time codes, sessions, profiles, PINs, moderation."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts import identity, security
+from siaga.accounts.domain import Principal
+from siaga.accounts.models import (
+    AuthSession,
+    EmergencyContact,
+    ModerationRecord,
+    OneTimeCode,
+    Resident,
+    Role,
+    Staff,
+    Unit,
+)
+from siaga.accounts.schemas import EmergencyContactIn, PinsSet, ResidentUpdate
+from siaga.config import Settings
+from siaga.db import utcnow
+from siaga.errors import Conflict, Invalid, NotFound, SiagaError, TooManyRequests
+from siaga.notify import service as notify
+
+RESEND_COOLDOWN = timedelta(seconds=30)
+
+
+def normalize_phone(settings: Settings, raw: str, *, field: str = "phone") -> str:
+    """E.164 form of a mobile number, or a 422 naming the field."""
+    try:
+        return identity.normalize_phone(raw, default_region=settings.default_region)
+    except identity.InvalidPhone as exc:
+        raise Invalid(str(exc), code=exc.code, details={"field": field}) from exc
+
+
+# One-time codes ---------------------------------------------------------------------------------------------
+
+
+async def request_code(session: AsyncSession, *, settings: Settings, phone_raw: str, client_ip: str) -> tuple[str, int]:
+    """Create a code for ``phone_raw`` and queue its SMS. Returns (E.164 phone, outbound message id).
+
+    Limits: one code per number per 30 s, a number of codes per number and per client address per hour.
+    """
+    phone = normalize_phone(settings, phone_raw)
+    now = utcnow()
+    hour_ago = now - timedelta(hours=1)
+    per_number = await session.scalar(
+        select(func.count()).where(OneTimeCode.phone == phone, OneTimeCode.created_at >= hour_ago)
+    )
+    if (per_number or 0) >= settings.otp_per_number_per_hour:
+        raise TooManyRequests(
+            "too many codes requested for this number; try again within the hour",
+            retry_after=3600,
+            code="otp.number_limit",
+        )
+    per_client = await session.scalar(
+        select(func.count()).where(OneTimeCode.client_ip == client_ip, OneTimeCode.created_at >= hour_ago)
+    )
+    if (per_client or 0) >= settings.otp_per_client_per_hour:
+        raise TooManyRequests(
+            "too many codes requested from this address; try again within the hour",
+            retry_after=3600,
+            code="otp.client_limit",
+        )
+    last = await session.scalar(select(func.max(OneTimeCode.created_at)).where(OneTimeCode.phone == phone))
+    if last is not None and last > now - RESEND_COOLDOWN:
+        wait = int((last + RESEND_COOLDOWN - now).total_seconds()) + 1
+        raise TooManyRequests(f"a code was just sent; wait {wait} s", retry_after=wait, code="otp.cooldown")
+    # A new code replaces older unused ones: only the latest can be entered.
+    await session.execute(
+        update(OneTimeCode).where(OneTimeCode.phone == phone, OneTimeCode.used_at.is_(None)).values(used_at=now)
+    )
+    code = security.new_code()
+    session.add(
+        OneTimeCode(
+            phone=phone,
+            code_hash=security.hash_code(settings.secret_key.get_secret_value(), phone, code),
+            client_ip=client_ip,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
+        )
+    )
+    minutes = max(1, settings.otp_ttl_seconds // 60)
+    message = await notify.queue_sms(
+        session,
+        to=phone,
+        body=f"Kode Siaga Anda: {code}. Berlaku {minutes} menit. Jangan berikan kode ini kepada siapa pun.",
+        purpose="otp",
+        adapter=settings.sms_adapter,
+    )
+    return phone, message.id
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFailure:
+    """A wrong, expired or used code. The attempt count must be committed before the error is raised."""
+
+    error: SiagaError
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    token: str
+    expires_at: datetime
+    resident: Resident | None = None
+    staff: Staff | None = None
+    is_new: bool = False
+
+
+async def verify_code(
+    session: AsyncSession, *, settings: Settings, phone_raw: str, code: str, client_ip: str, user_agent: str
+) -> NewSession | CodeFailure:
+    """Check a code; on success create the resident if new and open a session."""
+    phone = normalize_phone(settings, phone_raw)
+    now = utcnow()
+    row = await session.scalar(
+        select(OneTimeCode)
+        .where(OneTimeCode.phone == phone)
+        .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if row is None:
+        return CodeFailure(Invalid("no code was requested for this number", code="otp.not_requested"))
+    if row.used_at is not None:
+        return CodeFailure(Invalid("this code was already used; request a new one", code="otp.used"))
+    if row.expires_at <= now:
+        return CodeFailure(Invalid("this code has expired; request a new one", code="otp.expired"))
+    if row.attempts >= settings.otp_max_attempts:
+        return CodeFailure(Invalid("too many wrong attempts; request a new code", code="otp.attempts"))
+    expected = security.hash_code(settings.secret_key.get_secret_value(), phone, code)
+    if not security.codes_equal(expected, row.code_hash):
+        row.attempts += 1
+        left = settings.otp_max_attempts - row.attempts
+        return CodeFailure(
+            Invalid(f"wrong code; {left} attempt(s) left", code="otp.wrong", details={"attempts_left": left})
+        )
+    row.used_at = now
+    resident = await session.scalar(select(Resident).where(Resident.phone == phone))
+    is_new = resident is None
+    if resident is None:
+        resident = Resident(phone=phone, phone_verified_at=now)
+        session.add(resident)
+        await session.flush()
+    else:
+        resident.phone_verified_at = now
+    token, expires_at = await _open_session(
+        session,
+        lifetime=timedelta(days=settings.resident_session_days),
+        resident_id=resident.id,
+        client_ip=client_ip,
+        user_agent=user_agent,
+    )
+    return NewSession(token=token, expires_at=expires_at, resident=resident, is_new=is_new)
+
+
+# Sessions ---------------------------------------------------------------------------------------------------
+
+
+async def _open_session(
+    session: AsyncSession,
+    *,
+    lifetime: timedelta,
+    client_ip: str,
+    user_agent: str,
+    resident_id: uuid.UUID | None = None,
+    staff_id: int | None = None,
+) -> tuple[str, datetime]:
+    token = security.new_token()
+    expires_at = utcnow() + lifetime
+    session.add(
+        AuthSession(
+            token_hash=security.hash_token(token),
+            resident_id=resident_id,
+            staff_id=staff_id,
+            expires_at=expires_at,
+            client_ip=client_ip,
+            user_agent=user_agent[:300],
+        )
+    )
+    await session.flush()
+    return token, expires_at
+
+
+async def login(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    username: str,
+    password: str,
+    client_ip: str,
+    user_agent: str,
+) -> NewSession | None:
+    """A staff session for a correct username and password; None otherwise (the caller audits the failure)."""
+    staff = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
+    if staff is None:
+        # Spend the same time as a real check so a wrong username cannot be told from a wrong password.
+        security.verify_secret(_DUMMY_HASH.value, password)
+        return None
+    if not security.verify_secret(staff.password_hash, password) or not staff.active:
+        return None
+    token, expires_at = await _open_session(
+        session,
+        lifetime=timedelta(hours=settings.staff_session_hours),
+        staff_id=staff.id,
+        client_ip=client_ip,
+        user_agent=user_agent,
+    )
+    return NewSession(token=token, expires_at=expires_at, staff=staff)
+
+
+class _LazyHash:
+    _value: str | None = None
+
+    @property
+    def value(self) -> str:
+        if self._value is None:
+            self._value = security.hash_secret("not-a-real-password")
+        return self._value
+
+
+_DUMMY_HASH = _LazyHash()
+
+
+async def principal_for_token(session: AsyncSession, token: str) -> Principal | None:
+    """The resident or active staff member behind a live, unrevoked token."""
+    row = await session.scalar(select(AuthSession).where(AuthSession.token_hash == security.hash_token(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    if row.resident_id is not None:
+        resident = await session.get(Resident, row.resident_id)
+        if resident is None:
+            return None
+        return Principal(session_id=row.id, name=resident.name or resident.phone, resident_id=resident.id)
+    if row.staff_id is not None:
+        staff = await session.get(Staff, row.staff_id)
+        if staff is None or not staff.active:
+            return None
+        return Principal(
+            session_id=row.id,
+            name=staff.name,
+            staff_id=staff.id,
+            role=Role(staff.role),
+            agency_id=staff.agency_id,
+            unit_id=staff.unit_id,
+        )
+    return None
+
+
+async def revoke_session(session: AsyncSession, *, session_id: int) -> None:
+    await session.execute(update(AuthSession).where(AuthSession.id == session_id).values(revoked_at=utcnow()))
+
+
+# Residents --------------------------------------------------------------------------------------------------
+
+
+async def get_resident(session: AsyncSession, resident_id: uuid.UUID) -> Resident:
+    resident = await session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound("resident not found", code="resident.not_found")
+    return resident
+
+
+async def emergency_contacts(session: AsyncSession, resident_id: uuid.UUID) -> list[EmergencyContact]:
+    return list(
+        (
+            await session.scalars(
+                select(EmergencyContact)
+                .where(EmergencyContact.resident_id == resident_id)
+                .order_by(EmergencyContact.id)
+            )
+        ).all()
+    )
+
+
+async def update_profile(
+    session: AsyncSession, *, settings: Settings, resident: Resident, changes: ResidentUpdate
+) -> Resident:
+    """Apply profile changes. The NIK is checked (region, birth date) and must not belong to someone else."""
+    if changes.name is not None:
+        resident.name = changes.name
+    if changes.nik is not None:
+        try:
+            info = identity.parse_nik(changes.nik)
+        except identity.InvalidNIK as exc:
+            raise Invalid(str(exc), code=exc.code, details={"field": "nik"}) from exc
+        taken = await session.scalar(select(Resident.id).where(Resident.nik == info.nik, Resident.id != resident.id))
+        if taken is not None:
+            raise Conflict("this NIK is registered to another phone number", code="resident.nik_taken")
+        resident.nik = info.nik
+        resident.birth_date = info.birth_date
+        resident.sex = info.sex
+        resident.nik_kecamatan = info.kecamatan_code
+    if changes.address is not None:
+        resident.address = changes.address
+    if changes.medical_notes is not None:
+        resident.medical_notes = changes.medical_notes
+    if changes.language is not None:
+        resident.language = changes.language
+    if changes.emergency_contacts is not None:
+        await _replace_contacts(session, settings=settings, resident=resident, contacts=changes.emergency_contacts)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent registration of the same NIK
+        raise Conflict("this NIK is registered to another phone number", code="resident.nik_taken") from exc
+    return resident
+
+
+async def _replace_contacts(
+    session: AsyncSession, *, settings: Settings, resident: Resident, contacts: list[EmergencyContactIn]
+) -> None:
+    rows = []
+    for index, contact in enumerate(contacts):
+        phone = normalize_phone(settings, contact.phone, field=f"emergency_contacts.{index}.phone")
+        if phone == resident.phone:
+            raise Invalid(
+                "an emergency contact cannot be your own number",
+                code="resident.contact_is_self",
+                details={"field": f"emergency_contacts.{index}.phone"},
+            )
+        rows.append(
+            EmergencyContact(resident_id=resident.id, name=contact.name, phone=phone, relation=contact.relation)
+        )
+    for old in await emergency_contacts(session, resident.id):
+        await session.delete(old)
+    await session.flush()
+    session.add_all(rows)
+
+
+async def set_pins(session: AsyncSession, *, resident: Resident, pins: PinsSet) -> PinCheck | None:
+    """Set the cancel and duress PINs. Changing existing PINs needs the current cancel PIN.
+    Returns a failed ``PinCheck`` (to commit, then raise) when the current PIN is wrong."""
+    if resident.cancel_pin_hash is not None:
+        if pins.current_cancel_pin is None:
+            raise Invalid("give current_cancel_pin to change your PINs", code="pin.current_required")
+        check = check_pin(resident, pins.current_cancel_pin, max_failures=5)
+        if check.kind != "cancel":
+            return check
+    resident.cancel_pin_hash = security.hash_secret(pins.cancel_pin)
+    resident.duress_pin_hash = security.hash_secret(pins.duress_pin)
+    resident.pin_failures = 0
+    await session.flush()
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class PinCheck:
+    """The result of a PIN entry: the cancel PIN, the duress PIN, or wrong (with an error to raise after commit)."""
+
+    kind: str  # cancel | duress | wrong | locked
+    error: SiagaError | None = None
+
+
+def check_pin(resident: Resident, pin: str, *, max_failures: int) -> PinCheck:
+    """Which PIN was entered. Wrong entries count up (the caller commits them) and lock after ``max_failures``."""
+    if resident.cancel_pin_hash is None:
+        return PinCheck("wrong", Invalid("set a cancel PIN in your profile first", code="pin.not_set"))
+    if resident.pin_failures >= max_failures:
+        return PinCheck(
+            "locked",
+            TooManyRequests(
+                "too many wrong PINs; the command centre has been told, ask them to cancel",
+                retry_after=3600,
+                code="pin.locked",
+            ),
+        )
+    # The duress PIN is checked too on every entry, so the two take the same time.
+    is_cancel = security.verify_secret(resident.cancel_pin_hash, pin)
+    is_duress = security.verify_secret(resident.duress_pin_hash, pin)
+    if is_cancel:
+        resident.pin_failures = 0
+        return PinCheck("cancel")
+    if is_duress:
+        resident.pin_failures = 0
+        return PinCheck("duress")
+    resident.pin_failures += 1
+    left = max(0, max_failures - resident.pin_failures)
+    return PinCheck(
+        "wrong",
+        Invalid(f"wrong PIN; {left} attempt(s) left", code="pin.wrong", details={"attempts_left": left}),
+    )
+
+
+# Moderation -------------------------------------------------------------------------------------------------
+
+
+async def add_strike(
+    session: AsyncSession, *, resident_id: uuid.UUID, alert_id: uuid.UUID, staff_id: int | None, reason: str
+) -> None:
+    resident = await get_resident(session, resident_id)
+    resident.strikes += 1
+    session.add(
+        ModerationRecord(resident_id=resident_id, kind="strike", alert_id=alert_id, staff_id=staff_id, reason=reason)
+    )
+    await session.flush()
+
+
+async def set_suspended(
+    session: AsyncSession, *, resident_id: uuid.UUID, suspended: bool, staff_id: int, reason: str
+) -> Resident:
+    """Suspend or reinstate a resident, with a reason. A suspended resident's SOS is still accepted, flagged."""
+    resident = await get_resident(session, resident_id)
+    if resident.suspended == suspended:
+        state = "suspended" if suspended else "not suspended"
+        raise Conflict(f"the resident is already {state}", code="resident.suspension_unchanged")
+    resident.suspended = suspended
+    resident.suspended_reason = reason if suspended else None
+    resident.suspended_at = utcnow() if suspended else None
+    session.add(
+        ModerationRecord(
+            resident_id=resident_id,
+            kind="suspend" if suspended else "reinstate",
+            staff_id=staff_id,
+            reason=reason,
+        )
+    )
+    await session.flush()
+    return resident
+
+
+async def appeal(session: AsyncSession, *, resident: Resident, text: str) -> ModerationRecord:
+    record = ModerationRecord(resident_id=resident.id, kind="appeal", reason=text)
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def moderation_history(session: AsyncSession, resident_id: uuid.UUID) -> list[ModerationRecord]:
+    return list(
+        (
+            await session.scalars(
+                select(ModerationRecord)
+                .where(ModerationRecord.resident_id == resident_id)
+                .order_by(ModerationRecord.id)
+            )
+        ).all()
+    )
+
+
+# Staff and units --------------------------------------------------------------------------------------------
+
+
+async def create_staff(
+    session: AsyncSession,
+    *,
+    username: str,
+    name: str,
+    role: Role,
+    agency_id: int,
+    password: str,
+    unit_id: int | None = None,
+    phone: str | None = None,
+) -> Staff:
+    username = username.strip().lower()
+    if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        raise Conflict(f"username {username!r} is taken", code="staff.username_taken")
+    if unit_id is not None:
+        unit = await session.get(Unit, unit_id)
+        if unit is None:
+            raise Invalid(f"unit {unit_id} does not exist", code="unit.not_found", details={"field": "unit_id"})
+        if role is Role.OFFICER and unit.agency_id != agency_id:
+            raise Invalid("an officer's unit must belong to their agency", code="staff.unit_agency")
+    elif role is Role.OFFICER:
+        raise Invalid("an officer must belong to a unit", code="staff.unit_required", details={"field": "unit_id"})
+    staff = Staff(
+        username=username,
+        name=name,
+        role=role.value,
+        agency_id=agency_id,
+        unit_id=unit_id,
+        phone=phone,
+        password_hash=security.hash_secret(password),
+    )
+    session.add(staff)
+    await session.flush()
+    return staff
+
+
+async def create_unit(session: AsyncSession, *, agency_id: int, callsign: str, kind: str) -> Unit:
+    if await session.scalar(select(Unit.id).where(Unit.callsign == callsign)) is not None:
+        raise Conflict(f"callsign {callsign!r} is taken", code="unit.callsign_taken")
+    unit = Unit(agency_id=agency_id, callsign=callsign, kind=kind)
+    session.add(unit)
+    await session.flush()
+    return unit

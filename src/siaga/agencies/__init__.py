@@ -1,0 +1,1 @@
+"""Agencies (command centre, Polres, Polsek), jurisdictions and the point -> agency rule."""

@@ -1,0 +1,60 @@
+"""Agencies in a hierarchy, kecamatan jurisdictions and the kecamatan -> agency table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from siaga.db import Base, UTCDateTime, utcnow
+
+
+class AgencyKind(StrEnum):
+    COMMAND_CENTRE = "command_centre"
+    POLRES = "polres"
+    POLSEK = "polsek"
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Jurisdiction(Base):
+    """A kecamatan polygon. The geometry is kept as GeoJSON; the index is built in memory from it."""
+
+    __tablename__ = "jurisdictions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    nik_prefix: Mapped[str | None] = mapped_column(String(6), index=True)
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(Text, default="")
+    centroid_lat: Mapped[float] = mapped_column(Float)
+    centroid_lon: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class JurisdictionAgency(Base):
+    """Which agencies serve a kecamatan. Not one-to-one: a Polsek may cover several kecamatan, and a kecamatan may
+    have a secondary agency that also sees its alerts. Exactly one primary agency receives the alert."""
+
+    __tablename__ = "jurisdiction_agencies"
+    __table_args__ = (UniqueConstraint("jurisdiction_id", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,0 +1,160 @@
+"""HTTP for agencies and jurisdictions (GeoJSON upload, the kecamatan -> agency table, placing a point)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, status
+
+from siaga.agencies import service as agencies
+from siaga.agencies.schemas import (
+    AgencyCreate,
+    AgencyRead,
+    ImportResult,
+    JurisdictionAgenciesSet,
+    JurisdictionAgencyRead,
+    JurisdictionRead,
+    PlacementRead,
+)
+from siaga.audit import service as audit
+from siaga.deps import Admin, ClientIP, CurrentStaff, RuntimeDep
+from siaga.schemas import Latitude, Longitude, error_responses
+
+router = APIRouter(tags=["agencies"])
+
+
+@router.get("/agencies", responses=error_responses(401, 403))
+async def list_agencies(principal: CurrentStaff, runtime: RuntimeDep) -> list[AgencyRead]:
+    """Every agency (names and hierarchy are not personal data)."""
+    async with runtime.unit_of_work() as session:
+        return [AgencyRead.model_validate(a) for a in await agencies.list_agencies(session)]
+
+
+@router.post("/agencies", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 404, 409, 422))
+async def create_agency(body: AgencyCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> AgencyRead:
+    """Create an agency under a parent (administrators)."""
+    async with runtime.unit_of_work() as session:
+        agency = await agencies.create_agency(
+            session,
+            code=body.code,
+            name=body.name,
+            kind=body.kind,
+            parent_code=body.parent_code,
+            phone=body.phone,
+        )
+        await audit.record(
+            session,
+            action="agency.create",
+            actor=principal,
+            target_type="agency",
+            target_id=agency.code,
+            client_ip=ip,
+            agency_id=agency.id,
+        )
+        return AgencyRead.model_validate(agency)
+
+
+def _jurisdiction_read(row: Any, links: list[tuple[str, bool]]) -> JurisdictionRead:
+    return JurisdictionRead(
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        nik_prefix=row.nik_prefix,
+        centroid_lat=row.centroid_lat,
+        centroid_lon=row.centroid_lon,
+        agencies=[JurisdictionAgencyRead(agency_code=code, is_primary=primary) for code, primary in links],
+    )
+
+
+@router.get("/jurisdictions", responses=error_responses(401, 403))
+async def list_jurisdictions(principal: CurrentStaff, runtime: RuntimeDep) -> list[JurisdictionRead]:
+    """Every kecamatan with the agencies that serve it."""
+    async with runtime.unit_of_work() as session:
+        return [_jurisdiction_read(j, links) for j, links in await agencies.list_jurisdictions(session)]
+
+
+@router.get("/jurisdictions.geojson", responses=error_responses(401, 403))
+async def jurisdictions_geojson(principal: CurrentStaff, runtime: RuntimeDep) -> dict[str, Any]:
+    """The kecamatan polygons as a GeoJSON FeatureCollection, for maps."""
+    async with runtime.unit_of_work() as session:
+        rows = await agencies.list_jurisdictions(session)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": j.geometry,
+            "properties": {"code": j.code, "name": j.name, "agencies": [c for c, _ in links]},
+        }
+        for j, links in rows
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+@router.post("/jurisdictions/import", status_code=status.HTTP_200_OK, responses=error_responses(401, 403, 413, 422))
+async def import_jurisdictions(
+    principal: Admin,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    doc: Annotated[dict[str, Any], Body(description="A GeoJSON FeatureCollection of kecamatan (Multi)Polygons")],
+) -> ImportResult:
+    """Add or update kecamatan polygons by their code (administrators). Nothing is stored if any feature is bad."""
+    features = agencies.parse_geojson(doc)
+    async with runtime.unit_of_work() as session:
+        summary = await agencies.import_features(session, features=features, source="upload")
+        await audit.record(
+            session,
+            action="jurisdiction.import",
+            actor=principal,
+            target_type="jurisdiction",
+            client_ip=ip,
+            detail={"created": summary.created, "updated": summary.updated},
+        )
+    return ImportResult(created=summary.created, updated=summary.updated, total=len(features))
+
+
+@router.put("/jurisdictions/{code}/agencies", responses=error_responses(401, 403, 404, 422))
+async def set_jurisdiction_agencies(
+    code: str, body: JurisdictionAgenciesSet, principal: Admin, runtime: RuntimeDep, ip: ClientIP
+) -> JurisdictionRead:
+    """Set which agencies serve a kecamatan; exactly one is primary and receives its alerts."""
+    async with runtime.unit_of_work() as session:
+        await agencies.set_jurisdiction_agencies(
+            session, jurisdiction_code=code, agencies=[(a.agency_code, a.is_primary) for a in body.agencies]
+        )
+        await audit.record(
+            session,
+            action="jurisdiction.agencies",
+            actor=principal,
+            target_type="jurisdiction",
+            target_id=code,
+            client_ip=ip,
+            detail=body.model_dump(),
+        )
+        for row, links in await agencies.list_jurisdictions(session):
+            if row.code == code:
+                return _jurisdiction_read(row, links)
+    raise AssertionError("jurisdiction vanished inside its own transaction")  # pragma: no cover
+
+
+@router.get("/placement", responses=error_responses(401, 403, 422))
+async def place_point(
+    principal: CurrentStaff,
+    runtime: RuntimeDep,
+    lat: Annotated[Latitude, Query()],
+    lon: Annotated[Longitude, Query()],
+) -> PlacementRead:
+    """Which kecamatan and agency an alert at this point would go to."""
+    async with runtime.unit_of_work() as session:
+        routing = await runtime.locator.route(
+            session,
+            lat=lat,
+            lon=lon,
+            buffer_m=runtime.settings.jurisdiction_buffer_m,
+            default_agency_code=runtime.settings.default_agency_code,
+        )
+    return PlacementRead(
+        jurisdiction_code=routing.jurisdiction_code,
+        jurisdiction_name=routing.jurisdiction_name,
+        agency_code=routing.agency_code,
+        method=routing.method,
+        distance_m=routing.distance_m,
+    )

@@ -1,0 +1,72 @@
+"""API shapes for agencies and jurisdictions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from siaga.agencies.models import AgencyKind
+from siaga.schemas import Model, ReadModel, ShortText
+
+
+class AgencyCreate(Model):
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{2,64}$")]
+    name: ShortText = Field(min_length=2)
+    kind: AgencyKind
+    parent_code: str | None = None
+    phone: str | None = None
+
+
+class AgencyRead(ReadModel):
+    id: int
+    code: str
+    name: str
+    kind: AgencyKind
+    parent_id: int | None
+    phone: str | None
+    created_at: datetime
+
+
+class JurisdictionRead(ReadModel):
+    id: int
+    code: str
+    name: str
+    nik_prefix: str | None
+    centroid_lat: float
+    centroid_lon: float
+    agencies: list[JurisdictionAgencyRead] = Field(default_factory=list)
+
+
+class JurisdictionAgencyRead(ReadModel):
+    agency_code: str
+    is_primary: bool
+
+
+class JurisdictionAgencyIn(Model):
+    agency_code: str
+    is_primary: bool = True
+
+
+class JurisdictionAgenciesSet(Model):
+    agencies: Annotated[list[JurisdictionAgencyIn], Field(min_length=1, max_length=10)]
+
+
+class ImportResult(ReadModel):
+    created: list[str]
+    updated: list[str]
+    total: int
+
+
+class PlacementRead(ReadModel):
+    jurisdiction_code: str | None
+    jurisdiction_name: str | None
+    agency_code: str
+    method: str = Field(description="inside, overlap, nearest (within the buffer) or default (outside every polygon)")
+    distance_m: float
+
+
+GeoJSONDoc = dict[str, Any]
+
+JurisdictionRead.model_rebuild()

@@ -1,0 +1,298 @@
+"""Agencies, jurisdictions and placing a point: kecamatan -> agency, with the nearest-polygon and default fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shapely.geometry import mapping, shape
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.agencies.geo import JurisdictionIndex, KecamatanFeature, parse_feature_collection
+from siaga.agencies.models import Agency, AgencyKind, Jurisdiction, JurisdictionAgency
+from siaga.errors import Conflict, Invalid, NotFound
+
+log = logging.getLogger("siaga.agencies")
+
+FALLBACK_AGENCY_CODE = "siaga-default"
+
+
+# Agencies ---------------------------------------------------------------------------------------------------
+
+
+async def create_agency(
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    kind: AgencyKind,
+    parent_code: str | None,
+    phone: str | None = None,
+) -> Agency:
+    if await session.scalar(select(Agency.id).where(Agency.code == code)) is not None:
+        raise Conflict(f"agency code {code!r} is taken", code="agency.code_taken")
+    parent_id = None
+    if parent_code:
+        parent = await agency_by_code(session, parent_code)
+        parent_id = parent.id
+    agency = Agency(code=code, name=name, kind=kind.value, parent_id=parent_id, phone=phone)
+    session.add(agency)
+    await session.flush()
+    return agency
+
+
+async def agency_by_code(session: AsyncSession, code: str) -> Agency:
+    agency = await session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        raise NotFound(f"agency {code!r} does not exist", code="agency.not_found")
+    return agency
+
+
+async def list_agencies(session: AsyncSession) -> list[Agency]:
+    return list((await session.scalars(select(Agency).order_by(Agency.id))).all())
+
+
+async def agency_subtree(session: AsyncSession, agency_id: int) -> list[int]:
+    """The agency and every agency below it (a Polres sees its Polsek's alerts; the command centre sees all)."""
+    rows = (await session.execute(select(Agency.id, Agency.parent_id))).all()
+    children: dict[int | None, list[int]] = {}
+    for agency_id_, parent_id in rows:
+        children.setdefault(parent_id, []).append(agency_id_)
+    result, stack = [], [agency_id]
+    while stack:
+        current = stack.pop()
+        if current in result:
+            continue
+        result.append(current)
+        stack.extend(children.get(current, []))
+    return result
+
+
+async def default_agency(session: AsyncSession, *, configured_code: str) -> Agency:
+    """The agency for alerts outside every jurisdiction: the configured one, else the top command centre.
+    If none exists at all, one is created: an alert is never left without an agency."""
+    if configured_code:
+        agency = await session.scalar(select(Agency).where(Agency.code == configured_code))
+        if agency is not None:
+            return agency
+        log.error("configured default agency missing", extra={"code": configured_code})
+    roots = (await session.scalars(select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.id))).all()
+    for agency in roots:
+        if agency.kind == AgencyKind.COMMAND_CENTRE:
+            return agency
+    if roots:
+        return roots[0]
+    log.error("no agency exists; creating the fallback agency so the alert has an owner")
+    agency = Agency(code=FALLBACK_AGENCY_CODE, name="Siaga (no agency configured)", kind=AgencyKind.COMMAND_CENTRE)
+    session.add(agency)
+    await session.flush()
+    return agency
+
+
+# Jurisdictions ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    created: list[str]
+    updated: list[str]
+
+
+async def import_features(session: AsyncSession, *, features: Sequence[KecamatanFeature], source: str) -> ImportSummary:
+    """Insert or update jurisdictions by code (the kecamatan's Kemendagri code)."""
+    existing = {j.code: j for j in (await session.scalars(select(Jurisdiction))).all()}
+    created, updated = [], []
+    for feature in features:
+        centroid = feature.geometry.representative_point()
+        values: dict[str, Any] = {
+            "name": feature.name,
+            "nik_prefix": feature.nik_prefix,
+            "geometry": mapping(feature.geometry),
+            "properties": _json_safe(feature.properties),
+            "source": source,
+            "centroid_lat": float(centroid.y),
+            "centroid_lon": float(centroid.x),
+        }
+        row = existing.get(feature.code)
+        if row is None:
+            session.add(Jurisdiction(code=feature.code, **values))
+            created.append(feature.code)
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+            updated.append(feature.code)
+    await session.flush()
+    return ImportSummary(created=created, updated=updated)
+
+
+def parse_geojson(doc: Mapping[str, Any] | str | bytes) -> list[KecamatanFeature]:
+    """Validated features, or ``Invalid`` with the parser's explanation."""
+    from siaga.agencies.geo import GeoJSONError
+
+    try:
+        return parse_feature_collection(doc)
+    except GeoJSONError as exc:
+        raise Invalid(
+            f"invalid GeoJSON: {exc}", code="geojson.invalid", details={"problems": list(exc.problems)}
+        ) from exc
+
+
+async def set_jurisdiction_agencies(
+    session: AsyncSession, *, jurisdiction_code: str, agencies: Iterable[tuple[str, bool]]
+) -> Jurisdiction:
+    """Replace which agencies serve a kecamatan. Exactly one must be primary."""
+    jurisdiction = await jurisdiction_by_code(session, jurisdiction_code)
+    pairs = list(agencies)
+    if sum(1 for _, primary in pairs if primary) != 1:
+        raise Invalid("exactly one agency must be primary for a jurisdiction", code="jurisdiction.primary")
+    rows = []
+    for code, primary in pairs:
+        agency = await agency_by_code(session, code)
+        rows.append(JurisdictionAgency(jurisdiction_id=jurisdiction.id, agency_id=agency.id, is_primary=primary))
+    await session.execute(delete(JurisdictionAgency).where(JurisdictionAgency.jurisdiction_id == jurisdiction.id))
+    session.add_all(rows)
+    await session.flush()
+    return jurisdiction
+
+
+async def import_agency_table(session: AsyncSession, *, text: str) -> int:
+    """Load a kecamatan -> agency table (CSV ``jurisdiction_code,agency_code,is_primary``). Returns rows read."""
+    grouped: dict[str, list[tuple[str, bool]]] = {}
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"jurisdiction_code", "agency_code"} - set(reader.fieldnames or [])
+    if missing:
+        raise Invalid(f"the agency table lacks column(s) {sorted(missing)}", code="agency_table.columns")
+    count = 0
+    for row in reader:
+        primary = (row.get("is_primary") or "1").strip().lower() in {"1", "true", "yes", "y"}
+        grouped.setdefault(row["jurisdiction_code"].strip(), []).append((row["agency_code"].strip(), primary))
+        count += 1
+    for code, pairs in grouped.items():
+        await set_jurisdiction_agencies(session, jurisdiction_code=code, agencies=pairs)
+    return count
+
+
+async def jurisdiction_by_code(session: AsyncSession, code: str) -> Jurisdiction:
+    row = await session.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
+    if row is None:
+        raise NotFound(f"jurisdiction {code!r} does not exist", code="jurisdiction.not_found")
+    return row
+
+
+async def list_jurisdictions(session: AsyncSession) -> list[tuple[Jurisdiction, list[tuple[str, bool]]]]:
+    jurisdictions = (await session.scalars(select(Jurisdiction).order_by(Jurisdiction.code))).all()
+    links = (
+        await session.execute(
+            select(JurisdictionAgency.jurisdiction_id, Agency.code, JurisdictionAgency.is_primary).join(
+                Agency, Agency.id == JurisdictionAgency.agency_id
+            )
+        )
+    ).all()
+    by_jurisdiction: dict[int, list[tuple[str, bool]]] = {}
+    for jurisdiction_id, agency_code, primary in links:
+        by_jurisdiction.setdefault(jurisdiction_id, []).append((agency_code, primary))
+    return [(j, sorted(by_jurisdiction.get(j.id, []), key=lambda p: not p[1])) for j in jurisdictions]
+
+
+async def jurisdictions_served_by(session: AsyncSession, agency_ids: Sequence[int]) -> list[int]:
+    """Jurisdictions where any of these agencies is primary or secondary."""
+    rows = await session.scalars(
+        select(JurisdictionAgency.jurisdiction_id).where(JurisdictionAgency.agency_id.in_(agency_ids)).distinct()
+    )
+    return list(rows.all())
+
+
+# Placing a point ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """Where an alert goes: its agency, its kecamatan (if any), and how that was decided."""
+
+    agency_id: int
+    agency_code: str
+    jurisdiction_id: int | None
+    jurisdiction_code: str | None
+    jurisdiction_name: str | None
+    method: str  # inside | overlap | nearest | default
+    distance_m: float
+
+
+class JurisdictionLocator:
+    """An in-memory polygon index, rebuilt when the jurisdictions table changes (checked on each use, cheaply),
+    so an import by another process is seen by the next alert."""
+
+    def __init__(self) -> None:
+        self._index = JurisdictionIndex([])
+        self._stamp: tuple[Any, ...] | None = None
+        self._ids: dict[str, tuple[int, str]] = {}
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self, session: AsyncSession) -> None:
+        stamp = tuple(
+            (await session.execute(select(func.count(Jurisdiction.id), func.max(Jurisdiction.updated_at)))).one()
+        )
+        if stamp == self._stamp:
+            return
+        async with self._lock:
+            if stamp == self._stamp:
+                return
+            rows = (
+                await session.execute(
+                    select(Jurisdiction.id, Jurisdiction.code, Jurisdiction.name, Jurisdiction.geometry)
+                )
+            ).all()
+            shapes = [(code, shape(geometry)) for _, code, _, geometry in rows]
+            self._index = await asyncio.to_thread(JurisdictionIndex, shapes)
+            self._ids = {code: (jid, name) for jid, code, name, _ in rows}
+            self._stamp = stamp
+
+    async def route(
+        self, session: AsyncSession, *, lat: float, lon: float, buffer_m: float, default_agency_code: str
+    ) -> Routing:
+        """The agency and kecamatan for a point. Never fails for a valid point: the default agency takes the rest."""
+        await self._refresh(session)
+        placement = self._index.locate(lat, lon, buffer_m=buffer_m)
+        if placement.code is not None and placement.code in self._ids:
+            jurisdiction_id, name = self._ids[placement.code]
+            agency = await session.scalar(
+                select(Agency)
+                .join(JurisdictionAgency, JurisdictionAgency.agency_id == Agency.id)
+                .where(
+                    JurisdictionAgency.jurisdiction_id == jurisdiction_id,
+                    JurisdictionAgency.is_primary.is_(True),
+                )
+            )
+            if agency is None:
+                agency = await default_agency(session, configured_code=default_agency_code)
+            return Routing(
+                agency_id=agency.id,
+                agency_code=agency.code,
+                jurisdiction_id=jurisdiction_id,
+                jurisdiction_code=placement.code,
+                jurisdiction_name=name,
+                method=placement.method,
+                distance_m=placement.distance_m,
+            )
+        agency = await default_agency(session, configured_code=default_agency_code)
+        distance = placement.distance_m if placement.distance_m != float("inf") else -1.0
+        return Routing(
+            agency_id=agency.id,
+            agency_code=agency.code,
+            jurisdiction_id=None,
+            jurisdiction_code=None,
+            jurisdiction_name=None,
+            method="default",
+            distance_m=distance,
+        )
+
+
+def _json_safe(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """GeoJSON properties may hold anything JSON; keep scalars and strings, drop what a JSON column can't store."""
+    return {str(k): v for k, v in properties.items() if isinstance(v, str | int | float | bool) or v is None}

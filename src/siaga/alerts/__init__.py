@@ -1,0 +1,1 @@
+"""Alerts: the SOS itself, its state machine, timeline and location trail."""

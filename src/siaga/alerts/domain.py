@@ -1,0 +1,342 @@
+"""The alert state machine: pure rules, no I/O.
+
+``decide(alert, command, actor)`` returns the events a command produces or raises ``TransitionError``;
+``evolve(alert, event)`` applies one event. The state of an alert is the fold of its events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+
+class AlertState(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATES = frozenset(
+    {AlertState.NEW, AlertState.ACKNOWLEDGED, AlertState.DISPATCHED, AlertState.EN_ROUTE, AlertState.ON_SCENE}
+)
+CLOSED_STATES = frozenset({AlertState.RESOLVED, AlertState.CANCELLED})
+
+
+class Category(StrEnum):
+    """Categories after Bandung 112."""
+
+    KRIMINALITAS = "kriminalitas"
+    KECELAKAAN = "kecelakaan"
+    KEBAKARAN = "kebakaran"
+    KESEHATAN = "kesehatan"
+    KDRT = "kdrt"  # KDRT / violence against children and women
+    BENCANA_ALAM = "bencana_alam"
+    KERUSUHAN = "kerusuhan"
+    LAINNYA = "lainnya"
+
+
+class Outcome(StrEnum):
+    GENUINE = "genuine"
+    FALSE_ALARM = "false_alarm"
+    PRANK = "prank"
+    TEST = "test"
+    DUPLICATE = "duplicate"
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class ActorKind(StrEnum):
+    RESIDENT = "resident"
+    OPERATOR = "operator"
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+COMMAND_CENTRE_ROLES = frozenset({ActorKind.OPERATOR, ActorKind.SUPERVISOR, ActorKind.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does something: a resident, a staff member in a role, or Siaga itself."""
+
+    kind: ActorKind
+    id: str
+    name: str
+    unit_id: int | None = None
+
+
+SYSTEM = Actor(kind=ActorKind.SYSTEM, id="system", name="Siaga")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSnapshot:
+    """What the rules need to know about an alert."""
+
+    state: AlertState = AlertState.NEW
+    resident_id: str = ""
+    acknowledged_by: Actor | None = None
+    unit_id: int | None = None
+    duress: bool = False
+    escalated: bool = False
+    priority: Priority = Priority.NORMAL
+    outcome: Outcome | None = None
+
+
+# Commands --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledge:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    unit_id: int
+    unit_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkEnRoute:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class MarkOnScene:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    outcome: Outcome
+    report: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """The resident's cancel, after the service checked the cancel PIN."""
+
+
+@dataclass(frozen=True, slots=True)
+class DuressCancel:
+    """The resident entered the duress PIN: looks like a cancel to them, escalates for staff."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddNote:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Escalate:
+    reason: str
+
+
+Command = Acknowledge | Dispatch | MarkEnRoute | MarkOnScene | Resolve | Cancel | DuressCancel | AddNote | Escalate
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+    CANCEL_IGNORED = "cancel_ignored"
+    DURESS = "duress"
+    NOTE = "note"
+    ESCALATED = "escalated"
+    FLAGGED = "flagged"
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    kind: EventKind
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class TransitionError(Exception):
+    """A command that the alert's state or the actor's role does not allow."""
+
+    def __init__(self, code: str, message: str, *, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        # A conflict is a race or a clash with another person's action (HTTP 409), not a misuse (HTTP 422/403).
+        self.conflict = conflict
+
+
+class ActorNotAllowed(TransitionError):
+    def __init__(self, actor: Actor, what: str) -> None:
+        super().__init__("alert.actor_not_allowed", f"a {actor.kind.value} cannot {what}")
+
+
+def _require_active(alert: AlertSnapshot, what: str) -> None:
+    if alert.state in CLOSED_STATES:
+        raise TransitionError("alert.closed", f"cannot {what}: the alert is already {alert.state.value}", conflict=True)
+
+
+def _require_staff(actor: Actor, what: str) -> None:
+    if actor.kind not in COMMAND_CENTRE_ROLES:
+        raise ActorNotAllowed(actor, what)
+
+
+def _require_responder(alert: AlertSnapshot, actor: Actor, what: str) -> None:
+    """The assigned unit's officer, or command-centre staff acting for them."""
+    if actor.kind in COMMAND_CENTRE_ROLES:
+        return
+    if actor.kind is ActorKind.OFFICER:
+        if alert.unit_id is None or actor.unit_id != alert.unit_id:
+            raise TransitionError("alert.not_assigned_to_you", f"cannot {what}: the alert is not assigned to your unit")
+        return
+    raise ActorNotAllowed(actor, what)
+
+
+def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainEvent]:
+    """The events ``command`` by ``actor`` produces on ``alert``, or ``TransitionError``."""
+    match command:
+        case Acknowledge():
+            _require_staff(actor, "acknowledge an alert")
+            _require_active(alert, "acknowledge")
+            if alert.acknowledged_by is not None:
+                holder = alert.acknowledged_by
+                raise TransitionError(
+                    "alert.already_acknowledged",
+                    f"already acknowledged by {holder.name} ({holder.kind.value})",
+                    conflict=True,
+                )
+            return [DomainEvent(EventKind.ACKNOWLEDGED)]
+        case Dispatch(unit_id=unit_id, unit_name=unit_name):
+            if actor.kind is ActorKind.OFFICER:
+                # An officer takes an alert only for their own unit (accepting an offer).
+                if actor.unit_id != unit_id:
+                    raise TransitionError("alert.not_your_unit", "an officer can only accept for their own unit")
+            else:
+                _require_staff(actor, "dispatch a unit")
+            _require_active(alert, "dispatch")
+            if alert.state is AlertState.ON_SCENE:
+                raise TransitionError(
+                    "alert.unit_on_scene",
+                    "a unit is already on scene; resolve or add a note instead",
+                    conflict=True,
+                )
+            if alert.unit_id == unit_id:
+                raise TransitionError(
+                    "alert.already_assigned",
+                    f"unit {unit_name} is already assigned to this alert",
+                    conflict=True,
+                )
+            if actor.kind is ActorKind.OFFICER and alert.unit_id is not None:
+                raise TransitionError("alert.taken", "another unit has already taken this alert", conflict=True)
+            return [
+                DomainEvent(
+                    EventKind.DISPATCHED,
+                    {"unit_id": unit_id, "unit_name": unit_name, "previous_unit_id": alert.unit_id},
+                )
+            ]
+        case MarkEnRoute():
+            _require_responder(alert, actor, "report en route")
+            _require_active(alert, "report en route")
+            if alert.state is not AlertState.DISPATCHED:
+                raise TransitionError(
+                    "alert.invalid_transition",
+                    f"en route is only possible after dispatch (the alert is {alert.state.value})",
+                )
+            return [DomainEvent(EventKind.EN_ROUTE, {"unit_id": alert.unit_id})]
+        case MarkOnScene():
+            _require_responder(alert, actor, "report on scene")
+            _require_active(alert, "report on scene")
+            if alert.state not in (AlertState.DISPATCHED, AlertState.EN_ROUTE):
+                raise TransitionError(
+                    "alert.invalid_transition",
+                    f"on scene is only possible after dispatch (the alert is {alert.state.value})",
+                )
+            return [DomainEvent(EventKind.ON_SCENE, {"unit_id": alert.unit_id})]
+        case Resolve(outcome=outcome, report=report):
+            _require_responder(alert, actor, "resolve an alert")
+            _require_active(alert, "resolve")
+            if alert.state is AlertState.NEW:
+                raise TransitionError(
+                    "alert.not_acknowledged",
+                    "acknowledge the alert before resolving it (someone must look at it)",
+                )
+            if actor.kind is ActorKind.OFFICER and alert.state is AlertState.ACKNOWLEDGED:
+                raise TransitionError("alert.not_assigned_to_you", "the alert is not assigned to your unit")
+            return [DomainEvent(EventKind.RESOLVED, {"outcome": outcome.value, "report": report})]
+        case Cancel():
+            _require_resident(alert, actor, "cancel")
+            _require_active(alert, "cancel")
+            if alert.duress:
+                # After a duress PIN the alert must stay open whatever the phone is made to do next.
+                return [DomainEvent(EventKind.CANCEL_IGNORED, {"reason": "duress"})]
+            return [DomainEvent(EventKind.CANCELLED)]
+        case DuressCancel():
+            _require_resident(alert, actor, "cancel")
+            _require_active(alert, "cancel")
+            return [DomainEvent(EventKind.DURESS), DomainEvent(EventKind.ESCALATED, {"reason": "duress"})]
+        case AddNote(text=text):
+            if actor.kind is ActorKind.OFFICER:
+                _require_responder(alert, actor, "add a note")
+            else:
+                _require_staff(actor, "add a note")
+            if not text.strip():
+                raise TransitionError("alert.empty_note", "a note needs some text")
+            return [DomainEvent(EventKind.NOTE, {"text": text.strip()})]
+        case Escalate(reason=reason):
+            if actor.kind not in (ActorKind.SYSTEM, ActorKind.SUPERVISOR, ActorKind.ADMIN):
+                raise ActorNotAllowed(actor, "escalate an alert")
+            _require_active(alert, "escalate")
+            return [DomainEvent(EventKind.ESCALATED, {"reason": reason})]
+    raise TypeError(f"unknown command {command!r}")  # pragma: no cover - exhaustiveness guard
+
+
+def _require_resident(alert: AlertSnapshot, actor: Actor, what: str) -> None:
+    if actor.kind is not ActorKind.RESIDENT:
+        raise ActorNotAllowed(actor, f"{what} a resident's alert")
+    if actor.id != alert.resident_id:
+        raise TransitionError("alert.not_yours", f"only the resident who raised the alert can {what} it")
+
+
+def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnapshot:
+    """The alert after ``event`` by ``actor``."""
+    data = event.data
+    match event.kind:
+        case EventKind.CREATED:
+            return replace(alert, state=AlertState.NEW)
+        case EventKind.ACKNOWLEDGED:
+            state = AlertState.ACKNOWLEDGED if alert.state is AlertState.NEW else alert.state
+            return replace(alert, state=state, acknowledged_by=actor)
+        case EventKind.DISPATCHED:
+            return replace(alert, state=AlertState.DISPATCHED, unit_id=int(data["unit_id"]))
+        case EventKind.EN_ROUTE:
+            return replace(alert, state=AlertState.EN_ROUTE)
+        case EventKind.ON_SCENE:
+            return replace(alert, state=AlertState.ON_SCENE)
+        case EventKind.RESOLVED:
+            return replace(alert, state=AlertState.RESOLVED, outcome=Outcome(data["outcome"]))
+        case EventKind.CANCELLED:
+            return replace(alert, state=AlertState.CANCELLED)
+        case EventKind.DURESS:
+            return replace(alert, duress=True, priority=Priority.CRITICAL)
+        case EventKind.ESCALATED:
+            return replace(alert, escalated=True)
+        case EventKind.NOTE | EventKind.FLAGGED | EventKind.CANCEL_IGNORED:
+            return alert
+    raise TypeError(f"unknown event {event.kind!r}")  # pragma: no cover
+
+
+def resident_view_state(state: AlertState, *, duress: bool) -> AlertState:
+    """The state a resident's phone shows: after a duress PIN the alert looks cancelled, whatever staff do."""
+    return AlertState.CANCELLED if duress else state

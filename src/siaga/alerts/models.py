@@ -1,0 +1,105 @@
+"""Alerts (the read model), their timeline events (the truth) and location trails."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from siaga.accounts.models import Resident, Staff, Unit
+from siaga.agencies.models import Agency, Jurisdiction
+from siaga.db import Base, BigIntPK, UTCDateTime, utcnow
+
+
+class Alert(Base):
+    """One SOS. The columns are a read model kept in step with the timeline in the same transaction."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_agency_state", "agency_id", "state"),
+        Index("ix_alerts_resident_created", "resident_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # made by the client: retries never duplicate
+    request_hash: Mapped[str] = mapped_column(String(64))
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id", ondelete="RESTRICT"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"))
+    jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id", ondelete="SET NULL"))
+    placement: Mapped[str] = mapped_column(String(16))  # inside | overlap | nearest | default
+    placement_distance_m: Mapped[float] = mapped_column(Float, default=0.0)
+
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    category: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    silent: Mapped[bool] = mapped_column(Boolean, default=False)
+    duress: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    resident_suspended: Mapped[bool] = mapped_column(Boolean, default=False)  # flagged, never rejected
+    is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    located_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    battery: Mapped[int | None] = mapped_column(Integer)
+    pressed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    report: Mapped[str] = mapped_column(Text, default="")
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    en_route_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_scene_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every change; clients can compare
+
+    # Loaded with the alert (one query) because every view of an alert names them.
+    resident: Mapped[Resident] = relationship(lazy="joined", innerjoin=True)
+    agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+    jurisdiction: Mapped[Jurisdiction | None] = relationship(lazy="joined")
+    acknowledged_by: Mapped[Staff | None] = relationship(lazy="joined")
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+
+
+class AlertEvent(Base):
+    """The timeline: every change to an alert, with who, what, when and where. The id is the stream cursor."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    state_after: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AlertLocation(Base):
+    """The trail the resident's phone sends while the alert is active."""
+
+    __tablename__ = "alert_locations"
+    __table_args__ = (Index("ix_alert_locations_alert_recorded", "alert_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    battery: Mapped[int | None] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

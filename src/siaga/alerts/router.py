@@ -1,0 +1,374 @@
+"""HTTP for alerts: the SOS press, the trail, and every action on an alert."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts import service as accounts
+from siaga.accounts.domain import Principal
+from siaga.alerts import domain, service
+from siaga.alerts.domain import AlertState
+from siaga.alerts.models import Alert
+from siaga.alerts.schemas import (
+    ActionIn,
+    AlertCreate,
+    AlertRead,
+    CancelIn,
+    DispatchIn,
+    EscalateIn,
+    NoteIn,
+    ResidentAlertRead,
+    ResidentSummary,
+    ResolveIn,
+    TimelineEventRead,
+    Timings,
+    TrailAccepted,
+    TrailIn,
+    TrailPointRead,
+)
+from siaga.audit import service as audit
+from siaga.deps import ClientIP, CommandCentre, CurrentPrincipal, CurrentResident, CurrentStaff, RuntimeDep
+from siaga.schemas import error_responses
+
+router = APIRouter(tags=["alerts"])
+
+
+def _seconds(start: datetime, end: datetime | None) -> float | None:
+    return round((end - start).total_seconds(), 3) if end is not None else None
+
+
+def alert_read(alert: Alert) -> AlertRead:
+    """The staff view. Callers audit it: it names the resident."""
+    resident = alert.resident
+    return AlertRead(
+        id=alert.id,
+        state=AlertState(alert.state),
+        category=domain.Category(alert.category),
+        priority=domain.Priority(alert.priority),
+        silent=alert.silent,
+        duress=alert.duress,
+        escalated=alert.escalated,
+        resident_suspended=alert.resident_suspended,
+        agency_id=alert.agency_id,
+        agency_code=alert.agency.code,
+        jurisdiction_code=alert.jurisdiction.code if alert.jurisdiction else None,
+        jurisdiction_name=alert.jurisdiction.name if alert.jurisdiction else None,
+        placement=alert.placement,
+        placement_distance_m=alert.placement_distance_m,
+        lat=alert.lat,
+        lon=alert.lon,
+        accuracy_m=alert.accuracy_m,
+        battery=alert.battery,
+        description=alert.description,
+        acknowledged_by=alert.acknowledged_by.name if alert.acknowledged_by else None,
+        unit_id=alert.unit_id,
+        unit_callsign=alert.unit.callsign if alert.unit else None,
+        outcome=domain.Outcome(alert.outcome) if alert.outcome else None,
+        report=alert.report,
+        created_at=alert.created_at,
+        pressed_at=alert.pressed_at,
+        acknowledged_at=alert.acknowledged_at,
+        dispatched_at=alert.dispatched_at,
+        en_route_at=alert.en_route_at,
+        on_scene_at=alert.on_scene_at,
+        closed_at=alert.closed_at,
+        timings=Timings(
+            to_acknowledge_s=_seconds(alert.created_at, alert.acknowledged_at),
+            to_dispatch_s=_seconds(alert.created_at, alert.dispatched_at),
+            to_en_route_s=_seconds(alert.created_at, alert.en_route_at),
+            to_arrive_s=_seconds(alert.created_at, alert.on_scene_at),
+            to_close_s=_seconds(alert.created_at, alert.closed_at),
+        ),
+        version=alert.version,
+        resident=ResidentSummary.model_validate(resident),
+    )
+
+
+async def resident_alert_read(session: AsyncSession, alert: Alert) -> ResidentAlertRead:
+    """What the resident's phone shows. After a duress PIN: "cancelled" and nothing about the response."""
+    if alert.duress:
+        return ResidentAlertRead(
+            id=alert.id,
+            state=AlertState.CANCELLED,
+            category=domain.Category(alert.category),
+            created_at=alert.created_at,
+            acknowledged=False,
+            unit_callsign=None,
+            officer_names=[],
+            closed_at=alert.closed_at or alert.updated_at,
+        )
+    return ResidentAlertRead(
+        id=alert.id,
+        state=AlertState(alert.state),
+        category=domain.Category(alert.category),
+        created_at=alert.created_at,
+        acknowledged=alert.acknowledged_at is not None,
+        unit_callsign=alert.unit.callsign if alert.unit else None,
+        officer_names=await service.officer_names(session, alert.unit_id),
+        closed_at=alert.closed_at,
+    )
+
+
+async def _view(session: AsyncSession, principal: Principal, alert: Alert, ip: str) -> AlertRead | ResidentAlertRead:
+    if principal.resident_id is not None:
+        return await resident_alert_read(session, alert)
+    await audit.record(
+        session,
+        action="alert.read",
+        actor=principal,
+        target_type="alert",
+        target_id=str(alert.id),
+        client_ip=ip,
+        agency_id=alert.agency_id,
+        detail={"resident_id": str(alert.resident_id)},
+    )
+    return alert_read(alert)
+
+
+@router.post(
+    "/alerts",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": ResidentAlertRead, "description": "A retry of a press already stored"},
+        **error_responses(400, 401, 403, 409, 413, 422),
+    },
+)
+async def raise_alert(
+    body: AlertCreate, principal: CurrentResident, runtime: RuntimeDep, response: Response, ip: ClientIP
+) -> ResidentAlertRead:
+    """Press SOS. Stored durably and placed in a jurisdiction before this answers 201. Sending the same id and body
+    again answers 200 with the same alert; the same id with a different body is a 409."""
+    assert principal.resident_id is not None
+    try:
+        async with runtime.unit_of_work() as session:
+            resident = await accounts.get_resident(session, principal.resident_id)
+            raised = await service.raise_alert(
+                session, settings=runtime.settings, locator=runtime.locator, resident=resident, body=body
+            )
+            if not raised.replay:
+                await audit.record(
+                    session,
+                    action="alert.create",
+                    actor=principal,
+                    target_type="alert",
+                    target_id=str(body.id),
+                    client_ip=ip,
+                    agency_id=raised.alert.agency_id,
+                )
+            view = await resident_alert_read(session, raised.alert)
+    except IntegrityError:
+        # The same press arrived twice at once and the other copy was stored first.
+        async with runtime.unit_of_work() as session:
+            resident = await accounts.get_resident(session, principal.resident_id)
+            alert = await service.stored_press(session, resident=resident, body=body)
+            view = await resident_alert_read(session, alert)
+        response.status_code = status.HTTP_200_OK
+        return view
+    if raised.replay:
+        response.status_code = status.HTTP_200_OK
+    return view
+
+
+@router.get("/alerts", responses=error_responses(401))
+async def list_alerts(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    state: Annotated[list[AlertState] | None, Query()] = None,
+    active: bool = False,
+    before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AlertRead] | list[ResidentAlertRead]:
+    """Alerts you may see, newest first: residents their own, officers their unit's, staff their agency's area."""
+    states = list(domain.ACTIVE_STATES) if active else state
+    async with runtime.unit_of_work() as session:
+        alerts = await service.list_visible(session, principal, states=states, limit=limit, before=before)
+        if principal.resident_id is not None:
+            return [await resident_alert_read(session, a) for a in alerts]
+        if alerts:
+            await audit.record(
+                session,
+                action="alert.list",
+                actor=principal,
+                target_type="alert",
+                client_ip=ip,
+                detail={"count": len(alerts), "residents": sorted({str(a.resident_id) for a in alerts})},
+            )
+        return [alert_read(a) for a in alerts]
+
+
+@router.get("/alerts/{alert_id}", responses=error_responses(401, 404))
+async def read_alert(
+    alert_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP
+) -> AlertRead | ResidentAlertRead:
+    """One alert (404 if it is not yours to see)."""
+    async with runtime.unit_of_work() as session:
+        alert = await service.get_visible(session, principal, alert_id)
+        return await _view(session, principal, alert, ip)
+
+
+@router.get("/alerts/{alert_id}/timeline", responses=error_responses(401, 403, 404))
+async def read_timeline(alert_id: uuid.UUID, principal: CurrentStaff, runtime: RuntimeDep) -> list[TimelineEventRead]:
+    """Every change to the alert: who, what, when and where."""
+    async with runtime.unit_of_work() as session:
+        alert = await service.get_visible(session, principal, alert_id)
+        return [TimelineEventRead.model_validate(e) for e in await service.timeline(session, alert.id)]
+
+
+@router.get("/alerts/{alert_id}/trail", responses=error_responses(401, 403, 404))
+async def read_trail(
+    alert_id: uuid.UUID, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+) -> list[TrailPointRead]:
+    """The resident's positions while the alert was active (audited)."""
+    async with runtime.unit_of_work() as session:
+        alert = await service.get_visible(session, principal, alert_id)
+        await audit.record(
+            session,
+            action="alert.read_trail",
+            actor=principal,
+            target_type="alert",
+            target_id=str(alert.id),
+            client_ip=ip,
+            agency_id=alert.agency_id,
+        )
+        return [TrailPointRead.model_validate(p) for p in await service.trail(session, alert.id)]
+
+
+@router.post("/alerts/{alert_id}/locations", responses=error_responses(401, 403, 404, 409, 422))
+async def send_locations(
+    alert_id: uuid.UUID, body: TrailIn, principal: CurrentResident, runtime: RuntimeDep
+) -> TrailAccepted:
+    """The phone's positions while the alert is active (up to 100 at once, e.g. after lost signal)."""
+    async with runtime.unit_of_work() as session:
+        stored = await service.append_trail(session, principal=principal, alert_id=alert_id, body=body)
+    return TrailAccepted(stored=stored, active=True)
+
+
+async def _act(
+    runtime: RuntimeDep,
+    principal: Principal,
+    alert_id: uuid.UUID,
+    command: domain.Command,
+    body: ActionIn,
+    ip: str,
+) -> AlertRead:
+    where = (body.where.lat, body.where.lon) if body.where else None
+    async with runtime.unit_of_work() as session:
+        alert, events = await service.act(session, principal=principal, alert_id=alert_id, command=command, where=where)
+        await audit.record(
+            session,
+            action=f"alert.{events[0].kind.value}",
+            actor=principal,
+            target_type="alert",
+            target_id=str(alert.id),
+            client_ip=ip,
+            agency_id=alert.agency_id,
+            detail={"events": [e.kind.value for e in events]},
+        )
+        return alert_read(alert)
+
+
+ACTION_ERRORS = error_responses(401, 403, 404, 409, 422)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", responses=ACTION_ERRORS)
+async def acknowledge(
+    alert_id: uuid.UUID,
+    principal: CommandCentre,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    body: ActionIn | None = None,
+) -> AlertRead:
+    """Take the alert. Exactly one operator wins; the other gets a 409 naming who holds it."""
+    return await _act(runtime, principal, alert_id, domain.Acknowledge(), body or ActionIn(), ip)
+
+
+@router.post("/alerts/{alert_id}/dispatch", responses=ACTION_ERRORS)
+async def dispatch(
+    alert_id: uuid.UUID, body: DispatchIn, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+) -> AlertRead:
+    """Assign a unit (or reassign to another). An officer may take an alert for their own unit."""
+    async with runtime.unit_of_work() as session:
+        unit = await service.unit_for_dispatch(session, body.unit_id)
+    return await _act(runtime, principal, alert_id, domain.Dispatch(unit.id, unit.callsign), body, ip)
+
+
+@router.post("/alerts/{alert_id}/en-route", responses=ACTION_ERRORS)
+async def en_route(
+    alert_id: uuid.UUID,
+    principal: CurrentStaff,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    body: ActionIn | None = None,
+) -> AlertRead:
+    """The assigned unit is on its way."""
+    return await _act(runtime, principal, alert_id, domain.MarkEnRoute(), body or ActionIn(), ip)
+
+
+@router.post("/alerts/{alert_id}/on-scene", responses=ACTION_ERRORS)
+async def on_scene(
+    alert_id: uuid.UUID,
+    principal: CurrentStaff,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    body: ActionIn | None = None,
+) -> AlertRead:
+    """The assigned unit has arrived."""
+    return await _act(runtime, principal, alert_id, domain.MarkOnScene(), body or ActionIn(), ip)
+
+
+@router.post("/alerts/{alert_id}/notes", responses=ACTION_ERRORS)
+async def add_note(
+    alert_id: uuid.UUID, body: NoteIn, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+) -> AlertRead:
+    """Add a note to the timeline (also after the alert is closed)."""
+    return await _act(runtime, principal, alert_id, domain.AddNote(body.text), body, ip)
+
+
+@router.post("/alerts/{alert_id}/resolve", responses=ACTION_ERRORS)
+async def resolve(
+    alert_id: uuid.UUID, body: ResolveIn, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+) -> AlertRead:
+    """Close with an outcome. A prank adds a strike to the resident."""
+    return await _act(runtime, principal, alert_id, domain.Resolve(body.outcome, body.report), body, ip)
+
+
+@router.post("/alerts/{alert_id}/escalate", responses=ACTION_ERRORS)
+async def escalate(
+    alert_id: uuid.UUID, body: EscalateIn, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+) -> AlertRead:
+    """Raise the alert's visibility to supervisors (supervisors and administrators)."""
+    return await _act(runtime, principal, alert_id, domain.Escalate(body.reason), body, ip)
+
+
+@router.post("/alerts/{alert_id}/cancel", responses=error_responses(401, 403, 404, 409, 422, 429))
+async def cancel(
+    alert_id: uuid.UUID, body: CancelIn, principal: CurrentResident, runtime: RuntimeDep, ip: ClientIP
+) -> ResidentAlertRead:
+    """Cancel your alert with your PIN."""
+    async with runtime.unit_of_work() as session:
+        alert, check = await service.cancel_with_pin(
+            session, settings=runtime.settings, principal=principal, alert_id=alert_id, pin=body.pin
+        )
+        # The audit names the PIN used: staff must know; the resident's phone never reads the audit log.
+        await audit.record(
+            session,
+            action="alert.cancel",
+            actor=principal,
+            target_type="alert",
+            target_id=str(alert.id),
+            client_ip=ip,
+            agency_id=alert.agency_id,
+            outcome="success" if check.error is None else "failure",
+            detail={"pin": "duress" if check.kind == "duress" else check.kind},
+        )
+        view = await resident_alert_read(session, alert)
+    if check.error is not None:
+        raise check.error
+    return view

@@ -1,0 +1,168 @@
+"""API shapes for alerts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, Field
+
+from siaga.alerts.domain import AlertState, Category, Outcome, Priority
+from siaga.schemas import AccuracyM, Battery, Latitude, Longitude, Model, ReadModel
+
+
+class LocationIn(Model):
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: AccuracyM | None = None
+    recorded_at: AwareDatetime | None = Field(
+        default=None, description="When the phone measured it (ISO 8601 with zone)"
+    )
+
+
+class AlertCreate(Model):
+    """An SOS press. The phone makes the id (a UUID) so a retry of the same press is the same alert."""
+
+    id: uuid.UUID
+    category: Category = Category.LAINNYA
+    location: LocationIn
+    battery: Battery | None = None
+    silent: bool = False
+    pressed_at: AwareDatetime | None = None
+    description: Annotated[str, Field(max_length=1000)] = ""
+
+
+class TrailIn(Model):
+    points: Annotated[list[LocationIn], Field(min_length=1, max_length=100)]
+    battery: Battery | None = None
+
+
+class TrailAccepted(ReadModel):
+    stored: int
+    active: bool = Field(description="False once the alert is closed: the phone should stop sending")
+
+
+class Where(Model):
+    lat: Latitude
+    lon: Longitude
+
+
+class ActionIn(Model):
+    """A body for actions that need nothing else; the actor's position is optional."""
+
+    where: Where | None = None
+
+
+class DispatchIn(ActionIn):
+    unit_id: int
+
+
+class NoteIn(ActionIn):
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class ResolveIn(ActionIn):
+    outcome: Outcome
+    report: Annotated[str, Field(max_length=4000)] = ""
+
+
+class CancelIn(Model):
+    pin: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")]
+
+
+class EscalateIn(ActionIn):
+    reason: Annotated[str, Field(min_length=3, max_length=1000)]
+
+
+class Timings(ReadModel):
+    """Seconds from the press (server receipt) to each step; null until it happens."""
+
+    to_acknowledge_s: float | None
+    to_dispatch_s: float | None
+    to_en_route_s: float | None
+    to_arrive_s: float | None
+    to_close_s: float | None
+
+
+class ResidentSummary(ReadModel):
+    id: uuid.UUID
+    name: str | None
+    phone: str
+    nik: str | None
+    medical_notes: str | None
+    strikes: int
+    suspended: bool
+
+
+class AlertRead(ReadModel):
+    """The staff view of an alert."""
+
+    id: uuid.UUID
+    state: AlertState
+    category: Category
+    priority: Priority
+    silent: bool
+    duress: bool
+    escalated: bool
+    resident_suspended: bool
+    agency_id: int
+    agency_code: str
+    jurisdiction_code: str | None
+    jurisdiction_name: str | None
+    placement: str
+    placement_distance_m: float
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    battery: int | None
+    description: str
+    acknowledged_by: str | None
+    unit_id: int | None
+    unit_callsign: str | None
+    outcome: Outcome | None
+    report: str
+    created_at: datetime
+    pressed_at: datetime | None
+    acknowledged_at: datetime | None
+    dispatched_at: datetime | None
+    en_route_at: datetime | None
+    on_scene_at: datetime | None
+    closed_at: datetime | None
+    timings: Timings
+    version: int
+    resident: ResidentSummary
+
+
+class ResidentAlertRead(ReadModel):
+    """The resident's view: after a duress PIN it says cancelled and shows nothing about the response."""
+
+    id: uuid.UUID
+    state: AlertState
+    category: Category
+    created_at: datetime
+    acknowledged: bool
+    unit_callsign: str | None
+    officer_names: list[str]
+    closed_at: datetime | None
+
+
+class TimelineEventRead(ReadModel):
+    id: int
+    kind: str
+    actor_kind: str
+    actor_id: str
+    actor_name: str
+    at: datetime
+    lat: float | None
+    lon: float | None
+    state_after: AlertState
+    data: dict[str, Any]
+
+
+class TrailPointRead(ReadModel):
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    battery: int | None
+    recorded_at: datetime

@@ -1,0 +1,409 @@
+"""Alert use cases: raise an SOS, act on it, follow its trail. Each runs in the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts import service as accounts
+from siaga.accounts.domain import Principal
+from siaga.accounts.models import Resident, Role, Staff, Unit
+from siaga.agencies import service as agencies
+from siaga.alerts import access, domain
+from siaga.alerts.domain import (
+    Actor,
+    ActorKind,
+    AlertSnapshot,
+    AlertState,
+    Command,
+    DomainEvent,
+    EventKind,
+    Outcome,
+    Priority,
+)
+from siaga.alerts.models import Alert, AlertEvent, AlertLocation
+from siaga.alerts.schemas import AlertCreate, LocationIn, TrailIn
+from siaga.config import Settings
+from siaga.db import utcnow
+from siaga.errors import Conflict, Forbidden, Invalid, NotFound, SiagaError
+
+
+class AlertIdReused(Conflict):
+    default_code = "alert.id_reused"
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    alert: Alert
+    replay: bool  # True when this press was already stored (a retry): nothing new was written
+
+
+def request_hash(body: AlertCreate) -> str:
+    """A fingerprint of the press: a retry sends the same body, a different press reusing the id does not."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def raise_alert(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    locator: agencies.JurisdictionLocator,
+    resident: Resident,
+    body: AlertCreate,
+) -> Raised:
+    """Store an SOS and place it in a jurisdiction. Suspended residents are flagged, never refused."""
+    fingerprint = request_hash(body)
+    existing = await session.get(Alert, body.id)
+    if existing is not None:
+        return Raised(alert=_same_press(existing, resident, fingerprint), replay=True)
+    routing = await locator.route(
+        session,
+        lat=body.location.lat,
+        lon=body.location.lon,
+        buffer_m=settings.jurisdiction_buffer_m,
+        default_agency_code=settings.default_agency_code,
+    )
+    now = utcnow()
+    alert = Alert(
+        id=body.id,
+        request_hash=fingerprint,
+        resident_id=resident.id,
+        agency_id=routing.agency_id,
+        jurisdiction_id=routing.jurisdiction_id,
+        placement=routing.method,
+        placement_distance_m=routing.distance_m,
+        state=AlertState.NEW.value,
+        category=body.category.value,
+        priority=Priority.NORMAL.value,
+        silent=body.silent,
+        resident_suspended=resident.suspended,
+        lat=body.location.lat,
+        lon=body.location.lon,
+        accuracy_m=body.location.accuracy_m,
+        located_at=body.location.recorded_at,
+        battery=body.battery,
+        pressed_at=body.pressed_at,
+        description=body.description,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(alert)
+    # A concurrent insert of the same id raises IntegrityError here; the router then reads the stored press.
+    await session.flush()
+    actor = Actor(kind=ActorKind.RESIDENT, id=str(resident.id), name=resident.name or resident.phone)
+    snapshot = AlertSnapshot(resident_id=str(resident.id))
+    created = DomainEvent(
+        EventKind.CREATED,
+        {
+            "category": body.category.value,
+            "placement": routing.method,
+            "jurisdiction": routing.jurisdiction_code,
+            "agency": routing.agency_code,
+            "silent": body.silent,
+            "identity_complete": bool(resident.name and resident.nik),
+        },
+    )
+    _append_event(session, alert, created, actor, snapshot, lat=body.location.lat, lon=body.location.lon)
+    if resident.suspended:
+        flag = DomainEvent(
+            EventKind.FLAGGED,
+            {
+                "reason": "resident_suspended",
+                "strikes": resident.strikes,
+                "note": resident.suspended_reason or "",
+            },
+        )
+        _append_event(session, alert, flag, domain.SYSTEM, snapshot)
+    session.add(_trail_point(alert.id, body.location, body.battery, now))
+    await session.flush()
+    return Raised(alert=alert, replay=False)
+
+
+def _same_press(existing: Alert, resident: Resident, fingerprint: str) -> Alert:
+    if existing.resident_id != resident.id:
+        # Someone else's id: say only that the id is taken, nothing about the alert.
+        raise AlertIdReused("this alert id is already used; make a new id for a new press")
+    if existing.request_hash != fingerprint:
+        raise AlertIdReused("this alert id was already used for a different press; make a new id for a new press")
+    return existing
+
+
+async def stored_press(session: AsyncSession, *, resident: Resident, body: AlertCreate) -> Alert:
+    """After a lost insert race: the stored press with this id (same rules as a replay)."""
+    existing = await session.get(Alert, body.id)
+    if existing is None:
+        raise Conflict("the alert could not be stored; retry", code="alert.retry")
+    return _same_press(existing, resident, request_hash(body))
+
+
+def _trail_point(alert_id: uuid.UUID, location: LocationIn, battery: int | None, now: datetime) -> AlertLocation:
+    return AlertLocation(
+        alert_id=alert_id,
+        lat=location.lat,
+        lon=location.lon,
+        accuracy_m=location.accuracy_m,
+        battery=battery,
+        recorded_at=location.recorded_at or now,
+        received_at=now,
+    )
+
+
+def _append_event(
+    session: AsyncSession,
+    alert: Alert,
+    event: DomainEvent,
+    actor: Actor,
+    snapshot: AlertSnapshot,
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+) -> AlertEvent:
+    row = AlertEvent(
+        alert_id=alert.id,
+        agency_id=alert.agency_id,
+        kind=event.kind.value,
+        actor_kind=actor.kind.value,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        at=utcnow(),
+        lat=lat,
+        lon=lon,
+        state_after=snapshot.state.value,
+        data=event.data,
+    )
+    session.add(row)
+    return row
+
+
+# Reading ------------------------------------------------------------------------------------------------------
+
+
+async def get_visible(session: AsyncSession, principal: Principal, alert_id: uuid.UUID, *, lock: bool = False) -> Alert:
+    """The alert if ``principal`` may see it. Otherwise 404, the same as a missing id, so ids leak nothing."""
+    query = select(Alert).where(Alert.id == alert_id, await access.visibility(session, principal))
+    if lock:
+        query = query.with_for_update(of=Alert)
+    alert = await session.scalar(query)
+    if alert is None:
+        raise NotFound("alert not found", code="alert.not_found")
+    return alert
+
+
+async def list_visible(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    states: list[AlertState] | None,
+    limit: int,
+    before: datetime | None,
+) -> list[Alert]:
+    query = (
+        select(Alert)
+        .where(await access.visibility(session, principal))
+        .order_by(Alert.created_at.desc(), Alert.id)
+        .limit(limit)
+    )
+    if states:
+        query = query.where(Alert.state.in_([s.value for s in states]))
+    if before is not None:
+        query = query.where(Alert.created_at < before)
+    return list((await session.scalars(query)).unique().all())
+
+
+async def timeline(session: AsyncSession, alert_id: uuid.UUID) -> list[AlertEvent]:
+    rows = await session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id))
+    return list(rows.all())
+
+
+async def trail(session: AsyncSession, alert_id: uuid.UUID, *, limit: int = 1000) -> list[AlertLocation]:
+    rows = await session.scalars(
+        select(AlertLocation)
+        .where(AlertLocation.alert_id == alert_id)
+        .order_by(AlertLocation.recorded_at, AlertLocation.id)
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def officer_names(session: AsyncSession, unit_id: int | None) -> list[str]:
+    if unit_id is None:
+        return []
+    rows = await session.scalars(
+        select(Staff.name).where(Staff.unit_id == unit_id, Staff.role == Role.OFFICER.value, Staff.active.is_(True))
+    )
+    return sorted(rows.all())
+
+
+# Acting --------------------------------------------------------------------------------------------------------
+
+
+def snapshot_of(alert: Alert) -> AlertSnapshot:
+    holder = None
+    if alert.acknowledged_by is not None:
+        staff = alert.acknowledged_by
+        holder = Actor(kind=ActorKind(staff.role), id=str(staff.id), name=staff.name, unit_id=staff.unit_id)
+    return AlertSnapshot(
+        state=AlertState(alert.state),
+        resident_id=str(alert.resident_id),
+        acknowledged_by=holder,
+        unit_id=alert.unit_id,
+        duress=alert.duress,
+        escalated=alert.escalated,
+        priority=Priority(alert.priority),
+        outcome=Outcome(alert.outcome) if alert.outcome else None,
+    )
+
+
+def _as_http(error: domain.TransitionError) -> SiagaError:
+    if error.conflict:
+        return Conflict(error.message, code=error.code)
+    if isinstance(error, domain.ActorNotAllowed) or error.code in {"alert.not_yours", "alert.not_your_unit"}:
+        return Forbidden(error.message, code=error.code)
+    return Invalid(error.message, code=error.code)
+
+
+async def act(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    alert_id: uuid.UUID,
+    command: Command,
+    where: tuple[float, float] | None = None,
+) -> tuple[Alert, list[DomainEvent]]:
+    """Apply one command to an alert the principal can see. The row is locked, so racing commands queue and the
+    second sees the first's result (exactly one operator acknowledges; the other gets a 409 naming the holder)."""
+    alert = await get_visible(session, principal, alert_id, lock=True)
+    actor = principal.actor()
+    if isinstance(command, domain.Dispatch):
+        await _check_unit(session, principal, command.unit_id)
+    try:
+        events = domain.decide(snapshot_of(alert), command, actor)
+    except domain.TransitionError as error:
+        raise _as_http(error) from error
+    await apply_events(session, alert, events, actor, where=where)
+    if isinstance(command, domain.Resolve) and command.outcome is Outcome.PRANK:
+        await accounts.add_strike(
+            session,
+            resident_id=alert.resident_id,
+            alert_id=alert.id,
+            staff_id=principal.staff_id,
+            reason=command.report or "prank SOS",
+        )
+    return alert, events
+
+
+async def unit_for_dispatch(session: AsyncSession, unit_id: int) -> Unit:
+    unit = await session.get(Unit, unit_id)
+    if unit is None:
+        raise Invalid(f"unit {unit_id} does not exist", code="unit.not_found", details={"field": "unit_id"})
+    return unit
+
+
+async def _check_unit(session: AsyncSession, principal: Principal, unit_id: int) -> Unit:
+    unit = await unit_for_dispatch(session, unit_id)
+    scope = await access.staff_agency_scope(session, principal)
+    if principal.role is not Role.OFFICER and scope is not None and unit.agency_id not in scope:
+        raise Forbidden("that unit belongs to an agency outside yours", code="unit.out_of_scope")
+    return unit
+
+
+async def apply_events(
+    session: AsyncSession,
+    alert: Alert,
+    events: list[DomainEvent],
+    actor: Actor,
+    *,
+    where: tuple[float, float] | None = None,
+) -> None:
+    """Fold events into the alert's read model and append them to its timeline, in one flush."""
+    snapshot = snapshot_of(alert)
+    now = utcnow()
+    lat, lon = where if where is not None else (None, None)
+    for event in events:
+        snapshot = domain.evolve(snapshot, event, actor)
+        _project(alert, event, actor, now)
+        alert.state = snapshot.state.value
+        alert.duress = snapshot.duress
+        alert.escalated = snapshot.escalated
+        alert.priority = snapshot.priority.value
+        _append_event(session, alert, event, actor, snapshot, lat=lat, lon=lon)
+    alert.version += 1
+    alert.updated_at = now
+    await session.flush()
+    await session.refresh(alert)
+
+
+def _project(alert: Alert, event: DomainEvent, actor: Actor, now: datetime) -> None:
+    """The timestamps and columns each event sets (first time only, so timings measure the first response)."""
+    match event.kind:
+        case EventKind.ACKNOWLEDGED:
+            alert.acknowledged_by_id = int(actor.id)
+            alert.acknowledged_at = alert.acknowledged_at or now
+        case EventKind.DISPATCHED:
+            alert.unit_id = int(event.data["unit_id"])
+            alert.dispatched_at = alert.dispatched_at or now
+        case EventKind.EN_ROUTE:
+            alert.en_route_at = alert.en_route_at or now
+        case EventKind.ON_SCENE:
+            alert.on_scene_at = alert.on_scene_at or now
+        case EventKind.RESOLVED:
+            alert.outcome = str(event.data["outcome"])
+            alert.report = str(event.data.get("report", ""))
+            alert.closed_at = now
+        case EventKind.CANCELLED:
+            alert.closed_at = now
+        case _:
+            pass
+
+
+async def cancel_with_pin(
+    session: AsyncSession, *, settings: Settings, principal: Principal, alert_id: uuid.UUID, pin: str
+) -> tuple[Alert, accounts.PinCheck]:
+    """The resident's cancel. The cancel PIN closes the alert; the duress PIN leaves it open, escalated and flagged
+    (the phone shows "cancelled" either way); a wrong PIN is counted and changes nothing else."""
+    alert = await get_visible(session, principal, alert_id, lock=True)
+    if principal.resident_id is None:
+        raise Forbidden("only the resident who raised the alert can cancel it with a PIN", code="alert.not_yours")
+    resident = await accounts.get_resident(session, principal.resident_id)
+    check = accounts.check_pin(resident, pin, max_failures=settings.pin_max_attempts)
+    if check.kind in {"wrong", "locked"}:
+        return alert, check
+    command: Command = domain.DuressCancel() if check.kind == "duress" else domain.Cancel()
+    if AlertState(alert.state) in domain.CLOSED_STATES:
+        return alert, check  # cancelling a closed alert again changes nothing and says so without an error
+    actor = principal.actor()
+    try:
+        events = domain.decide(snapshot_of(alert), command, actor)
+    except domain.TransitionError as error:
+        raise _as_http(error) from error
+    latest = await session.scalar(
+        select(AlertLocation).where(AlertLocation.alert_id == alert.id).order_by(AlertLocation.id.desc()).limit(1)
+    )
+    await apply_events(session, alert, events, actor, where=(latest.lat, latest.lon) if latest else None)
+    return alert, check
+
+
+async def append_trail(session: AsyncSession, *, principal: Principal, alert_id: uuid.UUID, body: TrailIn) -> int:
+    """Add the phone's positions to an active alert's trail; a closed alert's trail takes no more points."""
+    alert = await get_visible(session, principal, alert_id)
+    if principal.resident_id is None or alert.resident_id != principal.resident_id:
+        raise Forbidden("only the resident's phone sends the alert's location", code="alert.not_yours")
+    if AlertState(alert.state) in domain.CLOSED_STATES:
+        raise Conflict("the alert is closed; location is no longer shared", code="alert.closed")
+    now = utcnow()
+    session.add_all(_trail_point(alert.id, point, body.battery, now) for point in body.points)
+    newest = max(body.points, key=lambda p: p.recorded_at or now)
+    alert.lat, alert.lon, alert.accuracy_m = newest.lat, newest.lon, newest.accuracy_m
+    if body.battery is not None:
+        alert.battery = body.battery
+    alert.updated_at = now
+    await session.flush()
+    return len(body.points)

@@ -1,0 +1,181 @@
+"""``create_app(settings)``: routers, error handling, body limits, request logs and background work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from siaga import __version__
+from siaga.accounts.router import router as accounts_router
+from siaga.agencies.router import router as agencies_router
+from siaga.alerts.router import router as alerts_router
+from siaga.audit.router import router as audit_router
+from siaga.config import Settings
+from siaga.deps import RuntimeDep
+from siaga.errors import SiagaError
+from siaga.notify import service as notify
+from siaga.runtime import Runtime
+from siaga.schemas import error_responses
+
+log = logging.getLogger("siaga.app")
+
+SMS_RETRY_INTERVAL_S = 5.0
+
+
+def error_json(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": details or {}}}, status_code=status)
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build a Siaga application. Everything it uses is made here, from ``settings``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or Runtime.build(settings)
+        app.state.runtime = rt
+        retry = asyncio.create_task(_retry_sms_forever(rt), name="sms-retry")
+        try:
+            yield
+        finally:
+            retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retry
+            if runtime is None:
+                await rt.close()
+
+    app = FastAPI(
+        title="Siaga",
+        version=__version__,
+        summary="SOS panic button and dispatch for police and city command centres",
+        lifespan=lifespan,
+        responses=error_responses(422),
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _install_error_handlers(app)
+    _install_request_log(app)
+    app.include_router(accounts_router, prefix="/api/v1")
+    app.include_router(agencies_router, prefix="/api/v1")
+    app.include_router(alerts_router, prefix="/api/v1")
+    app.include_router(audit_router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["operations"], responses={503: {"description": "The database does not answer"}})
+    async def healthz(runtime: RuntimeDep) -> JSONResponse:
+        """Liveness and readiness: the database answers a query."""
+        try:
+            async with runtime.read_sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:  # any database failure means "not ready"
+            log.exception("health check failed")
+            return error_json(503, "health.database", f"database unavailable: {type(exc).__name__}")
+        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
+
+    return app
+
+
+async def _retry_sms_forever(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(SMS_RETRY_INTERVAL_S)
+        try:
+            await notify.retry_due(runtime.sessions, runtime.sms)
+        except Exception:  # keep retrying; the failure is in the log and the messages stay queued
+            log.exception("sms retry round failed")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SiagaError)
+    async def siaga_error(_: Request, exc: SiagaError) -> JSONResponse:
+        response = error_json(exc.status_code, exc.code, exc.message, exc.details)
+        if "retry_after" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {
+                "field": ".".join(str(p) for p in err["loc"][1:]) or "body",
+                "problem": err["msg"],
+                "type": err["type"],
+            }
+            for err in exc.errors()
+        ]
+        if any(err["type"] == "json_invalid" for err in exc.errors()):
+            return error_json(400, "request.malformed_json", "the body is not valid JSON", {"problems": problems})
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+        return error_json(422, "request.invalid", f"invalid input: {summary}", {"problems": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "request.too_large"}
+        return error_json(exc.status_code, codes.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return error_json(500, "internal_error", "something went wrong on the server; it has been logged")
+
+
+def _install_request_log(app: FastAPI) -> None:
+    access = logging.getLogger("siaga.http")
+
+    @app.middleware("http")
+    async def request_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        access.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - start) * 1000, 2),
+                "client": request.client.host if request.client else "",
+            },
+        )
+        return response
+
+
+class BodyLimit:
+    """Refuse bodies over ``max_bytes`` with a 413, whether or not the client declared a length."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    # An HTTPException passes through FastAPI's body parsing to the handler above as a 413.
+                    raise HTTPException(413, f"the body is larger than the limit of {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_json(413, "request.too_large", f"the body is larger than the limit of {self.max_bytes} bytes")
+        await response(scope, receive, send)

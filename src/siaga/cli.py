@@ -1,0 +1,277 @@
+"""The ``siaga`` command: serve, demo, database migrations, imports, accounts, and the development SMS outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from siaga import logs, migrate
+from siaga.config import InsecureSettings, Settings
+from siaga.errors import SiagaError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Siaga: SOS panic button and dispatch.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+app.add_typer(db_app, name="db")
+
+T = TypeVar("T")
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a clear message and exit code 2."""
+    try:
+        return Settings()
+    except (InsecureSettings, ValidationError) as exc:
+        typer.secho(f"configuration error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from exc
+
+
+def _run(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    settings = load_settings()
+    try:
+        return asyncio.run(work(settings))
+    except SiagaError as exc:
+        typer.secho(f"error ({exc.code}): {exc.message}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    settings = load_settings()
+    migrate.upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}: {_display_url(settings.database_url)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default SIAGA_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default SIAGA_PORT)")] = None,
+    upgrade: Annotated[bool, typer.Option(help="Apply migrations first")] = True,
+) -> None:
+    """Serve the API (and, later, the web apps)."""
+    settings = load_settings()
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    if upgrade:
+        migrate.upgrade(settings.database_url)
+    _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from siaga.app import create_app
+
+    logs.configure(settings.log_level, json_lines=settings.log_json)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding")] = True,
+) -> None:
+    """Development only: migrate a local database, seed Bandung and the demo accounts, print them, serve."""
+    settings = load_settings()
+    if not settings.dev_mode:
+        typer.secho("siaga demo seeds known passwords: set SIAGA_DEV_MODE=1", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    migrate.upgrade(settings.database_url)
+
+    async def seed(settings: Settings) -> None:
+        from siaga.demo.seed import DEMO_PASSWORD, seed_bandung
+        from siaga.runtime import Runtime, dev_sms_path
+
+        runtime = Runtime.build(settings)
+        try:
+            async with runtime.unit_of_work() as session:
+                accounts = await seed_bandung(session, with_accounts=True)
+        finally:
+            await runtime.close()
+        base = settings.base_url
+        typer.echo("")
+        typer.secho("Siaga demo: Kota Bandung (30 kecamatan, 28 Polsek)", bold=True)
+        typer.echo(f"  API docs      {base}/docs")
+        typer.echo(f"  Health        {base}/healthz")
+        typer.echo(f"  Database      {_display_url(settings.database_url)}")
+        typer.echo(f"  SMS outbox    siaga sms   (or {dev_sms_path(settings)})")
+        typer.echo(f"  Staff accounts (password for all: {DEMO_PASSWORD})")
+        for account in accounts:
+            unit = f"  unit {account.unit_callsign}" if account.unit_callsign else ""
+            typer.echo(f"    {account.username:<18} {account.role.value:<11} {account.agency_code}{unit}")
+        typer.echo("")
+
+    asyncio.run(seed(settings))
+    if serve_after:
+        _serve(settings)
+
+
+@app.command("import-geojson")
+def import_geojson(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="GeoJSON FeatureCollections")],
+    agency_table: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="CSV: jurisdiction_code,agency_code,is_primary"),
+    ] = None,
+    code_property: str = "kode",
+    name_property: str = "nama",
+) -> None:
+    """Import kecamatan polygons (by code: existing ones are updated), and optionally the kecamatan -> agency table."""
+    from siaga.agencies import service as agencies
+    from siaga.agencies.geo import GeoJSONError, parse_feature_collection
+    from siaga.runtime import Runtime
+
+    parsed = []
+    for path in files:
+        try:
+            parsed.append(
+                (
+                    path,
+                    parse_feature_collection(
+                        path.read_bytes(), code_property=code_property, name_property=name_property
+                    ),
+                )
+            )
+        except GeoJSONError as exc:
+            typer.secho(f"{path}: {exc}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(1) from exc
+
+    async def work(settings: Settings) -> None:
+        runtime = Runtime.build(settings)
+        try:
+            async with runtime.unit_of_work() as session:
+                for path, features in parsed:
+                    summary = await agencies.import_features(session, features=features, source=path.name)
+                    typer.echo(f"{path}: {len(summary.created)} created, {len(summary.updated)} updated")
+                if agency_table is not None:
+                    rows = await agencies.import_agency_table(session, text=agency_table.read_text(encoding="utf-8"))
+                    typer.echo(f"{agency_table}: {rows} kecamatan -> agency row(s)")
+        finally:
+            await runtime.close()
+
+    _run(work)
+
+
+@app.command("agency-add")
+def agency_add(
+    code: str,
+    name: Annotated[str, typer.Option()],
+    kind: Annotated[str, typer.Option(help="command_centre, polres or polsek")],
+    parent: Annotated[str | None, typer.Option(help="Parent agency code")] = None,
+) -> None:
+    """Create an agency."""
+    from siaga.agencies import service as agencies
+    from siaga.agencies.models import AgencyKind
+    from siaga.runtime import Runtime
+
+    try:
+        agency_kind = AgencyKind(kind)
+    except ValueError as exc:
+        raise typer.BadParameter(f"kind must be one of {[k.value for k in AgencyKind]}") from exc
+
+    async def work(settings: Settings) -> None:
+        runtime = Runtime.build(settings)
+        try:
+            async with runtime.unit_of_work() as session:
+                agency = await agencies.create_agency(
+                    session, code=code, name=name, kind=agency_kind, parent_code=parent
+                )
+                typer.echo(f"agency {agency.code} created (id {agency.id})")
+        finally:
+            await runtime.close()
+
+    _run(work)
+
+
+@app.command("user-add")
+def user_add(
+    username: str,
+    name: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="operator, officer, supervisor or admin")],
+    agency: Annotated[str, typer.Option(help="Agency code")],
+    unit: Annotated[str | None, typer.Option(help="Unit callsign (officers); created if missing")] = None,
+) -> None:
+    """Create a staff account. The password is read from SIAGA_NEW_PASSWORD or asked for."""
+    from sqlalchemy import select
+
+    from siaga.accounts import service as accounts
+    from siaga.accounts.models import Role, Unit
+    from siaga.agencies import service as agencies
+    from siaga.runtime import Runtime
+
+    try:
+        staff_role = Role(role)
+    except ValueError as exc:
+        raise typer.BadParameter(f"role must be one of {[r.value for r in Role]}") from exc
+    password = os.environ.get("SIAGA_NEW_PASSWORD") or (
+        getpass.getpass("Password (10+ characters): ") if sys.stdin.isatty() else ""
+    )
+    if len(password) < 10:
+        typer.secho("the password must have at least 10 characters (SIAGA_NEW_PASSWORD)", err=True, fg="red")
+        raise typer.Exit(2)
+
+    async def work(settings: Settings) -> None:
+        runtime = Runtime.build(settings)
+        try:
+            async with runtime.unit_of_work() as session:
+                owner = await agencies.agency_by_code(session, agency)
+                unit_id = None
+                if unit:
+                    row = await session.scalar(select(Unit).where(Unit.callsign == unit))
+                    if row is None:
+                        row = await accounts.create_unit(session, agency_id=owner.id, callsign=unit, kind="patrol_car")
+                    unit_id = row.id
+                staff = await accounts.create_staff(
+                    session,
+                    username=username,
+                    name=name,
+                    role=staff_role,
+                    agency_id=owner.id,
+                    password=password,
+                    unit_id=unit_id,
+                )
+                typer.echo(f"{staff.role} {staff.username} created (id {staff.id}) in {owner.code}")
+        finally:
+            await runtime.close()
+
+    _run(work)
+
+
+@app.command()
+def sms(
+    to: Annotated[str | None, typer.Option(help="Only messages to this number (E.164)")] = None,
+    last: Annotated[int, typer.Option(help="How many of the newest to show")] = 10,
+) -> None:
+    """Show messages recorded by the development SMS adapter (codes for registration)."""
+    from siaga.notify.sms import DevSMS
+    from siaga.runtime import dev_sms_path
+
+    settings = load_settings()
+    rows = DevSMS(dev_sms_path(settings)).read(to=to)
+    if not rows:
+        typer.echo("no messages recorded yet")
+    for row in rows[-last:]:
+        typer.echo(f"{row['at']}  {row['to']}  {row['body']}")
+
+
+def _display_url(url: str) -> str:
+    """The URL without a password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
+    return url
+
+
+def main() -> None:
+    app()

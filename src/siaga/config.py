@@ -1,0 +1,99 @@
+"""One settings object, read from the environment (prefix ``SIAGA_``) and an optional ``.env`` file.
+
+Nothing reads it at import time: the CLI builds it once and passes it to ``create_app(settings)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "siaga-development-secret-key-do-not-use-in-production"  # noqa: S105 - refused outside dev
+
+
+class InsecureSettings(ValueError):
+    """Raised when a development default is used outside development mode."""
+
+
+class Settings(BaseSettings):
+    """Siaga's configuration. Every field can be set as ``SIAGA_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SIAGA_", env_file=".env", extra="ignore")
+
+    dev_mode: bool = Field(default=False, description="Development mode: allows development defaults.")
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/siaga.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    secret_key: SecretStr = Field(default=SecretStr(DEV_SECRET_KEY), description="Keys code and token hashes.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = Field(default="", description="Base URL printed for people; defaults to http://host:port.")
+
+    # Residents and one-time codes.
+    default_region: str = Field(default="ID", description="Phone numbers without a country code are read here.")
+    otp_ttl_seconds: int = Field(default=300, ge=30)
+    otp_max_attempts: int = Field(default=5, ge=1)
+    otp_per_number_per_hour: int = Field(default=5, ge=1)
+    otp_per_client_per_hour: int = Field(default=20, ge=1)
+    pin_max_attempts: int = Field(default=5, ge=1, description="Wrong PINs before cancelling is locked.")
+
+    # Sessions.
+    staff_session_hours: float = Field(default=12.0, gt=0)
+    resident_session_days: float = Field(default=180.0, gt=0)
+
+    # Routing and alerts.
+    jurisdiction_buffer_m: float = Field(default=1500.0, ge=0, description="Nearest-polygon fallback radius.")
+    default_agency_code: str = Field(default="", description="Agency for alerts outside every jurisdiction.")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_location_age_seconds: int = Field(default=24 * 3600, description="Older press locations are refused.")
+
+    # Timers (used by dispatch and escalation).
+    ack_timeout_seconds: int = Field(default=60, ge=5, description="T1: escalate if not acknowledged.")
+    dispatch_timeout_seconds: int = Field(default=180, ge=5, description="T2: escalate if no officer.")
+
+    # SMS adapter: "dev" records messages in the database and the log; "http" posts to sms_http_url.
+    sms_adapter: Literal["dev", "http"] = "dev"
+    sms_http_url: str = ""
+    sms_http_token: SecretStr = SecretStr("")
+    sms_sender: str = "SIAGA"
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults(self) -> Settings:
+        if self.dev_mode:
+            return self
+        if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+            raise InsecureSettings(
+                "SIAGA_SECRET_KEY is the development default; set a long random value "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))') "
+                "or set SIAGA_DEV_MODE=1 for development"
+            )
+        if len(self.secret_key.get_secret_value()) < 32:
+            raise InsecureSettings("SIAGA_SECRET_KEY must be at least 32 characters")
+        if self.sms_adapter == "dev":
+            raise InsecureSettings(
+                "SIAGA_SMS_ADAPTER=dev only records messages; configure a real adapter "
+                "(SIAGA_SMS_ADAPTER=http, SIAGA_SMS_HTTP_URL) or set SIAGA_DEV_MODE=1"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def sqlite_path(self) -> Path | None:
+        """The database file for a SQLite URL (None for in-memory or other databases)."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        return Path(path) if path and path != ":memory:" else None

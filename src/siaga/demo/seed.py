@@ -1,0 +1,99 @@
+"""Seed Bandung: agencies, kecamatan, the kecamatan -> Polsek table, units and demo staff. Safe to run again."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from importlib import resources
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts import service as accounts
+from siaga.accounts.models import Role, Staff, Unit
+from siaga.agencies import service as agencies
+from siaga.agencies.models import Agency, AgencyKind
+
+DEMO_PASSWORD = "siaga-demo-2026"  # noqa: S105 - development mode only; `siaga demo` refuses otherwise
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    username: str
+    name: str
+    role: Role
+    agency_code: str
+    unit_callsign: str | None = None
+
+
+DEMO_UNITS = [
+    ("CC-1", "BDG-CC", "patrol_car"),
+    ("COBLONG-1", "POLSEK-COBLONG", "patrol_car"),
+    ("COBLONG-2", "POLSEK-COBLONG", "motorbike"),
+    ("SUKAJADI-1", "POLSEK-SUKAJADI", "patrol_car"),
+    ("BANDUNG-WETAN-1", "POLSEK-BANDUNG-WETAN", "motorbike"),
+]
+
+DEMO_ACCOUNTS = [
+    DemoAccount("admin", "Admin Siaga", Role.ADMIN, "BDG-CC"),
+    DemoAccount("supervisor", "Supervisor Rina", Role.SUPERVISOR, "BDG-CC"),
+    DemoAccount("operator1", "Operator Budi", Role.OPERATOR, "BDG-CC"),
+    DemoAccount("operator2", "Operator Sari", Role.OPERATOR, "BDG-CC"),
+    DemoAccount("operator.coblong", "Operator Dedi (Polsek Coblong)", Role.OPERATOR, "POLSEK-COBLONG"),
+    DemoAccount("officer1", "Bripka Asep", Role.OFFICER, "POLSEK-COBLONG", "COBLONG-1"),
+    DemoAccount("officer2", "Briptu Wulan", Role.OFFICER, "POLSEK-COBLONG", "COBLONG-2"),
+    DemoAccount("officer3", "Brigadir Yusuf", Role.OFFICER, "POLSEK-SUKAJADI", "SUKAJADI-1"),
+    DemoAccount("officer4", "Bripda Nenden", Role.OFFICER, "POLSEK-BANDUNG-WETAN", "BANDUNG-WETAN-1"),
+]
+
+
+def _data(name: str) -> str:
+    return resources.files("siaga.demo").joinpath("data", name).read_text(encoding="utf-8")
+
+
+async def seed_agencies(session: AsyncSession) -> int:
+    """Create the Bandung agencies that do not exist yet. Returns how many were created."""
+    created = 0
+    for row in csv.DictReader(io.StringIO(_data("bandung_agencies.csv"))):
+        if await session.scalar(select(Agency.id).where(Agency.code == row["code"])) is None:
+            await agencies.create_agency(
+                session,
+                code=row["code"],
+                name=row["name"],
+                kind=AgencyKind(row["kind"]),
+                parent_code=row["parent_code"] or None,
+            )
+            created += 1
+    return created
+
+
+async def seed_bandung(session: AsyncSession, *, with_accounts: bool) -> list[DemoAccount]:
+    """Agencies, the 30 kecamatan with their Polsek, units and (in development) the demo staff accounts."""
+    await seed_agencies(session)
+    features = agencies.parse_geojson(_data("bandung_kecamatan.geojson"))
+    await agencies.import_features(session, features=features, source="demo:bandung_kecamatan.geojson (OSM, ODbL)")
+    await agencies.import_agency_table(session, text=_data("bandung_kecamatan_polsek.csv"))
+    units: dict[str, int] = {}
+    for callsign, agency_code, kind in DEMO_UNITS:
+        unit = await session.scalar(select(Unit).where(Unit.callsign == callsign))
+        if unit is None:
+            agency = await agencies.agency_by_code(session, agency_code)
+            unit = await accounts.create_unit(session, agency_id=agency.id, callsign=callsign, kind=kind)
+        units[callsign] = unit.id
+    if not with_accounts:
+        return []
+    for account in DEMO_ACCOUNTS:
+        if await session.scalar(select(Staff.id).where(Staff.username == account.username)) is not None:
+            continue
+        agency = await agencies.agency_by_code(session, account.agency_code)
+        await accounts.create_staff(
+            session,
+            username=account.username,
+            name=account.name,
+            role=account.role,
+            agency_id=agency.id,
+            password=DEMO_PASSWORD,
+            unit_id=units[account.unit_callsign] if account.unit_callsign else None,
+        )
+    return DEMO_ACCOUNTS

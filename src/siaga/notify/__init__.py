@@ -1,0 +1,1 @@
+"""Notifications: SMS and (later) Web Push, behind small adapters, every attempt recorded."""

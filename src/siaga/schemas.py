@@ -1,0 +1,52 @@
+"""Shared API shapes: the error body, and constrained field types used by several domains."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine code, e.g. alert.already_acknowledged")
+    message: str = Field(description="What is wrong, for a person")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    """Every error answer has this shape."""
+
+    error: ErrorDetail
+
+
+class Model(BaseModel):
+    """Base for request bodies: unknown fields are refused rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="WGS84 latitude")]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="WGS84 longitude")]
+AccuracyM = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False, description="Accuracy radius in metres")]
+Battery = Annotated[int, Field(ge=0, le=100, description="Battery level in per cent")]
+ShortText = Annotated[str, Field(max_length=200)]
+LongText = Annotated[str, Field(max_length=4000)]
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries documenting that an endpoint can answer with these error statuses."""
+    descriptions = {
+        400: "Malformed request",
+        401: "Not logged in or the token expired",
+        403: "Your role or agency may not do this",
+        404: "Not found (or not yours to see)",
+        409: "Conflict with the current state or another person's action",
+        413: "Body too large",
+        422: "Invalid input: the message says which field and why",
+        429: "Too many requests; see retry_after",
+    }
+    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}

@@ -1,0 +1,12 @@
+"""Every ORM model, imported once so the metadata is complete (Alembic, tests)."""
+
+from siaga.accounts import models as accounts_models
+from siaga.agencies import models as agencies_models
+from siaga.alerts import models as alerts_models
+from siaga.audit import models as audit_models
+from siaga.db import Base
+from siaga.notify import models as notify_models
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "agencies_models", "alerts_models", "audit_models", "metadata", "notify_models"]
