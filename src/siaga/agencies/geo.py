@@ -421,9 +421,13 @@ class JurisdictionIndex:
         self._codes: tuple[str, ...] = tuple(codes)
         self._tree = shapely.STRtree(geoms)
         self._geoms = self._tree.geometries
-        # Preparing builds each polygon's edge index once; covers() on a point is then sublinear.
+        # Preparing builds each polygon's edge index once; covers() on a point is then sublinear. GEOS builds
+        # that index lazily on first use, so one warm-up query here leaves locate() read-only (safe to share
+        # between threads).
         shapely.prepare(self._geoms)
         if geoms:
+            first_vertices = shapely.get_point(shapely.get_exterior_ring(shapely.get_geometry(self._geoms, 0)), 0)
+            shapely.covers(self._geoms, first_vertices)
             minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(self._geoms))
             self._bounds: tuple[float, float, float, float] | None = (minx, miny, maxx, maxy)
             self._kx = math.cos(math.radians((miny + maxy) / 2.0))
@@ -451,8 +455,9 @@ class JurisdictionIndex:
         ``overlap``, choosing the polygon the point lies deepest in (ties by code), with every containing code
         in ``candidates``, chosen first. In none: the polygon at the smallest great-circle distance,
         ``nearest`` if that is within ``buffer_m`` metres, else ``none`` with code None and that distance (inf
-        when the index is empty). Raises ValueError for a non-finite or out-of-range position or a negative
-        buffer.
+        when the index is empty). A point exactly on a border shared by two polygons is inside both, so it is
+        reported as an ``overlap`` (equally deep in both: the lower code wins). Raises ValueError for a
+        non-finite or out-of-range position or a negative buffer.
         """
         _check_lat_lon(lat, lon)
         if not (math.isfinite(buffer_m) and buffer_m >= 0.0):

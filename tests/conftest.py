@@ -1,0 +1,278 @@
+"""Fixtures shared by every suite: a real database (SQLite and PostgreSQL), a running app, and helpers to act as
+residents and staff through the public API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga import migrate
+from siaga.accounts import security
+from siaga.accounts import service as accounts
+from siaga.accounts.models import Role, Unit
+from siaga.agencies import service as agencies
+from siaga.app import create_app
+from siaga.config import Settings
+from siaga.demo.seed import seed_bandung
+from siaga.notify.sms import DevSMS
+from siaga.runtime import Runtime
+from siaga.tables import metadata
+
+POSTGRES_ADMIN_URL = os.environ.get("SIAGA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REQUIRE_SERVICES = os.environ.get("SIAGA_REQUIRE_SERVICES", "") == "1" or os.environ.get("CI", "") == "true"
+PASSWORD = "correct horse battery"  # noqa: S105 - test accounts only
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Argon2 with light parameters: the same code path, a fraction of the time per hash."""
+    original = security._hasher
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    security._hasher = original
+
+
+async def _postgres_reachable(url: str) -> str | None:
+    import asyncpg
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    try:
+        connection = await asyncio.wait_for(asyncpg.connect(dsn), timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    await connection.close()
+    return None
+
+
+async def _create_postgres_database() -> str:
+    import asyncpg
+
+    problem = await _postgres_reachable(POSTGRES_ADMIN_URL)
+    if problem is not None:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL is required here (CI) but unreachable at {POSTGRES_ADMIN_URL}: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL} ({problem}); set SIAGA_TEST_POSTGRES_URL")
+    name = f"siaga_test_{uuid.uuid4().hex[:10]}"
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+async def _drop_postgres_database(url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(
+    scope="session",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A migrated, empty database: a SQLite file, or a fresh database on the machine's PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'siaga.db'}"
+        await migrate.upgrade_async(url)
+        yield url
+        return
+    url = await _create_postgres_database()
+    try:
+        await migrate.upgrade_async(url)
+        yield url
+    finally:
+        await _drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+async def runtime(database_url: str) -> AsyncIterator[Runtime]:
+    settings = make_settings(database_url)
+    rt = Runtime.build(settings)
+    yield rt
+    await rt.close()
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "dev_mode": True,
+        "database_url": database_url,
+        "secret_key": "test-secret-key-that-is-long-enough-1234567890",
+        "log_json": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def db(runtime: Runtime, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """The runtime with every table emptied first and Bandung's agencies and kecamatan seeded."""
+    await _empty(runtime)
+    runtime.locator = agencies.JurisdictionLocator()
+    runtime.sms = DevSMS(tmp_path / "dev-sms.jsonl")
+    async with runtime.unit_of_work() as session:
+        await seed_bandung(session, with_accounts=False)
+    yield runtime
+
+
+async def _empty(runtime: Runtime) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    async with runtime.unit_of_work() as session:
+        if runtime.settings.is_sqlite:
+            for name in tables:
+                await session.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - names from our own metadata
+        else:
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            await session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def client(db: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to a Siaga app (its lifespan running) on the test database."""
+    app = create_app(db.settings, runtime=db)
+    async with app.router.lifespan_context(app):
+        app.state.runtime = db
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://siaga.test") as http:
+            yield http
+
+
+@dataclass
+class Person:
+    """Someone with a session token: a resident or a staff member."""
+
+    token: str
+    name: str
+    id: str
+    role: str = "resident"
+    unit_id: int | None = None
+    phone: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+_phone_counter = iter(range(10_000_000))
+
+
+def new_phone() -> str:
+    return f"0812{next(_phone_counter) + 20_000_000:08d}"
+
+
+@dataclass
+class Api:
+    """Act through the public API, as the people in the brief would."""
+
+    http: httpx.AsyncClient
+    runtime: Runtime
+
+    def last_code(self, phone_e164: str) -> str:
+        assert isinstance(self.runtime.sms, DevSMS)
+        messages = self.runtime.sms.read(to=phone_e164)
+        assert messages, f"no SMS recorded for {phone_e164}"
+        return messages[-1]["body"].split(": ", 1)[1][:6]
+
+    async def resident(self, *, name: str = "Warga Uji", pins: bool = True, profile: bool = True) -> Person:
+        phone = new_phone()
+        answer = await self.http.post("/api/v1/residents/code", json={"phone": phone})
+        assert answer.status_code == 202, answer.text
+        e164 = answer.json()["phone"]
+        verified = await self.http.post(
+            "/api/v1/residents/verify", json={"phone": phone, "code": self.last_code(e164)}
+        )
+        assert verified.status_code == 200, verified.text
+        body = verified.json()
+        person = Person(token=body["access_token"], name=name, id=body["resident_id"], phone=e164)
+        if profile:
+            update = await self.http.patch("/api/v1/residents/me", json={"name": name}, headers=person.headers)
+            assert update.status_code == 200, update.text
+        if pins:
+            answer = await self.http.put(
+                "/api/v1/residents/me/pins", json={"cancel_pin": "1234", "duress_pin": "9999"}, headers=person.headers
+            )
+            assert answer.status_code == 204, answer.text
+        return person
+
+    async def staff(
+        self, role: Role, agency_code: str = "BDG-CC", *, unit_callsign: str | None = None, name: str | None = None
+    ) -> Person:
+        username = f"{role.value}.{uuid.uuid4().hex[:8]}"
+        async with self.runtime.unit_of_work() as session:
+            agency = await agencies.agency_by_code(session, agency_code)
+            unit_id = None
+            if role is Role.OFFICER:
+                unit_id = await _unit(session, agency.id, unit_callsign or f"U-{uuid.uuid4().hex[:6]}")
+            staff = await accounts.create_staff(
+                session, username=username, name=name or f"{role.value.title()} {username[-4:]}", role=role,
+                agency_id=agency.id, password=PASSWORD, unit_id=unit_id,
+            )
+        answer = await self.http.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        return Person(
+            token=answer.json()["access_token"], name=staff.name, id=str(staff.id), role=role.value, unit_id=unit_id,
+            extra={"username": username, "agency_id": agency.id},
+        )
+
+    async def press(self, resident: Person, *, lat: float = -6.8915, lon: float = 107.6107, **fields: Any) -> dict[str, Any]:
+        """Press SOS (by default in Coblong, near ITB) and return the stored alert as the resident sees it."""
+        body = sos_body(lat=lat, lon=lon, **fields)
+        answer = await self.http.post("/api/v1/alerts", json=body, headers=resident.headers)
+        assert answer.status_code == 201, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    async def post(self, who: Person, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return await self.http.post(f"/api/v1{path}", json=body if body is not None else {}, headers=who.headers)
+
+    async def get(self, who: Person, path: str, **params: Any) -> httpx.Response:
+        return await self.http.get(f"/api/v1{path}", headers=who.headers, params=params)
+
+
+async def _unit(session: AsyncSession, agency_id: int, callsign: str) -> int:
+    from sqlalchemy import select
+
+    existing = await session.scalar(select(Unit).where(Unit.callsign == callsign))
+    if existing is not None:
+        return existing.id
+    unit = await accounts.create_unit(session, agency_id=agency_id, callsign=callsign, kind="patrol_car")
+    return unit.id
+
+
+def sos_body(*, lat: float = -6.8915, lon: float = 107.6107, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "category": "kriminalitas",
+        "location": {"lat": lat, "lon": lon, "accuracy_m": 15.0},
+        "battery": 80,
+    }
+    body.update(fields)
+    return body
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient, db: Runtime) -> Api:
+    return Api(http=client, runtime=db)
+
+
+__all__ = ["SHARED_DATA", "Api", "Person", "make_settings", "sos_body"]
