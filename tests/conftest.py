@@ -31,7 +31,7 @@ from siaga.tables import metadata
 
 POSTGRES_ADMIN_URL = os.environ.get("SIAGA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("SIAGA_REQUIRE_SERVICES", "") == "1" or os.environ.get("CI", "") == "true"
-PASSWORD = "correct horse battery"  # noqa: S105 - test accounts only
+PASSWORD = "correct horse battery"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -124,20 +124,22 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-async def db(runtime: Runtime, tmp_path: Path) -> AsyncIterator[Runtime]:
+async def db(runtime: Runtime, tmp_path: Path) -> Runtime:
     """The runtime with every table emptied first and Bandung's agencies and kecamatan seeded."""
     await _empty(runtime)
     runtime.locator = agencies.JurisdictionLocator()
     runtime.sms = DevSMS(tmp_path / "dev-sms.jsonl")
     async with runtime.unit_of_work() as session:
         await seed_bandung(session, with_accounts=False)
-    yield runtime
+    return runtime
 
 
 async def _empty(runtime: Runtime) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     async with runtime.unit_of_work() as session:
         if runtime.settings.is_sqlite:
+            # Agencies refer to their parents; check the keys once, at commit, when every table is empty.
+            await session.execute(text("PRAGMA defer_foreign_keys=ON"))
             for name in tables:
                 await session.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - names from our own metadata
         else:
@@ -198,9 +200,7 @@ class Api:
         answer = await self.http.post("/api/v1/residents/code", json={"phone": phone})
         assert answer.status_code == 202, answer.text
         e164 = answer.json()["phone"]
-        verified = await self.http.post(
-            "/api/v1/residents/verify", json={"phone": phone, "code": self.last_code(e164)}
-        )
+        verified = await self.http.post("/api/v1/residents/verify", json={"phone": phone, "code": self.last_code(e164)})
         assert verified.status_code == 200, verified.text
         body = verified.json()
         person = Person(token=body["access_token"], name=name, id=body["resident_id"], phone=e164)
@@ -224,17 +224,28 @@ class Api:
             if role is Role.OFFICER:
                 unit_id = await _unit(session, agency.id, unit_callsign or f"U-{uuid.uuid4().hex[:6]}")
             staff = await accounts.create_staff(
-                session, username=username, name=name or f"{role.value.title()} {username[-4:]}", role=role,
-                agency_id=agency.id, password=PASSWORD, unit_id=unit_id,
+                session,
+                username=username,
+                name=name or f"{role.value.title()} {username[-4:]}",
+                role=role,
+                agency_id=agency.id,
+                password=PASSWORD,
+                unit_id=unit_id,
             )
         answer = await self.http.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
         assert answer.status_code == 200, answer.text
         return Person(
-            token=answer.json()["access_token"], name=staff.name, id=str(staff.id), role=role.value, unit_id=unit_id,
+            token=answer.json()["access_token"],
+            name=staff.name,
+            id=str(staff.id),
+            role=role.value,
+            unit_id=unit_id,
             extra={"username": username, "agency_id": agency.id},
         )
 
-    async def press(self, resident: Person, *, lat: float = -6.8915, lon: float = 107.6107, **fields: Any) -> dict[str, Any]:
+    async def press(
+        self, resident: Person, *, lat: float = -6.8915, lon: float = 107.6107, **fields: Any
+    ) -> dict[str, Any]:
         """Press SOS (by default in Coblong, near ITB) and return the stored alert as the resident sees it."""
         body = sos_body(lat=lat, lon=lon, **fields)
         answer = await self.http.post("/api/v1/alerts", json=body, headers=resident.headers)

@@ -33,8 +33,17 @@ async def test_a_press_goes_from_resident_to_resolved_with_timings_and_timeline(
     body = resolved.json()
     assert body["state"] == "resolved"
     timings = body["timings"]
-    assert 0 <= timings["to_acknowledge_s"] <= timings["to_dispatch_s"] <= timings["to_arrive_s"] <= timings["to_close_s"]
+    assert (
+        0 <= timings["to_acknowledge_s"] <= timings["to_dispatch_s"] <= timings["to_arrive_s"] <= timings["to_close_s"]
+    )
 
     timeline = (await api.get(operator, f"/alerts/{alert['id']}/timeline")).json()
-    assert [e["kind"] for e in timeline] == ["created", "acknowledged", "dispatched", "en_route", "on_scene", "resolved"]
+    assert [e["kind"] for e in timeline] == [
+        "created",
+        "acknowledged",
+        "dispatched",
+        "en_route",
+        "on_scene",
+        "resolved",
+    ]
     assert [e["actor_name"] for e in timeline][-1] == "Bripka Asep"

@@ -188,9 +188,14 @@ def _append_event(
 
 async def get_visible(session: AsyncSession, principal: Principal, alert_id: uuid.UUID, *, lock: bool = False) -> Alert:
     """The alert if ``principal`` may see it. Otherwise 404, the same as a missing id, so ids leak nothing."""
-    query = select(Alert).where(Alert.id == alert_id, await access.visibility(session, principal))
+    visible = await access.visibility(session, principal)
     if lock:
-        query = query.with_for_update(of=Alert)
+        # Lock the bare row first. A locking query that also joins the related rows would, on PostgreSQL, re-read
+        # only the alert row after waiting for a concurrent change, leaving the joined holder stale.
+        locked = await session.scalar(select(Alert.id).where(Alert.id == alert_id, visible).with_for_update())
+        if locked is None:
+            raise NotFound("alert not found", code="alert.not_found")
+    query = select(Alert).where(Alert.id == alert_id, visible).execution_options(populate_existing=True)
     alert = await session.scalar(query)
     if alert is None:
         raise NotFound("alert not found", code="alert.not_found")
