@@ -250,13 +250,23 @@ def user_add(
 def sms(
     to: Annotated[str | None, typer.Option(help="Only messages to this number (E.164)")] = None,
     last: Annotated[int, typer.Option(help="How many of the newest to show")] = 10,
+    code: Annotated[bool, typer.Option("--code", help="Print only the newest one-time code (with --to)")] = False,
 ) -> None:
     """Show messages recorded by the development SMS adapter (codes for registration)."""
+    import re
+
     from siaga.notify.sms import DevSMS
     from siaga.runtime import dev_sms_path
 
     settings = load_settings()
     rows = DevSMS(dev_sms_path(settings)).read(to=to)
+    if code:
+        codes = [m.group(1) for row in rows if (m := re.search(r"\b(\d{6})\b", row["body"]))]
+        if not codes:
+            typer.secho(f"no code recorded for {to or 'any number'}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(1)
+        typer.echo(codes[-1])
+        return
     if not rows:
         typer.echo("no messages recorded yet")
     for row in rows[-last:]:
