@@ -1,0 +1,136 @@
+"""The `siaga` command as an administrator uses it: migrations, imports, accounts, and refusing unsafe settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_DATA
+
+SIAGA = [sys.executable, "-m", "siaga"]
+
+
+def run(args: list[str], env: dict[str, str], **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SIAGA, *args], env={**env, **extra}, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")}
+    return {
+        **clean,
+        "SIAGA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'var' / 'siaga.db'}",
+        "SIAGA_SECRET_KEY": "cli-test-secret-key-0123456789-abcdefghij",
+        "SIAGA_SMS_ADAPTER": "http",
+        "SIAGA_SMS_HTTP_URL": "http://127.0.0.1:9/send",
+    }
+
+
+def test_development_defaults_are_refused_outside_development_mode(env: dict[str, str]) -> None:
+    no_key = {k: v for k, v in env.items() if k != "SIAGA_SECRET_KEY"}
+    result = run(["db", "upgrade"], no_key)
+    assert result.returncode == 2
+    assert "SIAGA_SECRET_KEY is the development default" in result.stderr
+    recorder = run(["db", "upgrade"], env, SIAGA_SMS_ADAPTER="dev")
+    assert recorder.returncode == 2
+    assert "SIAGA_SMS_ADAPTER=dev" in recorder.stderr
+    short = run(["db", "upgrade"], env, SIAGA_SECRET_KEY="short")
+    assert short.returncode == 2
+    assert "at least 32 characters" in short.stderr
+
+
+def test_an_administrator_sets_up_a_city_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["db", "upgrade"], env).returncode == 0
+    assert run(["db", "upgrade"], env).returncode == 0  # idempotent
+
+    created = run(["agency-add", "POLRESTA-BL", "--name", "Polresta Bandar Lampung", "--kind", "polres"], env)
+    assert created.returncode == 0, created.stderr
+    for index in (1, 2):
+        result = run(
+            [
+                "agency-add",
+                f"POLSEK-{index}",
+                "--name",
+                f"Polsek {index}",
+                "--kind",
+                "polsek",
+                "--parent",
+                "POLRESTA-BL",
+            ],
+            env,
+        )
+        assert result.returncode == 0, result.stderr
+
+    lampung = SHARED_DATA / "geo" / "bandar_lampung_kecamatan.geojson"
+    codes = sorted(f["properties"]["kode"] for f in json.loads(lampung.read_text())["features"])
+    table = tmp_path / "table.csv"
+    table.write_text(
+        "jurisdiction_code,agency_code,is_primary\n"
+        + "".join(f"{c},POLSEK-{i % 2 + 1},1\n" for i, c in enumerate(codes))
+    )
+    imported = run(["import-geojson", str(lampung), "--agency-table", str(table)], env)
+    assert imported.returncode == 0, imported.stderr
+    assert "20 created, 0 updated" in imported.stdout
+    assert "20 kecamatan -> agency row(s)" in imported.stdout
+    again = run(["import-geojson", str(lampung)], env)
+    assert "0 created, 20 updated" in again.stdout
+
+    officer = run(
+        ["user-add", "asep", "--name", "Bripka Asep", "--role", "officer", "--agency", "POLSEK-1", "--unit", "BL-1"],
+        env,
+        SIAGA_NEW_PASSWORD="a long enough password",
+    )
+    assert officer.returncode == 0, officer.stderr
+    assert "officer asep created" in officer.stdout
+    duplicate = run(
+        ["user-add", "asep", "--name", "X", "--role", "operator", "--agency", "POLSEK-1"],
+        env,
+        SIAGA_NEW_PASSWORD="a long enough password",
+    )
+    assert duplicate.returncode == 1
+    assert "staff.username_taken" in duplicate.stderr
+    unknown = run(
+        ["user-add", "rina", "--name", "Rina", "--role", "operator", "--agency", "NOWHERE"],
+        env,
+        SIAGA_NEW_PASSWORD="a long enough password",
+    )
+    assert unknown.returncode == 1
+    assert "agency 'NOWHERE' does not exist" in unknown.stderr
+
+
+def test_a_broken_geojson_file_is_refused_with_the_reason(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(["db", "upgrade"], env).returncode == 0
+    broken = tmp_path / "broken.geojson"
+    broken.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}}]}))
+    result = run(["import-geojson", str(broken)], env)
+    assert result.returncode == 1
+    assert "features[0]" in result.stderr
+
+
+def test_the_development_sms_outbox_shows_the_code(env: dict[str, str], tmp_path: Path) -> None:
+    dev = {**env, "SIAGA_DEV_MODE": "1", "SIAGA_SMS_ADAPTER": "dev"}
+    outbox = tmp_path / "var" / "dev-sms.jsonl"
+    outbox.parent.mkdir(parents=True, exist_ok=True)
+    outbox.write_text(
+        json.dumps({"at": "2026-11-23T01:00:00+00:00", "to": "+6281234567890", "body": "Kode Siaga Anda: 042917."})
+        + "\n"
+    )
+    listed = run(["sms"], dev)
+    assert "+6281234567890" in listed.stdout
+    code = run(["sms", "--to", "+6281234567890", "--code"], dev)
+    assert code.stdout.strip() == "042917"
+    missing = run(["sms", "--to", "+6289999999999", "--code"], dev)
+    assert missing.returncode == 1
+
+
+def test_migrations_run_on_postgresql_too(database_url: str, env: dict[str, str]) -> None:
+    # The session's databases are already migrated; running again must be a no-op on each.
+    result = run(["db", "upgrade"], env, SIAGA_DATABASE_URL=database_url)
+    assert result.returncode == 0, result.stderr
