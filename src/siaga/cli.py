@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from siaga import logs, migrate
-from siaga.config import InsecureSettings, Settings
+from siaga.config import Settings
 from siaga.errors import SiagaError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Siaga: SOS panic button and dispatch.")
@@ -28,8 +28,12 @@ def load_settings() -> Settings:
     """Settings from the environment, or a clear message and exit code 2."""
     try:
         return Settings()
-    except (InsecureSettings, ValidationError) as exc:
-        typer.secho(f"configuration error: {exc}", err=True, fg=typer.colors.RED)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
+        typer.secho(f"configuration error: {problems}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
 
 

@@ -23,6 +23,7 @@ from siaga.accounts.models import (
     Unit,
 )
 from siaga.accounts.schemas import EmergencyContactIn, PinsSet, ResidentUpdate
+from siaga.agencies.models import Agency
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import Conflict, Invalid, NotFound, SiagaError, TooManyRequests
@@ -458,6 +459,7 @@ async def create_staff(
     phone: str | None = None,
 ) -> Staff:
     username = username.strip().lower()
+    await _require_agency(session, agency_id)
     if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken", code="staff.username_taken")
     if unit_id is not None:
@@ -483,9 +485,15 @@ async def create_staff(
 
 
 async def create_unit(session: AsyncSession, *, agency_id: int, callsign: str, kind: str) -> Unit:
+    await _require_agency(session, agency_id)
     if await session.scalar(select(Unit.id).where(Unit.callsign == callsign)) is not None:
         raise Conflict(f"callsign {callsign!r} is taken", code="unit.callsign_taken")
     unit = Unit(agency_id=agency_id, callsign=callsign, kind=kind)
     session.add(unit)
     await session.flush()
     return unit
+
+
+async def _require_agency(session: AsyncSession, agency_id: int) -> None:
+    if await session.get(Agency, agency_id) is None:
+        raise Invalid(f"agency {agency_id} does not exist", code="agency.not_found", details={"field": "agency_id"})
