@@ -20,6 +20,10 @@ from siaga.errors import SiagaError
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Siaga: SOS panic button and dispatch.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 app.add_typer(db_app, name="db")
+user_app = typer.Typer(no_args_is_help=True, help="Staff accounts.")
+app.add_typer(user_app, name="user")
+agency_app = typer.Typer(no_args_is_help=True, help="Agencies.")
+app.add_typer(agency_app, name="agency")
 
 T = TypeVar("T")
 
@@ -165,7 +169,7 @@ def import_geojson(
     _run(work)
 
 
-@app.command("agency-add")
+@agency_app.command("add")
 def agency_add(
     code: str,
     name: Annotated[str, typer.Option()],
@@ -196,7 +200,7 @@ def agency_add(
     _run(work)
 
 
-@app.command("user-add")
+@user_app.command("add")
 def user_add(
     username: str,
     name: Annotated[str, typer.Option()],

@@ -39,19 +39,36 @@ def user_agent(request: Request) -> str:
 UserAgent = Annotated[str, Depends(user_agent)]
 
 
-async def current_principal(
-    runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
+async def _principal(runtime: Runtime, credentials: HTTPAuthorizationCredentials | None, *, sos: bool) -> Principal:
     if credentials is None:
         raise Unauthorized("log in first: send 'Authorization: Bearer <token>'", code="auth.required")
     async with runtime.read_sessions() as session:
-        principal = await accounts.principal_for_token(session, credentials.credentials)
+        principal = await accounts.principal_for_token(session, credentials.credentials, sos=sos)
     if principal is None:
         raise Unauthorized("the token is unknown, expired or revoked; log in again", code="auth.invalid_token")
     return principal
 
 
+async def current_principal(
+    runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    return await _principal(runtime, credentials, sos=False)
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def sos_resident(
+    runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """A resident pressing SOS: an expired (not revoked) session is accepted, and the alert flagged."""
+    principal = await _principal(runtime, credentials, sos=True)
+    if principal.resident_id is None:
+        raise Forbidden("only residents press SOS", code="auth.residents_only")
+    return principal
+
+
+SOSResident = Annotated[Principal, Depends(sos_resident)]
 
 
 async def current_resident(principal: CurrentPrincipal) -> Principal:

@@ -249,3 +249,28 @@ async def test_an_unknown_alert_id_is_a_404_for_everyone(api: Api) -> None:
     answer = await api.get(admin, f"/alerts/{uuid.uuid4()}")
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "alert.not_found"
+
+
+async def test_an_expired_session_still_raises_an_sos_flagged_but_a_revoked_one_does_not(api: Api) -> None:
+    from sqlalchemy import update
+
+    from siaga.accounts.models import AuthSession
+    from siaga.db import utcnow
+
+    resident = await api.resident()
+    operator = await api.staff(Role.OPERATOR)
+    async with api.runtime.unit_of_work() as session:
+        await session.execute(
+            update(AuthSession).where(AuthSession.resident_id == uuid.UUID(resident.id)).values(expires_at=utcnow())
+        )
+    assert (await api.get(resident, "/residents/me")).status_code == 401
+    alert = await api.press(resident)
+    events = (await api.get(operator, f"/alerts/{alert['id']}/timeline")).json()
+    assert [(e["kind"], e["data"].get("reason")) for e in events] == [("created", None), ("flagged", "session_expired")]
+    trail = await api.post(resident, f"/alerts/{alert['id']}/locations", {"points": [{"lat": -6.89, "lon": 107.61}]})
+    assert trail.status_code == 200
+
+    other = await api.resident()
+    assert (await api.post(other, "/auth/logout")).status_code == 204
+    refused = await api.http.post("/api/v1/alerts", json=sos_body(), headers=other.headers)
+    assert refused.status_code == 401

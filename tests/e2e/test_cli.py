@@ -50,7 +50,7 @@ def test_an_administrator_sets_up_a_city_from_the_command_line(env: dict[str, st
     assert run(["db", "upgrade"], env).returncode == 0
     assert run(["db", "upgrade"], env).returncode == 0  # idempotent
 
-    created = run(["agency-add", "POLRESTA-BL", "--name", "Polresta Bandar Lampung", "--kind", "polres"], env)
+    created = run(["agency", "add", "POLRESTA-BL", "--name", "Polresta Bandar Lampung", "--kind", "polres"], env)
     assert created.returncode == 0, created.stderr
     for index in (1, 2):
         result = run(
@@ -83,21 +83,21 @@ def test_an_administrator_sets_up_a_city_from_the_command_line(env: dict[str, st
     assert "0 created, 20 updated" in again.stdout
 
     officer = run(
-        ["user-add", "asep", "--name", "Bripka Asep", "--role", "officer", "--agency", "POLSEK-1", "--unit", "BL-1"],
+        ["user", "add", "asep", "--name", "Bripka Asep", "--role", "officer", "--agency", "POLSEK-1", "--unit", "BL-1"],
         env,
         SIAGA_NEW_PASSWORD="a long enough password",
     )
     assert officer.returncode == 0, officer.stderr
     assert "officer asep created" in officer.stdout
     duplicate = run(
-        ["user-add", "asep", "--name", "X", "--role", "operator", "--agency", "POLSEK-1"],
+        ["user", "add", "asep", "--name", "X", "--role", "operator", "--agency", "POLSEK-1"],
         env,
         SIAGA_NEW_PASSWORD="a long enough password",
     )
     assert duplicate.returncode == 1
     assert "staff.username_taken" in duplicate.stderr
     unknown = run(
-        ["user-add", "rina", "--name", "Rina", "--role", "operator", "--agency", "NOWHERE"],
+        ["user", "add", "rina", "--name", "Rina", "--role", "operator", "--agency", "NOWHERE"],
         env,
         SIAGA_NEW_PASSWORD="a long enough password",
     )

@@ -20,6 +20,7 @@ class Principal:
     role: Role | None = None
     agency_id: int | None = None
     unit_id: int | None = None
+    session_expired: bool = False  # only ever True for a resident's SOS, which an expired session must not stop
 
     @property
     def is_resident(self) -> bool:

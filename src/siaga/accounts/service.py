@@ -229,16 +229,24 @@ class _LazyHash:
 _DUMMY_HASH = _LazyHash()
 
 
-async def principal_for_token(session: AsyncSession, token: str) -> Principal | None:
-    """The resident or active staff member behind a live, unrevoked token."""
+async def principal_for_token(session: AsyncSession, token: str, *, sos: bool = False) -> Principal | None:
+    """The resident or active staff member behind a live, unrevoked token.
+
+    With ``sos``, a resident's expired (never a revoked) session still counts: an SOS is not refused because a
+    phone was not opened for half a year. The alert is flagged instead."""
     row = await session.scalar(select(AuthSession).where(AuthSession.token_hash == security.hash_token(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    if row is None or row.revoked_at is not None:
+        return None
+    expired = row.expires_at <= utcnow()
+    if expired and not (sos and row.resident_id is not None):
         return None
     if row.resident_id is not None:
         resident = await session.get(Resident, row.resident_id)
         if resident is None:
             return None
-        return Principal(session_id=row.id, name=resident.name or resident.phone, resident_id=resident.id)
+        return Principal(
+            session_id=row.id, name=resident.name or resident.phone, resident_id=resident.id, session_expired=expired
+        )
     if row.staff_id is not None:
         staff = await session.get(Staff, row.staff_id)
         if staff is None or not staff.active:

@@ -180,7 +180,8 @@ class TransitionError(Exception):
 
 class ActorNotAllowed(TransitionError):
     def __init__(self, actor: Actor, what: str) -> None:
-        super().__init__("alert.actor_not_allowed", f"a {actor.kind.value} cannot {what}")
+        article = "an" if actor.kind.value[0] in "aeiou" else "a"
+        super().__init__("alert.actor_not_allowed", f"{article} {actor.kind.value} cannot {what}")
 
 
 def _require_active(alert: AlertSnapshot, what: str) -> None:
@@ -240,15 +241,19 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                 )
             if actor.kind is ActorKind.OFFICER and alert.unit_id is not None:
                 raise TransitionError("alert.taken", "another unit has already taken this alert", conflict=True)
-            return [
-                DomainEvent(
-                    EventKind.DISPATCHED,
-                    {"unit_id": unit_id, "unit_name": unit_name, "previous_unit_id": alert.unit_id},
-                )
-            ]
+            dispatched = DomainEvent(
+                EventKind.DISPATCHED, {"unit_id": unit_id, "unit_name": unit_name, "previous_unit_id": alert.unit_id}
+            )
+            if alert.acknowledged_by is None and actor.kind in COMMAND_CENTRE_ROLES:
+                # Staff who dispatch have looked at the alert: they hold it (no second operator can acknowledge it
+                # later), and the time to acknowledge is recorded.
+                return [DomainEvent(EventKind.ACKNOWLEDGED), dispatched]
+            return [dispatched]
         case MarkEnRoute():
             _require_responder(alert, actor, "report en route")
             _require_active(alert, "report en route")
+            if alert.state is AlertState.EN_ROUTE:
+                raise TransitionError("alert.already_en_route", "the unit is already reported en route", conflict=True)
             if alert.state is not AlertState.DISPATCHED:
                 raise TransitionError(
                     "alert.invalid_transition",
@@ -258,6 +263,8 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
         case MarkOnScene():
             _require_responder(alert, actor, "report on scene")
             _require_active(alert, "report on scene")
+            if alert.state is AlertState.ON_SCENE:
+                raise TransitionError("alert.already_on_scene", "the unit is already reported on scene", conflict=True)
             if alert.state not in (AlertState.DISPATCHED, AlertState.EN_ROUTE):
                 raise TransitionError(
                     "alert.invalid_transition",
@@ -272,8 +279,6 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                     "alert.not_acknowledged",
                     "acknowledge the alert before resolving it (someone must look at it)",
                 )
-            if actor.kind is ActorKind.OFFICER and alert.state is AlertState.ACKNOWLEDGED:
-                raise TransitionError("alert.not_assigned_to_you", "the alert is not assigned to your unit")
             return [DomainEvent(EventKind.RESOLVED, {"outcome": outcome.value, "report": report})]
         case Cancel():
             _require_resident(alert, actor, "cancel")
@@ -283,8 +288,9 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                 return [DomainEvent(EventKind.CANCEL_IGNORED, {"reason": "duress"})]
             return [DomainEvent(EventKind.CANCELLED)]
         case DuressCancel():
+            # Accepted even on a closed alert: someone coerced into "cancelling" after staff closed it is still in
+            # danger, and the escalation must reach the command centre.
             _require_resident(alert, actor, "cancel")
-            _require_active(alert, "cancel")
             return [DomainEvent(EventKind.DURESS), DomainEvent(EventKind.ESCALATED, {"reason": "duress"})]
         case AddNote(text=text):
             if actor.kind is ActorKind.OFFICER:
@@ -295,7 +301,7 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                 raise TransitionError("alert.empty_note", "a note needs some text")
             return [DomainEvent(EventKind.NOTE, {"text": text.strip()})]
         case Escalate(reason=reason):
-            if actor.kind not in (ActorKind.SYSTEM, ActorKind.SUPERVISOR, ActorKind.ADMIN):
+            if actor.kind not in (ActorKind.SYSTEM, ActorKind.OPERATOR, ActorKind.SUPERVISOR, ActorKind.ADMIN):
                 raise ActorNotAllowed(actor, "escalate an alert")
             _require_active(alert, "escalate")
             return [DomainEvent(EventKind.ESCALATED, {"reason": reason})]

@@ -33,7 +33,14 @@ from siaga.alerts.schemas import (
     TrailPointRead,
 )
 from siaga.audit import service as audit
-from siaga.deps import ClientIP, CommandCentre, CurrentPrincipal, CurrentResident, CurrentStaff, RuntimeDep
+from siaga.deps import (
+    ClientIP,
+    CommandCentre,
+    CurrentPrincipal,
+    CurrentStaff,
+    RuntimeDep,
+    SOSResident,
+)
 from siaga.schemas import error_responses
 
 router = APIRouter(tags=["alerts"])
@@ -140,7 +147,7 @@ async def _view(session: AsyncSession, principal: Principal, alert: Alert, ip: s
     },
 )
 async def raise_alert(
-    body: AlertCreate, principal: CurrentResident, runtime: RuntimeDep, response: Response, ip: ClientIP
+    body: AlertCreate, principal: SOSResident, runtime: RuntimeDep, response: Response, ip: ClientIP
 ) -> ResidentAlertRead:
     """Press SOS. Stored durably and placed in a jurisdiction before this answers 201. Sending the same id and body
     again answers 200 with the same alert; the same id with a different body is a 409."""
@@ -149,7 +156,12 @@ async def raise_alert(
         async with runtime.unit_of_work() as session:
             resident = await accounts.get_resident(session, principal.resident_id)
             raised = await service.raise_alert(
-                session, settings=runtime.settings, locator=runtime.locator, resident=resident, body=body
+                session,
+                settings=runtime.settings,
+                locator=runtime.locator,
+                resident=resident,
+                body=body,
+                session_expired=principal.session_expired,
             )
             if not raised.replay:
                 await audit.record(
@@ -242,7 +254,7 @@ async def read_trail(
 
 @router.post("/alerts/{alert_id}/locations", responses=error_responses(401, 403, 404, 409, 422))
 async def send_locations(
-    alert_id: uuid.UUID, body: TrailIn, principal: CurrentResident, runtime: RuntimeDep
+    alert_id: uuid.UUID, body: TrailIn, principal: SOSResident, runtime: RuntimeDep
 ) -> TrailAccepted:
     """The phone's positions while the alert is active (up to 100 at once, e.g. after lost signal)."""
     async with runtime.unit_of_work() as session:
@@ -343,13 +355,13 @@ async def resolve(
 async def escalate(
     alert_id: uuid.UUID, body: EscalateIn, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
 ) -> AlertRead:
-    """Raise the alert's visibility to supervisors (supervisors and administrators)."""
+    """Flag the alert for supervisors (command-centre staff)."""
     return await _act(runtime, principal, alert_id, domain.Escalate(body.reason), body, ip)
 
 
 @router.post("/alerts/{alert_id}/cancel", responses=error_responses(401, 403, 404, 409, 422, 429))
 async def cancel(
-    alert_id: uuid.UUID, body: CancelIn, principal: CurrentResident, runtime: RuntimeDep, ip: ClientIP
+    alert_id: uuid.UUID, body: CancelIn, principal: SOSResident, runtime: RuntimeDep, ip: ClientIP
 ) -> ResidentAlertRead:
     """Cancel your alert with your PIN."""
     async with runtime.unit_of_work() as session:

@@ -57,8 +57,10 @@ async def raise_alert(
     locator: agencies.JurisdictionLocator,
     resident: Resident,
     body: AlertCreate,
+    session_expired: bool = False,
 ) -> Raised:
-    """Store an SOS and place it in a jurisdiction. Suspended residents are flagged, never refused."""
+    """Store an SOS and place it in a jurisdiction. Suspended residents and expired sessions are flagged, never
+    refused."""
     fingerprint = request_hash(body)
     existing = await session.get(Alert, body.id)
     if existing is not None:
@@ -122,6 +124,10 @@ async def raise_alert(
             },
         )
         _append_event(session, alert, flag, domain.SYSTEM, snapshot)
+    if session_expired:
+        _append_event(
+            session, alert, DomainEvent(EventKind.FLAGGED, {"reason": "session_expired"}), domain.SYSTEM, snapshot
+        )
     session.add(_trail_point(alert.id, body.location, body.battery, now))
     await session.flush()
     return Raised(alert=alert, replay=False)
@@ -382,7 +388,7 @@ async def cancel_with_pin(
     if check.kind in {"wrong", "locked"}:
         return alert, check
     command: Command = domain.DuressCancel() if check.kind == "duress" else domain.Cancel()
-    if AlertState(alert.state) in domain.CLOSED_STATES:
+    if check.kind == "cancel" and AlertState(alert.state) in domain.CLOSED_STATES:
         return alert, check  # cancelling a closed alert again changes nothing and says so without an error
     actor = principal.actor()
     try:
