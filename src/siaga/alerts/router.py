@@ -226,10 +226,21 @@ async def read_alert(
 
 
 @router.get("/alerts/{alert_id}/timeline", responses=error_responses(401, 403, 404))
-async def read_timeline(alert_id: uuid.UUID, principal: CurrentStaff, runtime: RuntimeDep) -> list[TimelineEventRead]:
-    """Every change to the alert: who, what, when and where."""
+async def read_timeline(
+    alert_id: uuid.UUID, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+) -> list[TimelineEventRead]:
+    """Every change to the alert: who, what, when and where (audited: it names the resident and their positions)."""
     async with runtime.unit_of_work() as session:
         alert = await service.get_visible(session, principal, alert_id)
+        await audit.record(
+            session,
+            action="alert.read_timeline",
+            actor=principal,
+            target_type="alert",
+            target_id=str(alert.id),
+            client_ip=ip,
+            agency_id=alert.agency_id,
+        )
         return [TimelineEventRead.model_validate(e) for e in await service.timeline(session, alert.id)]
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from siaga.alerts import access
 from siaga.audit import service as audit
-from siaga.deps import RuntimeDep, Supervisor
+from siaga.deps import ClientIP, RuntimeDep, Supervisor
 from siaga.schemas import ReadModel, error_responses
 
 router = APIRouter(tags=["audit"])
@@ -34,6 +34,7 @@ class AuditRead(ReadModel):
 async def list_audit(
     principal: Supervisor,
     runtime: RuntimeDep,
+    ip: ClientIP,
     action: str | None = Query(default=None, description="Prefix, e.g. 'alert.' or 'staff.login'"),
     actor_id: str | None = None,
     target_type: str | None = None,
@@ -47,6 +48,15 @@ async def list_audit(
     """Audit records, newest first: supervisors see their agency and those below it, administrators all."""
     async with runtime.unit_of_work() as session:
         scope = await access.staff_agency_scope(session, principal)
+        filters = {"action": action, "actor_id": actor_id, "target_type": target_type, "target_id": target_id}
+        # Reading the log is itself recorded: it shows who read whose personal data.
+        await audit.record(
+            session,
+            action="audit.read",
+            actor=principal,
+            client_ip=ip,
+            detail={k: v for k, v in filters.items() if v},
+        )
         rows = await audit.search(
             session,
             agency_ids=scope,

@@ -1,0 +1,696 @@
+"""Access rules, as one table: every endpoint in the OpenAPI document x every kind of caller.
+
+Residents see only their own alerts and profile; officers what their unit is assigned; staff their agency's
+jurisdiction; administrators everything. A caller without a token gets 401, a caller in the wrong role 403, and an
+alert or resident outside the caller's scope 404, the same answer as for an id that does not exist, so ids leak
+nothing. Every read of a resident's personal data by staff leaves an audit record.
+
+The scene, rebuilt for each test (the database is emptied per test): the *owner* pressed SOS in Coblong; the
+alert belongs to POLSEK-COBLONG and is dispatched to unit COBLONG-1, whose officer is the *assigned officer*;
+COBLONG-2's officer (same Polsek, other unit) is the *other officer*. The command centre (BDG-CC) sits above every
+Polsek, so its operator and supervisor see the alert; the operator of POLSEK-SUKAJADI does not. A crew
+administrator outside the table prepares scenes: calls that should change something run on a fresh alert (or a fresh
+resident), calls that should be refused run on the shared scene, and the shared scene is checked unchanged at the end.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, NamedTuple
+
+import httpx
+import pytest
+
+from siaga.accounts.models import Role
+from tests.conftest import PASSWORD, Api, Person, new_phone, sos_body
+
+API = "/api/v1"
+NOT_IN_TABLE = ("/healthz", "/openapi.json", "/docs", "/redoc")
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+COBLONG = (-6.8915, 107.6107)  # near ITB, inside Kecamatan Coblong
+
+
+class Expect(NamedTuple):
+    """The exact status each caller gets. Column order is the table's column order."""
+
+    anonymous: int
+    owner: int  # the resident who raised the alert in the path (or whose id is in the path)
+    other_resident: int
+    cc_operator: int  # operator of BDG-CC, the command centre above every Polsek
+    sukajadi_operator: int  # operator of POLSEK-SUKAJADI: the alert is in Coblong
+    assigned_officer: int  # officer of the unit the alert is dispatched to
+    other_officer: int  # officer of another unit of the same Polsek
+    supervisor: int  # supervisor of BDG-CC
+    admin: int
+
+
+ROLES: tuple[str, ...] = Expect._fields
+SEES_THE_ALERT: frozenset[str] = frozenset({"owner", "cc_operator", "assigned_officer", "supervisor", "admin"})
+
+
+# The cast -------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """What one cell sends: path parameters, a JSON body, a query string."""
+
+    params: dict[str, str] = field(default_factory=dict)
+    json: dict[str, Any] | None = None
+    query: dict[str, Any] | None = None
+
+
+@dataclass
+class Cast:
+    api: Api
+    crew: Person  # an administrator outside the table who prepares scenes
+    people: dict[str, Person]  # every role but "anonymous"
+    alert_id: str  # the shared scene: the owner's alert in Coblong, dispatched to the assigned officer's unit
+    reserve_unit_id: int  # a third Coblong unit, for reassigning
+
+    def person(self, role: str) -> Person:
+        return self.people[role]
+
+    @property
+    def owner(self) -> Person:
+        return self.people["owner"]
+
+    async def request(self, role: str, method: str, path: str, call: Call) -> httpx.Response:
+        who = self.people.get(role)
+        return await self.api.http.request(
+            method,
+            path.format(**call.params),
+            headers=who.headers if who is not None else {},
+            json=call.json,
+            params=call.query,
+        )
+
+    async def fresh_alert(self, resident: Person | None = None, *, dispatched: bool = True) -> str:
+        """A new alert in Coblong; unless told otherwise dispatched by the crew to the assigned officer's unit
+        (state: dispatched, and acknowledged by the crew)."""
+        alert = await self.api.press(resident or self.owner, lat=COBLONG[0], lon=COBLONG[1])
+        if not dispatched:
+            return str(alert["id"])
+        unit_id = self.person("assigned_officer").unit_id
+        answer = await self.api.post(self.crew, f"/alerts/{alert['id']}/dispatch", {"unit_id": unit_id})
+        assert answer.status_code == 200, answer.text
+        return str(alert["id"])
+
+    async def fresh_subject(self, *, suspended: bool) -> Person:
+        """A new resident with an alert in Coblong (so the command centre may see them)."""
+        resident = await self.api.resident(name="Warga Baru")
+        await self.fresh_alert(resident)
+        if suspended:
+            answer = await self.api.post(self.crew, f"/residents/{resident.id}/suspend", {"reason": "iseng berulang"})
+            assert answer.status_code == 200, answer.text
+        return resident
+
+    async def snapshot(self) -> dict[str, Any]:
+        """What must not change when calls are refused: the shared alert, its trail and timeline, the owner."""
+        alert = await self.api.get(self.crew, f"/alerts/{self.alert_id}")
+        timeline = await self.api.get(self.crew, f"/alerts/{self.alert_id}/timeline")
+        trail = await self.api.get(self.crew, f"/alerts/{self.alert_id}/trail")
+        resident = await self.api.get(self.crew, f"/residents/{self.owner.id}")
+        for answer in (alert, timeline, trail, resident):
+            assert answer.status_code == 200, answer.text
+        keys = ("state", "version", "lat", "lon", "unit_id", "acknowledged_by", "escalated", "priority", "closed_at")
+        return {
+            **{key: alert.json()[key] for key in keys},
+            "timeline": [event["kind"] for event in timeline.json()],
+            "trail": len(trail.json()),
+            "suspended": resident.json()["suspended"],
+            "strikes": resident.json()["strikes"],
+        }
+
+
+async def build_cast(api: Api) -> Cast:
+    crew = await api.staff(Role.ADMIN, name="Admin Kru")
+    people = {
+        "owner": await api.resident(name="Siti Pemilik"),
+        "other_resident": await api.resident(name="Budi Lain"),
+        "cc_operator": await api.staff(Role.OPERATOR, "BDG-CC"),
+        "sukajadi_operator": await api.staff(Role.OPERATOR, "POLSEK-SUKAJADI"),
+        "assigned_officer": await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-1"),
+        "other_officer": await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-2"),
+        "supervisor": await api.staff(Role.SUPERVISOR, "BDG-CC"),
+        "admin": await api.staff(Role.ADMIN, "BDG-CC"),
+    }
+    reserve = await api.post(
+        crew,
+        "/units",
+        {"agency_id": people["assigned_officer"].extra["agency_id"], "callsign": "COBLONG-3", "kind": "motorbike"},
+    )
+    assert reserve.status_code == 201, reserve.text
+    cast = Cast(api=api, crew=crew, people=people, alert_id="", reserve_unit_id=int(reserve.json()["id"]))
+    cast.alert_id = await cast.fresh_alert()
+    return cast
+
+
+# How each row prepares its call ---------------------------------------------------------------------------------
+
+Prepare = Callable[[Cast, str, bool], Awaitable[Call]]  # (cast, role, the cell should succeed) -> the call
+Body = Callable[[Cast], dict[str, Any]]
+Check = Callable[[Cast, str, httpx.Response], Awaitable[None]]
+
+
+def plain(
+    body: Body | None = None, query: dict[str, Any] | None = None, params: dict[str, str] | None = None
+) -> Prepare:
+    """The same call for every cell (a body made per call, so unique names stay unique)."""
+
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        return Call(params=dict(params or {}), json=body(cast) if body else None, query=query)
+
+    return prepare
+
+
+def on_alert(body: Body | None = None, *, fresh: Literal["new", "dispatched"] | None = None) -> Prepare:
+    """The alert in the path: a ``fresh`` one in that state when the call should change it, else the shared scene."""
+
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        alert_id = cast.alert_id
+        if fresh is not None and succeeds:
+            alert_id = await cast.fresh_alert(dispatched=fresh == "dispatched")
+        return Call(params={"alert_id": alert_id}, json=body(cast) if body else None)
+
+    return prepare
+
+
+def on_resident(body: Body | None = None, *, suspended_before: bool | None = None) -> Prepare:
+    """The owner in the path; a fresh resident in the right standing when the call should change them."""
+
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        resident_id = cast.owner.id
+        if succeeds and suspended_before is not None:
+            resident_id = (await cast.fresh_subject(suspended=suspended_before)).id
+        return Call(params={"resident_id": resident_id}, json=body(cast) if body else None)
+
+    return prepare
+
+
+async def verify_fresh_phone(cast: Cast, role: str, succeeds: bool) -> Call:
+    phone = new_phone()
+    answer = await cast.api.http.post(f"{API}/residents/code", json={"phone": phone})
+    assert answer.status_code == 202, answer.text
+    return Call(json={"phone": phone, "code": cast.api.last_code(answer.json()["phone"])})
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def tiny_kecamatan(cast: Cast) -> dict[str, Any]:
+    """A small square far from Bandung, so it changes no routing in the scene."""
+    ring = [[100.0, 0.0], [100.01, 0.0], [100.01, 0.01], [100.0, 0.01], [100.0, 0.0]]
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"kode": unique("99.99."), "nama": "Kecamatan Uji"},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        ],
+    }
+
+
+# Checks on the content of allowed answers -----------------------------------------------------------------------
+
+
+async def is_own_profile(cast: Cast, role: str, answer: httpx.Response) -> None:
+    assert answer.json()["id"] == cast.person(role).id, "the profile is not the caller's own"
+
+
+async def is_the_owner(cast: Cast, role: str, answer: httpx.Response) -> None:
+    assert answer.json()["id"] == cast.owner.id, "the profile is not the one asked for"
+
+
+async def is_self(cast: Cast, role: str, answer: httpx.Response) -> None:
+    me = answer.json()
+    who = cast.person(role)
+    assert (me["resident_id"] if who.role == "resident" else str(me["staff_id"])) == who.id, f"/auth/me says {me}"
+
+
+async def token_is_revoked(cast: Cast, role: str, answer: httpx.Response) -> None:
+    again = await cast.api.get(cast.person(role), "/auth/me")
+    assert again.status_code == 401, f"the token still works after logout ({again.status_code})"
+
+
+async def lists_only_visible_alerts(cast: Cast, role: str, answer: httpx.Response) -> None:
+    listed = {alert["id"] for alert in answer.json()}
+    if role in SEES_THE_ALERT:
+        assert cast.alert_id in listed, "the list lacks an alert the caller may see"
+    else:
+        assert cast.alert_id not in listed, "the list shows an alert outside the caller's scope"
+    if role in {"owner", "other_resident"}:
+        assert all("resident" not in alert for alert in answer.json()), "a resident got the staff view"
+
+
+async def right_alert_view(cast: Cast, role: str, answer: httpx.Response) -> None:
+    body = answer.json()
+    assert body["id"] == cast.alert_id
+    if role == "owner":
+        assert not {"resident", "agency_code"} & body.keys(), "the resident got the staff view"
+    else:
+        assert body["resident"]["id"] == cast.owner.id
+
+
+async def units_in_scope(cast: Cast, role: str, answer: httpx.Response) -> None:
+    units = answer.json()
+    coblong_unit = cast.person("assigned_officer").unit_id
+    if role == "sukajadi_operator":
+        agency = cast.person(role).extra["agency_id"]
+        assert all(unit["agency_id"] == agency for unit in units), "units of other agencies are listed"
+    else:
+        assert coblong_unit in {unit["id"] for unit in units}, "a unit in the caller's scope is missing"
+
+
+async def is_cancelled(cast: Cast, role: str, answer: httpx.Response) -> None:
+    assert answer.json()["state"] == "cancelled"
+
+
+# The table ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # as in the OpenAPI document
+    expect: Expect
+    prepare: Prepare = field(default_factory=plain)
+    check: Check | None = None
+    revokes_token: bool = False  # run after the group's other rows: the caller's token dies
+
+    @property
+    def group(self) -> str:
+        """Rows of a group share one test and one cast (building the scene costs more than most cells)."""
+        return next((name for prefix, name in GROUP_BY_PREFIX if self.path.startswith(prefix)), "administration")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+# Each group asks for at most 20 SMS codes (the hourly limit per client address): the cast's 2, plus its rows'.
+GROUP_BY_PREFIX = (
+    (f"{API}/residents/verify", "sessions"),
+    (f"{API}/auth/", "sessions"),
+    (f"{API}/residents", "residents"),
+    (f"{API}/alerts", "alerts"),
+)
+A = 200  # allowed
+ALL_SIGNED_IN = Expect(401, A, A, A, A, A, A, A, A)
+STAFF_ONLY = Expect(401, 403, 403, A, A, A, A, A, A)
+RESIDENTS_ONLY = Expect(401, A, A, 403, 403, 403, 403, 403, 403)
+ADMINS_ONLY = Expect(401, 403, 403, 403, 403, 403, 403, 403, 201)
+SUPERVISORS = Expect(401, 403, 403, 403, 403, 403, 403, A, A)
+COMMAND_CENTRE_ON_OWNER = Expect(401, 403, 403, A, 404, 403, 403, A, A)
+STAFF_ON_ALERT = Expect(401, 403, 403, A, 404, A, 404, A, A)  # the assigned unit, or staff whose area it is in
+
+TABLE: tuple[Row, ...] = (
+    #   columns: anonymous, owner, other_resident, cc_operator, sukajadi_operator, assigned_officer, other_officer,
+    #            supervisor, admin
+    # Residents: registration is open to anyone -----------------------------------------------------------------
+    Row(
+        "POST",
+        f"{API}/residents/code",
+        Expect(202, 202, 202, 202, 202, 202, 202, 202, 202),
+        plain(lambda c: {"phone": new_phone()}),
+    ),
+    Row("POST", f"{API}/residents/verify", Expect(A, A, A, A, A, A, A, A, A), verify_fresh_phone),
+    # Residents: their own profile -------------------------------------------------------------------------------
+    Row("GET", f"{API}/residents/me", RESIDENTS_ONLY, check=is_own_profile),
+    Row("PATCH", f"{API}/residents/me", RESIDENTS_ONLY, plain(lambda c: {"language": "id"}), is_own_profile),
+    Row(
+        "PUT",
+        f"{API}/residents/me/pins",
+        Expect(401, 204, 204, 403, 403, 403, 403, 403, 403),
+        plain(lambda c: {"cancel_pin": "1234", "duress_pin": "9999", "current_cancel_pin": "1234"}),
+    ),
+    Row(
+        "POST",
+        f"{API}/residents/me/appeal",
+        Expect(401, 201, 201, 403, 403, 403, 403, 403, 403),
+        plain(lambda c: {"text": "saya tidak iseng, tombol tertekan"}),
+    ),
+    # Residents: staff views and moderation (officers see the resident through their alert, not here) -----------
+    Row("GET", f"{API}/residents/{{resident_id}}", COMMAND_CENTRE_ON_OWNER, on_resident(), is_the_owner),
+    Row("GET", f"{API}/residents/{{resident_id}}/moderation", COMMAND_CENTRE_ON_OWNER, on_resident()),
+    Row(
+        "POST",
+        f"{API}/residents/{{resident_id}}/suspend",
+        SUPERVISORS,
+        on_resident(lambda c: {"reason": "iseng berulang"}, suspended_before=False),
+    ),
+    Row(
+        "POST",
+        f"{API}/residents/{{resident_id}}/reinstate",
+        SUPERVISORS,
+        on_resident(lambda c: {"reason": "banding diterima"}, suspended_before=True),
+    ),
+    # Staff sessions ---------------------------------------------------------------------------------------------
+    Row(
+        "POST",
+        f"{API}/auth/login",
+        Expect(A, A, A, A, A, A, A, A, A),
+        plain(lambda c: {"username": c.person("cc_operator").extra["username"], "password": PASSWORD}),
+    ),
+    Row(
+        "POST",
+        f"{API}/auth/logout",
+        Expect(401, 204, 204, 204, 204, 204, 204, 204, 204),
+        check=token_is_revoked,
+        revokes_token=True,
+    ),
+    Row("GET", f"{API}/auth/me", ALL_SIGNED_IN, check=is_self),
+    # Staff accounts and units -----------------------------------------------------------------------------------
+    Row(
+        "POST",
+        f"{API}/staff",
+        ADMINS_ONLY,
+        plain(
+            lambda c: {
+                "username": unique("op."),
+                "name": "Operator Baru",
+                "role": "operator",
+                "agency_id": c.person("cc_operator").extra["agency_id"],
+                "password": "a long enough password",
+            }
+        ),
+    ),
+    Row("GET", f"{API}/staff", SUPERVISORS),
+    Row(
+        "POST",
+        f"{API}/units",
+        ADMINS_ONLY,
+        plain(lambda c: {"agency_id": c.person("assigned_officer").extra["agency_id"], "callsign": unique("U-")}),
+    ),
+    Row("GET", f"{API}/units", Expect(401, 403, 403, A, A, 403, 403, A, A), check=units_in_scope),
+    # Agencies and jurisdictions (not personal data: every staff member may read them) ----------------------------
+    Row("GET", f"{API}/agencies", STAFF_ONLY),
+    Row(
+        "POST",
+        f"{API}/agencies",
+        ADMINS_ONLY,
+        plain(lambda c: {"code": unique("POLSEK-UJI-"), "name": "Polsek Uji", "kind": "polsek"}),
+    ),
+    Row("GET", f"{API}/jurisdictions", STAFF_ONLY),
+    Row("GET", f"{API}/jurisdictions.geojson", STAFF_ONLY),
+    Row(
+        "POST",
+        f"{API}/jurisdictions/import",
+        Expect(401, 403, 403, 403, 403, 403, 403, 403, A),
+        plain(tiny_kecamatan),
+    ),
+    Row(
+        "PUT",
+        f"{API}/jurisdictions/{{code}}/agencies",
+        Expect(401, 403, 403, 403, 403, 403, 403, 403, A),
+        plain(
+            lambda c: {"agencies": [{"agency_code": "POLSEK-SUKASARI", "is_primary": True}]},
+            params={"code": "32.73.01"},
+        ),
+    ),
+    Row("GET", f"{API}/placement", STAFF_ONLY, plain(query={"lat": COBLONG[0], "lon": COBLONG[1]})),
+    # Alerts -------------------------------------------------------------------------------------------------------
+    Row(
+        "POST",
+        f"{API}/alerts",
+        Expect(401, 201, 201, 403, 403, 403, 403, 403, 403),
+        plain(lambda c: sos_body(lat=COBLONG[0], lon=COBLONG[1])),
+    ),
+    Row("GET", f"{API}/alerts", ALL_SIGNED_IN, check=lists_only_visible_alerts),
+    Row(
+        "GET",
+        f"{API}/alerts/{{alert_id}}",
+        Expect(401, A, 404, A, 404, A, 404, A, A),
+        on_alert(),
+        right_alert_view,
+    ),
+    Row("GET", f"{API}/alerts/{{alert_id}}/timeline", STAFF_ON_ALERT, on_alert()),
+    Row("GET", f"{API}/alerts/{{alert_id}}/trail", STAFF_ON_ALERT, on_alert()),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/locations",
+        Expect(401, A, 404, 403, 403, 403, 403, 403, 403),
+        on_alert(lambda c: {"points": [{"lat": -6.8916, "lon": 107.6108, "accuracy_m": 10.0}]}, fresh="dispatched"),
+    ),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/acknowledge",
+        Expect(401, 403, 403, A, 404, 403, 403, A, A),  # officers do not work the command centre's queue
+        on_alert(fresh="new"),  # dispatching by staff acknowledges too
+    ),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/dispatch",
+        Expect(401, 403, 403, A, 404, 403, 404, A, A),  # an officer may only take an alert for their own unit
+        on_alert(lambda c: {"unit_id": c.reserve_unit_id}, fresh="dispatched"),
+    ),
+    Row("POST", f"{API}/alerts/{{alert_id}}/en-route", STAFF_ON_ALERT, on_alert(fresh="dispatched")),
+    Row("POST", f"{API}/alerts/{{alert_id}}/on-scene", STAFF_ON_ALERT, on_alert(fresh="dispatched")),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/notes",
+        STAFF_ON_ALERT,
+        on_alert(lambda c: {"text": "warga sudah ditelepon"}, fresh="dispatched"),
+    ),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/resolve",
+        STAFF_ON_ALERT,
+        on_alert(lambda c: {"outcome": "genuine", "report": "aman"}, fresh="dispatched"),
+    ),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/escalate",
+        Expect(401, 403, 403, A, 404, 403, 404, A, A),  # command-centre staff flag it for supervisors
+        on_alert(lambda c: {"reason": "belum ada unit tiba"}, fresh="dispatched"),
+    ),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/cancel",
+        Expect(401, A, 404, 403, 403, 403, 403, 403, 403),
+        on_alert(lambda c: {"pin": "1234"}, fresh="dispatched"),  # every resident's cancel PIN is 1234
+        is_cancelled,
+    ),
+    # Audit --------------------------------------------------------------------------------------------------------
+    Row("GET", f"{API}/audit", SUPERVISORS),
+)
+
+
+GROUPS = sorted({row.group for row in TABLE})
+
+
+async def run_cell(cast: Cast, row: Row, role: str) -> list[str]:
+    """Play one cell; return what went wrong, each naming the cell."""
+    cell = f"{role} {row}"
+    expected: int = getattr(row.expect, role)
+    call = await row.prepare(cast, role, 200 <= expected < 300)
+    answer = await cast.request(role, row.method, row.path, call)
+    if answer.status_code != expected:
+        return [f"{cell}: expected {expected}, got {answer.status_code}: {answer.text[:300]}"]
+    problems: list[str] = []
+    if expected == 404:
+        # Out of scope must look exactly like an id that does not exist.
+        ghost_call = replace(call, params={key: str(uuid.uuid4()) for key in call.params})
+        ghost = await cast.request(role, row.method, row.path, ghost_call)
+        if (ghost.status_code, _error(ghost)) != (answer.status_code, _error(answer)):
+            problems.append(f"{cell}: the 404 differs from a missing id's {ghost.status_code} {ghost.text[:200]}")
+    if expected == 401 and _error(answer)[0] != "auth.required":
+        problems.append(f"{cell}: 401 without the auth.required code: {answer.text[:200]}")
+    if row.check is not None and 200 <= expected < 300:
+        try:
+            await row.check(cast, role, answer)
+        except AssertionError as exc:
+            problems.append(f"{cell}: {str(exc).splitlines()[0]}")
+    return problems
+
+
+def _error(answer: httpx.Response) -> tuple[str, str]:
+    try:
+        error = answer.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        return ("", answer.text)
+    return (str(error.get("code", "")), str(error.get("message", "")))
+
+
+# Tests ------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group", GROUPS)
+async def test_every_role_gets_the_expected_answer_from_every_endpoint(api: Api, group: str) -> None:
+    cast = await build_cast(api)
+    before = await cast.snapshot()
+    rows = sorted((row for row in TABLE if row.group == group), key=lambda row: row.revokes_token)
+    failures: list[str] = []
+    for row in rows:
+        for role in ROLES:
+            failures.extend(await run_cell(cast, row, role))
+    after = await cast.snapshot()
+    if after != before:
+        changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+        failures.append(f"refused calls changed the shared alert or its resident (before, after): {changed}")
+    assert not failures, f"{len(failures)} cell(s) of group {group!r} break the access rules:\n" + "\n".join(failures)
+
+
+async def test_the_table_covers_every_endpoint_in_the_openapi_document(api: Api) -> None:
+    answer = await api.http.get("/openapi.json")
+    assert answer.status_code == 200, answer.text
+    served = {
+        (method.upper(), path)
+        for path, operations in answer.json()["paths"].items()
+        if not path.startswith(NOT_IN_TABLE)
+        for method in operations
+        if method.upper() in HTTP_METHODS
+    }
+    listed = [(row.method, row.path) for row in TABLE]
+    missing = sorted(served - set(listed))
+    stale = sorted(set(listed) - served)
+    duplicated = sorted({key for key in listed if listed.count(key) > 1})
+    assert not missing, f"endpoints without a row in the access table: {missing}"
+    assert not stale, f"rows for endpoints the app does not serve: {stale}"
+    assert not duplicated, f"endpoints with more than one row: {duplicated}"
+    assert {row.group for row in TABLE} == set(GROUPS)
+
+
+async def test_a_resident_cannot_read_cancel_or_track_another_residents_alert(api: Api) -> None:
+    owner = await api.resident(name="Siti Pemilik")
+    intruder = await api.resident(name="Budi Penyusup")  # the same cancel PIN (1234) as the owner
+    admin = await api.staff(Role.ADMIN)
+    alert = await api.press(owner)
+    path = f"/alerts/{alert['id']}"
+
+    async def state() -> dict[str, Any]:
+        staff_view = (await api.get(admin, path)).json()
+        return {
+            "staff_view": {key: staff_view[key] for key in ("state", "version", "lat", "lon", "closed_at", "duress")},
+            "owner_view": (await api.get(owner, path)).json(),
+            "trail": (await api.get(admin, f"{path}/trail")).json(),
+            "timeline": [event["kind"] for event in (await api.get(admin, f"{path}/timeline")).json()],
+        }
+
+    before = await state()
+    ghost = f"/alerts/{uuid.uuid4()}"
+    point = {"points": [{"lat": -6.90, "lon": 107.62, "accuracy_m": 5.0}]}
+    attempts = {
+        "GET": (await api.get(intruder, path), await api.get(intruder, ghost)),
+        "cancel": (
+            await api.post(intruder, f"{path}/cancel", {"pin": "1234"}),
+            await api.post(intruder, f"{ghost}/cancel", {"pin": "1234"}),
+        ),
+        "duress cancel": (
+            await api.post(intruder, f"{path}/cancel", {"pin": "9999"}),
+            await api.post(intruder, f"{ghost}/cancel", {"pin": "9999"}),
+        ),
+        "locations": (
+            await api.post(intruder, f"{path}/locations", point),
+            await api.post(intruder, f"{ghost}/locations", point),
+        ),
+    }
+    for what, (answer, missing) in attempts.items():
+        assert answer.status_code == 404, f"another resident's {what}: {answer.status_code} {answer.text}"
+        assert answer.json() == missing.json(), f"another resident's {what} answers unlike a missing id"
+
+    # Pressing SOS with the owner's alert id stores nothing and says nothing about that alert.
+    reuse = await api.post(intruder, "/alerts", sos_body(id=alert["id"]))
+    assert reuse.status_code == 409, reuse.text
+    assert reuse.json()["error"]["code"] == "alert.id_reused"
+    assert reuse.json()["error"]["details"] == {}
+
+    assert await state() == before, "another resident's attempts changed the alert"
+    listed = (await api.get(intruder, "/alerts")).json()
+    assert alert["id"] not in {a["id"] for a in listed}
+    cancels = (await api.get(admin, "/audit", action="alert.cancel", target_id=alert["id"])).json()
+    assert cancels == [], "the intruder's cancel reached the PIN check"
+
+    # The owner's PIN was never tried by the intruder: it still works on the first go.
+    cancelled = await api.post(owner, f"{path}/cancel", {"pin": "1234"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["state"] == "cancelled"
+
+
+async def _audit(api: Api, reader: Person, **filters: str) -> list[dict[str, Any]]:
+    answer = await api.get(reader, "/audit", **filters)
+    assert answer.status_code == 200, answer.text
+    records: list[dict[str, Any]] = answer.json()
+    return records
+
+
+async def test_a_staff_read_of_an_alert_writes_an_alert_read_audit_record(api: Api) -> None:
+    resident = await api.resident(name="Siti Rahma")
+    operator = await api.staff(Role.OPERATOR, "BDG-CC")
+    supervisor = await api.staff(Role.SUPERVISOR, "BDG-CC")
+    admin = await api.staff(Role.ADMIN)
+    alert = await api.press(resident)
+    assert not [r for r in await _audit(api, admin, target_id=alert["id"]) if r["action"] == "alert.read"]
+
+    assert (await api.get(operator, f"/alerts/{alert['id']}")).status_code == 200
+    assert (await api.get(operator, f"/alerts/{alert['id']}")).status_code == 200
+
+    reads = [
+        r for r in await _audit(api, admin, action="alert.read", target_id=alert["id"]) if r["action"] == "alert.read"
+    ]
+    assert len(reads) == 2, reads  # every read, not only the first
+    for record in reads:
+        assert record["actor_id"] == f"staff:{operator.id}"
+        assert record["actor_kind"] == "operator"
+        assert record["target_type"] == "alert"
+        assert record["outcome"] == "success"
+        assert record["detail"]["resident_id"] == resident.id
+    # The supervisor of the command centre sees the record too: it is in their agency's tree.
+    seen = await _audit(api, supervisor, action="alert.read", target_id=alert["id"])
+    assert {r["id"] for r in seen} >= {r["id"] for r in reads}
+
+
+async def test_a_staff_read_of_a_resident_writes_a_resident_read_audit_record(api: Api) -> None:
+    resident = await api.resident(name="Siti Rahma")
+    operator = await api.staff(Role.OPERATOR, "BDG-CC")
+    admin = await api.staff(Role.ADMIN)
+    await api.press(resident)
+
+    profile = await api.get(operator, f"/residents/{resident.id}")
+    assert profile.status_code == 200, profile.text
+    assert profile.json()["name"] == "Siti Rahma"
+
+    reads = [
+        r
+        for r in await _audit(api, admin, action="resident.read", target_id=resident.id)
+        if r["action"] == "resident.read"
+    ]
+    assert len(reads) == 1, reads
+    assert reads[0]["actor_id"] == f"staff:{operator.id}"
+    assert reads[0]["target_type"] == "resident"
+    assert reads[0]["outcome"] == "success"
+
+
+async def test_every_staff_read_of_a_residents_personal_data_is_audited(api: Api) -> None:
+    """The alert's staff view, its trail and its timeline all carry the resident's name or positions."""
+    resident = await api.resident(name="Siti Rahma")
+    operator = await api.staff(Role.OPERATOR, "BDG-CC")
+    admin = await api.staff(Role.ADMIN)
+    alert = await api.press(resident)
+    reads = {
+        "GET /alerts": ("/alerts", "alert", None),
+        "GET /alerts/{alert_id}": (f"/alerts/{alert['id']}", "alert", alert["id"]),
+        "GET /alerts/{alert_id}/trail": (f"/alerts/{alert['id']}/trail", "alert", alert["id"]),
+        "GET /alerts/{alert_id}/timeline": (f"/alerts/{alert['id']}/timeline", "alert", alert["id"]),
+        "GET /residents/{resident_id}": (f"/residents/{resident.id}", "resident", resident.id),
+        "GET /residents/{resident_id}/moderation": (f"/residents/{resident.id}/moderation", "resident", resident.id),
+    }
+    unaudited: list[str] = []
+    for name, (path, target_type, target_id) in reads.items():
+        before = await _audit(api, admin, actor_id=f"staff:{operator.id}")
+        answer = await api.get(operator, path)
+        assert answer.status_code == 200, f"{name}: {answer.text}"
+        if name == "GET /alerts/{alert_id}/timeline":
+            assert resident.name in {e["actor_name"] for e in answer.json()}, "the timeline names the resident"
+        new = [r for r in await _audit(api, admin, actor_id=f"staff:{operator.id}") if r not in before]
+        if target_id is None:  # a list: the record names the residents shown
+            names_them = [r for r in new if r["target_type"] == target_type and resident.id in str(r["detail"])]
+        else:
+            names_them = [r for r in new if r["target_type"] == target_type and r["target_id"] == target_id]
+        if not names_them:
+            unaudited.append(f"{name} (new records: {[r['action'] for r in new]})")
+    assert not unaudited, f"staff reads of personal data without an audit record: {unaudited}"
