@@ -119,7 +119,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "request.too_large"}
-        return error_json(exc.status_code, codes.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail))
+        response = error_json(exc.status_code, codes.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

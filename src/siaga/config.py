@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = Field(default="", description="Base URL printed for people; defaults to http://host:port.")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted to set X-Forwarded-For (the client address used for rate limits and audit).",
+    )
 
     # Residents and one-time codes.
     default_region: str = Field(default="ID", description="Phone numbers without a country code are read here.")
@@ -49,7 +53,6 @@ class Settings(BaseSettings):
     jurisdiction_buffer_m: float = Field(default=1500.0, ge=0, description="Nearest-polygon fallback radius.")
     default_agency_code: str = Field(default="", description="Agency for alerts outside every jurisdiction.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    max_location_age_seconds: int = Field(default=24 * 3600, description="Older press locations are refused.")
 
     # Timers (used by dispatch and escalation).
     ack_timeout_seconds: int = Field(default=60, ge=5, description="T1: escalate if not acknowledged.")

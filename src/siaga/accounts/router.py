@@ -186,7 +186,9 @@ async def set_my_pins(body: PinsSet, principal: CurrentResident, runtime: Runtim
     assert principal.resident_id is not None
     async with runtime.unit_of_work() as session:
         resident = await accounts.get_resident(session, principal.resident_id)
-        failure = await accounts.set_pins(session, resident=resident, pins=body)
+        failure = await accounts.set_pins(
+            session, resident=resident, pins=body, max_failures=runtime.settings.pin_max_attempts
+        )
         await audit.record(
             session,
             action="resident.pins",

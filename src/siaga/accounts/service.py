@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +49,7 @@ async def request_code(session: AsyncSession, *, settings: Settings, phone_raw: 
     Limits: one code per number per 30 s, a number of codes per number and per client address per hour.
     """
     phone = normalize_phone(settings, phone_raw)
+    await _serialize(session, f"otp-client:{client_ip}", f"otp-phone:{phone}")
     now = utcnow()
     hour_ago = now - timedelta(hours=1)
     per_number = await session.scalar(
@@ -342,13 +343,16 @@ async def _replace_contacts(
     session.add_all(rows)
 
 
-async def set_pins(session: AsyncSession, *, resident: Resident, pins: PinsSet) -> PinCheck | None:
+async def set_pins(session: AsyncSession, *, resident: Resident, pins: PinsSet, max_failures: int) -> PinCheck | None:
     """Set the cancel and duress PINs. Changing existing PINs needs the current cancel PIN.
     Returns a failed ``PinCheck`` (to commit, then raise) when the current PIN is wrong."""
     if resident.cancel_pin_hash is not None:
         if pins.current_cancel_pin is None:
             raise Invalid("give current_cancel_pin to change your PINs", code="pin.current_required")
-        check = check_pin(resident, pins.current_cancel_pin, max_failures=5)
+        check = check_pin(resident, pins.current_cancel_pin, max_failures=max_failures)
+        if check.kind == "duress":
+            # The duress PIN never authorises a change, and the answer must not reveal that it was the duress PIN.
+            return PinCheck("wrong", Invalid("wrong PIN", code="pin.wrong"))
         if check.kind != "cancel":
             return check
     resident.cancel_pin_hash = security.hash_secret(pins.cancel_pin)
@@ -505,3 +509,13 @@ async def create_unit(session: AsyncSession, *, agency_id: int, callsign: str, k
 async def _require_agency(session: AsyncSession, agency_id: int) -> None:
     if await session.get(Agency, agency_id) is None:
         raise Invalid(f"agency {agency_id} does not exist", code="agency.not_found", details={"field": "agency_id"})
+
+
+async def _serialize(session: AsyncSession, *keys: str) -> None:
+    """Make concurrent requests on the same keys take turns until the transaction ends, so limits that count rows
+    cannot be raced past. SQLite's write transactions already take turns; PostgreSQL takes advisory locks (always in
+    the order given, so two requests never wait on each other in a circle)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in keys:
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
