@@ -55,7 +55,8 @@ def test_an_administrator_sets_up_a_city_from_the_command_line(env: dict[str, st
     for index in (1, 2):
         result = run(
             [
-                "agency-add",
+                "agency",
+                "add",
                 f"POLSEK-{index}",
                 "--name",
                 f"Polsek {index}",
