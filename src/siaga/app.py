@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,14 +22,14 @@ from siaga.alerts.router import router as alerts_router
 from siaga.audit.router import router as audit_router
 from siaga.config import Settings
 from siaga.deps import RuntimeDep
+from siaga.dispatch.router import router as dispatch_router
 from siaga.errors import SiagaError
-from siaga.notify import service as notify
+from siaga.realtime.router import router as realtime_router
+from siaga.responders.router import router as responders_router
 from siaga.runtime import Runtime
 from siaga.schemas import error_responses
 
 log = logging.getLogger("siaga.app")
-
-SMS_RETRY_INTERVAL_S = 5.0
 
 
 def error_json(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
@@ -45,13 +43,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime.build(settings)
         app.state.runtime = rt
-        retry = asyncio.create_task(_retry_sms_forever(rt), name="sms-retry")
+        await rt.start()
         try:
             yield
         finally:
-            retry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retry
+            await rt.stop()
             if runtime is None:
                 await rt.close()
 
@@ -69,6 +65,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(agencies_router, prefix="/api/v1")
     app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(audit_router, prefix="/api/v1")
+    app.include_router(responders_router, prefix="/api/v1")
+    app.include_router(dispatch_router, prefix="/api/v1")
+    app.include_router(realtime_router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["operations"], responses={503: {"description": "The database does not answer"}})
     async def healthz(runtime: RuntimeDep) -> JSONResponse:
@@ -82,15 +81,6 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
     return app
-
-
-async def _retry_sms_forever(runtime: Runtime) -> None:
-    while True:
-        await asyncio.sleep(SMS_RETRY_INTERVAL_S)
-        try:
-            await notify.retry_due(runtime.sessions, runtime.sms)
-        except Exception:  # keep retrying; the failure is in the log and the messages stay queued
-            log.exception("sms retry round failed")
 
 
 def _install_error_handlers(app: FastAPI) -> None:

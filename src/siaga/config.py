@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     sms_http_token: SecretStr = SecretStr("")
     sms_sender: str = "SIAGA"
 
+    # Real time.
+    hub_url: str = Field(
+        default="memory://",
+        description="Event hub: memory:// (one process), redis://host:6379/0 or postgresql://... (several processes)",
+    )
+    stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    stream_queue_size: int = Field(default=1000, ge=10, description="Messages a slow client may fall behind")
+    timer_interval_seconds: float = Field(default=1.0, gt=0, description="How often the timer sweep runs")
+    position_retention_hours: float = Field(default=24.0, gt=0, description="Off-alert positions are purged after")
+
+    # Web Push (officers' phones). Without a key, pushes are recorded in development and refused in production.
+    vapid_private_key: SecretStr = SecretStr("")
+    vapid_subject: str = "mailto:ops@siaga.invalid"
+
     log_level: str = "INFO"
     log_json: bool = True
 

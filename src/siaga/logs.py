@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -27,9 +28,22 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
+class RedactTokens(logging.Filter):
+    """Browsers pass a stream's session token in the URL; uvicorn logs WebSocket URLs. Keep tokens out of logs."""
+
+    _pattern = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = self._pattern.sub(r"\1***", message), ()
+        return True
+
+
 def configure(level: str = "INFO", *, json_lines: bool = True) -> None:
     """Route Siaga's and uvicorn's logs through one handler."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactTokens())
     handler.setFormatter(JSONFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

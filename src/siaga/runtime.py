@@ -1,18 +1,36 @@
-"""What a running Siaga holds: settings, database, jurisdiction index and adapters. Built by ``create_app``."""
+"""What a running Siaga holds: settings, database, hub, feeds, timers and adapters. Built by ``create_app``."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from siaga.agencies.service import JurisdictionLocator
+from siaga.alerts.timeline import EVENTS_WRITTEN
+from siaga.background import Loop
 from siaga.config import Settings
 from siaga.db import create_engine, read_session_factory, session_factory, transaction
+from siaga.dispatch.service import DISPATCH_WAKE
+from siaga.dispatch.timers import TimerSweep
+from siaga.notify import service as notify
+from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, HttpSMS, SMSSender
+from siaga.realtime.feed import EventFeed, publish_poke
+from siaga.realtime.hub import Hub, hub_from_url
+from siaga.responders.live import LiveUnits
+from siaga.responders.service import UNITS_CHANGED
+
+log = logging.getLogger("siaga.runtime")
+
+DELIVERY_RETRY_S = 5.0
 
 
 @dataclass
@@ -22,24 +40,102 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
     sms: SMSSender
+    push: PushSender | None
+    hub: Hub
     locator: JurisdictionLocator = field(default_factory=JurisdictionLocator)
+    feed: EventFeed = field(init=False)
+    units: LiveUnits = field(init=False)
+    timers: TimerSweep = field(init=False)
+    retries: Loop = field(init=False)
+    started: bool = False
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.feed = EventFeed(self.read_sessions, self.hub)
+        self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
+        self.timers = TimerSweep(
+            self.unit_of_work,
+            self.read_sessions,
+            self.units.tracker,
+            interval=self.settings.timer_interval_seconds,
+            position_retention=timedelta(hours=self.settings.position_retention_hours),
+        )
+        self.retries = Loop(
+            "delivery-retry", lambda: notify.retry_due(self.sessions, self.senders), interval=DELIVERY_RETRY_S
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        engine = create_engine(settings.database_url)
+        # Outside development, SQL parameters (codes, NIKs, medical notes) never reach error messages and logs.
+        engine = create_engine(settings.database_url, hide_parameters=not settings.dev_mode)
         return cls(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
             read_sessions=read_session_factory(engine),
             sms=build_sms(settings),
+            push=build_push(settings),
+            hub=hub_from_url(settings.hub_url),
         )
+
+    @property
+    def senders(self) -> notify.Senders:
+        return notify.Senders(sms=self.sms, push=self.push)
+
+    async def start(self) -> None:
+        """Connect the hub and start following the timeline, the units and the timers."""
+        await self.hub.start()
+        await self.feed.start()
+        await self.units.start()
+        await self.timers.start()
+        self.retries.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        self.started = False
+        await self.retries.stop()
+        await self.timers.stop()
+        await self.units.stop()
+        await self.feed.stop()
+        # Let side work in flight finish (it holds database connections), then cancel what is left.
+        if self._background:
+            await asyncio.wait(list(self._background), timeout=5.0)
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.hub.stop()
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """One use case's transaction: committed if the block succeeds, rolled back otherwise."""
+        """One use case's transaction: committed if the block succeeds, rolled back otherwise. After the commit,
+        the streams, the other processes, the notifiers and the timers hear of it."""
         async with transaction(self.sessions) as session:
             yield session
+        if self.started:
+            await self._after_commit(session.info)
+
+    async def _after_commit(self, info: dict[Any, Any]) -> None:
+        if info.get(EVENTS_WRITTEN):
+            self.feed.wake()
+            await publish_poke(self.hub)
+        if info.get(UNITS_CHANGED):
+            self.spawn(self.units.publish_units(sorted(info[UNITS_CHANGED])))
+        if info.get(notify.OUTBOUND):
+            self.spawn(notify.deliver(self.sessions, self.senders, list(info[notify.OUTBOUND])))
+        if info.get(DISPATCH_WAKE):
+            self.timers.wake()
+
+    def spawn(self, work: Any) -> None:
+        """Run side work in the background (the caller does not wait). Failures are logged; what matters is
+        recorded in the database and retried by its own loop."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed", exc_info=task.exception())
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -53,6 +149,13 @@ def build_sms(settings: Settings) -> SMSSender:
             sender=settings.sms_sender,
         )
     return DevSMS(dev_sms_path(settings))
+
+
+def build_push(settings: Settings) -> PushSender | None:
+    key = settings.vapid_private_key.get_secret_value()
+    if key:
+        return WebPush(vapid_private_key=key, subject=settings.vapid_subject)
+    return RecordingPush() if settings.dev_mode else None
 
 
 def dev_sms_path(settings: Settings) -> Path:

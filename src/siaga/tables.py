@@ -5,8 +5,19 @@ from siaga.agencies import models as agencies_models
 from siaga.alerts import models as alerts_models
 from siaga.audit import models as audit_models
 from siaga.db import Base
+from siaga.dispatch import models as dispatch_models
 from siaga.notify import models as notify_models
+from siaga.responders import models as responders_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "agencies_models", "alerts_models", "audit_models", "metadata", "notify_models"]
+__all__ = [
+    "accounts_models",
+    "agencies_models",
+    "alerts_models",
+    "audit_models",
+    "dispatch_models",
+    "metadata",
+    "notify_models",
+    "responders_models",
+]

@@ -360,7 +360,9 @@ async def _alert_state(db: Runtime, alert_id: str) -> tuple[str, int]:
         return alert.state, alert.version
 
 
-async def test_a_wrong_cancel_pin_is_a_422_and_changes_nothing(api: Api, db: Runtime) -> None:
+async def test_a_wrong_cancel_pin_is_a_422_changes_nothing_and_the_console_sees_the_attempt(
+    api: Api, db: Runtime
+) -> None:
     resident = await api.resident()  # cancel PIN 1234, duress PIN 9999
     alert = await api.press(resident)
     before = await _alert_state(db, alert["id"])
@@ -370,7 +372,11 @@ async def test_a_wrong_cancel_pin_is_a_422_and_changes_nothing(api: Api, db: Run
     assert error["code"] == "pin.wrong"
     assert error["details"]["attempts_left"] == db.settings.pin_max_attempts - 1
     assert await _alert_state(db, alert["id"]) == before == ("new", 1)
-    assert await _rows(db, AlertEvent) == events
+    assert await _rows(db, AlertEvent) == events + 1  # a "flagged: pin_wrong" line on the timeline
+    async with db.unit_of_work() as session:
+        last = await session.scalar(select(AlertEvent).order_by(AlertEvent.id.desc()).limit(1))
+    assert last is not None
+    assert (last.kind, last.data["reason"]) == ("flagged", "pin_wrong")
     seen = (await api.get(resident, f"/alerts/{alert['id']}")).json()
     assert seen["state"] == "new"
 
@@ -390,7 +396,7 @@ async def test_a_malformed_cancel_pin_is_a_422_naming_the_pin(api: Api, db: Runt
         assert row.pin_failures == 0  # a malformed PIN is not a guess
 
 
-async def test_too_many_wrong_pins_lock_cancelling_even_with_the_right_pin(api: Api, db: Runtime) -> None:
+async def test_too_many_wrong_pins_lock_cancelling_but_never_the_duress_pin(api: Api, db: Runtime) -> None:
     resident = await api.resident()
     alert = await api.press(resident)
     path = f"/alerts/{alert['id']}/cancel"
@@ -406,16 +412,19 @@ async def test_too_many_wrong_pins_lock_cancelling_even_with_the_right_pin(api: 
     error = _error(locked, 429)
     assert error["code"] == "pin.locked"
     assert int(locked.headers["Retry-After"]) > 0
-    duress = _error(await api.post(resident, path, {"pin": "9999"}), 429)
-    assert duress["code"] == "pin.locked"
-
     state, _ = await _alert_state(db, alert["id"])
     assert state == "new"
+    # The duress PIN still works while cancelling is locked: it looks like a cancel and raises the alarm.
+    duress = await api.post(resident, path, {"pin": "9999"})
+    assert duress.status_code == 200, duress.text
+    assert duress.json()["state"] == "cancelled"
     async with db.unit_of_work() as session:
         kinds = (
             await session.scalars(select(AlertEvent.kind).where(AlertEvent.alert_id == uuid.UUID(alert["id"])))
         ).all()
-    assert list(kinds) == ["created"]
+    assert list(kinds) == ["created"] + ["flagged"] * (limit + 1) + ["duress", "escalated"]
+    state, _ = await _alert_state(db, alert["id"])
+    assert state == "new"
 
 
 async def test_a_right_pin_before_the_limit_resets_the_count(api: Api, db: Runtime) -> None:

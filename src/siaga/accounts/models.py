@@ -35,6 +35,7 @@ class Resident(Base):
     cancel_pin_hash: Mapped[str | None] = mapped_column(String(200))
     duress_pin_hash: Mapped[str | None] = mapped_column(String(200))
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    pin_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     strikes: Mapped[int] = mapped_column(Integer, default=0)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     suspended_reason: Mapped[str | None] = mapped_column(Text)

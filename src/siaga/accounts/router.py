@@ -184,11 +184,24 @@ async def update_my_profile(
 async def set_my_pins(body: PinsSet, principal: CurrentResident, runtime: RuntimeDep, ip: ClientIP) -> Response:
     """Set the cancel PIN and the duress PIN (which looks like a cancel but silently raises the alarm)."""
     assert principal.resident_id is not None
+    # Slow hashing happens before the transaction, so it never holds the database.
+    entry = (
+        await accounts.read_pin_entry(runtime.read_sessions, principal.resident_id, body.current_cancel_pin)
+        if body.current_cancel_pin
+        else None
+    )
+    hashes = await accounts.hash_pins(body)
     async with runtime.unit_of_work() as session:
         resident = await accounts.get_resident(session, principal.resident_id)
         failure = await accounts.set_pins(
-            session, resident=resident, pins=body, max_failures=runtime.settings.pin_max_attempts
+            session,
+            resident_id=resident.id,
+            pins=body,
+            entry=entry,
+            hashes=hashes,
+            max_failures=runtime.settings.pin_max_attempts,
         )
+
         await audit.record(
             session,
             action="resident.pins",
@@ -328,29 +341,32 @@ async def reinstate_resident(
 # Staff sessions ----------------------------------------------------------------------------------------------
 
 
-@router.post("/auth/login", tags=["auth"], responses=error_responses(401, 422))
+@router.post("/auth/login", tags=["auth"], responses=error_responses(401, 422, 429))
 async def login(body: LoginIn, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent) -> StaffSession:
     """Log in as staff. The token is opaque; send it as 'Authorization: Bearer <token>'."""
+    username = body.username.strip().lower()
+    async with runtime.read_sessions() as session:
+        throttled = await accounts.login_throttled(session, username=username, client_ip=ip)
+    staff = (
+        None
+        if throttled
+        else await accounts.check_password(runtime.read_sessions, username=username, password=body.password)
+    )
     async with runtime.unit_of_work() as session:
-        result = await accounts.login(
-            session,
-            settings=runtime.settings,
-            username=body.username,
-            password=body.password,
-            client_ip=ip,
-            user_agent=agent,
-        )
-        if result is None or result.staff is None:
+        if staff is None:
             await audit.record(
                 session,
                 action="staff.login",
                 actor=None,
-                actor_label=body.username,
+                actor_label=username,
                 outcome="failure",
                 client_ip=ip,
+                detail={"reason": "throttled" if throttled else "bad_credentials"},
             )
         else:
-            staff = result.staff
+            result = await accounts.open_staff_session(
+                session, settings=runtime.settings, staff=staff, client_ip=ip, user_agent=agent
+            )
             await audit.record(
                 session,
                 action="staff.login",
@@ -361,14 +377,16 @@ async def login(body: LoginIn, runtime: RuntimeDep, ip: ClientIP, agent: UserAge
                 client_ip=ip,
                 agency_id=staff.agency_id,
             )
-    if result is None or result.staff is None:
+    if throttled is not None:
+        raise throttled
+    if staff is None:
         raise Unauthorized("wrong username or password", code="auth.bad_credentials")
     return StaffSession(
         access_token=result.token,
         expires_at=result.expires_at,
-        staff_id=result.staff.id,
-        role=Role(result.staff.role),
-        agency_id=result.staff.agency_id,
+        staff_id=staff.id,
+        role=Role(staff.role),
+        agency_id=staff.agency_id,
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts import identity, security
 from siaga.accounts.domain import Principal
@@ -190,23 +191,46 @@ async def _open_session(
     return token, expires_at
 
 
-async def login(
-    session: AsyncSession,
-    *,
-    settings: Settings,
-    username: str,
-    password: str,
-    client_ip: str,
-    user_agent: str,
-) -> NewSession | None:
-    """A staff session for a correct username and password; None otherwise (the caller audits the failure)."""
-    staff = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
-    if staff is None:
-        # Spend the same time as a real check so a wrong username cannot be told from a wrong password.
-        security.verify_secret(_DUMMY_HASH.value, password)
-        return None
-    if not security.verify_secret(staff.password_hash, password) or not staff.active:
-        return None
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_FAILURES_PER_USERNAME = 10
+LOGIN_FAILURES_PER_CLIENT = 50
+
+
+async def login_throttled(session: AsyncSession, *, username: str, client_ip: str) -> TooManyRequests | None:
+    """Too many failed logins for this username or from this address lately (counted from the audit log)."""
+    from siaga.audit.models import AuditRecord  # the audit log is the record of failures; no second counter
+
+    since = utcnow() - LOGIN_WINDOW
+    failures = select(func.count()).where(
+        AuditRecord.action == "staff.login", AuditRecord.outcome == "failure", AuditRecord.at >= since
+    )
+    by_name = await session.scalar(failures.where(AuditRecord.actor_id == username.strip().lower()))
+    by_client = await session.scalar(failures.where(AuditRecord.client_ip == client_ip))
+    if (by_name or 0) >= LOGIN_FAILURES_PER_USERNAME or (by_client or 0) >= LOGIN_FAILURES_PER_CLIENT:
+        return TooManyRequests(
+            "too many failed logins; wait 15 minutes or ask an administrator",
+            retry_after=int(LOGIN_WINDOW.total_seconds()),
+            code="auth.throttled",
+        )
+    return None
+
+
+async def check_password(
+    read_sessions: async_sessionmaker[AsyncSession], *, username: str, password: str
+) -> Staff | None:
+    """The active staff member with this username and password, or None. Outside any transaction, in a thread:
+    argon2 is slow on purpose and must hold neither the database nor the event loop."""
+    async with read_sessions() as session:
+        staff = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
+    # A missing user costs the same time as a wrong password, so the two cannot be told apart.
+    stored = staff.password_hash if staff is not None else _DUMMY_HASH.value
+    ok = await asyncio.to_thread(security.verify_secret, stored, password)
+    return staff if ok and staff is not None and staff.active else None
+
+
+async def open_staff_session(
+    session: AsyncSession, *, settings: Settings, staff: Staff, client_ip: str, user_agent: str
+) -> NewSession:
     token, expires_at = await _open_session(
         session,
         lifetime=timedelta(hours=settings.staff_session_hours),
@@ -343,23 +367,32 @@ async def _replace_contacts(
     session.add_all(rows)
 
 
-async def set_pins(session: AsyncSession, *, resident: Resident, pins: PinsSet, max_failures: int) -> PinCheck | None:
-    """Set the cancel and duress PINs. Changing existing PINs needs the current cancel PIN.
-    Returns a failed ``PinCheck`` (to commit, then raise) when the current PIN is wrong."""
-    if resident.cancel_pin_hash is not None:
-        if pins.current_cancel_pin is None:
-            raise Invalid("give current_cancel_pin to change your PINs", code="pin.current_required")
-        check = check_pin(resident, pins.current_cancel_pin, max_failures=max_failures)
-        if check.kind == "duress":
-            # The duress PIN never authorises a change, and the answer must not reveal that it was the duress PIN.
-            return PinCheck("wrong", Invalid("wrong PIN", code="pin.wrong"))
-        if check.kind != "cancel":
-            return check
-    resident.cancel_pin_hash = security.hash_secret(pins.cancel_pin)
-    resident.duress_pin_hash = security.hash_secret(pins.duress_pin)
-    resident.pin_failures = 0
-    await session.flush()
-    return None
+PIN_LOCK_PERIOD = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class PinEntry:
+    """Which PIN a resident typed, worked out before any transaction (argon2 is slow on purpose), with the hashes
+    it was checked against so the transaction can tell if they changed meanwhile."""
+
+    kind: str  # cancel | duress | wrong | not_set
+    cancel_hash: str | None
+    duress_hash: str | None
+
+
+async def read_pin_entry(read_sessions: async_sessionmaker[AsyncSession], resident_id: uuid.UUID, pin: str) -> PinEntry:
+    async with read_sessions() as session:
+        resident = await get_resident(session, resident_id)
+        cancel_hash, duress_hash = resident.cancel_pin_hash, resident.duress_pin_hash
+    if cancel_hash is None:
+        return PinEntry("not_set", None, None)
+    # Both PINs are checked on every entry, so a duress entry takes as long as any other. In a thread: the event
+    # loop, and every other request, must not wait for argon2.
+    is_cancel, is_duress = await asyncio.to_thread(
+        lambda: (security.verify_secret(cancel_hash, pin), security.verify_secret(duress_hash, pin))
+    )
+    kind = "cancel" if is_cancel else "duress" if is_duress else "wrong"
+    return PinEntry(kind, cancel_hash, duress_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,35 +401,84 @@ class PinCheck:
 
     kind: str  # cancel | duress | wrong | locked
     error: SiagaError | None = None
+    failures: int = 0
 
 
-def check_pin(resident: Resident, pin: str, *, max_failures: int) -> PinCheck:
-    """Which PIN was entered. Wrong entries count up (the caller commits them) and lock after ``max_failures``."""
-    if resident.cancel_pin_hash is None:
+async def settle_pin(session: AsyncSession, *, resident_id: uuid.UUID, entry: PinEntry, max_failures: int) -> PinCheck:
+    """Count the entry against the resident's row, locked so concurrent guesses cannot slip past the limit. The
+    duress PIN always counts, even while cancelling is locked: it is the one that may save a life."""
+    resident = await session.scalar(
+        select(Resident).where(Resident.id == resident_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if resident is None:
+        raise NotFound("resident not found", code="resident.not_found")
+    if entry.kind == "not_set" or resident.cancel_pin_hash is None:
         return PinCheck("wrong", Invalid("set a cancel PIN in your profile first", code="pin.not_set"))
+    if (resident.cancel_pin_hash, resident.duress_pin_hash) != (entry.cancel_hash, entry.duress_hash):
+        raise Conflict("your PINs changed meanwhile; enter the PIN again", code="pin.changed")
+    now = utcnow()
+    if entry.kind == "duress":
+        resident.pin_failures = 0
+        return PinCheck("duress")
+    if resident.pin_failed_at is not None and resident.pin_failed_at <= now - PIN_LOCK_PERIOD:
+        resident.pin_failures = 0  # the lock has run out
     if resident.pin_failures >= max_failures:
+        wait = (
+            int((resident.pin_failed_at + PIN_LOCK_PERIOD - now).total_seconds()) + 1 if resident.pin_failed_at else 0
+        )
         return PinCheck(
             "locked",
             TooManyRequests(
-                "too many wrong PINs; the command centre has been told, ask them to cancel",
-                retry_after=3600,
+                "too many wrong PINs; cancelling is locked for a while (the command centre can see this)",
+                retry_after=max(1, wait),
                 code="pin.locked",
             ),
+            failures=resident.pin_failures,
         )
-    # The duress PIN is checked too on every entry, so the two take the same time.
-    is_cancel = security.verify_secret(resident.cancel_pin_hash, pin)
-    is_duress = security.verify_secret(resident.duress_pin_hash, pin)
-    if is_cancel:
+    if entry.kind == "cancel":
         resident.pin_failures = 0
         return PinCheck("cancel")
-    if is_duress:
-        resident.pin_failures = 0
-        return PinCheck("duress")
     resident.pin_failures += 1
+    resident.pin_failed_at = now
     left = max(0, max_failures - resident.pin_failures)
     return PinCheck(
         "wrong",
         Invalid(f"wrong PIN; {left} attempt(s) left", code="pin.wrong", details={"attempts_left": left}),
+        failures=resident.pin_failures,
+    )
+
+
+async def set_pins(
+    session: AsyncSession,
+    *,
+    resident_id: uuid.UUID,
+    pins: PinsSet,
+    entry: PinEntry | None,
+    hashes: tuple[str, str],
+    max_failures: int,
+) -> PinCheck | None:
+    """Set the cancel and duress PINs (``hashes``, made beforehand). Changing existing PINs needs the current
+    cancel PIN (``entry``). Returns a failed ``PinCheck`` (to commit, then raise) when it is wrong."""
+    resident = await get_resident(session, resident_id)
+    if resident.cancel_pin_hash is not None:
+        if pins.current_cancel_pin is None or entry is None:
+            raise Invalid("give current_cancel_pin to change your PINs", code="pin.current_required")
+        check = await settle_pin(session, resident_id=resident_id, entry=entry, max_failures=max_failures)
+        if check.kind == "duress":
+            # The duress PIN never authorises a change, and the answer must not reveal that it was the duress PIN.
+            return PinCheck("wrong", Invalid("wrong PIN", code="pin.wrong"))
+        if check.kind != "cancel":
+            return check
+    resident.cancel_pin_hash, resident.duress_pin_hash = hashes
+    resident.pin_failures = 0
+    await session.flush()
+    return None
+
+
+async def hash_pins(pins: PinsSet) -> tuple[str, str]:
+    """Hash both new PINs in a thread (argon2 takes a while on purpose)."""
+    return await asyncio.to_thread(
+        lambda: (security.hash_secret(pins.cancel_pin), security.hash_secret(pins.duress_pin))
     )
 
 

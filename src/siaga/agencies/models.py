@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db import Base, UTCDateTime, utcnow
@@ -28,6 +28,11 @@ class Agency(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Direct offers (the Lampung model): offer a new alert at once to the nearest available units.
+    direct_offers: Mapped[bool] = mapped_column(Boolean, default=False)
+    offer_size: Mapped[int] = mapped_column(Integer, default=3)
+    offer_timeout_seconds: Mapped[int] = mapped_column(Integer, default=45)
+    offer_radius_m: Mapped[float] = mapped_column(Float, default=5000.0)
 
 
 class Jurisdiction(Base):

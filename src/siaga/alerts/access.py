@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, true
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role
 from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert
+from siaga.db import utcnow
+from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
+
+OFFICER_GRACE = timedelta(hours=2)
 
 
 async def visibility(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
@@ -18,15 +25,38 @@ async def visibility(session: AsyncSession, principal: Principal) -> ColumnEleme
     if principal.role is Role.ADMIN:
         return true()
     if principal.role is Role.OFFICER:
-        return Alert.unit_id == principal.unit_id if principal.unit_id is not None else false()
+        if principal.unit_id is None:
+            return false()
+        offered = select(AlertOffer.alert_id).where(
+            AlertOffer.unit_id == principal.unit_id, AlertOffer.state == OfferState.PENDING.value
+        )
+        # An officer keeps an alert while it is open and for a short while after (to finish the report), not for
+        # ever: whoever joins the unit later must not read its old callers' details.
+        recent = or_(Alert.closed_at.is_(None), Alert.closed_at >= utcnow() - OFFICER_GRACE)
+        return or_(and_(Alert.unit_id == principal.unit_id, recent), Alert.id.in_(offered))
     if principal.agency_id is None:
         return false()
-    subtree = await agencies.agency_subtree(session, principal.agency_id)
+    scope = await staff_scope(session, principal.agency_id)
+    condition: ColumnElement[bool] = Alert.agency_id.in_(scope.agencies)
+    if scope.jurisdictions:
+        condition = or_(condition, Alert.jurisdiction_id.in_(scope.jurisdictions))
+    escalated = select(AlertEscalation.alert_id).where(AlertEscalation.agency_id.in_(scope.agencies))
+    return or_(condition, Alert.id.in_(escalated))
+
+
+@dataclass(frozen=True, slots=True)
+class StaffScope:
+    """What a staff member of an agency sees: alerts of these agencies or in these kecamatan (plus escalations to
+    these agencies)."""
+
+    agencies: frozenset[int]
+    jurisdictions: frozenset[int]
+
+
+async def staff_scope(session: AsyncSession, agency_id: int) -> StaffScope:
+    subtree = await agencies.agency_subtree(session, agency_id)
     served = await agencies.jurisdictions_served_by(session, subtree)
-    condition: ColumnElement[bool] = Alert.agency_id.in_(subtree)
-    if served:
-        condition = or_(condition, Alert.jurisdiction_id.in_(served))
-    return condition
+    return StaffScope(agencies=frozenset(subtree), jurisdictions=frozenset(served))
 
 
 async def staff_agency_scope(session: AsyncSession, principal: Principal) -> list[int] | None:

@@ -159,6 +159,10 @@ class EventKind(StrEnum):
     NOTE = "note"
     ESCALATED = "escalated"
     FLAGGED = "flagged"
+    OFFERED = "offered"  # Siaga asked units directly (data: unit ids, ring)
+    OFFER_DECLINED = "offer_declined"
+    OFFER_EXPIRED = "offer_expired"
+    DELIVERY_FAILED = "delivery_failed"  # an SMS or push about this alert could not be delivered (yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +342,15 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             return replace(alert, duress=True, priority=Priority.CRITICAL)
         case EventKind.ESCALATED:
             return replace(alert, escalated=True)
-        case EventKind.NOTE | EventKind.FLAGGED | EventKind.CANCEL_IGNORED:
+        case (
+            EventKind.NOTE
+            | EventKind.FLAGGED
+            | EventKind.CANCEL_IGNORED
+            | EventKind.OFFERED
+            | EventKind.OFFER_DECLINED
+            | EventKind.OFFER_EXPIRED
+            | EventKind.DELIVERY_FAILED
+        ):
             return alert
     raise TypeError(f"unknown event {event.kind!r}")  # pragma: no cover
 

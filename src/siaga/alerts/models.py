@@ -62,6 +62,12 @@ class Alert(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every change; clients can compare
 
+    # Timers live here so they survive a restart; the sweep clears each when it fires (exactly once).
+    ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    offer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    offer_ring: Mapped[int] = mapped_column(Integer, default=0)
+
     # Loaded with the alert (one query) because every view of an alert names them.
     resident: Mapped[Resident] = relationship(lazy="joined", innerjoin=True)
     agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)

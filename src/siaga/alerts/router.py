@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +42,7 @@ from siaga.deps import (
     RuntimeDep,
     SOSResident,
 )
+from siaga.dispatch import service as dispatching
 from siaga.schemas import error_responses
 
 router = APIRouter(tags=["alerts"])
@@ -164,6 +166,7 @@ async def raise_alert(
                 session_expired=principal.session_expired,
             )
             if not raised.replay:
+                await dispatching.on_raised(session, settings=runtime.settings, alert=raised.alert)
                 await audit.record(
                     session,
                     action="alert.create",
@@ -194,7 +197,7 @@ async def list_alerts(
     ip: ClientIP,
     state: Annotated[list[AlertState] | None, Query()] = None,
     active: bool = False,
-    before: datetime | None = None,
+    before: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertRead] | list[ResidentAlertRead]:
     """Alerts you may see, newest first: residents their own, officers their unit's, staff their agency's area."""
@@ -283,7 +286,9 @@ async def _act(
 ) -> AlertRead:
     where = (body.where.lat, body.where.lon) if body.where else None
     async with runtime.unit_of_work() as session:
-        alert, events = await service.act(session, principal=principal, alert_id=alert_id, command=command, where=where)
+        alert, events = await dispatching.act(
+            session, principal=principal, alert_id=alert_id, command=command, where=where
+        )
         await audit.record(
             session,
             action=f"alert.{events[0].kind.value}",
@@ -375,9 +380,12 @@ async def cancel(
     alert_id: uuid.UUID, body: CancelIn, principal: SOSResident, runtime: RuntimeDep, ip: ClientIP
 ) -> ResidentAlertRead:
     """Cancel your alert with your PIN."""
+    assert principal.resident_id is not None
+    # The PIN is checked before the transaction: argon2 is slow on purpose and must not hold the database.
+    entry = await accounts.read_pin_entry(runtime.read_sessions, principal.resident_id, body.pin)
     async with runtime.unit_of_work() as session:
-        alert, check = await service.cancel_with_pin(
-            session, settings=runtime.settings, principal=principal, alert_id=alert_id, pin=body.pin
+        alert, check = await dispatching.cancel_with_pin(
+            session, settings=runtime.settings, principal=principal, alert_id=alert_id, entry=entry
         )
         # The audit names the PIN used: staff must know; the resident's phone never reads the audit log.
         await audit.record(

@@ -29,6 +29,7 @@ from siaga.alerts.domain import (
 )
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation
 from siaga.alerts.schemas import AlertCreate, LocationIn, TrailIn
+from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import Conflict, Forbidden, Invalid, NotFound, SiagaError
@@ -102,6 +103,7 @@ async def raise_alert(
     await session.flush()
     actor = Actor(kind=ActorKind.RESIDENT, id=str(resident.id), name=resident.name or resident.phone)
     snapshot = AlertSnapshot(resident_id=str(resident.id))
+    await lock_event_log(session)
     created = DomainEvent(
         EventKind.CREATED,
         {
@@ -113,7 +115,7 @@ async def raise_alert(
             "identity_complete": bool(resident.name and resident.nik),
         },
     )
-    _append_event(session, alert, created, actor, snapshot, lat=body.location.lat, lon=body.location.lon)
+    append_event(session, alert, created, actor, snapshot, lat=body.location.lat, lon=body.location.lon)
     if resident.suspended:
         flag = DomainEvent(
             EventKind.FLAGGED,
@@ -123,9 +125,9 @@ async def raise_alert(
                 "note": resident.suspended_reason or "",
             },
         )
-        _append_event(session, alert, flag, domain.SYSTEM, snapshot)
+        append_event(session, alert, flag, domain.SYSTEM, snapshot)
     if session_expired:
-        _append_event(
+        append_event(
             session, alert, DomainEvent(EventKind.FLAGGED, {"reason": "session_expired"}), domain.SYSTEM, snapshot
         )
     session.add(_trail_point(alert.id, body.location, body.battery, now))
@@ -160,33 +162,6 @@ def _trail_point(alert_id: uuid.UUID, location: LocationIn, battery: int | None,
         recorded_at=location.recorded_at or now,
         received_at=now,
     )
-
-
-def _append_event(
-    session: AsyncSession,
-    alert: Alert,
-    event: DomainEvent,
-    actor: Actor,
-    snapshot: AlertSnapshot,
-    *,
-    lat: float | None = None,
-    lon: float | None = None,
-) -> AlertEvent:
-    row = AlertEvent(
-        alert_id=alert.id,
-        agency_id=alert.agency_id,
-        kind=event.kind.value,
-        actor_kind=actor.kind.value,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        at=utcnow(),
-        lat=lat,
-        lon=lon,
-        state_after=snapshot.state.value,
-        data=event.data,
-    )
-    session.add(row)
-    return row
 
 
 # Reading ------------------------------------------------------------------------------------------------------
@@ -335,6 +310,7 @@ async def apply_events(
     where: tuple[float, float] | None = None,
 ) -> None:
     """Fold events into the alert's read model and append them to its timeline, in one flush."""
+    await lock_event_log(session)
     snapshot = snapshot_of(alert)
     now = utcnow()
     lat, lon = where if where is not None else (None, None)
@@ -345,7 +321,7 @@ async def apply_events(
         alert.duress = snapshot.duress
         alert.escalated = snapshot.escalated
         alert.priority = snapshot.priority.value
-        _append_event(session, alert, event, actor, snapshot, lat=lat, lon=lon)
+        append_event(session, alert, event, actor, snapshot, lat=lat, lon=lon)
     alert.version += 1
     alert.updated_at = now
     await session.flush()
@@ -376,20 +352,26 @@ def _project(alert: Alert, event: DomainEvent, actor: Actor, now: datetime) -> N
 
 
 async def cancel_with_pin(
-    session: AsyncSession, *, settings: Settings, principal: Principal, alert_id: uuid.UUID, pin: str
-) -> tuple[Alert, accounts.PinCheck]:
+    session: AsyncSession, *, settings: Settings, principal: Principal, alert_id: uuid.UUID, entry: accounts.PinEntry
+) -> tuple[Alert, accounts.PinCheck, list[DomainEvent]]:
     """The resident's cancel. The cancel PIN closes the alert; the duress PIN leaves it open, escalated and flagged
-    (the phone shows "cancelled" either way); a wrong PIN is counted and changes nothing else."""
+    (the phone shows "cancelled" either way); a wrong PIN is counted, and the console sees the attempt."""
     alert = await get_visible(session, principal, alert_id, lock=True)
     if principal.resident_id is None:
         raise Forbidden("only the resident who raised the alert can cancel it with a PIN", code="alert.not_yours")
-    resident = await accounts.get_resident(session, principal.resident_id)
-    check = accounts.check_pin(resident, pin, max_failures=settings.pin_max_attempts)
+    check = await accounts.settle_pin(
+        session, resident_id=principal.resident_id, entry=entry, max_failures=settings.pin_max_attempts
+    )
     if check.kind in {"wrong", "locked"}:
-        return alert, check
+        if AlertState(alert.state) in domain.ACTIVE_STATES:
+            flag = DomainEvent(EventKind.FLAGGED, {"reason": f"pin_{check.kind}", "failures": check.failures})
+            await lock_event_log(session)
+            append_event(session, alert, flag, domain.SYSTEM, snapshot_of(alert))
+            await session.flush()
+        return alert, check, []
     command: Command = domain.DuressCancel() if check.kind == "duress" else domain.Cancel()
     if check.kind == "cancel" and AlertState(alert.state) in domain.CLOSED_STATES:
-        return alert, check  # cancelling a closed alert again changes nothing and says so without an error
+        return alert, check, []  # cancelling a closed alert again changes nothing and says so without an error
     actor = principal.actor()
     try:
         events = domain.decide(snapshot_of(alert), command, actor)
@@ -399,7 +381,7 @@ async def cancel_with_pin(
         select(AlertLocation).where(AlertLocation.alert_id == alert.id).order_by(AlertLocation.id.desc()).limit(1)
     )
     await apply_events(session, alert, events, actor, where=(latest.lat, latest.lon) if latest else None)
-    return alert, check
+    return alert, check, events
 
 
 async def append_trail(session: AsyncSession, *, principal: Principal, alert_id: uuid.UUID, body: TrailIn) -> int:
@@ -412,9 +394,12 @@ async def append_trail(session: AsyncSession, *, principal: Principal, alert_id:
     now = utcnow()
     session.add_all(_trail_point(alert.id, point, body.battery, now) for point in body.points)
     newest = max(body.points, key=lambda p: p.recorded_at or now)
-    alert.lat, alert.lon, alert.accuracy_m = newest.lat, newest.lon, newest.accuracy_m
-    if body.battery is not None:
-        alert.battery = body.battery
+    newest_at = newest.recorded_at or now
+    # A late batch (sent after lost signal) joins the trail but must not move the alert back to an older spot.
+    if alert.located_at is None or newest_at >= alert.located_at:
+        alert.lat, alert.lon, alert.accuracy_m, alert.located_at = newest.lat, newest.lon, newest.accuracy_m, newest_at
+        if body.battery is not None:
+            alert.battery = body.battery
     alert.updated_at = now
     await session.flush()
     return len(body.points)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from siaga.alerts import access
 from siaga.audit import service as audit
@@ -40,8 +41,8 @@ async def list_audit(
     target_type: str | None = None,
     target_id: str | None = None,
     outcome: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     before_id: int | None = Query(default=None, description="For paging: records older than this id"),
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditRead]:

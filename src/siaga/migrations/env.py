@@ -25,10 +25,16 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    engine = create_engine(url)
+    # SQLite alters a table by copying it; with foreign keys enforced, dropping the old copy would fail. They are
+    # off while migrating, and checked afterwards.
+    engine = create_engine(url, sqlite_foreign_keys=False)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
+            if connection.dialect.name == "sqlite":
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
             await connection.commit()
     finally:
         await engine.dispose()

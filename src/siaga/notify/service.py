@@ -1,34 +1,70 @@
-"""Queue messages inside a use case's transaction; deliver them after the commit; record every attempt."""
+"""Queue messages inside a use case's transaction; deliver them after the commit; record every attempt.
+
+A delivery never holds a database transaction open while it talks to a provider (on SQLite that would stop every
+other write, SOS presses included): a short transaction claims the message, the send happens outside, and another
+short transaction records the outcome. A claim is a lease: if the process dies mid-send, the message becomes due
+again when the lease runs out.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from siaga.alerts.domain import DomainEvent, EventKind
+from siaga.alerts.timeline import record_system_event
 from siaga.db import utcnow
+from siaga.dispatch.models import PushSubscriptionRecord
 from siaga.notify.models import DeliveryAttempt, OutboundMessage
+from siaga.notify.push import PushSender, PushSubscription, SubscriptionGone
 from siaga.notify.sms import DeliveryError, SMSSender
 
 log = logging.getLogger("siaga.notify")
 
 MAX_ATTEMPTS = 6
+LEASE = timedelta(seconds=60)
 REDACTED_PURPOSES = frozenset({"otp"})  # bodies holding secrets are blanked once the provider has them
+OUTBOUND = "siaga.outbound"  # session.info: message ids the unit of work delivers after the commit
+
+
+@dataclass(frozen=True, slots=True)
+class Senders:
+    sms: SMSSender
+    push: PushSender | None = None
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    channel: str,
+    to: str,
+    body: str,
+    purpose: str,
+    adapter: str,
+    alert_id: str | None = None,
+) -> OutboundMessage:
+    """Record a message (``sms`` to a number, ``push`` to ``push:<subscription id>``) to send after the commit."""
+    message = OutboundMessage(
+        channel=channel, recipient=to, body=body, purpose=purpose, adapter=adapter, alert_id=alert_id
+    )
+    session.add(message)
+    await session.flush()
+    session.info.setdefault(OUTBOUND, []).append(message.id)
+    return message
 
 
 async def queue_sms(
     session: AsyncSession, *, to: str, body: str, purpose: str, adapter: str, alert_id: str | None = None
 ) -> OutboundMessage:
     """Record an SMS to send after the commit."""
-    message = OutboundMessage(
-        channel="sms", recipient=to, body=body, purpose=purpose, adapter=adapter, alert_id=alert_id
-    )
-    session.add(message)
-    await session.flush()
-    return message
+    return await queue(session, channel="sms", to=to, body=body, purpose=purpose, adapter=adapter, alert_id=alert_id)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -36,20 +72,23 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))
 
 
-async def deliver(sessions: async_sessionmaker[AsyncSession], sender: SMSSender, message_ids: Sequence[int]) -> None:
+async def deliver(
+    sessions: async_sessionmaker[AsyncSession], senders: Senders | SMSSender, message_ids: Sequence[int]
+) -> None:
     """Try each message once now. Failures are recorded with the error and left for the retry loop."""
+    chosen = senders if isinstance(senders, Senders) else Senders(sms=senders)
     for message_id in message_ids:
-        await _attempt(sessions, sender, message_id)
+        await _attempt(sessions, chosen, message_id)
 
 
-async def retry_due(sessions: async_sessionmaker[AsyncSession], sender: SMSSender) -> int:
-    """Retry every message whose backoff has passed. Returns how many were tried."""
+async def retry_due(sessions: async_sessionmaker[AsyncSession], senders: Senders | SMSSender) -> int:
+    """Retry every message whose backoff (or lease) has passed. Returns how many were tried."""
     async with sessions() as session:
         ids = list(
             (
                 await session.scalars(
                     select(OutboundMessage.id)
-                    .where(OutboundMessage.status.in_(("pending", "failed")))
+                    .where(OutboundMessage.status.in_(("pending", "failed", "sending")))
                     .where(OutboundMessage.attempts < MAX_ATTEMPTS)
                     .where(OutboundMessage.next_attempt_at <= utcnow())
                     .order_by(OutboundMessage.id)
@@ -57,30 +96,91 @@ async def retry_due(sessions: async_sessionmaker[AsyncSession], sender: SMSSende
                 )
             ).all()
         )
-    await deliver(sessions, sender, ids)
+    await deliver(sessions, senders, ids)
     return len(ids)
 
 
-async def _attempt(sessions: async_sessionmaker[AsyncSession], sender: SMSSender, message_id: int) -> None:
+async def _claim(sessions: async_sessionmaker[AsyncSession], message_id: int) -> OutboundMessage | None:
+    """Take the message for one attempt, unless another process has it or it is done."""
+    now = utcnow()
     async with sessions() as session, session.begin():
-        message = await session.get(OutboundMessage, message_id, with_for_update=True)
-        if message is None or message.status == "sent":
+        claimed = await session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.attempts < MAX_ATTEMPTS,
+                or_(
+                    OutboundMessage.status == "pending",
+                    OutboundMessage.status.in_(("failed", "sending")) & (OutboundMessage.next_attempt_at <= now),
+                ),
+            )
+            .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=now + LEASE)
+        )
+        if getattr(claimed, "rowcount", 0) != 1:
+            return None
+        return await session.get(OutboundMessage, message_id)
+
+
+async def _attempt(sessions: async_sessionmaker[AsyncSession], senders: Senders, message_id: int) -> None:
+    message = await _claim(sessions, message_id)
+    if message is None:
+        return
+    error, gone, provider_id = "", False, ""
+    try:
+        provider_id = await _send(sessions, senders, message)
+    except SubscriptionGone as exc:
+        error, gone = str(exc), True
+    except DeliveryError as exc:
+        error = str(exc)
+    async with sessions() as session, session.begin():
+        row = await session.get(OutboundMessage, message_id)
+        assert row is not None
+        session.add(DeliveryAttempt(message_id=message_id, ok=not error, error=error))
+        if not error:
+            row.status, row.sent_at, row.last_error, row.provider_id = "sent", utcnow(), "", provider_id
+            if row.purpose in REDACTED_PURPOSES:
+                row.body = "[redacted after delivery]"
             return
-        error = ""
-        try:
-            message.provider_id = await sender.send(to=message.recipient, body=message.body)
-        except DeliveryError as exc:
-            error = str(exc)
-        message.attempts += 1
-        session.add(DeliveryAttempt(message_id=message.id, ok=not error, error=error))
-        if error:
-            message.status = "failed"
-            message.last_error = error
-            message.next_attempt_at = utcnow() + backoff(message.attempts)
-            log.warning("sms delivery failed", extra={"message_id": message.id, "error": error})
-        else:
-            message.status = "sent"
-            message.sent_at = utcnow()
-            message.last_error = ""
-            if message.purpose in REDACTED_PURPOSES:
-                message.body = "[redacted after delivery]"
+        row.last_error = error
+        row.status = "gone" if gone else "failed"
+        if row.purpose in REDACTED_PURPOSES and (gone or row.attempts >= MAX_ATTEMPTS):
+            row.body = "[redacted: never delivered]"
+        row.next_attempt_at = utcnow() + backoff(row.attempts)
+        log.warning("delivery failed", extra={"message_id": message_id, "channel": row.channel, "error": error})
+        if gone:
+            await _forget_subscription(session, row.recipient)
+        # The console must see that a message about this alert did not get through (first and last failure).
+        if row.alert_id and (row.attempts == 1 or gone or row.attempts >= MAX_ATTEMPTS):
+            event = DomainEvent(
+                EventKind.DELIVERY_FAILED,
+                {
+                    "channel": row.channel,
+                    "purpose": row.purpose,
+                    "attempt": row.attempts,
+                    "final": gone or row.attempts >= MAX_ATTEMPTS,
+                    "error": error[:200],
+                },
+            )
+            await record_system_event(session, uuid.UUID(row.alert_id), event)
+
+
+async def _send(sessions: async_sessionmaker[AsyncSession], senders: Senders, message: OutboundMessage) -> str:
+    if message.channel == "sms":
+        return await senders.sms.send(to=message.recipient, body=message.body)
+    if message.channel == "push":
+        if senders.push is None:
+            raise DeliveryError("Web Push is not configured (SIAGA_VAPID_PRIVATE_KEY)")
+        async with sessions() as session:
+            record = await session.get(PushSubscriptionRecord, int(message.recipient.removeprefix("push:")))
+        if record is None:
+            raise SubscriptionGone("the officer's phone unsubscribed")
+        subscription = PushSubscription(endpoint=record.endpoint, p256dh=record.p256dh, auth=record.auth)
+        return await senders.push.send(subscription=subscription, payload=json.loads(message.body))
+    raise DeliveryError(f"unknown channel {message.channel!r}")
+
+
+async def _forget_subscription(session: AsyncSession, recipient: str) -> None:
+    if recipient.startswith("push:"):
+        await session.execute(
+            delete(PushSubscriptionRecord).where(PushSubscriptionRecord.id == int(recipient.removeprefix("push:")))
+        )

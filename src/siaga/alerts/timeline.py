@@ -1,0 +1,66 @@
+"""Appending to an alert's timeline: the one way events are written, in commit order."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.alerts.domain import SYSTEM, Actor, AlertSnapshot, AlertState, DomainEvent
+from siaga.alerts.models import Alert, AlertEvent
+from siaga.db import utcnow
+
+EVENTS_WRITTEN = "siaga.events_written"  # session.info flag: the unit of work tells the streams after commit
+EVENT_LOG_LOCK = 7_473_611  # a fixed PostgreSQL advisory lock key ("siaga events")
+_LOCKED = "siaga.event_log_locked"
+
+
+async def lock_event_log(session: AsyncSession) -> None:
+    """Make timeline events commit in id order, so a stream that has read up to id N never later finds a
+    smaller id committed (its cursor is then exact). Held from here to the commit; taken as late as possible.
+    SQLite's write transactions are already serial."""
+    if session.info.get(_LOCKED) or session.get_bind().dialect.name != "postgresql":
+        return
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK})
+    session.info[_LOCKED] = True
+
+
+def append_event(
+    session: AsyncSession,
+    alert: Alert,
+    event: DomainEvent,
+    actor: Actor,
+    snapshot: AlertSnapshot,
+    *,
+    lat: float | None = None,
+    lon: float | None = None,
+) -> AlertEvent:
+    """Add one event (the caller has taken ``lock_event_log``)."""
+    session.info[EVENTS_WRITTEN] = True
+    row = AlertEvent(
+        alert_id=alert.id,
+        agency_id=alert.agency_id,
+        kind=event.kind.value,
+        actor_kind=actor.kind.value,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        at=utcnow(),
+        lat=lat,
+        lon=lon,
+        state_after=snapshot.state.value,
+        data=event.data,
+    )
+    session.add(row)
+    return row
+
+
+async def record_system_event(session: AsyncSession, alert_id: uuid.UUID, event: DomainEvent) -> AlertEvent | None:
+    """An event by Siaga itself that changes no state (an offer, a delivery failure). None if the alert is gone."""
+    alert = await session.scalar(select(Alert).where(Alert.id == alert_id))
+    if alert is None:
+        return None
+    await lock_event_log(session)
+    row = append_event(session, alert, event, SYSTEM, AlertSnapshot(state=AlertState(alert.state)))
+    await session.flush()
+    return row

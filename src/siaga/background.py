@@ -1,0 +1,56 @@
+"""A background loop that stops cleanly: it finishes the round it is in (and returns its database connection)
+rather than being cancelled in the middle of a query."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("siaga.background")
+
+
+class Loop:
+    """Calls ``work`` every ``interval`` seconds, or at once when woken, until stopped."""
+
+    def __init__(self, name: str, work: Callable[[], Awaitable[object]], *, interval: float) -> None:
+        self.name = name
+        self._work = work
+        self._interval = interval
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self, *, grace: float = 5.0) -> None:
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+            self._wake.clear()
+            if self._stopping:
+                break
+            try:
+                await self._work()
+            except Exception:  # the loop must go on; the failure is logged and the next round retries
+                log.exception("background round failed", extra={"loop": self.name})
+                await asyncio.sleep(min(self._interval, 1.0))

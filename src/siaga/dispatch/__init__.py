@@ -1,0 +1,1 @@
+"""Dispatch: recommending the nearest units, direct offers to officers, and escalation timers."""

@@ -1,0 +1,111 @@
+"""HTTP for recommendations, direct offers and agencies' dispatch settings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from siaga.agencies import service as agencies
+from siaga.alerts import service as alerts
+from siaga.alerts.router import alert_read
+from siaga.alerts.schemas import AlertRead
+from siaga.audit import service as audit
+from siaga.deps import Admin, ClientIP, CommandCentre, CurrentPrincipal, RuntimeDep
+from siaga.dispatch import service as dispatch
+from siaga.dispatch.recommend import recommend
+from siaga.dispatch.schemas import DispatchSettings, DispatchSettingsRead, OfferRead, RecommendationRead
+from siaga.errors import Forbidden
+from siaga.schemas import error_responses
+
+router = APIRouter(tags=["dispatch"])
+
+
+@router.get("/alerts/{alert_id}/recommendations", responses=error_responses(401, 403, 404))
+async def recommendations(
+    alert_id: uuid.UUID,
+    principal: CommandCentre,
+    runtime: RuntimeDep,
+    count: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> list[RecommendationRead]:
+    """The nearest available units, nearest first, with distance and ETA: dispatch from this list."""
+    async with runtime.read_sessions() as session:
+        alert = await alerts.get_visible(session, principal, alert_id)
+    found = recommend(runtime.units.tracker, lat=alert.lat, lon=alert.lon, count=count)
+    return [RecommendationRead.model_validate(r, from_attributes=True) for r in found]
+
+
+def _officer_unit(principal: CurrentPrincipal) -> int:
+    if principal.unit_id is None:
+        raise Forbidden("this is for officers who belong to a unit", code="officer.no_unit")
+    return principal.unit_id
+
+
+@router.get("/offers", responses=error_responses(401, 403))
+async def my_offers(principal: CurrentPrincipal, runtime: RuntimeDep) -> list[OfferRead]:
+    """Alerts offered to your unit, waiting for an answer."""
+    unit_id = _officer_unit(principal)
+    async with runtime.read_sessions() as session:
+        return [OfferRead.model_validate(o) for o in await dispatch.pending_offers(session, unit_id=unit_id)]
+
+
+@router.post("/offers/{offer_id}/accept", responses=error_responses(401, 403, 404, 409))
+async def accept_offer(offer_id: int, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> AlertRead:
+    """Take the alert for your unit. The first officer to accept gets it; the others get a 409."""
+    _officer_unit(principal)
+    async with runtime.unit_of_work() as session:
+        answer = await dispatch.accept_offer(session, principal=principal, offer_id=offer_id)
+        await audit.record(
+            session,
+            action="offer.accept",
+            actor=principal,
+            target_type="alert",
+            target_id=str(answer.alert.id),
+            client_ip=ip,
+            agency_id=answer.alert.agency_id,
+        )
+        return alert_read(answer.alert)
+
+
+@router.post("/offers/{offer_id}/decline", responses=error_responses(401, 403, 404, 409))
+async def decline_offer(offer_id: int, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> OfferRead:
+    """Say no (the next unit is asked)."""
+    _officer_unit(principal)
+    async with runtime.unit_of_work() as session:
+        answer = await dispatch.decline_offer(session, principal=principal, offer_id=offer_id)
+        await audit.record(
+            session,
+            action="offer.decline",
+            actor=principal,
+            target_type="alert",
+            target_id=str(answer.alert.id),
+            client_ip=ip,
+            agency_id=answer.alert.agency_id,
+        )
+        return OfferRead.model_validate(answer.offer)
+
+
+@router.put("/agencies/{code}/dispatch-settings", responses=error_responses(401, 403, 404, 422))
+async def set_dispatch_settings(
+    code: str, body: DispatchSettings, principal: Admin, runtime: RuntimeDep, ip: ClientIP
+) -> DispatchSettingsRead:
+    """Direct offers for an agency's alerts: on or off, how many units per ring, how long they have to answer,
+    and the first ring's radius (each further ring doubles it)."""
+    async with runtime.unit_of_work() as session:
+        agency = await agencies.agency_by_code(session, code)
+        agency.direct_offers = body.direct_offers
+        agency.offer_size = body.offer_size
+        agency.offer_timeout_seconds = body.offer_timeout_seconds
+        agency.offer_radius_m = body.offer_radius_m
+        await audit.record(
+            session,
+            action="agency.dispatch_settings",
+            actor=principal,
+            target_type="agency",
+            target_id=code,
+            client_ip=ip,
+            agency_id=agency.id,
+            detail=body.model_dump(),
+        )
+        return DispatchSettingsRead(agency_code=code, **body.model_dump())

@@ -1,0 +1,411 @@
+"""Dispatch use cases: every action on an alert with its effects on units and offers, direct offers in widening
+rings, acceptance (first wins), and escalation to other agencies."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from shapely.geometry import shape
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts import service as accounts
+from siaga.accounts.domain import Principal
+from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
+from siaga.alerts import domain
+from siaga.alerts import service as alerts
+from siaga.alerts.domain import SYSTEM, AlertState, Command, DomainEvent, EventKind
+from siaga.alerts.models import Alert
+from siaga.alerts.timeline import append_event, lock_event_log
+from siaga.config import Settings
+from siaga.db import utcnow
+from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState, PushSubscriptionRecord
+from siaga.dispatch.recommend import recommend
+from siaga.errors import Conflict, NotFound
+from siaga.notify import service as notify
+from siaga.responders import service as responders
+from siaga.responders.models import UnitState, UnitStatus
+from siaga.responders.tracker import UnitTracker
+
+MAX_RINGS = 4
+_WIB = ZoneInfo("Asia/Jakarta")
+OPEN_FOR_OFFERS = (AlertState.NEW.value, AlertState.ACKNOWLEDGED.value)
+
+
+# Acting on alerts, with the effects on units and offers -------------------------------------------------------
+
+
+async def act(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    alert_id: uuid.UUID,
+    command: Command,
+    where: tuple[float, float] | None = None,
+) -> tuple[Alert, list[DomainEvent]]:
+    """An action by staff or an officer (see ``alerts.service.act``), then units and offers follow."""
+    before = await session.scalar(select(Alert.unit_id).where(Alert.id == alert_id))
+    alert, events = await alerts.act(session, principal=principal, alert_id=alert_id, command=command, where=where)
+    await after_events(session, alert, events, previous_unit=before)
+    return alert, events
+
+
+async def after_events(
+    session: AsyncSession, alert: Alert, events: list[DomainEvent], *, previous_unit: int | None
+) -> None:
+    """Keep units, offers and timers in step with what just happened to the alert."""
+    kinds = {e.kind for e in events}
+    if EventKind.DISPATCHED in kinds or AlertState(alert.state) in domain.CLOSED_STATES:
+        await _close_offers(session, alert, accepted_unit=alert.unit_id)
+        alert.offer_due_at = None
+        alert.dispatch_due_at = None
+    if AlertState(alert.state) in domain.CLOSED_STATES:
+        alert.ack_due_at = None
+    if EventKind.ACKNOWLEDGED in kinds:
+        alert.ack_due_at = None
+    if EventKind.DISPATCHED in kinds and alert.unit_id is not None:
+        await _push_to_unit(session, alert, alert.unit_id, kind="assignment")
+    for event in events:
+        if event.kind is EventKind.ESCALATED:
+            await escalate_to_agencies(session, alert=alert, reason=str(event.data.get("reason", "")))
+    await responders.sync_units(session, [alert.unit_id, previous_unit])
+    await session.flush()
+
+
+async def _close_offers(session: AsyncSession, alert: Alert, *, accepted_unit: int | None) -> list[int]:
+    """Every pending offer of the alert is taken (someone has it, or it closed). Returns the units told."""
+    pending = list(
+        (
+            await session.scalars(
+                select(AlertOffer).where(AlertOffer.alert_id == alert.id, AlertOffer.state == OfferState.PENDING.value)
+            )
+        ).all()
+    )
+    now = utcnow()
+    for offer in pending:
+        offer.state = OfferState.ACCEPTED.value if offer.unit_id == accepted_unit else OfferState.TAKEN.value
+        offer.answered_at = now
+    units = [o.unit_id for o in pending]
+    await session.flush()
+    await responders.sync_units(session, units)
+    return units
+
+
+DISPATCH_WAKE = "siaga.dispatch_wake"  # session.info: the timer sweep has work due now
+
+
+async def on_raised(session: AsyncSession, *, settings: Settings, alert: Alert) -> None:
+    """Start a new alert's timers (escalation T1 and T2, and direct offers at once where the agency uses them)
+    and tell the resident's emergency contacts."""
+    now = utcnow()
+    alert.ack_due_at = now + timedelta(seconds=settings.ack_timeout_seconds)
+    alert.dispatch_due_at = now + timedelta(seconds=settings.dispatch_timeout_seconds)
+    agency = await session.get(Agency, alert.agency_id)
+    if agency is not None and agency.direct_offers:
+        alert.offer_due_at = now
+        session.info[DISPATCH_WAKE] = True
+    await notify_emergency_contacts(session, settings=settings, alert=alert)
+    await session.flush()
+
+
+async def cancel_with_pin(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    principal: Principal,
+    alert_id: uuid.UUID,
+    entry: accounts.PinEntry,
+) -> tuple[Alert, accounts.PinCheck]:
+    """The resident's cancel (see ``alerts.service.cancel_with_pin``), then units, offers and escalation follow."""
+    before = await session.scalar(select(Alert.unit_id).where(Alert.id == alert_id))
+    alert, check, events = await alerts.cancel_with_pin(
+        session, settings=settings, principal=principal, alert_id=alert_id, entry=entry
+    )
+    if events:
+        await after_events(session, alert, events, previous_unit=before)
+    return alert, check
+
+
+# Offers -----------------------------------------------------------------------------------------------------------
+
+
+async def offer_next_ring(
+    session: AsyncSession, *, alert: Alert, agency: Agency, tracker: UnitTracker
+) -> list[AlertOffer]:
+    """Offer the alert to the nearest available units not yet asked, in a ring twice as wide as the last; expire
+    the last ring's unanswered offers. With nobody in reach, try again after the offer timeout at the widest ring."""
+    now = utcnow()
+    expired = list(
+        (
+            await session.scalars(
+                select(AlertOffer).where(AlertOffer.alert_id == alert.id, AlertOffer.state == OfferState.PENDING.value)
+            )
+        ).all()
+    )
+    await lock_event_log(session)
+    snapshot = alerts.snapshot_of(alert)
+    if expired:
+        for offer in expired:
+            offer.state, offer.answered_at = OfferState.EXPIRED.value, now
+        event = DomainEvent(
+            EventKind.OFFER_EXPIRED, {"unit_ids": [o.unit_id for o in expired], "ring": alert.offer_ring}
+        )
+        append_event(session, alert, event, SYSTEM, snapshot)
+        await session.flush()
+        await responders.sync_units(session, [o.unit_id for o in expired])
+    asked = frozenset((await session.scalars(select(AlertOffer.unit_id).where(AlertOffer.alert_id == alert.id))).all())
+    offers: list[AlertOffer] = []
+    ring = alert.offer_ring
+    while not offers and ring < MAX_RINGS:
+        ring += 1
+        radius = agency.offer_radius_m * 2 ** (ring - 1)
+        candidates = recommend(
+            tracker, lat=alert.lat, lon=alert.lon, count=agency.offer_size * 2, exclude=asked, max_distance_m=radius
+        )
+        available = await _still_available(session, [c.unit_id for c in candidates])
+        for candidate in [c for c in candidates if c.unit_id in available][: agency.offer_size]:
+            offers.append(
+                AlertOffer(
+                    alert_id=alert.id,
+                    unit_id=candidate.unit_id,
+                    ring=ring,
+                    distance_m=candidate.distance_m,
+                    eta_s=candidate.eta_s,
+                    state=OfferState.PENDING.value,
+                    offered_at=now,
+                    expires_at=now + timedelta(seconds=agency.offer_timeout_seconds),
+                )
+            )
+    alert.offer_ring = ring
+    alert.offer_due_at = now + timedelta(seconds=agency.offer_timeout_seconds)
+    if not offers:
+        return []
+    session.add_all(offers)
+    event = DomainEvent(
+        EventKind.OFFERED,
+        {
+            "unit_ids": [o.unit_id for o in offers],
+            "ring": ring,
+            "distances_m": [o.distance_m for o in offers],
+        },
+    )
+    append_event(session, alert, event, SYSTEM, snapshot)
+    await session.flush()
+    await responders.sync_units(session, [o.unit_id for o in offers])
+    for offer in offers:
+        await _push_to_unit(session, alert, offer.unit_id, kind="offer", offer_id=offer.id)
+    return offers
+
+
+async def _still_available(session: AsyncSession, unit_ids: list[int]) -> set[int]:
+    """The tracker may lag a moment behind the database: offer only to units the database says are free."""
+    if not unit_ids:
+        return set()
+    rows = await session.scalars(
+        select(UnitStatus.unit_id).where(
+            UnitStatus.unit_id.in_(unit_ids), UnitStatus.state == UnitState.AVAILABLE.value
+        )
+    )
+    return set(rows.all())
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    offer: AlertOffer
+    alert: Alert
+    events: list[DomainEvent]
+
+
+async def accept_offer(session: AsyncSession, *, principal: Principal, offer_id: int) -> Answer:
+    """The officer takes the alert for their unit. Exactly one of many racing officers wins; the others get a 409
+    saying it is taken."""
+    offer = await _locked_offer(session, principal, offer_id)
+    if offer.state != OfferState.PENDING.value:
+        raise _answered(offer)
+    alert, events = await act(
+        session,
+        principal=principal,
+        alert_id=offer.alert_id,
+        command=domain.Dispatch(offer.unit_id, await _callsign(session, offer.unit_id)),
+    )
+    return Answer(offer=offer, alert=alert, events=events)
+
+
+async def decline_offer(session: AsyncSession, *, principal: Principal, offer_id: int) -> Answer:
+    offer = await _locked_offer(session, principal, offer_id)
+    if offer.state != OfferState.PENDING.value:
+        raise _answered(offer)
+    offer.state, offer.answered_at = OfferState.DECLINED.value, utcnow()
+    alert = await alerts.get_visible(session, principal, offer.alert_id, lock=True)
+    await lock_event_log(session)
+    event = DomainEvent(EventKind.OFFER_DECLINED, {"unit_id": offer.unit_id})
+    append_event(session, alert, event, principal.actor(), alerts.snapshot_of(alert))
+    # Nobody left to answer this ring: ask the next one now rather than wait for the timeout.
+    pending = await session.scalar(
+        select(AlertOffer.id).where(AlertOffer.alert_id == alert.id, AlertOffer.state == OfferState.PENDING.value)
+    )
+    if pending is None and alert.state in OPEN_FOR_OFFERS and alert.unit_id is None:
+        alert.offer_due_at = utcnow()
+    await session.flush()
+    await responders.sync_units(session, [offer.unit_id])
+    return Answer(offer=offer, alert=alert, events=[event])
+
+
+async def _locked_offer(session: AsyncSession, principal: Principal, offer_id: int) -> AlertOffer:
+    """The officer's offer, read after locking its alert's row. Offers change only under their alert's lock, so
+    racing officers queue on one row (no deadlock) and each then sees what the one before did."""
+    offer = await session.scalar(select(AlertOffer).where(AlertOffer.id == offer_id))
+    if offer is None or principal.unit_id is None or offer.unit_id != principal.unit_id:
+        raise NotFound("offer not found", code="offer.not_found")
+    await session.execute(select(Alert.id).where(Alert.id == offer.alert_id).with_for_update())
+    await session.refresh(offer)
+    return offer
+
+
+def _answered(offer: AlertOffer) -> Conflict:
+    messages = {
+        OfferState.ACCEPTED.value: "your unit already accepted this offer",
+        OfferState.DECLINED.value: "this offer was declined",
+        OfferState.EXPIRED.value: "this offer expired; the alert went to other units",
+        OfferState.TAKEN.value: "another unit has already taken this alert",
+    }
+    return Conflict(messages.get(offer.state, "this offer is closed"), code=f"offer.{offer.state}")
+
+
+async def _callsign(session: AsyncSession, unit_id: int) -> str:
+    unit = await alerts.unit_for_dispatch(session, unit_id)
+    return unit.callsign
+
+
+async def pending_offers(session: AsyncSession, *, unit_id: int) -> list[AlertOffer]:
+    rows = await session.scalars(
+        select(AlertOffer)
+        .where(AlertOffer.unit_id == unit_id, AlertOffer.state == OfferState.PENDING.value)
+        .order_by(AlertOffer.offered_at)
+    )
+    return list(rows.all())
+
+
+# Notifications -------------------------------------------------------------------------------------------------
+
+
+async def _push_to_unit(
+    session: AsyncSession, alert: Alert, unit_id: int, *, kind: str, offer_id: int | None = None
+) -> None:
+    """Queue a Web Push to every subscribed phone of the unit's officers (sent after the commit)."""
+    officers = await responders.officers_of(session, unit_id)
+    if not officers:
+        return
+    subscriptions = (
+        await session.scalars(
+            select(PushSubscriptionRecord).where(PushSubscriptionRecord.staff_id.in_([o.id for o in officers]))
+        )
+    ).all()
+    title = "Tawaran SOS" if kind == "offer" else "Penugasan SOS"
+    payload = {
+        "type": kind,
+        "alert_id": str(alert.id),
+        "offer_id": offer_id,
+        "category": alert.category,
+        "lat": alert.lat,
+        "lon": alert.lon,
+        "title": title,
+        "body": f"{alert.category} - ketuk untuk membuka",
+    }
+    for subscription in subscriptions:
+        await notify.queue(
+            session,
+            channel="push",
+            to=f"push:{subscription.id}",
+            body=json.dumps(payload),
+            purpose=kind,
+            adapter="push",
+            alert_id=str(alert.id),
+        )
+
+
+async def notify_emergency_contacts(session: AsyncSession, *, settings: Settings, alert: Alert) -> None:
+    """Queue an SMS to each of the resident's emergency contacts (sent after the commit, retried)."""
+    resident = await accounts.get_resident(session, alert.resident_id)
+    name = resident.name or resident.phone
+    when = alert.created_at.astimezone(_WIB).strftime("%H:%M")
+    for contact in await accounts.emergency_contacts(session, resident.id):
+        body = (
+            f"SIAGA: {name} menekan tombol darurat pukul {when} WIB di lokasi {alert.lat:.5f},{alert.lon:.5f}. "
+            "Pusat komando sedang menangani. Jangan balas SMS ini."
+        )
+        await notify.queue(
+            session,
+            channel="sms",
+            to=contact.phone,
+            body=body,
+            purpose="emergency_contact",
+            adapter=settings.sms_adapter,
+            alert_id=str(alert.id),
+        )
+
+
+# Escalation ---------------------------------------------------------------------------------------------------
+
+
+async def escalate(session: AsyncSession, *, alert: Alert, reason: str) -> list[str]:
+    """Siaga escalates (a timer ran out): to the parent and neighbouring agencies, with a timeline event."""
+    codes = await escalate_to_agencies(session, alert=alert, reason=reason)
+    await lock_event_log(session)
+    alert.escalated = True
+    event = DomainEvent(EventKind.ESCALATED, {"reason": reason, "agencies": codes})
+    append_event(session, alert, event, SYSTEM, alerts.snapshot_of(alert))
+    alert.version += 1
+    await session.flush()
+    return codes
+
+
+async def escalate_to_agencies(session: AsyncSession, *, alert: Alert, reason: str) -> list[str]:
+    """Let the parent agency and the agencies of neighbouring kecamatan see the alert (their consoles show it
+    flagged). Returns their codes."""
+    agency = await session.get(Agency, alert.agency_id)
+    targets: set[int] = set()
+    if agency is not None and agency.parent_id is not None:
+        targets.add(agency.parent_id)
+    targets |= await _neighbouring_agencies(session, alert)
+    targets.discard(alert.agency_id)
+    existing = set(
+        (await session.scalars(select(AlertEscalation.agency_id).where(AlertEscalation.alert_id == alert.id))).all()
+    )
+    for agency_id in sorted(targets - existing):
+        session.add(AlertEscalation(alert_id=alert.id, agency_id=agency_id, reason=reason))
+    await session.flush()
+    return sorted((await session.scalars(select(Agency.code).where(Agency.id.in_(targets)))).all())
+
+
+async def _neighbouring_agencies(session: AsyncSession, alert: Alert) -> set[int]:
+    if alert.jurisdiction_id is None:
+        return set()
+    own = await session.get(Jurisdiction, alert.jurisdiction_id)
+    if own is None:
+        return set()
+    # Touching within ~100 m: neighbouring kecamatan share a border, give or take the data's precision.
+    reach = shape(own.geometry).buffer(0.001)
+    neighbours = [
+        j.id
+        for j in (await session.scalars(select(Jurisdiction).where(Jurisdiction.id != own.id))).all()
+        if reach.intersects(shape(j.geometry))
+    ]
+    if not neighbours:
+        return set()
+    rows = await session.scalars(
+        select(JurisdictionAgency.agency_id).where(
+            JurisdictionAgency.jurisdiction_id.in_(neighbours), JurisdictionAgency.is_primary.is_(True)
+        )
+    )
+    return set(rows.all())
+
+
+async def clear_timers(session: AsyncSession, alert_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Alert).where(Alert.id == alert_id).values(ack_due_at=None, dispatch_due_at=None, offer_due_at=None)
+    )

@@ -1,0 +1,213 @@
+"""The event feed: one reader per process follows the timeline and fans new events out to the process's streams.
+
+The database is the truth; the hub only says "something happened". On each such poke (and on a short poll, in
+case a poke was lost) the feed reads every event after the newest one it has seen, in one query, and hands them to
+every registered listener. Events commit in id order (see ``alerts.service.lock_event_log``), so reading "after
+the newest seen" never skips one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import raiseload
+
+from siaga.alerts.domain import AlertState, Category, Priority
+from siaga.alerts.models import Alert, AlertEvent
+from siaga.background import Loop
+from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
+from siaga.realtime.hub import Hub, HubLagged
+from siaga.realtime.schemas import AlertSummary, EventBody
+
+log = logging.getLogger("siaga.feed")
+
+EVENTS_CHANNEL = "siaga.events"
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One timeline event with what the streams need to decide who may see it."""
+
+    event: EventBody
+    alert: AlertSummary
+    resident_id: uuid.UUID
+    units: frozenset[int]  # the assigned unit, units with a pending offer, and units the event names
+    escalated_to: frozenset[int]  # agencies the alert was escalated to
+
+    @property
+    def cursor(self) -> int:
+        return self.event.id
+
+
+Listener = Callable[[Sequence[FeedItem]], None]
+
+
+def summary(alert: Alert) -> AlertSummary:
+    return AlertSummary(
+        id=alert.id,
+        state=AlertState(alert.state),
+        category=Category(alert.category),
+        priority=Priority(alert.priority),
+        silent=alert.silent,
+        duress=alert.duress,
+        escalated=alert.escalated,
+        resident_suspended=alert.resident_suspended,
+        agency_id=alert.agency_id,
+        jurisdiction_id=alert.jurisdiction_id,
+        lat=alert.lat,
+        lon=alert.lon,
+        accuracy_m=alert.accuracy_m,
+        unit_id=alert.unit_id,
+        created_at=alert.created_at,
+        acknowledged_at=alert.acknowledged_at,
+    )
+
+
+def _named_units(data: dict[str, object]) -> set[int]:
+    named: set[int] = set()
+    for key in ("unit_id", "previous_unit_id"):
+        value = data.get(key)
+        if isinstance(value, int):
+            named.add(value)
+    units = data.get("unit_ids")
+    if isinstance(units, list):
+        named.update(u for u in units if isinstance(u, int))
+    return named
+
+
+async def read_events(session: AsyncSession, *, after: int, limit: int = BATCH) -> list[FeedItem]:
+    """Events with id > ``after``, oldest first, each with its alert as it is now."""
+    rows = (
+        await session.execute(
+            select(AlertEvent, Alert)
+            .join(Alert, Alert.id == AlertEvent.alert_id)
+            .where(AlertEvent.id > after)
+            .order_by(AlertEvent.id)
+            .limit(limit)
+            .options(raiseload("*"))  # the summary needs only the alert's own columns
+        )
+    ).all()
+    if not rows:
+        return []
+    alert_ids = {alert.id for _, alert in rows}
+    offered: dict[uuid.UUID, set[int]] = {}
+    for alert_id, unit_id in (
+        await session.execute(
+            select(AlertOffer.alert_id, AlertOffer.unit_id).where(
+                AlertOffer.alert_id.in_(alert_ids), AlertOffer.state == OfferState.PENDING.value
+            )
+        )
+    ).all():
+        offered.setdefault(alert_id, set()).add(unit_id)
+    escalated: dict[uuid.UUID, set[int]] = {}
+    for alert_id, agency_id in (
+        await session.execute(
+            select(AlertEscalation.alert_id, AlertEscalation.agency_id).where(AlertEscalation.alert_id.in_(alert_ids))
+        )
+    ).all():
+        escalated.setdefault(alert_id, set()).add(agency_id)
+    items = []
+    for event, alert in rows:
+        units = offered.get(alert.id, set()) | _named_units(event.data)
+        if alert.unit_id is not None:
+            units.add(alert.unit_id)
+        items.append(
+            FeedItem(
+                event=EventBody.model_validate(event, from_attributes=True),
+                alert=summary(alert),
+                resident_id=alert.resident_id,
+                units=frozenset(units),
+                escalated_to=frozenset(escalated.get(alert.id, set())),
+            )
+        )
+    return items
+
+
+async def newest_event_id(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.max(AlertEvent.id))) or 0)
+
+
+class EventFeed:
+    """Follows the timeline for this process. ``wake()`` after a local commit; the hub wakes it for other
+    processes' commits; a poll every ``poll_interval`` seconds covers lost pokes."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], hub: Hub, *, poll_interval: float = 1.0) -> None:
+        self._sessions = sessions
+        self._hub = hub
+        self._listeners: dict[int, Listener] = {}
+        self._next_handle = 0
+        self._loop = Loop("feed-follow", self._catch_up, interval=poll_interval)
+        self._listen_task: asyncio.Task[None] | None = None
+        self.high_water = 0
+
+    @property
+    def listener_count(self) -> int:
+        return len(self._listeners)
+
+    async def start(self) -> None:
+        async with self._sessions() as session:
+            self.high_water = await newest_event_id(session)
+        self._loop.start()
+        self._listen_task = asyncio.create_task(self._listen(), name="feed-listen")
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+        if self._listen_task is not None:
+            self._listen_task.cancel()  # it only waits on the hub; no database work to interrupt
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listen_task
+            self._listen_task = None
+
+    def wake(self) -> None:
+        self._loop.wake()
+
+    def register(self, listener: Listener) -> int:
+        """Add a listener (it must not block: it queues). Returns a handle for ``unregister``."""
+        self._next_handle += 1
+        self._listeners[self._next_handle] = listener
+        return self._next_handle
+
+    def unregister(self, handle: int) -> None:
+        self._listeners.pop(handle, None)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._hub.subscribe(EVENTS_CHANNEL) as subscription:
+                    async for _ in subscription:
+                        self.wake()
+                return  # the hub stopped
+            except HubLagged:
+                self.wake()
+            except Exception:  # the hub is down: the poll keeps the streams going; retry the subscription
+                log.warning("event hub subscription failed; polling until it is back", exc_info=True)
+                self.wake()
+                await asyncio.sleep(1.0)
+
+    async def _catch_up(self) -> None:
+        while True:
+            async with self._sessions() as session:
+                items = await read_events(session, after=self.high_water)
+            if not items:
+                return
+            self.high_water = items[-1].cursor
+            for listener in list(self._listeners.values()):
+                listener(items)
+            if len(items) < BATCH:
+                return
+
+
+async def publish_poke(hub: Hub) -> None:
+    """Tell other processes that events were committed. A failure only delays them until their next poll."""
+    try:
+        await hub.publish(EVENTS_CHANNEL, "1")
+    except Exception:
+        log.warning("could not publish to the event hub; other processes will see the events on their next poll")

@@ -1,0 +1,70 @@
+"""The WebSocket endpoints: /api/v1/stream/console, /officer and /resident."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Query, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from siaga.accounts import service as accounts
+from siaga.accounts.domain import Principal
+from siaga.audit import service as audit
+from siaga.realtime.schemas import StreamName
+from siaga.realtime.streams import STREAM_ROLES, Stream, viewer_for
+from siaga.runtime import Runtime
+
+log = logging.getLogger("siaga.streams")
+router = APIRouter()
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+async def _authenticate(runtime: Runtime, websocket: WebSocket, token: str | None) -> Principal | None:
+    header = websocket.headers.get("authorization", "")
+    token = token or (header[7:] if header.lower().startswith("bearer ") else None)
+    if not token:
+        return None
+    async with runtime.read_sessions() as session:
+        return await accounts.principal_for_token(session, token)
+
+
+@router.websocket("/stream/{stream}")
+async def stream(
+    websocket: WebSocket,
+    stream: StreamName,
+    token: Annotated[str | None, Query(description="Session token (or an Authorization: Bearer header)")] = None,
+    cursor: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+) -> None:
+    """A live stream: ``console`` (operators, supervisors, admins: their agency's alerts and units), ``officer``
+    (offers and assignments of the officer's unit) or ``resident`` (their own alerts' status, the officer coming
+    and the ETA). Messages are JSON; see ``siaga.realtime.schemas``."""
+    runtime: Runtime = websocket.app.state.runtime
+    principal = await _authenticate(runtime, websocket, token)
+    if principal is None:
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="log in first: ?token=<session token>")
+        return
+    if principal.role not in STREAM_ROLES[stream]:
+        await websocket.close(code=CLOSE_FORBIDDEN, reason=f"the {stream} stream is not for a {principal.kind}")
+        return
+    await websocket.accept()
+    async with runtime.unit_of_work() as session:
+        await audit.record(
+            session,
+            action=f"stream.{stream}",
+            actor=principal,
+            client_ip=websocket.client.host if websocket.client else "",
+            detail={"cursor": cursor},
+        )
+    viewer = await viewer_for(runtime, stream, principal)
+    try:
+        await Stream(websocket=websocket, runtime=runtime, viewer=viewer).run(cursor=cursor)
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("stream failed", extra={"stream": stream})
+        with contextlib.suppress(Exception):
+            await websocket.close(code=1011)

@@ -1,0 +1,123 @@
+"""Every message a stream sends. Clients can rely on ``type`` and on ``cursor`` (the timeline event id)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from siaga.alerts.domain import AlertState, Category, Priority
+
+StreamName = Literal["console", "officer", "resident"]
+
+
+class Hello(BaseModel):
+    """First message on every stream: where the stream starts. Reconnect with ``?cursor=<last cursor seen>``."""
+
+    type: Literal["hello"] = "hello"
+    stream: StreamName
+    cursor: int = Field(description="The newest event id at connection; events after it follow")
+    resumed_from: int | None = Field(description="The cursor the client resumed from, if any")
+    server_time: datetime
+
+
+class Heartbeat(BaseModel):
+    """Sent when nothing else was sent for a while, so both sides know the connection lives."""
+
+    type: Literal["heartbeat"] = "heartbeat"
+    cursor: int
+    server_time: datetime
+
+
+class AlertSummary(BaseModel):
+    """What a console or an officer needs to show an alert in a list or on a map."""
+
+    id: uuid.UUID
+    state: AlertState
+    category: Category
+    priority: Priority
+    silent: bool
+    duress: bool
+    escalated: bool
+    resident_suspended: bool
+    agency_id: int
+    jurisdiction_id: int | None
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    unit_id: int | None
+    created_at: datetime
+    acknowledged_at: datetime | None
+
+
+class EventBody(BaseModel):
+    id: int
+    kind: str
+    actor_kind: str
+    actor_name: str
+    at: datetime
+    lat: float | None
+    lon: float | None
+    state_after: AlertState
+    data: dict[str, Any]
+
+
+class AlertEventMessage(BaseModel):
+    """A change to an alert (console and officer streams): the timeline event and the alert after it."""
+
+    type: Literal["alert_event"] = "alert_event"
+    cursor: int
+    event: EventBody
+    alert: AlertSummary
+
+
+class ResidentAlertStatus(BaseModel):
+    """The resident's stream: their alert's state as their phone should show it (after a duress PIN: cancelled)."""
+
+    type: Literal["alert_status"] = "alert_status"
+    cursor: int
+    alert_id: uuid.UUID
+    state: AlertState
+    acknowledged: bool
+    unit_callsign: str | None
+    officer_names: list[str]
+    officer_lat: float | None
+    officer_lon: float | None
+    eta_s: float | None
+
+
+class UnitUpdate(BaseModel):
+    """A unit's state or position changed (console stream). Not in the timeline: a reconnecting console gets the
+    current board in its snapshot instead of every past position."""
+
+    type: Literal["unit"] = "unit"
+    unit_id: int
+    callsign: str
+    agency_id: int
+    state: str
+    lat: float | None
+    lon: float | None
+    at: datetime | None
+
+
+class Snapshot(BaseModel):
+    """Sent after ``hello``: what is true now (open alerts for the stream's viewer, and the unit board for consoles)."""
+
+    type: Literal["snapshot"] = "snapshot"
+    cursor: int
+    alerts: list[AlertSummary]
+    units: list[UnitUpdate]
+
+
+class StreamError(BaseModel):
+    """Sent before the server closes a stream on purpose (e.g. the client fell too far behind: reconnect with the
+    cursor)."""
+
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+
+
+StreamMessage = Hello | Heartbeat | AlertEventMessage | ResidentAlertStatus | UnitUpdate | Snapshot | StreamError

@@ -1,0 +1,348 @@
+"""WebSocket streams: who sees what, and how each stream turns feed items into messages.
+
+A stream never blocks the feed: the feed puts items on the stream's own bounded queue; a stream that falls too far
+behind is closed with a message saying so, and its client reconnects with its cursor and loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import WebSocket
+from pydantic import BaseModel
+from sqlalchemy import select
+from starlette.websockets import WebSocketDisconnect
+
+from siaga.accounts.domain import Principal
+from siaga.accounts.models import Role
+from siaga.agencies.geo import haversine_m
+from siaga.alerts import access
+from siaga.alerts.domain import ACTIVE_STATES, AlertState
+from siaga.alerts.models import Alert
+from siaga.dispatch.recommend import eta_seconds
+from siaga.realtime.feed import FeedItem, read_events, summary
+from siaga.realtime.schemas import (
+    AlertEventMessage,
+    Heartbeat,
+    Hello,
+    ResidentAlertStatus,
+    Snapshot,
+    StreamError,
+    StreamName,
+    UnitUpdate,
+)
+from siaga.responders import service as responders
+from siaga.responders.tracker import UnitPoint
+from siaga.runtime import Runtime
+
+log = logging.getLogger("siaga.streams")
+
+SEND_TIMEOUT_S = 10.0
+RESIDENT_KINDS = frozenset(
+    {
+        "created",
+        "acknowledged",
+        "dispatched",
+        "en_route",
+        "on_scene",
+        "resolved",
+        "cancelled",
+        "duress",
+        "cancel_ignored",
+    }
+)
+STREAM_ROLES: dict[str, frozenset[Role | None]] = {
+    "console": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN}),
+    "officer": frozenset({Role.OFFICER}),
+    "resident": frozenset({None}),
+}
+
+
+@dataclass
+class Viewer:
+    """What one stream's viewer may see."""
+
+    stream: StreamName
+    principal: Principal
+    agencies: frozenset[int] | None = None  # None: every agency (administrators)
+    jurisdictions: frozenset[int] = frozenset()
+
+    def sees(self, item: FeedItem) -> bool:
+        if self.stream == "resident":
+            return item.resident_id == self.principal.resident_id
+        if self.stream == "officer":
+            return self.principal.unit_id is not None and self.principal.unit_id in item.units
+        if self.agencies is None:
+            return True
+        return (
+            item.alert.agency_id in self.agencies
+            or (item.alert.jurisdiction_id is not None and item.alert.jurisdiction_id in self.jurisdictions)
+            or bool(item.escalated_to & self.agencies)
+        )
+
+    def sees_unit(self, point: UnitPoint) -> bool:
+        if self.stream != "console":
+            return False
+        return self.agencies is None or point.agency_id in self.agencies
+
+
+async def viewer_for(runtime: Runtime, stream: StreamName, principal: Principal) -> Viewer:
+    viewer = Viewer(stream=stream, principal=principal)
+    if stream == "console" and principal.role is not Role.ADMIN and principal.agency_id is not None:
+        async with runtime.read_sessions() as session:
+            scope = await access.staff_scope(session, principal.agency_id)
+        viewer.agencies, viewer.jurisdictions = scope.agencies, scope.jurisdictions
+    return viewer
+
+
+def unit_update(point: UnitPoint) -> UnitUpdate:
+    return UnitUpdate(
+        unit_id=point.unit_id,
+        callsign=point.callsign,
+        agency_id=point.agency_id,
+        state=point.state,
+        lat=point.lat,
+        lon=point.lon,
+        at=point.at,
+    )
+
+
+_OVERFLOW = object()
+
+
+@dataclass
+class _ResidentAlert:
+    unit_id: int | None = None
+    state: AlertState = AlertState.NEW
+    acknowledged: bool = False
+    duress: bool = False
+    lat: float = 0.0
+    lon: float = 0.0
+    cursor: int = 0
+
+
+@dataclass
+class Stream:
+    """One connected client."""
+
+    websocket: WebSocket
+    runtime: Runtime
+    viewer: Viewer
+    queue: asyncio.Queue[object] = field(init=False)
+    last_cursor: int = 0
+    residents_alerts: dict[uuid.UUID, _ResidentAlert] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(maxsize=self.runtime.settings.stream_queue_size)
+
+    # Called by the feeds: never block, never raise.
+    def on_events(self, items: Sequence[FeedItem]) -> None:
+        visible = [item for item in items if self.viewer.sees(item)]
+        if visible:
+            self._put(visible)
+
+    def on_units(self, points: Sequence[UnitPoint]) -> None:
+        if self.viewer.stream == "console":
+            visible = [p for p in points if self.viewer.sees_unit(p)]
+        elif self.viewer.stream == "resident":
+            mine = {a.unit_id for a in self.residents_alerts.values() if a.unit_id is not None and not a.duress}
+            visible = [p for p in points if p.unit_id in mine]
+        else:
+            visible = []
+        if visible:
+            self._put(visible)
+
+    def _put(self, batch: Sequence[object]) -> None:
+        """Queue each message; a client that has ``stream_queue_size`` messages waiting is too slow."""
+        for entry in batch:
+            try:
+                self.queue.put_nowait(entry)
+            except asyncio.QueueFull:
+                # Drop what is queued and tell the sender to close; the client resumes from its cursor.
+                while not self.queue.empty():
+                    self.queue.get_nowait()
+                self.queue.put_nowait(_OVERFLOW)
+                return
+
+    async def send(self, message: BaseModel) -> None:
+        await asyncio.wait_for(self.websocket.send_text(message.model_dump_json()), timeout=SEND_TIMEOUT_S)
+
+    async def run(self, *, cursor: int | None) -> None:
+        runtime = self.runtime
+        feed_handle = runtime.feed.register(self.on_events)
+        units_handle = runtime.units.register(self.on_units)
+        try:
+            start = runtime.feed.high_water
+            await self.send(
+                Hello(stream=self.viewer.stream, cursor=start, resumed_from=cursor, server_time=datetime.now(UTC))
+            )
+            await self._snapshot(start)
+            self.last_cursor = start
+            if cursor is not None:
+                await self._catch_up(cursor, start)
+            receiver = asyncio.create_task(self._receive())
+            sender = asyncio.create_task(self._send_loop())
+            done, pending = await asyncio.wait({receiver, sender}, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for task in done:
+                error = None if task.cancelled() else task.exception()
+                if error is not None and not isinstance(error, WebSocketDisconnect | TimeoutError | RuntimeError):
+                    raise error
+        finally:
+            runtime.feed.unregister(feed_handle)
+            runtime.units.unregister(units_handle)
+
+    async def _receive(self) -> None:
+        """Read (and ignore) what the client sends, to notice when it goes away."""
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+
+    async def _send_loop(self) -> None:
+        heartbeat = self.runtime.settings.stream_heartbeat_seconds
+        while True:
+            try:
+                entry = await asyncio.wait_for(self.queue.get(), timeout=heartbeat)
+            except TimeoutError:
+                await self.send(Heartbeat(cursor=self.last_cursor, server_time=datetime.now(UTC)))
+                continue
+            if entry is _OVERFLOW:
+                await self.send(
+                    StreamError(
+                        code="stream.too_slow",
+                        message=f"you fell behind; reconnect with cursor={self.last_cursor} to resume",
+                    )
+                )
+                await self.websocket.close(code=1013)
+                return
+            if isinstance(entry, FeedItem):
+                await self._send_item(entry)
+            elif isinstance(entry, UnitPoint):
+                await self._send_unit(entry)
+
+    async def _catch_up(self, cursor: int, until: int) -> None:
+        """Everything the client missed after ``cursor``, up to where the live feed took over."""
+        after = cursor
+        while after < until:
+            async with self.runtime.read_sessions() as session:
+                items = await read_events(session, after=after)
+            items = [i for i in items if i.cursor <= until]
+            if not items:
+                break
+            for item in items:
+                if self.viewer.sees(item):
+                    await self._send_item(item, catching_up=True)
+            after = items[-1].cursor
+        self.last_cursor = until
+
+    async def _send_item(self, item: FeedItem, *, catching_up: bool = False) -> None:
+        if not catching_up and item.cursor <= self.last_cursor:
+            return  # already sent during catch-up
+        if self.viewer.stream == "resident":
+            await self._send_resident(item)
+        else:
+            await self.send(AlertEventMessage(cursor=item.cursor, event=item.event, alert=item.alert))
+        self.last_cursor = max(self.last_cursor, item.cursor)
+
+    async def _send_unit(self, point: UnitPoint) -> None:
+        if self.viewer.stream == "console":
+            await self.send(unit_update(point))
+            return
+        for alert_id, mine in self.residents_alerts.items():
+            if mine.unit_id == point.unit_id and not mine.duress and mine.state in ACTIVE_STATES:
+                await self.send(await self._resident_status(alert_id, mine, point))
+
+    async def _send_resident(self, item: FeedItem) -> None:
+        mine = self.residents_alerts.setdefault(item.alert.id, _ResidentAlert())
+        if mine.duress:
+            return  # the phone shows "cancelled" and learns nothing more
+        mine.unit_id, mine.state = item.alert.unit_id, item.alert.state
+        mine.acknowledged = item.alert.acknowledged_at is not None
+        mine.duress = item.alert.duress
+        mine.lat, mine.lon, mine.cursor = item.alert.lat, item.alert.lon, item.cursor
+        if item.event.kind not in RESIDENT_KINDS:
+            return
+        point = self.runtime.units.tracker.get(mine.unit_id) if mine.unit_id is not None else None
+        await self.send(await self._resident_status(item.alert.id, mine, point))
+
+    async def _resident_status(
+        self, alert_id: uuid.UUID, mine: _ResidentAlert, point: UnitPoint | None
+    ) -> ResidentAlertStatus:
+        if mine.duress:
+            return ResidentAlertStatus(
+                cursor=mine.cursor,
+                alert_id=alert_id,
+                state=AlertState.CANCELLED,
+                acknowledged=False,
+                unit_callsign=None,
+                officer_names=[],
+                officer_lat=None,
+                officer_lon=None,
+                eta_s=None,
+            )
+        names: list[str] = []
+        if mine.unit_id is not None:
+            async with self.runtime.read_sessions() as session:
+                names = sorted(o.name for o in await responders.officers_of(session, mine.unit_id))
+        eta = None
+        if point is not None and point.lat is not None and point.lon is not None and mine.state in ACTIVE_STATES:
+            distance = haversine_m(mine.lat, mine.lon, point.lat, point.lon)
+            eta = eta_seconds(distance, kind=point.kind, duty_mode=point.duty_mode)
+        return ResidentAlertStatus(
+            cursor=mine.cursor,
+            alert_id=alert_id,
+            state=mine.state,
+            acknowledged=mine.acknowledged,
+            unit_callsign=point.callsign if point is not None else None,
+            officer_names=names,
+            officer_lat=point.lat if point is not None else None,
+            officer_lon=point.lon if point is not None else None,
+            eta_s=eta,
+        )
+
+    async def _snapshot(self, cursor: int) -> None:
+        """What is true now: the viewer's open alerts and, for consoles, the unit board."""
+        async with self.runtime.read_sessions() as session:
+            condition = await access.visibility(session, self.viewer.principal)
+            alerts = (
+                (
+                    await session.scalars(
+                        select(Alert)
+                        .where(condition, Alert.state.in_([s.value for s in ACTIVE_STATES]))
+                        .order_by(Alert.created_at)
+                        .limit(2000)
+                    )
+                )
+                .unique()
+                .all()
+            )
+            units = (
+                await responders.board(session, agencies=self.viewer.agencies)
+                if self.viewer.stream == "console"
+                else []
+            )
+        summaries = [summary(a) for a in alerts]
+        if self.viewer.stream == "resident":
+            for alert in alerts:
+                self.residents_alerts[alert.id] = _ResidentAlert(
+                    unit_id=alert.unit_id,
+                    state=AlertState(alert.state),
+                    acknowledged=alert.acknowledged_at is not None,
+                    duress=alert.duress,
+                    lat=alert.lat,
+                    lon=alert.lon,
+                    cursor=cursor,
+                )
+            # The phone's own view: a duress alert shows as cancelled and is not "open".
+            summaries = [s for s in summaries if not s.duress]
+        await self.send(Snapshot(cursor=cursor, alerts=summaries, units=[unit_update(u) for u in units]))

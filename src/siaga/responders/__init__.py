@@ -1,0 +1,1 @@
+"""Responders: officers on and off duty, their positions, and the state of their units."""

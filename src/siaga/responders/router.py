@@ -1,0 +1,159 @@
+"""HTTP for officers (duty, position, push subscription) and the unit board."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from sqlalchemy import select
+
+from siaga.alerts import access
+from siaga.audit import service as audit
+from siaga.db import utcnow
+from siaga.deps import ClientIP, CommandCentre, CurrentPrincipal, RuntimeDep
+from siaga.dispatch.models import PushSubscriptionRecord
+from siaga.errors import Forbidden, Invalid
+from siaga.notify.push import PushSubscription, application_server_key
+from siaga.responders import service as responders
+from siaga.responders.schemas import (
+    DutyIn,
+    PositionAccepted,
+    PositionIn,
+    PushKeyRead,
+    PushSubscriptionIn,
+    UnitStatusRead,
+)
+from siaga.responders.service import PositionFix
+from siaga.responders.tracker import UnitPoint
+from siaga.schemas import error_responses
+
+router = APIRouter(tags=["officers"])
+
+
+def unit_read(point: UnitPoint) -> UnitStatusRead:
+    return UnitStatusRead(
+        unit_id=point.unit_id,
+        callsign=point.callsign,
+        agency_id=point.agency_id,
+        kind=point.kind,
+        state=point.state,
+        duty_mode=point.duty_mode,
+        lat=point.lat,
+        lon=point.lon,
+        at=point.at,
+    )
+
+
+def _officer(principal: CurrentPrincipal) -> int:
+    if principal.unit_id is None or principal.staff_id is None:
+        raise Forbidden("this is for officers who belong to a unit", code="officer.no_unit")
+    return principal.unit_id
+
+
+async def _my_unit(runtime: RuntimeDep, unit_id: int) -> UnitStatusRead:
+    async with runtime.read_sessions() as session:
+        points = await responders.unit_points(session, [unit_id])
+    return unit_read(points[0])
+
+
+@router.put("/officers/me/duty", responses=error_responses(401, 403, 422))
+async def go_on_duty(body: DutyIn, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> UnitStatusRead:
+    """Go on duty (at a post, on patrol or at home): your unit becomes available for alerts."""
+    unit_id = _officer(principal)
+    async with runtime.unit_of_work() as session:
+        await responders.go_on_duty(session, principal=principal, mode=body.mode)
+        await audit.record(
+            session,
+            action="officer.on_duty",
+            actor=principal,
+            target_type="unit",
+            target_id=str(unit_id),
+            client_ip=ip,
+            detail={"mode": body.mode.value},
+        )
+    return await _my_unit(runtime, unit_id)
+
+
+@router.delete("/officers/me/duty", responses=error_responses(401, 403))
+async def go_off_duty(principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> UnitStatusRead:
+    """Go off duty. Your position is no longer shared."""
+    unit_id = _officer(principal)
+    async with runtime.unit_of_work() as session:
+        await responders.go_off_duty(session, principal=principal)
+        await audit.record(
+            session,
+            action="officer.off_duty",
+            actor=principal,
+            target_type="unit",
+            target_id=str(unit_id),
+            client_ip=ip,
+        )
+    return await _my_unit(runtime, unit_id)
+
+
+@router.post(
+    "/officers/me/location", status_code=status.HTTP_202_ACCEPTED, responses=error_responses(401, 403, 409, 422)
+)
+async def send_location(body: PositionIn, principal: CurrentPrincipal, runtime: RuntimeDep) -> PositionAccepted:
+    """Your phone's position while on duty (written within a second, in batches; consoles see it at once)."""
+    unit_id = _officer(principal)
+    point = runtime.units.tracker.get(unit_id)
+    if point is None or point.state == "off_duty":
+        # The tracker hears of a duty change through the hub a moment after the commit; ask the database.
+        async with runtime.read_sessions() as session:
+            current = await responders.unit_points(session, [unit_id])
+        if not current or current[0].state == "off_duty":
+            raise Invalid("go on duty before sharing your position", code="officer.off_duty")
+    runtime.units.submit(
+        PositionFix(
+            unit_id=unit_id,
+            staff_id=principal.staff_id,
+            lat=body.lat,
+            lon=body.lon,
+            accuracy_m=body.accuracy_m,
+            speed_mps=body.speed_mps,
+            battery=body.battery,
+            recorded_at=body.recorded_at or utcnow(),
+        )
+    )
+    return PositionAccepted(accepted=1, unit_id=unit_id)
+
+
+@router.post(
+    "/officers/me/push-subscription", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403, 422)
+)
+async def subscribe_push(body: PushSubscriptionIn, principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
+    """Register this phone for Web Push (offers and assignments ring it)."""
+    _officer(principal)
+    try:
+        PushSubscription(endpoint=body.endpoint, p256dh=body.keys.p256dh, auth=body.keys.auth)
+    except ValueError as exc:
+        raise Invalid(f"invalid push subscription: {exc}", code="push.subscription") from exc
+    async with runtime.unit_of_work() as session:
+        existing = await session.scalar(
+            select(PushSubscriptionRecord).where(PushSubscriptionRecord.endpoint == body.endpoint)
+        )
+        if existing is None:
+            session.add(
+                PushSubscriptionRecord(
+                    staff_id=principal.staff_id, endpoint=body.endpoint, p256dh=body.keys.p256dh, auth=body.keys.auth
+                )
+            )
+        else:
+            assert principal.staff_id is not None
+            existing.staff_id, existing.p256dh, existing.auth = principal.staff_id, body.keys.p256dh, body.keys.auth
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/push/public-key", responses=error_responses(401))
+async def push_public_key(principal: CurrentPrincipal, runtime: RuntimeDep) -> PushKeyRead:
+    """The application server key a browser subscribes with."""
+    key = runtime.settings.vapid_private_key.get_secret_value()
+    return PushKeyRead(application_server_key=application_server_key(key) if key else None)
+
+
+@router.get("/units/board", responses=error_responses(401, 403))
+async def unit_board(principal: CommandCentre, runtime: RuntimeDep) -> list[UnitStatusRead]:
+    """Every unit of your agency and those below it, with its state and newest position."""
+    async with runtime.read_sessions() as session:
+        scope = await access.staff_agency_scope(session, principal)
+        points = await responders.board(session, agencies=frozenset(scope) if scope is not None else None)
+    return [unit_read(p) for p in points]

@@ -1,0 +1,196 @@
+"""Officers on and off duty, unit states that follow the alerts, and positions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts.domain import Principal
+from siaga.accounts.models import Staff, Unit
+from siaga.alerts.domain import ACTIVE_STATES, AlertState
+from siaga.alerts.models import Alert
+from siaga.db import utcnow
+from siaga.dispatch.models import AlertOffer, OfferState
+from siaga.errors import Forbidden
+from siaga.responders.models import DutyMode, DutyPeriod, PositionRecord, UnitState, UnitStatus
+from siaga.responders.tracker import UnitPoint
+
+UNITS_CHANGED = "siaga.units_changed"  # session.info: unit ids whose state changed, published after commit
+
+_ALERT_TO_UNIT = {
+    AlertState.DISPATCHED.value: UnitState.ASSIGNED,
+    AlertState.EN_ROUTE.value: UnitState.EN_ROUTE,
+    AlertState.ON_SCENE.value: UnitState.ON_SCENE,
+}
+
+
+def officer_unit(principal: Principal) -> int:
+    if principal.unit_id is None:
+        raise Forbidden("this is for officers who belong to a unit", code="officer.no_unit")
+    return principal.unit_id
+
+
+async def status_row(session: AsyncSession, unit_id: int) -> UnitStatus:
+    row = await session.get(UnitStatus, unit_id)
+    if row is None:
+        row = UnitStatus(unit_id=unit_id, state=UnitState.OFF_DUTY.value, changed_at=utcnow())
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def sync_units(session: AsyncSession, unit_ids: Iterable[int | None]) -> None:
+    """Recompute each unit's state from the facts: an open duty period, an active alert it is assigned to, a
+    pending offer. Called after every change to any of those."""
+    for unit_id in {u for u in unit_ids if u is not None}:
+        row = await status_row(session, unit_id)
+        on_duty = await session.scalar(
+            select(DutyPeriod).where(DutyPeriod.unit_id == unit_id, DutyPeriod.ended_at.is_(None)).limit(1)
+        )
+        assigned = await session.scalar(
+            select(Alert)
+            .where(Alert.unit_id == unit_id, Alert.state.in_([s.value for s in ACTIVE_STATES]))
+            .order_by(Alert.created_at)
+            .limit(1)
+        )
+        offered = await session.scalar(
+            select(AlertOffer.alert_id)
+            .where(AlertOffer.unit_id == unit_id, AlertOffer.state == OfferState.PENDING.value)
+            .limit(1)
+        )
+        if assigned is not None:
+            state, alert_id = _ALERT_TO_UNIT.get(assigned.state, UnitState.ASSIGNED), assigned.id
+        elif offered is not None:
+            state, alert_id = UnitState.OFFERED, offered
+        elif on_duty is not None:
+            state, alert_id = UnitState.AVAILABLE, None
+        else:
+            state, alert_id = UnitState.OFF_DUTY, None
+        row.duty_mode = on_duty.mode if on_duty is not None else None
+        if row.state != state.value or row.alert_id != alert_id:
+            row.state = state.value
+            row.alert_id = alert_id
+            row.changed_at = utcnow()
+            session.info.setdefault(UNITS_CHANGED, set()).add(unit_id)
+    await session.flush()
+
+
+async def go_on_duty(session: AsyncSession, *, principal: Principal, mode: DutyMode) -> UnitStatus:
+    """Start (or change the mode of) the officer's duty period."""
+    unit_id = officer_unit(principal)
+    assert principal.staff_id is not None
+    current = await session.scalar(
+        select(DutyPeriod).where(DutyPeriod.staff_id == principal.staff_id, DutyPeriod.ended_at.is_(None))
+    )
+    now = utcnow()
+    if current is not None and current.mode != mode.value:
+        current.ended_at = now
+        current = None
+    if current is None:
+        session.add(DutyPeriod(staff_id=principal.staff_id, unit_id=unit_id, mode=mode.value, started_at=now))
+        await session.flush()
+    await sync_units(session, [unit_id])
+    return await status_row(session, unit_id)
+
+
+async def go_off_duty(session: AsyncSession, *, principal: Principal) -> UnitStatus:
+    unit_id = officer_unit(principal)
+    current = await session.scalars(
+        select(DutyPeriod).where(DutyPeriod.staff_id == principal.staff_id, DutyPeriod.ended_at.is_(None))
+    )
+    now = utcnow()
+    for period in current.all():
+        period.ended_at = now
+    await session.flush()
+    await sync_units(session, [unit_id])
+    return await status_row(session, unit_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionFix:
+    unit_id: int
+    staff_id: int | None
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    speed_mps: float | None
+    battery: int | None
+    recorded_at: datetime
+
+
+async def store_positions(session: AsyncSession, fixes: list[PositionFix]) -> None:
+    """Write a batch of positions: the history rows and each unit's newest position. A position recorded while
+    the unit is on an alert is tied to the alert (and kept with it)."""
+    if not fixes:
+        return
+    unit_ids = {f.unit_id for f in fixes}
+    rows = {r.unit_id: r for r in (await session.scalars(select(UnitStatus).where(UnitStatus.unit_id.in_(unit_ids))))}
+    for unit_id in unit_ids - rows.keys():
+        rows[unit_id] = await status_row(session, unit_id)
+    for fix in fixes:
+        row = rows[fix.unit_id]
+        session.add(
+            PositionRecord(
+                unit_id=fix.unit_id,
+                staff_id=fix.staff_id,
+                alert_id=row.alert_id,
+                lat=fix.lat,
+                lon=fix.lon,
+                accuracy_m=fix.accuracy_m,
+                speed_mps=fix.speed_mps,
+                battery=fix.battery,
+                recorded_at=fix.recorded_at,
+            )
+        )
+        if row.position_at is None or fix.recorded_at >= row.position_at:
+            row.lat, row.lon, row.accuracy_m, row.position_at = fix.lat, fix.lon, fix.accuracy_m, fix.recorded_at
+    await session.flush()
+
+
+async def purge_positions(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Delete positions past the retention period, except those that belong to an alert's record."""
+    cutoff = utcnow() - older_than
+    result = await session.execute(
+        delete(PositionRecord).where(PositionRecord.recorded_at < cutoff, PositionRecord.alert_id.is_(None))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def board(session: AsyncSession, *, agencies: frozenset[int] | None = None) -> list[UnitPoint]:
+    """Every unit (of ``agencies``, if given) with its state and newest position: the unit board."""
+    query = select(Unit, UnitStatus).outerjoin(UnitStatus, UnitStatus.unit_id == Unit.id).order_by(Unit.id)
+    if agencies is not None:
+        query = query.where(Unit.agency_id.in_(agencies))
+    return [_point(unit, status) for unit, status in (await session.execute(query)).all()]
+
+
+async def unit_points(session: AsyncSession, unit_ids: Iterable[int]) -> list[UnitPoint]:
+    """The same for some units."""
+    ids = set(unit_ids)
+    if not ids:
+        return []
+    query = select(Unit, UnitStatus).outerjoin(UnitStatus, UnitStatus.unit_id == Unit.id).where(Unit.id.in_(ids))
+    return [_point(unit, status) for unit, status in (await session.execute(query)).all()]
+
+
+def _point(unit: Unit, status: UnitStatus | None) -> UnitPoint:
+    return UnitPoint(
+        unit_id=unit.id,
+        callsign=unit.callsign,
+        agency_id=unit.agency_id,
+        kind=unit.kind,
+        state=status.state if status else UnitState.OFF_DUTY.value,
+        lat=status.lat if status else None,
+        lon=status.lon if status else None,
+        at=status.position_at if status else None,
+        duty_mode=status.duty_mode if status else None,
+    )
+
+
+async def officers_of(session: AsyncSession, unit_id: int) -> list[Staff]:
+    rows = await session.scalars(select(Staff).where(Staff.unit_id == unit_id, Staff.active.is_(True)))
+    return list(rows.all())

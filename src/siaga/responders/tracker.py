@@ -1,0 +1,133 @@
+"""Where every on-duty unit is, in memory, in a grid: finding the nearest units is a few dictionary lookups.
+
+Each process keeps one, loaded from the database at start and updated from the units channel of the hub (which
+carries this process's own updates too), so every process recommends from the same picture.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from siaga.agencies.geo import haversine_m
+
+CELL_DEG = 0.01  # about 1.1 km: a city's units spread over a few hundred cells
+MAX_RING = 400  # about 440 km: beyond this the search gives up (no unit is that far in one city)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPoint:
+    unit_id: int
+    callsign: str
+    agency_id: int
+    kind: str
+    state: str
+    lat: float | None
+    lon: float | None
+    at: datetime | None
+    duty_mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Nearby:
+    unit: UnitPoint
+    distance_m: float
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    return (math.floor(lat / CELL_DEG), math.floor(lon / CELL_DEG))
+
+
+class UnitTracker:
+    """Units by id, and those with a position by grid cell."""
+
+    def __init__(self) -> None:
+        self._units: dict[int, UnitPoint] = {}
+        self._cells: dict[tuple[int, int], dict[int, UnitPoint]] = {}
+
+    def __len__(self) -> int:
+        return len(self._units)
+
+    def get(self, unit_id: int) -> UnitPoint | None:
+        return self._units.get(unit_id)
+
+    def all(self) -> list[UnitPoint]:
+        return list(self._units.values())
+
+    def update(self, point: UnitPoint) -> None:
+        """Insert or replace a unit (a newer position or state)."""
+        self._uncell(self._units.get(point.unit_id))
+        self._units[point.unit_id] = point
+        if point.lat is not None and point.lon is not None:
+            self._cells.setdefault(_cell(point.lat, point.lon), {})[point.unit_id] = point
+
+    def remove(self, unit_id: int) -> None:
+        self._uncell(self._units.pop(unit_id, None))
+
+    def _uncell(self, point: UnitPoint | None) -> None:
+        if point is None or point.lat is None or point.lon is None:
+            return
+        key = _cell(point.lat, point.lon)
+        cell = self._cells.get(key)
+        if cell is not None:
+            cell.pop(point.unit_id, None)
+            if not cell:
+                del self._cells[key]
+
+    def nearest(
+        self,
+        lat: float,
+        lon: float,
+        *,
+        count: int,
+        states: Iterable[str],
+        agencies: frozenset[int] | None = None,
+        exclude: frozenset[int] = frozenset(),
+        max_distance_m: float = math.inf,
+    ) -> list[Nearby]:
+        """The ``count`` nearest units in one of ``states`` (and ``agencies``, if given), by great-circle distance.
+
+        Searches rings of cells outwards and stops once no unfound unit can be nearer than the ``count``-th found:
+        a ring ``k`` cells out is at least ``(k - 1) * cell`` away in latitude, and at least that times cos(lat)
+        in longitude, whichever is smaller.
+        """
+        wanted = frozenset(states)
+        centre_row, centre_col = _cell(lat, lon)
+        metres_per_cell = min(111_195 * CELL_DEG, 111_195 * CELL_DEG * math.cos(math.radians(lat)))
+        found: list[Nearby] = []
+        if not self._cells:
+            return found
+        # No occupied cell lies beyond this many rings: stop there rather than scan empty country.
+        last_ring = max(max(abs(r - centre_row), abs(c - centre_col)) for r, c in self._cells)
+        for ring in range(min(last_ring, MAX_RING) + 1):
+            nearest_possible = max(0.0, (ring - 1) * metres_per_cell)
+            if nearest_possible > max_distance_m:
+                break
+            if len(found) >= count and nearest_possible > found[count - 1].distance_m:
+                break
+            for row, col in _ring(centre_row, centre_col, ring):
+                for point in self._cells.get((row, col), {}).values():
+                    if point.state not in wanted or point.unit_id in exclude:
+                        continue
+                    if agencies is not None and point.agency_id not in agencies:
+                        continue
+                    distance = haversine_m(lat, lon, point.lat or 0.0, point.lon or 0.0)
+                    if distance <= max_distance_m:
+                        found.append(Nearby(point, distance))
+            found.sort(key=lambda n: (n.distance_m, n.unit.unit_id))
+        return found[:count]
+
+
+def _ring(row: int, col: int, k: int) -> Iterable[tuple[int, int]]:
+    """The cells exactly ``k`` steps (Chebyshev) from (row, col)."""
+    if k == 0:
+        yield (row, col)
+        return
+    for c in range(col - k, col + k + 1):
+        yield (row - k, c)
+        yield (row + k, c)
+    for r in range(row - k + 1, row + k):
+        yield (r, col - k)
+        yield (r, col + k)
