@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
@@ -110,7 +111,7 @@ def demo(
         runtime = Runtime.build(settings)
         try:
             async with runtime.unit_of_work() as session:
-                accounts = await seed_bandung(session, with_accounts=True)
+                accounts = await seed_bandung(session, with_accounts=True, direct_offers=True)
         finally:
             await runtime.close()
         base = settings.base_url
@@ -287,6 +288,50 @@ def sms(
         typer.echo("no messages recorded yet")
     for row in rows[-last:]:
         typer.echo(f"{row['at']}  {row['to']}  {row['body']}")
+
+
+@app.command()
+def watch(
+    stream: Annotated[str, typer.Argument(help="console, officer or resident")],
+    token: Annotated[str, typer.Option(envvar="SIAGA_TOKEN", help="A session token (or SIAGA_TOKEN)")],
+    url: Annotated[str, typer.Option(help="Siaga's base URL")] = "http://127.0.0.1:8000",
+    cursor: Annotated[int | None, typer.Option(help="Resume after this event id")] = None,
+    heartbeats: Annotated[bool, typer.Option(help="Show heartbeats too")] = False,
+) -> None:
+    """Print a live stream, one JSON message per line (Ctrl-C to stop). Reconnects with its cursor if dropped."""
+    import json
+
+    import websockets
+
+    if stream not in {"console", "officer", "resident"}:
+        raise typer.BadParameter("the stream is console, officer or resident")
+
+    async def follow() -> None:
+        last = cursor
+        while True:
+            query = f"token={token}" + (f"&cursor={last}" if last is not None else "")
+            address = url.replace("http", "ws", 1).rstrip("/") + f"/api/v1/stream/{stream}?{query}"
+            try:
+                async with websockets.connect(address) as connection:
+                    async for raw in connection:
+                        message = json.loads(raw)
+                        if message.get("type") in {"alert_event", "alert_status"}:
+                            last = message["cursor"]
+                        if heartbeats or message.get("type") != "heartbeat":
+                            typer.echo(json.dumps(message, ensure_ascii=False))
+            except websockets.exceptions.InvalidStatus as exc:
+                typer.secho(f"refused: {exc}", err=True, fg=typer.colors.RED)
+                raise typer.Exit(1) from exc
+            except (OSError, websockets.exceptions.ConnectionClosed) as exc:
+                code = getattr(getattr(exc, "rcvd", None), "code", None)
+                if code in {4401, 4403}:
+                    typer.secho(f"refused: {exc}", err=True, fg=typer.colors.RED)
+                    raise typer.Exit(1) from exc
+                typer.secho(f"disconnected ({exc}); reconnecting from cursor {last}", err=True)
+                await asyncio.sleep(1.0)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(follow())
 
 
 def _display_url(url: str) -> str:

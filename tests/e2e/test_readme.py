@@ -25,10 +25,14 @@ def _free_port() -> int:
         return port
 
 
-def walkthrough_script() -> str:
+def readme_blocks(name: str) -> list[str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text.split("<!-- walkthrough:start -->", 1)[1].split("<!-- walkthrough:end -->", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    section = text.split(f"<!-- {name}:start -->", 1)[1].split(f"<!-- {name}:end -->", 1)[0]
+    return re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+
+
+def walkthrough_script() -> str:
+    blocks = readme_blocks("walkthrough")
     assert len(blocks) >= 6, "the walk-through lost its command blocks"
     return "\n".join(blocks)
 
@@ -67,15 +71,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         log.close()
 
 
-def test_the_readme_walkthrough_works_as_written(server: tuple[str, dict[str, str]]) -> None:
+def test_the_readme_walkthrough_and_live_section_work_as_written(
+    server: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
     _, env = server
     # The README calls .venv/bin/siaga; point it at this interpreter's siaga wherever the suite runs.
-    script = walkthrough_script().replace(".venv/bin/siaga", f"{sys.executable} -m siaga")
+    script = (walkthrough_script() + "\n" + "\n".join(readme_blocks("live"))).replace(
+        ".venv/bin/siaga", f"{sys.executable} -m siaga"
+    )
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+        ["bash", "-euo", "pipefail", "-c", script],
+        env={**env, "TMPDIR": str(tmp_path)},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    out = result.stdout
+    out, live = result.stdout.split("console:", 1)
+    # The walk-through: registration, the press, acknowledgement, dispatch, the officer's steps, the records.
     assert "Coblong" in out
     assert "COBLONG-1" in out
     assert '"officer_names":["Bripka Asep"]' in out
@@ -86,3 +100,9 @@ def test_the_readme_walkthrough_works_as_written(server: tuple[str, dict[str, st
         assert re.search(rf"\s{kind}\s", out), f"timeline lacks {kind}"
     assert "alert.resolved" in out
     assert "resident.login" not in out  # the audit query was filtered to the alert
+    # The live section: the console saw every step of the second press, the officer's phone from the offer on.
+    console, officer = live.split("officer:", 1)
+    console_kinds = [line.split()[1] for line in console.strip().splitlines()]
+    officer_kinds = [line.split()[1] for line in officer.strip().splitlines()]
+    assert console_kinds == ["created", "offered", "dispatched", "en_route", "on_scene", "resolved"], result.stdout
+    assert officer_kinds == ["offered", "dispatched", "en_route", "on_scene", "resolved"], result.stdout

@@ -52,25 +52,27 @@ def _data(name: str) -> str:
     return resources.files("siaga.demo").joinpath("data", name).read_text(encoding="utf-8")
 
 
-async def seed_agencies(session: AsyncSession) -> int:
+async def seed_agencies(session: AsyncSession, *, direct_offers: bool = False) -> int:
     """Create the Bandung agencies that do not exist yet. Returns how many were created."""
     created = 0
     for row in csv.DictReader(io.StringIO(_data("bandung_agencies.csv"))):
         if await session.scalar(select(Agency.id).where(Agency.code == row["code"])) is None:
-            await agencies.create_agency(
+            agency = await agencies.create_agency(
                 session,
                 code=row["code"],
                 name=row["name"],
                 kind=AgencyKind(row["kind"]),
                 parent_code=row["parent_code"] or None,
             )
+            # In the demo, Polsek offer new alerts straight to their nearest officers, as Lampung did.
+            agency.direct_offers = direct_offers and agency.kind == AgencyKind.POLSEK.value
             created += 1
     return created
 
 
-async def seed_bandung(session: AsyncSession, *, with_accounts: bool) -> list[DemoAccount]:
+async def seed_bandung(session: AsyncSession, *, with_accounts: bool, direct_offers: bool = False) -> list[DemoAccount]:
     """Agencies, the 30 kecamatan with their Polsek, units and (in development) the demo staff accounts."""
-    await seed_agencies(session)
+    await seed_agencies(session, direct_offers=direct_offers)
     features = agencies.parse_geojson(_data("bandung_kecamatan.geojson"))
     await agencies.import_features(session, features=features, source="demo:bandung_kecamatan.geojson (OSM, ODbL)")
     await agencies.import_agency_table(session, text=_data("bandung_kecamatan_polsek.csv"))
