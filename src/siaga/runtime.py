@@ -25,6 +25,7 @@ from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, HttpSMS, SMSSender
 from siaga.realtime.feed import EventFeed, publish_poke
 from siaga.realtime.hub import Hub, hub_from_url
+from siaga.realtime.locations import LivePositions
 from siaga.responders.live import LiveUnits
 from siaga.responders.service import UNITS_CHANGED
 
@@ -45,6 +46,7 @@ class Runtime:
     locator: JurisdictionLocator = field(default_factory=JurisdictionLocator)
     feed: EventFeed = field(init=False)
     units: LiveUnits = field(init=False)
+    positions: LivePositions = field(init=False)
     timers: TimerSweep = field(init=False)
     retries: Loop = field(init=False)
     started: bool = False
@@ -53,6 +55,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.feed = EventFeed(self.read_sessions, self.hub)
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
+        self.positions = LivePositions(self.hub)
         self.timers = TimerSweep(
             self.unit_of_work,
             self.read_sessions,
@@ -87,6 +90,7 @@ class Runtime:
         await self.hub.start()
         await self.feed.start()
         await self.units.start()
+        await self.positions.start()
         await self.timers.start()
         self.retries.start()
         self.started = True
@@ -95,6 +99,7 @@ class Runtime:
         self.started = False
         await self.retries.stop()
         await self.timers.stop()
+        await self.positions.stop()
         await self.units.stop()
         await self.feed.stop()
         # Let side work in flight finish (it holds database connections), then cancel what is left.

@@ -409,6 +409,12 @@ async def test_every_stream_message_type_is_exercised(live: Live) -> None:
             alert = await api.press(resident)
             await console.event("created", alert["id"])
             await mine.until(lambda m: m["type"] == "alert_status")
+            moved = await api.post(
+                resident, f"/alerts/{alert['id']}/locations", {"points": [{"lat": -6.8921, "lon": 107.6111}]}
+            )
+            assert moved.status_code == 200
+            position = await console.until(lambda m: m["type"] == "alert_location")
+            assert (position["alert_id"], position["lat"], position["lon"]) == (alert["id"], -6.8921, 107.6111)
             await console.next(skip_heartbeats=False)
             await asyncio.sleep(0.5)
             while True:
@@ -418,4 +424,4 @@ async def test_every_stream_message_type_is_exercised(live: Live) -> None:
     finally:
         settings.stream_heartbeat_seconds = original
     types = {m["type"] for m in console.seen + mine.seen}
-    assert {"hello", "snapshot", "alert_event", "unit", "heartbeat", "alert_status"} <= types
+    assert {"hello", "snapshot", "alert_event", "unit", "heartbeat", "alert_status", "alert_location"} <= types

@@ -162,6 +162,7 @@ class EventKind(StrEnum):
     OFFERED = "offered"  # Siaga asked units directly (data: unit ids, ring)
     OFFER_DECLINED = "offer_declined"
     OFFER_EXPIRED = "offer_expired"
+    OFFERS_WITHDRAWN = "offers_withdrawn"  # someone took the alert (or it closed): the other offered units are told
     DELIVERY_FAILED = "delivery_failed"  # an SMS or push about this alert could not be delivered (yet)
 
 
@@ -349,6 +350,7 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             | EventKind.OFFERED
             | EventKind.OFFER_DECLINED
             | EventKind.OFFER_EXPIRED
+            | EventKind.OFFERS_WITHDRAWN
             | EventKind.DELIVERY_FAILED
         ):
             return alert

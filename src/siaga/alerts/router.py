@@ -43,6 +43,7 @@ from siaga.deps import (
     SOSResident,
 )
 from siaga.dispatch import service as dispatching
+from siaga.realtime.locations import AlertPosition
 from siaga.schemas import error_responses
 
 router = APIRouter(tags=["alerts"])
@@ -273,6 +274,19 @@ async def send_locations(
     """The phone's positions while the alert is active (up to 100 at once, e.g. after lost signal)."""
     async with runtime.unit_of_work() as session:
         stored = await service.append_trail(session, principal=principal, alert_id=alert_id, body=body)
+        alert = await service.get_visible(session, principal, alert_id)
+        position = AlertPosition(
+            alert_id=alert.id,
+            resident_id=alert.resident_id,
+            agency_id=alert.agency_id,
+            jurisdiction_id=alert.jurisdiction_id,
+            unit_id=alert.unit_id,
+            lat=alert.lat,
+            lon=alert.lon,
+            accuracy_m=alert.accuracy_m,
+            at=alert.located_at or alert.updated_at,
+        )
+    await runtime.positions.publish(position)
     return TrailAccepted(stored=stored, active=True)
 
 

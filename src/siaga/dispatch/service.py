@@ -89,6 +89,12 @@ async def _close_offers(session: AsyncSession, alert: Alert, *, accepted_unit: i
     for offer in pending:
         offer.state = OfferState.ACCEPTED.value if offer.unit_id == accepted_unit else OfferState.TAKEN.value
         offer.answered_at = now
+    withdrawn = [o.unit_id for o in pending if o.unit_id != accepted_unit]
+    if withdrawn:
+        # The other phones that were ringing must stop: the event names their units, so their streams carry it.
+        await lock_event_log(session)
+        event = DomainEvent(EventKind.OFFERS_WITHDRAWN, {"unit_ids": withdrawn, "taken_by": accepted_unit})
+        append_event(session, alert, event, SYSTEM, alerts.snapshot_of(alert))
     units = [o.unit_id for o in pending]
     await session.flush()
     await responders.sync_units(session, units)

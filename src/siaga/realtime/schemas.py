@@ -102,6 +102,17 @@ class UnitUpdate(BaseModel):
     at: datetime | None
 
 
+class AlertLocation(BaseModel):
+    """The resident's phone moved (console and assigned officer). Stored in the trail; not a timeline event."""
+
+    type: Literal["alert_location"] = "alert_location"
+    alert_id: uuid.UUID
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    at: datetime
+
+
 class Snapshot(BaseModel):
     """Sent after ``hello``: what is true now (open alerts for the stream's viewer, and the unit board for consoles)."""
 
@@ -120,4 +131,6 @@ class StreamError(BaseModel):
     message: str
 
 
-StreamMessage = Hello | Heartbeat | AlertEventMessage | ResidentAlertStatus | UnitUpdate | Snapshot | StreamError
+StreamMessage = (
+    Hello | Heartbeat | AlertEventMessage | ResidentAlertStatus | UnitUpdate | AlertLocation | Snapshot | StreamError
+)

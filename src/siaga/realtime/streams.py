@@ -27,8 +27,10 @@ from siaga.alerts.domain import ACTIVE_STATES, AlertState
 from siaga.alerts.models import Alert
 from siaga.dispatch.recommend import eta_seconds
 from siaga.realtime.feed import FeedItem, read_events, summary
+from siaga.realtime.locations import AlertPosition
 from siaga.realtime.schemas import (
     AlertEventMessage,
+    AlertLocation,
     Heartbeat,
     Hello,
     ResidentAlertStatus,
@@ -84,6 +86,18 @@ class Viewer:
             item.alert.agency_id in self.agencies
             or (item.alert.jurisdiction_id is not None and item.alert.jurisdiction_id in self.jurisdictions)
             or bool(item.escalated_to & self.agencies)
+        )
+
+    def sees_position(self, position: AlertPosition) -> bool:
+        """A resident's live position: for the consoles of the alert's area and the assigned unit's officer."""
+        if self.stream == "officer":
+            return position.unit_id is not None and position.unit_id == self.principal.unit_id
+        if self.stream != "console":
+            return False
+        return (
+            self.agencies is None
+            or position.agency_id in self.agencies
+            or (position.jurisdiction_id is not None and position.jurisdiction_id in self.jurisdictions)
         )
 
     def sees_unit(self, point: UnitPoint) -> bool:
@@ -158,6 +172,11 @@ class Stream:
         if visible:
             self._put(visible)
 
+    def on_positions(self, positions: Sequence[AlertPosition]) -> None:
+        visible = [p for p in positions if self.viewer.sees_position(p)]
+        if visible:
+            self._put(visible)
+
     def _put(self, batch: Sequence[object]) -> None:
         """Queue each message; a client that has ``stream_queue_size`` messages waiting is too slow."""
         for entry in batch:
@@ -177,6 +196,7 @@ class Stream:
         runtime = self.runtime
         feed_handle = runtime.feed.register(self.on_events)
         units_handle = runtime.units.register(self.on_units)
+        positions_handle = runtime.positions.register(self.on_positions)
         try:
             start = runtime.feed.high_water
             await self.send(
@@ -200,6 +220,7 @@ class Stream:
         finally:
             runtime.feed.unregister(feed_handle)
             runtime.units.unregister(units_handle)
+            runtime.positions.unregister(positions_handle)
 
     async def _receive(self) -> None:
         """Read (and ignore) what the client sends, to notice when it goes away."""
@@ -229,6 +250,12 @@ class Stream:
                 await self._send_item(entry)
             elif isinstance(entry, UnitPoint):
                 await self._send_unit(entry)
+            elif isinstance(entry, AlertPosition):
+                await self.send(
+                    AlertLocation(
+                        alert_id=entry.alert_id, lat=entry.lat, lon=entry.lon, accuracy_m=entry.accuracy_m, at=entry.at
+                    )
+                )
 
     async def _catch_up(self, cursor: int, until: int) -> None:
         """Everything the client missed after ``cursor``, up to where the live feed took over."""
