@@ -3,13 +3,46 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from siaga.alerts.domain import AlertState, Category, Outcome, Priority
 from siaga.schemas import AccuracyM, Battery, Latitude, Longitude, Model, ReadModel
+
+
+def _battery_or_none(value: Any) -> int | None:
+    """A battery level is a courtesy: an unusable one (-1 for "unknown", text) is dropped, never a reason to refuse
+    an SOS."""
+    try:
+        level = int(value)
+    except (TypeError, ValueError):
+        return None
+    return level if 0 <= level <= 100 and float(value) == level else None
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    """The phone's clock is informative only (Siaga times everything from receipt): a time without a zone is read
+    as UTC, and an unreadable one is dropped."""
+    if value is None or isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _truncated(value: Any) -> Any:
+    return value[:1000] if isinstance(value, str) else value
+
+
+LenientBattery = Annotated[int | None, BeforeValidator(_battery_or_none)]
+LenientTime = Annotated[datetime | None, BeforeValidator(_time_or_none)]
 
 
 class LocationIn(Model):
@@ -21,16 +54,34 @@ class LocationIn(Model):
     )
 
 
-class AlertCreate(Model):
-    """An SOS press. The phone makes the id (a UUID) so a retry of the same press is the same alert."""
+class PressLocation(BaseModel):
+    """Where the phone was at the press. The coordinates must be real (the alert is routed by them); the rest is
+    lenient."""
+
+    model_config = ConfigDict(extra="ignore")  # a newer app may send more (altitude, heading): ignored, not refused
+
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: AccuracyM | None = None
+    recorded_at: LenientTime = Field(default=None, description="When the phone measured it (ISO 8601)")
+
+
+class AlertCreate(BaseModel):
+    """An SOS press. The phone makes the id (a UUID) so a retry of the same press is the same alert.
+
+    Only what routing needs can refuse a press: the id, the coordinates and the category. Everything else is taken
+    if usable and dropped if not (an unknown field, a battery of -1, a clock without a zone, an overlong
+    description is cut), because an SOS must not be lost to a detail."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     id: uuid.UUID
     category: Category = Category.LAINNYA
-    location: LocationIn
-    battery: Battery | None = None
+    location: PressLocation
+    battery: LenientBattery = None
     silent: bool = False
-    pressed_at: AwareDatetime | None = None
-    description: Annotated[str, Field(max_length=1000)] = ""
+    pressed_at: LenientTime = None
+    description: Annotated[str, BeforeValidator(_truncated)] = ""
 
 
 class TrailIn(Model):

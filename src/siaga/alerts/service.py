@@ -28,7 +28,7 @@ from siaga.alerts.domain import (
     Priority,
 )
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation
-from siaga.alerts.schemas import AlertCreate, LocationIn, TrailIn
+from siaga.alerts.schemas import AlertCreate, LocationIn, PressLocation, TrailIn
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
 from siaga.db import utcnow
@@ -152,7 +152,9 @@ async def stored_press(session: AsyncSession, *, resident: Resident, body: Alert
     return _same_press(existing, resident, request_hash(body))
 
 
-def _trail_point(alert_id: uuid.UUID, location: LocationIn, battery: int | None, now: datetime) -> AlertLocation:
+def _trail_point(
+    alert_id: uuid.UUID, location: LocationIn | PressLocation, battery: int | None, now: datetime
+) -> AlertLocation:
     return AlertLocation(
         alert_id=alert_id,
         lat=location.lat,
