@@ -3,10 +3,27 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+VENDOR := src/siaga/web/static/vendor
+WEB    := $(VENDOR)/.installed
 
-.PHONY: demo test lint typecheck serve clean setup
+.PHONY: demo test lint typecheck serve clean setup web
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEB)
+
+web: $(WEB)
+
+# Browser libraries come from npm (pinned by package-lock.json) and are copied next to Siaga's own static files;
+# they are never committed and never loaded from a CDN.
+$(WEB): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/preact $(VENDOR)/htm $(VENDOR)/leaflet
+	cp node_modules/preact/dist/preact.mjs node_modules/preact/hooks/dist/hooks.mjs $(VENDOR)/preact/
+	cp node_modules/htm/dist/htm.mjs node_modules/htm/LICENSE $(VENDOR)/htm/
+	cp -r node_modules/leaflet/dist/leaflet-src.esm.js node_modules/leaflet/dist/leaflet.css \
+	  node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp node_modules/leaflet/LICENSE $(VENDOR)/leaflet/LICENSE
+	cp node_modules/preact/LICENSE $(VENDOR)/preact/LICENSE
+	@touch $(WEB)
 
 $(STAMP): requirements/test.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,11 +32,11 @@ $(STAMP): requirements/test.txt pyproject.toml
 	@touch $(STAMP)
 
 ## make demo: set up, migrate and seed a SQLite database under ./var, print the accounts, serve.
-demo: $(STAMP)
+demo: $(STAMP) $(WEB)
 	SIAGA_DEV_MODE=1 $(BIN)/siaga demo
 
 ## make test: set up and run the whole suite (PostgreSQL tests skip with a reason if it is unreachable).
-test: $(STAMP)
+test: $(STAMP) $(WEB)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -28,8 +45,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 
-serve: $(STAMP)
+serve: $(STAMP) $(WEB)
 	$(BIN)/siaga serve
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache node_modules $(VENDOR)

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +29,8 @@ from siaga.realtime.router import router as realtime_router
 from siaga.responders.router import router as responders_router
 from siaga.runtime import Runtime
 from siaga.schemas import error_responses
+from siaga.web.router import STATIC, WebConfig, web_config
+from siaga.web.router import router as web_router
 
 log = logging.getLogger("siaga.app")
 
@@ -69,6 +72,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(dispatch_router, prefix="/api/v1")
     app.include_router(realtime_router, prefix="/api/v1")
 
+    @app.get("/api/v1/config/web", tags=["operations"])
+    async def config_for_web_apps(runtime: RuntimeDep) -> WebConfig:
+        """Map tiles, the map's centre, languages and the Web Push key: what the apps read before logging in."""
+        return web_config(runtime)
+
     @app.get("/healthz", tags=["operations"], responses={503: {"description": "The database does not answer"}})
     async def healthz(runtime: RuntimeDep) -> JSONResponse:
         """Liveness and readiness: the database answers a query."""
@@ -80,6 +88,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
             return error_json(503, "health.database", f"database unavailable: {type(exc).__name__}")
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
+    # Last: the pages' catch-all routes must not shadow the API's.
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(web_router)
     return app
 
 

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     vapid_private_key: SecretStr = SecretStr("")
     vapid_subject: str = "mailto:ops@siaga.invalid"
 
+    # Web apps. Tiles come from a URL you run or trust (nothing is loaded from the internet by default); without
+    # tiles the maps still show kecamatan, alerts and units.
+    map_tile_url: str = Field(default="", description="e.g. http://tiles.local/{z}/{x}/{y}.png; empty: no tiles")
+    map_tile_attribution: str = "(c) OpenStreetMap contributors"
+    map_center_lat: float = -6.9147
+    map_center_lon: float = 107.6098
+    map_zoom: int = 13
+
     log_level: str = "INFO"
     log_json: bool = True
 

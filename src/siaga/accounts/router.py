@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
@@ -253,6 +254,42 @@ async def _resident_in_scope(session: AsyncSession, principal: CurrentStaff, res
         if seen is None:
             raise NotFound("resident not found", code="resident.not_found")
     return await accounts.get_resident(session, resident_id)
+
+
+@router.get("/residents", tags=["residents"], responses=error_responses(401, 403))
+async def list_residents(
+    principal: Supervisor,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    q: Annotated[str | None, Query(max_length=100, description="Part of a name or phone number")] = None,
+    suspended: bool | None = None,
+    min_strikes: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ResidentRead]:
+    """Residents (administrators: all; supervisors: those who raised an alert in their area), for moderation.
+    Audited: it is personal data."""
+    async with runtime.unit_of_work() as session:
+        query = select(Resident).order_by(Resident.strikes.desc(), Resident.created_at.desc()).limit(limit)
+        if principal.role is not Role.ADMIN:
+            seen = select(Alert.resident_id).where(await access.visibility(session, principal))
+            query = query.where(Resident.id.in_(seen))
+        if q:
+            pattern = f"%{q.strip()}%"
+            query = query.where(Resident.name.ilike(pattern) | Resident.phone.like(pattern))
+        if suspended is not None:
+            query = query.where(Resident.suspended.is_(suspended))
+        if min_strikes:
+            query = query.where(Resident.strikes >= min_strikes)
+        residents = list((await session.scalars(query)).all())
+        await audit.record(
+            session,
+            action="resident.list",
+            actor=principal,
+            target_type="resident",
+            client_ip=ip,
+            detail={"count": len(residents), "q": q or ""},
+        )
+        return [await resident_read(session, r) for r in residents]
 
 
 @router.get("/residents/{resident_id}", tags=["residents"], responses=error_responses(401, 403, 404))

@@ -199,12 +199,15 @@ async def list_alerts(
     state: Annotated[list[AlertState] | None, Query()] = None,
     active: bool = False,
     before: AwareDatetime | None = None,
+    resident_id: Annotated[uuid.UUID | None, Query(description="Only this resident's alerts (their history)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertRead] | list[ResidentAlertRead]:
     """Alerts you may see, newest first: residents their own, officers their unit's, staff their agency's area."""
     states = list(domain.ACTIVE_STATES) if active else state
     async with runtime.unit_of_work() as session:
-        alerts = await service.list_visible(session, principal, states=states, limit=limit, before=before)
+        alerts = await service.list_visible(
+            session, principal, states=states, limit=limit, before=before, resident_id=resident_id
+        )
         if principal.resident_id is not None:
             return [await resident_alert_read(session, a) for a in alerts]
         if alerts:

@@ -192,6 +192,7 @@ async def list_visible(
     states: list[AlertState] | None,
     limit: int,
     before: datetime | None,
+    resident_id: uuid.UUID | None = None,
 ) -> list[Alert]:
     query = (
         select(Alert)
@@ -203,6 +204,8 @@ async def list_visible(
         query = query.where(Alert.state.in_([s.value for s in states]))
     if before is not None:
         query = query.where(Alert.created_at < before)
+    if resident_id is not None:
+        query = query.where(Alert.resident_id == resident_id)
     return list((await session.scalars(query)).unique().all())
 
 

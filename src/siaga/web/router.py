@@ -1,0 +1,69 @@
+"""Serve the web apps: page shells, Siaga's static files, and the small configuration the apps read at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from siaga.deps import RuntimeDep
+from siaga.schemas import ReadModel
+
+PAGES = Path(__file__).parent / "pages"
+STATIC = Path(__file__).parent / "static"
+APPS = {"console": "console.html", "app": "resident.html", "officer": "officer.html", "admin": "admin.html"}
+
+router = APIRouter(include_in_schema=False)
+
+
+class WebConfig(ReadModel):
+    """What the apps need before anyone logs in."""
+
+    tile_url: str
+    tile_attribution: str
+    map_center: tuple[float, float]
+    map_zoom: int
+    languages: list[str]
+    default_language: str
+    vapid_public_key: str | None
+
+
+@router.get("/", response_class=HTMLResponse)
+async def landing() -> FileResponse:
+    return FileResponse(PAGES / "index.html")
+
+
+@router.get("/{app}", response_class=HTMLResponse)
+async def app_page(app: str) -> FileResponse:
+    page = APPS.get(app)
+    if page is None:
+        raise HTTPException(404, f"no page {app!r}")
+    return FileResponse(PAGES / page, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/{app}/", response_class=HTMLResponse)
+async def app_page_slash(app: str) -> RedirectResponse:
+    return RedirectResponse(f"/{app}")
+
+
+@router.get("/sw.js")
+async def service_worker() -> FileResponse:
+    # Served from the root so it may control every app page (the scope of a service worker is its folder).
+    return FileResponse(STATIC / "js" / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+def web_config(runtime: RuntimeDep) -> WebConfig:
+    from siaga.notify.push import application_server_key
+
+    settings = runtime.settings
+    key = settings.vapid_private_key.get_secret_value()
+    return WebConfig(
+        tile_url=settings.map_tile_url,
+        tile_attribution=settings.map_tile_attribution,
+        map_center=(settings.map_center_lat, settings.map_center_lon),
+        map_zoom=settings.map_zoom,
+        languages=["id", "en"],
+        default_language="id",
+        vapid_public_key=application_server_key(key) if key else None,
+    )

@@ -1,0 +1,82 @@
+// Siaga's public HTTP API, as every app uses it. Errors carry the server's stable code and its message.
+
+export class ApiError extends Error {
+  constructor(status, code, message, details = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** The session of one app (console, officer, resident, admin), kept in this browser's localStorage. */
+export function session(app) {
+  const key = `siaga.${app}.session`;
+  return {
+    get() {
+      try {
+        return JSON.parse(localStorage.getItem(key) || "null");
+      } catch {
+        return null;
+      }
+    },
+    save(value) {
+      localStorage.setItem(key, JSON.stringify(value));
+    },
+    clear() {
+      localStorage.removeItem(key);
+    },
+  };
+}
+
+/** Call the API. Resolves with the JSON body (or null for 204); rejects with ApiError. */
+export async function api(path, { method = "GET", body, token, signal, query } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let url = `/api/v1${path}`;
+  if (query) {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) {
+      if (value === undefined || value === null) continue;
+      for (const item of Array.isArray(value) ? value : [value]) params.append(name, String(item));
+    }
+    if ([...params].length) url += `?${params}`;
+  }
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+  } catch (error) {
+    throw new ApiError(0, "network", error?.message || "network error");
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = data?.error || {};
+    throw new ApiError(response.status, error.code || `http_${response.status}`, error.message || response.statusText, error.details || {});
+  }
+  return data;
+}
+
+/** The web apps' configuration (map tiles, languages, Web Push key). */
+export function webConfig() {
+  return api("/config/web");
+}
+
+/** The WebSocket address of a stream. */
+export function streamUrl(name, token, cursor) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const query = new URLSearchParams({ token });
+  if (cursor !== null && cursor !== undefined) query.set("cursor", String(cursor));
+  return `${scheme}//${location.host}/api/v1/stream/${name}?${query}`;
+}

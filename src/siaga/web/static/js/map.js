@@ -1,0 +1,32 @@
+// Leaflet maps that work without the internet: tiles only if a tile URL is configured; kecamatan, alerts and
+// units are always drawn from Siaga's own data.
+import * as L from "leaflet";
+
+export { L };
+
+export function createMap(element, config) {
+  const map = L.map(element, { zoomControl: true, preferCanvas: true }).setView(config.map_center, config.map_zoom);
+  if (config.tile_url) {
+    L.tileLayer(config.tile_url, { attribution: config.tile_attribution, maxZoom: 19 }).addTo(map);
+  }
+  return map;
+}
+
+export async function addJurisdictions(map, token) {
+  const response = await fetch("/api/v1/jurisdictions.geojson", { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) return null;
+  const layer = L.geoJSON(await response.json(), {
+    style: { color: "#4a5568", weight: 1, fillColor: "#a0aec0", fillOpacity: 0.08 },
+    onEachFeature: (feature, item) => item.bindTooltip(feature.properties.name, { sticky: true }),
+  }).addTo(map);
+  return layer;
+}
+
+export const UNIT_COLOURS = {
+  off_duty: "#718096",
+  available: "#2f855a",
+  offered: "#d69e2e",
+  assigned: "#dd6b20",
+  en_route: "#3182ce",
+  on_scene: "#805ad5",
+};
