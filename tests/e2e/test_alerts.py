@@ -274,3 +274,23 @@ async def test_an_expired_session_still_raises_an_sos_flagged_but_a_revoked_one_
     assert (await api.post(other, "/auth/logout")).status_code == 204
     refused = await api.http.post("/api/v1/alerts", json=sos_body(), headers=other.headers)
     assert refused.status_code == 401
+
+
+async def test_a_duress_pin_after_staff_closed_the_alert_raises_a_new_silent_critical_alert(api: Api) -> None:
+    resident = await api.resident()
+    operator = await api.staff(Role.OPERATOR)
+    alert = await api.press(resident)
+    await api.post(operator, f"/alerts/{alert['id']}/acknowledge")
+    await api.post(operator, f"/alerts/{alert['id']}/resolve", {"outcome": "false_alarm"})
+    answer = await api.post(resident, f"/alerts/{alert['id']}/cancel", {"pin": "9999"})
+    assert answer.status_code == 200
+    assert answer.json()["state"] == "cancelled"
+    active = (await api.get(operator, "/alerts", active=True)).json()
+    assert len(active) == 1
+    fresh = active[0]
+    assert fresh["id"] != alert["id"]
+    assert (fresh["duress"], fresh["priority"], fresh["silent"], fresh["escalated"]) == (True, "critical", True, True)
+    assert alert["id"] in fresh["description"]
+    # The resident's phone still sees nothing but "cancelled".
+    mine = (await api.get(resident, "/alerts")).json()
+    assert {a["state"] for a in mine} == {"cancelled"}

@@ -402,7 +402,12 @@ async def cancel(
     entry = await accounts.read_pin_entry(runtime.read_sessions, principal.resident_id, body.pin)
     async with runtime.unit_of_work() as session:
         alert, check = await dispatching.cancel_with_pin(
-            session, settings=runtime.settings, principal=principal, alert_id=alert_id, entry=entry
+            session,
+            settings=runtime.settings,
+            principal=principal,
+            alert_id=alert_id,
+            entry=entry,
+            locator=runtime.locator,
         )
         # The audit names the PIN used: staff must know; the resident's phone never reads the audit log.
         await audit.record(

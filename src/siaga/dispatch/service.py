@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
+from siaga.agencies import service as agencies_service
 from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
 from siaga.alerts import domain
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import SYSTEM, AlertState, Command, DomainEvent, EventKind
 from siaga.alerts.models import Alert
+from siaga.alerts.schemas import AlertCreate, PressLocation
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
 from siaga.db import utcnow
@@ -125,6 +127,7 @@ async def cancel_with_pin(
     principal: Principal,
     alert_id: uuid.UUID,
     entry: accounts.PinEntry,
+    locator: agencies_service.JurisdictionLocator | None = None,
 ) -> tuple[Alert, accounts.PinCheck]:
     """The resident's cancel (see ``alerts.service.cancel_with_pin``), then units, offers and escalation follow."""
     before = await session.scalar(select(Alert.unit_id).where(Alert.id == alert_id))
@@ -133,7 +136,37 @@ async def cancel_with_pin(
     )
     if events:
         await after_events(session, alert, events, previous_unit=before)
+    if check.kind == "duress" and AlertState(alert.state) in domain.CLOSED_STATES and locator is not None:
+        await _duress_after_close(session, settings=settings, locator=locator, closed=alert, principal=principal)
     return alert, check
+
+
+async def _duress_after_close(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    locator: agencies_service.JurisdictionLocator,
+    closed: Alert,
+    principal: Principal,
+) -> Alert:
+    """The duress PIN on an alert staff already closed: the person is in danger now, so a new, silent, critical
+    alert is raised at their last known position, linked to the old one, and escalated at once."""
+    resident = await accounts.get_resident(session, closed.resident_id)
+    body = AlertCreate(
+        id=uuid.uuid4(),
+        category=domain.Category(closed.category),
+        location=PressLocation(lat=closed.lat, lon=closed.lon, accuracy_m=closed.accuracy_m),
+        silent=True,
+        description=f"duress PIN entered after alert {closed.id} was closed",
+    )
+    raised = await alerts.raise_alert(session, settings=settings, locator=locator, resident=resident, body=body)
+    fresh = raised.alert
+    actor = principal.actor()
+    events = domain.decide(alerts.snapshot_of(fresh), domain.DuressCancel(), actor)
+    await alerts.apply_events(session, fresh, events, actor)
+    await on_raised(session, settings=settings, alert=fresh)
+    await after_events(session, fresh, events, previous_unit=None)
+    return fresh
 
 
 # Offers -----------------------------------------------------------------------------------------------------------
