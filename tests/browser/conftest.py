@@ -1,0 +1,107 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against Siaga served on a real port.
+
+Skipped with a reason where Chromium is missing; CI (SIAGA_REQUIRE_SERVICES=1) installs it and forces them on.
+Screenshots go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from siaga.app import create_app
+from siaga.runtime import Runtime
+from tests.conftest import REQUIRE_SERVICES, Api
+from tests.e2e.test_readme import _free_port
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("SIAGA_CHROMIUM")
+    if configured and Path(configured).exists():
+        return configured
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    path = chromium_path()
+    if path is None:
+        if REQUIRE_SERVICES:
+            pytest.fail("Chromium is required here (CI) but not installed: apt-get install -y chromium")
+        pytest.skip("Chromium is not installed (apt-get install -y chromium); browser tests skipped")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, headless=True)
+        yield launched
+        await launched.close()
+
+
+@dataclass
+class Site:
+    """Siaga on a real port, with an API client for setting scenes up and a way to open pages."""
+
+    url: str
+    api: Api
+    browser: Browser
+
+    async def context(self, *, width: int = 1280, height: int = 800, language: str = "id") -> BrowserContext:
+        context = await self.browser.new_context(
+            viewport={"width": width, "height": height},
+            base_url=self.url,
+            locale="id-ID" if language == "id" else "en-US",
+            permissions=["geolocation", "notifications"],
+            geolocation={"latitude": -6.8915, "longitude": 107.6107},
+        )
+        context.set_default_timeout(15_000)
+        return context
+
+    async def phone(self, language: str = "id") -> BrowserContext:
+        """A 360 px wide phone."""
+        return await self.context(width=360, height=740, language=language)
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture
+async def site(db: Runtime, browser: Browser) -> AsyncIterator[Site]:
+    app = create_app(db.settings, runtime=db)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    assert server.started, "the server did not start"
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            yield Site(url=url, api=Api(http=http, runtime=db), browser=browser)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
