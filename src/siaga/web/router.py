@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
@@ -12,7 +14,61 @@ from siaga.schemas import ReadModel
 
 PAGES = Path(__file__).parent / "pages"
 STATIC = Path(__file__).parent / "static"
-APPS = {"console": "console.html", "app": "resident.html", "officer": "officer.html", "admin": "admin.html"}
+
+
+@dataclass(frozen=True, slots=True)
+class AppPage:
+    folder: str  # under /static: main.js and css/<folder>.css
+    title: str
+    installable: bool  # a PWA with a manifest
+
+
+APPS = {
+    "console": AppPage("console", "Siaga — Konsol", installable=False),
+    "app": AppPage("resident", "Siaga — Tombol Darurat", installable=True),
+    "officer": AppPage("officer", "Siaga — Petugas", installable=True),
+    "admin": AppPage("admin", "Siaga — Admin", installable=False),
+}
+IMPORT_MAP = json.dumps(
+    {
+        "imports": {
+            "preact": "/static/vendor/preact/preact.mjs",
+            "preact/hooks": "/static/vendor/preact/hooks.mjs",
+            "htm": "/static/vendor/htm/htm.mjs",
+            "leaflet": "/static/vendor/leaflet/leaflet-src.esm.js",
+        }
+    },
+    indent=1,
+)
+
+
+def shell(page: AppPage) -> str:
+    """The HTML every app starts from: its styles, the import map for its libraries, and its main module."""
+    manifest = (
+        f'<link rel="manifest" href="/static/{page.folder}/manifest.webmanifest">\n'
+        '  <meta name="theme-color" content="#1a365d">\n  '
+        if page.installable
+        else ""
+    )
+    return f"""<!doctype html>
+<html lang="id">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{page.title}</title>
+  {manifest}<link rel="icon" href="/static/img/siaga.svg" type="image/svg+xml">
+  <link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css">
+  <link rel="stylesheet" href="/static/css/base.css">
+  <link rel="stylesheet" href="/static/css/{page.folder}.css">
+  <script type="importmap">{IMPORT_MAP}</script>
+</head>
+<body>
+  <div id="app"><noscript>Siaga memerlukan JavaScript. Siaga needs JavaScript.</noscript></div>
+  <script type="module" src="/static/{page.folder}/main.js"></script>
+</body>
+</html>
+"""
+
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,11 +91,11 @@ async def landing() -> FileResponse:
 
 
 @router.get("/{app}", response_class=HTMLResponse)
-async def app_page(app: str) -> FileResponse:
+async def app_page(app: str) -> HTMLResponse:
     page = APPS.get(app)
     if page is None:
         raise HTTPException(404, f"no page {app!r}")
-    return FileResponse(PAGES / page, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(shell(page), headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/{app}/", response_class=HTMLResponse)
