@@ -128,6 +128,7 @@ async def db(runtime: Runtime, tmp_path: Path) -> Runtime:
     """The runtime with every table emptied first and Bandung's agencies and kecamatan seeded."""
     await _empty(runtime)
     runtime.locator = agencies.JurisdictionLocator()
+    runtime.units.tracker.clear()  # unit ids restart with the emptied tables
     runtime.sms = DevSMS(tmp_path / "dev-sms.jsonl")
     async with runtime.unit_of_work() as session:
         await seed_bandung(session, with_accounts=False)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from siaga.agencies import service as agencies
+from siaga.alerts import access
 from siaga.alerts import service as alerts
 from siaga.alerts.router import alert_read
 from siaga.alerts.schemas import AlertRead
@@ -32,7 +33,10 @@ async def recommendations(
     """The nearest available units, nearest first, with distance and ETA: dispatch from this list."""
     async with runtime.read_sessions() as session:
         alert = await alerts.get_visible(session, principal, alert_id)
-    found = recommend(runtime.units.tracker, lat=alert.lat, lon=alert.lon, count=count)
+        scope = await access.staff_agency_scope(session, principal)
+    # Only units the operator may dispatch (their agency and those below it).
+    agencies = frozenset(scope) if scope is not None else None
+    found = recommend(runtime.units.tracker, lat=alert.lat, lon=alert.lon, count=count, agencies=agencies)
     return [RecommendationRead.model_validate(r, from_attributes=True) for r in found]
 
 

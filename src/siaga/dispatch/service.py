@@ -198,7 +198,8 @@ async def offer_next_ring(
         await responders.sync_units(session, [o.unit_id for o in expired])
     asked = frozenset((await session.scalars(select(AlertOffer.unit_id).where(AlertOffer.alert_id == alert.id))).all())
     offers: list[AlertOffer] = []
-    ring = alert.offer_ring
+    # After every ring came up empty, try again at the widest (an officer may have come on duty since).
+    ring = min(alert.offer_ring, MAX_RINGS - 1)
     while not offers and ring < MAX_RINGS:
         ring += 1
         radius = agency.offer_radius_m * 2 ** (ring - 1)
@@ -274,16 +275,17 @@ async def accept_offer(session: AsyncSession, *, principal: Principal, offer_id:
     return Answer(offer=offer, alert=alert, events=events)
 
 
-async def decline_offer(session: AsyncSession, *, principal: Principal, offer_id: int) -> Answer:
+async def decline_offer(session: AsyncSession, *, principal: Principal, offer_id: int, reason: str = "") -> Answer:
     offer = await _locked_offer(session, principal, offer_id)
     if offer.state != OfferState.PENDING.value:
         raise _answered(offer)
     offer.state, offer.answered_at = OfferState.DECLINED.value, utcnow()
     alert = await alerts.get_visible(session, principal, offer.alert_id, lock=True)
     await lock_event_log(session)
-    event = DomainEvent(EventKind.OFFER_DECLINED, {"unit_id": offer.unit_id})
+    event = DomainEvent(EventKind.OFFER_DECLINED, {"unit_id": offer.unit_id, "reason": reason or "declined"})
     append_event(session, alert, event, principal.actor(), alerts.snapshot_of(alert))
     # Nobody left to answer this ring: ask the next one now rather than wait for the timeout.
+    await session.flush()
     pending = await session.scalar(
         select(AlertOffer.id).where(AlertOffer.alert_id == alert.id, AlertOffer.state == OfferState.PENDING.value)
     )
@@ -448,3 +450,16 @@ async def clear_timers(session: AsyncSession, alert_id: uuid.UUID) -> None:
     await session.execute(
         update(Alert).where(Alert.id == alert_id).values(ack_due_at=None, dispatch_due_at=None, offer_due_at=None)
     )
+
+
+async def withdraw_unit_offers(session: AsyncSession, *, principal: Principal, unit_id: int) -> None:
+    """The unit went off duty: decline its pending offers (each alert's next ring becomes due at once)."""
+    offers = list(
+        (
+            await session.scalars(
+                select(AlertOffer).where(AlertOffer.unit_id == unit_id, AlertOffer.state == OfferState.PENDING.value)
+            )
+        ).all()
+    )
+    for offer in offers:
+        await decline_offer(session, principal=principal, offer_id=offer.id, reason="off_duty")

@@ -9,6 +9,7 @@ from siaga.alerts import access
 from siaga.audit import service as audit
 from siaga.db import utcnow
 from siaga.deps import ClientIP, CommandCentre, CurrentPrincipal, RuntimeDep
+from siaga.dispatch import service as dispatch
 from siaga.dispatch.models import PushSubscriptionRecord
 from siaga.errors import Forbidden, Invalid
 from siaga.notify.push import PushSubscription, application_server_key
@@ -77,6 +78,7 @@ async def go_off_duty(principal: CurrentPrincipal, runtime: RuntimeDep, ip: Clie
     """Go off duty. Your position is no longer shared."""
     unit_id = _officer(principal)
     async with runtime.unit_of_work() as session:
+        await dispatch.withdraw_unit_offers(session, principal=principal, unit_id=unit_id)
         await responders.go_off_duty(session, principal=principal)
         await audit.record(
             session,

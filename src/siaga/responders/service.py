@@ -64,7 +64,7 @@ async def sync_units(session: AsyncSession, unit_ids: Iterable[int | None]) -> N
         )
         if assigned is not None:
             state, alert_id = _ALERT_TO_UNIT.get(assigned.state, UnitState.ASSIGNED), assigned.id
-        elif offered is not None:
+        elif offered is not None and on_duty is not None:
             state, alert_id = UnitState.OFFERED, offered
         elif on_duty is not None:
             state, alert_id = UnitState.AVAILABLE, None
@@ -133,11 +133,13 @@ async def store_positions(session: AsyncSession, fixes: list[PositionFix]) -> No
         rows[unit_id] = await status_row(session, unit_id)
     for fix in fixes:
         row = rows[fix.unit_id]
+        # Tied to an alert (and kept with its record) only while the unit is responding to it, not while offered.
+        responding = row.state in {UnitState.ASSIGNED.value, UnitState.EN_ROUTE.value, UnitState.ON_SCENE.value}
         session.add(
             PositionRecord(
                 unit_id=fix.unit_id,
                 staff_id=fix.staff_id,
-                alert_id=row.alert_id,
+                alert_id=row.alert_id if responding else None,
                 lat=fix.lat,
                 lon=fix.lon,
                 accuracy_m=fix.accuracy_m,
@@ -178,14 +180,16 @@ async def unit_points(session: AsyncSession, unit_ids: Iterable[int]) -> list[Un
 
 
 def _point(unit: Unit, status: UnitStatus | None) -> UnitPoint:
+    # Off duty, an officer's position (perhaps their home) is nobody's business: it is not shown.
+    on_duty = status is not None and status.state != UnitState.OFF_DUTY.value
     return UnitPoint(
         unit_id=unit.id,
         callsign=unit.callsign,
         agency_id=unit.agency_id,
         kind=unit.kind,
         state=status.state if status else UnitState.OFF_DUTY.value,
-        lat=status.lat if status else None,
-        lon=status.lon if status else None,
+        lat=status.lat if status and on_duty else None,
+        lon=status.lon if status and on_duty else None,
         at=status.position_at if status else None,
         duty_mode=status.duty_mode if status else None,
     )

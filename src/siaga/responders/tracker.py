@@ -63,6 +63,10 @@ class UnitTracker:
         if point.lat is not None and point.lon is not None:
             self._cells.setdefault(_cell(point.lat, point.lon), {})[point.unit_id] = point
 
+    def clear(self) -> None:
+        self._units.clear()
+        self._cells.clear()
+
     def remove(self, unit_id: int) -> None:
         self._uncell(self._units.pop(unit_id, None))
 
@@ -95,14 +99,17 @@ class UnitTracker:
         """
         wanted = frozenset(states)
         centre_row, centre_col = _cell(lat, lon)
-        metres_per_cell = min(111_195 * CELL_DEG, 111_195 * CELL_DEG * math.cos(math.radians(lat)))
         found: list[Nearby] = []
-        if not self._cells:
+        if not self._cells or count <= 0:
             return found
         # No occupied cell lies beyond this many rings: stop there rather than scan empty country.
         last_ring = max(max(abs(r - centre_row), abs(c - centre_col)) for r, c in self._cells)
         for ring in range(min(last_ring, MAX_RING) + 1):
-            nearest_possible = max(0.0, (ring - 1) * metres_per_cell)
+            # Meridians converge: a cell of the ring nearer the pole is narrower, so measure longitude at the
+            # ring's most poleward latitude, and keep a small margin for the sphere's curvature.
+            poleward = min(89.9, abs(lat) + (ring + 1) * CELL_DEG)
+            metres_per_cell = 111_195 * CELL_DEG * min(1.0, math.cos(math.radians(poleward)))
+            nearest_possible = max(0.0, (ring - 1) * metres_per_cell * 0.999 - 1.0)
             if nearest_possible > max_distance_m:
                 break
             if len(found) >= count and nearest_possible > found[count - 1].distance_m:

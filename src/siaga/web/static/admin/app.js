@@ -1,0 +1,95 @@
+// The admin app's frame: login, then a tab per area (see route.js for where the tab is kept).
+import { html, useEffect, useState } from "../js/ui.js";
+import { api, session } from "../js/api.js";
+import { LANGUAGES, lang, setLang, t } from "../js/i18n.js";
+import { Login } from "./login.js";
+import { AgenciesPage } from "./agencies.js";
+import { JurisdictionsPage } from "./jurisdictions.js";
+import { PeoplePage } from "./people.js";
+import { ResidentsPage } from "./residents.js";
+import { AuditPage } from "./audit.js";
+import { SettingsPage } from "./settings.js";
+import { readHash } from "./route.js";
+
+const store = session("admin");
+
+// Supervisors may moderate residents and read the audit log and staff list; the rest is for administrators.
+const TABS = {
+  admin: ["agencies", "jurisdictions", "people", "residents", "audit", "settings"],
+  supervisor: ["residents", "audit", "people"],
+};
+const PAGES = {
+  agencies: AgenciesPage,
+  jurisdictions: JurisdictionsPage,
+  people: PeoplePage,
+  residents: ResidentsPage,
+  audit: AuditPage,
+  settings: SettingsPage,
+};
+
+function LanguageSwitch() {
+  return html`<label class="lang">
+    <span class="sr-only">${t("common.language")}</span>
+    <select value=${lang()} onChange=${(event) => setLang(event.target.value)}>
+      ${LANGUAGES.map((code) => html`<option value=${code}>${t(`common.lang.${code}`)}</option>`)}
+    </select>
+  </label>`;
+}
+
+function Shell({ me, config, onExpired }) {
+  const tabs = TABS[me.role];
+  const [route, setRoute] = useState(readHash);
+  useEffect(() => {
+    const follow = () => setRoute(readHash());
+    window.addEventListener("hashchange", follow);
+    return () => window.removeEventListener("hashchange", follow);
+  }, []);
+  const tab = tabs.includes(route.tab) ? route.tab : tabs[0];
+  const Page = PAGES[tab];
+  return html`
+    <nav class="tabs" aria-label=${t("admin.nav.label")}>
+      ${tabs.map(
+        (name) => html`<a href=${`#${name}`} class=${name === tab ? "active" : ""}
+          aria-current=${name === tab ? "page" : undefined}>${t(`admin.tab.${name}`)}</a>`,
+      )}
+    </nav>
+    <main class="admin">
+      <${Page} key=${`${tab}?${new URLSearchParams(route.params)}`} me=${me} config=${config}
+        params=${tab === route.tab ? route.params : {}} onExpired=${onExpired} />
+    </main>
+  `;
+}
+
+export function App({ config }) {
+  const [me, setMe] = useState(store.get());
+  const [, setRevision] = useState(0);
+  useEffect(() => {
+    const rerender = () => setRevision((n) => n + 1);
+    window.addEventListener("siaga:lang", rerender);
+    return () => window.removeEventListener("siaga:lang", rerender);
+  }, []);
+
+  const signIn = (who) => {
+    store.save(who);
+    setMe(who);
+  };
+  const signOut = async () => {
+    await api("/auth/logout", { method: "POST", token: me.token }).catch(() => null);
+    store.clear();
+    setMe(null);
+  };
+  const expired = () => {
+    store.clear();
+    setMe(null);
+  };
+
+  return html`
+    <header class="topbar">
+      <h1>${t("admin.title")}</h1>
+      ${me && html`<span class="who">${me.name} · ${t(`admin.role.${me.role}`)}</span>`}
+      <${LanguageSwitch} />
+      ${me && html`<button type="button" onClick=${signOut}>${t("common.logout")}</button>`}
+    </header>
+    ${me ? html`<${Shell} me=${me} config=${config} onExpired=${expired} />` : html`<${Login} onLogin=${signIn} />`}
+  `;
+}

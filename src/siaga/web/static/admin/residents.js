@@ -1,0 +1,144 @@
+// Residents for moderation: strikes from pranks, suspension and reinstatement, always with a reason (audited).
+// A suspended resident's SOS is still delivered, flagged: the screen says so, so nobody thinks it blocks them.
+import { html, useState } from "../js/ui.js";
+import { api } from "../js/api.js";
+import { t } from "../js/i18n.js";
+import { go } from "./route.js";
+import { Field, Loading, Problem, useLoad, when } from "./view.js";
+
+// Uncontrolled (defaultValue): the list reloading must not wipe what is being typed.
+function Filters({ initial, onSearch }) {
+  const submit = (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    onSearch({
+      q: String(form.get("q")).trim() || undefined,
+      suspended: form.get("suspended") || undefined,
+      min_strikes: Number(form.get("min_strikes")) || undefined,
+    });
+  };
+  return html`<form class="card filters" onSubmit=${submit} role="search">
+    <${Field} id="resident-q" label=${t("admin.residents.search")}>
+      <input id="resident-q" name="q" type="search" defaultValue=${initial.q || ""} />
+    <//>
+    <${Field} id="resident-suspended" label=${t("admin.residents.suspended")}>
+      <select id="resident-suspended" name="suspended">
+        <option value="">${t("admin.residents.any")}</option>
+        <option value="true" selected=${initial.suspended === "true"}>${t("admin.yes")}</option>
+        <option value="false" selected=${initial.suspended === "false"}>${t("admin.no")}</option>
+      </select>
+    <//>
+    <${Field} id="resident-strikes" label=${t("admin.residents.min_strikes")}>
+      <input id="resident-strikes" name="min_strikes" type="number" min="0" defaultValue=${initial.min_strikes || ""} />
+    <//>
+    <button class="primary" type="submit">${t("admin.residents.search_button")}</button>
+  </form>`;
+}
+
+function Moderate({ token, resident, onChanged }) {
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState(null);
+  const verb = resident.suspended ? "reinstate" : "suspend";
+  const submit = async (event) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      const body = { reason: reason.trim() };
+      onChanged(await api(`/residents/${resident.id}/${verb}`, { method: "POST", token, body }));
+      setReason("");
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return html`<form class="moderate" onSubmit=${submit}>
+    <${Field} id="moderation-reason" label=${t("admin.residents.reason")} hint=${t("admin.residents.reason_hint")}>
+      <textarea id="moderation-reason" required minlength="3" maxlength="2000" rows="2" value=${reason}
+        onInput=${(e) => setReason(e.target.value)}></textarea>
+    <//>
+    <${Problem} error=${error} />
+    <button type="submit" class=${resident.suspended ? "primary" : "danger"}>
+      ${resident.suspended ? t("admin.residents.reinstate") : t("admin.residents.suspend")}
+    </button>
+  </form>`;
+}
+
+function History({ token, resident }) {
+  const history = useLoad(
+    () => api(`/residents/${resident.id}/moderation`, { token }),
+    [resident.id, resident.suspended],
+  );
+  return html`<h4>${t("admin.residents.history")}</h4>
+    <${Loading} state=${history} />
+    ${history.data && !history.data.length && html`<p class="muted">${t("admin.residents.no_history")}</p>`}
+    <ul class="history">
+      ${(history.data || []).map(
+        (entry) => html`<li key=${entry.id}><strong>${t(`admin.moderation.${entry.kind}`)}</strong>
+          · ${when(entry.created_at)} — ${entry.reason}</li>`,
+      )}
+    </ul>`;
+}
+
+function Detail({ token, resident, onChanged, onClose }) {
+  return html`<section class="card detail" aria-labelledby="resident-heading" data-testid="resident-detail">
+    <h3 id="resident-heading">${resident.name || t("admin.residents.no_name")}</h3>
+    <dl class="facts">
+      <dt>${t("admin.residents.phone")}</dt><dd>${resident.phone}</dd>
+      <dt>${t("admin.residents.nik")}</dt><dd>${resident.nik || "—"}</dd>
+      <dt>${t("admin.residents.strikes")}</dt><dd>${resident.strikes}</dd>
+      <dt>${t("admin.residents.status")}</dt>
+      <dd>${resident.suspended
+        ? html`<span class="badge suspended">${t("admin.residents.is_suspended")}</span> ${resident.suspended_reason}`
+        : t("admin.residents.active")}</dd>
+    </dl>
+    <p class="hint">${t("admin.residents.still_delivered")}</p>
+    <${Moderate} token=${token} resident=${resident} onChanged=${onChanged} />
+    <${History} token=${token} resident=${resident} />
+    <div class="actions">
+      <button type="button" onClick=${() => go("audit", { target_type: "resident", target_id: resident.id })}>
+        ${t("admin.residents.audit")}</button>
+      <button type="button" onClick=${onClose}>${t("common.close")}</button>
+    </div>
+  </section>`;
+}
+
+export function ResidentsPage({ me, params }) {
+  const [filters, setFilters] = useState(params);
+  const [open, setOpen] = useState(null);
+  const residents = useLoad(
+    () => api("/residents", { token: me.token, query: filters }),
+    [me.token, JSON.stringify(filters)],
+  );
+  const changed = (resident) => {
+    setOpen(resident);
+    residents.reload();
+  };
+  return html`
+    <h2>${t("admin.tab.residents")}</h2>
+    <${Filters} initial=${filters} onSearch=${setFilters} />
+    <${Loading} state=${residents} />
+    ${open &&
+    html`<${Detail} key=${open.id} token=${me.token} resident=${open} onChanged=${changed}
+      onClose=${() => setOpen(null)} />`}
+    <div class="table-wrap">
+      <table data-testid="residents">
+        <thead><tr>
+          <th>${t("admin.residents.name")}</th><th>${t("admin.residents.phone")}</th>
+          <th>${t("admin.residents.strikes")}</th><th>${t("admin.residents.status")}</th>
+          <th>${t("admin.residents.since")}</th><th></th>
+        </tr></thead>
+        <tbody>
+          ${(residents.data || []).map(
+            (r) => html`<tr key=${r.id} class=${r.suspended ? "suspended" : ""}>
+              <td>${r.name || t("admin.residents.no_name")}</td><td>${r.phone}</td>
+              <td class=${r.strikes ? "strikes" : ""}>${r.strikes}</td>
+              <td>${r.suspended ? t("admin.residents.is_suspended") : t("admin.residents.active")}</td>
+              <td>${when(r.created_at)}</td>
+              <td><button type="button" onClick=${() => setOpen(r)}>${t("admin.residents.open")}</button></td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+    ${residents.data && !residents.data.length && html`<p class="muted">${t("admin.residents.none")}</p>`}
+  `;
+}

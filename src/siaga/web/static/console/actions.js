@@ -1,0 +1,150 @@
+// The action bar of the selected alert and its small forms (note, resolve with an outcome, escalate). Each button
+// shows its keyboard shortcut.
+import { html, useEffect, useRef, useState } from "../js/ui.js";
+import { t } from "../js/i18n.js";
+import { ACTIVE_STATES } from "./store.js";
+
+const OUTCOMES = ["genuine", "false_alarm", "prank", "test", "duplicate"];
+
+function Key({ name }) {
+  return html` <kbd>${name}</kbd>`;
+}
+
+export function ActionBar({ alert, busy, onAcknowledge, onForm }) {
+  const open = ACTIVE_STATES.has(alert.state);
+  return html`
+    <div class="action-bar" role="toolbar" aria-label=${t("console.action.title")}>
+      <button
+        type="button"
+        class="primary big"
+        data-action="acknowledge"
+        disabled=${busy || alert.state !== "new"}
+        onClick=${onAcknowledge}
+      >
+        ${t("console.action.acknowledge")}<${Key} name="A" />
+      </button>
+      <a class="button big" href=${`tel:${alert.resident.phone}`} data-action="call-back">
+        ${t("console.action.call_back")}<${Key} name="C" />
+      </a>
+      <button type="button" data-action="note" disabled=${busy} onClick=${() => onForm("note")}>
+        ${t("console.action.note")}<${Key} name="N" />
+      </button>
+      <button
+        type="button"
+        data-action="resolve"
+        disabled=${busy || !open || alert.state === "new"}
+        title=${alert.state === "new" ? t("console.action.resolve_needs_ack") : ""}
+        onClick=${() => onForm("resolve")}
+      >
+        ${t("console.action.resolve")}<${Key} name="R" />
+      </button>
+      <button type="button" class="warn" data-action="escalate" disabled=${busy || !open} onClick=${() => onForm("escalate")}>
+        ${t("console.action.escalate")}<${Key} name="E" />
+      </button>
+    </div>
+  `;
+}
+
+function useFocusFirst() {
+  const ref = useRef(null);
+  useEffect(() => ref.current?.focus(), []);
+  return ref;
+}
+
+function FormFrame({ name, title, busy, canSubmit, submitLabel, onSubmit, onClose, children }) {
+  return html`
+    <form
+      class=${`action-form form-${name}`}
+      data-form=${name}
+      onSubmit=${(event) => {
+        event.preventDefault();
+        if (canSubmit && !busy) onSubmit();
+      }}
+      onKeyDown=${(event) => event.key === "Escape" && onClose()}
+    >
+      <h3>${title}</h3>
+      ${children}
+      <div class="form-buttons">
+        <button type="submit" class="primary" disabled=${busy || !canSubmit}>${submitLabel}</button>
+        <button type="button" onClick=${onClose}>${t("common.cancel")}</button>
+      </div>
+    </form>
+  `;
+}
+
+export function NoteForm({ busy, onSubmit, onClose }) {
+  const [text, setText] = useState("");
+  const field = useFocusFirst();
+  return html`
+    <${FormFrame}
+      name="note"
+      title=${t("console.note.title")}
+      busy=${busy}
+      canSubmit=${text.trim().length > 0}
+      submitLabel=${t("console.note.save")}
+      onSubmit=${() => onSubmit(text.trim())}
+      onClose=${onClose}
+    >
+      <label for="note-text">${t("console.note.label")}</label>
+      <textarea id="note-text" name="text" rows="3" ref=${field} value=${text} onInput=${(e) => setText(e.target.value)} />
+    <//>
+  `;
+}
+
+export function ResolveForm({ busy, onSubmit, onClose }) {
+  const [outcome, setOutcome] = useState("");
+  const [report, setReport] = useState("");
+  const first = useFocusFirst();
+  return html`
+    <${FormFrame}
+      name="resolve"
+      title=${t("console.resolve.title")}
+      busy=${busy}
+      canSubmit=${Boolean(outcome)}
+      submitLabel=${t("console.resolve.save")}
+      onSubmit=${() => onSubmit(outcome, report.trim())}
+      onClose=${onClose}
+    >
+      <fieldset class="outcomes">
+        <legend>${t("console.resolve.outcome")}</legend>
+        ${OUTCOMES.map(
+          (name, index) => html`
+            <label class=${`outcome outcome-${name}`}>
+              <input
+                type="radio"
+                name="outcome"
+                value=${name}
+                ref=${index === 0 ? first : undefined}
+                checked=${outcome === name}
+                onChange=${() => setOutcome(name)}
+              />
+              ${t(`common.outcome.${name}`)}
+            </label>
+          `,
+        )}
+      </fieldset>
+      ${outcome === "prank" && html`<p class="warning-text">${t("console.resolve.prank_strike")}</p>`}
+      <label for="resolve-report">${t("console.resolve.report")}</label>
+      <textarea id="resolve-report" name="report" rows="3" value=${report} onInput=${(e) => setReport(e.target.value)} />
+    <//>
+  `;
+}
+
+export function EscalateForm({ busy, onSubmit, onClose }) {
+  const [reason, setReason] = useState("");
+  const field = useFocusFirst();
+  return html`
+    <${FormFrame}
+      name="escalate"
+      title=${t("console.escalate.title")}
+      busy=${busy}
+      canSubmit=${reason.trim().length >= 3}
+      submitLabel=${t("console.escalate.save")}
+      onSubmit=${() => onSubmit(reason.trim())}
+      onClose=${onClose}
+    >
+      <label for="escalate-reason">${t("console.escalate.reason")}</label>
+      <input id="escalate-reason" name="reason" ref=${field} value=${reason} onInput=${(e) => setReason(e.target.value)} />
+    <//>
+  `;
+}

@@ -1,0 +1,33 @@
+// The operator's actions on an alert, through the public API. Each resolves with the alert as the server now sees it,
+// or reports the server's own words (e.g. "already acknowledged by Operator Ani") and resolves with null.
+import { api } from "../js/api.js";
+import { t } from "../js/i18n.js";
+
+export function makeCommands(token, report) {
+  async function act(path, body, done) {
+    try {
+      const alert = await api(path, { method: "POST", body: body ?? {}, token });
+      report({ kind: "ok", text: done });
+      return alert;
+    } catch (error) {
+      const text =
+        error.status === 0 ? t("common.error.network") : t("console.action.failed", { message: error.message });
+      report({ kind: "error", text, code: error.code });
+      return null;
+    }
+  }
+
+  return {
+    acknowledge: (id) => act(`/alerts/${id}/acknowledge`, {}, t("console.action.acknowledged")),
+    dispatch: (id, unit) =>
+      act(`/alerts/${id}/dispatch`, { unit_id: unit.unit_id }, t("console.action.dispatched", { unit: unit.callsign })),
+    note: (id, text) => act(`/alerts/${id}/notes`, { text }, t("console.action.noted")),
+    resolve: (id, outcome, report) =>
+      act(
+        `/alerts/${id}/resolve`,
+        { outcome, report },
+        t("console.action.resolved", { outcome: t(`common.outcome.${outcome}`) }),
+      ),
+    escalate: (id, reason) => act(`/alerts/${id}/escalate`, { reason }, t("console.action.escalated")),
+  };
+}

@@ -1,0 +1,107 @@
+// Everything the panel shows about the selected alert: loaded when it is selected, reloaded when the stream says it
+// changed, its trail extended live, and its recommended units refreshed as units move (at most every few seconds:
+// positions arrive often and each recommendation is a request).
+import { useEffect, useRef, useState } from "../js/ui.js";
+import { api } from "../js/api.js";
+import { ACTIVE_STATES } from "./store.js";
+
+const RECOMMEND_EVERY_MS = 3000;
+const HISTORY_LIMIT = 20;
+const EMPTY = { alert: null, timeline: [], trail: [], history: [], moderation: [], error: null, loading: false };
+
+function useThrottledLoad(load, keys, alertId) {
+  const last = useRef({ id: null, at: 0, timer: null });
+  useEffect(() => {
+    const state = last.current;
+    const run = () => {
+      state.timer = null;
+      state.at = Date.now();
+      load();
+    };
+    if (state.id !== alertId) {
+      clearTimeout(state.timer);
+      state.id = alertId;
+      run();
+    } else if (!state.timer) {
+      state.timer = setTimeout(run, Math.max(0, state.at + RECOMMEND_EVERY_MS - Date.now()));
+    }
+  }, keys);
+  useEffect(() => () => clearTimeout(last.current.timer), []);
+}
+
+export function useAlertDetail(alertId, store, token) {
+  const [detail, setDetail] = useState(EMPTY);
+  const [recommendations, setRecommendations] = useState([]);
+  const current = useRef(alertId);
+  current.current = alertId;
+  const version = alertId ? store.alertVersion(alertId) : 0;
+  const residentId = detail.alert?.id === alertId ? detail.alert.resident.id : null;
+
+  useEffect(() => {
+    if (!alertId) return setDetail(EMPTY);
+    const controller = new AbortController();
+    const options = { token, signal: controller.signal };
+    setDetail((previous) => (previous.alert?.id === alertId ? previous : { ...EMPTY, loading: true }));
+    Promise.all([
+      api(`/alerts/${alertId}`, options),
+      api(`/alerts/${alertId}/timeline`, options),
+      api(`/alerts/${alertId}/trail`, options),
+    ])
+      .then(([alert, timeline, trail]) => {
+        setDetail((previous) => ({ ...previous, alert, timeline, trail, error: null, loading: false }));
+      })
+      .catch((error) => {
+        if (!controller.signal.aborted) setDetail((previous) => ({ ...previous, error, loading: false }));
+      });
+    return () => controller.abort();
+  }, [alertId, version, token]);
+
+  useEffect(() => {
+    // The caller's earlier alerts and strikes: reloaded with the alert, since closing it as a prank adds a strike.
+    if (!residentId) return undefined;
+    const controller = new AbortController();
+    const options = { token, signal: controller.signal };
+    Promise.all([
+      api("/alerts", { ...options, query: { resident_id: residentId, limit: HISTORY_LIMIT } }),
+      api(`/residents/${residentId}/moderation`, options).catch(() => []),
+    ])
+      .then(([history, moderation]) => setDetail((previous) => ({ ...previous, history, moderation })))
+      .catch(() => {});
+    return () => controller.abort();
+  }, [residentId, version, token]);
+
+  useEffect(
+    () =>
+      store.on("location", (point) => {
+        if (point.alert_id !== current.current) return;
+        setDetail((previous) => ({
+          ...previous,
+          trail: [...previous.trail, { lat: point.lat, lon: point.lon, accuracy_m: point.accuracy_m, recorded_at: point.at }],
+        }));
+      }),
+    [store],
+  );
+
+  useThrottledLoad(
+    () => {
+      const id = alertId;
+      const alert = id && store.alerts.get(id);
+      if (!alert || !ACTIVE_STATES.has(alert.state) || alert.state === "on_scene") {
+        setRecommendations([]);
+        return;
+      }
+      api(`/alerts/${id}/recommendations`, { token })
+        .then((found) => {
+          if (current.current === id) setRecommendations(found);
+        })
+        .catch(() => {
+          if (current.current === id) setRecommendations([]);
+        });
+    },
+    [alertId, version, store.unitsVersion],
+    alertId,
+  );
+
+  const matching = detail.alert?.id === alertId || !detail.alert ? detail : { ...EMPTY, loading: true };
+  return { ...matching, recommendations, setAlert: (alert) => setDetail((previous) => ({ ...previous, alert })) };
+}

@@ -1,0 +1,96 @@
+// The selected alert: its flags, timers, actions, recommended units, caller, history and timeline.
+import { html } from "../js/ui.js";
+import { t } from "../js/i18n.js";
+import { ActionBar, EscalateForm, NoteForm, ResolveForm } from "./actions.js";
+import { CallerCard, CallerHistory } from "./caller.js";
+import { flagsOf, level } from "./priority.js";
+import { FlagBadges } from "./queue.js";
+import { Recommendations } from "./recommend.js";
+import { Timeline, Timers } from "./timeline.js";
+
+function placeText(alert) {
+  const near = alert.placement !== "inside" ? ` (${t("console.panel.placement_near")})` : "";
+  const parts = [
+    `${alert.jurisdiction_name || t("console.queue.no_jurisdiction")}${near}`,
+    `${alert.lat.toFixed(5)}, ${alert.lon.toFixed(5)}`,
+  ];
+  if (alert.accuracy_m != null) parts.push(t("console.panel.accuracy", { metres: Math.round(alert.accuracy_m) }));
+  return parts.join(" · ");
+}
+
+function AlertHeading({ alert, flags }) {
+  return html`
+    <header class=${`panel-head level-${level(alert)} ${flags.map((f) => `is-${f}`).join(" ")}`}>
+      <div class="panel-title">
+        <h2 id="panel-title">${t(`common.category.${alert.category}`)}</h2>
+        <span class=${`badge state-badge state-${alert.state}`} data-state=${alert.state}>
+          ${t(`common.state.${alert.state}`)}
+        </span>
+      </div>
+      ${flags.length > 0 && html`<div class="panel-flags"><${FlagBadges} flags=${flags} /></div>`}
+      <dl class="facts compact">
+        <dt>${t("console.panel.where")}</dt>
+        <dd>${placeText(alert)}</dd>
+        ${alert.battery != null &&
+        html`<dt>${t("console.panel.battery")}</dt>
+          <dd>${t("console.panel.battery_level", { level: alert.battery })}</dd>`}
+        ${alert.description && html`<dt>${t("console.panel.description")}</dt><dd>${alert.description}</dd>`}
+        <dt>${t("console.panel.handled_by")}</dt>
+        <dd data-acknowledged-by=${alert.acknowledged_by || ""}>
+          ${alert.acknowledged_by || t("console.panel.nobody")}${alert.unit_callsign ? ` · ${alert.unit_callsign}` : ""}
+        </dd>
+        ${alert.outcome &&
+        html`<dt>${t("console.panel.outcome")}</dt>
+          <dd>${t(`common.outcome.${alert.outcome}`)}</dd>`}
+      </dl>
+    </header>
+  `;
+}
+
+function ActionForm({ form, busy, onNote, onResolve, onEscalate, onClose }) {
+  if (form === "note") return html`<${NoteForm} busy=${busy} onSubmit=${onNote} onClose=${onClose} />`;
+  if (form === "resolve") return html`<${ResolveForm} busy=${busy} onSubmit=${onResolve} onClose=${onClose} />`;
+  if (form === "escalate") return html`<${EscalateForm} busy=${busy} onSubmit=${onEscalate} onClose=${onClose} />`;
+  return null;
+}
+
+export function AlertPanel({ detail, store, busy, form, actions, onClose }) {
+  const { alert } = detail;
+  if (!alert) {
+    return html`
+      <aside class="panel empty-panel" aria-live="polite">
+        ${detail.loading
+          ? html`<p class="muted">${t("common.loading")}</p>`
+          : detail.error
+            ? html`<p class="error">${t("common.error.generic", { message: detail.error.message })}</p>`
+            : html`<p class="muted">${t("console.panel.choose")}</p>`}
+      </aside>
+    `;
+  }
+  const flags = flagsOf(alert, store.deliveryFailed);
+  return html`
+    <aside class="panel" aria-labelledby="panel-title" data-alert-id=${alert.id}>
+      <button type="button" class="panel-close" aria-label=${t("common.close")} onClick=${onClose}>×</button>
+      <${AlertHeading} alert=${alert} flags=${flags} />
+      <${Timers} alert=${alert} />
+      <${ActionBar} alert=${alert} busy=${busy} onAcknowledge=${actions.acknowledge} onForm=${actions.openForm} />
+      <${ActionForm}
+        form=${form}
+        busy=${busy}
+        onNote=${actions.note}
+        onResolve=${actions.resolve}
+        onEscalate=${actions.escalate}
+        onClose=${() => actions.openForm(null)}
+      />
+      <${Recommendations}
+        alert=${alert}
+        recommendations=${detail.recommendations}
+        busy=${busy}
+        onDispatch=${actions.dispatch}
+      />
+      <${CallerCard} alert=${alert} />
+      <${CallerHistory} alert=${alert} history=${detail.history} moderation=${detail.moderation} />
+      <${Timeline} events=${detail.timeline} />
+    </aside>
+  `;
+}

@@ -1,0 +1,57 @@
+// The nearest available units for the selected alert, nearest first, each one click (or "d" for the first) from
+// being dispatched.
+import { html } from "../js/ui.js";
+import { clock, t } from "../js/i18n.js";
+import { distance } from "./time.js";
+
+const UNIT_KINDS = new Set(["patrol_car", "motorbike", "foot", "post"]);
+const DUTY_MODES = new Set(["post", "patrol", "home"]);
+
+export function unitKind(kind) {
+  return UNIT_KINDS.has(kind) ? t(`console.unit_kind.${kind}`) : kind;
+}
+
+export function dutyMode(mode) {
+  return DUTY_MODES.has(mode) ? t(`console.duty.${mode}`) : "";
+}
+
+export function Recommendations({ alert, recommendations, busy, onDispatch }) {
+  const closed = ["resolved", "cancelled", "on_scene"].includes(alert.state);
+  if (closed) return null;
+  return html`
+    <section class="panel-block" aria-labelledby="recommend-title">
+      <h3 id="recommend-title">${t("console.recommend.title")}</h3>
+      ${recommendations.length === 0
+        ? html`<p class="muted">${t("console.recommend.none")}</p>`
+        : html`
+            <ol class="recommendations">
+              ${recommendations.map(
+                (unit, index) => html`
+                  <li key=${unit.unit_id}>
+                    <span class="rec-unit">
+                      <strong>${unit.callsign}</strong>
+                      <span class="muted">
+                        ${unitKind(unit.kind)}${unit.duty_mode ? ` · ${dutyMode(unit.duty_mode)}` : ""}
+                      </span>
+                      <span class="rec-distance">
+                        ${distance(unit.distance_m)} · ${t("console.recommend.eta", { eta: clock(unit.eta_s) })}
+                      </span>
+                    </span>
+                    <button
+                      type="button"
+                      class="primary"
+                      data-action="dispatch-unit"
+                      data-unit-id=${unit.unit_id}
+                      disabled=${busy || alert.unit_id === unit.unit_id}
+                      onClick=${() => onDispatch(unit)}
+                    >
+                      ${t("console.action.dispatch")}${index === 0 ? html` <kbd>D</kbd>` : ""}
+                    </button>
+                  </li>
+                `,
+              )}
+            </ol>
+          `}
+    </section>
+  `;
+}

@@ -1,0 +1,134 @@
+// The alert's running timers and its timeline: every change, who made it, and when.
+import { html } from "../js/ui.js";
+import { clock, t } from "../js/i18n.js";
+import { ACTIVE_STATES } from "./store.js";
+import { secondsBetween, timeOfDay, useTick } from "./time.js";
+
+// Reasons Siaga itself writes; anything else is an operator's own words and is shown as written.
+const KNOWN_REASONS = new Set([
+  "not_acknowledged",
+  "no_officer",
+  "duress",
+  "resident_suspended",
+  "session_expired",
+  "pin_wrong",
+  "pin_locked",
+]);
+const LOUD_EVENTS = new Set(["duress", "escalated", "delivery_failed", "flagged", "cancel_ignored"]);
+// Seconds after which a still-running step is shown as late (amber), then very late (red).
+const LATE = { acknowledge: [30, 60], dispatch: [90, 180], arrive: [600, 900] };
+
+export function reasonText(reason) {
+  if (!reason) return "";
+  return KNOWN_REASONS.has(reason) ? t(`console.reason.${reason}`) : reason;
+}
+
+function Timer({ name, label, from, until, running }) {
+  let value = t("console.timer.not_yet");
+  let tone = "";
+  if (until) {
+    value = clock(secondsBetween(from, until));
+    tone = "done";
+  } else if (running) {
+    const seconds = secondsBetween(from);
+    value = clock(seconds);
+    const [late, veryLate] = LATE[name] || [Infinity, Infinity];
+    tone = seconds >= veryLate ? "very-late" : seconds >= late ? "late" : "running";
+  }
+  return html`
+    <div class=${`timer timer-${tone}`} data-timer=${name}>
+      <span class="timer-label">${label}</span>
+      <span class="timer-value">${value}</span>
+    </div>
+  `;
+}
+
+export function Timers({ alert }) {
+  useTick(1000);
+  const open = ACTIVE_STATES.has(alert.state);
+  return html`
+    <div class="timers" role="group" aria-label=${t("console.timer.title")}>
+      <${Timer}
+        name="press"
+        label=${t("console.timer.since_press")}
+        from=${alert.created_at}
+        until=${alert.closed_at}
+        running=${true}
+      />
+      <${Timer}
+        name="acknowledge"
+        label=${t("console.timer.to_acknowledge")}
+        from=${alert.created_at}
+        until=${alert.acknowledged_at}
+        running=${open}
+      />
+      <${Timer}
+        name="dispatch"
+        label=${t("console.timer.to_dispatch")}
+        from=${alert.created_at}
+        until=${alert.dispatched_at}
+        running=${open}
+      />
+      <${Timer}
+        name="arrive"
+        label=${t("console.timer.to_arrive")}
+        from=${alert.created_at}
+        until=${alert.on_scene_at}
+        running=${open && Boolean(alert.dispatched_at)}
+      />
+    </div>
+  `;
+}
+
+function eventDetail(event) {
+  const data = event.data || {};
+  switch (event.kind) {
+    case "note":
+      return data.text;
+    case "dispatched":
+      return data.unit_name;
+    case "resolved":
+      return [t(`common.outcome.${data.outcome}`), data.report].filter(Boolean).join(" · ");
+    case "escalated":
+    case "flagged":
+    case "cancel_ignored":
+      return reasonText(String(data.reason ?? ""));
+    case "delivery_failed":
+      return t("console.event.delivery_detail", {
+        channel: data.channel ?? "",
+        attempt: data.attempt ?? "",
+        error: data.error ?? "",
+      });
+    case "created":
+      return data.category ? t(`common.category.${data.category}`) : "";
+    default:
+      return "";
+  }
+}
+
+export function Timeline({ events }) {
+  const newestFirst = [...events].reverse();
+  return html`
+    <section class="panel-block" aria-labelledby="timeline-title">
+      <h3 id="timeline-title">${t("console.timeline.title")}</h3>
+      <ol class="timeline">
+        ${newestFirst.map(
+          (event) => html`
+            <li
+              key=${event.id}
+              class=${LOUD_EVENTS.has(event.kind) ? `loud event-${event.kind}` : `event-${event.kind}`}
+              data-kind=${event.kind}
+            >
+              <time datetime=${event.at}>${timeOfDay(event.at)}</time>
+              <span class="event-what">
+                <strong>${t(`console.event.${event.kind}`)}</strong>
+                <span class="muted"> · ${event.actor_name}</span>
+                ${eventDetail(event) && html`<span class="event-detail">${eventDetail(event)}</span>`}
+              </span>
+            </li>
+          `,
+        )}
+      </ol>
+    </section>
+  `;
+}

@@ -1,0 +1,129 @@
+// The unit's current assignment: who called and where, a route to the scene (links to the phone's own map apps:
+// no map SDK), and the steps en route -> on scene -> resolved with a short report.
+import { html, useState } from "../js/ui.js";
+import { api } from "../js/api.js";
+import { t } from "../js/i18n.js";
+import { errorText } from "./errors.js";
+import { place } from "./format.js";
+
+const OUTCOMES = ["genuine", "false_alarm", "prank", "test", "duplicate"];
+
+function coordinate(value) {
+  return Number(value).toFixed(6);
+}
+
+/** geo: opens whichever map app the phone has; the OpenStreetMap link works in any browser. */
+export function routeLinks(alert, from) {
+  const to = `${coordinate(alert.lat)},${coordinate(alert.lon)}`;
+  const start = from ? `${coordinate(from.lat)},${coordinate(from.lon)}` : "";
+  const route = encodeURIComponent(`${start};${to}`);
+  return {
+    geo: `geo:${to}?q=${to}`,
+    osm: `https://www.openstreetmap.org/directions?engine=fossgis_osrm_car&route=${route}`,
+  };
+}
+
+function Caller({ alert }) {
+  const resident = alert.resident;
+  return html`<dl class="caller">
+    <dt>${t("officer.assignment.caller")}</dt>
+    <dd>${resident.name || t("officer.assignment.no_name")}${resident.phone && ` · ${resident.phone}`}</dd>
+    ${resident.medical_notes &&
+    html`<dt>${t("officer.assignment.medical")}</dt><dd>${resident.medical_notes}</dd>`}
+    ${alert.description && html`<dt>${t("officer.assignment.description")}</dt><dd>${alert.description}</dd>`}
+  </dl>`;
+}
+
+function ResolveForm({ busy, onResolve }) {
+  const [outcome, setOutcome] = useState("genuine");
+  const [report, setReport] = useState("");
+  const submit = (event) => {
+    event.preventDefault();
+    onResolve(outcome, report.trim());
+  };
+  return html`<form class="resolve" onSubmit=${submit}>
+    <h3>${t("officer.resolve.heading")}</h3>
+    <label for="resolve-outcome">${t("officer.resolve.outcome")}</label>
+    <select id="resolve-outcome" value=${outcome} onChange=${(e) => setOutcome(e.target.value)}>
+      ${OUTCOMES.map((o) => html`<option value=${o}>${t(`common.outcome.${o}`)}</option>`)}
+    </select>
+    <label for="resolve-report">${t("officer.resolve.report")}</label>
+    <textarea id="resolve-report" rows="3" maxlength="4000" placeholder=${t("officer.resolve.placeholder")}
+      value=${report} onInput=${(e) => setReport(e.target.value)}></textarea>
+    <button type="submit" class="primary wide" disabled=${busy}>${t("officer.resolve.submit")}</button>
+  </form>`;
+}
+
+function NoteForm({ busy, onNote }) {
+  const [text, setText] = useState("");
+  const submit = async (event) => {
+    event.preventDefault();
+    if (text.trim() && (await onNote(text.trim()))) setText("");
+  };
+  return html`<form class="note" onSubmit=${submit}>
+    <label for="note-text" class="sr-only">${t("officer.note.label")}</label>
+    <input id="note-text" maxlength="4000" placeholder=${t("officer.note.label")} value=${text}
+      onInput=${(e) => setText(e.target.value)} />
+    <button type="submit" disabled=${busy || !text.trim()}>${t("officer.note.add")}</button>
+  </form>`;
+}
+
+export function AssignmentCard({ alert, token, where, onChanged, onResolved, onExpired }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+  const links = routeLinks(alert, where());
+
+  const act = async (path, body = {}) => {
+    setBusy(true);
+    setError("");
+    try {
+      const position = where();
+      const updated = await api(`/alerts/${alert.id}/${path}`, {
+        method: "POST",
+        token,
+        body: position ? { ...body, where: position } : body,
+      });
+      onChanged(updated);
+      return updated;
+    } catch (err) {
+      if (err.status === 401) onExpired();
+      setError(errorText(err));
+      return null;
+    } finally {
+      setBusy(false);
+    }
+  };
+  const resolve = async (outcome, report) => {
+    const done = await act("resolve", { outcome, report });
+    if (done) onResolved(done);
+  };
+
+  return html`
+    <section class="card assignment" aria-labelledby="assignment-heading" data-testid="assignment">
+      <div class="assignment-head">
+        <h2 id="assignment-heading">${t(`common.category.${alert.category}`)}</h2>
+        <span class="badge state-${alert.state}" data-testid="alert-state">${t(`common.state.${alert.state}`)}</span>
+      </div>
+      <p class="place">
+        ${place(alert)} · <span class="muted">${coordinate(alert.lat)}, ${coordinate(alert.lon)}</span>
+      </p>
+      <${Caller} alert=${alert} />
+      <div class="navigate">
+        <a class="button primary" href=${links.geo} data-testid="nav-geo">${t("officer.navigate.app")}</a>
+        <a class="button" href=${links.osm} target="_blank" rel="noopener noreferrer" data-testid="nav-osm">
+          ${t("officer.navigate.osm")}</a>
+        ${alert.resident.phone &&
+        html`<a class="button call" href=${`tel:${alert.resident.phone}`}>${t("officer.assignment.call")}</a>`}
+      </div>
+      <div class="steps">
+        <button type="button" class="step" disabled=${busy || alert.state !== "dispatched"}
+          onClick=${() => act("en-route")}>${t("officer.step.en_route")}</button>
+        <button type="button" class="step" disabled=${busy || alert.state === "on_scene"}
+          onClick=${() => act("on-scene")}>${t("officer.step.on_scene")}</button>
+      </div>
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      <${ResolveForm} busy=${busy} onResolve=${resolve} />
+      <${NoteForm} busy=${busy} onNote=${(text) => act("notes", { text })} />
+    </section>
+  `;
+}

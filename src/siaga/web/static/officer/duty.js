@@ -1,0 +1,124 @@
+// Going on and off duty. The server has no "read my duty" endpoint, so the phone remembers what it last set and,
+// on start, sets it again (the call is idempotent) to learn the unit's state.
+import { html, useCallback, useEffect, useState } from "../js/ui.js";
+import { api } from "../js/api.js";
+import { t } from "../js/i18n.js";
+import { errorText } from "./errors.js";
+
+export const MODES = ["post", "patrol", "home"];
+
+export function dutyStore(staffId) {
+  const key = `siaga.officer.duty.${staffId}`;
+  return {
+    get() {
+      try {
+        return { on: false, mode: "patrol", ...JSON.parse(localStorage.getItem(key) || "{}") };
+      } catch {
+        return { on: false, mode: "patrol" };
+      }
+    },
+    save(value) {
+      localStorage.setItem(key, JSON.stringify(value));
+    },
+  };
+}
+
+/** The duty state of the logged-in officer, kept in step with the server. */
+export function useDuty(me, onExpired) {
+  const store = dutyStore(me.staffId);
+  const [duty, setDuty] = useState(store.get);
+  const [unit, setUnit] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState("");
+
+  const apply = useCallback(
+    async (on, mode) => {
+      setBusy(true);
+      setError("");
+      try {
+        const status = on
+          ? await api("/officers/me/duty", { method: "PUT", token: me.token, body: { mode } })
+          : await api("/officers/me/duty", { method: "DELETE", token: me.token });
+        const next = { on: status.state !== "off_duty", mode };
+        store.save(next);
+        setDuty(next);
+        setUnit(status);
+      } catch (err) {
+        if (err.status === 401) return onExpired();
+        setError(errorText(err));
+      } finally {
+        setBusy(false);
+      }
+    },
+    [me.token],
+  );
+
+  useEffect(() => {
+    const saved = store.get();
+    if (saved.on) apply(true, saved.mode);
+  }, [me.token]);
+
+  /** The server said we are off duty (e.g. a supervisor ended the shift): believe it. */
+  const offDutyOnServer = useCallback(() => {
+    const next = { ...store.get(), on: false };
+    store.save(next);
+    setDuty(next);
+    setUnit((current) => (current ? { ...current, state: "off_duty" } : current));
+  }, [me.staffId]);
+
+  /** Off duty, the mode is only remembered for when the officer goes on duty. */
+  const chooseMode = useCallback(
+    (mode) => {
+      const next = { ...store.get(), mode };
+      store.save(next);
+      setDuty(next);
+    },
+    [me.staffId],
+  );
+
+  return { duty, unit, busy, error, apply, chooseMode, offDutyOnServer };
+}
+
+export function DutyCard({ state, sharing, unitState }) {
+  const { duty, unit, busy, error, apply } = state;
+  return html`
+    <section class="card duty ${duty.on ? "on" : "off"}" aria-labelledby="duty-heading">
+      <div class="duty-head">
+        <h2 id="duty-heading">${t("officer.duty.heading")}</h2>
+        <span class="badge unit-${unitState}" data-testid="unit-state">${t(`common.unit.${unitState}`)}</span>
+      </div>
+      ${unit && html`<p class="muted">${t("officer.duty.unit", { callsign: unit.callsign })}</p>`}
+      <fieldset class="modes" disabled=${busy}>
+        <legend>${t("officer.duty.mode")}</legend>
+        ${MODES.map(
+          (mode) => html`<button type="button" class="mode ${duty.mode === mode ? "selected" : ""}"
+            aria-pressed=${duty.mode === mode} data-mode=${mode}
+            onClick=${() => (duty.on ? apply(true, mode) : state.chooseMode(mode))}>
+            ${t(`officer.mode.${mode}`)}</button>`,
+        )}
+      </fieldset>
+      <button type="button" class="duty-toggle ${duty.on ? "danger" : "primary"}" disabled=${busy}
+        onClick=${() => apply(!duty.on, duty.mode)}>
+        ${duty.on ? t("officer.duty.go_off") : t("officer.duty.go_on")}
+      </button>
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      ${duty.on && html`<${SharingLine} sharing=${sharing} />`}
+    </section>
+  `;
+}
+
+function SharingLine({ sharing }) {
+  const [, tick] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  if (!sharing) return null;
+  const ago = sharing.sentAt ? Math.round((Date.now() - sharing.sentAt) / 1000) : null;
+  return html`<p class="sharing sharing-${sharing.state}" data-testid="sharing" aria-live="polite">
+    ${t(`officer.sharing.${sharing.state}`)}
+    ${ago !== null && html` · ${t("officer.sharing.sent_ago", { seconds: ago })}`}
+    ${sharing.accuracy !== null && html` · ±${Math.round(sharing.accuracy)} m`}
+    ${sharing.queued > 0 && html` · ${t("officer.sharing.queued", { count: sharing.queued })}`}
+  </p>`;
+}

@@ -1,0 +1,139 @@
+// The officer's screen once logged in: a ringing offer above everything, then the assignment, duty and push.
+import { html, useEffect, useRef, useState } from "../js/ui.js";
+import { api } from "../js/api.js";
+import { t } from "../js/i18n.js";
+import { AssignmentCard } from "./assignment.js";
+import { DutyCard, useDuty } from "./duty.js";
+import { errorText } from "./errors.js";
+import { useDispatchFeed } from "./feed.js";
+import { PositionSharer } from "./location.js";
+import { PushCard } from "./push.js";
+import { Ringer } from "./ringer.js";
+import { RingingCard } from "./ringing.js";
+import { Notices } from "./notices.js";
+
+// The unit's state as the board shows it, derived from what this phone knows (the server has no "my unit" read).
+const UNIT_STATE_OF_ALERT = { dispatched: "assigned", en_route: "en_route", on_scene: "on_scene" };
+
+function unitState(duty, offers, assignments) {
+  if (!duty.duty.on) return "off_duty";
+  if (assignments.length) return UNIT_STATE_OF_ALERT[assignments[0].state];
+  if (offers.length) return "offered";
+  return "available";
+}
+
+const CONFLICT_REASONS = { "offer.taken": "taken", "alert.taken": "taken", "offer.expired": "expired" };
+
+/** Assignments this phone has already answered, so a reload does not ring for them again. */
+function seenStore(staffId) {
+  const key = `siaga.officer.seen.${staffId}`;
+  return {
+    get: () => JSON.parse(localStorage.getItem(key) || "[]"),
+    add(id) {
+      const next = [id, ...this.get().filter((x) => x !== id)].slice(0, 50);
+      localStorage.setItem(key, JSON.stringify(next));
+      return next;
+    },
+  };
+}
+
+/** Position sharing while on duty; returns its status for the screen and a way to read the newest position. */
+function useSharing(me, duty, onExpired) {
+  const [status, setStatus] = useState(null);
+  const sharer = useRef(null);
+  useEffect(() => {
+    if (!duty.duty.on) {
+      setStatus(null);
+      return undefined;
+    }
+    const current = new PositionSharer({
+      token: me.token,
+      onStatus: setStatus,
+      onOffDuty: duty.offDutyOnServer,
+      onExpired,
+    }).start();
+    sharer.current = current;
+    return () => {
+      current.stop();
+      sharer.current = null;
+    };
+  }, [duty.duty.on, me.token]);
+  return { status, where: () => sharer.current?.where() ?? null };
+}
+
+function useRinging(active) {
+  const ringer = useRef(new Ringer());
+  useEffect(() => {
+    if (active) ringer.current.start();
+    else ringer.current.stop();
+  }, [active]);
+  useEffect(() => () => ringer.current.stop(), []);
+}
+
+export function Home({ me, config, onExpired }) {
+  const duty = useDuty(me, onExpired);
+  const sharing = useSharing(me, duty, onExpired);
+  const { offers, assignments, notices, streamState, feed } = useDispatchFeed(me, onExpired);
+  const seen = seenStore(me.staffId);
+  const [answered, setAnswered] = useState(seen.get);
+  const [busy, setBusy] = useState(false);
+  const [ringError, setRingError] = useState("");
+  const [resolved, setResolved] = useState(null);
+
+  useEffect(() => {
+    // The shared service worker keeps the app shell for starting without signal; a missing one is no reason to fail.
+    navigator.serviceWorker?.register("/sw.js").catch(() => null);
+  }, []);
+
+  const entry = offers[0];
+  const newAssignment = assignments.find((a) => a.state === "dispatched" && !answered.includes(a.id));
+  useRinging(Boolean(entry || newAssignment));
+
+  const answer = async (verb) => {
+    setBusy(true);
+    setRingError("");
+    try {
+      const result = await api(`/offers/${entry.offer.id}/${verb}`, { method: "POST", token: me.token });
+      feed.current.markAnswered(entry.offer.id);
+      if (verb === "accept") setAnswered(seen.add(result.id));
+    } catch (err) {
+      if (err.status === 401) return onExpired();
+      if (err.status !== 409) return setRingError(errorText(err));
+      // Someone else was quicker, or the offer ran out: say so plainly and stop ringing.
+      feed.current.markAnswered(entry.offer.id);
+      feed.current.addNotice(CONFLICT_REASONS[err.code] || "withdrawn", entry.alert);
+    } finally {
+      setBusy(false);
+      feed.current.refresh();
+    }
+  };
+
+  return html`
+    <p class="connection connection-${streamState}" data-testid="connection">${t(`common.stream.${streamState}`)}</p>
+    ${entry &&
+    html`<${RingingCard} entry=${entry} more=${offers.length - 1} busy=${busy} error=${ringError}
+      onAccept=${() => answer("accept")} onDecline=${() => answer("decline")} />`}
+    ${!entry &&
+    newAssignment &&
+    html`<${RingingCard} assignment=${newAssignment} more=${0} busy=${false} error=""
+      onAccept=${() => setAnswered(seen.add(newAssignment.id))} />`}
+    <${Notices} notices=${notices} onDismiss=${(id) => feed.current.dismiss(id)} />
+    ${resolved &&
+    html`<p class="banner ok" role="status">
+      ${t("officer.resolve.done")}
+      <button type="button" onClick=${() => setResolved(null)}>${t("common.close")}</button>
+    </p>`}
+    ${assignments.map(
+      (alert) => html`<${AssignmentCard} key=${alert.id} alert=${alert} token=${me.token} where=${sharing.where}
+        onChanged=${(updated) => feed.current.replace(updated)}
+        onResolved=${(done) => {
+          feed.current.markAnswered(done.id);
+          setResolved(done);
+        }}
+        onExpired=${onExpired} />`,
+    )}
+    ${!assignments.length && duty.duty.on && html`<p class="card quiet">${t("officer.waiting")}</p>`}
+    <${DutyCard} state=${duty} sharing=${sharing.status} unitState=${unitState(duty, offers, assignments)} />
+    <${PushCard} config=${config} token=${me.token} />
+  `;
+}

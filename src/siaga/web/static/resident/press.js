@@ -1,0 +1,86 @@
+// Turning a press into an outbox row: the id is made here, on the phone, so that however often the row is sent
+// the server keeps one alert. The row is written before any network call.
+import { webConfig } from "../js/api.js";
+import { addPress, allPresses, updatePress } from "./outbox.js";
+import { freshFix, lastKnownFix, waitForFix } from "./location.js";
+
+const CENTRE_KEY = "siaga.resident.mapCentre";
+const LOCATE_WAIT_MS = 15000;
+
+/** A random (version 4) UUID, also where crypto.randomUUID is missing (plain http on a local network). */
+export function newId() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+async function batteryLevel() {
+  try {
+    if (!navigator.getBattery) return null;
+    const battery = await Promise.race([navigator.getBattery(), new Promise((r) => setTimeout(() => r(null), 300))]);
+    return battery ? Math.round(battery.level * 100) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Remember the city's map centre while online: the last resort for a press from a phone that never had a fix. */
+export async function rememberMapCentre() {
+  try {
+    const config = await webConfig();
+    localStorage.setItem(CENTRE_KEY, JSON.stringify(config.map_center));
+  } catch {
+    // Offline: keep the one remembered before.
+  }
+}
+
+function centreFallback() {
+  try {
+    const [lat, lon] = JSON.parse(localStorage.getItem(CENTRE_KEY) || "null") || [];
+    if (Number.isFinite(lat) && Number.isFinite(lon)) {
+      // The widest accuracy the API takes: staff see at once that this is not where the person is.
+      return { lat, lon, accuracy_m: 100000, recorded_at: new Date().toISOString() };
+    }
+  } catch {
+    // fall through
+  }
+  return null;
+}
+
+/** Store a press in the outbox. Resolves with the row, durably written; delivery is the caller's next step. */
+export async function storePress({ category, silent, token }) {
+  const fix = freshFix();
+  const body = {
+    id: newId(),
+    category: category || "lainnya",
+    silent: Boolean(silent),
+    pressed_at: new Date().toISOString(),
+    location: fix,
+  };
+  const battery = await batteryLevel();
+  if (battery !== null) body.battery = battery;
+  return addPress({ body, token });
+}
+
+/**
+ * Give a press without a position one: a fix if one comes within 15 s, else the last one known (however old),
+ * else the city centre with the widest accuracy and a note. An SOS is never held back for want of a GPS.
+ */
+export async function locatePress(row) {
+  if (row.body.location) return row;
+  const fix = (await waitForFix(LOCATE_WAIT_MS)) || lastKnownFix();
+  const location = fix || centreFallback();
+  if (!location) return row; // nothing at all yet: tried again at the next start
+  const body = { ...row.body, location };
+  if (!fix) body.description = "Lokasi GPS tidak tersedia di ponsel (posisi = pusat kota) / no GPS fix on the phone";
+  return updatePress(row.id, (current) => (current.body.location ? {} : { body }));
+}
+
+/** Presses stored without a position (the tab was closed while locating): locate them now. */
+export async function locateWaiting() {
+  const rows = (await allPresses()).filter((row) => row.state === "pending" && !row.body.location);
+  return Promise.all(rows.map(locatePress));
+}

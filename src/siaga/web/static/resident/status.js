@@ -1,0 +1,179 @@
+// The status of the resident's SOS, in plain words: sending (kept on the phone until there is signal), received
+// by the server, acknowledged by an operator, then who is coming and when. A duress PIN gives the same
+// "cancelled" screen as the cancel PIN: this screen never shows anything the server did not say to the phone.
+import { html, useEffect, useRef, useState } from "../js/ui.js";
+import { api } from "../js/api.js";
+import { t } from "../js/i18n.js";
+import { LiveStream } from "../js/stream.js";
+import { updatePress } from "./outbox.js";
+import { probe } from "./location.js";
+import { Call112, ErrorLine, TopBar } from "./widgets.js";
+
+const RESPONDING = ["dispatched", "en_route", "on_scene"];
+const CLOSED = ["resolved", "cancelled"];
+const STEPS = ["received", "acknowledged", "dispatched", "en_route", "on_scene"];
+
+/** Which of the screen's phases a press is in. */
+export function phaseOf(row, view) {
+  if (row.state === "pending") return "sending";
+  if (row.state === "failed") return "failed";
+  const state = view?.state || "new";
+  if (CLOSED.includes(state) || RESPONDING.includes(state)) return state;
+  if (view?.acknowledged || state === "acknowledged") return "acknowledged";
+  return "received";
+}
+
+function minutes(seconds) {
+  return Math.max(1, Math.round(seconds / 60));
+}
+
+function Steps({ phase }) {
+  const reached = STEPS.indexOf(phase);
+  return html`<ol class="steps">
+    ${STEPS.map(
+      (step, i) => html`<li key=${step} class=${i <= reached ? "done" : ""} aria-current=${i === reached ? "step" : null}>
+        ${t(`resident.step.${step}`)}
+      </li>`,
+    )}
+  </ol>`;
+}
+
+function Responder({ view }) {
+  const names = view.officer_names || [];
+  if (!names.length && !view.unit_callsign) return null;
+  return html`<div class="card responder">
+    ${names.length > 0 && html`<p class="officer">${t("resident.status.officer", { names: names.join(", ") })}</p>`}
+    ${view.unit_callsign && html`<p>${t("resident.status.unit", { unit: view.unit_callsign })}</p>`}
+    ${Number.isFinite(view.eta_s) &&
+    view.state !== "on_scene" &&
+    html`<p class="eta">${t("resident.status.eta", { minutes: minutes(view.eta_s) })}</p>`}
+  </div>`;
+}
+
+function CancelForm({ row, token, onCancelled, onClose }) {
+  const [pin, setPin] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  async function submit(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const view = await api(`/alerts/${row.id}/cancel`, { method: "POST", body: { pin }, token: token || row.token });
+      onCancelled(view);
+    } catch (failure) {
+      setError(failure);
+      setPin("");
+      setBusy(false);
+    }
+  }
+  return html`<form class="card stack cancel-form" onSubmit=${submit}>
+    <label for="cancel-pin-input">${t("resident.cancel.pin")}</label>
+    <input id="cancel-pin-input" type="password" inputmode="numeric" autocomplete="off" maxlength="8" value=${pin}
+      autofocus onInput=${(e) => setPin(e.target.value.replace(/\D/g, ""))} />
+    <${ErrorLine} error=${error} />
+    <button type="submit" class="primary big" disabled=${busy || pin.length < 4}>${t("resident.cancel.confirm")}</button>
+    <button type="button" onClick=${onClose}>${t("resident.cancel.keep")}</button>
+  </form>`;
+}
+
+/** Follow the alert on the resident stream while it is open; fetch it afresh on every (re)connection. */
+function useLiveView(row, token) {
+  const [view, setView] = useState(row.view);
+  const [link, setLink] = useState("connecting");
+  const delivered = row.state === "delivered";
+  const closed = CLOSED.includes(view?.state);
+  const latest = useRef(view);
+
+  function merge(next) {
+    latest.current = { ...latest.current, ...next };
+    setView(latest.current);
+  }
+  function accept(next) {
+    merge(next);
+    updatePress(row.id, { view: latest.current }); // shown again if the app is reopened without signal
+  }
+
+  // The outbox learns the first answer (delivery), possibly in the service worker.
+  useEffect(() => {
+    if (row.view) merge(row.view);
+  }, [row.view?.state, row.view?.acknowledged]);
+
+  useEffect(() => {
+    if (!delivered || closed) return undefined;
+    const refresh = () =>
+      api(`/alerts/${row.id}`, { token: token || row.token })
+        .then(accept)
+        .catch(() => null);
+    const stream = new LiveStream("resident", () => token || row.token, {
+      onMessage(message) {
+        if (message.type === "alert_status" && message.alert_id === row.id) accept(message);
+      },
+      onState(state) {
+        setLink(state);
+        if (state === "open") refresh();
+      },
+    }).start();
+    return () => stream.stop();
+  }, [row.id, delivered, closed]);
+
+  return { view, link, accept };
+}
+
+function Headline({ phase, row, online }) {
+  if (phase === "sending") {
+    return html`<div class="headline sending">
+      <h2>${t("resident.status.sending")}</h2>
+      <p>${online ? t("resident.status.sending_online") : t("resident.status.sending_offline")}</p>
+      ${row.attempts > 0 && html`<p class="hint">${t("resident.status.attempts", { n: row.attempts })}</p>`}
+      <p class="hint">${t("resident.status.kept")}</p>
+    </div>`;
+  }
+  if (phase === "failed") {
+    return html`<div class="headline failed">
+      <h2>${t("resident.status.failed")}</h2>
+      <p>${t("resident.status.failed_text", { message: row.lastError?.message || "" })}</p>
+    </div>`;
+  }
+  return html`<div class=${`headline ${phase}`}>
+    <h2>${t(`resident.phase.${phase}`)}</h2>
+    <p>${t(`resident.phase_text.${phase}`)}</p>
+  </div>`;
+}
+
+/** The status screen for one press (an outbox row). */
+export function StatusScreen({ row, token, online, onDone, onRetry, onSettings }) {
+  const { view, link, accept } = useLiveView(row, token);
+  const [cancelling, setCancelling] = useState(false);
+  const phase = phaseOf(row, view);
+  const closed = CLOSED.includes(phase);
+  const silent = Boolean(row.body?.silent);
+
+  function cancelled(answer) {
+    setCancelling(false);
+    accept({ ...answer, officer_names: answer.officer_names, eta_s: null });
+    // Ask the server whether it still wants the position: it does after a duress PIN, and says no otherwise.
+    probe(row.id);
+  }
+
+  return html`<div class=${`screen status-screen phase-${phase} ${silent ? "silent" : ""}`}>
+    <${TopBar} onSettings=${onSettings} />
+    <main class="content">
+      <${Headline} phase=${phase} row=${row} online=${online} />
+      ${!closed && phase !== "sending" && phase !== "failed" && html`<${Steps} phase=${phase} />`}
+      ${RESPONDING.includes(phase) && html`<${Responder} view=${view} />`}
+      ${row.body?.category && !closed && html`<p class="muted">${t(`common.category.${row.body.category}`)}</p>`}
+      ${!closed && phase !== "sending" && phase !== "failed" && link !== "open" &&
+      html`<p class="hint" role="status">${t(`common.stream.${link}`)}</p>`}
+      ${phase === "failed" && html`<button type="button" class="primary big" onClick=${onRetry}>${t("resident.status.retry")}</button>`}
+      ${!closed && phase !== "failed" && !cancelling &&
+      html`<button type="button" class="big cancel-sos" disabled=${phase === "sending"} onClick=${() => setCancelling(true)}>
+        ${t("resident.cancel.open")}
+      </button>`}
+      ${phase === "sending" && html`<p class="hint">${t("resident.cancel.after_delivery")}</p>`}
+      ${cancelling && html`<${CancelForm} row=${row} token=${token} onCancelled=${cancelled} onClose=${() => setCancelling(false)} />`}
+      ${(closed || phase === "failed") && html`<button type="button" class="primary big" onClick=${onDone}>${t("resident.status.done")}</button>`}
+      <${Call112} />
+    </main>
+  </div>`;
+}
