@@ -27,6 +27,10 @@ class AgencyRead(ReadModel):
     parent_id: int | None
     phone: str | None
     created_at: datetime
+    direct_offers: bool
+    offer_size: int
+    offer_timeout_seconds: int
+    offer_radius_m: float
 
 
 class JurisdictionRead(ReadModel):

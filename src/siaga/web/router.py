@@ -90,6 +90,12 @@ async def landing() -> FileResponse:
     return FileResponse(PAGES / "index.html")
 
 
+@router.get("/sw.js")
+async def service_worker() -> FileResponse:
+    # Served from the root so it may control every app page (the scope of a service worker is its folder).
+    return FileResponse(STATIC / "js" / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/{app}", response_class=HTMLResponse)
 async def app_page(app: str) -> HTMLResponse:
     page = APPS.get(app)
@@ -101,12 +107,6 @@ async def app_page(app: str) -> HTMLResponse:
 @router.get("/{app}/", response_class=HTMLResponse)
 async def app_page_slash(app: str) -> RedirectResponse:
     return RedirectResponse(f"/{app}")
-
-
-@router.get("/sw.js")
-async def service_worker() -> FileResponse:
-    # Served from the root so it may control every app page (the scope of a service worker is its folder).
-    return FileResponse(STATIC / "js" / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 def web_config(runtime: RuntimeDep) -> WebConfig:

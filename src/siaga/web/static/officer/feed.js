@@ -43,6 +43,7 @@ export class DispatchFeed {
       onMessage: (message) => this.onMessage(message),
       onState: (state) => {
         this.streamState = state;
+        if (state === "refused") this.onExpired(); // the session ended (revoked or expired): log in again
         this.emit();
       },
     }).start();

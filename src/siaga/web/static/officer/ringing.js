@@ -13,13 +13,13 @@ function useNow() {
   return now;
 }
 
-function Countdown({ until }) {
-  const left = (Date.parse(until) - useNow()) / 1000;
+function Countdown({ until, now }) {
+  const left = (Date.parse(until) - now) / 1000;
   return html`<p class="countdown" aria-live="off">${t("officer.ring.answer_within", { time: clock(left) })}</p>`;
 }
 
-function Facts({ alert }) {
-  const age = (useNow() - Date.parse(alert.created_at)) / 1000;
+function Facts({ alert, now }) {
+  const age = (now - Date.parse(alert.created_at)) / 1000;
   return html`<dl class="ring-facts">
     <dt>${t("officer.assignment.caller")}</dt><dd>${alert.resident?.name || t("officer.assignment.no_name")}</dd>
     <dt>${t("officer.ring.pressed")}</dt><dd>${t("officer.ring.ago", { time: clock(age) })}</dd>
@@ -41,6 +41,8 @@ function Flags({ alert }) {
  *   onAccept: () => void, onDecline?: () => void}} props
  */
 export function RingingCard({ entry, assignment, more, busy, error, onAccept, onDecline }) {
+  // Ticking the whole card also drops the "tap for sound" hint as soon as a tap has turned the sound on.
+  const now = useNow();
   const alert = entry ? entry.alert : assignment;
   const offer = entry?.offer;
   return html`
@@ -53,8 +55,8 @@ export function RingingCard({ entry, assignment, more, busy, error, onAccept, on
         <${Flags} alert=${alert} />
         ${offer &&
         html`<p class="ring-distance">${distance(offer.distance_m)} · ${minutes(offer.eta_s)}</p>
-          <${Countdown} until=${offer.expires_at} />`}
-        <${Facts} alert=${alert} />
+          <${Countdown} until=${offer.expires_at} now=${now} />`}
+        <${Facts} alert=${alert} now=${now} />
         ${alert.description && html`<p class="ring-description">${alert.description}</p>`}
         ${!soundReady() && html`<p class="sound-hint">${t("officer.ring.tap_for_sound")}</p>`}
         ${more > 0 && html`<p class="muted-light">${t("officer.ring.more", { count: more })}</p>`}

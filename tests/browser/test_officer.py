@@ -1,0 +1,193 @@
+"""The officer app on a 360 px phone: duty, position sharing, a ringing offer, accept, en route, on scene, resolve."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from playwright.async_api import Page, expect
+
+from siaga.accounts.models import Role
+from tests.browser.conftest import Site, screenshot
+from tests.conftest import PASSWORD, Person
+
+COBLONG = (-6.8915, 107.6107)  # where site.phone() says the browser is
+RING_TIMEOUT_MS = 30_000
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float = 20.0, what: str = "") -> T:
+    """Poll the server until ``check`` returns something (the UI and the server's workers run at their own pace)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.25)
+
+
+async def log_in(page: Page, officer: Person) -> None:
+    await page.goto("/officer")
+    await page.fill("#officer-username", officer.extra["username"])
+    await page.fill("#officer-password", PASSWORD)
+    await page.get_by_role("button", name="Masuk").click()
+    await expect(page.get_by_role("heading", name="Tugas", exact=True)).to_be_visible()
+
+
+async def enable_direct_offers(site: Site) -> None:
+    admin = await site.api.staff(Role.ADMIN, "BDG-CC")
+    answer = await site.api.http.put(
+        "/api/v1/agencies/POLSEK-COBLONG/dispatch-settings",
+        json={"direct_offers": True, "offer_size": 3, "offer_timeout_seconds": 120, "offer_radius_m": 5000},
+        headers=admin.headers,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def board_entry(site: Site, viewer: Person, unit_id: int | None) -> dict[str, Any] | None:
+    answer = await site.api.get(viewer, "/units/board")
+    assert answer.status_code == 200, answer.text
+    return next((u for u in answer.json() if u["unit_id"] == unit_id), None)
+
+
+async def test_an_officer_goes_on_duty_accepts_a_ringing_offer_and_resolves_it(site: Site) -> None:
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-UJI-1", name="Bripka Andi")
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    context = await site.phone()
+    page = await context.new_page()
+    await log_in(page, officer)
+
+    await page.get_by_role("button", name="Patroli").click()
+    await page.get_by_role("button", name="Mulai tugas").click()
+
+    async def available_here() -> dict[str, Any] | None:
+        unit = await board_entry(site, operator, officer.unit_id)
+        if unit and unit["state"] == "available" and unit["lat"] is not None:
+            return unit
+        return None
+
+    unit = await eventually(available_here, what="the unit to be available with a position")
+    assert (round(unit["lat"], 4), round(unit["lon"], 4)) == COBLONG
+    assert unit["duty_mode"] == "patrol"
+
+    await enable_direct_offers(site)
+    resident = await site.api.resident(name="Sari Warga")
+    alert = await site.api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
+
+    ringing = page.get_by_test_id("ringing")
+    await expect(ringing).to_be_visible(timeout=RING_TIMEOUT_MS)
+    await expect(ringing).to_contain_text("Tawaran SOS")
+    await expect(ringing).to_contain_text("Kriminalitas")
+    await expect(ringing).to_contain_text("Coblong")
+    await screenshot(page, "officer")
+    await ringing.get_by_role("button", name="Terima", exact=True).click()
+
+    async def dispatched_to_us() -> dict[str, Any] | None:
+        seen = (await site.api.get(operator, f"/alerts/{alert['id']}")).json()
+        return seen if seen["state"] == "dispatched" and seen["unit_id"] == officer.unit_id else None
+
+    await eventually(dispatched_to_us, what="the alert to be dispatched to the officer's unit")
+    await expect(ringing).to_be_hidden()
+    card = page.get_by_test_id("assignment")
+    geo = await card.get_by_test_id("nav-geo").get_attribute("href")
+    osm = await card.get_by_test_id("nav-osm").get_attribute("href")
+    assert geo is not None
+    assert geo.startswith("geo:-6.891500,107.610700")
+    assert osm is not None
+    assert osm.startswith("https://www.openstreetmap.org/directions?")
+    assert "-6.891500%2C107.610700" in osm
+
+    state = card.get_by_test_id("alert-state")
+    await card.get_by_role("button", name="Dalam perjalanan").click()
+    await expect(state).to_have_text("Dalam perjalanan")
+    await card.get_by_role("button", name="Tiba di lokasi").click()
+    await expect(state).to_have_text("Tiba di lokasi")
+    await card.get_by_label("Hasil").select_option("genuine")
+    await card.get_by_label("Laporan singkat").fill("Motor korban ditemukan, pelaku kabur ke arah Dago.")
+    await card.get_by_role("button", name="Selesai", exact=True).click()
+    await expect(page.get_by_role("status").filter(has_text="Laporan terkirim")).to_be_visible()
+    await expect(card).to_be_hidden()
+    await context.close()
+
+    closed = (await site.api.get(operator, f"/alerts/{alert['id']}")).json()
+    assert closed["state"] == "resolved"
+    assert closed["outcome"] == "genuine"
+    assert closed["report"] == "Motor korban ditemukan, pelaku kabur ke arah Dago."
+    assert closed["en_route_at"] is not None
+    assert closed["on_scene_at"] is not None
+
+
+async def test_a_ringing_offer_taken_by_another_unit_stops_and_says_so(site: Site) -> None:
+    mine = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-UJI-2")
+    rival = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-UJI-3")
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    context = await site.phone()
+    page = await context.new_page()
+    await log_in(page, mine)
+    # The language switch turns the officer's screen into English.
+    await page.get_by_label("Bahasa").select_option("en")
+    await expect(page.get_by_role("button", name="Go on duty")).to_be_visible()
+    await page.get_by_role("button", name="Go on duty").click()
+    await expect(page.get_by_test_id("sharing")).to_contain_text("Sharing your position")
+
+    # The rival unit is on duty a street away (through the API, as another phone would).
+    assert (
+        await site.api.http.put("/api/v1/officers/me/duty", json={"mode": "post"}, headers=rival.headers)
+    ).is_success
+    fix = {"lat": COBLONG[0] + 0.001, "lon": COBLONG[1], "accuracy_m": 10}
+    assert (await site.api.post(rival, "/officers/me/location", fix)).status_code == 202
+
+    async def both_available() -> bool:
+        units = [await board_entry(site, operator, who.unit_id) for who in (mine, rival)]
+        return all(u and u["state"] == "available" and u["lat"] is not None for u in units)
+
+    await eventually(both_available, what="both units to be available with positions")
+    await enable_direct_offers(site)
+    await site.api.press(await site.api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+
+    ringing = page.get_by_test_id("ringing")
+    await expect(ringing).to_be_visible(timeout=RING_TIMEOUT_MS)
+    await expect(ringing).to_contain_text("SOS offer")
+
+    async def rival_offer() -> list[dict[str, Any]]:
+        offers: list[dict[str, Any]] = (await site.api.get(rival, "/offers")).json()
+        return offers
+
+    offer = (await eventually(rival_offer, what="the rival's offer"))[0]
+    assert (await site.api.post(rival, f"/offers/{offer['id']}/accept")).status_code == 200
+
+    await expect(ringing).to_be_hidden(timeout=RING_TIMEOUT_MS)
+    await expect(page.get_by_test_id("notice")).to_contain_text("taken by another unit")
+    await context.close()
+
+
+async def test_positions_taken_without_signal_are_sent_when_it_returns(site: Site) -> None:
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-UJI-4")
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    context = await site.phone()
+    page = await context.new_page()
+    await log_in(page, officer)
+    await page.get_by_role("button", name="Mulai tugas").click()
+    sharing = page.get_by_test_id("sharing")
+    await expect(sharing).to_contain_text("Lokasi dibagikan")
+
+    await context.set_offline(True)
+    moved = (-6.8950, 107.6150)
+    await context.set_geolocation({"latitude": moved[0], "longitude": moved[1]})
+    await expect(sharing).to_contain_text("Tidak ada sinyal", timeout=15_000)
+    await expect(sharing).to_contain_text("menunggu dikirim")
+
+    await context.set_offline(False)
+
+    async def moved_on_the_board() -> dict[str, Any] | None:
+        unit = await board_entry(site, operator, officer.unit_id)
+        return unit if unit and unit["lat"] is not None and round(unit["lat"], 4) == moved[0] else None
+
+    unit = await eventually(moved_on_the_board, what="the position taken offline to reach the server")
+    assert round(unit["lon"], 4) == moved[1]
+    await expect(sharing).to_contain_text("Lokasi dibagikan")
+    await expect(sharing).not_to_contain_text("menunggu dikirim")
+    await context.close()
