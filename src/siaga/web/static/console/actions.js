@@ -1,6 +1,6 @@
 // The action bar of the selected alert and its small forms (note, resolve with an outcome, escalate). Each button
 // shows its keyboard shortcut.
-import { html, useEffect, useRef, useState } from "../js/ui.js";
+import { html, useRef, useState } from "../js/ui.js";
 import { t } from "../js/i18n.js";
 import { ACTIVE_STATES } from "./store.js";
 
@@ -38,17 +38,29 @@ export function ActionBar({ alert, busy, onAcknowledge, onForm }) {
       >
         ${t("console.action.resolve")}<${Key} name="R" />
       </button>
-      <button type="button" class="warn" data-action="escalate" disabled=${busy || !open} onClick=${() => onForm("escalate")}>
+      <button
+        type="button"
+        class="warn"
+        data-action="escalate"
+        disabled=${busy || !open}
+        onClick=${() => onForm("escalate")}
+      >
         ${t("console.action.escalate")}<${Key} name="E" />
       </button>
     </div>
   `;
 }
 
+// Focus the form's first field as soon as it is in the page (a ref callback, not an effect, which would run a frame
+// later): an operator who presses "n" and types at once must not lose the first letters.
 function useFocusFirst() {
-  const ref = useRef(null);
-  useEffect(() => ref.current?.focus(), []);
-  return ref;
+  const focused = useRef(false);
+  return (element) => {
+    if (element && !focused.current) {
+      focused.current = true;
+      element.focus();
+    }
+  };
 }
 
 function FormFrame({ name, title, busy, canSubmit, submitLabel, onSubmit, onClose, children }) {
@@ -86,7 +98,14 @@ export function NoteForm({ busy, onSubmit, onClose }) {
       onClose=${onClose}
     >
       <label for="note-text">${t("console.note.label")}</label>
-      <textarea id="note-text" name="text" rows="3" ref=${field} value=${text} onInput=${(e) => setText(e.target.value)} />
+      <textarea
+        id="note-text"
+        name="text"
+        rows="3"
+        ref=${field}
+        value=${text}
+        onInput=${(e) => setText(e.target.value)}
+      />
     <//>
   `;
 }
@@ -125,7 +144,13 @@ export function ResolveForm({ busy, onSubmit, onClose }) {
       </fieldset>
       ${outcome === "prank" && html`<p class="warning-text">${t("console.resolve.prank_strike")}</p>`}
       <label for="resolve-report">${t("console.resolve.report")}</label>
-      <textarea id="resolve-report" name="report" rows="3" value=${report} onInput=${(e) => setReport(e.target.value)} />
+      <textarea
+        id="resolve-report"
+        name="report"
+        rows="3"
+        value=${report}
+        onInput=${(e) => setReport(e.target.value)}
+      />
     <//>
   `;
 }
@@ -144,7 +169,13 @@ export function EscalateForm({ busy, onSubmit, onClose }) {
       onClose=${onClose}
     >
       <label for="escalate-reason">${t("console.escalate.reason")}</label>
-      <input id="escalate-reason" name="reason" ref=${field} value=${reason} onInput=${(e) => setReason(e.target.value)} />
+      <input
+        id="escalate-reason"
+        name="reason"
+        ref=${field}
+        value=${reason}
+        onInput=${(e) => setReason(e.target.value)}
+      />
     <//>
   `;
 }

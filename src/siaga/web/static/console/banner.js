@@ -1,5 +1,5 @@
-// What must not be missed (duress, escalations, suspended residents, failed SMS or push deliveries), in a coloured strip
-// under the top bar until an operator marks each one seen. The alerts' rows keep their colour regardless.
+// What must not be missed (duress, escalations, suspended residents, failed SMS or push deliveries), in a coloured
+// strip under the top bar until an operator marks each one seen. The alerts' rows keep their colour regardless.
 //
 // The strip always takes the same height, calm or not: if it grew when an alert arrived, everything below would jump
 // under the operator's pointer just as they click. The rest of the list opens over the screen on request.

@@ -74,10 +74,8 @@ export function useAlertDetail(alertId, store, token) {
     () =>
       store.on("location", (point) => {
         if (point.alert_id !== current.current) return;
-        setDetail((previous) => ({
-          ...previous,
-          trail: [...previous.trail, { lat: point.lat, lon: point.lon, accuracy_m: point.accuracy_m, recorded_at: point.at }],
-        }));
+        const added = { lat: point.lat, lon: point.lon, accuracy_m: point.accuracy_m, recorded_at: point.at };
+        setDetail((previous) => ({ ...previous, trail: [...previous.trail, added] }));
       }),
     [store],
   );
@@ -103,5 +101,9 @@ export function useAlertDetail(alertId, store, token) {
   );
 
   const matching = detail.alert?.id === alertId || !detail.alert ? detail : { ...EMPTY, loading: true };
-  return { ...matching, recommendations, setAlert: (alert) => setDetail((previous) => ({ ...previous, alert })) };
+  // An action's answer is the alert as it is now; ignored if the operator has meanwhile moved to another alert.
+  const setAlert = (alert) => {
+    if (alert.id === current.current) setDetail((previous) => ({ ...previous, alert }));
+  };
+  return { ...matching, recommendations, setAlert };
 }

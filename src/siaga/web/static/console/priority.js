@@ -1,9 +1,9 @@
 // How urgent an alert is, and the order of the queue.
 //
 // A duress PIN or an escalation makes an alert critical whatever its stored priority: the person may be in danger
-// and someone has already waited too long. Within a priority, alerts nobody has acknowledged yet come before those
-// already in hand (in a mass event the waiting ones would otherwise sink under hundreds being handled), then the
-// oldest first.
+// and someone has already waited too long. Among critical alerts a duress PIN comes first (someone is being coerced
+// right now). Within a priority, alerts nobody has acknowledged yet come before those already in hand (in a mass
+// event the waiting ones would otherwise sink under hundreds being handled), then the oldest first.
 
 const RANK = { critical: 3, high: 2, normal: 1 };
 
@@ -20,9 +20,14 @@ function waiting(alert) {
   return alert.state === "new" ? 1 : 0;
 }
 
+function duress(alert) {
+  return alert.duress ? 1 : 0;
+}
+
 export function compareAlerts(a, b) {
   return (
     rank(b) - rank(a) ||
+    duress(b) - duress(a) ||
     waiting(b) - waiting(a) ||
     Date.parse(a.created_at) - Date.parse(b.created_at) ||
     (a.id < b.id ? -1 : 1)

@@ -52,7 +52,10 @@ function useCallers(store, token) {
     const load = () => {
       timer = null;
       last = Date.now();
-      api("/alerts", { token, query: { active: true, limit: 500 } }).then((alerts) => store.setCallers(alerts), () => {});
+      api("/alerts", { token, query: { active: true, limit: 500 } }).then(
+        (alerts) => store.setCallers(alerts),
+        () => {},
+      );
     };
     const schedule = () => {
       const missing = [...store.alerts.keys()].some((id) => !store.callers.has(id));

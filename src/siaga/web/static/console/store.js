@@ -97,6 +97,7 @@ export class ConsoleStore {
       this.alerts.set(alert.id, alert);
     } else {
       this.alerts.delete(alert.id);
+      this.callers.delete(alert.id);
       this.settle(alert.id);
     }
     this.raiseFromEvent(event, alert);
@@ -161,7 +162,8 @@ export class ConsoleStore {
   raiseFromFlags(alert) {
     const keep = (kind) => this.attention.has(`${alert.id}:${kind}`);
     if (alert.duress && !keep("duress")) this.raise(alert.id, "duress", "", alert.created_at);
-    if (alert.escalated && !keep("escalated")) this.raise(alert.id, "escalated", "", alert.created_at);
+    // A duress PIN also escalates; its own item already says so, louder.
+    if (alert.escalated && !alert.duress && !keep("escalated")) this.raise(alert.id, "escalated", "", alert.created_at);
     if (alert.resident_suspended && !keep("suspended")) this.raise(alert.id, "suspended", "", alert.created_at);
   }
 

@@ -58,12 +58,14 @@ export function UnitBoard({ store, onCentre }) {
                           <strong>${unit.callsign}</strong>
                           ${unit.kind && html`<span class="muted"> · ${unitKind(unit.kind)}</span>`}
                         </td>
-                        <td>
-                          <span class="unit-dot" style=${`background:${UNIT_COLOURS[unit.state] || UNIT_COLOURS.off_duty}`}></span>
+                        <td class="unit-state">
+                          <span class="unit-dot" style=${{ background: UNIT_COLOURS[unit.state] }}></span>
                           ${t(`common.unit.${unit.state}`)}
                         </td>
                         <td>${dutyMode(unit.duty_mode)}</td>
-                        <td class="muted">${unit.at ? clock(secondsBetween(unit.at)) : ""}</td>
+                        <td class="muted">
+                          ${unit.at ? t("console.units.ago", { time: clock(secondsBetween(unit.at)) }) : ""}
+                        </td>
                         <td>${alert ? t(`common.category.${alert.category}`) : ""}</td>
                       </tr>
                     `;
