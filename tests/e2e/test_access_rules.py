@@ -11,10 +11,16 @@ COBLONG-2's officer (same Polsek, other unit) is the *other officer*. The comman
 Polsek, so its operator and supervisor see the alert; the operator of POLSEK-SUKAJADI does not. A crew
 administrator outside the table prepares scenes: calls that should change something run on a fresh alert (or a fresh
 resident), calls that should be refused run on the shared scene, and the shared scene is checked unchanged at the end.
+Direct offers go to the other officer's unit (the assigned officer's is busy with the shared alert): POLSEK-COBLONG
+offers its new alerts straight to the nearest on-duty officers, the other officer waits on duty next to the owner, and
+the owner presses a new alert whenever a cell needs an offer that is still waiting for an answer.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -22,14 +28,18 @@ from typing import Any, Literal, NamedTuple
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from siaga.accounts.models import Role
+from siaga.notify.sms import DevSMS
 from tests.conftest import PASSWORD, Api, Person, new_phone, sos_body
 
 API = "/api/v1"
 NOT_IN_TABLE = ("/healthz", "/openapi.json", "/docs", "/redoc")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 COBLONG = (-6.8915, 107.6107)  # near ITB, inside Kecamatan Coblong
+DEADLINE = 5.0  # seconds for the unit tracker (fed through the hub) and the timer sweep to catch up
 
 
 class Expect(NamedTuple):
@@ -48,6 +58,8 @@ class Expect(NamedTuple):
 
 ROLES: tuple[str, ...] = Expect._fields
 SEES_THE_ALERT: frozenset[str] = frozenset({"owner", "cc_operator", "assigned_officer", "supervisor", "admin"})
+OFFICERS: frozenset[str] = frozenset({"assigned_officer", "other_officer"})
+OFFERED = "other_officer"  # direct offers reach this officer's unit: the assigned officer's is on the shared alert
 
 
 # The cast -------------------------------------------------------------------------------------------------------
@@ -69,6 +81,9 @@ class Cast:
     people: dict[str, Person]  # every role but "anonymous"
     alert_id: str  # the shared scene: the owner's alert in Coblong, dispatched to the assigned officer's unit
     reserve_unit_id: int  # a third Coblong unit, for reassigning
+    direct_offers: bool = False  # POLSEK-COBLONG offers new alerts to the nearest on-duty officers
+    offer_ids: list[int] = field(default_factory=list)  # every offer made to the offered officer's unit, oldest first
+    offered_alerts: list[str] = field(default_factory=list)  # the alerts of those offers
 
     def person(self, role: str) -> Person:
         return self.people[role]
@@ -107,6 +122,54 @@ class Cast:
             assert answer.status_code == 200, answer.text
         return resident
 
+    async def on_duty(self, role: str, *, at: tuple[float, float] | None = None) -> None:
+        """The officer goes on patrol (and, given ``at``, shares that position and waits until the unit tracker
+        shows the unit available there)."""
+        officer = self.person(role)
+        answer = await self.api.http.put(f"{API}/officers/me/duty", json={"mode": "patrol"}, headers=officer.headers)
+        assert answer.status_code == 200, answer.text
+        if at is None:
+            return
+        sent = await self.api.post(officer, "/officers/me/location", {"lat": at[0], "lon": at[1], "accuracy_m": 10.0})
+        assert sent.status_code == 202, sent.text
+        for _ in range(int(DEADLINE / 0.02)):
+            point = self.api.runtime.units.tracker.get(officer.unit_id or 0)
+            if point is not None and point.state == "available" and _same_place((point.lat, point.lon), at):
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"the tracker never showed {role}'s unit available at {at}")
+
+    async def pending_offer(self) -> int:
+        """An offer to the offered officer's unit still waiting for an answer: the newest, or a new one."""
+        officer = self.person(OFFERED)
+        waiting = await self.api.get(officer, "/offers")
+        assert waiting.status_code == 200, waiting.text
+        if waiting.json():
+            return int(waiting.json()[-1]["id"])
+        if not self.direct_offers:
+            settings = {"direct_offers": True, "offer_size": 3, "offer_timeout_seconds": 600, "offer_radius_m": 5000}
+            answer = await self.api.http.put(
+                f"{API}/agencies/POLSEK-COBLONG/dispatch-settings", json=settings, headers=self.crew.headers
+            )
+            assert answer.status_code == 200, answer.text
+            self.direct_offers = True
+        for alert_id in self.offered_alerts:  # the unit took an earlier offer: the crew closes that alert
+            alert = (await self.api.get(self.crew, f"/alerts/{alert_id}")).json()
+            if alert["unit_id"] == officer.unit_id and alert["closed_at"] is None:
+                done = await self.api.post(self.crew, f"/alerts/{alert_id}/resolve", {"outcome": "test"})
+                assert done.status_code == 200, done.text
+        await self.on_duty(OFFERED, at=COBLONG)
+        alert_id = str((await self.api.press(self.owner, lat=COBLONG[0], lon=COBLONG[1]))["id"])
+        self.offered_alerts.append(alert_id)
+        for _ in range(int(DEADLINE / 0.05)):
+            await self.api.runtime.timers.sweep()
+            offers = [o for o in (await self.api.get(officer, "/offers")).json() if o["alert_id"] == alert_id]
+            if offers:
+                self.offer_ids.append(int(offers[0]["id"]))
+                return self.offer_ids[-1]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"alert {alert_id} was never offered to {OFFERED}'s unit")
+
     async def snapshot(self) -> dict[str, Any]:
         """What must not change when calls are refused: the shared alert, its trail and timeline, the owner."""
         alert = await self.api.get(self.crew, f"/alerts/{self.alert_id}")
@@ -123,6 +186,11 @@ class Cast:
             "suspended": resident.json()["suspended"],
             "strikes": resident.json()["strikes"],
         }
+
+
+def _same_place(position: tuple[float | None, float | None], at: tuple[float, float]) -> bool:
+    lat, lon = position
+    return lat is not None and lon is not None and abs(lat - at[0]) + abs(lon - at[1]) < 1e-6
 
 
 async def build_cast(api: Api) -> Cast:
@@ -190,11 +258,62 @@ def on_resident(body: Body | None = None, *, suspended_before: bool | None = Non
     return prepare
 
 
+def on_duty_first(body: Body) -> Prepare:
+    """Officers go on duty before a call that needs it (a position is refused off duty)."""
+
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        if succeeds:
+            await cast.on_duty(role)
+        return Call(json=body(cast))
+
+    return prepare
+
+
+async def with_offer_waiting(cast: Cast, role: str, succeeds: bool) -> Call:
+    """Officers list their offers while one waits for the offered officer's unit."""
+    if role in OFFICERS:
+        await cast.pending_offer()
+    return Call()
+
+
+async def on_offer(cast: Cast, role: str, succeeds: bool) -> Call:
+    """For the officers, an offer to the offered officer's unit still waiting for an answer (theirs to take or
+    decline; another unit's for the assigned officer); the others are refused before any lookup: the newest offer."""
+    offer_id = await cast.pending_offer() if role in OFFICERS or not cast.offer_ids else cast.offer_ids[-1]
+    return Call(params={"offer_id": str(offer_id)})
+
+
+def push_subscription(cast: Cast) -> dict[str, Any]:
+    """What a browser's PushSubscription.toJSON() gives: a push service URL, its P-256 key and auth secret."""
+    browser = ec.generate_private_key(ec.SECP256R1()).public_key()
+    point = browser.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return {
+        "endpoint": f"https://push.example/send/{unique('s')}",
+        "keys": {"p256dh": _b64url(point), "auth": _b64url(os.urandom(16))},
+        "expirationTime": None,
+    }
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
 async def verify_fresh_phone(cast: Cast, role: str, succeeds: bool) -> Call:
     phone = new_phone()
     answer = await cast.api.http.post(f"{API}/residents/code", json={"phone": phone})
     assert answer.status_code == 202, answer.text
-    return Call(json={"phone": phone, "code": cast.api.last_code(answer.json()["phone"])})
+    return Call(json={"phone": phone, "code": await sent_code(cast.api, answer.json()["phone"])})
+
+
+async def sent_code(api: Api, phone_e164: str) -> str:
+    """The code in the newest SMS to the number. The SMS may still be on its way when the request is answered (a
+    background delivery of the same message can win the claim), so wait for it a moment."""
+    assert isinstance(api.runtime.sms, DevSMS)
+    for _ in range(int(DEADLINE / 0.02)):
+        if api.runtime.sms.read(to=phone_e164):
+            break
+        await asyncio.sleep(0.02)
+    return api.last_code(phone_e164)
 
 
 def unique(prefix: str) -> str:
@@ -225,6 +344,15 @@ async def is_own_profile(cast: Cast, role: str, answer: httpx.Response) -> None:
 
 async def is_the_owner(cast: Cast, role: str, answer: httpx.Response) -> None:
     assert answer.json()["id"] == cast.owner.id, "the profile is not the one asked for"
+
+
+async def lists_residents_in_scope(cast: Cast, role: str, answer: httpx.Response) -> None:
+    listed = {resident["id"] for resident in answer.json()}
+    assert cast.owner.id in listed, "a resident who raised an alert in the caller's area is missing"
+    if role == "admin":
+        assert cast.person("other_resident").id in listed, "administrators see every resident"
+    else:
+        assert cast.person("other_resident").id not in listed, "a resident outside the caller's area is listed"
 
 
 async def is_self(cast: Cast, role: str, answer: httpx.Response) -> None:
@@ -262,9 +390,64 @@ async def units_in_scope(cast: Cast, role: str, answer: httpx.Response) -> None:
     coblong_unit = cast.person("assigned_officer").unit_id
     if role == "sukajadi_operator":
         agency = cast.person(role).extra["agency_id"]
+        assert units, "the caller's own units are missing"
         assert all(unit["agency_id"] == agency for unit in units), "units of other agencies are listed"
     else:
-        assert coblong_unit in {unit["id"] for unit in units}, "a unit in the caller's scope is missing"
+        listed = {unit["unit_id"] if "unit_id" in unit else unit["id"] for unit in units}
+        assert coblong_unit in listed, "a unit in the caller's scope is missing"
+
+
+async def is_own_unit_on_duty(cast: Cast, role: str, answer: httpx.Response) -> None:
+    unit = answer.json()
+    assert unit["unit_id"] == cast.person(role).unit_id, "the answer is about another unit"
+    assert unit["duty_mode"] == "patrol", f"the unit is not on patrol: {unit}"
+    assert unit["state"] == ("assigned" if role == "assigned_officer" else "available"), f"wrong state: {unit}"
+
+
+async def is_own_unit_off_duty(cast: Cast, role: str, answer: httpx.Response) -> None:
+    unit = answer.json()
+    assert unit["unit_id"] == cast.person(role).unit_id, "the answer is about another unit"
+    assert unit["duty_mode"] is None, f"the unit is still on duty: {unit}"
+    assert unit["state"] == ("assigned" if role == "assigned_officer" else "off_duty"), f"wrong state: {unit}"
+
+
+async def position_refused_off_duty(cast: Cast, role: str, answer: httpx.Response) -> None:
+    """Accepted on duty for the caller's own unit; refused straight after going off duty (the other officer's
+    unit has no alert to keep it busy)."""
+    assert answer.json()["unit_id"] == cast.person(role).unit_id, "the position went to another unit"
+    if role == "assigned_officer":
+        return
+    who = cast.person(role)
+    off = await cast.api.http.delete(f"{API}/officers/me/duty", headers=who.headers)
+    assert off.status_code == 200, off.text
+    again = await cast.api.post(who, "/officers/me/location", {"lat": COBLONG[0], "lon": COBLONG[1]})
+    assert (again.status_code, _error(again)[0]) == (422, "officer.off_duty"), f"off duty: {again.text[:200]}"
+
+
+async def lists_own_offers(cast: Cast, role: str, answer: httpx.Response) -> None:
+    listed = answer.json()
+    assert all(offer["unit_id"] == cast.person(role).unit_id for offer in listed), "another unit's offer is listed"
+    if role == OFFERED:
+        assert cast.offer_ids[-1] in {offer["id"] for offer in listed}, "the waiting offer is not listed"
+
+
+async def took_the_alert(cast: Cast, role: str, answer: httpx.Response) -> None:
+    alert = answer.json()
+    assert (alert["id"], alert["state"]) == (cast.offered_alerts[-1], "dispatched"), f"not taken: {alert}"
+    assert alert["unit_id"] == cast.person(role).unit_id, "the alert went to another unit"
+
+
+async def is_declined(cast: Cast, role: str, answer: httpx.Response) -> None:
+    offer = answer.json()
+    assert (offer["id"], offer["state"]) == (cast.offer_ids[-1], "declined"), f"not declined: {offer}"
+
+
+async def unknown_agency_is_not_found(cast: Cast, role: str, answer: httpx.Response) -> None:
+    settings = {"direct_offers": False}
+    ghost = await cast.api.http.put(
+        f"{API}/agencies/POLSEK-TIDAK-ADA/dispatch-settings", json=settings, headers=cast.person(role).headers
+    )
+    assert (ghost.status_code, _error(ghost)[0]) == (404, "agency.not_found"), f"unknown agency: {ghost.text[:200]}"
 
 
 async def is_cancelled(cast: Cast, role: str, answer: httpx.Response) -> None:
@@ -298,6 +481,10 @@ GROUP_BY_PREFIX = (
     (f"{API}/auth/", "sessions"),
     (f"{API}/residents", "residents"),
     (f"{API}/alerts", "alerts"),
+    (f"{API}/officers/", "officers"),
+    (f"{API}/offers", "officers"),
+    (f"{API}/push/", "officers"),
+    (f"{API}/units/board", "officers"),
 )
 A = 200  # allowed
 ALL_SIGNED_IN = Expect(401, A, A, A, A, A, A, A, A)
@@ -307,6 +494,8 @@ ADMINS_ONLY = Expect(401, 403, 403, 403, 403, 403, 403, 403, 201)
 SUPERVISORS = Expect(401, 403, 403, 403, 403, 403, 403, A, A)
 COMMAND_CENTRE_ON_OWNER = Expect(401, 403, 403, A, 404, 403, 403, A, A)
 STAFF_ON_ALERT = Expect(401, 403, 403, A, 404, A, 404, A, A)  # the assigned unit, or staff whose area it is in
+OFFICERS_ONLY = Expect(401, 403, 403, 403, 403, A, A, 403, 403)  # officers of a unit, about their own unit
+OFFER_ANSWER = Expect(401, 403, 403, 403, 403, 404, A, 403, 403)  # the offer is to the other officer's unit
 
 TABLE: tuple[Row, ...] = (
     #   columns: anonymous, owner, other_resident, cc_operator, sukajadi_operator, assigned_officer, other_officer,
@@ -335,6 +524,7 @@ TABLE: tuple[Row, ...] = (
         plain(lambda c: {"text": "saya tidak iseng, tombol tertekan"}),
     ),
     # Residents: staff views and moderation (officers see the resident through their alert, not here) -----------
+    Row("GET", f"{API}/residents", SUPERVISORS, check=lists_residents_in_scope),
     Row("GET", f"{API}/residents/{{resident_id}}", COMMAND_CENTRE_ON_OWNER, on_resident(), is_the_owner),
     Row("GET", f"{API}/residents/{{resident_id}}/moderation", COMMAND_CENTRE_ON_OWNER, on_resident()),
     Row(
@@ -387,6 +577,8 @@ TABLE: tuple[Row, ...] = (
         plain(lambda c: {"agency_id": c.person("assigned_officer").extra["agency_id"], "callsign": unique("U-")}),
     ),
     Row("GET", f"{API}/units", Expect(401, 403, 403, A, A, 403, 403, A, A), check=units_in_scope),
+    # What the web apps read before anyone logs in -------------------------------------------------------------------
+    Row("GET", f"{API}/config/web", Expect(A, A, A, A, A, A, A, A, A)),
     # Agencies and jurisdictions (not personal data: every staff member may read them) ----------------------------
     Row("GET", f"{API}/agencies", STAFF_ONLY),
     Row(
@@ -413,6 +605,13 @@ TABLE: tuple[Row, ...] = (
         ),
     ),
     Row("GET", f"{API}/placement", STAFF_ONLY, plain(query={"lat": COBLONG[0], "lon": COBLONG[1]})),
+    Row(
+        "PUT",
+        f"{API}/agencies/{{code}}/dispatch-settings",
+        Expect(401, 403, 403, 403, 403, 403, 403, 403, A),
+        plain(lambda c: {"direct_offers": False}, params={"code": "POLSEK-SUKAJADI"}),  # no part in the scene
+        unknown_agency_is_not_found,
+    ),
     # Alerts -------------------------------------------------------------------------------------------------------
     Row(
         "POST",
@@ -430,6 +629,12 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", f"{API}/alerts/{{alert_id}}/timeline", STAFF_ON_ALERT, on_alert()),
     Row("GET", f"{API}/alerts/{{alert_id}}/trail", STAFF_ON_ALERT, on_alert()),
+    Row(
+        "GET",
+        f"{API}/alerts/{{alert_id}}/recommendations",
+        Expect(401, 403, 403, A, 404, 403, 403, A, A),  # the command centre dispatches; officers take offers
+        on_alert(),
+    ),
     Row(
         "POST",
         f"{API}/alerts/{{alert_id}}/locations",
@@ -475,6 +680,27 @@ TABLE: tuple[Row, ...] = (
         on_alert(lambda c: {"pin": "1234"}, fresh="dispatched"),  # every resident's cancel PIN is 1234
         is_cancelled,
     ),
+    # Officers: duty, position, offers (each about their own unit); the unit board for the command centre ----------
+    Row("PUT", f"{API}/officers/me/duty", OFFICERS_ONLY, plain(lambda c: {"mode": "patrol"}), is_own_unit_on_duty),
+    Row(
+        "POST",
+        f"{API}/officers/me/location",
+        Expect(401, 403, 403, 403, 403, 202, 202, 403, 403),
+        on_duty_first(lambda c: {"lat": COBLONG[0], "lon": COBLONG[1], "accuracy_m": 12.0, "battery": 70}),
+        position_refused_off_duty,
+    ),
+    Row("DELETE", f"{API}/officers/me/duty", OFFICERS_ONLY, check=is_own_unit_off_duty),
+    Row(
+        "POST",
+        f"{API}/officers/me/push-subscription",
+        Expect(401, 403, 403, 403, 403, 204, 204, 403, 403),
+        plain(push_subscription),
+    ),
+    Row("GET", f"{API}/push/public-key", ALL_SIGNED_IN),
+    Row("GET", f"{API}/units/board", Expect(401, 403, 403, A, A, 403, 403, A, A), check=units_in_scope),
+    Row("GET", f"{API}/offers", OFFICERS_ONLY, with_offer_waiting, lists_own_offers),
+    Row("POST", f"{API}/offers/{{offer_id}}/accept", OFFER_ANSWER, on_offer, took_the_alert),
+    Row("POST", f"{API}/offers/{{offer_id}}/decline", OFFER_ANSWER, on_offer, is_declined),
     # Audit --------------------------------------------------------------------------------------------------------
     Row("GET", f"{API}/audit", SUPERVISORS),
 )
@@ -494,7 +720,7 @@ async def run_cell(cast: Cast, row: Row, role: str) -> list[str]:
     problems: list[str] = []
     if expected == 404:
         # Out of scope must look exactly like an id that does not exist.
-        ghost_call = replace(call, params={key: str(uuid.uuid4()) for key in call.params})
+        ghost_call = replace(call, params={key: _missing(value) for key, value in call.params.items()})
         ghost = await cast.request(role, row.method, row.path, ghost_call)
         if (ghost.status_code, _error(ghost)) != (answer.status_code, _error(answer)):
             problems.append(f"{cell}: the 404 differs from a missing id's {ghost.status_code} {ghost.text[:200]}")
@@ -506,6 +732,11 @@ async def run_cell(cast: Cast, row: Row, role: str) -> list[str]:
         except AssertionError as exc:
             problems.append(f"{cell}: {str(exc).splitlines()[0]}")
     return problems
+
+
+def _missing(value: str) -> str:
+    """An id of the same kind that names nothing: a number for numbered records, else a new UUID."""
+    return "2147483647" if value.isdigit() else str(uuid.uuid4())
 
 
 def _error(answer: httpx.Response) -> tuple[str, str]:

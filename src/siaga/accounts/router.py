@@ -97,8 +97,8 @@ async def request_code(body: CodeRequest, runtime: RuntimeDep, ip: ClientIP) -> 
             target_id=phone,
             client_ip=ip,
         )
-    # After the commit: a failed send is recorded and retried, and the code stays valid meanwhile.
-    await notify.deliver(runtime.sessions, runtime.sms, [message_id])
+    # After the commit, in this request (the person is waiting for it); a failed send is recorded and retried.
+    await notify.deliver(runtime.sessions, runtime.senders, [message_id])
     return CodeRequested(phone=phone, expires_in=runtime.settings.otp_ttl_seconds)
 
 

@@ -92,6 +92,7 @@ async def request_code(session: AsyncSession, *, settings: Settings, phone_raw: 
     minutes = max(1, settings.otp_ttl_seconds // 60)
     message = await notify.queue_sms(
         session,
+        inline=True,  # the request sends it itself after the commit (see the router), not the background
         to=phone,
         body=f"Kode Siaga Anda: {code}. Berlaku {minutes} menit. Jangan berikan kode ini kepada siapa pun.",
         purpose="otp",

@@ -43,13 +43,15 @@ def recommend(
     agencies: frozenset[int] | None = None,
     exclude: frozenset[int] = frozenset(),
     max_distance_m: float = float("inf"),
+    states: tuple[str, ...] = (UnitState.AVAILABLE.value, UnitState.OFFERED.value),
 ) -> list[Recommendation]:
-    """The ``count`` nearest available units, nearest first."""
+    """The ``count`` nearest free units, nearest first: available ones, and ones only being offered an alert (the
+    operator may override an offer at any time)."""
     found = tracker.nearest(
         lat,
         lon,
         count=count,
-        states=(UnitState.AVAILABLE.value,),
+        states=states,
         agencies=agencies,
         exclude=exclude,
         max_distance_m=max_distance_m,

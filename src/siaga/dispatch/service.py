@@ -204,7 +204,13 @@ async def offer_next_ring(
         ring += 1
         radius = agency.offer_radius_m * 2 ** (ring - 1)
         candidates = recommend(
-            tracker, lat=alert.lat, lon=alert.lon, count=agency.offer_size * 2, exclude=asked, max_distance_m=radius
+            tracker,
+            lat=alert.lat,
+            lon=alert.lon,
+            count=agency.offer_size * 2,
+            exclude=asked,
+            max_distance_m=radius,
+            states=(UnitState.AVAILABLE.value,),  # a unit already asked about another alert is not asked twice
         )
         available = await _still_available(session, [c.unit_id for c in candidates])
         for candidate in [c for c in candidates if c.unit_id in available][: agency.offer_size]:

@@ -49,22 +49,34 @@ async def queue(
     purpose: str,
     adapter: str,
     alert_id: str | None = None,
+    inline: bool = False,
 ) -> OutboundMessage:
-    """Record a message (``sms`` to a number, ``push`` to ``push:<subscription id>``) to send after the commit."""
+    """Record a message (``sms`` to a number, ``push`` to ``push:<subscription id>``) to send after the commit:
+    by the unit of work in the background, or (``inline``) by the caller itself."""
     message = OutboundMessage(
         channel=channel, recipient=to, body=body, purpose=purpose, adapter=adapter, alert_id=alert_id
     )
     session.add(message)
     await session.flush()
-    session.info.setdefault(OUTBOUND, []).append(message.id)
+    if not inline:
+        session.info.setdefault(OUTBOUND, []).append(message.id)
     return message
 
 
 async def queue_sms(
-    session: AsyncSession, *, to: str, body: str, purpose: str, adapter: str, alert_id: str | None = None
+    session: AsyncSession,
+    *,
+    to: str,
+    body: str,
+    purpose: str,
+    adapter: str,
+    alert_id: str | None = None,
+    inline: bool = False,
 ) -> OutboundMessage:
     """Record an SMS to send after the commit."""
-    return await queue(session, channel="sms", to=to, body=body, purpose=purpose, adapter=adapter, alert_id=alert_id)
+    return await queue(
+        session, channel="sms", to=to, body=body, purpose=purpose, adapter=adapter, alert_id=alert_id, inline=inline
+    )
 
 
 def backoff(attempts: int) -> timedelta:

@@ -133,6 +133,8 @@ class LiveUnits:
     async def publish_units(self, unit_ids: Sequence[int]) -> None:
         async with self._read_sessions() as session:
             points = await responders.unit_points(session, unit_ids)
+        # This process knows at once; the others hear it through the hub (and this one again, harmlessly).
+        self._apply(points)
         await self.publish(points)
 
     async def flush(self) -> int:
@@ -149,6 +151,10 @@ class LiveUnits:
         self.positions_written += len(batch)
         await self.publish_units(sorted({f.unit_id for f in batch}))
         return len(batch)
+
+    def apply_local(self, points: Sequence[UnitPoint]) -> None:
+        """Take committed unit changes into this process's tracker now (the hub echo follows)."""
+        self._apply(points)
 
     def _apply(self, points: Sequence[UnitPoint]) -> None:
         for point in points:

@@ -50,8 +50,11 @@ def _officer(principal: CurrentPrincipal) -> int:
 
 
 async def _my_unit(runtime: RuntimeDep, unit_id: int) -> UnitStatusRead:
+    """The unit after a duty change, taken into this process's tracker before the answer (so a position sent
+    right after going off duty is refused, and one sent right after going on duty is taken)."""
     async with runtime.read_sessions() as session:
         points = await responders.unit_points(session, [unit_id])
+    runtime.units.apply_local(points)
     return unit_read(points[0])
 
 

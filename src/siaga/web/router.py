@@ -83,6 +83,8 @@ class WebConfig(ReadModel):
     languages: list[str]
     default_language: str
     vapid_public_key: str | None
+    ack_timeout_seconds: int
+    dispatch_timeout_seconds: int
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -122,4 +124,6 @@ def web_config(runtime: RuntimeDep) -> WebConfig:
         languages=["id", "en"],
         default_language="id",
         vapid_public_key=application_server_key(key) if key else None,
+        ack_timeout_seconds=settings.ack_timeout_seconds,
+        dispatch_timeout_seconds=settings.dispatch_timeout_seconds,
     )
