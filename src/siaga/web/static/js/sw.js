@@ -96,16 +96,16 @@ async function networkFirst(event) {
   const cache = await caches.open(CACHE);
   const network = fetch(request);
   // Keep what the network gives for next time (also when the cached copy was served first).
-  event.waitUntil(
-    network.then((response) => (response.ok && response.type === "basic" ? cache.put(key, response.clone()) : null)).catch(() => null),
-  );
+  const keep = (response) => (response.ok && response.type === "basic" ? cache.put(key, response.clone()) : null);
+  event.waitUntil(network.then(keep).catch(() => null));
   const slow = new Promise((resolve) => setTimeout(resolve, NETWORK_WAIT_MS, "slow"));
   try {
     const first = await Promise.race([network, slow]);
     if (first !== "slow") return first;
     return (await cache.match(key)) || (await network);
   } catch {
-    return (await cache.match(key)) || new Response("offline", { status: 503, headers: { "Content-Type": "text/plain" } });
+    const cached = await cache.match(key);
+    return cached || new Response("offline", { status: 503, headers: { "Content-Type": "text/plain" } });
   }
 }
 
@@ -159,7 +159,8 @@ self.addEventListener("notificationclick", (event) => {
   event.waitUntil(
     (async () => {
       const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-      const open = windows.find((client) => new URL(client.url).pathname === new URL(url, self.location.origin).pathname);
+      const path = new URL(url, self.location.origin).pathname;
+      const open = windows.find((client) => new URL(client.url).pathname === path);
       if (open) return open.focus();
       return self.clients.openWindow(url);
     })(),

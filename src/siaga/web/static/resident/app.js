@@ -5,7 +5,7 @@ import { ApiError, api, session as sessionStore } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { adoptAlert, adoptToken, allPresses, forgetPress, onOutboxChange, retryPress } from "./outbox.js";
 import { kick, requestBackgroundSync, startDelivery } from "./delivery.js";
-import { locatePress, locateWaiting, rememberMapCentre, storePress } from "./press.js";
+import { locatePress, locateWaiting, newPress, rememberMapCentre, sendUnstored, storePress } from "./press.js";
 import { track } from "./location.js";
 import { RegisterScreen } from "./register.js";
 import { ProfileForm } from "./profile.js";
@@ -81,6 +81,7 @@ function useProfile(auth, onLoggedOut) {
   const [profile, setProfile] = useState(() => (auth ? cachedProfile(auth.resident_id) : null));
   const [loading, setLoading] = useState(Boolean(auth));
   useEffect(() => {
+    setProfile(auth ? cachedProfile(auth.resident_id) : null); // never show one resident another's profile
     if (!auth) return;
     setLoading(true);
     api("/residents/me", { token: auth.token })
@@ -103,7 +104,8 @@ function Onboarding({ step, profile, token, onProfile, onPins }) {
     <main class="content">
       <p class="muted">${t("resident.onboarding.step", { n: step === "profile" ? 2 : 3, total: 3 })}</p>
       ${step === "profile"
-        ? html`<${ProfileForm} profile=${profile} token=${token} onSaved=${onProfile} submitLabel=${t("resident.next")} />`
+        ? html`<${ProfileForm} profile=${profile} token=${token} onSaved=${onProfile}
+            submitLabel=${t("resident.next")} />`
         : html`<${PinsForm} token=${token} hasPins=${false} onSaved=${onPins} submitLabel=${t("resident.next")} />`}
     </main>
   </div>`;
@@ -126,10 +128,15 @@ export function App() {
   const { profile, loading, keep } = useProfile(auth, logout);
 
   useEffect(() => {
-    const rerender = () => setLanguageTick((n) => n + 1);
-    window.addEventListener("siaga:lang", rerender);
-    return () => window.removeEventListener("siaga:lang", rerender);
-  }, []);
+    const switched = (event) => {
+      setLanguageTick((n) => n + 1);
+      // SMS from Siaga (codes, notices) then come in the same language; offline it simply waits for next time.
+      if (!auth) return;
+      api("/residents/me", { method: "PATCH", body: { language: event.detail }, token: auth.token }).catch(() => null);
+    };
+    window.addEventListener("siaga:lang", switched);
+    return () => window.removeEventListener("siaga:lang", switched);
+  }, [auth?.token]);
 
   const current = rows ? rows.filter((r) => !r.dismissed).at(-1) : null;
 
@@ -153,11 +160,14 @@ export function App() {
 
   async function onSend({ category, silent: quiet }) {
     setPressError(null);
+    const body = await newPress({ category, silent: quiet });
     let row;
     try {
-      row = await storePress({ category, silent: quiet, token: auth.token });
+      row = await storePress(body, auth.token);
     } catch (error) {
+      // The phone cannot store it (storage broken or full): send it straight away, and say to call 112.
       setPressError(error);
+      sendUnstored(body, auth.token);
       return;
     }
     requestBackgroundSync();

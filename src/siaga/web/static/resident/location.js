@@ -83,11 +83,26 @@ export function waitForFix(ms) {
   });
 }
 
+let held = null; // a fix measured too soon after the last point, sent when the interval is over
+
 async function record(fix) {
   remember(fix);
-  const now = Date.now();
-  if (!tracked.length || now - lastPointAt < MIN_INTERVAL_MS) return;
-  lastPointAt = now;
+  if (!tracked.length) return;
+  const wait = lastPointAt + MIN_INTERVAL_MS - Date.now();
+  if (wait > 0) {
+    // Not dropped: the watch may stay silent for a long time if the person then stands still.
+    if (!held) {
+      setTimeout(() => {
+        const latest = held;
+        held = null;
+        if (latest) record(latest);
+      }, wait + 20);
+    }
+    held = fix;
+    return;
+  }
+  held = null;
+  lastPointAt = Date.now();
   for (const alertId of tracked) await addPoint(alertId, fix);
   onPoint();
 }
@@ -119,5 +134,7 @@ export function track(alertIds, { whenPoint } = {}) {
  * still active for staff (a duress PIN) and refuses it once the alert is really closed, which ends the sharing.
  */
 export async function probe(alertId) {
-  if (lastFix) await addPoint(alertId, lastFix);
+  if (!lastFix) return;
+  await addPoint(alertId, lastFix);
+  onPoint();
 }

@@ -209,7 +209,9 @@
       return { status: 0, data: null, error: { code: "network", message: String(error?.message || error) } };
     }
     const data = await response.json().catch(() => null);
-    const error = response.ok ? null : { code: data?.error?.code || `http_${response.status}`, message: data?.error?.message || "" };
+    const error = response.ok
+      ? null
+      : { code: data?.error?.code || `http_${response.status}`, message: data?.error?.message || "" };
     return { status: response.status, data, error };
   }
 

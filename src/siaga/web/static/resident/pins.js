@@ -55,7 +55,8 @@ export function PinsForm({ token, hasPins, onSaved, submitLabel }) {
   return html`<form class="card stack" onSubmit=${submit}>
     <h2>${t("resident.pins.title")}</h2>
     <p class="hint">${t("resident.pins.explain")}</p>
-    ${hasPins && html`<${PinInput} id="current-pin" label=${t("resident.pins.current")} value=${current} onInput=${setCurrent} />`}
+    ${hasPins &&
+    html`<${PinInput} id="current-pin" label=${t("resident.pins.current")} value=${current} onInput=${setCurrent} />`}
     <${PinInput} id="cancel-pin" label=${t("resident.pins.cancel")} value=${cancelPin} onInput=${setCancelPin} />
     <${PinInput} id="duress-pin" label=${t("resident.pins.duress")} value=${duressPin} onInput=${setDuressPin} />
     <p class="hint">${t("resident.pins.duress_explain")}</p>

@@ -1,6 +1,6 @@
 // Turning a press into an outbox row: the id is made here, on the phone, so that however often the row is sent
 // the server keeps one alert. The row is written before any network call.
-import { webConfig } from "../js/api.js";
+import { api, webConfig } from "../js/api.js";
 import { addPress, allPresses, updatePress } from "./outbox.js";
 import { freshFix, lastKnownFix, waitForFix } from "./location.js";
 
@@ -50,19 +50,38 @@ function centreFallback() {
   return null;
 }
 
-/** Store a press in the outbox. Resolves with the row, durably written; delivery is the caller's next step. */
-export async function storePress({ category, silent, token }) {
-  const fix = freshFix();
+/** The body of a new press: its own id, the time, the freshest position (or null for now), the battery. */
+export async function newPress({ category, silent }) {
   const body = {
     id: newId(),
     category: category || "lainnya",
     silent: Boolean(silent),
     pressed_at: new Date().toISOString(),
-    location: fix,
+    location: freshFix(),
   };
   const battery = await batteryLevel();
   if (battery !== null) body.battery = battery;
+  return body;
+}
+
+/** Store a press in the outbox. Resolves with the row, durably written; delivery is the caller's next step. */
+export function storePress(body, token) {
   return addPress({ body, token });
+}
+
+/** The last resort when the outbox cannot be written: a few direct attempts while the page stays open. */
+export async function sendUnstored(body, token, attempts = 5) {
+  const ready = body.location ? body : { ...body, location: lastKnownFix() || centreFallback() };
+  for (let attempt = 0; attempt < attempts && ready.location; attempt += 1) {
+    try {
+      await api("/alerts", { method: "POST", body: ready, token });
+      return true;
+    } catch (error) {
+      if (error.status >= 400 && error.status < 500 && error.status !== 429) return false;
+      await new Promise((resolve) => setTimeout(resolve, 2000 * 2 ** attempt));
+    }
+  }
+  return false;
 }
 
 /**

@@ -47,7 +47,11 @@ export function ProfileForm({ profile, token, onSaved, submitLabel }) {
       name: name.trim(),
       address: address.trim(),
       medical_notes: medical.trim(),
-      emergency_contacts: contacts.map((c) => ({ name: c.name.trim(), phone: c.phone.trim(), relation: c.relation.trim() })),
+      emergency_contacts: contacts.map((c) => ({
+        name: c.name.trim(),
+        phone: c.phone.trim(),
+        relation: c.relation.trim(),
+      })),
     };
     const cleanNik = nik.replace(/[\s.-]/g, "");
     if (cleanNik && cleanNik !== profile?.nik) body.nik = cleanNik;
@@ -79,7 +83,9 @@ export function ProfileForm({ profile, token, onSaved, submitLabel }) {
       placeholder=${t("resident.profile.medical_hint")}></textarea>
     <h3>${t("resident.profile.contacts")}</h3>
     <p class="hint">${t("resident.profile.contacts_hint")}</p>
-    ${contacts.map((c, i) => html`<${ContactRow} key=${i} contact=${c} index=${i} onChange=${change} onRemove=${removeAt} />`)}
+    ${contacts.map(
+      (c, i) => html`<${ContactRow} key=${i} contact=${c} index=${i} onChange=${change} onRemove=${removeAt} />`,
+    )}
     ${contacts.length < MAX_CONTACTS &&
     html`<button type="button" onClick=${() => setContacts([...contacts, { name: "", phone: "", relation: "" }])}>
       ${t("resident.profile.contact_add")}

@@ -79,7 +79,8 @@ export function RegisterScreen({ onSession }) {
     <${TopBar} />
     <main class="content">
       ${sent
-        ? html`<${CodeStep} phone=${sent.phone} e164=${sent.e164} onVerified=${onSession} onBack=${() => setSent(null)} />`
+        ? html`<${CodeStep} phone=${sent.phone} e164=${sent.e164} onVerified=${onSession}
+            onBack=${() => setSent(null)} />`
         : html`<${PhoneStep} onSent=${(phone, e164) => setSent({ phone, e164 })} />`}
     </main>
   </div>`;

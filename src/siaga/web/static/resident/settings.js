@@ -16,12 +16,14 @@ export function SettingsScreen({ profile, token, onProfile, onPins, onBack, onLo
       <section class="card stack">
         <h2>${t("common.language")}</h2>
         <${LanguageSwitch} />
+      </section>
+      <section class="card stack">
         <h2>${t("resident.settings.delivery")}</h2>
         <p class="hint">
           ${hasBackgroundSync() ? t("resident.settings.background_sync") : t("resident.settings.no_background_sync")}
         </p>
-        <button type="button" onClick=${onLogout}>${t("common.logout")}</button>
       </section>
+      <button type="button" class="big" onClick=${onLogout}>${t("common.logout")}</button>
     </main>
   </div>`;
 }

@@ -99,7 +99,7 @@ function HoldButton({ onHeld, silent }) {
       onPointerDown=${start} onPointerUp=${release} onPointerCancel=${stop} onKeyDown=${key} onKeyUp=${keyUp}
       onContextMenu=${(e) => e.preventDefault()}>
     <${Ring} progress=${progress} />
-    <span class="sos-label">SOS</span>
+    <span class="sos-label">${t("resident.sos.label")}</span>
     <span class="sos-sub">${progress > 0 ? t("resident.sos.keep_holding") : t("resident.sos.hold")}</span>
   </button>`;
 }
@@ -177,7 +177,10 @@ export function SosScreen({ onSend, onSettings, silent, onSilent, online, name }
       <${CategoryChooser} category=${category} onChange=${setCategory} />
       <label class="switch">
         <input type="checkbox" checked=${silent} onChange=${(e) => onSilent(e.target.checked)} />
-        <span><strong>${t("resident.sos.silent")}</strong><br /><span class="hint">${t("resident.sos.silent_hint")}</span></span>
+        <span>
+          <strong>${t("resident.sos.silent")}</strong><br />
+          <span class="hint">${t("resident.sos.silent_hint")}</span>
+        </span>
       </label>
       <${Call112} />
     </main>

@@ -31,9 +31,8 @@ function Steps({ phase }) {
   const reached = STEPS.indexOf(phase);
   return html`<ol class="steps">
     ${STEPS.map(
-      (step, i) => html`<li key=${step} class=${i <= reached ? "done" : ""} aria-current=${i === reached ? "step" : null}>
-        ${t(`resident.step.${step}`)}
-      </li>`,
+      (step, i) => html`<li key=${step} class=${i <= reached ? "done" : ""}
+          aria-current=${i === reached ? "step" : null}>${t(`resident.step.${step}`)}</li>`,
     )}
   </ol>`;
 }
@@ -72,7 +71,9 @@ function CancelForm({ row, token, onCancelled, onClose }) {
     <input id="cancel-pin-input" type="password" inputmode="numeric" autocomplete="off" maxlength="8" value=${pin}
       autofocus onInput=${(e) => setPin(e.target.value.replace(/\D/g, ""))} />
     <${ErrorLine} error=${error} />
-    <button type="submit" class="primary big" disabled=${busy || pin.length < 4}>${t("resident.cancel.confirm")}</button>
+    <button type="submit" class="primary big" disabled=${busy || pin.length < 4}>
+      ${t("resident.cancel.confirm")}
+    </button>
     <button type="button" onClick=${onClose}>${t("resident.cancel.keep")}</button>
   </form>`;
 }
@@ -90,8 +91,13 @@ function useLiveView(row, token) {
     setView(latest.current);
   }
   function accept(next) {
+    const before = latest.current?.state;
     merge(next);
-    updatePress(row.id, { view: latest.current }); // shown again if the app is reopened without signal
+    const state = latest.current.state;
+    // Resolved is final: stop sharing the position. "Cancelled" may hide a duress PIN, so the server decides: the
+    // last position is offered once more, and the server's refusal (a real cancel) ends the sharing.
+    updatePress(row.id, { view: latest.current, ...(state === "resolved" ? { tracking: false } : {}) });
+    if (state === "cancelled" && before !== "cancelled") probe(row.id);
   }
 
   // The outbox learns the first answer (delivery), possibly in the service worker.
@@ -151,28 +157,37 @@ export function StatusScreen({ row, token, online, onDone, onRetry, onSettings }
 
   function cancelled(answer) {
     setCancelling(false);
-    accept({ ...answer, officer_names: answer.officer_names, eta_s: null });
-    // Ask the server whether it still wants the position: it does after a duress PIN, and says no otherwise.
-    probe(row.id);
+    accept({ ...answer, eta_s: null });
   }
 
+  // On the server and not closed: the steps, the link state and the cancel button apply.
+  const open = !closed && phase !== "sending" && phase !== "failed";
+  const category = row.body?.category && row.body.category !== "lainnya" ? row.body.category : null;
   return html`<div class=${`screen status-screen phase-${phase} ${silent ? "silent" : ""}`}>
     <${TopBar} onSettings=${onSettings} />
     <main class="content">
       <${Headline} phase=${phase} row=${row} online=${online} />
-      ${!closed && phase !== "sending" && phase !== "failed" && html`<${Steps} phase=${phase} />`}
       ${RESPONDING.includes(phase) && html`<${Responder} view=${view} />`}
-      ${row.body?.category && !closed && html`<p class="muted">${t(`common.category.${row.body.category}`)}</p>`}
-      ${!closed && phase !== "sending" && phase !== "failed" && link !== "open" &&
-      html`<p class="hint" role="status">${t(`common.stream.${link}`)}</p>`}
-      ${phase === "failed" && html`<button type="button" class="primary big" onClick=${onRetry}>${t("resident.status.retry")}</button>`}
-      ${!closed && phase !== "failed" && !cancelling &&
-      html`<button type="button" class="big cancel-sos" disabled=${phase === "sending"} onClick=${() => setCancelling(true)}>
+      ${open && html`<${Steps} phase=${phase} />`}
+      ${category &&
+      !closed &&
+      html`<p class="muted">
+        ${t("resident.status.category", { category: t(`common.category.${category}`) })}
+      </p>`}
+      ${open && link !== "open" && html`<p class="hint" role="status">${t(`common.stream.${link}`)}</p>`}
+      ${phase === "failed" &&
+      html`<button type="button" class="primary big" onClick=${onRetry}>${t("resident.status.retry")}</button>`}
+      ${(open || phase === "sending") &&
+      !cancelling &&
+      html`<button type="button" class="big cancel-sos" disabled=${!open} onClick=${() => setCancelling(true)}>
         ${t("resident.cancel.open")}
       </button>`}
       ${phase === "sending" && html`<p class="hint">${t("resident.cancel.after_delivery")}</p>`}
-      ${cancelling && html`<${CancelForm} row=${row} token=${token} onCancelled=${cancelled} onClose=${() => setCancelling(false)} />`}
-      ${(closed || phase === "failed") && html`<button type="button" class="primary big" onClick=${onDone}>${t("resident.status.done")}</button>`}
+      ${cancelling &&
+      html`<${CancelForm} row=${row} token=${token} onCancelled=${cancelled}
+        onClose=${() => setCancelling(false)} />`}
+      ${(closed || phase === "failed") &&
+      html`<button type="button" class="primary big" onClick=${onDone}>${t("resident.status.done")}</button>`}
       <${Call112} />
     </main>
   </div>`;
