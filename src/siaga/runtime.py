@@ -86,8 +86,15 @@ class Runtime:
         return notify.Senders(sms=self.sms, push=self.push)
 
     async def start(self) -> None:
-        """Connect the hub and start following the timeline, the units and the timers."""
-        await self.hub.start()
+        """Connect the hub and start following the timeline, the units and the timers.
+
+        A hub that does not answer does not stop Siaga: SOS presses are stored and every stream still follows the
+        timeline by polling the database; the hub is retried in the background."""
+        try:
+            await self.hub.start()
+        except Exception:
+            log.error("the event hub does not answer; running on database polling until it does", exc_info=True)
+            self.spawn(self._start_hub_later())
         await self.feed.start()
         await self.units.start()
         await self.positions.start()
@@ -129,6 +136,17 @@ class Runtime:
             self.spawn(notify.deliver(self.sessions, self.senders, list(info[notify.OUTBOUND])))
         if info.get(DISPATCH_WAKE):
             self.timers.wake()
+
+    async def _start_hub_later(self) -> None:
+        while True:
+            await asyncio.sleep(5.0)
+            try:
+                await self.hub.start()
+            except Exception:
+                log.warning("the event hub still does not answer")
+                continue
+            log.info("the event hub answers again")
+            return
 
     def spawn(self, work: Any) -> None:
         """Run side work in the background (the caller does not wait). Failures are logged; what matters is
