@@ -19,6 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import raiseload
 
+from siaga.accounts.models import Resident
+from siaga.agencies.models import Jurisdiction
 from siaga.alerts.domain import AlertState, Category, Priority
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.background import Loop
@@ -50,8 +52,10 @@ class FeedItem:
 Listener = Callable[[Sequence[FeedItem]], None]
 
 
-def summary(alert: Alert) -> AlertSummary:
+def summary(alert: Alert, *, resident_name: str | None = None, jurisdiction_name: str | None = None) -> AlertSummary:
     return AlertSummary(
+        jurisdiction_name=jurisdiction_name,
+        resident_name=resident_name,
         id=alert.id,
         state=AlertState(alert.state),
         category=Category(alert.category),
@@ -114,6 +118,21 @@ async def read_events(session: AsyncSession, *, after: int, limit: int = BATCH) 
         )
     ).all():
         escalated.setdefault(alert_id, set()).add(agency_id)
+    residents = {
+        rid: name or phone
+        for rid, name, phone in (
+            await session.execute(
+                select(Resident.id, Resident.name, Resident.phone).where(
+                    Resident.id.in_({alert.resident_id for _, alert in rows})
+                )
+            )
+        ).all()
+    }
+    jurisdiction_ids = {alert.jurisdiction_id for _, alert in rows if alert.jurisdiction_id is not None}
+    named = await session.execute(
+        select(Jurisdiction.id, Jurisdiction.name).where(Jurisdiction.id.in_(jurisdiction_ids))
+    )
+    places: dict[int, str] = {row[0]: row[1] for row in named}
     items = []
     for event, alert in rows:
         units = offered.get(alert.id, set()) | _named_units(event.data)
@@ -122,7 +141,11 @@ async def read_events(session: AsyncSession, *, after: int, limit: int = BATCH) 
         items.append(
             FeedItem(
                 event=EventBody.model_validate(event, from_attributes=True),
-                alert=summary(alert),
+                alert=summary(
+                    alert,
+                    resident_name=residents.get(alert.resident_id),
+                    jurisdiction_name=places.get(alert.jurisdiction_id) if alert.jurisdiction_id else None,
+                ),
                 resident_id=alert.resident_id,
                 units=frozenset(units),
                 escalated_to=frozenset(escalated.get(alert.id, set())),

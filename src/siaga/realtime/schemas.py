@@ -44,6 +44,8 @@ class AlertSummary(BaseModel):
     resident_suspended: bool
     agency_id: int
     jurisdiction_id: int | None
+    jurisdiction_name: str | None = None
+    resident_name: str | None = Field(default=None, description="The caller's name (or number if unnamed)")
     lat: float
     lon: float
     accuracy_m: float | None

@@ -358,7 +358,14 @@ class Stream:
                 if self.viewer.stream == "console"
                 else []
             )
-        summaries = [summary(a) for a in alerts]
+        summaries = [
+            summary(
+                a,
+                resident_name=a.resident.name or a.resident.phone,
+                jurisdiction_name=a.jurisdiction.name if a.jurisdiction else None,
+            )
+            for a in alerts
+        ]
         if self.viewer.stream == "resident":
             for alert in alerts:
                 self.residents_alerts[alert.id] = _ResidentAlert(

@@ -48,6 +48,8 @@ export function useAlertDetail(alertId, store, token) {
       api(`/alerts/${alertId}/trail`, options),
     ])
       .then(([alert, timeline, trail]) => {
+        // A newer load has replaced this one: its answers must not overwrite the panel.
+        if (controller.signal.aborted) return;
         setDetail((previous) => ({ ...previous, alert, timeline, trail, error: null, loading: false }));
       })
       .catch((error) => {
@@ -65,7 +67,9 @@ export function useAlertDetail(alertId, store, token) {
       api("/alerts", { ...options, query: { resident_id: residentId, limit: HISTORY_LIMIT } }),
       api(`/residents/${residentId}/moderation`, options).catch(() => []),
     ])
-      .then(([history, moderation]) => setDetail((previous) => ({ ...previous, history, moderation })))
+      .then(([history, moderation]) => {
+        if (!controller.signal.aborted) setDetail((previous) => ({ ...previous, history, moderation }));
+      })
       .catch(() => {});
     return () => controller.abort();
   }, [residentId, version, token]);

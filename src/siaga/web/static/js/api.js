@@ -58,7 +58,9 @@ export async function api(path, { method = "GET", body, token, signal, query } =
   let data = null;
   try {
     data = await response.json();
-  } catch {
+  } catch (error) {
+    // An aborted or cut-off body must not look like an empty answer to the caller.
+    if (response.ok) throw new ApiError(0, error?.name === "AbortError" ? "aborted" : "bad_response", String(error?.message || error));
     data = null;
   }
   if (!response.ok) {
