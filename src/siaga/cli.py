@@ -117,6 +117,10 @@ def demo(
         base = settings.base_url
         typer.echo("")
         typer.secho("Siaga demo: Kota Bandung (30 kecamatan, 28 Polsek)", bold=True)
+        typer.echo(f"  Console       {base}/console   (operator1)")
+        typer.echo(f"  Resident app  {base}/app       (register with any 08xx number; code: siaga sms)")
+        typer.echo(f"  Officer app   {base}/officer   (officer1)")
+        typer.echo(f"  Admin         {base}/admin     (admin)")
         typer.echo(f"  API docs      {base}/docs")
         typer.echo(f"  Health        {base}/healthz")
         typer.echo(f"  Database      {_display_url(settings.database_url)}")
