@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from siaga.app import create_app
 from siaga.runtime import Runtime
@@ -24,6 +24,8 @@ from tests.conftest import REQUIRE_SERVICES, Api
 from tests.e2e.test_readme import _free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# Generous waits for what the page shows (a loaded 2-core CI machine is slow); they never judge speed.
+expect.set_options(timeout=20_000)
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
