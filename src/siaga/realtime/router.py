@@ -50,7 +50,6 @@ async def stream(
     if principal.role not in STREAM_ROLES[stream]:
         await websocket.close(code=CLOSE_FORBIDDEN, reason=f"the {stream} stream is not for a {principal.kind}")
         return
-    await websocket.accept()
     async with runtime.unit_of_work() as session:
         await audit.record(
             session,

@@ -198,6 +198,9 @@ class Stream:
         units_handle = runtime.units.register(self.on_units)
         positions_handle = runtime.positions.register(self.on_positions)
         try:
+            # Accepted only now that the stream is listening: whatever the client reads after "open" (the page
+            # refreshing its state) cannot miss a change that lands in between.
+            await self.websocket.accept()
             start = runtime.feed.high_water
             await self.send(
                 Hello(stream=self.viewer.stream, cursor=start, resumed_from=cursor, server_time=datetime.now(UTC))
