@@ -25,7 +25,10 @@ from siaga.config import Settings
 from siaga.deps import RuntimeDep
 from siaga.dispatch.router import router as dispatch_router
 from siaga.errors import SiagaError
+from siaga.exercise.router import router as exercise_router
+from siaga.noop import router as noop_router
 from siaga.realtime.router import router as realtime_router
+from siaga.reports.router import router as reports_router
 from siaga.responders.router import router as responders_router
 from siaga.runtime import Runtime
 from siaga.schemas import error_responses
@@ -71,6 +74,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(responders_router, prefix="/api/v1")
     app.include_router(dispatch_router, prefix="/api/v1")
     app.include_router(realtime_router, prefix="/api/v1")
+    app.include_router(reports_router, prefix="/api/v1")
+    app.include_router(exercise_router, prefix="/api/v1")
+    app.include_router(noop_router, prefix="/api/v1")
 
     @app.get("/api/v1/config/web", tags=["operations"])
     async def config_for_web_apps(runtime: RuntimeDep) -> WebConfig:

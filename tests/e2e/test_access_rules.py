@@ -577,6 +577,17 @@ TABLE: tuple[Row, ...] = (
         plain(lambda c: {"agency_id": c.person("assigned_officer").extra["agency_id"], "callsign": unique("U-")}),
     ),
     Row("GET", f"{API}/units", Expect(401, 403, 403, A, A, 403, 403, A, A), check=units_in_scope),
+    # Drills: synthetic accounts (administrators) ------------------------------------------------------------------
+    Row("POST", f"{API}/exercise/residents", ADMINS_ONLY, plain(lambda c: {"count": 1})),
+    Row(
+        "POST",
+        f"{API}/exercise/officers",
+        ADMINS_ONLY,
+        plain(lambda c: {"agency_id": c.person("other_officer").extra["agency_id"], "count": 1, "kind": "motorbike"}),
+    ),
+    Row("POST", f"{API}/exercise/end", Expect(401, 403, 403, 403, 403, 403, 403, 403, A)),
+    # The benchmarks' baseline: parses an SOS-shaped body, stores nothing ------------------------------------------
+    Row("POST", f"{API}/noop", Expect(*([201] * 9)), plain(lambda c: sos_body())),
     # What the web apps read before anyone logs in -------------------------------------------------------------------
     Row("GET", f"{API}/config/web", Expect(A, A, A, A, A, A, A, A, A)),
     # Agencies and jurisdictions (not personal data: every staff member may read them) ----------------------------

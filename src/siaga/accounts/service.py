@@ -242,6 +242,19 @@ async def open_staff_session(
     return NewSession(token=token, expires_at=expires_at, staff=staff)
 
 
+async def open_resident_session(
+    session: AsyncSession, *, settings: Settings, resident: Resident, client_ip: str, user_agent: str
+) -> NewSession:
+    token, expires_at = await _open_session(
+        session,
+        lifetime=timedelta(days=settings.resident_session_days),
+        resident_id=resident.id,
+        client_ip=client_ip,
+        user_agent=user_agent,
+    )
+    return NewSession(token=token, expires_at=expires_at, resident=resident)
+
+
 class _LazyHash:
     _value: str | None = None
 

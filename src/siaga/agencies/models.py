@@ -33,6 +33,9 @@ class Agency(Base):
     offer_size: Mapped[int] = mapped_column(Integer, default=3)
     offer_timeout_seconds: Mapped[int] = mapped_column(Integer, default=45)
     offer_radius_m: Mapped[float] = mapped_column(Float, default=5000.0)
+    # Escalation timers T1 (unacknowledged) and T2 (acknowledged, no unit); empty means the process default.
+    ack_timeout_seconds: Mapped[int | None] = mapped_column(Integer)
+    dispatch_timeout_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class Jurisdiction(Base):

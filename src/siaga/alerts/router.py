@@ -65,6 +65,7 @@ def alert_read(alert: Alert) -> AlertRead:
         duress=alert.duress,
         escalated=alert.escalated,
         resident_suspended=alert.resident_suspended,
+        is_exercise=alert.is_exercise,
         agency_id=alert.agency_id,
         agency_code=alert.agency.code,
         jurisdiction_code=alert.jurisdiction.code if alert.jurisdiction else None,

@@ -157,6 +157,7 @@ class AlertRead(ReadModel):
     duress: bool
     escalated: bool
     resident_suspended: bool
+    is_exercise: bool = Field(description="A drill's alert (or the demo city's): labelled, left out of reports")
     agency_id: int
     agency_code: str
     jurisdiction_code: str | None

@@ -87,6 +87,7 @@ async def raise_alert(
         priority=Priority.NORMAL.value,
         silent=body.silent,
         resident_suspended=resident.suspended,
+        is_exercise=resident.is_exercise,
         lat=body.location.lat,
         lon=body.location.lon,
         accuracy_m=body.location.accuracy_m,

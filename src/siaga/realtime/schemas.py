@@ -42,6 +42,7 @@ class AlertSummary(BaseModel):
     duress: bool
     escalated: bool
     resident_suspended: bool
+    is_exercise: bool = False
     agency_id: int
     jurisdiction_id: int | None
     jurisdiction_name: str | None = None

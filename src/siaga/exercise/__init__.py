@@ -1,0 +1,1 @@
+"""Drills: synthetic residents and officers whose alerts are exercises, kept out of real reports."""

@@ -1,0 +1,101 @@
+"""HTTP for drills (administrators): synthetic residents and officers, and ending the drill."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from siaga.audit import service as audit
+from siaga.deps import Admin, ClientIP, RuntimeDep, UserAgent
+from siaga.exercise import service
+from siaga.exercise.schemas import (
+    ExerciseEnded,
+    ExerciseOfficer,
+    ExerciseOfficersCreate,
+    ExerciseResident,
+    ExerciseResidentsCreate,
+)
+from siaga.schemas import error_responses
+
+router = APIRouter(prefix="/exercise", tags=["exercise"])
+
+
+@router.post("/residents", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 422))
+async def create_residents(
+    body: ExerciseResidentsCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent
+) -> list[ExerciseResident]:
+    """Synthetic residents for a drill. Their alerts are exercises: labelled everywhere, left out of reports."""
+    async with runtime.unit_of_work() as session:
+        created = await service.create_residents(
+            session, settings=runtime.settings, count=body.count, client_ip=ip, user_agent=agent
+        )
+        await audit.record(
+            session, action="exercise.residents", actor=principal, client_ip=ip, detail={"count": body.count}
+        )
+    out: list[ExerciseResident] = []
+    for new in created:
+        assert new.resident is not None
+        out.append(
+            ExerciseResident(
+                resident_id=new.resident.id,
+                name=new.resident.name or "",
+                access_token=new.token,
+                expires_at=new.expires_at,
+            )
+        )
+    return out
+
+
+@router.post("/officers", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 422))
+async def create_officers(
+    body: ExerciseOfficersCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent
+) -> list[ExerciseOfficer]:
+    """Synthetic officers for a drill, each with its own unit in the agency. They cannot log in with a password;
+    the sessions returned here are the only way to act as them."""
+    async with runtime.unit_of_work() as session:
+        created = await service.create_officers(
+            session,
+            settings=runtime.settings,
+            agency_id=body.agency_id,
+            count=body.count,
+            kind=body.kind,
+            client_ip=ip,
+            user_agent=agent,
+        )
+        await audit.record(
+            session,
+            action="exercise.officers",
+            actor=principal,
+            client_ip=ip,
+            agency_id=body.agency_id,
+            detail={"count": body.count, "kind": body.kind},
+        )
+    out: list[ExerciseOfficer] = []
+    for new, unit in created:
+        assert new.staff is not None
+        out.append(
+            ExerciseOfficer(
+                staff_id=new.staff.id,
+                unit_id=unit.id,
+                callsign=unit.callsign,
+                name=new.staff.name,
+                access_token=new.token,
+                expires_at=new.expires_at,
+            )
+        )
+    return out
+
+
+@router.post("/end", responses=error_responses(401, 403))
+async def end_exercise(principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> ExerciseEnded:
+    """End the drill: exercise officers go off duty and are deactivated; every exercise session is revoked. The
+    exercise alerts stay, labelled, for the drill's own review."""
+    async with runtime.unit_of_work() as session:
+        officers, residents = await service.end(session)
+        await audit.record(
+            session,
+            action="exercise.end",
+            actor=principal,
+            client_ip=ip,
+            detail={"officers": officers, "residents": residents},
+        )
+    return ExerciseEnded(officers=officers, residents=residents)

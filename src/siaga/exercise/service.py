@@ -1,0 +1,110 @@
+"""Drills: synthetic accounts made in bulk, used through the public API like real ones, and ended together.
+
+Exercise residents have a phone-shaped placeholder (never a real number) and no NIK; exercise officers have no
+usable password, so only the session handed to the drill's administrator works. Every alert an exercise resident
+raises is an exercise (see ``alerts.service.raise_alert``), which real reports leave out."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts import service as accounts
+from siaga.accounts.models import AuthSession, Resident, Role, Staff, Unit
+from siaga.agencies.models import Agency
+from siaga.config import Settings
+from siaga.db import utcnow
+from siaga.errors import Invalid
+from siaga.responders import service as responders
+from siaga.responders.models import DutyPeriod
+
+NO_PASSWORD = "!exercise"  # noqa: S105 - not an argon2 hash: no password ever verifies against it
+
+
+async def create_residents(
+    session: AsyncSession, *, settings: Settings, count: int, client_ip: str, user_agent: str
+) -> list[accounts.NewSession]:
+    start = await session.scalar(select(func.count()).select_from(Resident).where(Resident.is_exercise)) or 0
+    created: list[accounts.NewSession] = []
+    for number in range(start + 1, start + count + 1):
+        resident = Resident(
+            phone=f"latihan-{secrets.token_hex(6)}",
+            name=f"Warga Latihan {number:04d}",
+            is_exercise=True,
+        )
+        session.add(resident)
+        await session.flush()
+        created.append(
+            await accounts.open_resident_session(
+                session, settings=settings, resident=resident, client_ip=client_ip, user_agent=user_agent
+            )
+        )
+    return created
+
+
+async def create_officers(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    agency_id: int,
+    count: int,
+    kind: str,
+    client_ip: str,
+    user_agent: str,
+) -> list[tuple[accounts.NewSession, Unit]]:
+    agency = await session.get(Agency, agency_id)
+    if agency is None:
+        raise Invalid(f"agency {agency_id} does not exist", code="agency.not_found", details={"field": "agency_id"})
+    created: list[tuple[accounts.NewSession, Unit]] = []
+    for _ in range(count):
+        tag = secrets.token_hex(3).upper()
+        unit = Unit(agency_id=agency.id, callsign=f"LAT-{agency.code}-{tag}"[:64], kind=kind)
+        session.add(unit)
+        await session.flush()
+        staff = Staff(
+            username=f"latihan.{tag.lower()}.{unit.id}",
+            name=f"Petugas Latihan {unit.callsign}",
+            role=Role.OFFICER.value,
+            agency_id=agency.id,
+            unit_id=unit.id,
+            password_hash=NO_PASSWORD,
+            is_exercise=True,
+        )
+        session.add(staff)
+        await session.flush()
+        new = await accounts.open_staff_session(
+            session, settings=settings, staff=staff, client_ip=client_ip, user_agent=user_agent
+        )
+        created.append((new, unit))
+    return created
+
+
+async def end(session: AsyncSession) -> tuple[int, int]:
+    """Take every exercise officer off duty, deactivate them, and revoke every exercise session."""
+    now = utcnow()
+    officers = (await session.scalars(select(Staff).where(Staff.is_exercise, Staff.active))).all()
+    staff_ids = [s.id for s in officers]
+    units = {s.unit_id for s in officers}
+    if staff_ids:
+        await session.execute(
+            update(DutyPeriod)
+            .where(DutyPeriod.staff_id.in_(staff_ids), DutyPeriod.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        await session.execute(update(Staff).where(Staff.id.in_(staff_ids)).values(active=False))
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.staff_id.in_(staff_ids), AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    exercise_residents = select(Resident.id).where(Resident.is_exercise).scalar_subquery()
+    revoked = await session.execute(
+        update(AuthSession)
+        .where(AuthSession.resident_id.in_(exercise_residents), AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    await session.flush()
+    await responders.sync_units(session, units)
+    return len(staff_ids), int(getattr(revoked, "rowcount", 0) or 0)
