@@ -1,0 +1,138 @@
+"""Simulated residents: they press SOS at random moments from random places in the city, send their trail while the
+alert is active, and cancel accidental presses with their PIN (most of the time)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from siaga.simulate.client import ApiError
+from siaga.simulate.geometry import Area, LatLon, offset, pick_area, random_point
+from siaga.simulate.scenario import Nature, Shares, next_press_in, pick_category, pick_nature
+from siaga.simulate.world import Press, World
+
+log = logging.getLogger("siaga.simulate")
+
+TRAIL_EVERY_S = 10.0  # simulated seconds between trail points, as the resident app sends while an alert is active
+MAX_TRAIL_S = 3600.0  # a phone gives up sharing after an hour (battery)
+
+
+@dataclass
+class Resident:
+    resident_id: str
+    token: str
+    cancel_pin: str
+    duress_pin: str
+    pins_set: bool = False
+
+
+class Residents:
+    """The exercise residents, and the presses they make at ``per_minute`` on average."""
+
+    def __init__(
+        self,
+        world: World,
+        accounts: Sequence[dict[str, Any]],
+        areas: Sequence[Area],
+        rng: random.Random,
+        *,
+        per_minute: float,
+        shares: Shares,
+    ) -> None:
+        self.world = world
+        self.areas = list(areas)
+        self.rng = rng
+        self.per_minute = per_minute
+        self.shares = shares
+        self.people = []
+        for account in accounts:
+            cancel = f"{rng.randrange(10_000):04d}"
+            duress = f"{(int(cancel) + rng.randrange(1, 10_000)) % 10_000:04d}"
+            self.people.append(Resident(str(account["resident_id"]), str(account["access_token"]), cancel, duress))
+        self.busy: set[str] = set()
+
+    async def run(self) -> None:
+        """Press at random moments (a Poisson process) until the simulation stops."""
+        world = self.world
+        while await world.sleep(next_press_in(self.rng, self.per_minute)):
+            idle = [p for p in self.people if p.resident_id not in self.busy]
+            if not idle:
+                world.stats.add("presses_skipped")  # everyone already has an alert open
+                continue
+            person = self.rng.choice(idle)
+            self.busy.add(person.resident_id)
+            # Each press draws from its own generator, so the plan of a seeded run does not depend on timing.
+            world.crew.spawn(self.press(person, random.Random(self.rng.getrandbits(64))), name="press")  # noqa: S311
+
+    async def press(self, person: Resident, rng: random.Random) -> None:
+        world = self.world
+        try:
+            area = pick_area(self.areas, rng)
+            where = random_point(area, rng)
+            nature = pick_nature(rng, self.shares)
+            category = pick_category(rng)
+            alert_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            if not person.pins_set:
+                await world.api.call(
+                    "PUT",
+                    "/residents/me/pins",
+                    token=person.token,
+                    body={"cancel_pin": person.cancel_pin, "duress_pin": person.duress_pin},
+                )
+                person.pins_set = True
+            body = {
+                "id": alert_id,
+                "category": category,
+                "location": {"lat": round(where[0], 6), "lon": round(where[1], 6), "accuracy_m": rng.uniform(5, 30)},
+                "battery": rng.randint(8, 100),
+                "pressed_at": datetime.now(UTC).isoformat(),
+            }
+            # Known before the answer: the streams may tell officers about the alert before the 201 arrives here.
+            world.presses[alert_id] = Press(nature=nature, category=category)
+            await world.api.call("POST", "/alerts", token=person.token, body=body)
+            world.stats.add("raised")
+            world.stats.add(f"raised_{nature.value}")
+            world.stats.open_alerts.add(alert_id)
+            if nature is Nature.ACCIDENTAL and rng.random() < self.shares.noticed:
+                world.crew.spawn(self.cancel(person, alert_id, rng), name="cancel")
+            await self.share_trail(person, alert_id, where, rng, walking=nature is Nature.GENUINE)
+        except ApiError:
+            pass  # logged by the client
+        finally:
+            self.busy.discard(person.resident_id)
+
+    async def cancel(self, person: Resident, alert_id: str, rng: random.Random) -> None:
+        """The resident notices the pocket press and cancels with the PIN within seconds."""
+        if await self.world.sleep(self.world.pace.human(rng, 3, 12)):
+            await self.world.api.call(
+                "POST", f"/alerts/{alert_id}/cancel", token=person.token, body={"pin": person.cancel_pin}, quiet=(409,)
+            )
+
+    async def share_trail(
+        self, person: Resident, alert_id: str, start: LatLon, rng: random.Random, *, walking: bool
+    ) -> None:
+        """Send the phone's position while the alert is active; the server says when it is closed (409)."""
+        world, position, elapsed = self.world, start, 0.0
+        while elapsed < MAX_TRAIL_S and await world.sleep(world.pace.wall(TRAIL_EVERY_S)):
+            elapsed += TRAIL_EVERY_S
+            if walking:
+                # Someone in trouble may move away from where they pressed: a slow walk in a random direction.
+                position = offset(position, north_m=rng.gauss(0, 6), east_m=rng.gauss(0, 6))
+            point = {
+                "lat": round(position[0], 6),
+                "lon": round(position[1], 6),
+                "accuracy_m": round(rng.uniform(5, 25), 1),
+                "recorded_at": datetime.now(UTC).isoformat(),
+            }
+            try:
+                await world.api.call(
+                    "POST", f"/alerts/{alert_id}/locations", token=person.token, body={"points": [point]}, quiet=(409,)
+                )
+            except ApiError as exc:
+                if exc.status in {401, 404, 409}:
+                    return  # closed (or the exercise ended): the phone stops sharing
