@@ -156,6 +156,7 @@ async def test_an_admin_creates_a_unit_and_an_officer_and_turns_direct_offers_on
     await form.get_by_label("Tawarkan SOS langsung ke petugas terdekat").check()
     await form.get_by_label("Jumlah unit per putaran").fill("2")
     await form.get_by_label("Waktu menjawab (detik)").fill("30")
+    await form.get_by_label("T1: eskalasi bila operator belum menerima dalam (detik)").fill("45")
     await form.get_by_role("button", name="Simpan").click()
     await expect(form.get_by_role("status")).to_contain_text("Tersimpan")
     records = (
@@ -166,5 +167,12 @@ async def test_an_admin_creates_a_unit_and_an_officer_and_turns_direct_offers_on
         "offer_size": 2,
         "offer_timeout_seconds": 30,
         "offer_radius_m": 5000.0,
+        "ack_timeout_seconds": 45,
+        "dispatch_timeout_seconds": None,
     }
+    # The timers page shows the agency's own T1 and the server's T2 for it.
+    await page.get_by_role("link", name="Pengaturan").click()
+    timers = page.get_by_test_id("timers").locator("tr[data-agency='POLSEK-COBLONG']")
+    await expect(timers).to_contain_text("45 detik")
+    await expect(timers).to_contain_text("(server)")
     await page.context.close()

@@ -257,6 +257,11 @@ async def test_a_failed_delivery_is_flagged_on_the_console(site: Site) -> None:
     await expect(banner).to_contain_text("sms")
     await banner.locator(".attention-open").click()
     await expect(page.locator('.timeline [data-kind="delivery_failed"]')).to_contain_text("timeout")
+
+    # A console opened afterwards (or reloaded) still flags it: the failure is on the alert, not only in the stream.
+    await page.reload()
+    await expect(row(page, alert["id"])).to_have_attribute("data-flags", "delivery_failed", timeout=DEADLINE_MS)
+    await expect(page.locator('[data-attention="delivery_failed"]')).to_be_visible()
     await console.close()
 
 

@@ -11,7 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -146,7 +146,12 @@ async def enable_direct_offers(
     body = {"direct_offers": True, "offer_size": size, "offer_timeout_seconds": timeout_s, "offer_radius_m": radius_m}
     answer = await api.http.put(f"/api/v1/agencies/{agency}/dispatch-settings", json=body, headers=admin.headers)
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"agency_code": agency, **body}
+    assert answer.json() == {
+        "agency_code": agency,
+        "ack_timeout_seconds": None,
+        "dispatch_timeout_seconds": None,
+        **body,
+    }
 
 
 async def offers(runtime: Runtime, alert_id: str) -> dict[int, AlertOffer]:
@@ -799,7 +804,50 @@ async def test_a_failing_sms_gateway_is_recorded_and_shown_on_the_console(city: 
     assert shown["data"]["attempt"] == 1
     assert shown["data"]["final"] is False
     assert "unreachable" in shown["data"]["error"]
+    # The alert carries the failure too, so a console opened later (or reloaded) still shows it.
+    assert (await api.get(operator, f"/alerts/{alert['id']}")).json()["delivery_failed"] is True
     async with api.runtime.read_sessions() as session:
         state = await session.scalar(select(Alert.state).where(Alert.id == uuid.UUID(alert["id"])))
         total = await session.scalar(select(func.count()).select_from(Alert))
     assert (state, total) == ("new", 1)
+
+
+async def test_an_agencys_own_escalation_timers_run_on_its_new_alerts_and_others_keep_the_servers(city: Api) -> None:
+    api = city
+    admin = await api.staff(Role.ADMIN)
+    operator = await api.staff(Role.OPERATOR)
+    path = "/api/v1/agencies/POLSEK-COBLONG/dispatch-settings"
+    wrong = {"direct_offers": False, "ack_timeout_seconds": 120, "dispatch_timeout_seconds": 90}
+    refused = await api.http.put(path, json=wrong, headers=admin.headers)
+    assert refused.status_code == 422, refused.text
+    assert "longer than ack_timeout_seconds" in refused.text
+    body = {"direct_offers": False, "ack_timeout_seconds": 20, "dispatch_timeout_seconds": 75}
+    assert (await api.http.put(path, json=body, headers=admin.headers)).status_code == 200
+    listed = {a["code"]: a for a in (await api.get(admin, "/agencies")).json()}
+    assert (listed["POLSEK-COBLONG"]["ack_timeout_seconds"], listed["POLSEK-COBLONG"]["dispatch_timeout_seconds"]) == (
+        20,
+        75,
+    )
+    assert listed["POLSEK-SUKAJADI"]["ack_timeout_seconds"] is None
+
+    def due_after(alert: dict[str, Any], field: str) -> float:
+        created = datetime.fromisoformat(alert["created_at"])
+        return (datetime.fromisoformat(alert[field]) - created).total_seconds()
+
+    coblong = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    seen = (await api.get(operator, f"/alerts/{coblong['id']}")).json()
+    assert due_after(seen, "ack_due_at") == pytest.approx(20, abs=0.01)
+    assert due_after(seen, "dispatch_due_at") == pytest.approx(75, abs=0.01)
+
+    sukajadi = await api.press(await api.resident(), lat=-6.8850, lon=107.5900)
+    seen = (await api.get(operator, f"/alerts/{sukajadi['id']}")).json()
+    assert seen["agency_code"] != "POLSEK-COBLONG"
+    settings = api.runtime.settings
+    assert due_after(seen, "ack_due_at") == pytest.approx(settings.ack_timeout_seconds, abs=0.01)
+    assert due_after(seen, "dispatch_due_at") == pytest.approx(settings.dispatch_timeout_seconds, abs=0.01)
+
+    # Once acknowledged, T1 no longer runs: the console stops counting it down.
+    assert (await api.post(operator, f"/alerts/{coblong['id']}/acknowledge")).status_code == 200
+    seen = (await api.get(operator, f"/alerts/{coblong['id']}")).json()
+    assert seen["ack_due_at"] is None
+    assert seen["dispatch_due_at"] is not None

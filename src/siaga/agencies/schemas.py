@@ -31,6 +31,8 @@ class AgencyRead(ReadModel):
     offer_size: int
     offer_timeout_seconds: int
     offer_radius_m: float
+    ack_timeout_seconds: int | None = Field(description="T1 for this agency's alerts; null: the server's setting")
+    dispatch_timeout_seconds: int | None = Field(description="T2 for this agency's alerts; null: the server's setting")
 
 
 class JurisdictionRead(ReadModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from siaga.accounts.models import Resident, Staff, Unit
@@ -39,6 +39,8 @@ class Alert(Base):
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     resident_suspended: Mapped[bool] = mapped_column(Boolean, default=False)  # flagged, never rejected
     is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A message about this alert (SMS to a contact, push to an officer) failed: the console must not miss it.
+    delivery_failed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)

@@ -66,6 +66,7 @@ def alert_read(alert: Alert) -> AlertRead:
         escalated=alert.escalated,
         resident_suspended=alert.resident_suspended,
         is_exercise=alert.is_exercise,
+        delivery_failed=alert.delivery_failed,
         agency_id=alert.agency_id,
         agency_code=alert.agency.code,
         jurisdiction_code=alert.jurisdiction.code if alert.jurisdiction else None,
@@ -89,6 +90,8 @@ def alert_read(alert: Alert) -> AlertRead:
         en_route_at=alert.en_route_at,
         on_scene_at=alert.on_scene_at,
         closed_at=alert.closed_at,
+        ack_due_at=alert.ack_due_at if alert.acknowledged_at is None else None,
+        dispatch_due_at=alert.dispatch_due_at if alert.dispatched_at is None else None,
         timings=Timings(
             to_acknowledge_s=_seconds(alert.created_at, alert.acknowledged_at),
             to_dispatch_s=_seconds(alert.created_at, alert.dispatched_at),

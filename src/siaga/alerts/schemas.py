@@ -157,6 +157,9 @@ class AlertRead(ReadModel):
     duress: bool
     escalated: bool
     resident_suspended: bool
+    delivery_failed: bool = Field(
+        default=False, description="A message about this alert (SMS to a contact, push to an officer) failed"
+    )
     is_exercise: bool = Field(description="A drill's alert (or the demo city's): labelled, left out of reports")
     agency_id: int
     agency_code: str
@@ -181,6 +184,12 @@ class AlertRead(ReadModel):
     en_route_at: datetime | None
     on_scene_at: datetime | None
     closed_at: datetime | None
+    ack_due_at: datetime | None = Field(
+        default=None, description="When T1 escalates it if still unacknowledged (null once fired or not running)"
+    )
+    dispatch_due_at: datetime | None = Field(
+        default=None, description="When T2 escalates it if still without a unit (null once fired or not running)"
+    )
     timings: Timings
     version: int
     resident: ResidentSummary

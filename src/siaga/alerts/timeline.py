@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.alerts.domain import SYSTEM, Actor, AlertSnapshot, AlertState, DomainEvent
+from siaga.alerts.domain import SYSTEM, Actor, AlertSnapshot, AlertState, DomainEvent, EventKind
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.db import utcnow
 
@@ -61,6 +61,8 @@ async def record_system_event(session: AsyncSession, alert_id: uuid.UUID, event:
     if alert is None:
         return None
     await lock_event_log(session)
+    if event.kind is EventKind.DELIVERY_FAILED:
+        alert.delivery_failed = True
     row = append_event(session, alert, event, SYSTEM, AlertSnapshot(state=AlertState(alert.state)))
     await session.flush()
     return row

@@ -94,14 +94,16 @@ async def decline_offer(offer_id: int, principal: CurrentPrincipal, runtime: Run
 async def set_dispatch_settings(
     code: str, body: DispatchSettings, principal: Admin, runtime: RuntimeDep, ip: ClientIP
 ) -> DispatchSettingsRead:
-    """Direct offers for an agency's alerts: on or off, how many units per ring, how long they have to answer,
-    and the first ring's radius (each further ring doubles it)."""
+    """Direct offers for an agency's alerts (on or off, how many units per ring, how long they have to answer, the
+    first ring's radius; each further ring doubles it) and its escalation timers T1 and T2. New alerts use them."""
     async with runtime.unit_of_work() as session:
         agency = await agencies.agency_by_code(session, code)
         agency.direct_offers = body.direct_offers
         agency.offer_size = body.offer_size
         agency.offer_timeout_seconds = body.offer_timeout_seconds
         agency.offer_radius_m = body.offer_radius_m
+        agency.ack_timeout_seconds = body.ack_timeout_seconds
+        agency.dispatch_timeout_seconds = body.dispatch_timeout_seconds
         await audit.record(
             session,
             action="agency.dispatch_settings",

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from siaga.schemas import Model, ReadModel
 
@@ -35,11 +35,31 @@ class OfferRead(ReadModel):
     expires_at: datetime
 
 
+Timer = Annotated[int, Field(ge=10, le=3600)]
+
+
 class DispatchSettings(Model):
+    """An agency's dispatch settings. The whole set is replaced: a field left out takes its default, and an
+    escalation timer left out (or null) follows the server's setting (SIAGA_ACK_TIMEOUT_SECONDS and
+    SIAGA_DISPATCH_TIMEOUT_SECONDS)."""
+
     direct_offers: bool
     offer_size: Annotated[int, Field(ge=1, le=20)] = 3
     offer_timeout_seconds: Annotated[int, Field(ge=10, le=600)] = 45
     offer_radius_m: Annotated[float, Field(ge=100, le=50_000)] = 5000.0
+    ack_timeout_seconds: Timer | None = Field(
+        default=None, description="T1: escalate a new alert no operator has acknowledged after this many seconds"
+    )
+    dispatch_timeout_seconds: Timer | None = Field(
+        default=None, description="T2: escalate an alert with no unit dispatched this many seconds after the press"
+    )
+
+    @model_validator(mode="after")
+    def _t2_after_t1(self) -> DispatchSettings:
+        t1, t2 = self.ack_timeout_seconds, self.dispatch_timeout_seconds
+        if t1 is not None and t2 is not None and t2 <= t1:
+            raise ValueError("dispatch_timeout_seconds (T2) must be longer than ack_timeout_seconds (T1)")
+        return self
 
 
 class DispatchSettingsRead(DispatchSettings):

@@ -110,9 +110,11 @@ async def on_raised(session: AsyncSession, *, settings: Settings, alert: Alert) 
     """Start a new alert's timers (escalation T1 and T2, and direct offers at once where the agency uses them)
     and tell the resident's emergency contacts."""
     now = utcnow()
-    alert.ack_due_at = now + timedelta(seconds=settings.ack_timeout_seconds)
-    alert.dispatch_due_at = now + timedelta(seconds=settings.dispatch_timeout_seconds)
     agency = await session.get(Agency, alert.agency_id)
+    t1 = (agency.ack_timeout_seconds if agency else None) or settings.ack_timeout_seconds
+    t2 = (agency.dispatch_timeout_seconds if agency else None) or settings.dispatch_timeout_seconds
+    alert.ack_due_at = now + timedelta(seconds=t1)
+    alert.dispatch_due_at = now + timedelta(seconds=max(t2, t1))
     if agency is not None and agency.direct_offers:
         alert.offer_due_at = now
         session.info[DISPATCH_WAKE] = True

@@ -65,6 +65,7 @@ def summary(alert: Alert, *, resident_name: str | None = None, jurisdiction_name
         escalated=alert.escalated,
         resident_suspended=alert.resident_suspended,
         is_exercise=alert.is_exercise,
+        delivery_failed=alert.delivery_failed,
         agency_id=alert.agency_id,
         jurisdiction_id=alert.jurisdiction_id,
         lat=alert.lat,

@@ -43,6 +43,7 @@ class AlertSummary(BaseModel):
     escalated: bool
     resident_suspended: bool
     is_exercise: bool = False
+    delivery_failed: bool = False
     agency_id: int
     jurisdiction_id: int | None
     jurisdiction_name: str | None = None

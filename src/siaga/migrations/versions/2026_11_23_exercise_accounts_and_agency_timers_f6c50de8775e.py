@@ -21,6 +21,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("ack_timeout_seconds", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("dispatch_timeout_seconds", sa.Integer(), nullable=True))
 
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("delivery_failed", sa.Boolean(), server_default=sa.false(), nullable=False))
+
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("is_exercise", sa.Boolean(), server_default=sa.false(), nullable=False))
 
@@ -34,6 +37,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.drop_column("is_exercise")
+
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_column("delivery_failed")
 
     with op.batch_alter_table("agencies", schema=None) as batch_op:
         batch_op.drop_column("dispatch_timeout_seconds")

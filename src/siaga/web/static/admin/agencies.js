@@ -2,10 +2,9 @@
 import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
-import { Field, Loading, Problem, formValues, useLoad, when } from "./view.js";
+import { Field, Loading, Problem, formValues, useLoad } from "./view.js";
 
 const KINDS = ["command_centre", "polres", "polsek"];
-const DEFAULT_SETTINGS = { direct_offers: false, offer_size: 3, offer_timeout_seconds: 45, offer_radius_m: 5000 };
 
 export function loadAgencies(token) {
   return api("/agencies", { token });
@@ -51,21 +50,13 @@ function CreateAgency({ token, agencies, onCreated }) {
   </form>`;
 }
 
-/** The last settings saved through Siaga, read back from the audit log: the API has no read for them. */
-async function lastSavedSettings(token, code) {
-  const [record] = await api("/audit", {
-    token,
-    query: { action: "agency.dispatch_settings", target_type: "agency", target_id: code, limit: 1 },
-  });
-  return record ? { values: { ...DEFAULT_SETTINGS, ...record.detail }, at: record.at } : null;
-}
-
-function DispatchSettings({ token, agency, onClose }) {
-  const saved = useLoad(() => lastSavedSettings(token, agency.code), [agency.code]);
+// `server` is the web configuration: it holds the server's escalation timers, which an agency follows unless it
+// sets its own.
+function DispatchSettings({ token, agency, server, onSaved, onClose }) {
   const [error, setError] = useState(null);
   const [done, setDone] = useState(false);
-  if (saved.loading && !saved.data && !saved.error) return html`<p class="muted">${t("common.loading")}</p>`;
-  const values = saved.data?.values || DEFAULT_SETTINGS;
+  const values = agency;
+  const timer = (value) => (value === undefined || value === "" ? null : Number(value));
 
   const submit = async (event) => {
     event.preventDefault();
@@ -77,21 +68,22 @@ function DispatchSettings({ token, agency, onClose }) {
       offer_size: Number(form.offer_size),
       offer_timeout_seconds: Number(form.offer_timeout_seconds),
       offer_radius_m: Number(form.offer_radius_m),
+      ack_timeout_seconds: timer(form.ack_timeout_seconds),
+      dispatch_timeout_seconds: timer(form.dispatch_timeout_seconds),
     };
     try {
       await api(`/agencies/${encodeURIComponent(agency.code)}/dispatch-settings`, { method: "PUT", token, body });
       setDone(true);
-      saved.reload();
+      onSaved();
     } catch (err) {
       setError(err);
     }
   };
 
-  const origin = saved.data ? t("admin.dispatch.last_saved", { at: when(saved.data.at) }) : t("admin.dispatch.unknown");
+  const fallback = (key) => t("admin.dispatch.server_default", { seconds: server[key] });
   return html`<form class="card settings" onSubmit=${submit} aria-labelledby="settings-heading"
     data-testid="dispatch-settings">
     <h3 id="settings-heading">${t("admin.dispatch.heading", { agency: agency.name })}</h3>
-    <p class="hint">${origin}</p>
     <label class="check"><input type="checkbox" name="direct_offers" defaultChecked=${values.direct_offers} />
       ${t("admin.dispatch.direct_offers")}</label>
     <${Field} id="offer-size" label=${t("admin.dispatch.offer_size")}>
@@ -106,6 +98,15 @@ function DispatchSettings({ token, agency, onClose }) {
       <input id="offer-radius" name="offer_radius_m" type="number" min="100" max="50000" step="100" required
         defaultValue=${values.offer_radius_m} />
     <//>
+    <${Field} id="ack-timeout" label=${t("admin.dispatch.t1")} hint=${fallback("ack_timeout_seconds")}>
+      <input id="ack-timeout" name="ack_timeout_seconds" type="number" min="10" max="3600"
+        defaultValue=${values.ack_timeout_seconds ?? ""} placeholder=${server.ack_timeout_seconds} />
+    <//>
+    <${Field} id="dispatch-timeout" label=${t("admin.dispatch.t2")} hint=${fallback("dispatch_timeout_seconds")}>
+      <input id="dispatch-timeout" name="dispatch_timeout_seconds" type="number" min="10" max="3600"
+        defaultValue=${values.dispatch_timeout_seconds ?? ""}
+        placeholder=${server.dispatch_timeout_seconds} />
+    <//>
     <${Problem} error=${error} />
     ${done && html`<p class="ok" role="status">${t("admin.saved")}</p>`}
     <div class="actions">
@@ -115,17 +116,18 @@ function DispatchSettings({ token, agency, onClose }) {
   </form>`;
 }
 
-export function AgenciesPage({ me }) {
+export function AgenciesPage({ me, config }) {
   const agencies = useLoad(() => loadAgencies(me.token), [me.token]);
   const [editing, setEditing] = useState(null);
   const list = agencies.data || [];
   const byId = new Map(list.map((a) => [a.id, a]));
+  const byCode = new Map(list.map((a) => [a.code, a]));
   return html`
     <h2>${t("admin.tab.agencies")}</h2>
     <${Loading} state=${agencies} />
     ${editing &&
-    html`<${DispatchSettings} key=${editing.code} token=${me.token} agency=${editing}
-      onClose=${() => setEditing(null)} />`}
+    html`<${DispatchSettings} key=${editing} token=${me.token} agency=${byCode.get(editing) || {}} server=${config}
+      onSaved=${agencies.reload} onClose=${() => setEditing(null)} />`}
     <div class="table-wrap">
       <table data-testid="agencies">
         <thead><tr>
@@ -137,7 +139,7 @@ export function AgenciesPage({ me }) {
             (a) => html`<tr key=${a.id}>
               <td><code>${a.code}</code></td><td>${a.name}</td><td>${t(`admin.kind.${a.kind}`)}</td>
               <td>${byId.get(a.parent_id)?.code || "—"}</td><td>${a.phone || ""}</td>
-              <td><button type="button" onClick=${() => setEditing(a)}>${t("admin.dispatch.open")}</button></td>
+              <td><button type="button" onClick=${() => setEditing(a.code)}>${t("admin.dispatch.open")}</button></td>
             </tr>`,
           )}
         </tbody>

@@ -165,6 +165,11 @@ export class ConsoleStore {
     // A duress PIN also escalates; its own item already says so, louder.
     if (alert.escalated && !alert.duress && !keep("escalated")) this.raise(alert.id, "escalated", "", alert.created_at);
     if (alert.resident_suspended && !keep("suspended")) this.raise(alert.id, "suspended", "", alert.created_at);
+    // A failure the console missed (it was closed, or reloaded) is still on the alert.
+    if (alert.delivery_failed && !this.deliveryFailed.has(alert.id)) {
+      this.deliveryFailed.add(alert.id);
+      this.raise(alert.id, "delivery_failed", "", alert.created_at);
+    }
   }
 
   raiseFromEvent(event, alert) {

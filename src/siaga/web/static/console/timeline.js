@@ -23,22 +23,31 @@ export function reasonText(reason) {
   return KNOWN_REASONS.has(reason) ? t(`console.reason.${reason}`) : reason;
 }
 
-function Timer({ name, label, from, until, running }) {
+// With `due` (the agency's escalation deadline, from the server), late means past half of it and very late past it.
+function Timer({ name, label, from, until, running, due }) {
   let value = t("console.timer.not_yet");
   let tone = "";
+  let escalates = null;
   if (until) {
     value = clock(secondsBetween(from, until));
     tone = "done";
   } else if (running) {
     const seconds = secondsBetween(from);
     value = clock(seconds);
-    const [late, veryLate] = LATE[name] || [Infinity, Infinity];
+    let [late, veryLate] = LATE[name] || [Infinity, Infinity];
+    if (due) {
+      veryLate = secondsBetween(from, due);
+      late = veryLate / 2;
+      const left = veryLate - seconds;
+      if (left > 0) escalates = t("console.timer.escalates_in", { time: clock(left) });
+    }
     tone = seconds >= veryLate ? "very-late" : seconds >= late ? "late" : "running";
   }
   return html`
     <div class=${`timer timer-${tone}`} data-timer=${name}>
       <span class="timer-label">${label}</span>
       <span class="timer-value">${value}</span>
+      ${escalates && html`<span class="timer-due" data-testid=${`due-${name}`}>${escalates}</span>`}
     </div>
   `;
 }
@@ -61,6 +70,7 @@ export function Timers({ alert }) {
         from=${alert.created_at}
         until=${alert.acknowledged_at}
         running=${open}
+        due=${alert.ack_due_at}
       />
       <${Timer}
         name="dispatch"
@@ -68,6 +78,7 @@ export function Timers({ alert }) {
         from=${alert.created_at}
         until=${alert.dispatched_at}
         running=${open}
+        due=${alert.dispatch_due_at}
       />
       <${Timer}
         name="arrive"
