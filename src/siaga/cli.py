@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -17,6 +17,9 @@ from pydantic import ValidationError
 from siaga import logs, migrate
 from siaga.config import Settings
 from siaga.errors import SiagaError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Siaga: SOS panic button and dispatch.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -76,13 +79,13 @@ def serve(
     _serve(settings)
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, *, server_class: type[uvicorn.Server] | None = None) -> None:
     import uvicorn
 
     from siaga.app import create_app
 
     logs.configure(settings.log_level, json_lines=settings.log_json)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -91,13 +94,28 @@ def _serve(settings: Settings) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+    server = (server_class or uvicorn.Server)(config)
+    server.run()
+    if not server.started:
+        raise typer.Exit(3)  # uvicorn's code for a server that could not start (e.g. the port is taken)
 
 
 @app.command()
 def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding")] = True,
+    simulate_city: Annotated[
+        bool, typer.Option("--simulate/--no-simulate", help="Bring the city to life with the simulator (an exercise)")
+    ] = True,
+    operators: Annotated[
+        str, typer.Option(help="manual: the operators' work is yours; auto: simulated operators do it too")
+    ] = "manual",
+    officers: Annotated[int, typer.Option(min=1, max=2000, help="Simulated officers on duty")] = 200,
+    press_rate: Annotated[float, typer.Option(min=0.01, help="Simulated SOS presses per minute, city-wide")] = 4.0,
 ) -> None:
-    """Development only: migrate a local database, seed Bandung and the demo accounts, print them, serve."""
+    """Development only: migrate a local database, seed Bandung and the demo accounts, print them, serve, and let
+    simulated officers and residents live in the city (``siaga simulate`` as a separate process)."""
+    if operators not in {"manual", "auto"}:
+        raise typer.BadParameter("--operators is manual or auto")
     settings = load_settings()
     if not settings.dev_mode:
         typer.secho("siaga demo seeds known passwords: set SIAGA_DEV_MODE=1", err=True, fg=typer.colors.RED)
@@ -129,11 +147,108 @@ def demo(
         for account in accounts:
             unit = f"  unit {account.unit_callsign}" if account.unit_callsign else ""
             typer.echo(f"    {account.username:<18} {account.role.value:<11} {account.agency_code}{unit}")
+        if serve_after and simulate_city:
+            typer.echo(
+                f"  Living city   {officers} simulated officers and residents pressing SOS (about {press_rate:g} a "
+                f"minute), operators {operators}; all of it an exercise (--no-simulate to turn off)"
+            )
         typer.echo("")
 
     asyncio.run(seed(settings))
-    if serve_after:
+    if not serve_after:
+        return
+    if not simulate_city:
         _serve(settings)
+        return
+    from siaga.demo.seed import DEMO_PASSWORD
+    from siaga.simulate.launch import SimulatorProcess, server_with
+
+    local = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host  # noqa: S104 - a comparison
+    simulator = SimulatorProcess(
+        url=f"http://{local}:{settings.port}",
+        password=DEMO_PASSWORD,
+        args=[
+            "--username",
+            "admin",
+            "--officers",
+            str(officers),
+            "--press-rate",
+            str(press_rate),
+            "--operators",
+            operators,
+            # Nothing in the demo is real: simulated staff also answer the SOS the person watching presses.
+            "--answer-real-alerts",
+            # A demo killed without Ctrl-C leaves its exercise officers on duty: end them first.
+            "--end-leftovers",
+        ],
+    )
+    simulator.start_when_ready()
+    try:
+        _serve(settings, server_class=server_with(simulator))
+    finally:
+        simulator.stop()
+
+
+@app.command()
+def simulate(
+    url: Annotated[str, typer.Option(help="Siaga's base URL")] = "http://127.0.0.1:8000",
+    username: Annotated[str, typer.Option(help="An administrator (drills need one)")] = "admin",
+    officers: Annotated[int, typer.Option(min=1, max=2000, help="Exercise officers on duty")] = 200,
+    residents: Annotated[
+        int | None, typer.Option(min=1, help="Exercise residents (default: enough for the rate)")
+    ] = None,
+    press_rate: Annotated[float, typer.Option(min=0.01, help="SOS presses per minute, city-wide")] = 4.0,
+    operators: Annotated[str, typer.Option(help="manual: left to the people watching; auto: simulated too")] = "manual",
+    duration: Annotated[float | None, typer.Option(min=1, help="Seconds to run (default: until Ctrl-C)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Same seed, same plan: fleet, presses, places")] = None,
+    accidental_share: Annotated[float, typer.Option(min=0, max=1, help="Share of accidental presses")] = 0.25,
+    prank_share: Annotated[float, typer.Option(min=0, max=1, help="Share of prank presses")] = 0.10,
+    time_scale: Annotated[float, typer.Option(min=0.1, max=100, help="Simulated seconds per real second")] = 1.0,
+    answer_real_alerts: Annotated[
+        bool, typer.Option(help="Let simulated staff answer alerts that are not exercises (the demo only)")
+    ] = False,
+    end_leftovers: Annotated[bool, typer.Option(help="End any exercise still running before starting")] = False,
+    report: Annotated[Path | None, typer.Option(dir_okay=False, help="Write the final counts here as JSON")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every API call that failed")] = False,
+) -> None:
+    """Bring the city to life, or run a drill on a real deployment: exercise officers on duty, moving, answering
+    offers; exercise residents pressing SOS. Everything it raises is marked as an exercise and kept out of real
+    reports. The password is read from SIAGA_SIMULATE_PASSWORD or asked for. Ctrl-C ends the exercise."""
+    from siaga.simulate.run import SimulationConfig, configure_logging, run
+    from siaga.simulate.scenario import Shares
+
+    if operators not in {"manual", "auto"}:
+        raise typer.BadParameter("--operators is manual or auto")
+    try:
+        shares = Shares(accidental=accidental_share, prank=prank_share)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    password = os.environ.get("SIAGA_SIMULATE_PASSWORD") or (
+        getpass.getpass(f"Password for {username}: ") if sys.stdin.isatty() else ""
+    )
+    if not password:
+        typer.secho("set SIAGA_SIMULATE_PASSWORD (or run in a terminal to be asked)", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
+    configure_logging(verbose)
+    config = SimulationConfig(
+        url=url,
+        username=username,
+        password=password,
+        officers=officers,
+        residents=residents,
+        press_rate=press_rate,
+        operators=operators,
+        duration=duration,
+        seed=seed,
+        time_scale=time_scale,
+        shares=shares,
+        answer_real_alerts=answer_real_alerts,
+        end_leftovers=end_leftovers,
+        report_path=report,
+    )
+    stats = run(config, echo=lambda line: typer.echo(line))
+    if stats.counts["fatal"]:
+        raise typer.Exit(1)
 
 
 @app.command("import-geojson")

@@ -40,13 +40,11 @@ L_SHAPE = Area("L", Polygon([(107.60, -6.90), (107.62, -6.90), (107.62, -6.899),
 
 
 def _bandung() -> dict[str, Area]:
-    doc = {
-        "features": [
-            {"geometry": f["geometry"], "properties": {"code": f["properties"]["kode"], "name": f["properties"]["nama"]}}
-            for f in BANDUNG["features"]
-        ]
-    }
-    return kecamatan_areas(doc)
+    features = [
+        {"geometry": f["geometry"], "properties": {"code": f["properties"]["kode"], "name": f["properties"]["nama"]}}
+        for f in BANDUNG["features"]
+    ]
+    return kecamatan_areas({"features": features})
 
 
 def test_random_points_fall_inside_the_area_even_when_it_fills_little_of_its_bounds() -> None:
