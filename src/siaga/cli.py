@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -183,6 +184,9 @@ def demo(
         ],
     )
     simulator.start_when_ready()
+    # Hundreds of phones make dozens of requests a second: keep the terminal for the city's summary and for problems.
+    for noisy in ("siaga.http", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         _serve(settings, server_class=server_with(simulator))
     finally:

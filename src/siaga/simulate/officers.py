@@ -60,6 +60,7 @@ class Officer:
         self.arrived = asyncio.Event()
         self.response: asyncio.Task[Any] | None = None
         self.considering: set[str] = set()
+        self.left_to_staff: set[str] = set()
         self.revoked = False
 
     # Duty and position ------------------------------------------------------------------------------------------
@@ -238,9 +239,11 @@ class Officer:
         if alert_id == self.alert_id:
             return
         if not self.world.may_answer(alert):
-            log.info(
-                "%s was dispatched to alert %s, which is not an exercise: left to real staff", self.callsign, alert_id
-            )
+            if alert_id not in self.left_to_staff:
+                self.left_to_staff.add(alert_id)
+                log.warning(
+                    "%s was dispatched to %s, which is not an exercise: dispatch a real unit", self.callsign, alert_id
+                )
             return
         if self.alert_id is not None:
             self.stand_down(self.alert_id)  # dispatched elsewhere: the newer assignment wins
