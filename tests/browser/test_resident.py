@@ -298,3 +298,19 @@ async def test_the_language_switch_turns_the_app_into_english_and_is_remembered(
     await expect(page.get_by_role("alertdialog")).to_have_count(0)
     assert await outbox_ids(page) == []  # a stopped countdown stores nothing
     await context.close()
+
+
+async def test_a_press_from_a_phone_that_may_not_locate_still_reaches_the_command_centre(site: Site) -> None:
+    resident = await site.api.resident(name="Rina Tanpa GPS")
+    operator = await site.api.staff(Role.OPERATOR)
+    context = await signed_in_phone(site, resident)
+    await context.clear_permissions()  # location refused: no fix now, none remembered
+    page = await open_app(context)
+    await press_now(page)
+    await expect(headline(page)).to_have_text("Diterima server", timeout=30_000)
+
+    alerts = await alerts_of(site, operator, resident)
+    assert len(alerts) == 1
+    view = (await site.api.get(operator, f"/alerts/{alerts[0]['id']}")).json()
+    assert (view["placement"], view["agency_code"], view["accuracy_m"]) == ("no_location", "BDG-CC", None)
+    await context.close()

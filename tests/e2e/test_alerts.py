@@ -201,6 +201,36 @@ async def test_a_press_outside_every_kecamatan_goes_to_the_default_agency(api: A
     assert view["jurisdiction_code"] is None
 
 
+async def test_a_press_from_a_phone_without_any_fix_reaches_the_command_centre_and_takes_its_first_point(
+    api: Api,
+) -> None:
+    resident = await api.resident(name="Tanpa GPS")
+    operator = await api.staff(Role.OPERATOR)  # of the command centre, above every Polsek
+    body = sos_body()
+    del body["location"]
+    answer = await api.http.post("/api/v1/alerts", json=body, headers=resident.headers)
+    assert answer.status_code == 201, answer.text
+    view = (await api.get(operator, f"/alerts/{body['id']}")).json()
+    assert (view["agency_code"], view["placement"], view["jurisdiction_code"]) == ("BDG-CC", "no_location", None)
+    assert view["accuracy_m"] is None
+    timeline = (await api.get(operator, f"/alerts/{body['id']}/timeline")).json()
+    assert {"kind": "flagged", "reason": "no_location"} in [
+        {"kind": e["kind"], "reason": e["data"].get("reason")} for e in timeline
+    ]
+    assert (await api.get(operator, f"/alerts/{body['id']}/trail")).json() == []
+    # The same press retried (the phone's outbox) is the same alert, with or without "location": null.
+    again = await api.http.post("/api/v1/alerts", json={**body, "location": None}, headers=resident.headers)
+    assert again.status_code in (200, 201), again.text
+    assert await _count(api, Alert) == 1
+
+    # The phone finds its position later: the alert moves there.
+    point = {"lat": -6.9039, "lon": 107.6186, "accuracy_m": 25}
+    sent = await api.post(resident, f"/alerts/{body['id']}/locations", {"points": [point]})
+    assert sent.status_code == 200, sent.text
+    view = (await api.get(operator, f"/alerts/{body['id']}")).json()
+    assert (view["lat"], view["lon"], view["accuracy_m"]) == (-6.9039, 107.6186, 25)
+
+
 async def test_a_press_just_outside_the_city_goes_to_the_nearest_kecamatan(api: Api) -> None:
     resident = await api.resident()
     admin = await api.staff(Role.ADMIN)

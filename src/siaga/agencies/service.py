@@ -220,7 +220,7 @@ class Routing:
     jurisdiction_id: int | None
     jurisdiction_code: str | None
     jurisdiction_name: str | None
-    method: str  # inside | overlap | nearest | default
+    method: str  # inside | overlap | nearest | default | no_location
     distance_m: float
 
 

@@ -69,15 +69,16 @@ class PressLocation(BaseModel):
 class AlertCreate(BaseModel):
     """An SOS press. The phone makes the id (a UUID) so a retry of the same press is the same alert.
 
-    Only what routing needs can refuse a press: the id, the coordinates and the category. Everything else is taken
-    if usable and dropped if not (an unknown field, a battery of -1, a clock without a zone, an overlong
-    description is cut), because an SOS must not be lost to a detail."""
+    Only a malformed id, coordinates or category can refuse a press. Everything else is taken if usable and dropped
+    if not (an unknown field, a battery of -1, a clock without a zone, an overlong description is cut), because an
+    SOS must not be lost to a detail. A phone with no fix at all sends no location: the alert goes to the default
+    agency (the command centre), flagged ``no_location``, and takes the first point sent to its trail."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     id: uuid.UUID
     category: Category = Category.LAINNYA
-    location: PressLocation
+    location: PressLocation | None = None
     battery: LenientBattery = None
     silent: bool = False
     pressed_at: LenientTime = None

@@ -66,13 +66,17 @@ async def raise_alert(
     existing = await session.get(Alert, body.id)
     if existing is not None:
         return Raised(alert=_same_press(existing, resident, fingerprint), replay=True)
-    routing = await locator.route(
-        session,
-        lat=body.location.lat,
-        lon=body.location.lon,
-        buffer_m=settings.jurisdiction_buffer_m,
-        default_agency_code=settings.default_agency_code,
-    )
+    where = body.location
+    if where is not None:
+        routing = await locator.route(
+            session,
+            lat=where.lat,
+            lon=where.lon,
+            buffer_m=settings.jurisdiction_buffer_m,
+            default_agency_code=settings.default_agency_code,
+        )
+    else:
+        routing = await _unplaced(session, settings)
     now = utcnow()
     alert = Alert(
         id=body.id,
@@ -88,10 +92,11 @@ async def raise_alert(
         silent=body.silent,
         resident_suspended=resident.suspended,
         is_exercise=resident.is_exercise,
-        lat=body.location.lat,
-        lon=body.location.lon,
-        accuracy_m=body.location.accuracy_m,
-        located_at=body.location.recorded_at,
+        # Without a fix the map shows the alert at the city's centre until the phone sends its first point.
+        lat=where.lat if where else settings.map_center_lat,
+        lon=where.lon if where else settings.map_center_lon,
+        accuracy_m=where.accuracy_m if where else None,
+        located_at=where.recorded_at if where else None,
         battery=body.battery,
         pressed_at=body.pressed_at,
         description=body.description,
@@ -116,7 +121,12 @@ async def raise_alert(
             "identity_complete": bool(resident.name and resident.nik),
         },
     )
-    append_event(session, alert, created, actor, snapshot, lat=body.location.lat, lon=body.location.lon)
+    append_event(
+        session, alert, created, actor, snapshot, lat=where.lat if where else None, lon=where.lon if where else None
+    )
+    if where is None:
+        flag = DomainEvent(EventKind.FLAGGED, {"reason": "no_location"})
+        append_event(session, alert, flag, domain.SYSTEM, snapshot)
     if resident.suspended:
         flag = DomainEvent(
             EventKind.FLAGGED,
@@ -131,9 +141,24 @@ async def raise_alert(
         append_event(
             session, alert, DomainEvent(EventKind.FLAGGED, {"reason": "session_expired"}), domain.SYSTEM, snapshot
         )
-    session.add(_trail_point(alert.id, body.location, body.battery, now))
+    if where is not None:
+        session.add(_trail_point(alert.id, where, body.battery, now))
     await session.flush()
     return Raised(alert=alert, replay=False)
+
+
+async def _unplaced(session: AsyncSession, settings: Settings) -> agencies.Routing:
+    """Where a press with no position goes: the default agency, which sees every kecamatan below it."""
+    agency = await agencies.default_agency(session, configured_code=settings.default_agency_code)
+    return agencies.Routing(
+        agency_id=agency.id,
+        agency_code=agency.code,
+        jurisdiction_id=None,
+        jurisdiction_code=None,
+        jurisdiction_name=None,
+        method="no_location",
+        distance_m=0.0,
+    )
 
 
 def _same_press(existing: Alert, resident: Resident, fingerprint: str) -> Alert:

@@ -9,6 +9,8 @@ import { Recommendations } from "./recommend.js";
 import { Timeline, Timers } from "./timeline.js";
 
 function placeText(alert) {
+  // The phone had no fix when it pressed: the pin is the city centre until its first point arrives.
+  if (alert.placement === "no_location" && alert.accuracy_m == null) return t("console.panel.no_location");
   const near = alert.placement !== "inside" ? ` (${t("console.panel.placement_near")})` : "";
   const parts = [
     `${alert.jurisdiction_name || t("console.queue.no_jurisdiction")}${near}`,

@@ -13,6 +13,7 @@ const KNOWN_REASONS = new Set([
   "session_expired",
   "pin_wrong",
   "pin_locked",
+  "no_location",
 ]);
 const LOUD_EVENTS = new Set(["duress", "escalated", "delivery_failed", "flagged", "cancel_ignored"]);
 // Seconds after which a still-running step is shown as late (amber), then very late (red).

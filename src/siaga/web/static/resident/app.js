@@ -5,7 +5,7 @@ import { ApiError, api, session as sessionStore } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { adoptAlert, adoptToken, allPresses, forgetPress, onOutboxChange, retryPress } from "./outbox.js";
 import { kick, requestBackgroundSync, startDelivery } from "./delivery.js";
-import { locatePress, locateWaiting, newPress, rememberMapCentre, sendUnstored, storePress } from "./press.js";
+import { locatePress, locateWaiting, newPress, sendUnstored, storePress } from "./press.js";
 import { track } from "./location.js";
 import { RegisterScreen } from "./register.js";
 import { ProfileForm } from "./profile.js";
@@ -67,7 +67,6 @@ function useOutbox() {
     const stop = onOutboxChange(refresh);
     refresh();
     startDelivery(refresh);
-    rememberMapCentre();
     locateWaiting()
       .then(kick)
       .catch(() => null);

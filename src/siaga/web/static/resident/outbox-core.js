@@ -261,8 +261,8 @@
       let failed = 0;
       for (const row of await allPresses()) {
         if (row.state !== "pending") continue;
-        if (!row.body.location) {
-          pending += 1; // still locating (press.js); it goes as soon as it has a position
+        if (!row.body.location && !row.located) {
+          pending += 1; // still locating (press.js); it goes once it has a position or has given up on one
           continue;
         }
         const after = await sendPress(row);

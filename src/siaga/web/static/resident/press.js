@@ -1,10 +1,9 @@
 // Turning a press into an outbox row: the id is made here, on the phone, so that however often the row is sent
 // the server keeps one alert. The row is written before any network call.
-import { api, webConfig } from "../js/api.js";
+import { api } from "../js/api.js";
 import { addPress, allPresses, updatePress } from "./outbox.js";
 import { freshFix, lastKnownFix, waitForFix } from "./location.js";
 
-const CENTRE_KEY = "siaga.resident.mapCentre";
 const LOCATE_WAIT_MS = 15000;
 
 /** A random (version 4) UUID, also where crypto.randomUUID is missing (plain http on a local network). */
@@ -25,29 +24,6 @@ async function batteryLevel() {
   } catch {
     return null;
   }
-}
-
-/** Remember the city's map centre while online: the last resort for a press from a phone that never had a fix. */
-export async function rememberMapCentre() {
-  try {
-    const config = await webConfig();
-    localStorage.setItem(CENTRE_KEY, JSON.stringify(config.map_center));
-  } catch {
-    // Offline: keep the one remembered before.
-  }
-}
-
-function centreFallback() {
-  try {
-    const [lat, lon] = JSON.parse(localStorage.getItem(CENTRE_KEY) || "null") || [];
-    if (Number.isFinite(lat) && Number.isFinite(lon)) {
-      // The widest accuracy the API takes: staff see at once that this is not where the person is.
-      return { lat, lon, accuracy_m: 100000, recorded_at: new Date().toISOString() };
-    }
-  } catch {
-    // fall through
-  }
-  return null;
 }
 
 /** The body of a new press: its own id, the time, the freshest position (or null for now), the battery. */
@@ -71,8 +47,9 @@ export function storePress(body, token) {
 
 /** The last resort when the outbox cannot be written: a few direct attempts while the page stays open. */
 export async function sendUnstored(body, token, attempts = 5) {
-  const ready = body.location ? body : { ...body, location: lastKnownFix() || centreFallback() };
-  for (let attempt = 0; attempt < attempts && ready.location; attempt += 1) {
+  const known = body.location || lastKnownFix();
+  const ready = known ? { ...body, location: known } : body; // no fix at all: the server takes it without one
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
     try {
       await api("/alerts", { method: "POST", body: ready, token });
       return true;
@@ -85,21 +62,20 @@ export async function sendUnstored(body, token, attempts = 5) {
 }
 
 /**
- * Give a press without a position one: a fix if one comes within 15 s, else the last one known (however old),
- * else the city centre with the widest accuracy and a note. An SOS is never held back for want of a GPS.
+ * Give a press without a position one: a fix if one comes within 15 s, else the last one known (however old). With
+ * neither, it goes without one: the server places it with the command centre, flagged "no location", and takes the
+ * first point the phone sends. An SOS is never held back for want of a GPS.
  */
 export async function locatePress(row) {
-  if (row.body.location) return row;
+  if (row.body.location || row.located) return row;
   const fix = (await waitForFix(LOCATE_WAIT_MS)) || lastKnownFix();
-  const location = fix || centreFallback();
-  if (!location) return row; // nothing at all yet: tried again at the next start
-  const body = { ...row.body, location };
-  if (!fix) body.description = "Lokasi GPS tidak tersedia di ponsel (posisi = pusat kota) / no GPS fix on the phone";
-  return updatePress(row.id, (current) => (current.body.location ? {} : { body }));
+  if (!fix) return updatePress(row.id, (current) => (current.body.location ? {} : { located: true }));
+  const body = { ...row.body, location: fix };
+  return updatePress(row.id, (current) => (current.body.location ? {} : { body, located: true }));
 }
 
 /** Presses stored without a position (the tab was closed while locating): locate them now. */
 export async function locateWaiting() {
-  const rows = (await allPresses()).filter((row) => row.state === "pending" && !row.body.location);
+  const rows = (await allPresses()).filter((row) => row.state === "pending" && !row.body.location && !row.located);
   return Promise.all(rows.map(locatePress));
 }
