@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts.domain import Principal
 from siaga.db import utcnow
 from siaga.deps import RuntimeDep, Supervisor
-from siaga.reports import service
+from siaga.reports import residents, service
 from siaga.reports.domain import TIMEZONE_NAME, ExerciseFilter, Window, report_window, wib_date
 from siaga.reports.schemas import (
     AlertDayRow,
@@ -116,7 +116,7 @@ async def residents_report(request: Params, runtime: RuntimeDep) -> ResidentsRep
     """Registered, new and active residents per kecamatan and ISO week (see the row's fields for the rules)."""
     async with runtime.read_sessions() as session:
         query, period = await _query(session, request)
-        return ResidentsReport(period=period, rows=await service.residents(session, query))
+        return ResidentsReport(period=period, rows=await residents.weekly(session, query))
 
 
 @router.get("/reports/residents.csv", response_class=Response, responses=CSV_ANSWER)
@@ -201,7 +201,7 @@ async def kecamatan_report(request: Params, runtime: RuntimeDep) -> KecamatanRep
     """Each kecamatan over the whole period (residents, alerts, prank rate, median times): what the map shows."""
     async with runtime.read_sessions() as session:
         query, period = await _query(session, request)
-        return KecamatanReport(period=period, rows=await service.kecamatan_summary(session, query))
+        return KecamatanReport(period=period, rows=await residents.kecamatan_summary(session, query))
 
 
 @router.get("/reports/kecamatan.csv", response_class=Response, responses=CSV_ANSWER)

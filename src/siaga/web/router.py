@@ -28,6 +28,7 @@ APPS = {
     "app": AppPage("resident", "Siaga — Tombol Darurat", installable=True),
     "officer": AppPage("officer", "Siaga — Petugas", installable=True),
     "admin": AppPage("admin", "Siaga — Admin", installable=False),
+    "reports": AppPage("reports", "Siaga — Laporan", installable=False),
 }
 IMPORT_MAP = json.dumps(
     {
