@@ -185,7 +185,7 @@ def demo(
     )
     simulator.start_when_ready()
     # Hundreds of phones make dozens of requests a second: keep the terminal for the city's summary and for problems.
-    for noisy in ("siaga.http", "uvicorn.error"):
+    for noisy in ("siaga.http", "uvicorn.error", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         _serve(settings, server_class=server_with(simulator))
