@@ -191,3 +191,26 @@ async def test_positions_taken_without_signal_are_sent_when_it_returns(site: Sit
     await expect(sharing).to_contain_text("Lokasi dibagikan")
     await expect(sharing).not_to_contain_text("menunggu dikirim")
     await context.close()
+
+
+async def test_the_app_shows_the_duty_the_server_has_after_a_restart_or_a_shift_ended_elsewhere(site: Site) -> None:
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-UJI-9", name="Bripda Sinta")
+    context = await site.phone()
+    page = await context.new_page()
+    await log_in(page, officer)
+    await expect(page.get_by_role("button", name="Mulai tugas")).to_be_visible()
+
+    # On duty at a post from another phone: this one, opened again, says so.
+    on = await site.api.http.put("/api/v1/officers/me/duty", json={"mode": "post"}, headers=officer.headers)
+    assert on.status_code == 200, on.text
+    await page.reload()
+    await expect(page.get_by_role("button", name="Selesai tugas")).to_be_visible()
+
+    # The shift ends elsewhere while this phone still remembers being on duty: the server's word wins.
+    off = await site.api.http.delete("/api/v1/officers/me/duty", headers=officer.headers)
+    assert off.status_code == 200, off.text
+    await page.reload()
+    await expect(page.get_by_role("button", name="Mulai tugas")).to_be_visible()
+    mine = (await site.api.get(officer, "/officers/me/duty")).json()
+    assert mine["on_duty"] is False
+    await context.close()

@@ -404,6 +404,16 @@ async def is_own_unit_on_duty(cast: Cast, role: str, answer: httpx.Response) -> 
     assert unit["state"] == ("assigned" if role == "assigned_officer" else "available"), f"wrong state: {unit}"
 
 
+async def is_own_duty(cast: Cast, role: str, answer: httpx.Response) -> None:
+    duty = answer.json()
+    assert duty["unit"]["unit_id"] == cast.person(role).unit_id, "the answer is about another unit"
+    # The cast's officers are on patrol, or (the other officer, when no offer is needed) not on duty at all.
+    assert duty["on_duty"] == (duty["unit"]["state"] != "off_duty"), f"duty and unit disagree: {duty}"
+    assert duty["mode"] == ("patrol" if duty["on_duty"] else None), f"not the officer's own duty: {duty}"
+    if role == "assigned_officer":
+        assert duty["alert_id"] == cast.alert_id, f"the unit's alert is missing: {duty}"
+
+
 async def is_own_unit_off_duty(cast: Cast, role: str, answer: httpx.Response) -> None:
     unit = answer.json()
     assert unit["unit_id"] == cast.person(role).unit_id, "the answer is about another unit"
@@ -588,6 +598,21 @@ TABLE: tuple[Row, ...] = (
     Row("POST", f"{API}/exercise/end", Expect(401, 403, 403, 403, 403, 403, 403, 403, A)),
     # The benchmarks' baseline: parses an SOS-shaped body, stores nothing ------------------------------------------
     Row("POST", f"{API}/noop", Expect(*([201] * 9)), plain(lambda c: sos_body())),
+    # Reports: figures for supervisors and administrators (no personal data) ------------------------------------
+    Row("GET", f"{API}/reports/residents", SUPERVISORS),
+    Row("GET", f"{API}/reports/residents.csv", SUPERVISORS),
+    Row("GET", f"{API}/reports/alerts", SUPERVISORS),
+    Row("GET", f"{API}/reports/alerts.csv", SUPERVISORS),
+    Row("GET", f"{API}/reports/response-times", SUPERVISORS),
+    Row("GET", f"{API}/reports/response-times.csv", SUPERVISORS),
+    Row("GET", f"{API}/reports/outcomes", SUPERVISORS),
+    Row("GET", f"{API}/reports/outcomes.csv", SUPERVISORS),
+    Row("GET", f"{API}/reports/moderation", SUPERVISORS),
+    Row("GET", f"{API}/reports/moderation.csv", SUPERVISORS),
+    Row("GET", f"{API}/reports/duty", SUPERVISORS),
+    Row("GET", f"{API}/reports/duty.csv", SUPERVISORS),
+    Row("GET", f"{API}/reports/kecamatan", SUPERVISORS),
+    Row("GET", f"{API}/reports/kecamatan.csv", SUPERVISORS),
     # What the web apps read before anyone logs in -------------------------------------------------------------------
     Row("GET", f"{API}/config/web", Expect(A, A, A, A, A, A, A, A, A)),
     # Agencies and jurisdictions (not personal data: every staff member may read them) ----------------------------
@@ -700,6 +725,7 @@ TABLE: tuple[Row, ...] = (
         on_duty_first(lambda c: {"lat": COBLONG[0], "lon": COBLONG[1], "accuracy_m": 12.0, "battery": 70}),
         position_refused_off_duty,
     ),
+    Row("GET", f"{API}/officers/me/duty", OFFICERS_ONLY, check=is_own_duty),
     Row("DELETE", f"{API}/officers/me/duty", OFFICERS_ONLY, check=is_own_unit_off_duty),
     Row(
         "POST",

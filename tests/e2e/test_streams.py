@@ -173,6 +173,9 @@ async def test_a_press_reaches_console_officer_and_resident_live_and_in_order(li
         offered = await phone.event("offered", alert["id"])
         assert officer.unit_id in offered["event"]["data"]["unit_ids"]
         offers = (await api.get(officer, "/offers")).json()
+        # The event names each unit's offer, so a phone can answer straight from the stream.
+        data = offered["event"]["data"]
+        assert dict(zip(data["unit_ids"], data["offer_ids"], strict=True))[officer.unit_id] == offers[0]["id"]
         accepted = await api.post(officer, f"/offers/{offers[0]['id']}/accept")
         assert accepted.status_code == 200, accepted.text
 

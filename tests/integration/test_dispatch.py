@@ -755,6 +755,7 @@ async def test_offers_and_assignments_ring_the_officers_phone_by_web_push(city: 
         assert ring["alert_id"] == alert["id"]
         assert ring["offer_id"] == offer["id"]
         assert ring["category"] == "kriminalitas"
+        assert ring["url"] == f"/officer#alert={alert['id']}"  # a tap opens the officer app on this alert
 
         answer = await api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": unit(asep)})
         assert answer.status_code == 200, answer.text

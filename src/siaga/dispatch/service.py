@@ -233,10 +233,12 @@ async def offer_next_ring(
     if not offers:
         return []
     session.add_all(offers)
+    await session.flush()  # the offers' ids go into the event: a phone answers its offer straight from the stream
     event = DomainEvent(
         EventKind.OFFERED,
         {
             "unit_ids": [o.unit_id for o in offers],
+            "offer_ids": [o.id for o in offers],
             "ring": ring,
             "distances_m": [o.distance_m for o in offers],
         },
@@ -364,6 +366,8 @@ async def _push_to_unit(
         "lon": alert.lon,
         "title": title,
         "body": f"{alert.category} - ketuk untuk membuka",
+        # Where a tap on the notification leads: the officer app, opened on this alert.
+        "url": f"/officer#alert={alert.id}",
     }
     for subscription in subscriptions:
         await notify.queue(

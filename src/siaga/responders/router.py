@@ -14,8 +14,10 @@ from siaga.dispatch.models import PushSubscriptionRecord
 from siaga.errors import Forbidden, Invalid
 from siaga.notify.push import PushSubscription, application_server_key
 from siaga.responders import service as responders
+from siaga.responders.models import DutyPeriod, UnitStatus
 from siaga.responders.schemas import (
     DutyIn,
+    MyDutyRead,
     PositionAccepted,
     PositionIn,
     PushKeyRead,
@@ -56,6 +58,25 @@ async def _my_unit(runtime: RuntimeDep, unit_id: int) -> UnitStatusRead:
         points = await responders.unit_points(session, [unit_id])
     runtime.units.apply_local(points)
     return unit_read(points[0])
+
+
+@router.get("/officers/me/duty", responses=error_responses(401, 403))
+async def my_duty(principal: CurrentPrincipal, runtime: RuntimeDep) -> MyDutyRead:
+    """Your duty (on or off, the mode, since when) and your unit's state, as the server has them."""
+    unit_id = _officer(principal)
+    async with runtime.read_sessions() as session:
+        period = await session.scalar(
+            select(DutyPeriod).where(DutyPeriod.staff_id == principal.staff_id, DutyPeriod.ended_at.is_(None))
+        )
+        status_row = await session.get(UnitStatus, unit_id)
+        points = await responders.unit_points(session, [unit_id])
+    return MyDutyRead(
+        on_duty=period is not None,
+        mode=period.mode if period else None,
+        since=period.started_at if period else None,
+        alert_id=status_row.alert_id if status_row else None,
+        unit=unit_read(points[0]),
+    )
 
 
 @router.put("/officers/me/duty", responses=error_responses(401, 403, 422))

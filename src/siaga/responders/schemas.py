@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -39,6 +40,17 @@ class UnitStatusRead(ReadModel):
     lat: float | None
     lon: float | None
     at: datetime | None
+
+
+class MyDutyRead(ReadModel):
+    """What an officer's phone needs on start: am I on duty, how, since when, and my unit's state (which may be
+    assigned to an alert)."""
+
+    on_duty: bool
+    mode: str | None
+    since: datetime | None
+    alert_id: uuid.UUID | None = Field(description="The alert the unit is offered, assigned or responding to")
+    unit: UnitStatusRead
 
 
 class PushKeys(Model):

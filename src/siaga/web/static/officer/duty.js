@@ -1,5 +1,5 @@
-// Going on and off duty. The server has no "read my duty" endpoint, so the phone remembers what it last set and,
-// on start, sets it again (the call is idempotent) to learn the unit's state.
+// Going on and off duty. On start the phone asks the server (GET /officers/me/duty): the server's word is the truth,
+// so a shift ended elsewhere shows as off duty. The phone also remembers the mode last chosen, for the next start.
 import { html, useCallback, useEffect, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
@@ -54,8 +54,22 @@ export function useDuty(me, onExpired) {
   );
 
   useEffect(() => {
-    const saved = store.get();
-    if (saved.on) apply(true, saved.mode);
+    let current = true;
+    api("/officers/me/duty", { token: me.token })
+      .then((mine) => {
+        if (!current) return;
+        const next = { on: mine.on_duty, mode: mine.mode || store.get().mode };
+        store.save(next);
+        setDuty(next);
+        setUnit(mine.unit);
+      })
+      .catch((err) => {
+        if (err.status === 401) onExpired();
+        // Offline at start: keep what the phone remembers; the next change or reconnect tells the truth.
+      });
+    return () => {
+      current = false;
+    };
   }, [me.token]);
 
   /** The server said we are off duty (e.g. a supervisor ended the shift): believe it. */
