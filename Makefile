@@ -50,3 +50,15 @@ serve: $(STAMP) $(WEB)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache node_modules $(VENDOR)
+
+## make bench: the benchmarks (not part of make test): a real server on SQLite and PostgreSQL under an open-model
+## load, with baselines from the same run; results in benchmarks/results/ and the README. BENCH_QUICK=1: a smoke run.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) requirements/bench.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/bench.txt
+	@touch $(BENCH_STAMP)
+
+.PHONY: bench
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks

@@ -1,0 +1,197 @@
+"""Who the benchmarks need, made before anything is measured.
+
+- Bandung (agencies, kecamatan, the kecamatan -> Polsek table, demo staff): ``siaga.demo.seed.seed_bandung``, the
+  seed ``siaga demo`` uses, without direct offers (each press is then exactly the ingest path).
+- Residents and console operators: through the public API, as a phone and an administrator would (residents by
+  SMS code from the development outbox; operators created by the demo admin, then logged in).
+- Thousands of on-duty officers: written straight into the database through Siaga's ORM models before the server
+  starts (units, officer accounts sharing one argon2 hash, sessions, open duty periods, unit states with a
+  position). Going through the API would cost one argon2 hash and several requests per officer; this is setup,
+  never measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert, select
+
+from benchmarks.httpload import BANDUNG
+from benchmarks.server import SECRET_KEY, Database
+from siaga.accounts import security
+from siaga.accounts.models import AuthSession, Role, Staff, Unit
+from siaga.agencies.models import Agency
+from siaga.config import Settings
+from siaga.db import create_engine, session_factory, transaction, utcnow
+from siaga.demo.seed import DEMO_PASSWORD, seed_bandung
+from siaga.responders.models import DutyMode, DutyPeriod, UnitState, UnitStatus
+
+OFFICER_PASSWORD = "bench-officer-password"  # noqa: S105 - a throwaway server on loopback
+KINDS = ("patrol_car", "motorbike", "patrol_car", "foot")
+CHUNK = 2000
+
+
+def _settings(database: Database) -> Settings:
+    return Settings(dev_mode=True, database_url=database.url, secret_key=SECRET_KEY, log_json=False)
+
+
+async def seed_city(database: Database) -> None:
+    engine = create_engine(database.url)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            await seed_bandung(session, with_accounts=True, direct_offers=False)
+    finally:
+        await engine.dispose()
+
+
+async def seed_officers(database: Database, count: int, *, seed: int = 7) -> list[str]:
+    """``count`` officers on patrol duty, each in their own unit, spread over Bandung's Polsek and over the city;
+    returns their session tokens (officer ``i`` holds token ``i``)."""
+    if count <= 0:
+        return []
+    rng = random.Random(seed)
+    password_hash = security.hash_secret(OFFICER_PASSWORD)
+    tokens = [security.new_token() for _ in range(count)]
+    engine = create_engine(database.url)
+    now = utcnow()
+    try:
+        async with transaction(session_factory(engine)) as session:
+            polsek = list((await session.scalars(select(Agency.id).where(Agency.kind == "polsek"))).all())
+            units = [
+                {"agency_id": polsek[i % len(polsek)], "callsign": f"BENCH-{i:06d}", "kind": KINDS[i % len(KINDS)]}
+                for i in range(count)
+            ]
+            for start in range(0, count, CHUNK):
+                await session.execute(insert(Unit), units[start : start + CHUNK])
+            rows = (await session.execute(select(Unit.id, Unit.agency_id).where(Unit.callsign.like("BENCH-%")))).all()
+            rows = sorted(rows)
+            staff = [
+                {
+                    "username": f"bench.officer.{i:06d}",
+                    "name": f"Bripda Uji {i:06d}",
+                    "role": Role.OFFICER.value,
+                    "agency_id": agency_id,
+                    "unit_id": unit_id,
+                    "password_hash": password_hash,
+                }
+                for i, (unit_id, agency_id) in enumerate(rows)
+            ]
+            for start in range(0, count, CHUNK):
+                await session.execute(insert(Staff), staff[start : start + CHUNK])
+            staff_ids = dict(
+                (await session.execute(select(Staff.unit_id, Staff.id).where(Staff.username.like("bench.officer.%"))))
+                .tuples()
+                .all()
+            )
+            sessions, duty, states = [], [], []
+            for i, (unit_id, _) in enumerate(rows):
+                staff_id = staff_ids[unit_id]
+                sessions.append(
+                    {
+                        "token_hash": security.hash_token(tokens[i]),
+                        "staff_id": staff_id,
+                        "expires_at": now + timedelta(hours=12),
+                        "client_ip": "127.0.0.1",
+                        "user_agent": "siaga-bench",
+                    }
+                )
+                duty.append(
+                    {"staff_id": staff_id, "unit_id": unit_id, "mode": DutyMode.PATROL.value, "started_at": now}
+                )
+                states.append(
+                    {
+                        "unit_id": unit_id,
+                        "state": UnitState.AVAILABLE.value,
+                        "duty_mode": DutyMode.PATROL.value,
+                        "lat": rng.uniform(BANDUNG[0], BANDUNG[1]),
+                        "lon": rng.uniform(BANDUNG[2], BANDUNG[3]),
+                        "accuracy_m": 10.0,
+                        "position_at": now,
+                        "changed_at": now,
+                    }
+                )
+            for table, values in ((AuthSession, sessions), (DutyPeriod, duty), (UnitStatus, states)):
+                for start in range(0, count, CHUNK):
+                    await session.execute(insert(table), values[start : start + CHUNK])
+    finally:
+        await engine.dispose()
+    return tokens
+
+
+def _recorded_code(outbox: Path, phone: str) -> str | None:
+    if not outbox.exists():
+        return None
+    for line in reversed(outbox.read_text().splitlines()):
+        message = json.loads(line)
+        if message["to"] == phone:
+            return str(message["body"]).split(": ", 1)[1][:6]
+    return None
+
+
+async def _code(outbox: Path, phone: str) -> str:
+    for _ in range(200):
+        code = await asyncio.to_thread(_recorded_code, outbox, phone)
+        if code is not None:
+            return code
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"no SMS code for {phone} in {outbox}")
+
+
+async def residents(url: str, outbox: Path, count: int) -> list[str]:
+    """``count`` residents registered by SMS code through the public API; their session tokens."""
+    tokens = []
+    async with httpx.AsyncClient(base_url=f"{url}/api/v1", timeout=30) as http:
+        for i in range(count):
+            phone = f"0813{uuid.uuid4().int % 10**8:08d}"
+            asked = await http.post("/residents/code", json={"phone": phone})
+            asked.raise_for_status()
+            code = await _code(outbox, asked.json()["phone"])
+            verified = await http.post("/residents/verify", json={"phone": phone, "code": code})
+            verified.raise_for_status()
+            token = verified.json()["access_token"]
+            profile = await http.patch(
+                "/residents/me", json={"name": f"Warga Uji {i:03d}"}, headers={"Authorization": f"Bearer {token}"}
+            )
+            profile.raise_for_status()
+            tokens.append(token)
+    return tokens
+
+
+async def operators(url: str, count: int) -> list[str]:
+    """``count`` command-centre operators created by the demo admin through the API, each logged in; tokens."""
+    password = "bench-operator-password"  # noqa: S105 - a throwaway server on loopback
+    async with httpx.AsyncClient(base_url=f"{url}/api/v1", timeout=60) as http:
+        login = await http.post("/auth/login", json={"username": "admin", "password": DEMO_PASSWORD})
+        login.raise_for_status()
+        admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        agencies = (await http.get("/agencies", headers=admin)).json()
+        centre = next(a["id"] for a in agencies if a["code"] == "BDG-CC")
+        tag = uuid.uuid4().hex[:6]
+        gate = asyncio.Semaphore(4)
+
+        async def one(i: int) -> str:
+            username = f"bench.op.{tag}.{i:03d}"
+            async with gate:
+                made = await http.post(
+                    "/staff",
+                    json={
+                        "username": username,
+                        "name": f"Operator Uji {i:03d}",
+                        "role": Role.OPERATOR.value,
+                        "agency_id": centre,
+                        "password": password,
+                    },
+                    headers=admin,
+                )
+                made.raise_for_status()
+                answer = await http.post("/auth/login", json={"username": username, "password": password})
+                answer.raise_for_status()
+                return str(answer.json()["access_token"])
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))

@@ -1,0 +1,291 @@
+"""The run's results as JSON, a Markdown table against the targets, and a chart of latency against rate; and the
+README's benchmark section, rewritten from that table."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
+
+
+def _rate(value: float | None) -> str:
+    return "none held" if value is None else f"{value:,.0f}/s"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "–"
+    return f"{a / b:.2f}"
+
+
+def _held(search: dict[str, Any] | None) -> str:
+    if not search:
+        return "–"
+    text = _rate(search["held_rate"])
+    if search.get("generator_limited"):
+        text += " (generator-limited)"
+    elif search.get("stopped_by"):
+        text += f" (next step: {search['stopped_by']})"
+    else:
+        text += " (top of the ladder)"
+    return text
+
+
+def _row(label: str, values: list[str], target: str) -> str:
+    return "| " + " | ".join([label, *values, target]) + " |"
+
+
+def _others(db: dict[str, Any]) -> str:
+    """The most CPU other processes on the machine took during any step: the load the run competed with."""
+    most = 0.0
+    for key in ("noop", "ingest", "locations"):
+        for step in (db.get(key) or {}).get("steps", []):
+            most = max(most, step.get("other_cpu") or 0.0)
+    for entry in (db.get("press_to_console") or {}).get("rates", []):
+        most = max(most, entry["press"].get("other_cpu") or 0.0)
+    return f"{most:.2f}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    dbs = {k: v for k, v in results["databases"].items() if "skipped" not in v}
+    kinds = list(dbs)
+    head = ["| measured | " + " | ".join(NAMES.get(k, k) for k in kinds) + " | target |"]
+    head.append("| --- | " + " | ".join("---" for _ in kinds) + " | --- |")
+    rows: list[str] = []
+
+    def each(fn: Any) -> list[str]:
+        return [fn(dbs[k]) for k in kinds]
+
+    rows.append(
+        _row(
+            "Raw durable commits/s (1 writer / 8 writers)",
+            each(
+                lambda d: f"{d['commit_rate']['one_writer_per_s']:,.0f} / {d['commit_rate']['concurrent_per_s']:,.0f}"
+            ),
+            "baseline",
+        )
+    )
+    rows.append(_row("No-op endpoint: highest rate with p99 < 50 ms", each(lambda d: _held(d.get("noop"))), "baseline"))
+    rows.append(_row("SOS ingest: highest rate with p99 < 50 ms", each(lambda d: _held(d.get("ingest"))), "–"))
+    rows.append(
+        _row(
+            "Ingest ÷ no-op",
+            each(lambda d: _ratio(d["ingest"]["held_rate"], d["noop"]["held_rate"])),
+            "≥ 0.5",
+        )
+    )
+    rows.append(
+        _row(
+            "Ingest ÷ raw commits (1 writer / 8 writers)",
+            each(
+                lambda d: (
+                    f"{_ratio(d['ingest']['held_rate'], d['commit_rate']['one_writer_per_s'])} / "
+                    f"{_ratio(d['ingest']['held_rate'], d['commit_rate']['concurrent_per_s'])}"
+                )
+            ),
+            "–",
+        )
+    )
+
+    def at_1000(d: dict[str, Any]) -> str:
+        step = d["ingest_at_1000"]
+        return f"p99 {_ms(step['latency_ms']['p99'])} ms, {step['ok']}/{step['scheduled']} stored" + (
+            " (generator behind)" if step["generator_saturated"] else ""
+        )
+
+    rows.append(_row("Ingest at 1,000 alerts/s", each(at_1000), "p99 < 50 ms"))
+    rows.append(
+        _row(
+            "Every 201 durable (SIGKILL, then looked up)",
+            each(
+                lambda d: (
+                    f"{d['durability']['answered_201'] - d['durability']['missing_after_sigkill']:,}"
+                    f" of {d['durability']['answered_201']:,}"
+                )
+            ),
+            "all",
+        )
+    )
+    console_rates = sorted({e["rate"] for d in dbs.values() for e in d["press_to_console"]["rates"]})
+    for rate in console_rates:
+
+        def console(d: dict[str, Any], rate: float = rate) -> str:
+            entry = next((e for e in d["press_to_console"]["rates"] if e["rate"] == rate), None)
+            if entry is None:
+                return "–"
+            lat = entry["console_latency_ms"]
+            share = entry["deliveries_received"] / entry["deliveries_expected"] if entry["deliveries_expected"] else 0
+            return f"{_ms(lat['p50'])} / {_ms(lat['p99'])} / {_ms(lat['p99.9'])} ms, {share:.0%} delivered" + (
+                f", {entry['too_slow_closes']} dropped" if entry["too_slow_closes"] else ""
+            )
+
+        consoles = next(iter(dbs.values()))["press_to_console"]["connected"]
+        target = "p99 < 100 ms" if rate >= 500 else "–"
+        rows.append(
+            _row(f"Press-to-console, {rate:,.0f} alerts/s × {consoles} consoles: p50/p99/p99.9", each(console), target)
+        )
+    rows.append(
+        _row("Officer location updates held (p99 < 50 ms)", each(lambda d: _held(d.get("locations"))), "≥ 5,000/s")
+    )
+    rows.append(
+        _row(
+            "Location updates written to the database",
+            each(lambda d: f"{d['locations']['written_total']:,} of {d['locations']['accepted_total']:,} accepted"),
+            "all",
+        )
+    )
+    for label, key, target in (
+        ("at start", "idle_after_start", "–"),
+        ("no-op", "noop", "–"),
+        ("ingest", "ingest", "–"),
+        ("officers + consoles", "consoles", "< 300 MB"),
+        ("location updates", "locations", "–"),
+    ):
+        rows.append(
+            _row(
+                f"Peak server memory (VmHWM), {label}",
+                each(lambda d, key=key: f"{_ms(d['memory_mb'].get(key))} MB"),
+                target,
+            )
+        )
+    rows.append(_row("Most CPU taken by other processes during a step (cores)", each(_others), "–"))
+
+    nearest = [
+        "",
+        "| units on duty (80% available) | p50 | p99 | p99.9 | max | target (p99) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    targets = {10_000: "< 2 ms", 100_000: "< 5 ms"}
+    for entry in results.get("nearest", []):
+        lat = entry["latency_ms"]
+        nearest.append(
+            f"| {entry['units']:,} | {_ms(lat['p50'])} ms | {_ms(lat['p99'])} ms | {_ms(lat['p99.9'])} ms | "
+            f"{_ms(lat['max'])} ms | {targets.get(entry['units'], '–')} |"
+        )
+    cfg = meta["config"]
+    note = (
+        f"Run {meta['date']} on commit {meta['commit']}{' (with uncommitted changes)' if meta['dirty'] else ''}, "
+        f"{meta['cpus']} CPUs, load average {meta['loadavg_before']} before and {meta['loadavg_after']} after; "
+        f"{'quick run, ' if meta['quick'] else ''}steps of {cfg['step_s']} s, {cfg['officers']:,} officers on duty, "
+        f"{cfg['generator_processes']} generator process(es), {cfg['console_processes']} console process(es); "
+        f"{meta['seconds']:.0f} s in all. Latencies are from each request's scheduled time (open model)."
+    )
+    return "\n".join([note, "", *head, *rows, *nearest]) + "\n"
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dbs = {k: v for k, v in results["databases"].items() if "skipped" not in v}
+    figure, axes = plt.subplots(1, max(1, len(dbs)), figsize=(6.5 * max(1, len(dbs)), 4.6), squeeze=False)
+    styles = {
+        "noop": ("tab:gray", "no-op"),
+        "ingest": ("tab:red", "SOS ingest"),
+        "locations": ("tab:blue", "locations"),
+    }
+    for axis, (kind, db) in zip(axes[0], dbs.items(), strict=False):
+        for key, (colour, label) in styles.items():
+            steps = (db.get(key) or {}).get("steps", [])
+            if not steps:
+                continue
+            rates = [s["rate"] for s in steps]
+            axis.plot(rates, [s["latency_ms"]["p99"] for s in steps], "-o", color=colour, label=f"{label} p99")
+            axis.plot(rates, [s["latency_ms"]["p50"] for s in steps], ":", color=colour, label=f"{label} p50")
+            behind = [s for s in steps if s["generator_saturated"]]
+            if behind:
+                axis.plot(
+                    [s["rate"] for s in behind], [s["latency_ms"]["p99"] for s in behind], "x", color="black", ms=10
+                )
+        consoles = (db.get("press_to_console") or {}).get("rates", [])
+        if consoles:
+            axis.plot(
+                [e["rate"] for e in consoles],
+                [e["console_latency_ms"]["p99"] or 0 for e in consoles],
+                "s--",
+                color="tab:green",
+                label="press-to-console p99",
+            )
+        axis.axhline(50, color="black", lw=0.8, ls="--")
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("offered rate (requests/s, open model)")
+        axis.set_ylabel("latency from scheduled start (ms)")
+        axis.set_title(f"{NAMES.get(kind, kind)} (x: generator behind)")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if not isinstance(v, bytes)}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def write(results: dict[str, Any], folder: Path) -> dict[str, Any]:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = markdown(results)
+    files = [folder / "results.json", folder / "results.md", folder / "latency.png"]
+    files[0].write_text(json.dumps(_strip(results), indent=1) + "\n")
+    files[1].write_text("# Siaga benchmark results\n\n" + text + "\n![latency against rate](latency.png)\n")
+    chart(results, files[2])
+    return {"files": files, "markdown_text": text}
+
+
+def readme_block(table: str) -> str:
+    return f"""{README_START}
+## Benchmarks
+
+```sh
+make bench                 # both databases, about 15 minutes on 2 cores; writes benchmarks/results/
+BENCH_QUICK=1 make bench   # a smoke run of a minute or two (results in benchmarks/results/quick/, not here)
+BENCH_DATABASES=sqlite make bench
+```
+
+`make bench` installs the pinned `requirements/bench.txt` and runs `python -m benchmarks`: a real `siaga serve`
+process on a fresh SQLite file and on a fresh PostgreSQL database (127.0.0.1:5432), an open-model load generator
+(constant arrival rate; latency from each request's *scheduled* time, in HdrHistograms) and, in the same run, the
+baselines: the no-op endpoint `POST /api/v1/noop` (the same app and validation, no token, no database) and the
+database's raw durable commit rate. Ingest counts only 201s, and after the ingest steps the server is killed with
+SIGKILL and every answered press is looked up. Setup is not measured: residents and console operators are made
+through the API, the 10,000 on-duty officers straight through the ORM. Escalation timers are set to a day so the
+benchmark's unacknowledged alerts do not escalate mid-run. Recommendation is timed in-process on the server's own
+tracker code. The generator shares the 2 cores with the server: a step where it fell behind is marked, and the
+CPU other processes took is shown. `BENCH_*` variables scale the run (see `benchmarks/run.py`).
+
+{table}
+![latency against rate](benchmarks/results/latency.png)
+{README_END}"""
+
+
+def update_readme(readme: Path, table: str) -> None:
+    """Rewrite the block between the markers (added before "## Development" if it is missing)."""
+    text = readme.read_text()
+    block = readme_block(table)
+    if README_START in text and README_END in text:
+        pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
+        text = pattern.sub(lambda _: block, text, count=1)
+    elif "## Development" in text:
+        text = text.replace("## Development", block + "\n\n## Development", 1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    readme.write_text(text)
