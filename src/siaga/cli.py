@@ -121,6 +121,9 @@ def demo(
     if not settings.dev_mode:
         typer.secho("siaga demo seeds known passwords: set SIAGA_DEV_MODE=1", err=True, fg=typer.colors.RED)
         raise typer.Exit(2)
+    if simulate_city:
+        # The simulated officers are the demo city's only police: they also answer the SOS the person watching presses.
+        settings = settings.model_copy(update={"exercise_units_answer_real_alerts": True})
     migrate.upgrade(settings.database_url)
 
     async def seed(settings: Settings) -> None:

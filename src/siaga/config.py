@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     # Timers (used by dispatch and escalation).
     ack_timeout_seconds: int = Field(default=60, ge=5, description="T1: escalate if not acknowledged.")
     dispatch_timeout_seconds: int = Field(default=180, ge=5, description="T2: escalate if no officer.")
+    exercise_units_answer_real_alerts: bool = Field(
+        default=False,
+        description="Drill units may be recommended, offered and dispatched real alerts. Only for the demo city, "
+        "where the simulated officers are the only police; in a deployment a real SOS goes to real officers only.",
+    )
 
     # SMS adapter: "dev" records messages in the database and the log; "http" posts to sms_http_url.
     sms_adapter: Literal["dev", "http"] = "dev"

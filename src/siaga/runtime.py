@@ -55,6 +55,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.feed = EventFeed(self.read_sessions, self.hub)
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
+        self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts
         self.positions = LivePositions(self.hub)
         self.timers = TimerSweep(
             self.unit_of_work,

@@ -3,8 +3,10 @@ else; everything they raise is labelled an exercise; ending the drill takes them
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from siaga.accounts.models import Resident, Role, Staff, Unit
@@ -94,7 +96,7 @@ async def test_exercise_officers_have_no_password_and_ending_the_drill_logs_ever
     assert (await api.get(resident, "/residents/me")).status_code == 401
     assert (await api.get(real, "/residents/me")).status_code == 200, "a real resident was logged out by a drill"
     board = {u["unit_id"]: u for u in (await api.get(supervisor, "/units/board")).json()}
-    assert board.get(officer.unit_id, {"state": "off_duty"})["state"] == "off_duty"
+    assert officer.unit_id not in board, "an ended drill's unit still crowds the unit board"
     audit = (await api.get(admin, "/audit", action="exercise.end")).json()
     assert len(audit) == 1
 
@@ -128,3 +130,48 @@ async def test_a_drill_press_with_a_revoked_session_is_refused_but_a_real_one_ne
     assert late.status_code == 401, late.text
     async with api.runtime.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Alert)) == 0
+
+
+async def test_a_real_sos_goes_to_real_officers_only_unless_the_deployment_lets_drill_units_answer(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = live.api
+    await direct_offers(api)
+    admin = await api.staff(Role.ADMIN)
+    operator = await api.staff(Role.OPERATOR)
+    made = await api.post(admin, "/exercise/officers", {"agency_id": await _coblong(api, admin), "count": 1})
+    drill_unit = _person(made.json()[0], role="officer")
+    await on_duty_near(live, drill_unit, COBLONG[0] + 0.002, COBLONG[1])
+    real = await api.resident(name="Warga Sungguhan")
+    drill_resident = _person((await api.post(admin, "/exercise/residents", {"count": 1})).json()[0])
+
+    genuine = await api.press(real, lat=COBLONG[0], lon=COBLONG[1])
+    exercise = await api.press(drill_resident, lat=COBLONG[0], lon=COBLONG[1])
+    recommended = (await api.get(operator, f"/alerts/{genuine['id']}/recommendations")).json()
+    assert drill_unit.unit_id not in [r["unit_id"] for r in recommended]
+    recommended = (await api.get(operator, f"/alerts/{exercise['id']}/recommendations")).json()
+    assert drill_unit.unit_id in [r["unit_id"] for r in recommended]
+
+    async def offered_alerts() -> set[str]:
+        return {o["alert_id"] for o in (await api.get(drill_unit, "/offers")).json()}
+
+    for _ in range(100):
+        if exercise["id"] in await offered_alerts():
+            break
+        await asyncio.sleep(0.1)
+    assert await offered_alerts() == {exercise["id"]}, "a drill unit was offered a real SOS"
+    refused = await api.post(operator, f"/alerts/{genuine['id']}/dispatch", {"unit_id": drill_unit.unit_id})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "unit.exercise_only"
+    assert (await api.get(operator, f"/alerts/{genuine['id']}")).json()["unit_id"] is None
+
+    # The demo city, where the simulated officers are the only police, lets them answer real presses too.
+    runtime = api.runtime
+    monkeypatch.setattr(runtime.units.tracker, "exercise_units_answer_real_alerts", True)
+    monkeypatch.setattr(
+        runtime, "settings", runtime.settings.model_copy(update={"exercise_units_answer_real_alerts": True})
+    )
+    recommended = (await api.get(operator, f"/alerts/{genuine['id']}/recommendations")).json()
+    assert drill_unit.unit_id in [r["unit_id"] for r in recommended]
+    taken = await api.post(operator, f"/alerts/{genuine['id']}/dispatch", {"unit_id": drill_unit.unit_id})
+    assert taken.status_code == 200, taken.text

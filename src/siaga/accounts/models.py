@@ -94,6 +94,8 @@ class Unit(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
     callsign: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(32), default="patrol")
+    # A drill's unit: it takes exercise alerts only (unless the demo says otherwise; see Settings).
+    is_exercise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -308,7 +308,12 @@ async def _act(
     where = (body.where.lat, body.where.lon) if body.where else None
     async with runtime.unit_of_work() as session:
         alert, events = await dispatching.act(
-            session, principal=principal, alert_id=alert_id, command=command, where=where
+            session,
+            principal=principal,
+            alert_id=alert_id,
+            command=command,
+            where=where,
+            drill_units_for_real=runtime.settings.exercise_units_answer_real_alerts,
         )
         await audit.record(
             session,

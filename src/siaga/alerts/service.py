@@ -294,13 +294,18 @@ async def act(
     alert_id: uuid.UUID,
     command: Command,
     where: tuple[float, float] | None = None,
+    drill_units_for_real: bool = False,
 ) -> tuple[Alert, list[DomainEvent]]:
     """Apply one command to an alert the principal can see. The row is locked, so racing commands queue and the
     second sees the first's result (exactly one operator acknowledges; the other gets a 409 naming the holder)."""
     alert = await get_visible(session, principal, alert_id, lock=True)
     actor = principal.actor()
     if isinstance(command, domain.Dispatch):
-        await _check_unit(session, principal, command.unit_id)
+        unit = await _check_unit(session, principal, command.unit_id)
+        if unit.is_exercise and not alert.is_exercise and not drill_units_for_real:
+            raise Conflict(
+                f"{unit.callsign} is a drill unit: a real SOS needs real officers", code="unit.exercise_only"
+            )
     try:
         events = domain.decide(snapshot_of(alert), command, actor)
     except domain.TransitionError as error:

@@ -44,6 +44,7 @@ def recommend(
     exclude: frozenset[int] = frozenset(),
     max_distance_m: float = float("inf"),
     states: tuple[str, ...] = (UnitState.AVAILABLE.value, UnitState.OFFERED.value),
+    real_alert: bool = False,
 ) -> list[Recommendation]:
     """The ``count`` nearest free units, nearest first: available ones, and ones only being offered an alert (the
     operator may override an offer at any time)."""
@@ -55,6 +56,7 @@ def recommend(
         agencies=agencies,
         exclude=exclude,
         max_distance_m=max_distance_m,
+        real_alert=real_alert,
     )
     return [
         Recommendation(

@@ -36,7 +36,14 @@ async def recommendations(
         scope = await access.staff_agency_scope(session, principal)
     # Only units the operator may dispatch (their agency and those below it).
     agencies = frozenset(scope) if scope is not None else None
-    found = recommend(runtime.units.tracker, lat=alert.lat, lon=alert.lon, count=count, agencies=agencies)
+    found = recommend(
+        runtime.units.tracker,
+        lat=alert.lat,
+        lon=alert.lon,
+        count=count,
+        agencies=agencies,
+        real_alert=not alert.is_exercise,
+    )
     return [RecommendationRead.model_validate(r, from_attributes=True) for r in found]
 
 

@@ -48,10 +48,18 @@ async def act(
     alert_id: uuid.UUID,
     command: Command,
     where: tuple[float, float] | None = None,
+    drill_units_for_real: bool = False,
 ) -> tuple[Alert, list[DomainEvent]]:
     """An action by staff or an officer (see ``alerts.service.act``), then units and offers follow."""
     before = await session.scalar(select(Alert.unit_id).where(Alert.id == alert_id))
-    alert, events = await alerts.act(session, principal=principal, alert_id=alert_id, command=command, where=where)
+    alert, events = await alerts.act(
+        session,
+        principal=principal,
+        alert_id=alert_id,
+        command=command,
+        where=where,
+        drill_units_for_real=drill_units_for_real,
+    )
     await after_events(session, alert, events, previous_unit=before)
     return alert, events
 
@@ -113,8 +121,9 @@ async def on_raised(session: AsyncSession, *, settings: Settings, alert: Alert) 
     agency = await session.get(Agency, alert.agency_id)
     t1 = (agency.ack_timeout_seconds if agency else None) or settings.ack_timeout_seconds
     t2 = (agency.dispatch_timeout_seconds if agency else None) or settings.dispatch_timeout_seconds
-    alert.ack_due_at = now + timedelta(seconds=t1)
-    alert.dispatch_due_at = now + timedelta(seconds=max(t2, t1))
+    # Counted from the server's receipt of the press, as the console counts them.
+    alert.ack_due_at = alert.created_at + timedelta(seconds=t1)
+    alert.dispatch_due_at = alert.created_at + timedelta(seconds=max(t2, t1))
     if agency is not None and agency.direct_offers:
         alert.offer_due_at = now
         session.info[DISPATCH_WAKE] = True
@@ -213,6 +222,7 @@ async def offer_next_ring(
             exclude=asked,
             max_distance_m=radius,
             states=(UnitState.AVAILABLE.value,),  # a unit already asked about another alert is not asked twice
+            real_alert=not alert.is_exercise,
         )
         available = await _still_available(session, [c.unit_id for c in candidates])
         for candidate in [c for c in candidates if c.unit_id in available][: agency.offer_size]:

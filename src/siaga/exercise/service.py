@@ -60,7 +60,7 @@ async def create_officers(
     created: list[tuple[accounts.NewSession, Unit]] = []
     for _ in range(count):
         tag = secrets.token_hex(3).upper()
-        unit = Unit(agency_id=agency.id, callsign=f"LAT-{agency.code}-{tag}"[:64], kind=kind)
+        unit = Unit(agency_id=agency.id, callsign=f"LAT-{agency.code}-{tag}"[:64], kind=kind, is_exercise=True)
         session.add(unit)
         await session.flush()
         staff = Staff(

@@ -41,6 +41,7 @@ def encode_points(points: Sequence[UnitPoint]) -> str:
                 p.lon,
                 p.at.isoformat() if p.at else None,
                 p.duty_mode,
+                p.is_exercise,
             ]
             for p in points
         ],
@@ -50,7 +51,7 @@ def encode_points(points: Sequence[UnitPoint]) -> str:
 
 def decode_points(message: str) -> list[UnitPoint]:
     points = []
-    for unit_id, callsign, agency_id, kind, state, lat, lon, at, duty_mode in json.loads(message):
+    for unit_id, callsign, agency_id, kind, state, lat, lon, at, duty_mode, *rest in json.loads(message):
         points.append(
             UnitPoint(
                 unit_id=unit_id,
@@ -62,6 +63,7 @@ def decode_points(message: str) -> list[UnitPoint]:
                 lon=lon,
                 at=datetime.fromisoformat(at) if at else None,
                 duty_mode=duty_mode,
+                is_exercise=bool(rest and rest[0]),
             )
         )
     return points

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
@@ -163,8 +163,14 @@ async def purge_positions(session: AsyncSession, *, older_than: timedelta) -> in
 
 
 async def board(session: AsyncSession, *, agencies: frozenset[int] | None = None) -> list[UnitPoint]:
-    """Every unit (of ``agencies``, if given) with its state and newest position: the unit board."""
-    query = select(Unit, UnitStatus).outerjoin(UnitStatus, UnitStatus.unit_id == Unit.id).order_by(Unit.id)
+    """Every unit (of ``agencies``, if given) with its state and newest position: the unit board. A drill's units
+    show only while on duty: ended drills do not fill the board with hundreds of idle units."""
+    query = (
+        select(Unit, UnitStatus)
+        .outerjoin(UnitStatus, UnitStatus.unit_id == Unit.id)
+        .where(or_(Unit.is_exercise.is_(False), UnitStatus.state != UnitState.OFF_DUTY.value))
+        .order_by(Unit.id)
+    )
     if agencies is not None:
         query = query.where(Unit.agency_id.in_(agencies))
     return [_point(unit, status) for unit, status in (await session.execute(query)).all()]
@@ -192,6 +198,7 @@ def _point(unit: Unit, status: UnitStatus | None) -> UnitPoint:
         lon=status.lon if status and on_duty else None,
         at=status.position_at if status else None,
         duty_mode=status.duty_mode if status else None,
+        is_exercise=unit.is_exercise,
     )
 
 

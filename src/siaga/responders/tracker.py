@@ -28,6 +28,7 @@ class UnitPoint:
     lon: float | None
     at: datetime | None
     duty_mode: str | None = None
+    is_exercise: bool = False  # a drill's unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,8 @@ def _cell(lat: float, lon: float) -> tuple[int, int]:
 class UnitTracker:
     """Units by id, and those with a position by grid cell."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, exercise_units_answer_real_alerts: bool = False) -> None:
+        self.exercise_units_answer_real_alerts = exercise_units_answer_real_alerts
         self._units: dict[int, UnitPoint] = {}
         self._cells: dict[tuple[int, int], dict[int, UnitPoint]] = {}
 
@@ -90,14 +92,17 @@ class UnitTracker:
         agencies: frozenset[int] | None = None,
         exclude: frozenset[int] = frozenset(),
         max_distance_m: float = math.inf,
+        real_alert: bool = False,
     ) -> list[Nearby]:
         """The ``count`` nearest units in one of ``states`` (and ``agencies``, if given), by great-circle distance.
+        For a ``real_alert``, drill units are left out (unless this deployment lets them answer, as the demo does).
 
         Searches rings of cells outwards and stops once no unfound unit can be nearer than the ``count``-th found:
         a ring ``k`` cells out is at least ``(k - 1) * cell`` away in latitude, and at least that times cos(lat)
         in longitude, whichever is smaller.
         """
         wanted = frozenset(states)
+        skip_drill_units = real_alert and not self.exercise_units_answer_real_alerts
         centre_row, centre_col = _cell(lat, lon)
         found: list[Nearby] = []
         if not self._cells or count <= 0:
@@ -117,6 +122,8 @@ class UnitTracker:
             for row, col in _ring(centre_row, centre_col, ring):
                 for point in self._cells.get((row, col), {}).values():
                     if point.state not in wanted or point.unit_id in exclude:
+                        continue
+                    if skip_drill_units and point.is_exercise:
                         continue
                     if agencies is not None and point.agency_id not in agencies:
                         continue

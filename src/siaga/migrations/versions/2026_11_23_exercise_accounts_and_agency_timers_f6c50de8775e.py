@@ -27,11 +27,17 @@ def upgrade() -> None:
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("is_exercise", sa.Boolean(), server_default=sa.false(), nullable=False))
 
+    with op.batch_alter_table("units", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("is_exercise", sa.Boolean(), server_default=sa.false(), nullable=False))
+
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.add_column(sa.Column("is_exercise", sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("units", schema=None) as batch_op:
+        batch_op.drop_column("is_exercise")
+
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.drop_column("is_exercise")
 
