@@ -13,14 +13,14 @@ async def test_the_landing_page_links_every_app_and_loads_nothing_from_outside(s
     outside: list[str] = []
     page.on("request", lambda request: outside.append(request.url) if not request.url.startswith(site.url) else None)
     await page.goto("/")
-    for link in ("/app", "/console", "/officer", "/admin"):
+    for link in ("/app", "/console", "/officer", "/admin", "/reports"):
         assert await page.locator(f'a[href="{link}"]').count() == 1
     await screenshot(page, "landing")
     await context.close()
     assert outside == []
 
 
-@pytest.mark.parametrize("path", ["/console", "/app", "/officer", "/admin"])
+@pytest.mark.parametrize("path", ["/console", "/app", "/officer", "/admin", "/reports"])
 async def test_each_app_page_starts_without_errors(site: Site, path: str) -> None:
     context = await site.context()
     page = await context.new_page()
