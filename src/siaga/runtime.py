@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from siaga.agencies.service import JurisdictionLocator
+from siaga.alerts.ingest import GroupCommit
 from siaga.alerts.timeline import EVENTS_WRITTEN
 from siaga.background import Loop
 from siaga.config import Settings
@@ -54,6 +55,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.feed = EventFeed(self.read_sessions, self.hub)
+        self.ingest = GroupCommit(self.unit_of_work)
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
         self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts
         self.positions = LivePositions(self.hub)
@@ -101,10 +103,12 @@ class Runtime:
         await self.positions.start()
         await self.timers.start()
         self.retries.start()
+        self.ingest.start()
         self.started = True
 
     async def stop(self) -> None:
         self.started = False
+        await self.ingest.stop()
         await self.retries.stop()
         await self.timers.stop()
         await self.positions.stop()

@@ -15,6 +15,7 @@ from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
 from siaga.alerts import domain, service
 from siaga.alerts.domain import AlertState
+from siaga.alerts.ingest import Raced, Stored
 from siaga.alerts.models import Alert
 from siaga.alerts.schemas import (
     ActionIn,
@@ -158,41 +159,47 @@ async def raise_alert(
 ) -> ResidentAlertRead:
     """Press SOS. Stored durably and placed in a jurisdiction before this answers 201. Sending the same id and body
     again answers 200 with the same alert; the same id with a different body is a 409."""
-    assert principal.resident_id is not None
-    try:
-        async with runtime.unit_of_work() as session:
-            resident = await accounts.get_resident(session, principal.resident_id)
-            raised = await service.raise_alert(
+    resident_id = principal.resident_id
+    assert resident_id is not None
+
+    async def press(session: AsyncSession) -> Stored:
+        resident = await accounts.get_resident(session, resident_id)
+        raised = await service.raise_alert(
+            session,
+            settings=runtime.settings,
+            locator=runtime.locator,
+            resident=resident,
+            body=body,
+            session_expired=principal.session_expired,
+        )
+        if not raised.replay:
+            await dispatching.on_raised(session, settings=runtime.settings, alert=raised.alert)
+            await audit.record(
                 session,
-                settings=runtime.settings,
-                locator=runtime.locator,
-                resident=resident,
-                body=body,
-                session_expired=principal.session_expired,
+                action="alert.create",
+                actor=principal,
+                target_type="alert",
+                target_id=str(body.id),
+                client_ip=ip,
+                agency_id=raised.alert.agency_id,
             )
-            if not raised.replay:
-                await dispatching.on_raised(session, settings=runtime.settings, alert=raised.alert)
-                await audit.record(
-                    session,
-                    action="alert.create",
-                    actor=principal,
-                    target_type="alert",
-                    target_id=str(body.id),
-                    client_ip=ip,
-                    agency_id=raised.alert.agency_id,
-                )
-            view = await resident_alert_read(session, raised.alert)
-    except IntegrityError:
+        return Stored(view=await resident_alert_read(session, raised.alert), replay=raised.replay)
+
+    try:
+        # Stored with the presses arriving at the same moment, in one durable commit (see alerts.ingest).
+        stored = await runtime.ingest.submit(body.id, press)
+    except (IntegrityError, Raced):
         # The same press arrived twice at once and the other copy was stored first.
         async with runtime.unit_of_work() as session:
-            resident = await accounts.get_resident(session, principal.resident_id)
+            resident = await accounts.get_resident(session, resident_id)
             alert = await service.stored_press(session, resident=resident, body=body)
             view = await resident_alert_read(session, alert)
         response.status_code = status.HTTP_200_OK
         return view
-    if raised.replay:
+    if stored.replay:
         response.status_code = status.HTTP_200_OK
-    return view
+    result: ResidentAlertRead = stored.view
+    return result
 
 
 @router.get("/alerts", responses=error_responses(401))

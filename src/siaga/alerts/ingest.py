@@ -1,0 +1,149 @@
+"""SOS ingest with group commit: presses arriving together are stored in one transaction and answered together.
+
+Every press is durable before its 201, and a durable commit costs a flush to disk (SQLite) or a WAL sync
+(PostgreSQL), which caps one-commit-per-press ingest at the disk's sync rate. Here one writer task per process takes
+every press waiting, runs each as its own savepoint inside a single transaction, commits once, and only then answers
+them all. A press that fails rolls back its own savepoint and gets its own error; the others are unaffected. If the
+commit itself fails, each press of the batch is tried again alone, so one bad press never costs another its alert.
+Nothing waits to fill a batch: while one commit runs, the next presses queue, and that queue is the next batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger("siaga.ingest")
+
+MAX_BATCH = 200
+
+Press = Callable[[AsyncSession], Awaitable["Stored"]]
+Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]  # Runtime.unit_of_work
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What one press's use case gives back from inside the transaction (the router's view of it)."""
+
+    view: Any
+    replay: bool
+
+
+@dataclass(slots=True)
+class _Job:
+    alert_id: uuid.UUID
+    run: Press
+    done: asyncio.Future[Stored] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Raced(Exception):
+    """The same press was stored by another transaction at the same moment: read the stored one."""
+
+
+class GroupCommit:
+    """The process's SOS writer. ``submit`` resolves once the press is committed (or with its own error)."""
+
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._batch: list[_Job] = []
+
+    def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._run(), name="siaga-ingest")
+
+    async def stop(self, *, grace_s: float = 10.0) -> None:
+        """Finish what is queued (up to ``grace_s``), then stop. A press cut off is not dropped: its caller stores
+        it alone (a press is idempotent, so one that was in fact committed is simply found stored)."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout=grace_s)
+        except TimeoutError:
+            log.warning("the SOS writer did not finish in %.0f s; the presses left are stored one by one", grace_s)
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+        left = [*self._batch, *(self._queue.get_nowait() for _ in range(self._queue.qsize()))]
+        self._batch = []
+        for job in left:
+            if not job.done.done():
+                job.done.set_exception(_NotRunning())
+
+    async def submit(self, alert_id: uuid.UUID, run: Press) -> Stored:
+        """Store one press (``run`` is its use case, given the batch's session) and wait for the commit."""
+        if self._worker is None or self._worker.done():
+            return await self._alone(run)
+        job = _Job(alert_id=alert_id, run=run)
+        await self._queue.put(job)
+        try:
+            return await asyncio.shield(job.done)
+        except _NotRunning:
+            return await self._alone(run)
+
+    async def _alone(self, run: Press) -> Stored:
+        async with self._transaction() as session:
+            return await run(session)
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            self._batch = batch
+            try:
+                await self._commit(batch)
+            except Exception:  # the writer must outlive any one batch
+                log.exception("an SOS batch failed; its presses are stored one by one")
+                for job in batch:
+                    if not job.done.done():
+                        await self._settle_alone(job)
+            self._batch = []
+            for _ in batch:
+                self._queue.task_done()
+
+    async def _commit(self, batch: list[_Job]) -> None:
+        results: dict[int, Stored | BaseException] = {}
+        try:
+            async with self._transaction() as session:
+                for index, job in enumerate(batch):
+                    try:
+                        async with session.begin_nested():
+                            results[index] = await job.run(session)
+                    except IntegrityError:
+                        results[index] = Raced()
+                    except Exception as error:  # this press's own error (a 409, a 422): its savepoint is gone
+                        results[index] = error
+        except Exception:
+            # The commit (or the transaction around the savepoints) failed: nothing of the batch is stored.
+            log.warning("an SOS batch of %d could not be committed; storing each alone", len(batch), exc_info=True)
+            for job in batch:
+                await self._settle_alone(job)
+            return
+        for index, job in enumerate(batch):
+            result = results[index]
+            if isinstance(result, BaseException):
+                job.done.set_exception(result)
+            else:
+                job.done.set_result(result)
+
+    async def _settle_alone(self, job: _Job) -> None:
+        try:
+            job.done.set_result(await self._alone(job.run))
+        except IntegrityError:
+            job.done.set_exception(Raced())
+        except Exception as error:
+            job.done.set_exception(error)
+
+
+class _NotRunning(Exception):
+    """The writer stopped before this press was taken."""

@@ -1,0 +1,101 @@
+"""The group-commit writer with a fake transaction: how it settles each press when a batch cannot commit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from siaga.alerts.ingest import GroupCommit, Stored
+
+
+class FakeSession:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    @asynccontextmanager
+    async def begin_nested(self) -> AsyncIterator[None]:
+        self.log.append("savepoint")
+        yield
+
+
+class FakeDatabase:
+    """Commits fail while ``failing`` is positive; a commit of a batch (more than one press) can be made to fail."""
+
+    def __init__(self, *, fail_batches: bool) -> None:
+        self.fail_batches = fail_batches
+        self.commits: list[list[str]] = []
+        self.log: list[str] = []
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        written: list[str] = []
+        session = FakeSession(self.log)
+        session.written = written  # type: ignore[attr-defined]
+        yield session
+        if self.fail_batches and len(written) > 1:
+            raise RuntimeError("disk full")
+        self.commits.append(written)
+
+
+def press(name: str, *, error: Exception | None = None) -> Any:
+    async def run(session: Any) -> Stored:
+        await asyncio.sleep(0)
+        if error is not None:
+            raise error
+        session.written.append(name)
+        return Stored(view=name, replay=False)
+
+    return run
+
+
+async def _burst(writer: GroupCommit, names: list[str], errors: dict[str, Exception]) -> list[Any]:
+    return await asyncio.gather(
+        *(writer.submit(uuid.uuid4(), press(n, error=errors.get(n))) for n in names), return_exceptions=True
+    )
+
+
+async def test_presses_queued_together_share_one_commit_and_each_gets_its_own_answer() -> None:
+    db = FakeDatabase(fail_batches=False)
+    writer = GroupCommit(db.transaction)
+    writer.start()
+    answers = await _burst(writer, ["a", "b", "c", "d"], {"c": ValueError("bad press")})
+    await writer.stop()
+    assert [a.view if isinstance(a, Stored) else type(a) for a in answers] == ["a", "b", ValueError, "d"]
+    assert sorted(n for commit in db.commits for n in commit) == ["a", "b", "d"]
+    assert len(db.commits) < 4, "no batching happened"
+
+
+async def test_a_batch_that_cannot_commit_is_stored_press_by_press() -> None:
+    db = FakeDatabase(fail_batches=True)
+    writer = GroupCommit(db.transaction)
+    writer.start()
+    answers = await _burst(writer, ["a", "b", "c"], {})
+    await writer.stop()
+    assert [a.view for a in answers] == ["a", "b", "c"]
+    assert sorted(db.commits) == [["a"], ["b"], ["c"]]
+
+
+async def test_without_a_running_writer_a_press_is_stored_alone() -> None:
+    db = FakeDatabase(fail_batches=False)
+    writer = GroupCommit(db.transaction)
+    answer = await writer.submit(uuid.uuid4(), press("alone"))
+    assert answer.view == "alone"
+    assert db.commits == [["alone"]]
+
+
+@pytest.mark.parametrize("grace_s", [0.0, 5.0])
+async def test_stopping_never_drops_a_waiting_press(grace_s: float) -> None:
+    db = FakeDatabase(fail_batches=False)
+    writer = GroupCommit(db.transaction)
+    writer.start()
+    waiting = [asyncio.create_task(writer.submit(uuid.uuid4(), press(str(n)))) for n in range(20)]
+    await asyncio.sleep(0)
+    await writer.stop(grace_s=grace_s)
+    answers = await asyncio.gather(*waiting)
+    assert sorted(a.view for a in answers) == sorted(str(n) for n in range(20))
+    assert sorted(n for commit in db.commits for n in commit) == sorted(str(n) for n in range(20))
