@@ -26,6 +26,7 @@ from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.app import create_app
 from siaga.db import utcnow
 from siaga.realtime.schemas import StreamMessage
+from siaga.responders.models import PositionRecord
 from siaga.runtime import Runtime
 from tests.conftest import Api, Person
 
@@ -426,5 +427,55 @@ async def test_every_stream_message_type_is_exercised(live: Live) -> None:
                     break
     finally:
         settings.stream_heartbeat_seconds = original
-    types = {m["type"] for m in console.seen + mine.seen}
+    async with stream(live, "officer", officer) as phone:
+        await phone.connection.send(
+            json.dumps({"type": "positions", "seq": 1, "points": [{"lat": -6.89, "lon": 107.61}]})
+        )
+        await phone.until(lambda m: m["type"] == "positions_ack")
+    types = {m["type"] for m in console.seen + mine.seen + phone.seen}
     assert {"hello", "snapshot", "alert_event", "unit", "heartbeat", "alert_status", "alert_location"} <= types
+    assert "positions_ack" in types
+
+
+async def test_an_officer_sends_positions_over_the_stream_and_the_console_sees_the_unit_move(live: Live) -> None:
+    api = live.api
+    operator = await api.staff(Role.OPERATOR)
+    officer = await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-6", name="Bripda Wulan")
+
+    async with stream(live, "officer", officer) as phone, stream(live, "console", operator) as console:
+        # Off duty, positions are refused (the phone keeps them and says so), never silently dropped.
+        await phone.connection.send(
+            json.dumps({"type": "positions", "seq": 1, "points": [{"lat": -6.9, "lon": 107.6}]})
+        )
+        refused = await phone.until(lambda m: m["type"] == "positions_ack")
+        assert (refused["seq"], refused["accepted"], refused["refused"]) == (1, 0, "officer.off_duty")
+        # Nonsense is answered with what is wrong.
+        await phone.connection.send(json.dumps({"type": "positions", "seq": 2, "points": [{"lat": 95, "lon": 0}]}))
+        invalid = await phone.until(lambda m: m["type"] == "positions_ack")
+        assert (invalid["accepted"], invalid["refused"]) == (0, "positions.invalid")
+        assert "lat" in invalid["message"]
+
+        on = await api.http.put("/api/v1/officers/me/duty", json={"mode": "patrol"}, headers=officer.headers)
+        assert on.status_code == 200, on.text
+        points = [
+            {"lat": -6.8950, "lon": 107.6100, "accuracy_m": 8, "recorded_at": "2026-11-23T10:00:00+07:00"},
+            {"lat": -6.8940, "lon": 107.6110, "accuracy_m": 8, "recorded_at": "2026-11-23T10:00:05+07:00"},
+        ]
+        await phone.connection.send(json.dumps({"type": "positions", "seq": 3, "points": points}))
+        taken = await phone.until(lambda m: m["type"] == "positions_ack")
+        assert (taken["seq"], taken["accepted"], taken["refused"]) == (3, 2, None)
+        moved = await console.until(
+            lambda m: m["type"] == "unit" and m["unit_id"] == officer.unit_id and m["lat"] is not None
+        )
+        assert (round(moved["lat"], 4), round(moved["lon"], 4)) == (-6.894, 107.611)
+
+    async def written() -> int:
+        async with api.runtime.read_sessions() as session:
+            query = select(func.count()).select_from(PositionRecord).where(PositionRecord.unit_id == officer.unit_id)
+            return int(await session.scalar(query) or 0)
+
+    for _ in range(int(DEADLINE / 0.1)):
+        if await written() == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert await written() == 2

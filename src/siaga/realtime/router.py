@@ -41,7 +41,9 @@ async def stream(
 ) -> None:
     """A live stream: ``console`` (operators, supervisors, admins: their agency's alerts and units), ``officer``
     (offers and assignments of the officer's unit) or ``resident`` (their own alerts' status, the officer coming
-    and the ETA). Messages are JSON; see ``siaga.realtime.schemas``."""
+    and the ETA). Messages are JSON; see ``siaga.realtime.schemas``. On the officer stream the phone may send its
+    positions while on duty, ``{"type": "positions", "seq": 1, "points": [{"lat": .., "lon": ..}]}``, answered by a
+    ``positions_ack``: a connection that is already open costs less per position than an HTTP request."""
     runtime: Runtime = websocket.app.state.runtime
     principal = await _authenticate(runtime, websocket, token)
     if principal is None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from siaga.alerts.domain import AlertState, Category, Priority
+from siaga.responders.schemas import PositionIn
+from siaga.schemas import Model
 
 StreamName = Literal["console", "officer", "resident"]
 
@@ -126,6 +128,24 @@ class Snapshot(BaseModel):
     units: list[UnitUpdate]
 
 
+class PositionsIn(Model):
+    """Sent by an officer's phone on its stream: positions while on duty, without an HTTP request each."""
+
+    type: Literal["positions"]
+    seq: int | None = Field(default=None, description="The phone's number for this batch, echoed in the ack")
+    points: Annotated[list[PositionIn], Field(min_length=1, max_length=100)]
+
+
+class PositionsAck(BaseModel):
+    """The answer to a phone's ``positions``: how many were taken, or why none were."""
+
+    type: Literal["positions_ack"] = "positions_ack"
+    seq: int | None
+    accepted: int
+    refused: str | None = Field(default=None, description="An error code when nothing was taken (officer.off_duty)")
+    message: str = ""
+
+
 class StreamError(BaseModel):
     """Sent before the server closes a stream on purpose (e.g. the client fell too far behind: reconnect with the
     cursor)."""
@@ -136,5 +156,13 @@ class StreamError(BaseModel):
 
 
 StreamMessage = (
-    Hello | Heartbeat | AlertEventMessage | ResidentAlertStatus | UnitUpdate | AlertLocation | Snapshot | StreamError
+    Hello
+    | Heartbeat
+    | AlertEventMessage
+    | ResidentAlertStatus
+    | UnitUpdate
+    | AlertLocation
+    | Snapshot
+    | StreamError
+    | PositionsAck
 )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from fastapi import WebSocket
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
@@ -33,6 +33,8 @@ from siaga.realtime.schemas import (
     AlertLocation,
     Heartbeat,
     Hello,
+    PositionsAck,
+    PositionsIn,
     ResidentAlertStatus,
     Snapshot,
     StreamError,
@@ -40,6 +42,7 @@ from siaga.realtime.schemas import (
     UnitUpdate,
 )
 from siaga.responders import service as responders
+from siaga.responders.service import PositionFix
 from siaga.responders.tracker import UnitPoint
 from siaga.runtime import Runtime
 
@@ -226,11 +229,51 @@ class Stream:
             runtime.positions.unregister(positions_handle)
 
     async def _receive(self) -> None:
-        """Read (and ignore) what the client sends, to notice when it goes away."""
+        """Read what the client sends: an officer's positions; anything else is ignored (reading also notices when
+        the client goes away)."""
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            text = message.get("text")
+            if text and self.viewer.stream == "officer":
+                await self._take_positions(text)
+
+    async def _take_positions(self, text: str) -> None:
+        try:
+            batch = PositionsIn.model_validate_json(text)
+        except ValidationError as error:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3])
+            self._reply(PositionsAck(seq=None, accepted=0, refused="positions.invalid", message=problem))
+            return
+        principal = self.viewer.principal
+        unit_id = principal.unit_id
+        if unit_id is None or principal.staff_id is None:
+            self._reply(PositionsAck(seq=batch.seq, accepted=0, refused="officer.no_unit", message="no unit"))
+            return
+        if not await self.runtime.units.on_duty(unit_id):
+            message = "go on duty before sharing your position"
+            self._reply(PositionsAck(seq=batch.seq, accepted=0, refused="officer.off_duty", message=message))
+            return
+        now = datetime.now(UTC)
+        for point in batch.points:
+            self.runtime.units.submit(
+                PositionFix(
+                    unit_id=unit_id,
+                    staff_id=principal.staff_id,
+                    lat=point.lat,
+                    lon=point.lon,
+                    accuracy_m=point.accuracy_m,
+                    speed_mps=point.speed_mps,
+                    battery=point.battery,
+                    recorded_at=point.recorded_at or now,
+                )
+            )
+        self._reply(PositionsAck(seq=batch.seq, accepted=len(batch.points)))
+
+    def _reply(self, message: BaseModel) -> None:
+        """Answers go through the send queue, so only the send loop writes to the socket."""
+        self._put([message])
 
     async def _send_loop(self) -> None:
         heartbeat = self.runtime.settings.stream_heartbeat_seconds
@@ -249,7 +292,9 @@ class Stream:
                 )
                 await self.websocket.close(code=1013)
                 return
-            if isinstance(entry, FeedItem):
+            if isinstance(entry, BaseModel):
+                await self.send(entry)
+            elif isinstance(entry, FeedItem):
                 await self._send_item(entry)
             elif isinstance(entry, UnitPoint):
                 await self._send_unit(entry)

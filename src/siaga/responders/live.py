@@ -116,6 +116,16 @@ class LiveUnits:
     def unregister(self, handle: int) -> None:
         self._listeners.pop(handle, None)
 
+    async def on_duty(self, unit_id: int) -> bool:
+        """Whether the unit is on duty. The tracker hears of a duty change through the hub a moment after the
+        commit, so a unit it does not show on duty is looked up in the database."""
+        point = self.tracker.get(unit_id)
+        if point is not None and point.state != "off_duty":
+            return True
+        async with self._read_sessions() as session:
+            current = await responders.unit_points(session, [unit_id])
+        return bool(current) and current[0].state != "off_duty"
+
     def submit(self, fix: PositionFix) -> None:
         """Take an officer's position now; it is written with the next batch (within a second)."""
         if len(self._buffer) >= MAX_BUFFER:

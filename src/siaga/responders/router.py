@@ -119,15 +119,11 @@ async def go_off_duty(principal: CurrentPrincipal, runtime: RuntimeDep, ip: Clie
     "/officers/me/location", status_code=status.HTTP_202_ACCEPTED, responses=error_responses(401, 403, 409, 422)
 )
 async def send_location(body: PositionIn, principal: CurrentPrincipal, runtime: RuntimeDep) -> PositionAccepted:
-    """Your phone's position while on duty (written within a second, in batches; consoles see it at once)."""
+    """Your phone's position while on duty (written within a second, in batches; consoles see it at once). A phone
+    with the officer stream open can send its positions over the stream instead (see /api/v1/stream/officer)."""
     unit_id = _officer(principal)
-    point = runtime.units.tracker.get(unit_id)
-    if point is None or point.state == "off_duty":
-        # The tracker hears of a duty change through the hub a moment after the commit; ask the database.
-        async with runtime.read_sessions() as session:
-            current = await responders.unit_points(session, [unit_id])
-        if not current or current[0].state == "off_duty":
-            raise Invalid("go on duty before sharing your position", code="officer.off_duty")
+    if not await runtime.units.on_duty(unit_id):
+        raise Invalid("go on duty before sharing your position", code="officer.off_duty")
     runtime.units.submit(
         PositionFix(
             unit_id=unit_id,
