@@ -1,49 +1,25 @@
 // Admin login: administrators, and supervisors for moderation and the audit log.
-import { html, useState } from "../js/ui.js";
-import { api } from "../js/api.js";
+import { html } from "../js/ui.js";
 import { t } from "../js/i18n.js";
-import { errorText } from "./view.js";
+import { StaffLogin, openStaffSession } from "../js/login.js";
 
 const ALLOWED = new Set(["admin", "supervisor"]);
 
+async function adminSession(username, password) {
+  const { opened, me } = await openStaffSession(username, password, {
+    refuse: ({ role }) => (ALLOWED.has(role) ? "" : t("admin.login.not_allowed")),
+    profile: true,
+  });
+  return { token: opened.access_token, role: opened.role, name: me.name, agencyId: me.agency_id };
+}
+
 export function Login({ onLogin }) {
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event) => {
-    event.preventDefault();
-    const form = new FormData(event.target);
-    setBusy(true);
-    setError("");
-    try {
-      const opened = await api("/auth/login", {
-        method: "POST",
-        body: { username: String(form.get("username")).trim(), password: String(form.get("password")) },
-      });
-      if (!ALLOWED.has(opened.role)) {
-        // Not an account for this app: close the session rather than leave it open.
-        await api("/auth/logout", { method: "POST", token: opened.access_token }).catch(() => null);
-        setError(t("admin.login.not_allowed"));
-        return;
-      }
-      const me = await api("/auth/me", { token: opened.access_token });
-      onLogin({ token: opened.access_token, role: opened.role, name: me.name, agencyId: me.agency_id });
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
   return html`<main class="admin narrow">
-    <form class="card" onSubmit=${submit}>
-      <h2>${t("admin.login.heading")}</h2>
-      <label for="admin-username">${t("common.username")}</label>
-      <input id="admin-username" name="username" autocomplete="username" autocapitalize="none" required />
-      <label for="admin-password">${t("common.password")}</label>
-      <input id="admin-password" name="password" type="password" autocomplete="current-password" required />
-      ${error && html`<p class="error" role="alert">${error}</p>`}
-      <button class="primary" type="submit" disabled=${busy}>${t("common.login")}</button>
-    </form>
+    <${StaffLogin}
+      idPrefix="admin"
+      heading=${t("admin.login.heading")}
+      open=${adminSession}
+      onLoggedIn=${onLogin}
+    />
   </main>`;
 }

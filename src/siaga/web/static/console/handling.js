@@ -1,0 +1,46 @@
+// Handling the selected alert: one command at a time, its open form (note, resolve, escalate), and the notice that
+// answers each command and fades.
+import { useEffect, useMemo, useState } from "../js/ui.js";
+import { makeCommands } from "./commands.js";
+
+function useNotice() {
+  const [notice, setNotice] = useState(null);
+  useEffect(() => {
+    if (!notice) return undefined;
+    const timer = setTimeout(() => setNotice(null), notice.kind === "error" ? 12000 : 5000);
+    return () => clearTimeout(timer);
+  }, [notice]);
+  return [notice, setNotice];
+}
+
+/** The actions on the alert `selectedId` (shown by `detail`), and whether one is running. */
+export function useAlertHandling(token, selectedId, detail) {
+  const [form, setForm] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [notice, setNotice] = useNotice();
+  const commands = useMemo(() => makeCommands(token, setNotice), [token]);
+
+  async function perform(action, closeForm = false) {
+    if (!selectedId || busy) return;
+    setBusy(true);
+    try {
+      const alert = await action(selectedId);
+      if (alert) {
+        detail.setAlert(alert);
+        if (closeForm) setForm(null);
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const actions = {
+    acknowledge: () => perform((id) => commands.acknowledge(id)),
+    dispatch: (unit) => perform((id) => commands.dispatch(id, unit)),
+    note: (text) => perform((id) => commands.note(id, text), true),
+    resolve: (outcome, report) => perform((id) => commands.resolve(id, outcome, report), true),
+    escalate: (reason) => perform((id) => commands.escalate(id, reason), true),
+    openForm: (name) => setForm(name),
+  };
+  return { actions, busy, form, setForm, notice };
+}

@@ -1,0 +1,37 @@
+// What each shortcut key does on the console screen (shortcuts.js routes the key presses and lists them for help).
+import { useRef } from "../js/ui.js";
+import { useShortcuts } from "./shortcuts.js";
+import { QUEUE_LIMIT } from "./store.js";
+
+/**
+ * Bind the console's keys. `handling` is useAlertHandling's answer; `select(id)` opens an alert in the panel;
+ * `help` and `setHelp` show the shortcut list.
+ */
+export function useConsoleKeys({ store, siren, detail, handling, selectedId, select, help, setHelp }) {
+  const { actions, busy, form, setForm } = handling;
+
+  function move(step) {
+    const rows = store.queue().slice(0, QUEUE_LIMIT);
+    if (rows.length === 0) return;
+    const index = rows.findIndex((alert) => alert.id === selectedId);
+    const next = index < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, index + step));
+    select(rows[next].id);
+  }
+
+  const shortcuts = useRef({});
+  const withAlert = (fn) => () => detail.alert && !busy && fn(detail.alert);
+  shortcuts.current = {
+    j: () => move(1),
+    k: () => move(-1),
+    a: withAlert((alert) => alert.state === "new" && actions.acknowledge()),
+    c: withAlert(() => document.querySelector('[data-action="call-back"]')?.click()),
+    d: withAlert(() => detail.recommendations[0] && actions.dispatch(detail.recommendations[0])),
+    n: withAlert(() => setForm("note")),
+    r: withAlert((alert) => alert.state !== "new" && setForm("resolve")),
+    e: withAlert(() => setForm("escalate")),
+    m: () => (siren.ready ? siren.toggleMute() : siren.enable()),
+    "?": () => setHelp((shown) => !shown),
+    Escape: () => (help ? setHelp(false) : form ? setForm(null) : select(null)),
+  };
+  useShortcuts(shortcuts);
+}
