@@ -29,6 +29,7 @@ CREATED = b'"kind":"created"'
 ALERT = b'"alert":{'
 ALERT_ID = b'"id":"'
 TOO_SLOW = b'"stream.too_slow"'
+SNAPSHOT = b'"type":"snapshot"'
 
 
 @dataclass
@@ -59,7 +60,7 @@ class _Console(asyncio.Protocol):
         self.opened: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.fragments = bytearray()
-        self.first_message = asyncio.get_running_loop().create_future()
+        self.snapshot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports do not subclass asyncio's
@@ -129,8 +130,8 @@ class _Console(asyncio.Protocol):
     def _message(self, payload: bytes, now: float) -> None:
         shared = self.shared
         shared.messages += 1
-        if not self.first_message.done():
-            self.first_message.set_result(None)
+        if not self.snapshot.done() and SNAPSHOT in payload[:40]:
+            self.snapshot.set_result(None)
         if CREATED in payload:
             at = payload.find(ALERT)
             at = payload.find(ALERT_ID, at) if at >= 0 else -1
@@ -194,7 +195,9 @@ def console_main(link: Connection, host: str, port: int, tokens: list[str], run_
             )
             consoles.append(console)
         opened = [await asyncio.wait_for(c.opened, 60) for c in consoles]
-        await asyncio.wait_for(asyncio.gather(*(c.first_message for c in consoles if c.upgraded)), 120)
+        # Ready once every console has its snapshot (open alerts and the unit board): building those is the
+        # server's work at connect time, not part of any measured step.
+        await asyncio.wait_for(asyncio.gather(*(c.snapshot for c in consoles if c.upgraded)), 300)
         link.send(("ready", sum(opened)))
         lag = hist.new()
         stop = asyncio.Event()
@@ -278,8 +281,8 @@ class Consoles:
             _SHARES[process.name] = len(share)
         self.connected = 0
         for started, link in self._links:
-            if not link.poll(180):
-                raise RuntimeError("console process did not connect within 180 s")
+            if not link.poll(330):
+                raise RuntimeError("console process did not connect within 330 s")
             answer = link.recv()
             if started.exitcode is not None or answer[0] != "ready":
                 raise RuntimeError(f"console process failed: {answer!r}")

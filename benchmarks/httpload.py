@@ -515,6 +515,23 @@ def machine_busy_seconds() -> float | None:
     return (sum(fields[:8]) - idle) / _CLOCK_TICKS
 
 
+def wait_for_quiet(*, below: float = 0.6, limit_s: float = 20.0, window_s: float = 0.5) -> tuple[float, float]:
+    """Wait (at most ``limit_s``) until the machine's busy cores over ``window_s`` fall below ``below``: other work
+    on a shared machine comes in bursts, and a step is better measured between them. Returns (waited seconds, the
+    last busy reading)."""
+    began = time.monotonic()
+    busy = 0.0
+    while True:
+        before, at = machine_busy_seconds(), time.monotonic()
+        time.sleep(window_s)
+        after = machine_busy_seconds()
+        if before is None or after is None:
+            return 0.0, 0.0
+        busy = (after - before) / (time.monotonic() - at)
+        if busy < below or time.monotonic() - began >= limit_s:
+            return time.monotonic() - began, busy
+
+
 def _clock_ticks() -> int:
     import os
 

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from sqlalchemy import func, select
 
 from benchmarks import baselines, nearest, population, report, server
 from benchmarks.consoles import Consoles
-from benchmarks.httpload import Generator, Workload, alert_id
+from benchmarks.httpload import Generator, Workload, alert_id, wait_for_quiet
 from benchmarks.search import describe, step_up
 from siaga.alerts.models import Alert
 from siaga.db import create_engine
@@ -146,37 +147,51 @@ async def _positions_written(database: server.Database) -> int:
 
 
 def run_database(kind: str, config: Config) -> dict[str, Any]:
-    folder = Path(tempfile.mkdtemp(prefix=f"siaga-bench-{kind}-"))
-    database = asyncio.run(server.create_database(kind, folder))
+    """Two fresh databases of ``kind``: one for the baselines, ingest and the durability check; one, with the
+    on-duty officers, for press-to-console and location updates (so consoles connect to a city with a normal
+    number of open alerts, not the thousands the ingest steps leave unacknowledged)."""
     out: dict[str, Any] = {"database": kind, "memory_mb": {}}
-    try:
-        say(f"{kind}: migrating and seeding Bandung and {config.officers} on-duty officers (setup, not measured)")
-        server.siaga(database, "db", "upgrade")
-        asyncio.run(population.seed_city(database))
-        officer_tokens = asyncio.run(population.seed_officers(database, config.officers))
+    run_tag = random.getrandbits(32)
+    with _scratch(kind, officers=0) as (database, _):
         say(f"{kind}: raw durable commit rate (1 and {config.commit_writers} writers)")
         out["commit_rate"] = baselines.commit_rates(
             database, seconds=config.commit_seconds, concurrent=config.commit_writers
         )
         say(f"  {out['commit_rate']}")
-        out.update(_run_server_scenarios(database, config, officer_tokens))
-    finally:
-        asyncio.run(server.drop_database(database))
-        shutil.rmtree(folder, ignore_errors=True)
+        _ingest_scenarios(database, config, out, run_tag)
+    with _scratch(kind, officers=config.officers) as (database, officer_tokens):
+        _live_scenarios(database, config, out, run_tag, officer_tokens)
     return out
 
 
-def _run_server_scenarios(database: server.Database, config: Config, officer_tokens: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"memory_mb": {}}
+@contextlib.contextmanager
+def _scratch(kind: str, *, officers: int) -> Iterator[tuple[server.Database, list[str]]]:
+    folder = Path(tempfile.mkdtemp(prefix=f"siaga-bench-{kind}-"))
+    database = asyncio.run(server.create_database(kind, folder))
+    try:
+        say(f"{kind}: a fresh database, migrated, seeded with Bandung and {officers} on-duty officers (not measured)")
+        server.siaga(database, "db", "upgrade")
+        asyncio.run(population.seed_city(database))
+        tokens = asyncio.run(population.seed_officers(database, officers))
+        yield database, tokens
+    finally:
+        asyncio.run(server.drop_database(database))
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _outbox(database: server.Database) -> Path:
+    # The development SMS adapter records beside a SQLite file, else under ./var of the server's folder.
+    return database.folder / ("dev-sms.jsonl" if database.kind == "sqlite" else "var/dev-sms.jsonl")
+
+
+def _ingest_scenarios(database: server.Database, config: Config, out: dict[str, Any], run_tag: int) -> None:
     memory = out["memory_mb"]
-    run_tag = random.getrandbits(32)
     srv = server.start(database)
     memory["idle_after_start"] = srv.peak_rss_mb()
     say(f"{database.kind}: server pid {srv.pid} at {srv.url}, {memory['idle_after_start']} MB at start")
+    answered: list[str] = []
     try:
-        # The development SMS adapter records beside a SQLite file, else under ./var of the server's folder.
-        outbox = database.folder / ("dev-sms.jsonl" if database.kind == "sqlite" else "var/dev-sms.jsonl")
-        residents = asyncio.run(population.residents(srv.url, outbox, config.residents))
+        residents = asyncio.run(population.residents(srv.url, _outbox(database), config.residents))
         say(f"{database.kind}: {len(residents)} residents registered through the API")
         generator = Generator(srv.url, processes=config.generator_processes)
         try:
@@ -198,7 +213,6 @@ def _run_server_scenarios(database: server.Database, config: Config, officer_tok
             srv.reset_peak()
             say(f"{database.kind}: SOS ingest (durable), step-up (p99 < {config.slo_p99_ms} ms)")
             sos = Workload("sos", "/api/v1/alerts", 201, tuple(residents), run_tag=run_tag)
-            answered: list[str] = []
 
             def keep_ids(step: Any) -> None:
                 answered.extend(str(alert_id(run_tag, step.step_id, i)) for i in step.ok_indices)
@@ -219,6 +233,7 @@ def _run_server_scenarios(database: server.Database, config: Config, officer_tok
             at_target = ingest.step_at(target_rate)
             if at_target is None:
                 say(f"{database.kind}: SOS ingest at the target rate, {target_rate:.0f}/s")
+                wait_for_quiet()
                 at_target = generator.step(sos, target_rate, config.step_s, server_pid=srv.pid)
                 keep_ids(at_target)
                 say(describe(at_target, "measured"))
@@ -231,8 +246,16 @@ def _run_server_scenarios(database: server.Database, config: Config, officer_tok
     finally:
         srv.stop()
 
-    srv = server.start(database, name="server-2")
+
+def _live_scenarios(
+    database: server.Database, config: Config, out: dict[str, Any], run_tag: int, officer_tokens: list[str]
+) -> None:
+    memory = out["memory_mb"]
+    srv = server.start(database, name="server-live")
+    memory["idle_with_officers"] = srv.peak_rss_mb()
+    say(f"{database.kind}: server pid {srv.pid}, {memory['idle_with_officers']} MB at start with the officers")
     try:
+        residents = asyncio.run(population.residents(srv.url, _outbox(database), config.residents))
         generator = Generator(srv.url, processes=config.generator_processes)
         try:
             out["press_to_console"], memory["consoles"] = _press_to_console(srv, generator, config, residents, run_tag)
@@ -243,7 +266,6 @@ def _run_server_scenarios(database: server.Database, config: Config, officer_tok
             generator.close()
     finally:
         srv.stop()
-    return out
 
 
 def settle(srv: server.Server, *, limit_s: float = 90.0) -> None:
@@ -283,11 +305,13 @@ def _press_to_console(
     srv.reset_peak()
     consoles = Consoles(srv.url, operators, run_tag=run_tag, processes=config.console_processes)
     results: dict[str, Any] = {"consoles": config.consoles, "connected": consoles.connected, "rates": []}
+    settle(srv)
     try:
         say(f"{kind}: {consoles.connected} consoles connected; press-to-console")
         sos = Workload("sos", "/api/v1/alerts", 201, tuple(residents), run_tag=run_tag)
         for number, rate in enumerate(config.console_rates):
             step_id = 0x8000 + number
+            wait_for_quiet()
             t0 = time.monotonic() + 1.0
             consoles.arm(step_id, t0, rate)
             step = generator.step(sos, rate, config.console_step_s, server_pid=srv.pid, step_id=step_id, t0=t0)
@@ -363,8 +387,8 @@ def main() -> int:
     results: dict[str, Any] = {
         "meta": {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "commit": _git("rev-parse", "--short", "HEAD"),
-            "dirty": bool(_git("status", "--porcelain", "--", "src")),
+            "commit": os.environ.get("BENCH_COMMIT") or _git("rev-parse", "--short", "HEAD"),
+            "dirty": bool(_git("status", "--porcelain", "--", "src", "benchmarks")),
             "quick": config.quick,
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
