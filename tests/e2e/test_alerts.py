@@ -321,6 +321,8 @@ async def test_a_duress_pin_after_staff_closed_the_alert_raises_a_new_silent_cri
     assert fresh["id"] != alert["id"]
     assert (fresh["duress"], fresh["priority"], fresh["silent"], fresh["escalated"]) == (True, "critical", True, True)
     assert alert["id"] in fresh["description"]
-    # The resident's phone still sees nothing but "cancelled".
+    assert fresh["follows_id"] == alert["id"]
+    # The resident's phone still sees nothing but its one "cancelled" alert: no second entry gives it away.
     mine = (await api.get(resident, "/alerts")).json()
-    assert {a["state"] for a in mine} == {"cancelled"}
+    assert [(a["id"], a["state"]) for a in mine] == [(alert["id"], "cancelled")]
+    assert (await api.get(resident, f"/alerts/{fresh['id']}")).status_code == 404

@@ -21,7 +21,8 @@ OFFICER_GRACE = timedelta(hours=2)
 async def visibility(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
     """A SQL condition selecting the alerts ``principal`` may see."""
     if principal.resident_id is not None:
-        return Alert.resident_id == principal.resident_id
+        # Not the alerts Siaga raised on its own (a duress follow-up): the phone must look as if nothing happened.
+        return and_(Alert.resident_id == principal.resident_id, Alert.follows_id.is_(None))
     if principal.role is Role.ADMIN:
         return true()
     if principal.role is Role.OFFICER:

@@ -39,6 +39,9 @@ class Alert(Base):
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     resident_suspended: Mapped[bool] = mapped_column(Boolean, default=False)  # flagged, never rejected
     is_exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Raised by Siaga for an earlier alert (a duress PIN after it was closed): staff see it; the resident's phone,
+    # perhaps in an attacker's hands, must not show that anything happened.
+    follows_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
     # A message about this alert (SMS to a contact, push to an officer) failed: the console must not miss it.
     delivery_failed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 

@@ -68,6 +68,7 @@ def alert_read(alert: Alert) -> AlertRead:
         resident_suspended=alert.resident_suspended,
         is_exercise=alert.is_exercise,
         delivery_failed=alert.delivery_failed,
+        follows_id=alert.follows_id,
         agency_id=alert.agency_id,
         agency_code=alert.agency.code,
         jurisdiction_code=alert.jurisdiction.code if alert.jurisdiction else None,

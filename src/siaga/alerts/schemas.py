@@ -158,6 +158,9 @@ class AlertRead(ReadModel):
     duress: bool
     escalated: bool
     resident_suspended: bool
+    follows_id: uuid.UUID | None = Field(
+        default=None, description="The earlier alert this one was raised for (a duress PIN after it was closed)"
+    )
     delivery_failed: bool = Field(
         default=False, description="A message about this alert (SMS to a contact, push to an officer) failed"
     )

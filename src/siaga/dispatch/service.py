@@ -172,6 +172,7 @@ async def _duress_after_close(
     )
     raised = await alerts.raise_alert(session, settings=settings, locator=locator, resident=resident, body=body)
     fresh = raised.alert
+    fresh.follows_id = closed.id
     actor = principal.actor()
     events = domain.decide(alerts.snapshot_of(fresh), domain.DuressCancel(), actor)
     await alerts.apply_events(session, fresh, events, actor)

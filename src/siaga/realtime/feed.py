@@ -43,6 +43,7 @@ class FeedItem:
     resident_id: uuid.UUID
     units: frozenset[int]  # the assigned unit, units with a pending offer, and units the event names
     escalated_to: frozenset[int]  # agencies the alert was escalated to
+    hidden_from_resident: bool = False  # a duress follow-up: the resident's phone never hears of it
 
     @property
     def cursor(self) -> int:
@@ -149,6 +150,7 @@ async def read_events(session: AsyncSession, *, after: int, limit: int = BATCH) 
                     jurisdiction_name=places.get(alert.jurisdiction_id) if alert.jurisdiction_id else None,
                 ),
                 resident_id=alert.resident_id,
+                hidden_from_resident=alert.follows_id is not None,
                 units=frozenset(units),
                 escalated_to=frozenset(escalated.get(alert.id, set())),
             )

@@ -80,7 +80,7 @@ class Viewer:
 
     def sees(self, item: FeedItem) -> bool:
         if self.stream == "resident":
-            return item.resident_id == self.principal.resident_id
+            return item.resident_id == self.principal.resident_id and not item.hidden_from_resident
         if self.stream == "officer":
             return self.principal.unit_id is not None and self.principal.unit_id in item.units
         if self.agencies is None:

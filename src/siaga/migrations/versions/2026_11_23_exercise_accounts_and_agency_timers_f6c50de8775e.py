@@ -23,6 +23,10 @@ def upgrade() -> None:
 
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("delivery_failed", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column("follows_id", sa.Uuid(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_alerts_follows_id_alerts"), "alerts", ["follows_id"], ["id"], ondelete="SET NULL"
+        )
 
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("is_exercise", sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -45,6 +49,8 @@ def downgrade() -> None:
         batch_op.drop_column("is_exercise")
 
     with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_alerts_follows_id_alerts"), type_="foreignkey")
+        batch_op.drop_column("follows_id")
         batch_op.drop_column("delivery_failed")
 
     with op.batch_alter_table("agencies", schema=None) as batch_op:
