@@ -143,6 +143,7 @@ def demo(
         typer.echo(f"  Resident app  {base}/app       (register with any 08xx number; code: siaga sms)")
         typer.echo(f"  Officer app   {base}/officer   (officer1)")
         typer.echo(f"  Admin         {base}/admin     (admin)")
+        typer.echo(f"  Reports       {base}/reports   (supervisor; the living city is under 'exercise' data)")
         typer.echo(f"  API docs      {base}/docs")
         typer.echo(f"  Health        {base}/healthz")
         typer.echo(f"  Database      {_display_url(settings.database_url)}")
