@@ -185,20 +185,46 @@ def console_main(link: Connection, host: str, port: int, tokens: list[str], run_
     async def serve() -> None:
         loop = asyncio.get_running_loop()
         shared = _Shared(run_tag=run_tag)
-        consoles: list[_Console] = []
-        for token in tokens:
+
+        async def connect(token: str) -> _Console | None:
+            """One console stream, ready once its snapshot (open alerts and the unit board) has arrived; None if
+            the server closed it first."""
             path = f"/api/v1/stream/console?token={token}"
             _, console = await loop.create_connection(
-                lambda path=path: _Console(shared, f"{host}:{port}", path),  # type: ignore[misc]
+                lambda: _Console(shared, f"{host}:{port}", path),
                 host,
                 port,
             )
-            consoles.append(console)
-        opened = [await asyncio.wait_for(c.opened, 60) for c in consoles]
-        # Ready once every console has its snapshot (open alerts and the unit board): building those is the
-        # server's work at connect time, not part of any measured step.
-        await asyncio.wait_for(asyncio.gather(*(c.snapshot for c in consoles if c.upgraded)), 300)
-        link.send(("ready", sum(opened)))
+            await asyncio.wait_for(console.opened, 120)
+            await asyncio.wait(
+                {asyncio.ensure_future(console.snapshot), asyncio.ensure_future(console.closed)},
+                timeout=300,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if console.snapshot.done() and not console.closed.done():
+                return console
+            console.close()
+            return None
+
+        # All at once first, as consoles do when their server restarts; those the server turned away reconnect a
+        # few at a time, as a console page does. Building the snapshots is connect-time work, not measured.
+        first = await asyncio.gather(*(connect(t) for t in tokens))
+        consoles = [c for c in first if c is not None]
+        burst_failures = len(tokens) - len(consoles)
+        waiting = [t for t, c in zip(tokens, first, strict=True) if c is None]
+        gate = asyncio.Semaphore(4)
+
+        async def again(token: str) -> _Console | None:
+            async with gate:
+                return await connect(token)
+
+        for _ in range(3):
+            if not waiting:
+                break
+            retried = await asyncio.gather(*(again(t) for t in waiting))
+            consoles.extend(c for c in retried if c is not None)
+            waiting = [t for t, c in zip(waiting, retried, strict=True) if c is None]
+        link.send(("ready", len(consoles), burst_failures))
         lag = hist.new()
         stop = asyncio.Event()
         ticker = asyncio.create_task(_loop_lag(lag, stop))
@@ -280,6 +306,7 @@ class Consoles:
             self._links.append((process, ours))
             _SHARES[process.name] = len(share)
         self.connected = 0
+        self.burst_failures = 0
         for started, link in self._links:
             if not link.poll(330):
                 raise RuntimeError("console process did not connect within 330 s")
@@ -287,6 +314,7 @@ class Consoles:
             if started.exitcode is not None or answer[0] != "ready":
                 raise RuntimeError(f"console process failed: {answer!r}")
             self.connected += int(answer[1])
+            self.burst_failures += int(answer[2])
 
     def arm(self, step: int, t0: float, rate: float) -> None:
         for _, link in self._links:
