@@ -1,0 +1,141 @@
+"""Residents' one-time codes: requested by SMS within limits, verified into a session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts import security
+from siaga.accounts.models import OneTimeCode, Resident
+from siaga.accounts.residents import normalize_phone
+from siaga.accounts.sessions import NewSession, _open_session
+from siaga.config import Settings
+from siaga.db import utcnow
+from siaga.errors import Invalid, SiagaError, TooManyRequests
+from siaga.notify import service as notify
+
+RESEND_COOLDOWN = timedelta(seconds=30)
+
+
+async def request_code(session: AsyncSession, *, settings: Settings, phone_raw: str, client_ip: str) -> tuple[str, int]:
+    """Create a code for ``phone_raw`` and queue its SMS. Returns (E.164 phone, outbound message id).
+
+    Limits: one code per number per 30 s, a number of codes per number and per client address per hour.
+    """
+    phone = normalize_phone(settings, phone_raw)
+    await _serialize(session, f"otp-client:{client_ip}", f"otp-phone:{phone}")
+    now = utcnow()
+    hour_ago = now - timedelta(hours=1)
+    per_number = await session.scalar(
+        select(func.count()).where(OneTimeCode.phone == phone, OneTimeCode.created_at >= hour_ago)
+    )
+    if (per_number or 0) >= settings.otp_per_number_per_hour:
+        raise TooManyRequests(
+            "too many codes requested for this number; try again within the hour",
+            retry_after=3600,
+            code="otp.number_limit",
+        )
+    per_client = await session.scalar(
+        select(func.count()).where(OneTimeCode.client_ip == client_ip, OneTimeCode.created_at >= hour_ago)
+    )
+    if (per_client or 0) >= settings.otp_per_client_per_hour:
+        raise TooManyRequests(
+            "too many codes requested from this address; try again within the hour",
+            retry_after=3600,
+            code="otp.client_limit",
+        )
+    last = await session.scalar(select(func.max(OneTimeCode.created_at)).where(OneTimeCode.phone == phone))
+    if last is not None and last > now - RESEND_COOLDOWN:
+        wait = int((last + RESEND_COOLDOWN - now).total_seconds()) + 1
+        raise TooManyRequests(f"a code was just sent; wait {wait} s", retry_after=wait, code="otp.cooldown")
+    # A new code replaces older unused ones: only the latest can be entered.
+    await session.execute(
+        update(OneTimeCode).where(OneTimeCode.phone == phone, OneTimeCode.used_at.is_(None)).values(used_at=now)
+    )
+    code = security.new_code()
+    session.add(
+        OneTimeCode(
+            phone=phone,
+            code_hash=security.hash_code(settings.secret_key.get_secret_value(), phone, code),
+            client_ip=client_ip,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
+        )
+    )
+    minutes = max(1, settings.otp_ttl_seconds // 60)
+    message = await notify.queue_sms(
+        session,
+        inline=True,  # the request sends it itself after the commit (see the router), not the background
+        to=phone,
+        body=f"Kode Siaga Anda: {code}. Berlaku {minutes} menit. Jangan berikan kode ini kepada siapa pun.",
+        purpose="otp",
+        adapter=settings.sms_adapter,
+    )
+    return phone, message.id
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFailure:
+    """A wrong, expired or used code. The attempt count must be committed before the error is raised."""
+
+    error: SiagaError
+
+
+async def verify_code(
+    session: AsyncSession, *, settings: Settings, phone_raw: str, code: str, client_ip: str, user_agent: str
+) -> NewSession | CodeFailure:
+    """Check a code; on success create the resident if new and open a session."""
+    phone = normalize_phone(settings, phone_raw)
+    now = utcnow()
+    row = await session.scalar(
+        select(OneTimeCode)
+        .where(OneTimeCode.phone == phone)
+        .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if row is None:
+        return CodeFailure(Invalid("no code was requested for this number", code="otp.not_requested"))
+    if row.used_at is not None:
+        return CodeFailure(Invalid("this code was already used; request a new one", code="otp.used"))
+    if row.expires_at <= now:
+        return CodeFailure(Invalid("this code has expired; request a new one", code="otp.expired"))
+    if row.attempts >= settings.otp_max_attempts:
+        return CodeFailure(Invalid("too many wrong attempts; request a new code", code="otp.attempts"))
+    expected = security.hash_code(settings.secret_key.get_secret_value(), phone, code)
+    if not security.codes_equal(expected, row.code_hash):
+        row.attempts += 1
+        left = settings.otp_max_attempts - row.attempts
+        return CodeFailure(
+            Invalid(f"wrong code; {left} attempt(s) left", code="otp.wrong", details={"attempts_left": left})
+        )
+    row.used_at = now
+    resident = await session.scalar(select(Resident).where(Resident.phone == phone))
+    is_new = resident is None
+    if resident is None:
+        resident = Resident(phone=phone, phone_verified_at=now)
+        session.add(resident)
+        await session.flush()
+    else:
+        resident.phone_verified_at = now
+    token, expires_at = await _open_session(
+        session,
+        lifetime=timedelta(days=settings.resident_session_days),
+        resident_id=resident.id,
+        client_ip=client_ip,
+        user_agent=user_agent,
+    )
+    return NewSession(token=token, expires_at=expires_at, resident=resident, is_new=is_new)
+
+
+async def _serialize(session: AsyncSession, *keys: str) -> None:
+    """Make concurrent requests on the same keys take turns until the transaction ends, so limits that count rows
+    cannot be raced past. SQLite's write transactions already take turns; PostgreSQL takes advisory locks (always in
+    the order given, so two requests never wait on each other in a circle)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in keys:
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

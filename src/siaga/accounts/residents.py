@@ -1,0 +1,96 @@
+"""Residents' profiles and emergency contacts, and the phone numbers they are known by."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts import identity
+from siaga.accounts.models import EmergencyContact, Resident
+from siaga.accounts.schemas import EmergencyContactIn, ResidentUpdate
+from siaga.config import Settings
+from siaga.errors import Conflict, Invalid, NotFound
+
+
+def normalize_phone(settings: Settings, raw: str, *, field: str = "phone") -> str:
+    """E.164 form of a mobile number, or a 422 naming the field."""
+    try:
+        return identity.normalize_phone(raw, default_region=settings.default_region)
+    except identity.InvalidPhone as exc:
+        raise Invalid(str(exc), code=exc.code, details={"field": field}) from exc
+
+
+async def get_resident(session: AsyncSession, resident_id: uuid.UUID) -> Resident:
+    resident = await session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound("resident not found", code="resident.not_found")
+    return resident
+
+
+async def emergency_contacts(session: AsyncSession, resident_id: uuid.UUID) -> list[EmergencyContact]:
+    return list(
+        (
+            await session.scalars(
+                select(EmergencyContact)
+                .where(EmergencyContact.resident_id == resident_id)
+                .order_by(EmergencyContact.id)
+            )
+        ).all()
+    )
+
+
+async def update_profile(
+    session: AsyncSession, *, settings: Settings, resident: Resident, changes: ResidentUpdate
+) -> Resident:
+    """Apply profile changes. The NIK is checked (region, birth date) and must not belong to someone else."""
+    if changes.name is not None:
+        resident.name = changes.name
+    if changes.nik is not None:
+        try:
+            info = identity.parse_nik(changes.nik)
+        except identity.InvalidNIK as exc:
+            raise Invalid(str(exc), code=exc.code, details={"field": "nik"}) from exc
+        taken = await session.scalar(select(Resident.id).where(Resident.nik == info.nik, Resident.id != resident.id))
+        if taken is not None:
+            raise Conflict("this NIK is registered to another phone number", code="resident.nik_taken")
+        resident.nik = info.nik
+        resident.birth_date = info.birth_date
+        resident.sex = info.sex
+        resident.nik_kecamatan = info.kecamatan_code
+    if changes.address is not None:
+        resident.address = changes.address
+    if changes.medical_notes is not None:
+        resident.medical_notes = changes.medical_notes
+    if changes.language is not None:
+        resident.language = changes.language
+    if changes.emergency_contacts is not None:
+        await _replace_contacts(session, settings=settings, resident=resident, contacts=changes.emergency_contacts)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent registration of the same NIK
+        raise Conflict("this NIK is registered to another phone number", code="resident.nik_taken") from exc
+    return resident
+
+
+async def _replace_contacts(
+    session: AsyncSession, *, settings: Settings, resident: Resident, contacts: list[EmergencyContactIn]
+) -> None:
+    rows = []
+    for index, contact in enumerate(contacts):
+        phone = normalize_phone(settings, contact.phone, field=f"emergency_contacts.{index}.phone")
+        if phone == resident.phone:
+            raise Invalid(
+                "an emergency contact cannot be your own number",
+                code="resident.contact_is_self",
+                details={"field": f"emergency_contacts.{index}.phone"},
+            )
+        rows.append(
+            EmergencyContact(resident_id=resident.id, name=contact.name, phone=phone, relation=contact.relation)
+        )
+    for old in await emergency_contacts(session, resident.id):
+        await session.delete(old)
+    await session.flush()
+    session.add_all(rows)
