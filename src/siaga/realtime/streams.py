@@ -257,18 +257,7 @@ class Stream:
             return
         now = datetime.now(UTC)
         for point in batch.points:
-            self.runtime.units.submit(
-                PositionFix(
-                    unit_id=unit_id,
-                    staff_id=principal.staff_id,
-                    lat=point.lat,
-                    lon=point.lon,
-                    accuracy_m=point.accuracy_m,
-                    speed_mps=point.speed_mps,
-                    battery=point.battery,
-                    recorded_at=point.recorded_at or now,
-                )
-            )
+            self.runtime.units.submit(PositionFix.of(point, unit_id=unit_id, staff_id=principal.staff_id, now=now))
         self._reply(PositionsAck(seq=batch.seq, accepted=len(batch.points)))
 
     def _reply(self, message: BaseModel) -> None:

@@ -124,18 +124,7 @@ async def send_location(body: PositionIn, principal: CurrentPrincipal, runtime: 
     unit_id = _officer(principal)
     if not await runtime.units.on_duty(unit_id):
         raise Invalid("go on duty before sharing your position", code="officer.off_duty")
-    runtime.units.submit(
-        PositionFix(
-            unit_id=unit_id,
-            staff_id=principal.staff_id,
-            lat=body.lat,
-            lon=body.lon,
-            accuracy_m=body.accuracy_m,
-            speed_mps=body.speed_mps,
-            battery=body.battery,
-            recorded_at=body.recorded_at or utcnow(),
-        )
-    )
+    runtime.units.submit(PositionFix.of(body, unit_id=unit_id, staff_id=principal.staff_id, now=utcnow()))
     return PositionAccepted(accepted=1, unit_id=unit_id)
 
 

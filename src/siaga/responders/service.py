@@ -17,6 +17,7 @@ from siaga.db import utcnow
 from siaga.dispatch.models import AlertOffer, OfferState
 from siaga.errors import Forbidden
 from siaga.responders.models import DutyMode, DutyPeriod, PositionRecord, UnitState, UnitStatus
+from siaga.responders.schemas import PositionIn
 from siaga.responders.tracker import UnitPoint
 
 UNITS_CHANGED = "siaga.units_changed"  # session.info: unit ids whose state changed, published after commit
@@ -120,6 +121,20 @@ class PositionFix:
     speed_mps: float | None
     battery: int | None
     recorded_at: datetime
+
+    @classmethod
+    def of(cls, point: PositionIn, *, unit_id: int, staff_id: int | None, now: datetime) -> PositionFix:
+        """A phone's position as sent (over HTTP or the officer stream); one without a time is taken as ``now``."""
+        return cls(
+            unit_id=unit_id,
+            staff_id=staff_id,
+            lat=point.lat,
+            lon=point.lon,
+            accuracy_m=point.accuracy_m,
+            speed_mps=point.speed_mps,
+            battery=point.battery,
+            recorded_at=point.recorded_at or now,
+        )
 
 
 async def store_positions(session: AsyncSession, fixes: list[PositionFix]) -> None:

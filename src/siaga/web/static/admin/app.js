@@ -1,7 +1,8 @@
 // The admin app's frame: login, then a tab per area (see route.js for where the tab is kept).
 import { html, useEffect, useState } from "../js/ui.js";
-import { api, session } from "../js/api.js";
-import { LANGUAGES, lang, setLang, t } from "../js/i18n.js";
+import { session } from "../js/api.js";
+import { t } from "../js/i18n.js";
+import { LanguageSelect, useStaffSession } from "../js/frame.js";
 import { Login } from "./login.js";
 import { AgenciesPage } from "./agencies.js";
 import { JurisdictionsPage } from "./jurisdictions.js";
@@ -26,15 +27,6 @@ const PAGES = {
   audit: AuditPage,
   settings: SettingsPage,
 };
-
-function LanguageSwitch() {
-  return html`<label class="lang">
-    <span class="sr-only">${t("common.language")}</span>
-    <select value=${lang()} onChange=${(event) => setLang(event.target.value)}>
-      ${LANGUAGES.map((code) => html`<option value=${code}>${t(`common.lang.${code}`)}</option>`)}
-    </select>
-  </label>`;
-}
 
 function Shell({ me, config, onExpired }) {
   const tabs = TABS[me.role];
@@ -61,33 +53,13 @@ function Shell({ me, config, onExpired }) {
 }
 
 export function App({ config }) {
-  const [me, setMe] = useState(store.get());
-  const [, setRevision] = useState(0);
-  useEffect(() => {
-    const rerender = () => setRevision((n) => n + 1);
-    window.addEventListener("siaga:lang", rerender);
-    return () => window.removeEventListener("siaga:lang", rerender);
-  }, []);
-
-  const signIn = (who) => {
-    store.save(who);
-    setMe(who);
-  };
-  const signOut = async () => {
-    await api("/auth/logout", { method: "POST", token: me.token }).catch(() => null);
-    store.clear();
-    setMe(null);
-  };
-  const expired = () => {
-    store.clear();
-    setMe(null);
-  };
+  const { me, signIn, signOut, expired } = useStaffSession(store);
 
   return html`
     <header class="topbar">
       <h1>${t("admin.title")}</h1>
       ${me && html`<span class="who">${me.name} · ${t(`admin.role.${me.role}`)}</span>`}
-      <${LanguageSwitch} />
+      <${LanguageSelect} />
       ${me && html`<button type="button" onClick=${signOut}>${t("common.logout")}</button>`}
     </header>
     ${me ? html`<${Shell} me=${me} config=${config} onExpired=${expired} />` : html`<${Login} onLogin=${signIn} />`}

@@ -1,7 +1,8 @@
 // The reports app's frame: login, then the filters and every report for the chosen period, agency and data.
 import { html, useEffect, useState } from "../js/ui.js";
 import { api, session } from "../js/api.js";
-import { LANGUAGES, lang, setLang, t } from "../js/i18n.js";
+import { t } from "../js/i18n.js";
+import { LanguageSelect, useStaffSession } from "../js/frame.js";
 import { Login } from "./login.js";
 import { Filters } from "./filters.js";
 import { Reports } from "./sections.js";
@@ -9,15 +10,6 @@ import { Problem } from "./view.js";
 
 const store = session("reports");
 const REPORTS = ["kecamatan", "residents", "alerts", "response-times", "outcomes", "moderation", "duty"];
-
-function LanguageSwitch() {
-  return html`<label class="lang">
-    <span class="sr-only">${t("common.language")}</span>
-    <select value=${lang()} onChange=${(event) => setLang(event.target.value)}>
-      ${LANGUAGES.map((code) => html`<option value=${code}>${t(`common.lang.${code}`)}</option>`)}
-    </select>
-  </label>`;
-}
 
 /** The query every report and CSV download of the current view uses. */
 function queryOf(filters) {
@@ -61,33 +53,13 @@ function Screen({ me, config, onExpired }) {
 }
 
 export function App({ config }) {
-  const [me, setMe] = useState(store.get());
-  const [, setRevision] = useState(0);
-  useEffect(() => {
-    const rerender = () => setRevision((n) => n + 1);
-    window.addEventListener("siaga:lang", rerender);
-    return () => window.removeEventListener("siaga:lang", rerender);
-  }, []);
-
-  const signIn = (who) => {
-    store.save(who);
-    setMe(who);
-  };
-  const signOut = async () => {
-    await api("/auth/logout", { method: "POST", token: me.token }).catch(() => null);
-    store.clear();
-    setMe(null);
-  };
-  const expired = () => {
-    store.clear();
-    setMe(null);
-  };
+  const { me, signIn, signOut, expired } = useStaffSession(store);
 
   return html`
     <header class="topbar">
       <h1>${t("reports.title")}</h1>
       ${me && html`<span class="who">${me.name} · ${t(`reports.role.${me.role}`)}</span>`}
-      <${LanguageSwitch} />
+      <${LanguageSelect} />
       ${me && html`<button type="button" onClick=${signOut}>${t("common.logout")}</button>`}
     </header>
     ${me ? html`<${Screen} me=${me} config=${config} onExpired=${expired} />` : html`<${Login} onLogin=${signIn} />`}
