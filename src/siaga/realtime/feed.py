@@ -13,7 +13,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,7 +26,7 @@ from siaga.alerts.models import Alert, AlertEvent
 from siaga.background import Loop
 from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
 from siaga.realtime.hub import Hub, HubLagged
-from siaga.realtime.schemas import AlertSummary, EventBody
+from siaga.realtime.schemas import AlertEventMessage, AlertSummary, EventBody
 
 log = logging.getLogger("siaga.feed")
 
@@ -44,10 +44,20 @@ class FeedItem:
     units: frozenset[int]  # the assigned unit, units with a pending offer, and units the event names
     escalated_to: frozenset[int]  # agencies the alert was escalated to
     hidden_from_resident: bool = False  # a duress follow-up: the resident's phone never hears of it
+    # The console and officer message for this event, serialised once for every stream that sends it.
+    _wire: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def cursor(self) -> int:
         return self.event.id
+
+    def staff_message(self) -> str:
+        """The JSON of the ``alert_event`` message, the same for every console and officer that may see it."""
+        if not self._wire:
+            self._wire.append(
+                AlertEventMessage(cursor=self.cursor, event=self.event, alert=self.alert).model_dump_json()
+            )
+        return self._wire[0]
 
 
 Listener = Callable[[Sequence[FeedItem]], None]

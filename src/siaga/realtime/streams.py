@@ -29,7 +29,6 @@ from siaga.dispatch.recommend import eta_seconds
 from siaga.realtime.feed import FeedItem, read_events, summary
 from siaga.realtime.locations import AlertPosition
 from siaga.realtime.schemas import (
-    AlertEventMessage,
     AlertLocation,
     Heartbeat,
     Hello,
@@ -130,6 +129,20 @@ def unit_update(point: UnitPoint) -> UnitUpdate:
     )
 
 
+# The last unit_update message of each unit, kept with the point it was made from: every console gets the same point
+# object from the tracker's fan-out, so the message is serialised once, not once per console.
+_UNIT_WIRE: dict[int, tuple[UnitPoint, str]] = {}
+
+
+def unit_message(point: UnitPoint) -> str:
+    cached = _UNIT_WIRE.get(point.unit_id)
+    if cached is not None and cached[0] is point:
+        return cached[1]
+    text = unit_update(point).model_dump_json()
+    _UNIT_WIRE[point.unit_id] = (point, text)
+    return text
+
+
 _OVERFLOW = object()
 
 
@@ -193,7 +206,10 @@ class Stream:
                 return
 
     async def send(self, message: BaseModel) -> None:
-        await asyncio.wait_for(self.websocket.send_text(message.model_dump_json()), timeout=SEND_TIMEOUT_S)
+        await self.send_text(message.model_dump_json())
+
+    async def send_text(self, text: str) -> None:
+        await asyncio.wait_for(self.websocket.send_text(text), timeout=SEND_TIMEOUT_S)
 
     async def run(self, *, cursor: int | None) -> None:
         runtime = self.runtime
@@ -315,12 +331,12 @@ class Stream:
         if self.viewer.stream == "resident":
             await self._send_resident(item)
         else:
-            await self.send(AlertEventMessage(cursor=item.cursor, event=item.event, alert=item.alert))
+            await self.send_text(item.staff_message())  # serialised once for every console and officer
         self.last_cursor = max(self.last_cursor, item.cursor)
 
     async def _send_unit(self, point: UnitPoint) -> None:
         if self.viewer.stream == "console":
-            await self.send(unit_update(point))
+            await self.send_text(unit_message(point))
             return
         for alert_id, mine in self.residents_alerts.items():
             if mine.unit_id == point.unit_id and not mine.duress and mine.state in ACTIVE_STATES:
