@@ -157,12 +157,26 @@ def markdown(results: dict[str, Any]) -> str:
             _row(f"Press-to-console, {rate:,.0f} alerts/s × {consoles} consoles: p50/p99/p99.9", each(console), target)
         )
     rows.append(
+        _row(
+            "Consoles turned away when all connected at once (then reconnected)",
+            each(
+                lambda d: (
+                    f"{d['press_to_console'].get('turned_away_when_all_connected_at_once', 0)} of "
+                    f"{d['press_to_console']['consoles']}"
+                )
+            ),
+            "0",
+        )
+    )
+    rows.append(
         _row("Officer location updates held (p99 < 50 ms)", each(lambda d: _held(d.get("locations"))), "≥ 5,000/s")
     )
     rows.append(
         _row(
-            "Location updates written to the database",
-            each(lambda d: f"{d['locations']['written_total']:,} of {d['locations']['accepted_total']:,} accepted"),
+            "Location updates written to the database (some answered after the generator gave up)",
+            each(
+                lambda d: f"{d['locations']['written_total']:,} for {d['locations']['accepted_total']:,} answered 202"
+            ),
             "all",
         )
     )

@@ -72,7 +72,7 @@ def step_up(
     search = Search(workload=workload.kind, slo_p99_ms=slo_p99_ms)
     missed: float | None = None
 
-    def run(rate: float, *, again: bool = True) -> str:
+    def run(rate: float, *, tries: int = 1) -> str:
         waited, busy = wait_for_quiet()
         if waited > 1:
             progress(f"  (waited {waited:.0f} s for other work on the machine to calm down; {busy:.2f} cores busy)")
@@ -83,15 +83,14 @@ def step_up(
         progress(describe(step, result))
         time.sleep(pause_s)
         search.steps.append((step, result))
-        if result != "held" and again:
-            # One pause of a shared machine (or a collector) can sink a short step's p99: a rung is missed only
-            # when a second run misses it too. Both runs are kept.
-            progress("  (missed: once more)")
-            if settle is not None:
-                settle()
-            return run(rate, again=False)
         if result != "held" and settle is not None:
             settle()
+        # One pause of a shared machine (or a collector) can sink a short step's p99: a rung is missed only when a
+        # second run misses it too, and a run the generator itself sank (see generator_limited) does not count,
+        # up to three more runs. Every run is kept.
+        if result != "held" and tries < 2 + (2 if generator_limited(step, slo_p99_ms) else 0):
+            progress("  (missed: once more)")
+            return run(rate, tries=tries + 1)
         return result
 
     for rate in rates:
