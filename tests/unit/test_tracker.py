@@ -101,9 +101,10 @@ def around(centre: tuple[float, float], spread_deg: float) -> st.SearchStrategy[
 
 
 # Cell corners and edges: where an off-by-one in the ring search would show.
-on_grid = st.tuples(st.integers(-700, -680), st.integers(10_755, 10_770)).map(
-    lambda rc: (rc[0] * CELL_DEG, rc[1] * CELL_DEG)
-)
+on_grid = st.tuples(
+    st.integers(round(-7.0 / CELL_DEG), round(-6.8 / CELL_DEG)),
+    st.integers(round(107.55 / CELL_DEG), round(107.7 / CELL_DEG)),
+).map(lambda rc: (rc[0] * CELL_DEG, rc[1] * CELL_DEG))
 positions = st.one_of(
     around(BANDUNG, 0.08),  # the city
     around(BANDUNG, 0.004),  # a crowd in a few cells

@@ -7,14 +7,17 @@ carries this process's own updates too), so every process recommends from the sa
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from siaga.agencies.geo import haversine_m
 
-CELL_DEG = 0.01  # about 1.1 km: a city's units spread over a few hundred cells
-MAX_RING = 400  # about 440 km: beyond this the search gives up (no unit is that far in one city)
+# About 280 m: small enough that a city with 100,000 units on duty has a few dozen per cell (the nearest five are
+# found in the first rings), large enough that a few hundred units are found within a few rings.
+CELL_DEG = 0.0025
+MAX_RING = 1600  # about 440 km: beyond this the search gives up (no unit is that far in one city)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,9 @@ class UnitTracker:
         self.exercise_units_answer_real_alerts = exercise_units_answer_real_alerts
         self._units: dict[int, UnitPoint] = {}
         self._cells: dict[tuple[int, int], dict[int, UnitPoint]] = {}
+        # How many occupied cells each grid row and column has: their extremes bound the search.
+        self._rows: Counter[int] = Counter()
+        self._cols: Counter[int] = Counter()
 
     def __len__(self) -> int:
         return len(self._units)
@@ -63,11 +69,19 @@ class UnitTracker:
         self._uncell(self._units.get(point.unit_id))
         self._units[point.unit_id] = point
         if point.lat is not None and point.lon is not None:
-            self._cells.setdefault(_cell(point.lat, point.lon), {})[point.unit_id] = point
+            key = _cell(point.lat, point.lon)
+            cell = self._cells.get(key)
+            if cell is None:
+                cell = self._cells[key] = {}
+                self._rows[key[0]] += 1
+                self._cols[key[1]] += 1
+            cell[point.unit_id] = point
 
     def clear(self) -> None:
         self._units.clear()
         self._cells.clear()
+        self._rows.clear()
+        self._cols.clear()
 
     def remove(self, unit_id: int) -> None:
         self._uncell(self._units.pop(unit_id, None))
@@ -81,6 +95,10 @@ class UnitTracker:
             cell.pop(point.unit_id, None)
             if not cell:
                 del self._cells[key]
+                for counter, index in ((self._rows, key[0]), (self._cols, key[1])):
+                    counter[index] -= 1
+                    if counter[index] <= 0:
+                        del counter[index]
 
     def nearest(
         self,
@@ -108,7 +126,12 @@ class UnitTracker:
         if not self._cells or count <= 0:
             return found
         # No occupied cell lies beyond this many rings: stop there rather than scan empty country.
-        last_ring = max(max(abs(r - centre_row), abs(c - centre_col)) for r, c in self._cells)
+        last_ring = max(
+            abs(min(self._rows) - centre_row),
+            abs(max(self._rows) - centre_row),
+            abs(min(self._cols) - centre_col),
+            abs(max(self._cols) - centre_col),
+        )
         for ring in range(min(last_ring, MAX_RING) + 1):
             # Meridians converge: a cell of the ring nearer the pole is narrower, so measure longitude at the
             # ring's most poleward latitude, and keep a small margin for the sphere's curvature.
