@@ -209,6 +209,10 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {entry['units']:,} | {_ms(lat['p50'])} ms | {_ms(lat['p99'])} ms | {_ms(lat['p99.9'])} ms | "
             f"{_ms(lat['max'])} ms | {targets.get(entry['units'], '–')} |"
         )
+    again = results.get("nearest_meta")
+    if again:
+        nearest.append("")
+        nearest.append(f"Nearest units measured again on commit {again['commit']} ({again['date']}): {again['why']}.")
     cfg = meta["config"]
     note = (
         f"Run {meta['date']} on commit {meta['commit']}{' (with uncommitted changes)' if meta['dirty'] else ''}, "
