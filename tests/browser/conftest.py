@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -107,3 +108,19 @@ async def site(db: Runtime, browser: Browser) -> AsyncIterator[Site]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=30)
+
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float = 20.0, what: str = "") -> T:
+    """Poll the server until ``check`` returns something (the page and the server's workers run at their own pace);
+    a generous deadline for waiting, never a judgement of speed."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.25)

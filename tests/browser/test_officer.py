@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from playwright.async_api import Page, expect
 
 from siaga.accounts.models import Role
-from tests.browser.conftest import Site, screenshot
+from tests.browser.conftest import Site, eventually, screenshot
 from tests.conftest import PASSWORD, Person
 
 COBLONG = (-6.8915, 107.6107)  # where site.phone() says the browser is
 RING_TIMEOUT_MS = 30_000
-T = TypeVar("T")
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float = 20.0, what: str = "") -> T:
-    """Poll the server until ``check`` returns something (the UI and the server's workers run at their own pace)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.25)
 
 
 async def log_in(page: Page, officer: Person) -> None:

@@ -6,30 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from playwright.async_api import BrowserContext, Page, expect
 
 from siaga.accounts.models import Role
-from tests.browser.conftest import Site, screenshot
+from tests.browser.conftest import Site, eventually, screenshot
 from tests.conftest import Person, new_phone
 
 COBLONG = (-6.8915, 107.6107)  # where site.phone() says the browser is
 HOLD_S = 3.3  # the button needs 3 s
-T = TypeVar("T")
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float = 20.0, what: str = "") -> T:
-    """Poll until ``check`` returns something truthy (the page and the server work at their own pace)."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.25)
 
 
 async def signed_in_phone(site: Site, resident: Person) -> BrowserContext:
