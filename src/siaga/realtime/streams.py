@@ -10,18 +10,22 @@ import asyncio
 import contextlib
 import logging
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from fastapi import WebSocket
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only, raiseload
 from starlette.websockets import WebSocketDisconnect
 
 from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role
+from siaga.accounts.models import Resident, Role, Unit
 from siaga.agencies.geo import haversine_m
+from siaga.agencies.models import Jurisdiction
 from siaga.alerts import access
 from siaga.alerts.domain import ACTIVE_STATES, AlertState
 from siaga.alerts.models import Alert
@@ -30,6 +34,7 @@ from siaga.realtime.feed import FeedItem, read_events, summary
 from siaga.realtime.locations import AlertPosition
 from siaga.realtime.schemas import (
     AlertLocation,
+    AlertSummary,
     Heartbeat,
     Hello,
     PositionsAck,
@@ -42,7 +47,7 @@ from siaga.realtime.schemas import (
 )
 from siaga.responders import service as responders
 from siaga.responders.service import PositionFix
-from siaga.responders.tracker import UnitPoint
+from siaga.responders.tracker import UnitPoint, UnitTracker
 from siaga.runtime import Runtime
 
 log = logging.getLogger("siaga.streams")
@@ -141,6 +146,94 @@ def unit_message(point: UnitPoint) -> str:
     text = unit_update(point).model_dump_json()
     _UNIT_WIRE[point.unit_id] = (point, text)
     return text
+
+
+@dataclass
+class _BoardWire:
+    """Unit boards serialised for one version of a tracker, per agency set: consoles that connect together (and
+    see the same agencies) share one copy of what may be thousands of units, and of their whole snapshot."""
+
+    version: int
+    units: dict[frozenset[int] | None, str] = field(default_factory=dict)  # the units array's contents
+    snapshots: dict[frozenset[int] | None, tuple[str, str]] = field(default_factory=dict)  # (head, whole message)
+
+
+_BOARDS: weakref.WeakKeyDictionary[UnitTracker, _BoardWire] = weakref.WeakKeyDictionary()
+
+
+def console_snapshot(
+    tracker: UnitTracker, agencies: frozenset[int] | None, *, cursor: int, alerts: list[AlertSummary]
+) -> str:
+    """The ``snapshot`` message of a console that sees ``agencies``, its unit board from ``tracker`` as it is now:
+    the same text as ``Snapshot(...).model_dump_json()``, built from each unit's cached message and shared with
+    every console that asks at the same tracker version with the same alerts and cursor."""
+    wire = _BOARDS.get(tracker)
+    if wire is None or wire.version != tracker.version:
+        wire = _BOARDS[tracker] = _BoardWire(version=tracker.version)
+    units = wire.units.get(agencies)
+    if units is None:
+        units = wire.units[agencies] = ",".join(unit_message(p) for p in tracker.board(agencies))
+    head = Snapshot(cursor=cursor, alerts=alerts, units=[]).model_dump_json()
+    shared = wire.snapshots.get(agencies)
+    if shared is not None and shared[0] == head:
+        return shared[1]
+    empty = '"units":[]}'
+    assert head.endswith(empty), "the units array must stay Snapshot's last field"
+    text = f'{head[: -len(empty)]}"units":[{units}]}}'
+    wire.snapshots[agencies] = (head, text)
+    return text
+
+
+_SUMMARY_COLUMNS = (
+    Alert.state,
+    Alert.category,
+    Alert.priority,
+    Alert.silent,
+    Alert.duress,
+    Alert.escalated,
+    Alert.resident_suspended,
+    Alert.is_exercise,
+    Alert.delivery_failed,
+    Alert.agency_id,
+    Alert.jurisdiction_id,
+    Alert.lat,
+    Alert.lon,
+    Alert.accuracy_m,
+    Alert.unit_id,
+    Alert.created_at,
+    Alert.acknowledged_at,
+)
+
+
+async def open_alerts(session: AsyncSession, principal: Principal) -> list[AlertSummary]:
+    """The open alerts ``principal`` may see, oldest first: only the columns their summaries show."""
+    condition = await access.visibility(session, principal)
+    rows = await session.execute(
+        select(Alert, Resident.name, Resident.phone, Jurisdiction.name)
+        .join(Resident, Resident.id == Alert.resident_id)
+        .outerjoin(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
+        .where(condition, Alert.state.in_([s.value for s in ACTIVE_STATES]))
+        .order_by(Alert.created_at)
+        .limit(2000)
+        .options(load_only(*_SUMMARY_COLUMNS), raiseload("*"))
+    )
+    return [
+        summary(alert, resident_name=name or phone, jurisdiction_name=jurisdiction)
+        for alert, name, phone, jurisdiction in rows
+    ]
+
+
+async def complete_tracker(session: AsyncSession, tracker: UnitTracker) -> None:
+    """Make ``tracker`` hold every unit of the database. It hears of a unit when the unit's state changes, so one
+    created since it loaded (by an administrator, a drill, another process) and never on duty is not in it yet."""
+    count, id_sum = (
+        await session.execute(select(func.count(), func.coalesce(func.sum(Unit.id), 0)).select_from(Unit))
+    ).one()
+    if (count, id_sum) == tracker.census():
+        return
+    missing = tracker.missing((await session.scalars(select(Unit.id))).all())
+    if missing:
+        tracker.adopt(await responders.unit_points(session, missing))
 
 
 _OVERFLOW = object()
@@ -391,39 +484,23 @@ class Stream:
         )
 
     async def _snapshot(self, cursor: int) -> None:
-        """What is true now: the viewer's open alerts and, for consoles, the unit board."""
+        """What is true now: the viewer's open alerts and, for consoles, the unit board. The board comes from the
+        process's tracker, read after this stream started listening for unit changes, so whatever changes later
+        follows the snapshot. The database connection is given back before anything is sent."""
+        console = self.viewer.stream == "console"
+        tracker = self.runtime.units.tracker
         async with self.runtime.read_sessions() as session:
-            condition = await access.visibility(session, self.viewer.principal)
-            alerts = (
-                (
-                    await session.scalars(
-                        select(Alert)
-                        .where(condition, Alert.state.in_([s.value for s in ACTIVE_STATES]))
-                        .order_by(Alert.created_at)
-                        .limit(2000)
-                    )
-                )
-                .unique()
-                .all()
-            )
-            units = (
-                await responders.board(session, agencies=self.viewer.agencies)
-                if self.viewer.stream == "console"
-                else []
-            )
-        summaries = [
-            summary(
-                a,
-                resident_name=a.resident.name or a.resident.phone,
-                jurisdiction_name=a.jurisdiction.name if a.jurisdiction else None,
-            )
-            for a in alerts
-        ]
+            alerts = await open_alerts(session, self.viewer.principal)
+            if console:
+                await complete_tracker(session, tracker)
+        if console:
+            await self.send_text(console_snapshot(tracker, self.viewer.agencies, cursor=cursor, alerts=alerts))
+            return
         if self.viewer.stream == "resident":
             for alert in alerts:
                 self.residents_alerts[alert.id] = _ResidentAlert(
                     unit_id=alert.unit_id,
-                    state=AlertState(alert.state),
+                    state=alert.state,
                     acknowledged=alert.acknowledged_at is not None,
                     duress=alert.duress,
                     lat=alert.lat,
@@ -431,5 +508,5 @@ class Stream:
                     cursor=cursor,
                 )
             # The phone's own view: a duress alert shows as cancelled and is not "open".
-            summaries = [s for s in summaries if not s.duress]
-        await self.send(Snapshot(cursor=cursor, alerts=summaries, units=[unit_update(u) for u in units]))
+            alerts = [a for a in alerts if not a.duress]
+        await self.send(Snapshot(cursor=cursor, alerts=alerts, units=[]))

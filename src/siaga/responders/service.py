@@ -179,16 +179,45 @@ async def purge_positions(session: AsyncSession, *, older_than: timedelta) -> in
 
 async def board(session: AsyncSession, *, agencies: frozenset[int] | None = None) -> list[UnitPoint]:
     """Every unit (of ``agencies``, if given) with its state and newest position: the unit board. A drill's units
-    show only while on duty: ended drills do not fill the board with hundreds of idle units."""
+    show only while on duty: ended drills do not fill the board with hundreds of idle units. Read as plain columns,
+    not ORM objects: the whole city's units are loaded at every start."""
     query = (
-        select(Unit, UnitStatus)
+        select(
+            Unit.id,
+            Unit.callsign,
+            Unit.agency_id,
+            Unit.kind,
+            Unit.is_exercise,
+            UnitStatus.state,
+            UnitStatus.lat,
+            UnitStatus.lon,
+            UnitStatus.position_at,
+            UnitStatus.duty_mode,
+        )
         .outerjoin(UnitStatus, UnitStatus.unit_id == Unit.id)
         .where(or_(Unit.is_exercise.is_(False), UnitStatus.state != UnitState.OFF_DUTY.value))
         .order_by(Unit.id)
     )
     if agencies is not None:
         query = query.where(Unit.agency_id.in_(agencies))
-    return [_point(unit, status) for unit, status in (await session.execute(query)).all()]
+    points = []
+    for unit_id, callsign, agency_id, kind, is_exercise, state, lat, lon, at, duty_mode in await session.execute(query):
+        on_duty = state is not None and state != UnitState.OFF_DUTY.value  # as in _point: no position off duty
+        points.append(
+            UnitPoint(
+                unit_id=unit_id,
+                callsign=callsign,
+                agency_id=agency_id,
+                kind=kind,
+                state=state or UnitState.OFF_DUTY.value,
+                lat=lat if on_duty else None,
+                lon=lon if on_duty else None,
+                at=at,
+                duty_mode=duty_mode,
+                is_exercise=is_exercise,
+            )
+        )
+    return points
 
 
 async def unit_points(session: AsyncSession, unit_ids: Iterable[int]) -> list[UnitPoint]:

@@ -50,6 +50,9 @@ class UnitTracker:
     def __init__(self, *, exercise_units_answer_real_alerts: bool = False) -> None:
         self.exercise_units_answer_real_alerts = exercise_units_answer_real_alerts
         self._units: dict[int, UnitPoint] = {}
+        self._id_sum = 0  # of the units held: see census()
+        # Bumped on every change: a board built at one version is still the board while the version is the same.
+        self.version = 0
         self._cells: dict[tuple[int, int], dict[int, UnitPoint]] = {}
         # How many occupied cells each grid row and column has: their extremes bound the search.
         self._rows: Counter[int] = Counter()
@@ -64,10 +67,43 @@ class UnitTracker:
     def all(self) -> list[UnitPoint]:
         return list(self._units.values())
 
+    def board(self, agencies: frozenset[int] | None = None) -> list[UnitPoint]:
+        """The unit board as ``responders.board`` reads it from the database, from memory: every unit (of
+        ``agencies``, if given) by id, a drill's units only while on duty."""
+        return sorted(
+            (
+                p
+                for p in self._units.values()
+                if (agencies is None or p.agency_id in agencies) and (not p.is_exercise or p.state != "off_duty")
+            ),
+            key=_unit_id,
+        )
+
+    def census(self) -> tuple[int, int]:
+        """How many units are held, and the sum of their ids. Units are never deleted, so when the units table
+        gives the same two numbers the tracker holds every unit; a unit created since the tracker loaded (and not
+        on duty since) makes them differ."""
+        return len(self._units), self._id_sum
+
+    def missing(self, unit_ids: Iterable[int]) -> set[int]:
+        """Those of ``unit_ids`` the tracker does not hold."""
+        return {u for u in unit_ids if u not in self._units}
+
+    def adopt(self, points: Iterable[UnitPoint]) -> None:
+        """Take units read from the database that the tracker did not hold; one it has heard of meanwhile keeps
+        the tracker's point, which is at least as new."""
+        for point in points:
+            if point.unit_id not in self._units:
+                self.update(point)
+
     def update(self, point: UnitPoint) -> None:
         """Insert or replace a unit (a newer position or state)."""
-        self._uncell(self._units.get(point.unit_id))
+        previous = self._units.get(point.unit_id)
+        self._uncell(previous)
+        if previous is None:
+            self._id_sum += point.unit_id
         self._units[point.unit_id] = point
+        self.version += 1
         if point.lat is not None and point.lon is not None:
             key = _cell(point.lat, point.lon)
             cell = self._cells.get(key)
@@ -79,12 +115,18 @@ class UnitTracker:
 
     def clear(self) -> None:
         self._units.clear()
+        self._id_sum = 0
+        self.version += 1
         self._cells.clear()
         self._rows.clear()
         self._cols.clear()
 
     def remove(self, unit_id: int) -> None:
-        self._uncell(self._units.pop(unit_id, None))
+        point = self._units.pop(unit_id, None)
+        if point is not None:
+            self._id_sum -= unit_id
+            self.version += 1
+        self._uncell(point)
 
     def _uncell(self, point: UnitPoint | None) -> None:
         if point is None or point.lat is None or point.lon is None:
@@ -155,6 +197,10 @@ class UnitTracker:
                         found.append(Nearby(point, distance))
             found.sort(key=lambda n: (n.distance_m, n.unit.unit_id))
         return found[:count]
+
+
+def _unit_id(point: UnitPoint) -> int:
+    return point.unit_id
 
 
 def _ring(row: int, col: int, k: int) -> Iterable[tuple[int, int]]:
