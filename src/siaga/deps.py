@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role
 from siaga.errors import Forbidden, Unauthorized
@@ -42,8 +41,7 @@ UserAgent = Annotated[str, Depends(user_agent)]
 async def _principal(runtime: Runtime, credentials: HTTPAuthorizationCredentials | None, *, sos: bool) -> Principal:
     if credentials is None:
         raise Unauthorized("log in first: send 'Authorization: Bearer <token>'", code="auth.required")
-    async with runtime.read_sessions() as session:
-        principal = await accounts.principal_for_token(session, credentials.credentials, sos=sos)
+    principal = await runtime.principals.principal(credentials.credentials, sos=sos)
     if principal is None:
         raise Unauthorized("the token is unknown, expired or revoked; log in again", code="auth.invalid_token")
     return principal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,8 +13,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from siaga.accounts.sessions import SESSIONS_REVOKED, PrincipalCache
 from siaga.agencies.service import JurisdictionLocator
-from siaga.alerts.ingest import GroupCommit
+from siaga.alerts import press
+from siaga.alerts.ingest import GroupCommit, Outcome
+from siaga.alerts.press import PressIn
 from siaga.alerts.timeline import EVENTS_WRITTEN
 from siaga.background import Loop
 from siaga.config import Settings
@@ -25,7 +28,7 @@ from siaga.notify import service as notify
 from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, HttpSMS, SMSSender
 from siaga.realtime.feed import EventFeed, publish_poke
-from siaga.realtime.hub import Hub, hub_from_url
+from siaga.realtime.hub import Hub, HubLagged, hub_from_url
 from siaga.realtime.locations import LivePositions
 from siaga.responders.live import LiveUnits
 from siaga.responders.service import UNITS_CHANGED
@@ -33,6 +36,7 @@ from siaga.responders.service import UNITS_CHANGED
 log = logging.getLogger("siaga.runtime")
 
 DELIVERY_RETRY_S = 5.0
+SESSIONS_CHANNEL = "siaga.sessions"  # "a session was revoked": every process forgets the principals it remembers
 
 
 @dataclass
@@ -48,14 +52,17 @@ class Runtime:
     feed: EventFeed = field(init=False)
     units: LiveUnits = field(init=False)
     positions: LivePositions = field(init=False)
+    principals: PrincipalCache = field(init=False)
     timers: TimerSweep = field(init=False)
     retries: Loop = field(init=False)
     started: bool = False
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    _revocations: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         self.feed = EventFeed(self.read_sessions, self.hub)
-        self.ingest = GroupCommit(self.unit_of_work)
+        self.principals = PrincipalCache(self.read_sessions)
+        self.ingest: GroupCommit[PressIn] = GroupCommit(self.unit_of_work, self._store_presses)
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
         self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts
         self.positions = LivePositions(self.hub)
@@ -84,6 +91,9 @@ class Runtime:
             hub=hub_from_url(settings.hub_url),
         )
 
+    async def _store_presses(self, session: AsyncSession, presses: Sequence[PressIn]) -> list[Outcome]:
+        return await press.store(session, presses, settings=self.settings, locator=self.locator)
+
     @property
     def senders(self) -> notify.Senders:
         return notify.Senders(sms=self.sms, push=self.push)
@@ -104,10 +114,15 @@ class Runtime:
         await self.timers.start()
         self.retries.start()
         self.ingest.start()
+        self._revocations = asyncio.create_task(self._follow_revocations(), name="sessions-follow")
         self.started = True
 
     async def stop(self) -> None:
         self.started = False
+        if self._revocations is not None:
+            self._revocations.cancel()  # it only waits on the hub
+            await asyncio.gather(self._revocations, return_exceptions=True)
+            self._revocations = None
         await self.ingest.stop()
         await self.retries.stop()
         await self.timers.stop()
@@ -128,10 +143,17 @@ class Runtime:
         the streams, the other processes, the notifiers and the timers hear of it."""
         async with transaction(self.sessions) as session:
             yield session
+        if session.info.get(SESSIONS_REVOKED):
+            self.principals.forget_all()
         if self.started:
             await self._after_commit(session.info)
 
     async def _after_commit(self, info: dict[Any, Any]) -> None:
+        if info.get(SESSIONS_REVOKED):
+            try:
+                await self.hub.publish(SESSIONS_CHANNEL, "1")
+            except Exception:
+                log.warning("could not tell other processes of a revoked session; they see it within seconds")
         if info.get(EVENTS_WRITTEN):
             self.feed.wake()
             await publish_poke(self.hub)
@@ -141,6 +163,20 @@ class Runtime:
             self.spawn(notify.deliver(self.sessions, self.senders, list(info[notify.OUTBOUND])))
         if info.get(DISPATCH_WAKE):
             self.timers.wake()
+
+    async def _follow_revocations(self) -> None:
+        """Forget remembered principals whenever another process revokes a session."""
+        while True:
+            try:
+                async with self.hub.subscribe(SESSIONS_CHANNEL) as subscription:
+                    async for _ in subscription:
+                        self.principals.forget_all()
+                return  # the hub stopped
+            except HubLagged:
+                self.principals.forget_all()
+            except Exception:  # the hub is down: remembered principals still lapse within seconds
+                self.principals.forget_all()
+                await asyncio.sleep(1.0)
 
     async def _start_hub_later(self) -> None:
         while True:

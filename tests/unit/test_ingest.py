@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from siaga.alerts.ingest import GroupCommit, Stored
-
-
-class FakeSession:
-    def __init__(self, log: list[str]) -> None:
-        self.log = log
-
-    @asynccontextmanager
-    async def begin_nested(self) -> AsyncIterator[None]:
-        self.log.append("savepoint")
-        yield
 
 
 class FakeDatabase:
@@ -34,34 +24,38 @@ class FakeDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
         written: list[str] = []
-        session = FakeSession(self.log)
-        session.written = written  # type: ignore[attr-defined]
-        yield session
+        yield written
         if self.fail_batches and len(written) > 1:
             raise RuntimeError("disk full")
         self.commits.append(written)
 
 
-def press(name: str, *, error: Exception | None = None) -> Any:
-    async def run(session: Any) -> Stored:
-        await asyncio.sleep(0)
-        if error is not None:
-            raise error
-        session.written.append(name)
-        return Stored(view=name, replay=False)
-
-    return run
+@dataclass(frozen=True)
+class Press:
+    name: str
+    error: Exception | None = None
 
 
-async def _burst(writer: GroupCommit, names: list[str], errors: dict[str, Exception]) -> list[Any]:
-    return await asyncio.gather(
-        *(writer.submit(uuid.uuid4(), press(n, error=errors.get(n))) for n in names), return_exceptions=True
-    )
+async def store(written: Any, presses: Sequence[Press]) -> list[Stored | BaseException]:
+    """Writes the batch; a press with an error is refused on its own (nothing written for it)."""
+    await asyncio.sleep(0)
+    outcomes: list[Stored | BaseException] = []
+    for press in presses:
+        if press.error is not None:
+            outcomes.append(press.error)
+        else:
+            written.append(press.name)
+            outcomes.append(Stored(view=press.name, replay=False))
+    return outcomes
+
+
+async def _burst(writer: GroupCommit[Press], names: list[str], errors: dict[str, Exception]) -> list[Any]:
+    return await asyncio.gather(*(writer.submit(Press(n, errors.get(n))) for n in names), return_exceptions=True)
 
 
 async def test_presses_queued_together_share_one_commit_and_each_gets_its_own_answer() -> None:
     db = FakeDatabase(fail_batches=False)
-    writer = GroupCommit(db.transaction)
+    writer = GroupCommit(db.transaction, store)
     writer.start()
     answers = await _burst(writer, ["a", "b", "c", "d"], {"c": ValueError("bad press")})
     await writer.stop()
@@ -72,7 +66,7 @@ async def test_presses_queued_together_share_one_commit_and_each_gets_its_own_an
 
 async def test_a_batch_that_cannot_commit_is_stored_press_by_press() -> None:
     db = FakeDatabase(fail_batches=True)
-    writer = GroupCommit(db.transaction)
+    writer = GroupCommit(db.transaction, store)
     writer.start()
     answers = await _burst(writer, ["a", "b", "c"], {})
     await writer.stop()
@@ -82,8 +76,8 @@ async def test_a_batch_that_cannot_commit_is_stored_press_by_press() -> None:
 
 async def test_without_a_running_writer_a_press_is_stored_alone() -> None:
     db = FakeDatabase(fail_batches=False)
-    writer = GroupCommit(db.transaction)
-    answer = await writer.submit(uuid.uuid4(), press("alone"))
+    writer = GroupCommit(db.transaction, store)
+    answer = await writer.submit(Press("alone"))
     assert answer.view == "alone"
     assert db.commits == [["alone"]]
 
@@ -91,9 +85,9 @@ async def test_without_a_running_writer_a_press_is_stored_alone() -> None:
 @pytest.mark.parametrize("grace_s", [0.0, 5.0])
 async def test_stopping_never_drops_a_waiting_press(grace_s: float) -> None:
     db = FakeDatabase(fail_batches=False)
-    writer = GroupCommit(db.transaction)
+    writer = GroupCommit(db.transaction, store)
     writer.start()
-    waiting = [asyncio.create_task(writer.submit(uuid.uuid4(), press(str(n)))) for n in range(20)]
+    waiting = [asyncio.create_task(writer.submit(Press(str(n)))) for n in range(20)]
     await asyncio.sleep(0)
     await writer.stop(grace_s=grace_s)
     answers = await asyncio.gather(*waiting)

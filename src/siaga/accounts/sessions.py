@@ -4,8 +4,9 @@ token, revoking."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -134,33 +135,100 @@ async def principal_for_token(session: AsyncSession, token: str, *, sos: bool = 
 
     With ``sos``, a resident's expired (never a revoked) session still counts: an SOS is not refused because a
     phone was not opened for half a year. The alert is flagged instead."""
-    row = await session.scalar(select(AuthSession).where(AuthSession.token_hash == security.hash_token(token)))
-    if row is None or row.revoked_at is not None:
+    found = await session_principal(session, security.hash_token(token))
+    return found.at(utcnow(), sos=sos) if found is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPrincipal:
+    """Who an unrevoked session belongs to, and until when it lasts (expiry is judged at each use)."""
+
+    principal: Principal
+    expires_at: datetime
+
+    def at(self, now: datetime, *, sos: bool) -> Principal | None:
+        expired = self.expires_at <= now
+        if not expired:
+            return self.principal
+        if sos and self.principal.resident_id is not None:
+            return replace(self.principal, session_expired=True)
         return None
-    expired = row.expires_at <= utcnow()
-    if expired and not (sos and row.resident_id is not None):
-        return None
-    if row.resident_id is not None:
-        resident = await session.get(Resident, row.resident_id)
-        if resident is None:
-            return None
-        return Principal(
-            session_id=row.id, name=resident.name or resident.phone, resident_id=resident.id, session_expired=expired
+
+
+async def session_principal(session: AsyncSession, token_hash: str) -> SessionPrincipal | None:
+    """The resident or active staff member of an unrevoked session (one query), expired or not."""
+    row = (
+        await session.execute(
+            select(AuthSession.id, AuthSession.expires_at, AuthSession.revoked_at, Resident, Staff)
+            .outerjoin(Resident, Resident.id == AuthSession.resident_id)
+            .outerjoin(Staff, Staff.id == AuthSession.staff_id)
+            .where(AuthSession.token_hash == token_hash)
         )
-    if row.staff_id is not None:
-        staff = await session.get(Staff, row.staff_id)
-        if staff is None or not staff.active:
-            return None
-        return Principal(
-            session_id=row.id,
+    ).first()
+    if row is None:
+        return None
+    session_id, expires_at, revoked_at, resident, staff = row
+    if revoked_at is not None:
+        return None
+    if resident is not None:
+        principal = Principal(session_id=session_id, name=resident.name or resident.phone, resident_id=resident.id)
+        return SessionPrincipal(principal, expires_at)
+    if staff is not None and staff.active:
+        principal = Principal(
+            session_id=session_id,
             name=staff.name,
             staff_id=staff.id,
             role=Role(staff.role),
             agency_id=staff.agency_id,
             unit_id=staff.unit_id,
         )
+        return SessionPrincipal(principal, expires_at)
     return None
+
+
+SESSIONS_REVOKED = "siaga.sessions_revoked"  # session.info flag: the unit of work tells every PrincipalCache
+
+
+class PrincipalCache:
+    """Token -> principal for a few seconds, so the SOS press and an officer's positions do not each cost a session
+    lookup.
+
+    A revocation committed in this process (a logout, the end of a drill) empties the cache at once, and the hub
+    tells the other processes; a change the cache cannot hear of (a row edited by hand) is seen within ``ttl_s``.
+    Expiry is judged at each use from the session's own end, never cached. Unknown tokens are not remembered."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, ttl_s: float = 5.0, limit: int = 100_000) -> None:
+        self._sessions = sessions
+        self._ttl = ttl_s
+        self._limit = limit
+        self._entries: dict[str, tuple[float, SessionPrincipal]] = {}
+        self._generation = 0
+
+    def forget_all(self) -> None:
+        self._entries.clear()
+        self._generation += 1  # a lookup that started before this must not store what it read
+
+    async def principal(self, token: str, *, sos: bool = False) -> Principal | None:
+        key = security.hash_token(token)
+        now = time.monotonic()
+        cached = self._entries.get(key)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1].at(utcnow(), sos=sos)
+        generation = self._generation
+        async with self._sessions() as session:
+            found = await session_principal(session, key)
+        if found is None:
+            self._entries.pop(key, None)
+            return None
+        if generation == self._generation:
+            if len(self._entries) >= self._limit:
+                self._entries = {k: v for k, v in self._entries.items() if now - v[0] < self._ttl}
+                if len(self._entries) >= self._limit:
+                    self._entries.clear()
+            self._entries[key] = (now, found)
+        return found.at(utcnow(), sos=sos)
 
 
 async def revoke_session(session: AsyncSession, *, session_id: int) -> None:
     await session.execute(update(AuthSession).where(AuthSession.id == session_id).values(revoked_at=utcnow()))
+    session.info[SESSIONS_REVOKED] = True

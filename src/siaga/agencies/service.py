@@ -224,6 +224,17 @@ class Routing:
     distance_m: float
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a point falls: its kecamatan (None outside every one, within the buffer) and how that was decided."""
+
+    jurisdiction_id: int | None
+    jurisdiction_code: str | None
+    jurisdiction_name: str | None
+    method: str  # inside | overlap | nearest | default
+    distance_m: float
+
+
 class JurisdictionLocator:
     """An in-memory polygon index, rebuilt when the jurisdictions table changes (checked on each use, cheaply),
     so an import by another process is seen by the next alert."""
@@ -252,6 +263,22 @@ class JurisdictionLocator:
             self._index = await asyncio.to_thread(JurisdictionIndex, shapes)
             self._ids = {code: (jid, name) for jid, code, name, _ in rows}
             self._stamp = stamp
+
+    async def places(
+        self, session: AsyncSession, points: Sequence[tuple[float, float]], *, buffer_m: float
+    ) -> list[Place]:
+        """The kecamatan of each point, from the in-memory index (one freshness check for them all)."""
+        await self._refresh(session)
+        found = []
+        for lat, lon in points:
+            placement = self._index.locate(lat, lon, buffer_m=buffer_m)
+            if placement.code is not None and placement.code in self._ids:
+                jurisdiction_id, name = self._ids[placement.code]
+                found.append(Place(jurisdiction_id, placement.code, name, placement.method, placement.distance_m))
+            else:
+                distance = placement.distance_m if placement.distance_m != float("inf") else -1.0
+                found.append(Place(None, None, None, "default", distance))
+        return found
 
     async def route(
         self, session: AsyncSession, *, lat: float, lon: float, buffer_m: float, default_agency_code: str

@@ -2,21 +2,21 @@
 
 Every press is durable before its 201, and a durable commit costs a flush to disk (SQLite) or a WAL sync
 (PostgreSQL), which caps one-commit-per-press ingest at the disk's sync rate. Here one writer task per process takes
-every press waiting, runs each as its own savepoint inside a single transaction, commits once, and only then answers
-them all. A press that fails rolls back its own savepoint and gets its own error; the others are unaffected. If the
-commit itself fails, each press of the batch is tried again alone, so one bad press never costs another its alert.
-Nothing waits to fill a batch: while one commit runs, the next presses queue, and that queue is the next batch.
+every press waiting and hands them, as one batch, to a store function that writes them together (a few multi-row
+statements for the whole batch, see ``alerts.press``), commits once, and only then answers them all. The store
+function answers each press on its own: a press it refuses (a 409, a 422) gets its own error while the others are
+stored. If the batch's transaction fails, each press is tried again alone, so one bad press never costs another its
+alert. Nothing waits to fill a batch: while one commit runs, the next presses queue, and that queue is the next batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,7 @@ log = logging.getLogger("siaga.ingest")
 
 MAX_BATCH = 200
 
-Press = Callable[[AsyncSession], Awaitable["Stored"]]
+Item = TypeVar("Item")
 Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]  # Runtime.unit_of_work
 
 
@@ -37,25 +37,30 @@ class Stored:
     replay: bool
 
 
+Outcome = Stored | BaseException
+# Writes a batch in the given transaction; one outcome per item, in order (an exception is that item's own error).
+Store = Callable[[AsyncSession, Sequence[Item]], Awaitable[list[Outcome]]]
+
+
 @dataclass(slots=True)
-class _Job:
-    alert_id: uuid.UUID
-    run: Press
+class _Job(Generic[Item]):
+    item: Item
     done: asyncio.Future[Stored] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class Raced(Exception):
-    """The same press was stored by another transaction at the same moment: read the stored one."""
+    """The same press was stored by another transaction (or earlier in the batch): read the stored one."""
 
 
-class GroupCommit:
+class GroupCommit(Generic[Item]):
     """The process's SOS writer. ``submit`` resolves once the press is committed (or with its own error)."""
 
-    def __init__(self, transaction: Transaction) -> None:
+    def __init__(self, transaction: Transaction, store: Store[Item]) -> None:
         self._transaction = transaction
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._store = store
+        self._queue: asyncio.Queue[_Job[Item]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self._batch: list[_Job] = []
+        self._batch: list[_Job[Item]] = []
 
     def start(self) -> None:
         if self._worker is None:
@@ -79,20 +84,26 @@ class GroupCommit:
             if not job.done.done():
                 job.done.set_exception(_NotRunning())
 
-    async def submit(self, alert_id: uuid.UUID, run: Press) -> Stored:
-        """Store one press (``run`` is its use case, given the batch's session) and wait for the commit."""
+    async def submit(self, item: Item) -> Stored:
+        """Store one press and wait for the commit."""
         if self._worker is None or self._worker.done():
-            return await self._alone(run)
-        job = _Job(alert_id=alert_id, run=run)
+            return await self._alone(item)
+        job = _Job(item=item)
         await self._queue.put(job)
         try:
             return await asyncio.shield(job.done)
         except _NotRunning:
-            return await self._alone(run)
+            return await self._alone(item)
 
-    async def _alone(self, run: Press) -> Stored:
-        async with self._transaction() as session:
-            return await run(session)
+    async def _alone(self, item: Item) -> Stored:
+        try:
+            async with self._transaction() as session:
+                outcome = (await self._store(session, [item]))[0]
+        except IntegrityError as error:
+            raise Raced() from error
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     async def _run(self) -> None:
         while True:
@@ -111,36 +122,26 @@ class GroupCommit:
             for _ in batch:
                 self._queue.task_done()
 
-    async def _commit(self, batch: list[_Job]) -> None:
-        results: dict[int, Stored | BaseException] = {}
+    async def _commit(self, batch: list[_Job[Item]]) -> None:
         try:
             async with self._transaction() as session:
-                for index, job in enumerate(batch):
-                    try:
-                        async with session.begin_nested():
-                            results[index] = await job.run(session)
-                    except IntegrityError:
-                        results[index] = Raced()
-                    except Exception as error:  # this press's own error (a 409, a 422): its savepoint is gone
-                        results[index] = error
+                outcomes = await self._store(session, [job.item for job in batch])
         except Exception:
-            # The commit (or the transaction around the savepoints) failed: nothing of the batch is stored.
+            # The batch's statements or its commit failed (a press stored by another process at the same moment,
+            # say): nothing of the batch is stored. Each press is tried alone and answered for itself.
             log.warning("an SOS batch of %d could not be committed; storing each alone", len(batch), exc_info=True)
             for job in batch:
                 await self._settle_alone(job)
             return
-        for index, job in enumerate(batch):
-            result = results[index]
-            if isinstance(result, BaseException):
-                job.done.set_exception(result)
+        for job, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                job.done.set_exception(outcome)
             else:
-                job.done.set_result(result)
+                job.done.set_result(outcome)
 
-    async def _settle_alone(self, job: _Job) -> None:
+    async def _settle_alone(self, job: _Job[Item]) -> None:
         try:
-            job.done.set_result(await self._alone(job.run))
-        except IntegrityError:
-            job.done.set_exception(Raced())
+            job.done.set_result(await self._alone(job.item))
         except Exception as error:
             job.done.set_exception(error)
 

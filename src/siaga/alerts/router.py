@@ -15,8 +15,9 @@ from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
 from siaga.alerts import domain, service
 from siaga.alerts.domain import AlertState
-from siaga.alerts.ingest import Raced, Stored
+from siaga.alerts.ingest import Raced
 from siaga.alerts.models import Alert
+from siaga.alerts.press import PressIn
 from siaga.alerts.schemas import (
     ActionIn,
     AlertCreate,
@@ -35,6 +36,7 @@ from siaga.alerts.schemas import (
     TrailPointRead,
 )
 from siaga.audit import service as audit
+from siaga.db import utcnow
 from siaga.deps import (
     ClientIP,
     CommandCentre,
@@ -162,36 +164,14 @@ async def raise_alert(
     again answers 200 with the same alert; the same id with a different body is a 409."""
     resident_id = principal.resident_id
     assert resident_id is not None
-
-    async def press(session: AsyncSession) -> Stored:
-        resident = await accounts.get_resident(session, resident_id)
-        raised = await service.raise_alert(
-            session,
-            settings=runtime.settings,
-            locator=runtime.locator,
-            resident=resident,
-            body=body,
-            session_expired=principal.session_expired,
-        )
-        if not raised.replay:
-            await dispatching.on_raised(session, settings=runtime.settings, alert=raised.alert)
-            await audit.record(
-                session,
-                action="alert.create",
-                actor=principal,
-                target_type="alert",
-                target_id=str(body.id),
-                client_ip=ip,
-                agency_id=raised.alert.agency_id,
-            )
-        return Stored(view=await resident_alert_read(session, raised.alert), replay=raised.replay)
-
+    press = PressIn(body=body, principal=principal, client_ip=ip, received_at=utcnow())
     try:
         # Stored with the presses arriving at the same moment, in one durable commit (see alerts.ingest).
-        stored = await runtime.ingest.submit(body.id, press)
+        stored = await runtime.ingest.submit(press)
     except (IntegrityError, Raced):
-        # The same press arrived twice at once and the other copy was stored first.
-        async with runtime.unit_of_work() as session:
+        # Already stored: a retry, or the same press arriving twice at once. The stored one answers (200), unless
+        # this is another press reusing the id (409).
+        async with runtime.read_sessions() as session:
             resident = await accounts.get_resident(session, resident_id)
             alert = await service.stored_press(session, resident=resident, body=body)
             view = await resident_alert_read(session, alert)

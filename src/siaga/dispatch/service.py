@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shapely.geometry import shape
@@ -392,16 +392,20 @@ async def _push_to_unit(
         )
 
 
+def emergency_contact_text(name: str, created_at: datetime, lat: float, lon: float) -> str:
+    """The SMS an emergency contact gets when the resident presses SOS (Bahasa Indonesia: it goes to anyone)."""
+    when = created_at.astimezone(_WIB).strftime("%H:%M")
+    return (
+        f"SIAGA: {name} menekan tombol darurat pukul {when} WIB di lokasi {lat:.5f},{lon:.5f}. "
+        "Pusat komando sedang menangani. Jangan balas SMS ini."
+    )
+
+
 async def notify_emergency_contacts(session: AsyncSession, *, settings: Settings, alert: Alert) -> None:
     """Queue an SMS to each of the resident's emergency contacts (sent after the commit, retried)."""
     resident = await accounts.get_resident(session, alert.resident_id)
-    name = resident.name or resident.phone
-    when = alert.created_at.astimezone(_WIB).strftime("%H:%M")
+    body = emergency_contact_text(resident.name or resident.phone, alert.created_at, alert.lat, alert.lon)
     for contact in await accounts.emergency_contacts(session, resident.id):
-        body = (
-            f"SIAGA: {name} menekan tombol darurat pukul {when} WIB di lokasi {alert.lat:.5f},{alert.lon:.5f}. "
-            "Pusat komando sedang menangani. Jangan balas SMS ini."
-        )
         await notify.queue(
             session,
             channel="sms",

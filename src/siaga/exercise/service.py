@@ -105,6 +105,7 @@ async def end(session: AsyncSession) -> tuple[int, int]:
         .where(AuthSession.resident_id.in_(exercise_residents), AuthSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    session.info[accounts.SESSIONS_REVOKED] = True
     await session.flush()
     await responders.sync_units(session, units)
     return len(staff_ids), int(getattr(revoked, "rowcount", 0) or 0)

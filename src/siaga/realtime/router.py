@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
 from siaga.audit import service as audit
 from siaga.realtime.schemas import StreamName
@@ -28,8 +27,7 @@ async def _authenticate(runtime: Runtime, websocket: WebSocket, token: str | Non
     token = token or (header[7:] if header.lower().startswith("bearer ") else None)
     if not token:
         return None
-    async with runtime.read_sessions() as session:
-        return await accounts.principal_for_token(session, token)
+    return await runtime.principals.principal(token)
 
 
 @router.websocket("/stream/{stream}")

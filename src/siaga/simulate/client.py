@@ -168,14 +168,22 @@ class Crew:
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
+        self._finish: set[asyncio.Task[Any]] = set()
 
-    def spawn(self, work: Coroutine[Any, Any, Any], *, name: str = "") -> asyncio.Task[Any]:
+    def spawn(self, work: Coroutine[Any, Any, Any], *, name: str = "", finish: bool = False) -> asyncio.Task[Any]:
+        """Run ``work`` in the background. With ``finish``, stopping waits for it instead of cancelling it (an SOS
+        already sent is answered and counted, never left half-done)."""
         task = asyncio.create_task(_logged(work, name), name=name or None)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        if finish:
+            self._finish.add(task)
+            task.add_done_callback(self._finish.discard)
         return task
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace_s: float = 15.0) -> None:
+        if self._finish:
+            await asyncio.wait(list(self._finish), timeout=grace_s)
         for task in list(self.tasks):
             task.cancel()
         if self.tasks:

@@ -3,6 +3,7 @@ alert is active, and cancel accidental presses with their PIN (most of the time)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import uuid
@@ -94,10 +95,18 @@ class Residents:
             }
             # Known before the answer: the streams may tell officers about the alert before the 201 arrives here.
             world.presses[alert_id] = Press(nature=nature, category=category)
-            await world.api.call("POST", "/alerts", token=person.token, body=body)
-            world.stats.add("raised")
-            world.stats.add(f"raised_{nature.value}")
-            world.stats.open_alerts.add(alert_id)
+
+            async def send() -> bool:
+                await world.api.call("POST", "/alerts", token=person.token, body=body)
+                world.stats.add("raised")
+                world.stats.add(f"raised_{nature.value}")
+                world.stats.open_alerts.add(alert_id)
+                return True
+
+            # A press sent is seen through even when the simulation stops meanwhile: it is counted, and closed at
+            # the end like the others, instead of being left open on the console.
+            if not await asyncio.shield(world.crew.spawn(send(), name="press-send", finish=True)):
+                return
             if nature is Nature.ACCIDENTAL and rng.random() < self.shares.noticed:
                 world.crew.spawn(self.cancel(person, alert_id, rng), name="cancel")
             await self.share_trail(person, alert_id, where, rng, walking=nature is Nature.GENUINE)
