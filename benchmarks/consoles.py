@@ -190,12 +190,19 @@ def console_main(link: Connection, host: str, port: int, tokens: list[str], run_
             """One console stream, ready once its snapshot (open alerts and the unit board) has arrived; None if
             the server closed it first."""
             path = f"/api/v1/stream/console?token={token}"
-            _, console = await loop.create_connection(
-                lambda: _Console(shared, f"{host}:{port}", path),
-                host,
-                port,
-            )
-            await asyncio.wait_for(console.opened, 120)
+            try:
+                _, console = await loop.create_connection(
+                    lambda: _Console(shared, f"{host}:{port}", path),
+                    host,
+                    port,
+                )
+            except OSError:
+                return None
+            try:
+                await asyncio.wait_for(console.opened, 120)
+            except TimeoutError:  # not even the handshake answered: turned away like the others, not a crash
+                console.close()
+                return None
             await asyncio.wait(
                 {asyncio.ensure_future(console.snapshot), asyncio.ensure_future(console.closed)},
                 timeout=300,
@@ -207,7 +214,9 @@ def console_main(link: Connection, host: str, port: int, tokens: list[str], run_
             return None
 
         # All at once first, as consoles do when their server restarts; those the server turned away reconnect a
-        # few at a time, as a console page does. Building the snapshots is connect-time work, not measured.
+        # few at a time, as a console page does. The time until all have their snapshot is reported (connect_s); it is
+        # not part of the press-to-console latency.
+        began = time.monotonic()
         first = await asyncio.gather(*(connect(t) for t in tokens))
         consoles = [c for c in first if c is not None]
         burst_failures = len(tokens) - len(consoles)
@@ -224,7 +233,7 @@ def console_main(link: Connection, host: str, port: int, tokens: list[str], run_
             retried = await asyncio.gather(*(again(t) for t in waiting))
             consoles.extend(c for c in retried if c is not None)
             waiting = [t for t, c in zip(waiting, retried, strict=True) if c is None]
-        link.send(("ready", len(consoles), burst_failures))
+        link.send(("ready", len(consoles), burst_failures, time.monotonic() - began))
         lag = hist.new()
         stop = asyncio.Event()
         ticker = asyncio.create_task(_loop_lag(lag, stop))
@@ -307,6 +316,7 @@ class Consoles:
             _SHARES[process.name] = len(share)
         self.connected = 0
         self.burst_failures = 0
+        self.connect_s = 0.0  # from the burst to the last console's snapshot (reconnections included)
         for started, link in self._links:
             if not link.poll(330):
                 raise RuntimeError("console process did not connect within 330 s")
@@ -315,6 +325,7 @@ class Consoles:
                 raise RuntimeError(f"console process failed: {answer!r}")
             self.connected += int(answer[1])
             self.burst_failures += int(answer[2])
+            self.connect_s = max(self.connect_s, float(answer[3]))
 
     def arm(self, step: int, t0: float, rate: float) -> None:
         for _, link in self._links:

@@ -184,25 +184,8 @@ def console_snapshot(
     return text
 
 
-_SUMMARY_COLUMNS = (
-    Alert.state,
-    Alert.category,
-    Alert.priority,
-    Alert.silent,
-    Alert.duress,
-    Alert.escalated,
-    Alert.resident_suspended,
-    Alert.is_exercise,
-    Alert.delivery_failed,
-    Alert.agency_id,
-    Alert.jurisdiction_id,
-    Alert.lat,
-    Alert.lon,
-    Alert.accuracy_m,
-    Alert.unit_id,
-    Alert.created_at,
-    Alert.acknowledged_at,
-)
+# The alert's own columns its summary shows (the summary's other fields are the resident's and kecamatan's names).
+_SUMMARY_COLUMNS = [getattr(Alert, name) for name in AlertSummary.model_fields if name in Alert.__table__.columns]
 
 
 async def open_alerts(session: AsyncSession, principal: Principal) -> list[AlertSummary]:
@@ -231,9 +214,9 @@ async def complete_tracker(session: AsyncSession, tracker: UnitTracker) -> None:
     ).one()
     if (count, id_sum) == tracker.census():
         return
-    missing = tracker.missing((await session.scalars(select(Unit.id))).all())
-    if missing:
-        tracker.adopt(await responders.unit_points(session, missing))
+    missing = sorted(tracker.missing((await session.scalars(select(Unit.id))).all()))
+    for start in range(0, len(missing), 500):  # a bounded IN list per query, however many are missing
+        tracker.adopt(await responders.unit_points(session, missing[start : start + 500]))
 
 
 _OVERFLOW = object()
