@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from siaga.alerts.press import PressIn
 from siaga.alerts.timeline import EVENTS_WRITTEN
 from siaga.background import Loop
 from siaga.config import Settings
-from siaga.db import create_engine, read_session_factory, session_factory, transaction
+from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction
 from siaga.dispatch.service import DISPATCH_WAKE
 from siaga.dispatch.timers import TimerSweep
 from siaga.notify import service as notify
@@ -60,9 +61,10 @@ class Runtime:
     _revocations: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
-        self.feed = EventFeed(self.read_sessions, self.hub)
+        self.core = CoreRunner(self.engine)
+        self.feed = EventFeed(self.read_sessions, self.hub, core=self.core)
         self.principals = PrincipalCache(self.read_sessions)
-        self.ingest: GroupCommit[PressIn] = GroupCommit(self.unit_of_work, self._store_presses)
+        self.ingest: GroupCommit[PressIn] = GroupCommit(self._write_presses)
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
         self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts
         self.positions = LivePositions(self.hub)
@@ -91,8 +93,21 @@ class Runtime:
             hub=hub_from_url(settings.hub_url),
         )
 
-    async def _store_presses(self, session: AsyncSession, presses: Sequence[PressIn]) -> list[Outcome]:
-        return await press.store(session, presses, settings=self.settings, locator=self.locator)
+    async def _write_presses(self, presses: Sequence[PressIn]) -> list[Outcome]:
+        """A batch of SOS presses in one transaction (see ``alerts.press``), then what a unit of work does after."""
+        located = [p for p in presses if p.body.location is not None]
+        await self.locator.ensure_fresh(self.read_sessions)
+        found = self.locator.place_all(
+            [(p.body.location.lat, p.body.location.lon) for p in located if p.body.location is not None],
+            buffer_m=self.settings.jurisdiction_buffer_m,
+        )
+        places = {p.body.id: place for p, place in zip(located, found, strict=True)}
+        outcomes, info = await self.core.write(
+            partial(press.store, presses=presses, places=places, settings=self.settings)
+        )
+        if self.started:
+            await self._after_commit(info)
+        return outcomes
 
     @property
     def senders(self) -> notify.Senders:
@@ -202,6 +217,7 @@ class Runtime:
             log.error("background work failed", exc_info=task.exception())
 
     async def close(self) -> None:
+        self.core.close()
         await self.engine.dispose()
 
 

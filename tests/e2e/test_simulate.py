@@ -148,7 +148,10 @@ def test_a_short_exercise_brings_officers_on_duty_raises_exercise_alerts_and_han
     alerts = listed.json()
     assert len(alerts) >= 5
     assert all(a["is_exercise"] for a in alerts)
-    assert len(alerts) == counts["counts"]["raised"], ([(a["state"], a["follows_id"], a["duress"], a["created_at"]) for a in alerts], log[-3000:])
+    assert len(alerts) == counts["counts"]["raised"], (
+        [(a["state"], a["follows_id"], a["duress"], a["created_at"]) for a in alerts],
+        log[-3000:],
+    )
     # Officers took alerts themselves (accepting direct offers) and drove there; some were resolved; accidental
     # presses were cancelled with the PIN.
     assert any((a["unit_callsign"] or "").startswith("LAT-") and a["en_route_at"] for a in alerts), alerts

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +20,14 @@ class FakeDatabase:
         self.commits: list[list[str]] = []
         self.log: list[str] = []
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Any]:
+    async def write(self, presses: Sequence[Press]) -> list[Stored | BaseException]:
+        """One transaction: the batch is written, then committed (or the commit fails and nothing is kept)."""
         written: list[str] = []
-        yield written
+        outcomes = await store(written, presses)
         if self.fail_batches and len(written) > 1:
             raise RuntimeError("disk full")
         self.commits.append(written)
+        return outcomes
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ async def _burst(writer: GroupCommit[Press], names: list[str], errors: dict[str,
 
 async def test_presses_queued_together_share_one_commit_and_each_gets_its_own_answer() -> None:
     db = FakeDatabase(fail_batches=False)
-    writer = GroupCommit(db.transaction, store)
+    writer = GroupCommit(db.write)
     writer.start()
     answers = await _burst(writer, ["a", "b", "c", "d"], {"c": ValueError("bad press")})
     await writer.stop()
@@ -66,7 +66,7 @@ async def test_presses_queued_together_share_one_commit_and_each_gets_its_own_an
 
 async def test_a_batch_that_cannot_commit_is_stored_press_by_press() -> None:
     db = FakeDatabase(fail_batches=True)
-    writer = GroupCommit(db.transaction, store)
+    writer = GroupCommit(db.write)
     writer.start()
     answers = await _burst(writer, ["a", "b", "c"], {})
     await writer.stop()
@@ -76,7 +76,7 @@ async def test_a_batch_that_cannot_commit_is_stored_press_by_press() -> None:
 
 async def test_without_a_running_writer_a_press_is_stored_alone() -> None:
     db = FakeDatabase(fail_batches=False)
-    writer = GroupCommit(db.transaction, store)
+    writer = GroupCommit(db.write)
     answer = await writer.submit(Press("alone"))
     assert answer.view == "alone"
     assert db.commits == [["alone"]]
@@ -85,7 +85,7 @@ async def test_without_a_running_writer_a_press_is_stored_alone() -> None:
 @pytest.mark.parametrize("grace_s", [0.0, 5.0])
 async def test_stopping_never_drops_a_waiting_press(grace_s: float) -> None:
     db = FakeDatabase(fail_batches=False)
-    writer = GroupCommit(db.transaction, store)
+    writer = GroupCommit(db.write)
     writer.start()
     waiting = [asyncio.create_task(writer.submit(Press(str(n)))) for n in range(20)]
     await asyncio.sleep(0)

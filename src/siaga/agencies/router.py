@@ -108,6 +108,7 @@ async def import_jurisdictions(
             client_ip=ip,
             detail={"created": summary.created, "updated": summary.updated},
         )
+    runtime.locator.mark_stale()
     return ImportResult(created=summary.created, updated=summary.updated, total=len(features))
 
 

@@ -6,13 +6,14 @@ import asyncio
 import csv
 import io
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from shapely.geometry import mapping, shape
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.agencies.geo import JurisdictionIndex, KecamatanFeature, parse_feature_collection
 from siaga.agencies.models import Agency, AgencyKind, Jurisdiction, JurisdictionAgency
@@ -244,6 +245,7 @@ class JurisdictionLocator:
         self._stamp: tuple[Any, ...] | None = None
         self._ids: dict[str, tuple[int, str]] = {}
         self._lock = asyncio.Lock()
+        self._checked: float | None = None  # time.monotonic() of the last freshness check (ensure_fresh)
 
     async def _refresh(self, session: AsyncSession) -> None:
         stamp = tuple(
@@ -264,11 +266,21 @@ class JurisdictionLocator:
             self._ids = {code: (jid, name) for jid, code, name, _ in rows}
             self._stamp = stamp
 
-    async def places(
-        self, session: AsyncSession, points: Sequence[tuple[float, float]], *, buffer_m: float
-    ) -> list[Place]:
-        """The kecamatan of each point, from the in-memory index (one freshness check for them all)."""
-        await self._refresh(session)
+    async def ensure_fresh(self, sessions: async_sessionmaker[AsyncSession], *, max_age_s: float = 1.0) -> None:
+        """Check the jurisdictions table at most every ``max_age_s`` (an import in this process marks the index
+        stale at once; one by another process is seen within ``max_age_s``)."""
+        now = time.monotonic()
+        if self._checked is not None and now - self._checked < max_age_s:
+            return
+        async with sessions() as session:
+            await self._refresh(session)
+        self._checked = now
+
+    def mark_stale(self) -> None:
+        self._checked = None
+
+    def place_all(self, points: Sequence[tuple[float, float]], *, buffer_m: float) -> list[Place]:
+        """The kecamatan of each point, from the in-memory index as last refreshed."""
         found = []
         for lat, lon in points:
             placement = self._index.locate(lat, lon, buffer_m=buffer_m)

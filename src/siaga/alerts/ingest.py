@@ -2,11 +2,12 @@
 
 Every press is durable before its 201, and a durable commit costs a flush to disk (SQLite) or a WAL sync
 (PostgreSQL), which caps one-commit-per-press ingest at the disk's sync rate. Here one writer task per process takes
-every press waiting and hands them, as one batch, to a store function that writes them together (a few multi-row
-statements for the whole batch, see ``alerts.press``), commits once, and only then answers them all. The store
-function answers each press on its own: a press it refuses (a 409, a 422) gets its own error while the others are
-stored. If the batch's transaction fails, each press is tried again alone, so one bad press never costs another its
-alert. Nothing waits to fill a batch: while one commit runs, the next presses queue, and that queue is the next batch.
+every press waiting and hands them, as one batch, to a write function that stores them together in one transaction
+(a few multi-row statements for the whole batch, see ``alerts.press``) and returns once it is committed; only then
+are they answered. The write function answers each press on its own: a press it refuses (a 409, a 422) gets its own
+error while the others are stored. If the batch fails as a whole, each press is tried again alone, so one bad press
+never costs another its alert.
+Nothing waits to fill a batch: while one commit runs, the next presses queue, and that queue is the next batch.
 """
 
 from __future__ import annotations
@@ -14,19 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger("siaga.ingest")
 
 MAX_BATCH = 200
 
 Item = TypeVar("Item")
-Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]  # Runtime.unit_of_work
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +36,9 @@ class Stored:
 
 
 Outcome = Stored | BaseException
-# Writes a batch in the given transaction; one outcome per item, in order (an exception is that item's own error).
-Store = Callable[[AsyncSession, Sequence[Item]], Awaitable[list[Outcome]]]
+# Stores a batch in one transaction and returns after its commit: one outcome per item, in order (an exception is that
+# item's own error). Raises if nothing of the batch could be stored.
+Write = Callable[[Sequence[Item]], Awaitable[list[Outcome]]]
 
 
 @dataclass(slots=True)
@@ -55,9 +54,8 @@ class Raced(Exception):
 class GroupCommit(Generic[Item]):
     """The process's SOS writer. ``submit`` resolves once the press is committed (or with its own error)."""
 
-    def __init__(self, transaction: Transaction, store: Store[Item]) -> None:
-        self._transaction = transaction
-        self._store = store
+    def __init__(self, write: Write[Item]) -> None:
+        self._write = write
         self._queue: asyncio.Queue[_Job[Item]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._batch: list[_Job[Item]] = []
@@ -97,8 +95,7 @@ class GroupCommit(Generic[Item]):
 
     async def _alone(self, item: Item) -> Stored:
         try:
-            async with self._transaction() as session:
-                outcome = (await self._store(session, [item]))[0]
+            outcome = (await self._write([item]))[0]
         except IntegrityError as error:
             raise Raced() from error
         if isinstance(outcome, BaseException):
@@ -124,8 +121,7 @@ class GroupCommit(Generic[Item]):
 
     async def _commit(self, batch: list[_Job[Item]]) -> None:
         try:
-            async with self._transaction() as session:
-                outcomes = await self._store(session, [job.item for job in batch])
+            outcomes = await self._write([job.item for job in batch])
         except Exception:
             # The batch's statements or its commit failed (a press stored by another process at the same moment,
             # say): nothing of the batch is stored. Each press is tried alone and answered for itself.

@@ -1,13 +1,14 @@
 """Storing SOS presses as a batch: the presses waiting at one moment are written with a few multi-row statements.
 
 This is the press use case (``alerts.service.raise_alert`` with ``dispatch.service.on_raised`` and the audit record)
-written set-wise: whatever a batch holds, it costs one read of the ids already stored, one of the residents, one of
-their emergency contacts, one of the kecamatan's agencies, and one INSERT per table. The group-commit writer
-(``alerts.ingest``) calls ``store`` with every press waiting and commits once.
+written set-wise in synchronous Core: whatever a batch holds, it costs one read of the residents with their
+emergency contacts, one of the kecamatan's primary agencies, one INSERT of the alerts that skips ids already stored,
+and one INSERT per other table. The group-commit writer (``alerts.ingest``) hands it every press waiting; the
+runtime runs it in one transaction through ``db.CoreRunner`` (on SQLite: one hop to the database thread per batch).
 
-Each press gets its own outcome. A press whose id is already stored (a retry, or the same press twice in one batch)
-is answered ``Raced``, and the router reads the stored alert after the commit: the same press answers 200, another
-press reusing the id 409. Anything that makes the batch's statements fail makes the writer store each press alone.
+Each press gets its own outcome. A press whose id is already stored (a retry, another press reusing the id, or the
+same press twice in one batch) is answered ``Raced``, and the router reads the stored alert after the commit: the
+same press answers 200, another press 409. If the batch's statements fail, the writer stores each press alone.
 """
 
 from __future__ import annotations
@@ -18,20 +19,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import EmergencyContact, Resident
 from siaga.agencies import service as agencies
-from siaga.agencies.models import Agency, JurisdictionAgency
+from siaga.agencies.models import Agency, AgencyKind, JurisdictionAgency
 from siaga.alerts import domain
 from siaga.alerts.domain import AlertState, EventKind, Priority
 from siaga.alerts.ingest import Outcome, Raced, Stored
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation
 from siaga.alerts.schemas import AlertCreate, ResidentAlertRead
 from siaga.alerts.service import request_hash
-from siaga.alerts.timeline import EVENTS_WRITTEN, lock_event_log
+from siaga.alerts.timeline import EVENT_LOG_LOCK, EVENTS_WRITTEN
 from siaga.audit.models import AuditRecord
 from siaga.config import Settings
 from siaga.db import Base, utcnow
@@ -61,41 +64,41 @@ class _Timers:
     dispatch_timeout_s: int | None
     direct_offers: bool
 
-    @classmethod
-    def of(cls, agency: Agency) -> _Timers:
-        return cls(
-            agency.id, agency.code, agency.ack_timeout_seconds, agency.dispatch_timeout_seconds, agency.direct_offers
-        )
+    @staticmethod
+    def columns(a: Table) -> tuple[Any, ...]:
+        return (a.c.id, a.c.code, a.c.ack_timeout_seconds, a.c.dispatch_timeout_seconds, a.c.direct_offers)
 
 
-async def store(
-    session: AsyncSession, presses: Sequence[PressIn], *, settings: Settings, locator: agencies.JurisdictionLocator
-) -> list[Outcome]:
-    """Write every new press of the batch and say, for each, what to answer."""
+def store(
+    connection: Connection,
+    presses: Sequence[PressIn],
+    *,
+    places: dict[uuid.UUID, agencies.Place],
+    settings: Settings,
+) -> tuple[list[Outcome], dict[str, Any]]:
+    """Write every new press of the batch (``places``: where each located press falls, from the in-memory index).
+    Returns each press's outcome and what the unit of work tells others after the commit (``session.info`` flags).
+    Synchronous Core, so that on SQLite the whole batch is one hop to the database thread (``db.CoreRunner``)."""
     outcomes: list[Outcome | None] = [None] * len(presses)
-    fingerprints = [request_hash(p.body) for p in presses]
-    stored = set((await session.scalars(select(Alert.id).where(Alert.id.in_({p.body.id for p in presses})))).all())
-    residents = {
-        r.id: r
-        for r in (
-            await session.scalars(select(Resident).where(Resident.id.in_({p.principal.resident_id for p in presses})))
-        ).all()
-    }
-    new: list[int] = []
+    info: dict[str, Any] = {}
+    residents = _residents(connection, {p.principal.resident_id for p in presses if p.principal.resident_id})
+    candidates: list[int] = []
     seen: set[uuid.UUID] = set()
     for index, press in enumerate(presses):
-        if press.body.id in stored or press.body.id in seen:
-            outcomes[index] = Raced()  # a retry, or the same press twice at once: answered from what is stored
+        if press.body.id in seen:
+            outcomes[index] = Raced()  # the same press twice at once: answered from the stored one
         elif press.principal.resident_id not in residents:
             outcomes[index] = NotFound("resident not found", code="resident.not_found")
         else:
             seen.add(press.body.id)
-            new.append(index)
-    if new:
-        await _write(session, [presses[i] for i in new], [fingerprints[i] for i in new], residents, settings, locator)
-        for index in new:
-            outcomes[index] = Stored(view=_view(presses[index]), replay=False)
-    return [o if o is not None else Raced() for o in outcomes]
+            candidates.append(index)
+    if candidates:
+        written = _write(connection, [presses[i] for i in candidates], residents, places, settings, info)
+        for index in candidates:
+            press = presses[index]
+            # An id already stored (a retry, or another press reusing it) is answered from what is stored.
+            outcomes[index] = Stored(view=_view(press), replay=False) if press.body.id in written else Raced()
+    return [o if o is not None else Raced() for o in outcomes], info
 
 
 def _view(press: PressIn) -> ResidentAlertRead:
@@ -111,82 +114,139 @@ def _view(press: PressIn) -> ResidentAlertRead:
     )
 
 
-async def _write(
-    session: AsyncSession,
-    presses: list[PressIn],
-    fingerprints: list[str],
-    residents: dict[uuid.UUID, Resident],
-    settings: Settings,
-    locator: agencies.JurisdictionLocator,
-) -> None:
-    now = utcnow()
-    located = [p for p in presses if p.body.location is not None]
-    places = iter(
-        await locator.places(
-            session,
-            [(p.body.location.lat, p.body.location.lon) for p in located if p.body.location is not None],
-            buffer_m=settings.jurisdiction_buffer_m,
-        )
-    )
-    placed = {p.body.id: next(places) for p in located}
-    primaries = await _primary_agencies(session, {pl.jurisdiction_id for pl in placed.values() if pl.jurisdiction_id})
-    fallback: _Timers | None = None
-    if len(located) < len(presses) or any(pl.jurisdiction_id not in primaries for pl in placed.values()):
-        fallback = _Timers.of(await agencies.default_agency(session, configured_code=settings.default_agency_code))
-    contacts = await _contacts(session, {p.principal.resident_id for p in presses if p.principal.resident_id})
+@dataclass(frozen=True, slots=True)
+class _Resident:
+    id: uuid.UUID
+    phone: str
+    name: str | None
+    nik: str | None
+    strikes: int
+    suspended: bool
+    suspended_reason: str | None
+    is_exercise: bool
+    contacts: list[str]  # emergency contacts' numbers, in the order they were added
 
-    alerts: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    trail: list[dict[str, Any]] = []
-    audit: list[dict[str, Any]] = []
-    messages: list[OutboundMessage] = []
-    wake_dispatch = False
-    for press, fingerprint in zip(presses, fingerprints, strict=True):
-        body, principal = press.body, press.principal
-        resident = residents[principal.resident_id]  # type: ignore[index]
+
+def _residents(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, _Resident]:
+    r = _table(Resident)
+    c = _table(EmergencyContact)
+    rows = connection.execute(
+        select(
+            r.c.id,
+            r.c.phone,
+            r.c.name,
+            r.c.nik,
+            r.c.strikes,
+            r.c.suspended,
+            r.c.suspended_reason,
+            r.c.is_exercise,
+            c.c.phone,
+        )
+        .outerjoin(c, c.c.resident_id == r.c.id)
+        .where(r.c.id.in_(ids))
+        .order_by(c.c.id)
+    ).all()
+    found: dict[uuid.UUID, _Resident] = {}
+    for rid, phone, name, nik, strikes, suspended, reason, exercise, contact in rows:
+        resident = found.get(rid)
+        if resident is None:
+            resident = found[rid] = _Resident(
+                rid, phone, name, nik, strikes or 0, bool(suspended), reason, bool(exercise), []
+            )
+        if contact is not None:
+            resident.contacts.append(contact)
+    return found
+
+
+def _write(
+    connection: Connection,
+    presses: list[PressIn],
+    residents: dict[uuid.UUID, _Resident],
+    places: dict[uuid.UUID, agencies.Place],
+    settings: Settings,
+    info: dict[str, Any],
+) -> set[uuid.UUID]:
+    """Insert the alerts (an id already stored is skipped) and, for those inserted, their events, first trail
+    points, audit records and contacts' SMS. Returns the ids inserted."""
+    now = utcnow()
+    primaries = _primary_agencies(connection, {p.jurisdiction_id for p in places.values() if p.jurisdiction_id})
+    fallback: _Timers | None = None
+    if any(places.get(p.body.id) is None for p in presses) or any(
+        pl.jurisdiction_id not in primaries for pl in places.values()
+    ):
+        fallback = _default_agency(connection, settings.default_agency_code)
+
+    rows: dict[uuid.UUID, dict[str, Any]] = {}
+    chosen: dict[uuid.UUID, _Timers] = {}
+    for press in presses:
+        body = press.body
+        resident = residents[press.principal.resident_id]  # type: ignore[index]
         where = body.location
-        place = placed.get(body.id)
+        place = places.get(body.id)
         agency = primaries.get(place.jurisdiction_id) if place and place.jurisdiction_id else None
         agency = agency or fallback
         assert agency is not None
+        chosen[body.id] = agency
         created = press.received_at
         t1 = agency.ack_timeout_s or settings.ack_timeout_seconds
         t2 = agency.dispatch_timeout_s or settings.dispatch_timeout_seconds
-        wake_dispatch = wake_dispatch or agency.direct_offers
-        jurisdiction_id = place.jurisdiction_id if place else None
-        alerts.append(
-            {
-                "id": body.id,
-                "request_hash": fingerprint,
-                "resident_id": resident.id,
-                "agency_id": agency.agency_id,
-                "jurisdiction_id": jurisdiction_id,
-                "placement": place.method if place else "no_location",
-                "placement_distance_m": place.distance_m if place else 0.0,
-                "state": AlertState.NEW.value,
-                "category": body.category.value,
-                "priority": Priority.NORMAL.value,
-                "silent": body.silent,
-                "resident_suspended": resident.suspended,
-                "is_exercise": resident.is_exercise,
-                # Without a fix the map shows the alert at the city's centre until the phone sends its first point.
-                "lat": where.lat if where else settings.map_center_lat,
-                "lon": where.lon if where else settings.map_center_lon,
-                "accuracy_m": where.accuracy_m if where else None,
-                "located_at": where.recorded_at if where else None,
-                "battery": body.battery,
-                "pressed_at": body.pressed_at,
-                "description": body.description,
-                "created_at": created,
-                "updated_at": created,
-                "version": 1,
-                # Counted from the server's receipt of the press, as the console counts them.
-                "ack_due_at": created + timedelta(seconds=t1),
-                "dispatch_due_at": created + timedelta(seconds=max(t2, t1)),
-                "offer_due_at": now if agency.direct_offers else None,
-            }
-        )
-        name = resident.name or resident.phone
+        rows[body.id] = {
+            "id": body.id,
+            "request_hash": request_hash(body),
+            "resident_id": resident.id,
+            "agency_id": agency.agency_id,
+            "jurisdiction_id": place.jurisdiction_id if place else None,
+            "placement": place.method if place else "no_location",
+            "placement_distance_m": place.distance_m if place else 0.0,
+            "state": AlertState.NEW.value,
+            "category": body.category.value,
+            "priority": Priority.NORMAL.value,
+            "silent": body.silent,
+            "duress": False,
+            "escalated": False,
+            "resident_suspended": resident.suspended,
+            "is_exercise": resident.is_exercise,
+            "delivery_failed": False,
+            # Without a fix the map shows the alert at the city's centre until the phone sends its first point.
+            "lat": where.lat if where else settings.map_center_lat,
+            "lon": where.lon if where else settings.map_center_lon,
+            "accuracy_m": where.accuracy_m if where else None,
+            "located_at": where.recorded_at if where else None,
+            "battery": body.battery,
+            "pressed_at": body.pressed_at,
+            "description": body.description,
+            "report": "",
+            "created_at": created,
+            "updated_at": created,
+            "version": 1,
+            # Counted from the server's receipt of the press, as the console counts them.
+            "ack_due_at": created + timedelta(seconds=t1),
+            "dispatch_due_at": created + timedelta(seconds=max(t2, t1)),
+            "offer_due_at": now if agency.direct_offers else None,
+            "offer_ring": 0,
+        }
+    alerts = _table(Alert)
+    insert_alerts = (
+        (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(alerts)
+        .on_conflict_do_nothing(index_elements=[alerts.c.id])
+        .returning(alerts.c.id)
+    )
+    written = set(connection.scalars(insert_alerts, list(rows.values())).all())
+    if not written:
+        return written
+
+    events: list[dict[str, Any]] = []
+    trail: list[dict[str, Any]] = []
+    audit: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    for press in presses:
+        body, principal = press.body, press.principal
+        if body.id not in written:
+            continue
+        resident = residents[principal.resident_id]  # type: ignore[index]
+        agency = chosen[body.id]
+        where = body.location
+        place = places.get(body.id)
         created_data = {
             "category": body.category.value,
             "placement": place.method if place else "no_location",
@@ -233,33 +293,41 @@ async def _write(
                 "detail": {},
             }
         )
-        lat = alerts[-1]["lat"]
-        lon = alerts[-1]["lon"]
-        for phone in contacts.get(resident.id, []):
-            messages.append(
-                OutboundMessage(
-                    channel="sms",
-                    recipient=phone,
-                    body=emergency_contact_text(name, created, lat, lon),
-                    purpose="emergency_contact",
-                    adapter=settings.sms_adapter,
-                    alert_id=str(body.id),
-                )
-            )
+        row = rows[body.id]
+        sms = emergency_contact_text(resident.name or resident.phone, press.received_at, row["lat"], row["lon"])
+        messages.extend(
+            {
+                "channel": "sms",
+                "recipient": phone,
+                "body": sms,
+                "purpose": "emergency_contact",
+                "adapter": settings.sms_adapter,
+                "status": "pending",
+                "attempts": 0,
+                "last_error": "",
+                "provider_id": "",
+                "created_at": now,
+                "next_attempt_at": now,
+                "alert_id": str(body.id),
+            }
+            for phone in resident.contacts
+        )
+        if agency.direct_offers:
+            info[DISPATCH_WAKE] = True
 
-    await session.execute(insert(_table(Alert)), alerts)
-    await lock_event_log(session)  # taken as late as possible: from here to the commit
-    await session.execute(insert(_table(AlertEvent)), events)
+    if connection.dialect.name == "postgresql":
+        # Timeline events commit in id order (see alerts.timeline.lock_event_log), taken as late as possible.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK})
+    connection.execute(insert(_table(AlertEvent)), events)
     if trail:
-        await session.execute(insert(_table(AlertLocation)), trail)
-    await session.execute(insert(_table(AuditRecord)), audit)
+        connection.execute(insert(_table(AlertLocation)), trail)
+    connection.execute(insert(_table(AuditRecord)), audit)
     if messages:
-        session.add_all(messages)
-        await session.flush()
-        session.info.setdefault(notify.OUTBOUND, []).extend(m.id for m in messages)
-    session.info[EVENTS_WRITTEN] = True
-    if wake_dispatch:
-        session.info[DISPATCH_WAKE] = True
+        outbound = _table(OutboundMessage)
+        ids = connection.scalars(insert(outbound).returning(outbound.c.id), messages).all()
+        info[notify.OUTBOUND] = list(ids)
+    info[EVENTS_WRITTEN] = True
+    return written
 
 
 def _table(model: type[Base]) -> Table:
@@ -274,7 +342,7 @@ def _event(
     kind: EventKind,
     data: dict[str, Any],
     at: datetime,
-    resident: Resident | None = None,
+    resident: _Resident | None = None,
     where: Any = None,
 ) -> dict[str, Any]:
     """A timeline row: by the resident (``created``) or by Siaga itself (a flag)."""
@@ -298,24 +366,43 @@ def _event(
     }
 
 
-async def _primary_agencies(session: AsyncSession, jurisdiction_ids: set[int]) -> dict[int, _Timers]:
+def _primary_agencies(connection: Connection, jurisdiction_ids: set[int]) -> dict[int, _Timers]:
     if not jurisdiction_ids:
         return {}
-    rows = await session.execute(
-        select(JurisdictionAgency.jurisdiction_id, Agency)
-        .join(Agency, Agency.id == JurisdictionAgency.agency_id)
-        .where(JurisdictionAgency.jurisdiction_id.in_(jurisdiction_ids), JurisdictionAgency.is_primary.is_(True))
-    )
-    return {jurisdiction_id: _Timers.of(agency) for jurisdiction_id, agency in rows.all()}
+    a = _table(Agency)
+    link = _table(JurisdictionAgency)
+    rows = connection.execute(
+        select(link.c.jurisdiction_id, *_Timers.columns(a))
+        .join(a, a.c.id == link.c.agency_id)
+        .where(link.c.jurisdiction_id.in_(jurisdiction_ids), link.c.is_primary.is_(True))
+    ).all()
+    return {row[0]: _Timers(*row[1:]) for row in rows}
 
 
-async def _contacts(session: AsyncSession, resident_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    rows = await session.execute(
-        select(EmergencyContact.resident_id, EmergencyContact.phone)
-        .where(EmergencyContact.resident_id.in_(resident_ids))
-        .order_by(EmergencyContact.id)
+def _default_agency(connection: Connection, configured_code: str) -> _Timers:
+    """As ``agencies.default_agency``: the configured agency, else the top command centre, else the first top
+    agency; if none exists at all, the fallback agency is created (an alert is never left without an agency)."""
+    a = _table(Agency)
+    if configured_code:
+        row = connection.execute(select(*_Timers.columns(a)).where(a.c.code == configured_code)).first()
+        if row is not None:
+            return _Timers(*row)
+    roots = connection.execute(
+        select(*_Timers.columns(a), a.c.kind).where(a.c.parent_id.is_(None)).order_by(a.c.id)
+    ).all()
+    for row in roots:
+        if row[-1] == AgencyKind.COMMAND_CENTRE:
+            return _Timers(*row[:-1])
+    if roots:
+        return _Timers(*roots[0][:-1])
+    created = connection.scalar(
+        insert(a)
+        .values(
+            code=agencies.FALLBACK_AGENCY_CODE,
+            name="Siaga (no agency configured)",
+            kind=AgencyKind.COMMAND_CENTRE.value,
+        )
+        .returning(a.c.id)
     )
-    found: dict[uuid.UUID, list[str]] = {}
-    for resident_id, phone in rows.all():
-        found.setdefault(resident_id, []).append(phone)
-    return found
+    assert created is not None
+    return _Timers(created, agencies.FALLBACK_AGENCY_CODE, None, None, False)

@@ -14,16 +14,18 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import raiseload
 
 from siaga.accounts.models import Resident
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts.domain import AlertState, Category, Priority
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.background import Loop
+from siaga.db import Base, CoreRunner
 from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
 from siaga.realtime.hub import Hub, HubLagged
 from siaga.realtime.schemas import AlertEventMessage, AlertSummary, EventBody
@@ -102,70 +104,82 @@ def _named_units(data: dict[str, object]) -> set[int]:
 
 async def read_events(session: AsyncSession, *, after: int, limit: int = BATCH) -> list[FeedItem]:
     """Events with id > ``after``, oldest first, each with its alert as it is now."""
-    rows = (
-        await session.execute(
-            select(AlertEvent, Alert)
-            .join(Alert, Alert.id == AlertEvent.alert_id)
-            .where(AlertEvent.id > after)
-            .order_by(AlertEvent.id)
-            .limit(limit)
-            .options(raiseload("*"))  # the summary needs only the alert's own columns
+    return await session.run_sync(lambda s: read_events_sync(s.connection(), after=after, limit=limit))
+
+
+_ALERT_COLUMNS = (
+    "id", "state", "category", "priority", "silent", "duress", "escalated", "resident_suspended", "is_exercise",
+    "delivery_failed", "agency_id", "jurisdiction_id", "lat", "lon", "accuracy_m", "unit_id", "created_at",
+    "acknowledged_at", "resident_id", "follows_id",
+)  # fmt: skip
+_EVENT_COLUMNS = ("id", "kind", "actor_kind", "actor_name", "at", "lat", "lon", "state_after", "data")
+
+
+def read_events_sync(connection: Connection, *, after: int, limit: int = BATCH) -> list[FeedItem]:
+    """``read_events`` in synchronous Core: three queries for the whole batch (events with their alerts, residents'
+    names and kecamatan names; pending offers; escalations), run in one hop to the database (``db.CoreRunner``)."""
+    events = _table(AlertEvent)
+    alerts = _table(Alert)
+    residents = _table(Resident)
+    places = _table(Jurisdiction)
+    rows = connection.execute(
+        select(
+            *(events.c[name].label(f"e_{name}") for name in _EVENT_COLUMNS),
+            *(alerts.c[name].label(f"a_{name}") for name in _ALERT_COLUMNS),
+            func.coalesce(residents.c.name, residents.c.phone).label("resident_name"),
+            places.c.name.label("jurisdiction_name"),
         )
+        .select_from(events)
+        .join(alerts, alerts.c.id == events.c.alert_id)
+        .outerjoin(residents, residents.c.id == alerts.c.resident_id)
+        .outerjoin(places, places.c.id == alerts.c.jurisdiction_id)
+        .where(events.c.id > after)
+        .order_by(events.c.id)
+        .limit(limit)
     ).all()
     if not rows:
         return []
-    alert_ids = {alert.id for _, alert in rows}
+    alert_ids = {row.a_id for row in rows}
+    offers = _table(AlertOffer)
     offered: dict[uuid.UUID, set[int]] = {}
-    for alert_id, unit_id in (
-        await session.execute(
-            select(AlertOffer.alert_id, AlertOffer.unit_id).where(
-                AlertOffer.alert_id.in_(alert_ids), AlertOffer.state == OfferState.PENDING.value
-            )
+    for alert_id, unit_id in connection.execute(
+        select(offers.c.alert_id, offers.c.unit_id).where(
+            offers.c.alert_id.in_(alert_ids), offers.c.state == OfferState.PENDING.value
         )
     ).all():
         offered.setdefault(alert_id, set()).add(unit_id)
+    escalations = _table(AlertEscalation)
     escalated: dict[uuid.UUID, set[int]] = {}
-    for alert_id, agency_id in (
-        await session.execute(
-            select(AlertEscalation.alert_id, AlertEscalation.agency_id).where(AlertEscalation.alert_id.in_(alert_ids))
-        )
+    for alert_id, agency_id in connection.execute(
+        select(escalations.c.alert_id, escalations.c.agency_id).where(escalations.c.alert_id.in_(alert_ids))
     ).all():
         escalated.setdefault(alert_id, set()).add(agency_id)
-    residents = {
-        rid: name or phone
-        for rid, name, phone in (
-            await session.execute(
-                select(Resident.id, Resident.name, Resident.phone).where(
-                    Resident.id.in_({alert.resident_id for _, alert in rows})
-                )
-            )
-        ).all()
-    }
-    jurisdiction_ids = {alert.jurisdiction_id for _, alert in rows if alert.jurisdiction_id is not None}
-    named = await session.execute(
-        select(Jurisdiction.id, Jurisdiction.name).where(Jurisdiction.id.in_(jurisdiction_ids))
-    )
-    places: dict[int, str] = {row[0]: row[1] for row in named}
     items = []
-    for event, alert in rows:
-        units = offered.get(alert.id, set()) | _named_units(event.data)
-        if alert.unit_id is not None:
-            units.add(alert.unit_id)
+    for row in rows:
+        event = {name: getattr(row, f"e_{name}") for name in _EVENT_COLUMNS}
+        alert = {name: getattr(row, f"a_{name}") for name in _ALERT_COLUMNS}
+        units = offered.get(alert["id"], set()) | _named_units(event["data"] or {})
+        if alert["unit_id"] is not None:
+            units.add(alert["unit_id"])
         items.append(
             FeedItem(
-                event=EventBody.model_validate(event, from_attributes=True),
-                alert=summary(
-                    alert,
-                    resident_name=residents.get(alert.resident_id),
-                    jurisdiction_name=places.get(alert.jurisdiction_id) if alert.jurisdiction_id else None,
+                event=EventBody.model_validate(event),
+                alert=AlertSummary.model_validate(
+                    {**alert, "resident_name": row.resident_name, "jurisdiction_name": row.jurisdiction_name}
                 ),
-                resident_id=alert.resident_id,
-                hidden_from_resident=alert.follows_id is not None,
+                resident_id=alert["resident_id"],
+                hidden_from_resident=alert["follows_id"] is not None,
                 units=frozenset(units),
-                escalated_to=frozenset(escalated.get(alert.id, set())),
+                escalated_to=frozenset(escalated.get(alert["id"], set())),
             )
         )
     return items
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 async def newest_event_id(session: AsyncSession) -> int:
@@ -176,8 +190,16 @@ class EventFeed:
     """Follows the timeline for this process. ``wake()`` after a local commit; the hub wakes it for other
     processes' commits; a poll every ``poll_interval`` seconds covers lost pokes."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], hub: Hub, *, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        hub: Hub,
+        *,
+        poll_interval: float = 1.0,
+        core: CoreRunner | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._core = core
         self._hub = hub
         self._listeners: dict[int, Listener] = {}
         self._next_handle = 0
@@ -231,8 +253,11 @@ class EventFeed:
 
     async def _catch_up(self) -> None:
         while True:
-            async with self._sessions() as session:
-                items = await read_events(session, after=self.high_water)
+            if self._core is not None:
+                items = await self._core.read(partial(read_events_sync, after=self.high_water))
+            else:
+                async with self._sessions() as session:
+                    items = await read_events(session, after=self.high_water)
             if not items:
                 return
             self.high_water = items[-1].cursor
