@@ -84,11 +84,8 @@ async def seed_officers(database: Database, count: int, *, seed: int = 7) -> lis
             ]
             for start in range(0, count, CHUNK):
                 await session.execute(insert(Staff), staff[start : start + CHUNK])
-            staff_ids = dict(
-                (await session.execute(select(Staff.unit_id, Staff.id).where(Staff.username.like("bench.officer.%"))))
-                .tuples()
-                .all()
-            )
+            officers = select(Staff.unit_id, Staff.id).where(Staff.username.like("bench.officer.%"))
+            staff_ids: dict[int, int] = dict((await session.execute(officers)).all())  # type: ignore[arg-type]
             sessions, duty, states = [], [], []
             for i, (unit_id, _) in enumerate(rows):
                 staff_id = staff_ids[unit_id]

@@ -4,7 +4,8 @@ Per database: a scratch database is migrated and seeded with Bandung, its raw co
 ``siaga serve`` takes, in turn, the no-op endpoint and SOS ingest (step-up searches) and a durability check (the
 server is killed with SIGKILL and every answered press is looked up). A second scratch database, seeded with the
 on-duty officers too, gets a fresh server for press-to-console (the console WebSockets connected) and officers'
-location updates (step-up). Peak memory is read per scenario.
+location updates (step-up), first one HTTP request per position, then with every officer's stream open
+(``benchmarks.officerload``). Peak memory is read per scenario.
 Recommendation is measured once, in-process. Settings come from ``BENCH_*`` variables (see ``Config``).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import random
@@ -32,6 +34,7 @@ from sqlalchemy import func, select
 from benchmarks import baselines, nearest, population, report, server
 from benchmarks.consoles import Consoles
 from benchmarks.httpload import Generator, Workload, alert_id, wait_for_quiet
+from benchmarks.officerload import OfficerStreams, StreamWorkload
 from benchmarks.search import describe, step_up
 from siaga.alerts.models import Alert
 from siaga.db import create_engine
@@ -63,12 +66,14 @@ class Config:
     step_s: float
     ingest_rates: list[float]
     location_rates: list[float]
+    stream_rates: list[float]
     console_rates: list[float]
     console_step_s: float
     officers: int
     consoles: int
     residents: int
     generator_processes: int
+    stream_processes: int
     console_processes: int
     commit_seconds: float
     commit_writers: int
@@ -91,12 +96,17 @@ class Config:
                 "BENCH_LOCATION_RATES",
                 [50.0, 200, 1000] if quick else [50.0, 100, 200, 500, 1000, 2000, 3000, 4000, 5000, 6500, 8000],
             ),
+            stream_rates=_env_rates(
+                "BENCH_STREAM_RATES",
+                [200.0, 1000] if quick else [500.0, 1000, 2000, 3000, 4000, 5000, 6500, 8000, 10000],
+            ),
             console_rates=_env_rates("BENCH_CONSOLE_RATES", [5.0, 20, 100] if quick else [10.0, 100, 500]),
             console_step_s=_env_float("BENCH_CONSOLE_STEP_S", 2.0 if quick else 5.0),
             officers=_env_int("BENCH_OFFICERS", 500 if quick else 10_000),
             consoles=_env_int("BENCH_CONSOLES", 10 if quick else 100),
             residents=_env_int("BENCH_RESIDENTS", 5 if quick else 20),
             generator_processes=_env_int("BENCH_GEN_PROCS", 1),
+            stream_processes=_env_int("BENCH_STREAM_PROCS", 1 if quick else 2),
             console_processes=_env_int("BENCH_CONSOLE_PROCS", 2),
             commit_seconds=_env_float("BENCH_COMMIT_S", 1.0 if quick else 3.0),
             commit_writers=_env_int("BENCH_COMMIT_WRITERS", 8),
@@ -358,7 +368,18 @@ def _press_to_console(
 def _locations(
     srv: server.Server, generator: Generator, config: Config, tokens: list[str], database: server.Database
 ) -> dict[str, Any]:
-    say(f"{database.kind}: officers' location updates from {len(tokens)} officers, step-up")
+    """Officers' location updates, both ways a phone can send them: one HTTP request per position (each with its
+    own token lookup), then over the officers' open streams (authenticated once per connection)."""
+    out = {"http": _locations_http(srv, generator, config, tokens, database)}
+    settle(srv)
+    out["stream"] = _locations_stream(srv, config, tokens, database)
+    return out
+
+
+def _locations_http(
+    srv: server.Server, generator: Generator, config: Config, tokens: list[str], database: server.Database
+) -> dict[str, Any]:
+    say(f"{database.kind}: officers' location updates over HTTP from {len(tokens)} officers, step-up")
     written_before = asyncio.run(_positions_written(database))
     accepted = 0
 
@@ -382,6 +403,84 @@ def _locations(
     written = asyncio.run(_positions_written(database)) - written_before
     say(f"  {accepted} positions accepted, {written} written to the database")
     return dict(search.as_json(), accepted_total=accepted, written_total=written)
+
+
+def _locations_stream(
+    srv: server.Server, config: Config, tokens: list[str], database: server.Database
+) -> dict[str, Any]:
+    say(
+        f"{database.kind}: {len(tokens)} officers' streams connecting ({config.stream_processes} process(es)); "
+        "then their positions over the streams, step-up"
+    )
+    written_before = asyncio.run(_positions_written(database))
+    srv.reset_peak()
+    streams = OfficerStreams(srv.url, tokens, processes=config.stream_processes)
+    accepted = 0
+
+    def count(step: Any) -> None:
+        nonlocal accepted
+        accepted += step.ok
+
+    try:
+        say(
+            f"  {streams.connected} streams open in {streams.connect_s:.0f} s ({streams.turned_away} turned away); "
+            f"server {srv.rss_mb()} MB"
+        )
+        settle(srv)
+        search = step_up(
+            streams,
+            StreamWorkload(),
+            config.stream_rates,
+            config.step_s,
+            server_pid=srv.pid,
+            slo_p99_ms=config.slo_p99_ms,
+            after_step=count,
+            progress=say,
+            pause_s=1.5,
+            settle=lambda: settle(srv),
+        )
+        still_open = streams.open_streams()
+        peak = srv.peak_rss_mb()
+    finally:
+        streams.close()
+    time.sleep(2.0)  # the server writes positions in batches every half second
+    written = asyncio.run(_positions_written(database)) - written_before
+    say(f"  {accepted} positions acknowledged, {written} written to the database; {still_open} streams still open")
+    return dict(
+        search.as_json(),
+        officers_connected=streams.connected,
+        turned_away=streams.turned_away,
+        connect_s=round(streams.connect_s, 1),
+        still_open=still_open,
+        peak_memory_mb=peak,
+        accepted_total=accepted,
+        written_total=written,
+    )
+
+
+def locations_only() -> int:
+    """Only the officers' location scenario, on fresh databases: the figures of the stream and HTTP rows without
+    the whole run (``python -m benchmarks.officerload``)."""
+    config = Config.from_env()
+    results: dict[str, Any] = {"commit": _git("rev-parse", "--short", "HEAD"), "loadavg_before": _loadavg()}
+    for kind in config.databases:
+        if kind == "postgres" and asyncio.run(server.postgres_problem()) is not None:
+            say("postgres: skipped, unreachable")
+            continue
+        with _scratch(kind, officers=config.officers) as (database, tokens):
+            srv = server.start(database, name="server-live")
+            say(f"{kind}: server pid {srv.pid}, {srv.peak_rss_mb()} MB at start with {len(tokens)} officers")
+            generator = Generator(srv.url, processes=config.generator_processes)
+            try:
+                srv.reset_peak()
+                results[kind] = _locations(srv, generator, config, tokens, database)
+                results[kind]["memory_mb"] = srv.peak_rss_mb()
+            finally:
+                generator.close()
+                srv.stop()
+    results["loadavg_after"] = _loadavg()
+    print(json.dumps(results, indent=1, default=str), flush=True)
+    return 0
 
 
 # The whole run ----------------------------------------------------------------------------------------------------

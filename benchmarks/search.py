@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from benchmarks.httpload import Generator, StepResult, Workload, wait_for_quiet
+from benchmarks.httpload import StepResult, Workload, wait_for_quiet
+from benchmarks.officerload import StreamWorkload
 
 MAX_ERROR_SHARE = 0.001  # more failed requests than this fails a step
 SERVER_SATURATED = 0.85  # cores: the server is one Python process, so this is its ceiling
@@ -52,9 +53,16 @@ class Search:
         return min(runs, key=lambda r: (r[0], r[1]))[2] if runs else None
 
 
+class Stepper(Protocol):
+    """What offers a rate for a while: ``httpload.Generator`` (HTTP requests) or ``officerload.OfficerStreams``
+    (messages on the officers' streams), each with its own kind of workload."""
+
+    def step(self, workload: Any, rate: float, duration_s: float, *, server_pid: int | None = None) -> StepResult: ...
+
+
 def step_up(
-    generator: Generator,
-    workload: Workload,
+    generator: Stepper,
+    workload: Workload | StreamWorkload,
     rates: Sequence[float],
     duration_s: float,
     *,

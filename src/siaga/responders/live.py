@@ -1,5 +1,11 @@
 """Live units: positions written in batches, every process's tracker kept current through the hub, and unit
-updates handed to the streams."""
+updates handed to the streams.
+
+Officers' positions arrive by the thousand a second (10,000 officers on duty, one every few seconds each), so the
+batch writer stays off the ORM's unit of work: one multi-row INSERT of the history, one executemany UPDATE of each
+unit's newest position, and the new positions go to the other processes as positions only (unit id, lat, lon,
+time), merged there into the unit each tracker already holds, rather than every unit read back from the database.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +13,33 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import cast
 
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.background import Loop
+from siaga.db import UTCDateTime
 from siaga.realtime.hub import Hub, HubLagged
 from siaga.responders import service as responders
+from siaga.responders.models import PositionRecord, UnitState, UnitStatus
 from siaga.responders.service import PositionFix
 from siaga.responders.tracker import UnitPoint, UnitTracker
 
 log = logging.getLogger("siaga.units")
 
 UNITS_CHANNEL = "siaga.units"
+POSITIONS_CHANNEL = "siaga.unit_positions"
 FLUSH_INTERVAL_S = 0.5
 MAX_BUFFER = 200_000  # beyond this (a database outage), the oldest positions are dropped; the newest matter most
 HUB_CHUNK = 40  # units per hub message: well under PostgreSQL's 8000-byte NOTIFY limit
+POSITIONS_CHUNK = 60  # positions per hub message (about 90 bytes each): under the same limit
+# A position is tied to the alert (and kept with its record) only while the unit responds to it, not while offered.
+RESPONDING = frozenset({UnitState.ASSIGNED.value, UnitState.EN_ROUTE.value, UnitState.ON_SCENE.value})
 
 UnitListener = Callable[[Sequence[UnitPoint]], None]
 
@@ -69,6 +85,108 @@ def decode_points(message: str) -> list[UnitPoint]:
     return points
 
 
+@dataclass(frozen=True, slots=True)
+class UnitPosition:
+    """A unit's newest position, as the other processes hear of it."""
+
+    unit_id: int
+    lat: float
+    lon: float
+    at: datetime
+
+
+def encode_positions(positions: Sequence[UnitPosition]) -> str:
+    return json.dumps([[p.unit_id, p.lat, p.lon, p.at.isoformat()] for p in positions], separators=(",", ":"))
+
+
+def decode_positions(message: str) -> list[UnitPosition]:
+    return [
+        UnitPosition(unit_id, lat, lon, datetime.fromisoformat(at)) for unit_id, lat, lon, at in json.loads(message)
+    ]
+
+
+_HISTORY = cast(Table, PositionRecord.__table__)
+_STATUS = cast(Table, UnitStatus.__table__)
+# Each unit's newest position, unless the one stored is newer (another process may have written one meanwhile).
+_MOVE_UNIT = (
+    update(_STATUS)
+    .where(
+        _STATUS.c.unit_id == bindparam("b_unit"),
+        or_(_STATUS.c.position_at.is_(None), _STATUS.c.position_at <= bindparam("b_at", type_=UTCDateTime())),
+    )
+    .values(
+        lat=bindparam("b_lat"),
+        lon=bindparam("b_lon"),
+        accuracy_m=bindparam("b_accuracy"),
+        position_at=bindparam("b_at"),
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Status:
+    state: str
+    alert_id: uuid.UUID | None
+    position_at: datetime | None
+
+
+async def _statuses(session: AsyncSession, unit_ids: set[int]) -> dict[int, _Status]:
+    found = await session.execute(
+        select(UnitStatus.unit_id, UnitStatus.state, UnitStatus.alert_id, UnitStatus.position_at).where(
+            UnitStatus.unit_id.in_(unit_ids)
+        )
+    )
+    statuses = {unit_id: _Status(state, alert_id, at) for unit_id, state, alert_id, at in found}
+    for unit_id in unit_ids - statuses.keys():  # a unit that never had a status row (rare): made as the service does
+        row = await responders.status_row(session, unit_id)
+        statuses[unit_id] = _Status(row.state, row.alert_id, row.position_at)
+    return statuses
+
+
+async def store_positions(session: AsyncSession, fixes: Sequence[PositionFix]) -> list[UnitPosition]:
+    """Write a batch of positions by the rules of ``responders.store_positions``, without an ORM object per row:
+    the history rows (tied to the alert the unit is responding to, if any), and each unit's newest position where
+    it is newer than the one stored. Returns the units' positions that changed."""
+    if not fixes:
+        return []
+    statuses = await _statuses(session, {f.unit_id for f in fixes})
+    history = []
+    newest: dict[int, PositionFix] = {}
+    for fix in fixes:
+        status = statuses[fix.unit_id]
+        history.append(
+            {
+                "unit_id": fix.unit_id,
+                "staff_id": fix.staff_id,
+                "alert_id": status.alert_id if status.state in RESPONDING else None,
+                "lat": fix.lat,
+                "lon": fix.lon,
+                "accuracy_m": fix.accuracy_m,
+                "speed_mps": fix.speed_mps,
+                "battery": fix.battery,
+                "recorded_at": fix.recorded_at,
+            }
+        )
+        kept = newest.get(fix.unit_id)
+        if kept is None or fix.recorded_at >= kept.recorded_at:
+            newest[fix.unit_id] = fix
+    await session.execute(insert(_HISTORY), history)
+    moved = []
+    for fix in newest.values():
+        stored_at = statuses[fix.unit_id].position_at
+        if stored_at is None or fix.recorded_at >= stored_at:
+            moved.append(fix)
+    if moved:
+        await session.execute(
+            _MOVE_UNIT,
+            [
+                {"b_unit": f.unit_id, "b_lat": f.lat, "b_lon": f.lon, "b_accuracy": f.accuracy_m, "b_at": f.recorded_at}
+                for f in moved
+            ],
+        )
+    return [UnitPosition(f.unit_id, f.lat, f.lon, f.recorded_at.astimezone(UTC)) for f in moved]
+
+
 class LiveUnits:
     """The process's tracker and unit listeners, fed by the hub; the position buffer, flushed in batches."""
 
@@ -82,22 +200,25 @@ class LiveUnits:
         self._buffer: list[PositionFix] = []
         self._listeners: dict[int, UnitListener] = {}
         self._next = 0
-        self._listen_task: asyncio.Task[None] | None = None
+        self._listen_tasks: list[asyncio.Task[None]] = []
         self._flusher = Loop("units-flush", self.flush, interval=FLUSH_INTERVAL_S)
         self.positions_written = 0
 
     async def start(self) -> None:
         await self.reload()
-        self._listen_task = asyncio.create_task(self._listen(), name="units-listen")
+        self._listen_tasks = [
+            asyncio.create_task(self._listen(), name="units-listen"),
+            asyncio.create_task(self._listen_positions(), name="unit-positions-listen"),
+        ]
         self._flusher.start()
 
     async def stop(self) -> None:
         await self._flusher.stop()
-        if self._listen_task is not None:
-            self._listen_task.cancel()
+        for task in self._listen_tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._listen_task
-            self._listen_task = None
+                await task
+        self._listen_tasks = []
         with contextlib.suppress(Exception):
             await self.flush()
 
@@ -150,29 +271,75 @@ class LiveUnits:
         await self.publish(points)
 
     async def flush(self) -> int:
-        """Write the buffered positions in one transaction and publish the units' new positions."""
+        """Write the buffered positions in one transaction and tell every process where the units are now."""
         if not self._buffer:
             return 0
         batch, self._buffer = self._buffer, []
         try:
             async with self._sessions() as session, session.begin():
-                await responders.store_positions(session, batch)
+                moved = await store_positions(session, batch)
         except Exception:
             self._buffer[:0] = batch  # keep them for the next try
             raise
         self.positions_written += len(batch)
-        await self.publish_units(sorted({f.unit_id for f in batch}))
+        # This process knows at once; the others hear it through the hub (and this one again, harmlessly).
+        self._move(moved)
+        await self.publish_positions(moved)
         return len(batch)
+
+    async def publish_positions(self, positions: Sequence[UnitPosition]) -> None:
+        for start in range(0, len(positions), POSITIONS_CHUNK):
+            try:
+                await self._hub.publish(POSITIONS_CHANNEL, encode_positions(positions[start : start + POSITIONS_CHUNK]))
+            except Exception:
+                log.warning("could not publish unit positions; the other processes see them at the next one")
+                return
+
+    def _move(self, positions: Sequence[UnitPosition]) -> None:
+        """Merge new positions into the units the tracker holds, and tell the listeners of the units that moved.
+        An older position than the tracker's, or any position of a unit off duty (nobody's business), is left out;
+        so is the hub's echo of what this process already applied."""
+        tracker = self.tracker
+        points = []
+        for position in positions:
+            current = tracker.get(position.unit_id)
+            if current is None or current.state == UnitState.OFF_DUTY.value:
+                continue
+            if current.at is not None and (
+                position.at < current.at
+                or (position.at == current.at and (position.lat, position.lon) == (current.lat, current.lon))
+            ):
+                continue
+            point = replace(current, lat=position.lat, lon=position.lon, at=position.at)
+            tracker.update(point)
+            points.append(point)
+        if points:
+            for listener in list(self._listeners.values()):
+                listener(points)
 
     def apply_local(self, points: Sequence[UnitPoint]) -> None:
         """Take committed unit changes into this process's tracker now (the hub echo follows)."""
         self._apply(points)
 
     def _apply(self, points: Sequence[UnitPoint]) -> None:
+        """Take units' states (and positions, as read from the database) into the tracker. A state read before the
+        newest position was written does not move the unit back: positions arrive on their own channel."""
+        merged = []
         for point in points:
+            current = self.tracker.get(point.unit_id)
+            if (
+                current is not None
+                and point.state != UnitState.OFF_DUTY.value
+                and current.lat is not None
+                and current.lon is not None
+                and current.at is not None
+                and (point.at is None or point.at < current.at)
+            ):
+                point = replace(point, lat=current.lat, lon=current.lon, at=current.at)
             self.tracker.update(point)
+            merged.append(point)
         for listener in list(self._listeners.values()):
-            listener(points)
+            listener(merged)
 
     async def _listen(self) -> None:
         while True:
@@ -187,6 +354,19 @@ class LiveUnits:
                 log.warning("unit hub subscription failed; retrying", exc_info=True)
                 await asyncio.sleep(1.0)
                 await self._safe_reload()
+
+    async def _listen_positions(self) -> None:
+        while True:
+            try:
+                async with self._hub.subscribe(POSITIONS_CHANNEL) as subscription:
+                    async for message in subscription:
+                        self._move(decode_positions(message))
+                return
+            except HubLagged:
+                continue  # a missed position is superseded by the unit's next one, seconds later
+            except Exception:
+                log.warning("unit position hub subscription failed; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
 
     async def _safe_reload(self) -> None:
         try:
