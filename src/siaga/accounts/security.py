@@ -5,16 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
+# Each argon2 computation takes its memory cost (64 MiB by default) for its duration. Logins and PIN checks run in
+# worker threads, so a burst of them would add 64 MiB each to the server at once; two at a time keep a 2-core server's
+# CPU busy and its memory bounded. Callers wait their turn.
+_ARGON2_SLOTS = threading.BoundedSemaphore(2)
 
 
 def hash_secret(value: str) -> str:
     """An argon2id hash of a password or PIN."""
-    return _hasher.hash(value)
+    with _ARGON2_SLOTS:
+        return _hasher.hash(value)
 
 
 def verify_secret(stored_hash: str | None, value: str) -> bool:
@@ -22,7 +28,8 @@ def verify_secret(stored_hash: str | None, value: str) -> bool:
     if not stored_hash:
         return False
     try:
-        return _hasher.verify(stored_hash, value)
+        with _ARGON2_SLOTS:
+            return _hasher.verify(stored_hash, value)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +43,8 @@ async def create_staff(
         agency_id=agency_id,
         unit_id=unit_id,
         phone=phone,
-        password_hash=security.hash_secret(password),
+        # In a thread: argon2 is slow on purpose and must not hold the event loop (SOS presses wait behind it).
+        password_hash=await asyncio.to_thread(security.hash_secret, password),
     )
     session.add(staff)
     await session.flush()
