@@ -16,7 +16,9 @@ from siaga.runtime import Runtime
 _bearer = HTTPBearer(auto_error=False, description="A token from /api/v1/auth/login or /api/v1/residents/verify")
 
 
-def get_runtime(request: Request) -> Runtime:
+# The dependencies below are coroutines though they never wait: FastAPI runs a plain function dependency in a worker
+# thread, a round trip on every request for what is one attribute read.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -24,14 +26,14 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
 ClientIP = Annotated[str, Depends(client_ip)]
 
 
-def user_agent(request: Request) -> str:
+async def user_agent(request: Request) -> str:
     return request.headers.get("user-agent", "")
 
 

@@ -159,7 +159,21 @@ async def session_principal(session: AsyncSession, token_hash: str) -> SessionPr
     """The resident or active staff member of an unrevoked session (one query), expired or not."""
     row = (
         await session.execute(
-            select(AuthSession.id, AuthSession.expires_at, AuthSession.revoked_at, Resident, Staff)
+            select(
+                AuthSession.id,
+                AuthSession.expires_at,
+                AuthSession.revoked_at,
+                Resident.id,
+                Resident.name,
+                Resident.phone,
+                Staff.id,
+                Staff.name,
+                Staff.role,
+                Staff.agency_id,
+                Staff.unit_id,
+                Staff.active,
+            )
+            .select_from(AuthSession)
             .outerjoin(Resident, Resident.id == AuthSession.resident_id)
             .outerjoin(Staff, Staff.id == AuthSession.staff_id)
             .where(AuthSession.token_hash == token_hash)
@@ -167,20 +181,21 @@ async def session_principal(session: AsyncSession, token_hash: str) -> SessionPr
     ).first()
     if row is None:
         return None
-    session_id, expires_at, revoked_at, resident, staff = row
+    session_id, expires_at, revoked_at, resident_id, resident_name, phone = row[:6]
+    staff_id, staff_name, role, agency_id, unit_id, active = row[6:]
     if revoked_at is not None:
         return None
-    if resident is not None:
-        principal = Principal(session_id=session_id, name=resident.name or resident.phone, resident_id=resident.id)
+    if resident_id is not None:
+        principal = Principal(session_id=session_id, name=resident_name or phone, resident_id=resident_id)
         return SessionPrincipal(principal, expires_at)
-    if staff is not None and staff.active:
+    if staff_id is not None and active:
         principal = Principal(
             session_id=session_id,
-            name=staff.name,
-            staff_id=staff.id,
-            role=Role(staff.role),
-            agency_id=staff.agency_id,
-            unit_id=staff.unit_id,
+            name=staff_name,
+            staff_id=staff_id,
+            role=Role(role),
+            agency_id=agency_id,
+            unit_id=unit_id,
         )
         return SessionPrincipal(principal, expires_at)
     return None
