@@ -1,12 +1,16 @@
-"""The officer app on a 360 px phone: duty, position sharing, a ringing offer, accept, en route, on scene, resolve."""
+"""The officer app on a 360 px phone: duty, position sharing (over the open stream, over HTTP when the stream does
+not answer), a ringing offer, accept, en route, on scene, resolve, and the alert a notification opens."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import BrowserContext, Page, Request, WebSocket, WebSocketRoute, expect
+from sqlalchemy import func, select
 
 from siaga.accounts.models import Role
+from siaga.responders.models import PositionRecord
 from tests.browser.conftest import Site, eventually, screenshot
 from tests.conftest import PASSWORD, Person
 
@@ -198,4 +202,185 @@ async def test_the_app_shows_the_duty_the_server_has_after_a_restart_or_a_shift_
     await expect(page.get_by_role("button", name="Mulai tugas")).to_be_visible()
     mine = (await site.api.get(officer, "/officers/me/duty")).json()
     assert mine["on_duty"] is False
+    await context.close()
+
+
+# Positions over the officer stream ----------------------------------------------------------------------------------
+
+
+class Wire:
+    """What the page sent: position messages on its officer stream, the acks it got, and HTTP position requests."""
+
+    def __init__(self, page: Page) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.acks: list[dict[str, Any]] = []
+        self.posts = 0
+        page.on("websocket", self._socket)
+        page.on("request", self._request)
+
+    def _socket(self, socket: WebSocket) -> None:
+        if "/api/v1/stream/officer" not in socket.url:
+            return
+        socket.on("framesent", lambda payload: self._frame(payload, self.sent, "positions"))
+        socket.on("framereceived", lambda payload: self._frame(payload, self.acks, "positions_ack"))
+
+    @staticmethod
+    def _frame(payload: str | bytes, into: list[dict[str, Any]], kind: str) -> None:
+        message = json.loads(payload)
+        if message.get("type") == kind:
+            into.append(message)
+
+    def _request(self, request: Request) -> None:
+        if request.method == "POST" and request.url.endswith("/api/v1/officers/me/location"):
+            self.posts += 1
+
+
+async def positions_stored(site: Site, unit_id: int | None) -> int:
+    async with site.api.runtime.read_sessions() as session:
+        query = select(func.count()).select_from(PositionRecord).where(PositionRecord.unit_id == unit_id)
+        return int(await session.scalar(query) or 0)
+
+
+async def sharing_on_duty(site: Site, callsign: str) -> tuple[Person, BrowserContext, Page, Wire]:
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign=callsign)
+    context = await site.phone()
+    page = await context.new_page()
+    wire = Wire(page)
+    await log_in(page, officer)
+    await expect(page.get_by_test_id("connection")).to_have_text("Terhubung")
+    await page.get_by_role("button", name="Mulai tugas").click()
+    await expect(page.get_by_test_id("sharing")).to_contain_text("Lokasi dibagikan")
+    return officer, context, page, wire
+
+
+async def test_positions_go_over_the_open_stream_and_reach_the_board_and_the_database(site: Site) -> None:
+    officer, context, _, wire = await sharing_on_duty(site, "COBLONG-UJI-20")
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+
+    moved = (-6.8890, 107.6130)
+    await context.set_geolocation({"latitude": moved[0], "longitude": moved[1]})
+
+    async def moved_on_the_board() -> dict[str, Any] | None:
+        unit = await board_entry(site, operator, officer.unit_id)
+        return unit if unit and unit["lat"] is not None and round(unit["lat"], 4) == moved[0] else None
+
+    unit = await eventually(moved_on_the_board, what="the moved position to reach the board")
+    assert round(unit["lon"], 4) == moved[1]
+    assert await positions_stored(site, officer.unit_id) >= 2  # where duty started, and where the officer went
+    # Every one of them over the stream, each message answered by its seq; not one HTTP request.
+    assert wire.sent, "no positions message on the stream"
+    assert all(len(m["points"]) >= 1 for m in wire.sent)
+    answered = {a["seq"] for a in wire.acks if a["accepted"] >= 1}
+    assert {m["seq"] for m in wire.sent} <= answered | {wire.sent[-1]["seq"]}  # the newest may still be on its way
+    assert wire.posts == 0
+    await context.close()
+
+
+async def test_a_position_whose_ack_never_comes_is_sent_again_over_http(site: Site) -> None:
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-UJI-21")
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    context = await site.phone()
+    page = await context.new_page()
+    wire = Wire(page)
+    swallowed: list[str] = []
+
+    def stream(route: WebSocketRoute) -> None:
+        # The stream connects and works, except that the server never hears the phone's positions (a proxy that
+        # drops them, a half-open connection): no ack comes back.
+        server = route.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            text = message if isinstance(message, str) else message.decode()
+            if json.loads(text).get("type") == "positions":
+                swallowed.append(text)
+            else:
+                server.send(message)
+
+        route.on_message(to_server)
+
+    await page.route_web_socket("**/api/v1/stream/officer*", stream)
+    await log_in(page, officer)
+    await expect(page.get_by_test_id("connection")).to_have_text("Terhubung")
+    await page.get_by_role("button", name="Mulai tugas").click()
+
+    async def on_the_board() -> dict[str, Any] | None:
+        unit = await board_entry(site, operator, officer.unit_id)
+        return unit if unit and unit["lat"] is not None else None
+
+    unit = await eventually(on_the_board, within=40, what="the position to arrive over HTTP after the stream's silence")
+    assert (round(unit["lat"], 4), round(unit["lon"], 4)) == COBLONG
+    assert swallowed, "the position was not offered to the stream first"
+    assert wire.posts >= 1
+    await expect(page.get_by_test_id("sharing")).to_contain_text("Lokasi dibagikan")
+    await context.close()
+
+
+async def test_a_shift_ended_elsewhere_is_learned_from_the_streams_refusal(site: Site) -> None:
+    officer, context, page, wire = await sharing_on_duty(site, "COBLONG-UJI-22")
+    await eventually(lambda: positions_stored(site, officer.unit_id), what="a first position to be stored")
+
+    # A supervisor (here: the API, as another phone) ends the shift; the app is not told, but its next position is
+    # refused on the stream, and the app believes the server.
+    off = await site.api.http.delete("/api/v1/officers/me/duty", headers=officer.headers)
+    assert off.status_code == 200, off.text
+    await expect(page.get_by_role("button", name="Mulai tugas")).to_be_visible(timeout=20_000)
+    assert any(a["refused"] == "officer.off_duty" for a in wire.acks)
+    assert wire.posts == 0
+    await context.close()
+
+
+# The alert a notification opens ------------------------------------------------------------------------------------
+
+
+async def test_a_notification_link_rings_its_assignment_first_and_shows_it(site: Site) -> None:
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-UJI-23")
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    context = await site.phone()
+    page = await context.new_page()
+    await log_in(page, officer)
+    await page.get_by_role("button", name="Mulai tugas").click()
+    await expect(page.get_by_test_id("sharing")).to_contain_text("Lokasi dibagikan")
+
+    alerts = []
+    for category in ("kriminalitas", "kebakaran"):
+        alert = await site.api.press(await site.api.resident(), lat=COBLONG[0], lon=COBLONG[1], category=category)
+        sent = await site.api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": officer.unit_id})
+        assert sent.status_code == 200, sent.text
+        alerts.append(alert)
+    first, second = alerts
+    ringing = page.get_by_test_id("ringing")
+    await expect(ringing).to_contain_text("Kebakaran", timeout=RING_TIMEOUT_MS)  # the newest rings first
+
+    # The push notification of the older one is tapped: the app (already logged in) opens at its link.
+    linked = await context.new_page()
+    await linked.goto(f"/officer#alert={first['id']}")
+    ringing = linked.get_by_test_id("ringing")
+    await expect(ringing).to_contain_text("Penugasan SOS")
+    await expect(ringing).to_contain_text("Kriminalitas")
+    await ringing.get_by_role("button", name="Terima tugas").click()
+    await expect(ringing).to_contain_text("Kebakaran")  # then the other one, still unanswered
+    await ringing.get_by_role("button", name="Terima tugas").click()
+    await expect(ringing).to_be_hidden()
+
+    card = linked.locator(f'[data-testid="assignment"][data-alert-id="{first["id"]}"]')
+    await expect(card).to_have_attribute("aria-current", "true")
+    await expect(card).to_be_in_viewport()
+    other = linked.locator(f'[data-testid="assignment"][data-alert-id="{second["id"]}"]')
+    await expect(other).not_to_have_attribute("aria-current", "true")
+    assert "#alert=" not in linked.url  # followed: reopening the app does not bring it back
+    await context.close()
+
+
+async def test_a_notification_link_to_an_alert_no_longer_ours_says_so(site: Site) -> None:
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-UJI-24")
+    context = await site.phone()
+    page = await context.new_page()
+    await log_in(page, officer)
+    somebody_elses = await site.api.press(await site.api.resident())
+    # The app is open when the notification is tapped: only the address's hash changes.
+    await page.goto(f"/officer#alert={somebody_elses['id']}")
+    gone = page.get_by_test_id("link-gone")
+    await expect(gone).to_contain_text("tidak lagi untuk unit Anda")
+    await gone.get_by_role("button", name="Tutup").click()
+    await expect(gone).to_be_hidden()
     await context.close()

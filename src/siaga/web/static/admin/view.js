@@ -24,7 +24,6 @@ export function errorText(error) {
   if (!error) return "";
   if (error.local) return error.message; // already in the admin's language
   if (error.code === "network") return t("common.error.network");
-  if (error.code === "auth.bad_credentials") return t("admin.error.bad_credentials");
   return t("common.error.generic", { message: error.message });
 }
 

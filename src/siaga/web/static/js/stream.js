@@ -31,6 +31,13 @@ export class LiveStream {
     this.socket?.close();
   }
 
+  /** Send a message to the server now; false when the stream is not open (the caller keeps it for later). */
+  send(message) {
+    if (this.state !== "open" || this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
   setState(state) {
     this.state = state;
     this.onState(state);

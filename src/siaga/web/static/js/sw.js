@@ -161,8 +161,10 @@ self.addEventListener("notificationclick", (event) => {
       const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
       const path = new URL(url, self.location.origin).pathname;
       const open = windows.find((client) => new URL(client.url).pathname === path);
-      if (open) return open.focus();
-      return self.clients.openWindow(url);
+      if (!open) return self.clients.openWindow(url);
+      // The app is open already: bring it forward and tell it which alert was tapped (/officer#alert=<id>).
+      open.postMessage({ type: "siaga.open", url });
+      return open.focus();
     })(),
   );
 });

@@ -1,6 +1,6 @@
 // The unit's current assignment: who called and where, a route to the scene (links to the phone's own map apps:
 // no map SDK), and the steps en route -> on scene -> resolved with a short report.
-import { html, useState } from "../js/ui.js";
+import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { errorText } from "./errors.js";
@@ -68,10 +68,15 @@ function NoteForm({ busy, onNote }) {
   </form>`;
 }
 
-export function AssignmentCard({ alert, token, where, onChanged, onResolved, onExpired }) {
+/** `linked`: the alert a notification opened; the card scrolls into view and is marked. */
+export function AssignmentCard({ alert, token, where, linked = false, onChanged, onResolved, onExpired }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
+  const card = useRef(null);
   const links = routeLinks(alert, where());
+  useEffect(() => {
+    if (linked) card.current?.scrollIntoView({ block: "start" });
+  }, [linked]);
 
   const act = async (path, body = {}) => {
     setBusy(true);
@@ -99,7 +104,8 @@ export function AssignmentCard({ alert, token, where, onChanged, onResolved, onE
   };
 
   return html`
-    <section class="card assignment" aria-labelledby="assignment-heading" data-testid="assignment">
+    <section class="card assignment ${linked ? "linked" : ""}" ref=${card} aria-labelledby="assignment-heading"
+      data-testid="assignment" data-alert-id=${alert.id} aria-current=${linked ? "true" : undefined}>
       <div class="assignment-head">
         <h2 id="assignment-heading">${t(`common.category.${alert.category}`)}</h2>
         <span class="badge state-${alert.state}" data-testid="alert-state">${t(`common.state.${alert.state}`)}</span>

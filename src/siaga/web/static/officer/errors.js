@@ -3,8 +3,6 @@
 import { t } from "../js/i18n.js";
 
 const TRANSLATED = new Set([
-  "auth.bad_credentials",
-  "auth.throttled",
   "offer.taken",
   "offer.expired",
   "offer.declined",

@@ -1,7 +1,7 @@
 // What the officer's phone must show: offers waiting for an answer and the unit's assignment. The stream says
 // *that* something changed; the REST API says what is true now, so every event triggers a re-read. A slow poll of
 // the offers covers a stream that is down (only the offers: reading alerts is audited, and a reconnecting stream
-// re-reads everything anyway).
+// re-reads everything anyway). The same stream carries the phone's positions while it is open (positionLink).
 import { useEffect, useRef, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { LiveStream } from "../js/stream.js";
@@ -36,6 +36,8 @@ export class DispatchFeed {
     this.reasons = new Map(); // alert id -> why it left
     this.answered = new Set(); // offer ids this phone answered itself (no notice when they vanish)
     this.streamState = "connecting";
+    this.reads = 0; // how many times offers and assignments have been read (a deep link waits for a fresh read)
+    this.linkListeners = new Set();
   }
 
   start() {
@@ -44,6 +46,7 @@ export class DispatchFeed {
       onState: (state) => {
         this.streamState = state;
         if (state === "refused") this.onExpired(); // the session ended (revoked or expired): log in again
+        this.tellLink({ type: state === "open" ? "open" : "down" });
         this.emit();
       },
     }).start();
@@ -54,6 +57,8 @@ export class DispatchFeed {
 
   stop() {
     this.stopped = true;
+    this.tellLink({ type: "down" });
+    this.linkListeners.clear();
     this.stream?.stop();
     clearInterval(this.poll);
     clearTimeout(this.soon);
@@ -63,7 +68,27 @@ export class DispatchFeed {
     if (!this.stopped) this.onChange(this);
   }
 
+  /**
+   * The open stream as the way the position sharer sends its fixes (see location.js): whether it is open, send a
+   * message on it, and hear "open", "down" and each positions_ack.
+   */
+  positionLink() {
+    return {
+      isOpen: () => this.streamState === "open",
+      send: (message) => Boolean(this.stream?.send(message)),
+      listen: (listener) => {
+        this.linkListeners.add(listener);
+        return () => this.linkListeners.delete(listener);
+      },
+    };
+  }
+
+  tellLink(event) {
+    for (const listener of [...this.linkListeners]) listener(event);
+  }
+
   onMessage(message) {
+    if (message.type === "positions_ack") return this.tellLink(message);
     if (message.type === "snapshot") return this.refreshSoon();
     if (message.type === "alert_event") {
       const reason = departureReason(message.event, this.me.unitId);
@@ -108,6 +133,7 @@ export class DispatchFeed {
       this.noteDepartures(fresh, working);
       this.offers = fresh;
       this.assignments = working;
+      this.reads += 1;
       this.emit();
     } catch (error) {
       if (error.status === 401) this.onExpired();
@@ -181,12 +207,27 @@ export class DispatchFeed {
 
 /** The feed as component state: re-renders whenever offers, assignments, notices or the connection change. */
 export function useDispatchFeed(me, onExpired) {
-  const [view, setView] = useState({ offers: [], assignments: [], notices: [], streamState: "connecting" });
+  const [view, setView] = useState({
+    offers: [],
+    assignments: [],
+    notices: [],
+    streamState: "connecting",
+    reads: 0,
+  });
   const feed = useRef(null);
   useEffect(() => {
-    const current = new DispatchFeed(me, (f) =>
-      setView({ offers: f.offers, assignments: f.assignments, notices: f.notices, streamState: f.streamState }),
-    onExpired).start();
+    const current = new DispatchFeed(
+      me,
+      (f) =>
+        setView({
+          offers: f.offers,
+          assignments: f.assignments,
+          notices: f.notices,
+          streamState: f.streamState,
+          reads: f.reads,
+        }),
+      onExpired,
+    ).start();
     feed.current = current;
     return () => current.stop();
   }, [me.token]);

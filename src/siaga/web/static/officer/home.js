@@ -6,6 +6,7 @@ import { AssignmentCard } from "./assignment.js";
 import { DutyCard, useDuty } from "./duty.js";
 import { errorText } from "./errors.js";
 import { useDispatchFeed } from "./feed.js";
+import { useAlertLink } from "./link.js";
 import { PositionSharer } from "./location.js";
 import { PushCard } from "./push.js";
 import { Ringer } from "./ringer.js";
@@ -37,8 +38,11 @@ function seenStore(staffId) {
   };
 }
 
-/** Position sharing while on duty; returns its status for the screen and a way to read the newest position. */
-function useSharing(me, duty, onExpired) {
+/**
+ * Position sharing while on duty, over the dispatch feed's stream while it is open; returns its status for the
+ * screen and a way to read the newest position.
+ */
+function useSharing(me, duty, feed, onExpired) {
   const [status, setStatus] = useState(null);
   const sharer = useRef(null);
   useEffect(() => {
@@ -48,6 +52,7 @@ function useSharing(me, duty, onExpired) {
     }
     const current = new PositionSharer({
       token: me.token,
+      link: feed.current?.positionLink() ?? null,
       onStatus: setStatus,
       onOffDuty: duty.offDutyOnServer,
       onExpired,
@@ -72,8 +77,10 @@ function useRinging(active) {
 
 export function Home({ me, config, onExpired }) {
   const duty = useDuty(me, onExpired);
-  const sharing = useSharing(me, duty, onExpired);
-  const { offers, assignments, notices, streamState, feed } = useDispatchFeed(me, onExpired);
+  // The feed first: its stream (opened in its effect) is the one the position sharing uses.
+  const { offers, assignments, notices, streamState, reads, feed } = useDispatchFeed(me, onExpired);
+  const sharing = useSharing(me, duty, feed, onExpired);
+  const link = useAlertLink({ offers, assignments, reads, refresh: () => feed.current?.refresh() });
   const seen = seenStore(me.staffId);
   const [answered, setAnswered] = useState(seen.get);
   const [busy, setBusy] = useState(false);
@@ -85,8 +92,10 @@ export function Home({ me, config, onExpired }) {
     navigator.serviceWorker?.register("/sw.js").catch(() => null);
   }, []);
 
-  const entry = offers[0];
-  const newAssignment = assignments.find((a) => a.state === "dispatched" && !answered.includes(a.id));
+  // The alert a notification opened comes first, whether it is an offer or a new assignment.
+  const entry = offers.find((e) => e.alert.id === link.id) || offers[0];
+  const unanswered = assignments.filter((a) => a.state === "dispatched" && !answered.includes(a.id));
+  const newAssignment = unanswered.find((a) => a.id === link.id) || unanswered[0];
   useRinging(Boolean(entry || newAssignment));
 
   const answer = async (verb) => {
@@ -118,6 +127,11 @@ export function Home({ me, config, onExpired }) {
     html`<${RingingCard} assignment=${newAssignment} more=${0} busy=${false} error=""
       onAccept=${() => setAnswered(seen.add(newAssignment.id))} />`}
     <${Notices} notices=${notices} onDismiss=${(id) => feed.current.dismiss(id)} />
+    ${link.gone &&
+    html`<p class="banner notice" role="status" data-testid="link-gone">
+      <span>${t("officer.link.gone")}</span>
+      <button type="button" onClick=${link.dismiss}>${t("common.close")}</button>
+    </p>`}
     ${resolved &&
     html`<p class="banner ok" role="status">
       ${t("officer.resolve.done")}
@@ -125,6 +139,7 @@ export function Home({ me, config, onExpired }) {
     </p>`}
     ${assignments.map(
       (alert) => html`<${AssignmentCard} key=${alert.id} alert=${alert} token=${me.token} where=${sharing.where}
+        linked=${alert.id === link.id}
         onChanged=${(updated) => feed.current.replace(updated)}
         onResolved=${(done) => {
           feed.current.markAnswered(done.id);
