@@ -367,7 +367,12 @@ twice. Baselines come from the same run: the no-op endpoint `POST /api/v1/noop` 
 validation; no token, no database) and the database's raw durable commit rate (one INSERT and COMMIT in a loop with
 Siaga's durability settings, 1 and 8 writers). Ingest counts only 201s; afterwards the server is killed with SIGKILL
 and every press answered 201 is looked up. Press-to-console runs from each press's scheduled time to its `created`
-message on every one of the console WebSockets. Recommendation is timed in-process on the server's own tracker code
+message on every one of the console WebSockets. Officers' location updates are measured twice: one
+`POST /api/v1/officers/me/location` per position (a token lookup each), then over the officers' own streams, every
+seeded officer's `/api/v1/stream/officer` connected at once (`benchmarks/officerload.py`, websockets' sans-I/O
+client), each message's latency running from its scheduled time to its `positions_ack`; both count the positions
+that reached `unit_positions` (`python -m benchmarks.officerload` runs this scenario alone). Recommendation is
+timed in-process on the server's own tracker code
 (`siaga.dispatch.recommend`), i.e. inside the server, without HTTP. Peak memory is the server's `VmHWM`, reset per
 scenario. Setup is not measured: Bandung comes from the demo seed, residents and console operators are made
 through the API, the on-duty officers straight through the ORM (units, accounts, sessions, duty, positions).
@@ -376,7 +381,8 @@ Escalation timers are set to a day so the benchmark's unacknowledged alerts do n
 The generator and the consoles share the 2 cores with the server (and, on a developer machine, with whatever else
 runs): each step records the generator's start lag and CPU, the server's CPU and what other processes took; a step
 whose generator fell behind is marked, and steps wait for a quiet moment first. Scale a run with `BENCH_*`
-variables (`BENCH_RATES`, `BENCH_STEP_S`, `BENCH_OFFICERS`, `BENCH_CONSOLES`, `BENCH_GEN_PROCS`, ...; see
+variables (`BENCH_RATES`, `BENCH_STEP_S`, `BENCH_OFFICERS`, `BENCH_CONSOLES`, `BENCH_GEN_PROCS`,
+`BENCH_STREAM_RATES`, `BENCH_STREAM_PROCS`, ...; see
 `benchmarks/run.py`).
 
 {table}

@@ -38,6 +38,7 @@ FLUSH_INTERVAL_S = 0.5
 MAX_BUFFER = 200_000  # beyond this (a database outage), the oldest positions are dropped; the newest matter most
 HUB_CHUNK = 40  # units per hub message: well under PostgreSQL's 8000-byte NOTIFY limit
 POSITIONS_CHUNK = 60  # positions per hub message (about 90 bytes each): under the same limit
+STORE_CHUNK = 500  # positions per INSERT or UPDATE statement (see store_positions)
 # A position is tied to the alert (and kept with its record) only while the unit responds to it, not while offered.
 RESPONDING = frozenset({UnitState.ASSIGNED.value, UnitState.EN_ROUTE.value, UnitState.ON_SCENE.value})
 
@@ -123,42 +124,33 @@ _MOVE_UNIT = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Status:
-    state: str
-    alert_id: uuid.UUID | None
-    position_at: datetime | None
-
-
-async def _statuses(session: AsyncSession, unit_ids: set[int]) -> dict[int, _Status]:
+async def _responding(session: AsyncSession) -> dict[int, uuid.UUID | None]:
+    """The units responding to an alert now, with the alert: a few among thousands, so all of them are read rather
+    than every unit of the batch by id."""
     found = await session.execute(
-        select(UnitStatus.unit_id, UnitStatus.state, UnitStatus.alert_id, UnitStatus.position_at).where(
-            UnitStatus.unit_id.in_(unit_ids)
-        )
+        select(UnitStatus.unit_id, UnitStatus.alert_id).where(UnitStatus.state.in_(RESPONDING))
     )
-    statuses = {unit_id: _Status(state, alert_id, at) for unit_id, state, alert_id, at in found}
-    for unit_id in unit_ids - statuses.keys():  # a unit that never had a status row (rare): made as the service does
-        row = await responders.status_row(session, unit_id)
-        statuses[unit_id] = _Status(row.state, row.alert_id, row.position_at)
-    return statuses
+    return dict(found.all())
 
 
 async def store_positions(session: AsyncSession, fixes: Sequence[PositionFix]) -> list[UnitPosition]:
     """Write a batch of positions by the rules of ``responders.store_positions``, without an ORM object per row:
-    the history rows (tied to the alert the unit is responding to, if any), and each unit's newest position where
-    it is newer than the one stored. Returns the units' positions that changed."""
+    the history rows (tied to the alert the unit is responding to, if any), and each unit's newest position unless
+    the one stored is newer. Returns each unit's newest position of the batch.
+
+    Written STORE_CHUNK rows a statement: building a statement's parameters holds the event loop, and between
+    statements the loop answers the phones. A unit sending positions is on duty, so its status row exists."""
     if not fixes:
         return []
-    statuses = await _statuses(session, {f.unit_id for f in fixes})
+    responding = await _responding(session)
     history = []
     newest: dict[int, PositionFix] = {}
     for fix in fixes:
-        status = statuses[fix.unit_id]
         history.append(
             {
                 "unit_id": fix.unit_id,
                 "staff_id": fix.staff_id,
-                "alert_id": status.alert_id if status.state in RESPONDING else None,
+                "alert_id": responding.get(fix.unit_id),
                 "lat": fix.lat,
                 "lon": fix.lon,
                 "accuracy_m": fix.accuracy_m,
@@ -170,21 +162,15 @@ async def store_positions(session: AsyncSession, fixes: Sequence[PositionFix]) -
         kept = newest.get(fix.unit_id)
         if kept is None or fix.recorded_at >= kept.recorded_at:
             newest[fix.unit_id] = fix
-    await session.execute(insert(_HISTORY), history)
-    moved = []
-    for fix in newest.values():
-        stored_at = statuses[fix.unit_id].position_at
-        if stored_at is None or fix.recorded_at >= stored_at:
-            moved.append(fix)
-    if moved:
-        await session.execute(
-            _MOVE_UNIT,
-            [
-                {"b_unit": f.unit_id, "b_lat": f.lat, "b_lon": f.lon, "b_accuracy": f.accuracy_m, "b_at": f.recorded_at}
-                for f in moved
-            ],
-        )
-    return [UnitPosition(f.unit_id, f.lat, f.lon, f.recorded_at.astimezone(UTC)) for f in moved]
+    for start in range(0, len(history), STORE_CHUNK):
+        await session.execute(insert(_HISTORY), history[start : start + STORE_CHUNK])
+    moves = [
+        {"b_unit": f.unit_id, "b_lat": f.lat, "b_lon": f.lon, "b_accuracy": f.accuracy_m, "b_at": f.recorded_at}
+        for f in newest.values()
+    ]
+    for start in range(0, len(moves), STORE_CHUNK):
+        await session.execute(_MOVE_UNIT, moves[start : start + STORE_CHUNK])
+    return [UnitPosition(f.unit_id, f.lat, f.lon, f.recorded_at.astimezone(UTC)) for f in newest.values()]
 
 
 class LiveUnits:
@@ -282,8 +268,11 @@ class LiveUnits:
             self._buffer[:0] = batch  # keep them for the next try
             raise
         self.positions_written += len(batch)
-        # This process knows at once; the others hear it through the hub (and this one again, harmlessly).
-        self._move(moved)
+        # This process knows at once; the others hear it through the hub (and this one again, harmlessly). In
+        # slices, each as small as a hub message, so the phones are answered in between.
+        for start in range(0, len(moved), POSITIONS_CHUNK):
+            self._move(moved[start : start + POSITIONS_CHUNK])
+            await asyncio.sleep(0)
         await self.publish_positions(moved)
         return len(batch)
 
