@@ -154,6 +154,21 @@ async def _positions_written(database: server.Database) -> int:
         await engine.dispose()
 
 
+def _written_since(database: server.Database, before: int, expected: int, *, limit_s: float = 60.0) -> int:
+    """Positions written since ``before`` was counted, once ``expected`` are, or the count stops growing for a few
+    seconds (the server writes in batches every half second, and a loaded server catches up after the load)."""
+    deadline = time.monotonic() + limit_s
+    written, still = -1, 0
+    while time.monotonic() < deadline:
+        now = asyncio.run(_positions_written(database)) - before
+        still = still + 1 if now == written else 0
+        written = now
+        if written >= expected or still >= 6:
+            break
+        time.sleep(0.5)
+    return written
+
+
 # One database -----------------------------------------------------------------------------------------------------
 
 
@@ -399,8 +414,7 @@ def _locations_http(
         pause_s=1.5,
         settle=lambda: settle(srv),
     )
-    time.sleep(2.0)  # the server writes positions in batches every half second
-    written = asyncio.run(_positions_written(database)) - written_before
+    written = _written_since(database, written_before, accepted)
     say(f"  {accepted} positions accepted, {written} written to the database")
     return dict(search.as_json(), accepted_total=accepted, written_total=written)
 
@@ -443,8 +457,7 @@ def _locations_stream(
         peak = srv.peak_rss_mb()
     finally:
         streams.close()
-    time.sleep(2.0)  # the server writes positions in batches every half second
-    written = asyncio.run(_positions_written(database)) - written_before
+    written = _written_since(database, written_before, accepted)
     say(f"  {accepted} positions acknowledged, {written} written to the database; {still_open} streams still open")
     return dict(
         search.as_json(),

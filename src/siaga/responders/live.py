@@ -185,6 +185,8 @@ class LiveUnits:
         self._hub = hub
         self._buffer: list[PositionFix] = []
         self._listeners: dict[int, UnitListener] = {}
+        self._pending: list[UnitPoint] = []  # moved units heard from the hub, not yet told to the listeners
+        self._tell_scheduled = False
         self._next = 0
         self._listen_tasks: list[asyncio.Task[None]] = []
         self._flusher = Loop("units-flush", self.flush, interval=FLUSH_INTERVAL_S)
@@ -268,11 +270,13 @@ class LiveUnits:
             self._buffer[:0] = batch  # keep them for the next try
             raise
         self.positions_written += len(batch)
-        # This process knows at once; the others hear it through the hub (and this one again, harmlessly). In
-        # slices, each as small as a hub message, so the phones are answered in between.
+        # This process knows at once; the others hear it through the hub (and this one again, harmlessly). The
+        # tracker takes them in slices, the phones answered in between; the listeners hear of them once.
+        points: list[UnitPoint] = []
         for start in range(0, len(moved), POSITIONS_CHUNK):
-            self._move(moved[start : start + POSITIONS_CHUNK])
+            points += self._move(moved[start : start + POSITIONS_CHUNK])
             await asyncio.sleep(0)
+        self._tell(points)
         await self.publish_positions(moved)
         return len(batch)
 
@@ -284,10 +288,10 @@ class LiveUnits:
                 log.warning("could not publish unit positions; the other processes see them at the next one")
                 return
 
-    def _move(self, positions: Sequence[UnitPosition]) -> None:
-        """Merge new positions into the units the tracker holds, and tell the listeners of the units that moved.
-        An older position than the tracker's, or any position of a unit off duty (nobody's business), is left out;
-        so is the hub's echo of what this process already applied."""
+    def _move(self, positions: Sequence[UnitPosition]) -> list[UnitPoint]:
+        """Merge new positions into the units the tracker holds; the units that moved. An older position than the
+        tracker's, or any position of a unit off duty (nobody's business), is left out; so is the hub's echo of
+        what this process already applied."""
         tracker = self.tracker
         points = []
         for position in positions:
@@ -302,9 +306,27 @@ class LiveUnits:
             point = replace(current, lat=position.lat, lon=position.lon, at=position.at)
             tracker.update(point)
             points.append(point)
+        return points
+
+    def _tell(self, points: Sequence[UnitPoint]) -> None:
+        """Hand moved units to every listener: one call each for the whole lot, as every connected stream listens
+        (thousands of officers' among them)."""
         if points:
             for listener in list(self._listeners.values()):
                 listener(points)
+
+    def _tell_soon(self, points: Sequence[UnitPoint]) -> None:
+        """Collect moved units and tell the listeners once the hub messages waiting now have all been read."""
+        if not points:
+            return
+        self._pending.extend(points)
+        if not self._tell_scheduled:
+            self._tell_scheduled = True
+            asyncio.get_running_loop().call_soon(self._tell_pending)
+
+    def _tell_pending(self) -> None:
+        points, self._pending, self._tell_scheduled = self._pending, [], False
+        self._tell(points)
 
     def apply_local(self, points: Sequence[UnitPoint]) -> None:
         """Take committed unit changes into this process's tracker now (the hub echo follows)."""
@@ -349,7 +371,7 @@ class LiveUnits:
             try:
                 async with self._hub.subscribe(POSITIONS_CHANNEL) as subscription:
                     async for message in subscription:
-                        self._move(decode_positions(message))
+                        self._tell_soon(self._move(decode_positions(message)))
                 return
             except HubLagged:
                 continue  # a missed position is superseded by the unit's next one, seconds later
