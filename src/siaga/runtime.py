@@ -28,7 +28,7 @@ from siaga.dispatch.timers import TimerSweep
 from siaga.notify import service as notify
 from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, HttpSMS, SMSSender
-from siaga.realtime.feed import EventFeed, publish_poke
+from siaga.realtime.feed import FEED_ITEMS, EventFeed, publish_poke
 from siaga.realtime.hub import Hub, HubLagged, hub_from_url
 from siaga.realtime.locations import LivePositions
 from siaga.responders.live import LiveUnits
@@ -170,7 +170,10 @@ class Runtime:
             except Exception:
                 log.warning("could not tell other processes of a revoked session; they see it within seconds")
         if info.get(EVENTS_WRITTEN):
-            self.feed.wake()
+            if info.get(FEED_ITEMS):
+                self.feed.offer(info[FEED_ITEMS])  # built by their writer: no need to read them back
+            else:
+                self.feed.wake()
             await publish_poke(self.hub)
         if info.get(UNITS_CHANGED):
             self.spawn(self.units.publish_units(sorted(info[UNITS_CHANGED])))

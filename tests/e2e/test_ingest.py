@@ -4,11 +4,13 @@ before its answer, and one bad press in a batch costs the others nothing."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 from sqlalchemy import func, select
 
 from siaga.alerts.models import Alert, AlertEvent
+from siaga.realtime.feed import FeedItem, read_events
 from tests.conftest import Api, sos_body
 
 
@@ -77,3 +79,80 @@ async def test_presses_waiting_when_the_writer_stops_are_still_stored(api: Api) 
     assert all(a.status_code in (200, 201) for a in answers), [a.text for a in answers]
     assert set(await _stored(api)) == {b["id"] for b in bodies}
     api.runtime.ingest.start()
+
+
+async def test_the_feed_hands_out_a_burst_exactly_as_the_database_reads_it(api: Api) -> None:
+    """The batch writer builds its events' feed items itself; consoles must get what a read of the timeline gives."""
+    residents = [await api.resident(name=f"Warga {n}") for n in range(3)] + [await api.resident(profile=False)]
+    heard: list[FeedItem] = []
+    handle = api.runtime.feed.register(heard.extend)
+    try:
+        after = api.runtime.feed.high_water
+        bodies = [sos_body(lat=-6.89 - n * 0.002, lon=107.61) for n in range(12)]
+        bodies.append(sos_body(lat=-7.9, lon=110.4))  # far outside every kecamatan: the default agency takes it
+        bodies.append({k: v for k, v in sos_body().items() if k != "location"})  # no fix: flagged
+        answers = await asyncio.gather(
+            *(
+                api.http.post("/api/v1/alerts", json=body, headers=residents[n % 4].headers)
+                for n, body in enumerate(bodies)
+            )
+        )
+        assert [a.status_code for a in answers] == [201] * len(bodies), [a.text for a in answers]
+        async with api.runtime.read_sessions() as session:
+            read = await read_events(session, after=after)
+    finally:
+        api.runtime.feed.unregister(handle)
+
+    def seen(item: FeedItem) -> tuple[Any, ...]:
+        return (item.event, item.alert, item.resident_id, item.units, item.escalated_to, item.hidden_from_resident)
+
+    assert {item.event.kind for item in read} == {"created", "flagged"}
+    assert {str(item.alert.id) for item in read} == {b["id"] for b in bodies}
+    # Each event once, in timeline order, equal field by field to what the database reads back.
+    assert [item.cursor for item in heard] == [item.cursor for item in read]
+    assert [seen(item) for item in heard] == [seen(item) for item in read]
+
+
+async def test_an_offer_after_a_gap_is_not_trusted(api: Api) -> None:
+    """Items offered with an id missing before them (another writer's event may lie there) are not handed out: the
+    feed reads the timeline instead, and the events that follow still reach every listener."""
+    resident = await api.resident()
+    feed = api.runtime.feed
+    heard: list[FeedItem] = []
+    handle = feed.register(heard.extend)
+    try:
+        await api.press(resident)
+        assert heard, "the press reached the feed"
+        newest = heard[-1]
+        heard.clear()
+        skipped = dataclasses.replace(newest, event=newest.event.model_copy(update={"id": newest.cursor + 2}))
+        feed.offer([skipped])
+        await asyncio.sleep(0.2)  # the read it asked for finds nothing new
+        assert heard == []
+        assert feed.high_water == newest.cursor
+        second = await api.press(resident)
+    finally:
+        feed.unregister(handle)
+    assert [str(i.alert.id) for i in heard] == [second["id"]]
+    assert heard[0].cursor == newest.cursor + 1
+
+
+async def test_a_read_under_way_does_not_hand_out_an_offer_twice(api: Api) -> None:
+    resident = await api.resident()
+    feed = api.runtime.feed
+    heard: list[FeedItem] = []
+    handle = feed.register(heard.extend)
+    try:
+        before = feed.high_water
+        await api.press(resident)
+        pressed = list(heard)
+        heard.clear()
+        feed.high_water = before  # as if the feed had not seen them yet
+        reading = asyncio.create_task(feed._catch_up())
+        await asyncio.sleep(0)  # the read has started from ``before``
+        feed.offer(pressed)  # the writer's offer lands while it is under way
+        await reading
+    finally:
+        feed.unregister(handle)
+    assert [i.cursor for i in heard] == [i.cursor for i in pressed]
+    assert feed.high_water == pressed[-1].cursor

@@ -5,6 +5,7 @@ written set-wise in synchronous Core: whatever a batch holds, it costs one read 
 emergency contacts, one of the kecamatan's primary agencies, one INSERT of the alerts that skips ids already stored,
 and one INSERT per other table. The group-commit writer (``alerts.ingest``) hands it every press waiting; the
 runtime runs it in one transaction through ``db.CoreRunner`` (on SQLite: one hop to the database thread per batch).
+The events' feed items are built from the rows written, so the event feed hands them out without reading them back.
 
 Each press gets its own outcome. A press whose id is already stored (a retry, another press reusing the id, or the
 same press twice in one batch) is answered ``Raced``, and the router reads the stored alert after the commit: the
@@ -42,6 +43,7 @@ from siaga.dispatch.service import DISPATCH_WAKE, emergency_contact_text
 from siaga.errors import NotFound
 from siaga.notify import service as notify
 from siaga.notify.models import OutboundMessage
+from siaga.realtime.feed import FEED_ITEMS, written_item
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,11 +241,13 @@ def _write(
     trail: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
+    names: dict[uuid.UUID, str] = {}  # the caller's name as the console shows it (the number if unnamed)
     for press in presses:
         body, principal = press.body, press.principal
         if body.id not in written:
             continue
         resident = residents[principal.resident_id]  # type: ignore[index]
+        names[body.id] = resident.name or resident.phone
         agency = chosen[body.id]
         where = body.location
         place = places.get(body.id)
@@ -318,7 +322,19 @@ def _write(
     if connection.dialect.name == "postgresql":
         # Timeline events commit in id order (see alerts.timeline.lock_event_log), taken as late as possible.
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK})
-    connection.execute(insert(_table(AlertEvent)), events)
+    event_table = _table(AlertEvent)
+    event_ids = connection.scalars(
+        insert(event_table).returning(event_table.c.id, sort_by_parameter_order=True), events
+    ).all()
+    info[FEED_ITEMS] = [
+        written_item(
+            {**event, "id": event_id},
+            {**rows[event["alert_id"]], "unit_id": None, "acknowledged_at": None},
+            resident_name=names[event["alert_id"]],
+            jurisdiction_name=(place.jurisdiction_name if (place := places.get(event["alert_id"])) else None),
+        )
+        for event, event_id in zip(events, event_ids, strict=True)
+    ]
     if trail:
         connection.execute(insert(_table(AlertLocation)), trail)
     connection.execute(insert(_table(AuditRecord)), audit)

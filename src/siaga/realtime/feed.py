@@ -4,6 +4,10 @@ The database is the truth; the hub only says "something happened". On each such 
 case a poke was lost) the feed reads every event after the newest one it has seen, in one query, and hands them to
 every registered listener. Events commit in id order (see ``alerts.service.lock_event_log``), so reading "after
 the newest seen" never skips one.
+
+A writer that built the items of what it has just committed (the SOS batch writer) offers them instead
+(``EventFeed.offer``): when they follow the newest event seen with no id between, nothing can be missing and they go
+out without being read back; otherwise the feed reads as on a poke.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
@@ -34,6 +39,10 @@ log = logging.getLogger("siaga.feed")
 
 EVENTS_CHANNEL = "siaga.events"
 BATCH = 500
+# session.info key: the FeedItems of the events a unit of work wrote, built by their writer (see EventFeed.offer)
+FEED_ITEMS = "siaga.feed_items"
+# Each process's pokes carry its own token, so that its feed does not read again for what it has just offered.
+_POKE = uuid.uuid4().hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +185,35 @@ def read_events_sync(connection: Connection, *, after: int, limit: int = BATCH) 
     return items
 
 
+def written_item(
+    event: dict[str, Any],
+    alert: dict[str, Any],
+    *,
+    resident_name: str | None,
+    jurisdiction_name: str | None,
+    offered: frozenset[int] = frozenset(),
+) -> FeedItem:
+    """The item ``read_events_sync`` would read for an event its writer has just inserted: ``event`` and ``alert``
+    are the rows as written (the event's with its id), ``offered`` the units with a pending offer."""
+    units = set(offered) | _named_units(event["data"] or {})
+    if alert["unit_id"] is not None:
+        units.add(alert["unit_id"])
+    return FeedItem(
+        event=EventBody.model_validate({name: event[name] for name in _EVENT_COLUMNS}),
+        alert=AlertSummary.model_validate(
+            {
+                **{name: alert[name] for name in _ALERT_COLUMNS if name in alert},
+                "resident_name": resident_name,
+                "jurisdiction_name": jurisdiction_name,
+            }
+        ),
+        resident_id=alert["resident_id"],
+        hidden_from_resident=alert.get("follows_id") is not None,
+        units=frozenset(units),
+        escalated_to=frozenset(),
+    )
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -228,6 +266,22 @@ class EventFeed:
     def wake(self) -> None:
         self._loop.wake()
 
+    def offer(self, items: Sequence[FeedItem]) -> None:
+        """Events this process has just committed, as their writer built them. They go out at once if they follow
+        the newest event seen with no id between (nothing of another writer can lie there); otherwise the feed
+        reads, and gets them from the database."""
+        ordered = sorted(items, key=lambda item: item.cursor)
+        first = self.high_water + 1
+        if not ordered or [item.cursor for item in ordered] != list(range(first, first + len(ordered))):
+            self.wake()
+            return
+        self.high_water = ordered[-1].cursor
+        self._deliver(ordered)
+
+    def _deliver(self, items: Sequence[FeedItem]) -> None:
+        for listener in list(self._listeners.values()):
+            listener(items)
+
     def register(self, listener: Listener) -> int:
         """Add a listener (it must not block: it queues). Returns a handle for ``unregister``."""
         self._next_handle += 1
@@ -241,8 +295,9 @@ class EventFeed:
         while True:
             try:
                 async with self._hub.subscribe(EVENTS_CHANNEL) as subscription:
-                    async for _ in subscription:
-                        self.wake()
+                    async for message in subscription:
+                        if message != _POKE:  # this process's own commits were offered or woke it already
+                            self.wake()
                 return  # the hub stopped
             except HubLagged:
                 self.wake()
@@ -258,18 +313,19 @@ class EventFeed:
             else:
                 async with self._sessions() as session:
                     items = await read_events(session, after=self.high_water)
-            if not items:
-                return
-            self.high_water = items[-1].cursor
-            for listener in list(self._listeners.values()):
-                listener(items)
-            if len(items) < BATCH:
+            read = len(items)
+            # What was offered while this read was under way has gone out already.
+            items = [item for item in items if item.cursor > self.high_water]
+            if items:
+                self.high_water = items[-1].cursor
+                self._deliver(items)
+            if read < BATCH:
                 return
 
 
 async def publish_poke(hub: Hub) -> None:
     """Tell other processes that events were committed. A failure only delays them until their next poll."""
     try:
-        await hub.publish(EVENTS_CHANNEL, "1")
+        await hub.publish(EVENTS_CHANNEL, _POKE)
     except Exception:
         log.warning("could not publish to the event hub; other processes will see the events on their next poll")
