@@ -211,11 +211,43 @@ class LiveUnits:
             await self.flush()
 
     async def reload(self) -> None:
-        """Load every unit from the database (at start, and after missing hub messages)."""
+        """Load every unit from the database (at start, and after missing hub messages) by the rules of ``_apply``,
+        and tell the listeners of every unit that changed meanwhile: they would have heard of it from the messages
+        missed. A unit shown on duty that the board now leaves out (a drill's unit gone off duty) is read on its
+        own, and shown off duty should the database no longer have it."""
+        tracker = self.tracker
         async with self._read_sessions() as session:
             points = await responders.board(session)
+            left_out = self._left_out(points)
+            reread: list[UnitPoint] = []
+            for start in range(0, len(left_out), 500):  # a bounded IN list per query, however many are left out
+                reread += await responders.unit_points(session, [p.unit_id for p in left_out[start : start + 500]])
+        if left_out:
+            found = {p.unit_id for p in reread}
+            reread += [
+                replace(p, state=UnitState.OFF_DUTY.value, lat=None, lon=None)
+                for p in left_out
+                if p.unit_id not in found
+            ]
+            points += reread
+        # Nobody listens at start: the whole city is taken in without collecting what changed.
+        changed: list[UnitPoint] | None = [] if self._listeners else None
         for point in points:
-            self.tracker.update(point)
+            current = tracker.get(point.unit_id)
+            point = _merged(point, current)
+            if point != current:
+                tracker.update(point)
+                if changed is not None:
+                    changed.append(point)
+        if changed:
+            self._tell(changed)
+
+    def _left_out(self, board: Sequence[UnitPoint]) -> list[UnitPoint]:
+        """The units the tracker shows on duty that ``board`` does not have."""
+        if not len(self.tracker):  # at start: no need to index the board
+            return []
+        loaded = {p.unit_id for p in board}
+        return [p for p in self.tracker.all() if p.unit_id not in loaded and p.state != UnitState.OFF_DUTY.value]
 
     def register(self, listener: UnitListener) -> int:
         self._next += 1
@@ -337,16 +369,7 @@ class LiveUnits:
         newest position was written does not move the unit back: positions arrive on their own channel."""
         merged = []
         for point in points:
-            current = self.tracker.get(point.unit_id)
-            if (
-                current is not None
-                and point.state != UnitState.OFF_DUTY.value
-                and current.lat is not None
-                and current.lon is not None
-                and current.at is not None
-                and (point.at is None or point.at < current.at)
-            ):
-                point = replace(point, lat=current.lat, lon=current.lon, at=current.at)
+            point = _merged(point, self.tracker.get(point.unit_id))
             self.tracker.update(point)
             merged.append(point)
         for listener in list(self._listeners.values()):
@@ -384,3 +407,18 @@ class LiveUnits:
             await self.reload()
         except Exception:
             log.exception("could not reload units")
+
+
+def _merged(point: UnitPoint, current: UnitPoint | None) -> UnitPoint:
+    """``point`` as the tracker takes it, ``current`` being what it holds: a state read before the unit's newest
+    position was written keeps that position (unless the unit is off duty, which shows none)."""
+    if (
+        current is not None
+        and point.state != UnitState.OFF_DUTY.value
+        and current.lat is not None
+        and current.lon is not None
+        and current.at is not None
+        and (point.at is None or point.at < current.at)
+    ):
+        return replace(point, lat=current.lat, lon=current.lon, at=current.at)
+    return point
