@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import ColumnElement, Integer, Table, Uuid, any_, bindparam, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import TypeEngine
 
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import EmergencyContact, Resident
@@ -145,7 +147,7 @@ def _residents(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, _
             c.c.phone,
         )
         .outerjoin(c, c.c.resident_id == r.c.id)
-        .where(r.c.id.in_(ids))
+        .where(_among(connection, r.c.id, ids, Uuid()))
         .order_by(c.c.id)
     ).all()
     found: dict[uuid.UUID, _Resident] = {}
@@ -346,6 +348,14 @@ def _write(
     return written
 
 
+def _among(connection: Connection, column: Any, values: set[Any], item: TypeEngine[Any]) -> ColumnElement[bool]:
+    """``column IN values``. On PostgreSQL as ``= ANY(:array)``: one statement text whatever the batch holds, so it
+    is prepared once (an IN list is a new statement, and a new prepare, for each count of values)."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(item)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -390,7 +400,7 @@ def _primary_agencies(connection: Connection, jurisdiction_ids: set[int]) -> dic
     rows = connection.execute(
         select(link.c.jurisdiction_id, *_Timers.columns(a))
         .join(a, a.c.id == link.c.agency_id)
-        .where(link.c.jurisdiction_id.in_(jurisdiction_ids), link.c.is_primary.is_(True))
+        .where(_among(connection, link.c.jurisdiction_id, jurisdiction_ids, Integer()), link.c.is_primary.is_(True))
     ).all()
     return {row[0]: _Timers(*row[1:]) for row in rows}
 
