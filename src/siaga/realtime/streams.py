@@ -285,7 +285,9 @@ class Stream:
         await self.send_text(message.model_dump_json())
 
     async def send_text(self, text: str) -> None:
-        await asyncio.wait_for(self.websocket.send_text(text), timeout=SEND_TIMEOUT_S)
+        # asyncio.timeout, not wait_for: no task of its own for each of the thousands of messages a second.
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            await self.websocket.send_text(text)
 
     async def run(self, *, cursor: int | None) -> None:
         runtime = self.runtime
@@ -360,7 +362,11 @@ class Stream:
         heartbeat = self.runtime.settings.stream_heartbeat_seconds
         while True:
             try:
-                entry = await asyncio.wait_for(self.queue.get(), timeout=heartbeat)
+                if self.queue.empty():
+                    async with asyncio.timeout(heartbeat):
+                        entry = await self.queue.get()
+                else:
+                    entry = self.queue.get_nowait()
             except TimeoutError:
                 await self.send(Heartbeat(cursor=self.last_cursor, server_time=datetime.now(UTC)))
                 continue
