@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
     stream_queue_size: int = Field(default=1000, ge=10, description="Messages a slow client may fall behind")
     timer_interval_seconds: float = Field(default=1.0, gt=0, description="How often the timer sweep runs")
+    gc_freeze_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="How often long-lived objects are moved out of Python's full garbage collections (0: never)",
+    )
+    gc_reclaim_seconds: float = Field(
+        default=3600.0, gt=0, description="How often reference cycles among those objects are collected"
+    )
     position_retention_hours: float = Field(default=24.0, gt=0, description="Off-alert positions are purged after")
 
     # Web Push (officers' phones). Without a key, pushes are recorded in development and refused in production.

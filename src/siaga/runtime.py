@@ -25,6 +25,7 @@ from siaga.config import Settings
 from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction
 from siaga.dispatch.service import DISPATCH_WAKE
 from siaga.dispatch.timers import TimerSweep
+from siaga.heap import HeapKeeper
 from siaga.notify import service as notify
 from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, HttpSMS, SMSSender
@@ -74,6 +75,9 @@ class Runtime:
             self.units.tracker,
             interval=self.settings.timer_interval_seconds,
             position_retention=timedelta(hours=self.settings.position_retention_hours),
+        )
+        self.heap = HeapKeeper(
+            freeze_every_s=self.settings.gc_freeze_seconds, reclaim_every_s=self.settings.gc_reclaim_seconds
         )
         self.retries = Loop(
             "delivery-retry", lambda: notify.retry_due(self.sessions, self.senders), interval=DELIVERY_RETRY_S
@@ -130,10 +134,12 @@ class Runtime:
         self.retries.start()
         self.ingest.start()
         self._revocations = asyncio.create_task(self._follow_revocations(), name="sessions-follow")
+        self.heap.start()  # last: what start-up built is long-lived
         self.started = True
 
     async def stop(self) -> None:
         self.started = False
+        await self.heap.stop()
         if self._revocations is not None:
             self._revocations.cancel()  # it only waits on the hub
             await asyncio.gather(self._revocations, return_exceptions=True)

@@ -18,8 +18,10 @@ from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
 OFFICER_GRACE = timedelta(hours=2)
 
 
-async def visibility(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
-    """A SQL condition selecting the alerts ``principal`` may see."""
+async def visibility(
+    session: AsyncSession, principal: Principal, *, scope: StaffScope | None = None
+) -> ColumnElement[bool]:
+    """A SQL condition selecting the alerts ``principal`` may see (``scope``: a staff member's, if already known)."""
     if principal.resident_id is not None:
         # Not the alerts Siaga raised on its own (a duress follow-up): the phone must look as if nothing happened.
         return and_(Alert.resident_id == principal.resident_id, Alert.follows_id.is_(None))
@@ -37,7 +39,8 @@ async def visibility(session: AsyncSession, principal: Principal) -> ColumnEleme
         return or_(and_(Alert.unit_id == principal.unit_id, recent), Alert.id.in_(offered))
     if principal.agency_id is None:
         return false()
-    scope = await staff_scope(session, principal.agency_id)
+    if scope is None:
+        scope = await staff_scope(session, principal.agency_id)
     condition: ColumnElement[bool] = Alert.agency_id.in_(scope.agencies)
     if scope.jurisdictions:
         condition = or_(condition, Alert.jurisdiction_id.in_(scope.jurisdictions))

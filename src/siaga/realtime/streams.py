@@ -82,6 +82,13 @@ class Viewer:
     agencies: frozenset[int] | None = None  # None: every agency (administrators)
     jurisdictions: frozenset[int] = frozenset()
 
+    @property
+    def scope(self) -> access.StaffScope | None:
+        """A console's staff scope as computed when it connected (None for administrators and other streams)."""
+        if self.stream != "console" or self.agencies is None:
+            return None
+        return access.StaffScope(agencies=self.agencies, jurisdictions=self.jurisdictions)
+
     def sees(self, item: FeedItem) -> bool:
         if self.stream == "resident":
             return item.resident_id == self.principal.resident_id and not item.hidden_from_resident
@@ -188,9 +195,12 @@ def console_snapshot(
 _SUMMARY_COLUMNS = [getattr(Alert, name) for name in AlertSummary.model_fields if name in Alert.__table__.columns]
 
 
-async def open_alerts(session: AsyncSession, principal: Principal) -> list[AlertSummary]:
-    """The open alerts ``principal`` may see, oldest first: only the columns their summaries show."""
-    condition = await access.visibility(session, principal)
+async def open_alerts(
+    session: AsyncSession, principal: Principal, *, scope: access.StaffScope | None = None
+) -> list[AlertSummary]:
+    """The open alerts ``principal`` may see, oldest first: only the columns their summaries show (``scope``: the
+    staff member's, when the stream already has it)."""
+    condition = await access.visibility(session, principal, scope=scope)
     rows = await session.execute(
         select(Alert, Resident.name, Resident.phone, Jurisdiction.name)
         .join(Resident, Resident.id == Alert.resident_id)
@@ -479,7 +489,7 @@ class Stream:
         console = self.viewer.stream == "console"
         tracker = self.runtime.units.tracker
         async with self.runtime.read_sessions() as session:
-            alerts = await open_alerts(session, self.viewer.principal)
+            alerts = await open_alerts(session, self.viewer.principal, scope=self.viewer.scope)
             if console:
                 await complete_tracker(session, tracker)
         if console:
