@@ -79,6 +79,7 @@ class GroupCommit(Generic[Item]):
         left = [*self._batch, *(self._queue.get_nowait() for _ in range(self._queue.qsize()))]
         self._batch = []
         for job in left:
+            self._queue.task_done()  # answered below: the next stop must not wait for them
             if not job.done.done():
                 job.done.set_exception(_NotRunning())
 
