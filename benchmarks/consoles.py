@@ -132,23 +132,30 @@ class _Console(asyncio.Protocol):
         shared.messages += 1
         if not self.snapshot.done() and SNAPSHOT in payload[:40]:
             self.snapshot.set_result(None)
-        if CREATED in payload:
-            at = payload.find(ALERT)
+        # A frame is one message or a batch of several: every created event in it counts.
+        created = payload.find(CREATED)
+        while created >= 0:
+            at = payload.find(ALERT, created)
             at = payload.find(ALERT_ID, at) if at >= 0 else -1
             if at < 0:
-                return
+                break
             start = at + len(ALERT_ID)
-            parsed = parse_alert_id(payload[start : start + 36].decode())
-            if parsed is None or parsed[0] != shared.run_tag:
-                return
-            armed = shared.armed.get(parsed[1])
-            if armed is not None:
-                hist.record_seconds(armed.latency, now - (armed.t0 + parsed[2] / armed.rate))
-                armed.received += 1
-                if armed.expected is not None and armed.received >= armed.expected:
-                    armed.complete.set()
-        elif TOO_SLOW in payload:
+            self._created(payload[start : start + 36].decode(), now)
+            created = payload.find(CREATED, start)
+        if TOO_SLOW in payload:
             shared.too_slow += 1
+
+    def _created(self, alert_id: str, now: float) -> None:
+        shared = self.shared
+        parsed = parse_alert_id(alert_id)
+        if parsed is None or parsed[0] != shared.run_tag:
+            return
+        armed = shared.armed.get(parsed[1])
+        if armed is not None:
+            hist.record_seconds(armed.latency, now - (armed.t0 + parsed[2] / armed.rate))
+            armed.received += 1
+            if armed.expected is not None and armed.received >= armed.expected:
+                armed.complete.set()
 
     def _send(self, opcode: int, payload: bytes) -> None:
         if self.transport is None or self.transport.is_closing():

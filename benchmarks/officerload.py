@@ -50,6 +50,7 @@ from benchmarks.httpload import (
     merge_outcomes,
     process_cpu_seconds,
 )
+from siaga.realtime.schemas import unbatch
 
 PATH = "/api/v1/stream/officer"
 ACK = b'"positions_ack"'
@@ -168,10 +169,12 @@ class _Officer(asyncio.Protocol):
 
     def _message(self, payload: bytes, now: float) -> None:
         self.shared.messages += 1
-        if ACK in payload[:40]:
+        if ACK in payload[:80]:  # alone, or in a batch of what was waiting
             step = self.shared.step
             if step is not None:
-                step.on_ack(json.loads(payload), now)
+                for message in unbatch(json.loads(payload)):
+                    if message.get("type") == "positions_ack":
+                        step.on_ack(message, now)
         elif not self.snapshot.done() and SNAPSHOT in payload[:40]:
             self.snapshot.set_result(None)
 

@@ -430,6 +430,8 @@ def watch(
 
     import websockets
 
+    from siaga.realtime.schemas import unbatch
+
     if stream not in {"console", "officer", "resident"}:
         raise typer.BadParameter("the stream is console, officer or resident")
 
@@ -441,11 +443,11 @@ def watch(
             try:
                 async with websockets.connect(address) as connection:
                     async for raw in connection:
-                        message = json.loads(raw)
-                        if message.get("type") in {"alert_event", "alert_status"}:
-                            last = message["cursor"]
-                        if heartbeats or message.get("type") != "heartbeat":
-                            typer.echo(json.dumps(message, ensure_ascii=False))
+                        for message in unbatch(json.loads(raw)):
+                            if message.get("type") in {"alert_event", "alert_status"}:
+                                last = message["cursor"]
+                            if heartbeats or message.get("type") != "heartbeat":
+                                typer.echo(json.dumps(message, ensure_ascii=False))
             except websockets.exceptions.InvalidStatus as exc:
                 typer.secho(f"refused: {exc}", err=True, fg=typer.colors.RED)
                 raise typer.Exit(1) from exc

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import websockets
 
+from siaga.realtime.schemas import unbatch
 from tests.conftest import REQUIRE_SERVICES, _create_postgres_database, _drop_postgres_database
 from tests.e2e.test_readme import _free_port
 
@@ -165,9 +166,9 @@ async def _press(http: httpx.AsyncClient, resident: str) -> str:
 
 async def _events(connection: websockets.ClientConnection) -> AsyncIterator[dict[str, Any]]:
     while True:
-        message = json.loads(await asyncio.wait_for(connection.recv(), timeout=DEADLINE))
-        if message["type"] == "alert_event":
-            yield message
+        for message in unbatch(json.loads(await asyncio.wait_for(connection.recv(), timeout=DEADLINE))):
+            if message["type"] == "alert_event":
+                yield message
 
 
 async def test_a_console_on_one_process_sees_a_press_made_on_the_other(cluster: Cluster) -> None:

@@ -25,10 +25,10 @@ from siaga.alerts.models import Alert, AlertEvent
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.app import create_app
 from siaga.db import utcnow
-from siaga.realtime.schemas import StreamMessage
+from siaga.realtime.schemas import StreamMessage, unbatch
 from siaga.responders.models import PositionRecord
 from siaga.runtime import Runtime
-from tests.conftest import Api, Person
+from tests.conftest import Api, Person, sos_body
 
 MESSAGE = TypeAdapter(StreamMessage)
 DEADLINE = 15.0  # generous: these wait for something to happen, they never judge how fast
@@ -74,12 +74,18 @@ class Client:
     def __init__(self, connection: websockets.ClientConnection) -> None:
         self.connection = connection
         self.seen: list[dict[str, Any]] = []
+        self.frames: list[str] = []  # each frame's type (a batch is one frame)
+        self.waiting: list[dict[str, Any]] = []  # the rest of a batch not yet taken
 
     async def next(self, *, skip_heartbeats: bool = True) -> dict[str, Any]:
         while True:
-            raw = await asyncio.wait_for(self.connection.recv(), timeout=DEADLINE)
-            message: dict[str, Any] = json.loads(raw)
-            MESSAGE.validate_python(message)  # every message a client gets has a schema
+            if not self.waiting:
+                raw = await asyncio.wait_for(self.connection.recv(), timeout=DEADLINE)
+                frame: dict[str, Any] = json.loads(raw)
+                MESSAGE.validate_python(frame)  # every message a client gets has a schema
+                self.frames.append(frame["type"])
+                self.waiting = unbatch(frame)
+            message = self.waiting.pop(0)
             self.seen.append(message)
             if skip_heartbeats and message["type"] == "heartbeat":
                 continue
@@ -234,12 +240,35 @@ async def test_a_console_that_reconnects_with_its_cursor_gets_what_it_missed_onc
             ("created", second["id"]),
             ("acknowledged", second["id"]),
         ]
+        assert console.frames[2:] == ["batch"], "what was missed comes in one frame"
         assert all(m["cursor"] > cursor for m in missed)
         await api.post(operator, f"/alerts/{second['id']}/notes", {"text": "live again"})
         live_note = await console.event("note", second["id"])
         assert live_note["cursor"] > missed[-1]["cursor"]
     cursors = [m["cursor"] for m in console.seen if m["type"] == "alert_event"]
     assert len(cursors) == len(set(cursors)) == 4
+
+
+async def test_events_written_together_reach_a_console_in_one_frame_in_order(live: Live) -> None:
+    """A press without a position is written with its flag: the console gets both in one batch frame, in timeline
+    order, each exactly as if it had come alone."""
+    api = live.api
+    operator = await api.staff(Role.OPERATOR)
+    resident = await api.resident()
+    async with stream(live, "console", operator) as console:
+        body = sos_body(location=None)
+        answer = await api.http.post("/api/v1/alerts", json=body, headers=resident.headers)
+        assert answer.status_code == 201, answer.text
+        created = await console.event("created", body["id"])
+        flagged = await console.next()
+        assert (flagged["type"], flagged["event"]["kind"], flagged["alert"]["id"]) == (
+            "alert_event",
+            "flagged",
+            body["id"],
+        )
+        assert flagged["event"]["data"]["reason"] == "no_location"
+        assert flagged["cursor"] > created["cursor"]
+        assert console.frames[-1] == "batch"
 
 
 async def test_each_console_sees_only_its_agencys_alerts_until_one_is_escalated_to_it(live: Live) -> None:

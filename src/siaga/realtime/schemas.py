@@ -155,7 +155,8 @@ class StreamError(BaseModel):
     message: str
 
 
-StreamMessage = (
+# One message of a stream (a ``batch`` carries several of these).
+SingleMessage = (
     Hello
     | Heartbeat
     | AlertEventMessage
@@ -166,3 +167,32 @@ StreamMessage = (
     | StreamError
     | PositionsAck
 )
+
+
+class Batch(BaseModel):
+    """Several messages in one frame, in order: what was waiting for a client when the server sent to it. Under load a
+    console gets one frame per burst of events instead of one per event; read each message as if it came alone."""
+
+    type: Literal["batch"] = "batch"
+    messages: list[Annotated[SingleMessage, Field(discriminator="type")]]
+
+
+StreamMessage = SingleMessage | Batch
+
+
+def unbatch(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages a decoded frame carries, in order: a ``batch``'s, or the frame's own message."""
+    if message.get("type") == "batch":
+        inner: list[dict[str, Any]] = message["messages"]
+        return inner
+    return [message]
+
+
+BATCH_HEAD = '{"type":"batch","messages":['
+
+
+def batch_text(texts: list[str]) -> str:
+    """One frame for ``texts`` (each a serialised message): the text itself if alone, else a ``batch``."""
+    if len(texts) == 1:
+        return texts[0]
+    return BATCH_HEAD + ",".join(texts) + "]}"

@@ -44,6 +44,7 @@ from siaga.realtime.schemas import (
     StreamError,
     StreamName,
     UnitUpdate,
+    batch_text,
 )
 from siaga.responders import service as responders
 from siaga.responders.service import PositionFix
@@ -53,6 +54,7 @@ from siaga.runtime import Runtime
 log = logging.getLogger("siaga.streams")
 
 SEND_TIMEOUT_S = 10.0
+BATCH_MAX = 100  # messages in one frame at most
 RESIDENT_KINDS = frozenset(
     {
         "created",
@@ -380,6 +382,15 @@ class Stream:
             except TimeoutError:
                 await self.send(Heartbeat(cursor=self.last_cursor, server_time=datetime.now(UTC)))
                 continue
+            # Whatever else is already waiting goes in the same frame: under load one frame per burst, not per event.
+            texts: list[str] = []
+            while entry is not _OVERFLOW:
+                texts.extend(await self._texts(entry))
+                if len(texts) >= BATCH_MAX or self.queue.empty():
+                    break
+                entry = self.queue.get_nowait()
+            if texts:
+                await self.send_text(batch_text(texts))
             if entry is _OVERFLOW:
                 await self.send(
                     StreamError(
@@ -389,18 +400,21 @@ class Stream:
                 )
                 await self.websocket.close(code=1013)
                 return
-            if isinstance(entry, BaseModel):
-                await self.send(entry)
-            elif isinstance(entry, FeedItem):
-                await self._send_item(entry)
-            elif isinstance(entry, UnitPoint):
-                await self._send_unit(entry)
-            elif isinstance(entry, AlertPosition):
-                await self.send(
-                    AlertLocation(
-                        alert_id=entry.alert_id, lat=entry.lat, lon=entry.lon, accuracy_m=entry.accuracy_m, at=entry.at
-                    )
-                )
+
+    async def _texts(self, entry: object) -> list[str]:
+        """The serialised messages one queued entry makes for this viewer (none if it is not for them)."""
+        if isinstance(entry, BaseModel):
+            return [entry.model_dump_json()]
+        if isinstance(entry, FeedItem):
+            return await self._item_texts(entry)
+        if isinstance(entry, UnitPoint):
+            return await self._unit_texts(entry)
+        if isinstance(entry, AlertPosition):
+            location = AlertLocation(
+                alert_id=entry.alert_id, lat=entry.lat, lon=entry.lon, accuracy_m=entry.accuracy_m, at=entry.at
+            )
+            return [location.model_dump_json()]
+        return []
 
     async def _catch_up(self, cursor: int, until: int) -> None:
         """Everything the client missed after ``cursor``, up to where the live feed took over."""
@@ -411,41 +425,46 @@ class Stream:
             items = [i for i in items if i.cursor <= until]
             if not items:
                 break
+            texts: list[str] = []
             for item in items:
                 if self.viewer.sees(item):
-                    await self._send_item(item, catching_up=True)
+                    texts.extend(await self._item_texts(item, catching_up=True))
+            for start in range(0, len(texts), BATCH_MAX):
+                await self.send_text(batch_text(texts[start : start + BATCH_MAX]))
             after = items[-1].cursor
         self.last_cursor = until
 
-    async def _send_item(self, item: FeedItem, *, catching_up: bool = False) -> None:
+    async def _item_texts(self, item: FeedItem, *, catching_up: bool = False) -> list[str]:
         if not catching_up and item.cursor <= self.last_cursor:
-            return  # already sent during catch-up
+            return []  # already sent during catch-up
         if self.viewer.stream == "resident":
-            await self._send_resident(item)
+            texts = await self._resident_texts(item)
         else:
-            await self.send_text(item.staff_message())  # serialised once for every console and officer
+            texts = [item.staff_message()]  # serialised once for every console and officer
         self.last_cursor = max(self.last_cursor, item.cursor)
+        return texts
 
-    async def _send_unit(self, point: UnitPoint) -> None:
+    async def _unit_texts(self, point: UnitPoint) -> list[str]:
         if self.viewer.stream == "console":
-            await self.send_text(unit_message(point))
-            return
+            return [unit_message(point)]
+        texts = []
         for alert_id, mine in self.residents_alerts.items():
             if mine.unit_id == point.unit_id and not mine.duress and mine.state in ACTIVE_STATES:
-                await self.send(await self._resident_status(alert_id, mine, point))
+                texts.append((await self._resident_status(alert_id, mine, point)).model_dump_json())
+        return texts
 
-    async def _send_resident(self, item: FeedItem) -> None:
+    async def _resident_texts(self, item: FeedItem) -> list[str]:
         mine = self.residents_alerts.setdefault(item.alert.id, _ResidentAlert())
         if mine.duress:
-            return  # the phone shows "cancelled" and learns nothing more
+            return []  # the phone shows "cancelled" and learns nothing more
         mine.unit_id, mine.state = item.alert.unit_id, item.alert.state
         mine.acknowledged = item.alert.acknowledged_at is not None
         mine.duress = item.alert.duress
         mine.lat, mine.lon, mine.cursor = item.alert.lat, item.alert.lon, item.cursor
         if item.event.kind not in RESIDENT_KINDS:
-            return
+            return []
         point = self.runtime.units.tracker.get(mine.unit_id) if mine.unit_id is not None else None
-        await self.send(await self._resident_status(item.alert.id, mine, point))
+        return [(await self._resident_status(item.alert.id, mine, point)).model_dump_json()]
 
     async def _resident_status(
         self, alert_id: uuid.UUID, mine: _ResidentAlert, point: UnitPoint | None

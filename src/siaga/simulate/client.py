@@ -16,6 +16,8 @@ import httpx
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from siaga.realtime.schemas import unbatch
+
 log = logging.getLogger("siaga.simulate")
 
 API_PREFIX = "/api/v1"
@@ -143,10 +145,10 @@ async def follow_stream(
         try:
             async with websockets.connect(api.stream_url(stream, token, cursor), max_size=2**24) as connection:
                 async for raw in connection:
-                    message = json.loads(raw)
-                    if message.get("type") == "alert_event":
-                        cursor = int(message["cursor"])
-                    on_message(message)
+                    for message in unbatch(json.loads(raw)):
+                        if message.get("type") == "alert_event":
+                            cursor = int(message["cursor"])
+                        on_message(message)
         except InvalidStatus as exc:
             api.stats.add("stream_refused")
             log.warning("%s stream refused: %s", stream, exc)

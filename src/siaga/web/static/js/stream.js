@@ -43,6 +43,15 @@ export class LiveStream {
     this.onState(state);
   }
 
+  take(message) {
+    if (message.type === "alert_event" || message.type === "alert_status") {
+      if (this.cursor !== null && message.cursor <= this.cursor && message.type === "alert_event") return;
+      this.cursor = Math.max(this.cursor ?? 0, message.cursor);
+    }
+    if (message.type === "hello" && this.cursor === null) this.cursor = message.cursor;
+    this.onMessage(message);
+  }
+
   connect() {
     const token = this.token();
     if (!token || this.closed) return;
@@ -54,13 +63,9 @@ export class LiveStream {
       this.setState("open");
     };
     socket.onmessage = (event) => {
-      const message = JSON.parse(event.data);
-      if (message.type === "alert_event" || message.type === "alert_status") {
-        if (this.cursor !== null && message.cursor <= this.cursor && message.type === "alert_event") return;
-        this.cursor = Math.max(this.cursor ?? 0, message.cursor);
-      }
-      if (message.type === "hello" && this.cursor === null) this.cursor = message.cursor;
-      this.onMessage(message);
+      const frame = JSON.parse(event.data);
+      // A "batch" carries what was waiting for this client, in order: each is taken as if it came alone.
+      for (const message of frame.type === "batch" ? frame.messages : [frame]) this.take(message);
     };
     socket.onclose = (event) => {
       if (this.closed) return this.setState("closed");
