@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Table, Uuid, any_, bindparam, insert, select, text
+from sqlalchemy import ColumnElement, Integer, Select, Table, Uuid, any_, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -132,24 +132,7 @@ class _Resident:
 
 
 def _residents(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, _Resident]:
-    r = _table(Resident)
-    c = _table(EmergencyContact)
-    rows = connection.execute(
-        select(
-            r.c.id,
-            r.c.phone,
-            r.c.name,
-            r.c.nik,
-            r.c.strikes,
-            r.c.suspended,
-            r.c.suspended_reason,
-            r.c.is_exercise,
-            c.c.phone,
-        )
-        .outerjoin(c, c.c.resident_id == r.c.id)
-        .where(_among(connection, r.c.id, ids, Uuid()))
-        .order_by(c.c.id)
-    ).all()
+    rows = connection.execute(_statements(connection).residents, {"ids": list(ids)}).all()
     found: dict[uuid.UUID, _Resident] = {}
     for rid, phone, name, nik, strikes, suspended, reason, exercise, contact in rows:
         resident = found.get(rid)
@@ -229,13 +212,8 @@ def _write(
             "offer_due_at": now if agency.direct_offers else None,
             "offer_ring": 0,
         }
-    alerts = _table(Alert)
-    insert_alerts = (
-        (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(alerts)
-        .on_conflict_do_nothing(index_elements=[alerts.c.id])
-        .returning(alerts.c.id)
-    )
-    written = set(connection.scalars(insert_alerts, list(rows.values())).all())
+    statements = _statements(connection)
+    written = set(connection.scalars(statements.alerts, list(rows.values())).all())
     if not written:
         return written
 
@@ -324,10 +302,7 @@ def _write(
     if connection.dialect.name == "postgresql":
         # Timeline events commit in id order (see alerts.timeline.lock_event_log), taken as late as possible.
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK})
-    event_table = _table(AlertEvent)
-    event_ids = connection.scalars(
-        insert(event_table).returning(event_table.c.id, sort_by_parameter_order=True), events
-    ).all()
+    event_ids = connection.scalars(statements.events, events).all()
     info[FEED_ITEMS] = [
         written_item(
             {**event, "id": event_id},
@@ -338,22 +313,84 @@ def _write(
         for event, event_id in zip(events, event_ids, strict=True)
     ]
     if trail:
-        connection.execute(insert(_table(AlertLocation)), trail)
-    connection.execute(insert(_table(AuditRecord)), audit)
+        connection.execute(statements.trail, trail)
+    connection.execute(statements.audit, audit)
     if messages:
-        outbound = _table(OutboundMessage)
-        ids = connection.scalars(insert(outbound).returning(outbound.c.id), messages).all()
+        ids = connection.scalars(statements.messages, messages).all()
         info[notify.OUTBOUND] = list(ids)
     info[EVENTS_WRITTEN] = True
     return written
 
 
-def _among(connection: Connection, column: Any, values: set[Any], item: TypeEngine[Any]) -> ColumnElement[bool]:
-    """``column IN values``. On PostgreSQL as ``= ANY(:array)``: one statement text whatever the batch holds, so it
-    is prepared once (an IN list is a new statement, and a new prepare, for each count of values)."""
-    if connection.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(item)))  # type: ignore[no-any-return]
-    return column.in_(values)  # type: ignore[no-any-return]
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The batch's statements, built once per dialect: a batch then pays only for executing them (building a
+    statement, and its cache key, cost about as much as running it on SQLite)."""
+
+    residents: Select[Any]  # the residents ``:ids`` with their emergency contacts' numbers
+    primaries: Select[Any]  # the primary agency of each jurisdiction in ``:ids``
+    alerts: Any  # INSERT of the alerts that skips ids already stored, returning those inserted
+    events: Any
+    trail: Any
+    audit: Any
+    messages: Any
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _statements(connection: Connection) -> _Statements:
+    dialect = connection.dialect.name
+    built = _STATEMENTS.get(dialect)
+    if built is None:
+        built = _STATEMENTS[dialect] = _build_statements(dialect)
+    return built
+
+
+def _build_statements(dialect: str) -> _Statements:
+    r, c = _table(Resident), _table(EmergencyContact)
+    a, link = _table(Agency), _table(JurisdictionAgency)
+    alerts, events, outbound = _table(Alert), _table(AlertEvent), _table(OutboundMessage)
+    residents = (
+        select(
+            r.c.id,
+            r.c.phone,
+            r.c.name,
+            r.c.nik,
+            r.c.strikes,
+            r.c.suspended,
+            r.c.suspended_reason,
+            r.c.is_exercise,
+            c.c.phone,
+        )
+        .outerjoin(c, c.c.resident_id == r.c.id)
+        .where(_among(dialect, r.c.id, Uuid()))
+        .order_by(c.c.id)
+    )
+    primaries = (
+        select(link.c.jurisdiction_id, *_Timers.columns(a))
+        .join(a, a.c.id == link.c.agency_id)
+        .where(_among(dialect, link.c.jurisdiction_id, Integer()), link.c.is_primary.is_(True))
+    )
+    return _Statements(
+        residents=residents,
+        primaries=primaries,
+        alerts=(pg_insert if dialect == "postgresql" else sqlite_insert)(alerts)
+        .on_conflict_do_nothing(index_elements=[alerts.c.id])
+        .returning(alerts.c.id),
+        events=insert(events).returning(events.c.id, sort_by_parameter_order=True),
+        trail=insert(_table(AlertLocation)),
+        audit=insert(_table(AuditRecord)),
+        messages=insert(outbound).returning(outbound.c.id),
+    )
+
+
+def _among(dialect: str, column: Any, item: TypeEngine[Any]) -> ColumnElement[bool]:
+    """``column IN :ids``. On PostgreSQL as ``= ANY(:ids)``: one statement text whatever the batch holds, so it is
+    prepared once (an IN list is a new statement, and a new prepare, for each count of values)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(item)))  # type: ignore[no-any-return]
+    return column.in_(bindparam("ids", expanding=True))  # type: ignore[no-any-return]
 
 
 def _table(model: type[Base]) -> Table:
@@ -395,13 +432,7 @@ def _event(
 def _primary_agencies(connection: Connection, jurisdiction_ids: set[int]) -> dict[int, _Timers]:
     if not jurisdiction_ids:
         return {}
-    a = _table(Agency)
-    link = _table(JurisdictionAgency)
-    rows = connection.execute(
-        select(link.c.jurisdiction_id, *_Timers.columns(a))
-        .join(a, a.c.id == link.c.agency_id)
-        .where(_among(connection, link.c.jurisdiction_id, jurisdiction_ids, Integer()), link.c.is_primary.is_(True))
-    ).all()
+    rows = connection.execute(_statements(connection).primaries, {"ids": list(jurisdiction_ids)}).all()
     return {row[0]: _Timers(*row[1:]) for row in rows}
 
 

@@ -152,14 +152,13 @@ async def _view(session: AsyncSession, principal: Principal, alert: Alert, ip: s
 @router.post(
     "/alerts",
     status_code=status.HTTP_201_CREATED,
+    response_model=ResidentAlertRead,
     responses={
         200: {"model": ResidentAlertRead, "description": "A retry of a press already stored"},
         **error_responses(400, 401, 403, 409, 413, 422),
     },
 )
-async def raise_alert(
-    body: AlertCreate, principal: SOSResident, runtime: RuntimeDep, response: Response, ip: ClientIP
-) -> ResidentAlertRead:
+async def raise_alert(body: AlertCreate, principal: SOSResident, runtime: RuntimeDep, ip: ClientIP) -> Response:
     """Press SOS. Stored durably and placed in a jurisdiction before this answers 201. Sending the same id and body
     again answers 200 with the same alert; the same id with a different body is a 409."""
     resident_id = principal.resident_id
@@ -175,12 +174,16 @@ async def raise_alert(
             resident = await accounts.get_resident(session, resident_id)
             alert = await service.stored_press(session, resident=resident, body=body)
             view = await resident_alert_read(session, alert)
-        response.status_code = status.HTTP_200_OK
-        return view
-    if stored.replay:
-        response.status_code = status.HTTP_200_OK
-    result: ResidentAlertRead = stored.view
-    return result
+        return _json(view, status.HTTP_200_OK)
+    view = stored.view
+    assert isinstance(view, ResidentAlertRead)
+    return _json(view, status.HTTP_200_OK if stored.replay else status.HTTP_201_CREATED)
+
+
+def _json(view: ResidentAlertRead, status_code: int) -> Response:
+    """The view as the response, serialised once: the press is the hottest route, and FastAPI would validate the
+    model it is given again before serialising it."""
+    return Response(view.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
 @router.get("/alerts", responses=error_responses(401))
