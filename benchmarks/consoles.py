@@ -46,7 +46,7 @@ class _Armed:
 class _Shared:
     run_tag: int
     armed: dict[int, _Armed] = field(default_factory=dict)
-    messages: int = 0
+    frames: int = 0  # WebSocket frames received (a batch is one)
     too_slow: int = 0
 
 
@@ -129,7 +129,7 @@ class _Console(asyncio.Protocol):
 
     def _message(self, payload: bytes, now: float) -> None:
         shared = self.shared
-        shared.messages += 1
+        shared.frames += 1
         if not self.snapshot.done() and SNAPSHOT in payload[:40]:
             self.snapshot.set_result(None)
         # A frame is one message or a batch of several: every created event in it counts.
@@ -276,7 +276,7 @@ def console_main(link: Connection, host: str, port: int, tokens: list[str], run_
                             "cpu": (_cpu_seconds() - cpu_at_arm) / wall if wall > 0 else 0.0,
                             "open": sum(1 for c in consoles if not c.closed.done()),
                             "too_slow": shared.too_slow,
-                            "messages": shared.messages,
+                            "frames": shared.frames,
                         }
                     )
         finally:

@@ -85,7 +85,7 @@ class Config:
     @classmethod
     def from_env(cls) -> Config:
         quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-        ladder = [10.0, 25, 50, 100, 200, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3200, 4000]
+        ladder = [10.0, 25, 50, 100, 200, 400, 600, 800, 1000, 1300, 1600, 2000, 2500, 3200, 4000, 5000, 6500, 8000]
         results = Path(os.environ.get("BENCH_RESULTS", ROOT / "benchmarks" / "results" / ("quick" if quick else "")))
         return cls(
             quick=quick,

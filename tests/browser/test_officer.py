@@ -10,6 +10,7 @@ from playwright.async_api import BrowserContext, Page, Request, WebSocket, WebSo
 from sqlalchemy import func, select
 
 from siaga.accounts.models import Role
+from siaga.realtime.schemas import unbatch
 from siaga.responders.models import PositionRecord
 from tests.browser.conftest import Site, eventually, screenshot
 from tests.conftest import PASSWORD, Person
@@ -226,9 +227,9 @@ class Wire:
 
     @staticmethod
     def _frame(payload: str | bytes, into: list[dict[str, Any]], kind: str) -> None:
-        message = json.loads(payload)
-        if message.get("type") == kind:
-            into.append(message)
+        for message in unbatch(json.loads(payload)):  # an ack may come in a batch with other messages
+            if message.get("type") == kind:
+                into.append(message)
 
     def _request(self, request: Request) -> None:
         if request.method == "POST" and request.url.endswith("/api/v1/officers/me/location"):

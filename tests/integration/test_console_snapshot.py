@@ -15,6 +15,7 @@ from sqlalchemy import insert
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role, Unit
 from siaga.agencies import service as agencies
+from siaga.realtime.schemas import unbatch
 from siaga.realtime.streams import Stream, viewer_for
 from siaga.responders.models import UnitState, UnitStatus
 from siaga.runtime import Runtime
@@ -35,7 +36,7 @@ class FakeSocket:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        return [json.loads(t) for t in self.texts]
+        return [message for t in self.texts for message in unbatch(json.loads(t))]
 
     async def accept(self) -> None:
         self.on_accept()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 import weakref
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ log = logging.getLogger("siaga.streams")
 
 SEND_TIMEOUT_S = 10.0
 BATCH_MAX = 100  # messages in one frame at most
+BATCH_WAIT_S = 0.05  # how long the messages already made may wait for the rest of their frame
 RESIDENT_KINDS = frozenset(
     {
         "created",
@@ -383,10 +385,12 @@ class Stream:
                 await self.send(Heartbeat(cursor=self.last_cursor, server_time=datetime.now(UTC)))
                 continue
             # Whatever else is already waiting goes in the same frame: under load one frame per burst, not per event.
+            # A resident's messages may each need a database read: what is ready goes out within BATCH_WAIT_S.
             texts: list[str] = []
+            began = time.monotonic()
             while entry is not _OVERFLOW:
                 texts.extend(await self._texts(entry))
-                if len(texts) >= BATCH_MAX or self.queue.empty():
+                if len(texts) >= BATCH_MAX or self.queue.empty() or time.monotonic() - began > BATCH_WAIT_S:
                     break
                 entry = self.queue.get_nowait()
             if texts:

@@ -64,8 +64,15 @@ export class LiveStream {
     };
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data);
-      // A "batch" carries what was waiting for this client, in order: each is taken as if it came alone.
-      for (const message of frame.type === "batch" ? frame.messages : [frame]) this.take(message);
+      // A "batch" carries what was waiting for this client, in order: each is taken as if it came alone, and one
+      // that the page fails to apply does not cost the others theirs.
+      for (const message of frame.type === "batch" ? frame.messages : [frame]) {
+        try {
+          this.take(message);
+        } catch (error) {
+          console.error("stream message not applied", message, error);
+        }
+      }
     };
     socket.onclose = (event) => {
       if (this.closed) return this.setState("closed");
