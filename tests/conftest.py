@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import siaga.demo
 from siaga import migrate
 from siaga.accounts import security
 from siaga.accounts import service as accounts
@@ -32,7 +33,12 @@ from siaga.tables import metadata
 POSTGRES_ADMIN_URL = os.environ.get("SIAGA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("SIAGA_REQUIRE_SERVICES", "") == "1" or os.environ.get("CI", "") == "true"
 PASSWORD = "correct horse battery"
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Everything the tests read is in the repository: Bandung's kecamatan are the demo's own copy (shipped in the
+# package), the rest is under tests/data (see its README for sources and licences).
+TEST_DATA = Path(__file__).resolve().parent / "data"
+BANDUNG_GEOJSON = Path(siaga.demo.__file__).resolve().parent / "data" / "bandung_kecamatan.geojson"
+LAMPUNG_GEOJSON = TEST_DATA / "geo" / "bandar_lampung_kecamatan.geojson"
+CAP_SCHEMA = TEST_DATA / "standards" / "cap12.xsd"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -287,4 +293,13 @@ def api(client: httpx.AsyncClient, db: Runtime) -> Api:
     return Api(http=client, runtime=db)
 
 
-__all__ = ["SHARED_DATA", "Api", "Person", "make_settings", "sos_body"]
+__all__ = [
+    "BANDUNG_GEOJSON",
+    "CAP_SCHEMA",
+    "LAMPUNG_GEOJSON",
+    "TEST_DATA",
+    "Api",
+    "Person",
+    "make_settings",
+    "sos_body",
+]

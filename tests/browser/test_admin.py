@@ -11,10 +11,8 @@ from playwright.async_api import Page, expect
 
 from siaga.accounts.models import Role
 from tests.browser.conftest import Site, screenshot
+from tests.conftest import LAMPUNG_GEOJSON as LAMPUNG
 from tests.conftest import PASSWORD, Person
-
-GEO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "geo"
-LAMPUNG = GEO / "bandar_lampung_kecamatan.geojson"
 
 
 async def log_in(site: Site) -> tuple[Page, Person]:

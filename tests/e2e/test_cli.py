@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.conftest import LAMPUNG_GEOJSON
 
 SIAGA = [sys.executable, "-m", "siaga"]
 
@@ -69,7 +69,7 @@ def test_an_administrator_sets_up_a_city_from_the_command_line(env: dict[str, st
         )
         assert result.returncode == 0, result.stderr
 
-    lampung = SHARED_DATA / "geo" / "bandar_lampung_kecamatan.geojson"
+    lampung = LAMPUNG_GEOJSON
     codes = sorted(f["properties"]["kode"] for f in json.loads(lampung.read_text())["features"])
     table = tmp_path / "table.csv"
     table.write_text(

@@ -11,9 +11,9 @@ from shapely.ops import unary_union
 from siaga.agencies import service as agencies
 from siaga.agencies.models import AgencyKind
 from siaga.runtime import Runtime
-from tests.conftest import SHARED_DATA
+from tests.conftest import LAMPUNG_GEOJSON
 
-LAMPUNG = SHARED_DATA / "geo" / "bandar_lampung_kecamatan.geojson"
+LAMPUNG = LAMPUNG_GEOJSON
 
 
 async def _lampung(runtime: Runtime) -> dict[str, str]:

@@ -7,7 +7,6 @@ import logging
 import math
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,11 +23,8 @@ from siaga.agencies.geo import (
     haversine_m,
     parse_feature_collection,
 )
-
-# The repository is cloned with the project's shared data directory beside it (/work/main -> /work/shared).
-GEO_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "geo"
-BANDUNG_FILE = GEO_DIR / "bandung_kecamatan.geojson"
-LAMPUNG_FILE = GEO_DIR / "bandar_lampung_kecamatan.geojson"
+from tests.conftest import BANDUNG_GEOJSON as BANDUNG_FILE
+from tests.conftest import LAMPUNG_GEOJSON as LAMPUNG_FILE
 
 # Metres per degree along a meridian on the sphere haversine_m uses.
 M_PER_DEG = 6_371_008.8 * math.pi / 180.0
@@ -36,13 +32,11 @@ M_PER_DEG = 6_371_008.8 * math.pi / 180.0
 
 @cache
 def _bandung() -> tuple[KecamatanFeature, ...]:
-    assert BANDUNG_FILE.is_file(), f"shared test data missing: {BANDUNG_FILE}"
     return tuple(parse_feature_collection(BANDUNG_FILE.read_bytes()))
 
 
 @cache
 def _lampung() -> tuple[KecamatanFeature, ...]:
-    assert LAMPUNG_FILE.is_file(), f"shared test data missing: {LAMPUNG_FILE}"
     return tuple(parse_feature_collection(LAMPUNG_FILE.read_text(encoding="utf-8")))
 
 
