@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -165,6 +165,22 @@ async def client(db: Runtime) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float = 20.0, what: str = "") -> T:
+    """Poll until ``check`` returns something truthy and return it (the server's workers, a page and a busy machine
+    run at their own pace): a generous deadline for waiting, never a judgement of speed."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.25)
+
+
 @dataclass
 class Person:
     """Someone with a session token: a resident or a staff member."""
@@ -300,6 +316,7 @@ __all__ = [
     "TEST_DATA",
     "Api",
     "Person",
+    "eventually",
     "make_settings",
     "sos_body",
 ]

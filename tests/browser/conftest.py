@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
@@ -21,7 +20,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from siaga.app import create_app
 from siaga.runtime import Runtime
-from tests.conftest import REQUIRE_SERVICES, Api
+from tests.conftest import REQUIRE_SERVICES, Api, eventually
 from tests.e2e.test_readme import _free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -110,17 +109,4 @@ async def site(db: Runtime, browser: Browser) -> AsyncIterator[Site]:
         await asyncio.wait_for(task, timeout=30)
 
 
-T = TypeVar("T")
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, within: float = 20.0, what: str = "") -> T:
-    """Poll the server until ``check`` returns something (the page and the server's workers run at their own pace);
-    a generous deadline for waiting, never a judgement of speed."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.25)
+__all__ = ["Site", "eventually", "screenshot"]

@@ -75,6 +75,8 @@ def test_the_readme_walkthrough_and_live_section_work_as_written(
     server: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
     _, env = server
+    blocks = "\n".join(readme_blocks("walkthrough") + readme_blocks("live"))
+    assert not re.search(r"^\s*sleep \d", blocks, flags=re.MULTILINE), "the README's blocks wait a fixed time"
     # The README calls .venv/bin/siaga; point it at this interpreter's siaga wherever the suite runs.
     script = (walkthrough_script() + "\n" + "\n".join(readme_blocks("live"))).replace(
         ".venv/bin/siaga", f"{sys.executable} -m siaga"

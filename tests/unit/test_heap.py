@@ -3,18 +3,24 @@ collected at the reclaim."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import weakref
 
 import pytest
 
 from siaga.heap import HeapKeeper
+from tests.conftest import eventually
 
 
 class _Node:
     def __init__(self) -> None:
         self.other: _Node | None = None
+
+
+def _in_the_generations(objects: list[_Node]) -> int:
+    """How many of ``objects`` a collection would walk: frozen ones are in the permanent generation instead."""
+    wanted = {id(o) for o in objects}
+    return sum(id(o) in wanted for o in gc.get_objects())
 
 
 def _cycle() -> weakref.ref[_Node]:
@@ -34,13 +40,16 @@ async def test_a_running_keeper_freezes_what_lives_and_stop_gives_it_back() -> N
     keeper.start()
     try:
         assert gc.get_freeze_count() > 0
-        held = [_Node() for _ in range(1000)]  # made after the start: frozen at the next round
-        frozen_before = gc.get_freeze_count()
-        await asyncio.sleep(0.3)
-        assert gc.get_freeze_count() >= frozen_before + len(held)
+        held = [_Node() for _ in range(1000)]  # made after the start: frozen at a later round
+        assert _in_the_generations(held) == len(held)
+
+        async def all_frozen() -> bool:
+            return _in_the_generations(held) == 0
+
+        await eventually(all_frozen, what="the keeper's next round to freeze what lives")
     finally:
         await keeper.stop()
-    assert gc.get_freeze_count() == 0
+    assert _in_the_generations(held) == len(held), "stop hands everything back to the collector"
 
 
 async def test_a_cycle_frozen_is_kept_until_the_reclaim_and_then_freed() -> None:
@@ -65,18 +74,19 @@ async def test_the_reclaim_comes_round_by_itself() -> None:
     try:
         garbage = _cycle()
         gc.freeze()
-        for _ in range(40):
-            if garbage() is None:
-                break
-            await asyncio.sleep(0.05)
-        assert garbage() is None
+
+        async def freed() -> bool:
+            return garbage() is None
+
+        await eventually(freed, what="the keeper's reclaim to free a frozen cycle")
     finally:
         await keeper.stop()
 
 
 async def test_a_keeper_set_to_zero_leaves_the_collector_alone() -> None:
+    held = [_Node() for _ in range(100)]
     keeper = HeapKeeper(freeze_every_s=0, reclaim_every_s=3600)
     keeper.start()
     assert not keeper.running
-    assert gc.get_freeze_count() == 0
+    assert _in_the_generations(held) == len(held), "a disabled keeper froze what lives"
     await keeper.stop()
