@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 # file does not match itself.
 OUTSIDE = [
     re.compile(r"\.\./shared\b"),  # a relative path or link to it
-    re.compile(r"/work/shared\b"),  # the path on the machine it was developed on
+    re.compile("/work" + r"/shared\b"),  # the path on the machine it was developed on
     re.compile(r"""\.parents?\b[^\n]*/\s*["']shared["']"""),  # a path built from this file up and over to it
 ]
 
