@@ -25,7 +25,7 @@ from tests.e2e.test_readme import _free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 # Generous waits for what the page shows (a loaded 2-core CI machine is slow); they never judge speed.
-expect.set_options(timeout=20_000)
+expect.set_options(timeout=30_000)
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -74,7 +74,7 @@ class Site:
             permissions=["geolocation", "notifications"],
             geolocation={"latitude": -6.8915, "longitude": 107.6107},
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)
         return context
 
     async def phone(self, language: str = "id") -> BrowserContext:

@@ -22,7 +22,7 @@ from siaga.alerts.timeline import record_system_event
 from tests.browser.conftest import Site, screenshot
 from tests.conftest import PASSWORD, Person
 
-DEADLINE_MS = 15_000
+DEADLINE_MS = 30_000  # a generous wait for what the page shows; never a judgement of speed
 COBLONG = (-6.8915, 107.6107)
 
 

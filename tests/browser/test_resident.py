@@ -184,8 +184,15 @@ async def test_a_press_made_offline_says_sending_and_is_delivered_once_when_back
     await expect(headline(page)).to_have_text("Diterima server")
     alerts = await alerts_of(site, operator, resident)
     assert [a["id"] for a in alerts] == [stored]
-    await asyncio.sleep(1.5)  # any retry still in flight would have made a second alert by now
-    assert len(await alerts_of(site, operator, resident)) == 1
+
+    async def nothing_left_to_send() -> bool:
+        states: list[str] = await page.evaluate(
+            "import('/static/resident/outbox.js').then(o => o.allPresses()).then(rows => rows.map(r => r.state))"
+        )
+        return states == ["delivered"]
+
+    await eventually(nothing_left_to_send, what="the phone's outbox to mark the press delivered")
+    assert len(await alerts_of(site, operator, resident)) == 1  # the retries made no second alert
     await context.close()
 
 
