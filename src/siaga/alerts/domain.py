@@ -143,7 +143,27 @@ class Escalate:
     reason: str
 
 
-Command = Acknowledge | Dispatch | MarkEnRoute | MarkOnScene | Resolve | Cancel | DuressCancel | AddNote | Escalate
+@dataclass(frozen=True, slots=True)
+class HandBack:
+    """The assigned unit gives the alert back to the command centre (its officer goes off duty, say): the alert
+    returns to dispatch and, if no operator holds it, escalates at once."""
+
+    reason: str = "off_duty"
+
+
+Command = (
+    Acknowledge | Dispatch | MarkEnRoute | MarkOnScene | Resolve | Cancel | DuressCancel | AddNote | Escalate | HandBack
+)
+
+
+class EscalationReason(StrEnum):
+    """Why Siaga itself escalated an alert: codes the console translates (an operator's manual escalation carries
+    their own words instead)."""
+
+    NOT_ACKNOWLEDGED = "not_acknowledged"  # T1: no human took the alert in time
+    NO_OFFICER = "no_officer"  # T2: no unit took the alert in time
+    DURESS = "duress"  # the resident entered the duress PIN
+    HANDED_BACK = "handed_back"  # the unit gave the alert back and no operator holds it
 
 
 class EventKind(StrEnum):
@@ -163,6 +183,7 @@ class EventKind(StrEnum):
     OFFER_DECLINED = "offer_declined"
     OFFER_EXPIRED = "offer_expired"
     OFFERS_WITHDRAWN = "offers_withdrawn"  # someone took the alert (or it closed): the other offered units are told
+    HANDED_BACK = "handed_back"  # the assigned unit gave the alert back to dispatch (data: unit_id, reason)
     DELIVERY_FAILED = "delivery_failed"  # an SMS or push about this alert could not be delivered (yet)
 
 
@@ -296,7 +317,10 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
             # Accepted even on a closed alert: someone coerced into "cancelling" after staff closed it is still in
             # danger, and the escalation must reach the command centre.
             _require_resident(alert, actor, "cancel")
-            return [DomainEvent(EventKind.DURESS), DomainEvent(EventKind.ESCALATED, {"reason": "duress"})]
+            return [
+                DomainEvent(EventKind.DURESS),
+                DomainEvent(EventKind.ESCALATED, {"reason": EscalationReason.DURESS.value}),
+            ]
         case AddNote(text=text):
             if actor.kind is ActorKind.OFFICER:
                 _require_responder(alert, actor, "add a note")
@@ -310,6 +334,16 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                 raise ActorNotAllowed(actor, "escalate an alert")
             _require_active(alert, "escalate")
             return [DomainEvent(EventKind.ESCALATED, {"reason": reason})]
+        case HandBack(reason=reason):
+            _require_responder(alert, actor, "hand the alert back")
+            _require_active(alert, "hand the alert back")
+            if alert.unit_id is None:
+                raise TransitionError("alert.no_unit", "no unit holds this alert, so there is nothing to hand back")
+            handed = DomainEvent(EventKind.HANDED_BACK, {"unit_id": alert.unit_id, "reason": reason})
+            if alert.acknowledged_by is None:
+                # Nobody else holds it now: it must not wait for a timer to be noticed.
+                return [handed, DomainEvent(EventKind.ESCALATED, {"reason": EscalationReason.HANDED_BACK.value})]
+            return [handed]
     raise TypeError(f"unknown command {command!r}")  # pragma: no cover - exhaustiveness guard
 
 
@@ -343,6 +377,9 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             return replace(alert, duress=True, priority=Priority.CRITICAL)
         case EventKind.ESCALATED:
             return replace(alert, escalated=True)
+        case EventKind.HANDED_BACK:
+            back = AlertState.ACKNOWLEDGED if alert.acknowledged_by is not None else AlertState.NEW
+            return replace(alert, state=back, unit_id=None)
         case (
             EventKind.NOTE
             | EventKind.FLAGGED
@@ -355,6 +392,57 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
         ):
             return alert
     raise TypeError(f"unknown event {event.kind!r}")  # pragma: no cover
+
+
+# Who holds an alert, and what the timers do about it ---------------------------------------------------------------
+
+
+def taken_by_a_person(alert: AlertSnapshot) -> bool:
+    """A human has taken the alert: an operator acknowledged it, or an officer accepted it for their unit."""
+    return alert.acknowledged_by is not None or alert.unit_id is not None
+
+
+def awaits_operator(state: AlertState, *, acknowledged: bool, has_unit: bool) -> bool:
+    """An officer has the alert but no operator has looked at it yet: the console marks it quietly ("not yet seen
+    by an operator"); it does not escalate."""
+    return state in ACTIVE_STATES and not acknowledged and has_unit
+
+
+def on_ack_timeout(alert: AlertSnapshot) -> list[DomainEvent]:
+    """T1 ran out: escalate only if no human has taken the alert (neither an operator nor an officer)."""
+    if alert.state not in ACTIVE_STATES or taken_by_a_person(alert):
+        return []
+    return [DomainEvent(EventKind.ESCALATED, {"reason": EscalationReason.NOT_ACKNOWLEDGED.value})]
+
+
+def on_dispatch_timeout(alert: AlertSnapshot) -> list[DomainEvent]:
+    """T2 ran out: escalate only if no unit has the alert."""
+    if alert.state not in ACTIVE_STATES or alert.unit_id is not None:
+        return []
+    return [DomainEvent(EventKind.ESCALATED, {"reason": EscalationReason.NO_OFFICER.value})]
+
+
+class Responsible(StrEnum):
+    """Who answers for an open alert right now."""
+
+    UNIT = "unit"  # the assigned unit's officers
+    OPERATOR = "operator"  # the operator who acknowledged it
+    ESCALATION = "escalation"  # nobody took it: the escalation chain (supervisors, parent, neighbours) has it
+    AGENCY = "agency"  # just raised: every console of its agency, with T1 running
+
+
+def responsible(alert: AlertSnapshot, *, ack_timer_running: bool) -> Responsible | None:
+    """Who is responsible for an open alert. None means nobody: never true of an open alert (the invariant the
+    timers, hand-back and escalation keep)."""
+    if alert.unit_id is not None:
+        return Responsible.UNIT
+    if alert.acknowledged_by is not None:
+        return Responsible.OPERATOR
+    if alert.escalated:
+        return Responsible.ESCALATION
+    if ack_timer_running:
+        return Responsible.AGENCY
+    return None
 
 
 def resident_view_state(state: AlertState, *, duress: bool) -> AlertState:

@@ -373,6 +373,8 @@ def _project(alert: Alert, event: DomainEvent, actor: Actor, now: datetime) -> N
         case EventKind.DISPATCHED:
             alert.unit_id = int(event.data["unit_id"])
             alert.dispatched_at = alert.dispatched_at or now
+        case EventKind.HANDED_BACK:
+            alert.unit_id = None
         case EventKind.EN_ROUTE:
             alert.en_route_at = alert.en_route_at or now
         case EventKind.ON_SCENE:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
+from siaga.accounts.models import Role, Staff
 from siaga.agencies import service as agencies_service
 from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
 from siaga.alerts import domain
@@ -75,7 +76,8 @@ async def after_events(
         alert.dispatch_due_at = None
     if AlertState(alert.state) in domain.CLOSED_STATES:
         alert.ack_due_at = None
-    if EventKind.ACKNOWLEDGED in kinds:
+    if domain.taken_by_a_person(alerts.snapshot_of(alert)):
+        # An operator acknowledged it or an officer accepted it: T1 ("nobody has taken it") is over.
         alert.ack_due_at = None
     if EventKind.DISPATCHED in kinds and alert.unit_id is not None:
         await _push_to_unit(session, alert, alert.unit_id, kind="assignment")
@@ -360,14 +362,41 @@ async def _push_to_unit(
 ) -> None:
     """Queue a Web Push to every subscribed phone of the unit's officers (sent after the commit)."""
     officers = await responders.officers_of(session, unit_id)
-    if not officers:
+    await _push_to_staff(session, alert, officers, kind=kind, offer_id=offer_id)
+
+
+_PUSH_TITLES = {"offer": "Tawaran SOS", "assignment": "Penugasan SOS", "escalation": "Eskalasi SOS"}
+# What an escalation push says (Bahasa Indonesia, like every push): the console shows the same reason translated.
+_ESCALATION_TEXT = {
+    domain.EscalationReason.NOT_ACKNOWLEDGED.value: "belum diterima siapa pun tepat waktu",
+    domain.EscalationReason.NO_OFFICER.value: "belum ada petugas yang menerima",
+    domain.EscalationReason.DURESS.value: "warga memasukkan PIN paksaan",
+    domain.EscalationReason.HANDED_BACK.value: "petugas menyerahkan kembali dan belum ada operator yang memegang",
+}
+
+
+async def _push_to_staff(
+    session: AsyncSession,
+    alert: Alert,
+    people: list[Staff],
+    *,
+    kind: str,
+    offer_id: int | None = None,
+    reason: str = "",
+) -> None:
+    """Queue a Web Push to every subscribed device of these staff (sent after the commit, retried, recorded)."""
+    if not people:
         return
     subscriptions = (
         await session.scalars(
-            select(PushSubscriptionRecord).where(PushSubscriptionRecord.staff_id.in_([o.id for o in officers]))
+            select(PushSubscriptionRecord).where(PushSubscriptionRecord.staff_id.in_([p.id for p in people]))
         )
     ).all()
-    title = "Tawaran SOS" if kind == "offer" else "Penugasan SOS"
+    if kind == "escalation":
+        body = f"{alert.category}: {_ESCALATION_TEXT.get(reason, reason)} - ketuk untuk membuka"
+        url = f"/console#alert={alert.id}"  # supervisors work from the console
+    else:
+        body, url = f"{alert.category} - ketuk untuk membuka", f"/officer#alert={alert.id}"
     payload = {
         "type": kind,
         "alert_id": str(alert.id),
@@ -375,10 +404,10 @@ async def _push_to_unit(
         "category": alert.category,
         "lat": alert.lat,
         "lon": alert.lon,
-        "title": title,
-        "body": f"{alert.category} - ketuk untuk membuka",
-        # Where a tap on the notification leads: the officer app, opened on this alert.
-        "url": f"/officer#alert={alert.id}",
+        "title": _PUSH_TITLES.get(kind, "SOS"),
+        "body": body,
+        "url": url,
+        **({"reason": reason} if kind == "escalation" else {}),
     }
     for subscription in subscriptions:
         await notify.queue(
@@ -420,21 +449,33 @@ async def notify_emergency_contacts(session: AsyncSession, *, settings: Settings
 # Escalation ---------------------------------------------------------------------------------------------------
 
 
-async def escalate(session: AsyncSession, *, alert: Alert, reason: str) -> list[str]:
-    """Siaga escalates (a timer ran out): to the parent and neighbouring agencies, with a timeline event."""
-    codes = await escalate_to_agencies(session, alert=alert, reason=reason)
-    await lock_event_log(session)
-    alert.escalated = True
-    event = DomainEvent(EventKind.ESCALATED, {"reason": reason, "agencies": codes})
-    append_event(session, alert, event, SYSTEM, alerts.snapshot_of(alert))
-    alert.version += 1
+async def escalate(session: AsyncSession, *, alert: Alert, events: list[DomainEvent]) -> list[str]:
+    """Siaga escalates (a timer ran out, by the rules of ``domain.on_ack_timeout`` / ``on_dispatch_timeout``): to
+    the parent and neighbouring agencies and to the supervisors, with a timeline event that names them all."""
+    codes: list[str] = []
+    for event in events:
+        reason = str(event.data["reason"])
+        targets = await escalate_to_agencies(session, alert=alert, reason=reason)
+        codes += targets.agencies
+        await lock_event_log(session)
+        alert.escalated = True
+        data = {**event.data, "agencies": targets.agencies, "supervisors": targets.supervisors}
+        append_event(session, alert, DomainEvent(EventKind.ESCALATED, data), SYSTEM, alerts.snapshot_of(alert))
+        alert.version += 1
     await session.flush()
     return codes
 
 
-async def escalate_to_agencies(session: AsyncSession, *, alert: Alert, reason: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class EscalationTargets:
+    agencies: list[str]  # codes of the other agencies that now see the alert, flagged
+    supervisors: list[str]  # names of the people pushed about it (supervisors, else admins, up the chain)
+
+
+async def escalate_to_agencies(session: AsyncSession, *, alert: Alert, reason: str) -> EscalationTargets:
     """Let the parent agency and the agencies of neighbouring kecamatan see the alert (their consoles show it
-    flagged). Returns their codes."""
+    flagged), and push the supervisors of the alert's agency and those above it. The top command centre has
+    neither parent nor, often, neighbours: its supervisors still get the escalation."""
     agency = await session.get(Agency, alert.agency_id)
     targets: set[int] = set()
     if agency is not None and agency.parent_id is not None:
@@ -447,7 +488,31 @@ async def escalate_to_agencies(session: AsyncSession, *, alert: Alert, reason: s
     for agency_id in sorted(targets - existing):
         session.add(AlertEscalation(alert_id=alert.id, agency_id=agency_id, reason=reason))
     await session.flush()
-    return sorted((await session.scalars(select(Agency.code).where(Agency.id.in_(targets)))).all())
+    codes = sorted((await session.scalars(select(Agency.code).where(Agency.id.in_(targets)))).all())
+    people = await _supervisors(session, alert.agency_id)
+    if not alert.is_exercise:  # a drill's escalations show on the console; they do not wake anyone's phone
+        await _push_to_staff(session, alert, people, kind="escalation", reason=reason)
+    return EscalationTargets(agencies=codes, supervisors=sorted(p.name for p in people))
+
+
+async def _supervisors(session: AsyncSession, agency_id: int) -> list[Staff]:
+    """The active supervisors of the agency and every agency above it; the admins there if it has none, so an
+    escalation always reaches a person."""
+    chain: list[int] = []
+    current: int | None = agency_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = await session.scalar(select(Agency.parent_id).where(Agency.id == current))
+    for role in (Role.SUPERVISOR, Role.ADMIN):
+        rows = await session.scalars(
+            select(Staff)
+            .where(Staff.agency_id.in_(chain), Staff.role == role.value, Staff.active.is_(True))
+            .order_by(Staff.id)
+        )
+        found = list(rows.all())
+        if found:
+            return found
+    return []
 
 
 async def _neighbouring_agencies(session: AsyncSession, alert: Alert) -> set[int]:

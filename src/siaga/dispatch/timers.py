@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.agencies.models import Agency
-from siaga.alerts.domain import ACTIVE_STATES
+from siaga.alerts import domain
+from siaga.alerts import service as alerts
 from siaga.alerts.models import Alert
 from siaga.background import Loop
 from siaga.db import utcnow
@@ -25,7 +26,6 @@ from siaga.responders.tracker import UnitTracker
 
 log = logging.getLogger("siaga.timers")
 
-ACTIVE = [s.value for s in ACTIVE_STATES]
 UnitOfWork = Callable[[], Any]  # an async context manager giving a session that commits (Runtime.unit_of_work)
 
 
@@ -57,22 +57,24 @@ async def fire_offer(session: AsyncSession, alert_id: uuid.UUID, tracker: UnitTr
 
 
 async def fire_ack(session: AsyncSession, alert_id: uuid.UUID) -> bool:
+    """T1: escalate unless a person (an operator or an officer) has taken the alert."""
     alert = await _lock_due(session, alert_id, Alert.ack_due_at)
     if alert is None:
         return False
     alert.ack_due_at = None
-    if alert.state in ACTIVE and alert.acknowledged_by_id is None:
-        await dispatch.escalate(session, alert=alert, reason="not_acknowledged")
+    await dispatch.escalate(session, alert=alert, events=domain.on_ack_timeout(alerts.snapshot_of(alert)))
     return True
 
 
 async def fire_dispatch(session: AsyncSession, alert_id: uuid.UUID) -> bool:
+    """T2: escalate unless a unit has the alert, and widen the direct offers at once."""
     alert = await _lock_due(session, alert_id, Alert.dispatch_due_at)
     if alert is None:
         return False
     alert.dispatch_due_at = None
-    if alert.state in ACTIVE and alert.unit_id is None:
-        await dispatch.escalate(session, alert=alert, reason="no_officer")
+    events = domain.on_dispatch_timeout(alerts.snapshot_of(alert))
+    if events:
+        await dispatch.escalate(session, alert=alert, events=events)
         agency = await session.get(Agency, alert.agency_id)
         if agency is not None and agency.direct_offers:
             alert.offer_due_at = utcnow()  # widen now rather than at the end of the current ring

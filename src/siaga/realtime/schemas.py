@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
-from siaga.alerts.domain import AlertState, Category, Priority
+from siaga.alerts.domain import AlertState, Category, Priority, awaits_operator
 from siaga.responders.schemas import PositionIn
 from siaga.schemas import Model
 
@@ -56,6 +56,16 @@ class AlertSummary(BaseModel):
     unit_id: int | None
     created_at: datetime
     acknowledged_at: datetime | None
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="An officer took the alert (a direct offer) but no operator has acknowledged it yet: not "
+        "escalated, shown quietly as not yet seen by an operator"
+    )
+    @property
+    def awaiting_operator(self) -> bool:
+        return awaits_operator(
+            self.state, acknowledged=self.acknowledged_at is not None, has_unit=self.unit_id is not None
+        )
 
 
 class EventBody(BaseModel):

@@ -62,6 +62,7 @@ RESIDENT_KINDS = frozenset(
         "created",
         "acknowledged",
         "dispatched",
+        "handed_back",
         "en_route",
         "on_scene",
         "resolved",

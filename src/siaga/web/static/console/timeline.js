@@ -14,6 +14,8 @@ const KNOWN_REASONS = new Set([
   "pin_wrong",
   "pin_locked",
   "no_location",
+  "handed_back",
+  "off_duty",
 ]);
 const LOUD_EVENTS = new Set(["duress", "escalated", "delivery_failed", "flagged", "cancel_ignored"]);
 // Seconds after which a still-running step is shown as late (amber), then very late (red).
@@ -25,13 +27,17 @@ export function reasonText(reason) {
 }
 
 // With `due` (the agency's escalation deadline, from the server), late means past half of it and very late past it.
-function Timer({ name, label, from, until, running, due }) {
+// `quiet` replaces a running count that is not a matter of urgency (an officer has the alert; no operator saw it yet).
+function Timer({ name, label, from, until, running, due, quiet }) {
   let value = t("console.timer.not_yet");
   let tone = "";
   let escalates = null;
   if (until) {
     value = clock(secondsBetween(from, until));
     tone = "done";
+  } else if (quiet) {
+    value = quiet;
+    tone = "quiet";
   } else if (running) {
     const seconds = secondsBetween(from);
     value = clock(seconds);
@@ -56,6 +62,8 @@ function Timer({ name, label, from, until, running, due }) {
 export function Timers({ alert }) {
   useTick(1000);
   const open = ACTIVE_STATES.has(alert.state);
+  // An officer took it from a direct offer: T1 is over (no escalation), but no operator has seen it yet.
+  const unseen = open && !alert.acknowledged_at && alert.unit_id != null;
   return html`
     <div class="timers" role="group" aria-label=${t("console.timer.title")}>
       <${Timer}
@@ -72,6 +80,7 @@ export function Timers({ alert }) {
         until=${alert.acknowledged_at}
         running=${open}
         due=${alert.ack_due_at}
+        quiet=${unseen ? t("console.timer.not_seen") : null}
       />
       <${Timer}
         name="dispatch"
@@ -104,6 +113,7 @@ function eventDetail(event) {
     case "escalated":
     case "flagged":
     case "cancel_ignored":
+    case "handed_back":
       return reasonText(String(data.reason ?? ""));
     case "delivery_failed":
       return t("console.event.delivery_detail", {
