@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +34,7 @@ from siaga.reports.router import router as reports_router
 from siaga.responders.router import router as responders_router
 from siaga.runtime import Runtime
 from siaga.schemas import error_responses
+from siaga.text import clean_text
 from siaga.web.router import STATIC, WebConfig, web_config
 from siaga.web.router import router as web_router
 
@@ -65,6 +68,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         responses=error_responses(422),
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CleanURL)
     app.add_middleware(RequestLog)  # outside the body limit: a refused body is logged too
     _install_error_handlers(app)
     app.include_router(accounts_router, prefix="/api/v1")
@@ -172,6 +176,31 @@ class RequestLog:
                     "client": client[0] if client else "",
                 },
             )
+
+
+# A percent-escaped control character other than tab and line breaks (what ``siaga.text`` removes from text).
+_ESCAPED_CONTROL = re.compile(rb"%(?:0[0-8BbCcEeFf]|1[0-9A-Fa-f]|7[Ff])")
+
+
+class CleanURL:
+    """Text in a URL is cleaned as text in a body is (``siaga.text``): a NUL byte in a search or a path answers as if
+    it were not there, never a 500 from a database that cannot compare it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            query: bytes = scope.get("query_string", b"")
+            path: str = scope["path"]
+            cleaned_path = clean_text(path)
+            if cleaned_path != path or _ESCAPED_CONTROL.search(query):
+                scope = dict(scope)
+                scope["path"] = cleaned_path
+                scope["raw_path"] = quote(cleaned_path).encode()
+                pairs = parse_qsl(query.decode("utf-8", "replace"), keep_blank_values=True, errors="replace")
+                scope["query_string"] = urlencode([(clean_text(k), clean_text(v)) for k, v in pairs]).encode()
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from siaga.text import cleaned
 
 
 class ErrorDetail(BaseModel):
@@ -19,7 +21,17 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class Model(BaseModel):
+class Input(BaseModel):
+    """Base for everything a client sends: its text is cleaned before validation (``siaga.text``), so a NUL byte or
+    half an emoji is stored as clean text on every database instead of answering 422 or 500."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_text(cls, data: Any) -> Any:
+        return cleaned(data)
+
+
+class Model(Input):
     """Base for request bodies: unknown fields are refused rather than silently ignored."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -29,10 +41,20 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="WGS84 latitude")]
-Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="WGS84 longitude")]
-AccuracyM = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False, description="Accuracy radius in metres")]
-Battery = Annotated[int, Field(ge=0, le=100, description="Battery level in per cent")]
+def _number_not_boolean(value: Any) -> Any:
+    """JSON's true and false are not the numbers 1 and 0: a coordinate of ``true`` is refused, not placed at 1."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+NotBoolean = BeforeValidator(_number_not_boolean)
+Latitude = Annotated[float, NotBoolean, Field(ge=-90, le=90, allow_inf_nan=False, description="WGS84 latitude")]
+Longitude = Annotated[float, NotBoolean, Field(ge=-180, le=180, allow_inf_nan=False, description="WGS84 longitude")]
+AccuracyM = Annotated[
+    float, NotBoolean, Field(ge=0, le=100_000, allow_inf_nan=False, description="Accuracy radius in metres")
+]
+Battery = Annotated[int, NotBoolean, Field(ge=0, le=100, description="Battery level in per cent")]
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=4000)]
 

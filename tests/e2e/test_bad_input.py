@@ -83,7 +83,7 @@ NON_FINITE: list[tuple[str, dict[str, str], str]] = [
     ("lon-nan", {"lat": "-6.8915", "lon": "NaN"}, "location.lon"),
     ("lat-infinity", {"lat": "Infinity", "lon": "107.6107"}, "location.lat"),
     ("lon-minus-infinity", {"lat": "-6.8915", "lon": "-Infinity"}, "location.lon"),
-    ("accuracy-nan", {"lat": "-6.8915", "lon": "107.6107", "accuracy_m": "NaN"}, "location.accuracy_m"),
+    ("lat-nan-with-accuracy", {"lat": "NaN", "lon": "107.6107", "accuracy_m": "12"}, "location.lat"),
 ]
 
 
@@ -110,7 +110,7 @@ INVALID_PRESSES: list[tuple[str, dict[str, Any], str]] = [
     ("lat-below-minus-90", {"location": {"lat": -90.0001, "lon": 107.6107}}, "location.lat"),
     ("lon-minus-181", {"location": {"lat": -6.8915, "lon": -181}}, "location.lon"),
     ("lon-180.5", {"location": {"lat": -6.8915, "lon": 180.5}}, "location.lon"),
-    ("accuracy-negative", {"location": {"lat": -6.8915, "lon": 107.6107, "accuracy_m": -1}}, "location.accuracy_m"),
+    ("lat-true", {"location": {"lat": True, "lon": 107.6107}}, "location.lat"),
     ("unknown-category", {"category": "alien_invasion"}, "category"),
     ("empty-category", {"category": ""}, "category"),
     ("lat-text", {"location": {"lat": "abc", "lon": 107.6107}}, "location.lat"),
@@ -120,7 +120,6 @@ INVALID_PRESSES: list[tuple[str, dict[str, Any], str]] = [
     ("location-text", {"location": "Jl. Ganesha 10"}, "location"),
     ("id-not-uuid", {"id": "not-a-uuid"}, "id"),
     ("id-number", {"id": 12345}, "id"),
-    ("silent-text", {"silent": "sometimes"}, "silent"),
 ]
 
 
@@ -159,6 +158,18 @@ TOLERATED: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("description-too-long", {"description": "x" * 1001}, {"description": "x" * 1000}),
     ("pressed-at-naive", {"pressed_at": "2024-05-01T10:00:00"}, {"pressed_at": "2024-05-01T10:00:00Z"}),
     ("pressed-at-not-a-date", {"pressed_at": "yesterday"}, {"pressed_at": None}),
+    ("pressed-at-before-utc-began", {"pressed_at": "0001-01-01T00:00:00+05:00"}, {"pressed_at": None}),
+    ("battery-true", {"battery": True}, {"battery": None}),
+    ("silent-text", {"silent": "sometimes"}, {"silent": False}),
+    ("silent-yes", {"silent": "ya"}, {"silent": True}),
+    ("description-number", {"description": 112}, {"description": "112"}),
+    ("description-object", {"description": {"text": "tolong"}}, {"description": ""}),
+    ("description-nul", {"description": "x\x00y"}, {"description": "xy"}),
+    (
+        "accuracy-negative",
+        {"location": {"lat": -6.8915, "lon": 107.6107, "accuracy_m": -1}},
+        {"accuracy_m": None, "lat": -6.8915},
+    ),
     (
         "recorded-at-naive",
         {"location": {"lat": -6.8915, "lon": 107.6107, "recorded_at": "2024-05-01T10:00:00"}},

@@ -19,6 +19,8 @@ from shapely import affinity
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from siaga.text import clean_text, cleaned
+
 __all__ = [
     "GeoJSONError",
     "JurisdictionIndex",
@@ -208,7 +210,8 @@ def _parse_feature(index: int, feature: Any, code_property: str, name_property: 
     name = _text_property(props, name_property, where, allow_number=False)
     nik_prefix = _nik_prefix(props.get(_NIK_PREFIX_PROPERTY), where)
     geometry = _parse_geometry(feature.get("geometry"), where)
-    return KecamatanFeature(code=code, name=name, nik_prefix=nik_prefix, geometry=geometry, properties=dict(props))
+    properties = cleaned(dict(props))  # stored as JSON: a NUL in any property would not go into PostgreSQL
+    return KecamatanFeature(code=code, name=name, nik_prefix=nik_prefix, geometry=geometry, properties=properties)
 
 
 def _text_property(props: Mapping[str, Any], key: str, where: str, *, allow_number: bool) -> str:
@@ -227,7 +230,7 @@ def _text_property(props: Mapping[str, Any], key: str, where: str, *, allow_numb
         value = str(value)
     if not isinstance(value, str):
         raise GeoJSONError(f"{where}: property {key!r} must be a string, got {_json_type(value)} {value!r}")
-    value = value.strip()
+    value = clean_text(value).strip()
     if not value:
         raise GeoJSONError(f"{where}: property {key!r} is empty")
     return value

@@ -6,18 +6,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field
 
 from siaga.alerts.domain import AlertState, Category, Outcome, Priority
-from siaga.schemas import AccuracyM, Battery, Latitude, Longitude, Model, ReadModel
+from siaga.schemas import AccuracyM, Battery, Input, Latitude, Longitude, Model, ReadModel
 
 
 def _battery_or_none(value: Any) -> int | None:
     """A battery level is a courtesy: an unusable one (-1 for "unknown", text) is dropped, never a reason to refuse
     an SOS."""
+    if isinstance(value, bool):
+        return None
     try:
         level = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return level if 0 <= level <= 100 and float(value) == level else None
 
@@ -34,15 +36,44 @@ def _time_or_none(value: Any) -> datetime | None:
             return None
     if moment is not None and moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    if moment is not None:
+        try:
+            moment.astimezone(UTC)  # year 1 at +05:00 has no UTC time: a broken clock, dropped like any other
+        except OverflowError:
+            return None
     return moment
 
 
-def _truncated(value: Any) -> Any:
-    return value[:1000] if isinstance(value, str) else value
+def _description(value: Any) -> str:
+    """What the resident typed, at most 1,000 characters; a number is taken as its text, anything else as nothing."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int | float):
+        value = str(value)
+    return value[:1000] if isinstance(value, str) else ""
+
+
+def _accuracy_or_none(value: Any) -> float | None:
+    """An accuracy is a courtesy too: an unusable one (negative, text, true) is dropped, the coordinates kept."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        metres = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return metres if 0 <= metres <= 100_000 else None  # NaN fails both comparisons
+
+
+def _flag(value: Any) -> bool:
+    """Silent mode as the phone meant it: JSON true, or text or a number that says so; anything else is off."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on", "ya"}
+    return value is True or (isinstance(value, int | float) and value == 1)
 
 
 LenientBattery = Annotated[int | None, BeforeValidator(_battery_or_none)]
 LenientTime = Annotated[datetime | None, BeforeValidator(_time_or_none)]
+LenientAccuracy = Annotated[float | None, BeforeValidator(_accuracy_or_none)]
 
 
 class LocationIn(Model):
@@ -54,7 +85,7 @@ class LocationIn(Model):
     )
 
 
-class PressLocation(BaseModel):
+class PressLocation(Input):
     """Where the phone was at the press. The coordinates must be real (the alert is routed by them); the rest is
     lenient."""
 
@@ -62,11 +93,11 @@ class PressLocation(BaseModel):
 
     lat: Latitude
     lon: Longitude
-    accuracy_m: AccuracyM | None = None
+    accuracy_m: LenientAccuracy = Field(default=None, description="Accuracy radius in metres (0-100,000)")
     recorded_at: LenientTime = Field(default=None, description="When the phone measured it (ISO 8601)")
 
 
-class AlertCreate(BaseModel):
+class AlertCreate(Input):
     """An SOS press. The phone makes the id (a UUID) so a retry of the same press is the same alert.
 
     Only a malformed id, coordinates or category can refuse a press. Everything else is taken if usable and dropped
@@ -80,9 +111,9 @@ class AlertCreate(BaseModel):
     category: Category = Category.LAINNYA
     location: PressLocation | None = None
     battery: LenientBattery = None
-    silent: bool = False
+    silent: Annotated[bool, BeforeValidator(_flag)] = False
     pressed_at: LenientTime = None
-    description: Annotated[str, BeforeValidator(_truncated)] = ""
+    description: Annotated[str, BeforeValidator(_description)] = ""
 
 
 class TrailIn(Model):
