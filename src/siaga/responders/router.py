@@ -9,7 +9,7 @@ from siaga.alerts import access
 from siaga.audit import service as audit
 from siaga.db import utcnow
 from siaga.deps import ClientIP, CommandCentre, CurrentPrincipal, RuntimeDep
-from siaga.dispatch import service as dispatch
+from siaga.dispatch import duty
 from siaga.dispatch.models import PushSubscriptionRecord
 from siaga.errors import Forbidden, Invalid
 from siaga.notify.push import PushSubscription, application_server_key
@@ -97,13 +97,18 @@ async def go_on_duty(body: DutyIn, principal: CurrentPrincipal, runtime: Runtime
     return await _my_unit(runtime, unit_id)
 
 
-@router.delete("/officers/me/duty", responses=error_responses(401, 403))
-async def go_off_duty(principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> UnitStatusRead:
-    """Go off duty. Your position is no longer shared."""
+@router.delete("/officers/me/duty", responses=error_responses(401, 403, 409))
+async def go_off_duty(
+    principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP, hand_back: bool = False
+) -> UnitStatusRead:
+    """Go off duty. Your position is no longer shared. If your unit is responding to an SOS and nobody else of it
+    is on duty, this is refused (409 ``officer.on_alert``) unless ``hand_back=true``: the alert then goes back to the
+    command centre (a timeline event, new offers, and an escalation if no operator holds it)."""
     unit_id = _officer(principal)
     async with runtime.unit_of_work() as session:
-        await dispatch.withdraw_unit_offers(session, principal=principal, unit_id=unit_id)
-        await responders.go_off_duty(session, principal=principal)
+        handed = await duty.leave_duty(
+            session, settings=runtime.settings, principal=principal, hand_back_alerts=hand_back
+        )
         await audit.record(
             session,
             action="officer.off_duty",
@@ -111,6 +116,7 @@ async def go_off_duty(principal: CurrentPrincipal, runtime: RuntimeDep, ip: Clie
             target_type="unit",
             target_id=str(unit_id),
             client_ip=ip,
+            detail={"handed_back": [str(a) for a in handed]} if handed else None,
         )
     return await _my_unit(runtime, unit_id)
 

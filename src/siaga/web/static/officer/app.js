@@ -15,7 +15,14 @@ export function App({ config }) {
     const duty = dutyStore(me.staffId);
     const wasOn = duty.get().on;
     duty.save({ ...duty.get(), on: false });
-    if (wasOn) await api("/officers/me/duty", { method: "DELETE", token: me.token });
+    if (!wasOn) return;
+    try {
+      await api("/officers/me/duty", { method: "DELETE", token: me.token });
+    } catch (err) {
+      // The unit is on an SOS: leaving hands it back only if the officer says so; otherwise the unit stays on it.
+      if (err.code !== "officer.on_alert" || !window.confirm(t("officer.duty.on_alert"))) throw err;
+      await api("/officers/me/duty", { method: "DELETE", token: me.token, query: { hand_back: true } });
+    }
   };
   const { me, signIn, signOut, expired } = useStaffSession(store, { beforeLogout: goOffDuty });
 

@@ -30,22 +30,30 @@ export function useDuty(me, onExpired) {
   const [unit, setUnit] = useState(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
+  // The server refused "off duty" because the unit is on an SOS: the officer must choose to hand it back, or stay.
+  const [onAlert, setOnAlert] = useState(false);
 
   const apply = useCallback(
-    async (on, mode) => {
+    async (on, mode, { handBack = false } = {}) => {
       setBusy(true);
       setError("");
       try {
         const status = on
           ? await api("/officers/me/duty", { method: "PUT", token: me.token, body: { mode } })
-          : await api("/officers/me/duty", { method: "DELETE", token: me.token });
+          : await api("/officers/me/duty", {
+              method: "DELETE",
+              token: me.token,
+              query: handBack ? { hand_back: true } : undefined,
+            });
         const next = { on: status.state !== "off_duty", mode };
         store.save(next);
         setDuty(next);
         setUnit(status);
+        setOnAlert(false);
       } catch (err) {
         if (err.status === 401) return onExpired();
-        setError(errorText(err));
+        if (err.code === "officer.on_alert") setOnAlert(true);
+        else setError(errorText(err));
       } finally {
         setBusy(false);
       }
@@ -90,11 +98,13 @@ export function useDuty(me, onExpired) {
     [me.staffId],
   );
 
-  return { duty, unit, busy, error, apply, chooseMode, offDutyOnServer };
+  const keepDuty = useCallback(() => setOnAlert(false), []);
+
+  return { duty, unit, busy, error, onAlert, apply, chooseMode, offDutyOnServer, keepDuty };
 }
 
 export function DutyCard({ state, sharing, unitState }) {
-  const { duty, unit, busy, error, apply } = state;
+  const { duty, unit, busy, error, onAlert, apply } = state;
   return html`
     <section class="card duty ${duty.on ? "on" : "off"}" aria-labelledby="duty-heading">
       <div class="duty-head">
@@ -116,6 +126,14 @@ export function DutyCard({ state, sharing, unitState }) {
         ${duty.on ? t("officer.duty.go_off") : t("officer.duty.go_on")}
       </button>
       ${error && html`<p class="error" role="alert">${error}</p>`}
+      ${onAlert &&
+      duty.on &&
+      html`<div class="hand-back" role="alert" data-testid="hand-back">
+        <p>${t("officer.duty.on_alert")}</p>
+        <button type="button" class="danger" disabled=${busy}
+          onClick=${() => apply(false, duty.mode, { handBack: true })}>${t("officer.duty.hand_back")}</button>
+        <button type="button" disabled=${busy} onClick=${state.keepDuty}>${t("officer.duty.keep")}</button>
+      </div>`}
       ${duty.on && html`<${SharingLine} sharing=${sharing} />`}
     </section>
   `;

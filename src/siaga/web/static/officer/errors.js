@@ -11,6 +11,7 @@ const TRANSLATED = new Set([
   "alert.taken",
   "officer.off_duty",
   "officer.no_unit",
+  "officer.on_alert",
 ]);
 
 export function errorText(error) {

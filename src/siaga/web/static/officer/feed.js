@@ -22,6 +22,7 @@ function departureReason(event, unitId) {
   if (event.kind === "cancelled" || event.kind === "duress") return "cancelled";
   if (event.kind === "resolved") return "resolved";
   if (event.kind === "dispatched" && data.previous_unit_id === unitId && data.unit_id !== unitId) return "reassigned";
+  if (event.kind === "handed_back" && data.unit_id === unitId) return "handed_back";
   return null;
 }
 

@@ -1,6 +1,8 @@
 // The status of the resident's SOS, in plain words: sending (kept on the phone until there is signal), received
-// by the server, acknowledged by an operator, then who is coming and when. A duress PIN gives the same
-// "cancelled" screen as the cancel PIN: this screen never shows anything the server did not say to the phone.
+// by the server, acknowledged by an operator, then who is coming and when. Each step says who did what: when an
+// officer takes a direct offer before any operator looked, the screen says an officer accepted, never "acknowledged
+// by an operator". A duress PIN gives the same "cancelled" screen as the cancel PIN: this screen never shows
+// anything the server did not say to the phone.
 import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
@@ -9,30 +11,47 @@ import { updatePress } from "./outbox.js";
 import { probe } from "./location.js";
 import { Call112, ErrorLine, TopBar } from "./widgets.js";
 
-const RESPONDING = ["dispatched", "en_route", "on_scene"];
+const RESPONDING = ["dispatched", "accepted", "en_route", "on_scene"];
 const CLOSED = ["resolved", "cancelled"];
-const STEPS = ["received", "acknowledged", "dispatched", "en_route", "on_scene"];
 
-/** Which of the screen's phases a press is in. */
+/** Which of the screen's phases a press is in. "accepted": an officer took it and no operator acknowledged it. */
 export function phaseOf(row, view) {
   if (row.state === "pending") return "sending";
   if (row.state === "failed") return "failed";
   const state = view?.state || "new";
+  if (state === "dispatched" && !view?.acknowledged) return "accepted";
   if (CLOSED.includes(state) || RESPONDING.includes(state)) return state;
   if (view?.acknowledged || state === "acknowledged") return "acknowledged";
   return "received";
+}
+
+/** The steps shown, each done only if it happened: no operator step when an officer took the alert directly. */
+export function stepsOf(view) {
+  const state = view?.state || "new";
+  const acknowledged = Boolean(view?.acknowledged || state === "acknowledged");
+  const responding = ["dispatched", "en_route", "on_scene"].includes(state);
+  const direct = responding && !acknowledged;
+  const steps = [
+    { key: "received", done: true },
+    ...(direct ? [] : [{ key: "acknowledged", done: acknowledged }]),
+    { key: direct ? "accepted" : "dispatched", done: responding },
+    { key: "en_route", done: state === "en_route" || state === "on_scene" },
+    { key: "on_scene", done: state === "on_scene" },
+  ];
+  return steps;
 }
 
 function minutes(seconds) {
   return Math.max(1, Math.round(seconds / 60));
 }
 
-function Steps({ phase }) {
-  const reached = STEPS.indexOf(phase);
+function Steps({ view }) {
+  const steps = stepsOf(view);
+  const current = steps.map((step) => step.done).lastIndexOf(true);
   return html`<ol class="steps">
-    ${STEPS.map(
-      (step, i) => html`<li key=${step} class=${i <= reached ? "done" : ""}
-          aria-current=${i === reached ? "step" : null}>${t(`resident.step.${step}`)}</li>`,
+    ${steps.map(
+      (step, i) => html`<li key=${step.key} class=${step.done ? "done" : ""} data-step=${step.key}
+          aria-current=${i === current ? "step" : null}>${t(`resident.step.${step.key}`)}</li>`,
     )}
   </ol>`;
 }
@@ -168,7 +187,7 @@ export function StatusScreen({ row, token, online, onDone, onRetry, onSettings }
     <main class="content">
       <${Headline} phase=${phase} row=${row} online=${online} />
       ${RESPONDING.includes(phase) && html`<${Responder} view=${view} />`}
-      ${open && html`<${Steps} phase=${phase} />`}
+      ${open && html`<${Steps} view=${view} />`}
       ${category &&
       !closed &&
       html`<p class="muted">

@@ -1,0 +1,83 @@
+"""Leaving duty and handing an alert back: a unit on an active alert never leaves it silently. Its last officer on
+duty either hands the alert back (it returns to dispatch with a timeline event, a new round of offers and T2, and
+escalates at once if no operator holds it) or is refused with a clear message."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts.domain import Principal
+from siaga.agencies.models import Agency
+from siaga.alerts import domain
+from siaga.alerts.domain import ACTIVE_STATES, DomainEvent
+from siaga.alerts.models import Alert
+from siaga.config import Settings
+from siaga.db import utcnow
+from siaga.dispatch import service as dispatch
+from siaga.errors import Conflict
+from siaga.responders import service as responders
+from siaga.responders.domain import StillResponding, alerts_to_hand_back
+from siaga.responders.models import DutyPeriod, UnitStatus
+
+
+async def hand_back(
+    session: AsyncSession, *, settings: Settings, principal: Principal, alert_id: uuid.UUID, reason: str
+) -> tuple[Alert, list[DomainEvent]]:
+    """The assigned unit gives the alert back to the command centre. It is offered again at once where the agency
+    uses direct offers, T2 runs again, and with no operator holding it the domain escalates it there and then."""
+    alert, events = await dispatch.act(
+        session, principal=principal, alert_id=alert_id, command=domain.HandBack(reason=reason)
+    )
+    agency = await session.get(Agency, alert.agency_id)
+    now = utcnow()
+    t2 = (agency.dispatch_timeout_seconds if agency else None) or settings.dispatch_timeout_seconds
+    alert.dispatch_due_at = now + timedelta(seconds=t2)
+    if agency is not None and agency.direct_offers:
+        alert.offer_ring = 0
+        alert.offer_due_at = now
+        session.info[dispatch.DISPATCH_WAKE] = True
+    await session.flush()
+    return alert, events
+
+
+async def leave_duty(
+    session: AsyncSession, *, settings: Settings, principal: Principal, hand_back_alerts: bool
+) -> list[uuid.UUID]:
+    """The officer goes off duty: their pending offers are declined, and if they are the last of their unit on duty
+    while it responds to an alert, the alert is handed back (``hand_back_alerts``) or they are refused (409
+    ``officer.on_alert``). Returns the alerts handed back."""
+    unit_id = responders.officer_unit(principal)
+    # The unit's status row is the lock: two officers of one unit leaving at once queue here.
+    await session.execute(select(UnitStatus.unit_id).where(UnitStatus.unit_id == unit_id).with_for_update())
+    colleagues = await session.scalar(
+        select(DutyPeriod.id)
+        .where(DutyPeriod.unit_id == unit_id, DutyPeriod.ended_at.is_(None), DutyPeriod.staff_id != principal.staff_id)
+        .limit(1)
+    )
+    responding = list(
+        (
+            await session.scalars(
+                select(Alert.id)
+                .where(Alert.unit_id == unit_id, Alert.state.in_([s.value for s in ACTIVE_STATES]))
+                .order_by(Alert.created_at)
+            )
+        ).all()
+    )
+    try:
+        handed = alerts_to_hand_back(responding, colleagues_on_duty=colleagues is not None, hand_back=hand_back_alerts)
+    except StillResponding as refusal:
+        raise Conflict(
+            "your unit is responding to an SOS: resolve it, or hand it back to the command centre before going off"
+            " duty",
+            code="officer.on_alert",
+            details={"alert_ids": [str(a) for a in refusal.alert_ids]},
+        ) from refusal
+    for alert_id in handed:
+        await hand_back(session, settings=settings, principal=principal, alert_id=alert_id, reason="off_duty")
+    await dispatch.withdraw_unit_offers(session, principal=principal, unit_id=unit_id)
+    await responders.go_off_duty(session, principal=principal)
+    return handed
