@@ -30,6 +30,7 @@ from siaga.notify import service as notify
 from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, HttpSMS, SMSSender
 from siaga.realtime.feed import FEED_ITEMS, EventFeed, publish_poke
+from siaga.realtime.guard import StreamSessions
 from siaga.realtime.hub import Hub, HubLagged, hub_from_url
 from siaga.realtime.locations import LivePositions
 from siaga.responders.live import LiveUnits
@@ -38,7 +39,8 @@ from siaga.responders.service import UNITS_CHANGED
 log = logging.getLogger("siaga.runtime")
 
 DELIVERY_RETRY_S = 5.0
-SESSIONS_CHANNEL = "siaga.sessions"  # "a session was revoked": every process forgets the principals it remembers
+# "a session was revoked": every process forgets the principals it remembers and ends the streams of ended sessions
+SESSIONS_CHANNEL = "siaga.sessions"
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Runtime:
     units: LiveUnits = field(init=False)
     positions: LivePositions = field(init=False)
     principals: PrincipalCache = field(init=False)
+    stream_sessions: StreamSessions = field(init=False)
     timers: TimerSweep = field(init=False)
     retries: Loop = field(init=False)
     started: bool = False
@@ -65,6 +68,7 @@ class Runtime:
         self.core = CoreRunner(self.engine)
         self.feed = EventFeed(self.read_sessions, self.hub, core=self.core)
         self.principals = PrincipalCache(self.read_sessions)
+        self.stream_sessions = StreamSessions(self.read_sessions)
         self.ingest: GroupCommit[PressIn] = GroupCommit(self._write_presses)
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
         self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts
@@ -134,6 +138,7 @@ class Runtime:
         self.retries.start()
         self.ingest.start()
         self._revocations = asyncio.create_task(self._follow_revocations(), name="sessions-follow")
+        self.stream_sessions.start()
         self.heap.start()  # last: what start-up built is long-lived
         self.started = True
 
@@ -144,6 +149,7 @@ class Runtime:
             self._revocations.cancel()  # it only waits on the hub
             await asyncio.gather(self._revocations, return_exceptions=True)
             self._revocations = None
+        await self.stream_sessions.stop()
         await self.ingest.stop()
         await self.retries.stop()
         await self.timers.stop()
@@ -166,6 +172,7 @@ class Runtime:
             yield session
         if session.info.get(SESSIONS_REVOKED):
             self.principals.forget_all()
+            self.stream_sessions.revoked()
         if self.started:
             await self._after_commit(session.info)
 
@@ -189,17 +196,21 @@ class Runtime:
             self.timers.wake()
 
     async def _follow_revocations(self) -> None:
-        """Forget remembered principals whenever another process revokes a session."""
+        """Forget remembered principals, and end the streams of ended sessions, whenever another process revokes a
+        session."""
         while True:
             try:
                 async with self.hub.subscribe(SESSIONS_CHANNEL) as subscription:
                     async for _ in subscription:
                         self.principals.forget_all()
+                        self.stream_sessions.revoked()
                 return  # the hub stopped
             except HubLagged:
                 self.principals.forget_all()
+                self.stream_sessions.revoked()
             except Exception:  # the hub is down: remembered principals still lapse within seconds
                 self.principals.forget_all()
+                self.stream_sessions.revoked()
                 await asyncio.sleep(1.0)
 
     async def _start_hub_later(self) -> None:

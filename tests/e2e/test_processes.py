@@ -23,6 +23,7 @@ import websockets
 from siaga.realtime.schemas import unbatch
 from tests.conftest import REQUIRE_SERVICES, _create_postgres_database, _drop_postgres_database
 from tests.e2e.test_readme import _free_port
+from tests.e2e.test_stream_sessions import until_closed
 
 REDIS_URL = os.environ.get("SIAGA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DEADLINE = 20.0
@@ -186,6 +187,22 @@ async def test_a_console_on_one_process_sees_a_press_made_on_the_other(cluster: 
                 if message["alert"]["id"] == alert_id:
                     assert message["event"]["kind"] == "created"
                     break
+
+
+async def test_logging_out_on_one_process_closes_the_sessions_stream_on_the_other(cluster: Cluster) -> None:
+    async with (
+        httpx.AsyncClient(base_url=cluster.a.url, timeout=30) as a,
+        httpx.AsyncClient(base_url=cluster.b.url, timeout=30) as b,
+    ):
+        operator = await _login(a, "operator1")
+        async with websockets.connect(f"{cluster.b.ws}/console?token={operator}") as console:
+            assert json.loads(await console.recv())["type"] == "hello"
+            logout = await a.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {operator}"})
+            assert logout.status_code == 204
+            code, messages = await until_closed(console)
+            assert code == 4401
+            assert messages[-1] == "auth.session_ended"
+        assert (await b.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {operator}"})).status_code == 401
 
 
 async def test_a_console_resumes_on_the_other_process_after_its_own_dies(cluster: Cluster) -> None:

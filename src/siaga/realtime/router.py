@@ -12,13 +12,13 @@ from starlette.websockets import WebSocketDisconnect
 from siaga.accounts.domain import Principal
 from siaga.audit import service as audit
 from siaga.realtime.schemas import StreamName
-from siaga.realtime.streams import STREAM_ROLES, Stream, viewer_for
+from siaga.realtime.streams import CLOSE_SESSION_ENDED, SESSION_ENDED_MESSAGE, STREAM_ROLES, Stream, viewer_for
 from siaga.runtime import Runtime
 
 log = logging.getLogger("siaga.streams")
 router = APIRouter()
 
-CLOSE_UNAUTHORIZED = 4401
+CLOSE_UNAUTHORIZED = CLOSE_SESSION_ENDED  # 4401: log in (again), do not reconnect with this token
 CLOSE_FORBIDDEN = 4403
 
 
@@ -59,11 +59,18 @@ async def stream(
             detail={"cursor": cursor},
         )
     viewer = await viewer_for(runtime, stream, principal)
+    client = Stream(websocket=websocket, runtime=runtime, viewer=viewer)
+    held = await runtime.stream_sessions.admit(principal.session_id, client.end_session)
+    if held is None:  # the session ended while the stream was being opened
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason=SESSION_ENDED_MESSAGE)
+        return
     try:
-        await Stream(websocket=websocket, runtime=runtime, viewer=viewer).run(cursor=cursor)
+        await client.run(cursor=cursor)
     except WebSocketDisconnect:
         pass
     except Exception:
         log.exception("stream failed", extra={"stream": stream})
         with contextlib.suppress(Exception):
             await websocket.close(code=1011)
+    finally:
+        runtime.stream_sessions.release(held)

@@ -55,6 +55,8 @@ from siaga.runtime import Runtime
 log = logging.getLogger("siaga.streams")
 
 SEND_TIMEOUT_S = 10.0
+CLOSE_SESSION_ENDED = 4401  # as a refused session: the client logs in again and does not reconnect
+SESSION_ENDED_MESSAGE = "your session ended (logged out, expired or deactivated); log in again"
 BATCH_MAX = 100  # messages in one frame at most
 BATCH_WAIT_S = 0.05  # how long the messages already made may wait for the rest of their frame
 RESIDENT_KINDS = frozenset(
@@ -235,6 +237,7 @@ async def complete_tracker(session: AsyncSession, tracker: UnitTracker) -> None:
 
 
 _OVERFLOW = object()
+_SESSION_ENDED = object()
 
 
 @dataclass
@@ -257,6 +260,7 @@ class Stream:
     viewer: Viewer
     queue: asyncio.Queue[object] = field(init=False)
     last_cursor: int = 0
+    ended: bool = False
     residents_alerts: dict[uuid.UUID, _ResidentAlert] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -284,8 +288,18 @@ class Stream:
         if visible:
             self._put(visible)
 
+    def end_session(self) -> None:
+        """The session behind this stream ended (logged out, expired, account deactivated, drill over): nothing more
+        is sent; the client is told and the socket closed with 4401."""
+        self.ended = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(_SESSION_ENDED)
+
     def _put(self, batch: Sequence[object]) -> None:
         """Queue each message; a client that has ``stream_queue_size`` messages waiting is too slow."""
+        if self.ended:
+            return
         for entry in batch:
             try:
                 self.queue.put_nowait(entry)
@@ -387,6 +401,10 @@ class Stream:
                 continue
             # Whatever else is already waiting goes in the same frame: under load one frame per burst, not per event.
             # A resident's messages may each need a database read: what is ready goes out within BATCH_WAIT_S.
+            if entry is _SESSION_ENDED:
+                await self.send(StreamError(code="auth.session_ended", message=SESSION_ENDED_MESSAGE))
+                await self.websocket.close(code=CLOSE_SESSION_ENDED, reason="session ended")
+                return
             texts: list[str] = []
             began = time.monotonic()
             while entry is not _OVERFLOW:
