@@ -158,3 +158,18 @@ async def test_the_top_command_centres_unacknowledged_alert_escalates_to_its_sup
         await assert_someone_is_responsible(api.runtime)
     finally:
         api.runtime.push = original
+
+
+async def test_a_duress_pin_on_the_top_command_centres_alert_reaches_its_supervisors(city: Api) -> None:
+    api = city
+    supervisor = await api.staff(Role.SUPERVISOR, "BDG-CC", name="Supervisor Rina")
+    resident = await api.resident()
+    alert = await api.press(resident, location=None)
+    answer = await api.post(resident, f"/alerts/{alert['id']}/cancel", {"pin": "9999"})
+    assert answer.status_code == 200, answer.text
+
+    events = await escalated_events(api, supervisor, alert["id"])
+    assert [(e["data"]["reason"], e["data"]["agencies"], e["data"]["supervisors"]) for e in events] == [
+        ("duress", [], ["Supervisor Rina"])
+    ]
+    await assert_someone_is_responsible(api.runtime)

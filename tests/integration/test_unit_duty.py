@@ -114,7 +114,10 @@ async def test_handing_back_an_alert_nobody_else_holds_escalates_it_and_offers_i
     handed = [e for e in events if e["kind"] == "handed_back"]
     assert len(handed) == 1
     assert (handed[0]["actor_name"], handed[0]["data"]) == (asep.name, {"unit_id": unit(asep), "reason": "off_duty"})
-    assert [e["data"]["reason"] for e in events if e["kind"] == "escalated"] == ["handed_back"]
+    escalated = [e["data"] for e in events if e["kind"] == "escalated"]
+    assert [d["reason"] for d in escalated] == ["handed_back"]
+    assert NEIGHBOUR in escalated[0]["agencies"]
+    assert escalated[0]["supervisors"], "the escalation reached nobody"
     assert (await escalations(api.runtime, alert["id"]))[NEIGHBOUR] == "handed_back"
     # A new round of offers finds the next unit.
     await offers_reach(api.runtime, alert["id"], {unit(budi): "pending"})

@@ -21,7 +21,7 @@ from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
 from siaga.alerts import domain
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import SYSTEM, AlertState, Command, DomainEvent, EventKind
-from siaga.alerts.models import Alert
+from siaga.alerts.models import Alert, AlertEvent
 from siaga.alerts.schemas import AlertCreate, PressLocation
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
@@ -83,7 +83,8 @@ async def after_events(
         await _push_to_unit(session, alert, alert.unit_id, kind="assignment")
     for event in events:
         if event.kind is EventKind.ESCALATED:
-            await escalate_to_agencies(session, alert=alert, reason=str(event.data.get("reason", "")))
+            targets = await escalate_to_agencies(session, alert=alert, reason=str(event.data.get("reason", "")))
+            await _name_targets(session, alert, targets)
     await responders.sync_units(session, [alert.unit_id, previous_unit])
     await session.flush()
 
@@ -493,6 +494,20 @@ async def escalate_to_agencies(session: AsyncSession, *, alert: Alert, reason: s
     if not alert.is_exercise:  # a drill's escalations show on the console; they do not wake anyone's phone
         await _push_to_staff(session, alert, people, kind="escalation", reason=reason)
     return EscalationTargets(agencies=codes, supervisors=sorted(p.name for p in people))
+
+
+async def _name_targets(session: AsyncSession, alert: Alert, targets: EscalationTargets) -> None:
+    """The escalated event a command just wrote (a duress PIN, a hand-back, an operator's escalation) names whom it
+    reached, as the timers' escalations do."""
+    row = await session.scalar(
+        select(AlertEvent)
+        .where(AlertEvent.alert_id == alert.id, AlertEvent.kind == EventKind.ESCALATED.value)
+        .order_by(AlertEvent.id.desc())
+        .limit(1)
+    )
+    if row is not None and "supervisors" not in row.data:
+        row.data = {**row.data, "agencies": targets.agencies, "supervisors": targets.supervisors}
+        await session.flush()
 
 
 async def _supervisors(session: AsyncSession, agency_id: int) -> list[Staff]:
