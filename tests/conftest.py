@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import text
+from sqlalchemy import Integer, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import siaga.demo
@@ -124,34 +124,80 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "secret_key": "test-secret-key-that-is-long-enough-1234567890",
         "log_json": False,
+        # The heap keeper's full collection at every app start cost 0.2-0.4 s a test, and what it froze piled up over
+        # the session. tests/unit/test_heap.py proves the keeper; the served processes (siaga serve) run it as set.
+        "gc_freeze_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)
 
 
+# What seeding Bandung wrote, per database: the first test on a database seeds it (the demo's own code path), and
+# every later test gets those rows back with a few statements instead of parsing and importing the GeoJSON again.
+_seeded_rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
+
+
 @pytest.fixture
 async def db(runtime: Runtime, tmp_path: Path) -> Runtime:
     """The runtime with every table emptied first and Bandung's agencies and kecamatan seeded."""
-    await _empty(runtime)
+    url = runtime.settings.database_url
+    if url in _seeded_rows:
+        await _restore(runtime, _seeded_rows[url])
+    else:
+        await _restore(runtime, {})
+        async with runtime.unit_of_work() as session:
+            await seed_bandung(session, with_accounts=False)
+        _seeded_rows[url] = await _snapshot(runtime)
     runtime.locator = agencies.JurisdictionLocator()
     runtime.units.tracker.clear()  # unit ids restart with the emptied tables
     runtime.sms = DevSMS(tmp_path / "dev-sms.jsonl")
-    async with runtime.unit_of_work() as session:
-        await seed_bandung(session, with_accounts=False)
     return runtime
 
 
-async def _empty(runtime: Runtime) -> None:
-    tables = [t.name for t in reversed(metadata.sorted_tables)]
+async def _snapshot(runtime: Runtime) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, in key order (parents before the agencies below them)."""
+    rows: dict[str, list[dict[str, Any]]] = {}
     async with runtime.unit_of_work() as session:
-        if runtime.settings.is_sqlite:
-            # Agencies refer to their parents; check the keys once, at commit, when every table is empty.
-            await session.execute(text("PRAGMA defer_foreign_keys=ON"))
-            for name in tables:
-                await session.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - names from our own metadata
-        else:
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            await session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        for table in metadata.sorted_tables:
+            result = await session.execute(select(table).order_by(*table.primary_key.columns))
+            found = [dict(row) for row in result.mappings()]
+            if found:
+                rows[table.name] = found
+    return rows
+
+
+async def _restore(runtime: Runtime, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Empty every table, put the snapshot's rows back, and let new ids start after them, as after seeding."""
+    async with runtime.unit_of_work() as session:
+        await _delete_everything(session, sqlite=runtime.settings.is_sqlite)
+        for table in metadata.sorted_tables:
+            if table.name in rows:
+                await session.execute(insert(table), rows[table.name])
+        if not runtime.settings.is_sqlite:
+            await session.execute(text(f"SELECT {', '.join(_restart_sequences())}"))
+
+
+def _restart_sequences() -> list[str]:
+    """PostgreSQL: each table's id sequence set to continue after the rows present (from 1 when there are none)."""
+    calls = []
+    for table in metadata.sorted_tables:
+        [key, *more] = table.primary_key.columns
+        if more or key.autoincrement is False or key.foreign_keys or not isinstance(key.type, Integer):
+            continue
+        calls.append(
+            f"setval(pg_get_serial_sequence('\"{table.name}\"', '{key.name}'), "  # noqa: S608 - our own names
+            f'COALESCE((SELECT MAX("{key.name}") FROM "{table.name}"), 0) + 1, false)'
+        )
+    return calls
+
+
+async def _delete_everything(session: AsyncSession, *, sqlite: bool) -> None:
+    if sqlite:
+        # Agencies refer to their parents; check the keys once, at commit, when every table is empty.
+        await session.execute(text("PRAGMA defer_foreign_keys=ON"))
+    # DELETE rather than TRUNCATE: for a few rows it is several times faster on PostgreSQL.
+    for table in reversed(metadata.sorted_tables):
+        await session.execute(text(f'DELETE FROM "{table.name}"'))  # noqa: S608 - names from our own metadata
 
 
 @pytest.fixture
@@ -284,8 +330,6 @@ class Api:
 
 
 async def _unit(session: AsyncSession, agency_id: int, callsign: str) -> int:
-    from sqlalchemy import select
-
     existing = await session.scalar(select(Unit).where(Unit.callsign == callsign))
     if existing is not None:
         return existing.id

@@ -38,6 +38,21 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run on SQLite only: what a page shows does not depend on the database, and the API tests prove
+    every endpoint on PostgreSQL too."""
+    here = Path(__file__).parent
+    on_postgres = [
+        item
+        for item in items
+        if item.path.is_relative_to(here)
+        and getattr(getattr(item, "callspec", None), "params", {}).get("database_url") == "postgres"
+    ]
+    if on_postgres:
+        config.hook.pytest_deselected(items=on_postgres)
+        items[:] = [item for item in items if item not in on_postgres]
+
+
 def chromium_path() -> str | None:
     configured = os.environ.get("SIAGA_CHROMIUM")
     if configured and Path(configured).exists():
