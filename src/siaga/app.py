@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,7 +37,7 @@ from siaga.responders.router import router as responders_router
 from siaga.runtime import Runtime
 from siaga.schemas import error_responses
 from siaga.text import clean_text
-from siaga.web.router import STATIC, WebConfig, web_config
+from siaga.web.router import IMPORT_MAP, STATIC, WebConfig, web_config
 from siaga.web.router import router as web_router
 
 log = logging.getLogger("siaga.app")
@@ -66,9 +68,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         summary="SOS panic button and dispatch for police and city command centres",
         lifespan=lifespan,
         responses=error_responses(422),
+        openapi_url="/openapi.json" if settings.serves_api_schema else None,
+        docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN: nothing here may
+        redoc_url=None,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CleanURL)
+    app.add_middleware(SecurityHeaders, headers=security_headers(settings))
     app.add_middleware(RequestLog)  # outside the body limit: a refused body is logged too
     _install_error_handlers(app)
     app.include_router(accounts_router, prefix="/api/v1")
@@ -176,6 +182,59 @@ class RequestLog:
                     "client": client[0] if client else "",
                 },
             )
+
+
+def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries. The Content-Security-Policy lets a page run only Siaga's own scripts (and
+    its import map, by hash), so text that slips into the page as HTML cannot run; no page may be framed."""
+    import_map = base64.b64encode(hashlib.sha256(IMPORT_MAP.encode()).digest()).decode()
+    tiles = urlsplit(settings.map_tile_url)
+    tile_origin = f" {tiles.scheme}://{tiles.netloc}" if tiles.scheme and tiles.netloc else ""
+    policy = "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'sha256-{import_map}'",
+            "style-src 'self' 'unsafe-inline'",  # Leaflet positions its panes with style attributes
+            f"img-src 'self' data: blob:{tile_origin}",
+            "connect-src 'self'",
+            "worker-src 'self'",
+            "manifest-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+    headers = [
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if settings.hsts_seconds:
+        headers.append((b"strict-transport-security", f"max-age={settings.hsts_seconds}".encode()))
+    return headers
+
+
+class SecurityHeaders:
+    """Add ``headers`` to every HTTP answer (pages, files and the API alike)."""
+
+    def __init__(self, app: ASGIApp, *, headers: list[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 # A percent-escaped control character other than tab and line breaks (what ``siaga.text`` removes from text).

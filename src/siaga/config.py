@@ -99,6 +99,16 @@ class Settings(BaseSettings):
     map_center_lon: float = 107.6098
     map_zoom: int = 13
 
+    # The web's protections (see the README's Security section).
+    api_schema: bool | None = Field(
+        default=None,
+        description="Serve /openapi.json, the API's description; default: in development mode only. The /docs and "
+        "/redoc pages are never served (they load their scripts from the internet).",
+    )
+    hsts_seconds: int = Field(
+        default=0, ge=0, description="Strict-Transport-Security max-age; set it (e.g. 31536000) only behind TLS"
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -120,6 +130,10 @@ class Settings(BaseSettings):
                 "(SIAGA_SMS_ADAPTER=http, SIAGA_SMS_HTTP_URL) or set SIAGA_DEV_MODE=1"
             )
         return self
+
+    @property
+    def serves_api_schema(self) -> bool:
+        return self.dev_mode if self.api_schema is None else self.api_schema
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,6 +4,13 @@ import * as L from "leaflet";
 
 export { L };
 
+/** Text for a tooltip or popup, as text: Leaflet reads a string as HTML, and names come from imported files. */
+export function plainText(text) {
+  const span = document.createElement("span");
+  span.textContent = text;
+  return span;
+}
+
 export function createMap(element, config) {
   const map = L.map(element, { zoomControl: true, preferCanvas: true }).setView(config.map_center, config.map_zoom);
   if (config.tile_url) {
@@ -17,7 +24,7 @@ export async function addJurisdictions(map, token) {
   if (!response.ok) return null;
   const layer = L.geoJSON(await response.json(), {
     style: { color: "#4a5568", weight: 1, fillColor: "#a0aec0", fillOpacity: 0.08 },
-    onEachFeature: (feature, item) => item.bindTooltip(feature.properties.name, { sticky: true }),
+    onEachFeature: (feature, item) => item.bindTooltip(plainText(feature.properties.name), { sticky: true }),
   }).addTo(map);
   return layer;
 }

@@ -1,7 +1,7 @@
 // The kecamatan map: Siaga's own polygons (tiles only if the server configures a tile URL), each shaded by the
 // chosen figure in five classes, with a legend and the same figures as a ranked table.
 import { html, useEffect, useRef, useState } from "../js/ui.js";
-import { L, createMap } from "../js/map.js";
+import { L, createMap, plainText } from "../js/map.js";
 import { lang, t } from "../js/i18n.js";
 import { figure } from "./format.js";
 
@@ -66,7 +66,7 @@ export function KecamatanMap({ config, token, rows, figureKey }) {
         layer.current = L.geoJSON(geojson, {
           renderer: L.svg(),
           style: { color: "#2d3748", weight: 1, fillColor: NO_DATA, fillOpacity: 0.8 },
-          onEachFeature: (feature, item) => item.bindTooltip(feature.properties.name, { sticky: true }),
+          onEachFeature: (feature, item) => item.bindTooltip(plainText(feature.properties.name), { sticky: true }),
         }).addTo(map.current);
         const bounds = layer.current.getBounds();
         if (bounds.isValid()) map.current.fitBounds(bounds, { padding: [8, 8] });
@@ -86,7 +86,7 @@ export function KecamatanMap({ config, token, rows, figureKey }) {
       const shade = code in values ? shadeOf(value, bins) : -1;
       item.setStyle({ fillColor: shade < 0 ? NO_DATA : PALETTE[shade] });
       const text = code in values ? figure(kind, value) : t("reports.map.outside");
-      item.setTooltipContent(`${name}: ${text}`);
+      item.setTooltipContent(plainText(`${name}: ${text}`));
       const path = item.getElement();
       if (path) {
         path.setAttribute("data-code", code);
