@@ -4,6 +4,7 @@ No unit is left assigned while off duty; no alert is left dispatched to nobody."
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -192,3 +193,22 @@ async def test_going_off_duty_when_free_still_just_works(city: Api) -> None:
         return state == "off_duty" and unit_of_alert == unit(asep)
 
     await eventually(stored_off_duty, "the unit off duty and the closed alert's record kept")
+
+
+async def test_two_officers_of_a_unit_on_an_sos_leaving_at_once_leave_one_of_them_on_duty(city: Api) -> None:
+    api = city
+    operator = await api.staff(Role.OPERATOR)
+    driver = await officer(api, "COBLONG-97")
+    partner = await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-97", name="Briptu Rekan")
+    await on_duty_at(api, driver, moved(COBLONG, north_m=300))
+    answer = await api.http.put("/api/v1/officers/me/duty", json={"mode": "patrol"}, headers=partner.headers)
+    assert answer.status_code == 200, answer.text
+    alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    assert (await api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": unit(driver)})).status_code == 200
+
+    answers = await asyncio.gather(off_duty(api, driver), off_duty(api, partner))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    assert await board_state(api, operator, driver) == "assigned"
+    seen = (await api.get(operator, f"/alerts/{alert['id']}")).json()
+    assert (seen["state"], seen["unit_id"]) == ("dispatched", unit(driver))
+    await assert_no_unit_responds_off_duty(api.runtime)

@@ -21,7 +21,7 @@ from siaga.dispatch import service as dispatch
 from siaga.errors import Conflict
 from siaga.responders import service as responders
 from siaga.responders.domain import StillResponding, alerts_to_hand_back
-from siaga.responders.models import DutyPeriod, UnitStatus
+from siaga.responders.models import DutyPeriod
 
 
 async def hand_back(
@@ -51,21 +51,22 @@ async def leave_duty(
     while it responds to an alert, the alert is handed back (``hand_back_alerts``) or they are refused (409
     ``officer.on_alert``). Returns the alerts handed back."""
     unit_id = responders.officer_unit(principal)
-    # The unit's status row is the lock: two officers of one unit leaving at once queue here.
-    await session.execute(select(UnitStatus.unit_id).where(UnitStatus.unit_id == unit_id).with_for_update())
-    colleagues = await session.scalar(
-        select(DutyPeriod.id)
-        .where(DutyPeriod.unit_id == unit_id, DutyPeriod.ended_at.is_(None), DutyPeriod.staff_id != principal.staff_id)
-        .limit(1)
-    )
+    # The unit's alerts are locked first, in the order every other use case locks an alert before its units: two
+    # officers of one unit leaving at once queue here, and the second sees that the first has gone.
     responding = list(
         (
             await session.scalars(
                 select(Alert.id)
                 .where(Alert.unit_id == unit_id, Alert.state.in_([s.value for s in ACTIVE_STATES]))
-                .order_by(Alert.created_at)
+                .order_by(Alert.id)
+                .with_for_update()
             )
         ).all()
+    )
+    colleagues = await session.scalar(
+        select(DutyPeriod.id)
+        .where(DutyPeriod.unit_id == unit_id, DutyPeriod.ended_at.is_(None), DutyPeriod.staff_id != principal.staff_id)
+        .limit(1)
     )
     try:
         handed = alerts_to_hand_back(responding, colleagues_on_duty=colleagues is not None, hand_back=hand_back_alerts)
