@@ -72,7 +72,12 @@ function FormFrame({ name, title, busy, canSubmit, submitLabel, onSubmit, onClos
         event.preventDefault();
         if (canSubmit && !busy) onSubmit();
       }}
-      onKeyDown=${(event) => event.key === "Escape" && onClose()}
+      onKeyDown=${(event) => {
+        if (event.key !== "Escape") return;
+        // Handled here: the console's own Escape (close the panel) must not run for the same key press.
+        event.preventDefault();
+        onClose();
+      }}
     >
       <h3>${title}</h3>
       ${children}

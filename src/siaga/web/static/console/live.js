@@ -1,15 +1,16 @@
-// The console's live picture: one store fed by the stream, the reference data and the callers' names, and the siren
-// that sounds when the picture asks for an operator. The component that uses it re-renders on every change.
+// The console's live picture: one store fed by the stream (whose alert summaries carry the callers' names) and the
+// reference data, and the siren that sounds when the picture asks for an operator. The component that uses it
+// re-renders on every change.
 import { useEffect, useMemo, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { LiveStream } from "../js/stream.js";
+import { taken } from "./attention.js";
 import { Siren } from "./siren.js";
 import { ConsoleStore } from "./store.js";
 
-// A short reminder while any alert waits for an operator, in case the first siren went unheard.
+// A short reminder while any alert in the queue (drills only if shown) waits for a person, in case the first siren
+// went unheard.
 const REMINDER_MS = 20000;
-// The stream's alert summaries carry no names; the staff list does. Fetch it at most this often.
-const CALLERS_EVERY_MS = 5000;
 
 function useSubscription(source) {
   const [, setCount] = useState(0);
@@ -36,39 +37,16 @@ function useReferenceData(store, token) {
   }, [store, token]);
 }
 
-function useCallers(store, token) {
-  useEffect(() => {
-    let timer = null;
-    let last = 0;
-    const load = () => {
-      timer = null;
-      last = Date.now();
-      api("/alerts", { token, query: { active: true, limit: 500 } }).then(
-        (alerts) => store.setCallers(alerts),
-        () => {},
-      );
-    };
-    const schedule = () => {
-      const missing = [...store.alerts.keys()].some((id) => !store.callers.has(id));
-      if (!timer && missing) timer = setTimeout(load, Math.max(500, last + CALLERS_EVERY_MS - Date.now()));
-    };
-    const offs = [store.on("snapshot", schedule), store.on("event", schedule)];
-    return () => {
-      clearTimeout(timer);
-      for (const off of offs) off();
-    };
-  }, [store, token]);
-}
-
 function useSiren(store, siren) {
   useEffect(() => {
     const offEvent = store.on("event", (event, alert) => {
+      if (alert.is_exercise && store.hideDrills) return;
       if (event.kind === "duress" || event.kind === "escalated") siren.sound("urgent");
       else if (event.kind === "created") siren.sound(alert.duress || alert.escalated ? "urgent" : "new");
       else if (event.kind === "delivery_failed") siren.sound("reminder");
     });
     const reminder = setInterval(() => {
-      if ([...store.alerts.values()].some((alert) => alert.state === "new")) siren.sound("reminder");
+      if (store.queue().some((alert) => !taken(alert))) siren.sound("reminder");
     }, REMINDER_MS);
     // Any click or key press is the gesture browsers require before sound. On "click", not "pointerdown": the top
     // bar changes when sound comes on, and nothing may change between the press and the release of that click.
@@ -92,7 +70,6 @@ export function useLiveConsole(token, onRefused) {
   useSubscription(siren);
   useLiveStream(store, token, onRefused);
   useReferenceData(store, token);
-  useCallers(store, token);
   useSiren(store, siren);
   return { store, siren };
 }

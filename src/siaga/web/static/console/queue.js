@@ -1,7 +1,9 @@
-// The live queue: open alerts by priority and age. At most QUEUE_LIMIT rows are drawn, whatever the number open,
-// so a mass event with hundreds of alerts stays responsive; the header says how many there are in all.
+// The live queue, in the attention model's order (attention.js): duress, then real alerts nobody has taken, then the
+// handled ones, then drills, each section under its own heading. At most QUEUE_LIMIT rows are drawn, whatever the
+// number open, so a mass event with hundreds of alerts stays responsive; the header says how many there are in all.
 import { html, useEffect, useRef } from "../js/ui.js";
 import { clock, t } from "../js/i18n.js";
+import { awaitsOperator, sectionOf, waitingReal } from "./attention.js";
 import { flagsOf, level } from "./priority.js";
 import { QUEUE_LIMIT } from "./store.js";
 import { secondsBetween, useTick } from "./time.js";
@@ -12,10 +14,11 @@ export function FlagBadges({ flags }) {
 
 function QueueRow({ alert, store, selected, onSelect }) {
   const flags = flagsOf(alert, store.deliveryFailed);
-  const caller = store.callers.get(alert.id);
   const place = store.jurisdictions.get(alert.jurisdiction_id) || t("console.queue.no_jurisdiction");
   const unit = alert.unit_id ? store.units.get(alert.unit_id) : null;
   const age = secondsBetween(alert.created_at);
+  const section = sectionOf(alert);
+  const quiet = awaitsOperator(alert);
   const classes = ["queue-row", `level-${level(alert)}`, `state-${alert.state}`, ...flags.map((f) => `is-${f}`)];
   if (selected) classes.push("selected");
   return html`
@@ -26,6 +29,8 @@ function QueueRow({ alert, store, selected, onSelect }) {
         data-alert-id=${alert.id}
         data-state=${alert.state}
         data-flags=${flags.join(" ")}
+        data-section=${section}
+        data-awaits-operator=${quiet ? "true" : undefined}
         aria-current=${selected ? "true" : undefined}
         onClick=${() => onSelect(alert.id)}
       >
@@ -35,14 +40,47 @@ function QueueRow({ alert, store, selected, onSelect }) {
             <strong>${t(`common.category.${alert.category}`)}</strong>
             <${FlagBadges} flags=${flags} />
           </span>
-          <span class="queue-caller">${caller?.name || caller?.phone || ""}</span>
+          <span class="queue-caller">${alert.resident_name || ""}</span>
           <span class="queue-sub">
             ${place} · ${t(`common.state.${alert.state}`)}${unit ? ` · ${unit.callsign}` : ""}
           </span>
+          ${quiet && html`<span class="queue-quiet">${t("console.queue.awaits_operator")}</span>`}
         </span>
       </button>
     </li>
   `;
+}
+
+function DrillSwitch({ store }) {
+  const count = store.drillCount();
+  if (count === 0 && !store.hideDrills) return null;
+  return html`
+    <button
+      type="button"
+      class="drill-switch"
+      data-action="toggle-drills"
+      aria-pressed=${store.hideDrills}
+      onClick=${() => store.setHideDrills(!store.hideDrills)}
+    >
+      ${store.hideDrills ? t("console.queue.drills_hidden", { count }) : t("console.queue.hide_drills", { count })}
+    </button>
+  `;
+}
+
+function rowsWithHeadings(rows, render) {
+  const drawn = [];
+  let current = null;
+  for (const alert of rows) {
+    const section = sectionOf(alert);
+    if (section !== current) {
+      current = section;
+      drawn.push(html`<li key=${`section-${section}`} class="queue-section" data-section=${section}>
+        ${t(`console.queue.section.${section}`)}
+      </li>`);
+    }
+    drawn.push(render(alert));
+  }
+  return drawn;
 }
 
 export function Queue({ store, selectedId, onSelect }) {
@@ -50,7 +88,7 @@ export function Queue({ store, selectedId, onSelect }) {
   const list = useRef(null);
   const all = store.queue();
   const rows = all.slice(0, QUEUE_LIMIT);
-  const waiting = all.filter((a) => a.state === "new").length;
+  const waiting = waitingReal(all).length;
 
   useEffect(() => {
     // Keep the selected row visible when moving with j/k.
@@ -68,12 +106,14 @@ export function Queue({ store, selectedId, onSelect }) {
             : t("console.queue.count", { total: all.length })}
         </span>
         ${waiting > 0 && html`<span class="badge waiting">${t("console.queue.waiting", { count: waiting })}</span>`}
+        <${DrillSwitch} store=${store} />
       </header>
       ${all.length === 0
         ? html`<p class="empty muted">${t("console.queue.empty")}</p>`
         : html`
             <ol class="queue-list" ref=${list}>
-              ${rows.map(
+              ${rowsWithHeadings(
+                rows,
                 (alert) =>
                   html`<${QueueRow}
                     key=${alert.id}

@@ -3,6 +3,7 @@
 import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
+import { useBackgroundAnnouncements } from "./announce.js";
 import { AttentionBanner } from "./banner.js";
 import { useAlertDetail } from "./detail.js";
 import { useAlertHandling } from "./handling.js";
@@ -30,6 +31,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
     handling.setForm(null);
   }
 
+  useBackgroundAnnouncements(store, select);
   useConsoleKeys({ store, siren, detail, handling, selectedId, select, help, setHelp });
 
   async function logout() {

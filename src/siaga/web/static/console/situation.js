@@ -7,6 +7,8 @@ import { lang, t } from "../js/i18n.js";
 import { level } from "./priority.js";
 
 const ALERT_COLOURS = { critical: "#c53030", high: "#dd6b20", normal: "#2b6cb0" };
+// Drills are grey on the map as in the queue: red is kept for what is real.
+const DRILL_COLOUR = "#718096";
 // Permanent call-sign labels help at a glance but become noise when the board is large.
 const LABELLED_UNITS = 40;
 
@@ -28,14 +30,16 @@ class SituationView {
 
   syncAlerts(store, selectedId) {
     const language = lang();
+    const shown = (alert) => alert && !(store.hideDrills && alert.is_exercise);
     for (const [id, drawn] of this.alerts) {
-      if (!store.alerts.has(id)) {
+      if (!shown(store.alerts.get(id))) {
         this.alertLayer.removeLayer(drawn.dot);
         if (drawn.circle) this.alertLayer.removeLayer(drawn.circle);
         this.alerts.delete(id);
       }
     }
     for (const alert of store.alerts.values()) {
+      if (!shown(alert)) continue;
       const selected = alert.id === selectedId;
       const look = [level(alert), alert.state, selected, alert.lat, alert.lon, alert.accuracy_m, language].join("|");
       const drawn = this.alerts.get(alert.id);
@@ -55,7 +59,7 @@ class SituationView {
   }
 
   drawAlert(alert, selected) {
-    const colour = ALERT_COLOURS[level(alert)];
+    const colour = alert.is_exercise ? DRILL_COLOUR : ALERT_COLOURS[level(alert)];
     const where = [alert.lat, alert.lon];
     const circle = alert.accuracy_m
       ? L.circle(where, {

@@ -1,22 +1,31 @@
 // The console's picture of the world, fed by the console stream: open alerts and units by id, and what needs an
-// operator's attention. Views subscribe; changes are announced once per short batch, so a burst of hundreds of
-// messages (a mass event) costs one sort and one render, not hundreds.
-import { compareAlerts } from "./priority.js";
+// operator's attention (ordered by attention.js). Views subscribe; changes are announced once per short batch, so a
+// burst of hundreds of messages (a mass event) costs one sort and one render, not hundreds.
+import { bannerGroups, queueOrder } from "./attention.js";
 import { setServerTime } from "./time.js";
 
 export const ACTIVE_STATES = new Set(["new", "acknowledged", "dispatched", "en_route", "on_scene"]);
 export const QUEUE_LIMIT = 200;
 // A timer, not requestAnimationFrame: a console left in a background tab must still update and ring.
 const BATCH_MS = 50;
-const SEVERITY = { duress: 0, escalated: 1, delivery_failed: 2, suspended: 3, flagged: 4 };
+const HIDE_DRILLS_KEY = "siaga.console.hide_drills";
+
+function savedHideDrills() {
+  try {
+    return localStorage.getItem(HIDE_DRILLS_KEY) === "1";
+  } catch {
+    return false;
+  }
+}
 
 export class ConsoleStore {
   constructor() {
     this.alerts = new Map();
     this.units = new Map();
-    this.callers = new Map(); // alert id -> resident {name, phone}, from the staff alert list
     this.jurisdictions = new Map(); // jurisdiction id -> kecamatan name
-    this.attention = new Map(); // `${alertId}:${kind}` -> {key, alertId, kind, reason, at, seen}
+    this.attention = new Map(); // `${alertId}:${kind}` -> {key, alertId, kind, reason, at, exercise, seen}
+    this.attentionVersion = 0;
+    this.hideDrills = savedHideDrills();
     this.deliveryFailed = new Set();
     this.alertVersions = new Map(); // alert id -> changes seen, so an open panel knows when to reload
     this.version = 0;
@@ -26,7 +35,9 @@ export class ConsoleStore {
     this.listeners = new Set();
     this.handlers = { event: new Set(), location: new Set(), snapshot: new Set() };
     this.sorted = null;
-    this.sortedAt = -1;
+    this.sortedAt = "";
+    this.groups = [];
+    this.bannerAt = "";
     this.pending = null;
   }
 
@@ -97,7 +108,6 @@ export class ConsoleStore {
       this.alerts.set(alert.id, alert);
     } else {
       this.alerts.delete(alert.id);
-      this.callers.delete(alert.id);
       this.settle(alert.id);
     }
     this.raiseFromEvent(event, alert);
@@ -128,23 +138,49 @@ export class ConsoleStore {
     this.changed();
   }
 
-  setCallers(alerts) {
-    for (const alert of alerts) this.callers.set(alert.id, alert.resident);
-    this.changed();
-  }
-
   setJurisdictions(list) {
     this.jurisdictions = new Map(list.map((j) => [j.id, j.name]));
     this.changed();
   }
 
-  /** Open alerts in queue order, and how many there are. Sorted once per change of the alerts, not per render. */
+  /** Show or hide the drills (exercise alerts) in the queue, on the map and in the banner; remembered here. */
+  setHideDrills(hide) {
+    this.hideDrills = hide;
+    try {
+      localStorage.setItem(HIDE_DRILLS_KEY, hide ? "1" : "0");
+    } catch {
+      // Private mode: the switch still works for this session.
+    }
+    this.alertsVersion += 1;
+    this.changed();
+  }
+
+  /** Open alerts in queue order (attention.js). Sorted once per change of the alerts or flags, not per render. */
   queue() {
-    if (this.sortedAt !== this.alertsVersion) {
-      this.sorted = [...this.alerts.values()].sort(compareAlerts);
-      this.sortedAt = this.alertsVersion;
+    const at = `${this.alertsVersion}:${this.attentionVersion}:${this.hideDrills}`;
+    if (this.sortedAt !== at) {
+      const flagged = new Set(this.unseen().map((item) => item.alertId));
+      this.sorted = queueOrder(this.alerts.values(), { flagged, hideDrills: this.hideDrills });
+      this.sortedAt = at;
     }
     return this.sorted;
+  }
+
+  /** How many open drills the switch hides (or would hide). */
+  drillCount() {
+    let count = 0;
+    for (const alert of this.alerts.values()) if (alert.is_exercise) count += 1;
+    return count;
+  }
+
+  /** The banner's groups (attention.js): what must not be missed, by kind, real before drills. */
+  banner() {
+    const at = `${this.alertsVersion}:${this.attentionVersion}:${this.hideDrills}`;
+    if (this.bannerAt !== at) {
+      this.groups = bannerGroups(this.alerts, this.unseen(), { hideDrills: this.hideDrills });
+      this.bannerAt = at;
+    }
+    return this.groups;
   }
 
   alertVersion(id) {
@@ -154,21 +190,26 @@ export class ConsoleStore {
   // Attention: escalations, duress, suspended residents and failed deliveries stay in the banner until an operator
   // marks them seen; the row colour stays as long as the alert is open.
 
-  raise(alertId, kind, reason = "", at = null) {
+  raise(alert, kind, reason = "", at = null) {
+    const alertId = alert.id;
     const key = reason && kind === "flagged" ? `${alertId}:${kind}:${reason}` : `${alertId}:${kind}`;
-    this.attention.set(key, { key, alertId, kind, reason, at: at || new Date().toISOString(), seen: false });
+    // Whether it is a drill is kept with the item: a failed delivery outlives its alert in the banner.
+    const exercise = Boolean(alert.is_exercise);
+    const item = { key, alertId, kind, reason, at: at || new Date().toISOString(), exercise, seen: false };
+    this.attention.set(key, item);
+    this.attentionVersion += 1;
   }
 
   raiseFromFlags(alert) {
     const keep = (kind) => this.attention.has(`${alert.id}:${kind}`);
-    if (alert.duress && !keep("duress")) this.raise(alert.id, "duress", "", alert.created_at);
+    if (alert.duress && !keep("duress")) this.raise(alert, "duress", "", alert.created_at);
     // A duress PIN also escalates; its own item already says so, louder.
-    if (alert.escalated && !alert.duress && !keep("escalated")) this.raise(alert.id, "escalated", "", alert.created_at);
-    if (alert.resident_suspended && !keep("suspended")) this.raise(alert.id, "suspended", "", alert.created_at);
+    if (alert.escalated && !alert.duress && !keep("escalated")) this.raise(alert, "escalated", "", alert.created_at);
+    if (alert.resident_suspended && !keep("suspended")) this.raise(alert, "suspended", "", alert.created_at);
     // A failure the console missed (it was closed, or reloaded) is still on the alert.
     if (alert.delivery_failed && !this.deliveryFailed.has(alert.id)) {
       this.deliveryFailed.add(alert.id);
-      this.raise(alert.id, "delivery_failed", "", alert.created_at);
+      this.raise(alert, "delivery_failed", "", alert.created_at);
     }
   }
 
@@ -176,19 +217,19 @@ export class ConsoleStore {
     const reason = String(event.data?.reason ?? "");
     switch (event.kind) {
       case "duress":
-        this.raise(alert.id, "duress", "", event.at);
+        this.raise(alert, "duress", "", event.at);
         break;
       case "escalated":
         // A duress PIN escalates too; its duress item already says it louder.
-        if (reason !== "duress") this.raise(alert.id, "escalated", reason, event.at);
+        if (reason !== "duress") this.raise(alert, "escalated", reason, event.at);
         break;
       case "delivery_failed":
         this.deliveryFailed.add(alert.id);
-        this.raise(alert.id, "delivery_failed", String(event.data?.channel ?? ""), event.at);
+        this.raise(alert, "delivery_failed", String(event.data?.channel ?? ""), event.at);
         break;
       case "flagged":
-        if (reason === "resident_suspended") this.raise(alert.id, "suspended", "", event.at);
-        else this.raise(alert.id, "flagged", reason, event.at);
+        if (reason === "resident_suspended") this.raise(alert, "suspended", "", event.at);
+        else this.raise(alert, "flagged", reason, event.at);
         break;
       default:
     }
@@ -199,18 +240,21 @@ export class ConsoleStore {
     for (const [key, item] of this.attention) {
       if (item.alertId === alertId && item.kind !== "delivery_failed") this.attention.delete(key);
     }
+    this.attentionVersion += 1;
   }
 
-  markSeen(key) {
-    const item = this.attention.get(key);
-    if (item) item.seen = true;
+  /** Mark attention items seen (a banner group is dismissed as one). */
+  markSeen(keys) {
+    for (const key of keys) {
+      const item = this.attention.get(key);
+      if (item) item.seen = true;
+    }
+    this.attentionVersion += 1;
     this.changed();
   }
 
-  /** Unseen attention items, most serious first, then newest first. */
+  /** Attention items no operator has marked seen yet. */
   unseen() {
-    return [...this.attention.values()]
-      .filter((item) => !item.seen)
-      .sort((a, b) => SEVERITY[a.kind] - SEVERITY[b.kind] || Date.parse(b.at) - Date.parse(a.at));
+    return [...this.attention.values()].filter((item) => !item.seen);
   }
 }

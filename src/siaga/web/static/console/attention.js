@@ -1,0 +1,136 @@
+// What needs a person now, and in what order: the one place the console decides it. Pure (no DOM, no i18n), so its
+// rules are unit-tested with Node's own test runner (tests/js/attention.test.mjs).
+//
+// The queue, in sections:
+//   1. duress: a real alert whose resident entered the duress PIN, while no one has taken it;
+//   2. waiting: real alerts no one has taken (no operator acknowledged it, no officer accepted it), oldest first;
+//   3. handled: real alerts someone has, those with a duress PIN or a flag not yet marked seen first, then oldest;
+//   4. drills: exercise alerts, ordered by the same rules among themselves, below every real alert; one switch hides
+//      them from the queue, the map and the banner.
+// An escalation or a flag never lifts an alert above one that nobody has taken: the drills of a living city escalate
+// all day, and a real press must not sink under them. Once its banner item is marked seen, a flag stops lifting its
+// alert within its section ("merely seen").
+//
+// The banner groups what must not be missed by kind, real before drills: the real alerts waiting for someone ("SOS
+// baru") are always a group of their own while any waits, and each group is dismissed as one.
+
+export const SECTIONS = ["duress", "waiting", "handled", "drills"];
+// Banner kinds, most serious first. "new" is the real alerts no one has taken; it is not dismissed, it is taken.
+export const KINDS = ["duress", "new", "escalated", "suspended", "delivery_failed", "flagged"];
+
+/** A person has the alert: an operator acknowledged it, or an officer accepted it for their unit. */
+export function taken(alert) {
+  return Boolean(alert.acknowledged_at) || alert.unit_id != null;
+}
+
+/**
+ * An officer has the alert but no operator has acknowledged it: marked quietly, it needs no one urgently. The stream
+ * says so (`awaiting_operator`); an alert from elsewhere without the field is judged by the same rule.
+ */
+export function awaitsOperator(alert) {
+  if (typeof alert.awaiting_operator === "boolean") return alert.awaiting_operator;
+  return !alert.acknowledged_at && alert.unit_id != null;
+}
+
+function drill(alert) {
+  return Boolean(alert.is_exercise);
+}
+
+/** The queue section of an open alert (one of SECTIONS). */
+export function sectionOf(alert) {
+  if (drill(alert)) return "drills";
+  if (taken(alert)) return "handled";
+  return alert.duress ? "duress" : "waiting";
+}
+
+/** Real alerts no one has taken, the duress ones first, then oldest first: what a person must take now. */
+export function waitingReal(alerts) {
+  return [...alerts].filter((alert) => !drill(alert) && !taken(alert)).sort(compareWithin(new Set()));
+}
+
+function byAge(a, b) {
+  return Date.parse(a.created_at) - Date.parse(b.created_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+// Within a section (and among drills, whose sub-order is the real one's): not taken before taken, duress first,
+// then an alert with a flag not yet seen, then the oldest.
+function compareWithin(flagged) {
+  return (a, b) =>
+    Number(taken(a)) - Number(taken(b)) ||
+    Number(Boolean(b.duress)) - Number(Boolean(a.duress)) ||
+    Number(flagged.has(b.id)) - Number(flagged.has(a.id)) ||
+    byAge(a, b);
+}
+
+/**
+ * Open alerts in queue order. `flagged` holds the ids of alerts with a banner item not yet marked seen;
+ * `hideDrills` leaves exercise alerts out.
+ */
+export function queueOrder(alerts, { flagged = new Set(), hideDrills = false } = {}) {
+  const within = compareWithin(flagged);
+  return [...alerts]
+    .filter((alert) => !(hideDrills && drill(alert)))
+    .sort((a, b) => SECTIONS.indexOf(sectionOf(a)) - SECTIONS.indexOf(sectionOf(b)) || within(a, b));
+}
+
+/**
+ * The banner's groups, most serious first: `{key, kind, exercise, items, dismissible}`. `items` are the unseen
+ * attention items (`{key, alertId, kind, reason, at, exercise}`); `alerts` maps id -> open alert. Within a group the
+ * items follow the queue's order (so "open" opens the one the queue puts first); items of closed alerts come last,
+ * newest first.
+ */
+export function bannerGroups(alerts, items, { hideDrills = false } = {}) {
+  const open = [...alerts.values()];
+  const place = new Map(queueOrder(open).map((alert, index) => [alert.id, index]));
+  // A waiting duress alert is announced by its own, louder item; once that is marked seen it waits like the rest.
+  const duress = new Set(items.filter((item) => item.kind === "duress").map((item) => item.alertId));
+  const waiting = waitingReal(open).filter((alert) => !duress.has(alert.id));
+  const all = [
+    ...waiting.map((alert) => ({
+      key: `${alert.id}:new`,
+      alertId: alert.id,
+      kind: "new",
+      reason: "",
+      at: alert.created_at,
+      exercise: false,
+    })),
+    ...items,
+  ];
+  const groups = new Map();
+  for (const item of all) {
+    const alert = alerts.get(item.alertId);
+    const exercise = alert ? drill(alert) : Boolean(item.exercise);
+    if (hideDrills && exercise) continue;
+    const key = `${exercise ? "drill" : "real"}:${item.kind}`;
+    if (!groups.has(key)) {
+      groups.set(key, { key, kind: item.kind, exercise, items: [], dismissible: item.kind !== "new" });
+    }
+    groups.get(key).items.push(item);
+  }
+  const rank = (group) => Number(group.exercise) * KINDS.length + KINDS.indexOf(group.kind);
+  const order = (a, b) => {
+    const pa = place.get(a.alertId) ?? Infinity;
+    const pb = place.get(b.alertId) ?? Infinity;
+    if (pa !== pb) return pa - pb;
+    return Date.parse(b.at) - Date.parse(a.at);
+  };
+  return [...groups.values()]
+    .map((group) => ({ ...group, items: group.items.sort(order) }))
+    .sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * What the tab title should say: `{waiting}` (the real alerts no one has taken) while the tab is hidden and any
+ * waits, else null (the page's own title).
+ */
+export function backgroundTitle(alerts, hidden) {
+  if (!hidden) return null;
+  const waiting = waitingReal(alerts).length;
+  return waiting > 0 ? { waiting } : null;
+}
+
+/** Whether a stream event should raise a browser notification: a real press or duress PIN while the tab is hidden. */
+export function notifies(event, alert, hidden) {
+  if (!hidden || drill(alert)) return false;
+  return event.kind === "created" || event.kind === "duress";
+}
