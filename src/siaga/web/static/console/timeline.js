@@ -17,7 +17,7 @@ const KNOWN_REASONS = new Set([
   "handed_back",
   "off_duty",
 ]);
-const LOUD_EVENTS = new Set(["duress", "escalated", "delivery_failed", "flagged", "cancel_ignored"]);
+const LOUD_EVENTS = new Set(["duress", "escalated", "delivery_failed", "flagged", "cancel_ignored", "handed_back"]);
 // Seconds after which a still-running step is shown as late (amber), then very late (red).
 const LATE = { acknowledge: [30, 60], dispatch: [90, 180], arrive: [600, 900] };
 
