@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from siaga.text import cleaned
 
@@ -55,6 +56,24 @@ AccuracyM = Annotated[
     float, NotBoolean, Field(ge=0, le=100_000, allow_inf_nan=False, description="Accuracy radius in metres")
 ]
 Battery = Annotated[int, NotBoolean, Field(ge=0, le=100, description="Battery level in per cent")]
+# A row's id as the databases store it: a 64-bit integer. A larger one is a clear 422, not an overflow in the driver.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # a date a person could mean; outside, offsets overflow and databases disagree
+
+
+def _plausible_day(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be a date between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+def _plausible_moment(value: datetime) -> datetime:
+    _plausible_day(value.date())
+    return value.astimezone(UTC)
+
+
+Day = Annotated[date, AfterValidator(_plausible_day)]
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible_moment)]
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=4000)]
 

@@ -263,7 +263,7 @@ async def list_residents(
     ip: ClientIP,
     q: Annotated[str | None, Query(max_length=100, description="Part of a name or phone number")] = None,
     suspended: bool | None = None,
-    min_strikes: Annotated[int, Query(ge=0)] = 0,
+    min_strikes: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ResidentRead]:
     """Residents (administrators: all; supervisors: those who raised an alert in their area), for moderation.

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from siaga.accounts.models import Role
-from siaga.schemas import LongText, Model, ReadModel, ShortText
+from siaga.schemas import LongText, Model, ReadModel, RowId, ShortText
 
 Pin = Annotated[str, Field(pattern=r"^[0-9]{4,8}$", description="4 to 8 digits")]
 Code = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="The 6-digit code from the SMS")]
@@ -125,8 +125,8 @@ class StaffCreate(Model):
     username: Annotated[str, Field(pattern=r"^[a-z0-9._-]{3,64}$")]
     name: ShortText = Field(min_length=1)
     role: Role
-    agency_id: int
-    unit_id: int | None = None
+    agency_id: RowId
+    unit_id: RowId | None = None
     phone: PhoneIn | None = None
     password: Annotated[str, Field(min_length=10, max_length=200)]
 
@@ -142,7 +142,7 @@ class StaffRead(ReadModel):
 
 
 class UnitCreate(Model):
-    agency_id: int
+    agency_id: RowId
     callsign: Annotated[str, Field(min_length=1, max_length=64)]
     kind: Annotated[str, Field(pattern=r"^(patrol_car|motorbike|foot|post)$")] = "patrol_car"
 

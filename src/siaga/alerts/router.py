@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,7 +46,7 @@ from siaga.deps import (
 )
 from siaga.dispatch import service as dispatching
 from siaga.realtime.locations import AlertPosition
-from siaga.schemas import error_responses
+from siaga.schemas import Moment, error_responses
 
 router = APIRouter(tags=["alerts"])
 
@@ -193,7 +192,7 @@ async def list_alerts(
     ip: ClientIP,
     state: Annotated[list[AlertState] | None, Query()] = None,
     active: bool = False,
-    before: AwareDatetime | None = None,
+    before: Moment | None = None,
     resident_id: Annotated[uuid.UUID | None, Query(description="Only this resident's alerts (their history)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertRead] | list[ResidentAlertRead]:

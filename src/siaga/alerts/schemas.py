@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field
 
 from siaga.alerts.domain import AlertState, Category, Outcome, Priority
-from siaga.schemas import AccuracyM, Battery, Input, Latitude, Longitude, Model, ReadModel
+from siaga.schemas import AccuracyM, Battery, Input, Latitude, Longitude, Model, ReadModel, RowId
 
 
 def _battery_or_none(value: Any) -> int | None:
@@ -138,7 +138,7 @@ class ActionIn(Model):
 
 
 class DispatchIn(ActionIn):
-    unit_id: int
+    unit_id: RowId
 
 
 class NoteIn(ActionIn):

@@ -6,12 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from siaga.alerts import access
 from siaga.audit import service as audit
 from siaga.deps import ClientIP, RuntimeDep, Supervisor
-from siaga.schemas import ReadModel, error_responses
+from siaga.schemas import Moment, ReadModel, RowId, error_responses
 
 router = APIRouter(tags=["audit"])
 
@@ -41,9 +40,9 @@ async def list_audit(
     target_type: str | None = None,
     target_id: str | None = None,
     outcome: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
-    before_id: int | None = Query(default=None, description="For paging: records older than this id"),
+    since: Moment | None = None,
+    until: Moment | None = None,
+    before_id: RowId | None = Query(default=None, description="For paging: records older than this id"),
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditRead]:
     """Audit records, newest first: supervisors see their agency and those below it, administrators all."""

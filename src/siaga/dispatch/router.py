@@ -18,7 +18,7 @@ from siaga.dispatch import service as dispatch
 from siaga.dispatch.recommend import recommend
 from siaga.dispatch.schemas import DispatchSettings, DispatchSettingsRead, OfferRead, RecommendationRead
 from siaga.errors import Forbidden
-from siaga.schemas import error_responses
+from siaga.schemas import RowId, error_responses
 
 router = APIRouter(tags=["dispatch"])
 
@@ -62,7 +62,7 @@ async def my_offers(principal: CurrentPrincipal, runtime: RuntimeDep) -> list[Of
 
 
 @router.post("/offers/{offer_id}/accept", responses=error_responses(401, 403, 404, 409))
-async def accept_offer(offer_id: int, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> AlertRead:
+async def accept_offer(offer_id: RowId, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> AlertRead:
     """Take the alert for your unit. The first officer to accept gets it; the others get a 409."""
     _officer_unit(principal)
     async with runtime.unit_of_work() as session:
@@ -80,7 +80,7 @@ async def accept_offer(offer_id: int, principal: CurrentPrincipal, runtime: Runt
 
 
 @router.post("/offers/{offer_id}/decline", responses=error_responses(401, 403, 404, 409))
-async def decline_offer(offer_id: int, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> OfferRead:
+async def decline_offer(offer_id: RowId, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> OfferRead:
     """Say no (the next unit is asked)."""
     _officer_unit(principal)
     async with runtime.unit_of_work() as session:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from siaga.schemas import Model, ReadModel
+from siaga.schemas import Model, ReadModel, RowId
 
 
 class ExerciseResidentsCreate(Model):
@@ -23,7 +23,7 @@ class ExerciseResident(ReadModel):
 
 
 class ExerciseOfficersCreate(Model):
-    agency_id: int
+    agency_id: RowId
     count: Annotated[int, Field(ge=1, le=200, description="How many synthetic officers, each with its own unit")]
     kind: Literal["patrol_car", "motorbike", "foot", "post"] = "patrol_car"
 

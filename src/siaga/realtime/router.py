@@ -35,7 +35,7 @@ async def stream(
     websocket: WebSocket,
     stream: StreamName,
     token: Annotated[str | None, Query(description="Session token (or an Authorization: Bearer header)")] = None,
-    cursor: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Resume after this event id")] = None,
 ) -> None:
     """A live stream: ``console`` (operators, supervisors, admins: their agency's alerts and units), ``officer``
     (offers and assignments of the officer's unit) or ``resident`` (their own alerts' status, the officer coming

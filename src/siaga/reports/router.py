@@ -6,7 +6,6 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -36,7 +35,7 @@ from siaga.reports.schemas import (
     ResponseTimesReport,
 )
 from siaga.reports.scope import report_scope
-from siaga.schemas import error_responses
+from siaga.schemas import Day, error_responses
 
 router = APIRouter(tags=["reports"])
 
@@ -58,10 +57,10 @@ class ReportRequest:
 async def report_request(
     principal: Supervisor,
     from_date: Annotated[
-        date | None, Query(alias="from", description="First day (WIB), YYYY-MM-DD; default: 8 ISO weeks back")
+        Day | None, Query(alias="from", description="First day (WIB), YYYY-MM-DD; default: 8 ISO weeks back")
     ] = None,
     to_date: Annotated[
-        date | None, Query(alias="to", description="Last day (WIB), included; default: today. At most 366 days")
+        Day | None, Query(alias="to", description="Last day (WIB), included; default: today. At most 366 days")
     ] = None,
     agency: Annotated[
         str | None, Query(max_length=64, description="Narrow to this agency's code and the agencies below it")
