@@ -161,6 +161,13 @@ async def test_escalations_are_grouped_in_the_banner_and_marked_seen_together(si
     # Seen, not forgotten: the rows keep their flag.
     for alert in alerts:
         await expect(row(page, alert["id"])).to_have_attribute("data-flags", "escalated")
+
+    # A new escalation is news again; in English on request.
+    await page.click('[data-lang="en"]')
+    assert (await site.api.post(operator, f"/alerts/{alerts[0]['id']}/escalate", {"reason": "Lagi"})).status_code == 200
+    await expect(escalated).to_contain_text("Alert escalated", timeout=DEADLINE_MS)
+    await expect(escalated.locator(".attention-seen")).to_have_text("Seen")
+    await expect(page.locator('.queue-section[data-section="handled"]')).to_have_text("Being handled")
     await console.close()
 
 
