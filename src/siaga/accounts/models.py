@@ -130,3 +130,15 @@ class AuthSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class LoginAttempts(Base):
+    """How many staff logins one key (an account from one address, an account, an address) tried in the current
+    window. Counted with one atomic statement before the password is checked, so concurrent guesses on several
+    processes cannot all slip under the limit."""
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer)

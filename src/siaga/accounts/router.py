@@ -382,8 +382,8 @@ async def reinstate_resident(
 async def login(body: LoginIn, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent) -> StaffSession:
     """Log in as staff. The token is opaque; send it as 'Authorization: Bearer <token>'."""
     username = body.username.strip().lower()
-    async with runtime.read_sessions() as session:
-        throttled = await accounts.login_throttled(session, username=username, client_ip=ip)
+    async with runtime.unit_of_work() as session:  # counted and committed before the password is checked
+        throttled = await accounts.count_login_attempt(session, username=username, client_ip=ip)
     staff = (
         None
         if throttled
@@ -401,6 +401,7 @@ async def login(body: LoginIn, runtime: RuntimeDep, ip: ClientIP, agent: UserAge
                 detail={"reason": "throttled" if throttled else "bad_credentials"},
             )
         else:
+            await accounts.forgive_login_attempt(session, username=username, client_ip=ip)
             result = await accounts.open_staff_session(
                 session, settings=runtime.settings, staff=staff, client_ip=ip, user_agent=agent
             )

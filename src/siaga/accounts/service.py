@@ -11,14 +11,16 @@ from siaga.accounts.moderation import add_strike, appeal, moderation_history, se
 from siaga.accounts.pins import PIN_LOCK_PERIOD, PinCheck, PinEntry, hash_pins, read_pin_entry, set_pins, settle_pin
 from siaga.accounts.residents import emergency_contacts, get_resident, normalize_phone, update_profile
 from siaga.accounts.sessions import (
-    LOGIN_FAILURES_PER_CLIENT,
-    LOGIN_FAILURES_PER_USERNAME,
+    LOGIN_ATTEMPTS_PER_ACCOUNT,
+    LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT,
+    LOGIN_ATTEMPTS_PER_CLIENT,
     LOGIN_WINDOW,
     SESSIONS_REVOKED,
     NewSession,
     PrincipalCache,
     check_password,
-    login_throttled,
+    count_login_attempt,
+    forgive_login_attempt,
     open_resident_session,
     open_staff_session,
     principal_for_token,
@@ -27,8 +29,9 @@ from siaga.accounts.sessions import (
 from siaga.accounts.staff import create_staff, create_unit
 
 __all__ = [
-    "LOGIN_FAILURES_PER_CLIENT",
-    "LOGIN_FAILURES_PER_USERNAME",
+    "LOGIN_ATTEMPTS_PER_ACCOUNT",
+    "LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT",
+    "LOGIN_ATTEMPTS_PER_CLIENT",
     "LOGIN_WINDOW",
     "PIN_LOCK_PERIOD",
     "RESEND_COOLDOWN",
@@ -41,12 +44,13 @@ __all__ = [
     "add_strike",
     "appeal",
     "check_password",
+    "count_login_attempt",
     "create_staff",
     "create_unit",
     "emergency_contacts",
+    "forgive_login_attempt",
     "get_resident",
     "hash_pins",
-    "login_throttled",
     "moderation_history",
     "normalize_phone",
     "open_resident_session",

@@ -10,12 +10,14 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts import security
 from siaga.accounts.domain import Principal
-from siaga.accounts.models import AuthSession, Resident, Role, Staff
+from siaga.accounts.models import AuthSession, LoginAttempts, Resident, Role, Staff
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import TooManyRequests
@@ -56,27 +58,60 @@ async def _open_session(
 
 
 LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_FAILURES_PER_USERNAME = 10
-LOGIN_FAILURES_PER_CLIENT = 50
+LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT = 10  # one guesser, one account: locks that pair only, not the centre
+LOGIN_ATTEMPTS_PER_ACCOUNT = 100  # guessing one account from many addresses
+LOGIN_ATTEMPTS_PER_CLIENT = 50  # one address trying many accounts (a command centre behind one NAT stays under it)
 
 
-async def login_throttled(session: AsyncSession, *, username: str, client_ip: str) -> TooManyRequests | None:
-    """Too many failed logins for this username or from this address lately (counted from the audit log)."""
-    from siaga.audit.models import AuditRecord  # the audit log is the record of failures; no second counter
+def _login_keys(username: str, client_ip: str) -> dict[str, int]:
+    name = username.strip().lower()
+    return {
+        f"account+client:{name}|{client_ip}": LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT,
+        f"account:{name}": LOGIN_ATTEMPTS_PER_ACCOUNT,
+        f"client:{client_ip}": LOGIN_ATTEMPTS_PER_CLIENT,
+    }
 
-    since = utcnow() - LOGIN_WINDOW
-    failures = select(func.count()).where(
-        AuditRecord.action == "staff.login", AuditRecord.outcome == "failure", AuditRecord.at >= since
-    )
-    by_name = await session.scalar(failures.where(AuditRecord.actor_id == username.strip().lower()))
-    by_client = await session.scalar(failures.where(AuditRecord.client_ip == client_ip))
-    if (by_name or 0) >= LOGIN_FAILURES_PER_USERNAME or (by_client or 0) >= LOGIN_FAILURES_PER_CLIENT:
+
+async def count_login_attempt(session: AsyncSession, *, username: str, client_ip: str) -> TooManyRequests | None:
+    """Count a login attempt before its password is checked, and refuse it if it is one too many. Each counter is
+    one atomic statement (an upsert that returns the new count), so concurrent guesses on any number of processes
+    are each counted: 60 at once for one account get 10 checks, not 60. A successful login gives its attempt back
+    (``forgive_login_attempt``)."""
+    now = utcnow()
+    since = now - LOGIN_WINDOW
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    expired = LoginAttempts.window_start < since
+    over = False
+    for key, limit in _login_keys(username, client_ip).items():
+        statement = insert(LoginAttempts).values(key=key, window_start=now, count=1)
+        counted = statement.on_conflict_do_update(
+            index_elements=[LoginAttempts.key],
+            set_={
+                "count": case((expired, 1), else_=LoginAttempts.count + 1),
+                "window_start": case((expired, now), else_=LoginAttempts.window_start),
+            },
+        ).returning(LoginAttempts.count)
+        count = int(await session.scalar(counted) or 0)
+        over = over or count > limit
+    if over:
         return TooManyRequests(
-            "too many failed logins; wait 15 minutes or ask an administrator",
+            "too many login attempts; wait 15 minutes or ask an administrator",
             retry_after=int(LOGIN_WINDOW.total_seconds()),
             code="auth.throttled",
         )
     return None
+
+
+async def forgive_login_attempt(session: AsyncSession, *, username: str, client_ip: str) -> None:
+    """A successful login: its attempt no longer counts against the account or the address."""
+    keys = list(_login_keys(username, client_ip))
+    await session.execute(delete(LoginAttempts).where(LoginAttempts.key == keys[0]))
+    await session.execute(
+        update(LoginAttempts)
+        .where(LoginAttempts.key.in_(keys[1:]), LoginAttempts.count > 0)
+        .values(count=LoginAttempts.count - 1)
+    )
 
 
 async def check_password(

@@ -1,0 +1,55 @@
+"""Password guessing is limited however it is sent: concurrent guesses are each counted before their password is
+checked (60 at once for one account got 60 checks against a limit of 10), and one guesser locks out only itself, not
+the command centre behind another address."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from siaga.accounts.models import Role
+from siaga.accounts.sessions import LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT
+from siaga.app import create_app
+from siaga.runtime import Runtime
+from tests.conftest import PASSWORD, Api
+
+
+@asynccontextmanager
+async def from_address(runtime: Runtime, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(runtime.settings, runtime=runtime)
+    app.state.runtime = runtime
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://siaga.test") as http:
+        yield http
+
+
+async def _login(http: httpx.AsyncClient, username: str, password: str) -> int:
+    return (await http.post("/api/v1/auth/login", json={"username": username, "password": password})).status_code
+
+
+async def test_concurrent_guesses_are_each_counted_and_the_centre_can_still_log_in(api: Api, db: Runtime) -> None:
+    operator = await api.staff(Role.OPERATOR)
+    username = operator.extra["username"]
+    async with from_address(db, "203.0.113.66") as attacker, from_address(db, "198.51.100.10") as centre:
+        answers = Counter(await asyncio.gather(*(_login(attacker, username, f"tebakan-{i}") for i in range(60))))
+        assert answers[401] <= LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT, answers  # checked: at most the limit
+        assert answers[429] >= 60 - LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT, answers
+        assert set(answers) <= {401, 429}, answers
+        # Even the right password is refused from the guesser's address for now...
+        assert await _login(attacker, username, PASSWORD) == 429
+        # ...but the operator at the command centre logs in, and logging in gives that attempt back.
+        assert await _login(centre, username, PASSWORD) == 200
+        assert await _login(centre, username, "salah sekali") == 401
+        assert await _login(centre, username, PASSWORD) == 200
+
+
+async def test_unknown_accounts_are_limited_like_known_ones(api: Api, db: Runtime) -> None:
+    async with from_address(db, "203.0.113.67") as attacker:
+        answers = Counter([await _login(attacker, "tidak.ada", f"tebakan-{i}") for i in range(12)])
+    assert answers == Counter(
+        {401: LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT, 429: 12 - LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT}
+    )
