@@ -33,6 +33,12 @@ app.add_typer(agency_app, name="agency")
 T = TypeVar("T")
 
 
+DEV_MODE_BANNER = (
+    "\n!!! DEVELOPMENT MODE (SIAGA_DEV_MODE=1): development secret key allowed, SMS only recorded, API description "
+    "served. Never run a real command centre like this. !!!\n"
+)
+
+
 def load_settings() -> Settings:
     """Settings from the environment, or a clear message and exit code 2."""
     try:
@@ -86,6 +92,8 @@ def _serve(settings: Settings, *, server_class: type[uvicorn.Server] | None = No
     from siaga.app import create_app
 
     logs.configure(settings.log_level, json_lines=settings.log_json)
+    if settings.dev_mode:
+        typer.secho(DEV_MODE_BANNER, err=True, fg=typer.colors.RED, bold=True)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,

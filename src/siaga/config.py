@@ -6,16 +6,34 @@ Nothing reads it at import time: the CLI builds it once and passes it to ``creat
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEV_SECRET_KEY = "siaga-development-secret-key-do-not-use-in-production"  # noqa: S105 - refused outside dev
 
 
 class InsecureSettings(ValueError):
     """Raised when a development default is used outside development mode."""
+
+
+class _WithoutDevMode(PydanticBaseSettingsSource):
+    """A ``.env`` file configures a deployment but cannot turn development mode on: a file left in a working
+    folder must never quietly allow the development secret and the recording SMS adapter."""
+
+    def __init__(self, settings_cls: type[BaseSettings], dotenv: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.dotenv = dotenv
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ gives the values
+
+    def __call__(self) -> dict[str, Any]:
+        values = self.dotenv()
+        values.pop("dev_mode", None)
+        return values
 
 
 class Settings(BaseSettings):
@@ -111,6 +129,17 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _WithoutDevMode(settings_cls, dotenv_settings), file_secret_settings
 
     @model_validator(mode="after")
     def _refuse_dev_defaults(self) -> Settings:

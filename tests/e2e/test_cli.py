@@ -135,3 +135,16 @@ def test_migrations_run_on_postgresql_too(database_url: str, env: dict[str, str]
     # The session's databases are already migrated; running again must be a no-op on each.
     result = run(["db", "upgrade"], env, SIAGA_DATABASE_URL=database_url)
     assert result.returncode == 0, result.stderr
+
+
+def test_serving_in_development_mode_says_so_loudly(env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as taken:  # a port in use: the server says what it is, fails to bind, and stops
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        dev = run(["serve", "--no-upgrade", "--port", port], env, SIAGA_DEV_MODE="1", SIAGA_SMS_ADAPTER="dev")
+        production = run(["serve", "--no-upgrade", "--port", port], env)
+    assert "DEVELOPMENT MODE" in dev.stderr, dev.stderr
+    assert "DEVELOPMENT MODE" not in production.stderr, production.stderr

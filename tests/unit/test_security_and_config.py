@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
@@ -61,3 +63,21 @@ def test_development_mode_allows_the_defaults_and_settings_come_from_the_environ
     assert settings.secret_key.get_secret_value() == DEV_SECRET_KEY
     assert settings.jurisdiction_buffer_m == 250
     assert settings.is_sqlite
+
+
+def test_a_dotenv_file_cannot_turn_development_mode_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A .env left in a working folder used to switch development mode on silently (the development secret key,
+    the recording SMS adapter): it still configures everything else, but development mode must be explicit."""
+    monkeypatch.delenv("SIAGA_DEV_MODE", raising=False)
+    monkeypatch.delenv("SIAGA_SECRET_KEY", raising=False)
+    env = tmp_path / ".env"
+    env.write_text("SIAGA_DEV_MODE=1\nSIAGA_JURISDICTION_BUFFER_M=250\n")
+    with pytest.raises(ValidationError, match="development default"):
+        Settings(_env_file=env)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=env, secret_key=SecretStr("x" * 40), sms_adapter="http", sms_http_url="http://gateway/send"
+    )
+    assert settings.dev_mode is False
+    assert settings.jurisdiction_buffer_m == 250  # the rest of the file still counts
+    monkeypatch.setenv("SIAGA_DEV_MODE", "1")
+    assert Settings(_env_file=env).dev_mode is True  # type: ignore[call-arg]

@@ -30,6 +30,13 @@ async def _authenticate(runtime: Runtime, websocket: WebSocket, token: str | Non
     return await runtime.principals.principal(token)
 
 
+async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    """Refuse a stream with its documented close code. Closing before the handshake would answer HTTP 403, and a
+    browser then sees only 1006 and reconnects forever; accepted first, the client reads the code and the reason."""
+    await websocket.accept()
+    await websocket.close(code=code, reason=reason)
+
+
 @router.websocket("/stream/{stream}")
 async def stream(
     websocket: WebSocket,
@@ -45,10 +52,10 @@ async def stream(
     runtime: Runtime = websocket.app.state.runtime
     principal = await _authenticate(runtime, websocket, token)
     if principal is None:
-        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="log in first: ?token=<session token>")
+        await _refuse(websocket, CLOSE_UNAUTHORIZED, "log in first: ?token=<session token>")
         return
     if principal.role not in STREAM_ROLES[stream]:
-        await websocket.close(code=CLOSE_FORBIDDEN, reason=f"the {stream} stream is not for a {principal.kind}")
+        await _refuse(websocket, CLOSE_FORBIDDEN, f"the {stream} stream is not for a {principal.kind}")
         return
     async with runtime.unit_of_work() as session:
         await audit.record(
@@ -62,7 +69,7 @@ async def stream(
     client = Stream(websocket=websocket, runtime=runtime, viewer=viewer)
     held = await runtime.stream_sessions.admit(principal.session_id, client.end_session)
     if held is None:  # the session ended while the stream was being opened
-        await websocket.close(code=CLOSE_UNAUTHORIZED, reason=SESSION_ENDED_MESSAGE)
+        await _refuse(websocket, CLOSE_UNAUTHORIZED, SESSION_ENDED_MESSAGE)
         return
     try:
         await client.run(cursor=cursor)
