@@ -212,3 +212,29 @@ async def test_two_officers_of_a_unit_on_an_sos_leaving_at_once_leave_one_of_the
     seen = (await api.get(operator, f"/alerts/{alert['id']}")).json()
     assert (seen["state"], seen["unit_id"]) == ("dispatched", unit(driver))
     await assert_no_unit_responds_off_duty(api.runtime)
+
+
+async def test_a_unit_that_lost_the_first_round_is_asked_again_after_a_hand_back(city: Api) -> None:
+    api = city
+    await enable_direct_offers(api, size=2, radius_m=1_000, timeout_s=600)
+    asep = await officer(api, "COBLONG-98")
+    budi = await officer(api, "COBLONG-99")
+    await on_duty_at(api, asep, moved(COBLONG, north_m=300))
+    await on_duty_at(api, budi, moved(COBLONG, east_m=-400))
+    alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    await offers_reach(api.runtime, alert["id"], {unit(asep): "pending", unit(budi): "pending"})
+    await accepted(api, asep, alert["id"])
+    await offers_reach(api.runtime, alert["id"], {unit(budi): "taken"})
+
+    assert (await off_duty(api, asep, hand_back="true")).status_code == 200
+    # Budi lost the first round only because Asep was quicker: now he is the nearest unit free, and is asked again.
+    await offers_reach(api.runtime, alert["id"], {unit(budi): "pending", unit(asep): "accepted"})
+    again = await my_offer(api, budi, alert["id"])
+    assert (await api.post(budi, f"/offers/{again['id']}/accept")).status_code == 200
+    operator = await api.staff(Role.OPERATOR)
+    seen = (await api.get(operator, f"/alerts/{alert['id']}")).json()
+    assert (seen["state"], seen["unit_id"]) == ("dispatched", unit(budi))
+    offered = [e["data"]["unit_ids"] for e in await timeline(api, operator, alert["id"]) if e["kind"] == "offered"]
+    assert [sorted(units) for units in offered] == [sorted([unit(asep), unit(budi)]), [unit(budi)]]
+    await assert_no_unit_responds_off_duty(api.runtime)
+    await assert_someone_is_responsible(api.runtime)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
@@ -18,6 +18,7 @@ from siaga.alerts.models import Alert
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch import service as dispatch
+from siaga.dispatch.models import AlertOffer, OfferState
 from siaga.errors import Conflict
 from siaga.responders import service as responders
 from siaga.responders.domain import StillResponding, alerts_to_hand_back
@@ -37,6 +38,15 @@ async def hand_back(
     t2 = (agency.dispatch_timeout_seconds if agency else None) or settings.dispatch_timeout_seconds
     alert.dispatch_due_at = now + timedelta(seconds=t2)
     if agency is not None and agency.direct_offers:
+        # A new round from the nearest ring. Units that lost an earlier round only because someone else took the
+        # alert, or let it ring out, may be asked again (their offers stay on the timeline); those that declined,
+        # and the unit that handed it back, are not.
+        await session.execute(
+            delete(AlertOffer).where(
+                AlertOffer.alert_id == alert.id,
+                AlertOffer.state.in_([OfferState.TAKEN.value, OfferState.EXPIRED.value]),
+            )
+        )
         alert.offer_ring = 0
         alert.offer_due_at = now
         session.info[dispatch.DISPATCH_WAKE] = True
