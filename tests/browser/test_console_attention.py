@@ -107,6 +107,28 @@ async def test_a_real_press_comes_first_in_the_queue_and_banner_above_many_escal
     await console.close()
 
 
+async def test_a_queue_scrolled_down_to_the_drills_offers_the_way_back_to_a_new_real_press(site: Site) -> None:
+    admin = await site.api.staff(Role.ADMIN)
+    operator = await site.api.staff(Role.OPERATOR)
+    await drills(site, admin, operator, 12)
+    console = await open_console(site, operator)
+    page = console.page
+    await expect(page.locator(".queue-row")).to_have_count(12, timeout=DEADLINE_MS)
+    await page.locator(".queue-row").last.scroll_into_view_if_needed()
+
+    real = await site.api.press(await site.api.resident(name="Rina Wati"))
+    pressed = row(page, real["id"])
+    await expect(page.locator(".queue-row").first).to_have_attribute("data-alert-id", real["id"], timeout=DEADLINE_MS)
+    await expect(pressed).not_to_be_in_viewport()  # the queue did not jump under the operator's pointer
+    back = page.locator('[data-action="queue-top"]')
+    await expect(back).to_contain_text("1 SOS baru")
+    await screenshot(page, "console-queue-back-to-new-sos")
+    await back.click()
+    await expect(pressed).to_be_in_viewport()
+    await expect(back).to_have_count(0)
+    await console.close()
+
+
 async def test_one_switch_hides_the_drills_from_the_queue_and_banner_and_is_remembered(site: Site) -> None:
     admin = await site.api.staff(Role.ADMIN)
     operator = await site.api.staff(Role.OPERATOR)

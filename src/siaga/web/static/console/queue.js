@@ -1,7 +1,8 @@
 // The live queue, in the attention model's order (attention.js): duress, then real alerts nobody has taken, then the
-// handled ones, then drills, each section under its own heading. At most QUEUE_LIMIT rows are drawn, whatever the
+// handled ones, then drills, each section under its own heading. Scrolled down, it offers a way back up while a real
+// SOS waits there: the queue never moves under the operator's pointer by itself. At most QUEUE_LIMIT rows are drawn, whatever the
 // number open, so a mass event with hundreds of alerts stays responsive; the header says how many there are in all.
-import { html, useEffect, useRef } from "../js/ui.js";
+import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { clock, t } from "../js/i18n.js";
 import { awaitsOperator, sectionOf, waitingReal } from "./attention.js";
 import { flagsOf, level } from "./priority.js";
@@ -83,9 +84,13 @@ function rowsWithHeadings(rows, render) {
   return drawn;
 }
 
+// Scrolled further than this, the top rows (where a new real SOS lands) may be out of sight.
+const SCROLLED_PX = 40;
+
 export function Queue({ store, selectedId, onSelect }) {
   useTick(1000);
   const list = useRef(null);
+  const [scrolled, setScrolled] = useState(false);
   const all = store.queue();
   const rows = all.slice(0, QUEUE_LIMIT);
   const waiting = waitingReal(all).length;
@@ -111,7 +116,23 @@ export function Queue({ store, selectedId, onSelect }) {
       ${all.length === 0
         ? html`<p class="empty muted">${t("console.queue.empty")}</p>`
         : html`
-            <ol class="queue-list" ref=${list}>
+            ${scrolled &&
+            waiting > 0 &&
+            html`
+              <button
+                type="button"
+                class="queue-jump"
+                data-action="queue-top"
+                onClick=${() => list.current?.scrollTo({ top: 0 })}
+              >
+                ${t("console.queue.jump", { count: waiting })}
+              </button>
+            `}
+            <ol
+              class="queue-list"
+              ref=${list}
+              onScroll=${(event) => setScrolled(event.currentTarget.scrollTop > SCROLLED_PX)}
+            >
               ${rowsWithHeadings(
                 rows,
                 (alert) =>

@@ -34,9 +34,11 @@ export function ConsoleScreen({ config, account, onLogout }) {
   useBackgroundAnnouncements(store, select);
   useConsoleKeys({ store, siren, detail, handling, selectedId, select, help, setHelp });
 
-  async function logout() {
-    await api("/auth/logout", { method: "POST", token }).catch(() => {});
+  function logout() {
+    // Leave the screen first, which stops its stream: the server ends the stream with the session, and a stream that
+    // saw it end before it was stopped would try again with the revoked token.
     onLogout();
+    api("/auth/logout", { method: "POST", token }).catch(() => {});
   }
 
   return html`
