@@ -44,6 +44,7 @@ from siaga.deps import (
     RuntimeDep,
     SOSResident,
 )
+from siaga.dispatch import receipts
 from siaga.dispatch import service as dispatching
 from siaga.realtime.locations import AlertPosition
 from siaga.schemas import Moment, error_responses
@@ -294,9 +295,15 @@ async def _act(
     command: domain.Command,
     body: ActionIn,
     ip: str,
+    key: str | None = None,
 ) -> AlertRead:
+    """Apply one action. With a key (``Idempotency-Key``), an action this actor already applied answers with the
+    alert as it is now, and is neither applied nor audited again."""
     where = (body.where.lat, body.where.lon) if body.where else None
     async with runtime.unit_of_work() as session:
+        if await receipts.done_before(session, principal=principal, alert_id=alert_id, key=key):
+            return alert_read(await service.get_visible(session, principal, alert_id))
+        after_id = await receipts.last_event_id(session, alert_id)
         alert, events = await dispatching.act(
             session,
             principal=principal,
@@ -305,6 +312,7 @@ async def _act(
             where=where,
             drill_units_for_real=runtime.settings.exercise_units_answer_real_alerts,
         )
+        await receipts.stamp(session, principal=principal, alert_id=alert.id, after_id=after_id, key=key)
         await audit.record(
             session,
             action=f"alert.{events[0].kind.value}",
@@ -328,19 +336,25 @@ async def acknowledge(
     runtime: RuntimeDep,
     ip: ClientIP,
     body: ActionIn | None = None,
+    key: receipts.ActionKey = None,
 ) -> AlertRead:
     """Take the alert. Exactly one operator wins; the other gets a 409 naming who holds it."""
-    return await _act(runtime, principal, alert_id, domain.Acknowledge(), body or ActionIn(), ip)
+    return await _act(runtime, principal, alert_id, domain.Acknowledge(), body or ActionIn(), ip, key)
 
 
 @router.post("/alerts/{alert_id}/dispatch", responses=ACTION_ERRORS)
 async def dispatch(
-    alert_id: uuid.UUID, body: DispatchIn, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+    alert_id: uuid.UUID,
+    body: DispatchIn,
+    principal: CurrentStaff,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    key: receipts.ActionKey = None,
 ) -> AlertRead:
     """Assign a unit (or reassign to another). An officer may take an alert for their own unit."""
     async with runtime.unit_of_work() as session:
         unit = await service.unit_for_dispatch(session, body.unit_id)
-    return await _act(runtime, principal, alert_id, domain.Dispatch(unit.id, unit.callsign), body, ip)
+    return await _act(runtime, principal, alert_id, domain.Dispatch(unit.id, unit.callsign), body, ip, key)
 
 
 @router.post("/alerts/{alert_id}/en-route", responses=ACTION_ERRORS)
@@ -350,9 +364,10 @@ async def en_route(
     runtime: RuntimeDep,
     ip: ClientIP,
     body: ActionIn | None = None,
+    key: receipts.ActionKey = None,
 ) -> AlertRead:
     """The assigned unit is on its way."""
-    return await _act(runtime, principal, alert_id, domain.MarkEnRoute(), body or ActionIn(), ip)
+    return await _act(runtime, principal, alert_id, domain.MarkEnRoute(), body or ActionIn(), ip, key)
 
 
 @router.post("/alerts/{alert_id}/on-scene", responses=ACTION_ERRORS)
@@ -362,33 +377,49 @@ async def on_scene(
     runtime: RuntimeDep,
     ip: ClientIP,
     body: ActionIn | None = None,
+    key: receipts.ActionKey = None,
 ) -> AlertRead:
     """The assigned unit has arrived."""
-    return await _act(runtime, principal, alert_id, domain.MarkOnScene(), body or ActionIn(), ip)
+    return await _act(runtime, principal, alert_id, domain.MarkOnScene(), body or ActionIn(), ip, key)
 
 
 @router.post("/alerts/{alert_id}/notes", responses=ACTION_ERRORS)
 async def add_note(
-    alert_id: uuid.UUID, body: NoteIn, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+    alert_id: uuid.UUID,
+    body: NoteIn,
+    principal: CurrentStaff,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    key: receipts.ActionKey = None,
 ) -> AlertRead:
     """Add a note to the timeline (also after the alert is closed)."""
-    return await _act(runtime, principal, alert_id, domain.AddNote(body.text), body, ip)
+    return await _act(runtime, principal, alert_id, domain.AddNote(body.text), body, ip, key)
 
 
 @router.post("/alerts/{alert_id}/resolve", responses=ACTION_ERRORS)
 async def resolve(
-    alert_id: uuid.UUID, body: ResolveIn, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+    alert_id: uuid.UUID,
+    body: ResolveIn,
+    principal: CurrentStaff,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    key: receipts.ActionKey = None,
 ) -> AlertRead:
     """Close with an outcome. A prank adds a strike to the resident."""
-    return await _act(runtime, principal, alert_id, domain.Resolve(body.outcome, body.report), body, ip)
+    return await _act(runtime, principal, alert_id, domain.Resolve(body.outcome, body.report), body, ip, key)
 
 
 @router.post("/alerts/{alert_id}/escalate", responses=ACTION_ERRORS)
 async def escalate(
-    alert_id: uuid.UUID, body: EscalateIn, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+    alert_id: uuid.UUID,
+    body: EscalateIn,
+    principal: CurrentStaff,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    key: receipts.ActionKey = None,
 ) -> AlertRead:
     """Flag the alert for supervisors (command-centre staff)."""
-    return await _act(runtime, principal, alert_id, domain.Escalate(body.reason), body, ip)
+    return await _act(runtime, principal, alert_id, domain.Escalate(body.reason), body, ip, key)
 
 
 @router.post("/alerts/{alert_id}/cancel", responses=error_responses(401, 403, 404, 409, 422, 429))

@@ -6,7 +6,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from siaga.accounts.domain import Principal
 from siaga.agencies import service as agencies
 from siaga.alerts import access
 from siaga.alerts import service as alerts
@@ -14,10 +17,12 @@ from siaga.alerts.router import alert_read
 from siaga.alerts.schemas import AlertRead
 from siaga.audit import service as audit
 from siaga.deps import Admin, ClientIP, CommandCentre, CurrentPrincipal, RuntimeDep
+from siaga.dispatch import receipts
 from siaga.dispatch import service as dispatch
+from siaga.dispatch.models import AlertOffer
 from siaga.dispatch.recommend import recommend
 from siaga.dispatch.schemas import DispatchSettings, DispatchSettingsRead, OfferRead, RecommendationRead
-from siaga.errors import Forbidden
+from siaga.errors import Conflict, Forbidden, NotFound
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter(tags=["dispatch"])
@@ -61,12 +66,34 @@ async def my_offers(principal: CurrentPrincipal, runtime: RuntimeDep) -> list[Of
         return [OfferRead.model_validate(o) for o in await dispatch.pending_offers(session, unit_id=unit_id)]
 
 
-@router.post("/offers/{offer_id}/accept", responses=error_responses(401, 403, 404, 409))
-async def accept_offer(offer_id: RowId, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> AlertRead:
-    """Take the alert for your unit. The first officer to accept gets it; the others get a 409."""
+async def _offered_alert(session: AsyncSession, principal: Principal, offer_id: int) -> uuid.UUID:
+    alert_id = await session.scalar(
+        select(AlertOffer.alert_id).where(AlertOffer.id == offer_id, AlertOffer.unit_id == principal.unit_id)
+    )
+    if alert_id is None:
+        raise NotFound("offer not found", code="offer.not_found")
+    return alert_id
+
+
+@router.post("/offers/{offer_id}/accept", responses=error_responses(401, 403, 404, 409, 422))
+async def accept_offer(
+    offer_id: RowId, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP, key: receipts.ActionKey = None
+) -> AlertRead:
+    """Take the alert for your unit. The first officer to accept gets it; the others get a 409. Accepting an offer
+    your unit already accepted (a retry) answers with the alert as it is now."""
     _officer_unit(principal)
     async with runtime.unit_of_work() as session:
-        answer = await dispatch.accept_offer(session, principal=principal, offer_id=offer_id)
+        alert_id = await _offered_alert(session, principal, offer_id)
+        if await receipts.done_before(session, principal=principal, alert_id=alert_id, key=key):
+            return alert_read(await alerts.get_visible(session, principal, alert_id))
+        after_id = await receipts.last_event_id(session, alert_id)
+        try:
+            answer = await dispatch.accept_offer(session, principal=principal, offer_id=offer_id)
+        except Conflict as conflict:
+            if conflict.code != "offer.accepted":
+                raise
+            return alert_read(await alerts.get_visible(session, principal, alert_id))
+        await receipts.stamp(session, principal=principal, alert_id=alert_id, after_id=after_id, key=key)
         await audit.record(
             session,
             action="offer.accept",
