@@ -1,16 +1,44 @@
-"""Staff members and the units officers belong to."""
+"""Staff members and the units officers belong to: creating them, and their accounts' lifecycle (edit, deactivate,
+reactivate, a new password). Every change to an account is audited here, whoever makes it: an administrator through
+the API or someone at the server with ``siaga user`` (audited as "cli")."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import security
-from siaga.accounts.models import Role, Staff, Unit
+from siaga.accounts.domain import Principal
+from siaga.accounts.models import AuthSession, Role, Staff, Unit
+from siaga.accounts.sessions import SESSIONS_REVOKED
 from siaga.agencies.models import Agency
-from siaga.errors import Conflict, Invalid
+from siaga.audit import service as audit
+from siaga.db import utcnow
+from siaga.errors import Conflict, Invalid, NotFound
+
+EDITABLE = frozenset({"name", "role", "agency_id", "unit_id", "phone"})
+# A change to these changes what the account may see and do: its sessions end, and it signs in again.
+POWERS = frozenset({"role", "agency_id", "unit_id"})
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedBy:
+    """Who changes a staff account: a signed-in administrator, or (no principal) the command line at the server."""
+
+    principal: Principal | None = None
+    client_ip: str = ""
+    label: str = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class StaffPage:
+    staff: list[Staff]
+    total: int  # of all the accounts that match, on every page
 
 
 async def create_staff(
@@ -27,15 +55,8 @@ async def create_staff(
     username = username.strip().lower()
     await _require_agency(session, agency_id)
     if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
-        raise Conflict(f"username {username!r} is taken", code="staff.username_taken")
-    if unit_id is not None:
-        unit = await session.get(Unit, unit_id)
-        if unit is None:
-            raise Invalid(f"unit {unit_id} does not exist", code="unit.not_found", details={"field": "unit_id"})
-        if role is Role.OFFICER and unit.agency_id != agency_id:
-            raise Invalid("an officer's unit must belong to their agency", code="staff.unit_agency")
-    elif role is Role.OFFICER:
-        raise Invalid("an officer must belong to a unit", code="staff.unit_required", details={"field": "unit_id"})
+        raise Conflict(f"username {username!r} is taken", code="staff.username_taken", details={"username": username})
+    await _check_unit(session, role=role, agency_id=agency_id, unit_id=unit_id)
     staff = Staff(
         username=username,
         name=name,
@@ -54,13 +75,164 @@ async def create_staff(
 async def create_unit(session: AsyncSession, *, agency_id: int, callsign: str, kind: str) -> Unit:
     await _require_agency(session, agency_id)
     if await session.scalar(select(Unit.id).where(Unit.callsign == callsign)) is not None:
-        raise Conflict(f"callsign {callsign!r} is taken", code="unit.callsign_taken")
+        raise Conflict(f"callsign {callsign!r} is taken", code="unit.callsign_taken", details={"callsign": callsign})
     unit = Unit(agency_id=agency_id, callsign=callsign, kind=kind)
     session.add(unit)
     await session.flush()
     return unit
 
 
+async def _check_unit(session: AsyncSession, *, role: Role, agency_id: int, unit_id: int | None) -> None:
+    """An officer belongs to a unit of their own agency; others may name a unit or not."""
+    if unit_id is not None:
+        unit = await session.get(Unit, unit_id)
+        if unit is None:
+            raise Invalid(f"unit {unit_id} does not exist", code="unit.not_found", details={"field": "unit_id"})
+        if role is Role.OFFICER and unit.agency_id != agency_id:
+            raise Invalid("an officer's unit must belong to their agency", code="staff.unit_agency")
+    elif role is Role.OFFICER:
+        raise Invalid("an officer must belong to a unit", code="staff.unit_required", details={"field": "unit_id"})
+
+
 async def _require_agency(session: AsyncSession, agency_id: int) -> None:
     if await session.get(Agency, agency_id) is None:
         raise Invalid(f"agency {agency_id} does not exist", code="agency.not_found", details={"field": "agency_id"})
+
+
+# Finding accounts -----------------------------------------------------------------------------------------------
+
+
+async def staff_by_id(session: AsyncSession, staff_id: int, *, agencies: Collection[int] | None = None) -> Staff:
+    """The account, if it is within ``agencies`` (None: any)."""
+    staff = await session.get(Staff, staff_id)
+    if staff is None or (agencies is not None and staff.agency_id not in agencies):
+        raise NotFound("staff member not found", code="staff.not_found")
+    return staff
+
+
+async def staff_by_username(session: AsyncSession, username: str) -> Staff:
+    staff = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
+    if staff is None:
+        raise NotFound(
+            f"no staff member is called {username!r}", code="staff.not_found", details={"username": username}
+        )
+    return staff
+
+
+async def find_staff(
+    session: AsyncSession,
+    *,
+    agencies: Collection[int] | None,
+    q: str | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> StaffPage:
+    """Accounts within ``agencies`` (None: all) whose username, name or phone contains ``q``, a page at a time."""
+    where: list[Any] = []
+    if agencies is not None:
+        where.append(Staff.agency_id.in_(agencies))
+    if q and q.strip():
+        pattern = f"%{q.strip().lower()}%"
+        where.append(or_(Staff.username.like(pattern), func.lower(Staff.name).like(pattern), Staff.phone.like(pattern)))
+    if role is not None:
+        where.append(Staff.role == role.value)
+    if active is not None:
+        where.append(Staff.active.is_(active))
+    total = await session.scalar(select(func.count()).select_from(Staff).where(*where)) or 0
+    rows = await session.scalars(select(Staff).where(*where).order_by(Staff.id).limit(limit).offset(offset))
+    return StaffPage(staff=list(rows.all()), total=total)
+
+
+# Changing accounts ----------------------------------------------------------------------------------------------
+
+
+async def record_change(
+    session: AsyncSession, *, action: str, staff: Staff, by: ChangedBy, detail: dict[str, Any] | None = None
+) -> None:
+    """The audit record of a change to ``staff``'s account."""
+    row = await audit.record(
+        session,
+        action=action,
+        actor=by.principal,
+        actor_label=by.label,
+        target_type="staff",
+        target_id=str(staff.id),
+        client_ip=by.client_ip,
+        agency_id=staff.agency_id,
+        detail={"username": staff.username, **(detail or {})},
+    )
+    if by.principal is None:
+        row.actor_kind = by.label  # not "anonymous": someone at the server, with its keys
+
+
+async def update_staff(session: AsyncSession, *, staff: Staff, changes: dict[str, Any], by: ChangedBy) -> Staff:
+    """Change name, role, agency, unit or phone. A new role, agency or unit ends the account's sessions."""
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise Invalid(f"these cannot be changed: {sorted(unknown)}", code="staff.not_editable")
+    role = Role(changes.get("role", staff.role))
+    agency_id = int(changes.get("agency_id", staff.agency_id))
+    unit_id = changes.get("unit_id", staff.unit_id)
+    if "role" in changes and role.value != staff.role:
+        _not_yourself(staff, by, "change your own role")
+    if "agency_id" in changes:
+        await _require_agency(session, agency_id)
+    await _check_unit(session, role=role, agency_id=agency_id, unit_id=unit_id)
+    changed: dict[str, list[Any]] = {}
+    for field_name, value in changes.items():
+        new = value.value if isinstance(value, Role) else value
+        if getattr(staff, field_name) != new:
+            changed[field_name] = [getattr(staff, field_name), new]
+            setattr(staff, field_name, new)
+    if not changed:
+        return staff
+    revoked = await end_sessions(session, staff=staff, by=by) if POWERS & set(changed) else 0
+    await session.flush()
+    await record_change(
+        session, action="staff.update", staff=staff, by=by, detail={"changed": changed, "sessions_ended": revoked}
+    )
+    return staff
+
+
+async def set_active(session: AsyncSession, *, staff: Staff, active: bool, by: ChangedBy) -> Staff:
+    """Deactivate (the account's sessions end at once: its open streams close) or reactivate an account. Its history
+    stays; a deactivated account cannot sign in."""
+    if staff.active == active:
+        return staff
+    if not active:
+        _not_yourself(staff, by, "deactivate your own account")
+    staff.active = active
+    revoked = 0 if active else await end_sessions(session, staff=staff, by=by)
+    await session.flush()
+    action = "staff.activate" if active else "staff.deactivate"
+    await record_change(session, action=action, staff=staff, by=by, detail={"sessions_ended": revoked})
+    return staff
+
+
+async def reset_password(session: AsyncSession, *, staff: Staff, password: str, by: ChangedBy) -> None:
+    """Set a new password; the account's other sessions end (whoever knew the old one is signed out)."""
+    if len(password) < 10:
+        raise Invalid("the password must have at least 10 characters", code="staff.password_short")
+    staff.password_hash = await asyncio.to_thread(security.hash_secret, password)
+    revoked = await end_sessions(session, staff=staff, by=by)
+    await session.flush()
+    await record_change(session, action="staff.password_reset", staff=staff, by=by, detail={"sessions_ended": revoked})
+
+
+async def end_sessions(session: AsyncSession, *, staff: Staff, by: ChangedBy) -> int:
+    """Revoke the account's live sessions (not the one making the change) and tell every process, so streams
+    opened with them close after the commit. Returns how many ended."""
+    query = update(AuthSession).where(AuthSession.staff_id == staff.id, AuthSession.revoked_at.is_(None))
+    if by.principal is not None:
+        query = query.where(AuthSession.id != by.principal.session_id)
+    result = await session.execute(query.values(revoked_at=utcnow()))
+    session.info[SESSIONS_REVOKED] = True
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _not_yourself(staff: Staff, by: ChangedBy, what: str) -> None:
+    # An administrator who locks themselves out may leave nobody able to administer Siaga.
+    if by.principal is not None and by.principal.staff_id == staff.id:
+        raise Conflict(f"you cannot {what}", code="staff.self")

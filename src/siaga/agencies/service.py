@@ -37,7 +37,7 @@ async def create_agency(
     phone: str | None = None,
 ) -> Agency:
     if await session.scalar(select(Agency.id).where(Agency.code == code)) is not None:
-        raise Conflict(f"agency code {code!r} is taken", code="agency.code_taken")
+        raise Conflict(f"agency code {code!r} is taken", code="agency.code_taken", details={"agency": code})
     parent_id = None
     if parent_code:
         parent = await agency_by_code(session, parent_code)
@@ -51,7 +51,7 @@ async def create_agency(
 async def agency_by_code(session: AsyncSession, code: str) -> Agency:
     agency = await session.scalar(select(Agency).where(Agency.code == code))
     if agency is None:
-        raise NotFound(f"agency {code!r} does not exist", code="agency.not_found")
+        raise NotFound(f"agency {code!r} does not exist", code="agency.not_found", details={"agency": code})
     return agency
 
 
@@ -168,7 +168,11 @@ async def import_agency_table(session: AsyncSession, *, text: str) -> int:
     reader = csv.DictReader(io.StringIO(text))
     missing = {"jurisdiction_code", "agency_code"} - set(reader.fieldnames or [])
     if missing:
-        raise Invalid(f"the agency table lacks column(s) {sorted(missing)}", code="agency_table.columns")
+        raise Invalid(
+            f"the agency table lacks column(s) {sorted(missing)}",
+            code="agency_table.columns",
+            details={"columns": ", ".join(sorted(missing))},
+        )
     count = 0
     for row in reader:
         primary = (row.get("is_primary") or "1").strip().lower() in {"1", "true", "yes", "y"}
@@ -182,7 +186,9 @@ async def import_agency_table(session: AsyncSession, *, text: str) -> int:
 async def jurisdiction_by_code(session: AsyncSession, code: str) -> Jurisdiction:
     row = await session.scalar(select(Jurisdiction).where(Jurisdiction.code == code))
     if row is None:
-        raise NotFound(f"jurisdiction {code!r} does not exist", code="jurisdiction.not_found")
+        raise NotFound(
+            f"jurisdiction {code!r} does not exist", code="jurisdiction.not_found", details={"jurisdiction": code}
+        )
     return row
 
 

@@ -196,10 +196,14 @@ class DomainEvent:
 class TransitionError(Exception):
     """A command that the alert's state or the actor's role does not allow."""
 
-    def __init__(self, code: str, message: str, *, conflict: bool = False) -> None:
+    def __init__(
+        self, code: str, message: str, *, conflict: bool = False, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # What the client needs to say this in the reader's language (e.g. who holds the alert).
+        self.details = details or {}
         # A conflict is a race or a clash with another person's action (HTTP 409), not a misuse (HTTP 422/403).
         self.conflict = conflict
 
@@ -243,6 +247,7 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                     "alert.already_acknowledged",
                     f"already acknowledged by {holder.name} ({holder.kind.value})",
                     conflict=True,
+                    details={"holder": holder.name, "holder_role": holder.kind.value},
                 )
             return [DomainEvent(EventKind.ACKNOWLEDGED)]
         case Dispatch(unit_id=unit_id, unit_name=unit_name):
@@ -264,6 +269,7 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                     "alert.already_assigned",
                     f"unit {unit_name} is already assigned to this alert",
                     conflict=True,
+                    details={"unit": unit_name},
                 )
             if actor.kind is ActorKind.OFFICER and alert.unit_id is not None:
                 raise TransitionError("alert.taken", "another unit has already taken this alert", conflict=True)

@@ -281,10 +281,10 @@ def snapshot_of(alert: Alert) -> AlertSnapshot:
 
 def _as_http(error: domain.TransitionError) -> SiagaError:
     if error.conflict:
-        return Conflict(error.message, code=error.code)
+        return Conflict(error.message, code=error.code, details=error.details)
     if isinstance(error, domain.ActorNotAllowed) or error.code in {"alert.not_yours", "alert.not_your_unit"}:
-        return Forbidden(error.message, code=error.code)
-    return Invalid(error.message, code=error.code)
+        return Forbidden(error.message, code=error.code, details=error.details)
+    return Invalid(error.message, code=error.code, details=error.details)
 
 
 async def act(

@@ -105,7 +105,10 @@ def report_window(first: date | None, last: date | None, *, today: date) -> Wind
         raise Invalid(
             f"the range covers {days} days; at most {MAX_DAYS} are allowed",
             code="report.range_too_long",
-            details={"problems": [{"field": "to", "problem": f"at most {MAX_DAYS} days after 'from'"}]},
+            details={
+                "max_days": MAX_DAYS,
+                "problems": [{"field": "to", "problem": f"at most {MAX_DAYS} days after 'from'"}],
+            },
         )
     return Window(first=first, last=last)
 

@@ -1,6 +1,7 @@
 // Pieces every admin page uses: loading data, showing the server's errors, and formatting times.
 import { html, useCallback, useEffect, useState } from "../js/ui.js";
 import { lang, t } from "../js/i18n.js";
+import { errorText } from "../js/errors.js";
 
 /** Load something from the API when the inputs change; `reload` runs it again. */
 export function useLoad(load, inputs = []) {
@@ -19,14 +20,7 @@ export function useLoad(load, inputs = []) {
   return { ...state, reload: run };
 }
 
-/** The server's message says what is wrong (in English); the list of problems, when it sends one, says where. */
-export function errorText(error) {
-  if (!error) return "";
-  if (error.local) return error.message; // already in the admin's language
-  if (error.code === "network") return t("common.error.network");
-  return t("common.error.generic", { message: error.message });
-}
-
+/** The error in the admin's language; the list of problems, when the server sends one, says where. */
 export function Problem({ error }) {
   if (!error) return null;
   const problems = Array.isArray(error.details?.problems) ? error.details.problems : [];

@@ -1,7 +1,8 @@
 // The operator's actions on an alert, through the public API. Each resolves with the alert as the server now sees it,
-// or reports the server's own words (e.g. "already acknowledged by Operator Ani") and resolves with null.
+// or reports why not in the operator's language (e.g. "Sudah diterima oleh Operator Ani") and resolves with null.
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
+import { errorText } from "../js/errors.js";
 
 export function makeCommands(token, report) {
   async function act(path, body, done) {
@@ -10,9 +11,7 @@ export function makeCommands(token, report) {
       report({ kind: "ok", text: done });
       return alert;
     } catch (error) {
-      const text =
-        error.status === 0 ? t("common.error.network") : t("console.action.failed", { message: error.message });
-      report({ kind: "error", text, code: error.code });
+      report({ kind: "error", text: errorText(error), code: error.code });
       return null;
     }
   }

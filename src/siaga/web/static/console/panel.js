@@ -1,6 +1,7 @@
 // The selected alert: its flags, timers, actions, recommended units, caller, history and timeline.
 import { html } from "../js/ui.js";
 import { t } from "../js/i18n.js";
+import { errorText } from "../js/errors.js";
 import { ActionBar, EscalateForm, NoteForm, ResolveForm } from "./actions.js";
 import { CallerCard, CallerHistory } from "./caller.js";
 import { flagsOf, level } from "./priority.js";
@@ -64,7 +65,7 @@ export function AlertPanel({ detail, store, busy, form, actions, onClose }) {
         ${detail.loading
           ? html`<p class="muted">${t("common.loading")}</p>`
           : detail.error
-            ? html`<p class="error">${t("common.error.generic", { message: detail.error.message })}</p>`
+            ? html`<p class="error">${errorText(detail.error)}</p>`
             : html`<p class="muted">${t("console.panel.choose")}</p>`}
       </aside>
     `;

@@ -36,6 +36,16 @@ export async function setLang(language) {
   window.dispatchEvent(new CustomEvent("siaga:lang", { detail: language }));
 }
 
+/** The app whose catalogue is loaded ("console", "officer", ...). */
+export function appName() {
+  return loadedApp;
+}
+
+/** The catalogue's text for `key` with its {placeholders} unfilled, or undefined when there is none. */
+export function template(key) {
+  return catalogue[key];
+}
+
 /** The translation of `key`, with {placeholders} filled from `vars`. */
 export function t(key, vars = {}) {
   let text = catalogue[key];

@@ -3,6 +3,7 @@
 import { html, useState } from "./ui.js";
 import { api } from "./api.js";
 import { t } from "./i18n.js";
+import { errorText } from "./errors.js";
 
 /** The account logged in correctly but may not use this app; the message is already in the user's language. */
 class LoginRefused extends Error {}
@@ -37,10 +38,7 @@ export async function openStaffSession(username, password, { refuse, profile = f
 
 function loginErrorText(error) {
   if (error instanceof LoginRefused) return error.message;
-  if (error.status === 401) return t("common.login.bad_credentials");
-  if (error.status === 429) return t("common.login.throttled");
-  if (error.status === 0) return t("common.error.network");
-  return t("common.error.generic", { message: error.message });
+  return errorText(error);
 }
 
 /**

@@ -3,7 +3,7 @@
 import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
-import { errorText } from "./errors.js";
+import { errorText } from "../js/errors.js";
 import { place } from "./format.js";
 
 const OUTCOMES = ["genuine", "false_alarm", "prank", "test", "duplicate"];

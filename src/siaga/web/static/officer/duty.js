@@ -3,7 +3,7 @@
 import { html, useCallback, useEffect, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
-import { errorText } from "./errors.js";
+import { errorText } from "../js/errors.js";
 
 export const MODES = ["post", "patrol", "home"];
 

@@ -4,7 +4,7 @@ import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { AssignmentCard } from "./assignment.js";
 import { DutyCard, useDuty } from "./duty.js";
-import { errorText } from "./errors.js";
+import { errorText } from "../js/errors.js";
 import { useDispatchFeed } from "./feed.js";
 import { useAlertLink } from "./link.js";
 import { PositionSharer } from "./location.js";

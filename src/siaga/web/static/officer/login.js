@@ -5,7 +5,7 @@ import { StaffLogin, openStaffSession } from "../js/login.js";
 
 function refusal(opened, me) {
   if (opened.role !== "officer") return t("officer.login.not_officer");
-  if (me.unit_id === null) return t("officer.error.officer.no_unit");
+  if (me.unit_id === null) return t("common.error.officer.no_unit");
   return "";
 }
 

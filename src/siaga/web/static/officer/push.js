@@ -3,7 +3,7 @@
 import { html, useEffect, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
-import { errorText } from "./errors.js";
+import { errorText } from "../js/errors.js";
 
 function keyBytes(base64url) {
   const padded = base64url.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(base64url.length / 4) * 4, "=");

@@ -1,15 +1,6 @@
-// The server's errors in the reader's language: its message says what is wrong, its problems say where.
+// The server's errors in the reader's language.
 import { html } from "../js/ui.js";
-import { t } from "../js/i18n.js";
-
-export function errorText(error) {
-  if (!error) return "";
-  if (error.code === "network") return t("common.error.network");
-  if (error.code === "auth.bad_credentials") return t("reports.error.bad_credentials");
-  if (error.code === "report.range") return t("reports.error.range");
-  if (error.code === "report.range_too_long") return t("reports.error.range_too_long");
-  return t("common.error.generic", { message: error.message });
-}
+import { errorText } from "../js/errors.js";
 
 export function Problem({ error }) {
   if (!error) return null;

@@ -211,7 +211,11 @@
     const data = await response.json().catch(() => null);
     const error = response.ok
       ? null
-      : { code: data?.error?.code || `http_${response.status}`, message: data?.error?.message || "" };
+      : {
+          code: data?.error?.code || `http_${response.status}`,
+          message: data?.error?.message || "",
+          details: data?.error?.details || {},
+        };
     return { status: response.status, data, error };
   }
 

@@ -6,6 +6,7 @@
 import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
+import { errorText } from "../js/errors.js";
 import { LiveStream } from "../js/stream.js";
 import { updatePress } from "./outbox.js";
 import { probe } from "./location.js";
@@ -157,7 +158,7 @@ function Headline({ phase, row, online }) {
   if (phase === "failed") {
     return html`<div class="headline failed">
       <h2>${t("resident.status.failed")}</h2>
-      <p>${t("resident.status.failed_text", { message: row.lastError?.message || "" })}</p>
+      <p>${t("resident.status.failed_text", { message: errorText(row.lastError) })}</p>
     </div>`;
   }
   return html`<div class=${`headline ${phase}`}>

@@ -1,0 +1,26 @@
+// Every error a person sees, in their language. The server answers {"error": {"code", "message", "details"}}: the
+// code picks the sentence from the catalogue (common.error.<code>, or <app>.error.<code> where an app words it its own
+// way) and `details` fills its {placeholders}. The server's English message is shown only for a code no catalogue
+// knows yet, inside a translated frame.
+import { appName, t, template } from "./i18n.js";
+
+const PLACEHOLDER = /\{([a-z_]+)\}/g;
+
+function fills(text, details) {
+  return [...text.matchAll(PLACEHOLDER)].every(([, name]) => details[name] !== undefined && details[name] !== null);
+}
+
+/** The sentence for an error (an ApiError, a browser error, or a string already in the reader's language). */
+export function errorText(error) {
+  if (!error) return "";
+  if (typeof error === "string") return error;
+  if (error.local) return error.message; // written in the reader's language by the app itself
+  // A fetch that never reached the server (TypeError "Failed to fetch" in Chromium, "Load failed" in Safari).
+  const code = error.code || (error instanceof TypeError || error.status === 0 ? "network" : "");
+  const details = error.details && typeof error.details === "object" ? error.details : {};
+  const keys = [`${appName()}.error.${code}`, `common.error.${code}`];
+  const key = keys.find((k) => template(k) !== undefined && fills(template(k), details));
+  if (code && key) return t(key, details);
+  if (error.status === 0) return t("common.error.network");
+  return t("common.error.generic", { message: error.message || code || String(error) });
+}
