@@ -258,6 +258,19 @@ def on_resident(body: Body | None = None, *, suspended_before: bool | None = Non
     return prepare
 
 
+def on_staff(body: Body | None = None, *, deactivated_before: bool = False) -> Prepare:
+    """A fresh operator's account in the path (changing one of the cast would change the table's other cells)."""
+
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        target = await cast.api.staff(Role.OPERATOR, "POLSEK-SUKAJADI")
+        if deactivated_before:
+            answer = await cast.api.post(cast.crew, f"/staff/{target.id}/deactivate")
+            assert answer.status_code == 200, answer.text
+        return Call(params={"staff_id": target.id}, json=body(cast) if body else None)
+
+    return prepare
+
+
 def on_duty_first(body: Body) -> Prepare:
     """Officers go on duty before a call that needs it (a position is refused off duty)."""
 
@@ -501,6 +514,7 @@ ALL_SIGNED_IN = Expect(401, A, A, A, A, A, A, A, A)
 STAFF_ONLY = Expect(401, 403, 403, A, A, A, A, A, A)
 RESIDENTS_ONLY = Expect(401, A, A, 403, 403, 403, 403, 403, 403)
 ADMINS_ONLY = Expect(401, 403, 403, 403, 403, 403, 403, 403, 201)
+ADMIN_CHANGES = Expect(401, 403, 403, 403, 403, 403, 403, 403, A)
 SUPERVISORS = Expect(401, 403, 403, 403, 403, 403, 403, A, A)
 COMMAND_CENTRE_ON_OWNER = Expect(401, 403, 403, A, 404, 403, 403, A, A)
 STAFF_ON_ALERT = Expect(401, 403, 403, A, 404, A, 404, A, A)  # the assigned unit, or staff whose area it is in
@@ -580,6 +594,15 @@ TABLE: tuple[Row, ...] = (
         ),
     ),
     Row("GET", f"{API}/staff", SUPERVISORS),
+    Row("PATCH", f"{API}/staff/{{staff_id}}", ADMIN_CHANGES, on_staff(lambda c: {"name": "Nama Baru"})),
+    Row("POST", f"{API}/staff/{{staff_id}}/deactivate", ADMIN_CHANGES, on_staff()),
+    Row("POST", f"{API}/staff/{{staff_id}}/activate", ADMIN_CHANGES, on_staff(deactivated_before=True)),
+    Row(
+        "PUT",
+        f"{API}/staff/{{staff_id}}/password",
+        Expect(401, 403, 403, 403, 403, 403, 403, 403, 204),
+        on_staff(lambda c: {"password": "another long password"}),
+    ),
     Row(
         "POST",
         f"{API}/units",

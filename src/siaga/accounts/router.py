@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Resident, Role, Staff, Unit
+from siaga.accounts import staff as staffing
+from siaga.accounts.models import Resident, Role, Unit
 from siaga.accounts.schemas import (
     AppealIn,
     CodeRequest,
@@ -21,6 +22,7 @@ from siaga.accounts.schemas import (
     MeRead,
     ModerationIn,
     ModerationRead,
+    PasswordSet,
     PinsSet,
     ResidentRead,
     ResidentSession,
@@ -28,6 +30,7 @@ from siaga.accounts.schemas import (
     StaffCreate,
     StaffRead,
     StaffSession,
+    StaffUpdate,
     UnitCreate,
     UnitRead,
 )
@@ -47,7 +50,7 @@ from siaga.deps import (
 )
 from siaga.errors import NotFound, Unauthorized
 from siaga.notify import service as notify
-from siaga.schemas import error_responses
+from siaga.schemas import RowId, error_responses
 
 router = APIRouter()
 
@@ -473,30 +476,83 @@ async def create_staff(body: StaffCreate, principal: Admin, runtime: RuntimeDep,
             unit_id=body.unit_id,
             phone=phone,
         )
-        await audit.record(
-            session,
-            action="staff.create",
-            actor=principal,
-            target_type="staff",
-            target_id=str(staff.id),
-            client_ip=ip,
-            agency_id=staff.agency_id,
-            detail={"username": staff.username, "role": staff.role},
-        )
+        by = staffing.ChangedBy(principal, ip)
+        await staffing.record_change(session, action="staff.create", staff=staff, by=by, detail={"role": staff.role})
         return StaffRead.model_validate(staff)
 
 
 @router.get("/staff", tags=["staff"], responses=error_responses(401, 403))
-async def list_staff(principal: Supervisor, runtime: RuntimeDep, role: Role | None = None) -> list[StaffRead]:
-    """Staff of your agency and those below it (administrators: everyone)."""
-    async with runtime.unit_of_work() as session:
+async def list_staff(
+    principal: Supervisor,
+    runtime: RuntimeDep,
+    response: Response,
+    role: Role | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Part of a username, name or phone number")] = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[StaffRead]:
+    """Staff of your agency and those below it (administrators: everyone), a page at a time. The header
+    X-Total-Count says how many match in all."""
+    async with runtime.read_sessions() as session:
         scope = await access.staff_agency_scope(session, principal)
-        query = select(Staff).order_by(Staff.id)
-        if scope is not None:
-            query = query.where(Staff.agency_id.in_(scope))
-        if role is not None:
-            query = query.where(Staff.role == role.value)
-        return [StaffRead.model_validate(s) for s in (await session.scalars(query)).all()]
+        page = await staffing.find_staff(
+            session, agencies=scope, q=q, role=role, active=active, limit=limit, offset=offset
+        )
+    response.headers["X-Total-Count"] = str(page.total)
+    return [StaffRead.model_validate(s) for s in page.staff]
+
+
+@router.patch("/staff/{staff_id}", tags=["staff"], responses=error_responses(401, 403, 404, 409, 422))
+async def update_staff(
+    staff_id: RowId, body: StaffUpdate, principal: Admin, runtime: RuntimeDep, ip: ClientIP
+) -> StaffRead:
+    """Change a staff member's name, role, agency, unit or phone (administrators; audited). A new role, agency or
+    unit ends their sessions: they sign in again with what they may now do."""
+    changes = body.model_dump(exclude_unset=True)
+    async with runtime.unit_of_work() as session:
+        if changes.get("phone"):
+            changes["phone"] = accounts.normalize_phone(runtime.settings, changes["phone"])
+        staff = await staffing.staff_by_id(session, staff_id)
+        by = staffing.ChangedBy(principal, ip)
+        await staffing.update_staff(session, staff=staff, changes=changes, by=by)
+        return StaffRead.model_validate(staff)
+
+
+@router.post("/staff/{staff_id}/deactivate", tags=["staff"], responses=error_responses(401, 403, 404, 409))
+async def deactivate_staff(staff_id: RowId, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> StaffRead:
+    """Deactivate an account (administrators; audited): it cannot sign in, its sessions end at once and its open
+    streams close. Its history stays."""
+    async with runtime.unit_of_work() as session:
+        staff = await staffing.staff_by_id(session, staff_id)
+        await staffing.set_active(session, staff=staff, active=False, by=staffing.ChangedBy(principal, ip))
+        return StaffRead.model_validate(staff)
+
+
+@router.post("/staff/{staff_id}/activate", tags=["staff"], responses=error_responses(401, 403, 404))
+async def activate_staff(staff_id: RowId, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> StaffRead:
+    """Reactivate a deactivated account (administrators; audited). It signs in again with its password."""
+    async with runtime.unit_of_work() as session:
+        staff = await staffing.staff_by_id(session, staff_id)
+        await staffing.set_active(session, staff=staff, active=True, by=staffing.ChangedBy(principal, ip))
+        return StaffRead.model_validate(staff)
+
+
+@router.put(
+    "/staff/{staff_id}/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["staff"],
+    responses=error_responses(401, 403, 404, 422),
+)
+async def reset_staff_password(
+    staff_id: RowId, body: PasswordSet, principal: Admin, runtime: RuntimeDep, ip: ClientIP
+) -> None:
+    """Give a staff member a new password (administrators; audited). Their other sessions end."""
+    async with runtime.unit_of_work() as session:
+        staff = await staffing.staff_by_id(session, staff_id)
+        await staffing.reset_password(
+            session, staff=staff, password=body.password, by=staffing.ChangedBy(principal, ip)
+        )
 
 
 @router.post(

@@ -131,6 +131,27 @@ class StaffCreate(Model):
     password: Annotated[str, Field(min_length=10, max_length=200)]
 
 
+class StaffUpdate(Model):
+    """Only the fields sent change; ``unit_id: null`` takes a non-officer out of their unit."""
+
+    name: ShortText | None = Field(default=None, min_length=1)
+    role: Role | None = None
+    agency_id: RowId | None = None
+    unit_id: RowId | None = None
+    phone: PhoneIn | None = None
+
+    @model_validator(mode="after")
+    def _required_stay(self) -> StaffUpdate:
+        for name in ("name", "role", "agency_id"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be empty")
+        return self
+
+
+class PasswordSet(Model):
+    password: Annotated[str, Field(min_length=10, max_length=200)]
+
+
 class StaffRead(ReadModel):
     id: int
     username: str
@@ -138,6 +159,7 @@ class StaffRead(ReadModel):
     role: Role
     agency_id: int
     unit_id: int | None
+    phone: str | None = None
     active: bool
 
 
