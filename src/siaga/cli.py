@@ -21,6 +21,9 @@ from siaga.errors import SiagaError
 
 if TYPE_CHECKING:
     import uvicorn
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from siaga.accounts.models import Role, Staff
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Siaga: SOS panic button and dispatch.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -344,6 +347,43 @@ def agency_add(
     _run(work)
 
 
+def _new_password() -> str:
+    """A new staff password from SIAGA_NEW_PASSWORD, or asked for in a terminal; exit 2 if it is too short."""
+    password = os.environ.get("SIAGA_NEW_PASSWORD") or (
+        getpass.getpass("Password (10+ characters): ") if sys.stdin.isatty() else ""
+    )
+    if len(password) < 10:
+        typer.secho("the password must have at least 10 characters (SIAGA_NEW_PASSWORD)", err=True, fg="red")
+        raise typer.Exit(2)
+    return password
+
+
+def _role(value: str) -> Role:
+    from siaga.accounts.models import Role
+
+    try:
+        return Role(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"role must be one of {[r.value for r in Role]}") from exc
+
+
+def _on_staff(username: str, change: Callable[[AsyncSession, Staff], Coroutine[Any, Any, str]]) -> None:
+    """Run ``change(session, staff)`` on one account in one transaction, audited as "cli", and print its line."""
+    from siaga.accounts import staff as staffing
+    from siaga.runtime import Runtime
+
+    async def work(settings: Settings) -> None:
+        runtime = Runtime.build(settings)
+        try:
+            async with runtime.unit_of_work() as session:
+                staff = await staffing.staff_by_username(session, username)
+                typer.echo(await change(session, staff))
+        finally:
+            await runtime.close()
+
+    _run(work)
+
+
 @user_app.command("add")
 def user_add(
     username: str,
@@ -352,36 +392,21 @@ def user_add(
     agency: Annotated[str, typer.Option(help="Agency code")],
     unit: Annotated[str | None, typer.Option(help="Unit callsign (officers); created if missing")] = None,
 ) -> None:
-    """Create a staff account. The password is read from SIAGA_NEW_PASSWORD or asked for."""
-    from sqlalchemy import select
-
+    """Create a staff account (audited). The password is read from SIAGA_NEW_PASSWORD or asked for."""
     from siaga.accounts import service as accounts
-    from siaga.accounts.models import Role, Unit
+    from siaga.accounts import staff as staffing
     from siaga.agencies import service as agencies
     from siaga.runtime import Runtime
 
-    try:
-        staff_role = Role(role)
-    except ValueError as exc:
-        raise typer.BadParameter(f"role must be one of {[r.value for r in Role]}") from exc
-    password = os.environ.get("SIAGA_NEW_PASSWORD") or (
-        getpass.getpass("Password (10+ characters): ") if sys.stdin.isatty() else ""
-    )
-    if len(password) < 10:
-        typer.secho("the password must have at least 10 characters (SIAGA_NEW_PASSWORD)", err=True, fg="red")
-        raise typer.Exit(2)
+    staff_role = _role(role)
+    password = _new_password()
 
     async def work(settings: Settings) -> None:
         runtime = Runtime.build(settings)
         try:
             async with runtime.unit_of_work() as session:
                 owner = await agencies.agency_by_code(session, agency)
-                unit_id = None
-                if unit:
-                    row = await session.scalar(select(Unit).where(Unit.callsign == unit))
-                    if row is None:
-                        row = await accounts.create_unit(session, agency_id=owner.id, callsign=unit, kind="patrol_car")
-                    unit_id = row.id
+                unit_id = await _unit_id(session, owner.id, unit) if unit else None
                 staff = await accounts.create_staff(
                     session,
                     username=username,
@@ -391,11 +416,134 @@ def user_add(
                     password=password,
                     unit_id=unit_id,
                 )
+                await staffing.record_change(
+                    session, action="staff.create", staff=staff, by=staffing.ChangedBy(), detail={"role": staff.role}
+                )
                 typer.echo(f"{staff.role} {staff.username} created (id {staff.id}) in {owner.code}")
         finally:
             await runtime.close()
 
     _run(work)
+
+
+async def _unit_id(session: AsyncSession, agency_id: int, callsign: str) -> int:
+    """The unit with this callsign, created (a patrol car of the agency) if there is none."""
+    from sqlalchemy import select
+
+    from siaga.accounts import service as accounts
+    from siaga.accounts.models import Unit
+
+    row = await session.scalar(select(Unit).where(Unit.callsign == callsign))
+    if row is None:
+        row = await accounts.create_unit(session, agency_id=agency_id, callsign=callsign, kind="patrol_car")
+    return row.id
+
+
+@user_app.command("list")
+def user_list(
+    search: Annotated[str | None, typer.Option(help="Part of a username, name or phone number")] = None,
+    role: Annotated[str | None, typer.Option(help="operator, officer, supervisor or admin")] = None,
+    active: Annotated[bool | None, typer.Option("--active/--inactive", help="Only active or deactivated")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """Staff accounts, a page at a time."""
+    from siaga.accounts import staff as staffing
+    from siaga.runtime import Runtime
+
+    staff_role = _role(role) if role else None
+
+    async def work(settings: Settings) -> None:
+        runtime = Runtime.build(settings)
+        try:
+            async with runtime.read_sessions() as session:
+                page = await staffing.find_staff(
+                    session, agencies=None, q=search, role=staff_role, active=active, limit=limit, offset=offset
+                )
+            for staff in page.staff:
+                state = "" if staff.active else "  (deactivated)"
+                typer.echo(f"{staff.id:>6}  {staff.username:<24} {staff.role:<11} {staff.name}{state}")
+            shown = f"{offset + 1}-{offset + len(page.staff)}" if page.staff else "none"
+            typer.echo(f"{shown} of {page.total}")
+        finally:
+            await runtime.close()
+
+    _run(work)
+
+
+@user_app.command("edit")
+def user_edit(
+    username: str,
+    name: Annotated[str | None, typer.Option()] = None,
+    role: Annotated[str | None, typer.Option(help="operator, officer, supervisor or admin")] = None,
+    agency: Annotated[str | None, typer.Option(help="Agency code")] = None,
+    unit: Annotated[str | None, typer.Option(help="Unit callsign; created if missing")] = None,
+    no_unit: Annotated[bool, typer.Option("--no-unit", help="Take a non-officer out of their unit")] = False,
+    phone: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Change a staff account (audited). A new role, agency or unit ends its sessions."""
+    from siaga.accounts import service as accounts
+    from siaga.accounts import staff as staffing
+    from siaga.agencies import service as agencies
+
+    staff_role = _role(role) if role else None
+
+    async def change(session: AsyncSession, staff: Staff) -> str:
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = name
+        if staff_role is not None:
+            changes["role"] = staff_role
+        if agency is not None:
+            changes["agency_id"] = (await agencies.agency_by_code(session, agency)).id
+        if unit is not None:
+            changes["unit_id"] = await _unit_id(session, changes.get("agency_id", staff.agency_id), unit)
+        elif no_unit:
+            changes["unit_id"] = None
+        if phone is not None:
+            changes["phone"] = accounts.normalize_phone(load_settings(), phone) if phone else None
+        await staffing.update_staff(session, staff=staff, changes=changes, by=staffing.ChangedBy())
+        return f"{staff.role} {staff.username} updated: {staff.name}, agency {staff.agency_id}, unit {staff.unit_id}"
+
+    _on_staff(username, change)
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: str) -> None:
+    """Deactivate a staff account (audited): it cannot sign in, and its sessions and open streams end at once."""
+    from siaga.accounts import staff as staffing
+
+    async def change(session: AsyncSession, staff: Staff) -> str:
+        await staffing.set_active(session, staff=staff, active=False, by=staffing.ChangedBy())
+        return f"{staff.username} deactivated"
+
+    _on_staff(username, change)
+
+
+@user_app.command("activate")
+def user_activate(username: str) -> None:
+    """Reactivate a deactivated staff account (audited)."""
+    from siaga.accounts import staff as staffing
+
+    async def change(session: AsyncSession, staff: Staff) -> str:
+        await staffing.set_active(session, staff=staff, active=True, by=staffing.ChangedBy())
+        return f"{staff.username} activated"
+
+    _on_staff(username, change)
+
+
+@user_app.command("password")
+def user_password(username: str) -> None:
+    """Set a new password (audited; the account's sessions end). Read from SIAGA_NEW_PASSWORD or asked for."""
+    from siaga.accounts import staff as staffing
+
+    password = _new_password()
+
+    async def change(session: AsyncSession, staff: Staff) -> str:
+        await staffing.reset_password(session, staff=staff, password=password, by=staffing.ChangedBy())
+        return f"new password set for {staff.username}"
+
+    _on_staff(username, change)
 
 
 @app.command()
