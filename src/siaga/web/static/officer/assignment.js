@@ -1,9 +1,7 @@
 // The unit's current assignment: who called and where, a route to the scene (links to the phone's own map apps:
 // no map SDK), and the steps en route -> on scene -> resolved with a short report.
 import { html, useEffect, useRef, useState } from "../js/ui.js";
-import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
-import { errorText } from "../js/errors.js";
 import { place } from "./format.js";
 
 const OUTCOMES = ["genuine", "false_alarm", "prank", "test", "duplicate"];
@@ -68,39 +66,29 @@ function NoteForm({ busy, onNote }) {
   </form>`;
 }
 
-/** `linked`: the alert a notification opened; the card scrolls into view and is marked. */
-export function AssignmentCard({ alert, token, where, linked = false, onChanged, onResolved, onExpired }) {
+/**
+ * `linked`: the alert a notification opened; the card scrolls into view and is marked. `queued`: this alert's
+ * actions still waiting in the outbox (their buttons stay off; a waiting resolve replaces the form). `onAct(kind,
+ * path, body)` hands an action to the outbox and resolves with its row once it is stored and first tried.
+ */
+export function AssignmentCard({ alert, where, linked = false, queued = [], onAct }) {
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState("");
   const card = useRef(null);
   const links = routeLinks(alert, where());
   useEffect(() => {
     if (linked) card.current?.scrollIntoView({ block: "start" });
   }, [linked]);
+  const waiting = new Set(queued.filter((row) => row.state === "pending").map((row) => row.kind));
 
-  const act = async (path, body = {}) => {
+  const act = async (kind, path, body = {}) => {
     setBusy(true);
-    setError("");
     try {
       const position = where();
-      const updated = await api(`/alerts/${alert.id}/${path}`, {
-        method: "POST",
-        token,
-        body: position ? { ...body, where: position } : body,
-      });
-      onChanged(updated);
-      return updated;
-    } catch (err) {
-      if (err.status === 401) onExpired();
-      setError(errorText(err));
-      return null;
+      const row = await onAct(kind, `/alerts/${alert.id}/${path}`, position ? { ...body, where: position } : body);
+      return row.state !== "failed"; // kept or delivered; a refusal shows in the outbox panel
     } finally {
       setBusy(false);
     }
-  };
-  const resolve = async (outcome, report) => {
-    const done = await act("resolve", { outcome, report });
-    if (done) onResolved(done);
   };
 
   return html`
@@ -122,14 +110,17 @@ export function AssignmentCard({ alert, token, where, linked = false, onChanged,
         html`<a class="button call" href=${`tel:${alert.resident.phone}`}>${t("officer.assignment.call")}</a>`}
       </div>
       <div class="steps">
-        <button type="button" class="step" disabled=${busy || alert.state !== "dispatched"}
-          onClick=${() => act("en-route")}>${t("officer.step.en_route")}</button>
-        <button type="button" class="step" disabled=${busy || alert.state === "on_scene"}
-          onClick=${() => act("on-scene")}>${t("officer.step.on_scene")}</button>
+        <button type="button" class="step"
+          disabled=${busy || alert.state !== "dispatched" || waiting.has("en_route") || waiting.has("on_scene")}
+          onClick=${() => act("en_route", "en-route")}>${t("officer.step.en_route")}</button>
+        <button type="button" class="step" disabled=${busy || alert.state === "on_scene" || waiting.has("on_scene")}
+          onClick=${() => act("on_scene", "on-scene")}>${t("officer.step.on_scene")}</button>
       </div>
-      ${error && html`<p class="error" role="alert">${error}</p>`}
-      <${ResolveForm} busy=${busy} onResolve=${resolve} />
-      <${NoteForm} busy=${busy} onNote=${(text) => act("notes", { text })} />
+      ${waiting.has("resolve")
+        ? html`<p class="queued" role="status" data-testid="resolve-queued">${t("officer.resolve.queued")}</p>`
+        : html`<${ResolveForm} busy=${busy}
+            onResolve=${(outcome, report) => act("resolve", "resolve", { outcome, report })} />`}
+      <${NoteForm} busy=${busy} onNote=${(text) => act("note", "notes", { text })} />
     </section>
   `;
 }

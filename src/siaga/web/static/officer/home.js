@@ -2,9 +2,11 @@
 import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
+import { OutboxPanel, useOutbox } from "./actions.js";
 import { AssignmentCard } from "./assignment.js";
 import { DutyCard, useDuty } from "./duty.js";
 import { errorText } from "../js/errors.js";
+import { failureOf } from "../js/outbox.js";
 import { useDispatchFeed } from "./feed.js";
 import { useAlertLink } from "./link.js";
 import { PositionSharer } from "./location.js";
@@ -92,8 +94,36 @@ export function Home({ me, config, onExpired }) {
     navigator.serviceWorker?.register("/sw.js").catch(() => null);
   }, []);
 
+  // Every action the officer takes goes through the outbox; its answers arrive here, however late.
+  const outbox = useOutbox(me, {
+    onDelivered: (row, alert) => {
+      const current = feed.current;
+      if (row.kind === "accept") {
+        current?.markAnswered(row.ref);
+        setAnswered(seen.add(alert.id));
+        current?.refresh();
+        return;
+      }
+      current?.replace(alert);
+      if (row.kind === "resolve") setResolved(alert);
+    },
+    onFailed: (row) => {
+      if (row.kind !== "accept") return; // stays in the outbox panel with the reason
+      feed.current?.markAnswered(row.ref);
+      if (row.lastError?.status === 409) {
+        // Someone else was quicker, or the offer ran out: say so plainly and stop ringing.
+        feed.current?.addNotice(CONFLICT_REASONS[row.lastError.code] || "withdrawn", row.alert);
+        outbox.discard(row.id);
+      }
+      feed.current?.refresh();
+    },
+    onExpired,
+  });
+  const accepting = new Set(outbox.rows.filter((r) => r.kind === "accept" && r.state === "pending").map((r) => r.ref));
+  const waitingOffers = offers.filter((e) => !accepting.has(e.offer.id));
+
   // The alert a notification opened comes first, whether it is an offer or a new assignment.
-  const entry = offers.find((e) => e.alert.id === link.id) || offers[0];
+  const entry = waitingOffers.find((e) => e.alert.id === link.id) || waitingOffers[0];
   const unanswered = assignments.filter((a) => a.state === "dispatched" && !answered.includes(a.id));
   const newAssignment = unanswered.find((a) => a.id === link.id) || unanswered[0];
   useRinging(Boolean(entry || newAssignment));
@@ -102,13 +132,17 @@ export function Home({ me, config, onExpired }) {
     setBusy(true);
     setRingError("");
     try {
-      const result = await api(`/offers/${entry.offer.id}/${verb}`, { method: "POST", token: me.token });
+      if (verb === "accept") {
+        const path = `/offers/${entry.offer.id}/accept`;
+        const row = await outbox.submit({ kind: "accept", path, alert: entry.alert, ref: entry.offer.id });
+        if (row.state === "failed" && row.lastError?.status !== 409) setRingError(errorText(failureOf(row)));
+        return;
+      }
+      await api(`/offers/${entry.offer.id}/decline`, { method: "POST", token: me.token });
       feed.current.markAnswered(entry.offer.id);
-      if (verb === "accept") setAnswered(seen.add(result.id));
     } catch (err) {
       if (err.status === 401) return onExpired();
       if (err.status !== 409) return setRingError(errorText(err));
-      // Someone else was quicker, or the offer ran out: say so plainly and stop ringing.
       feed.current.markAnswered(entry.offer.id);
       feed.current.addNotice(CONFLICT_REASONS[err.code] || "withdrawn", entry.alert);
     } finally {
@@ -116,17 +150,23 @@ export function Home({ me, config, onExpired }) {
       feed.current.refresh();
     }
   };
+  const act = (alert) => (kind, path, body) => {
+    // A resolve made here must not later read as "closed by the command centre" when the alert leaves the list.
+    if (kind === "resolve") feed.current?.markAnswered(alert.id);
+    return outbox.submit({ kind, path, body, alertId: alert.id, alert });
+  };
 
   return html`
     <p class="connection connection-${streamState}" data-testid="connection">${t(`common.stream.${streamState}`)}</p>
     ${entry &&
-    html`<${RingingCard} entry=${entry} more=${offers.length - 1} busy=${busy} error=${ringError}
+    html`<${RingingCard} entry=${entry} more=${waitingOffers.length - 1} busy=${busy} error=${ringError}
       onAccept=${() => answer("accept")} onDecline=${() => answer("decline")} />`}
     ${!entry &&
     newAssignment &&
     html`<${RingingCard} assignment=${newAssignment} more=${0} busy=${false} error=""
       onAccept=${() => setAnswered(seen.add(newAssignment.id))} />`}
     <${Notices} notices=${notices} onDismiss=${(id) => feed.current.dismiss(id)} />
+    <${OutboxPanel} rows=${outbox.rows} onRetry=${outbox.retry} onDiscard=${outbox.discard} />
     ${link.gone &&
     html`<p class="banner notice" role="status" data-testid="link-gone">
       <span>${t("officer.link.gone")}</span>
@@ -138,14 +178,9 @@ export function Home({ me, config, onExpired }) {
       <button type="button" onClick=${() => setResolved(null)}>${t("common.close")}</button>
     </p>`}
     ${assignments.map(
-      (alert) => html`<${AssignmentCard} key=${alert.id} alert=${alert} token=${me.token} where=${sharing.where}
-        linked=${alert.id === link.id}
-        onChanged=${(updated) => feed.current.replace(updated)}
-        onResolved=${(done) => {
-          feed.current.markAnswered(done.id);
-          setResolved(done);
-        }}
-        onExpired=${onExpired} />`,
+      (alert) => html`<${AssignmentCard} key=${alert.id} alert=${alert} where=${sharing.where}
+        linked=${alert.id === link.id} queued=${outbox.rows.filter((row) => row.alertId === alert.id)}
+        onAct=${act(alert)} />`,
     )}
     ${!assignments.length && duty.duty.on && html`<p class="card quiet">${t("officer.waiting")}</p>`}
     <${DutyCard} state=${duty} sharing=${sharing.status} unitState=${unitState(duty, offers, assignments)} />
