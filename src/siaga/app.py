@@ -7,7 +7,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
@@ -72,7 +72,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN: nothing here may
         redoc_url=None,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        per_path={("POST", "/api/v1/jurisdictions/import"): settings.max_import_bytes},
+    )
     app.add_middleware(CleanURL)
     app.add_middleware(SecurityHeaders, headers=security_headers(settings))
     app.add_middleware(RequestLog)  # outside the body limit: a refused body is logged too
@@ -263,19 +267,28 @@ class CleanURL:
 
 
 class BodyLimit:
-    """Refuse bodies over ``max_bytes`` with a 413, whether or not the client declared a length."""
+    """Refuse bodies over the limit with a 413, whether or not the client declared a length.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    The limit is ``max_bytes`` everywhere but on the few (method, path) pairs of ``per_path``, which take files (the
+    admin's kecamatan GeoJSON): those have their own limit, and no other route gains from it.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, per_path: Mapping[tuple[str, str], int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get((scope["method"], scope["path"]), self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = error_json(
+                413, "request.too_large", f"the body is larger than the limit of {limit} bytes", {"limit_bytes": limit}
+            )
+            await response(scope, receive, send)
             return
         seen = 0
 
@@ -284,13 +297,9 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # An HTTPException passes through FastAPI's body parsing to the handler above as a 413.
-                    raise HTTPException(413, f"the body is larger than the limit of {self.max_bytes} bytes")
+                    raise HTTPException(413, f"the body is larger than the limit of {limit} bytes")
             return message
 
         await self.app(scope, limited_receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_json(413, "request.too_large", f"the body is larger than the limit of {self.max_bytes} bytes")
-        await response(scope, receive, send)

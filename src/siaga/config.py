@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     jurisdiction_buffer_m: float = Field(default=1500.0, ge=0, description="Nearest-polygon fallback radius.")
     default_agency_code: str = Field(default="", description="Agency for alerts outside every jurisdiction.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_import_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Body limit of the admin's kecamatan GeoJSON upload only (a real city's file is hundreds of KB); "
+        "every other request keeps max_body_bytes.",
+    )
 
     # Timers (used by dispatch and escalation).
     ack_timeout_seconds: int = Field(default=60, ge=5, description="T1: escalate if not acknowledged.")
