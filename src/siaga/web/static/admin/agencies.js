@@ -2,7 +2,7 @@
 import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
-import { Field, Loading, Problem, formValues, useLoad } from "./view.js";
+import { Field, Loading, Problem, formValues, useLoad, useReveal } from "./view.js";
 
 const KINDS = ["command_centre", "polres", "polsek"];
 
@@ -56,6 +56,7 @@ function DispatchSettings({ token, agency, server, onSaved, onClose }) {
   const [error, setError] = useState(null);
   const [done, setDone] = useState(false);
   const values = agency;
+  const reveal = useReveal();
   const timer = (value) => (value === undefined || value === "" ? null : Number(value));
 
   const submit = async (event) => {
@@ -81,7 +82,7 @@ function DispatchSettings({ token, agency, server, onSaved, onClose }) {
   };
 
   const fallback = (key) => t("admin.dispatch.server_default", { seconds: server[key] });
-  return html`<form class="card settings" onSubmit=${submit} aria-labelledby="settings-heading"
+  return html`<form ref=${reveal} class="card settings" onSubmit=${submit} aria-labelledby="settings-heading"
     data-testid="dispatch-settings">
     <h3 id="settings-heading">${t("admin.dispatch.heading", { agency: agency.name })}</h3>
     <label class="check"><input type="checkbox" name="direct_offers" defaultChecked=${values.direct_offers} />

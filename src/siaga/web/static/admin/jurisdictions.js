@@ -4,7 +4,7 @@ import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { loadAgencies } from "./agencies.js";
 import { JurisdictionMap } from "./jurisdiction-map.js";
-import { Loading, Problem, useLoad } from "./view.js";
+import { Loading, Problem, useLoad, useReveal } from "./view.js";
 
 async function readGeoJSON(file) {
   const text = await file.text();
@@ -61,6 +61,7 @@ function AgencyEditor({ token, jurisdiction, agencies, onSaved, onCancel }) {
   const [links, setLinks] = useState(jurisdiction.agencies.map((a) => ({ ...a })));
   const [adding, setAdding] = useState("");
   const [error, setError] = useState(null);
+  const reveal = useReveal();
   const unused = agencies.filter((a) => !links.some((l) => l.agency_code === a.code));
 
   const makePrimary = (code) => setLinks(links.map((l) => ({ ...l, is_primary: l.agency_code === code })));
@@ -80,7 +81,7 @@ function AgencyEditor({ token, jurisdiction, agencies, onSaved, onCancel }) {
     }
   };
 
-  return html`<div class="editor" data-testid="agency-editor">
+  return html`<div ref=${reveal} class="editor" data-testid="agency-editor">
     <fieldset>
       <legend>${t("admin.jurisdictions.edit_heading", { name: jurisdiction.name })}</legend>
       ${links.map(

@@ -4,7 +4,7 @@ import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { go } from "./route.js";
-import { Field, Loading, Problem, useLoad, when } from "./view.js";
+import { Field, Loading, Problem, useLoad, useReveal, when } from "./view.js";
 
 // Uncontrolled (defaultValue): the list reloading must not wipe what is being typed.
 function Filters({ initial, onSearch }) {
@@ -79,7 +79,8 @@ function History({ token, resident }) {
 }
 
 function Detail({ token, resident, onChanged, onClose }) {
-  return html`<section class="card detail" aria-labelledby="resident-heading" data-testid="resident-detail">
+  const reveal = useReveal();
+  return html`<section ref=${reveal} class="card detail" aria-labelledby="resident-heading" data-testid="resident-detail">
     <h3 id="resident-heading">${resident.name || t("admin.residents.no_name")}</h3>
     <dl class="facts">
       <dt>${t("admin.residents.phone")}</dt><dd>${resident.phone}</dd>

@@ -1,5 +1,5 @@
 // Pieces every admin page uses: loading data, showing the server's errors, and formatting times.
-import { html, useCallback, useEffect, useState } from "../js/ui.js";
+import { html, useCallback, useEffect, useRef, useState } from "../js/ui.js";
 import { lang, t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
 
@@ -18,6 +18,19 @@ export function useLoad(load, inputs = []) {
     run();
   }, [run]);
   return { ...state, reload: run };
+}
+
+/** Put an editor that just opened in view, with the cursor in its first field. Editors open above a long table or
+ * inside one of its rows, often far from where the admin is looking; give the returned ref to the editor's root. */
+export function useReveal() {
+  const ref = useRef(null);
+  useEffect(() => {
+    const node = ref.current;
+    if (!node) return;
+    node.scrollIntoView({ block: "nearest" });
+    node.querySelector("input:not([type=hidden]), select, textarea")?.focus({ preventScroll: true });
+  }, []);
+  return ref;
 }
 
 /** The error in the admin's language; the list of problems, when the server sends one, says where. */

@@ -21,6 +21,15 @@ function placeText(alert) {
   return parts.join(" · ");
 }
 
+// Who has the alert: the operator who acknowledged it and the unit that holds it. An officer who took a direct offer
+// handles it before any operator has looked: that is said, never "nobody".
+function handledBy(alert) {
+  const unit = alert.unit_callsign ? `${alert.unit_callsign} (${t(`common.state.${alert.state}`)})` : "";
+  if (alert.acknowledged_by) return unit ? `${alert.acknowledged_by} · ${unit}` : alert.acknowledged_by;
+  if (unit) return `${unit} · ${t("console.timer.not_seen")}`;
+  return t("console.panel.nobody");
+}
+
 function AlertHeading({ alert, flags }) {
   return html`
     <header class=${`panel-head level-${level(alert)} ${flags.map((f) => `is-${f}`).join(" ")}`}>
@@ -39,9 +48,7 @@ function AlertHeading({ alert, flags }) {
           <dd>${t("console.panel.battery_level", { level: alert.battery })}</dd>`}
         ${alert.description && html`<dt>${t("console.panel.description")}</dt><dd>${alert.description}</dd>`}
         <dt>${t("console.panel.handled_by")}</dt>
-        <dd data-acknowledged-by=${alert.acknowledged_by || ""}>
-          ${alert.acknowledged_by || t("console.panel.nobody")}${alert.unit_callsign ? ` · ${alert.unit_callsign}` : ""}
-        </dd>
+        <dd data-acknowledged-by=${alert.acknowledged_by || ""}>${handledBy(alert)}</dd>
         ${alert.outcome &&
         html`<dt>${t("console.panel.outcome")}</dt>
           <dd>${t(`common.outcome.${alert.outcome}`)}</dd>`}
