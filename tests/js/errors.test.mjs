@@ -1,0 +1,62 @@
+// The apps' one way to show an error (src/siaga/web/static/js/errors.js): the code picks the sentence from the
+// catalogue, `details` fill it, and a request that never reached the server says so. Run with `node --test tests/js/`;
+// tests/unit/test_errors_js.py runs it under pytest. The catalogues are the real files, read from disk.
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { beforeEach, describe, test } from "node:test";
+
+const STATIC = new URL("../../src/siaga/web/static/", import.meta.url);
+
+globalThis.fetch = async (path) => {
+  const text = await readFile(new URL(path.replace(/^\/static\//, ""), STATIC), "utf-8");
+  return { ok: true, json: async () => JSON.parse(text) };
+};
+globalThis.localStorage = { getItem: () => null, setItem: () => {} };
+globalThis.document = { documentElement: {} };
+
+const { loadI18n } = await import("../../src/siaga/web/static/js/i18n.js");
+const { ApiError } = await import("../../src/siaga/web/static/js/api.js");
+const { errorText } = await import("../../src/siaga/web/static/js/errors.js");
+
+describe("in the console, in Bahasa Indonesia", () => {
+  beforeEach(() => loadI18n("console", "id"));
+
+  test("a lost race names who won, from the details", () => {
+    const message = "already acknowledged by Operator Budi (operator)";
+    const details = { holder: "Operator Budi", holder_role: "operator" };
+    const error = new ApiError(409, "alert.already_acknowledged", message, details);
+    assert.equal(errorText(error), "Sudah diterima oleh Operator Budi.");
+  });
+
+  test("a request that never reached the server says there is no connection", () => {
+    assert.match(errorText(new ApiError(0, "network", "Failed to fetch")), /^Tidak ada koneksi ke server/);
+    assert.match(errorText(new TypeError("Failed to fetch")), /^Tidak ada koneksi ke server/);
+  });
+
+  test("a code no catalogue knows yet still says something, in a translated frame", () => {
+    const error = new ApiError(418, "teapot.full", "the teapot is full");
+    assert.equal(errorText(error), "Terjadi kesalahan: the teapot is full");
+  });
+
+  test("text the app already wrote in the reader's language passes unchanged", () => {
+    assert.equal(errorText(Object.assign(new Error("Berkas bukan JSON"), { local: true })), "Berkas bukan JSON");
+    assert.equal(errorText("Sudah ditulis"), "Sudah ditulis");
+    assert.equal(errorText(null), "");
+  });
+});
+
+describe("in the resident app", () => {
+  test("an app's own wording is used when the details fill it, else the common one", async () => {
+    await loadI18n("resident", "id");
+    const left = new ApiError(422, "pin.wrong", "wrong PIN; 2 attempt(s) left", { attempts_left: 2 });
+    assert.equal(errorText(left), "PIN salah. Sisa percobaan: 2.");
+    assert.equal(errorText(new ApiError(422, "pin.wrong", "wrong PIN")), "PIN salah.");
+  });
+
+  test("in English on request", async () => {
+    await loadI18n("resident", "en");
+    const taken = new ApiError(409, "resident.nik_taken", "this NIK is registered to another account");
+    assert.equal(errorText(taken), "This NIK is already registered to another account.");
+    assert.match(errorText(new ApiError(0, "network", "Failed to fetch")), /^No connection to the server/);
+  });
+});
