@@ -60,3 +60,15 @@ describe("in the resident app", () => {
     assert.match(errorText(new ApiError(0, "network", "Failed to fetch")), /^No connection to the server/);
   });
 });
+
+describe("a refused form", () => {
+  test("names the fields the server listed", async () => {
+    await loadI18n("admin", "id");
+    const problems = [
+      { field: "username", problem: "String should have at least 3 characters", type: "string_too_short" },
+      { field: "password", problem: "Field required", type: "missing" },
+    ];
+    const error = new ApiError(422, "request.invalid", "invalid input: ...", { problems });
+    assert.equal(errorText(error), "Isian tidak valid: username, password.");
+  });
+});

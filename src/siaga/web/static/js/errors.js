@@ -10,6 +10,13 @@ function fills(text, details) {
   return [...text.matchAll(PLACEHOLDER)].every(([, name]) => details[name] !== undefined && details[name] !== null);
 }
 
+// A refused form names its fields ({fields}): the server lists them in details.problems.
+function withFields(details) {
+  const problems = Array.isArray(details.problems) ? details.problems : [];
+  const fields = [...new Set(problems.map((p) => p?.field).filter(Boolean))];
+  return fields.length && details.fields === undefined ? { ...details, fields: fields.join(", ") } : details;
+}
+
 /** The sentence for an error (an ApiError, a browser error, or a string already in the reader's language). */
 export function errorText(error) {
   if (!error) return "";
@@ -17,7 +24,7 @@ export function errorText(error) {
   if (error.local) return error.message; // written in the reader's language by the app itself
   // A fetch that never reached the server (TypeError "Failed to fetch" in Chromium, "Load failed" in Safari).
   const code = error.code || (error instanceof TypeError || error.status === 0 ? "network" : "");
-  const details = error.details && typeof error.details === "object" ? error.details : {};
+  const details = withFields(error.details && typeof error.details === "object" ? error.details : {});
   const keys = [`${appName()}.error.${code}`, `common.error.${code}`];
   const key = keys.find((k) => template(k) !== undefined && fills(template(k), details));
   if (code && key) return t(key, details);
