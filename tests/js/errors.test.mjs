@@ -72,3 +72,9 @@ describe("a refused form", () => {
     assert.equal(errorText(error), "Isian tidak valid: username, password.");
   });
 });
+
+test("a browser's own error is framed, never looked up by its numeric code", async () => {
+  await loadI18n("officer", "id");
+  const refused = Object.assign(new Error("Registration failed - permission denied"), { name: "NotAllowedError", code: 0 });
+  assert.equal(errorText(refused), "Terjadi kesalahan: Registration failed - permission denied");
+});

@@ -22,8 +22,10 @@ export function errorText(error) {
   if (!error) return "";
   if (typeof error === "string") return error;
   if (error.local) return error.message; // written in the reader's language by the app itself
-  // A fetch that never reached the server (TypeError "Failed to fetch" in Chromium, "Load failed" in Safari).
-  const code = error.code || (error instanceof TypeError || error.status === 0 ? "network" : "");
+  // A browser's own error (DOMException) has a numeric code that means nothing here.
+  const own = typeof error.code === "string" ? error.code : "";
+  // A fetch that never reached the server is a TypeError ("Failed to fetch" in Chromium, "Load failed" in Safari).
+  const code = own || (error instanceof TypeError || error.status === 0 ? "network" : "");
   const details = withFields(error.details && typeof error.details === "object" ? error.details : {});
   const keys = [`${appName()}.error.${code}`, `common.error.${code}`];
   const key = keys.find((k) => template(k) !== undefined && fills(template(k), details));
