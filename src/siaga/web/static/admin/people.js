@@ -3,9 +3,9 @@ import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { loadAgencies } from "./agencies.js";
+import { ROLES, StaffSection } from "./staff.js";
 import { Field, Loading, Problem, formValues, useLoad } from "./view.js";
 
-const ROLES = ["operator", "officer", "supervisor", "admin"];
 const UNIT_KINDS = ["patrol_car", "motorbike", "foot", "post"];
 
 function AgencySelect({ id, agencies, value, onChange }) {
@@ -103,36 +103,17 @@ function CreateUnit({ token, agencies, onCreated }) {
 }
 
 export function PeoplePage({ me }) {
-  const staff = useLoad(() => api("/staff", { token: me.token }), [me.token]);
+  const [created, setCreated] = useState(0); // a new account: the list reads again
   const units = useLoad(() => api("/units", { token: me.token }), [me.token]);
   const agencies = useLoad(() => loadAgencies(me.token), [me.token]);
   const agencyCode = new Map((agencies.data || []).map((a) => [a.id, a.code]));
-  const callsign = new Map((units.data || []).map((u) => [u.id, u.callsign]));
   const isAdmin = me.role === "admin";
   return html`
     <h2>${t("admin.people.staff")}</h2>
-    <${Loading} state=${staff} />
-    <div class="table-wrap">
-      <table data-testid="staff">
-        <thead><tr>
-          <th>${t("common.username")}</th><th>${t("admin.people.name")}</th><th>${t("admin.people.role")}</th>
-          <th>${t("admin.people.agency")}</th><th>${t("admin.people.unit")}</th><th>${t("admin.people.active")}</th>
-        </tr></thead>
-        <tbody>
-          ${(staff.data || []).map(
-            (s) => html`<tr key=${s.id}>
-              <td><code>${s.username}</code></td><td>${s.name}</td><td>${t(`admin.role.${s.role}`)}</td>
-              <td>${agencyCode.get(s.agency_id) || s.agency_id}</td>
-              <td>${s.unit_id ? callsign.get(s.unit_id) || s.unit_id : ""}</td>
-              <td>${s.active ? t("admin.yes") : t("admin.no")}</td>
-            </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    <${StaffSection} me=${me} agencies=${agencies.data || []} units=${units.data || []} reloadKey=${created} />
     ${isAdmin &&
     html`<${CreateStaff} token=${me.token} agencies=${agencies.data || []} units=${units.data || []}
-      onCreated=${() => staff.reload()} />`}
+      onCreated=${() => setCreated(created + 1)} />`}
     <h2>${t("admin.people.units")}</h2>
     <${Loading} state=${units} />
     <div class="table-wrap">
