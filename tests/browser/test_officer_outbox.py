@@ -1,5 +1,6 @@
-"""The officer's actions on a bad network: a step whose answer is lost is sent again and applied once, and a report
-made without signal waits on the phone, says so, and is sent once the signal is back (applied exactly once)."""
+"""The officer's actions on a bad network: a step whose answer is lost is sent again and applied once; a report or an
+accepted offer made without signal waits on the phone, says so, and is sent once the signal is back (applied exactly
+once)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from playwright.async_api import Route, expect
 
 from siaga.accounts.models import Role
 from tests.browser.conftest import Site, eventually
-from tests.browser.test_officer import COBLONG, RING_TIMEOUT_MS, log_in
+from tests.browser.test_officer import COBLONG, RING_TIMEOUT_MS, enable_direct_offers, log_in
 from tests.conftest import Person
 
 
@@ -78,4 +79,34 @@ async def test_a_report_made_offline_is_sent_when_the_signal_returns_and_applied
     assert closed["report"] == "Korban aman, pelaku diamankan warga."
     kinds = await timeline(site, operator, alert["id"])
     assert (kinds["en_route"], kinds["on_scene"], kinds["resolved"]) == (1, 1, 1), kinds
+    await context.close()
+
+
+async def test_an_offer_accepted_without_signal_is_taken_once_the_signal_returns(site: Site) -> None:
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-UJI-41")
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    context = await site.phone()
+    page = await context.new_page()
+    await log_in(page, officer)
+    await page.get_by_role("button", name="Mulai tugas").click()
+    await expect(page.get_by_test_id("sharing")).to_contain_text("Lokasi dibagikan")
+    await enable_direct_offers(site)
+    alert = await site.api.press(await site.api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    ringing = page.get_by_test_id("ringing")
+    await expect(ringing).to_be_visible(timeout=RING_TIMEOUT_MS)
+
+    await context.set_offline(True)
+    await ringing.get_by_role("button", name="Terima", exact=True).click()
+    await expect(ringing).to_be_hidden()
+    await expect(page.get_by_test_id("outbox-pending")).to_contain_text("Terima tawaran: belum terkirim")
+    assert (await site.api.get(operator, f"/alerts/{alert['id']}")).json()["unit_id"] is None
+
+    await context.set_offline(False)
+    card = page.get_by_test_id("assignment")
+    await expect(card).to_be_visible(timeout=20_000)
+    await expect(page.get_by_test_id("outbox")).to_be_hidden()
+    await expect(ringing).to_be_hidden()
+    taken = (await site.api.get(operator, f"/alerts/{alert['id']}")).json()
+    assert (taken["state"], taken["unit_id"]) == ("dispatched", officer.unit_id)
+    assert (await timeline(site, operator, alert["id"]))["dispatched"] == 1
     await context.close()
