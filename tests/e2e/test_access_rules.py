@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from siaga.accounts.models import Role
 from siaga.notify.sms import DevSMS
 from tests.conftest import PASSWORD, Api, Person, new_phone, sos_body
+from tests.residents import made_residents
 
 API = "/api/v1"
 NOT_IN_TABLE = ("/healthz", "/openapi.json", "/docs", "/redoc")
@@ -72,6 +73,7 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
     json: dict[str, Any] | None = None
     query: dict[str, Any] | None = None
+    owner: Person | None = None  # who the "owner" is for a fresh alert (a resident has one active alert at a time)
 
 
 @dataclass
@@ -93,7 +95,7 @@ class Cast:
         return self.people["owner"]
 
     async def request(self, role: str, method: str, path: str, call: Call) -> httpx.Response:
-        who = self.people.get(role)
+        who = call.owner if role == "owner" and call.owner is not None else self.people.get(role)
         return await self.api.http.request(
             method,
             path.format(**call.params),
@@ -102,10 +104,10 @@ class Cast:
             params=call.query,
         )
 
-    async def fresh_alert(self, resident: Person | None = None, *, dispatched: bool = True) -> str:
-        """A new alert in Coblong; unless told otherwise dispatched by the crew to the assigned officer's unit
-        (state: dispatched, and acknowledged by the crew)."""
-        alert = await self.api.press(resident or self.owner, lat=COBLONG[0], lon=COBLONG[1])
+    async def fresh_alert(self, resident: Person, *, dispatched: bool = True) -> str:
+        """A new alert of ``resident`` in Coblong; unless told otherwise dispatched by the crew to the assigned
+        officer's unit (state: dispatched, and acknowledged by the crew)."""
+        alert = await self.api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
         if not dispatched:
             return str(alert["id"])
         unit_id = self.person("assigned_officer").unit_id
@@ -159,7 +161,8 @@ class Cast:
                 done = await self.api.post(self.crew, f"/alerts/{alert_id}/resolve", {"outcome": "test"})
                 assert done.status_code == 200, done.text
         await self.on_duty(OFFERED, at=COBLONG)
-        alert_id = str((await self.api.press(self.owner, lat=COBLONG[0], lon=COBLONG[1]))["id"])
+        resident = (await made_residents(self.api, 1))[0]  # the owner's press would join their active alert
+        alert_id = str((await self.api.press(resident, lat=COBLONG[0], lon=COBLONG[1]))["id"])
         self.offered_alerts.append(alert_id)
         for _ in range(int(DEADLINE / 0.05)):
             await self.api.runtime.timers.sweep()
@@ -212,7 +215,7 @@ async def build_cast(api: Api) -> Cast:
     )
     assert reserve.status_code == 201, reserve.text
     cast = Cast(api=api, crew=crew, people=people, alert_id="", reserve_unit_id=int(reserve.json()["id"]))
-    cast.alert_id = await cast.fresh_alert()
+    cast.alert_id = await cast.fresh_alert(cast.owner)
     return cast
 
 
@@ -234,14 +237,22 @@ def plain(
     return prepare
 
 
+async def new_press(cast: Cast, role: str, succeeds: bool) -> Call:
+    """A new press, by a resident without an active alert (the owner's would join the shared scene's alert)."""
+    owner = (await made_residents(cast.api, 1))[0] if role == "owner" else None
+    return Call(json=sos_body(lat=COBLONG[0], lon=COBLONG[1]), owner=owner)
+
+
 def on_alert(body: Body | None = None, *, fresh: Literal["new", "dispatched"] | None = None) -> Prepare:
     """The alert in the path: a ``fresh`` one in that state when the call should change it, else the shared scene."""
 
     async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
-        alert_id = cast.alert_id
+        alert_id, owner = cast.alert_id, None
         if fresh is not None and succeeds:
-            alert_id = await cast.fresh_alert(dispatched=fresh == "dispatched")
-        return Call(params={"alert_id": alert_id}, json=body(cast) if body else None)
+            # A new resident is the owner of a fresh alert: the owner's own press would join their active alert.
+            owner = (await made_residents(cast.api, 1))[0]
+            alert_id = await cast.fresh_alert(owner, dispatched=fresh == "dispatched")
+        return Call(params={"alert_id": alert_id}, json=body(cast) if body else None, owner=owner)
 
     return prepare
 
@@ -676,7 +687,7 @@ TABLE: tuple[Row, ...] = (
         "POST",
         f"{API}/alerts",
         Expect(401, 201, 201, 403, 403, 403, 403, 403, 403),
-        plain(lambda c: sos_body(lat=COBLONG[0], lon=COBLONG[1])),
+        new_press,
     ),
     Row("GET", f"{API}/alerts", ALL_SIGNED_IN, check=lists_only_visible_alerts),
     Row(

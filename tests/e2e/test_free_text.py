@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from siaga.accounts.models import Role
+from siaga.alerts.models import AlertPress
 from tests.conftest import Api, Person, sos_body
 
 # Every code point, surrogates included (Hypothesis leaves them out unless asked), and the pieces that broke before.
@@ -70,6 +71,12 @@ async def admin(api: Api) -> Person:
     return await api.staff(Role.ADMIN)
 
 
+async def close(api: Api, resident: Person, alert_id: str) -> None:
+    """Cancel the resident's alert (if it is still open), so that their next press opens a new one."""
+    answer = await api.post(resident, f"/alerts/{alert_id}/cancel", {"pin": "1234"})
+    assert answer.status_code in (200, 409), answer.text
+
+
 def assert_not_server_error(answer: httpx.Response) -> None:
     assert answer.status_code < 500, f"{answer.request.method} {answer.request.url}: {answer.status_code} {answer.text}"
 
@@ -85,6 +92,13 @@ async def test_a_press_is_stored_whatever_its_description_holds(
     stored = await api.get(operator, f"/alerts/{body['id']}")
     assert stored.status_code == 200, stored.text
     assert stored.json()["description"] == stored_form(text)[:1000]
+    again = sos_body(description=f"lagi {text}")  # pressed again: it joins the alert, its text kept with it
+    assert (await send(api.http, "POST", "/alerts", again, resident)).status_code == 200
+    async with api.runtime.read_sessions() as session:
+        joined = await session.get(AlertPress, uuid.UUID(again["id"]))
+    assert joined is not None
+    assert joined.description == stored_form(f"lagi {text}")[:1000]
+    await close(api, resident, body["id"])
 
 
 ANY_JSON_VALUE = st.one_of(
@@ -100,6 +114,7 @@ async def test_a_press_is_stored_whatever_its_optional_fields_hold(api: Api, res
     body["location"].update(accuracy_m=value, recorded_at=value, heading=value)
     answer = await send(api.http, "POST", "/alerts", body, resident)
     assert answer.status_code == 201, answer.text
+    await close(api, resident, body["id"])
 
 
 @pytest.mark.parametrize("coordinate", [True, False, "abc", None, 91, "NaN"])
@@ -147,6 +162,7 @@ async def test_staff_notes_and_reports_keep_any_text(api: Api, resident: Person,
     assert [e["data"]["text"] for e in timeline if e["kind"] == "note"] == [stored_form(f"catatan {text}")]
     if resolved.status_code == 200:
         assert (await api.get(operator, f"/alerts/{alert['id']}")).json()["report"] == stored_form(text)
+    await close(api, resident, alert["id"])
 
 
 @given(text=HOSTILE)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.realtime.feed import FeedItem, read_events
 from tests.conftest import Api, sos_body
+from tests.residents import made_residents as residents
 
 
 async def _stored(api: Api) -> dict[str, str]:
@@ -21,10 +22,10 @@ async def _stored(api: Api) -> dict[str, str]:
 
 
 async def test_a_burst_of_presses_is_stored_whole_each_with_its_own_answer(api: Api) -> None:
-    residents = [await api.resident(name=f"Warga {n}") for n in range(8)]
+    people = await residents(api, 40)
     bodies = [sos_body(lat=-6.89 - n * 0.001, lon=107.61) for n in range(40)]
     answers = await asyncio.gather(
-        *(api.http.post("/api/v1/alerts", json=body, headers=residents[n % 8].headers) for n, body in enumerate(bodies))
+        *(api.http.post("/api/v1/alerts", json=body, headers=people[n].headers) for n, body in enumerate(bodies))
     )
     assert [a.status_code for a in answers] == [201] * 40, [a.text for a in answers if a.status_code != 201]
     assert [a.json()["id"] for a in answers] == [b["id"] for b in bodies]
@@ -35,14 +36,17 @@ async def test_a_burst_of_presses_is_stored_whole_each_with_its_own_answer(api: 
 
 
 async def test_a_conflicting_press_in_a_burst_fails_alone(api: Api) -> None:
-    resident = await api.resident()
+    resident, *people = await residents(api, 11)
     reused = sos_body()
     others = [sos_body() for _ in range(10)]
     changed: dict[str, Any] = {**reused, "category": "kebakaran"}
     answers = await asyncio.gather(
         api.http.post("/api/v1/alerts", json=reused, headers=resident.headers),
         api.http.post("/api/v1/alerts", json=changed, headers=resident.headers),
-        *(api.http.post("/api/v1/alerts", json=body, headers=resident.headers) for body in others),
+        *(
+            api.http.post("/api/v1/alerts", json=body, headers=p.headers)
+            for body, p in zip(others, people, strict=True)
+        ),
     )
     first, second, rest = answers[0], answers[1], answers[2:]
     assert sorted([first.status_code, second.status_code]) == [201, 409], (first.text, second.text)
@@ -54,12 +58,12 @@ async def test_a_conflicting_press_in_a_burst_fails_alone(api: Api) -> None:
 
 
 async def test_the_same_press_racing_itself_in_a_burst_is_one_alert(api: Api) -> None:
-    resident = await api.resident()
+    resident, *people = await residents(api, 6)
     body = sos_body()
     others = [sos_body() for _ in range(5)]
     answers = await asyncio.gather(
         *(api.http.post("/api/v1/alerts", json=body, headers=resident.headers) for _ in range(5)),
-        *(api.http.post("/api/v1/alerts", json=b, headers=resident.headers) for b in others),
+        *(api.http.post("/api/v1/alerts", json=b, headers=p.headers) for b, p in zip(others, people, strict=True)),
     )
     same = sorted(a.status_code for a in answers[:5])
     assert same == [200, 200, 200, 200, 201]
@@ -67,10 +71,11 @@ async def test_the_same_press_racing_itself_in_a_burst_is_one_alert(api: Api) ->
 
 
 async def test_presses_waiting_when_the_writer_stops_are_still_stored(api: Api) -> None:
-    resident = await api.resident()
+    people = await residents(api, 15)
     bodies = [sos_body() for _ in range(15)]
     sending = [
-        asyncio.create_task(api.http.post("/api/v1/alerts", json=body, headers=resident.headers)) for body in bodies
+        asyncio.create_task(api.http.post("/api/v1/alerts", json=body, headers=p.headers))
+        for body, p in zip(bodies, people, strict=True)
     ]
     await asyncio.sleep(0)
     await api.runtime.ingest.stop(grace_s=0.0)  # cut off at once: whatever was not committed is stored alone
@@ -86,7 +91,7 @@ async def test_presses_waiting_when_the_writer_stops_are_still_stored(api: Api) 
 
 async def test_the_feed_hands_out_a_burst_exactly_as_the_database_reads_it(api: Api) -> None:
     """The batch writer builds its events' feed items itself; consoles must get what a read of the timeline gives."""
-    residents = [await api.resident(name=f"Warga {n}") for n in range(3)] + [await api.resident(profile=False)]
+    people = await residents(api, 10) + await residents(api, 4, named=False)
     heard: list[FeedItem] = []
     handle = api.runtime.feed.register(heard.extend)
     try:
@@ -95,10 +100,7 @@ async def test_the_feed_hands_out_a_burst_exactly_as_the_database_reads_it(api: 
         bodies.append(sos_body(lat=-7.9, lon=110.4))  # far outside every kecamatan: the default agency takes it
         bodies.append({k: v for k, v in sos_body().items() if k != "location"})  # no fix: flagged
         answers = await asyncio.gather(
-            *(
-                api.http.post("/api/v1/alerts", json=body, headers=residents[n % 4].headers)
-                for n, body in enumerate(bodies)
-            )
+            *(api.http.post("/api/v1/alerts", json=body, headers=people[n].headers) for n, body in enumerate(bodies))
         )
         assert [a.status_code for a in answers] == [201] * len(bodies), [a.text for a in answers]
         async with api.runtime.read_sessions() as session:
@@ -133,7 +135,7 @@ async def test_an_offer_after_a_gap_is_not_trusted(api: Api) -> None:
         await asyncio.sleep(0.2)  # the read it asked for finds nothing new
         assert heard == []
         assert feed.high_water == newest.cursor
-        second = await api.press(resident)
+        second = await api.press(await api.resident())
     finally:
         feed.unregister(handle)
     assert [str(i.alert.id) for i in heard] == [second["id"]]

@@ -231,7 +231,7 @@ async def test_a_console_that_reconnects_with_its_cursor_gets_what_it_missed_onc
     cursor = seen["cursor"]
     # While the console is away: a note, a new press, and its acknowledgement.
     await api.post(operator, f"/alerts/{first['id']}/notes", {"text": "menelepon balik"})
-    second = await api.press(resident)
+    second = await api.press(await api.resident())  # another resident: this one's press would join their alert
     await api.post(operator, f"/alerts/{second['id']}/acknowledge")
     async with stream(live, "console", operator, cursor=cursor) as console:
         missed = [await console.next() for _ in range(3)]
@@ -295,7 +295,7 @@ async def test_each_console_sees_only_its_agencys_alerts_until_one_is_escalated_
     async with stream(live, "console", neighbour) as near, stream(live, "console", outsider) as far:
         assert [a["id"] for a in near.seen[1]["alerts"]] == [alert["id"]]
         assert far.seen[1]["alerts"] == []
-        other = await api.press(resident, lat=-6.9575, lon=107.6985)  # far east of the city: not theirs
+        other = await api.press(await api.resident(), lat=-6.9575, lon=107.6985)  # far east of the city: not theirs
         operator = await api.staff(Role.OPERATOR)
         await api.post(operator, f"/alerts/{alert['id']}/notes", {"text": "untuk tetangga"})
         note = await near.event("note", alert["id"])
@@ -338,8 +338,7 @@ async def test_many_officers_accepting_one_offer_at_once_exactly_one_gets_it(liv
 
 async def test_sweeps_racing_each_escalate_an_alert_exactly_once(live: Live) -> None:
     api = live.api
-    resident = await api.resident()
-    alerts = [await api.press(resident) for _ in range(3)]
+    alerts = [await api.press(await api.resident()) for _ in range(3)]
     async with api.runtime.unit_of_work() as session:
         await session.execute(update(Alert).values(ack_due_at=utcnow() - timedelta(seconds=1)))
     await asyncio.gather(*(api.runtime.timers.sweep() for _ in range(6)))

@@ -454,3 +454,18 @@ def responsible(alert: AlertSnapshot, *, ack_timer_running: bool) -> Responsible
 def resident_view_state(state: AlertState, *, duress: bool) -> AlertState:
     """The state a resident's phone shows: after a duress PIN the alert looks cancelled, whatever staff do."""
     return AlertState.CANCELLED if duress else state
+
+
+def repeated_press_milestone(before: int, after: int) -> int | None:
+    """When a resident's presses on one active alert go from ``before`` to ``after``, the largest count on the
+    1-2-5 scale (2, 5, 10, 20, 50, ...) passed on the way, if any: the console is told at those counts, so a
+    thousand presses make a handful of flags, not a thousand events."""
+    crossed: int | None = None
+    scale = 1
+    while scale * 2 <= after:
+        for step in (2, 5, 10):
+            milestone = scale * step
+            if before < milestone <= after:
+                crossed = milestone
+        scale *= 10
+    return crossed

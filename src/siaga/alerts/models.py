@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid, false
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from siaga.accounts.models import Resident, Staff, Unit
@@ -44,6 +44,8 @@ class Alert(Base):
     follows_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
     # A message about this alert (SMS to a contact, push to an officer) failed: the console must not miss it.
     delivery_failed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Presses of the same resident while this alert is active join it (alert_presses) instead of opening another.
+    press_count: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
@@ -98,6 +100,25 @@ class AlertEvent(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     state_after: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AlertPress(Base):
+    """A press by a resident whose alert was still active: stored durably under the phone's own id (a retry is
+    the same press), and counted on that alert instead of opening another. One resident pressing a thousand times
+    is one alert, flagged, and never a thousand cards, SMS alarms or escalations."""
+
+    __tablename__ = "alert_presses"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # made by the phone, as an alert's id
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    battery: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
 
 
 class AlertLocation(Base):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, Table, Uuid, any_, bindparam, insert, select, text
+from sqlalchemy import ColumnElement, Integer, Select, Table, Uuid, any_, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -32,9 +32,9 @@ from siaga.accounts.models import EmergencyContact, Resident
 from siaga.agencies import service as agencies
 from siaga.agencies.models import Agency, AgencyKind, JurisdictionAgency
 from siaga.alerts import domain
-from siaga.alerts.domain import AlertState, EventKind, Priority
+from siaga.alerts.domain import ACTIVE_STATES, AlertState, EventKind, Priority
 from siaga.alerts.ingest import Outcome, Raced, Stored
-from siaga.alerts.models import Alert, AlertEvent, AlertLocation
+from siaga.alerts.models import Alert, AlertEvent, AlertLocation, AlertPress
 from siaga.alerts.schemas import AlertCreate, ResidentAlertRead
 from siaga.alerts.service import request_hash
 from siaga.alerts.timeline import EVENT_LOG_LOCK, EVENTS_WRITTEN
@@ -85,23 +85,53 @@ def store(
     Synchronous Core, so that on SQLite the whole batch is one hop to the database thread (``db.CoreRunner``)."""
     outcomes: list[Outcome | None] = [None] * len(presses)
     info: dict[str, Any] = {}
-    residents = _residents(connection, {p.principal.resident_id for p in presses if p.principal.resident_id})
+    resident_ids = {p.principal.resident_id for p in presses if p.principal.resident_id}
+    residents = _residents(connection, resident_ids)
+    active = _active_alerts(connection, resident_ids)
     candidates: list[int] = []
+    joining: list[tuple[PressIn, _Active]] = []
+    opening: dict[uuid.UUID, PressIn] = {}  # the press that opens each resident's alert in this batch
     seen: set[uuid.UUID] = set()
     for index, press in enumerate(presses):
+        resident_id = press.principal.resident_id
         if press.body.id in seen:
             outcomes[index] = Raced()  # the same press twice at once: answered from the stored one
-        elif press.principal.resident_id not in residents:
+        elif resident_id not in residents:
             outcomes[index] = NotFound("resident not found", code="resident.not_found")
+        elif (current := active.get(resident_id)) is not None and current.id != press.body.id:
+            # Pressed again while their alert is active: the press joins it (answered with that alert, 200).
+            seen.add(press.body.id)
+            joining.append((press, current))
+            outcomes[index] = Raced()
+        elif resident_id in opening:
+            seen.add(press.body.id)
+            joining.append((press, _Active(opening[resident_id].body.id, AlertState.NEW.value, 0, 1)))
+            outcomes[index] = Raced()
         else:
             seen.add(press.body.id)
             candidates.append(index)
+            if resident_id is not None and current is None:
+                opening[resident_id] = press
+    if candidates:
+        # An id a joined press already holds is taken: answered from that press (a retry, or a reused id: 409).
+        taken = set(
+            connection.scalars(_statements(connection).pressed, {"ids": [presses[i].body.id for i in candidates]})
+        )
+        for index in [i for i in candidates if presses[i].body.id in taken]:
+            outcomes[index] = Raced()
+        candidates = [i for i in candidates if presses[i].body.id not in taken]
+    written: set[uuid.UUID] = set()
     if candidates:
         written = _write(connection, [presses[i] for i in candidates], residents, places, settings, info)
         for index in candidates:
             press = presses[index]
             # An id already stored (a retry, or another press reusing it) is answered from what is stored.
             outcomes[index] = Stored(view=_view(press), replay=False) if press.body.id in written else Raced()
+    if joining:
+        orphans = _join(connection, joining, written, info)
+        for press in orphans:  # its batch-mate's alert was not opened after all (that id was taken): its own alert
+            if _write(connection, [press], residents, places, settings, info):
+                outcomes[presses.index(press)] = Stored(view=_view(press), replay=False)
     return [o if o is not None else Raced() for o in outcomes], info
 
 
@@ -143,6 +173,115 @@ def _residents(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, _
         if contact is not None:
             resident.contacts.append(contact)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Active:
+    """A resident's alert that is still active (the oldest, if they have several)."""
+
+    id: uuid.UUID
+    state: str
+    agency_id: int
+    press_count: int
+
+
+def _active_alerts(connection: Connection, resident_ids: set[uuid.UUID]) -> dict[uuid.UUID, _Active]:
+    rows = connection.execute(_statements(connection).active, {"ids": list(resident_ids)}).all()
+    found: dict[uuid.UUID, _Active] = {}
+    for alert_id, resident_id, state, agency_id, press_count in rows:
+        found.setdefault(resident_id, _Active(alert_id, state, agency_id, press_count))
+    return found
+
+
+def _join(
+    connection: Connection,
+    joining: list[tuple[PressIn, _Active]],
+    opened: set[uuid.UUID],
+    info: dict[str, Any],
+) -> list[PressIn]:
+    """Store presses made while the resident's alert is active as presses of that alert: durable under their own
+    id, counted on the alert, their position on its trail, audited; no new alert, card, SMS or escalation. At
+    each milestone of the count (``domain.repeated_press_milestone``) the alert is flagged for the console. Returns
+    the presses whose batch-mate's alert was not opened (they need an alert of their own)."""
+    now = utcnow()
+    statements = _statements(connection)
+    # An id an alert already holds is not a new press (a retry of an earlier press, or a reused id).
+    taken = set(connection.scalars(statements.alert_ids, {"ids": [p.body.id for p, _ in joining]}))
+    joining = [(p, alert) for p, alert in joining if p.body.id not in taken]
+    orphans = [p for p, alert in joining if alert.agency_id == 0 and alert.id not in opened]
+    joining = [(p, alert) for p, alert in joining if alert.agency_id != 0 or alert.id in opened]
+    if not joining:
+        return orphans
+    rows = [
+        {
+            "id": press.body.id,
+            "alert_id": alert.id,
+            "request_hash": request_hash(press.body),
+            "received_at": press.received_at,
+            "lat": press.body.location.lat if press.body.location else None,
+            "lon": press.body.location.lon if press.body.location else None,
+            "accuracy_m": press.body.location.accuracy_m if press.body.location else None,
+            "battery": press.body.battery,
+            "category": press.body.category.value,
+            "description": press.body.description,
+        }
+        for press, alert in joining
+    ]
+    stored = set(connection.scalars(statements.presses, rows).all())  # a retry of a joined press is not counted
+    added: dict[uuid.UUID, int] = {}
+    trail: list[dict[str, Any]] = []
+    audit: list[dict[str, Any]] = []
+    for press, alert in joining:
+        if press.body.id not in stored:
+            continue
+        added[alert.id] = added.get(alert.id, 0) + 1
+        where = press.body.location
+        if where is not None:
+            trail.append(
+                {
+                    "alert_id": alert.id,
+                    "lat": where.lat,
+                    "lon": where.lon,
+                    "accuracy_m": where.accuracy_m,
+                    "battery": press.body.battery,
+                    "recorded_at": where.recorded_at or now,
+                    "received_at": now,
+                }
+            )
+        audit.append(
+            {
+                "at": now,
+                "actor_kind": press.principal.kind,
+                "actor_id": press.principal.subject,
+                "actor_name": press.principal.name,
+                "agency_id": alert.agency_id or None,
+                "action": "alert.press_again",
+                "target_type": "alert",
+                "target_id": str(alert.id),
+                "outcome": "success",
+                "client_ip": press.client_ip,
+                "detail": {"press_id": str(press.body.id)},
+            }
+        )
+    flags: list[dict[str, Any]] = []
+    for alert_id, count in added.items():
+        counted = connection.execute(statements.count_presses, {"target": alert_id, "added": count}).one()
+        after, state, agency_id = counted
+        milestone = domain.repeated_press_milestone(after - count, after)
+        if milestone is not None:
+            flag = _event(alert_id, agency_id, EventKind.FLAGGED, {"reason": "repeated_presses", "count": after}, now)
+            flags.append({**flag, "state_after": state})
+    if trail:
+        connection.execute(statements.trail, trail)
+    if audit:
+        connection.execute(statements.audit, audit)
+    if flags:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK})
+        connection.execute(statements.events, flags)
+        info.pop(FEED_ITEMS, None)  # the feed reads this batch's events back, flags included
+        info[EVENTS_WRITTEN] = True
+    return orphans
 
 
 def _write(
@@ -211,6 +350,7 @@ def _write(
             "dispatch_due_at": created + timedelta(seconds=max(t2, t1)),
             "offer_due_at": now if agency.direct_offers else None,
             "offer_ring": 0,
+            "press_count": 1,
         }
     statements = _statements(connection)
     written = set(connection.scalars(statements.alerts, list(rows.values())).all())
@@ -334,6 +474,11 @@ class _Statements:
     trail: Any
     audit: Any
     messages: Any
+    active: Select[Any]  # the active alerts of the residents ``:ids``, oldest first
+    presses: Any  # INSERT of joined presses that skips ids already stored, returning those inserted
+    pressed: Select[Any]  # the ids among ``:ids`` that joined presses hold
+    alert_ids: Select[Any]  # the ids among ``:ids`` that alerts hold
+    count_presses: Any  # add ``:added`` presses to alert ``:target``, returning the new count, state and agency
 
 
 _STATEMENTS: dict[str, _Statements] = {}
@@ -351,6 +496,7 @@ def _build_statements(dialect: str) -> _Statements:
     r, c = _table(Resident), _table(EmergencyContact)
     a, link = _table(Agency), _table(JurisdictionAgency)
     alerts, events, outbound = _table(Alert), _table(AlertEvent), _table(OutboundMessage)
+    joined = _table(AlertPress)
     residents = (
         select(
             r.c.id,
@@ -382,6 +528,18 @@ def _build_statements(dialect: str) -> _Statements:
         trail=insert(_table(AlertLocation)),
         audit=insert(_table(AuditRecord)),
         messages=insert(outbound).returning(outbound.c.id),
+        active=select(alerts.c.id, alerts.c.resident_id, alerts.c.state, alerts.c.agency_id, alerts.c.press_count)
+        .where(_among(dialect, alerts.c.resident_id, Uuid()), alerts.c.state.in_([s.value for s in ACTIVE_STATES]))
+        .order_by(alerts.c.created_at),
+        presses=(pg_insert if dialect == "postgresql" else sqlite_insert)(joined)
+        .on_conflict_do_nothing(index_elements=[joined.c.id])
+        .returning(joined.c.id),
+        pressed=select(joined.c.id).where(_among(dialect, joined.c.id, Uuid())),
+        alert_ids=select(alerts.c.id).where(_among(dialect, alerts.c.id, Uuid())),
+        count_presses=update(alerts)
+        .where(alerts.c.id == bindparam("target"))
+        .values(press_count=alerts.c.press_count + bindparam("added"), version=alerts.c.version + 1)
+        .returning(alerts.c.press_count, alerts.c.state, alerts.c.agency_id),
     )
 
 

@@ -70,6 +70,7 @@ def alert_read(alert: Alert) -> AlertRead:
         resident_suspended=alert.resident_suspended,
         is_exercise=alert.is_exercise,
         delivery_failed=alert.delivery_failed,
+        press_count=alert.press_count,
         follows_id=alert.follows_id,
         agency_id=alert.agency_id,
         agency_code=alert.agency.code,

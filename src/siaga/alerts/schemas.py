@@ -196,6 +196,7 @@ class AlertRead(ReadModel):
         default=False, description="A message about this alert (SMS to a contact, push to an officer) failed"
     )
     is_exercise: bool = Field(description="A drill's alert (or the demo city's): labelled, left out of reports")
+    press_count: int = Field(default=1, description="The resident's presses on this alert (more: pressed again)")
     agency_id: int
     agency_code: str
     jurisdiction_code: str | None

@@ -27,7 +27,7 @@ from siaga.alerts.domain import (
     Outcome,
     Priority,
 )
-from siaga.alerts.models import Alert, AlertEvent, AlertLocation
+from siaga.alerts.models import Alert, AlertEvent, AlertLocation, AlertPress
 from siaga.alerts.schemas import AlertCreate, LocationIn, PressLocation, TrailIn
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
@@ -171,11 +171,20 @@ def _same_press(existing: Alert, resident: Resident, fingerprint: str) -> Alert:
 
 
 async def stored_press(session: AsyncSession, *, resident: Resident, body: AlertCreate) -> Alert:
-    """After a lost insert race: the stored press with this id (same rules as a replay)."""
+    """After a lost insert race, or a press that joined the resident's active alert: the stored alert of the press
+    with this id (same rules as a replay)."""
     existing = await session.get(Alert, body.id)
-    if existing is None:
+    if existing is not None:
+        return _same_press(existing, resident, request_hash(body))
+    joined = await session.get(AlertPress, body.id)
+    alert = await session.get(Alert, joined.alert_id) if joined is not None else None
+    if joined is None or alert is None:
         raise Conflict("the alert could not be stored; retry", code="alert.retry")
-    return _same_press(existing, resident, request_hash(body))
+    if alert.resident_id != resident.id:
+        raise AlertIdReused("this alert id is already used; make a new id for a new press")
+    if joined.request_hash != request_hash(body):
+        raise AlertIdReused("this alert id was already used for a different press; make a new id for a new press")
+    return alert
 
 
 def _trail_point(

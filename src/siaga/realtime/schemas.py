@@ -46,6 +46,7 @@ class AlertSummary(BaseModel):
     resident_suspended: bool
     is_exercise: bool = False
     delivery_failed: bool = False
+    press_count: int = Field(default=1, description="Presses of the resident on this alert (more: pressed again)")
     agency_id: int
     jurisdiction_id: int | None
     jurisdiction_name: str | None = None
