@@ -75,13 +75,18 @@ export class Outbox {
     this.dbName = dbName;
     this.options = options;
     this.rows = [];
-    this.answers = new Map(); // row id -> the server's answer, for the submit() waiting for it
+    this.answers = new Map(); // row id -> the server's answer, for the submit() waiting for it (see awaited)
+    this.awaited = new Set();
     this.attempt = 0;
   }
 
   async start() {
-    this.db = await openDb(this.dbName);
-    const stored = await this.transact("readonly", (store) => done(store.getAll()));
+    try {
+      this.db = await openDb(this.dbName);
+    } catch {
+      this.db = null; // no storage here (a private window): actions are still retried while the page is open
+    }
+    const stored = this.db ? await this.transact("readonly", (store) => done(store.getAll())) : [];
     this.rows = stored.filter((row) => row.owner === this.options.owner).sort((a, b) => a.createdAt - b.createdAt);
     this.online = () => this.deliver();
     addEventListener("online", this.online);
@@ -114,14 +119,14 @@ export class Outbox {
   }
 
   async put(row) {
-    await this.transact("readwrite", (store) => done(store.put(row)));
+    if (this.db) await this.transact("readwrite", (store) => done(store.put(row)));
     this.rows = [...this.rows.filter((r) => r.id !== row.id), row].sort((a, b) => a.createdAt - b.createdAt);
     this.changed();
     return row;
   }
 
   async remove(id) {
-    await this.transact("readwrite", (store) => done(store.delete(id)));
+    if (this.db) await this.transact("readwrite", (store) => done(store.delete(id)));
     this.rows = this.rows.filter((r) => r.id !== id);
     this.changed();
   }
@@ -146,7 +151,12 @@ export class Outbox {
       createdAt: Date.now(),
     };
     await this.put(row);
-    await this.deliver();
+    this.awaited.add(row.id);
+    try {
+      await this.deliver();
+    } finally {
+      this.awaited.delete(row.id);
+    }
     const after = this.rows.find((r) => r.id === row.id);
     const data = this.answers.get(row.id);
     this.answers.delete(row.id);
@@ -190,11 +200,12 @@ export class Outbox {
     for (const row of this.rows.filter((r) => r.state === "pending")) {
       if (this.stopped) return;
       const answer = await post(row, this.options.token());
+      if (this.stopped) return; // signed out meanwhile: the row stays stored, and the next start sends it again
       const attempts = row.attempts + 1;
       const lastError = answer.error ? { status: answer.status, ...answer.error } : null;
       if (answer.status >= 200 && answer.status < 300) {
         await this.remove(row.id);
-        this.answers.set(row.id, answer.data);
+        if (this.awaited.has(row.id)) this.answers.set(row.id, answer.data);
         this.attempt = 0;
         this.options.onDelivered({ ...row, attempts, state: "delivered" }, answer.data);
         continue;
