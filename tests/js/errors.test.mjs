@@ -78,3 +78,11 @@ test("a browser's own error is framed, never looked up by its numeric code", asy
   const refused = Object.assign(new Error("Registration failed - permission denied"), { name: "NotAllowedError", code: 0 });
   assert.equal(errorText(refused), "Terjadi kesalahan: Registration failed - permission denied");
 });
+
+test("each problem of a refused form says what is wrong in the reader's language", async () => {
+  await loadI18n("admin", "id");
+  const { problemText } = await import("../../src/siaga/web/static/js/errors.js");
+  assert.equal(problemText({ field: "password", problem: "Field required", type: "missing" }), "password: wajib diisi");
+  assert.equal(problemText({ field: "x", problem: "Odd thing", type: "odd_thing" }), "x: Odd thing");
+  assert.equal(problemText("feature 3: property 'kode' is missing"), "feature 3: property 'kode' is missing");
+});

@@ -1,7 +1,7 @@
 // Pieces every admin page uses: loading data, showing the server's errors, and formatting times.
 import { html, useCallback, useEffect, useRef, useState } from "../js/ui.js";
 import { lang, t } from "../js/i18n.js";
-import { errorText } from "../js/errors.js";
+import { errorText, problemText } from "../js/errors.js";
 
 /** Load something from the API when the inputs change; `reload` runs it again. */
 export function useLoad(load, inputs = []) {
@@ -40,7 +40,7 @@ export function Problem({ error }) {
   return html`<div class="error" role="alert" data-testid="error">
     <p>${errorText(error)}</p>
     ${problems.length > 0 &&
-    html`<ul>${problems.map((p) => html`<li>${typeof p === "string" ? p : `${p.field}: ${p.problem}`}</li>`)}</ul>`}
+    html`<ul>${problems.map((p) => html`<li>${problemText(p)}</li>`)}</ul>`}
   </div>`;
 }
 

@@ -33,3 +33,12 @@ export function errorText(error) {
   if (error.status === 0) return t("common.error.network");
   return t("common.error.generic", { message: error.message || code || String(error) });
 }
+
+/** One entry of a refused form's details.problems, in the reader's language: "field: what is wrong". The server's
+ * English text stays only for a kind of problem the catalogue does not know, or a bare string (e.g. a GeoJSON
+ * feature's problem). */
+export function problemText(problem) {
+  if (typeof problem === "string") return problem;
+  const known = template(`common.problem.${problem?.type}`) !== undefined;
+  return `${problem?.field}: ${known ? t(`common.problem.${problem.type}`) : problem?.problem}`;
+}
