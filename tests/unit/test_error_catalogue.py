@@ -135,3 +135,35 @@ def test_an_app_words_its_own_way_only_codes_that_exist() -> None:
             if ".error." in key and not key.startswith("common.") and key.split(".error.", 1)[1] not in codes:
                 stale.append(f"{path.name}: {key}")
     assert stale == []
+
+
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def test_every_raise_sends_the_details_its_sentence_needs() -> None:
+    # "Sudah diterima oleh {holder}." is only as good as the raise that puts `holder` into details.
+    sentences = catalogue("id")
+    trees = _trees()
+    classes = error_classes(trees)
+    short = []
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and _name(node.func) in classes):
+                continue
+            code_node = next((k.value for k in node.keywords if k.arg == "code"), None)
+            if code_node is None and _name(node.func) == "TransitionError" and node.args:
+                code_node = node.args[0]
+            codes = _code_of(code_node, str(path)) if code_node is not None else []
+            details = next((k.value for k in node.keywords if k.arg == "details"), None)
+            sent = (
+                {k.value for k in details.keys if isinstance(k, ast.Constant)}
+                if isinstance(details, ast.Dict)
+                else set()
+            )
+            if _name(node.func) == "TooManyRequests":
+                sent.add("retry_after")
+            for code in codes:
+                needed = set(PLACEHOLDER.findall(sentences.get(f"common.error.{code}", "")))
+                if not needed <= sent:
+                    short.append(f"{path.relative_to(SRC)}:{node.lineno} {code} lacks {sorted(needed - sent)}")
+    assert short == [], f"sentences whose placeholders the raise does not send: {short}"
