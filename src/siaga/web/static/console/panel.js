@@ -39,7 +39,7 @@ function AlertHeading({ alert, flags }) {
           ${t(`common.state.${alert.state}`)}
         </span>
       </div>
-      ${flags.length > 0 && html`<div class="panel-flags"><${FlagBadges} flags=${flags} /></div>`}
+      ${flags.length > 0 && html`<div class="panel-flags"><${FlagBadges} flags=${flags} alert=${alert} /></div>`}
       <dl class="facts compact">
         <dt>${t("console.panel.where")}</dt>
         <dd>${placeText(alert)}</dd>

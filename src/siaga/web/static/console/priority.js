@@ -20,6 +20,7 @@ export function flagsOf(alert, deliveryFailed) {
   if (alert.duress) flags.push("duress");
   if (alert.escalated) flags.push("escalated");
   if (alert.resident_suspended) flags.push("suspended");
+  if ((alert.press_count ?? 1) > 1) flags.push("pressed_again");
   if (alert.delivery_failed || deliveryFailed?.has(alert.id)) flags.push("delivery_failed");
   if (alert.silent) flags.push("silent");
   if (alert.is_exercise) flags.push("exercise");

@@ -9,8 +9,9 @@ import { flagsOf, level } from "./priority.js";
 import { QUEUE_LIMIT } from "./store.js";
 import { secondsBetween, useTick } from "./time.js";
 
-export function FlagBadges({ flags }) {
-  return flags.map((flag) => html`<span class=${`flag flag-${flag}`}>${t(`console.flag.${flag}`)}</span>`);
+export function FlagBadges({ flags, alert }) {
+  const vars = { count: alert?.press_count ?? 1 };
+  return flags.map((flag) => html`<span class=${`flag flag-${flag}`}>${t(`console.flag.${flag}`, vars)}</span>`);
 }
 
 function QueueRow({ alert, store, selected, onSelect }) {
@@ -39,7 +40,7 @@ function QueueRow({ alert, store, selected, onSelect }) {
         <span class="queue-main">
           <span class="queue-what">
             <strong>${t(`common.category.${alert.category}`)}</strong>
-            <${FlagBadges} flags=${flags} />
+            <${FlagBadges} flags=${flags} alert=${alert} />
           </span>
           <span class="queue-caller">${alert.resident_name || ""}</span>
           <span class="queue-sub">

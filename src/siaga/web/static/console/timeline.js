@@ -14,6 +14,7 @@ const KNOWN_REASONS = new Set([
   "pin_wrong",
   "pin_locked",
   "no_location",
+  "repeated_presses",
   "handed_back",
   "off_duty",
 ]);
