@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     sms_http_url: str = ""
     sms_http_token: SecretStr = SecretStr("")
     sms_sender: str = "SIAGA"
+    contact_alarm_delay_seconds: int = Field(
+        default=30, ge=0, le=600, description="Emergency contacts' alarm waits this long for a cancel by mistake"
+    )
+    contact_map_link: str = Field(
+        default="https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
+        description="The map link in the contacts' SMS ({lat} and {lon} are filled in)",
+    )
 
     # Real time.
     hub_url: str = Field(

@@ -691,8 +691,12 @@ async def attempts_for(runtime: Runtime, message_id: int) -> list[DeliveryAttemp
         return list(rows.all())
 
 
-async def test_emergency_contacts_get_an_sms_through_the_development_adapter(city: Api) -> None:
+async def test_emergency_contacts_get_an_sms_through_the_development_adapter(
+    city: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     api = city
+    # No time to cancel a press by mistake here (that is tests/integration/test_contact_alarms.py).
+    monkeypatch.setattr(api.runtime.settings, "contact_alarm_delay_seconds", 0)
     resident = await api.resident(name="Siti Aminah")
     contacts = await with_contacts(api, resident, ["081299990001", "081299990002"])
     alert = await api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
@@ -717,7 +721,8 @@ async def test_emergency_contacts_get_an_sms_through_the_development_adapter(cit
         received = sms.read(to=phone)
         assert len(received) == 1
         assert "Siti Aminah" in received[0]["body"]
-        assert f"{COBLONG[0]:.5f},{COBLONG[1]:.5f}" in received[0]["body"]
+        assert f"mlat={COBLONG[0]:.5f}&mlon={COBLONG[1]:.5f}" in received[0]["body"]  # a map link
+        assert "Kec. Coblong" in received[0]["body"]
 
 
 def browser_keys() -> dict[str, str]:
@@ -775,11 +780,14 @@ async def test_offers_and_assignments_ring_the_officers_phone_by_web_push(city: 
         api.runtime.push = original
 
 
-async def test_a_failing_sms_gateway_is_recorded_and_shown_on_the_console(city: Api) -> None:
+async def test_a_failing_sms_gateway_is_recorded_and_shown_on_the_console(
+    city: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     api = city
     operator = await api.staff(Role.OPERATOR)
     resident = await api.resident(name="Siti")
     contacts = await with_contacts(api, resident, ["081299990003"])
+    monkeypatch.setattr(api.runtime.settings, "contact_alarm_delay_seconds", 0)
     api.runtime.sms = HttpSMS(url="http://127.0.0.1:9/sms", token="t", sender="SIAGA", timeout=5.0)  # nobody there
     alert = await api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
     assert alert["state"] == "new"  # the SOS itself is safe whatever the gateway does

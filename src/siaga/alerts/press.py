@@ -41,8 +41,9 @@ from siaga.alerts.timeline import EVENT_LOG_LOCK, EVENTS_WRITTEN
 from siaga.audit.models import AuditRecord
 from siaga.config import Settings
 from siaga.db import Base, utcnow
-from siaga.dispatch.service import DISPATCH_WAKE, emergency_contact_text
+from siaga.dispatch.service import DISPATCH_WAKE
 from siaga.errors import NotFound
+from siaga.notify import contacts
 from siaga.notify import service as notify
 from siaga.notify.models import OutboundMessage
 from siaga.realtime.feed import FEED_ITEMS, written_item
@@ -418,20 +419,28 @@ def _write(
             }
         )
         row = rows[body.id]
-        sms = emergency_contact_text(resident.name or resident.phone, press.received_at, row["lat"], row["lon"])
+        sms = contacts.alarm_text(
+            settings,
+            name=resident.name or resident.phone,
+            at=press.received_at,
+            lat=row["lat"],
+            lon=row["lon"],
+            kecamatan=place.jurisdiction_name if place else None,
+        )
+        alarm_at = contacts.alarm_not_before(settings, press.received_at)
         messages.extend(
             {
                 "channel": "sms",
                 "recipient": phone,
                 "body": sms,
-                "purpose": "emergency_contact",
+                "purpose": contacts.ALARM,
                 "adapter": settings.sms_adapter,
                 "status": "pending",
                 "attempts": 0,
                 "last_error": "",
                 "provider_id": "",
                 "created_at": now,
-                "next_attempt_at": now,
+                "next_attempt_at": alarm_at,
                 "alert_id": str(body.id),
             }
             for phone in resident.contacts

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from shapely.geometry import shape
 from sqlalchemy import select, update
@@ -29,13 +28,13 @@ from siaga.db import utcnow
 from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState, PushSubscriptionRecord
 from siaga.dispatch.recommend import recommend
 from siaga.errors import Conflict, NotFound
+from siaga.notify import contacts
 from siaga.notify import service as notify
 from siaga.responders import service as responders
 from siaga.responders.models import UnitState, UnitStatus
 from siaga.responders.tracker import UnitTracker
 
 MAX_RINGS = 4
-_WIB = ZoneInfo("Asia/Jakarta")
 OPEN_FOR_OFFERS = (AlertState.NEW.value, AlertState.ACKNOWLEDGED.value)
 
 
@@ -150,6 +149,10 @@ async def cancel_with_pin(
     )
     if events:
         await after_events(session, alert, events, previous_unit=before)
+    if check.kind == "cancel" and AlertState(alert.state) is AlertState.CANCELLED:
+        resident = await accounts.get_resident(session, alert.resident_id)
+        name = resident.name or resident.phone
+        await contacts.after_cancel(session, settings=settings, alert_id=str(alert.id), name=name, at=utcnow())
     if check.kind == "duress" and AlertState(alert.state) in domain.CLOSED_STATES and locator is not None:
         await _duress_after_close(session, settings=settings, locator=locator, closed=alert, principal=principal)
     return alert, check
@@ -422,28 +425,29 @@ async def _push_to_staff(
         )
 
 
-def emergency_contact_text(name: str, created_at: datetime, lat: float, lon: float) -> str:
-    """The SMS an emergency contact gets when the resident presses SOS (Bahasa Indonesia: it goes to anyone)."""
-    when = created_at.astimezone(_WIB).strftime("%H:%M")
-    return (
-        f"SIAGA: {name} menekan tombol darurat pukul {when} WIB di lokasi {lat:.5f},{lon:.5f}. "
-        "Pusat komando sedang menangani. Jangan balas SMS ini."
-    )
-
-
 async def notify_emergency_contacts(session: AsyncSession, *, settings: Settings, alert: Alert) -> None:
-    """Queue an SMS to each of the resident's emergency contacts (sent after the commit, retried)."""
+    """Queue an SMS to each of the resident's emergency contacts (sent after the commit once the time to cancel a
+    press by mistake is over, retried; see ``notify.contacts``)."""
     resident = await accounts.get_resident(session, alert.resident_id)
-    body = emergency_contact_text(resident.name or resident.phone, alert.created_at, alert.lat, alert.lon)
+    place = await session.get(Jurisdiction, alert.jurisdiction_id) if alert.jurisdiction_id else None
+    body = contacts.alarm_text(
+        settings,
+        name=resident.name or resident.phone,
+        at=alert.created_at,
+        lat=alert.lat,
+        lon=alert.lon,
+        kecamatan=place.name if place else None,
+    )
     for contact in await accounts.emergency_contacts(session, resident.id):
         await notify.queue(
             session,
             channel="sms",
             to=contact.phone,
             body=body,
-            purpose="emergency_contact",
+            purpose=contacts.ALARM,
             adapter=settings.sms_adapter,
             alert_id=str(alert.id),
+            not_before=contacts.alarm_not_before(settings, alert.created_at),
         )
 
 

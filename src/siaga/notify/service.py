@@ -13,9 +13,9 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.alerts.domain import DomainEvent, EventKind
@@ -50,11 +50,18 @@ async def queue(
     adapter: str,
     alert_id: str | None = None,
     inline: bool = False,
+    not_before: datetime | None = None,
 ) -> OutboundMessage:
     """Record a message (``sms`` to a number, ``push`` to ``push:<subscription id>``) to send after the commit:
-    by the unit of work in the background, or (``inline``) by the caller itself."""
+    by the unit of work in the background, or (``inline``) by the caller itself; not before ``not_before``."""
     message = OutboundMessage(
-        channel=channel, recipient=to, body=body, purpose=purpose, adapter=adapter, alert_id=alert_id
+        channel=channel,
+        recipient=to,
+        body=body,
+        purpose=purpose,
+        adapter=adapter,
+        alert_id=alert_id,
+        next_attempt_at=not_before or utcnow(),
     )
     session.add(message)
     await session.flush()
@@ -121,10 +128,9 @@ async def _claim(sessions: async_sessionmaker[AsyncSession], message_id: int) ->
             .where(
                 OutboundMessage.id == message_id,
                 OutboundMessage.attempts < MAX_ATTEMPTS,
-                or_(
-                    OutboundMessage.status == "pending",
-                    OutboundMessage.status.in_(("failed", "sending")) & (OutboundMessage.next_attempt_at <= now),
-                ),
+                # A pending message may be held (an emergency contact's alarm waits for a cancel by mistake).
+                OutboundMessage.status.in_(("pending", "failed", "sending")),
+                OutboundMessage.next_attempt_at <= now,
             )
             .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=now + LEASE)
         )
