@@ -510,12 +510,14 @@ def user_edit(
 
 @user_app.command("deactivate")
 def user_deactivate(username: str) -> None:
-    """Deactivate a staff account (audited): it cannot sign in, and its sessions and open streams end at once."""
+    """Deactivate a staff account (audited): it cannot sign in, and its sessions and open streams end at once. An
+    officer on duty goes off duty, handing back an alert nobody else of their unit can answer."""
     from siaga.accounts import staff as staffing
+    from siaga.dispatch import deactivation
 
     async def change(session: AsyncSession, staff: Staff) -> str:
-        await staffing.set_active(session, staff=staff, active=False, by=staffing.ChangedBy())
-        return f"{staff.username} deactivated"
+        handed = await deactivation.deactivate(session, settings=load_settings(), staff=staff, by=staffing.ChangedBy())
+        return f"{staff.username} deactivated" + (f"; handed back {len(handed)} alert(s)" if handed else "")
 
     _on_staff(username, change)
 

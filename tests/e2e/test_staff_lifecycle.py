@@ -14,8 +14,9 @@ from siaga.audit.models import AuditRecord
 from tests.conftest import PASSWORD, Api, Person
 from tests.e2e.test_stream_sessions import _closed_for_session_end
 from tests.e2e.test_streams import Live, live, stream
+from tests.integration.test_dispatch import COBLONG, board_state, city, moved, officer, on_duty_at
 
-__all__ = ["live"]  # the fixture, used by name below
+__all__ = ["city", "live"]  # the fixtures, used by name below
 
 
 async def audit_of(api: Api, action: str, staff_id: str) -> list[AuditRecord]:
@@ -151,3 +152,26 @@ async def test_two_hundred_staff_are_searched_and_paged(api: Api) -> None:
     inactive = await api.get(admin, "/staff", q="piket", active=False)
     assert [s["username"] for s in inactive.json()] == ["piket.tidur"]
     assert inactive.headers["X-Total-Count"] == "1"
+
+
+async def test_a_deactivated_officer_on_an_alert_leaves_duty_and_the_alert_goes_back_to_the_command_centre(
+    city: Api,
+) -> None:
+    api = city
+    admin = await api.staff(Role.ADMIN)
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    asep = await officer(api, "COBLONG-PERGI-1")
+    await on_duty_at(api, asep, moved(COBLONG, north_m=200))
+    alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    sent = await api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": asep.unit_id})
+    assert sent.status_code == 200, sent.text
+
+    answer = await api.post(admin, f"/staff/{asep.id}/deactivate")
+    assert answer.status_code == 200, answer.text
+    assert await board_state(api, operator, asep) == "off_duty"
+    back = (await api.get(operator, f"/alerts/{alert['id']}")).json()
+    assert back["unit_id"] is None
+    kinds = [e["kind"] for e in (await api.get(operator, f"/alerts/{alert['id']}/timeline")).json()]
+    assert "handed_back" in kinds
+    [record] = await audit_of(api, "staff.deactivate", asep.id)
+    assert record.detail["handed_back"] == [alert["id"]]

@@ -48,6 +48,7 @@ from siaga.deps import (
     Supervisor,
     UserAgent,
 )
+from siaga.dispatch import deactivation
 from siaga.errors import NotFound, Unauthorized
 from siaga.notify import service as notify
 from siaga.schemas import RowId, error_responses
@@ -522,10 +523,12 @@ async def update_staff(
 @router.post("/staff/{staff_id}/deactivate", tags=["staff"], responses=error_responses(401, 403, 404, 409))
 async def deactivate_staff(staff_id: RowId, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> StaffRead:
     """Deactivate an account (administrators; audited): it cannot sign in, its sessions end at once and its open
-    streams close. Its history stays."""
+    streams close. An officer on duty goes off duty, handing back an alert nobody else of their unit can answer. Its
+    history stays."""
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
-        await staffing.set_active(session, staff=staff, active=False, by=staffing.ChangedBy(principal, ip))
+        by = staffing.ChangedBy(principal, ip)
+        await deactivation.deactivate(session, settings=runtime.settings, staff=staff, by=by)
         return StaffRead.model_validate(staff)
 
 

@@ -196,9 +196,12 @@ async def update_staff(session: AsyncSession, *, staff: Staff, changes: dict[str
     return staff
 
 
-async def set_active(session: AsyncSession, *, staff: Staff, active: bool, by: ChangedBy) -> Staff:
+async def set_active(
+    session: AsyncSession, *, staff: Staff, active: bool, by: ChangedBy, detail: dict[str, Any] | None = None
+) -> Staff:
     """Deactivate (the account's sessions end at once: its open streams close) or reactivate an account. Its history
-    stays; a deactivated account cannot sign in."""
+    stays; a deactivated account cannot sign in. Deactivate through ``dispatch.deactivation``: an officer on duty
+    also leaves duty there."""
     if staff.active == active:
         return staff
     if not active:
@@ -207,7 +210,9 @@ async def set_active(session: AsyncSession, *, staff: Staff, active: bool, by: C
     revoked = 0 if active else await end_sessions(session, staff=staff, by=by)
     await session.flush()
     action = "staff.activate" if active else "staff.deactivate"
-    await record_change(session, action=action, staff=staff, by=by, detail={"sessions_ended": revoked})
+    await record_change(
+        session, action=action, staff=staff, by=by, detail={"sessions_ended": revoked, **(detail or {})}
+    )
     return staff
 
 
