@@ -3,6 +3,7 @@ note and resolve, each sent twice with the same Idempotency-Key, is applied once
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from typing import Any
@@ -96,3 +97,16 @@ async def test_a_new_key_is_a_new_action_and_a_key_is_only_its_actors(city: Api)
         path, json={"text": "x"}, headers={**operator.headers, "Idempotency-Key": "bad key with spaces"}
     )
     assert refused.status_code == 422
+
+
+async def test_two_copies_of_one_action_racing_are_applied_once(city: Api) -> None:
+    api = city
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    headers = {**operator.headers, "Idempotency-Key": f"race-{uuid.uuid4()}"}
+    path = f"/api/v1/alerts/{alert['id']}/notes"
+    answers = await asyncio.gather(
+        *(api.http.post(path, json={"text": "Pelapor dihubungi"}, headers=headers) for _ in range(4))
+    )
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    assert (await timeline_kinds(api, alert["id"]))["note"] == 1
