@@ -26,7 +26,7 @@ from siaga.agencies.router import router as agencies_router
 from siaga.alerts.router import router as alerts_router
 from siaga.audit.router import router as audit_router
 from siaga.config import Settings
-from siaga.deps import RuntimeDep
+from siaga.deps import RuntimeDep, is_refusal, record_refusal
 from siaga.dispatch.router import router as dispatch_router
 from siaga.errors import SiagaError
 from siaga.exercise.router import router as exercise_router
@@ -116,7 +116,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SiagaError)
-    async def siaga_error(_: Request, exc: SiagaError) -> JSONResponse:
+    async def siaga_error(request: Request, exc: SiagaError) -> JSONResponse:
+        if is_refusal(exc):
+            await record_refusal(request, exc)
         response = error_json(exc.status_code, exc.code, exc.message, exc.details)
         if "retry_after" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after"])

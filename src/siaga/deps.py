@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -10,8 +11,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role
-from siaga.errors import Forbidden, Unauthorized
+from siaga.audit import service as audit
+from siaga.errors import Forbidden, NotVisible, SiagaError, Unauthorized
 from siaga.runtime import Runtime
+
+log = logging.getLogger("siaga.deps")
 
 _bearer = HTTPBearer(auto_error=False, description="A token from /api/v1/auth/login or /api/v1/residents/verify")
 
@@ -40,29 +44,36 @@ async def user_agent(request: Request) -> str:
 UserAgent = Annotated[str, Depends(user_agent)]
 
 
-async def _principal(runtime: Runtime, credentials: HTTPAuthorizationCredentials | None, *, sos: bool) -> Principal:
+async def _principal(
+    request: Request, runtime: Runtime, credentials: HTTPAuthorizationCredentials | None, *, sos: bool
+) -> Principal:
     if credentials is None:
         raise Unauthorized("log in first: send 'Authorization: Bearer <token>'", code="auth.required")
     principal = await runtime.principals.principal(credentials.credentials, sos=sos)
     if principal is None:
         raise Unauthorized("the token is unknown, expired or revoked; log in again", code="auth.invalid_token")
+    request.state.principal = principal  # who a refusal of this request is recorded against (record_refusal)
     return principal
 
 
 async def current_principal(
-    runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    return await _principal(runtime, credentials, sos=False)
+    return await _principal(request, runtime, credentials, sos=False)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 async def sos_resident(
-    runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """A resident pressing SOS: an expired (not revoked) session is accepted, and the alert flagged."""
-    principal = await _principal(runtime, credentials, sos=True)
+    principal = await _principal(request, runtime, credentials, sos=True)
     if principal.resident_id is None:
         raise Forbidden("only residents press SOS", code="auth.residents_only")
     return principal
@@ -97,3 +108,36 @@ CurrentStaff = Annotated[Principal, Depends(require_roles(*Role))]
 CommandCentre = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN))]
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+
+def is_refusal(error: SiagaError) -> bool:
+    """A request refused for who is asking: a 403, or a 404 that hides a record outside the caller's scope."""
+    return isinstance(error, Forbidden | NotVisible)
+
+
+async def record_refusal(request: Request, error: SiagaError) -> None:
+    """The one place a refused request is written to the audit log (see ``audit.record_denial``), in a transaction
+    of its own: the request's own transaction was rolled back with the error."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    hidden = error if isinstance(error, NotVisible) else None
+    agency_id = principal.agency_id if principal is not None else None
+    if agency_id is None and hidden is not None:
+        agency_id = hidden.agency_id  # a resident's refusal is shown to the agency whose record it was
+    runtime: Runtime = request.app.state.runtime
+    try:
+        async with runtime.unit_of_work() as session:
+            await audit.record_denial(
+                session,
+                actor=principal,
+                client_ip=await client_ip(request),
+                method=request.method,
+                path=request.url.path,  # not the query string: it may carry a search for a name or a phone number
+                code=error.code,
+                reason="outside the caller's scope (answered as not found)" if hidden else error.message,
+                target_type=hidden.target_type if hidden else "",
+                target_id=hidden.target_id if hidden else "",
+                agency_id=agency_id,
+            )
+    except Exception:
+        # The refusal still stands and is answered; a database that cannot take the record is logged, not a 500.
+        log.exception("a refused request could not be recorded in the audit log", extra={"path": request.url.path})

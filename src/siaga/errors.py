@@ -38,6 +38,19 @@ class NotFound(SiagaError):
     default_code = "not_found"
 
 
+class NotVisible(NotFound):
+    """A record that exists but is outside the caller's scope. Answered exactly as a missing id, so ids leak
+    nothing, and recorded in the audit log as a denied request (the target is for the log, never for the caller)."""
+
+    def __init__(
+        self, message: str, *, code: str, target_type: str, target_id: str, agency_id: int | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.target_type = target_type
+        self.target_id = target_id
+        self.agency_id = agency_id
+
+
 class Conflict(SiagaError):
     status_code = 409
     default_code = "conflict"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert
 from siaga.db import utcnow
 from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
+from siaga.errors import NotFound, NotVisible
 
 OFFICER_GRACE = timedelta(hours=2)
 
@@ -46,6 +48,17 @@ async def visibility(
         condition = or_(condition, Alert.jurisdiction_id.in_(scope.jurisdictions))
     escalated = select(AlertEscalation.alert_id).where(AlertEscalation.agency_id.in_(scope.agencies))
     return or_(condition, Alert.id.in_(escalated))
+
+
+async def not_visible(session: AsyncSession, alert_id: uuid.UUID) -> NotFound:
+    """The error for an alert id the caller may not see. Both kinds answer the same 404; one that exists (another
+    resident's or another agency's alert) is a ``NotVisible``, which the audit log records as a denied request."""
+    found = (await session.execute(select(Alert.agency_id).where(Alert.id == alert_id))).first()
+    if found is None:
+        return NotFound("alert not found", code="alert.not_found")
+    return NotVisible(
+        "alert not found", code="alert.not_found", target_type="alert", target_id=str(alert_id), agency_id=found[0]
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from siaga.alerts.schemas import AlertCreate, LocationIn, PressLocation, TrailIn
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.errors import Conflict, Forbidden, Invalid, NotFound, SiagaError
+from siaga.errors import Conflict, Forbidden, Invalid, SiagaError
 
 
 class AlertIdReused(Conflict):
@@ -212,11 +212,11 @@ async def get_visible(session: AsyncSession, principal: Principal, alert_id: uui
         # only the alert row after waiting for a concurrent change, leaving the joined holder stale.
         locked = await session.scalar(select(Alert.id).where(Alert.id == alert_id, visible).with_for_update())
         if locked is None:
-            raise NotFound("alert not found", code="alert.not_found")
+            raise await access.not_visible(session, alert_id)
     query = select(Alert).where(Alert.id == alert_id, visible).execution_options(populate_existing=True)
     alert = await session.scalar(query)
     if alert is None:
-        raise NotFound("alert not found", code="alert.not_found")
+        raise await access.not_visible(session, alert_id)
     return alert
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db import Base, BigIntPK, UTCDateTime, utcnow
@@ -30,3 +30,16 @@ class AuditRecord(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="success")  # success | failure | denied
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DenialWindow(Base):
+    """How many requests one caller had refused in the current minute, and the record that sums up those beyond
+    the per-minute limit. Counted with one atomic statement, so a burst on any number of processes keeps the
+    limit."""
+
+    __tablename__ = "audit_denial_windows"
+
+    actor_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer)
+    summary_id: Mapped[int | None] = mapped_column(BigInteger)  # the audit record counting the unrecorded rest

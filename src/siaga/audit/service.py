@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, null, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
-from siaga.audit.models import AuditRecord
+from siaga.audit.models import AuditRecord, DenialWindow
+from siaga.db import utcnow
+
+DENIED_RECORDS_PER_MINUTE = 10  # per caller; the rest of that minute's refusals are counted in one summary record
+DENIAL_WINDOW = timedelta(minutes=1)
 
 
 async def record(
@@ -42,6 +48,82 @@ async def record(
     session.add(row)
     await session.flush()
     return row
+
+
+async def record_denial(
+    session: AsyncSession,
+    *,
+    actor: Principal | None,
+    client_ip: str,
+    method: str,
+    path: str,
+    code: str,
+    reason: str,
+    target_type: str = "",
+    target_id: str = "",
+    agency_id: int | None = None,
+) -> None:
+    """Record a refused request (``outcome=denied``, action ``access.denied``): who asked, what (method and path),
+    and why it was refused (the error's code and message), never what was refused.
+
+    A caller's first ``DENIED_RECORDS_PER_MINUTE`` refusals in a minute get a record each; the rest of that minute
+    share one ``access.denied.more`` record whose ``requests`` counts them and which names the latest, so a flood of
+    refused requests cannot flood the log, and none goes uncounted."""
+    key = actor.subject if actor is not None else f"ip:{client_ip}"
+    now = utcnow()
+    expired = DenialWindow.window_start < now - DENIAL_WINDOW
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # One atomic statement (it also locks the caller's row until the commit), so concurrent refusals are each
+    # counted once and the summary record is made once.
+    counted = (
+        insert(DenialWindow)
+        .values(actor_key=key, window_start=now, count=1, summary_id=None)
+        .on_conflict_do_update(
+            index_elements=[DenialWindow.actor_key],
+            set_={
+                "count": case((expired, 1), else_=DenialWindow.count + 1),
+                "window_start": case((expired, now), else_=DenialWindow.window_start),
+                "summary_id": case((expired, null()), else_=DenialWindow.summary_id),
+            },
+        )
+        .returning(DenialWindow.count, DenialWindow.window_start, DenialWindow.summary_id)
+    )
+    count, window_start, summary_id = (await session.execute(counted)).one()
+    request = {"method": method, "path": path, "code": code, "reason": reason}
+    if count <= DENIED_RECORDS_PER_MINUTE:
+        await record(
+            session,
+            action="access.denied",
+            actor=actor,
+            actor_label=key,
+            target_type=target_type,
+            target_id=target_id,
+            outcome="denied",
+            client_ip=client_ip,
+            agency_id=agency_id,
+            detail=request,
+        )
+        return
+    summary = {
+        "requests": count - DENIED_RECORDS_PER_MINUTE,
+        "since": window_start.isoformat(),
+        "until": now.isoformat(),
+        **request,
+    }
+    if summary_id is None:
+        row = await record(
+            session,
+            action="access.denied.more",
+            actor=actor,
+            actor_label=key,
+            outcome="denied",
+            client_ip=client_ip,
+            agency_id=agency_id,
+            detail=summary,
+        )
+        await session.execute(update(DenialWindow).where(DenialWindow.actor_key == key).values(summary_id=row.id))
+        return
+    await session.execute(update(AuditRecord).where(AuditRecord.id == summary_id).values(detail=summary))
 
 
 async def search(
