@@ -21,6 +21,7 @@ from siaga.alerts.domain import DomainEvent, EventKind
 from siaga.alerts.timeline import record_system_event
 from tests.browser.conftest import Site, screenshot
 from tests.conftest import PASSWORD, Person
+from tests.residents import made_residents
 
 DEADLINE_MS = 30_000  # a generous wait for what the page shows; never a judgement of speed
 COBLONG = (-6.8915, 107.6107)
@@ -267,14 +268,15 @@ async def test_a_failed_delivery_is_flagged_on_the_console(site: Site) -> None:
 
 async def test_a_mass_event_shows_the_first_rows_and_counts_them_all(site: Site) -> None:
     operator = await site.api.staff(Role.OPERATOR)
-    residents = [await site.api.resident(name=f"Warga {n}", pins=False) for n in range(5)]
+    # One alert each: a resident's second press while their alert is active joins it (tests/e2e/test_repeated_presses).
+    residents = await made_residents(site.api, 231)
     for n in range(230):
-        await site.api.press(residents[n % 5], lat=-6.88 - (n % 23) * 0.002, lon=107.59 + (n // 23) * 0.004)
+        await site.api.press(residents[n], lat=-6.88 - (n % 23) * 0.002, lon=107.59 + (n // 23) * 0.004)
     console = await open_console(site, operator)
     page = console.page
     await expect(page.locator(".queue-count")).to_have_attribute("data-count", "230", timeout=DEADLINE_MS)
     await expect(page.locator(".queue-row")).to_have_count(200)
-    late = await site.api.press(residents[0])
+    late = await site.api.press(residents[230])
     await expect(page.locator(".queue-count")).to_have_attribute("data-count", "231", timeout=DEADLINE_MS)
     # The newest press waits like the rest: it is not drawn (oldest first within a priority) but it is counted.
     await expect(row(page, late["id"])).to_have_count(0)
