@@ -347,14 +347,19 @@ def agency_add(
     _run(work)
 
 
-def _new_password() -> str:
-    """A new staff password from SIAGA_NEW_PASSWORD, or asked for in a terminal; exit 2 if it is too short."""
+def _new_password(*user_inputs: str) -> str:
+    """A new staff password from SIAGA_NEW_PASSWORD, or asked for in a terminal; exit 2 if the password policy
+    refuses it (too short, or easy to guess, e.g. from the account's ``user_inputs``: username, name)."""
+    from siaga.accounts import security
+
     password = os.environ.get("SIAGA_NEW_PASSWORD") or (
-        getpass.getpass("Password (10+ characters): ") if sys.stdin.isatty() else ""
+        getpass.getpass("Password (10+ characters, hard to guess): ") if sys.stdin.isatty() else ""
     )
-    if len(password) < 10:
-        typer.secho("the password must have at least 10 characters (SIAGA_NEW_PASSWORD)", err=True, fg="red")
-        raise typer.Exit(2)
+    try:
+        security.check_staff_password(password, user_inputs=user_inputs)
+    except SiagaError as exc:
+        typer.secho(f"error ({exc.code}): {exc.message} (SIAGA_NEW_PASSWORD)", err=True, fg="red")
+        raise typer.Exit(2) from exc
     return password
 
 
@@ -399,7 +404,7 @@ def user_add(
     from siaga.runtime import Runtime
 
     staff_role = _role(role)
-    password = _new_password()
+    password = _new_password(username, name)
 
     async def work(settings: Settings) -> None:
         runtime = Runtime.build(settings)
@@ -539,7 +544,7 @@ def user_password(username: str) -> None:
     """Set a new password (audited; the account's sessions end). Read from SIAGA_NEW_PASSWORD or asked for."""
     from siaga.accounts import staff as staffing
 
-    password = _new_password()
+    password = _new_password(username)
 
     async def change(session: AsyncSession, staff: Staff) -> str:
         await staffing.reset_password(session, staff=staff, password=password, by=staffing.ChangedBy())

@@ -464,7 +464,9 @@ async def me(principal: CurrentPrincipal) -> MeRead:
     responses=error_responses(401, 403, 409, 422),
 )
 async def create_staff(body: StaffCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> StaffRead:
-    """Create a staff account (administrators)."""
+    """Create a staff account (administrators). The password must pass the policy: 10 characters or more, not easy
+    to guess (a 422 with code staff.password_weak says so)."""
+    await staffing.check_new_password(body.password, username=body.username, name=body.name)
     async with runtime.unit_of_work() as session:
         phone = accounts.normalize_phone(runtime.settings, body.phone) if body.phone else None
         staff = await accounts.create_staff(
@@ -550,7 +552,8 @@ async def activate_staff(staff_id: RowId, principal: Admin, runtime: RuntimeDep,
 async def reset_staff_password(
     staff_id: RowId, body: PasswordSet, principal: Admin, runtime: RuntimeDep, ip: ClientIP
 ) -> None:
-    """Give a staff member a new password (administrators; audited). Their other sessions end."""
+    """Give a staff member a new password (administrators; audited), which must pass the policy. Their other
+    sessions end."""
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
         await staffing.reset_password(

@@ -1,14 +1,19 @@
-"""Hashing of passwords, PINs, one-time codes and session tokens."""
+"""Hashing of passwords, PINs, one-time codes and session tokens, and the staff password policy."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
+from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
+
+from siaga.errors import Invalid
 
 _hasher = PasswordHasher()
 # Each argon2 computation takes its memory cost (64 MiB by default) for its duration. Logins and PIN checks run in
@@ -60,3 +65,39 @@ def hash_token(token: str) -> str:
 
 def is_valid_pin(pin: str) -> bool:
     return pin.isdigit() and 4 <= len(pin) <= 8
+
+
+MIN_PASSWORD_LENGTH = 10
+# zxcvbn's scale: 3 is "safely unguessable" (about 10^8 guesses or more), which a slow hash makes out of reach offline.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn refuses longer input (its matching grows fast with length); a password whose first 72 characters are
+# strong is strong.
+_ESTIMATED_LENGTH = 72
+# zxcvbn keeps the user inputs of a check in a module-level dictionary: checks take turns.
+_ESTIMATE = threading.Lock()
+
+
+def check_staff_password(password: str, *, user_inputs: Iterable[str] = ()) -> None:
+    """The policy for a new staff password (an account created or a password set, by the API or ``siaga user``):
+    10 characters or more, and not guessable by zxcvbn's estimate (common passwords, words, names, keyboard
+    patterns, repeats, sequences, dates, and the account's own ``user_inputs`` such as its username and name).
+    Raises a 422 saying why. Slow (tens of milliseconds): call it from a worker thread in a server."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
+            code="staff.password_short",
+            details={"field": "password"},
+        )
+    inputs = ["siaga"]
+    for value in user_inputs:  # "budi.santoso", "Budi Santoso": whole, run together, and word by word
+        words = re.split(r"[\s._-]+", value.strip())
+        inputs += [value, "".join(words), *words]
+    with _ESTIMATE:
+        estimate = zxcvbn(password[:_ESTIMATED_LENGTH], user_inputs=inputs)
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        why = estimate["feedback"]["warning"] or "it is made of common words or patterns"
+        raise Invalid(
+            f"the password is too easy to guess ({why.rstrip('.')}); use a longer phrase of uncommon words",
+            code="staff.password_weak",
+            details={"field": "password", "score": estimate["score"], "min_score": MIN_PASSWORD_SCORE},
+        )

@@ -217,13 +217,19 @@ async def set_active(
 
 
 async def reset_password(session: AsyncSession, *, staff: Staff, password: str, by: ChangedBy) -> None:
-    """Set a new password; the account's other sessions end (whoever knew the old one is signed out)."""
-    if len(password) < 10:
-        raise Invalid("the password must have at least 10 characters", code="staff.password_short")
+    """Set a new password (it must pass the policy); the account's other sessions end (whoever knew the old one is
+    signed out)."""
+    await check_new_password(password, username=staff.username, name=staff.name)
     staff.password_hash = await asyncio.to_thread(security.hash_secret, password)
     revoked = await end_sessions(session, staff=staff, by=by)
     await session.flush()
     await record_change(session, action="staff.password_reset", staff=staff, by=by, detail={"sessions_ended": revoked})
+
+
+async def check_new_password(password: str, *, username: str, name: str) -> None:
+    """A 422 unless ``password`` passes the staff password policy (``security.check_staff_password``): for every
+    password an administrator or ``siaga user`` chooses. Off the event loop: SOS presses must not wait for it."""
+    await asyncio.to_thread(security.check_staff_password, password, user_inputs=(username, name))
 
 
 async def end_sessions(session: AsyncSession, *, staff: Staff, by: ChangedBy) -> int:
