@@ -810,6 +810,29 @@ async def run_cell(cast: Cast, row: Row, role: str) -> list[str]:
     return problems
 
 
+def is_recorded_refusal(row: Row, role: str) -> bool:
+    """Whether the audit log records the cell's refusal: every 403, and a 404 that hides an existing alert."""
+    expected: int = getattr(row.expect, role)
+    return expected == 403 or (expected == 404 and "{alert_id}" in row.path)
+
+
+async def unrecorded_refusals(cast: Cast, rows: list[Row]) -> list[str]:
+    """Each caller's refused cells against the outcome=denied records the audit log holds for them (a summary record
+    counts the refusals beyond the per-minute limit)."""
+    problems: list[str] = []
+    for role, person in cast.people.items():
+        subject = person.id if person.role == "resident" else f"staff:{person.id}"
+        answer = await cast.api.get(cast.crew, "/audit", outcome="denied", actor_id=subject, limit=1000)
+        assert answer.status_code == 200, answer.text
+        records = answer.json()
+        recorded = sum(r["detail"]["requests"] if r["action"] == "access.denied.more" else 1 for r in records)
+        refused = sum(is_recorded_refusal(row, role) for row in rows)
+        if recorded != refused:
+            paths = sorted(f"{r['detail']['method']} {r['detail']['path']}" for r in records)
+            problems.append(f"{role}: {refused} refused cell(s) left {recorded} denied record(s): {paths}")
+    return problems
+
+
 def _missing(value: str) -> str:
     """An id of the same kind that names nothing: a number for numbered records, else a new UUID."""
     return "2147483647" if value.isdigit() else str(uuid.uuid4())
@@ -835,6 +858,7 @@ async def test_every_role_gets_the_expected_answer_from_every_endpoint(api: Api,
     for row in rows:
         for role in ROLES:
             failures.extend(await run_cell(cast, row, role))
+    failures.extend(await unrecorded_refusals(cast, rows))
     after = await cast.snapshot()
     if after != before:
         changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
