@@ -60,9 +60,19 @@ function Filters({ params }) {
     <//>
     <div class="actions">
       <button class="primary" type="submit">${t("admin.audit.apply")}</button>
+      <button type="button" onClick=${() => go("audit", { outcome: "denied" })}>${t("admin.audit.only_denied")}</button>
       <button type="button" onClick=${() => go("audit")}>${t("admin.audit.clear")}</button>
     </div>
   </form>`;
+}
+
+/** The outcome, and for a refused request a marker that stands out; a summary record says how many it counts. */
+function Outcome({ record }) {
+  const label = t(`admin.audit.outcome_${record.outcome}`);
+  if (record.outcome !== "denied") return label;
+  const more = record.action === "access.denied.more" ? record.detail.requests : 0;
+  return html`<span class="badge denied" data-testid="denied">${label}</span>
+    ${more > 0 && html`<br /><strong data-testid="denied-more">${t("admin.audit.more_denied", { n: more })}</strong>`}`;
 }
 
 function detailText(detail) {
@@ -105,7 +115,7 @@ export function AuditPage({ me, params }) {
               <td>${r.actor_name} <span class="hint">${r.actor_id}</span></td>
               <td><code>${r.action}</code></td>
               <td>${r.target_type && html`${r.target_type}<br /><span class="hint">${r.target_id}</span>`}</td>
-              <td>${t(`admin.audit.outcome_${r.outcome}`)}</td>
+              <td><${Outcome} record=${r} /></td>
               <td class="detail">${detailText(r.detail)} <span class="hint">${r.client_ip}</span></td>
             </tr>`,
           )}
