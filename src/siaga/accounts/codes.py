@@ -5,34 +5,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import security
 from siaga.accounts.models import OneTimeCode, Resident
 from siaga.accounts.residents import normalize_phone
 from siaga.accounts.sessions import NewSession, _open_session
+from siaga.accounts.turns import take_turns
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import Invalid, SiagaError, TooManyRequests
 from siaga.notify import service as notify
 
 RESEND_COOLDOWN = timedelta(seconds=30)
+# A number's hourly limit counts the codes asked from one client address, so a stranger who asks for someone else's
+# number uses up only their own share: the owner, asking from their phone, still gets a code. (A verified session
+# cannot be the way round it: the owner needs a code precisely when they have no session, on a new phone.) All
+# addresses together stop at this many times that limit, so that many addresses still cannot flood one number.
+NUMBER_CEILING_FACTOR = 4
 
 
 async def request_code(session: AsyncSession, *, settings: Settings, phone_raw: str, client_ip: str) -> tuple[str, int]:
     """Create a code for ``phone_raw`` and queue its SMS. Returns (E.164 phone, outbound message id).
 
-    Limits: one code per number per 30 s, a number of codes per number and per client address per hour.
+    Limits: one code per number per 30 s; per hour, a number of codes per number from one client address, a
+    ceiling per number from all addresses (``NUMBER_CEILING_FACTOR`` times as many), and a number per client address.
     """
     phone = normalize_phone(settings, phone_raw)
-    await _serialize(session, f"otp-client:{client_ip}", f"otp-phone:{phone}")
+    await take_turns(session, f"otp-client:{client_ip}", f"otp-phone:{phone}")
     now = utcnow()
     hour_ago = now - timedelta(hours=1)
-    per_number = await session.scalar(
-        select(func.count()).where(OneTimeCode.phone == phone, OneTimeCode.created_at >= hour_ago)
-    )
-    if (per_number or 0) >= settings.otp_per_number_per_hour:
+    recent = (OneTimeCode.phone == phone, OneTimeCode.created_at >= hour_ago)
+    from_here = await session.scalar(select(func.count()).where(*recent, OneTimeCode.client_ip == client_ip))
+    from_anywhere = await session.scalar(select(func.count()).where(*recent))
+    limit = settings.otp_per_number_per_hour
+    if (from_here or 0) >= limit or (from_anywhere or 0) >= limit * NUMBER_CEILING_FACTOR:
         raise TooManyRequests(
             "too many codes requested for this number; try again within the hour",
             retry_after=3600,
@@ -129,13 +137,3 @@ async def verify_code(
         user_agent=user_agent,
     )
     return NewSession(token=token, expires_at=expires_at, resident=resident, is_new=is_new)
-
-
-async def _serialize(session: AsyncSession, *keys: str) -> None:
-    """Make concurrent requests on the same keys take turns until the transaction ends, so limits that count rows
-    cannot be raced past. SQLite's write transactions already take turns; PostgreSQL takes advisory locks (always in
-    the order given, so two requests never wait on each other in a circle)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in keys:
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

@@ -25,7 +25,8 @@ class Resident(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
-    nik: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # Not unique: a NIK claimed by a second phone number is accepted and flagged for a supervisor (see residents.py).
+    nik: Mapped[str | None] = mapped_column(String(16), index=True)
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))
     nik_kecamatan: Mapped[str | None] = mapped_column(String(6), index=True)
@@ -64,7 +65,7 @@ class ModerationRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # strike | suspend | reinstate | appeal
+    kind: Mapped[str] = mapped_column(String(20))  # strike | suspend | reinstate | appeal | nik_contested
     alert_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     reason: Mapped[str] = mapped_column(Text, default="")
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))

@@ -5,14 +5,17 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import identity
-from siaga.accounts.models import EmergencyContact, Resident
+from siaga.accounts.models import EmergencyContact, ModerationRecord, Resident
 from siaga.accounts.schemas import EmergencyContactIn, ResidentUpdate
+from siaga.accounts.turns import take_turns
 from siaga.config import Settings
-from siaga.errors import Conflict, Invalid, NotFound
+from siaga.errors import Invalid, NotFound
+
+# The moderation record of a NIK that two phone numbers hold.
+NIK_CONTESTED = "nik_contested"
 
 
 def normalize_phone(settings: Settings, raw: str, *, field: str = "phone") -> str:
@@ -45,7 +48,8 @@ async def emergency_contacts(session: AsyncSession, resident_id: uuid.UUID) -> l
 async def update_profile(
     session: AsyncSession, *, settings: Settings, resident: Resident, changes: ResidentUpdate
 ) -> Resident:
-    """Apply profile changes. The NIK is checked (region, birth date) and must not belong to someone else."""
+    """Apply profile changes. The NIK is checked (region, birth date); one another phone number holds too is
+    accepted all the same and flagged for a supervisor (see ``_flag_contested_nik``)."""
     if changes.name is not None:
         resident.name = changes.name
     if changes.nik is not None:
@@ -53,9 +57,8 @@ async def update_profile(
             info = identity.parse_nik(changes.nik)
         except identity.InvalidNIK as exc:
             raise Invalid(str(exc), code=exc.code, details={"field": "nik"}) from exc
-        taken = await session.scalar(select(Resident.id).where(Resident.nik == info.nik, Resident.id != resident.id))
-        if taken is not None:
-            raise Conflict("this NIK is registered to another phone number", code="resident.nik_taken")
+        if info.nik != resident.nik:
+            await _flag_contested_nik(session, resident=resident, nik=info.nik)
         resident.nik = info.nik
         resident.birth_date = info.birth_date
         resident.sex = info.sex
@@ -68,11 +71,32 @@ async def update_profile(
         resident.language = changes.language
     if changes.emergency_contacts is not None:
         await _replace_contacts(session, settings=settings, resident=resident, contacts=changes.emergency_contacts)
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent registration of the same NIK
-        raise Conflict("this NIK is registered to another phone number", code="resident.nik_taken") from exc
+    await session.flush()
     return resident
+
+
+async def _flag_contested_nik(session: AsyncSession, *, resident: Resident, nik: str) -> None:
+    """A NIK that another phone number already holds. Refusing it would tell anyone whether a national ID is
+    registered, and would let a stranger who registered someone's NIK first lock its owner out. So both numbers keep
+    it, both can still press SOS, the answer is the same as for any NIK, and each holder's moderation history gets a
+    "nik_contested" record naming the other number, for a supervisor to settle whose NIK it is."""
+    await take_turns(session, f"nik:{nik}")  # two claims at once both see each other
+    holders = (await session.scalars(select(Resident).where(Resident.nik == nik, Resident.id != resident.id))).all()
+    for holder in holders:
+        session.add_all(
+            [
+                ModerationRecord(
+                    resident_id=resident.id,
+                    kind=NIK_CONTESTED,
+                    reason=f"NIK {nik} is already held by {holder.phone}: settle whose it is",
+                ),
+                ModerationRecord(
+                    resident_id=holder.id,
+                    kind=NIK_CONTESTED,
+                    reason=f"NIK {nik} was also claimed by {resident.phone}: settle whose it is",
+                ),
+            ]
+        )
 
 
 async def _replace_contacts(

@@ -352,10 +352,10 @@ async def dispatch(
     ip: ClientIP,
     key: receipts.ActionKey = None,
 ) -> AlertRead:
-    """Assign a unit (or reassign to another). An officer may take an alert for their own unit."""
-    async with runtime.unit_of_work() as session:
-        unit = await service.unit_for_dispatch(session, body.unit_id)
-    return await _act(runtime, principal, alert_id, domain.Dispatch(unit.id, unit.callsign), body, ip, key)
+    """Assign a unit (or reassign to another). An officer may take an alert for their own unit. An alert one cannot
+    see is a 404 whatever the unit; a unit of an agency one cannot see is a 422 exactly as a missing one."""
+    # The unit's callsign is filled in once the alert is known to be visible (see alerts.service.act).
+    return await _act(runtime, principal, alert_id, domain.Dispatch(body.unit_id, ""), body, ip, key)
 
 
 @router.post("/alerts/{alert_id}/en-route", responses=ACTION_ERRORS)

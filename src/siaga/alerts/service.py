@@ -310,7 +310,8 @@ async def act(
     alert = await get_visible(session, principal, alert_id, lock=True)
     actor = principal.actor()
     if isinstance(command, domain.Dispatch):
-        unit = await _check_unit(session, principal, command.unit_id)
+        unit = await unit_for_dispatch(session, command.unit_id, seen_by=principal)
+        command = domain.Dispatch(unit.id, unit.callsign)
         if unit.is_exercise and not alert.is_exercise and not drill_units_for_real:
             raise Conflict(
                 f"{unit.callsign} is a drill unit: a real SOS needs real officers", code="unit.exercise_only"
@@ -331,18 +332,16 @@ async def act(
     return alert, events
 
 
-async def unit_for_dispatch(session: AsyncSession, unit_id: int) -> Unit:
+async def unit_for_dispatch(session: AsyncSession, unit_id: int, *, seen_by: Principal | None = None) -> Unit:
+    """The unit, if it exists and (given ``seen_by``) belongs to an agency that staff member may see. A unit of
+    another agency is answered exactly as a missing one, so unit ids tell nobody what other agencies have."""
     unit = await session.get(Unit, unit_id)
+    if unit is not None and seen_by is not None:
+        scope = await access.staff_agency_scope(session, seen_by)
+        if scope is not None and unit.agency_id not in scope:
+            unit = None
     if unit is None:
         raise Invalid(f"unit {unit_id} does not exist", code="unit.not_found", details={"field": "unit_id"})
-    return unit
-
-
-async def _check_unit(session: AsyncSession, principal: Principal, unit_id: int) -> Unit:
-    unit = await unit_for_dispatch(session, unit_id)
-    scope = await access.staff_agency_scope(session, principal)
-    if principal.role is not Role.OFFICER and scope is not None and unit.agency_id not in scope:
-        raise Forbidden("that unit belongs to an agency outside yours", code="unit.out_of_scope")
     return unit
 
 
