@@ -46,8 +46,7 @@ def measure(kind: str, *, count: int, officers: int = 200) -> list[dict[str, Any
         officer_tokens = asyncio.run(population.seed_officers(database, officers))
         srv = server.start(database, name="server-cost")
         try:
-            outbox = folder / ("dev-sms.jsonl" if kind == "sqlite" else "var/dev-sms.jsonl")
-            residents = asyncio.run(population.residents(srv.url, outbox, 10))
+            residents = asyncio.run(population.seed_residents(srv.database, 20_000))
             generator = Generator(srv.url)
             try:
                 run_tag = random.getrandbits(32)

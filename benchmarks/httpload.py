@@ -57,6 +57,7 @@ class StepPlan:
     count: int
     t0: float  # time.monotonic() at which request 0 is due (the clock is shared by every process on the machine)
     timeout_s: float
+    first_token: int = 0  # request i of this step uses token first_token + i: a resident presses once per run
 
     def scheduled_at(self, index: int) -> float:
         return self.t0 + index / self.rate
@@ -284,7 +285,10 @@ async def run_step(pool: Pool, workload: Workload, plan: StepPlan, *, worker: in
             index,
             plan.scheduled_at(index),
             request_bytes(
-                workload, host, body_for(workload, plan, index), tokens[index % len(tokens)] if tokens else None
+                workload,
+                host,
+                body_for(workload, plan, index),
+                tokens[(plan.first_token + index) % len(tokens)] if tokens else None,
             ),
         )
         for index in range(worker, plan.count, workers)
@@ -401,6 +405,7 @@ class Generator:
             if link.recv() != "ready":
                 raise RuntimeError("a generator process did not start")
         self._step = 0
+        self._tokens_used = 0
 
     @property
     def pids(self) -> list[int]:
@@ -428,7 +433,9 @@ class Generator:
             count=count,
             t0=t0 if t0 is not None else time.monotonic() + lead,
             timeout_s=timeout_s,
+            first_token=self._tokens_used,
         )
+        self._tokens_used += count
         server_before = process_cpu_seconds(server_pid) if server_pid else None
         machine_before = machine_busy_seconds()
         sampled = time.monotonic()

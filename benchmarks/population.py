@@ -2,8 +2,10 @@
 
 - Bandung (agencies, kecamatan, the kecamatan -> Polsek table, demo staff): ``siaga.demo.seed.seed_bandung``, the
   seed ``siaga demo`` uses, without direct offers (each press is then exactly the ingest path).
-- Residents and console operators: through the public API, as a phone and an administrator would (residents by
-  SMS code from the development outbox; operators created by the demo admin, then logged in).
+- Console operators: through the public API, as an administrator would (created by the demo admin, logged in).
+- Residents, one per press of a run: written straight into the database with a session each. A resident's press
+  while their alert is active joins that alert, so a load of new alerts needs a new resident for every press, and
+  the API limits code requests per address.
 - Thousands of on-duty officers: written straight into the database through Siaga's ORM models before the server
   starts (units, officer accounts sharing one argon2 hash, sessions, open duty periods, unit states with a
   position). Going through the API would cost one argon2 hash and several requests per officer; this is setup,
@@ -13,11 +15,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 from sqlalchemy import insert, select
@@ -25,7 +25,7 @@ from sqlalchemy import insert, select
 from benchmarks.httpload import BANDUNG
 from benchmarks.server import SECRET_KEY, Database
 from siaga.accounts import security
-from siaga.accounts.models import AuthSession, Role, Staff, Unit
+from siaga.accounts.models import AuthSession, Resident, Role, Staff, Unit
 from siaga.agencies.models import Agency
 from siaga.config import Settings
 from siaga.db import create_engine, session_factory, transaction, utcnow
@@ -48,6 +48,37 @@ async def seed_city(database: Database) -> None:
             await seed_bandung(session, with_accounts=True, direct_offers=False)
     finally:
         await engine.dispose()
+
+
+async def seed_residents(database: Database, count: int) -> list[str]:
+    """``count`` named residents with a session each, written straight into the database; returns their tokens.
+    A resident's press while their alert is active joins it, so a load of new alerts needs a resident per press
+    (the API's code requests are limited per address: registering thousands through it is not possible)."""
+    tokens = [security.new_token() for _ in range(count)]
+    engine = create_engine(database.url)
+    now = utcnow()
+    try:
+        async with transaction(session_factory(engine)) as session:
+            people = [
+                {"id": uuid.uuid4(), "phone": f"+62899{i:08d}", "name": f"Warga Beban {i:06d}"} for i in range(count)
+            ]
+            for start in range(0, count, CHUNK):
+                await session.execute(insert(Resident), people[start : start + CHUNK])
+            sessions = [
+                {
+                    "token_hash": security.hash_token(token),
+                    "resident_id": person["id"],
+                    "expires_at": now + timedelta(days=1),
+                    "client_ip": "127.0.0.1",
+                    "user_agent": "siaga-bench",
+                }
+                for token, person in zip(tokens, people, strict=True)
+            ]
+            for start in range(0, count, CHUNK):
+                await session.execute(insert(AuthSession), sessions[start : start + CHUNK])
+    finally:
+        await engine.dispose()
+    return tokens
 
 
 async def seed_officers(database: Database, count: int, *, seed: int = 7) -> list[str]:
@@ -118,45 +149,6 @@ async def seed_officers(database: Database, count: int, *, seed: int = 7) -> lis
                     await session.execute(insert(table), values[start : start + CHUNK])
     finally:
         await engine.dispose()
-    return tokens
-
-
-def _recorded_code(outbox: Path, phone: str) -> str | None:
-    if not outbox.exists():
-        return None
-    for line in reversed(outbox.read_text().splitlines()):
-        message = json.loads(line)
-        if message["to"] == phone:
-            return str(message["body"]).split(": ", 1)[1][:6]
-    return None
-
-
-async def _code(outbox: Path, phone: str) -> str:
-    for _ in range(200):
-        code = await asyncio.to_thread(_recorded_code, outbox, phone)
-        if code is not None:
-            return code
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"no SMS code for {phone} in {outbox}")
-
-
-async def residents(url: str, outbox: Path, count: int) -> list[str]:
-    """``count`` residents registered by SMS code through the public API; their session tokens."""
-    tokens = []
-    async with httpx.AsyncClient(base_url=f"{url}/api/v1", timeout=30) as http:
-        for i in range(count):
-            phone = f"0813{uuid.uuid4().int % 10**8:08d}"
-            asked = await http.post("/residents/code", json={"phone": phone})
-            asked.raise_for_status()
-            code = await _code(outbox, asked.json()["phone"])
-            verified = await http.post("/residents/verify", json={"phone": phone, "code": code})
-            verified.raise_for_status()
-            token = verified.json()["access_token"]
-            profile = await http.patch(
-                "/residents/me", json={"name": f"Warga Uji {i:03d}"}, headers={"Authorization": f"Bearer {token}"}
-            )
-            profile.raise_for_status()
-            tokens.append(token)
     return tokens
 
 

@@ -104,7 +104,8 @@ class Config:
             console_step_s=_env_float("BENCH_CONSOLE_STEP_S", 2.0 if quick else 5.0),
             officers=_env_int("BENCH_OFFICERS", 500 if quick else 10_000),
             consoles=_env_int("BENCH_CONSOLES", 10 if quick else 100),
-            residents=_env_int("BENCH_RESIDENTS", 5 if quick else 20),
+            # One per press of the whole run: a resident's press while their alert is active joins it.
+            residents=_env_int("BENCH_RESIDENTS", 5_000 if quick else 150_000),
             generator_processes=_env_int("BENCH_GEN_PROCS", 1),
             stream_processes=_env_int("BENCH_STREAM_PROCS", 1 if quick else 2),
             console_processes=_env_int("BENCH_CONSOLE_PROCS", 2),
@@ -205,11 +206,6 @@ def _scratch(kind: str, *, officers: int) -> Iterator[tuple[server.Database, lis
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _outbox(database: server.Database) -> Path:
-    # The development SMS adapter records beside a SQLite file, else under ./var of the server's folder.
-    return database.folder / ("dev-sms.jsonl" if database.kind == "sqlite" else "var/dev-sms.jsonl")
-
-
 def _ingest_scenarios(database: server.Database, config: Config, out: dict[str, Any], run_tag: int) -> None:
     memory = out["memory_mb"]
     srv = server.start(database)
@@ -217,8 +213,8 @@ def _ingest_scenarios(database: server.Database, config: Config, out: dict[str, 
     say(f"{database.kind}: server pid {srv.pid} at {srv.url}, {memory['idle_after_start']} MB at start")
     answered: list[str] = []
     try:
-        residents = asyncio.run(population.residents(srv.url, _outbox(database), config.residents))
-        say(f"{database.kind}: {len(residents)} residents registered through the API")
+        residents = asyncio.run(population.seed_residents(database, config.residents))
+        say(f"{database.kind}: {len(residents)} residents with sessions")
         generator = Generator(srv.url, processes=config.generator_processes)
         try:
             srv.reset_peak()
@@ -281,7 +277,7 @@ def _live_scenarios(
     memory["idle_with_officers"] = srv.peak_rss_mb()
     say(f"{database.kind}: server pid {srv.pid}, {memory['idle_with_officers']} MB at start with the officers")
     try:
-        residents = asyncio.run(population.residents(srv.url, _outbox(database), config.residents))
+        residents = asyncio.run(population.seed_residents(database, config.residents))
         generator = Generator(srv.url, processes=config.generator_processes)
         try:
             out["press_to_console"], memory["consoles"] = _press_to_console(srv, generator, config, residents, run_tag)

@@ -8,7 +8,6 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from benchmarks import population, server
@@ -107,8 +106,8 @@ def siaga_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Se
 
 
 def test_a_tiny_bench_against_a_real_server_stores_every_answered_press(siaga_server: server.Server) -> None:
-    folder: Path = siaga_server.database.folder
-    residents = asyncio.run(population.residents(siaga_server.url, folder / "dev-sms.jsonl", 2))
+    # A resident per press: a resident's second press while their alert is active joins it (answered 200).
+    residents = asyncio.run(population.seed_residents(siaga_server.database, 20))
     generator = Generator(siaga_server.url)
     try:
         noop = generator.step(Workload("noop", "/api/v1/noop", 201), 40, 1.0, server_pid=siaga_server.pid)
