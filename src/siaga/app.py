@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -117,9 +118,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SiagaError)
     async def siaga_error(request: Request, exc: SiagaError) -> JSONResponse:
-        if is_refusal(exc):
-            await record_refusal(request, exc)
         response = error_json(exc.status_code, exc.code, exc.message, exc.details)
+        if is_refusal(exc):
+            # Recorded once the answer is sent: a 404 hiding another's alert takes as long as one for a missing id.
+            response.background = BackgroundTask(record_refusal, request, exc)
         if "retry_after" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after"])
         return response

@@ -8,7 +8,7 @@ from playwright.async_api import expect
 from siaga.accounts.models import Role
 from siaga.audit.service import DENIED_RECORDS_PER_MINUTE
 from tests.browser.conftest import Site, screenshot
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, eventually
 
 
 async def test_a_supervisor_finds_refused_requests_on_the_audit_page(site: Site) -> None:
@@ -22,6 +22,13 @@ async def test_a_supervisor_finds_refused_requests_on_the_audit_page(site: Site)
     for _ in range(DENIED_RECORDS_PER_MINUTE + extra):
         assert (await site.api.get(officer, "/audit")).status_code == 403
     assert (await site.api.get(supervisor, "/audit")).status_code == 200  # a success, left out by the filter
+
+    async def recorded() -> bool:  # refusals are recorded once their answer is sent
+        records = (await site.api.get(supervisor, "/audit", outcome="denied")).json()
+        counted = sum(r["detail"].get("requests", 1) for r in records)
+        return counted == 1 + DENIED_RECORDS_PER_MINUTE + extra
+
+    await eventually(recorded, what="the refusals' records")
 
     page = await (await site.context()).new_page()
     await page.goto("/admin")
