@@ -1,5 +1,5 @@
 """What the API answers must not tell a stranger what exists, nor let them lock its owner out: whether a national ID
-(NIK) is registered, whether a unit exists in an agency one cannot see, and a victim's code requests."""
+(NIK) is registered, whether a unit exists in an agency one cannot see, and a victim's code requests and guesses."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import httpx
 from siaga.accounts.models import Role
 from siaga.runtime import Runtime
 from tests.conftest import Api, Person
-from tests.e2e.test_registration import CODE, _backdate, _client_at, _codes, _sms_to
+from tests.e2e.test_registration import CODE, VERIFY, _backdate, _client_at, _code_in, _codes, _sms_to
 from tests.integration.test_dispatch import COBLONG, officer, unit
 
 ME = "/api/v1/residents/me"
@@ -139,3 +139,23 @@ async def test_many_addresses_together_still_stop_at_a_ceiling_for_one_number(db
         await _backdate(db, victim, timedelta(seconds=40))
     assert limit < sent < 29
     assert len(_sms_to(db, victim)) == sent
+
+
+async def test_a_stranger_guessing_at_a_numbers_code_does_not_use_up_its_owners_attempts(
+    client: httpx.AsyncClient, db: Runtime
+) -> None:
+    owner = "+6281298765434"
+    assert (await client.post(CODE, json={"phone": owner})).status_code == 202
+    code = _code_in(_sms_to(db, owner)[-1]["body"])
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    async with _client_at(db, "203.0.113.66") as stranger:
+        for _ in range(db.settings.otp_max_attempts * 4):
+            answer = await stranger.post(VERIFY, json={"phone": owner, "code": wrong})
+            assert answer.json()["error"]["code"] == "otp.wrong", answer.text
+        # Past its share, the stranger is refused even the right code ...
+        answer = await stranger.post(VERIFY, json={"phone": owner, "code": code})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (422, "otp.attempts")
+
+    # ... while the owner, on the phone that asked, still signs in with it.
+    answer = await client.post(VERIFY, json={"phone": owner, "code": code})
+    assert answer.status_code == 200, answer.text

@@ -111,12 +111,19 @@ async def verify_code(
         return CodeFailure(Invalid("this code was already used; request a new one", code="otp.used"))
     if row.expires_at <= now:
         return CodeFailure(Invalid("this code has expired; request a new one", code="otp.expired"))
-    if row.attempts >= settings.otp_max_attempts:
+    # Wrong guesses from the address that asked for the code, and from all others together, are counted apart: a
+    # stranger guessing at someone's number cannot use up the attempts its owner has, on the phone that asked.
+    from_requester = row.client_ip == client_ip
+    allowed = settings.otp_max_attempts * (1 if from_requester else NUMBER_CEILING_FACTOR)
+    if (row.attempts if from_requester else row.foreign_attempts) >= allowed:
         return CodeFailure(Invalid("too many wrong attempts; request a new code", code="otp.attempts"))
     expected = security.hash_code(settings.secret_key.get_secret_value(), phone, code)
     if not security.codes_equal(expected, row.code_hash):
-        row.attempts += 1
-        left = settings.otp_max_attempts - row.attempts
+        if from_requester:
+            row.attempts += 1
+        else:
+            row.foreign_attempts += 1
+        left = allowed - (row.attempts if from_requester else row.foreign_attempts)
         return CodeFailure(
             Invalid(f"wrong code; {left} attempt(s) left", code="otp.wrong", details={"attempts_left": left})
         )

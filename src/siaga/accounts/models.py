@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid, false
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db import Base, UTCDateTime, utcnow
@@ -82,7 +82,9 @@ class OneTimeCode(Base):
     client_ip: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Wrong guesses: from the address that asked for the code, and from any other address (see codes.verify_code).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    foreign_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
