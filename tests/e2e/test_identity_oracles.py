@@ -60,6 +60,12 @@ async def test_a_nik_another_number_holds_is_accepted_like_any_other_and_flagged
     assert owner.phone in on_stranger["reason"]
     admin = await api.staff(Role.ADMIN)
     assert await moderation(api, admin, neighbour) == []
+    listed = await api.get(supervisor, "/residents", nik_contested="true")
+    assert listed.status_code == 200, listed.text
+    assert {r["id"] for r in listed.json()} == {owner.id, stranger.id}
+    others = await api.get(admin, "/residents", nik_contested="false")
+    assert {r["id"] for r in others.json()} & {owner.id, stranger.id} == set()
+    assert neighbour.id in {r["id"] for r in others.json()}
 
     # Setting one's own NIK again raises no new flag.
     again = await api.http.patch(ME, json={"nik": nik, "name": "Siti Aminah"}, headers=owner.headers)

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
-from siaga.accounts.models import Resident, Role, Unit
+from siaga.accounts.models import ModerationRecord, Resident, Role, Unit
+from siaga.accounts.residents import NIK_CONTESTED
 from siaga.accounts.schemas import (
     AppealIn,
     CodeRequest,
@@ -268,10 +269,13 @@ async def list_residents(
     q: Annotated[str | None, Query(max_length=100, description="Part of a name or phone number")] = None,
     suspended: bool | None = None,
     min_strikes: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    nik_contested: Annotated[
+        bool | None, Query(description="Only residents whose NIK another phone number also claims (or none does)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ResidentRead]:
-    """Residents (administrators: all; supervisors: those who raised an alert in their area), for moderation.
-    Audited: it is personal data."""
+    """Residents (administrators: all; supervisors: those who raised an alert in their area), for moderation; with
+    ``nik_contested=true``, the NIKs two phone numbers claim, to settle. Audited: it is personal data."""
     async with runtime.unit_of_work() as session:
         query = select(Resident).order_by(Resident.strikes.desc(), Resident.created_at.desc()).limit(limit)
         if principal.role is not Role.ADMIN:
@@ -284,6 +288,11 @@ async def list_residents(
             query = query.where(Resident.suspended.is_(suspended))
         if min_strikes:
             query = query.where(Resident.strikes >= min_strikes)
+        if nik_contested is not None:
+            contested = Resident.id.in_(
+                select(ModerationRecord.resident_id).where(ModerationRecord.kind == NIK_CONTESTED)
+            )
+            query = query.where(contested if nik_contested else ~contested)
         residents = list((await session.scalars(query)).all())
         await audit.record(
             session,
