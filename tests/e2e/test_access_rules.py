@@ -3,7 +3,8 @@
 Residents see only their own alerts and profile; officers what their unit is assigned; staff their agency's
 jurisdiction; administrators everything. A caller without a token gets 401, a caller in the wrong role 403, and an
 alert or resident outside the caller's scope 404, the same answer as for an id that does not exist, so ids leak
-nothing. Every read of a resident's personal data by staff leaves an audit record.
+nothing. Every read of a resident's personal data by staff leaves an audit record, and every refusal (a 403, or a
+404 hiding an alert) an outcome=denied one, checked at the end of each group.
 
 The scene, rebuilt for each test (the database is emptied per test): the *owner* pressed SOS in Coblong; the
 alert belongs to POLSEK-COBLONG and is dispatched to unit COBLONG-1, whose officer is the *assigned officer*;
