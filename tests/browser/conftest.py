@@ -108,7 +108,10 @@ async def screenshot(page: Page, name: str) -> Path:
 async def site(db: Runtime, browser: Browser) -> AsyncIterator[Site]:
     app = create_app(db.settings, runtime=db)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    # A kept-alive connection outlives any pause in a test: with uvicorn's 5 s default, the test's client could reuse
+    # a connection the server was closing at that moment (a ReadError seen on a busy machine).
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", timeout_keep_alive=300)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(500):
         if server.started:

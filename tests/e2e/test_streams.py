@@ -53,7 +53,10 @@ async def live(db: Runtime) -> AsyncIterator[Live]:
     """Siaga served by uvicorn on a real port, on the test database."""
     app = create_app(db.settings, runtime=db)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    # A kept-alive connection outlives any pause in a test: with uvicorn's 5 s default, the test's client could reuse
+    # a connection the server was closing at that moment (a ReadError seen on a busy machine).
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", timeout_keep_alive=300)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(500):
         if server.started:
