@@ -455,7 +455,11 @@ async def test_too_many_wrong_pins_lock_cancelling_but_never_the_duress_pin(api:
     assert duress.json()["state"] == "cancelled"
     async with db.unit_of_work() as session:
         kinds = (
-            await session.scalars(select(AlertEvent.kind).where(AlertEvent.alert_id == uuid.UUID(alert["id"])))
+            await session.scalars(
+                select(AlertEvent.kind)
+                .where(AlertEvent.alert_id == uuid.UUID(alert["id"]))
+                .order_by(AlertEvent.id)  # the timeline's order, whatever order the database returns rows in
+            )
         ).all()
     assert list(kinds) == ["created"] + ["flagged"] * (limit + 1) + ["duress", "escalated"]
     state, _ = await _alert_state(db, alert["id"])
