@@ -20,9 +20,16 @@ export function createMap(element, config) {
 }
 
 export async function addJurisdictions(map, token) {
+  // The page may remove the map (a logout) while the kecamatan are on their way: then there is nothing to draw on.
+  let removed = false;
+  map.once("unload", () => {
+    removed = true;
+  });
   const response = await fetch("/api/v1/jurisdictions.geojson", { headers: { Authorization: `Bearer ${token}` } });
   if (!response.ok) return null;
-  const layer = L.geoJSON(await response.json(), {
+  const shapes = await response.json();
+  if (removed) return null;
+  const layer = L.geoJSON(shapes, {
     style: { color: "#4a5568", weight: 1, fillColor: "#a0aec0", fillOpacity: 0.08 },
     onEachFeature: (feature, item) => item.bindTooltip(plainText(feature.properties.name), { sticky: true }),
   }).addTo(map);
