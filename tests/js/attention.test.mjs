@@ -1,5 +1,5 @@
 // The console's attention model (src/siaga/web/static/console/attention.js): what needs a person now, and in what
-// order. Run with `node --test tests/js/`; tests/unit/test_console_attention_js.py runs it under pytest.
+// order. Run with `node --test tests/js/`; tests/unit/test_js.py runs it under pytest.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 

@@ -1,6 +1,6 @@
 // The apps' one way to show an error (src/siaga/web/static/js/errors.js): the code picks the sentence from the
 // catalogue, `details` fill it, and a request that never reached the server says so. Run with `node --test tests/js/`;
-// tests/unit/test_errors_js.py runs it under pytest. The catalogues are the real files, read from disk.
+// tests/unit/test_js.py runs it under pytest. The catalogues are the real files, read from disk.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { beforeEach, describe, test } from "node:test";
