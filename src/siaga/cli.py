@@ -76,16 +76,26 @@ def db_upgrade(revision: str = "head") -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default SIAGA_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default SIAGA_PORT)")] = None,
-    upgrade: Annotated[bool, typer.Option(help="Apply migrations first")] = True,
+    upgrade: Annotated[
+        bool | None,
+        typer.Option(
+            "--upgrade/--no-upgrade",
+            help="Apply migrations first (default: in development mode only; a deployment runs `siaga db upgrade` "
+            "once per release)",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the API (and, later, the web apps)."""
+    """Serve the API and the web apps. Outside development mode the database must already be migrated."""
     settings = load_settings()
     if host:
         settings.host = host
     if port:
         settings.port = port
-    if upgrade:
+    if settings.dev_mode if upgrade is None else upgrade:
         migrate.upgrade(settings.database_url)
+    elif upgrade is None and (problem := migrate.behind(settings.database_url)):
+        typer.secho(f"{problem}: run `siaga db upgrade` first", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
     _serve(settings)
 
 
