@@ -29,7 +29,8 @@ CREATED = b'"kind":"created"'
 ALERT = b'"alert":{'
 ALERT_ID = b'"id":"'
 TOO_SLOW = b'"stream.too_slow"'
-SNAPSHOT = b'"type":"snapshot"'
+SNAPSHOT = b'"type":"snapshot'  # the snapshot and its pages
+SNAPSHOT_WHOLE = b'"more":false'  # on the snapshot's last page
 
 
 @dataclass
@@ -130,7 +131,7 @@ class _Console(asyncio.Protocol):
     def _message(self, payload: bytes, now: float) -> None:
         shared = self.shared
         shared.frames += 1
-        if not self.snapshot.done() and SNAPSHOT in payload[:40]:
+        if not self.snapshot.done() and SNAPSHOT in payload[:40] and SNAPSHOT_WHOLE in payload[:120]:
             self.snapshot.set_result(None)
         # A frame is one message or a batch of several: every created event in it counts.
         created = payload.find(CREATED)

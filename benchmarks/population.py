@@ -21,12 +21,15 @@ from datetime import timedelta
 
 import httpx
 from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from benchmarks.httpload import BANDUNG
 from benchmarks.server import SECRET_KEY, Database
 from siaga.accounts import security
 from siaga.accounts.models import AuthSession, Resident, Role, Staff, Unit
-from siaga.agencies.models import Agency
+from siaga.agencies.models import Agency, JurisdictionAgency
+from siaga.alerts.domain import Category
+from siaga.alerts.models import Alert, AlertEvent
 from siaga.config import Settings
 from siaga.db import create_engine, session_factory, transaction, utcnow
 from siaga.demo.seed import DEMO_PASSWORD, seed_bandung
@@ -184,3 +187,75 @@ async def operators(url: str, count: int) -> list[str]:
                 return str(answer.json()["access_token"])
 
         return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def insert_open_alerts(
+    session: AsyncSession,
+    count: int,
+    *,
+    agency_code: str = "POLSEK-COBLONG",
+    near: tuple[float, float] = (-6.8915, 107.6107),
+    offer_due: bool = False,
+    seed: int = 11,
+) -> list[uuid.UUID]:
+    """``count`` open, unacknowledged alerts of as many new residents, in the agency's kecamatan, written straight
+    into the database (with their ``created`` event), oldest first, a second apart, ending now: a surge that already
+    happened. Acknowledgement (T1) and dispatch (T2) timers fall due a day from now; ``offer_due``: direct offers
+    are due at once, as after a press in an agency that makes them."""
+    rng = random.Random(seed)
+    agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
+    assert agency is not None, f"no agency {agency_code}"
+    jurisdiction_id = await session.scalar(
+        select(JurisdictionAgency.jurisdiction_id).where(JurisdictionAgency.agency_id == agency.id).limit(1)
+    )
+    now = utcnow()
+    batch = uuid.uuid4().int % 10**6  # numbers of their own: a database may be surged more than once
+    people = [
+        {"id": uuid.uuid4(), "phone": f"+6287{batch:06d}{i:06d}", "name": f"Warga Surge {batch:06d}-{i:06d}"}
+        for i in range(count)
+    ]
+    alerts, events = [], []
+    categories = [c.value for c in Category]
+    for i, person in enumerate(people):
+        created = now - timedelta(seconds=count - i)
+        alert_id = uuid.uuid4()
+        lat, lon = near[0] + rng.uniform(-0.01, 0.01), near[1] + rng.uniform(-0.01, 0.01)
+        alerts.append(
+            {
+                "id": alert_id,
+                "request_hash": uuid.uuid4().hex,
+                "resident_id": person["id"],
+                "agency_id": agency.id,
+                "jurisdiction_id": jurisdiction_id,
+                "placement": "inside",
+                "category": categories[i % len(categories)],
+                "lat": lat,
+                "lon": lon,
+                "accuracy_m": 15.0,
+                "pressed_at": created,
+                "created_at": created,
+                "updated_at": created,
+                "ack_due_at": now + timedelta(days=1),
+                "dispatch_due_at": now + timedelta(days=1),
+                "offer_due_at": now if offer_due else None,
+            }
+        )
+        events.append(
+            {
+                "alert_id": alert_id,
+                "agency_id": agency.id,
+                "kind": "created",
+                "actor_kind": "resident",
+                "actor_id": str(person["id"]),
+                "actor_name": person["name"],
+                "at": created,
+                "lat": lat,
+                "lon": lon,
+                "state_after": "new",
+                "data": {},
+            }
+        )
+    for table, values in ((Resident, people), (Alert, alerts), (AlertEvent, events)):
+        for start in range(0, count, CHUNK):
+            await session.execute(insert(table), values[start : start + CHUNK])
+    return [a["id"] for a in alerts]

@@ -130,13 +130,33 @@ class AlertLocation(BaseModel):
     at: datetime
 
 
+SNAPSHOT_PAGE = 1000  # open alerts in one snapshot frame at most
+
+
 class Snapshot(BaseModel):
-    """Sent after ``hello``: what is true now (open alerts for the stream's viewer, and the unit board for consoles)."""
+    """Sent after ``hello``: what is true now (open alerts for the stream's viewer, and the unit board for consoles).
+
+    Every open alert the viewer may see is sent, however many there are, oldest first, in pages of at most
+    ``SNAPSHOT_PAGE``: this message carries the first page, ``open_alerts`` (how many there are in all) and
+    ``more``; while ``more`` is true a ``snapshot_page`` follows with the next page, and nothing else is sent in
+    between. The picture is whole once a page says ``more: false``: apply it then, replacing what was known (events
+    after ``cursor`` follow the last page)."""
 
     type: Literal["snapshot"] = "snapshot"
     cursor: int
+    open_alerts: int = Field(default=0, description="The viewer's open alerts in all (this page and those to come)")
+    more: bool = Field(default=False, description="A snapshot_page with more open alerts follows")
     alerts: list[AlertSummary]
     units: list[UnitUpdate]
+
+
+class SnapshotPage(BaseModel):
+    """The next page of a snapshot's open alerts (see ``Snapshot``)."""
+
+    type: Literal["snapshot_page"] = "snapshot_page"
+    cursor: int
+    alerts: list[AlertSummary]
+    more: bool = Field(description="Another snapshot_page follows; false on the snapshot's last page")
 
 
 class PositionsIn(Model):
@@ -175,6 +195,7 @@ SingleMessage = (
     | UnitUpdate
     | AlertLocation
     | Snapshot
+    | SnapshotPage
     | StreamError
     | PositionsAck
 )

@@ -20,7 +20,6 @@ from fastapi import WebSocket
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only, raiseload
 from starlette.websockets import WebSocketDisconnect
 
 from siaga.accounts.domain import Principal
@@ -31,9 +30,10 @@ from siaga.alerts import access
 from siaga.alerts.domain import ACTIVE_STATES, AlertState
 from siaga.alerts.models import Alert
 from siaga.dispatch.recommend import eta_seconds
-from siaga.realtime.feed import FeedItem, read_events, summary
+from siaga.realtime.feed import FeedItem, read_events
 from siaga.realtime.locations import AlertPosition
 from siaga.realtime.schemas import (
+    SNAPSHOT_PAGE,
     AlertLocation,
     AlertSummary,
     Heartbeat,
@@ -42,6 +42,7 @@ from siaga.realtime.schemas import (
     PositionsIn,
     ResidentAlertStatus,
     Snapshot,
+    SnapshotPage,
     StreamError,
     StreamName,
     UnitUpdate,
@@ -176,18 +177,26 @@ _BOARDS: weakref.WeakKeyDictionary[UnitTracker, _BoardWire] = weakref.WeakKeyDic
 
 
 def console_snapshot(
-    tracker: UnitTracker, agencies: frozenset[int] | None, *, cursor: int, alerts: list[AlertSummary]
+    tracker: UnitTracker,
+    agencies: frozenset[int] | None,
+    *,
+    cursor: int,
+    alerts: list[AlertSummary],
+    open_alerts: int | None = None,
+    more: bool = False,
 ) -> str:
     """The ``snapshot`` message of a console that sees ``agencies``, its unit board from ``tracker`` as it is now:
     the same text as ``Snapshot(...).model_dump_json()``, built from each unit's cached message and shared with
-    every console that asks at the same tracker version with the same alerts and cursor."""
+    every console that asks at the same tracker version with the same alerts and cursor. ``alerts`` is the first
+    page of ``open_alerts`` (all of them unless ``more``)."""
     wire = _BOARDS.get(tracker)
     if wire is None or wire.version != tracker.version:
         wire = _BOARDS[tracker] = _BoardWire(version=tracker.version)
     units = wire.units.get(agencies)
     if units is None:
         units = wire.units[agencies] = ",".join(unit_message(p) for p in tracker.board(agencies))
-    head = Snapshot(cursor=cursor, alerts=alerts, units=[]).model_dump_json()
+    total = len(alerts) if open_alerts is None else open_alerts
+    head = Snapshot(cursor=cursor, alerts=alerts, units=[], open_alerts=total, more=more).model_dump_json()
     shared = wire.snapshots.get(agencies)
     if shared is not None and shared[0] == head:
         return shared[1]
@@ -205,22 +214,27 @@ _SUMMARY_COLUMNS = [getattr(Alert, name) for name in AlertSummary.model_fields i
 async def open_alerts(
     session: AsyncSession, principal: Principal, *, scope: access.StaffScope | None = None
 ) -> list[AlertSummary]:
-    """The open alerts ``principal`` may see, oldest first: only the columns their summaries show (``scope``: the
-    staff member's, when the stream already has it)."""
+    """Every open alert ``principal`` may see, however many, oldest first: plain rows of only the columns their
+    summaries show, not ORM objects, so tens of thousands cost one query and little memory (``scope``: the staff
+    member's, when the stream already has it)."""
     condition = await access.visibility(session, principal, scope=scope)
     rows = await session.execute(
-        select(Alert, Resident.name, Resident.phone, Jurisdiction.name)
+        select(
+            *_SUMMARY_COLUMNS,
+            func.coalesce(Resident.name, Resident.phone).label("resident_name"),
+            Jurisdiction.name.label("jurisdiction_name"),
+        )
         .join(Resident, Resident.id == Alert.resident_id)
         .outerjoin(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
         .where(condition, Alert.state.in_([s.value for s in ACTIVE_STATES]))
-        .order_by(Alert.created_at)
-        .limit(2000)
-        .options(load_only(*_SUMMARY_COLUMNS), raiseload("*"))
+        .order_by(Alert.created_at, Alert.id)
     )
-    return [
-        summary(alert, resident_name=name or phone, jurisdiction_name=jurisdiction)
-        for alert, name, phone, jurisdiction in rows
-    ]
+    return [AlertSummary.model_validate(row._mapping) for row in rows]
+
+
+def pages(alerts: list[AlertSummary]) -> list[list[AlertSummary]]:
+    """``alerts`` in snapshot pages (one empty page if there are none)."""
+    return [alerts[start : start + SNAPSHOT_PAGE] for start in range(0, len(alerts), SNAPSHOT_PAGE)] or [[]]
 
 
 async def complete_tracker(session: AsyncSession, tracker: UnitTracker) -> None:
@@ -525,18 +539,16 @@ class Stream:
         )
 
     async def _snapshot(self, cursor: int) -> None:
-        """What is true now: the viewer's open alerts and, for consoles, the unit board. The board comes from the
-        process's tracker, read after this stream started listening for unit changes, so whatever changes later
-        follows the snapshot. The database connection is given back before anything is sent."""
+        """What is true now: the viewer's open alerts (all of them, in pages: see ``Snapshot``) and, for consoles,
+        the unit board. The board comes from the process's tracker, read after this stream started listening for
+        unit changes, so whatever changes later follows the snapshot. The database connection is given back before
+        anything is sent."""
         console = self.viewer.stream == "console"
         tracker = self.runtime.units.tracker
         async with self.runtime.read_sessions() as session:
             alerts = await open_alerts(session, self.viewer.principal, scope=self.viewer.scope)
             if console:
                 await complete_tracker(session, tracker)
-        if console:
-            await self.send_text(console_snapshot(tracker, self.viewer.agencies, cursor=cursor, alerts=alerts))
-            return
         if self.viewer.stream == "resident":
             for alert in alerts:
                 self.residents_alerts[alert.id] = _ResidentAlert(
@@ -550,4 +562,13 @@ class Stream:
                 )
             # The phone's own view: a duress alert shows as cancelled and is not "open".
             alerts = [a for a in alerts if not a.duress]
-        await self.send(Snapshot(cursor=cursor, alerts=alerts, units=[]))
+        first, *rest = pages(alerts)
+        if console:
+            text = console_snapshot(
+                tracker, self.viewer.agencies, cursor=cursor, alerts=first, open_alerts=len(alerts), more=bool(rest)
+            )
+            await self.send_text(text)
+        else:
+            await self.send(Snapshot(cursor=cursor, alerts=first, units=[], open_alerts=len(alerts), more=bool(rest)))
+        for n, page in enumerate(rest, start=1):
+            await self.send(SnapshotPage(cursor=cursor, alerts=page, more=n < len(rest)))

@@ -38,7 +38,7 @@ class Console:
 
     def on_message(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "snapshot":
+        if kind in ("snapshot", "snapshot_page"):
             for alert in message.get("alerts", []):
                 self.take_up(alert)
         elif kind == "alert_event":

@@ -172,7 +172,7 @@ class Officer:
 
     def on_message(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "snapshot":
+        if kind in ("snapshot", "snapshot_page"):
             for alert in message.get("alerts", []):
                 self.on_alert(alert, event=None)
         elif kind == "alert_event":

@@ -39,6 +39,7 @@ export class ConsoleStore {
     this.groups = [];
     this.bannerAt = "";
     this.pending = null;
+    this.incoming = null; // a snapshot whose pages are still arriving
   }
 
   /** Call `listener` after each batch of changes. Returns the unsubscribe function. */
@@ -76,7 +77,13 @@ export class ConsoleStore {
         setServerTime(message.server_time);
         return;
       case "snapshot":
-        this.applySnapshot(message);
+      case "snapshot_page":
+        // Every open alert comes, in pages (`more` until the last): the picture is replaced once it is whole.
+        if (message.type === "snapshot") this.incoming = { ...message, alerts: [...message.alerts] };
+        else if (this.incoming) this.incoming.alerts.push(...message.alerts);
+        if (message.more || !this.incoming) return;
+        this.applySnapshot(this.incoming);
+        this.incoming = null;
         break;
       case "alert_event":
         this.applyEvent(message.event, message.alert);
