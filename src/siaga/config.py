@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # Timers (used by dispatch and escalation).
     ack_timeout_seconds: int = Field(default=60, ge=5, description="T1: escalate if not acknowledged.")
     dispatch_timeout_seconds: int = Field(default=180, ge=5, description="T2: escalate if no officer.")
+    surge_presses_per_minute: int = Field(
+        default=25, ge=1, description="Surge banner: real presses in one kecamatan within a minute that raise it."
+    )
     exercise_units_answer_real_alerts: bool = Field(
         default=False,
         description="Drill units may be recommended, offered and dispatched real alerts. Only for the demo city, "

@@ -712,6 +712,19 @@ TABLE: tuple[Row, ...] = (
         Expect(401, A, 404, 403, 403, 403, 403, 403, 403),
         on_alert(lambda c: {"points": [{"lat": -6.8916, "lon": 107.6108, "accuracy_m": 10.0}]}, fresh="dispatched"),
     ),
+    # Bulk actions answer 200 with a result per alert: an alert out of the caller's sight is one "not found" result.
+    Row(
+        "POST",
+        f"{API}/alerts/bulk",
+        Expect(401, 403, 403, A, A, 403, 403, A, A),
+        plain(lambda c: {"action": "acknowledge", "alert_ids": [c.alert_id]}),
+    ),
+    Row(
+        "POST",
+        f"{API}/areas/message",
+        Expect(401, 403, 403, A, A, 403, 403, A, A),
+        plain(lambda c: {"jurisdiction_id": 1, "text": "Petugas menuju wilayah Anda"}),
+    ),
     Row(
         "POST",
         f"{API}/alerts/{{alert_id}}/acknowledge",

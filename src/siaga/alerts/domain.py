@@ -151,8 +151,26 @@ class HandBack:
     reason: str = "off_duty"
 
 
+@dataclass(frozen=True, slots=True)
+class MessageResident:
+    """The command centre's word to the resident on their status screen (sent to every open alert of an area in a
+    surge: "officers are on their way; stay somewhere safe")."""
+
+    text: str
+
+
 Command = (
-    Acknowledge | Dispatch | MarkEnRoute | MarkOnScene | Resolve | Cancel | DuressCancel | AddNote | Escalate | HandBack
+    Acknowledge
+    | Dispatch
+    | MarkEnRoute
+    | MarkOnScene
+    | Resolve
+    | Cancel
+    | DuressCancel
+    | AddNote
+    | Escalate
+    | HandBack
+    | MessageResident
 )
 
 
@@ -185,6 +203,7 @@ class EventKind(StrEnum):
     OFFERS_WITHDRAWN = "offers_withdrawn"  # someone took the alert (or it closed): the other offered units are told
     HANDED_BACK = "handed_back"  # the assigned unit gave the alert back to dispatch (data: unit_id, reason)
     DELIVERY_FAILED = "delivery_failed"  # an SMS or push about this alert could not be delivered (yet)
+    RESIDENT_MESSAGED = "resident_messaged"  # the command centre's word shown on the resident's screen (data: text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +369,17 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                 # Nobody else holds it now: it must not wait for a timer to be noticed.
                 return [handed, DomainEvent(EventKind.ESCALATED, {"reason": EscalationReason.HANDED_BACK.value})]
             return [handed]
+        case MessageResident(text=text):
+            _require_staff(actor, "message the resident")
+            _require_active(alert, "message the resident")
+            if alert.duress:
+                # The phone shows "cancelled" after a duress PIN: a word from the command centre would betray it.
+                raise TransitionError(
+                    "alert.duress_silent", "the resident entered the duress PIN: their phone stays silent"
+                )
+            if not text.strip():
+                raise TransitionError("alert.empty_message", "a message needs some text")
+            return [DomainEvent(EventKind.RESIDENT_MESSAGED, {"text": text.strip()})]
     raise TypeError(f"unknown command {command!r}")  # pragma: no cover - exhaustiveness guard
 
 
@@ -395,6 +425,7 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             | EventKind.OFFER_EXPIRED
             | EventKind.OFFERS_WITHDRAWN
             | EventKind.DELIVERY_FAILED
+            | EventKind.RESIDENT_MESSAGED
         ):
             return alert
     raise TypeError(f"unknown event {event.kind!r}")  # pragma: no cover

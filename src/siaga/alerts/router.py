@@ -7,15 +7,16 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
-from siaga.alerts import domain, service
+from siaga.alerts import bulk, domain, service
 from siaga.alerts.domain import AlertState
 from siaga.alerts.ingest import Raced
-from siaga.alerts.models import Alert
+from siaga.alerts.models import Alert, AlertEvent
 from siaga.alerts.press import PressIn
 from siaga.alerts.schemas import (
     ActionIn,
@@ -131,7 +132,19 @@ async def resident_alert_read(session: AsyncSession, alert: Alert) -> ResidentAl
         unit_callsign=alert.unit.callsign if alert.unit else None,
         officer_names=await service.officer_names(session, alert.unit_id),
         closed_at=alert.closed_at,
+        message=await _resident_message(session, alert),
     )
+
+
+async def _resident_message(session: AsyncSession, alert: Alert) -> str | None:
+    """The command centre's latest message to the resident on this alert (an area message in a surge), if any."""
+    data = await session.scalar(
+        select(AlertEvent.data)
+        .where(AlertEvent.alert_id == alert.id, AlertEvent.kind == domain.EventKind.RESIDENT_MESSAGED.value)
+        .order_by(AlertEvent.id.desc())
+        .limit(1)
+    )
+    return str(data["text"]) if data else None
 
 
 async def _view(session: AsyncSession, principal: Principal, alert: Alert, ip: str) -> AlertRead | ResidentAlertRead:
@@ -298,36 +311,30 @@ async def _act(
     ip: str,
     key: str | None = None,
 ) -> AlertRead:
-    """Apply one action. With a key (``Idempotency-Key``), an action this actor already applied answers with the
-    alert as it is now, and is neither applied nor audited again."""
+    """Apply one action (``bulk.act_audited``: the one path of every action on an alert)."""
     where = (body.where.lat, body.where.lon) if body.where else None
-    async with runtime.unit_of_work() as session:
-        if await receipts.done_before(session, principal=principal, alert_id=alert_id, key=key):
-            return alert_read(await service.get_visible(session, principal, alert_id))
-        after_id = await receipts.last_event_id(session, alert_id)
-        alert, events = await dispatching.act(
-            session,
-            principal=principal,
-            alert_id=alert_id,
-            command=command,
-            where=where,
-            drill_units_for_real=runtime.settings.exercise_units_answer_real_alerts,
-        )
-        await receipts.stamp(session, principal=principal, alert_id=alert.id, after_id=after_id, key=key)
-        await audit.record(
-            session,
-            action=f"alert.{events[0].kind.value}",
-            actor=principal,
-            target_type="alert",
-            target_id=str(alert.id),
-            client_ip=ip,
-            agency_id=alert.agency_id,
-            detail={"events": [e.kind.value for e in events]},
-        )
-        return alert_read(alert)
+    caller = bulk.Caller(principal=principal, ip=ip)
+    return alert_read(await bulk.act_audited(runtime, caller, alert_id, command, where=where, key=key))
 
 
 ACTION_ERRORS = error_responses(401, 403, 404, 409, 422)
+
+
+@router.post("/alerts/bulk", responses=error_responses(401, 403, 422))
+async def act_in_bulk(body: bulk.BulkIn, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP) -> bulk.BulkOut:
+    """One action on a selection or a map cluster (at most 500 alerts): each alert takes it as it would alone, with
+    its own timeline event and audit record; the answer says what happened to each. Input that is wrong for the
+    whole request (an unknown unit, a missing note) refuses it in full."""
+    return await bulk.act_on_each(runtime, bulk.Caller(principal=principal, ip=ip), body)
+
+
+@router.post("/areas/message", responses=error_responses(401, 403, 404, 422))
+async def message_area(
+    body: bulk.AreaMessageIn, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP
+) -> bulk.AreaMessageOut:
+    """Send one message from the command centre to the status screens of the residents with an open alert in a
+    kecamatan (a surge area): recorded on each alert's timeline, audited once."""
+    return await bulk.message_area(runtime, bulk.Caller(principal=principal, ip=ip), body)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", responses=ACTION_ERRORS)

@@ -242,6 +242,7 @@ class ResidentAlertRead(ReadModel):
     unit_callsign: str | None
     officer_names: list[str]
     closed_at: datetime | None
+    message: str | None = Field(default=None, description="The command centre's latest word to the resident")
 
 
 class TimelineEventRead(ReadModel):

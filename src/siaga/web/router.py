@@ -86,6 +86,7 @@ class WebConfig(ReadModel):
     vapid_public_key: str | None
     ack_timeout_seconds: int
     dispatch_timeout_seconds: int
+    surge_presses_per_minute: int
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -127,4 +128,5 @@ def web_config(runtime: RuntimeDep) -> WebConfig:
         vapid_public_key=application_server_key(key) if key else None,
         ack_timeout_seconds=settings.ack_timeout_seconds,
         dispatch_timeout_seconds=settings.dispatch_timeout_seconds,
+        surge_presses_per_minute=settings.surge_presses_per_minute,
     )
