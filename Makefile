@@ -16,12 +16,15 @@ web: $(WEB)
 # they are never committed and never loaded from a CDN.
 $(WEB): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/preact $(VENDOR)/htm $(VENDOR)/leaflet
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/preact $(VENDOR)/htm $(VENDOR)/leaflet $(VENDOR)/leaflet.markercluster
 	cp node_modules/preact/dist/preact.mjs node_modules/preact/hooks/dist/hooks.mjs $(VENDOR)/preact/
 	cp node_modules/htm/dist/htm.mjs node_modules/htm/LICENSE $(VENDOR)/htm/
 	cp -r node_modules/leaflet/dist/leaflet-src.esm.js node_modules/leaflet/dist/leaflet.css \
 	  node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	cp node_modules/leaflet/LICENSE $(VENDOR)/leaflet/LICENSE
+	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+	  node_modules/leaflet.markercluster/dist/MarkerCluster.css $(VENDOR)/leaflet.markercluster/
+	cp node_modules/leaflet.markercluster/MIT-LICENCE.txt $(VENDOR)/leaflet.markercluster/LICENSE
 	cp node_modules/preact/LICENSE $(VENDOR)/preact/LICENSE
 	@touch $(WEB)
 

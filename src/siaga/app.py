@@ -15,7 +15,6 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -41,6 +40,7 @@ from siaga.text import clean_text
 from siaga.web.router import IMPORT_MAP, STATIC, WebConfig, web_config
 from siaga.web.router import router as web_router
 
+from siaga.web.assets import StaticAssets
 log = logging.getLogger("siaga.app")
 
 
@@ -110,7 +110,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
     # Last: the pages' catch-all routes must not shadow the API's.
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticAssets(directory=STATIC), name="static")
     app.include_router(web_router)
     return app
 

@@ -4,13 +4,16 @@ import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { useBackgroundAnnouncements } from "./announce.js";
+import { SurgeBanner } from "./areas.js";
 import { AttentionBanner } from "./banner.js";
+import { BulkBar } from "./bulk.js";
 import { useAlertDetail } from "./detail.js";
 import { useAlertHandling } from "./handling.js";
-import { useConsoleKeys } from "./keymap.js";
+import { openWaitingEnd, useConsoleKeys } from "./keymap.js";
 import { useLiveConsole } from "./live.js";
 import { AlertPanel } from "./panel.js";
-import { Queue } from "./queue.js";
+import { useAlertLinks } from "./push.js";
+import { Queue, useQueueView } from "./queue.js";
 import { ShortcutHelp } from "./shortcuts.js";
 import { SituationMap } from "./situation.js";
 import { TopBar } from "./topbar.js";
@@ -25,6 +28,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
   const detail = useAlertDetail(selectedId, store, token);
   const handling = useAlertHandling(token, selectedId, detail);
   const { actions, busy, form, notice } = handling;
+  const view = useQueueView();
 
   function select(id) {
     setSelectedId(id);
@@ -32,7 +36,8 @@ export function ConsoleScreen({ config, account, onLogout }) {
   }
 
   useBackgroundAnnouncements(store, select);
-  useConsoleKeys({ store, siren, detail, handling, selectedId, select, help, setHelp });
+  useAlertLinks(select);
+  useConsoleKeys({ store, siren, detail, handling, selectedId, select, help, setHelp, view });
 
   function logout() {
     // Leave the screen first, which stops its stream: the server ends the stream with the session, and a stream that
@@ -51,8 +56,17 @@ export function ConsoleScreen({ config, account, onLogout }) {
         onLogout=${logout}
       />
       <${AttentionBanner} store=${store} onOpen=${select} />
+      <${SurgeBanner} store=${store} config=${config} view=${view} token=${token} />
+      <${BulkBar} store=${store} view=${view} token=${token} />
       <div class="console-main">
-        <${Queue} store=${store} selectedId=${selectedId} onSelect=${select} />
+        <${Queue}
+          store=${store}
+          view=${view}
+          selectedId=${selectedId}
+          onSelect=${select}
+          onOldest=${() => openWaitingEnd(store, select, "oldest")}
+          onNewest=${() => openWaitingEnd(store, select, "newest")}
+        />
         <div class="console-centre">
           <${SituationMap}
             store=${store}
@@ -62,6 +76,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
             trail=${detail.trail}
             centre=${centre}
             onSelect=${select}
+            onCluster=${(ids) => view.setPicked(new Set(ids))}
           />
           <${UnitBoard} store=${store} onCentre=${setCentre} />
         </div>

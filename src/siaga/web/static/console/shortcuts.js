@@ -6,6 +6,8 @@ import { t } from "../js/i18n.js";
 const KEYS = [
   ["J", () => t("console.keys.next")],
   ["K", () => t("console.keys.previous")],
+  ["[", () => t("console.keys.oldest")],
+  ["]", () => t("console.keys.newest")],
   ["A", () => t("console.keys.acknowledge")],
   ["C", () => t("console.keys.call_back")],
   ["D", () => t("console.keys.dispatch")],

@@ -1,9 +1,12 @@
-// The situation map: kecamatan, open alerts (a dot and the accuracy circle), units coloured by state, and the
-// selected alert's trail. Leaflet is driven directly rather than re-rendered: with hundreds of markers, only the
-// markers whose look changed are touched. Without a tile URL the map still draws all of this on a plain background.
+// The situation map: kecamatan (shaded by their open alerts), open alerts clustered (Leaflet.markercluster: a
+// surge of thousands is a few numbered circles, not a carpet of dots), units coloured by state, and the selected
+// alert's accuracy circle and trail. Clicking a cluster selects its alerts for a bulk action and zooms in. Leaflet is
+// driven directly rather than re-rendered: only the markers whose look changed are touched. Without a tile URL the map
+// still draws all of this on a plain background.
 import { html, useEffect, useRef } from "../js/ui.js";
 import { L, UNIT_COLOURS, addJurisdictions, createMap } from "../js/map.js";
 import { lang, t } from "../js/i18n.js";
+import { markerClusterGroup } from "./cluster.js";
 import { level } from "./priority.js";
 
 const ALERT_COLOURS = { critical: "#c53030", high: "#dd6b20", normal: "#2b6cb0" };
@@ -11,46 +14,100 @@ const ALERT_COLOURS = { critical: "#c53030", high: "#dd6b20", normal: "#2b6cb0" 
 const DRILL_COLOUR = "#718096";
 // Permanent call-sign labels help at a glance but become noise when the board is large.
 const LABELLED_UNITS = 40;
+const LEVELS = ["normal", "high", "critical"];
+
+/** A cluster's icon: its count, coloured by the most urgent alert in it. */
+function clusterIcon(cluster) {
+  const markers = cluster.getAllChildMarkers();
+  let worst = 0;
+  for (const marker of markers) worst = Math.max(worst, LEVELS.indexOf(marker.options.level));
+  const count = cluster.getChildCount();
+  const size = count < 100 ? 36 : count < 1000 ? 44 : 52;
+  return L.divIcon({
+    className: `alert-cluster level-${LEVELS[worst]}`,
+    html: `<span data-count="${count}">${count}</span>`,
+    iconSize: [size, size],
+  });
+}
 
 class SituationView {
-  constructor(element, config, token, onSelect) {
+  constructor(element, config, token, onSelect, onCluster) {
     this.map = createMap(element, config);
     L.control.scale({ imperial: false }).addTo(this.map);
     this.onSelect = onSelect;
-    this.alerts = new Map(); // alert id -> {dot, circle, look}
+    this.alerts = new Map(); // alert id -> {dot, look}
     this.units = new Map(); // unit id -> {dot, look}
     this.trail = L.layerGroup().addTo(this.map);
-    this.alertLayer = L.layerGroup().addTo(this.map);
+    this.accuracy = L.layerGroup().addTo(this.map); // the selected alert's circle only: 20,000 circles would crawl
+    this.alertLayer = null; // the cluster group, once the plugin has loaded
     this.unitLayer = L.layerGroup().addTo(this.map);
     this.focused = null;
-    addJurisdictions(this.map, token).then((layer) => layer?.bringToBack());
+    this.areas = null;
+    this.last = null;
+    addJurisdictions(this.map, token).then((layer) => {
+      this.areas = layer?.bringToBack() || null;
+      if (this.last) this.shadeAreas(this.last.store);
+    });
+    markerClusterGroup().then((Group) => {
+      if (!this.map) return;
+      this.alertLayer = new Group({
+        chunkedLoading: true,
+        showCoverageOnHover: false,
+        zoomToBoundsOnClick: false,
+        maxClusterRadius: 50,
+        iconCreateFunction: (cluster) => clusterIcon(cluster),
+      }).addTo(this.map);
+      this.alertLayer.on("clusterclick", (event) => {
+        const ids = event.layer.getAllChildMarkers().map((marker) => marker.options.alertId);
+        onCluster(ids);
+        event.layer.zoomToBounds({ padding: [20, 20] });
+      });
+      if (this.last) this.syncAlerts(this.last.store, this.last.selectedId);
+    });
     this.resize = new ResizeObserver(() => this.map.invalidateSize());
     this.resize.observe(element);
   }
 
   syncAlerts(store, selectedId) {
+    this.last = { store, selectedId };
+    this.shadeAreas(store);
+    if (!this.alertLayer) return;
     const language = lang();
     const shown = (alert) => alert && !(store.hideDrills && alert.is_exercise);
+    const gone = [];
     for (const [id, drawn] of this.alerts) {
       if (!shown(store.alerts.get(id))) {
-        this.alertLayer.removeLayer(drawn.dot);
-        if (drawn.circle) this.alertLayer.removeLayer(drawn.circle);
+        gone.push(drawn.dot);
         this.alerts.delete(id);
       }
     }
+    const added = [];
     for (const alert of store.alerts.values()) {
       if (!shown(alert)) continue;
       const selected = alert.id === selectedId;
-      const look = [level(alert), alert.state, selected, alert.lat, alert.lon, alert.accuracy_m, language].join("|");
+      const look = [level(alert), alert.state, alert.is_exercise, selected, alert.lat, alert.lon, language].join("|");
       const drawn = this.alerts.get(alert.id);
       if (drawn?.look === look) continue;
-      if (drawn) {
-        this.alertLayer.removeLayer(drawn.dot);
-        if (drawn.circle) this.alertLayer.removeLayer(drawn.circle);
-      }
-      this.alerts.set(alert.id, { ...this.drawAlert(alert, selected), look });
+      if (drawn) gone.push(drawn.dot);
+      const dot = this.drawAlert(alert, selected);
+      added.push(dot);
+      this.alerts.set(alert.id, { dot, look });
     }
+    // In bulk: the cluster group re-clusters once per call, not once per marker.
+    if (gone.length) this.alertLayer.removeLayers(gone);
+    if (added.length) this.alertLayer.addLayers(added);
+    this.accuracy.clearLayers();
     const selected = store.alerts.get(selectedId);
+    if (selected?.accuracy_m) {
+      const colour = selected.is_exercise ? DRILL_COLOUR : ALERT_COLOURS[level(selected)];
+      L.circle([selected.lat, selected.lon], {
+        radius: selected.accuracy_m,
+        color: colour,
+        weight: 1,
+        fillOpacity: 0.12,
+        interactive: false,
+      }).addTo(this.accuracy);
+    }
     if (selected && this.focused !== selectedId) {
       this.focused = selectedId;
       const where = L.latLng(selected.lat, selected.lon);
@@ -58,29 +115,35 @@ class SituationView {
     }
   }
 
+  /** Shade each kecamatan by its open (shown) alerts: the darker, the more. */
+  shadeAreas(store) {
+    if (!this.areas) return;
+    const counts = new Map();
+    for (const alert of store.alerts.values()) {
+      if (store.hideDrills && alert.is_exercise) continue;
+      const name = store.jurisdictions.get(alert.jurisdiction_id) || alert.jurisdiction_name;
+      if (name) counts.set(name, (counts.get(name) || 0) + 1);
+    }
+    const most = Math.max(1, ...counts.values());
+    this.areas.eachLayer((layer) => {
+      const count = counts.get(layer.feature?.properties?.name) || 0;
+      const share = count / most;
+      layer.setStyle({ fillColor: count ? "#c53030" : "#a0aec0", fillOpacity: count ? 0.1 + 0.35 * share : 0.08 });
+      layer.getElement?.()?.setAttribute("data-open-alerts", String(count));
+    });
+  }
+
   drawAlert(alert, selected) {
     const colour = alert.is_exercise ? DRILL_COLOUR : ALERT_COLOURS[level(alert)];
-    const where = [alert.lat, alert.lon];
-    const circle = alert.accuracy_m
-      ? L.circle(where, {
-          radius: alert.accuracy_m,
-          color: colour,
-          weight: 1,
-          fillOpacity: 0.12,
-          interactive: false,
-        }).addTo(this.alertLayer)
-      : null;
-    const dot = L.circleMarker(where, {
-      radius: selected ? 13 : 9,
-      color: selected ? "#f6ad55" : "#ffffff",
-      weight: selected ? 4 : 2,
-      fillColor: colour,
-      fillOpacity: alert.state === "new" ? 1 : 0.7,
-    })
+    const size = selected ? 24 : 16;
+    const icon = L.divIcon({
+      className: `alert-pin${selected ? " selected" : ""}${alert.state === "new" ? " is-new" : ""}`,
+      html: `<span style="background:${colour}"></span>`,
+      iconSize: [size, size],
+    });
+    return L.marker([alert.lat, alert.lon], { icon, alertId: alert.id, level: level(alert), keyboard: false })
       .bindTooltip(`${t(`common.category.${alert.category}`)} · ${t(`common.state.${alert.state}`)}`)
-      .on("click", () => this.onSelect(alert.id))
-      .addTo(this.alertLayer);
-    return { dot, circle };
+      .on("click", () => this.onSelect(alert.id));
   }
 
   syncUnits(store) {
@@ -134,17 +197,26 @@ class SituationView {
   destroy() {
     this.resize.disconnect();
     this.map.remove();
+    this.map = null;
   }
 }
 
-export function SituationMap({ store, config, token, selectedId, trail, onSelect, centre }) {
+export function SituationMap({ store, config, token, selectedId, trail, onSelect, onCluster, centre }) {
   const element = useRef(null);
   const view = useRef(null);
   const select = useRef(onSelect);
   select.current = onSelect;
+  const cluster = useRef(onCluster);
+  cluster.current = onCluster;
 
   useEffect(() => {
-    view.current = new SituationView(element.current, config, token, (id) => select.current(id));
+    view.current = new SituationView(
+      element.current,
+      config,
+      token,
+      (id) => select.current(id),
+      (ids) => cluster.current?.(ids),
+    );
     return () => view.current.destroy();
   }, []);
   useEffect(() => view.current.syncAlerts(store, selectedId), [store.alertsVersion, selectedId, lang()]);

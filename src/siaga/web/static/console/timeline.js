@@ -106,6 +106,7 @@ function eventDetail(event) {
   const data = event.data || {};
   switch (event.kind) {
     case "note":
+    case "resident_messaged":
       return data.text;
     case "dispatched":
       return data.unit_name;

@@ -1,0 +1,93 @@
+"""The operator's surge view in a real browser: the queue grouped by kecamatan and filtered, the oldest and newest
+waiting alert one key apart, a map cluster handed to the parent Polres in one action, and the surge banner naming the
+area on two consoles at once (each computes it from the same alerts and the server's threshold).
+
+Before, the queue drew the first 200 rows in one list, the map was a carpet of dots, and a surge raised no banner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import expect
+
+from siaga.accounts.models import Role
+from tests.browser.conftest import Site, screenshot
+from tests.browser.test_console import DEADLINE_MS, open_console
+from tests.conftest import eventually
+
+COBLONG = (-6.8915, 107.6107)
+GEDEBAGE = (-6.9389, 107.7210)
+
+
+async def _press(site: Site, where: tuple[float, float], n: int, **fields: Any) -> dict[str, Any]:
+    resident = await site.api.resident(name=f"Warga {n}")
+    return await site.api.press(resident, lat=where[0] + n * 1e-4, lon=where[1] + n * 1e-4, **fields)
+
+
+async def test_the_queue_groups_filters_and_jumps_to_the_oldest_and_newest_waiting(site: Site) -> None:
+    operator = await site.api.staff(Role.OPERATOR)
+    coblong = [await _press(site, COBLONG, n) for n in range(3)]
+    injured = await _press(site, GEDEBAGE, 10, category="kesehatan")
+    gedebage = [injured, await _press(site, GEDEBAGE, 11)]
+    console = await open_console(site, operator)
+    page = console.page
+    await expect(page.locator(".queue-count")).to_have_attribute("data-count", "5", timeout=DEADLINE_MS)
+    # The injured rise to the top of the waiting alerts, though pressed later.
+    await expect(page.locator(".queue-row").first).to_have_attribute("data-alert-id", injured["id"])
+
+    await page.select_option("[data-group-by]", "kecamatan")
+    groups = page.locator(".queue-group")
+    await expect(groups).to_have_count(2)
+    await expect(groups.first).to_have_attribute("data-count", "3")  # Coblong, the larger, first
+    await expect(groups.nth(1)).to_have_attribute("data-count", "2")
+
+    await page.select_option('[data-filter="category"]', "kesehatan")
+    await expect(page.locator(".queue-count")).to_have_attribute("data-shown", "1")
+    await expect(page.locator(".queue-row")).to_have_count(1)
+    await page.select_option('[data-filter="category"]', "")
+    await expect(page.locator(".queue-row")).to_have_count(5)
+
+    await page.keyboard.press("[")
+    await expect(page.locator('.queue-row[aria-current="true"]')).to_have_attribute("data-alert-id", coblong[0]["id"])
+    await page.keyboard.press("]")
+    await expect(page.locator('.queue-row[aria-current="true"]')).to_have_attribute("data-alert-id", gedebage[1]["id"])
+    await expect(page.locator('[data-action="oldest-waiting"] kbd')).to_have_text("[")  # the keys are shown
+    await screenshot(page, "console-surge-grouped")
+
+
+async def test_a_map_cluster_is_handed_to_the_parent_polres_in_one_action(site: Site) -> None:
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    polres = await site.api.staff(Role.OPERATOR, "POLRESTABES-BDG")
+    alerts = [await _press(site, COBLONG, n) for n in range(6)]
+    console = await open_console(site, operator)
+    page = console.page
+    cluster = page.locator(".alert-cluster span[data-count='6']")
+    await expect(cluster).to_be_visible(timeout=DEADLINE_MS)
+    await cluster.click()
+    await expect(page.locator(".bulk-bar")).to_have_attribute("data-picked", "6")
+    await page.click('[data-bulk-form="hand_to_agency"]')
+    await page.fill("[data-bulk-note]", "Gempa Lembang: banyak korban")
+    await page.click("[data-bulk-submit]")
+    await expect(page.locator(".bulk-result")).to_contain_text("6", timeout=DEADLINE_MS)
+
+    async def all_handed() -> bool:
+        views = [(await site.api.get(polres, f"/alerts/{a['id']}")) for a in alerts]
+        return all(v.status_code == 200 and v.json()["escalated"] for v in views)
+
+    await eventually(all_handed, what="the parent Polres to see every alert of the cluster, escalated")
+
+
+async def test_a_surge_banner_names_the_area_on_two_consoles(site: Site) -> None:
+    threshold = (await site.api.http.get("/api/v1/config/web")).json()["surge_presses_per_minute"]
+    first = await open_console(site, await site.api.staff(Role.OPERATOR))
+    second = await open_console(site, await site.api.staff(Role.SUPERVISOR))
+    for console in (first, second):
+        await expect(console.page.locator(".surge-banner")).to_have_count(0)
+    for n in range(threshold):
+        await _press(site, COBLONG, n)
+    for console in (first, second):
+        area = console.page.locator(".surge-area")
+        await expect(area).to_have_count(1, timeout=DEADLINE_MS)
+        await expect(area).to_contain_text("Coblong")
+        await expect(area).to_have_attribute("data-presses", str(threshold))
+    await screenshot(first.page, "console-surge-banner")
