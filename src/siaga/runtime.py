@@ -27,6 +27,7 @@ from siaga.dispatch.service import DISPATCH_WAKE
 from siaga.dispatch.timers import TimerSweep
 from siaga.heap import HeapKeeper
 from siaga.notify import service as notify
+from siaga.notify.consent import ContactRules
 from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, HttpSMS, SMSSender
 from siaga.realtime.feed import FEED_ITEMS, EventFeed, publish_poke
@@ -119,7 +120,7 @@ class Runtime:
 
     @property
     def senders(self) -> notify.Senders:
-        return notify.Senders(sms=self.sms, push=self.push)
+        return notify.Senders(sms=self.sms, push=self.push, contacts=ContactRules.of(self.settings))
 
     async def start(self) -> None:
         """Connect the hub and start following the timeline, the units and the timers.

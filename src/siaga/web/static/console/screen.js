@@ -12,7 +12,6 @@ import { useAlertHandling } from "./handling.js";
 import { openWaitingEnd, useConsoleKeys } from "./keymap.js";
 import { useLiveConsole } from "./live.js";
 import { AlertPanel } from "./panel.js";
-import { useAlertLinks } from "./push.js";
 import { Queue, useQueueView } from "./queue.js";
 import { ShortcutHelp } from "./shortcuts.js";
 import { SituationMap } from "./situation.js";
@@ -36,7 +35,6 @@ export function ConsoleScreen({ config, account, onLogout }) {
   }
 
   useBackgroundAnnouncements(store, select);
-  useAlertLinks(select);
   useConsoleKeys({ store, siren, detail, handling, selectedId, select, help, setHelp, view });
 
   function logout() {
