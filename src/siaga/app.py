@@ -32,6 +32,7 @@ from siaga.errors import SiagaError
 from siaga.exercise.router import router as exercise_router
 from siaga.noop import router as noop_router
 from siaga.notify.router import router as consent_router
+from siaga.notify.router import router as consent_router
 from siaga.realtime.router import router as realtime_router
 from siaga.reports.router import router as reports_router
 from siaga.responders.router import router as responders_router
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
             return error_json(503, "health.database", f"database unavailable: {type(exc).__name__}")
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
+    app.include_router(consent_router)  # /k/<code>: an emergency contact agrees or declines
     app.include_router(consent_router)  # /k/<code>: an emergency contact agrees or declines
     # Last: the pages' catch-all routes must not shadow the API's.
     app.mount("/static", StaticAssets(directory=STATIC), name="static")

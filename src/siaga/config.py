@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     contact_alarms_per_day: int = Field(
         default=3, ge=0, le=100, description="Alarms one emergency contact's number gets a day at most (WIB days)"
     )
+    contact_alarms_per_day: int = Field(
+        default=3, ge=0, le=100, description="Alarms one emergency contact's number gets a day at most (WIB days)"
+    )
     contact_map_link: str = Field(
         default="https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
         description="The map link in the contacts' SMS ({lat} and {lon} are filled in)",

@@ -18,7 +18,7 @@ from siaga.notify.models import OutboundMessage
 from siaga.notify.sms import DevSMS
 from siaga.runtime import Runtime
 from tests.conftest import Api
-from tests.integration.test_dispatch import COBLONG, city, eventually, messages_for, with_contacts
+from tests.integration.test_dispatch import COBLONG, alarms_to, city, eventually, messages_for, with_contacts
 
 __all__ = ["city"]  # the fixture, used by name
 PHONES = ["081299990011", "081299990012"]
@@ -47,7 +47,7 @@ async def test_a_press_cancelled_in_time_sends_the_contacts_nothing(city: Api) -
     await _time_passes(api.runtime, alert["id"])
     assert {m.status for m in await messages_for(api.runtime, alert["id"])} == {"withdrawn"}
     assert isinstance(api.runtime.sms, DevSMS)
-    assert all(api.runtime.sms.read(to=phone) == [] for phone in contacts)
+    assert all(alarms_to(api.runtime.sms, phone) == [] for phone in contacts)
 
 
 async def test_a_cancel_after_the_alarm_sends_each_contact_an_all_clear(city: Api) -> None:
@@ -59,14 +59,14 @@ async def test_a_cancel_after_the_alarm_sends_each_contact_an_all_clear(city: Ap
     sms = api.runtime.sms
     assert isinstance(sms, DevSMS)
     for phone in contacts:
-        (alarm,) = sms.read(to=phone)
+        (alarm,) = alarms_to(sms, phone)
         assert "Rina menekan tombol darurat" in alarm["body"]
         assert "Kec. Coblong" in alarm["body"]
         assert f"mlat={COBLONG[0]:.5f}&mlon={COBLONG[1]:.5f}" in alarm["body"]
     assert (await api.post(resident, f"/alerts/{alert['id']}/cancel", {"pin": "1234"})).status_code == 200
 
     async def all_clear() -> list[list[dict[str, str]]] | None:
-        told = [sms.read(to=phone) for phone in contacts]
+        told = [alarms_to(sms, phone) for phone in contacts]
         return told if all(len(messages) == 2 for messages in told) else None
 
     for _alarm, clear in await eventually(all_clear, "an all-clear to each contact"):
@@ -86,4 +86,4 @@ async def test_a_duress_pin_never_withdraws_the_alarm_nor_sends_an_all_clear(cit
     messages = await messages_for(api.runtime, alert["id"])
     assert [(m.purpose, m.status) for m in messages] == [("emergency_contact", "sent")] * len(contacts)
     assert isinstance(api.runtime.sms, DevSMS)
-    assert all(len(api.runtime.sms.read(to=phone)) == 1 for phone in contacts)
+    assert all(len(alarms_to(api.runtime.sms, phone)) == 1 for phone in contacts)

@@ -8,6 +8,7 @@ import base64
 import json
 import math
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -663,8 +664,9 @@ async def test_old_positions_are_purged_unless_they_belong_to_an_alert(city: Api
 # 6. Notifications -------------------------------------------------------------------------------------------------
 
 
-async def with_contacts(api: Api, resident: Person, phones: list[str]) -> list[str]:
-    """Give the resident emergency contacts; returns their numbers as stored (E.164)."""
+async def with_contacts(api: Api, resident: Person, phones: list[str], *, agree: bool = True) -> list[str]:
+    """Give the resident emergency contacts, who agree to be ones through the SMS asking them (unless not
+    ``agree``); returns their numbers as stored (E.164)."""
     contacts = [{"name": f"Keluarga {n}", "phone": p, "relation": "keluarga"} for n, p in enumerate(phones)]
     answer = await api.http.patch(
         "/api/v1/residents/me", json={"emergency_contacts": contacts}, headers=resident.headers
@@ -672,7 +674,33 @@ async def with_contacts(api: Api, resident: Person, phones: list[str]) -> list[s
     assert answer.status_code == 200, answer.text
     stored: list[str] = [c["phone"] for c in answer.json()["emergency_contacts"]]
     assert len(stored) == len(phones)
+    if agree:
+        for phone in stored:
+            code = await consent_code(api, phone, asked_by=resident.name)
+            assert (await api.http.post(f"/k/{code}/setuju")).status_code == 200
     return stored
+
+
+CONSENT_LINK = re.compile(r"/k/([A-Za-z0-9_-]+)")
+
+
+async def consent_code(api: Api, phone: str, *, asked_by: str) -> str:
+    """The code in the SMS that asked this number's consent for the resident named ``asked_by`` (sent after the
+    commit, by the app's own worker)."""
+    assert isinstance(api.runtime.sms, DevSMS)
+    sms = api.runtime.sms
+
+    async def asked() -> str | None:
+        sent = sms.read(to=phone)
+        found = [CONSENT_LINK.search(m["body"]) for m in sent if f"{asked_by} mencantumkan" in m["body"]]
+        return found[-1].group(1) if found and found[-1] else None
+
+    return await eventually(asked, f"the SMS asking {phone} to be an emergency contact")
+
+
+def alarms_to(sms: DevSMS, phone: str) -> list[dict[str, str]]:
+    """What a contact was told about alarms (not the SMS that asked whether they agree to be one)."""
+    return [m for m in sms.read(to=phone) if "mencantumkan" not in m["body"]]
 
 
 async def messages_for(runtime: Runtime, alert_id: str) -> list[OutboundMessage]:
@@ -718,7 +746,7 @@ async def test_emergency_contacts_get_an_sms_through_the_development_adapter(
         attempts = await attempts_for(api.runtime, message.id)
         assert [(a.ok, a.error) for a in attempts] == [(True, "")]
     for phone in contacts:
-        received = sms.read(to=phone)
+        received = alarms_to(sms, phone)
         assert len(received) == 1
         assert "Siti Aminah" in received[0]["body"]
         assert f"mlat={COBLONG[0]:.5f}&mlon={COBLONG[1]:.5f}" in received[0]["body"]  # a map link

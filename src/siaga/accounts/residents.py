@@ -13,6 +13,7 @@ from siaga.accounts.schemas import EmergencyContactIn, ResidentUpdate
 from siaga.accounts.turns import take_turns
 from siaga.config import Settings
 from siaga.errors import Invalid, NotFound
+from siaga.notify import contacts as contacts_consent
 
 # The moderation record of a NIK that two phone numbers hold.
 NIK_CONTESTED = "nik_contested"
@@ -118,3 +119,10 @@ async def _replace_contacts(
         await session.delete(old)
     await session.flush()
     session.add_all(rows)
+    await contacts_consent.ask(
+        session,
+        settings=settings,
+        resident_id=resident.id,
+        name=resident.name or resident.phone,
+        phones=[row.phone for row in rows],
+    )

@@ -51,6 +51,7 @@ from siaga.deps import (
 )
 from siaga.dispatch import deactivation
 from siaga.errors import NotFound, Unauthorized
+from siaga.notify import consent
 from siaga.notify import service as notify
 from siaga.schemas import RowId, error_responses
 
@@ -59,6 +60,7 @@ router = APIRouter()
 
 async def resident_read(session: AsyncSession, resident: Resident) -> ResidentRead:
     contacts = await accounts.emergency_contacts(session, resident.id)
+    answers = await consent.states(session, resident.id)
     return ResidentRead(
         id=resident.id,
         phone=resident.phone,
@@ -74,7 +76,16 @@ async def resident_read(session: AsyncSession, resident: Resident) -> ResidentRe
         suspended=resident.suspended,
         suspended_reason=resident.suspended_reason,
         created_at=resident.created_at,
-        emergency_contacts=[EmergencyContactRead.model_validate(c) for c in contacts],
+        emergency_contacts=[
+            EmergencyContactRead(
+                id=c.id,
+                name=c.name,
+                phone=c.phone,
+                relation=c.relation,
+                consent=answers.get(c.phone, consent.Consent.PENDING),
+            )
+            for c in contacts
+        ],
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from siaga.accounts.models import Role
+from siaga.notify.consent import Consent
 from siaga.schemas import LongText, Model, ReadModel, RowId, ShortText
 
 Pin = Annotated[str, Field(pattern=r"^[0-9]{4,8}$", description="4 to 8 digits")]
@@ -52,6 +53,9 @@ class EmergencyContactRead(ReadModel):
     name: str
     phone: str
     relation: str
+    consent: Consent = Field(
+        default=Consent.PENDING, description="Whether the contact agreed (in the SMS Siaga sent them) to get alarms"
+    )
 
 
 class ResidentUpdate(Model):

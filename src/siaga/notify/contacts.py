@@ -3,10 +3,14 @@
 The alarm waits out ``contact_alarm_delay_seconds`` after the press: a press the resident cancels with their PIN
 within it (a pocket press, a child playing) sends nothing. A cancel after the alarm went out sends an all-clear to
 the contacts who got it. A duress PIN looks like a cancel on the phone but is not one: the alarm still goes, and no
-all-clear ever follows. Messages are in Bahasa Indonesia (they go to anyone), with the kecamatan and a map link."""
+all-clear ever follows. Messages are in Bahasa Indonesia (they go to anyone), with the kecamatan and a map link.
+
+Each new contact is asked first whether they agree to be one (see ``notify.consent``): an alarm goes to them only
+once before they answer, never after they decline, and at most a few times a day."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,11 +18,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.config import Settings
+from siaga.db import utcnow
+from siaga.notify import consent
 from siaga.notify import service as notify
 from siaga.notify.models import OutboundMessage
 
 _WIB = ZoneInfo("Asia/Jakarta")
-ALARM = "emergency_contact"
+ALARM = consent.ALARM
 ALL_CLEAR = "emergency_contact_all_clear"
 
 
@@ -52,7 +58,11 @@ async def after_cancel(session: AsyncSession, *, settings: Settings, alert_id: s
         .where(*alarms, OutboundMessage.status == "pending", OutboundMessage.attempts == 0)
         .values(status="withdrawn")
     )
-    told = await session.scalars(select(OutboundMessage.recipient).where(*alarms, OutboundMessage.attempts > 0))
+    told = await session.scalars(
+        select(OutboundMessage.recipient).where(
+            *alarms, OutboundMessage.attempts > 0, OutboundMessage.status != consent.SUPPRESSED
+        )
+    )
     for phone in dict.fromkeys(told.all()):  # each contact once, in the order they were told
         await notify.queue_sms(
             session,
@@ -62,3 +72,29 @@ async def after_cancel(session: AsyncSession, *, settings: Settings, alert_id: s
             adapter=settings.sms_adapter,
             alert_id=alert_id,
         )
+
+
+async def ask(
+    session: AsyncSession, *, settings: Settings, resident_id: uuid.UUID, name: str, phones: list[str]
+) -> None:
+    """Ask each contact the resident has not had asked before whether they agree to be one: an SMS with their link.
+    A resident has at most ``consent.CONSENT_REQUESTS_PER_DAY`` numbers asked a day; past that, a contact's first
+    alarm carries the link instead (so naming strangers by the hundred sends them nothing)."""
+    rules = consent.ContactRules.of(settings)
+    asked = await consent.requests_today(session, resident_id)
+    for phone in dict.fromkeys(phones):
+        record = await consent.consent_for(session, resident_id=resident_id, phone=phone)
+        if record.requested_at is not None or record.state != consent.Consent.PENDING:
+            continue
+        if asked >= consent.CONSENT_REQUESTS_PER_DAY:
+            break
+        record.requested_at = utcnow()
+        asked += 1
+        await notify.queue_sms(
+            session,
+            to=phone,
+            body=consent.request_text(name=name, link=rules.link(record.code)),
+            purpose=consent.CONSENT_REQUEST,
+            adapter=settings.sms_adapter,
+        )
+    await session.flush()

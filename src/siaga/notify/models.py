@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db import Base, BigIntPK, UTCDateTime, utcnow
@@ -39,3 +40,32 @@ class DeliveryAttempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ok: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class ContactConsent(Base):
+    """Whether a number a resident named as an emergency contact agreed to get that resident's alarms. The contact
+    answers through the link in the SMS that asks them (``/k/<code>``); until then they get one alarm, marked as
+    unconfirmed, and no more."""
+
+    __tablename__ = "contact_consents"
+    __table_args__ = (UniqueConstraint("resident_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | confirmed | declined
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the SMS asking them was queued
+    unconfirmed_alarm_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the one alarm before an answer
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactSMSDay(Base):
+    """How many alarms one number got on one day (WIB), counted in one atomic statement for every process."""
+
+    __tablename__ = "contact_sms_days"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -22,6 +22,7 @@ from siaga.alerts.domain import DomainEvent, EventKind
 from siaga.alerts.timeline import record_system_event
 from siaga.db import utcnow
 from siaga.dispatch.models import PushSubscriptionRecord
+from siaga.notify import consent
 from siaga.notify.models import DeliveryAttempt, OutboundMessage
 from siaga.notify.push import PushSender, PushSubscription, SubscriptionGone
 from siaga.notify.sms import DeliveryError, SMSSender
@@ -38,6 +39,7 @@ OUTBOUND = "siaga.outbound"  # session.info: message ids the unit of work delive
 class Senders:
     sms: SMSSender
     push: PushSender | None = None
+    contacts: consent.ContactRules = field(default_factory=consent.ContactRules)
 
 
 async def queue(
@@ -143,6 +145,12 @@ async def _attempt(sessions: async_sessionmaker[AsyncSession], senders: Senders,
     message = await _claim(sessions, message_id)
     if message is None:
         return
+    if message.purpose == consent.ALARM and message.attempts == 1:
+        # An emergency contact's alarm: sent only with their consent (or once before they answer), capped a day.
+        body = await consent.screen_alarm(sessions, senders.contacts, message)
+        if body is None:
+            return
+        message.body = body
     error, gone, provider_id = "", False, ""
     try:
         provider_id = await _send(sessions, senders, message)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from pydantic import Field
 
 from siaga.deps import RuntimeDep
 from siaga.schemas import ReadModel
@@ -79,7 +81,8 @@ class WebConfig(ReadModel):
 
     tile_url: str
     tile_attribution: str
-    map_center: tuple[float, float]
+    # A list, not a tuple: a tuple's OpenAPI description ("items" as a list) is not a valid OpenAPI 3.1 schema.
+    map_center: Annotated[list[float], Field(min_length=2, max_length=2, description="[lat, lon]")]
     map_zoom: int
     languages: list[str]
     default_language: str
@@ -121,7 +124,7 @@ def web_config(runtime: RuntimeDep) -> WebConfig:
     return WebConfig(
         tile_url=settings.map_tile_url,
         tile_attribution=settings.map_tile_attribution,
-        map_center=(settings.map_center_lat, settings.map_center_lon),
+        map_center=[settings.map_center_lat, settings.map_center_lon],
         map_zoom=settings.map_zoom,
         languages=["id", "en"],
         default_language="id",
