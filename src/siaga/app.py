@@ -6,7 +6,6 @@ import base64
 import hashlib
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,8 +29,10 @@ from siaga.deps import RuntimeDep, is_refusal, record_refusal
 from siaga.dispatch.router import router as dispatch_router
 from siaga.errors import SiagaError
 from siaga.exercise.router import router as exercise_router
+from siaga.logs import RequestLog
+from siaga.metrics import PressCount
+from siaga.monitoring import router as monitoring_router
 from siaga.noop import router as noop_router
-from siaga.notify.router import router as consent_router
 from siaga.notify.router import router as consent_router
 from siaga.realtime.router import router as realtime_router
 from siaga.reports.router import router as reports_router
@@ -39,10 +40,10 @@ from siaga.responders.router import router as responders_router
 from siaga.runtime import Runtime
 from siaga.schemas import error_responses
 from siaga.text import clean_text
+from siaga.web.assets import StaticAssets
 from siaga.web.router import IMPORT_MAP, STATIC, WebConfig, web_config
 from siaga.web.router import router as web_router
 
-from siaga.web.assets import StaticAssets
 log = logging.getLogger("siaga.app")
 
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     )
     app.add_middleware(CleanURL)
     app.add_middleware(SecurityHeaders, headers=security_headers(settings))
+    app.add_middleware(PressCount)  # outside the body limit: a press refused for its size is counted too
     app.add_middleware(RequestLog)  # outside the body limit: a refused body is logged too
     _install_error_handlers(app)
     app.include_router(accounts_router, prefix="/api/v1")
@@ -94,6 +96,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(reports_router, prefix="/api/v1")
     app.include_router(exercise_router, prefix="/api/v1")
     app.include_router(noop_router, prefix="/api/v1")
+    app.include_router(monitoring_router)
 
     @app.get("/api/v1/config/web", tags=["operations"])
     async def config_for_web_apps(runtime: RuntimeDep) -> WebConfig:
@@ -156,44 +159,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return error_json(500, "internal_error", "something went wrong on the server; it has been logged")
-
-
-class RequestLog:
-    """One ``siaga.http`` log record per HTTP request: method, path, status, milliseconds and client. A plain ASGI
-    middleware: Starlette's ``BaseHTTPMiddleware`` runs every request in a task group of its own, a cost each SOS
-    press paid for a log line."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.log = logging.getLogger("siaga.http")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500  # if the app fails before it answers, the error handler outside this answers 500
-
-        async def status_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, status_send)
-        finally:
-            client = scope.get("client")
-            self.log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "ms": round((time.perf_counter() - start) * 1000, 2),
-                    "client": client[0] if client else "",
-                },
-            )
 
 
 def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:

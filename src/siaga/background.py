@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger("siaga.background")
@@ -21,9 +22,18 @@ class Loop:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self.finished_at = time.monotonic()
+        """When the last round finished, or the loop started (``time.monotonic()``): its age tells a stalled loop."""
+        self.last_duration = 0.0
+        """Seconds the last round took."""
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     def start(self) -> None:
         self._stopping = False
+        self.finished_at = time.monotonic()
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     def wake(self) -> None:
@@ -49,8 +59,11 @@ class Loop:
             self._wake.clear()
             if self._stopping:
                 break
+            began = time.monotonic()
             try:
                 await self._work()
             except Exception:  # the loop must go on; the failure is logged and the next round retries
                 log.exception("background round failed", extra={"loop": self.name})
                 await asyncio.sleep(min(self._interval, 1.0))
+            self.finished_at = time.monotonic()
+            self.last_duration = self.finished_at - began

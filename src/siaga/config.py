@@ -5,10 +5,11 @@ Nothing reads it at import time: the CLI builds it once and passes it to ``creat
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -149,6 +150,16 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Strict-Transport-Security max-age; set it (e.g. 31536000) only behind TLS"
     )
 
+    # Monitoring (see docs/monitoring.md). /metrics answers only scrapers from these networks, and only with the
+    # token if one is set; /livez and /readyz answer anyone (load balancers probe them).
+    metrics_allow: str = Field(
+        default="127.0.0.0/8,::1/128",
+        description="Comma-separated networks allowed to read /metrics (the client address after trusted proxies)",
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""), description="If set, /metrics also needs 'Authorization: Bearer <token>'"
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -162,6 +173,18 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _WithoutDevMode(settings_cls, dotenv_settings), file_secret_settings
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for network in value.split(","):
+            if network.strip():
+                ip_network(network.strip(), strict=False)  # a ValueError names the bad network
+        return value
+
+    @property
+    def metrics_networks(self) -> list[IPv4Network | IPv6Network]:
+        return [ip_network(n.strip(), strict=False) for n in self.metrics_allow.split(",") if n.strip()]
 
     @model_validator(mode="after")
     def _refuse_dev_defaults(self) -> Settings:

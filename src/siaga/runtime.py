@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from siaga import metrics
 from siaga.accounts.sessions import SESSIONS_REVOKED, PrincipalCache
 from siaga.agencies.service import JurisdictionLocator
 from siaga.alerts import press
@@ -22,7 +23,7 @@ from siaga.alerts.press import PressIn
 from siaga.alerts.timeline import EVENTS_WRITTEN
 from siaga.background import Loop
 from siaga.config import Settings
-from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction
+from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction, utcnow
 from siaga.dispatch.service import DISPATCH_WAKE
 from siaga.dispatch.timers import TimerSweep
 from siaga.heap import HeapKeeper
@@ -114,6 +115,9 @@ class Runtime:
         outcomes, info = await self.core.write(
             partial(press.store, presses=presses, places=places, settings=self.settings)
         )
+        committed = utcnow()
+        for each in presses:
+            metrics.PRESS_TO_COMMIT.observe((committed - each.received_at).total_seconds())
         if self.started:
             await self._after_commit(info)
         return outcomes

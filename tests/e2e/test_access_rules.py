@@ -38,7 +38,7 @@ from tests.conftest import PASSWORD, Api, Person, new_phone, sos_body
 from tests.residents import made_residents
 
 API = "/api/v1"
-NOT_IN_TABLE = ("/healthz", "/openapi.json", "/docs", "/redoc")
+NOT_IN_TABLE = ("/healthz", "/livez", "/readyz", "/openapi.json", "/docs", "/redoc")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 COBLONG = (-6.8915, 107.6107)  # near ITB, inside Kecamatan Coblong
 DEADLINE = 5.0  # seconds for the unit tracker (fed through the hub) and the timer sweep to catch up

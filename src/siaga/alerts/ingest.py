@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
+
+from siaga import metrics
 
 log = logging.getLogger("siaga.ingest")
 
@@ -59,9 +62,24 @@ class GroupCommit(Generic[Item]):
         self._queue: asyncio.Queue[_Job[Item]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._batch: list[_Job[Item]] = []
+        self.last_batch_at = time.monotonic()
+        """When the writer last finished a batch (or started): ``time.monotonic()``."""
+        self.batch_started_at: float | None = None
+        """When the batch in flight was taken (None while the writer waits for presses)."""
+
+    @property
+    def alive(self) -> bool:
+        """The writer task runs (presses are stored in batches; otherwise each is stored alone, more slowly)."""
+        return self._worker is not None and not self._worker.done()
+
+    @property
+    def waiting(self) -> int:
+        """Presses queued for the next batch."""
+        return self._queue.qsize()
 
     def start(self) -> None:
         if self._worker is None:
+            self.last_batch_at = time.monotonic()
             self._worker = asyncio.create_task(self._run(), name="siaga-ingest")
 
     async def stop(self, *, grace_s: float = 10.0) -> None:
@@ -109,6 +127,8 @@ class GroupCommit(Generic[Item]):
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             self._batch = batch
+            self.batch_started_at = time.monotonic()
+            metrics.WRITER_BATCH.observe(len(batch))
             try:
                 await self._commit(batch)
             except Exception:  # the writer must outlive any one batch
@@ -117,6 +137,7 @@ class GroupCommit(Generic[Item]):
                     if not job.done.done():
                         await self._settle_alone(job)
             self._batch = []
+            self.batch_started_at, self.last_batch_at = None, time.monotonic()
             for _ in batch:
                 self._queue.task_done()
 

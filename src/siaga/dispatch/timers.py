@@ -111,6 +111,11 @@ class TimerSweep:
     def wake(self) -> None:
         self._loop.wake()
 
+    @property
+    def loop(self) -> Loop:
+        """The sweep's loop: whether it runs, and when its last round finished (for readiness and metrics)."""
+        return self._loop
+
     async def sweep(self) -> int:
         """One round. Returns how many timers fired."""
         fired = 0

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from siaga import metrics
 from siaga.alerts.domain import DomainEvent, EventKind
 from siaga.alerts.timeline import record_system_event
 from siaga.db import utcnow
@@ -158,6 +159,7 @@ async def _attempt(sessions: async_sessionmaker[AsyncSession], senders: Senders,
         error, gone = str(exc), True
     except DeliveryError as exc:
         error = str(exc)
+    metrics.DELIVERIES.labels(message.channel, "gone" if gone else "failed" if error else "sent").inc()
     async with sessions() as session, session.begin():
         row = await session.get(OutboundMessage, message_id)
         assert row is not None

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from siaga import metrics
 from siaga.accounts.domain import Principal
 from siaga.audit import service as audit
 from siaga.realtime.schemas import StreamName
@@ -71,6 +72,8 @@ async def stream(
     if held is None:  # the session ended while the stream was being opened
         await _refuse(websocket, CLOSE_UNAUTHORIZED, SESSION_ENDED_MESSAGE)
         return
+    open_streams = metrics.STREAMS_OPEN.labels(stream)
+    open_streams.inc()
     try:
         await client.run(cursor=cursor)
     except WebSocketDisconnect:
@@ -80,4 +83,5 @@ async def stream(
         with contextlib.suppress(Exception):
             await websocket.close(code=1011)
     finally:
+        open_streams.dec()
         runtime.stream_sessions.release(held)

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect
 
+from siaga import metrics
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Resident, Role, Unit
 from siaga.agencies.geo import haversine_m
@@ -478,6 +479,8 @@ class Stream:
             texts = await self._resident_texts(item)
         else:
             texts = [item.staff_message()]  # serialised once for every console and officer
+            if self.viewer.stream == "console" and not catching_up:
+                metrics.COMMIT_TO_CONSOLE.observe(time.time() - item.event.at.timestamp())
         self.last_cursor = max(self.last_cursor, item.cursor)
         return texts
 

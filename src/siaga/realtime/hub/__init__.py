@@ -10,7 +10,7 @@ the last event you saw, then iterate again.
 
 from __future__ import annotations
 
-from siaga.realtime.hub.base import DEFAULT_MAX_QUEUE, Hub, HubLagged, HubUnavailable, Subscription
+from siaga.realtime.hub.base import DEFAULT_MAX_QUEUE, Hub, HubLagged, HubStatus, HubUnavailable, Subscription
 from siaga.realtime.hub.memory import MemoryHub
 from siaga.realtime.hub.postgres import PostgresHub
 from siaga.realtime.hub.redis import RedisHub
@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_MAX_QUEUE",
     "Hub",
     "HubLagged",
+    "HubStatus",
     "HubUnavailable",
     "MemoryHub",
     "PostgresHub",

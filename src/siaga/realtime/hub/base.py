@@ -6,11 +6,14 @@ from __future__ import annotations
 import abc
 import asyncio
 import re
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
+
+from siaga import metrics
 
 DEFAULT_MAX_QUEUE = 10_000
 # PostgreSQL identifiers stop at 63 bytes, so that is the limit everywhere: code stays portable between backends.
@@ -32,10 +35,20 @@ class Subscription(Protocol):
     def __aiter__(self) -> AsyncIterator[str]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class HubStatus:
+    """Whether the hub's backend answers now, and when it last proved it did (``time.monotonic()``)."""
+
+    up: bool
+    answered_at: float
+
+
 class Hub(Protocol):
     """Publish small text messages on named channels; every subscriber of a channel, in any process, receives them."""
 
     url: str
+
+    def status(self) -> HubStatus: ...
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
@@ -83,6 +96,7 @@ class _Inbox:
             self._items.clear()
             self._queued = 0
             self._items.append(_Gap(f"the subscriber fell more than {self._limit} messages behind"))
+            metrics.HUB_LAGGED.labels("overflow").inc()
         self._items.append(message)
         self._queued += 1
         self._ready.set()
@@ -125,6 +139,13 @@ class _FanOut(abc.ABC):
         self._max_queue = max_queue
         self._inboxes: dict[str, set[_Inbox]] = {}
         self._running = False
+        self._answered_at = time.monotonic()
+
+    def status(self) -> HubStatus:
+        """An in-process hub answers whenever it runs; a server-backed one says when its backend last answered."""
+        if self._running:
+            self._answered_at = time.monotonic()
+        return HubStatus(up=self._running, answered_at=self._answered_at)
 
     @property
     def subscriber_count(self) -> int:

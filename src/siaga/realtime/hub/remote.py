@@ -7,9 +7,18 @@ import abc
 import asyncio
 import logging
 import secrets
+import time
 from typing import ClassVar
 
-from siaga.realtime.hub.base import _RECONNECTED, HubUnavailable, _check_channel, _check_message, _FanOut
+from siaga import metrics
+from siaga.realtime.hub.base import (
+    _RECONNECTED,
+    HubStatus,
+    HubUnavailable,
+    _check_channel,
+    _check_message,
+    _FanOut,
+)
 
 log = logging.getLogger("siaga.hub")
 
@@ -39,6 +48,10 @@ class _RemoteHub(_FanOut):
         self._lost = asyncio.Event()
         self._probe_waiter: tuple[str, asyncio.Future[bool]] | None = None
         self._supervisor: asyncio.Task[None] | None = None
+
+    def status(self) -> HubStatus:
+        """Up while the listening connection is open; ``answered_at``: its opening or the last probe that came back."""
+        return HubStatus(up=self._running and self._connected, answered_at=self._answered_at)
 
     async def start(self) -> None:
         """Connect the publisher and the listening connection. Idempotent. ``HubUnavailable`` if the server is down."""
@@ -86,6 +99,7 @@ class _RemoteHub(_FanOut):
                     # A pooled connection may have died while idle; one fresh attempt tells that from an outage.
                     await self._send(channel, message)
         except self._failures as exc:
+            metrics.HUB_PUBLISH_FAILURES.inc()
             raise HubUnavailable(
                 f"could not publish on {channel!r} through {self._backend} within {self._timeout:g}s: {exc!r}"
             ) from exc
@@ -139,6 +153,7 @@ class _RemoteHub(_FanOut):
             self._listening = set()
             self._connected = True
             await self._sync_channels()
+        self._answered_at = time.monotonic()
 
     def _mark_lost(self) -> None:
         self._connected = False
@@ -162,6 +177,7 @@ class _RemoteHub(_FanOut):
             log.warning("hub %s lost its %s listening connection; reconnecting", self.listener_name, self._backend)
             await self._close_listener_quietly()
             await self._reconnect()
+            metrics.HUB_LAGGED.labels("reconnect").inc()
             for inboxes in self._inboxes.values():
                 for inbox in inboxes:
                     inbox.mark_gap(_RECONNECTED)
@@ -185,10 +201,15 @@ class _RemoteHub(_FanOut):
         token = secrets.token_hex(8)
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._probe_waiter = (token, waiter)
+        sent = time.monotonic()
         try:
             async with asyncio.timeout(self._timeout):
                 await self._send(self._probe_channel, token)
-                return await waiter
+                answered = await waiter
+            if answered:
+                self._answered_at = time.monotonic()
+                metrics.HUB_PROBE.observe(self._answered_at - sent)
+            return answered
         except Exception as exc:  # whatever went wrong, health is unproven: start afresh
             log.warning("hub %s: probe failed: %r", self.listener_name, exc)
             return False
