@@ -563,6 +563,20 @@ def user_password(username: str) -> None:
     _on_staff(username, change)
 
 
+@user_app.command("reset-factor")
+def user_reset_factor(username: str) -> None:
+    """Remove a staff member's second factor and recovery codes, for a lost phone (audited; their sessions end). At
+    their next login they enrol again (administrators and supervisors must)."""
+    from siaga.accounts import staff as staffing
+    from siaga.accounts import totp
+
+    async def change(session: AsyncSession, staff: Staff) -> str:
+        ended = await totp.reset_factor(session, staff=staff, by=staffing.ChangedBy())
+        return f"second factor reset for {staff.username}; {ended} session(s) ended"
+
+    _on_staff(username, change)
+
+
 @app.command()
 def sms(
     to: Annotated[str | None, typer.Option(help="Only messages to this number (E.164)")] = None,

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     # Sessions.
     staff_session_hours: float = Field(default=12.0, gt=0)
     resident_session_days: float = Field(default=180.0, gt=0)
+    staff_second_factor: Literal["required", "optional"] | None = Field(
+        default=None,
+        description="required: administrators and supervisors enrol a TOTP second factor at their next login, before "
+        "anything else; optional (development mode only): nobody has to, anyone may. Default: required, and "
+        "optional in development mode (the demo's accounts log in with their password)",
+    )
 
     # Routing and alerts.
     jurisdiction_buffer_m: float = Field(default=1500.0, ge=0, description="Nearest-polygon fallback radius.")
@@ -198,12 +204,22 @@ class Settings(BaseSettings):
             )
         if len(self.secret_key.get_secret_value()) < 32:
             raise InsecureSettings("SIAGA_SECRET_KEY must be at least 32 characters")
+        if self.staff_second_factor == "optional":
+            raise InsecureSettings(
+                "SIAGA_STAFF_SECOND_FACTOR=optional lets administrators and supervisors in with a password alone; "
+                "it is for development only (SIAGA_DEV_MODE=1)"
+            )
         if self.sms_adapter == "dev":
             raise InsecureSettings(
                 "SIAGA_SMS_ADAPTER=dev only records messages; configure a real adapter "
                 "(SIAGA_SMS_ADAPTER=http, SIAGA_SMS_HTTP_URL) or set SIAGA_DEV_MODE=1"
             )
         return self
+
+    @property
+    def requires_second_factor(self) -> bool:
+        """Whether administrators and supervisors must have a second factor (see ``staff_second_factor``)."""
+        return self.staff_second_factor == "required" or (self.staff_second_factor is None and not self.dev_mode)
 
     @property
     def serves_api_schema(self) -> bool:

@@ -45,11 +45,16 @@ UserAgent = Annotated[str, Depends(user_agent)]
 
 
 async def _principal(
-    request: Request, runtime: Runtime, credentials: HTTPAuthorizationCredentials | None, *, sos: bool
+    request: Request,
+    runtime: Runtime,
+    credentials: HTTPAuthorizationCredentials | None,
+    *,
+    sos: bool,
+    halfway: bool = False,
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("log in first: send 'Authorization: Bearer <token>'", code="auth.required")
-    principal = await runtime.principals.principal(credentials.credentials, sos=sos)
+    principal = await runtime.principals.principal(credentials.credentials, sos=sos, halfway=halfway)
     if principal is None:
         raise Unauthorized("the token is unknown, expired or revoked; log in again", code="auth.invalid_token")
     request.state.principal = principal  # who a refusal of this request is recorded against (record_refusal)
@@ -65,6 +70,19 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def login_in_progress(
+    request: Request,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Any session, a staff login halfway through included (it has given its password, not yet its second factor):
+    only the login's next steps and logging out take this."""
+    return await _principal(request, runtime, credentials, sos=False, halfway=True)
+
+
+LoginInProgress = Annotated[Principal, Depends(login_in_progress)]
 
 
 async def sos_resident(

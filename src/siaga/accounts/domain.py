@@ -21,6 +21,9 @@ class Principal:
     agency_id: int | None = None
     unit_id: int | None = None
     session_expired: bool = False  # only ever True for a resident's SOS, which an expired session must not stop
+    # A staff session halfway through a login ("code" or "enrol", see accounts.totp): only the login's next step
+    # accepts it.
+    login_step: str | None = None
 
     @property
     def is_resident(self) -> bool:

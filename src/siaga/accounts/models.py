@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid, false, text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db import Base, UTCDateTime, utcnow
@@ -116,7 +116,29 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A synthetic officer of a drill: it can only use the session the drill was given (no password to log in with).
     is_exercise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The second factor (see totp.py): a TOTP secret, in use once the holder confirmed a code from it
+    # (``totp_enrolled_at``); the last time step a code was taken at, so a seen code cannot be used again.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def second_factor(self) -> bool:
+        """Whether a second factor is enrolled."""
+        return self.totp_enrolled_at is not None
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the staff member's TOTP code (a lost phone). Only its argon2 hash is
+    kept; the codes are shown once, at enrolment."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuthSession(Base):
@@ -133,6 +155,9 @@ class AuthSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
+    # A staff login halfway: the password was right, and the session may only give a second-factor code ("code")
+    # or enrol one ("enrol"). Nothing else accepts it.
+    login_step: Mapped[str | None] = mapped_column(String(10))
 
 
 class LoginAttempts(Base):

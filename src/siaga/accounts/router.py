@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from siaga.accounts import login
 from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
 from siaga.accounts.models import ModerationRecord, Resident, Role, Unit
@@ -19,8 +20,6 @@ from siaga.accounts.schemas import (
     CodeRequested,
     CodeVerify,
     EmergencyContactRead,
-    LoginIn,
-    MeRead,
     ModerationIn,
     ModerationRead,
     PasswordSet,
@@ -30,7 +29,6 @@ from siaga.accounts.schemas import (
     ResidentUpdate,
     StaffCreate,
     StaffRead,
-    StaffSession,
     StaffUpdate,
     UnitCreate,
     UnitRead,
@@ -42,7 +40,6 @@ from siaga.deps import (
     Admin,
     ClientIP,
     CommandCentre,
-    CurrentPrincipal,
     CurrentResident,
     CurrentStaff,
     RuntimeDep,
@@ -50,12 +47,13 @@ from siaga.deps import (
     UserAgent,
 )
 from siaga.dispatch import deactivation
-from siaga.errors import NotFound, Unauthorized
+from siaga.errors import NotFound
 from siaga.notify import consent
 from siaga.notify import service as notify
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter()
+router.include_router(login.router)  # staff logins: password, second factor, logout
 
 
 async def resident_read(session: AsyncSession, resident: Resident) -> ResidentRead:
@@ -397,81 +395,6 @@ async def reinstate_resident(
 ) -> ResidentRead:
     """Lift a suspension, with a reason."""
     return await _set_suspended(resident_id, body, principal, runtime, ip, suspend=False)
-
-
-# Staff sessions ----------------------------------------------------------------------------------------------
-
-
-@router.post("/auth/login", tags=["auth"], responses=error_responses(401, 422, 429))
-async def login(body: LoginIn, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent) -> StaffSession:
-    """Log in as staff. The token is opaque; send it as 'Authorization: Bearer <token>'."""
-    username = body.username.strip().lower()
-    async with runtime.unit_of_work() as session:  # counted and committed before the password is checked
-        throttled = await accounts.count_login_attempt(session, username=username, client_ip=ip)
-    staff = (
-        None
-        if throttled
-        else await accounts.check_password(runtime.read_sessions, username=username, password=body.password)
-    )
-    async with runtime.unit_of_work() as session:
-        if staff is None:
-            await audit.record(
-                session,
-                action="staff.login",
-                actor=None,
-                actor_label=username,
-                outcome="failure",
-                client_ip=ip,
-                detail={"reason": "throttled" if throttled else "bad_credentials"},
-            )
-        else:
-            await accounts.forgive_login_attempt(session, username=username, client_ip=ip)
-            result = await accounts.open_staff_session(
-                session, settings=runtime.settings, staff=staff, client_ip=ip, user_agent=agent
-            )
-            await audit.record(
-                session,
-                action="staff.login",
-                actor=None,
-                actor_label=staff.username,
-                target_type="staff",
-                target_id=str(staff.id),
-                client_ip=ip,
-                agency_id=staff.agency_id,
-            )
-    if throttled is not None:
-        raise throttled
-    if staff is None:
-        raise Unauthorized("wrong username or password", code="auth.bad_credentials")
-    return StaffSession(
-        access_token=result.token,
-        expires_at=result.expires_at,
-        staff_id=staff.id,
-        role=Role(staff.role),
-        agency_id=staff.agency_id,
-    )
-
-
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"], responses=error_responses(401))
-async def logout(principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> Response:
-    """Revoke this session's token at once."""
-    async with runtime.unit_of_work() as session:
-        await accounts.revoke_session(session, session_id=principal.session_id)
-        await audit.record(session, action="auth.logout", actor=principal, client_ip=ip)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get("/auth/me", tags=["auth"], responses=error_responses(401))
-async def me(principal: CurrentPrincipal) -> MeRead:
-    """Who this token belongs to."""
-    return MeRead(
-        kind=principal.kind,
-        name=principal.name,
-        resident_id=principal.resident_id,
-        staff_id=principal.staff_id,
-        agency_id=principal.agency_id,
-        unit_id=principal.unit_id,
-    )
 
 
 # Staff accounts and units ------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -123,6 +123,32 @@ class StaffSession(TokenRead):
     staff_id: int
     role: Role
     agency_id: int
+    login_step: Literal["code", "enrol"] | None = Field(
+        default=None,
+        description="None: logged in. 'code': the token only takes the second factor's code (POST /auth/code). "
+        "'enrol': the role requires a second factor; the token only enrols one (POST /auth/factor, then "
+        "/auth/factor/confirm). Either way it lasts a few minutes.",
+    )
+
+
+class SecondFactorCode(Model):
+    code: Annotated[
+        str,
+        Field(min_length=1, max_length=40, description="The 6 digits the authenticator app shows, or a recovery code"),
+    ]
+
+
+class FactorSetup(ReadModel):
+    secret: str = Field(description="The TOTP secret (base32), for typing into an authenticator app")
+    uri: str = Field(description="The otpauth:// address the QR code holds")
+    qr_svg: str = Field(description="The QR code as an SVG image")
+
+
+class FactorEnrolled(ReadModel):
+    recovery_codes: list[str] = Field(description="Single-use codes for a lost phone; shown only this once")
+    session: StaffSession | None = Field(
+        default=None, description="The whole session, when the enrolment was a login's step (its token then ends)"
+    )
 
 
 class StaffCreate(Model):
@@ -165,6 +191,7 @@ class StaffRead(ReadModel):
     unit_id: int | None
     phone: str | None = None
     active: bool
+    second_factor: bool = Field(default=False, description="Whether a TOTP second factor is enrolled")
 
 
 class UnitCreate(Model):

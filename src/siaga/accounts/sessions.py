@@ -40,6 +40,7 @@ async def _open_session(
     user_agent: str,
     resident_id: uuid.UUID | None = None,
     staff_id: int | None = None,
+    login_step: str | None = None,
 ) -> tuple[str, datetime]:
     token = security.new_token()
     expires_at = utcnow() + lifetime
@@ -51,6 +52,7 @@ async def _open_session(
             expires_at=expires_at,
             client_ip=client_ip,
             user_agent=user_agent[:300],
+            login_step=login_step,
         )
     )
     await session.flush()
@@ -127,15 +129,27 @@ async def check_password(
     return staff if ok and staff is not None and staff.active else None
 
 
+LOGIN_STEP_LIFETIME = timedelta(minutes=10)  # to type a code, or to enrol a factor with a phone in hand
+
+
 async def open_staff_session(
-    session: AsyncSession, *, settings: Settings, staff: Staff, client_ip: str, user_agent: str
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    staff: Staff,
+    client_ip: str,
+    user_agent: str,
+    login_step: str | None = None,
 ) -> NewSession:
+    """A staff session; with ``login_step``, one halfway through a login that only its next step accepts, for a
+    few minutes."""
     token, expires_at = await _open_session(
         session,
-        lifetime=timedelta(hours=settings.staff_session_hours),
+        lifetime=LOGIN_STEP_LIFETIME if login_step else timedelta(hours=settings.staff_session_hours),
         staff_id=staff.id,
         client_ip=client_ip,
         user_agent=user_agent,
+        login_step=login_step,
     )
     return NewSession(token=token, expires_at=expires_at, staff=staff)
 
@@ -166,13 +180,16 @@ class _LazyHash:
 _DUMMY_HASH = _LazyHash()
 
 
-async def principal_for_token(session: AsyncSession, token: str, *, sos: bool = False) -> Principal | None:
+async def principal_for_token(
+    session: AsyncSession, token: str, *, sos: bool = False, halfway: bool = False
+) -> Principal | None:
     """The resident or active staff member behind a live, unrevoked token.
 
     With ``sos``, a resident's expired (never a revoked) session still counts: an SOS is not refused because a
-    phone was not opened for half a year. The alert is flagged instead."""
+    phone was not opened for half a year. The alert is flagged instead. A session halfway through a login counts
+    only with ``halfway`` (the login's next step)."""
     found = await session_principal(session, security.hash_token(token))
-    return found.at(utcnow(), sos=sos) if found is not None else None
+    return found.at(utcnow(), sos=sos, halfway=halfway) if found is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +199,9 @@ class SessionPrincipal:
     principal: Principal
     expires_at: datetime
 
-    def at(self, now: datetime, *, sos: bool) -> Principal | None:
+    def at(self, now: datetime, *, sos: bool, halfway: bool = False) -> Principal | None:
+        if self.principal.login_step is not None and not halfway:
+            return None
         expired = self.expires_at <= now
         if not expired:
             return self.principal
@@ -199,6 +218,7 @@ async def session_principal(session: AsyncSession, token_hash: str) -> SessionPr
                 AuthSession.id,
                 AuthSession.expires_at,
                 AuthSession.revoked_at,
+                AuthSession.login_step,
                 Resident.id,
                 Resident.name,
                 Resident.phone,
@@ -217,8 +237,8 @@ async def session_principal(session: AsyncSession, token_hash: str) -> SessionPr
     ).first()
     if row is None:
         return None
-    session_id, expires_at, revoked_at, resident_id, resident_name, phone = row[:6]
-    staff_id, staff_name, role, agency_id, unit_id, active = row[6:]
+    session_id, expires_at, revoked_at, login_step, resident_id, resident_name, phone = row[:7]
+    staff_id, staff_name, role, agency_id, unit_id, active = row[7:]
     if revoked_at is not None:
         return None
     if resident_id is not None:
@@ -232,6 +252,7 @@ async def session_principal(session: AsyncSession, token_hash: str) -> SessionPr
             role=Role(role),
             agency_id=agency_id,
             unit_id=unit_id,
+            login_step=login_step,
         )
         return SessionPrincipal(principal, expires_at)
     return None
@@ -279,12 +300,12 @@ class PrincipalCache:
         self._entries.clear()
         self._generation += 1  # a lookup that started before this must not store what it read
 
-    async def principal(self, token: str, *, sos: bool = False) -> Principal | None:
+    async def principal(self, token: str, *, sos: bool = False, halfway: bool = False) -> Principal | None:
         key = security.hash_token(token)
         now = time.monotonic()
         cached = self._entries.get(key)
         if cached is not None and now - cached[0] < self._ttl:
-            return cached[1].at(utcnow(), sos=sos)
+            return cached[1].at(utcnow(), sos=sos, halfway=halfway)
         generation = self._generation
         async with self._sessions() as session:
             found = await session_principal(session, key)
@@ -297,7 +318,7 @@ class PrincipalCache:
                 if len(self._entries) >= self._limit:
                     self._entries.clear()
             self._entries[key] = (now, found)
-        return found.at(utcnow(), sos=sos)
+        return found.at(utcnow(), sos=sos, halfway=halfway)
 
 
 async def revoke_session(session: AsyncSession, *, session_id: int) -> None:

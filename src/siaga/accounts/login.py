@@ -1,0 +1,233 @@
+"""HTTP for staff logins: the password, the second factor (its code, its enrolment, its reset), logging out and
+who a session belongs to."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts import service as accounts
+from siaga.accounts import staff as staffing
+from siaga.accounts import totp
+from siaga.accounts.domain import Principal
+from siaga.accounts.models import Role, Staff
+from siaga.accounts.schemas import FactorEnrolled, FactorSetup, LoginIn, MeRead, SecondFactorCode, StaffSession
+from siaga.audit import service as audit
+from siaga.deps import Admin, ClientIP, CurrentPrincipal, LoginInProgress, RuntimeDep, UserAgent
+from siaga.errors import Conflict, Unauthorized
+from siaga.schemas import RowId, error_responses
+
+router = APIRouter()
+
+
+def _session_read(opened: accounts.NewSession, staff: Staff, step: totp.LoginStep | None = None) -> StaffSession:
+    return StaffSession(
+        access_token=opened.token,
+        expires_at=opened.expires_at,
+        staff_id=staff.id,
+        role=Role(staff.role),
+        agency_id=staff.agency_id,
+        login_step=step.value if step else None,
+    )
+
+
+@router.post("/auth/login", tags=["auth"], responses=error_responses(401, 422, 429))
+async def login(body: LoginIn, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent) -> StaffSession:
+    """Log in as staff. The token is opaque; send it as 'Authorization: Bearer <token>'. With a second factor
+    (``login_step``), the token only takes its next step, for a few minutes."""
+    username = body.username.strip().lower()
+    async with runtime.unit_of_work() as session:  # counted and committed before the password is checked
+        throttled = await accounts.count_login_attempt(session, username=username, client_ip=ip)
+    staff = (
+        None
+        if throttled
+        else await accounts.check_password(runtime.read_sessions, username=username, password=body.password)
+    )
+    step = totp.login_step(staff, runtime.settings) if staff is not None else None
+    async with runtime.unit_of_work() as session:
+        if staff is None:
+            await audit.record(
+                session,
+                action="staff.login",
+                actor=None,
+                actor_label=username,
+                outcome="failure",
+                client_ip=ip,
+                detail={"reason": "throttled" if throttled else "bad_credentials"},
+            )
+        else:
+            await accounts.forgive_login_attempt(session, username=username, client_ip=ip)
+            opened = await accounts.open_staff_session(
+                session,
+                settings=runtime.settings,
+                staff=staff,
+                client_ip=ip,
+                user_agent=agent,
+                login_step=step.value if step else None,
+            )
+            await audit.record(
+                session,
+                action="staff.login" if step is None else "staff.login_password",
+                actor=None,
+                actor_label=staff.username,
+                target_type="staff",
+                target_id=str(staff.id),
+                client_ip=ip,
+                agency_id=staff.agency_id,
+                detail={"next_step": step.value} if step else None,
+            )
+    if throttled is not None:
+        raise throttled
+    if staff is None:
+        raise Unauthorized("wrong username or password", code="auth.bad_credentials")
+    return _session_read(opened, staff, step)
+
+
+def _expect_step(principal: Principal, *steps: totp.LoginStep | None) -> int:
+    """The staff id of a session at one of ``steps`` (None: a whole session)."""
+    if principal.staff_id is None:
+        raise Conflict("this is for staff", code="auth.login_step")
+    if principal.login_step not in {s.value if s else None for s in steps}:
+        if principal.login_step == totp.LoginStep.CODE:
+            raise Conflict("give the code of your second factor first", code="auth.login_step")
+        raise Conflict("this session is not waiting for a code", code="auth.login_step")
+    return principal.staff_id
+
+
+@router.post("/auth/code", tags=["auth"], responses=error_responses(401, 409, 422, 429))
+async def give_code(
+    body: SecondFactorCode, principal: LoginInProgress, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent
+) -> StaffSession:
+    """The login's second step: the 6-digit code of your authenticator app, or one of your recovery codes (each
+    works once). Guesses count against the login limits. Answers the whole session; the step's token ends."""
+    staff_id = _expect_step(principal, totp.LoginStep.CODE)
+    async with runtime.read_sessions() as session:
+        staff = await staffing.staff_by_id(session, staff_id)
+        username = staff.username
+    async with runtime.unit_of_work() as session:  # counted and committed before the code is checked
+        throttled = await accounts.count_login_attempt(session, username=username, client_ip=ip)
+    recovery_id = (
+        None
+        if throttled
+        else await totp.matching_recovery_code(runtime.read_sessions, staff_id=staff_id, code=body.code)
+    )
+    async with runtime.unit_of_work() as session:
+        staff = await staffing.staff_by_id(session, staff_id)
+        used = (
+            None
+            if throttled
+            else await totp.take_second_factor(session, staff=staff, code=body.code, recovery_code_id=recovery_id)
+        )
+        if used is None:
+            await audit.record(
+                session,
+                action="staff.factor_failed",
+                actor=principal,
+                target_type="staff",
+                target_id=str(staff_id),
+                outcome="failure",
+                client_ip=ip,
+                detail={"username": username, "reason": "throttled" if throttled else "bad_code"},
+            )
+        else:
+            await accounts.forgive_login_attempt(session, username=username, client_ip=ip)
+            await accounts.revoke_session(session, session_id=principal.session_id)
+            opened = await accounts.open_staff_session(
+                session, settings=runtime.settings, staff=staff, client_ip=ip, user_agent=agent
+            )
+            if used.kind == "recovery_code":
+                left = {"left": used.recovery_codes_left}
+                by = staffing.ChangedBy(principal, ip)
+                await staffing.record_change(
+                    session, action="staff.recovery_code_used", staff=staff, by=by, detail=left
+                )
+            await _record_login(session, staff, ip, second_factor=used.kind)
+    if throttled is not None:
+        raise throttled
+    if used is None:
+        raise Unauthorized("that code is not right (or was used already)", code="auth.bad_code")
+    return _session_read(opened, staff)
+
+
+async def _record_login(session: AsyncSession, staff: Staff, ip: str, *, second_factor: str) -> None:
+    await audit.record(
+        session,
+        action="staff.login",
+        actor=None,
+        actor_label=staff.username,
+        target_type="staff",
+        target_id=str(staff.id),
+        client_ip=ip,
+        agency_id=staff.agency_id,
+        detail={"second_factor": second_factor},
+    )
+
+
+@router.post("/auth/factor", tags=["auth"], responses=error_responses(401, 409))
+async def begin_enrolment(principal: LoginInProgress, runtime: RuntimeDep) -> FactorSetup:
+    """Start enrolling a second factor: a new secret, as text and as a QR code for an authenticator app. With a
+    whole session (optional for operators and officers) or the login step 'enrol' (required for administrators and
+    supervisors). Starting again replaces a secret never confirmed."""
+    staff_id = _expect_step(principal, None, totp.LoginStep.ENROL)
+    async with runtime.unit_of_work() as session:
+        staff = await staffing.staff_by_id(session, staff_id)
+        setup = await totp.begin_enrolment(session, staff=staff)
+    return FactorSetup(secret=setup.secret, uri=setup.uri, qr_svg=setup.qr_svg)
+
+
+@router.post("/auth/factor/confirm", tags=["auth"], responses=error_responses(401, 409, 422))
+async def confirm_enrolment(
+    body: SecondFactorCode, principal: LoginInProgress, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent
+) -> FactorEnrolled:
+    """Put the second factor in use with the code the app now shows (audited). Answers the recovery codes, shown
+    only this once; at the login step 'enrol', also the whole session (the step's token ends)."""
+    staff_id = _expect_step(principal, None, totp.LoginStep.ENROL)
+    async with runtime.unit_of_work() as session:
+        staff = await staffing.staff_by_id(session, staff_id)
+        codes = await totp.confirm_enrolment(session, staff=staff, code=body.code, by=staffing.ChangedBy(principal, ip))
+        whole = None
+        if principal.login_step == totp.LoginStep.ENROL:
+            await accounts.revoke_session(session, session_id=principal.session_id)
+            opened = await accounts.open_staff_session(
+                session, settings=runtime.settings, staff=staff, client_ip=ip, user_agent=agent
+            )
+            await _record_login(session, staff, ip, second_factor="enrolled")
+            whole = _session_read(opened, staff)
+    return FactorEnrolled(recovery_codes=codes, session=whole)
+
+
+@router.delete(
+    "/staff/{staff_id}/factor",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["staff"],
+    responses=error_responses(401, 403, 404),
+)
+async def reset_factor(staff_id: RowId, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> Response:
+    """Remove a staff member's second factor and recovery codes, for a lost phone (administrators; audited). Their
+    sessions end; at their next login they enrol again (administrators and supervisors must)."""
+    async with runtime.unit_of_work() as session:
+        staff = await staffing.staff_by_id(session, staff_id)
+        await totp.reset_factor(session, staff=staff, by=staffing.ChangedBy(principal, ip))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"], responses=error_responses(401))
+async def logout(principal: LoginInProgress, runtime: RuntimeDep, ip: ClientIP) -> Response:
+    """Revoke this session's token at once (a login halfway through too)."""
+    async with runtime.unit_of_work() as session:
+        await accounts.revoke_session(session, session_id=principal.session_id)
+        await audit.record(session, action="auth.logout", actor=principal, client_ip=ip)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/auth/me", tags=["auth"], responses=error_responses(401))
+async def me(principal: CurrentPrincipal) -> MeRead:
+    """Who this token belongs to."""
+    return MeRead(
+        kind=principal.kind,
+        name=principal.name,
+        resident_id=principal.resident_id,
+        staff_id=principal.staff_id,
+        agency_id=principal.agency_id,
+        unit_id=principal.unit_id,
+    )
