@@ -825,9 +825,11 @@ async def run_cell(cast: Cast, row: Row, role: str) -> list[str]:
 
 
 def is_recorded_refusal(row: Row, role: str) -> bool:
-    """Whether the audit log records the cell's refusal: every 403, and a 404 that hides an existing alert."""
+    """Whether the audit log records the cell's refusal: every 403, and a 404 that hides an existing alert, offer
+    or resident."""
     expected: int = getattr(row.expect, role)
-    return expected == 403 or (expected == 404 and "{alert_id}" in row.path)
+    hidden = ("{alert_id}", "{offer_id}", "{resident_id}")
+    return expected == 403 or (expected == 404 and any(name in row.path for name in hidden))
 
 
 async def unrecorded_refusals(cast: Cast, rows: list[Row]) -> list[str]:

@@ -47,7 +47,7 @@ from siaga.deps import (
     UserAgent,
 )
 from siaga.dispatch import deactivation
-from siaga.errors import NotFound
+from siaga.errors import NotFound, NotVisible
 from siaga.notify import consent
 from siaga.notify import service as notify
 from siaga.schemas import RowId, error_responses
@@ -258,16 +258,22 @@ async def appeal(body: AppealIn, principal: CurrentResident, runtime: RuntimeDep
 
 
 async def _resident_in_scope(session: AsyncSession, principal: CurrentStaff, resident_id: uuid.UUID) -> Resident:
-    """Staff may read a resident who raised an alert they can see; administrators may read anyone."""
+    """Staff may read a resident who raised an alert they can see; administrators may read anyone. Anyone else is
+    answered as for a missing id; one who exists is a ``NotVisible`` (a denied request in the audit log)."""
+    resident = await session.get(Resident, resident_id)
     if principal.role is not Role.ADMIN:
         seen = await session.scalar(
             select(Alert.id)
             .where(Alert.resident_id == resident_id, await access.visibility(session, principal))
             .limit(1)
         )
-        if seen is None:
-            raise NotFound("resident not found", code="resident.not_found")
-    return await accounts.get_resident(session, resident_id)
+        if seen is None and resident is not None:
+            raise NotVisible(
+                "resident not found", code="resident.not_found", target_type="resident", target_id=str(resident_id)
+            )
+    if resident is None:
+        raise NotFound("resident not found", code="resident.not_found")
+    return resident
 
 
 @router.get("/residents", tags=["residents"], responses=error_responses(401, 403))

@@ -22,7 +22,7 @@ from siaga.dispatch import service as dispatch
 from siaga.dispatch.models import AlertOffer
 from siaga.dispatch.recommend import recommend
 from siaga.dispatch.schemas import DispatchSettings, DispatchSettingsRead, OfferRead, RecommendationRead
-from siaga.errors import Conflict, Forbidden, NotFound
+from siaga.errors import Conflict, Forbidden
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter(tags=["dispatch"])
@@ -71,7 +71,7 @@ async def _offered_alert(session: AsyncSession, principal: Principal, offer_id: 
         select(AlertOffer.alert_id).where(AlertOffer.id == offer_id, AlertOffer.unit_id == principal.unit_id)
     )
     if alert_id is None:
-        raise NotFound("offer not found", code="offer.not_found")
+        raise await dispatch.offer_not_visible(session, offer_id)
     return alert_id
 
 

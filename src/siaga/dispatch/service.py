@@ -27,7 +27,7 @@ from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState, PushSubscriptionRecord
 from siaga.dispatch.recommend import recommend
-from siaga.errors import Conflict, NotFound
+from siaga.errors import Conflict, NotFound, NotVisible
 from siaga.notify import contacts
 from siaga.notify import service as notify
 from siaga.responders import service as responders
@@ -328,10 +328,26 @@ async def _locked_offer(session: AsyncSession, principal: Principal, offer_id: i
     racing officers queue on one row (no deadlock) and each then sees what the one before did."""
     offer = await session.scalar(select(AlertOffer).where(AlertOffer.id == offer_id))
     if offer is None or principal.unit_id is None or offer.unit_id != principal.unit_id:
-        raise NotFound("offer not found", code="offer.not_found")
+        raise await offer_not_visible(session, offer_id)
     await session.execute(select(Alert.id).where(Alert.id == offer.alert_id).with_for_update())
     await session.refresh(offer)
     return offer
+
+
+async def offer_not_visible(session: AsyncSession, offer_id: int) -> NotFound:
+    """The error for an offer that is not the caller's unit's: the same 404 as a missing id; one that exists
+    (another unit's) is a ``NotVisible``, recorded as a denied request."""
+    found = (
+        await session.execute(
+            select(Alert.agency_id).join(AlertOffer, AlertOffer.alert_id == Alert.id).where(AlertOffer.id == offer_id)
+        )
+    ).first()
+    if found is None:
+        return NotFound("offer not found", code="offer.not_found")
+    agency_id = found[0]
+    return NotVisible(
+        "offer not found", code="offer.not_found", target_type="offer", target_id=str(offer_id), agency_id=agency_id
+    )
 
 
 def _answered(offer: AlertOffer) -> Conflict:

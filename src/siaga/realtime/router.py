@@ -31,11 +31,28 @@ async def _authenticate(runtime: Runtime, websocket: WebSocket, token: str | Non
     return await runtime.principals.principal(token)
 
 
-async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
+async def _refuse(
+    websocket: WebSocket, runtime: Runtime, code: int, reason: str, *, principal: Principal | None = None
+) -> None:
     """Refuse a stream with its documented close code. Closing before the handshake would answer HTTP 403, and a
-    browser then sees only 1006 and reconnects forever; accepted first, the client reads the code and the reason."""
+    browser then sees only 1006 and reconnects forever; accepted first, the client reads the code and the reason.
+    Then, as for a refused HTTP request, an ``outcome=denied`` audit record (rate-limited per caller)."""
     await websocket.accept()
     await websocket.close(code=code, reason=reason)
+    try:
+        async with runtime.unit_of_work() as session:
+            await audit.record_denial(
+                session,
+                actor=principal,
+                client_ip=websocket.client.host if websocket.client else "",
+                method="WEBSOCKET",
+                path=websocket.url.path,  # not the query string: it carries the token
+                code="stream.unauthorized" if code == CLOSE_UNAUTHORIZED else "stream.forbidden",
+                reason=reason,
+            )
+    except Exception:
+        # The refusal stands; a database that cannot take the record is logged, as for HTTP refusals.
+        log.exception("a refused stream could not be recorded in the audit log", extra={"path": websocket.url.path})
 
 
 @router.websocket("/stream/{stream}")
@@ -53,10 +70,11 @@ async def stream(
     runtime: Runtime = websocket.app.state.runtime
     principal = await _authenticate(runtime, websocket, token)
     if principal is None:
-        await _refuse(websocket, CLOSE_UNAUTHORIZED, "log in first: ?token=<session token>")
+        await _refuse(websocket, runtime, CLOSE_UNAUTHORIZED, "log in first: ?token=<session token>")
         return
     if principal.role not in STREAM_ROLES[stream]:
-        await _refuse(websocket, CLOSE_FORBIDDEN, f"the {stream} stream is not for a {principal.kind}")
+        refusal = f"the {stream} stream is not for a {principal.kind}"
+        await _refuse(websocket, runtime, CLOSE_FORBIDDEN, refusal, principal=principal)
         return
     async with runtime.unit_of_work() as session:
         await audit.record(
@@ -70,7 +88,7 @@ async def stream(
     client = Stream(websocket=websocket, runtime=runtime, viewer=viewer)
     held = await runtime.stream_sessions.admit(principal.session_id, client.end_session)
     if held is None:  # the session ended while the stream was being opened
-        await _refuse(websocket, CLOSE_UNAUTHORIZED, SESSION_ENDED_MESSAGE)
+        await _refuse(websocket, runtime, CLOSE_UNAUTHORIZED, SESSION_ENDED_MESSAGE, principal=principal)
         return
     open_streams = metrics.STREAMS_OPEN.labels(stream)
     open_streams.inc()
