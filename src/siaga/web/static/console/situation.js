@@ -50,6 +50,8 @@ class SituationView {
     });
     markerClusterGroup().then((Group) => {
       if (!this.map) return;
+      // The cluster group needs the map's deepest zoom; without a tile layer (no tile URL) none set it.
+      if (!Number.isFinite(this.map.getMaxZoom())) this.map.setMaxZoom(19);
       this.alertLayer = new Group({
         chunkedLoading: true,
         showCoverageOnHover: false,
