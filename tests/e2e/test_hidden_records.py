@@ -80,9 +80,9 @@ async def test_another_units_offer_answers_as_missing_and_is_recorded(api: Api) 
         assert still.state == "pending", "another unit's officer changed the offer"
 
 
-async def _refused(live: Live, path: str) -> int:
+async def _refused(served: Live, path: str) -> int:
     with pytest.raises(websockets.exceptions.ConnectionClosed) as caught:
-        async with websockets.connect(f"{live.ws}/{path}", open_timeout=DEADLINE) as connection:
+        async with websockets.connect(f"{served.ws}/{path}", open_timeout=DEADLINE) as connection:
             await asyncio.wait_for(connection.recv(), timeout=DEADLINE)
     assert caught.value.rcvd is not None
     return caught.value.rcvd.code
