@@ -19,6 +19,11 @@ function ContactRow({ contact, index, onChange, onRemove }) {
     <label for=${`contact-relation-${index}`}>${t("resident.profile.contact_relation")}</label>
     <input id=${`contact-relation-${index}`} value=${contact.relation} onInput=${set("relation")}
       placeholder=${t("resident.profile.contact_relation_hint")} />
+    ${contact.consent &&
+    contact.phone === contact.savedPhone &&
+    html`<p class="hint contact-consent" data-consent=${contact.consent}>
+      ${t(`resident.profile.consent.${contact.consent}`)}
+    </p>`}
     <button type="button" class="link danger-text" onClick=${() => onRemove(index)}>
       ${t("resident.profile.contact_remove")}
     </button>
@@ -32,7 +37,14 @@ export function ProfileForm({ profile, token, onSaved, submitLabel }) {
   const [address, setAddress] = useState(profile?.address || "");
   const [medical, setMedical] = useState(profile?.medical_notes || "");
   const [contacts, setContacts] = useState(
-    (profile?.emergency_contacts || []).map(({ name: n, phone, relation }) => ({ name: n, phone, relation })),
+    // Each saved contact's answer to the SMS asking their consent, shown until their number is changed.
+    (profile?.emergency_contacts || []).map(({ name: n, phone, relation, consent }) => ({
+      name: n,
+      phone,
+      relation,
+      consent,
+      savedPhone: phone,
+    })),
   );
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
