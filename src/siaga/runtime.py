@@ -65,6 +65,7 @@ class Runtime:
     started: bool = False
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     _revocations: asyncio.Task[None] | None = None
+    _timers_listen: int = 0
 
     def __post_init__(self) -> None:
         self.core = CoreRunner(self.engine)
@@ -139,6 +140,8 @@ class Runtime:
         await self.feed.start()
         await self.units.start()
         await self.positions.start()
+        # A unit that becomes available is offered an alert waiting for one.
+        self._timers_listen = self.units.register(self.timers.on_units)
         await self.timers.start()
         self.retries.start()
         self.ingest.start()
@@ -158,6 +161,7 @@ class Runtime:
         await self.ingest.stop()
         await self.retries.stop()
         await self.timers.stop()
+        self.units.unregister(self._timers_listen)
         await self.positions.stop()
         await self.units.stop()
         await self.feed.stop()

@@ -21,6 +21,8 @@ class Alert(Base):
     __table_args__ = (
         Index("ix_alerts_agency_state", "agency_id", "state"),
         Index("ix_alerts_resident_created", "resident_id", "created_at"),
+        # Alerts whose widest ring of offers found nobody, by place: a unit that becomes available finds them.
+        Index("ix_alerts_waiting_for_units", "offer_ring", "state", "lat"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # made by the client: retries never duplicate

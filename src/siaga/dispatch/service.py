@@ -4,12 +4,13 @@ rings, acceptance (first wins), and escalation to other agencies."""
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from shapely.geometry import shape
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
@@ -32,7 +33,7 @@ from siaga.notify import contacts
 from siaga.notify import service as notify
 from siaga.responders import service as responders
 from siaga.responders.models import UnitState, UnitStatus
-from siaga.responders.tracker import UnitTracker
+from siaga.responders.tracker import UnitPoint, UnitTracker
 
 MAX_RINGS = 4
 OPEN_FOR_OFFERS = (AlertState.NEW.value, AlertState.ACKNOWLEDGED.value)
@@ -194,7 +195,9 @@ async def offer_next_ring(
     session: AsyncSession, *, alert: Alert, agency: Agency, tracker: UnitTracker
 ) -> list[AlertOffer]:
     """Offer the alert to the nearest available units not yet asked, in a ring twice as wide as the last; expire
-    the last ring's unanswered offers. With nobody in reach, try again after the offer timeout at the widest ring."""
+    the last ring's unanswered offers. With nobody in reach even at the widest ring, the alert waits there with no
+    offer timer until a unit becomes available near it (``wake_offers_near``): thousands of alerts waiting for
+    nobody cost nothing. The event log is locked only when an event is written."""
     now = utcnow()
     expired = list(
         (
@@ -203,9 +206,9 @@ async def offer_next_ring(
             )
         ).all()
     )
-    await lock_event_log(session)
     snapshot = alerts.snapshot_of(alert)
     if expired:
+        await lock_event_log(session)
         for offer in expired:
             offer.state, offer.answered_at = OfferState.EXPIRED.value, now
         event = DomainEvent(
@@ -246,9 +249,11 @@ async def offer_next_ring(
                 )
             )
     alert.offer_ring = ring
-    alert.offer_due_at = now + timedelta(seconds=agency.offer_timeout_seconds)
     if not offers:
+        alert.offer_due_at = None  # waits for a unit (see wake_offers_near)
         return []
+    alert.offer_due_at = now + timedelta(seconds=agency.offer_timeout_seconds)
+    await lock_event_log(session)
     session.add_all(offers)
     await session.flush()  # the offers' ids go into the event: a phone answers its offer straight from the stream
     event = DomainEvent(
@@ -266,6 +271,43 @@ async def offer_next_ring(
     for offer in offers:
         await _push_to_unit(session, alert, offer.unit_id, kind="offer", offer_id=offer.id)
     return offers
+
+
+async def wake_offers_near(session: AsyncSession, *, unit: UnitPoint, tracker: UnitTracker) -> uuid.UUID | None:
+    """``unit`` has just become available (or moved) at a position: the alert that has waited longest for a unit
+    within its agency's widest ring of it, and has not asked it before, is offered again now. One alert: the unit
+    can ring for one alert at a time, and the alert's next ring then asks whoever is free. Returns the alert."""
+    if unit.lat is None or unit.lon is None:
+        return None
+    widest = 2 ** (MAX_RINGS - 1)
+    reach_m = await session.scalar(select(func.max(Agency.offer_radius_m)).where(Agency.direct_offers.is_(True)))
+    if not reach_m:
+        return None
+    lat_m, lon_m = 111_320.0, 111_320.0 * max(math.cos(math.radians(unit.lat)), 0.01)  # metres per degree
+    span_lat, span_lon = reach_m * widest / lat_m, reach_m * widest / lon_m
+    agency_reach = Agency.offer_radius_m * widest
+    condition = [
+        Alert.offer_ring == MAX_RINGS,
+        Alert.state.in_(OPEN_FOR_OFFERS),
+        Alert.offer_due_at.is_(None),
+        Alert.unit_id.is_(None),
+        Alert.lat.between(unit.lat - span_lat, unit.lat + span_lat),
+        Alert.lon.between(unit.lon - span_lon, unit.lon + span_lon),
+        func.abs(Alert.lat - unit.lat) * lat_m <= agency_reach,
+        func.abs(Alert.lon - unit.lon) * lon_m <= agency_reach,
+        Agency.direct_offers.is_(True),
+        ~select(AlertOffer.id).where(AlertOffer.alert_id == Alert.id, AlertOffer.unit_id == unit.unit_id).exists(),
+    ]
+    if unit.is_exercise and not tracker.exercise_units_answer_real_alerts:
+        condition.append(Alert.is_exercise.is_(True))
+    waiting = select(Alert.id).join(Agency, Agency.id == Alert.agency_id).where(*condition)
+    alert_id = await session.scalar(waiting.order_by(Alert.created_at).limit(1))
+    if alert_id is None:
+        return None
+    await session.execute(
+        update(Alert).where(Alert.id == alert_id, Alert.offer_due_at.is_(None)).values(offer_due_at=utcnow())
+    )
+    return alert_id
 
 
 async def _still_available(session: AsyncSession, unit_ids: list[int]) -> set[int]:

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from siaga.agencies.geo import haversine_m
 from siaga.agencies.models import Agency
 from siaga.alerts import domain
 from siaga.alerts import service as alerts
@@ -22,14 +24,18 @@ from siaga.background import Loop
 from siaga.db import utcnow
 from siaga.dispatch import service as dispatch
 from siaga.responders import service as responders
-from siaga.responders.tracker import UnitTracker
+from siaga.responders.models import UnitState
+from siaga.responders.tracker import UnitPoint, UnitTracker
 
 log = logging.getLogger("siaga.timers")
 
 UnitOfWork = Callable[[], Any]  # an async context manager giving a session that commits (Runtime.unit_of_work)
 
 
-async def due_alerts(session: AsyncSession, column: Any, *, limit: int = 50) -> list[uuid.UUID]:
+DUE_BATCH = 50  # timers read per column and round
+
+
+async def due_alerts(session: AsyncSession, column: Any, *, limit: int = DUE_BATCH) -> list[uuid.UUID]:
     rows = await session.scalars(select(Alert.id).where(column <= utcnow()).order_by(column).limit(limit))
     return list(rows.all())
 
@@ -81,8 +87,15 @@ async def fire_dispatch(session: AsyncSession, alert_id: uuid.UUID) -> bool:
     return True
 
 
+MOVED_M = 1000.0  # an available unit that moved this far may have come within reach of alerts waiting for one
+RECHECK_S = 300.0  # and one that stayed available this long is offered around again, should any change be missed
+
+
 class TimerSweep:
-    """Runs the sweep every ``interval`` seconds, and at once when woken (a new alert with offers due)."""
+    """Runs the sweep every ``interval`` seconds, and at once when woken (a new alert with offers due, a unit that
+    became available). Each round reads the due timers from their indexes: its work follows what changes, not how
+    many alerts are open. Alerts whose offers found nobody wait without a timer; ``on_units`` hears of units that
+    become available (or move) and the next round offers each of them to one such alert nearby."""
 
     def __init__(
         self,
@@ -101,6 +114,27 @@ class TimerSweep:
         self._loop = Loop("timer-sweep", self.sweep, interval=interval)
         self._last_purge = 0.0
         self.fired = 0
+        self._available: dict[int, tuple[float, float, float]] = {}  # unit -> where and when last offered around
+        self._arrived: dict[int, UnitPoint] = {}  # units to offer to an alert waiting nearby, next round
+
+    def on_units(self, points: Sequence[UnitPoint]) -> None:
+        """The unit feed's listener (never blocks): note units that became available, or moved far while available,
+        and wake the sweep for them."""
+        for point in points:
+            if point.state != UnitState.AVAILABLE.value or point.lat is None or point.lon is None:
+                self._available.pop(point.unit_id, None)
+                continue
+            last = self._available.get(point.unit_id)
+            now = time.monotonic()
+            if (
+                last is None
+                or haversine_m(last[0], last[1], point.lat, point.lon) > MOVED_M
+                or now - last[2] > RECHECK_S
+            ):
+                self._available[point.unit_id] = (point.lat, point.lon, now)
+                self._arrived[point.unit_id] = point
+        if self._arrived:
+            self._loop.wake()
 
     async def start(self) -> None:
         self._loop.start()
@@ -119,6 +153,8 @@ class TimerSweep:
     async def sweep(self) -> int:
         """One round. Returns how many timers fired."""
         fired = 0
+        if self._arrived:
+            await self._offer_arrived()
         for column, fire in (
             (Alert.offer_due_at, lambda s, i: fire_offer(s, i, self._tracker)),
             (Alert.ack_due_at, fire_ack),
@@ -128,6 +164,8 @@ class TimerSweep:
                 ids = await due_alerts(session, column)
             for alert_id in ids:
                 fired += await self._fire_one(fire, alert_id)
+            if len(ids) == DUE_BATCH:
+                self._loop.wake()  # more are due (a surge): the next round follows at once, not after the interval
         loop_time = asyncio.get_running_loop().time()
         if loop_time - self._last_purge > 300:
             self._last_purge = loop_time
@@ -135,6 +173,16 @@ class TimerSweep:
                 await responders.purge_positions(session, older_than=self._retention)
         self.fired += fired
         return fired
+
+    async def _offer_arrived(self) -> None:
+        arrived, self._arrived = list(self._arrived.values()), {}
+        try:
+            async with self._unit_of_work() as session:
+                for point in arrived:
+                    await dispatch.wake_offers_near(session, unit=point, tracker=self._tracker)
+        except Exception:  # tried again next round
+            log.exception("offering newly available units failed")
+            self._arrived = {p.unit_id: p for p in arrived} | self._arrived
 
     async def _fire_one(self, fire: Callable[[AsyncSession, uuid.UUID], Awaitable[bool]], alert_id: uuid.UUID) -> int:
         try:

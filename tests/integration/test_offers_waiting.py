@@ -1,0 +1,71 @@
+"""Direct offers when nobody is free: an alert whose every ring came up empty waits without a timer, writing
+nothing, however many wait; the moment a unit becomes available near it, the alert that has waited longest is
+offered to it, and a unit that declines is offered the next. Against the app's own runtime and its sweep."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+
+from siaga.alerts.models import Alert, AlertEvent
+from siaga.dispatch.service import MAX_RINGS
+from tests.conftest import Api
+from tests.integration import test_dispatch as dispatch
+from tests.integration.test_dispatch import COBLONG, eventually, moved, offers, offers_reach, officer, unit
+
+city = dispatch.city  # the app on a freshly seeded database, its tracker holding only this database's units
+FAR = moved(COBLONG, north_m=1500)  # still in Coblong, beyond the widest ring (800 m) of 100 m rings from the unit
+
+
+async def waiting_for_a_unit(api: Api, alert_ids: list[str]) -> bool:
+    """Every one of these alerts tried its widest ring, found nobody and has no offer timer left."""
+    async with api.runtime.read_sessions() as session:
+        rows = (
+            await session.execute(
+                select(Alert.offer_ring, Alert.offer_due_at).where(Alert.id.in_([uuid.UUID(a) for a in alert_ids]))
+            )
+        ).all()
+    return len(rows) == len(alert_ids) and all(ring == MAX_RINGS and due is None for ring, due in rows)
+
+
+async def events_written(api: Api) -> int:
+    async with api.runtime.read_sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(AlertEvent)) or 0)
+
+
+async def test_alerts_nobody_can_be_offered_wait_for_a_unit_and_the_first_one_free_takes_the_oldest(
+    city: Api,
+) -> None:
+    api = city
+    await dispatch.enable_direct_offers(api, size=1, radius_m=100, timeout_s=600)
+    pressed = [await api.press(await api.resident(), lat=lat, lon=lon) for lat, lon in [COBLONG, COBLONG, FAR]]
+    oldest, second, far = (a["id"] for a in pressed)
+
+    async def all_waiting() -> bool:
+        return await waiting_for_a_unit(api, [oldest, second, far])
+
+    await eventually(all_waiting, "every alert to wait for a unit, with no offer timer")
+    written = await events_written(api)
+    for _ in range(3):
+        await api.runtime.timers.sweep()
+    assert await events_written(api) == written, "alerts waiting for nobody write nothing to the timeline"
+
+    # A unit comes on duty near two of them: the one that has waited longest rings on its phone at once, no timer.
+    first = await officer(api, "COBLONG-61")
+    await dispatch.on_duty_at(api, first, moved(COBLONG, north_m=300))
+    await offers_reach(api.runtime, oldest, {unit(first): "pending"})
+    assert await offers(api.runtime, second) == {}
+    assert await offers(api.runtime, far) == {}, "an alert beyond the agency's widest ring is not offered"
+
+    # The officer declines: the unit is free again and is offered the next alert waiting near it.
+    offer = await dispatch.my_offer(api, first, oldest)
+    declined = await api.post(first, f"/offers/{offer['id']}/decline")
+    assert declined.status_code == 200, declined.text
+    await offers_reach(api.runtime, second, {unit(first): "pending"})
+
+    async def oldest_waits_again() -> bool:
+        return await waiting_for_a_unit(api, [oldest])
+
+    await eventually(oldest_waits_again, "the declined alert to wait for another unit")
+    assert await offers(api.runtime, far) == {}
