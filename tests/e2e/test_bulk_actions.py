@@ -17,6 +17,9 @@ from siaga.alerts.models import Alert
 from siaga.audit.models import AuditRecord
 from siaga.runtime import Runtime
 from tests.conftest import Api, Person
+from tests.e2e.test_streams import Live, live, stream
+
+__all__ = ["live"]  # the live server fixture, shared with the stream tests
 
 COBLONG = (-6.8915, 107.6107)
 
@@ -63,6 +66,8 @@ async def test_a_cluster_is_handed_to_the_parent_polres_and_assigned_to_a_unit(a
     operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
     polres = await api.staff(Role.OPERATOR, "POLRESTABES-BDG")
     officer = await api.staff(Role.OFFICER, "POLSEK-COBLONG")
+    on_duty = await api.http.put("/api/v1/officers/me/duty", json={"mode": "patrol"}, headers=officer.headers)
+    assert on_duty.status_code == 200, on_duty.text
     alerts = await _presses(api, 3)
     ids = [a["id"] for a in alerts]
 
@@ -80,7 +85,7 @@ async def test_a_cluster_is_handed_to_the_parent_polres_and_assigned_to_a_unit(a
 
     assigned = await _bulk(api, polres, {"action": "assign", "alert_ids": ids, "unit_id": officer.unit_id})
     assert assigned.status_code == 200, assigned.text
-    assert [r["state"] for r in assigned.json()["results"]] == ["dispatched"] * 3
+    assert [(r["state"], r["code"]) for r in assigned.json()["results"]] == [("dispatched", None)] * 3
     for alert_id in ids:
         assert (await api.get(officer, f"/alerts/{alert_id}")).json()["unit_id"] == officer.unit_id
 
@@ -157,3 +162,19 @@ async def test_residents_of_a_surge_area_read_the_command_centres_message(api: A
     resident = near[0]
     refused = await api.post(resident, "/areas/message", {"jurisdiction_id": area, "text": text})
     assert refused.status_code == 403
+
+
+async def test_the_area_message_reaches_a_residents_open_status_screen_live(live: Live) -> None:
+    api = live.api
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    resident = await api.resident()
+    alert = await api.press(resident)
+    async with live.api.runtime.read_sessions() as session:
+        area = await session.scalar(select(Alert.jurisdiction_id).where(Alert.id == uuid.UUID(alert["id"])))
+    text = "Petugas menuju wilayah Anda; tetap di tempat aman"
+    async with stream(live, "resident", resident) as mine:
+        answer = await api.post(operator, "/areas/message", {"jurisdiction_id": area, "text": text})
+        assert answer.status_code == 200, answer.text
+        status = await mine.until(lambda m: m["type"] == "alert_status" and m["alert_id"] == alert["id"])
+        assert status["message"] == text
+        assert status["state"] == "new"

@@ -103,6 +103,9 @@ class ResidentAlertStatus(BaseModel):
     officer_lat: float | None
     officer_lon: float | None
     eta_s: float | None
+    message: str | None = Field(
+        default=None, description="The command centre's latest message to the resident (an area message in a surge)"
+    )
 
 
 class UnitUpdate(BaseModel):

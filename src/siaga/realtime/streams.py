@@ -73,6 +73,7 @@ RESIDENT_KINDS = frozenset(
         "cancelled",
         "duress",
         "cancel_ignored",
+        "resident_messaged",
     }
 )
 STREAM_ROLES: dict[str, frozenset[Role | None]] = {
@@ -264,6 +265,7 @@ class _ResidentAlert:
     lat: float = 0.0
     lon: float = 0.0
     cursor: int = 0
+    message: str | None = None  # the command centre's latest word to the resident
 
 
 @dataclass
@@ -501,6 +503,8 @@ class Stream:
         mine.acknowledged = item.alert.acknowledged_at is not None
         mine.duress = item.alert.duress
         mine.lat, mine.lon, mine.cursor = item.alert.lat, item.alert.lon, item.cursor
+        if item.event.kind == "resident_messaged":
+            mine.message = str(item.event.data.get("text", ""))
         if item.event.kind not in RESIDENT_KINDS:
             return []
         point = self.runtime.units.tracker.get(mine.unit_id) if mine.unit_id is not None else None
@@ -539,6 +543,7 @@ class Stream:
             officer_lat=point.lat if point is not None else None,
             officer_lon=point.lon if point is not None else None,
             eta_s=eta,
+            message=mine.message,
         )
 
     async def _snapshot(self, cursor: int) -> None:

@@ -187,6 +187,12 @@ export function StatusScreen({ row, token, online, onDone, onRetry, onSettings }
     <${TopBar} onSettings=${onSettings} />
     <main class="content">
       <${Headline} phase=${phase} row=${row} online=${online} />
+      ${open &&
+      view?.message &&
+      html`<section class="centre-message" role="status" aria-live="polite" data-centre-message>
+        <h3>${t("resident.status.centre_message")}</h3>
+        <p>${view.message}</p>
+      </section>`}
       ${RESPONDING.includes(phase) && html`<${Responder} view=${view} />`}
       ${open && html`<${Steps} view=${view} />`}
       ${category &&
