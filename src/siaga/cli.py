@@ -170,6 +170,9 @@ def demo(
         typer.echo(f"  Database      {_display_url(settings.database_url)}")
         typer.echo(f"  SMS outbox    siaga sms   (or {dev_sms_path(settings)})")
         typer.echo(f"  Staff accounts (password for all: {DEMO_PASSWORD})")
+        if not settings.requires_second_factor:
+            typer.echo("  (no second factor in development mode; SIAGA_STAFF_SECOND_FACTOR=required asks admin and")
+            typer.echo("   supervisor to enrol one at their first login, as a deployment does)")
         for account in accounts:
             unit = f"  unit {account.unit_callsign}" if account.unit_callsign else ""
             typer.echo(f"    {account.username:<18} {account.role.value:<11} {account.agency_code}{unit}")

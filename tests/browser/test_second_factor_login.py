@@ -4,6 +4,7 @@ login asks for the code, says so in Bahasa Indonesia when it is wrong, and lets 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -15,6 +16,7 @@ from siaga.accounts import service as accounts
 from siaga.accounts.models import Role
 from siaga.agencies import service as agencies
 from tests.browser.conftest import Site, screenshot
+from tests.browser.test_admin import log_in
 from tests.conftest import PASSWORD
 
 DEADLINE_MS = 30_000  # a generous wait for what the page shows; never a judgement of speed
@@ -78,3 +80,27 @@ async def test_a_supervisor_enrols_on_the_login_screen_then_logs_in_with_a_code(
     await page.click(".login-submit")
     await expect(page.locator('[data-stream="open"]')).to_be_visible(timeout=DEADLINE_MS)
     await context.close()
+
+
+async def test_an_administrator_resets_a_lost_factor_from_the_admin_app(site: Site) -> None:
+    operator = await site.api.staff(Role.OPERATOR, name="Operator Ponsel Hilang")
+    setup = await site.api.post(operator, "/auth/factor")
+    app = pyotp.TOTP(setup.json()["secret"])
+    assert (await site.api.post(operator, "/auth/factor/confirm", {"code": app.now()})).status_code == 200
+    page, _ = await log_in(site)
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.get_by_role("link", name="Staf & unit").click()
+    await page.get_by_label("Cari staf").fill("Ponsel Hilang")
+    await page.get_by_role("button", name="Cari", exact=True).click()
+    staff = page.get_by_test_id("staff")
+    await expect(staff.locator("tbody tr")).to_have_count(1)
+    await staff.get_by_role("button", name="Ubah").click()
+    editor = page.get_by_test_id("staff-editor")
+    await expect(editor.get_by_test_id("second-factor")).to_contain_text("Login dua langkah aktif")
+    await editor.get_by_role("button", name="Atur ulang login dua langkah").click()
+    await expect(editor.get_by_role("status")).to_contain_text("diatur ulang")
+    await expect(editor.get_by_test_id("second-factor")).to_contain_text("belum diatur")
+    # The lost phone's owner is signed out, and logs in with the password alone again (a factor is optional for them).
+    assert (await site.api.get(operator, "/auth/me")).status_code == 401
+    login = {"username": operator.extra["username"], "password": PASSWORD}
+    assert (await site.api.http.post("/api/v1/auth/login", json=login)).json()["login_step"] is None

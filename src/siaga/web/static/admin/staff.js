@@ -92,6 +92,13 @@ function Editor({ token, staff, agencies, units, onChanged, onClose }) {
       return staff;
     }, t("admin.people.password_set"));
   };
+  const resetFactor = () => {
+    if (!window.confirm(t("admin.people.reset_factor_confirm", { username: staff.username }))) return;
+    attempt(async () => {
+      await api(`/staff/${staff.id}/factor`, { method: "DELETE", token });
+      return { ...staff, second_factor: false };
+    }, t("admin.people.factor_reset", { username: staff.username }));
+  };
   const agencyUnits = units.filter((u) => String(u.agency_id) === agency);
   return html`<section ref=${reveal} class="card detail" aria-labelledby="staff-edit-heading"
     data-testid="staff-editor">
@@ -130,7 +137,11 @@ function Editor({ token, staff, agencies, units, onChanged, onClose }) {
     </form>
     <${Problem} error=${error} />
     ${done && html`<p class="ok" role="status">${done}</p>`}
+    <p class="hint" data-testid="second-factor">
+      ${staff.second_factor ? t("admin.people.factor_on") : t("admin.people.factor_off")}</p>
     <div class="actions">
+      ${staff.second_factor &&
+      html`<button type="button" onClick=${resetFactor}>${t("admin.people.reset_factor")}</button>`}
       <button type="button" class=${staff.active ? "danger" : "primary"} onClick=${toggle}>
         ${staff.active ? t("admin.people.deactivate") : t("admin.people.activate")}</button>
       <button type="button" onClick=${onClose}>${t("common.close")}</button>
