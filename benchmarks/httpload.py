@@ -36,7 +36,7 @@ SATURATED_LAG_S = 0.010
 SATURATED_CPU = 0.90
 BANDUNG = (-6.965, -6.865, 107.56, 107.70)  # lat/lon box well inside Kota Bandung's kecamatan
 
-Kind = Literal["sos", "noop", "location"]
+Kind = Literal["sos", "noop", "location", "login"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +141,8 @@ def body_for(workload: Workload, plan: StepPlan, index: int) -> bytes:
     rng = random.Random(plan.step * 1_000_003 + index)
     lat = rng.uniform(BANDUNG[0], BANDUNG[1])
     lon = rng.uniform(BANDUNG[2], BANDUNG[3])
+    if workload.kind == "login":  # a staff login with a wrong password, for a few names (none needs to exist)
+        return json.dumps({"username": f"tamu.{index % 97}", "password": "bukan-kata-sandi-ini"}).encode()
     if workload.kind == "location":
         payload: dict[str, Any] = {"lat": lat, "lon": lon, "accuracy_m": 8.0, "speed_mps": rng.uniform(0, 12)}
     else:

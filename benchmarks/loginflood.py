@@ -1,0 +1,120 @@
+"""SOS presses during a login flood from one address (issue 14, item 10): ``python -m benchmarks.loginflood``.
+
+A scratch database (``BENCH_DATABASES``, SQLite by default) is migrated and seeded with Bandung and residents, and a
+real ``siaga serve`` (production Argon2 parameters) takes residents' presses at ``BENCH_SOS_RATE`` a second for
+``BENCH_STEP_S`` seconds twice: alone, then while one address (this machine) sends ``BENCH_FLOOD_RATE`` staff logins
+a second with wrong passwords for a handful of names (no credentials needed, as an attacker would). Both are open-model
+schedules (``benchmarks.httpload``): a press's latency counts from when it was due, so a stalled server cannot hide.
+The presses' p50/p95/p99, the logins' answers and the server's CPU are printed and written to
+``benchmarks/results/loginflood.json``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from benchmarks import hist, population, server
+from benchmarks.httpload import Generator, StepResult, Workload, wait_for_quiet
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _presses(step: StepResult) -> dict[str, Any]:
+    latency = hist.merge([step.latency_encoded])
+    return {
+        "rate": step.rate,
+        "scheduled": step.scheduled,
+        "ok": step.ok,
+        "statuses": step.statuses,
+        "p50_ms": step.latency_ms["p50"],
+        "p95_ms": round(latency.get_value_at_percentile(95.0) / 1000, 3),
+        "p99_ms": step.latency_ms["p99"],
+        "max_ms": step.latency_ms["max"],
+        "server_cpu": None if step.server_cpu is None else round(step.server_cpu, 3),
+        "generator_saturated": step.generator_saturated,
+    }
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def measure(kind: str, *, sos_rate: float, flood_rate: float, seconds: float) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix=f"siaga-loginflood-{kind}-"))
+    database = asyncio.run(server.create_database(kind, folder))
+    try:
+        server.siaga(database, "db", "upgrade")
+        asyncio.run(population.seed_city(database))
+        srv = server.start(database, name="server-loginflood")
+        try:
+            residents = asyncio.run(population.seed_residents(database, int(sos_rate * seconds * 2) + 10))
+            sos = Workload("sos", "/api/v1/alerts", 201, tuple(residents), run_tag=random.getrandbits(32))
+            login = Workload("login", "/api/v1/auth/login", 401)
+            presses, flood = Generator(srv.url), Generator(srv.url)
+            try:
+                wait_for_quiet()
+                _say(f"{kind}: {sos_rate:.0f} presses/s for {seconds:.0f} s, alone")
+                alone = presses.step(sos, sos_rate, seconds, server_pid=srv.pid, timeout_s=30)
+                wait_for_quiet()
+                _say(f"{kind}: the same, with {flood_rate:.0f} logins/s from one address")
+                t0 = time.monotonic() + 1.0
+                with ThreadPoolExecutor(2) as pool:
+                    during = pool.submit(presses.step, sos, sos_rate, seconds, server_pid=srv.pid, timeout_s=30, t0=t0)
+                    logins = pool.submit(flood.step, login, flood_rate, seconds, timeout_s=30, t0=t0)
+                    pressed, flooded = during.result(), logins.result()
+            finally:
+                presses.close()
+                flood.close()
+        finally:
+            srv.stop()
+    finally:
+        asyncio.run(server.drop_database(database))
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "database": kind,
+        "seconds": seconds,
+        "alone": _presses(alone),
+        "during_flood": _presses(pressed),
+        "logins": {
+            "rate": flood_rate,
+            "scheduled": flooded.scheduled,
+            "statuses": flooded.statuses,
+            "p50_ms": flooded.latency_ms["p50"],
+            "p99_ms": flooded.latency_ms["p99"],
+        },
+    }
+
+
+def main() -> int:
+    sos_rate = float(os.environ.get("BENCH_SOS_RATE", 20))
+    flood_rate = float(os.environ.get("BENCH_FLOOD_RATE", 200))
+    seconds = float(os.environ.get("BENCH_STEP_S", 20))
+    results = []
+    for kind in os.environ.get("BENCH_DATABASES", "sqlite").split(","):
+        result = measure(kind, sos_rate=sos_rate, flood_rate=flood_rate, seconds=seconds)
+        results.append(result)
+        for label in ("alone", "during_flood"):
+            p = result[label]
+            _say(
+                f"  {label:<13} {p['ok']}/{p['scheduled']} stored, p50 {p['p50_ms']} ms, p95 {p['p95_ms']} ms, "
+                f"p99 {p['p99_ms']} ms, max {p['max_ms']} ms, server {p['server_cpu']} cores"
+            )
+        _say(f"  logins        {result['logins']['statuses']}, p99 {result['logins']['p99_ms']} ms")
+    out = Path(os.environ.get("BENCH_RESULTS", ROOT / "benchmarks" / "results")) / "loginflood.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    _say(f"written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
