@@ -115,7 +115,6 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
     app.include_router(consent_router)  # /k/<code>: an emergency contact agrees or declines
-    app.include_router(consent_router)  # /k/<code>: an emergency contact agrees or declines
     # Last: the pages' catch-all routes must not shadow the API's.
     app.mount("/static", StaticAssets(directory=STATIC), name="static")
     app.include_router(web_router)
