@@ -336,6 +336,11 @@ class Api:
         result: dict[str, Any] = answer.json()
         return result
 
+    async def on_duty(self, officer: Person, *, mode: str = "patrol") -> None:
+        """The officer goes on duty (a unit is dispatched only with an officer on duty)."""
+        answer = await self.http.put("/api/v1/officers/me/duty", json={"mode": mode}, headers=officer.headers)
+        assert answer.status_code == 200, answer.text
+
     async def post(self, who: Person, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         return await self.http.post(f"/api/v1{path}", json=body if body is not None else {}, headers=who.headers)
 

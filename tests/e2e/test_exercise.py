@@ -175,3 +175,40 @@ async def test_a_real_sos_goes_to_real_officers_only_unless_the_deployment_lets_
     assert drill_unit.unit_id in [r["unit_id"] for r in recommended]
     taken = await api.post(operator, f"/alerts/{genuine['id']}/dispatch", {"unit_id": drill_unit.unit_id})
     assert taken.status_code == 200, taken.text
+
+
+async def test_ending_a_drill_hands_back_what_its_units_hold_so_no_sos_is_left_with_nobody(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await api.staff(Role.ADMIN)
+    operator = await api.staff(Role.OPERATOR)
+    made = await api.post(admin, "/exercise/officers", {"agency_id": await _coblong(api, admin), "count": 2})
+    drill_units = [_person(body, role="officer") for body in made.json()]
+    drill_resident = _person((await api.post(admin, "/exercise/residents", {"count": 1})).json()[0])
+    for officer in drill_units:
+        await api.on_duty(officer)
+    # The demo city lets drill units answer real presses: one holds a real SOS, the other a drill's.
+    monkeypatch.setattr(
+        api.runtime, "settings", api.runtime.settings.model_copy(update={"exercise_units_answer_real_alerts": True})
+    )
+    genuine = await api.press(await api.resident(name="Warga Sungguhan"), lat=COBLONG[0], lon=COBLONG[1])
+    exercise = await api.press(drill_resident, lat=COBLONG[0], lon=COBLONG[1])
+    for alert, officer in ((genuine, drill_units[0]), (exercise, drill_units[1])):
+        sent = await api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": officer.unit_id})
+        assert sent.status_code == 200, sent.text
+    assert (await api.post(drill_units[0], f"/alerts/{genuine['id']}/en-route")).status_code == 200
+
+    assert (await api.post(admin, "/exercise/end")).status_code == 200
+
+    for alert in (genuine, exercise):
+        seen = (await api.get(operator, f"/alerts/{alert['id']}")).json()
+        assert (seen["state"], seen["unit_id"]) == ("acknowledged", None), "an SOS stayed with a drill that ended"
+        kinds = [e["kind"] for e in (await api.get(operator, f"/alerts/{alert['id']}/timeline")).json()]
+        assert kinds.count("handed_back") == 1
+    board = {u["unit_id"]: u["state"] for u in (await api.get(admin, "/units/board")).json()}
+    assert not {u.unit_id for u in drill_units} & set(board), "an ended drill's unit is still on the board"
+    async with api.runtime.read_sessions() as session:
+        held = await session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.unit_id.in_([u.unit_id for u in drill_units]))
+        )
+    assert held == 0

@@ -82,7 +82,9 @@ async def test_dispatch_answers_the_same_for_a_unit_that_does_not_exist_and_one_
     operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
     outsider = await api.staff(Role.OPERATOR, "POLSEK-SUKAJADI")
     sukajadi_unit = unit(await officer(api, "SUKAJADI-7", "POLSEK-SUKAJADI"))
-    coblong_unit = unit(await officer(api, "COBLONG-7"))
+    coblong = await officer(api, "COBLONG-7")
+    await api.on_duty(coblong)  # a unit with an officer on duty, so only sight decides the answers below
+    coblong_unit = unit(coblong)
     missing_unit = 2_000_000_000
     alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
 

@@ -80,6 +80,7 @@ async def handled(
     category: str = "kriminalitas",
 ) -> str:
     """A press handled to the end through the API, then its clock set to ``at`` plus ``times``."""
+    await api.on_duty(officer)
     alert = await api.press(resident, lat=where[0], lon=where[1], category=category)
     alert_id = alert["id"]
     assert (await api.post(operator, f"/alerts/{alert_id}/acknowledge")).status_code == 200

@@ -11,6 +11,7 @@ async def test_a_press_goes_from_resident_to_resolved_with_timings_and_timeline(
     operator = await api.staff(Role.OPERATOR)
     officer = await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-9", name="Bripka Asep")
 
+    await api.on_duty(officer)
     alert = await api.press(resident)
     assert alert["state"] == "new"
 

@@ -238,3 +238,28 @@ async def test_a_unit_that_lost_the_first_round_is_asked_again_after_a_hand_back
     assert [sorted(units) for units in offered] == [sorted([unit(asep), unit(budi)]), [unit(budi)]]
     await assert_no_unit_responds_off_duty(api.runtime)
     await assert_someone_is_responsible(api.runtime)
+
+
+async def test_an_operator_cannot_send_a_unit_nobody_is_on_duty_in(city: Api) -> None:
+    api = city
+    operator = await api.staff(Role.OPERATOR)
+    asep = await officer(api, "COBLONG-97")
+    alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+
+    never = await api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": unit(asep)})
+    assert never.status_code == 409, never.text
+    assert error_code(never) == "unit.off_duty"
+    assert never.json()["error"]["details"]["callsign"] == "COBLONG-97"
+    await on_duty_at(api, asep, moved(COBLONG, north_m=300))
+    assert (await off_duty(api, asep)).status_code == 200
+    left = await api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": unit(asep)})
+    assert (left.status_code, error_code(left)) == (409, "unit.off_duty")
+    # Nothing was written: the alert still waits for a unit, and its timeline has no dispatch.
+    seen = (await api.get(operator, f"/alerts/{alert['id']}")).json()
+    assert (seen["state"], seen["unit_id"]) == ("new", None)
+    assert "dispatched" not in [e["kind"] for e in await timeline(api, operator, alert["id"])]
+    await assert_no_unit_responds_off_duty(api.runtime)
+
+    await api.on_duty(asep)
+    sent = await api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": unit(asep)})
+    assert sent.status_code == 200, sent.text

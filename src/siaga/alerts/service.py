@@ -33,6 +33,7 @@ from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import Conflict, Forbidden, Invalid, SiagaError
+from siaga.responders import service as responders
 
 
 class AlertIdReused(Conflict):
@@ -315,6 +316,12 @@ async def act(
         if unit.is_exercise and not alert.is_exercise and not drill_units_for_real:
             raise Conflict(
                 f"{unit.callsign} is a drill unit: a real SOS needs real officers", code="unit.exercise_only"
+            )
+        if not await responders.on_duty(session, unit.id, lock=True):
+            raise Conflict(
+                f"{unit.callsign} is off duty: send a unit with an officer on duty",
+                code="unit.off_duty",
+                details={"callsign": unit.callsign},
             )
     try:
         events = domain.decide(snapshot_of(alert), command, actor)

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import staff as staffing
-from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role, Staff
 from siaga.config import Settings
 from siaga.dispatch import duty
@@ -26,15 +25,9 @@ async def deactivate(
         select(DutyPeriod.id).where(DutyPeriod.staff_id == staff.id, DutyPeriod.ended_at.is_(None)).limit(1)
     )
     if staff.active and staff.role == Role.OFFICER.value and staff.unit_id is not None and on_duty is not None:
-        officer = Principal(
-            session_id=0,  # no session of theirs: the change is the administrator's (audited as theirs below)
-            name=staff.name,
-            staff_id=staff.id,
-            role=Role.OFFICER,
-            agency_id=staff.agency_id,
-            unit_id=staff.unit_id,
+        handed = await duty.leave_duty(
+            session, settings=settings, principal=duty.as_officer(staff), hand_back_alerts=True
         )
-        handed = await duty.leave_duty(session, settings=settings, principal=officer, hand_back_alerts=True)
     await staffing.set_active(
         session, staff=staff, active=False, by=by, detail={"handed_back": [str(a) for a in handed]} if handed else None
     )

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
+from siaga.accounts.models import Role, Staff
 from siaga.agencies.models import Agency
 from siaga.alerts import domain
 from siaga.alerts.domain import ACTIVE_STATES, DomainEvent
@@ -54,6 +55,19 @@ async def hand_back(
     return alert, events
 
 
+def as_officer(staff: Staff) -> Principal:
+    """The officer as a principal of their own, for leaving duty on their behalf (their account is deactivated, or
+    their drill ended). The change is audited as the administrator's."""
+    return Principal(
+        session_id=0,  # no session of theirs
+        name=staff.name,
+        staff_id=staff.id,
+        role=Role.OFFICER,
+        agency_id=staff.agency_id,
+        unit_id=staff.unit_id,
+    )
+
+
 async def leave_duty(
     session: AsyncSession, *, settings: Settings, principal: Principal, hand_back_alerts: bool
 ) -> list[uuid.UUID]:
@@ -61,7 +75,14 @@ async def leave_duty(
     while it responds to an alert, the alert is handed back (``hand_back_alerts``) or they are refused (409
     ``officer.on_alert``). Returns the alerts handed back."""
     unit_id = responders.officer_unit(principal)
-    # The unit's alerts are locked first, in the order every other use case locks an alert before its units: two
+    # The officer's own duty period is locked first: a dispatch to the unit that counted on them (it locks the
+    # unit's open periods) finishes before this reads the unit's alerts below, or sees them gone and is refused.
+    await session.execute(
+        select(DutyPeriod.id)
+        .where(DutyPeriod.staff_id == principal.staff_id, DutyPeriod.ended_at.is_(None))
+        .with_for_update()
+    )
+    # The unit's alerts are locked next, in the order every other use case locks an alert before its units: two
     # officers of one unit leaving at once queue here, and the second sees that the first has gone.
     responding = list(
         (

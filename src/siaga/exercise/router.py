@@ -87,15 +87,16 @@ async def create_officers(
 
 @router.post("/end", responses=error_responses(401, 403))
 async def end_exercise(principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> ExerciseEnded:
-    """End the drill: exercise officers go off duty and are deactivated; every exercise session is revoked. The
-    exercise alerts stay, labelled, for the drill's own review."""
+    """End the drill: exercise officers go off duty, handing back every alert their units hold (each returns to
+    dispatch with a timeline event, as when an officer hands one back), and are deactivated; every exercise session
+    is revoked. The exercise alerts stay, labelled, for the drill's own review."""
     async with runtime.unit_of_work() as session:
-        officers, residents = await service.end(session)
+        officers, residents, handed = await service.end(session, settings=runtime.settings)
         await audit.record(
             session,
             action="exercise.end",
             actor=principal,
             client_ip=ip,
-            detail={"officers": officers, "residents": residents},
+            detail={"officers": officers, "residents": residents, "handed_back": [str(a) for a in handed]},
         )
     return ExerciseEnded(officers=officers, residents=residents)

@@ -7,6 +7,7 @@ raises is an exercise (see ``alerts.service.raise_alert``), which real reports l
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from siaga.accounts.models import AuthSession, Resident, Role, Staff, Unit
 from siaga.agencies.models import Agency
 from siaga.config import Settings
 from siaga.db import utcnow
+from siaga.dispatch import duty
 from siaga.errors import Invalid
 from siaga.responders import service as responders
 from siaga.responders.models import DutyPeriod
@@ -81,18 +83,28 @@ async def create_officers(
     return created
 
 
-async def end(session: AsyncSession) -> tuple[int, int]:
-    """Take every exercise officer off duty, deactivate them, and revoke every exercise session."""
+async def end(session: AsyncSession, *, settings: Settings) -> tuple[int, int, list[uuid.UUID]]:
+    """Take every exercise officer off duty, handing back every alert their units hold (a real SOS a drill unit
+    took in the demo city included), deactivate them, and revoke every exercise session. Returns the officers and
+    resident sessions ended, and the alerts handed back."""
     now = utcnow()
     officers = (await session.scalars(select(Staff).where(Staff.is_exercise, Staff.active))).all()
     staff_ids = [s.id for s in officers]
     units = {s.unit_id for s in officers}
+    on_duty = set(
+        (
+            await session.scalars(
+                select(DutyPeriod.staff_id).where(DutyPeriod.staff_id.in_(staff_ids), DutyPeriod.ended_at.is_(None))
+            )
+        ).all()
+    )
+    handed: list[uuid.UUID] = []
+    for officer in officers:
+        if officer.id in on_duty and officer.unit_id is not None:
+            handed += await duty.leave_duty(
+                session, settings=settings, principal=duty.as_officer(officer), hand_back_alerts=True
+            )
     if staff_ids:
-        await session.execute(
-            update(DutyPeriod)
-            .where(DutyPeriod.staff_id.in_(staff_ids), DutyPeriod.ended_at.is_(None))
-            .values(ended_at=now)
-        )
         await session.execute(update(Staff).where(Staff.id.in_(staff_ids)).values(active=False))
         await session.execute(
             update(AuthSession)
@@ -108,4 +120,4 @@ async def end(session: AsyncSession) -> tuple[int, int]:
     session.info[accounts.SESSIONS_REVOKED] = True
     await session.flush()
     await responders.sync_units(session, units)
-    return len(staff_ids), int(getattr(revoked, "rowcount", 0) or 0)
+    return len(staff_ids), int(getattr(revoked, "rowcount", 0) or 0), handed

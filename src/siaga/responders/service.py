@@ -98,6 +98,15 @@ async def go_on_duty(session: AsyncSession, *, principal: Principal, mode: DutyM
     return await status_row(session, unit_id)
 
 
+async def on_duty(session: AsyncSession, unit_id: int, *, lock: bool = False) -> bool:
+    """Whether any officer of the unit is on duty. ``lock`` holds their duty periods until the commit, so an
+    officer's leaving (which ends their period) queues behind a dispatch that counted on them, and after it."""
+    query = select(DutyPeriod.id).where(DutyPeriod.unit_id == unit_id, DutyPeriod.ended_at.is_(None))
+    if lock:
+        query = query.with_for_update()
+    return bool((await session.scalars(query)).all())
+
+
 async def go_off_duty(session: AsyncSession, *, principal: Principal) -> UnitStatus:
     unit_id = officer_unit(principal)
     current = await session.scalars(
