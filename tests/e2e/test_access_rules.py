@@ -112,6 +112,7 @@ class Cast:
         if not dispatched:
             return str(alert["id"])
         unit_id = self.person("assigned_officer").unit_id
+        await self.on_duty("assigned_officer")  # only a unit with an officer on duty is dispatched
         answer = await self.api.post(self.crew, f"/alerts/{alert['id']}/dispatch", {"unit_id": unit_id})
         assert answer.status_code == 200, answer.text
         return str(alert["id"])
@@ -215,6 +216,7 @@ async def build_cast(api: Api) -> Cast:
         {"agency_id": people["assigned_officer"].extra["agency_id"], "callsign": "COBLONG-3", "kind": "motorbike"},
     )
     assert reserve.status_code == 201, reserve.text
+    await api.on_duty(await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-3"))
     cast = Cast(api=api, crew=crew, people=people, alert_id="", reserve_unit_id=int(reserve.json()["id"]))
     cast.alert_id = await cast.fresh_alert(cast.owner)
     return cast
@@ -784,6 +786,12 @@ TABLE: tuple[Row, ...] = (
         "POST",
         f"{API}/officers/me/push-subscription",
         Expect(401, 403, 403, 403, 403, 204, 204, 403, 403),
+        plain(push_subscription),
+    ),
+    Row(
+        "POST",
+        f"{API}/staff/me/push-subscription",
+        Expect(401, 403, 403, 204, 204, 204, 204, 204, 204),
         plain(push_subscription),
     ),
     Row("GET", f"{API}/push/public-key", ALL_SIGNED_IN),

@@ -182,3 +182,40 @@ async def test_a_duress_pin_on_the_top_command_centres_alert_reaches_its_supervi
         ("duress", [], ["Supervisor Rina"])
     ]
     await assert_someone_is_responsible(api.runtime)
+
+
+async def test_supervisors_and_operators_subscribe_from_the_console_and_the_escalation_push_reaches_them(
+    city: Api,
+) -> None:
+    api = city
+    original = api.runtime.push
+    recorder = RecordingPush()
+    api.runtime.push = recorder
+    try:
+        supervisor = await api.staff(Role.SUPERVISOR, "BDG-CC", name="Supervisor Rina")
+        operator = await api.staff(Role.OPERATOR, "BDG-CC", name="Operator Dewi")
+        endpoints: dict[str, str] = {}
+        for who in (supervisor, operator):
+            endpoints[who.name] = f"https://push.example/send/{uuid.uuid4().hex}"
+            body = {"endpoint": endpoints[who.name], "keys": browser_keys()}
+            answer = await api.post(who, "/staff/me/push-subscription", body)
+            assert answer.status_code == 204, answer.text
+        resident = await api.resident()
+        refused = await api.post(
+            resident, "/staff/me/push-subscription", {"endpoint": "https://push.example/x", "keys": browser_keys()}
+        )
+        assert refused.status_code == 403, refused.text
+
+        alert = await api.press(resident, location=None)  # to the top command centre
+        await make_due(api.runtime, alert["id"], "ack_due_at")
+        assert len(await swept_escalations(api, supervisor, alert["id"])) == 1
+
+        for name, endpoint in endpoints.items():
+
+            async def pushed(endpoint: str = endpoint) -> list[RecordedPush]:
+                return [m for m in recorder.messages(endpoint=endpoint) if m.payload.get("type") == "escalation"]
+
+            push = (await eventually(pushed, f"the escalation push to {name}"))[0].payload
+            assert (push["alert_id"], push["url"]) == (alert["id"], f"/console#alert={alert['id']}")
+    finally:
+        api.runtime.push = original

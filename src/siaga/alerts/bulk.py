@@ -96,7 +96,7 @@ async def act_audited(
     command: domain.Command,
     *,
     where: tuple[float, float] | None = None,
-    key: str | None = None,
+    key: receipts.Receipt | None = None,
     bulk: str | None = None,
 ) -> Alert:
     """Apply one action to one alert in its own transaction, with its timeline and audit record: the path of every

@@ -97,7 +97,7 @@ def alert_read(alert: Alert) -> AlertRead:
         on_scene_at=alert.on_scene_at,
         closed_at=alert.closed_at,
         ack_due_at=alert.ack_due_at if alert.acknowledged_at is None else None,
-        dispatch_due_at=alert.dispatch_due_at if alert.dispatched_at is None else None,
+        dispatch_due_at=alert.dispatch_due_at if alert.unit_id is None else None,  # runs again after a hand-back
         timings=Timings(
             to_acknowledge_s=_seconds(alert.created_at, alert.acknowledged_at),
             to_dispatch_s=_seconds(alert.created_at, alert.dispatched_at),
@@ -309,7 +309,7 @@ async def _act(
     command: domain.Command,
     body: ActionIn,
     ip: str,
-    key: str | None = None,
+    key: receipts.Receipt | None = None,
 ) -> AlertRead:
     """Apply one action (``bulk.act_audited``: the one path of every action on an alert)."""
     where = (body.where.lat, body.where.lon) if body.where else None

@@ -55,7 +55,7 @@ class AlertEscalation(Base):
 
 
 class PushSubscriptionRecord(Base):
-    """A browser's Web Push subscription for an officer's phone."""
+    """A browser's Web Push subscription for a staff member: an officer's phone, a supervisor's console."""
 
     __tablename__ = "push_subscriptions"
 

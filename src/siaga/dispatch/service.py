@@ -483,6 +483,17 @@ async def _push_to_staff(
         )
 
 
+async def subscribe_to_pushes(session: AsyncSession, *, staff_id: int, endpoint: str, p256dh: str, auth: str) -> None:
+    """Keep this browser's Web Push subscription for the staff member now signed in on it (a shared device passes
+    from one to the next)."""
+    existing = await session.scalar(select(PushSubscriptionRecord).where(PushSubscriptionRecord.endpoint == endpoint))
+    if existing is None:
+        session.add(PushSubscriptionRecord(staff_id=staff_id, endpoint=endpoint, p256dh=p256dh, auth=auth))
+    else:
+        existing.staff_id, existing.p256dh, existing.auth = staff_id, p256dh, auth
+    await session.flush()
+
+
 async def notify_emergency_contacts(session: AsyncSession, *, settings: Settings, alert: Alert) -> None:
     """Queue an SMS to each of the resident's emergency contacts (sent after the commit once the time to cancel a
     press by mistake is over, retried; see ``notify.contacts``)."""
@@ -554,7 +565,14 @@ async def escalate_to_agencies(session: AsyncSession, *, alert: Alert, reason: s
     codes = sorted((await session.scalars(select(Agency.code).where(Agency.id.in_(targets)))).all())
     people = await _supervisors(session, alert.agency_id)
     if not alert.is_exercise:  # a drill's escalations show on the console; they do not wake anyone's phone
-        await _push_to_staff(session, alert, people, kind="escalation", reason=reason)
+        # The agency's own operators too: whoever of them subscribed from the console hears of it away from it.
+        operators = await session.scalars(
+            select(Staff).where(
+                Staff.agency_id == alert.agency_id, Staff.role == Role.OPERATOR.value, Staff.active.is_(True)
+            )
+        )
+        told = {p.id: p for p in [*people, *operators.all()]}
+        await _push_to_staff(session, alert, list(told.values()), kind="escalation", reason=reason)
     return EscalationTargets(agencies=codes, supervisors=sorted(p.name for p in people))
 
 

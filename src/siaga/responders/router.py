@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 from sqlalchemy import select
 
+from siaga.accounts.domain import Principal
 from siaga.alerts import access
 from siaga.audit import service as audit
 from siaga.db import utcnow
-from siaga.deps import ClientIP, CommandCentre, CurrentPrincipal, RuntimeDep
+from siaga.deps import ClientIP, CommandCentre, CurrentPrincipal, CurrentStaff, RuntimeDep
 from siaga.dispatch import duty
-from siaga.dispatch.models import PushSubscriptionRecord
+from siaga.dispatch import service as dispatch
 from siaga.errors import Forbidden, Invalid
 from siaga.notify.push import PushSubscription, application_server_key
 from siaga.responders import service as responders
@@ -140,23 +141,28 @@ async def send_location(body: PositionIn, principal: CurrentPrincipal, runtime: 
 async def subscribe_push(body: PushSubscriptionIn, principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
     """Register this phone for Web Push (offers and assignments ring it)."""
     _officer(principal)
+    return await _subscribe(body, principal, runtime)
+
+
+@router.post(
+    "/staff/me/push-subscription", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403, 422)
+)
+async def subscribe_staff_push(body: PushSubscriptionIn, principal: CurrentStaff, runtime: RuntimeDep) -> Response:
+    """Register this browser for Web Push, for any staff member: the console's supervisors and operators are told
+    of an escalation (an SOS nobody took in time) even with the console closed or in a background tab."""
+    return await _subscribe(body, principal, runtime)
+
+
+async def _subscribe(body: PushSubscriptionIn, principal: Principal, runtime: RuntimeDep) -> Response:
     try:
         PushSubscription(endpoint=body.endpoint, p256dh=body.keys.p256dh, auth=body.keys.auth)
     except ValueError as exc:
         raise Invalid(f"invalid push subscription: {exc}", code="push.subscription") from exc
+    assert principal.staff_id is not None
     async with runtime.unit_of_work() as session:
-        existing = await session.scalar(
-            select(PushSubscriptionRecord).where(PushSubscriptionRecord.endpoint == body.endpoint)
+        await dispatch.subscribe_to_pushes(
+            session, staff_id=principal.staff_id, endpoint=body.endpoint, p256dh=body.keys.p256dh, auth=body.keys.auth
         )
-        if existing is None:
-            session.add(
-                PushSubscriptionRecord(
-                    staff_id=principal.staff_id, endpoint=body.endpoint, p256dh=body.keys.p256dh, auth=body.keys.auth
-                )
-            )
-        else:
-            assert principal.staff_id is not None
-            existing.staff_id, existing.p256dh, existing.auth = principal.staff_id, body.keys.p256dh, body.keys.auth
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

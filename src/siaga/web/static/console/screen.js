@@ -12,6 +12,7 @@ import { useAlertHandling } from "./handling.js";
 import { openWaitingEnd, useConsoleKeys } from "./keymap.js";
 import { useLiveConsole } from "./live.js";
 import { AlertPanel } from "./panel.js";
+import { useAlertLinks } from "./push.js";
 import { Queue, useQueueView } from "./queue.js";
 import { ShortcutHelp } from "./shortcuts.js";
 import { SituationMap } from "./situation.js";
@@ -35,6 +36,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
   }
 
   useBackgroundAnnouncements(store, select);
+  useAlertLinks(select);
   useConsoleKeys({ store, siren, detail, handling, selectedId, select, help, setHelp, view });
 
   function logout() {
@@ -50,6 +52,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
         store=${store}
         siren=${siren}
         account=${account}
+        config=${config}
         onHelp=${() => setHelp(true)}
         onLogout=${logout}
       />

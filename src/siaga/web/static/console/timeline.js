@@ -65,6 +65,8 @@ export function Timers({ alert }) {
   const open = ACTIVE_STATES.has(alert.state);
   // An officer took it from a direct offer: T1 is over (no escalation), but no operator has seen it yet.
   const unseen = open && !alert.acknowledged_at && alert.unit_id != null;
+  // Handed back by its unit: it waits for a unit again, and T2 runs again until the server's new deadline.
+  const handedBack = open && alert.unit_id == null && Boolean(alert.dispatched_at);
   return html`
     <div class="timers" role="group" aria-label=${t("console.timer.title")}>
       <${Timer}
@@ -85,9 +87,9 @@ export function Timers({ alert }) {
       />
       <${Timer}
         name="dispatch"
-        label=${t("console.timer.to_dispatch")}
+        label=${t(handedBack ? "console.timer.to_dispatch_again" : "console.timer.to_dispatch")}
         from=${alert.created_at}
-        until=${alert.dispatched_at}
+        until=${handedBack ? null : alert.dispatched_at}
         running=${open}
         due=${alert.dispatch_due_at}
       />
@@ -96,7 +98,7 @@ export function Timers({ alert }) {
         label=${t("console.timer.to_arrive")}
         from=${alert.created_at}
         until=${alert.on_scene_at}
-        running=${open && Boolean(alert.dispatched_at)}
+        running=${open && alert.unit_id != null}
       />
     </div>
   `;

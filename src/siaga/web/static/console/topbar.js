@@ -2,6 +2,7 @@
 import { html } from "../js/ui.js";
 import { t } from "../js/i18n.js";
 import { LanguageSwitch } from "./language.js";
+import { PushControl } from "./push.js";
 
 function SoundControl({ siren }) {
   if (!siren.ready) {
@@ -33,7 +34,7 @@ function SoundControl({ siren }) {
   `;
 }
 
-export function TopBar({ store, siren, account, onHelp, onLogout }) {
+export function TopBar({ store, siren, account, config, onHelp, onLogout }) {
   const state = store.streamState;
   return html`
     <header class="topbar console-topbar">
@@ -43,6 +44,7 @@ export function TopBar({ store, siren, account, onHelp, onLogout }) {
         ${t(`common.stream.${state}`)}
       </span>
       <${SoundControl} siren=${siren} />
+      ${config && html`<${PushControl} config=${config} token=${account.token} />`}
       <button type="button" data-action="help" onClick=${onHelp} aria-label=${t("console.keys.title")}>
         ? <span class="hide-narrow">${t("console.keys.short")}</span>
       </button>

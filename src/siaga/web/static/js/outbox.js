@@ -42,6 +42,8 @@ async function post(row, token) {
         Accept: "application/json",
         Authorization: `Bearer ${token}`,
         "Idempotency-Key": row.id,
+        // How long ago the officer tapped it, by this phone's clock: the server dates the action then.
+        "Action-Age-Ms": String(Math.max(0, Date.now() - row.createdAt)),
       },
       body: JSON.stringify(row.body ?? {}),
       signal,
