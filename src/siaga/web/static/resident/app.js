@@ -157,9 +157,9 @@ export function App() {
     kick();
   }
 
-  async function onSend({ category, silent: quiet }) {
+  async function onSend({ category, silent: quiet, id, pressedAt }) {
     setPressError(null);
-    const body = await newPress({ category, silent: quiet });
+    const body = await newPress({ category, silent: quiet, id, pressedAt });
     let row;
     try {
       row = await storePress(body, auth.token);

@@ -26,13 +26,16 @@ async function batteryLevel() {
   }
 }
 
-/** The body of a new press: its own id, the time, the freshest position (or null for now), the battery. */
-export async function newPress({ category, silent }) {
+/**
+ * The body of a new press: its own id (or the one made when the hold ended), the time (or when its countdown
+ * ended), the freshest position (or null for now), the battery.
+ */
+export async function newPress({ category, silent, id = null, pressedAt = null }) {
   const body = {
-    id: newId(),
+    id: id || newId(),
     category: category || "lainnya",
     silent: Boolean(silent),
-    pressed_at: new Date().toISOString(),
+    pressed_at: pressedAt || new Date().toISOString(),
     location: freshFix(),
   };
   const battery = await batteryLevel();

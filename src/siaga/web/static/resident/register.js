@@ -15,7 +15,7 @@ function PhoneStep({ onSent }) {
     setError(null);
     try {
       const answer = await api("/residents/code", { method: "POST", body: { phone: phone.trim() } });
-      onSent(phone.trim(), answer.phone);
+      onSent(phone.trim(), answer.phone, answer.expires_in);
     } catch (failure) {
       setError(failure);
     } finally {
@@ -72,16 +72,39 @@ function CodeStep({ phone, e164, onVerified, onBack }) {
   </form>`;
 }
 
+// The code step survives a reload (or the browser dropping the tab while the resident reads the SMS) for as long
+// as the code is valid.
+const CODE_KEY = "siaga.resident.code_sent";
+
+function codeStillValid() {
+  try {
+    const sent = JSON.parse(localStorage.getItem(CODE_KEY) || "null");
+    return sent && typeof sent.until === "number" && sent.until > Date.now() ? sent : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The number, then the code; `onSession` receives the new session. */
 export function RegisterScreen({ onSession }) {
-  const [sent, setSent] = useState(null);
+  const [sent, setSent] = useState(codeStillValid);
+  function remember(next) {
+    if (next) localStorage.setItem(CODE_KEY, JSON.stringify(next));
+    else localStorage.removeItem(CODE_KEY);
+    setSent(next);
+  }
   return html`<div class="screen">
     <${TopBar} />
     <main class="content">
       ${sent
-        ? html`<${CodeStep} phone=${sent.phone} e164=${sent.e164} onVerified=${onSession}
-            onBack=${() => setSent(null)} />`
-        : html`<${PhoneStep} onSent=${(phone, e164) => setSent({ phone, e164 })} />`}
+        ? html`<${CodeStep} phone=${sent.phone} e164=${sent.e164}
+            onVerified=${(session) => {
+              localStorage.removeItem(CODE_KEY);
+              onSession(session);
+            }}
+            onBack=${() => remember(null)} />`
+        : html`<${PhoneStep}
+            onSent=${(phone, e164, seconds) => remember({ phone, e164, until: Date.now() + (seconds || 300) * 1000 })} />`}
     </main>
   </div>`;
 }

@@ -1,9 +1,11 @@
 // The SOS screen. Accidental presses are the enemy of trust in a panic button, so a press needs a 3-second hold
-// (or three quick taps) and then a 5-second countdown that one tap cancels. Nothing is stored or sent before the
-// countdown ends.
+// (or three quick taps) and then a 5-second countdown that one tap cancels. Nothing is sent before the countdown
+// ends, but the countdown itself is kept (localStorage): a reload, or the browser dropping the tab, resumes it where
+// it was, and one that ran out meanwhile is sent at once. Only Cancel stops a press once held.
 import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { t } from "../js/i18n.js";
 import { warmUp } from "./location.js";
+import { newId } from "./press.js";
 import { Call112, TopBar } from "./widgets.js";
 
 const HOLD_MS = 3000;
@@ -20,6 +22,18 @@ export const CATEGORIES = [
   "kerusuhan",
   "lainnya",
 ];
+
+const COUNTDOWN_KEY = "siaga.resident.countdown";
+
+/** The countdown a reload interrupted: {id, startedAt, category, silent}, or null. */
+function interruptedCountdown() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(COUNTDOWN_KEY) || "null");
+    return saved && typeof saved.startedAt === "number" && typeof saved.id === "string" ? saved : null;
+  } catch {
+    return null;
+  }
+}
 
 const RING_R = 46;
 const RING_C = 2 * Math.PI * RING_R;
@@ -104,13 +118,13 @@ function HoldButton({ onHeld, silent }) {
   </button>`;
 }
 
-function Countdown({ silent, category, onDone, onAbort }) {
-  const [left, setLeft] = useState(COUNTDOWN_S);
+function Countdown({ silent, category, startedAt, onDone, onAbort }) {
+  const [left, setLeft] = useState(() => Math.max(0, COUNTDOWN_S - Math.floor((Date.now() - startedAt) / 1000)));
   const cancelButton = useRef(null);
   useEffect(() => {
     cancelButton.current?.focus();
     buzz(silent, [200, 100, 200]);
-    const started = Date.now();
+    const started = startedAt;
     const timer = setInterval(() => {
       const remaining = COUNTDOWN_S - Math.floor((Date.now() - started) / 1000);
       setLeft(Math.max(0, remaining));
@@ -150,19 +164,31 @@ function CategoryChooser({ category, onChange }) {
 
 /** The home screen: the button, the optional category and silent mode. `onSend` gets the chosen options. */
 export function SosScreen({ onSend, onSettings, silent, onSilent, online, name }) {
-  const [category, setCategory] = useState(null);
-  const [counting, setCounting] = useState(false);
+  const [counting, setCounting] = useState(interruptedCountdown);
+  const [category, setCategory] = useState(() => counting?.category ?? null);
   const sent = useRef(false);
 
   function send() {
-    if (sent.current) return; // the countdown's end and "send now" must not make two presses
+    if (sent.current || !counting) return; // the countdown's end and "send now" must not make two presses
     sent.current = true;
-    setCounting(false);
-    onSend({ category, silent });
+    const { id, startedAt } = counting;
+    setCounting(null);
+    // The press keeps the id made at the hold, so a reload between storing it and forgetting the countdown sends
+    // the same press again, which the outbox and the server take as one.
+    const pressedAt = new Date(Math.min(Date.now(), startedAt + COUNTDOWN_S * 1000)).toISOString();
+    Promise.resolve(onSend({ category: counting.category, silent: counting.silent, id, pressedAt })).finally(() =>
+      localStorage.removeItem(COUNTDOWN_KEY),
+    );
   }
   function start() {
     sent.current = false;
-    setCounting(true);
+    const next = { id: newId(), startedAt: Date.now(), category, silent };
+    localStorage.setItem(COUNTDOWN_KEY, JSON.stringify(next));
+    setCounting(next);
+  }
+  function abort() {
+    localStorage.removeItem(COUNTDOWN_KEY);
+    setCounting(null);
   }
 
   return html`<div class=${`screen sos-screen ${silent ? "silent" : ""}`}>
@@ -185,6 +211,7 @@ export function SosScreen({ onSend, onSettings, silent, onSilent, online, name }
       <${Call112} />
     </main>
     ${counting &&
-    html`<${Countdown} silent=${silent} category=${category} onDone=${send} onAbort=${() => setCounting(false)} />`}
+    html`<${Countdown} silent=${counting.silent} category=${counting.category} startedAt=${counting.startedAt}
+      onDone=${send} onAbort=${abort} />`}
   </div>`;
 }
