@@ -37,6 +37,7 @@ const RESIDENT_SHELL = [
   "/static/resident/status.js",
   "/static/resident/widgets.js",
   "/static/js/api.js",
+  "/static/js/errors.js",
   "/static/js/ui.js",
   "/static/js/i18n.js",
   "/static/js/stream.js",
