@@ -581,6 +581,111 @@ def user_reset_factor(username: str) -> None:
 
 
 @app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="Where to write the backup (or the one to check)")],
+    verify: Annotated[bool, typer.Option("--verify", help="Only check an existing backup: whole and readable")] = False,
+) -> None:
+    """Back up the database while Siaga runs (SQLite's online backup, or pg_dump), and verify the copy."""
+    from siaga.ops import backup as backups
+
+    settings = load_settings()
+    try:
+        checked = (
+            backups.verify(file, progress=typer.echo)
+            if verify
+            else backups.backup(settings.database_url, file, progress=typer.echo)
+        )
+    except backups.BackupError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{file}: a good {checked.kind} backup, schema {checked.schema_version}: {checked.summary}")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A backup made by `siaga backup`")],
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a database that already holds data")] = False,
+) -> None:
+    """Restore the database from a backup, verified first. Stop every `siaga serve` using the database first."""
+    from siaga.ops import backup as backups
+
+    settings = load_settings()
+    try:
+        checked = backups.restore(settings.database_url, file, overwrite=overwrite, progress=typer.echo)
+    except backups.BackupError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    typer.echo(f"restored {file} ({checked.summary}) into {_display_url(settings.database_url)}")
+    typer.echo("next: `siaga db upgrade` if this release is newer than the backup, then start Siaga")
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be removed; remove nothing")] = False,
+) -> None:
+    """Remove what is past its retention period now (audited), as every server does every hour."""
+    from siaga.ops import retention
+    from siaga.runtime import Runtime
+
+    async def work(settings: Settings) -> dict[str, int]:
+        runtime = Runtime.build(settings)
+        periods = retention.Periods.from_settings(settings)
+        try:
+            if dry_run:
+                return await retention.preview(runtime.sessions, periods=periods)
+            async with runtime.unit_of_work() as session:
+                return await retention.purge(session, periods=periods, actor_label="cli")
+        finally:
+            await runtime.close()
+
+    counts = _run(work)
+    typer.echo("would remove (dry run):" if dry_run else "removed:")
+    for line in retention.describe(counts):
+        typer.echo(f"  {line}")
+
+
+resident_app = typer.Typer(no_args_is_help=True, help="Residents' accounts.")
+app.add_typer(resident_app, name="resident")
+
+
+@resident_app.command("delete")
+def resident_delete(phone: Annotated[str, typer.Argument(help="The resident's phone number")]) -> None:
+    """Delete a resident's account at their request (audited): their personal data goes, their alerts stay
+    anonymised in the statistics. Refused while they have an active alert."""
+    from sqlalchemy import select
+
+    from siaga.accounts import residents
+    from siaga.accounts.models import Resident
+    from siaga.audit import service as audit
+    from siaga.errors import NotFound
+    from siaga.runtime import Runtime
+
+    async def work(settings: Settings) -> None:
+        number = residents.normalize_phone(settings, phone)
+        runtime = Runtime.build(settings)
+        try:
+            async with runtime.unit_of_work() as session:
+                resident = await session.scalar(select(Resident).where(Resident.phone == number))
+                if resident is None:
+                    raise NotFound(f"no resident with the number {number}", code="resident.not_found")
+                deleted = await residents.delete_account(session, resident=resident)
+                await audit.record(
+                    session,
+                    action="resident.delete",
+                    actor=None,
+                    actor_label="cli",
+                    target_type="resident",
+                    target_id=str(resident.id),
+                    detail={"alerts_kept_anonymised": deleted.alerts_kept_anonymised, "by": "staff on request"},
+                )
+            typer.echo(f"deleted; {deleted.alerts_kept_anonymised} alert(s) kept anonymised for the reports")
+        finally:
+            await runtime.close()
+
+    _run(work)
+
+
+@app.command()
 def sms(
     to: Annotated[str | None, typer.Option(help="Only messages to this number (E.164)")] = None,
     last: Annotated[int, typer.Option(help="How many of the newest to show")] = 10,

@@ -14,6 +14,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEV_SECRET_KEY = "siaga-development-secret-key-do-not-use-in-production"  # noqa: S105 - refused outside dev
+MIN_AUDIT_DAYS = 365  # an audit log kept less than a year cannot answer for last year's decisions
 
 
 class InsecureSettings(ValueError):
@@ -132,7 +133,37 @@ class Settings(BaseSettings):
     gc_reclaim_seconds: float = Field(
         default=3600.0, gt=0, description="How often reference cycles among those objects are collected"
     )
-    position_retention_hours: float = Field(default=24.0, gt=0, description="Off-alert positions are purged after")
+
+    # Retention (see docs/deploy.md, "Backups and retention"): how long personal data is kept. The purge job runs
+    # every retention_purge_interval_seconds in every `siaga serve`, and on demand with `siaga purge`.
+    position_retention_hours: float = Field(
+        default=24.0, gt=0, description="Officers' positions recorded off any alert are deleted after this"
+    )
+    retention_trail_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Residents' location trails (and the officers' positions on the alert) are deleted this long "
+        "after the alert closes",
+    )
+    retention_alert_details_days: float = Field(
+        default=365.0,
+        gt=0,
+        description="A closed alert's personal details (the resident's words, the exact place, the battery, the "
+        "contacts' SMS) are removed this long after it closes; time, category, kecamatan and outcome stay",
+    )
+    retention_audit_days: float = Field(
+        default=730.0, description="Audit records are deleted after this; at least a year (365)"
+    )
+    retention_sms_days: float = Field(
+        default=30.0, gt=0, description="The bodies and numbers of sent or failed SMS and pushes are blanked after"
+    )
+    retention_device_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="Device events are deleted after this: records of ended sessions (the phone's or browser's "
+        "address and user agent) and one-time codes",
+    )
+    retention_purge_interval_seconds: float = Field(default=3600.0, gt=0, description="How often the purge runs")
 
     # Web Push (officers' phones). Without a key, pushes are recorded in development and refused in production.
     vapid_private_key: SecretStr = SecretStr("")
@@ -191,6 +222,13 @@ class Settings(BaseSettings):
     @property
     def metrics_networks(self) -> list[IPv4Network | IPv6Network]:
         return [ip_network(n.strip(), strict=False) for n in self.metrics_allow.split(",") if n.strip()]
+
+    @field_validator("retention_audit_days")
+    @classmethod
+    def _audit_kept_a_year(cls, days: float) -> float:
+        if days < MIN_AUDIT_DAYS:
+            raise ValueError(f"audit records are kept at least a year: set {MIN_AUDIT_DAYS} days or more")
+        return days
 
     @model_validator(mode="after")
     def _refuse_dev_defaults(self) -> Settings:

@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from siaga.notify import service as notify
 from siaga.notify.consent import ContactRules
 from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, HttpSMS, SMSSender
+from siaga.ops import retention
 from siaga.realtime.feed import FEED_ITEMS, EventFeed, publish_poke
 from siaga.realtime.guard import StreamSessions
 from siaga.realtime.hub import Hub, HubLagged, hub_from_url
@@ -62,6 +62,7 @@ class Runtime:
     stream_sessions: StreamSessions = field(init=False)
     timers: TimerSweep = field(init=False)
     retries: Loop = field(init=False)
+    purges: Loop = field(init=False)
     started: bool = False
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     _revocations: asyncio.Task[None] | None = None
@@ -81,7 +82,6 @@ class Runtime:
             self.read_sessions,
             self.units.tracker,
             interval=self.settings.timer_interval_seconds,
-            position_retention=timedelta(hours=self.settings.position_retention_hours),
         )
         self.heap = HeapKeeper(
             freeze_every_s=self.settings.gc_freeze_seconds, reclaim_every_s=self.settings.gc_reclaim_seconds
@@ -89,6 +89,7 @@ class Runtime:
         self.retries = Loop(
             "delivery-retry", lambda: notify.retry_due(self.sessions, self.senders), interval=DELIVERY_RETRY_S
         )
+        self.purges = Loop("retention-purge", self.purge, interval=self.settings.retention_purge_interval_seconds)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -144,6 +145,7 @@ class Runtime:
         self._timers_listen = self.units.register(self.timers.on_units)
         await self.timers.start()
         self.retries.start()
+        self.purges.start()
         self.ingest.start()
         self._revocations = asyncio.create_task(self._follow_revocations(), name="sessions-follow")
         self.stream_sessions.start()
@@ -159,6 +161,7 @@ class Runtime:
             self._revocations = None
         await self.stream_sessions.stop()
         await self.ingest.stop()
+        await self.purges.stop()
         await self.retries.stop()
         await self.timers.stop()
         self.units.unregister(self._timers_listen)
@@ -172,6 +175,11 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.hub.stop()
+
+    async def purge(self) -> dict[str, int]:
+        """Remove what is past its retention period (see ``ops.retention``), audited; the count per kind."""
+        async with self.unit_of_work() as session:
+            return await retention.purge(session, periods=retention.Periods.from_settings(self.settings))
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

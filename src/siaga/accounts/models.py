@@ -44,6 +44,9 @@ class Resident(Base):
     # A synthetic resident of a drill (or the demo city): every alert it raises is an exercise, kept out of reports.
     is_exercise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     phone_verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The account was deleted at the resident's request (see residents.delete_account): the row stays, emptied of
+    # personal data, as the pseudonym its alerts still count under in the reports.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

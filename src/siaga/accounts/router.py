@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import login
+from siaga.accounts import residents as resident_accounts
 from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
 from siaga.accounts.models import ModerationRecord, Resident, Role, Unit
@@ -252,6 +253,32 @@ async def appeal(body: AppealIn, principal: CurrentResident, runtime: RuntimeDep
             client_ip=ip,
         )
         return ModerationRead.model_validate(record)
+
+
+@router.delete(
+    "/residents/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["residents"],
+    responses=error_responses(401, 403, 409),
+)
+async def delete_my_account(principal: CurrentResident, runtime: RuntimeDep, ip: ClientIP) -> Response:
+    """Delete your account and your personal data (audited). Your past alerts stay, anonymised, in the statistics.
+    Refused (409) while an alert of yours is active."""
+    assert principal.resident_id is not None
+    async with runtime.unit_of_work() as session:
+        resident = await accounts.get_resident(session, principal.resident_id)
+        deleted = await resident_accounts.delete_account(session, resident=resident)
+        record = await audit.record(
+            session,
+            action="resident.delete",
+            actor=principal,
+            target_type="resident",
+            target_id=str(resident.id),
+            client_ip=ip,
+            detail={"alerts_kept_anonymised": deleted.alerts_kept_anonymised, "by": "resident"},
+        )
+        record.actor_name = ""  # the name this session was opened with is one of the things deleted
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # Residents: staff views and moderation -----------------------------------------------------------------------

@@ -68,6 +68,9 @@ class Alert(Base):
     en_route_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     on_scene_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its personal details (free text, exact place, trail, the contacts' SMS) were removed: by the retention period
+    # after it closed, or when the resident deleted their account. Time, category, kecamatan and outcome stay.
+    details_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every change; clients can compare
 

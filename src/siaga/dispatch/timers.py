@@ -1,15 +1,13 @@
-"""The timer sweep: direct offers, escalation when nobody acknowledges (T1) or no officer is found (T2), and the
-purge of old positions. Timers live in the alerts table; each firing locks the alert's row and clears the timer in
+"""The timer sweep: direct offers, and escalation when nobody acknowledges (T1) or no officer is found (T2).
+Timers live in the alerts table; each firing locks the alert's row and clears the timer in
 the same transaction, so with several processes sweeping, each timer fires exactly once."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +21,6 @@ from siaga.alerts.models import Alert
 from siaga.background import Loop
 from siaga.db import utcnow
 from siaga.dispatch import service as dispatch
-from siaga.responders import service as responders
 from siaga.responders.models import UnitState
 from siaga.responders.tracker import UnitPoint, UnitTracker
 
@@ -104,15 +101,12 @@ class TimerSweep:
         tracker: UnitTracker,
         *,
         interval: float = 1.0,
-        position_retention: timedelta = timedelta(hours=24),
     ) -> None:
         self._unit_of_work = unit_of_work
         self._read_sessions = read_sessions
         self._tracker = tracker
         self._interval = interval
-        self._retention = position_retention
         self._loop = Loop("timer-sweep", self.sweep, interval=interval)
-        self._last_purge = 0.0
         self.fired = 0
         self._available: dict[int, tuple[float, float, float]] = {}  # unit -> where and when last offered around
         self._arrived: dict[int, UnitPoint] = {}  # units to offer to an alert waiting nearby, next round
@@ -166,11 +160,6 @@ class TimerSweep:
                 fired += await self._fire_one(fire, alert_id)
             if len(ids) == DUE_BATCH:
                 self._loop.wake()  # more are due (a surge): the next round follows at once, not after the interval
-        loop_time = asyncio.get_running_loop().time()
-        if loop_time - self._last_purge > 300:
-            self._last_purge = loop_time
-            async with self._unit_of_work() as session:
-                await responders.purge_positions(session, older_than=self._retention)
         self.fired += fired
         return fired
 
