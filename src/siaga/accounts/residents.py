@@ -135,6 +135,7 @@ async def _replace_contacts(
         phones=[row.phone for row in rows],
     )
 
+
 @dataclass(frozen=True, slots=True)
 class DeletedAccount:
     """What a deletion did, for its audit record (counts only: the data itself is gone)."""
