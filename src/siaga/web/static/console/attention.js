@@ -89,6 +89,13 @@ export function waitingReal(alerts) {
   );
 }
 
+/** How many real alerts no one has taken (a count, without the sort: the header and tab title ask every second). */
+export function waitingCount(alerts) {
+  let count = 0;
+  for (const alert of alerts) if (!drill(alert) && !taken(alert)) count += 1;
+  return count;
+}
+
 /**
  * The newest and the oldest real alert no one has taken (`{newest, oldest}`, null when none waits): one key apart on
  * the console, so in a surge the operator reaches either end of the waiting line at once.
@@ -123,12 +130,13 @@ export function queueOrder(alerts, { flagged = new Set(), hideDrills = false } =
  * items follow the queue's order (so "open" opens the one the queue puts first); items of closed alerts come last,
  * newest first.
  */
-export function bannerGroups(alerts, items, { hideDrills = false } = {}) {
-  const open = [...alerts.values()];
-  const place = new Map(queueOrder(open).map((alert, index) => [alert.id, index]));
+export function bannerGroups(alerts, items, { hideDrills = false, ordered = null } = {}) {
+  // `ordered`: the open alerts already in queue order (the store's), so a surge of thousands is not sorted again.
+  const inOrder = ordered ?? queueOrder(alerts.values());
+  const place = new Map(inOrder.map((alert, index) => [alert.id, index]));
   // A waiting duress alert is announced by its own, louder item; once that is marked seen it waits like the rest.
   const duress = new Set(items.filter((item) => item.kind === "duress").map((item) => item.alertId));
-  const waiting = waitingReal(open).filter((alert) => !duress.has(alert.id));
+  const waiting = inOrder.filter((alert) => !drill(alert) && !taken(alert) && !duress.has(alert.id));
   const all = [
     ...waiting.map((alert) => ({
       key: `${alert.id}:new`,
@@ -169,7 +177,7 @@ export function bannerGroups(alerts, items, { hideDrills = false } = {}) {
  */
 export function backgroundTitle(alerts, hidden) {
   if (!hidden) return null;
-  const waiting = waitingReal(alerts).length;
+  const waiting = waitingCount(alerts);
   return waiting > 0 ? { waiting } : null;
 }
 

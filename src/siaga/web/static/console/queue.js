@@ -6,7 +6,7 @@
 // pick it for a bulk action (bulk.js).
 import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { clock, t } from "../js/i18n.js";
-import { awaitsOperator, sectionOf, waitingReal } from "./attention.js";
+import { awaitsOperator, sectionOf, waitingCount } from "./attention.js";
 import { flagsOf, level } from "./priority.js";
 import { AGES, GROUPINGS, filtered, rowsOf } from "./surge.js";
 import { secondsBetween, useTick } from "./time.js";
@@ -227,7 +227,7 @@ export function Queue({ store, view, selectedId, onSelect, onOldest, onNewest })
   const all = store.queue();
   const shown = filtered(all, view.filters);
   const rows = view.by === "attention" ? sectionRows(shown) : rowsOf(shown, view.by, view.collapsed);
-  const waiting = waitingReal(all).length;
+  const waiting = waitingCount(all);
   const scrolled = scrollTop > SCROLLED_PX;
 
   const offsets = new Array(rows.length + 1);

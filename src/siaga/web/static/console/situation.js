@@ -54,6 +54,7 @@ class SituationView {
       if (!Number.isFinite(this.map.getMaxZoom())) this.map.setMaxZoom(19);
       this.alertLayer = new Group({
         chunkedLoading: true,
+        animate: false, // re-clustering on every batch of a surge must not animate thousands of icons
         showCoverageOnHover: false,
         zoomToBoundsOnClick: false,
         maxClusterRadius: 50,

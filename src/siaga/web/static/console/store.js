@@ -5,9 +5,12 @@ import { bannerGroups, queueOrder } from "./attention.js";
 import { setServerTime } from "./time.js";
 
 export const ACTIVE_STATES = new Set(["new", "acknowledged", "dispatched", "en_route", "on_scene"]);
-export const QUEUE_LIMIT = 200;
 // A timer, not requestAnimationFrame: a console left in a background tab must still update and ring.
 const BATCH_MS = 50;
+// In a surge (thousands open) each batch re-sorts them all: a quarter second keeps the page responsive, and is
+// still sooner than a person reads the screen.
+const SURGE_OPEN = 2000;
+const SURGE_BATCH_MS = 250;
 const HIDE_DRILLS_KEY = "siaga.console.hide_drills";
 
 function savedHideDrills() {
@@ -60,7 +63,7 @@ export class ConsoleStore {
     this.pending = setTimeout(() => {
       this.pending = null;
       for (const listener of this.listeners) listener();
-    }, BATCH_MS);
+    }, this.alerts.size > SURGE_OPEN ? SURGE_BATCH_MS : BATCH_MS);
   }
 
   setStreamState(state) {
@@ -184,7 +187,7 @@ export class ConsoleStore {
   banner() {
     const at = `${this.alertsVersion}:${this.attentionVersion}:${this.hideDrills}`;
     if (this.bannerAt !== at) {
-      this.groups = bannerGroups(this.alerts, this.unseen(), { hideDrills: this.hideDrills });
+      this.groups = bannerGroups(this.alerts, this.unseen(), { hideDrills: this.hideDrills, ordered: this.queue() });
       this.bannerAt = at;
     }
     return this.groups;
