@@ -30,7 +30,7 @@ ALERT = b'"alert":{'
 ALERT_ID = b'"id":"'
 TOO_SLOW = b'"stream.too_slow"'
 SNAPSHOT = b'"type":"snapshot'  # the snapshot and its pages
-SNAPSHOT_WHOLE = b'"more":false'  # on the snapshot's last page
+SNAPSHOT_MORE = b'"more":true'  # on every page of a snapshot but its last
 
 
 @dataclass
@@ -131,7 +131,7 @@ class _Console(asyncio.Protocol):
     def _message(self, payload: bytes, now: float) -> None:
         shared = self.shared
         shared.frames += 1
-        if not self.snapshot.done() and SNAPSHOT in payload[:40] and SNAPSHOT_WHOLE in payload[:120]:
+        if not self.snapshot.done() and SNAPSHOT in payload[:40] and SNAPSHOT_MORE not in payload[:120]:
             self.snapshot.set_result(None)
         # A frame is one message or a batch of several: every created event in it counts.
         created = payload.find(CREATED)

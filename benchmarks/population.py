@@ -27,7 +27,7 @@ from benchmarks.httpload import BANDUNG
 from benchmarks.server import SECRET_KEY, Database
 from siaga.accounts import security
 from siaga.accounts.models import AuthSession, Resident, Role, Staff, Unit
-from siaga.agencies.models import Agency, JurisdictionAgency
+from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
 from siaga.alerts.domain import Category
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.config import Settings
@@ -194,20 +194,28 @@ async def insert_open_alerts(
     count: int,
     *,
     agency_code: str = "POLSEK-COBLONG",
-    near: tuple[float, float] = (-6.8915, 107.6107),
+    near: tuple[float, float] | None = None,
     offer_due: bool = False,
     seed: int = 11,
 ) -> list[uuid.UUID]:
-    """``count`` open, unacknowledged alerts of as many new residents, in the agency's kecamatan, written straight
-    into the database (with their ``created`` event), oldest first, a second apart, ending now: a surge that already
-    happened. Acknowledgement (T1) and dispatch (T2) timers fall due a day from now; ``offer_due``: direct offers
-    are due at once, as after a press in an agency that makes them."""
+    """``count`` open, unacknowledged alerts of as many new residents, in the agency's kecamatan (within a kilometre
+    of ``near``, else of its centre), written straight into the database (with their ``created`` event), oldest
+    first, a second apart, ending now: a surge that already happened. Acknowledgement (T1) and dispatch (T2) timers
+    fall due a day from now; ``offer_due``: direct offers are due at once, as after a press in an agency that makes
+    them."""
     rng = random.Random(seed)
     agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
     assert agency is not None, f"no agency {agency_code}"
-    jurisdiction_id = await session.scalar(
-        select(JurisdictionAgency.jurisdiction_id).where(JurisdictionAgency.agency_id == agency.id).limit(1)
-    )
+    kecamatan = (
+        await session.execute(
+            select(Jurisdiction.id, Jurisdiction.centroid_lat, Jurisdiction.centroid_lon)
+            .join(JurisdictionAgency, JurisdictionAgency.jurisdiction_id == Jurisdiction.id)
+            .where(JurisdictionAgency.agency_id == agency.id)
+            .limit(1)
+        )
+    ).one()
+    jurisdiction_id = kecamatan.id
+    near = near or (kecamatan.centroid_lat, kecamatan.centroid_lon)
     now = utcnow()
     batch = uuid.uuid4().int % 10**6  # numbers of their own: a database may be surged more than once
     people = [
