@@ -561,6 +561,14 @@ TABLE: tuple[Row, ...] = (
         Expect(401, 201, 201, 403, 403, 403, 403, 403, 403),
         plain(lambda c: {"text": "saya tidak iseng, tombol tertekan"}),
     ),
+    # The owner's alert is active: their account cannot be deleted (409); the other resident's goes, with its token.
+    Row(
+        "DELETE",
+        f"{API}/residents/me",
+        Expect(401, 409, 204, 403, 403, 403, 403, 403, 403),
+        check=token_is_revoked,
+        revokes_token=True,
+    ),
     # Residents: staff views and moderation (officers see the resident through their alert, not here) -----------
     Row("GET", f"{API}/residents", SUPERVISORS, check=lists_residents_in_scope),
     Row("GET", f"{API}/residents/{{resident_id}}", COMMAND_CENTRE_ON_OWNER, on_resident(), is_the_owner),
