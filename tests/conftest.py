@@ -41,6 +41,20 @@ LAMPUNG_GEOJSON = TEST_DATA / "geo" / "bandar_lampung_kecamatan.geojson"
 CAP_SCHEMA = TEST_DATA / "standards" / "cap12.xsd"
 
 
+# Test files that share a server-wide resource run on one worker when the suite is spread over cores
+# (`pytest -n`, as make test does): Redis channels ignore the database number, so two clusters on one Redis would
+# hear each other's alerts.
+SHARED_REDIS = frozenset({"test_hub.py", "test_processes.py", "test_degraded.py", "test_principal_cache.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Spread the suite by file (a file's module fixtures are set up once), keeping the files of SHARED_REDIS together:
+    each item is marked with its group for xdist's ``--dist loadgroup``."""
+    for item in items:
+        group = "shared-redis" if item.path.name in SHARED_REDIS else str(item.path.relative_to(config.rootpath))
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fast_password_hashing() -> Iterator[None]:
     """Argon2 with light parameters: the same code path, a fraction of the time per hash."""
