@@ -8,7 +8,7 @@ import uuid
 from playwright.async_api import expect
 
 from siaga.accounts.models import Resident
-from tests.browser.conftest import Site, eventually
+from tests.browser.conftest import Site, eventually, screenshot
 from tests.browser.test_resident import open_app, signed_in_phone
 
 
@@ -29,6 +29,7 @@ async def test_a_resident_deletes_their_account_after_confirming_and_not_while_a
     alert = await site.api.press(resident)
     await page.get_by_role("button", name="Ya, hapus akun saya").click()
     await expect(page.get_by_text("Akun tidak dapat dihapus selama peringatan Anda masih aktif.")).to_be_visible()
+    await screenshot(page, "resident-delete-account-refused")
 
     cancelled = await site.api.post(resident, f"/alerts/{alert['id']}/cancel", {"pin": "1234"})
     assert cancelled.status_code == 200, cancelled.text

@@ -18,7 +18,7 @@ from siaga.accounts.models import AuthSession, EmergencyContact, LoginAttempts, 
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation
 from siaga.audit.models import AuditRecord, DenialWindow
 from siaga.db import utcnow
-from siaga.notify.models import OutboundMessage
+from siaga.notify.models import ContactConsent, OutboundMessage
 from siaga.ops import retention
 from siaga.responders.models import PositionRecord
 from tests.conftest import Api, Person, make_settings
@@ -241,6 +241,7 @@ async def test_a_resident_deletes_their_account_and_their_alerts_still_count(api
         assert (row.name, row.nik, row.address, row.medical_notes, row.cancel_pin_hash) == (None,) * 5
         assert siti.phone not in row.phone
         assert await session.scalar(select(func.count()).where(EmergencyContact.resident_id == resident_id)) == 0
+        assert await session.scalar(select(func.count()).where(ContactConsent.resident_id == resident_id)) == 0
         assert await session.scalar(select(func.count()).where(AuthSession.resident_id == resident_id)) == 0
         alerts = (await session.scalars(select(Alert).where(Alert.resident_id == resident_id))).all()
         assert len(alerts) == 3
