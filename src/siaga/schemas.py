@@ -56,8 +56,11 @@ AccuracyM = Annotated[
     float, NotBoolean, Field(ge=0, le=100_000, allow_inf_nan=False, description="Accuracy radius in metres")
 ]
 Battery = Annotated[int, NotBoolean, Field(ge=0, le=100, description="Battery level in per cent")]
-# A row's id as the databases store it: a 64-bit integer. A larger one is a clear 422, not an overflow in the driver.
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# A row's id as the databases store it: a larger one is a clear 422, not an overflow in the driver. Most tables are
+# keyed by a 32-bit INTEGER on PostgreSQL (staff, units, agencies, offers, ...); the busiest (audit records, events,
+# messages) by a 64-bit one.
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+BigRowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 FIRST_YEAR, LAST_YEAR = 1900, 2200  # a date a person could mean; outside, offsets overflow and databases disagree
 
 

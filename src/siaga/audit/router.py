@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from siaga.alerts import access
 from siaga.audit import service as audit
 from siaga.deps import ClientIP, RuntimeDep, Supervisor
-from siaga.schemas import Moment, ReadModel, RowId, error_responses
+from siaga.schemas import BigRowId, Moment, ReadModel, error_responses
 
 router = APIRouter(tags=["audit"])
 
@@ -42,7 +42,7 @@ async def list_audit(
     outcome: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
     since: Moment | None = None,
     until: Moment | None = None,
-    before_id: RowId | None = Query(default=None, description="For paging: records older than this id"),
+    before_id: BigRowId | None = Query(default=None, description="For paging: records older than this id"),
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditRead]:
     """Audit records, newest first: supervisors see their agency and those below it, administrators all."""
