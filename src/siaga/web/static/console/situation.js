@@ -16,12 +16,19 @@ const DRILL_COLOUR = "#718096";
 const LABELLED_UNITS = 40;
 const LEVELS = ["normal", "high", "critical"];
 
-/** A cluster's icon: its count, coloured by the most urgent alert in it. */
+/** A cluster's icon: its count, coloured by the most urgent alert in it (worked out once per count). */
 function clusterIcon(cluster) {
-  const markers = cluster.getAllChildMarkers();
-  let worst = 0;
-  for (const marker of markers) worst = Math.max(worst, LEVELS.indexOf(marker.options.level));
   const count = cluster.getChildCount();
+  if (cluster.siagaCount !== count) {
+    let worst = 0;
+    for (const marker of cluster.getAllChildMarkers()) {
+      worst = Math.max(worst, marker.options.level);
+      if (worst === LEVELS.length - 1) break;
+    }
+    cluster.siagaCount = count;
+    cluster.siagaWorst = worst;
+  }
+  const worst = cluster.siagaWorst;
   const size = count < 100 ? 36 : count < 1000 ? 44 : 52;
   return L.divIcon({
     className: `alert-cluster level-${LEVELS[worst]}`,
@@ -35,7 +42,8 @@ class SituationView {
     this.map = createMap(element, config);
     L.control.scale({ imperial: false }).addTo(this.map);
     this.onSelect = onSelect;
-    this.alerts = new Map(); // alert id -> {dot, look}
+    this.alerts = new Map(); // alert id -> {dot, look, alert, selected, language}
+    this.icons = new Map(); // one icon per look, shared by every marker drawn that way
     this.units = new Map(); // unit id -> {dot, look}
     this.trail = L.layerGroup().addTo(this.map);
     this.accuracy = L.layerGroup().addTo(this.map); // the selected alert's circle only: 20,000 circles would crawl
@@ -60,6 +68,7 @@ class SituationView {
         maxClusterRadius: 50,
         iconCreateFunction: (cluster) => clusterIcon(cluster),
       }).addTo(this.map);
+      this.alertLayer.on("click", (event) => this.onSelect(event.layer.options.alertId));
       this.alertLayer.on("clusterclick", (event) => {
         const ids = event.layer.getAllChildMarkers().map((marker) => marker.options.alertId);
         onCluster(ids);
@@ -88,13 +97,18 @@ class SituationView {
     for (const alert of store.alerts.values()) {
       if (!shown(alert)) continue;
       const selected = alert.id === selectedId;
-      const look = [level(alert), alert.state, alert.is_exercise, selected, alert.lat, alert.lon, language].join("|");
       const drawn = this.alerts.get(alert.id);
-      if (drawn?.look === look) continue;
+      // The store replaces an alert's object when it changes: the same object, drawn the same way, is untouched.
+      if (drawn && drawn.alert === alert && drawn.selected === selected && drawn.language === language) continue;
+      const look = [level(alert), alert.state, alert.is_exercise, selected, alert.lat, alert.lon, language].join("|");
+      if (drawn?.look === look) {
+        Object.assign(drawn, { alert, selected, language });
+        continue;
+      }
       if (drawn) gone.push(drawn.dot);
       const dot = this.drawAlert(alert, selected);
       added.push(dot);
-      this.alerts.set(alert.id, { dot, look });
+      this.alerts.set(alert.id, { dot, look, alert, selected, language });
     }
     // In bulk: the cluster group re-clusters once per call, not once per marker.
     if (gone.length) this.alertLayer.removeLayers(gone);
@@ -138,15 +152,21 @@ class SituationView {
 
   drawAlert(alert, selected) {
     const colour = alert.is_exercise ? DRILL_COLOUR : ALERT_COLOURS[level(alert)];
-    const size = selected ? 24 : 16;
-    const icon = L.divIcon({
-      className: `alert-pin${selected ? " selected" : ""}${alert.state === "new" ? " is-new" : ""}`,
-      html: `<span style="background:${colour}"></span>`,
-      iconSize: [size, size],
-    });
-    return L.marker([alert.lat, alert.lon], { icon, alertId: alert.id, level: level(alert), keyboard: false })
-      .bindTooltip(`${t(`common.category.${alert.category}`)} · ${t(`common.state.${alert.state}`)}`)
-      .on("click", () => this.onSelect(alert.id));
+    const key = `${colour}|${selected}|${alert.state === "new"}`;
+    let icon = this.icons.get(key);
+    if (!icon) {
+      const size = selected ? 24 : 16;
+      icon = L.divIcon({
+        className: `alert-pin${selected ? " selected" : ""}${alert.state === "new" ? " is-new" : ""}`,
+        html: `<span style="background:${colour}"></span>`,
+        iconSize: [size, size],
+      });
+      this.icons.set(key, icon);
+    }
+    // A native title, not a Leaflet tooltip per marker: 20,000 tooltip objects would slow the first draw.
+    const title = `${t(`common.category.${alert.category}`)} · ${t(`common.state.${alert.state}`)}`;
+    const rank = LEVELS.indexOf(level(alert));
+    return L.marker([alert.lat, alert.lon], { icon, title, alertId: alert.id, level: rank, keyboard: false });
   }
 
   syncUnits(store) {

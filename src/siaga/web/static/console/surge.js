@@ -2,6 +2,8 @@
 // category, with counts), and which areas are surging (presses per minute past the threshold). Pure (no DOM, no
 // i18n), so every console computes the same from the same alerts; unit-tested in tests/js/surge.test.mjs.
 
+import { pressedAt } from "./attention.js";
+
 export const GROUPINGS = ["attention", "kecamatan", "category"];
 // Age filters: alerts younger than these many minutes (or older than the longest).
 export const AGES = ["all", "5", "15", "60", "older"];
@@ -21,7 +23,7 @@ export function passes(alert, { category = "", area = "", state = "", age = "all
   if (area && areaOf(alert) !== area) return false;
   if (state && alert.state !== state) return false;
   if (age && age !== "all") {
-    const minutes = (now - Date.parse(alert.created_at)) / 60_000;
+    const minutes = (now - pressedAt(alert)) / 60_000;
     if (age === "older" ? minutes < Number(AGES[AGES.length - 2]) : minutes > Number(age)) return false;
   }
   return true;
@@ -73,7 +75,7 @@ export function surgingAreas(alerts, { threshold, now = Date.now(), windowMs = S
   const counts = new Map();
   for (const alert of alerts) {
     if (alert.is_exercise || alert.jurisdiction_id == null) continue;
-    if (now - Date.parse(alert.created_at) > windowMs) continue;
+    if (now - pressedAt(alert) > windowMs) continue;
     const area = areaOf(alert);
     counts.set(area, (counts.get(area) || 0) + (alert.press_count ?? 1));
   }
