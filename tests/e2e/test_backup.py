@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,9 +19,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
+from typer.testing import CliRunner
 
 from siaga.alerts.models import Alert, AlertPress
 from siaga.audit.models import AuditRecord
+from siaga.cli import app
 from tests.conftest import _create_postgres_database, _drop_postgres_database, sos_body
 from tests.e2e.test_processes import Server, _start
 
@@ -46,17 +47,32 @@ class Deployment:
         self.scratch.append(url)
         return url
 
-    async def siaga(self, *args: str, database_url: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {**self.env, "SIAGA_DATABASE_URL": database_url or self.url}
-        return await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "siaga", *args],
-            env=env,
-            cwd=self.folder,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+    async def siaga(self, *args: str, database_url: str | None = None) -> Ran:
+        """Run a ``siaga`` command as a person would, with this deployment's settings (in this process: a new
+        interpreter for each command would cost seconds on a busy machine)."""
+        return await _siaga(args, {**self.env, "SIAGA_DATABASE_URL": database_url or self.url}, self.folder)
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def _siaga(args: tuple[str, ...], env: dict[str, str], folder: Path) -> Ran:
+    runner = CliRunner()
+    here = Path.cwd()
+
+    def run() -> Ran:
+        os.chdir(folder)
+        try:
+            result = runner.invoke(app, list(args), env={k: v for k, v in env.items() if k.startswith("SIAGA_")})
+        finally:
+            os.chdir(here)
+        return Ran(result.exit_code, result.stdout, result.stderr)
+
+    return await asyncio.to_thread(run)
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -77,14 +93,7 @@ async def deployment(
         "SIAGA_LOG_LEVEL": "WARNING",
         "SIAGA_OTP_PER_CLIENT_PER_HOUR": "1000",
     }
-    seeded = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "siaga", "demo", "--no-serve"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    seeded = await _siaga(("demo", "--no-serve"), env, tmp_path)
     assert seeded.returncode == 0, seeded.stderr
     server = await asyncio.to_thread(_start, env, tmp_path, "server")
     deployment = Deployment(url=url, folder=tmp_path, env=env, server=server)

@@ -159,15 +159,15 @@ def _backup_postgres(database_url: str, target: Path, progress: Progress) -> Non
 
 def _run_tool(command: list[str], *, env: dict[str, str] | None = None, progress: Progress) -> None:
     """Run pg_dump or pg_restore, passing on its per-table lines as progress; its last lines if it fails."""
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # noqa: S603
-    assert process.stderr is not None
     tail: list[str] = []
-    for line in process.stderr:
-        line = line.rstrip()
-        tail = [*tail[-9:], line]
-        if "contents of table" in line or "processing data for table" in line:
-            progress(line.split(": ", 1)[-1])
-    if process.wait() != 0:
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as process:  # noqa: S603
+        assert process.stderr is not None
+        for line in process.stderr:
+            line = line.rstrip()
+            tail = [*tail[-9:], line]
+            if "contents of table" in line or "processing data for table" in line:
+                progress(line.split(": ", 1)[-1])
+    if process.returncode != 0:
         raise BackupError(f"{Path(command[0]).name} failed:\n" + "\n".join(tail))
 
 
