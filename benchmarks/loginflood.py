@@ -44,6 +44,18 @@ def _presses(step: StepResult) -> dict[str, Any]:
     }
 
 
+def _server_problems(log: Path) -> dict[str, Any]:
+    """What went wrong in the server meanwhile: its error lines counted by their last words (e.g. a connection pool
+    that ran out), and the first one."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if "Error" in line or "timed out" in line]
+    counts: dict[str, int] = {}
+    for line in lines:
+        key = line.strip()[-120:]
+        counts[key] = counts.get(key, 0) + 1
+    top = sorted(counts.items(), key=lambda item: -item[1])[:5]
+    return {"lines": len(lines), "most_common": top, "first": lines[0][-300:] if lines else None}
+
+
 def _say(message: str) -> None:
     print(message, flush=True)
 
@@ -76,6 +88,7 @@ def measure(kind: str, *, sos_rate: float, flood_rate: float, seconds: float) ->
                 flood.close()
         finally:
             srv.stop()
+            problems = _server_problems(srv.log_path)
     finally:
         asyncio.run(server.drop_database(database))
         shutil.rmtree(folder, ignore_errors=True)
@@ -84,6 +97,7 @@ def measure(kind: str, *, sos_rate: float, flood_rate: float, seconds: float) ->
         "seconds": seconds,
         "alone": _presses(alone),
         "during_flood": _presses(pressed),
+        "server_problems": problems,
         "logins": {
             "rate": flood_rate,
             "scheduled": flooded.scheduled,
@@ -109,6 +123,8 @@ def main() -> int:
                 f"p99 {p['p99_ms']} ms, max {p['max_ms']} ms, server {p['server_cpu']} cores"
             )
         _say(f"  logins        {result['logins']['statuses']}, p99 {result['logins']['p99_ms']} ms")
+        problems = result["server_problems"]
+        _say(f"  server        {problems['lines']} error lines: {problems['most_common']}")
     out = Path(os.environ.get("BENCH_RESULTS", ROOT / "benchmarks" / "results")) / "loginflood.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
