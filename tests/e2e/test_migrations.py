@@ -111,3 +111,22 @@ def test_a_production_server_refuses_a_database_that_was_not_migrated(fresh_data
     assert refused.returncode == 2, refused.stderr
     assert "siaga db upgrade" in refused.stderr
     assert HEAD in refused.stderr
+
+
+async def test_serving_waits_for_a_release_migration_but_not_during_a_rolling_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'siaga.db'}"
+    script = ScriptDirectory.from_config(migrate.alembic_config(url))
+    first = str(script.get_base())
+    await migrate.upgrade_async(url, first)
+    older = await asyncio.to_thread(migrate.behind, url)
+    assert older is not None  # a release's new schema must be migrated before serving
+    assert HEAD in older
+    await migrate.upgrade_async(url)
+    assert await asyncio.to_thread(migrate.behind, url) is None
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:  # as if the next release had migrated already
+            await connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeedbeef'"))
+    finally:
+        await engine.dispose()
+    assert await asyncio.to_thread(migrate.behind, url) is None  # the old processes keep serving until restarted
