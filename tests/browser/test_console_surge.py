@@ -96,3 +96,38 @@ async def test_a_surge_banner_names_the_area_on_two_consoles(site: Site) -> None
         await expect(area).to_contain_text("Coblong")
         await expect(area).to_have_attribute("data-presses", str(threshold))
     await screenshot(first.page, "console-surge-banner")
+
+
+async def test_the_area_message_from_the_surge_banner_shows_on_a_residents_status_screen(site: Site) -> None:
+    from tests.browser.test_resident import headline, open_app, press_now, signed_in_phone
+
+    threshold = (await site.api.http.get("/api/v1/config/web")).json()["surge_presses_per_minute"]
+    console = await open_console(site, await site.api.staff(Role.OPERATOR))
+    phone_owner = await site.api.resident(name="Dewi Warga")
+    phone = await open_app(await signed_in_phone(site, phone_owner))
+    await press_now(phone)
+    await expect(headline(phone)).to_have_text("Diterima server", timeout=15_000)
+    # Neighbours press 5 times each (the console learns a repeated press's count when it is flagged: at 2, 5, 10, ...)
+    # and a few once, until the area reaches the threshold with the phone's own press.
+    repeaters, singles = divmod(threshold - 1, 5)
+    neighbours = [await site.api.resident(name=f"Tetangga {n}") for n in range(repeaters + singles)]
+    presses = [(person, 5) for person in neighbours[:repeaters]] + [(person, 1) for person in neighbours[repeaters:]]
+    for n, (person, times) in enumerate(presses):
+        for _ in range(times):
+            body = sos_body(lat=COBLONG[0] + n * 1e-4, lon=COBLONG[1])
+            answer = await site.api.http.post("/api/v1/alerts", json=body, headers=person.headers)
+            assert answer.status_code in (200, 201), answer.text
+
+    area = console.page.locator(".surge-area")
+    await expect(area).to_have_count(1, timeout=DEADLINE_MS)
+    await area.locator('[data-action="message-area"]').click()
+    await expect(console.page.locator("[data-area-message]")).to_have_value(
+        "Petugas menuju wilayah Anda; tetap di tempat aman."
+    )
+    await console.page.click('[data-action="send-area-message"]')
+    sent = console.page.locator(".surge-message [role=status]")
+    await expect(sent).to_contain_text(f"Terkirim ke {len(neighbours) + 1} warga", timeout=DEADLINE_MS)
+    message = phone.locator("[data-centre-message]")
+    await expect(message).to_contain_text("Petugas menuju wilayah Anda", timeout=DEADLINE_MS)
+    await expect(message).to_contain_text("Pesan dari pusat komando")
+    await screenshot(phone, "resident-area-message")
