@@ -316,3 +316,29 @@ async def _invoke(runner: Any, app: Any, args: list[str], env: dict[str, str]) -
     import asyncio
 
     return await asyncio.to_thread(runner.invoke, app, args, env=env)
+
+
+async def test_siaga_purge_counts_with_dry_run_and_removes_without(api: Api) -> None:
+    from typer.testing import CliRunner
+
+    from siaga.cli import app
+
+    async with api.runtime.unit_of_work() as session:
+        session.add(
+            AuditRecord(actor_kind="system", actor_id="x", action="old.thing", at=utcnow() - timedelta(days=800))
+        )
+    env = {"SIAGA_DEV_MODE": "1", "SIAGA_DATABASE_URL": api.runtime.settings.database_url}
+    runner = CliRunner()
+    counted = await _invoke(runner, app, ["purge", "--dry-run"], env)
+    assert counted.exit_code == 0, counted.output
+    assert "would remove (dry run):" in counted.output
+    assert "audit_records      1" in counted.output
+    assert await _count(api, AuditRecord, AuditRecord.action == "old.thing") == 1
+
+    done = await _invoke(runner, app, ["purge"], env)
+    assert done.exit_code == 0, done.output
+    assert "audit_records      1" in done.output
+    assert await _count(api, AuditRecord, AuditRecord.action == "old.thing") == 0
+    [record] = await _audit(api, retention.PURGE_ACTION)
+    assert record.actor_id == "cli"
+    assert record.detail["counts"][retention.Kind.AUDIT_RECORDS] == 1
