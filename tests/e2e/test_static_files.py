@@ -70,7 +70,7 @@ async def test_a_phone_revalidates_a_file_and_downloads_it_again_only_when_it_ch
     assert stale.status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/app", "/officer", "/console", "/sw.js"])
+@pytest.mark.parametrize("path", ["/", "/app", "/officer", "/console", "/sw.js"])
 async def test_pages_and_the_service_worker_are_never_used_from_a_cache_without_asking(
     web: httpx.AsyncClient, path: str
 ) -> None:

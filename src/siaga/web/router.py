@@ -94,7 +94,7 @@ class WebConfig(ReadModel):
 
 @router.get("/", response_class=HTMLResponse)
 async def landing() -> FileResponse:
-    return FileResponse(PAGES / "index.html")
+    return FileResponse(PAGES / "index.html", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/sw.js")
