@@ -133,6 +133,21 @@ async def test_a_contact_who_declined_gets_nothing_more(city: Api) -> None:
     assert await _consents(api, resident) == ["declined"]
 
 
+async def test_a_contact_who_declines_after_their_alarm_gets_no_all_clear(city: Api) -> None:
+    api = city
+    resident = await api.resident(name="Rina")
+    (contact,) = await with_contacts(api, resident, [PHONE], agree=False)
+    code = await consent_code(api, contact, asked_by=resident.name)
+    alert = await api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
+    await _time_passes(api.runtime, alert["id"])
+    alarm = await eventually(lambda: _decided(api.runtime, alert["id"]), "the alarm to be sent")
+    assert alarm.status == "sent"
+    assert (await api.http.post(f"/k/{code}/tolak")).status_code == 200
+    assert (await api.post(resident, f"/alerts/{alert['id']}/cancel", {"pin": "1234"})).status_code == 200
+    messages = await messages_for(api.runtime, alert["id"])
+    assert [m.purpose for m in messages] == ["emergency_contact"], "an all-clear was queued for a declined contact"
+
+
 async def test_an_unknown_link_is_a_404_page_in_bahasa_indonesia(city: Api) -> None:
     for answer in (await city.http.get("/k/tidak-ada"), await city.http.post("/k/tidak-ada/setuju")):
         assert answer.status_code == 404

@@ -110,6 +110,16 @@ async def states(session: AsyncSession, resident_id: uuid.UUID) -> dict[str, Con
     return {phone: Consent(state) for phone, state in rows.all()}
 
 
+async def declined_for_alert(session: AsyncSession, alert_id: str) -> list[str]:
+    """The numbers that declined to be contacts of the resident whose alert this is."""
+    found = await session.scalars(
+        select(ContactConsent.phone)
+        .join(Alert, Alert.resident_id == ContactConsent.resident_id)
+        .where(Alert.id == uuid.UUID(alert_id), ContactConsent.state == Consent.DECLINED.value)
+    )
+    return list(found.all())
+
+
 async def requests_today(session: AsyncSession, resident_id: uuid.UUID) -> int:
     """How many numbers the resident had Siaga ask in the last day."""
     since = utcnow() - timedelta(days=1)

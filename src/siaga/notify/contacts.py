@@ -63,7 +63,8 @@ async def after_cancel(session: AsyncSession, *, settings: Settings, alert_id: s
             *alarms, OutboundMessage.attempts > 0, OutboundMessage.status != consent.SUPPRESSED
         )
     )
-    for phone in dict.fromkeys(told.all()):  # each contact once, in the order they were told
+    declined = set(await consent.declined_for_alert(session, alert_id))  # since the alarm: nothing more for them
+    for phone in dict.fromkeys(p for p in told.all() if p not in declined):  # each once, in the order told
         await notify.queue_sms(
             session,
             to=phone,
