@@ -37,6 +37,7 @@ from siaga.alerts.domain import (
     EventKind,
     MarkEnRoute,
     MarkOnScene,
+    MessageResident,
     Outcome,
     Priority,
     Resolve,
@@ -740,3 +741,18 @@ class AlertLifecycle(RuleBasedStateMachine):
 
 AlertLifecycle.TestCase.settings = settings(max_examples=300, stateful_step_count=30, deadline=None, database=None)
 TestRandomCommandSequencesNeverBreakTheAlertRules = AlertLifecycle.TestCase
+
+
+def test_the_command_centre_messages_a_resident_on_an_open_alert_but_never_after_a_duress_pin() -> None:
+    text = "  Petugas menuju wilayah Anda; tetap di tempat aman  "
+    for state in ACTIVE_STATES:
+        events = decide(SNAPSHOTS[state], MessageResident(text), ACTORS["operator"])
+        assert events == [DomainEvent(E.RESIDENT_MESSAGED, {"text": text.strip()})]
+        assert evolve(SNAPSHOTS[state], events[0], ACTORS["operator"]) == SNAPSHOTS[state]  # nothing else changes
+    for state in CLOSED_STATES:
+        assert refusal(SNAPSHOTS[state], MessageResident(text), ACTORS["supervisor"]).code == "alert.closed"
+    coerced = replace(SNAPSHOTS[S.ACKNOWLEDGED], duress=True)
+    assert refusal(coerced, MessageResident(text), ACTORS["operator"]).code == "alert.duress_silent"
+    assert refusal(SNAPSHOTS[S.NEW], MessageResident(" "), ACTORS["operator"]).code == "alert.empty_message"
+    for who in ("resident_owner", "officer_unit_a"):
+        assert isinstance(refusal(SNAPSHOTS[S.NEW], MessageResident(text), ACTORS[who]), ActorNotAllowed)
