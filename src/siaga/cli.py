@@ -8,7 +8,7 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -64,11 +64,30 @@ def _run(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
         raise typer.Exit(1) from exc
 
 
+@contextlib.contextmanager
+def _database_reachable(settings: Settings) -> Iterator[None]:
+    """A database that cannot be reached (down, wrong address, wrong credentials) is one clear line and exit code 2,
+    not a traceback."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    try:
+        yield
+    except (OSError, OperationalError, InterfaceError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        typer.secho(
+            f"cannot reach the database at {_display_url(settings.database_url)}: {reason}",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(2) from exc
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""
     settings = load_settings()
-    migrate.upgrade(settings.database_url, revision)
+    with _database_reachable(settings):
+        migrate.upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}: {_display_url(settings.database_url)}")
 
 
@@ -91,11 +110,12 @@ def serve(
         settings.host = host
     if port:
         settings.port = port
-    if settings.dev_mode if upgrade is None else upgrade:
-        migrate.upgrade(settings.database_url)
-    elif upgrade is None and (problem := migrate.behind(settings.database_url)):
-        typer.secho(f"{problem}: run `siaga db upgrade` first", err=True, fg=typer.colors.RED)
-        raise typer.Exit(2)
+    with _database_reachable(settings):
+        if settings.dev_mode if upgrade is None else upgrade:
+            migrate.upgrade(settings.database_url)
+        elif upgrade is None and (problem := migrate.behind(settings.database_url)):
+            typer.secho(f"{problem}: run `siaga db upgrade` first", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2)
     _serve(settings)
 
 
@@ -241,13 +261,20 @@ def simulate(
     ] = False,
     end_leftovers: Annotated[bool, typer.Option(help="End any exercise still running before starting")] = False,
     report: Annotated[Path | None, typer.Option(dir_okay=False, help="Write the final counts here as JSON")] = None,
+    mass_event: Annotated[
+        str | None, typer.Option(help="A disaster in this kecamatan (code or name): many residents there press SOS")
+    ] = None,
+    mass_presses: Annotated[int, typer.Option(min=1, max=20_000, help="Residents pressing in the mass event")] = 300,
+    mass_seconds: Annotated[float, typer.Option(min=1, help="Seconds over which they press")] = 60.0,
+    mass_after: Annotated[float, typer.Option(min=0, help="Seconds into the simulation the mass event starts")] = 30.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every API call that failed")] = False,
 ) -> None:
     """Bring the city to life, or run a drill on a real deployment: exercise officers on duty, moving, answering
     offers; exercise residents pressing SOS. Everything it raises is marked as an exercise and kept out of real
-    reports. The password is read from SIAGA_SIMULATE_PASSWORD or asked for. Ctrl-C ends the exercise."""
+    reports. The password is read from SIAGA_SIMULATE_PASSWORD or asked for. Ctrl-C ends the exercise.
+    --mass-event KECAMATAN adds a surge: --mass-presses residents there press within --mass-seconds."""
     from siaga.simulate.run import SimulationConfig, configure_logging, run
-    from siaga.simulate.scenario import Shares
+    from siaga.simulate.scenario import MassEvent, Shares
 
     if operators not in {"manual", "auto"}:
         raise typer.BadParameter("--operators is manual or auto")
@@ -277,6 +304,7 @@ def simulate(
         answer_real_alerts=answer_real_alerts,
         end_leftovers=end_leftovers,
         report_path=report,
+        mass_event=MassEvent(mass_event, mass_presses, mass_seconds, mass_after) if mass_event else None,
     )
     stats = run(config, echo=lambda line: typer.echo(line))
     if stats.counts["fatal"]:

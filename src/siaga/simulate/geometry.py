@@ -105,6 +105,14 @@ def kecamatan_areas(geojson: Mapping[str, Any]) -> dict[str, Area]:
     return found
 
 
+def find_kecamatan(kecamatan: Mapping[str, Area], wanted: str) -> Area | None:
+    """The kecamatan whose code or name is ``wanted`` (names in any case, with or without "Kecamatan")."""
+    if wanted in kecamatan:
+        return kecamatan[wanted]
+    name = wanted.strip().lower().removeprefix("kecamatan ").strip()
+    return next((a for a in kecamatan.values() if a.name.lower().removeprefix("kecamatan ").strip() == name), None)
+
+
 def areas_by_agency(kecamatan: Mapping[str, Area], primary: Iterable[tuple[str, str]]) -> dict[str, Area]:
     """Agency code -> the union of the kecamatan it is primary for. ``primary`` is (kecamatan code, agency code)."""
     parts: dict[str, list[BaseGeometry]] = {}

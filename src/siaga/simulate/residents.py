@@ -14,7 +14,15 @@ from typing import Any
 
 from siaga.simulate.client import ApiError
 from siaga.simulate.geometry import Area, LatLon, offset, pick_area, random_point
-from siaga.simulate.scenario import Nature, Shares, next_press_in, pick_category, pick_nature
+from siaga.simulate.scenario import (
+    MassEvent,
+    Nature,
+    Shares,
+    next_press_in,
+    pick_category,
+    pick_mass_event_category,
+    pick_nature,
+)
 from siaga.simulate.world import Press, World
 
 log = logging.getLogger("siaga.simulate")
@@ -70,22 +78,52 @@ class Residents:
             # Each press draws from its own generator, so the plan of a seeded run does not depend on timing.
             world.crew.spawn(self.press(person, random.Random(self.rng.getrandbits(64))), name="press")  # noqa: S311
 
-    async def press(self, person: Resident, rng: random.Random) -> None:
+    async def set_pins(self, person: Resident) -> None:
+        """The resident's cancel and duress PINs, set once (the app asks for them before the first press)."""
+        if not person.pins_set:
+            await self.world.api.call(
+                "PUT",
+                "/residents/me/pins",
+                token=person.token,
+                body={"cancel_pin": person.cancel_pin, "duress_pin": person.duress_pin},
+            )
+            person.pins_set = True
+
+    async def mass_event(self, event: MassEvent) -> None:
+        """Each resident presses once, at a random moment of the event, from a random place in its kecamatan (the
+        only area these residents have): genuine presses, mostly for the disaster and the injured. Their PINs are
+        set beforehand, as people who installed the app long before the day: the event is presses only."""
+        world = self.world
+        prepared = asyncio.get_running_loop().time()
+        guard = asyncio.Semaphore(4)
+
+        async def ready(person: Resident) -> None:
+            async with guard:
+                await self.set_pins(person)
+
+        await asyncio.gather(*(ready(p) for p in self.people), return_exceptions=True)
+        if not await world.sleep(event.after_s - (asyncio.get_running_loop().time() - prepared)):
+            return
+        world.stats.add("mass_event_started")
+        began = asyncio.get_running_loop().time()
+        for person, at in zip(self.people, event.press_times(self.rng), strict=False):
+            if not await world.sleep(at - (asyncio.get_running_loop().time() - began)):
+                return
+            rng = random.Random(self.rng.getrandbits(64))  # noqa: S311
+            category = pick_mass_event_category(rng)
+            world.crew.spawn(self.press(person, rng, nature=Nature.GENUINE, category=category), name="mass-press")
+
+    async def press(
+        self, person: Resident, rng: random.Random, *, nature: Nature | None = None, category: str | None = None
+    ) -> None:
         world = self.world
         try:
             area = pick_area(self.areas, rng)
             where = random_point(area, rng)
-            nature = pick_nature(rng, self.shares)
-            category = pick_category(rng)
+            nature = nature or pick_nature(rng, self.shares)
+            category = category or pick_category(rng)
             alert_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            if not person.pins_set:
-                await world.api.call(
-                    "PUT",
-                    "/residents/me/pins",
-                    token=person.token,
-                    body={"cancel_pin": person.cancel_pin, "duress_pin": person.duress_pin},
-                )
-                person.pins_set = True
+            await self.set_pins(person)
             body = {
                 "id": alert_id,
                 "category": category,

@@ -17,10 +17,10 @@ from typing import Any
 
 from siaga.simulate.client import Api, ApiError, Stats
 from siaga.simulate.console import Console
-from siaga.simulate.geometry import Area, areas_by_agency, city_area, kecamatan_areas
+from siaga.simulate.geometry import Area, areas_by_agency, city_area, find_kecamatan, kecamatan_areas
 from siaga.simulate.officers import Officer
 from siaga.simulate.residents import Residents
-from siaga.simulate.scenario import OfficerPlan, Pace, Shares, fleet_requests, plan_fleet
+from siaga.simulate.scenario import MassEvent, OfficerPlan, Pace, Shares, fleet_requests, plan_fleet
 from siaga.simulate.world import World
 
 log = logging.getLogger("siaga.simulate")
@@ -48,6 +48,7 @@ class SimulationConfig:
     answer_real_alerts: bool = False
     end_leftovers: bool = False
     report_path: Path | None = None
+    mass_event: MassEvent | None = None  # a disaster in one kecamatan, on top of the city's everyday presses
 
     def resident_count(self) -> int:
         if self.residents is not None:
@@ -142,6 +143,7 @@ async def _populate(
     stations = polsek or sorted((a["id"], a["code"]) for a in agencies)
     plans = plan_fleet(stations, config.officers, rng)
 
+    struck = _struck_kecamatan(kecamatan, config.mass_event)
     residents = await _create_residents(world, admin, config.resident_count())
     echo(f"simulate: {len(residents)} exercise residents; creating {config.officers} exercise officers")
     officer_rng = random.Random(rng.getrandbits(64))  # noqa: S311
@@ -170,11 +172,32 @@ async def _populate(
         shares=config.shares,
     )
     world.crew.spawn(people.run(), name="residents")
+    if config.mass_event is not None and struck is not None:
+        event = config.mass_event
+        survivors = await _create_residents(world, admin, event.presses)
+        mass_rng = random.Random(rng.getrandbits(64))  # noqa: S311
+        mass = Residents(world, survivors, [struck], mass_rng, per_minute=1.0, shares=config.shares)
+        world.crew.spawn(mass.mass_event(event), name="mass event")
+        echo(
+            f"simulate: a mass event in {struck.name} in {event.after_s:g} s: {event.presses} residents pressing SOS "
+            f"within {event.seconds:g} s"
+        )
     echo(
         f"simulate: the city is live: {config.officers} officers going on duty over {len(stations)} agencies, "
         f"about {config.press_rate:g} SOS presses a minute, operators {config.operators} "
         f"(set up in {time.monotonic() - started:.0f} s)"
     )
+
+
+def _struck_kecamatan(kecamatan: dict[str, Area], event: MassEvent | None) -> Area | None:
+    """The kecamatan of the mass event; an unknown one stops the simulation before anything is created."""
+    if event is None:
+        return None
+    found = find_kecamatan(kecamatan, event.kecamatan)
+    if found is None:
+        names = ", ".join(sorted(a.name for a in kecamatan.values()))
+        raise ApiError(422, "simulate.unknown_kecamatan", f"no kecamatan {event.kecamatan!r}; there are: {names}")
+    return found
 
 
 def _chunks(requests: Sequence[tuple[int, str, int]]) -> list[tuple[int, str, int]]:

@@ -77,6 +77,39 @@ def pick_category(rng: random.Random) -> str:
     return rng.choices(list(CATEGORY_WEIGHTS), weights=list(CATEGORY_WEIGHTS.values()), k=1)[0]
 
 
+# A mass event (an earthquake, a flood): most press for the disaster itself, many are hurt, some for what follows.
+MASS_EVENT_CATEGORY_WEIGHTS: dict[str, float] = {
+    "bencana_alam": 0.65,
+    "kesehatan": 0.25,
+    "kebakaran": 0.05,
+    "lainnya": 0.05,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MassEvent:
+    """A disaster in one kecamatan: ``presses`` residents there press SOS within ``seconds``, ``after_s`` seconds
+    (wall clock) into the simulation."""
+
+    kecamatan: str  # its code or name, as GET /jurisdictions lists it
+    presses: int = 300
+    seconds: float = 60.0
+    after_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.presses < 1 or self.seconds <= 0 or self.after_s < 0:
+            raise ValueError("a mass event needs at least one press, a positive length and a start that is not past")
+
+    def press_times(self, rng: random.Random) -> list[float]:
+        """Seconds after the event starts at which each resident presses: spread at random over its length."""
+        return sorted(rng.uniform(0, self.seconds) for _ in range(self.presses))
+
+
+def pick_mass_event_category(rng: random.Random) -> str:
+    weights = MASS_EVENT_CATEGORY_WEIGHTS
+    return rng.choices(list(weights), weights=list(weights.values()), k=1)[0]
+
+
 def next_press_in(rng: random.Random, per_minute: float) -> float:
     """Seconds to the next press: presses by many independent people form a Poisson process."""
     if per_minute <= 0:
