@@ -15,10 +15,13 @@ log = logging.getLogger("siaga.background")
 class Loop:
     """Calls ``work`` every ``interval`` seconds, or at once when woken, until stopped."""
 
-    def __init__(self, name: str, work: Callable[[], Awaitable[object]], *, interval: float) -> None:
+    def __init__(
+        self, name: str, work: Callable[[], Awaitable[object]], *, interval: float, first_after: float | None = None
+    ) -> None:
         self.name = name
         self._work = work
         self._interval = interval
+        self._first_after = interval if first_after is None else first_after  # the first round, after start
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -53,9 +56,11 @@ class Loop:
         self._task = None
 
     async def _run(self) -> None:
+        wait = self._first_after
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            wait = self._interval
             self._wake.clear()
             if self._stopping:
                 break

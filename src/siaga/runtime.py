@@ -41,6 +41,7 @@ from siaga.responders.service import UNITS_CHANGED
 log = logging.getLogger("siaga.runtime")
 
 DELIVERY_RETRY_S = 5.0
+FIRST_PURGE_S = 300.0
 # "a session was revoked": every process forgets the principals it remembers and ends the streams of ended sessions
 SESSIONS_CHANNEL = "siaga.sessions"
 
@@ -89,7 +90,10 @@ class Runtime:
         self.retries = Loop(
             "delivery-retry", lambda: notify.retry_due(self.sessions, self.senders), interval=DELIVERY_RETRY_S
         )
-        self.purges = Loop("retention-purge", self.purge, interval=self.settings.retention_purge_interval_seconds)
+        # The first purge a few minutes after start, not an interval later: a process restarted more often than the
+        # interval (a deployment a day, a crash loop) still purges.
+        every = self.settings.retention_purge_interval_seconds
+        self.purges = Loop("retention-purge", self.purge, interval=every, first_after=min(every, FIRST_PURGE_S))
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

@@ -14,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from siaga import runtime as runtime_module
 from siaga.accounts.models import AuthSession, EmergencyContact, LoginAttempts, OneTimeCode, Resident, Role
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation
 from siaga.audit.models import AuditRecord, DenialWindow
@@ -21,7 +22,8 @@ from siaga.db import utcnow
 from siaga.notify.models import ContactConsent, OutboundMessage
 from siaga.ops import retention
 from siaga.responders.models import PositionRecord
-from tests.conftest import Api, Person, make_settings
+from siaga.runtime import Runtime
+from tests.conftest import Api, Person, eventually, make_settings
 from tests.e2e.test_reports import COBLONG, Response, handled, report, set_clock, wib
 
 NIK = "3273024506900001"  # Coblong, Bandung
@@ -342,3 +344,29 @@ async def test_siaga_purge_counts_with_dry_run_and_removes_without(api: Api) -> 
     [record] = await _audit(api, retention.PURGE_ACTION)
     assert record.actor_id == "cli"
     assert record.detail["counts"][retention.Kind.AUDIT_RECORDS] == 1
+
+
+async def test_every_server_purges_on_its_own_soon_after_it_starts(
+    db: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not an hour (the interval) after it starts: a server restarted more often than that would never purge."""
+    monkeypatch.setattr(runtime_module, "FIRST_PURGE_S", 0.2)
+    async with db.unit_of_work() as session:
+        session.add(
+            AuditRecord(actor_kind="system", actor_id="x", action="old.thing", at=utcnow() - timedelta(days=800))
+        )
+    server = Runtime.build(make_settings(db.settings.database_url))
+    assert server.settings.retention_purge_interval_seconds == 3600
+    await server.start()
+    try:
+
+        async def purged() -> bool:
+            async with db.read_sessions() as session:
+                old = await session.scalar(select(func.count()).where(AuditRecord.action == "old.thing"))
+                records = await session.scalar(select(func.count()).where(AuditRecord.action == "retention.purge"))
+            return old == 0 and records == 1
+
+        await eventually(purged, what="the server's own purge")
+    finally:
+        await server.stop()
+        await server.close()
