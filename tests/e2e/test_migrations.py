@@ -113,6 +113,31 @@ def test_a_production_server_refuses_a_database_that_was_not_migrated(fresh_data
     assert HEAD in refused.stderr
 
 
+@pytest.mark.parametrize(
+    "database_url",
+    ["postgresql+asyncpg://siaga@127.0.0.1:9/siaga", "sqlite+aiosqlite:///{folder}/not-a-folder/siaga.db"],
+    ids=["postgres-down", "sqlite-unwritable"],
+)
+@pytest.mark.parametrize("command", [["serve", "--port", "9"], ["db", "upgrade"]], ids=["serve", "upgrade"])
+def test_a_database_that_cannot_be_reached_is_one_clear_line(
+    database_url: str, command: list[str], tmp_path: Path
+) -> None:
+    (tmp_path / "not-a-folder").write_text("a file where a folder should be")
+    refused = subprocess.run(
+        [sys.executable, "-m", "siaga", *command],
+        env=_env(database_url.format(folder=tmp_path)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "Traceback" not in refused.stderr, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "database at" in refused.stderr
+
+
 async def test_serving_waits_for_a_release_migration_but_not_during_a_rolling_upgrade(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'siaga.db'}"
     script = ScriptDirectory.from_config(migrate.alembic_config(url))
