@@ -147,7 +147,11 @@ export function queueOrder(alerts, { flagged = new Set(), hideDrills = false } =
 export function bannerGroups(alerts, items, { hideDrills = false, ordered = null } = {}) {
   // `ordered`: the open alerts already in queue order (the store's), so a surge of thousands is not sorted again.
   const inOrder = ordered ?? queueOrder(alerts.values());
-  const place = new Map(inOrder.map((alert, index) => [alert.id, index]));
+  let place = null; // alert id -> queue position, built only when a flag's group needs sorting
+  const placeOf = (id) => {
+    place ??= new Map(inOrder.map((alert, index) => [alert.id, index]));
+    return place.get(id) ?? Infinity;
+  };
   // A waiting duress alert is announced by its own, louder item; once that is marked seen it waits like the rest.
   const duress = new Set(items.filter((item) => item.kind === "duress").map((item) => item.alertId));
   const waiting = inOrder.filter((alert) => !drill(alert) && !taken(alert) && !duress.has(alert.id));
@@ -175,8 +179,8 @@ export function bannerGroups(alerts, items, { hideDrills = false, ordered = null
   }
   const rank = (group) => Number(group.exercise) * KINDS.length + KINDS.indexOf(group.kind);
   const order = (a, b) => {
-    const pa = place.get(a.alertId) ?? Infinity;
-    const pb = place.get(b.alertId) ?? Infinity;
+    const pa = placeOf(a.alertId);
+    const pb = placeOf(b.alertId);
     if (pa !== pb) return pa - pb;
     return Date.parse(b.at) - Date.parse(a.at);
   };

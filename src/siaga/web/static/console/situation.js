@@ -16,19 +16,32 @@ const DRILL_COLOUR = "#718096";
 const LABELLED_UNITS = 40;
 const LEVELS = ["normal", "high", "critical"];
 
-/** A cluster's icon: its count, coloured by the most urgent alert in it (worked out once per count). */
+// Bumped whenever markers change: a cluster's remembered colour is good for one generation.
+let generation = 0;
+
+/**
+ * The most urgent level in a cluster, worked out from its own markers and its child clusters (each remembered for
+ * this generation of markers), without the arrays getAllChildMarkers() builds for every icon of every cluster.
+ * Leaflet.markercluster keeps these in `_markers` and `_childClusters`; without them, every child marker is read.
+ */
+function worstIn(cluster) {
+  if (cluster.siagaGeneration === generation) return cluster.siagaWorst;
+  let worst = 0;
+  if (Array.isArray(cluster._markers) && Array.isArray(cluster._childClusters)) {
+    for (const marker of cluster._markers) worst = Math.max(worst, marker.options.level);
+    for (const child of cluster._childClusters) worst = Math.max(worst, worstIn(child));
+  } else {
+    for (const marker of cluster.getAllChildMarkers()) worst = Math.max(worst, marker.options.level);
+  }
+  cluster.siagaGeneration = generation;
+  cluster.siagaWorst = worst;
+  return worst;
+}
+
+/** A cluster's icon: its count, coloured by the most urgent alert in it. */
 function clusterIcon(cluster) {
   const count = cluster.getChildCount();
-  if (cluster.siagaCount !== count) {
-    let worst = 0;
-    for (const marker of cluster.getAllChildMarkers()) {
-      worst = Math.max(worst, marker.options.level);
-      if (worst === LEVELS.length - 1) break;
-    }
-    cluster.siagaCount = count;
-    cluster.siagaWorst = worst;
-  }
-  const worst = cluster.siagaWorst;
+  const worst = worstIn(cluster);
   const size = count < 100 ? 36 : count < 1000 ? 44 : 52;
   return L.divIcon({
     className: `alert-cluster level-${LEVELS[worst]}`,
@@ -62,6 +75,9 @@ class SituationView {
       if (!Number.isFinite(this.map.getMaxZoom())) this.map.setMaxZoom(19);
       this.alertLayer = new Group({
         chunkedLoading: true,
+        chunkProgress: () => {
+          generation += 1; // markers added in a later chunk: colours are worked out again
+        },
         animate: false, // re-clustering on every batch of a surge must not animate thousands of icons
         showCoverageOnHover: false,
         zoomToBoundsOnClick: false,
@@ -110,6 +126,7 @@ class SituationView {
       added.push(dot);
       this.alerts.set(alert.id, { dot, look, alert, selected, language });
     }
+    if (gone.length || added.length) generation += 1;
     // In bulk: the cluster group re-clusters once per call, not once per marker.
     if (gone.length) this.alertLayer.removeLayers(gone);
     if (added.length) this.alertLayer.addLayers(added);
