@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,6 +20,27 @@ from siaga.runtime import Runtime
 log = logging.getLogger("siaga.deps")
 
 _bearer = HTTPBearer(auto_error=False, description="A token from /api/v1/auth/login or /api/v1/residents/verify")
+
+# The staff web apps' sessions: HttpOnly, SameSite=Strict cookies that no script can read (see accounts/login.py),
+# one per app ("siaga_session_console", ...), so logging in to the admin app does not change whose console this is.
+# A request uses one only when it names the app in this header, which a page of another site cannot add without a
+# CORS preflight Siaga never grants (the defence against cross-site requests, with the Origin check).
+SESSION_HEADER = "X-Siaga-Session"
+_APP = re.compile(r"[a-z]{1,16}")
+
+
+def session_cookie(app: str) -> str | None:
+    """The name of a web app's session cookie (None: not an app's name)."""
+    return f"siaga_session_{app}" if _APP.fullmatch(app) else None
+
+
+def same_origin(headers: Mapping[str, str]) -> bool:
+    """Whether a browser's request (or WebSocket handshake) comes from a page of this server: its Origin names the
+    host it was sent to; without an Origin, the browser's Sec-Fetch-Site does not say another site sent it."""
+    origin = headers.get("origin")
+    if origin is None:
+        return headers.get("sec-fetch-site", "same-origin") in {"same-origin", "none"}
+    return urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
 
 
 # The dependencies below are coroutines though they never wait: FastAPI runs a plain function dependency in a worker
@@ -52,9 +75,15 @@ async def _principal(
     sos: bool,
     halfway: bool = False,
 ) -> Principal:
-    if credentials is None:
+    token = credentials.credentials if credentials is not None else None
+    cookie = session_cookie(request.headers.get(SESSION_HEADER, ""))
+    if token is None and cookie is not None and cookie in request.cookies:
+        if not same_origin(request.headers):
+            raise Forbidden("the session cookie is only taken from Siaga's own pages", code="auth.csrf")
+        token, halfway = request.cookies[cookie], False  # a cookie only ever holds a whole session
+    if token is None:
         raise Unauthorized("log in first: send 'Authorization: Bearer <token>'", code="auth.required")
-    principal = await runtime.principals.principal(credentials.credentials, sos=sos, halfway=halfway)
+    principal = await runtime.principals.principal(token, sos=sos, halfway=halfway)
     if principal is None:
         raise Unauthorized("the token is unknown, expired or revoked; log in again", code="auth.invalid_token")
     request.state.principal = principal  # who a refusal of this request is recorded against (record_refusal)

@@ -3,7 +3,7 @@ who a session belongs to."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
@@ -13,7 +13,17 @@ from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role, Staff
 from siaga.accounts.schemas import FactorEnrolled, FactorSetup, LoginIn, MeRead, SecondFactorCode, StaffSession
 from siaga.audit import service as audit
-from siaga.deps import Admin, ClientIP, CurrentPrincipal, LoginInProgress, RuntimeDep, UserAgent
+from siaga.db import utcnow
+from siaga.deps import (
+    SESSION_HEADER,
+    Admin,
+    ClientIP,
+    CurrentPrincipal,
+    LoginInProgress,
+    RuntimeDep,
+    UserAgent,
+    session_cookie,
+)
 from siaga.errors import Conflict, Unauthorized
 from siaga.schemas import RowId, error_responses
 
@@ -31,9 +41,31 @@ def _session_read(opened: accounts.NewSession, staff: Staff, step: totp.LoginSte
     )
 
 
+def _hand_over(request: Request, response: Response, read: StaffSession) -> StaffSession:
+    """A whole session for a web app that names itself in the X-Siaga-Session header: the token goes into that app's
+    HttpOnly, SameSite=Strict cookie (Secure behind TLS) and not into the answer, so no script of the page, an
+    injected one included, ever holds it. API clients, and a login's step, get the token in the answer."""
+    cookie = session_cookie(request.headers.get(SESSION_HEADER, ""))
+    if read.login_step is not None or cookie is None:
+        return read
+    response.set_cookie(
+        cookie,
+        read.access_token,
+        max_age=max(0, int((read.expires_at - utcnow()).total_seconds())),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return read.model_copy(update={"access_token": ""})
+
+
 @router.post("/auth/login", tags=["auth"], responses=error_responses(401, 422, 429))
-async def login(body: LoginIn, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent) -> StaffSession:
-    """Log in as staff. The token is opaque; send it as 'Authorization: Bearer <token>'. With a second factor
+async def login(
+    body: LoginIn, request: Request, response: Response, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent
+) -> StaffSession:
+    """Log in as staff. The token is opaque; send it as 'Authorization: Bearer <token>' (the staff web apps send
+    'X-Siaga-Session: <app>' and get it as that app's HttpOnly cookie instead). With a second factor
     (``login_step``), the token only takes its next step, for a few minutes."""
     username = body.username.strip().lower()
     async with runtime.unit_of_work() as session:  # counted and committed before the password is checked
@@ -80,7 +112,7 @@ async def login(body: LoginIn, runtime: RuntimeDep, ip: ClientIP, agent: UserAge
         raise throttled
     if staff is None:
         raise Unauthorized("wrong username or password", code="auth.bad_credentials")
-    return _session_read(opened, staff, step)
+    return _hand_over(request, response, _session_read(opened, staff, step))
 
 
 def _expect_step(principal: Principal, *steps: totp.LoginStep | None) -> int:
@@ -96,7 +128,13 @@ def _expect_step(principal: Principal, *steps: totp.LoginStep | None) -> int:
 
 @router.post("/auth/code", tags=["auth"], responses=error_responses(401, 409, 422, 429))
 async def give_code(
-    body: SecondFactorCode, principal: LoginInProgress, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent
+    body: SecondFactorCode,
+    request: Request,
+    response: Response,
+    principal: LoginInProgress,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    agent: UserAgent,
 ) -> StaffSession:
     """The login's second step: the 6-digit code of your authenticator app, or one of your recovery codes (each
     works once). Guesses count against the login limits. Answers the whole session; the step's token ends."""
@@ -146,7 +184,7 @@ async def give_code(
         raise throttled
     if used is None:
         raise Unauthorized("that code is not right (or was used already)", code="auth.bad_code")
-    return _session_read(opened, staff)
+    return _hand_over(request, response, _session_read(opened, staff))
 
 
 async def _record_login(session: AsyncSession, staff: Staff, ip: str, *, second_factor: str) -> None:
@@ -177,7 +215,13 @@ async def begin_enrolment(principal: LoginInProgress, runtime: RuntimeDep) -> Fa
 
 @router.post("/auth/factor/confirm", tags=["auth"], responses=error_responses(401, 409, 422))
 async def confirm_enrolment(
-    body: SecondFactorCode, principal: LoginInProgress, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent
+    body: SecondFactorCode,
+    request: Request,
+    response: Response,
+    principal: LoginInProgress,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    agent: UserAgent,
 ) -> FactorEnrolled:
     """Put the second factor in use with the code the app now shows (audited). Answers the recovery codes, shown
     only this once; at the login step 'enrol', also the whole session (the step's token ends)."""
@@ -192,7 +236,7 @@ async def confirm_enrolment(
                 session, settings=runtime.settings, staff=staff, client_ip=ip, user_agent=agent
             )
             await _record_login(session, staff, ip, second_factor="enrolled")
-            whole = _session_read(opened, staff)
+            whole = _hand_over(request, response, _session_read(opened, staff))
     return FactorEnrolled(recovery_codes=codes, session=whole)
 
 
@@ -212,12 +256,16 @@ async def reset_factor(staff_id: RowId, principal: Admin, runtime: RuntimeDep, i
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, tags=["auth"], responses=error_responses(401))
-async def logout(principal: LoginInProgress, runtime: RuntimeDep, ip: ClientIP) -> Response:
-    """Revoke this session's token at once (a login halfway through too)."""
+async def logout(request: Request, principal: LoginInProgress, runtime: RuntimeDep, ip: ClientIP) -> Response:
+    """Revoke this session's token at once (a login halfway through too), and clear the session cookie."""
     async with runtime.unit_of_work() as session:
         await accounts.revoke_session(session, session_id=principal.session_id)
         await audit.record(session, action="auth.logout", actor=principal, client_ip=ip)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    answer = Response(status_code=status.HTTP_204_NO_CONTENT)
+    cookie = session_cookie(request.headers.get(SESSION_HEADER, ""))
+    if cookie is not None:
+        answer.delete_cookie(cookie, path="/", httponly=True, samesite="strict")
+    return answer
 
 
 @router.get("/auth/me", tags=["auth"], responses=error_responses(401))

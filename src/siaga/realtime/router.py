@@ -12,6 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 from siaga import metrics
 from siaga.accounts.domain import Principal
 from siaga.audit import service as audit
+from siaga.deps import same_origin, session_cookie
 from siaga.realtime.schemas import StreamName
 from siaga.realtime.streams import CLOSE_SESSION_ENDED, SESSION_ENDED_MESSAGE, STREAM_ROLES, Stream, viewer_for
 from siaga.runtime import Runtime
@@ -26,6 +27,11 @@ CLOSE_FORBIDDEN = 4403
 async def _authenticate(runtime: Runtime, websocket: WebSocket, token: str | None) -> Principal | None:
     header = websocket.headers.get("authorization", "")
     token = token or (header[7:] if header.lower().startswith("bearer ") else None)
+    cookie = session_cookie(websocket.query_params.get("session", ""))
+    if not token and cookie is not None and same_origin(websocket.headers):
+        # A staff web app's session cookie (?session=<app>), from Siaga's own pages only: a page of another site could
+        # otherwise open a stream with the cookie the browser sends along.
+        token = websocket.cookies.get(cookie)
     if not token:
         return None
     return await runtime.principals.principal(token)

@@ -9,6 +9,26 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * What the console, admin and reports apps keep in place of a token: their session's real token is in an HttpOnly
+ * cookie of their own that no script of the page can read, so an injected script cannot carry it away. A request
+ * names the app (X-Siaga-Session) and the browser sends the cookie.
+ */
+export function cookieSession(app) {
+  return `cookie:${app}`;
+}
+
+function cookieApp(token) {
+  return typeof token === "string" && token.startsWith("cookie:") ? token.slice("cookie:".length) : null;
+}
+
+/** The headers that authenticate a request made with `token`: a bearer token, or an app's cookie session. */
+export function authHeaders(token) {
+  const app = cookieApp(token);
+  if (app) return { "X-Siaga-Session": app };
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 /** The session of one app (console, officer, resident, admin), kept in this browser's localStorage. */
 export function session(app) {
   const key = `siaga.${app}.session`;
@@ -30,10 +50,9 @@ export function session(app) {
 }
 
 /** Call the API. Resolves with the JSON body (or null for 204); rejects with ApiError. */
-export async function api(path, { method = "GET", body, token, signal, query } = {}) {
-  const headers = { Accept: "application/json" };
+export async function api(path, { method = "GET", body, token, signal, query, headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json", ...authHeaders(token), ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (token) headers.Authorization = `Bearer ${token}`;
   let url = `/api/v1${path}`;
   if (query) {
     const params = new URLSearchParams();
@@ -78,7 +97,8 @@ export function webConfig() {
 /** The WebSocket address of a stream. */
 export function streamUrl(name, token, cursor) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const query = new URLSearchParams({ token });
+  const app = cookieApp(token);
+  const query = new URLSearchParams(app ? { session: app } : { token });
   if (cursor !== null && cursor !== undefined) query.set("cursor", String(cursor));
   return `${scheme}//${location.host}/api/v1/stream/${name}?${query}`;
 }

@@ -2,8 +2,8 @@
 // factor's code, or its enrolment where the role requires one), check that this account may use the app (closing the
 // session at once if not), and say what went wrong in the user's language.
 import { html, useEffect, useState } from "./ui.js";
-import { api } from "./api.js";
-import { t } from "./i18n.js";
+import { api, cookieSession } from "./api.js";
+import { appName, t } from "./i18n.js";
 import { errorText } from "./errors.js";
 
 /** The account logged in correctly but may not use this app; the message is already in the user's language. */
@@ -20,17 +20,26 @@ async function closeSession(token) {
 // answer, it resolves with the whole session. One login form is on a page at a time.
 let askNextStep = null;
 
+/** The login's answer as the app keeps it: a session in the app's cookie is known by `cookieSession`. */
+function kept(opened) {
+  return opened.access_token ? opened : { ...opened, access_token: cookieSession(appName()) };
+}
+
 /**
  * Open a staff session for one app. Resolves with { opened, me }: the login answer and, with `profile`, /auth/me.
  * `refuse(opened, me)` returns why this account may not use the app, or "" if it may. A refused session is closed
- * rather than left open.
+ * rather than left open. With `cookie` (the default), the session's token is an HttpOnly cookie the page cannot read
+ * (the officer app, whose offline outbox sends its own requests, keeps a token).
  */
-export async function openStaffSession(username, password, { refuse, profile = false }) {
-  let opened = await api("/auth/login", { method: "POST", body: { username, password } });
+export async function openStaffSession(username, password, { refuse, profile = false, cookie = true }) {
+  // The app asks for its whole session as its own HttpOnly cookie, not as a token in the answer.
+  const headers = cookie ? { "X-Siaga-Session": appName() } : {};
+  let opened = await api("/auth/login", { method: "POST", body: { username, password }, headers });
   if (opened.login_step) {
     if (!askNextStep) throw new LoginRefused(t("common.error.auth.login_step"));
-    opened = await askNextStep(opened);
+    opened = await askNextStep({ ...opened, headers });
   }
+  opened = kept(opened);
   const token = opened.access_token;
   let me = null;
   let reason;
@@ -92,10 +101,11 @@ function NextStep({ idPrefix, step, onDone, onCancel }) {
     setError("");
     try {
       const body = { code: code.trim() };
+      const request = { method: "POST", token: step.access_token, body, headers: step.headers };
       if (enrolling) {
-        setEnrolled(await api("/auth/factor/confirm", { method: "POST", token: step.access_token, body }));
+        setEnrolled(await api("/auth/factor/confirm", request));
       } else {
-        onDone(await api("/auth/code", { method: "POST", token: step.access_token, body }));
+        onDone(await api("/auth/code", request));
       }
     } catch (caught) {
       setError(errorText(caught));

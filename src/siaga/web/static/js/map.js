@@ -1,6 +1,7 @@
 // Leaflet maps that work without the internet: tiles only if a tile URL is configured; kecamatan, alerts and
 // units are always drawn from Siaga's own data.
 import * as L from "leaflet";
+import { authHeaders } from "./api.js";
 
 export { L };
 
@@ -25,7 +26,7 @@ export async function addJurisdictions(map, token) {
   map.once("unload", () => {
     removed = true;
   });
-  const response = await fetch("/api/v1/jurisdictions.geojson", { headers: { Authorization: `Bearer ${token}` } });
+  const response = await fetch("/api/v1/jurisdictions.geojson", { headers: authHeaders(token) });
   if (!response.ok) return null;
   const shapes = await response.json();
   if (removed) return null;

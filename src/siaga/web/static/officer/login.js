@@ -10,7 +10,11 @@ function refusal(opened, me) {
 }
 
 async function officerSession(username, password) {
-  const { opened, me } = await openStaffSession(username, password, { refuse: refusal, profile: true });
+  const { opened, me } = await openStaffSession(username, password, {
+    refuse: refusal,
+    profile: true,
+    cookie: false, // its offline outbox and position reports send the token themselves
+  });
   return {
     token: opened.access_token,
     name: me.name,

@@ -2,6 +2,7 @@
 // under the name the server gives it (report, period, agency, data).
 import { html, useState } from "../js/ui.js";
 import { t } from "../js/i18n.js";
+import { authHeaders } from "../js/api.js";
 
 function filenameOf(response, fallback) {
   const header = response.headers.get("Content-Disposition") || "";
@@ -11,7 +12,7 @@ function filenameOf(response, fallback) {
 
 async function download(path, query, token) {
   const response = await fetch(`/api/v1/reports/${path}.csv?${new URLSearchParams(query)}`, {
-    headers: { Authorization: `Bearer ${token}`, Accept: "text/csv" },
+    headers: { ...authHeaders(token), Accept: "text/csv" },
   });
   if (!response.ok) throw new Error(String(response.status));
   const url = URL.createObjectURL(await response.blob());

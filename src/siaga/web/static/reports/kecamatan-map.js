@@ -4,6 +4,7 @@ import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { L, createMap, plainText } from "../js/map.js";
 import { lang, t } from "../js/i18n.js";
 import { figure } from "./format.js";
+import { authHeaders } from "../js/api.js";
 
 // Each figure the map can show, and how it reads (see format.js).
 export const MAP_FIGURES = {
@@ -58,7 +59,7 @@ export function KecamatanMap({ config, token, rows, figureKey }) {
   useEffect(() => {
     map.current = createMap(element.current, config);
     let cancelled = false;
-    fetch("/api/v1/jurisdictions.geojson", { headers: { Authorization: `Bearer ${token}` } })
+    fetch("/api/v1/jurisdictions.geojson", { headers: authHeaders(token) })
       .then((response) => (response.ok ? response.json() : null))
       .then((geojson) => {
         if (!geojson || cancelled) return;
