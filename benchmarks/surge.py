@@ -249,7 +249,40 @@ def markdown(results: dict[str, Any], config: SurgeConfig) -> str:
     return "\n".join(lines)
 
 
+def at_rest(kind: str, open_alerts: int, *, seconds: float, backlog_limit_s: float) -> dict[str, Any]:
+    """The server's CPU at rest with ``open_alerts`` open (direct offers on, nobody on duty, no console), once the
+    offers already due are worked off: what open alerts cost when nothing happens."""
+    with _scratch(kind, officers=0) as (database, _):
+        asyncio.run(_prepare(database, open_alerts))
+        srv = server.start(database, name=f"server-rest-{open_alerts}")
+        try:
+            backlog_s = _work_off_due_offers(database, backlog_limit_s)
+            settle(srv)
+            cpu = _cpu_at_rest(srv, seconds)
+        finally:
+            srv.stop()
+    say(f"  {kind}, {open_alerts} open, nobody on duty: {cpu} cores at rest (offers worked off in {backlog_s} s)")
+    return {"open_alerts": open_alerts, "cpu_at_rest": cpu, "backlog_s": backlog_s}
+
+
+def rest_only() -> int:
+    """``python -m benchmarks.surge rest``: CPU at rest with none and with ``BENCH_SURGE_OPEN`` open alerts."""
+    base = Config.from_env()
+    config = SurgeConfig.from_env(base)
+    results = {
+        kind: [
+            at_rest(kind, n, seconds=config.rest_s, backlog_limit_s=config.backlog_limit_s)
+            for n in (0, config.open_alerts)
+        ]
+        for kind in base.databases
+    }
+    print(json.dumps(results, indent=1), flush=True)
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["rest"]:
+        return rest_only()
     base = Config.from_env()
     config = SurgeConfig.from_env(base)
     results = {
