@@ -7,6 +7,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -237,6 +238,24 @@ async def client(db: Runtime) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://siaga.test") as http:
             yield http
+
+
+@asynccontextmanager
+async def served_with(db: Runtime, **overrides: Any) -> AsyncIterator[Api]:
+    """A Siaga app of its own (its runtime built from ``db``'s settings with ``overrides``, ``db``'s SMS outbox) on
+    the test database, its lifespan running for the block."""
+    settings = make_settings(db.settings.database_url, **overrides)
+    runtime = Runtime.build(settings)
+    runtime.sms = db.sms
+    app = create_app(settings, runtime=runtime)
+    try:
+        async with app.router.lifespan_context(app):
+            app.state.runtime = runtime
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://siaga.test") as http:
+                yield Api(http=http, runtime=runtime)
+    finally:
+        await runtime.close()
 
 
 T = TypeVar("T")

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,7 +19,7 @@ from pydantic import SecretStr
 from siaga.accounts.models import Role
 from siaga.app import create_app
 from siaga.runtime import Runtime
-from tests.conftest import REQUIRE_SERVICES, Api, eventually, make_settings, sos_body
+from tests.conftest import REQUIRE_SERVICES, Api, eventually, served_with, sos_body
 from tests.e2e.test_processes import _redis_problem
 from tests.e2e.test_streams import Client, Live, live
 
@@ -189,22 +188,6 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.transport.abort()
 
 
-@contextlib.asynccontextmanager
-async def served_with_hub(db: Runtime, hub_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = make_settings(db.settings.database_url, hub_url=hub_url)
-    runtime = Runtime.build(settings)
-    runtime.sms = db.sms
-    app = create_app(settings, runtime=runtime)
-    try:
-        async with app.router.lifespan_context(app):
-            app.state.runtime = runtime
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://siaga.test") as http:
-                yield http
-    finally:
-        await runtime.close()
-
-
 async def test_a_hub_whose_redis_goes_away_makes_the_process_not_ready_until_it_is_back(db: Runtime) -> None:
     problem = await _redis_problem()
     if problem is not None:
@@ -215,7 +198,8 @@ async def test_a_hub_whose_redis_goes_away_makes_the_process_not_ready_until_it_
     cable = Cable(redis.hostname or "127.0.0.1", redis.port or 6379)
     await cable.mend()
     try:
-        async with served_with_hub(db, f"redis://127.0.0.1:{cable.listen_port}{redis.path or '/0'}") as http:
+        async with served_with(db, hub_url=f"redis://127.0.0.1:{cable.listen_port}{redis.path or '/0'}") as served:
+            http = served.http
 
             async def readiness(status: int) -> dict[str, dict[str, object]] | None:
                 answer = await http.get("/readyz")
@@ -237,8 +221,8 @@ async def test_a_hub_whose_redis_goes_away_makes_the_process_not_ready_until_it_
 
 
 async def test_a_hub_that_never_answered_makes_the_process_not_ready(db: Runtime) -> None:
-    async with served_with_hub(db, "redis://127.0.0.1:9/0") as http:
-        answer = await http.get("/readyz")
+    async with served_with(db, hub_url="redis://127.0.0.1:9/0") as served:
+        answer = await served.http.get("/readyz")
         assert answer.status_code == 503
         assert answer.json()["checks"]["hub"]["ok"] is False
         assert "redis://" not in answer.text.replace("redis hub", "")  # no URL (it may hold a password)
