@@ -600,6 +600,21 @@ TABLE: tuple[Row, ...] = (
         revokes_token=True,
     ),
     Row("GET", f"{API}/auth/me", ALL_SIGNED_IN, check=is_self),
+    # The second factor: a whole staff session may enrol one (optional for these roles in development mode); only a
+    # login halfway through gives a code. A confirmation before any enrolment began is a conflict.
+    Row(
+        "POST",
+        f"{API}/auth/factor/confirm",
+        Expect(401, 403, 403, 409, 409, 409, 409, 409, 409),
+        plain(lambda c: {"code": "000000"}),
+    ),
+    Row("POST", f"{API}/auth/factor", Expect(401, 403, 403, A, A, A, A, A, A)),
+    Row(
+        "POST",
+        f"{API}/auth/code",
+        Expect(401, 403, 403, 409, 409, 409, 409, 409, 409),
+        plain(lambda c: {"code": "000000"}),
+    ),
     # Staff accounts and units -----------------------------------------------------------------------------------
     Row(
         "POST",
@@ -618,6 +633,7 @@ TABLE: tuple[Row, ...] = (
     Row("GET", f"{API}/staff", SUPERVISORS),
     Row("PATCH", f"{API}/staff/{{staff_id}}", ADMIN_CHANGES, on_staff(lambda c: {"name": "Nama Baru"})),
     Row("POST", f"{API}/staff/{{staff_id}}/deactivate", ADMIN_CHANGES, on_staff()),
+    Row("DELETE", f"{API}/staff/{{staff_id}}/factor", Expect(401, 403, 403, 403, 403, 403, 403, 403, 204), on_staff()),
     Row("POST", f"{API}/staff/{{staff_id}}/activate", ADMIN_CHANGES, on_staff(deactivated_before=True)),
     Row(
         "PUT",

@@ -24,7 +24,7 @@ from siaga.deps import (
     UserAgent,
     session_cookie,
 )
-from siaga.errors import Conflict, Unauthorized
+from siaga.errors import Conflict, Forbidden, Unauthorized
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter()
@@ -118,7 +118,7 @@ async def login(
 def _expect_step(principal: Principal, *steps: totp.LoginStep | None) -> int:
     """The staff id of a session at one of ``steps`` (None: a whole session)."""
     if principal.staff_id is None:
-        raise Conflict("this is for staff", code="auth.login_step")
+        raise Forbidden("a second factor is for staff accounts", code="auth.role")
     if principal.login_step not in {s.value if s else None for s in steps}:
         if principal.login_step == totp.LoginStep.CODE:
             raise Conflict("give the code of your second factor first", code="auth.login_step")
@@ -126,7 +126,7 @@ def _expect_step(principal: Principal, *steps: totp.LoginStep | None) -> int:
     return principal.staff_id
 
 
-@router.post("/auth/code", tags=["auth"], responses=error_responses(401, 409, 422, 429))
+@router.post("/auth/code", tags=["auth"], responses=error_responses(401, 403, 409, 422, 429))
 async def give_code(
     body: SecondFactorCode,
     request: Request,
@@ -201,7 +201,7 @@ async def _record_login(session: AsyncSession, staff: Staff, ip: str, *, second_
     )
 
 
-@router.post("/auth/factor", tags=["auth"], responses=error_responses(401, 409))
+@router.post("/auth/factor", tags=["auth"], responses=error_responses(401, 403, 409))
 async def begin_enrolment(principal: LoginInProgress, runtime: RuntimeDep) -> FactorSetup:
     """Start enrolling a second factor: a new secret, as text and as a QR code for an authenticator app. With a
     whole session (optional for operators and officers) or the login step 'enrol' (required for administrators and
@@ -213,7 +213,7 @@ async def begin_enrolment(principal: LoginInProgress, runtime: RuntimeDep) -> Fa
     return FactorSetup(secret=setup.secret, uri=setup.uri, qr_svg=setup.qr_svg)
 
 
-@router.post("/auth/factor/confirm", tags=["auth"], responses=error_responses(401, 409, 422))
+@router.post("/auth/factor/confirm", tags=["auth"], responses=error_responses(401, 403, 409, 422))
 async def confirm_enrolment(
     body: SecondFactorCode,
     request: Request,
