@@ -751,6 +751,18 @@ async def test_emergency_contacts_get_an_sms_through_the_development_adapter(
         assert "Kec. Coblong" in received[0]["body"]
 
 
+@asynccontextmanager
+async def recording_push(runtime: Runtime) -> AsyncIterator[RecordingPush]:
+    """Web Push on ``runtime`` recorded instead of sent, for the block."""
+    original = runtime.push
+    recorder = RecordingPush()
+    runtime.push = recorder
+    try:
+        yield recorder
+    finally:
+        runtime.push = original
+
+
 def browser_keys() -> dict[str, str]:
     """What a browser's PushSubscription.toJSON() holds: a P-256 public key and a 16-byte auth secret."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -763,10 +775,7 @@ def browser_keys() -> dict[str, str]:
 
 async def test_offers_and_assignments_ring_the_officers_phone_by_web_push(city: Api) -> None:
     api = city
-    original = api.runtime.push
-    recorder = RecordingPush()
-    api.runtime.push = recorder
-    try:
+    async with recording_push(api.runtime) as recorder:
         await enable_direct_offers(api)
         operator = await api.staff(Role.OPERATOR)
         asep = await officer(api, "COBLONG-71")
@@ -802,8 +811,6 @@ async def test_offers_and_assignments_ring_the_officers_phone_by_web_push(city: 
         assert sorted(m.purpose for m in rows) == ["assignment", "offer"]
         assert all(json.loads(m.body)["alert_id"] == alert["id"] for m in rows)
         assert len(recorder.messages(endpoint=endpoint)) == 2
-    finally:
-        api.runtime.push = original
 
 
 async def test_a_failing_sms_gateway_is_recorded_and_shown_on_the_console(

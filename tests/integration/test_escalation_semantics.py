@@ -15,7 +15,7 @@ from siaga.alerts import domain
 from siaga.alerts import service as alerts_service
 from siaga.alerts.models import Alert
 from siaga.dispatch.models import PushSubscriptionRecord
-from siaga.notify.push import RecordedPush, RecordingPush
+from siaga.notify.push import RecordedPush
 from siaga.realtime.feed import read_events
 from siaga.runtime import Runtime
 from tests.conftest import Api, Person
@@ -33,6 +33,7 @@ from tests.integration.test_dispatch import (
     offers_reach,
     officer,
     on_duty_at,
+    recording_push,
     timeline,
     unit,
 )
@@ -136,10 +137,7 @@ async def subscribe(api: Api, who: Person) -> str:
 
 async def test_the_top_command_centres_unacknowledged_alert_escalates_to_its_supervisors(city: Api) -> None:
     api = city
-    original = api.runtime.push
-    recorder = RecordingPush()
-    api.runtime.push = recorder
-    try:
+    async with recording_push(api.runtime) as recorder:
         supervisor = await api.staff(Role.SUPERVISOR, "BDG-CC", name="Supervisor Rina")
         endpoint = await subscribe(api, supervisor)
         # A press without a fix goes to the top command centre, which has no parent and no neighbours.
@@ -165,8 +163,6 @@ async def test_the_top_command_centres_unacknowledged_alert_escalates_to_its_sup
         assert push["url"] == f"/console#alert={alert['id']}"
         assert "belum diterima" in push["body"]  # in the operator's language
         await assert_someone_is_responsible(api.runtime)
-    finally:
-        api.runtime.push = original
 
 
 async def test_a_duress_pin_on_the_top_command_centres_alert_reaches_its_supervisors(city: Api) -> None:
@@ -188,10 +184,7 @@ async def test_supervisors_and_operators_subscribe_from_the_console_and_the_esca
     city: Api,
 ) -> None:
     api = city
-    original = api.runtime.push
-    recorder = RecordingPush()
-    api.runtime.push = recorder
-    try:
+    async with recording_push(api.runtime) as recorder:
         supervisor = await api.staff(Role.SUPERVISOR, "BDG-CC", name="Supervisor Rina")
         operator = await api.staff(Role.OPERATOR, "BDG-CC", name="Operator Dewi")
         endpoints: dict[str, str] = {}
@@ -217,5 +210,3 @@ async def test_supervisors_and_operators_subscribe_from_the_console_and_the_esca
 
             push = (await eventually(pushed, f"the escalation push to {name}"))[0].payload
             assert (push["alert_id"], push["url"]) == (alert["id"], f"/console#alert={alert['id']}")
-    finally:
-        api.runtime.push = original
