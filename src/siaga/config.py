@@ -109,9 +109,6 @@ class Settings(BaseSettings):
     contact_alarms_per_day: int = Field(
         default=3, ge=0, le=100, description="Alarms one emergency contact's number gets a day at most (WIB days)"
     )
-    contact_alarms_per_day: int = Field(
-        default=3, ge=0, le=100, description="Alarms one emergency contact's number gets a day at most (WIB days)"
-    )
     contact_map_link: str = Field(
         default="https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
         description="The map link in the contacts' SMS ({lat} and {lon} are filled in)",
@@ -211,6 +208,13 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _WithoutDevMode(settings_cls, dotenv_settings), file_secret_settings
 
+    @field_validator("retention_audit_days")
+    @classmethod
+    def _audit_kept_a_year(cls, days: float) -> float:
+        if days < MIN_AUDIT_DAYS:
+            raise ValueError(f"audit records are kept at least a year: set {MIN_AUDIT_DAYS} days or more")
+        return days
+
     @field_validator("metrics_allow")
     @classmethod
     def _networks(cls, value: str) -> str:
@@ -222,13 +226,6 @@ class Settings(BaseSettings):
     @property
     def metrics_networks(self) -> list[IPv4Network | IPv6Network]:
         return [ip_network(n.strip(), strict=False) for n in self.metrics_allow.split(",") if n.strip()]
-
-    @field_validator("retention_audit_days")
-    @classmethod
-    def _audit_kept_a_year(cls, days: float) -> float:
-        if days < MIN_AUDIT_DAYS:
-            raise ValueError(f"audit records are kept at least a year: set {MIN_AUDIT_DAYS} days or more")
-        return days
 
     @model_validator(mode="after")
     def _refuse_dev_defaults(self) -> Settings:
