@@ -138,6 +138,19 @@ export function queueOrder(alerts, { flagged = new Set(), hideDrills = false } =
   );
 }
 
+// The "new" banner item of each waiting alert object, made once: in a surge the banner is worked out again for every
+// batch of presses, and thousands of fresh items each time would keep the garbage collector busy.
+const NEW_ITEMS = new WeakMap();
+
+function newItem(alert) {
+  let item = NEW_ITEMS.get(alert);
+  if (!item) {
+    item = { key: `${alert.id}:new`, alertId: alert.id, kind: "new", reason: "", at: alert.created_at, exercise: false };
+    NEW_ITEMS.set(alert, item);
+  }
+  return item;
+}
+
 /**
  * The banner's groups, most serious first: `{key, kind, exercise, items, dismissible}`. `items` are the unseen
  * attention items (`{key, alertId, kind, reason, at, exercise}`); `alerts` maps id -> open alert. Within a group the
@@ -155,17 +168,7 @@ export function bannerGroups(alerts, items, { hideDrills = false, ordered = null
   // A waiting duress alert is announced by its own, louder item; once that is marked seen it waits like the rest.
   const duress = new Set(items.filter((item) => item.kind === "duress").map((item) => item.alertId));
   const waiting = inOrder.filter((alert) => !drill(alert) && !taken(alert) && !duress.has(alert.id));
-  const all = [
-    ...waiting.map((alert) => ({
-      key: `${alert.id}:new`,
-      alertId: alert.id,
-      kind: "new",
-      reason: "",
-      at: alert.created_at,
-      exercise: false,
-    })),
-    ...items,
-  ];
+  const all = [...waiting.map(newItem), ...items];
   const groups = new Map();
   for (const item of all) {
     const alert = alerts.get(item.alertId);
