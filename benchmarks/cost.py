@@ -11,15 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from benchmarks import population, server
 from benchmarks.httpload import Generator, Workload, process_cpu_seconds, wait_for_quiet
+from benchmarks.run import _scratch
 
 
 def _measure(generator: Generator, srv: server.Server, workload: Workload, count: int, rate: float) -> dict[str, Any]:
@@ -38,12 +36,7 @@ def _measure(generator: Generator, srv: server.Server, workload: Workload, count
 
 
 def measure(kind: str, *, count: int, officers: int = 200) -> list[dict[str, Any]]:
-    folder = Path(tempfile.mkdtemp(prefix=f"siaga-cost-{kind}-"))
-    database = asyncio.run(server.create_database(kind, folder))
-    try:
-        server.siaga(database, "db", "upgrade")
-        asyncio.run(population.seed_city(database))
-        officer_tokens = asyncio.run(population.seed_officers(database, officers))
+    with _scratch(kind, officers=officers) as (database, officer_tokens):
         srv = server.start(database, name="server-cost")
         try:
             residents = asyncio.run(population.seed_residents(srv.database, 20_000))
@@ -63,9 +56,6 @@ def measure(kind: str, *, count: int, officers: int = 200) -> list[dict[str, Any
                 generator.close()
         finally:
             srv.stop()
-    finally:
-        asyncio.run(server.drop_database(database))
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> int:

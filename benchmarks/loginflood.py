@@ -14,9 +14,7 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any
 
 from benchmarks import hist, population, server
 from benchmarks.httpload import Generator, StepResult, Workload, wait_for_quiet
+from benchmarks.run import _scratch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,11 +60,7 @@ def _say(message: str) -> None:
 
 
 def measure(kind: str, *, sos_rate: float, flood_rate: float, seconds: float) -> dict[str, Any]:
-    folder = Path(tempfile.mkdtemp(prefix=f"siaga-loginflood-{kind}-"))
-    database = asyncio.run(server.create_database(kind, folder))
-    try:
-        server.siaga(database, "db", "upgrade")
-        asyncio.run(population.seed_city(database))
+    with _scratch(kind, officers=0) as (database, _):
         srv = server.start(database, name="server-loginflood")
         try:
             residents = asyncio.run(population.seed_residents(database, int(sos_rate * seconds * 2) + 10))
@@ -89,9 +84,6 @@ def measure(kind: str, *, sos_rate: float, flood_rate: float, seconds: float) ->
         finally:
             srv.stop()
             problems = _server_problems(srv.log_path)
-    finally:
-        asyncio.run(server.drop_database(database))
-        shutil.rmtree(folder, ignore_errors=True)
     return {
         "database": kind,
         "seconds": seconds,
