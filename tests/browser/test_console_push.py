@@ -16,7 +16,8 @@ from siaga.accounts.models import Role
 from siaga.dispatch.models import PushSubscriptionRecord
 from siaga.notify.push import generate_vapid_keys
 from tests.browser.conftest import Site
-from tests.browser.test_console import DEADLINE_MS, open_console
+from tests.browser.test_console import DEADLINE_MS, Console
+from tests.conftest import PASSWORD
 from tests.integration.test_dispatch import browser_keys
 
 ENDPOINT = "https://push.example/send/console-supervisor"
@@ -55,10 +56,17 @@ async def test_a_supervisor_turns_on_escalation_pushes_in_the_console_and_a_tapp
         runtime, "settings", runtime.settings.model_copy(update={"vapid_private_key": SecretStr(private)})
     )
     supervisor = await site.api.staff(Role.SUPERVISOR, name="Supervisor Rina")
-    console = await open_console(site, supervisor)
-    page = console.page
-    await page.context.add_init_script(PUSH_API % json.dumps({"endpoint": ENDPOINT, "keys": browser_keys()}))
-    await page.reload()
+    context = await site.context()
+    await context.add_init_script(PUSH_API % json.dumps({"endpoint": ENDPOINT, "keys": browser_keys()}))
+    page = await context.new_page()
+    console = Console(page)
+    page.on("pageerror", lambda error: console.errors.append(f"{error}\n{error.stack}"))
+    page.on("console", lambda message: console.errors.append(message.text) if message.type == "error" else None)
+    await page.goto("/console")
+    await page.fill("#login-username", supervisor.extra["username"])
+    await page.fill("#login-password", PASSWORD)
+    await page.click(".login-submit")
+    await expect(page.locator('[data-stream="open"]')).to_be_visible(timeout=DEADLINE_MS)
 
     await page.click('[data-action="enable-push"]')
     await expect(page.locator('[data-push="on"]')).to_be_visible(timeout=DEADLINE_MS)
