@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     pin_max_attempts: int = Field(default=5, ge=1, description="Wrong PINs before cancelling is locked.")
 
     # Sessions.
+    logins_at_once: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Staff logins one process checks at once; more get 429 at once, before touching the database, "
+        "so a login flood cannot take the connections that residents' SOS presses need",
+    )
     staff_session_hours: float = Field(default=12.0, gt=0)
     resident_session_days: float = Field(default=180.0, gt=0)
     staff_second_factor: Literal["required", "optional"] | None = Field(

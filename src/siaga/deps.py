@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role
 from siaga.audit import service as audit
-from siaga.errors import Forbidden, NotVisible, SiagaError, Unauthorized
+from siaga.errors import Forbidden, NotVisible, SiagaError, TooManyRequests, Unauthorized
 from siaga.runtime import Runtime
 
 log = logging.getLogger("siaga.deps")
@@ -112,6 +112,19 @@ async def login_in_progress(
 
 
 LoginInProgress = Annotated[Principal, Depends(login_in_progress)]
+
+
+async def login_slot(runtime: RuntimeDep) -> AsyncIterator[None]:
+    """One of the process's few places for a staff login step (``logins_at_once``), or 429 at once: a flood of logins
+    (each counts its attempt and checks a password, holding a database connection) never queues for connections
+    that residents' SOS presses need. A person who meets it tries again a second later."""
+    if runtime.logins.locked():
+        raise TooManyRequests("too many logins at once; try again in a moment", retry_after=1, code="auth.busy")
+    async with runtime.logins:
+        yield
+
+
+LoginSlot = Depends(login_slot)
 
 
 async def sos_resident(

@@ -78,6 +78,7 @@ class Runtime:
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
         self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts
         self.positions = LivePositions(self.hub)
+        self.logins = asyncio.Semaphore(self.settings.logins_at_once)  # see deps.login_slot
         self.timers = TimerSweep(
             self.unit_of_work,
             self.read_sessions,

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 
 from siaga.accounts.models import Role
 from siaga.accounts.sessions import LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT
@@ -31,9 +32,13 @@ async def _login(http: httpx.AsyncClient, username: str, password: str) -> int:
     return (await http.post("/api/v1/auth/login", json={"username": username, "password": password})).status_code
 
 
-async def test_concurrent_guesses_are_each_counted_and_the_centre_can_still_log_in(api: Api, db: Runtime) -> None:
+async def test_concurrent_guesses_are_each_counted_and_the_centre_can_still_log_in(
+    api: Api, db: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     operator = await api.staff(Role.OPERATOR)
     username = operator.extra["username"]
+    # Every guess reaches the counting at once (a deployment with many processes, or many places for logins).
+    monkeypatch.setattr(db, "logins", asyncio.Semaphore(60))
     async with from_address(db, "203.0.113.66") as attacker, from_address(db, "198.51.100.10") as centre:
         answers = Counter(await asyncio.gather(*(_login(attacker, username, f"tebakan-{i}") for i in range(60))))
         assert answers[401] <= LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT, answers  # checked: at most the limit
@@ -53,3 +58,29 @@ async def test_unknown_accounts_are_limited_like_known_ones(api: Api, db: Runtim
     assert answers == Counter(
         {401: LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT, 429: 12 - LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT}
     )
+
+
+async def test_a_login_flood_is_turned_away_before_the_database_and_residents_still_press_sos(
+    api: Api, db: Runtime
+) -> None:
+    """A login flood once took every database connection, and residents' SOS presses waited 30 s for one: logins
+    beyond the process's few places are refused at once (429 auth.busy), and presses keep their connections."""
+    resident = await api.resident()
+    operator = await api.staff(Role.OPERATOR)
+    username = operator.extra["username"]
+    places = db.settings.logins_at_once
+    async with from_address(db, "203.0.113.68") as flood:
+        for _ in range(places):  # every place is taken by logins still being checked
+            await db.logins.acquire()
+        try:
+            refused = await flood.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["error"]["code"] == "auth.busy"
+            assert refused.headers["retry-after"] == "1"
+            stored = await api.press(resident)  # answered 201
+            assert stored["state"] == "new"
+        finally:
+            for _ in range(places):
+                db.logins.release()
+        # The refused login took nothing from the account's attempts: the right password works at once.
+        assert await _login(flood, username, PASSWORD) == 200

@@ -20,6 +20,7 @@ from siaga.deps import (
     ClientIP,
     CurrentPrincipal,
     LoginInProgress,
+    LoginSlot,
     RuntimeDep,
     UserAgent,
     session_cookie,
@@ -60,7 +61,7 @@ def _hand_over(request: Request, response: Response, read: StaffSession) -> Staf
     return read.model_copy(update={"access_token": ""})
 
 
-@router.post("/auth/login", tags=["auth"], responses=error_responses(401, 422, 429))
+@router.post("/auth/login", tags=["auth"], responses=error_responses(401, 422, 429), dependencies=[LoginSlot])
 async def login(
     body: LoginIn, request: Request, response: Response, runtime: RuntimeDep, ip: ClientIP, agent: UserAgent
 ) -> StaffSession:
@@ -126,7 +127,7 @@ def _expect_step(principal: Principal, *steps: totp.LoginStep | None) -> int:
     return principal.staff_id
 
 
-@router.post("/auth/code", tags=["auth"], responses=error_responses(401, 403, 409, 422, 429))
+@router.post("/auth/code", tags=["auth"], responses=error_responses(401, 403, 409, 422, 429), dependencies=[LoginSlot])
 async def give_code(
     body: SecondFactorCode,
     request: Request,
