@@ -7,9 +7,7 @@ backup is refused before anything is touched."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ from siaga.alerts.models import Alert, AlertPress
 from siaga.audit.models import AuditRecord
 from siaga.cli import app
 from tests.conftest import _create_postgres_database, _drop_postgres_database, sos_body
-from tests.e2e.test_processes import Server, _start
+from tests.servers import Server, registered_resident, serve_env, start, stop
 
 RESIDENTS = 12
 PRESSERS = 4  # presses in flight at once
@@ -86,53 +84,17 @@ async def deployment(
         if request.param == "sqlite"
         else await _create_postgres_database()
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")},
-        "SIAGA_DEV_MODE": "1",
-        "SIAGA_DATABASE_URL": url,
-        "SIAGA_LOG_LEVEL": "WARNING",
-        "SIAGA_OTP_PER_CLIENT_PER_HOUR": "1000",
-    }
+    env = serve_env(url, SIAGA_OTP_PER_CLIENT_PER_HOUR="1000")
     seeded = await _siaga(("demo", "--no-serve"), env, tmp_path)
     assert seeded.returncode == 0, seeded.stderr
-    server = await asyncio.to_thread(_start, env, tmp_path, "server")
+    server = await asyncio.to_thread(start, env, tmp_path, "server")
     deployment = Deployment(url=url, folder=tmp_path, env=env, server=server)
     try:
         yield deployment
     finally:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=20)
-        server.log.close()
+        stop(server)
         for scratch in [*deployment.scratch, *([] if url.startswith("sqlite") else [url])]:
             await _drop_postgres_database(scratch)
-
-
-async def _resident(http: httpx.AsyncClient, folder: Path) -> str:
-    """A resident's token: registered by SMS code (read from the development outbox) and given PINs."""
-    phone = f"0812{uuid.uuid4().int % 10**8:08d}"
-    answer = await http.post("/api/v1/residents/code", json={"phone": phone})
-    assert answer.status_code == 202, answer.text
-    e164 = answer.json()["phone"]
-    outbox = folder / "dev-sms.jsonl"
-    if not outbox.exists():
-        outbox = folder / "var" / "dev-sms.jsonl"
-    mine: list[dict[str, str]] = []
-    for _ in range(200):
-        rows = [json.loads(line) for line in outbox.read_text().splitlines()] if outbox.exists() else []
-        mine = [r for r in rows if r["to"] == e164]
-        if mine:
-            break
-        await asyncio.sleep(0.1)
-    assert mine, f"no code for {e164}"
-    code = mine[-1]["body"].split(": ", 1)[1][:6]
-    verified = await http.post("/api/v1/residents/verify", json={"phone": phone, "code": code})
-    assert verified.status_code == 200, verified.text
-    token: str = verified.json()["access_token"]
-    return token
 
 
 @dataclass
@@ -174,7 +136,7 @@ async def test_a_backup_under_load_restores_every_press_answered_before_it(
     deployment: Deployment, tmp_path: Path
 ) -> None:
     async with httpx.AsyncClient(base_url=deployment.server.url, timeout=60) as http:
-        tokens = [await _resident(http, deployment.folder) for _ in range(RESIDENTS)]
+        tokens = [await registered_resident(http, deployment.folder) for _ in range(RESIDENTS)]
         load = Load(http=http, tokens=tokens)
         pressers = [asyncio.create_task(load.press(i)) for i in range(PRESSERS)]
         try:

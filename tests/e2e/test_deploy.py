@@ -4,7 +4,6 @@ the Caddyfile shown in docs/deploy.md is the one tested here."""
 
 from __future__ import annotations
 
-import asyncio
 import configparser
 import json
 import os
@@ -23,9 +22,9 @@ import pytest
 import websockets
 
 from siaga.config import Settings
-from tests.conftest import REQUIRE_SERVICES, _create_postgres_database, _drop_postgres_database
-from tests.e2e.test_processes import REDIS_URL, Cluster, _events, _login, _press, _redis_problem, _resident, _start
-from tests.e2e.test_readme import _free_port
+from tests.conftest import REQUIRE_SERVICES
+from tests.e2e.test_processes import Cluster, _events, _login, _press, two_servers
+from tests.servers import free_port, registered_resident, terminate
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -88,26 +87,23 @@ def test_the_example_environment_names_only_real_settings_and_is_accepted_once_f
 def test_the_caddyfile_is_valid_for_a_public_domain(tmp_path: Path) -> None:
     caddy = _caddy()
     env = _caddy_env(tmp_path, SIAGA_DOMAIN="siaga.kota.example", SIAGA_UPSTREAMS="127.0.0.1:8001 127.0.0.1:8002")
-    done = subprocess.run(
-        [caddy, "validate", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+
+    def caddyfile(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [caddy, command, "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    done = caddyfile("validate")
     assert done.returncode == 0, done.stderr
     assert "not formatted" not in done.stderr  # `caddy fmt` has nothing to change
-    adapted = subprocess.run(
-        [caddy, "adapt", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    adapted = caddyfile("adapt")
+    assert adapted.returncode == 0, adapted.stderr
     server = json.loads(adapted.stdout)["apps"]["http"]["servers"]["srv0"]
     assert server["listen"] == [":443"]
     (proxy,) = _handlers(server, "reverse_proxy")
@@ -175,38 +171,8 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
     """Two ``siaga serve`` processes on a fresh PostgreSQL database and Redis, as the guide's walk-through runs
     them: migrated once with ``siaga db upgrade``, seeded with the demo city (development mode, for its accounts
     and the recorded SMS codes)."""
-    problem = await _redis_problem()
-    if problem is not None:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"Redis is required here (CI) but unreachable at {REDIS_URL}: {problem}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL} ({problem}); set SIAGA_TEST_REDIS_URL")
-    url = await _create_postgres_database()
-    folder = tmp_path_factory.mktemp("deployed")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")},
-        "SIAGA_DEV_MODE": "1",
-        "SIAGA_DATABASE_URL": url,
-        "SIAGA_HUB_URL": REDIS_URL,
-        "SIAGA_LOG_LEVEL": "WARNING",
-    }
-    for step in (["db", "upgrade"], ["demo", "--no-serve"]):
-        done = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-m", "siaga", *step], env=env, cwd=folder, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-    servers = [await asyncio.to_thread(_start, env, folder, name) for name in ("a", "b")]
-    try:
-        yield Cluster(a=servers[0], b=servers[1], folder=folder, env=env)
-    finally:
-        for server in servers:
-            server.process.terminate()
-            try:
-                server.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait(timeout=20)
-            server.log.close()
-        await _drop_postgres_database(url)
+    async with two_servers(tmp_path_factory.mktemp("deployed"), ("db", "upgrade"), ("demo", "--no-serve")) as cluster:
+        yield cluster
 
 
 def _wait_for_tls(proxy_url: str, data: Path, process: subprocess.Popen[bytes], log: Path) -> ssl.SSLContext:
@@ -232,7 +198,7 @@ def proxy(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     ports, with no admin endpoint, in front of both processes."""
     caddy = _caddy()
     folder = tmp_path_factory.mktemp("caddy")
-    https_port, http_port = _free_port(), _free_port()
+    https_port, http_port = free_port(), free_port()
     upstreams = " ".join(server.url.removeprefix("http://") for server in (cluster.a, cluster.b))
     env = _caddy_env(
         folder,
@@ -256,18 +222,13 @@ def proxy(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         tls = _wait_for_tls(url, folder / "data", process, log_path)
         yield Proxy(url=url, http_url=f"http://localhost:{http_port}", tls=tls)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+        terminate(process)
 
 
 async def test_a_press_and_the_console_stream_go_through_caddy_over_tls(cluster: Cluster, proxy: Proxy) -> None:
     async with httpx.AsyncClient(base_url=proxy.url, verify=proxy.tls, timeout=30) as https:
         operator = await _login(https, "operator1")
-        resident = await _resident(https, cluster)
+        resident = await registered_resident(https, cluster.folder)
         async with websockets.connect(f"{proxy.wss}/console?token={operator}", ssl=proxy.tls) as console:
             assert json.loads(await console.recv())["type"] == "hello"
             assert json.loads(await console.recv())["type"] == "snapshot"
