@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from siaga import migrate
 from siaga.db import create_engine
 from siaga.tables import metadata
 from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.servers import siaga
 
 MIGRATORS = 4
 HEAD = str(ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head())
@@ -99,15 +99,7 @@ async def test_the_models_and_the_migrations_describe_the_same_schema(database_u
 
 def test_a_production_server_refuses_a_database_that_was_not_migrated(fresh_database: str, tmp_path: Path) -> None:
     env = _env(fresh_database)
-    refused = subprocess.run(
-        [sys.executable, "-m", "siaga", "serve", "--port", "9"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    refused = siaga("serve", "--port", "9", env=env, cwd=tmp_path, timeout=120)
     assert refused.returncode == 2, refused.stderr
     assert "siaga db upgrade" in refused.stderr
     assert HEAD in refused.stderr
@@ -123,15 +115,7 @@ def test_a_database_that_cannot_be_reached_is_one_clear_line(
     database_url: str, command: list[str], tmp_path: Path
 ) -> None:
     (tmp_path / "not-a-folder").write_text("a file where a folder should be")
-    refused = subprocess.run(
-        [sys.executable, "-m", "siaga", *command],
-        env=_env(database_url.format(folder=tmp_path)),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    refused = siaga(*command, env=_env(database_url.format(folder=tmp_path)), cwd=tmp_path, timeout=120)
     assert refused.returncode == 2, refused.stderr
     assert "Traceback" not in refused.stderr, refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr

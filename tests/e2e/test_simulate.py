@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,22 +15,16 @@ import httpx
 import pytest
 
 from siaga.demo.seed import DEMO_PASSWORD
+from tests.servers import free_port, terminate, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 SIAGA = [sys.executable, "-m", "siaga"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     folder = tmp_path_factory.mktemp("simulate")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SIAGA_DEV_MODE": "1",
@@ -44,20 +37,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     process = subprocess.Popen([*SIAGA, "serve", "--no-upgrade"], env=env, cwd=REPO, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180  # generous: a busy machine starts it slowly
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (folder / "server.log").read_text()
-            assert time.monotonic() < deadline, "siaga serve did not become healthy within 180 s"
-            time.sleep(0.2)
+        wait_until_healthy(url, process, folder / "server.log", within=180)  # generous: a busy machine starts it slowly
         yield url, env
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        terminate(process)
         log.close()
 
 
