@@ -158,8 +158,8 @@ class SnapshotPage(BaseModel):
 
     type: Literal["snapshot_page"] = "snapshot_page"
     cursor: int
-    alerts: list[AlertSummary]
     more: bool = Field(description="Another snapshot_page follows; false on the snapshot's last page")
+    alerts: list[AlertSummary]
 
 
 class PositionsIn(Model):

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from fastapi import WebSocket
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect
 
@@ -215,10 +215,10 @@ _SUMMARY_COLUMNS = [getattr(Alert, name) for name in AlertSummary.model_fields i
 
 async def open_alerts(
     session: AsyncSession, principal: Principal, *, scope: access.StaffScope | None = None
-) -> list[AlertSummary]:
-    """Every open alert ``principal`` may see, however many, oldest first: plain rows of only the columns their
-    summaries show, not ORM objects, so tens of thousands cost one query and little memory (``scope``: the staff
-    member's, when the stream already has it)."""
+) -> list[RowMapping]:
+    """Every open alert ``principal`` may see, however many, oldest first, as plain rows of only the columns their
+    summaries show (``summaries`` makes them): tens of thousands cost one query and little memory, and a snapshot
+    makes the summaries of one page at a time (``scope``: the staff member's, when the stream already has it)."""
     condition = await access.visibility(session, principal, scope=scope)
     rows = await session.execute(
         select(
@@ -231,12 +231,16 @@ async def open_alerts(
         .where(condition, Alert.state.in_([s.value for s in ACTIVE_STATES]))
         .order_by(Alert.created_at, Alert.id)
     )
-    return [AlertSummary.model_validate(row._mapping) for row in rows]
+    return list(rows.mappings())
 
 
-def pages(alerts: list[AlertSummary]) -> list[list[AlertSummary]]:
-    """``alerts`` in snapshot pages (one empty page if there are none)."""
-    return [alerts[start : start + SNAPSHOT_PAGE] for start in range(0, len(alerts), SNAPSHOT_PAGE)] or [[]]
+def summaries(rows: Sequence[RowMapping]) -> list[AlertSummary]:
+    return [AlertSummary.model_validate(row) for row in rows]
+
+
+def pages(rows: list[RowMapping]) -> list[list[RowMapping]]:
+    """``rows`` in snapshot pages (one empty page if there are none)."""
+    return [rows[start : start + SNAPSHOT_PAGE] for start in range(0, len(rows), SNAPSHOT_PAGE)] or [[]]
 
 
 async def complete_tracker(session: AsyncSession, tracker: UnitTracker) -> None:
@@ -554,11 +558,11 @@ class Stream:
         console = self.viewer.stream == "console"
         tracker = self.runtime.units.tracker
         async with self.runtime.read_sessions() as session:
-            alerts = await open_alerts(session, self.viewer.principal, scope=self.viewer.scope)
+            rows = await open_alerts(session, self.viewer.principal, scope=self.viewer.scope)
             if console:
                 await complete_tracker(session, tracker)
         if self.viewer.stream == "resident":
-            for alert in alerts:
+            for alert in summaries(rows):
                 self.residents_alerts[alert.id] = _ResidentAlert(
                     unit_id=alert.unit_id,
                     state=alert.state,
@@ -569,14 +573,21 @@ class Stream:
                     cursor=cursor,
                 )
             # The phone's own view: a duress alert shows as cancelled and is not "open".
-            alerts = [a for a in alerts if not a.duress]
-        first, *rest = pages(alerts)
+            rows = [row for row in rows if not row["duress"]]
+        first, *rest = pages(rows)
         if console:
             text = console_snapshot(
-                tracker, self.viewer.agencies, cursor=cursor, alerts=first, open_alerts=len(alerts), more=bool(rest)
+                tracker,
+                self.viewer.agencies,
+                cursor=cursor,
+                alerts=summaries(first),
+                open_alerts=len(rows),
+                more=bool(rest),
             )
             await self.send_text(text)
         else:
-            await self.send(Snapshot(cursor=cursor, alerts=first, units=[], open_alerts=len(alerts), more=bool(rest)))
+            await self.send(
+                Snapshot(cursor=cursor, alerts=summaries(first), units=[], open_alerts=len(rows), more=bool(rest))
+            )
         for n, page in enumerate(rest, start=1):
-            await self.send(SnapshotPage(cursor=cursor, alerts=page, more=n < len(rest)))
+            await self.send(SnapshotPage(cursor=cursor, alerts=summaries(page), more=n < len(rest)))
