@@ -21,7 +21,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from siaga.app import create_app
 from siaga.runtime import Runtime
 from tests.conftest import REQUIRE_SERVICES, Api, eventually
-from tests.e2e.test_readme import _free_port
+from tests.servers import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 # Generous waits for what the page shows (a loaded 2-core CI machine is slow); they never judge speed.
@@ -107,7 +107,7 @@ async def screenshot(page: Page, name: str) -> Path:
 @pytest.fixture
 async def site(db: Runtime, browser: Browser) -> AsyncIterator[Site]:
     app = create_app(db.settings, runtime=db)
-    port = _free_port()
+    port = free_port()
     # A kept-alive connection outlives any pause in a test: with uvicorn's 5 s default, the test's client could reuse
     # a connection the server was closing at that moment (a ReadError seen on a busy machine).
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", timeout_keep_alive=300)

@@ -19,8 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import REQUIRE_SERVICES, Api, eventually
 from tests.e2e.test_monitoring import figure, scrape
-from tests.e2e.test_readme import _free_port
 from tests.e2e.test_streams import Live, live
+from tests.servers import free_port
 
 __all__ = ["live"]  # the fixture, used by name below
 
@@ -54,7 +54,7 @@ def prometheus_for(tmp_path: Path) -> Iterator[Any]:
             "scrape_configs": [{"job_name": "siaga", "static_configs": [{"targets": [target]}]}],
         }
         (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-        port = _free_port()
+        port = free_port()
         log = (tmp_path / "prometheus.log").open("wb")
         logs.append(log)
         started.append(

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.servers import free_port, terminate, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 SIAGA = [sys.executable, "-m", "siaga"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def readme_blocks(name: str) -> list[str]:
@@ -40,7 +32,7 @@ def walkthrough_script() -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     folder = tmp_path_factory.mktemp("readme")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SIAGA_DEV_MODE": "1",
@@ -54,20 +46,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     log = (folder / "server.log").open("w")
     process = subprocess.Popen([*SIAGA, "serve", "--no-upgrade"], env=env, cwd=REPO, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{env['SIAGA_URL']}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (folder / "server.log").read_text()
-            assert time.monotonic() < deadline, "siaga serve did not become healthy within 60 s"
-            time.sleep(0.2)
+        wait_until_healthy(env["SIAGA_URL"], process, folder / "server.log")
         yield env["SIAGA_URL"], env
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        terminate(process)
         log.close()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -29,17 +28,11 @@ from siaga.realtime.schemas import StreamMessage, unbatch
 from siaga.responders.models import PositionRecord
 from siaga.runtime import Runtime
 from tests.conftest import Api, Person, sos_body
+from tests.servers import free_port
 
 MESSAGE = TypeAdapter(StreamMessage)
 DEADLINE = 15.0  # generous: these wait for something to happen, they never judge how fast
 COBLONG = (-6.8915, 107.6107)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -52,7 +45,7 @@ class Live:
 async def live(db: Runtime) -> AsyncIterator[Live]:
     """Siaga served by uvicorn on a real port, on the test database."""
     app = create_app(db.settings, runtime=db)
-    port = _free_port()
+    port = free_port()
     # A kept-alive connection outlives any pause in a test: with uvicorn's 5 s default, the test's client could reuse
     # a connection the server was closing at that moment (a ReadError seen on a busy machine).
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", timeout_keep_alive=300)
