@@ -38,12 +38,13 @@ $(STAMP): requirements/test.txt pyproject.toml
 demo: $(STAMP) $(WEB)
 	SIAGA_DEV_MODE=1 $(BIN)/siaga demo
 
-## make test: set up and run the whole suite (PostgreSQL tests skip with a reason if it is unreachable), with the
-## 25 slowest steps and the coverage; it fails if coverage falls below the floor in pyproject.toml.
+## make test: set up and run the whole suite over the machine's cores, a test file per worker (PostgreSQL tests skip
+## with a reason if it is unreachable), with the 25 slowest steps and the coverage; it fails if coverage falls below
+## the floor in pyproject.toml.
 test: $(STAMP) $(WEB)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
-	$(BIN)/pytest --cov --durations=25
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadgroup --cov --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
