@@ -356,7 +356,7 @@ WRONG_METHODS: list[tuple[str, str]] = [
     ("PUT", ALERTS),
     ("GET", "/api/v1/auth/login"),
     ("PUT", "/api/v1/residents/code"),
-    ("DELETE", ME),
+    ("POST", ME),  # read, edited (PATCH) and deleted (DELETE), never posted to
 ]
 
 
