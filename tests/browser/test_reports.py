@@ -54,9 +54,11 @@ async def scene(site: Site) -> Person:
     for officer, mode in ((coblong, "patrol"), (sukasari, "post")):
         assert (await api.http.put("/api/v1/officers/me/duty", json={"mode": mode}, headers=officer.headers)).is_success
         assert (await api.http.delete("/api/v1/officers/me/duty", headers=officer.headers)).is_success
-    on_duty = ((coblong, wib(6, 7), wib(6, 19)), (sukasari, wib(13, 20), wib(14, 6)))
-    for officer, start, end in on_duty:
-        await set_clock(api, DutyPeriod, DutyPeriod.staff_id == int(officer.id), started_at=start, ended_at=end)
+    # Every period of each officer (handling an alert put them on duty too) becomes that one shift.
+    on_duty = ((coblong, "patrol", wib(6, 7), wib(6, 19)), (sukasari, "post", wib(13, 20), wib(14, 6)))
+    for officer, mode, start, end in on_duty:
+        where = DutyPeriod.staff_id == int(officer.id)
+        await set_clock(api, DutyPeriod, where, mode=mode, started_at=start, ended_at=end)
     return supervisor
 
 
