@@ -1,32 +1,11 @@
 // Escalation pushes for the console's supervisors and operators: an SOS nobody took in time reaches them as a
 // browser notification even with the console closed. Shown only where the server has push on and the browser can.
-import { html, useEffect, useState } from "../js/ui.js";
-import { pushState, subscribePush } from "../js/push.js";
+import { html, useEffect } from "../js/ui.js";
+import { usePush } from "../js/push.js";
 import { t } from "../js/i18n.js";
-import { errorText } from "../js/errors.js";
 
 export function PushControl({ config, token }) {
-  const key = config.vapid_public_key;
-  const [state, setState] = useState(() => pushState(key));
-  const [error, setError] = useState("");
-
-  const enable = async () => {
-    setError("");
-    try {
-      if ((await Notification.requestPermission()) !== "granted") return setState("denied");
-      setState("registering");
-      await subscribePush(key, token);
-      setState("on");
-    } catch (err) {
-      setState("ask");
-      setError(errorText(err));
-    }
-  };
-
-  useEffect(() => {
-    // Permission given earlier: this browser now pushes to whoever is logged in on it.
-    if (state === "registering") enable();
-  }, [token]);
+  const { state, error, enable } = usePush(config, token);
 
   if (state === "off" || state === "unsupported") return null;
   if (state === "ask") {
