@@ -48,12 +48,40 @@ CAP_SCHEMA = TEST_DATA / "standards" / "cap12.xsd"
 SHARED_REDIS = frozenset({"test_hub.py", "test_processes.py", "test_degraded.py", "test_principal_cache.py"})
 
 
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Spread the suite by file (a file's module fixtures are set up once), keeping the files of SHARED_REDIS together:
-    each item is marked with its group for xdist's ``--dist loadgroup``."""
+    """Keep each test on the databases it proves something on, then spread the suite by file (a file's module
+    fixtures are set up once), keeping the files of SHARED_REDIS together: each item is marked with its group for
+    xdist's ``--dist loadgroup``.
+
+    A test marked ``one_database(name)`` runs on that database alone, and browser tests run on SQLite only: what a
+    page shows does not depend on the database, and the API tests prove every endpoint on PostgreSQL too."""
+    elsewhere = [item for item in items if _database_param(item) not in (None, _database_wanted(item))]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        dropped = set(map(id, elsewhere))
+        items[:] = [item for item in items if id(item) not in dropped]
     for item in items:
         group = "shared-redis" if item.path.name in SHARED_REDIS else str(item.path.relative_to(config.rootpath))
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _database_param(item: pytest.Item) -> str | None:
+    params: dict[str, Any] = getattr(getattr(item, "callspec", None), "params", {})
+    value = params.get("database_url")
+    return value if isinstance(value, str) else None
+
+
+def _database_wanted(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("one_database")
+    if marker is not None:
+        wanted: str = marker.args[0]
+        return wanted
+    if item.path.is_relative_to(BROWSER_TESTS):
+        return "sqlite"
+    return _database_param(item)
 
 
 @pytest.fixture(scope="session", autouse=True)

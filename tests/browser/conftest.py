@@ -7,10 +7,11 @@ Screenshots go to test-artifacts/screenshots/.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -36,21 +37,6 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests run on SQLite only: what a page shows does not depend on the database, and the API tests prove
-    every endpoint on PostgreSQL too."""
-    here = Path(__file__).parent
-    on_postgres = [
-        item
-        for item in items
-        if item.path.is_relative_to(here)
-        and getattr(getattr(item, "callspec", None), "params", {}).get("database_url") == "postgres"
-    ]
-    if on_postgres:
-        config.hook.pytest_deselected(items=on_postgres)
-        items[:] = [item for item in items if item not in on_postgres]
 
 
 def chromium_path() -> str | None:
@@ -80,6 +66,7 @@ class Site:
     url: str
     api: Api
     browser: Browser
+    opened: list[BrowserContext] = field(default_factory=list)
 
     async def context(self, *, width: int = 1280, height: int = 800, language: str = "id") -> BrowserContext:
         context = await self.browser.new_context(
@@ -90,7 +77,16 @@ class Site:
             geolocation={"latitude": -6.8915, "longitude": 107.6107},
         )
         context.set_default_timeout(30_000)
+        self.opened.append(context)
         return context
+
+    async def close(self) -> None:
+        """Close every context the test opened: a page left open keeps its timers and map running for the rest of the
+        worker's session, a share of a core the later tests do not get."""
+        for context in self.opened:
+            with contextlib.suppress(Exception):
+                await context.close()
+        self.opened.clear()
 
     async def phone(self, language: str = "id") -> BrowserContext:
         """A 360 px wide phone."""
@@ -121,7 +117,11 @@ async def site(db: Runtime, browser: Browser) -> AsyncIterator[Site]:
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            yield Site(url=url, api=Api(http=http, runtime=db), browser=browser)
+            opened = Site(url=url, api=Api(http=http, runtime=db), browser=browser)
+            try:
+                yield opened
+            finally:
+                await opened.close()
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=30)
