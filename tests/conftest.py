@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 from sqlalchemy import Integer, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -257,10 +258,23 @@ async def _delete_everything(session: AsyncSession, *, sqlite: bool) -> None:
         await session.execute(text(f'DELETE FROM "{table.name}"'))  # noqa: S608 - names from our own metadata
 
 
+# One app per runtime, its lifespan run again for each test: FastAPI prepares each route the first time it is matched
+# (dependencies, validators), a few tenths of a second an app that every test paid again.
+_apps: dict[int, tuple[Runtime, FastAPI]] = {}
+
+
+def app_for(runtime: Runtime) -> FastAPI:
+    """The Siaga app serving ``runtime`` (made on first use), to be run with its lifespan like a freshly made one."""
+    made = _apps.get(id(runtime))
+    if made is None or made[0] is not runtime:
+        made = _apps[id(runtime)] = (runtime, create_app(runtime.settings, runtime=runtime))
+    return made[1]
+
+
 @pytest.fixture
 async def client(db: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to a Siaga app (its lifespan running) on the test database."""
-    app = create_app(db.settings, runtime=db)
+    app = app_for(db)
     async with app.router.lifespan_context(app):
         app.state.runtime = db
         transport = httpx.ASGITransport(app=app)

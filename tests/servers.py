@@ -1,5 +1,5 @@
-"""Real ``siaga serve`` processes for end-to-end tests: their environment, a free port, waiting until they answer
-/healthz, and stopping them."""
+"""Real servers for end-to-end tests: ``siaga serve`` processes (their environment, a free port, waiting until they
+answer /healthz, and stopping them), and a test's own app served by uvicorn on a real port in the test's process."""
 
 from __future__ import annotations
 
@@ -10,16 +10,21 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import httpx
+import uvicorn
 from benchmarks.server import free_port
+from starlette.types import ASGIApp
 
 __all__ = [
     "Server",
     "free_port",
+    "in_process",
     "registered_resident",
     "serve_env",
     "siaga",
@@ -141,3 +146,26 @@ async def registered_resident(http: httpx.AsyncClient, folder: Path) -> str:
     assert verified.status_code == 200, verified.text
     token: str = verified.json()["access_token"]
     return token
+
+
+@asynccontextmanager
+async def in_process(app: ASGIApp, *, within: float = 10.0) -> AsyncIterator[str]:
+    """Serve ``app`` (its lifespan running) with uvicorn on a free port of 127.0.0.1 for the block; yields its base
+    URL."""
+    port = free_port()
+    # A kept-alive connection outlives any pause in a test: with uvicorn's 5 s default, the test's client could reuse
+    # a connection the server was closing at that moment (a ReadError seen on a busy machine).
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", timeout_keep_alive=300)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    deadline = asyncio.get_running_loop().time() + within
+    while not server.started:
+        if task.done() or asyncio.get_running_loop().time() > deadline:
+            server.should_exit = True
+            raise AssertionError("the server did not start")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)

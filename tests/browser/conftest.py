@@ -6,7 +6,6 @@ Screenshots go to test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
@@ -16,13 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from siaga.app import create_app
 from siaga.runtime import Runtime
-from tests.conftest import REQUIRE_SERVICES, Api, eventually
-from tests.servers import free_port
+from tests.conftest import REQUIRE_SERVICES, Api, app_for, eventually
+from tests.servers import in_process
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 # Generous waits for what the page shows (a loaded 2-core CI machine is slow); they never judge speed.
@@ -102,29 +99,12 @@ async def screenshot(page: Page, name: str) -> Path:
 
 @pytest.fixture
 async def site(db: Runtime, browser: Browser) -> AsyncIterator[Site]:
-    app = create_app(db.settings, runtime=db)
-    port = free_port()
-    # A kept-alive connection outlives any pause in a test: with uvicorn's 5 s default, the test's client could reuse
-    # a connection the server was closing at that moment (a ReadError seen on a busy machine).
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", timeout_keep_alive=300)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    assert server.started, "the server did not start"
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            opened = Site(url=url, api=Api(http=http, runtime=db), browser=browser)
-            try:
-                yield opened
-            finally:
-                await opened.close()
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
+    async with in_process(app_for(db)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        opened = Site(url=url, api=Api(http=http, runtime=db), browser=browser)
+        try:
+            yield opened
+        finally:
+            await opened.close()
 
 
 __all__ = ["Site", "eventually", "screenshot"]

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from pydantic import TypeAdapter
 from sqlalchemy import func, select, update
@@ -22,13 +21,12 @@ from siaga.accounts.models import Role
 from siaga.alerts.domain import SYSTEM, AlertSnapshot, DomainEvent, EventKind
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.alerts.timeline import append_event, lock_event_log
-from siaga.app import create_app
 from siaga.db import utcnow
 from siaga.realtime.schemas import StreamMessage, unbatch
 from siaga.responders.models import PositionRecord
 from siaga.runtime import Runtime
-from tests.conftest import Api, Person, sos_body
-from tests.servers import free_port
+from tests.conftest import Api, Person, app_for, sos_body
+from tests.servers import in_process
 
 MESSAGE = TypeAdapter(StreamMessage)
 DEADLINE = 15.0  # generous: these wait for something to happen, they never judge how fast
@@ -44,24 +42,8 @@ class Live:
 @pytest.fixture
 async def live(db: Runtime) -> AsyncIterator[Live]:
     """Siaga served by uvicorn on a real port, on the test database."""
-    app = create_app(db.settings, runtime=db)
-    port = free_port()
-    # A kept-alive connection outlives any pause in a test: with uvicorn's 5 s default, the test's client could reuse
-    # a connection the server was closing at that moment (a ReadError seen on a busy machine).
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", timeout_keep_alive=300)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    assert server.started, "the server did not start"
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            yield Live(api=Api(http=http, runtime=db), ws=f"ws://127.0.0.1:{port}/api/v1/stream")
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
+    async with in_process(app_for(db)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield Live(api=Api(http=http, runtime=db), ws=url.replace("http://", "ws://") + "/api/v1/stream")
 
 
 class Client:
