@@ -51,7 +51,10 @@ async def create_staff(
     password: str,
     unit_id: int | None = None,
     phone: str | None = None,
+    password_hash: str | None = None,
 ) -> Staff:
+    """A staff account. ``password_hash``: ``password`` already hashed (the demo's one shared password, hashed
+    once for all its accounts), so argon2 does not run again."""
     username = username.strip().lower()
     await _require_agency(session, agency_id)
     if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
@@ -65,7 +68,7 @@ async def create_staff(
         unit_id=unit_id,
         phone=phone,
         # In a thread: argon2 is slow on purpose and must not hold the event loop (SOS presses wait behind it).
-        password_hash=await asyncio.to_thread(security.hash_secret, password),
+        password_hash=password_hash or await asyncio.to_thread(security.hash_secret, password),
     )
     session.add(staff)
     await session.flush()

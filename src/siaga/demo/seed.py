@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from importlib import resources
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from siaga.accounts import security
 from siaga.accounts import service as accounts
 from siaga.accounts.models import Role, Staff, Unit
 from siaga.agencies import service as agencies
@@ -85,6 +87,9 @@ async def seed_bandung(session: AsyncSession, *, with_accounts: bool, direct_off
         units[callsign] = unit.id
     if not with_accounts:
         return []
+    # Every demo account has the one published password: hash it once (argon2 is slow on purpose, nine times over
+    # was most of the seeding's time).
+    password_hash = await asyncio.to_thread(security.hash_secret, DEMO_PASSWORD)
     for account in DEMO_ACCOUNTS:
         if await session.scalar(select(Staff.id).where(Staff.username == account.username)) is not None:
             continue
@@ -96,6 +101,7 @@ async def seed_bandung(session: AsyncSession, *, with_accounts: bool, direct_off
             role=account.role,
             agency_id=agency.id,
             password=DEMO_PASSWORD,
+            password_hash=password_hash,
             unit_id=units[account.unit_callsign] if account.unit_callsign else None,
         )
     return DEMO_ACCOUNTS
