@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from tests.servers import free_port, terminate, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 SIAGA = [sys.executable, "-m", "siaga"]
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -56,36 +58,22 @@ def _exercise_units(url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
     return [u for u in board.json() if u["callsign"].startswith("LAT-")]
 
 
+OFFICERS = 8
+
+
 def test_a_short_exercise_brings_officers_on_duty_raises_exercise_alerts_and_handles_them(
     server: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
+    """The exercise runs until the operator has seen what it is for (its officers on the board, an officer driving
+    to an alert, alerts resolved and cancelled), then ends as a person ends it: Ctrl-C."""
     url, env = server
     report = tmp_path / "report.json"
     command = [
         *SIAGA,
         "simulate",
-        "--url",
-        url,
-        "--officers",
-        "20",
-        "--residents",
-        "40",
-        "--press-rate",
-        "40",
-        "--accidental-share",
-        "0.3",
-        "--prank-share",
-        "0.2",
-        "--operators",
-        "auto",
-        "--duration",
-        "35",
-        "--time-scale",
-        "30",
-        "--seed",
-        "7",
-        "--report",
-        str(report),
+        *("--url", url, "--officers", str(OFFICERS), "--residents", "20", "--press-rate", "60"),
+        *("--accidental-share", "0.3", "--prank-share", "0.2", "--operators", "auto"),
+        *("--time-scale", "60", "--seed", "7", "--report", str(report)),
     ]
     output = (tmp_path / "simulate.log").open("w+")
     simulator = subprocess.Popen(
@@ -100,46 +88,85 @@ def test_a_short_exercise_brings_officers_on_duty_raises_exercise_alerts_and_han
     operator = _login(url, "operator1")
     try:
         # While it runs, the exercise officers are on duty with positions on the operator's unit board.
-        deadline = time.monotonic() + 30
-        while True:
-            units = _exercise_units(url, operator)
-            placed = [u for u in units if u["state"] != "off_duty" and u["lat"] is not None]
-            if len(placed) == 20:
-                break
-            assert simulator.poll() is None, Path(output.name).read_text()
-            assert time.monotonic() < deadline, f"only {len(placed)} of 20 exercise units on the board: {units}"
-            time.sleep(0.5)
-        assert {u["duty_mode"] for u in placed} <= {"patrol", "post", "home"}
-        assert all(-7.0 < u["lat"] < -6.8 and 107.5 < u["lon"] < 107.8 for u in placed)  # in Bandung
-        assert simulator.wait(timeout=90) == 0
+        units = _until(
+            lambda: _placed(_exercise_units(url, operator)),
+            simulator,
+            output,
+            f"{OFFICERS} exercise units on duty and placed on the board",
+        )
+        assert {u["duty_mode"] for u in units} <= {"patrol", "post", "home"}
+        assert all(-7.0 < u["lat"] < -6.8 and 107.5 < u["lon"] < 107.8 for u in units)  # in Bandung
+        # Officers take alerts themselves (accepting direct offers) and drive there; some are resolved; accidental
+        # presses are cancelled with the PIN.
+        _until(
+            lambda: _handled(_alerts(url, operator)),
+            simulator,
+            output,
+            "exercise alerts: one a LAT- unit drove to, one resolved with an outcome, one cancelled",
+        )
     finally:
         if simulator.poll() is None:
-            simulator.kill()
-        output.seek(0)
-        log = output.read()
-        output.close()
+            simulator.send_signal(signal.SIGINT)  # Ctrl-C: the exercise ends and what is left open is closed
+        try:
+            code = simulator.wait(timeout=90)
+        finally:
+            if simulator.poll() is None:
+                simulator.kill()
+            output.seek(0)
+            log = output.read()
+            output.close()
+    assert code == 0, log
     assert "the city is live" in log, log
     assert "officers on duty | alerts:" in log, log  # the summary line
-    assert "exercise ended: 20 officers off duty" in log, log
+    assert f"exercise ended: {OFFICERS} officers off duty" in log, log
     counts = json.loads(report.read_text())
     assert counts["server_errors"] == 0, log
     assert counts["counts"]["offers_accepted"] >= 1, counts
 
     # Every alert the operator sees is the simulator's, and marked as an exercise.
-    listed = httpx.get(f"{url}/api/v1/alerts", headers=operator, params={"limit": 500}, timeout=10)
-    listed.raise_for_status()
-    alerts = listed.json()
-    assert len(alerts) >= 5
+    alerts = _alerts(url, operator)
+    assert _handled(alerts), alerts
     assert all(a["is_exercise"] for a in alerts)
     assert len(alerts) == counts["counts"]["raised"], (
         [(a["state"], a["follows_id"], a["duress"], a["created_at"]) for a in alerts],
         log[-3000:],
     )
-    # Officers took alerts themselves (accepting direct offers) and drove there; some were resolved; accidental
-    # presses were cancelled with the PIN.
-    assert any((a["unit_callsign"] or "").startswith("LAT-") and a["en_route_at"] for a in alerts), alerts
-    assert any(a["state"] == "resolved" and a["outcome"] in {"genuine", "prank", "false_alarm"} for a in alerts)
-    assert any(a["state"] == "cancelled" for a in alerts), alerts
     # Ending the exercise closed what was left open and took its officers off duty.
     assert all(a["state"] in {"resolved", "cancelled"} for a in alerts)
     assert all(u["state"] == "off_duty" for u in _exercise_units(url, operator))
+
+
+def _placed(units: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    placed = [u for u in units if u["state"] != "off_duty" and u["lat"] is not None]
+    return placed if len(placed) == OFFICERS else None
+
+
+def _alerts(url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    listed = httpx.get(f"{url}/api/v1/alerts", headers=headers, params={"limit": 500}, timeout=10)
+    listed.raise_for_status()
+    alerts: list[dict[str, Any]] = listed.json()
+    return alerts
+
+
+def _handled(alerts: list[dict[str, Any]]) -> bool:
+    """What an exercise is for: a few alerts, an officer drove to one, one was resolved with an outcome, one was
+    cancelled."""
+    return (
+        len(alerts) >= 5
+        and any((a["unit_callsign"] or "").startswith("LAT-") and a["en_route_at"] for a in alerts)
+        and any(a["state"] == "resolved" and a["outcome"] in {"genuine", "prank", "false_alarm"} for a in alerts)
+        and any(a["state"] == "cancelled" for a in alerts)
+    )
+
+
+def _until(probe: Callable[[], T | None], simulator: subprocess.Popen[str], output: IO[str], what: str) -> T:
+    """Poll until ``probe`` finds what it looks for, while the simulator runs: a generous deadline for a busy
+    machine, never a judgement of speed."""
+    deadline = time.monotonic() + 120
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert simulator.poll() is None, Path(output.name).read_text()
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {Path(output.name).read_text()[-3000:]}"
+        time.sleep(0.5)
