@@ -468,7 +468,7 @@ async def test_a_shift_with_drills_and_real_presses_keeps_every_promise(city: An
             *[
                 *SIAGA,
                 "simulate",
-                *("--url", url, "--officers", "24", "--residents", "40", "--press-rate", "60"),
+                *("--url", url, "--officers", "12", "--residents", "20", "--press-rate", "90"),
                 *("--accidental-share", "0.2", "--prank-share", "0.1", "--operators", "auto"),
                 *("--time-scale", str(TIME_SCALE)),
                 *("--seed", "12", "--answer-real-alerts", "--report", str(report)),
