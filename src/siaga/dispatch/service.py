@@ -52,7 +52,7 @@ async def act(
     drill_units_for_real: bool = False,
 ) -> tuple[Alert, list[DomainEvent]]:
     """An action by staff or an officer (see ``alerts.service.act``), then units and offers follow."""
-    before = await session.scalar(select(Alert.unit_id).where(Alert.id == alert_id))
+    before = await _unit_under_lock(session, alert_id)
     alert, events = await alerts.act(
         session,
         principal=principal,
@@ -63,6 +63,13 @@ async def act(
     )
     await after_events(session, alert, events, previous_unit=before)
     return alert, events
+
+
+async def _unit_under_lock(session: AsyncSession, alert_id: uuid.UUID) -> int | None:
+    """The alert's unit before this action, read once its row is locked. Read before the lock, two operators
+    reassigning at once would both see the unit it had before either of them, and the one that lost the alert to
+    the other's later reassignment would never be freed."""
+    return await session.scalar(select(Alert.unit_id).where(Alert.id == alert_id).with_for_update())
 
 
 async def after_events(
@@ -144,7 +151,7 @@ async def cancel_with_pin(
     locator: agencies_service.JurisdictionLocator | None = None,
 ) -> tuple[Alert, accounts.PinCheck]:
     """The resident's cancel (see ``alerts.service.cancel_with_pin``), then units, offers and escalation follow."""
-    before = await session.scalar(select(Alert.unit_id).where(Alert.id == alert_id))
+    before = await _unit_under_lock(session, alert_id)
     alert, check, events = await alerts.cancel_with_pin(
         session, settings=settings, principal=principal, alert_id=alert_id, entry=entry
     )
