@@ -31,10 +31,11 @@ from siaga.notify.consent import ContactRules
 from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, HttpSMS, SMSSender
 from siaga.ops import retention
-from siaga.realtime.feed import FEED_ITEMS, EventFeed, publish_poke
+from siaga.realtime.feed import FEED_ITEMS, EventFeed, poke
 from siaga.realtime.guard import StreamSessions
 from siaga.realtime.hub import Hub, HubLagged, hub_from_url
 from siaga.realtime.locations import LivePositions
+from siaga.realtime.outbox import HubOutbox
 from siaga.responders.live import LiveUnits
 from siaga.responders.service import UNITS_CHANGED
 
@@ -72,6 +73,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.core = CoreRunner(self.engine)
         self.feed = EventFeed(self.read_sessions, self.hub, core=self.core)
+        self.outbox = HubOutbox(self.hub)  # the hub hears of commits in the background: a write never waits on it
         self.principals = PrincipalCache(self.read_sessions)
         self.stream_sessions = StreamSessions(self.read_sessions)
         self.ingest: GroupCommit[PressIn] = GroupCommit(self._write_presses)
@@ -143,6 +145,7 @@ class Runtime:
         except Exception:
             log.error("the event hub does not answer; running on database polling until it does", exc_info=True)
             self.spawn(self._start_hub_later())
+        self.outbox.start()
         await self.feed.start()
         await self.units.start()
         await self.positions.start()
@@ -179,6 +182,7 @@ class Runtime:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.outbox.stop()
         await self.hub.stop()
 
     async def purge(self) -> dict[str, int]:
@@ -200,16 +204,13 @@ class Runtime:
 
     async def _after_commit(self, info: dict[Any, Any]) -> None:
         if info.get(SESSIONS_REVOKED):
-            try:
-                await self.hub.publish(SESSIONS_CHANNEL, "1")
-            except Exception:
-                log.warning("could not tell other processes of a revoked session; they see it within seconds")
+            self.outbox.put(SESSIONS_CHANNEL, "1")  # if it is lost, other processes still see it within seconds
         if info.get(EVENTS_WRITTEN):
             if info.get(FEED_ITEMS):
                 self.feed.offer(info[FEED_ITEMS])  # built by their writer: no need to read them back
             else:
                 self.feed.wake()
-            await publish_poke(self.hub)
+            poke(self.outbox)
         if info.get(UNITS_CHANGED):
             self.spawn(self.units.publish_units(sorted(info[UNITS_CHANGED])))
         if info.get(notify.OUTBOUND):

@@ -33,6 +33,7 @@ from siaga.background import Loop
 from siaga.db import Base, CoreRunner
 from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
 from siaga.realtime.hub import Hub, HubLagged
+from siaga.realtime.outbox import HubOutbox
 from siaga.realtime.schemas import AlertEventMessage, AlertSummary, EventBody
 
 log = logging.getLogger("siaga.feed")
@@ -324,9 +325,7 @@ class EventFeed:
                 return
 
 
-async def publish_poke(hub: Hub) -> None:
-    """Tell other processes that events were committed. A failure only delays them until their next poll."""
-    try:
-        await hub.publish(EVENTS_CHANNEL, _POKE)
-    except Exception:
-        log.warning("could not publish to the event hub; other processes will see the events on their next poll")
+def poke(outbox: HubOutbox) -> None:
+    """Tell other processes that events were committed, in the background. A failure only delays them until their
+    next poll."""
+    outbox.put(EVENTS_CHANNEL, _POKE)
