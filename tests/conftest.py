@@ -46,7 +46,9 @@ CAP_SCHEMA = TEST_DATA / "standards" / "cap12.xsd"
 # Test files that share a server-wide resource run on one worker when the suite is spread over cores
 # (`pytest -n`, as make test does): Redis channels ignore the database number, so two clusters on one Redis would
 # hear each other's alerts.
-SHARED_REDIS = frozenset({"test_hub.py", "test_processes.py", "test_degraded.py", "test_principal_cache.py"})
+SHARED_REDIS = frozenset(
+    {"test_hub.py", "test_processes.py", "test_degraded.py", "test_principal_cache.py", "test_hung_hub.py"}
+)
 
 
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
