@@ -178,7 +178,7 @@ class Shift:
     violations: list[str] = field(default_factory=list)
     offline_keys: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (alert id, event kind)
     officer_answers: list[int] = field(default_factory=list)
-    officer_worked: int = 0  # alerts the real officer took and worked to the end
+    offers_worked: int = 0  # offers the real officer took and worked to the end
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -260,19 +260,27 @@ class Shift:
 
 
 async def officer_on_a_bad_network(shift: Shift, stop: asyncio.Event) -> None:
-    """Bripka Asep (COBLONG-1), on patrol near ITB: takes what is offered to him and works it to the end."""
+    """Bripka Asep (COBLONG-1), on patrol near ITB: works to the end what an operator sends him, and takes what is
+    offered to him and works that to the end too."""
+
+    async def work(alert_id: str) -> None:
+        for step, kind in (("en-route", "en_route"), ("on-scene", "on_scene")):
+            await shift.offline_action(f"/alerts/{alert_id}/{step}", alert_id, kind)
+        body = {"outcome": "genuine", "report": "Ditangani di tempat"}
+        await shift.offline_action(f"/alerts/{alert_id}/resolve", alert_id, "resolved", body)
+
     while not stop.is_set():
-        offers = await shift.get("officer1", "/offers")
-        for offer in offers:
+        # An operator may send his unit (the nearest one) before any offer reaches his phone.
+        duty = await shift.get("officer1", "/officers/me/duty")
+        if duty["alert_id"] is not None and duty["unit"]["state"] in RESPONDING:
+            await work(str(duty["alert_id"]))
+        for offer in await shift.get("officer1", "/offers"):
             alert_id = str(offer["alert_id"])
             accepted = await shift.offline_action(f"/offers/{offer['id']}/accept", alert_id, "dispatched")
             if accepted != 200:
                 continue  # another unit took it first
-            for step, kind in (("en-route", "en_route"), ("on-scene", "on_scene")):
-                await shift.offline_action(f"/alerts/{alert_id}/{step}", alert_id, kind)
-            body = {"outcome": "genuine", "report": "Ditangani di tempat"}
-            await shift.offline_action(f"/alerts/{alert_id}/resolve", alert_id, "resolved", body)
-            shift.officer_worked += 1
+            await work(alert_id)
+            shift.offers_worked += 1
         # Phones poll their offers between stream messages; this one looks every second.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)
@@ -402,9 +410,9 @@ async def work_the_shift(
         await eventually(lambda: every_press_arrived(shift, consoles), "the last presses on every console")
 
         async def officer_worked_one() -> bool:
-            return shift.officer_worked > 0
+            return shift.offers_worked > 0
 
-        await eventually(officer_worked_one, "the real officer working a press to the end")
+        await eventually(officer_worked_one, "the real officer taking an offer and working it to the end")
 
         async def escalated_by_its_timer() -> bool:
             events = await shift.get("operator1", f"/alerts/{unlocated}/timeline")
