@@ -32,6 +32,8 @@ from siaga.notify.sms import DevSMS
 from siaga.runtime import Runtime
 from siaga.tables import metadata
 
+pytest_plugins = ["tests.progress"]
+
 POSTGRES_ADMIN_URL = os.environ.get("SIAGA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("SIAGA_REQUIRE_SERVICES", "") == "1" or os.environ.get("CI", "") == "true"
 PASSWORD = "correct horse battery"
