@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,11 @@ I18N = SRC / "web" / "static" / "i18n"
 DYNAMIC = {"offer.": [f"offer.{state.value}" for state in OfferState if state is not OfferState.PENDING]}
 
 
-def _trees() -> dict[Path, ast.Module]:
-    return {path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted(SRC.rglob("*.py"))}
+@cache
+def _nodes() -> dict[Path, list[ast.AST]]:
+    """Every node of every source module, parsed and walked once for the whole file: each scan below looks at every
+    node for something else, and the source does not change while the tests run."""
+    return {path: list(ast.walk(ast.parse(path.read_text(encoding="utf-8")))) for path in sorted(SRC.rglob("*.py"))}
 
 
 def _name(node: ast.expr) -> str:
@@ -35,10 +39,11 @@ def _name(node: ast.expr) -> str:
     return ""
 
 
-def error_classes(trees: dict[Path, ast.Module]) -> set[str]:
+@cache
+def error_classes() -> frozenset[str]:
     """SiagaError, TransitionError and every class that derives from them, anywhere in the source."""
     known = {"SiagaError", "TransitionError", "StreamError"}
-    classes = [node for tree in trees.values() for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    classes = [node for nodes in _nodes().values() for node in nodes if isinstance(node, ast.ClassDef)]
     grew = True
     while grew:
         grew = False
@@ -46,7 +51,7 @@ def error_classes(trees: dict[Path, ast.Module]) -> set[str]:
             if node.name not in known and any(_name(base) in known for base in node.bases):
                 known.add(node.name)
                 grew = True
-    return known
+    return frozenset(known)
 
 
 def _code_of(node: ast.expr | None, where: str) -> list[str]:
@@ -59,13 +64,16 @@ def _code_of(node: ast.expr | None, where: str) -> list[str]:
     return []  # passed on from another error (code=exc.code): that one's raise is collected where it is made
 
 
-def server_codes() -> set[str]:
-    trees = _trees()
-    classes = error_classes(trees)
+@cache
+def server_codes() -> frozenset[str]:
+    classes = error_classes()
     codes: set[str] = set()
-    for path, tree in trees.items():
-        for node in ast.walk(tree):
-            where = f"{path.relative_to(SRC)}:{getattr(node, 'lineno', 0)}"
+    for path, nodes in _nodes().items():
+        relative = path.relative_to(SRC)
+        for node in nodes:
+            if not isinstance(node, ast.Call | ast.ClassDef):
+                continue
+            where = f"{relative}:{node.lineno}"
             if isinstance(node, ast.Call) and _name(node.func) in classes:
                 for keyword in node.keywords:
                     if keyword.arg == "code":
@@ -80,15 +88,14 @@ def server_codes() -> set[str]:
                         for call in ast.walk(statement):
                             if isinstance(call, ast.Call) and _name(call.func) == "__init__" and call.args:
                                 codes.update(_code_of(call.args[0], where))
-    app = trees[SRC / "app.py"]
-    for node in ast.walk(app):
+    for node in _nodes()[SRC / "app.py"]:
         if isinstance(node, ast.Call) and _name(node.func) == "error_json" and len(node.args) > 1:
             codes.update(_code_of(node.args[1], "app.py"))
         if isinstance(node, ast.Dict) and all(
             isinstance(k, ast.Constant) and k.value in {404, 405, 413} for k in node.keys
         ):
             codes.update(str(v.value) for v in node.values if isinstance(v, ast.Constant))
-    return codes
+    return frozenset(codes)
 
 
 def browser_codes() -> set[str]:
@@ -143,11 +150,10 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 def test_every_raise_sends_the_details_its_sentence_needs() -> None:
     # "Sudah diterima oleh {holder}." is only as good as the raise that puts `holder` into details.
     sentences = catalogue("id")
-    trees = _trees()
-    classes = error_classes(trees)
+    classes = error_classes()
     short = []
-    for path, tree in trees.items():
-        for node in ast.walk(tree):
+    for path, nodes in _nodes().items():
+        for node in nodes:
             if not (isinstance(node, ast.Call) and _name(node.func) in classes):
                 continue
             code_node = next((k.value for k in node.keywords if k.arg == "code"), None)

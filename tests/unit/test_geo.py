@@ -580,7 +580,7 @@ def test_haversine_known_distances() -> None:
 _BANDUNG_BOX = (107.5453618 - 0.02, -6.969748 - 0.02, 107.7395207 + 0.02, -6.8368542 + 0.02)
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(
     lon=st.floats(_BANDUNG_BOX[0], _BANDUNG_BOX[2]),
     lat=st.floats(_BANDUNG_BOX[1], _BANDUNG_BOX[3]),

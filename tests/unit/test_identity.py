@@ -409,10 +409,10 @@ def test_mask_phone_never_leaks_junk(junk: str) -> None:
 # --- properties ---------------------------------------------------------------------------------------------
 
 KNOWN_REGENCIES = sorted(row["code"] for row in region_rows() if len(row["code"]) == 4)
-NIKISH = st.from_regex(r"[0-9 .\-]{0,24}", fullmatch=True)
+NIKISH = st.text(alphabet="0123456789 .-", max_size=24)  # digits and the separators a person types
 
 
-@settings(max_examples=300, deadline=None, database=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.one_of(st.text(), NIKISH), st.dates(min_value=date(1, 1, 1)))
 def test_parse_nik_raises_only_invalid_nik(value: str, today: date) -> None:
     error: InvalidNIK | None = None

@@ -15,9 +15,12 @@ from siaga.responders.models import DutyMode, UnitState
 from siaga.responders.tracker import CELL_DEG, Nearby, UnitPoint, UnitTracker
 
 BANDUNG = (-6.9147, 107.6098)
-GARUT = (-7.2167, 107.9000)  # about 45 km away: "far" units
-JAKARTA = (-6.2088, 106.8456)  # about 120 km away
-BANDAR_LAMPUNG = (-5.4292, 105.2610)  # about 280 km away
+# The search looks at every cell (about 280 m wide) of each ring outwards, so a query costs the square of the distance
+# to the farthest unit it must consider: the generated cities are a few kilometres across and "far" is a few
+# kilometres beyond their edge, tens of rings rather than hundreds, which keeps each example cheap.
+OUTSKIRTS = (BANDUNG[0] - 0.06, BANDUNG[1] + 0.05)  # about 9 km south-east of the centre
+GARUT = (-7.2167, 107.9000)  # about 45 km away
+TASIKMALAYA = (-7.3274, 108.2207)  # about 80 km away, 37 km beyond Garut
 STATES = [s.value for s in UnitState]
 AGENCIES = [1, 2, 3, 4]
 KINDS = ["patrol_car", "motorbike", "foot", "post"]
@@ -102,29 +105,32 @@ def around(centre: tuple[float, float], spread_deg: float) -> st.SearchStrategy[
 
 # Cell corners and edges: where an off-by-one in the ring search would show.
 on_grid = st.tuples(
-    st.integers(round(-7.0 / CELL_DEG), round(-6.8 / CELL_DEG)),
-    st.integers(round(107.55 / CELL_DEG), round(107.7 / CELL_DEG)),
+    st.integers(round(-6.96 / CELL_DEG), round(-6.87 / CELL_DEG)),
+    st.integers(round(107.57 / CELL_DEG), round(107.65 / CELL_DEG)),
 ).map(lambda rc: (rc[0] * CELL_DEG, rc[1] * CELL_DEG))
 positions = st.one_of(
-    around(BANDUNG, 0.08),  # the city
+    around(BANDUNG, 0.04),  # the city
     around(BANDUNG, 0.004),  # a crowd in a few cells
     on_grid,
-    around(GARUT, 0.05),  # far away
+    around(OUTSKIRTS, 0.015),  # beyond the city's edge
     st.just((BANDUNG[0] + 0.0123, BANDUNG[1] - 0.0077)),  # several units at one spot: ties broken by id
     st.none(),  # never shared a position
 )
 
 
-@st.composite
-def unit_points(draw: st.DrawFn, unit_id: int) -> UnitPoint:
-    where = draw(positions)
+# One strategy for every unit's fields, built once: a fresh strategy per unit costs Hypothesis more than the search.
+unit_fields = st.tuples(positions, st.sampled_from(STATES), st.sampled_from(AGENCIES), st.sampled_from(KINDS))
+
+
+def unit_point(unit_id: int, fields: tuple[tuple[float, float] | None, str, int, str]) -> UnitPoint:
+    where, state, agency_id, kind = fields
     return point(
         unit_id,
         where[0] if where else None,
         where[1] if where else None,
-        state=draw(st.sampled_from(STATES)),
-        agency_id=draw(st.sampled_from(AGENCIES)),
-        kind=draw(st.sampled_from(KINDS)),
+        state=state,
+        agency_id=agency_id,
+        kind=kind,
     )
 
 
@@ -132,19 +138,19 @@ def unit_points(draw: st.DrawFn, unit_id: int) -> UnitPoint:
 def fleets(draw: st.DrawFn) -> tuple[UnitTracker, list[UnitPoint]]:
     """A tracker built by a history of updates (units move, change state, lose their position, go) and the units it
     should hold at the end."""
-    size = draw(st.integers(0, 30))
+    size = draw(st.integers(0, 20))
     tracker = UnitTracker()
     current: dict[int, UnitPoint] = {}
     for unit_id in range(1, size + 1):
-        first = draw(unit_points(unit_id))
+        first = unit_point(unit_id, draw(unit_fields))
         tracker.update(first)
         current[unit_id] = first
-    for _ in range(draw(st.integers(0, 15))):
+    for _ in range(draw(st.integers(0, 10))):
         if not current:
             break
         unit_id = draw(st.sampled_from(sorted(current)))
         if draw(st.booleans()):
-            moved = draw(unit_points(unit_id))
+            moved = unit_point(unit_id, draw(unit_fields))
             tracker.update(moved)
             current[unit_id] = moved
         else:
@@ -155,15 +161,15 @@ def fleets(draw: st.DrawFn) -> tuple[UnitTracker, list[UnitPoint]]:
 
 @st.composite
 def query_points(draw: st.DrawFn) -> Query:
-    lat, lon = draw(st.one_of(around(BANDUNG, 0.1), on_grid, around(GARUT, 0.05)))
+    lat, lon = draw(st.one_of(around(BANDUNG, 0.05), on_grid, around(OUTSKIRTS, 0.015)))
     return Query(
         lat,
         lon,
         count=draw(st.integers(1, 12)),
         states=draw(st.frozensets(st.sampled_from(STATES), min_size=1)),
         agencies=draw(st.none() | st.frozensets(st.sampled_from(AGENCIES), min_size=1)),
-        exclude=draw(st.frozensets(st.integers(1, 30), max_size=6)),
-        max_distance_m=draw(st.just(math.inf) | st.floats(0, 30_000, allow_nan=False)),
+        exclude=draw(st.frozensets(st.integers(1, 20), max_size=6)),
+        max_distance_m=draw(st.just(math.inf) | st.floats(0, 15_000, allow_nan=False)),
     )
 
 
@@ -260,16 +266,16 @@ def test_a_query_far_outside_every_unit_still_finds_the_nearest() -> None:
         point(1, BANDUNG[0], BANDUNG[1]),
         point(2, BANDUNG[0] + 0.03, BANDUNG[1] - 0.04),
         point(3, BANDUNG[0] - 0.05, BANDUNG[1] + 0.02, state="assigned"),
-        point(4, JAKARTA[0], JAKARTA[1]),
+        point(4, GARUT[0], GARUT[1]),
     ]
     for unit in units:
         tracker.update(unit)
     for count in (1, 2, 4):
-        query = Query(*BANDAR_LAMPUNG, count, frozenset({"available"}), None, frozenset(), math.inf)
+        query = Query(*TASIKMALAYA, count, frozenset({"available"}), None, frozenset(), math.inf)
         assert ask(tracker, query) == brute_force(units, query)
-    assert [u for u, _ in ask(tracker, everything(*BANDAR_LAMPUNG))] == [4, 2, 1, 3]
+    assert [u for u, _ in ask(tracker, everything(*TASIKMALAYA))] == [4, 3, 1, 2]
     # A limit nearer than every unit: nothing, rather than the nearest one beyond it.
-    assert ask(tracker, everything(*BANDAR_LAMPUNG, max_distance_m=50_000)) == []
+    assert ask(tracker, everything(*TASIKMALAYA, max_distance_m=30_000)) == []
 
 
 def test_a_nearer_unit_a_couple_of_hundred_km_east_is_not_missed() -> None:
