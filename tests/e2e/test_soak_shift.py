@@ -40,6 +40,7 @@ import websockets
 
 from siaga.demo.seed import DEMO_PASSWORD
 from siaga.notify.sms import DevSMS
+from tests.e2e.test_simulate import seed_demo_city
 
 T = TypeVar("T")
 
@@ -102,8 +103,7 @@ def city(tmp_path: Path) -> Any:
         "SIAGA_ACK_TIMEOUT_SECONDS": "5",
         "SIAGA_DISPATCH_TIMEOUT_SECONDS": "20",
     }
-    seeded = subprocess.run([*SIAGA, "demo", "--no-serve"], env=env, cwd=REPO, capture_output=True, text=True)
-    assert seeded.returncode == 0, seeded.stderr
+    seed_demo_city(env["SIAGA_DATABASE_URL"])  # as `siaga demo --no-serve` seeds it
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen([*SIAGA, "serve", "--no-upgrade"], env=env, cwd=REPO, stdout=log, stderr=log)
     try:
