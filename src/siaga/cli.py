@@ -8,20 +8,19 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 
-from siaga import logs, migrate
 from siaga.config import Settings
 from siaga.errors import SiagaError
 
 if TYPE_CHECKING:
     import uvicorn
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from siaga.accounts.models import Role, Staff
 
@@ -64,6 +63,19 @@ def _run(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
         raise typer.Exit(1) from exc
 
 
+@contextlib.asynccontextmanager
+async def _database(settings: Settings, *, read_only: bool = False) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the database for one administrative command. Not the server's whole runtime: importing it (the
+    event feed, the hub, the SOS writer) cost every command about a second before it did anything."""
+    from siaga.db import create_engine, read_session_factory, session_factory
+
+    engine = create_engine(settings.database_url, hide_parameters=not settings.dev_mode)
+    try:
+        yield read_session_factory(engine) if read_only else session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
 @contextlib.contextmanager
 def _database_reachable(settings: Settings) -> Iterator[None]:
     """A database that cannot be reached (down, wrong address, wrong credentials) is one clear line and exit code 2,
@@ -85,6 +97,8 @@ def _database_reachable(settings: Settings) -> Iterator[None]:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""
+    from siaga import migrate
+
     settings = load_settings()
     with _database_reachable(settings):
         migrate.upgrade(settings.database_url, revision)
@@ -105,6 +119,8 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API and the web apps. Outside development mode the database must already be migrated."""
+    from siaga import migrate
+
     settings = load_settings()
     if host:
         settings.host = host
@@ -122,6 +138,7 @@ def serve(
 def _serve(settings: Settings, *, server_class: type[uvicorn.Server] | None = None) -> None:
     import uvicorn
 
+    from siaga import logs
     from siaga.app import create_app
 
     logs.configure(settings.log_level, json_lines=settings.log_json)
@@ -156,6 +173,8 @@ def demo(
 ) -> None:
     """Development only: migrate a local database, seed Bandung and the demo accounts, print them, serve, and let
     simulated officers and residents live in the city (``siaga simulate`` as a separate process)."""
+    from siaga import migrate
+
     if operators not in {"manual", "auto"}:
         raise typer.BadParameter("--operators is manual or auto")
     settings = load_settings()
@@ -324,7 +343,7 @@ def import_geojson(
     """Import kecamatan polygons (by code: existing ones are updated), and optionally the kecamatan -> agency table."""
     from siaga.agencies import service as agencies
     from siaga.agencies.geo import GeoJSONError, parse_feature_collection
-    from siaga.runtime import Runtime
+    from siaga.db import transaction
 
     parsed = []
     for path in files:
@@ -342,17 +361,13 @@ def import_geojson(
             raise typer.Exit(1) from exc
 
     async def work(settings: Settings) -> None:
-        runtime = Runtime.build(settings)
-        try:
-            async with runtime.unit_of_work() as session:
-                for path, features in parsed:
-                    summary = await agencies.import_features(session, features=features, source=path.name)
-                    typer.echo(f"{path}: {len(summary.created)} created, {len(summary.updated)} updated")
-                if agency_table is not None:
-                    rows = await agencies.import_agency_table(session, text=agency_table.read_text(encoding="utf-8"))
-                    typer.echo(f"{agency_table}: {rows} kecamatan -> agency row(s)")
-        finally:
-            await runtime.close()
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            for path, features in parsed:
+                summary = await agencies.import_features(session, features=features, source=path.name)
+                typer.echo(f"{path}: {len(summary.created)} created, {len(summary.updated)} updated")
+            if agency_table is not None:
+                rows = await agencies.import_agency_table(session, text=agency_table.read_text(encoding="utf-8"))
+                typer.echo(f"{agency_table}: {rows} kecamatan -> agency row(s)")
 
     _run(work)
 
@@ -367,7 +382,7 @@ def agency_add(
     """Create an agency."""
     from siaga.agencies import service as agencies
     from siaga.agencies.models import AgencyKind
-    from siaga.runtime import Runtime
+    from siaga.db import transaction
 
     try:
         agency_kind = AgencyKind(kind)
@@ -375,15 +390,9 @@ def agency_add(
         raise typer.BadParameter(f"kind must be one of {[k.value for k in AgencyKind]}") from exc
 
     async def work(settings: Settings) -> None:
-        runtime = Runtime.build(settings)
-        try:
-            async with runtime.unit_of_work() as session:
-                agency = await agencies.create_agency(
-                    session, code=code, name=name, kind=agency_kind, parent_code=parent
-                )
-                typer.echo(f"agency {agency.code} created (id {agency.id})")
-        finally:
-            await runtime.close()
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            agency = await agencies.create_agency(session, code=code, name=name, kind=agency_kind, parent_code=parent)
+            typer.echo(f"agency {agency.code} created (id {agency.id})")
 
     _run(work)
 
@@ -416,16 +425,12 @@ def _role(value: str) -> Role:
 def _on_staff(username: str, change: Callable[[AsyncSession, Staff], Coroutine[Any, Any, str]]) -> None:
     """Run ``change(session, staff)`` on one account in one transaction, audited as "cli", and print its line."""
     from siaga.accounts import staff as staffing
-    from siaga.runtime import Runtime
+    from siaga.db import transaction
 
     async def work(settings: Settings) -> None:
-        runtime = Runtime.build(settings)
-        try:
-            async with runtime.unit_of_work() as session:
-                staff = await staffing.staff_by_username(session, username)
-                typer.echo(await change(session, staff))
-        finally:
-            await runtime.close()
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            staff = await staffing.staff_by_username(session, username)
+            typer.echo(await change(session, staff))
 
     _run(work)
 
@@ -442,32 +447,28 @@ def user_add(
     from siaga.accounts import service as accounts
     from siaga.accounts import staff as staffing
     from siaga.agencies import service as agencies
-    from siaga.runtime import Runtime
+    from siaga.db import transaction
 
     staff_role = _role(role)
     password = _new_password(username, name)
 
     async def work(settings: Settings) -> None:
-        runtime = Runtime.build(settings)
-        try:
-            async with runtime.unit_of_work() as session:
-                owner = await agencies.agency_by_code(session, agency)
-                unit_id = await _unit_id(session, owner.id, unit) if unit else None
-                staff = await accounts.create_staff(
-                    session,
-                    username=username,
-                    name=name,
-                    role=staff_role,
-                    agency_id=owner.id,
-                    password=password,
-                    unit_id=unit_id,
-                )
-                await staffing.record_change(
-                    session, action="staff.create", staff=staff, by=staffing.ChangedBy(), detail={"role": staff.role}
-                )
-                typer.echo(f"{staff.role} {staff.username} created (id {staff.id}) in {owner.code}")
-        finally:
-            await runtime.close()
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            owner = await agencies.agency_by_code(session, agency)
+            unit_id = await _unit_id(session, owner.id, unit) if unit else None
+            staff = await accounts.create_staff(
+                session,
+                username=username,
+                name=name,
+                role=staff_role,
+                agency_id=owner.id,
+                password=password,
+                unit_id=unit_id,
+            )
+            await staffing.record_change(
+                session, action="staff.create", staff=staff, by=staffing.ChangedBy(), detail={"role": staff.role}
+            )
+            typer.echo(f"{staff.role} {staff.username} created (id {staff.id}) in {owner.code}")
 
     _run(work)
 
@@ -495,24 +496,19 @@ def user_list(
 ) -> None:
     """Staff accounts, a page at a time."""
     from siaga.accounts import staff as staffing
-    from siaga.runtime import Runtime
 
     staff_role = _role(role) if role else None
 
     async def work(settings: Settings) -> None:
-        runtime = Runtime.build(settings)
-        try:
-            async with runtime.read_sessions() as session:
-                page = await staffing.find_staff(
-                    session, agencies=None, q=search, role=staff_role, active=active, limit=limit, offset=offset
-                )
-            for staff in page.staff:
-                state = "" if staff.active else "  (deactivated)"
-                typer.echo(f"{staff.id:>6}  {staff.username:<24} {staff.role:<11} {staff.name}{state}")
-            shown = f"{offset + 1}-{offset + len(page.staff)}" if page.staff else "none"
-            typer.echo(f"{shown} of {page.total}")
-        finally:
-            await runtime.close()
+        async with _database(settings, read_only=True) as sessions, sessions() as session:
+            page = await staffing.find_staff(
+                session, agencies=None, q=search, role=staff_role, active=active, limit=limit, offset=offset
+            )
+        for staff in page.staff:
+            state = "" if staff.active else "  (deactivated)"
+            typer.echo(f"{staff.id:>6}  {staff.username:<24} {staff.role:<11} {staff.name}{state}")
+        shown = f"{offset + 1}-{offset + len(page.staff)}" if page.staff else "none"
+        typer.echo(f"{shown} of {page.total}")
 
     _run(work)
 
@@ -652,19 +648,16 @@ def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be removed; remove nothing")] = False,
 ) -> None:
     """Remove what is past its retention period now (audited), as every server does every hour."""
+    from siaga.db import transaction
     from siaga.ops import retention
-    from siaga.runtime import Runtime
 
     async def work(settings: Settings) -> dict[str, int]:
-        runtime = Runtime.build(settings)
         periods = retention.Periods.from_settings(settings)
-        try:
+        async with _database(settings) as sessions:
             if dry_run:
-                return await retention.preview(runtime.sessions, periods=periods)
-            async with runtime.unit_of_work() as session:
+                return await retention.preview(sessions, periods=periods)
+            async with transaction(sessions) as session:
                 return await retention.purge(session, periods=periods, actor_label="cli")
-        finally:
-            await runtime.close()
 
     counts = _run(work)
     typer.echo("would remove (dry run):" if dry_run else "removed:")
@@ -685,14 +678,13 @@ def resident_delete(phone: Annotated[str, typer.Argument(help="The resident's ph
     from siaga.accounts import residents
     from siaga.accounts.models import Resident
     from siaga.audit import service as audit
+    from siaga.db import transaction
     from siaga.errors import NotFound
-    from siaga.runtime import Runtime
 
     async def work(settings: Settings) -> None:
         number = residents.normalize_phone(settings, phone)
-        runtime = Runtime.build(settings)
-        try:
-            async with runtime.unit_of_work() as session:
+        async with _database(settings) as sessions:
+            async with transaction(sessions) as session:
                 resident = await session.scalar(select(Resident).where(Resident.phone == number))
                 if resident is None:
                     raise NotFound(f"no resident with the number {number}", code="resident.not_found")
@@ -707,8 +699,6 @@ def resident_delete(phone: Annotated[str, typer.Argument(help="The resident's ph
                     detail={"alerts_kept_anonymised": deleted.alerts_kept_anonymised, "by": "staff on request"},
                 )
             typer.echo(f"deleted; {deleted.alerts_kept_anonymised} alert(s) kept anonymised for the reports")
-        finally:
-            await runtime.close()
 
     _run(work)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.e2e.test_cli import env, run
+from tests.e2e.test_cli import env, migrated, prepared, run
 
-__all__ = ["env"]  # the fixture, used by name below
+__all__ = ["env", "migrated"]  # the fixtures, used by name below
 
 PASSWORD_ENV = {"SIAGA_NEW_PASSWORD": "a long enough password"}
 
@@ -20,10 +20,8 @@ def audit_rows(env: dict[str, str]) -> list[tuple[str, str, str]]:
         return [(str(a), str(k), str(i)) for a, k, i in rows]
 
 
-def test_an_administrator_looks_after_staff_from_the_command_line(env: dict[str, str]) -> None:
-    assert run(["db", "upgrade"], env).returncode == 0
-    assert run(["agency", "add", "POLSEK-1", "--name", "Polsek 1", "--kind", "polsek"], env).returncode == 0
-    assert run(["agency", "add", "POLSEK-2", "--name", "Polsek 2", "--kind", "polsek"], env).returncode == 0
+def test_an_administrator_looks_after_staff_from_the_command_line(env: dict[str, str], migrated: Path) -> None:
+    prepared(env, migrated, agencies_to_add=(("POLSEK-1", "Polsek 1", "polsek"), ("POLSEK-2", "Polsek 2", "polsek")))
     for name in ("rina", "budi", "sari"):
         added = run(
             ["user", "add", name, "--name", name.title(), "--role", "operator", "--agency", "POLSEK-1"],

@@ -21,9 +21,9 @@ from siaga.agencies import service as agencies
 from siaga.audit.models import AuditRecord
 from siaga.config import Settings
 from tests.conftest import PASSWORD, Api, make_settings
-from tests.e2e.test_cli import env, run
+from tests.e2e.test_cli import env, migrated, prepared, run
 
-__all__ = ["env"]  # the fixture, used by name below
+__all__ = ["env", "migrated"]  # the fixtures, used by name below
 
 
 @pytest.fixture
@@ -202,15 +202,13 @@ async def test_an_administrator_resets_a_lost_factor_and_the_sessions_end(api: A
     assert (await log_in(api, username))["login_step"] == "enrol"  # enrols again at the next login
 
 
-def test_siaga_user_reset_factor_from_the_server(env: dict[str, str]) -> None:
-    assert run(["db", "upgrade"], env).returncode == 0
-    assert run(["agency", "add", "POLRES-1", "--name", "Polres 1", "--kind", "polres"], env).returncode == 0
-    added = run(
-        ["user", "add", "rina", "--name", "Rina", "--role", "supervisor", "--agency", "POLRES-1"],
+def test_siaga_user_reset_factor_from_the_server(env: dict[str, str], migrated: Path) -> None:
+    prepared(
         env,
-        SIAGA_NEW_PASSWORD="a long enough password",
+        migrated,
+        agencies_to_add=(("POLRES-1", "Polres 1", "polres"),),
+        staff=(("rina", "Rina", "supervisor", "POLRES-1"),),
     )
-    assert added.returncode == 0, added.stderr
     path = Path(env["SIAGA_DATABASE_URL"].removeprefix("sqlite+aiosqlite:///"))
     with sqlite3.connect(path) as db:  # as if Rina had enrolled a factor
         db.execute("UPDATE staff SET totp_secret = 'JBSWY3DPEHPK3PXP', totp_enrolled_at = '2026-12-01 08:00:00'")

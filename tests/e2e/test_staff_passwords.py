@@ -5,15 +5,16 @@ code the apps translate."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
 from siaga.accounts.models import Role
 from tests.conftest import PASSWORD, Api
-from tests.e2e.test_cli import env, run
+from tests.e2e.test_cli import env, migrated, prepared, run
 from tests.e2e.test_staff_lifecycle import can_log_in
 
-__all__ = ["env"]  # the fixture, used by name below
+__all__ = ["env", "migrated"]  # the fixtures, used by name below
 
 # Long enough, and all among the first an attacker tries.
 GUESSABLE = ["aaaaaaaaaa", "1234567890", "password12", "qwertyuiop", "iloveyou123"]
@@ -60,9 +61,8 @@ async def test_a_guessable_new_password_is_refused_and_the_old_one_still_works(a
     assert not await can_log_in(api, officer, "password12")
 
 
-def test_siaga_user_refuses_a_guessable_password_and_says_why(env: dict[str, str]) -> None:
-    assert run(["db", "upgrade"], env).returncode == 0
-    assert run(["agency", "add", "POLSEK-1", "--name", "Polsek 1", "--kind", "polsek"], env).returncode == 0
+def test_siaga_user_refuses_a_guessable_password_and_says_why(env: dict[str, str], migrated: Path) -> None:
+    prepared(env, migrated, agencies_to_add=(("POLSEK-1", "Polsek 1", "polsek"),))
     add = ["user", "add", "rina", "--name", "Rina", "--role", "operator", "--agency", "POLSEK-1"]
 
     refused = run(add, env, SIAGA_NEW_PASSWORD="1234567890")
