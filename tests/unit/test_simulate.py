@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import random
 import statistics
+import warnings
 from importlib import resources
 
 import pytest
 from shapely.geometry import Point, Polygon
 
+from siaga.simulate.client import Crew
 from siaga.simulate.geometry import (
     Area,
     areas_by_agency,
@@ -170,3 +174,14 @@ def test_officers_report_the_outcome_staff_would_find() -> None:
     outcome, report = report_for(Nature.GENUINE, "kebakaran", rng)
     assert outcome == "genuine"
     assert report
+
+
+async def test_a_drill_stopped_before_its_people_began_leaves_no_coroutine_unawaited() -> None:
+    """Ctrl-C just after an officer took an alert: the drill ends without Python's "never awaited" warning."""
+    crew = Crew()
+    crew.spawn(asyncio.sleep(10), name="response")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await crew.stop()
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []

@@ -178,6 +178,9 @@ class Crew:
         task = asyncio.create_task(_logged(work, name), name=name or None)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        # A task cancelled before it ran (the simulation stopping) never awaited ``work``: close it, or Python warns
+        # "coroutine was never awaited" in the terminal of a drill that ended cleanly.
+        task.add_done_callback(lambda _: work.close())
         if finish:
             self._finish.add(task)
             task.add_done_callback(self._finish.discard)
