@@ -78,12 +78,12 @@ def test_a_stalled_server_shows_in_the_tail_and_the_schedule_is_kept() -> None:
     with _StallingServer(stall_on=10, stall_s=0.6) as stub:
         generator = Generator(f"http://127.0.0.1:{stub.port}")
         try:
-            step = generator.step(Workload("noop", "/api/v1/noop", 201), 100, 2.0)
+            step = generator.step(Workload("noop", "/api/v1/noop", 201), 100, 1.0)
         finally:
             generator.close()
-    assert step.scheduled == 200
-    assert step.ok == 200, step.statuses
-    assert step.latency_ms["count"] == 200
+    assert step.scheduled == 100
+    assert step.ok == 100, step.statuses
+    assert step.latency_ms["count"] == 100
     # Requests due during the stall were still sent on schedule (an open model) and each counts the stall from its
     # scheduled time: the first one waited the whole stall, and the tail holds it.
     assert step.latency_ms["max"] >= 500
@@ -107,17 +107,17 @@ def siaga_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server.Se
 
 def test_a_tiny_bench_against_a_real_server_stores_every_answered_press(siaga_server: server.Server) -> None:
     # A resident per press: a resident's second press while their alert is active joins it (answered 200).
-    residents = asyncio.run(population.seed_residents(siaga_server.database, 20))
+    residents = asyncio.run(population.seed_residents(siaga_server.database, 10))
     generator = Generator(siaga_server.url)
     try:
-        noop = generator.step(Workload("noop", "/api/v1/noop", 201), 40, 1.0, server_pid=siaga_server.pid)
+        noop = generator.step(Workload("noop", "/api/v1/noop", 201), 40, 0.5, server_pid=siaga_server.pid)
         sos = Workload("sos", "/api/v1/alerts", 201, tuple(residents), run_tag=0x5AFE)
-        pressed = generator.step(sos, 20, 1.0, server_pid=siaga_server.pid, timeout_s=30)
+        pressed = generator.step(sos, 20, 0.5, server_pid=siaga_server.pid, timeout_s=30)
     finally:
         generator.close()
-    assert noop.ok == noop.scheduled == 40, noop.statuses
-    assert pressed.ok == pressed.scheduled == 20, pressed.statuses
-    assert pressed.latency_ms["count"] == 20
+    assert noop.ok == noop.scheduled == 20, noop.statuses
+    assert pressed.ok == pressed.scheduled == 10, pressed.statuses
+    assert pressed.latency_ms["count"] == 10
     assert pressed.server_cpu is not None
     answered = {str(alert_id(0x5AFE, pressed.step_id, i)) for i in pressed.ok_indices}
     siaga_server.stop(kill=True)
