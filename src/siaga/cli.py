@@ -119,20 +119,26 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API and the web apps. Outside development mode the database must already be migrated."""
-    from siaga import migrate
-
     settings = load_settings()
     if host:
         settings.host = host
     if port:
         settings.port = port
+    if upgrade is not False:  # with --no-upgrade nothing is migrated nor checked: the migration tooling stays unloaded
+        _upgrade_or_check(settings, upgrade=upgrade)
+    _serve(settings)
+
+
+def _upgrade_or_check(settings: Settings, *, upgrade: bool | None) -> None:
+    """Migrate (asked, or by default in development mode), or refuse to serve a database that is behind."""
+    from siaga import migrate
+
     with _database_reachable(settings):
         if settings.dev_mode if upgrade is None else upgrade:
             migrate.upgrade(settings.database_url)
         elif upgrade is None and (problem := migrate.behind(settings.database_url)):
             typer.secho(f"{problem}: run `siaga db upgrade` first", err=True, fg=typer.colors.RED)
             raise typer.Exit(2)
-    _serve(settings)
 
 
 def _serve(settings: Settings, *, server_class: type[uvicorn.Server] | None = None) -> None:
