@@ -37,7 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         "SIAGA_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'siaga.db'}",
         "SIAGA_PORT": str(port),
     }
-    seed_demo_city(f"sqlite+aiosqlite:///{folder / 'siaga.db'}")
+    seed_demo_city(env["SIAGA_DATABASE_URL"])
     log = (folder / "server.log").open("w")
     process = subprocess.Popen([*SIAGA, "serve", "--no-upgrade"], env=env, cwd=REPO, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
