@@ -22,6 +22,7 @@ from siaga.alerts.domain import (
     CLOSED_STATES,
     SYSTEM,
     Acknowledge,
+    AckTimeout,
     Actor,
     ActorKind,
     ActorNotAllowed,
@@ -31,6 +32,7 @@ from siaga.alerts.domain import (
     Cancel,
     Command,
     Dispatch,
+    DispatchTimeout,
     DomainEvent,
     DuressCancel,
     Escalate,
@@ -44,6 +46,8 @@ from siaga.alerts.domain import (
     TransitionError,
     decide,
     evolve,
+    on_ack_timeout,
+    on_dispatch_timeout,
     resident_view_state,
 )
 
@@ -516,6 +520,23 @@ def test_resident_sees_cancelled_after_a_duress_pin_whatever_the_real_state(stat
 @pytest.mark.parametrize("state", list(AlertState))
 def test_resident_sees_the_real_state_without_duress(state: AlertState) -> None:
     assert resident_view_state(state, duress=False) is state
+
+
+# --- Timers ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", list(AlertState))
+def test_a_timer_running_out_escalates_by_the_timer_rules(state: AlertState) -> None:
+    alert = SNAPSHOTS[state]
+    assert decide(alert, AckTimeout(), SYSTEM) == on_ack_timeout(alert)
+    assert decide(alert, DispatchTimeout(), SYSTEM) == on_dispatch_timeout(alert)
+
+
+@pytest.mark.parametrize("timer", [AckTimeout(), DispatchTimeout()])
+@pytest.mark.parametrize("actor_key", sorted(set(ACTORS) - {"system"}))
+def test_only_siaga_runs_out_an_alerts_timers(timer: Command, actor_key: str) -> None:
+    with pytest.raises(ActorNotAllowed):
+        decide(SNAPSHOTS[S.NEW], timer, ACTORS[actor_key])
 
 
 # --- Closed alerts ------------------------------------------------------------------------------------------------

@@ -144,6 +144,16 @@ class Escalate:
 
 
 @dataclass(frozen=True, slots=True)
+class AckTimeout:
+    """T1 ran out (Siaga's own timer): the alert escalates unless a person has taken it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchTimeout:
+    """T2 ran out (Siaga's own timer): the alert escalates unless a unit has it."""
+
+
+@dataclass(frozen=True, slots=True)
 class HandBack:
     """The assigned unit gives the alert back to the command centre (its officer goes off duty, say): the alert
     returns to dispatch and, if no operator holds it, escalates at once."""
@@ -169,6 +179,8 @@ Command = (
     | DuressCancel
     | AddNote
     | Escalate
+    | AckTimeout
+    | DispatchTimeout
     | HandBack
     | MessageResident
 )
@@ -359,6 +371,12 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                 raise ActorNotAllowed(actor, "escalate an alert")
             _require_active(alert, "escalate")
             return [DomainEvent(EventKind.ESCALATED, {"reason": reason})]
+        case AckTimeout():
+            _require_system(actor, "run out an alert's timer")
+            return on_ack_timeout(alert)
+        case DispatchTimeout():
+            _require_system(actor, "run out an alert's timer")
+            return on_dispatch_timeout(alert)
         case HandBack(reason=reason):
             _require_responder(alert, actor, "hand the alert back")
             _require_active(alert, "hand the alert back")
@@ -381,6 +399,11 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                 raise TransitionError("alert.empty_message", "a message needs some text")
             return [DomainEvent(EventKind.RESIDENT_MESSAGED, {"text": text.strip()})]
     raise TypeError(f"unknown command {command!r}")  # pragma: no cover - exhaustiveness guard
+
+
+def _require_system(actor: Actor, what: str) -> None:
+    if actor.kind is not ActorKind.SYSTEM:
+        raise ActorNotAllowed(actor, what)
 
 
 def _require_resident(alert: AlertSnapshot, actor: Actor, what: str) -> None:

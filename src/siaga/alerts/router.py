@@ -112,10 +112,11 @@ def alert_read(alert: Alert) -> AlertRead:
 
 async def resident_alert_read(session: AsyncSession, alert: Alert) -> ResidentAlertRead:
     """What the resident's phone shows. After a duress PIN: "cancelled" and nothing about the response."""
+    state = domain.resident_view_state(AlertState(alert.state), duress=alert.duress)
     if alert.duress:
         return ResidentAlertRead(
             id=alert.id,
-            state=AlertState.CANCELLED,
+            state=state,
             category=domain.Category(alert.category),
             created_at=alert.created_at,
             acknowledged=False,
@@ -125,7 +126,7 @@ async def resident_alert_read(session: AsyncSession, alert: Alert) -> ResidentAl
         )
     return ResidentAlertRead(
         id=alert.id,
-        state=AlertState(alert.state),
+        state=state,
         category=domain.Category(alert.category),
         created_at=alert.created_at,
         acknowledged=alert.acknowledged_at is not None,

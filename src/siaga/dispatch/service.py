@@ -530,21 +530,24 @@ async def notify_emergency_contacts(session: AsyncSession, *, settings: Settings
 # Escalation ---------------------------------------------------------------------------------------------------
 
 
-async def escalate(session: AsyncSession, *, alert: Alert, events: list[DomainEvent]) -> list[str]:
-    """Siaga escalates (a timer ran out, by the rules of ``domain.on_ack_timeout`` / ``on_dispatch_timeout``): to
-    the parent and neighbouring agencies and to the supervisors, with a timeline event that names them all."""
-    codes: list[str] = []
+async def escalate(
+    session: AsyncSession, *, alert: Alert, timer: domain.AckTimeout | domain.DispatchTimeout
+) -> list[DomainEvent]:
+    """A timer ran out: whatever ``domain.decide`` makes of it (an escalation unless someone has taken the alert,
+    see ``domain.on_ack_timeout`` / ``on_dispatch_timeout``) is written, each escalation reaching the parent and
+    neighbouring agencies and the supervisors and naming them all on its timeline event. Returns the events."""
+    events = domain.decide(alerts.snapshot_of(alert), timer, SYSTEM)
+    if not events:
+        return []
+    named: list[DomainEvent] = []
     for event in events:
-        reason = str(event.data["reason"])
-        targets = await escalate_to_agencies(session, alert=alert, reason=reason)
-        codes += targets.agencies
-        await lock_event_log(session)
-        alert.escalated = True
-        data = {**event.data, "agencies": targets.agencies, "supervisors": targets.supervisors}
-        append_event(session, alert, DomainEvent(EventKind.ESCALATED, data), SYSTEM, alerts.snapshot_of(alert))
-        alert.version += 1
-    await session.flush()
-    return codes
+        if event.kind is EventKind.ESCALATED:
+            targets = await escalate_to_agencies(session, alert=alert, reason=str(event.data["reason"]))
+            data = {**event.data, "agencies": targets.agencies, "supervisors": targets.supervisors}
+            event = DomainEvent(event.kind, data)
+        named.append(event)
+    await alerts.apply_events(session, alert, named, SYSTEM)
+    return named
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.agencies.geo import haversine_m
 from siaga.agencies.models import Agency
 from siaga.alerts import domain
-from siaga.alerts import service as alerts
 from siaga.alerts.models import Alert
 from siaga.background import Loop
 from siaga.db import utcnow
@@ -65,7 +64,7 @@ async def fire_ack(session: AsyncSession, alert_id: uuid.UUID) -> bool:
     if alert is None:
         return False
     alert.ack_due_at = None
-    await dispatch.escalate(session, alert=alert, events=domain.on_ack_timeout(alerts.snapshot_of(alert)))
+    await dispatch.escalate(session, alert=alert, timer=domain.AckTimeout())
     return True
 
 
@@ -75,9 +74,7 @@ async def fire_dispatch(session: AsyncSession, alert_id: uuid.UUID) -> bool:
     if alert is None:
         return False
     alert.dispatch_due_at = None
-    events = domain.on_dispatch_timeout(alerts.snapshot_of(alert))
-    if events:
-        await dispatch.escalate(session, alert=alert, events=events)
+    if await dispatch.escalate(session, alert=alert, timer=domain.DispatchTimeout()):
         agency = await session.get(Agency, alert.agency_id)
         if agency is not None and agency.direct_offers:
             alert.offer_due_at = utcnow()  # widen now rather than at the end of the current ring

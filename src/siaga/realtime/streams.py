@@ -28,7 +28,7 @@ from siaga.accounts.models import Resident, Role, Unit
 from siaga.agencies.geo import haversine_m
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts import access
-from siaga.alerts.domain import ACTIVE_STATES, AlertState
+from siaga.alerts.domain import ACTIVE_STATES, AlertState, resident_view_state
 from siaga.alerts.models import Alert
 from siaga.dispatch.recommend import eta_seconds
 from siaga.realtime.feed import FeedItem, read_events
@@ -271,6 +271,10 @@ class _ResidentAlert:
     cursor: int = 0
     message: str | None = None  # the command centre's latest word to the resident
 
+    def shown_state(self) -> AlertState:
+        """The state the resident's phone shows (after a duress PIN: cancelled, whatever staff do)."""
+        return resident_view_state(self.state, duress=self.duress)
+
 
 @dataclass
 class Stream:
@@ -297,7 +301,12 @@ class Stream:
         if self.viewer.stream == "console":
             visible = [p for p in points if self.viewer.sees_unit(p)]
         elif self.viewer.stream == "resident":
-            mine = {a.unit_id for a in self.residents_alerts.values() if a.unit_id is not None and not a.duress}
+            # Only units of an alert the phone shows as open (never after a duress PIN).
+            mine = {
+                a.unit_id
+                for a in self.residents_alerts.values()
+                if a.unit_id is not None and a.shown_state() in ACTIVE_STATES
+            }
             visible = [p for p in points if p.unit_id in mine]
         else:
             visible = []
@@ -495,7 +504,7 @@ class Stream:
             return [unit_message(point)]
         texts = []
         for alert_id, mine in self.residents_alerts.items():
-            if mine.unit_id == point.unit_id and not mine.duress and mine.state in ACTIVE_STATES:
+            if mine.unit_id == point.unit_id and mine.shown_state() in ACTIVE_STATES:
                 texts.append((await self._resident_status(alert_id, mine, point)).model_dump_json())
         return texts
 
@@ -521,7 +530,7 @@ class Stream:
             return ResidentAlertStatus(
                 cursor=mine.cursor,
                 alert_id=alert_id,
-                state=AlertState.CANCELLED,
+                state=mine.shown_state(),
                 acknowledged=False,
                 unit_callsign=None,
                 officer_names=[],
@@ -540,7 +549,7 @@ class Stream:
         return ResidentAlertStatus(
             cursor=mine.cursor,
             alert_id=alert_id,
-            state=mine.state,
+            state=mine.shown_state(),
             acknowledged=mine.acknowledged,
             unit_callsign=point.callsign if point is not None else None,
             officer_names=names,
@@ -573,7 +582,11 @@ class Stream:
                     cursor=cursor,
                 )
             # The phone's own view: a duress alert shows as cancelled and is not "open".
-            rows = [row for row in rows if not row["duress"]]
+            rows = [
+                row
+                for row in rows
+                if resident_view_state(AlertState(row["state"]), duress=row["duress"]) in ACTIVE_STATES
+            ]
         first, *rest = pages(rows)
         if console:
             text = console_snapshot(
