@@ -194,7 +194,8 @@ def demo(
 
     async def seed(settings: Settings) -> None:
         from siaga.demo.seed import DEMO_PASSWORD, seed_bandung
-        from siaga.runtime import Runtime, dev_sms_path
+        from siaga.notify.sms import dev_sms_path
+        from siaga.runtime import Runtime
 
         runtime = Runtime.build(settings)
         try:
@@ -718,8 +719,7 @@ def sms(
     """Show messages recorded by the development SMS adapter (codes for registration)."""
     import re
 
-    from siaga.notify.sms import DevSMS
-    from siaga.runtime import dev_sms_path
+    from siaga.notify.sms import DevSMS, dev_sms_path
 
     settings = load_settings()
     rows = DevSMS(dev_sms_path(settings)).read(to=to)

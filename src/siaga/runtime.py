@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -29,7 +28,7 @@ from siaga.heap import HeapKeeper
 from siaga.notify import service as notify
 from siaga.notify.consent import ContactRules
 from siaga.notify.push import PushSender, RecordingPush, WebPush
-from siaga.notify.sms import DevSMS, HttpSMS, SMSSender
+from siaga.notify.sms import DevSMS, HttpSMS, SMSSender, dev_sms_path
 from siaga.ops import retention
 from siaga.realtime.feed import FEED_ITEMS, EventFeed, poke
 from siaga.realtime.guard import StreamSessions
@@ -279,10 +278,3 @@ def build_push(settings: Settings) -> PushSender | None:
     if key:
         return WebPush(vapid_private_key=key, subject=settings.vapid_subject)
     return RecordingPush() if settings.dev_mode else None
-
-
-def dev_sms_path(settings: Settings) -> Path:
-    """Where the development SMS adapter records messages: beside the SQLite file, or ./var."""
-    db_file = settings.sqlite_path()
-    folder = db_file.parent if db_file is not None else Path("var")
-    return folder / "dev-sms.jsonl"

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
 from siaga.db import utcnow
+
+if TYPE_CHECKING:
+    from siaga.config import Settings
 
 log = logging.getLogger("siaga.sms")
 
@@ -81,3 +84,10 @@ class HttpSMS:
         except ValueError:
             payload = {}
         return str(payload.get("id", "")) if isinstance(payload, dict) else ""
+
+
+def dev_sms_path(settings: Settings) -> Path:
+    """Where the development SMS adapter records messages: beside the SQLite file, or ./var."""
+    db_file = settings.sqlite_path()
+    folder = db_file.parent if db_file is not None else Path("var")
+    return folder / "dev-sms.jsonl"
