@@ -524,6 +524,9 @@ def main() -> int:
         results["nearest"].append(measured)
         latency = measured["latency_ms"]
         say(f"  {units} units: p50 {latency['p50']} ms, p99 {latency['p99']} ms, p99.9 {latency['p99.9']} ms")
+    results["nearest_sparse"] = nearest.measure_sparse(max(50, config.nearest_queries // 20))
+    for entry in results["nearest_sparse"]:
+        say(f"  {entry['units']} units over two cities, {entry['where']}: p50 {entry['p50']} ms, p99 {entry['p99']} ms")
     for kind in config.databases:
         if kind == "postgres":
             problem = asyncio.run(server.postgres_problem())

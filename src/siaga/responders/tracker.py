@@ -174,6 +174,10 @@ class UnitTracker:
             abs(min(self._cols) - centre_col),
             abs(max(self._cols) - centre_col),
         )
+        # Once a ring has more cells than the tracker has occupied cells, visit the occupied cells of each ring instead
+        # of every cell of it: the same cells give units, and a query far from a few units costs their count, not
+        # the square of the distance (a query 280 km out spent 1.7 s walking empty cells).
+        by_ring: dict[int, list[tuple[int, int]]] | None = None
         for ring in range(min(last_ring, MAX_RING) + 1):
             # Meridians converge: a cell of the ring nearer the pole is narrower, so measure longitude at the
             # ring's most poleward latitude, and keep a small margin for the sphere's curvature.
@@ -184,7 +188,12 @@ class UnitTracker:
                 break
             if len(found) >= count and nearest_possible > found[count - 1].distance_m:
                 break
-            for row, col in _ring(centre_row, centre_col, ring):
+            if by_ring is None and 8 * ring > len(self._cells):
+                by_ring = {}
+                for row, col in self._cells:
+                    by_ring.setdefault(max(abs(row - centre_row), abs(col - centre_col)), []).append((row, col))
+            cells = _ring(centre_row, centre_col, ring) if by_ring is None else by_ring.get(ring, ())
+            for row, col in cells:
                 for point in self._cells.get((row, col), {}).values():
                     if point.state not in wanted or point.unit_id in exclude:
                         continue
