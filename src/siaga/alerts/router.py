@@ -122,7 +122,7 @@ async def resident_alert_read(session: AsyncSession, alert: Alert) -> ResidentAl
             acknowledged=False,
             unit_callsign=None,
             officer_names=[],
-            closed_at=alert.closed_at or alert.updated_at,
+            closed_at=(await service.duress_entered(session, alert.id)).at,
         )
     return ResidentAlertRead(
         id=alert.id,

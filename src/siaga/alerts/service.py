@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
@@ -32,7 +32,7 @@ from siaga.alerts.schemas import AlertCreate, LocationIn, PressLocation, TrailIn
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.errors import Conflict, Forbidden, Invalid, SiagaError
+from siaga.errors import Conflict, Forbidden, Invalid, NotFound, SiagaError
 from siaga.responders import service as responders
 
 
@@ -248,6 +248,36 @@ async def list_visible(
 async def timeline(session: AsyncSession, alert_id: uuid.UUID) -> list[AlertEvent]:
     rows = await session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id))
     return list(rows.all())
+
+
+@dataclass(frozen=True, slots=True)
+class DuressEntered:
+    """When the resident's phone was made to show a duress alert as cancelled, and the cursor of that moment."""
+
+    at: datetime
+    cursor: int
+
+
+async def duress_entered(session: AsyncSession, alert_id: uuid.UUID) -> DuressEntered:
+    """The moment the duress PIN was entered on ``alert_id`` (its first ``duress`` event): the resident's view of
+    the alert is frozen there, so that nothing staff do afterwards (acknowledge, dispatch, a timer) shows on the
+    phone. An alert without one counts from its creation (raised already under duress; today even the follow-up
+    Siaga raises for a duress PIN on a closed alert records its own ``duress`` event)."""
+    first = (
+        await session.execute(
+            select(AlertEvent.at, AlertEvent.id)
+            .where(AlertEvent.alert_id == alert_id, AlertEvent.kind == EventKind.DURESS.value)
+            .order_by(AlertEvent.id)
+            .limit(1)
+        )
+    ).first()
+    if first is not None:
+        return DuressEntered(at=first.at, cursor=first.id)
+    created_at = await session.scalar(select(Alert.created_at).where(Alert.id == alert_id))
+    if created_at is None:
+        raise NotFound("alert not found", code="alert.not_found")
+    created = await session.scalar(select(func.min(AlertEvent.id)).where(AlertEvent.alert_id == alert_id))
+    return DuressEntered(at=created_at, cursor=created or 0)
 
 
 async def trail(session: AsyncSession, alert_id: uuid.UUID, *, limit: int = 1000) -> list[AlertLocation]:

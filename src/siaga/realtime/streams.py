@@ -28,6 +28,7 @@ from siaga.accounts.models import Resident, Role, Unit
 from siaga.agencies.geo import haversine_m
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts import access
+from siaga.alerts import service as alerts
 from siaga.alerts.domain import ACTIVE_STATES, AlertState, resident_view_state
 from siaga.alerts.models import Alert
 from siaga.dispatch.recommend import eta_seconds
@@ -527,8 +528,12 @@ class Stream:
         self, alert_id: uuid.UUID, mine: _ResidentAlert, point: UnitPoint | None
     ) -> ResidentAlertStatus:
         if mine.duress:
+            # Frozen at the duress PIN: whichever event this stream first saw the alert with (live, or replayed
+            # from any cursor), the phone gets the same message, so nothing staff do later shows on it.
+            async with self.runtime.read_sessions() as session:
+                entered = await alerts.duress_entered(session, alert_id)
             return ResidentAlertStatus(
-                cursor=mine.cursor,
+                cursor=entered.cursor,
                 alert_id=alert_id,
                 state=mine.shown_state(),
                 acknowledged=False,
