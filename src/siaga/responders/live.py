@@ -134,9 +134,9 @@ async def _responding(session: AsyncSession) -> dict[int, uuid.UUID | None]:
 
 
 async def store_positions(session: AsyncSession, fixes: Sequence[PositionFix]) -> list[UnitPosition]:
-    """Write a batch of positions by the rules of ``responders.store_positions``, without an ORM object per row:
-    the history rows (tied to the alert the unit is responding to, if any), and each unit's newest position unless
-    the one stored is newer. Returns each unit's newest position of the batch.
+    """Write a batch of positions, without an ORM object per row: the history rows (tied to the alert the unit is
+    responding to, if any), and each unit's newest position unless the one stored is newer. Returns each unit's
+    newest position of the batch. The one writer of positions: the HTTP and stream paths both submit to LiveUnits.
 
     Written STORE_CHUNK rows a statement: building a statement's parameters holds the event loop, and between
     statements the loop answers the phones. A unit sending positions is on duty, so its status row exists."""

@@ -146,37 +146,6 @@ class PositionFix:
         )
 
 
-async def store_positions(session: AsyncSession, fixes: list[PositionFix]) -> None:
-    """Write a batch of positions: the history rows and each unit's newest position. A position recorded while
-    the unit is on an alert is tied to the alert (and kept with it)."""
-    if not fixes:
-        return
-    unit_ids = {f.unit_id for f in fixes}
-    rows = {r.unit_id: r for r in (await session.scalars(select(UnitStatus).where(UnitStatus.unit_id.in_(unit_ids))))}
-    for unit_id in unit_ids - rows.keys():
-        rows[unit_id] = await status_row(session, unit_id)
-    for fix in fixes:
-        row = rows[fix.unit_id]
-        # Tied to an alert (and kept with its record) only while the unit is responding to it, not while offered.
-        responding = row.state in {UnitState.ASSIGNED.value, UnitState.EN_ROUTE.value, UnitState.ON_SCENE.value}
-        session.add(
-            PositionRecord(
-                unit_id=fix.unit_id,
-                staff_id=fix.staff_id,
-                alert_id=row.alert_id if responding else None,
-                lat=fix.lat,
-                lon=fix.lon,
-                accuracy_m=fix.accuracy_m,
-                speed_mps=fix.speed_mps,
-                battery=fix.battery,
-                recorded_at=fix.recorded_at,
-            )
-        )
-        if row.position_at is None or fix.recorded_at >= row.position_at:
-            row.lat, row.lon, row.accuracy_m, row.position_at = fix.lat, fix.lon, fix.accuracy_m, fix.recorded_at
-    await session.flush()
-
-
 async def purge_positions(session: AsyncSession, *, older_than: timedelta) -> int:
     """Delete positions past the retention period, except those that belong to an alert's record."""
     cutoff = utcnow() - older_than
