@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -27,13 +26,12 @@ from siaga.alerts.schemas import (
     EscalateIn,
     NoteIn,
     ResidentAlertRead,
-    ResidentSummary,
     ResolveIn,
     TimelineEventRead,
-    Timings,
     TrailAccepted,
     TrailIn,
     TrailPointRead,
+    alert_read,
 )
 from siaga.audit import service as audit
 from siaga.db import utcnow
@@ -51,63 +49,6 @@ from siaga.realtime.locations import AlertPosition
 from siaga.schemas import Moment, error_responses
 
 router = APIRouter(tags=["alerts"])
-
-
-def _seconds(start: datetime, end: datetime | None) -> float | None:
-    return round((end - start).total_seconds(), 3) if end is not None else None
-
-
-def alert_read(alert: Alert) -> AlertRead:
-    """The staff view. Callers audit it: it names the resident."""
-    resident = alert.resident
-    return AlertRead(
-        id=alert.id,
-        state=AlertState(alert.state),
-        category=domain.Category(alert.category),
-        priority=domain.Priority(alert.priority),
-        silent=alert.silent,
-        duress=alert.duress,
-        escalated=alert.escalated,
-        resident_suspended=alert.resident_suspended,
-        is_exercise=alert.is_exercise,
-        delivery_failed=alert.delivery_failed,
-        press_count=alert.press_count,
-        follows_id=alert.follows_id,
-        agency_id=alert.agency_id,
-        agency_code=alert.agency.code,
-        jurisdiction_code=alert.jurisdiction.code if alert.jurisdiction else None,
-        jurisdiction_name=alert.jurisdiction.name if alert.jurisdiction else None,
-        placement=alert.placement,
-        placement_distance_m=alert.placement_distance_m,
-        lat=alert.lat,
-        lon=alert.lon,
-        accuracy_m=alert.accuracy_m,
-        battery=alert.battery,
-        description=alert.description,
-        acknowledged_by=alert.acknowledged_by.name if alert.acknowledged_by else None,
-        unit_id=alert.unit_id,
-        unit_callsign=alert.unit.callsign if alert.unit else None,
-        outcome=domain.Outcome(alert.outcome) if alert.outcome else None,
-        report=alert.report,
-        created_at=alert.created_at,
-        pressed_at=alert.pressed_at,
-        acknowledged_at=alert.acknowledged_at,
-        dispatched_at=alert.dispatched_at,
-        en_route_at=alert.en_route_at,
-        on_scene_at=alert.on_scene_at,
-        closed_at=alert.closed_at,
-        ack_due_at=alert.ack_due_at if alert.acknowledged_at is None else None,
-        dispatch_due_at=alert.dispatch_due_at if alert.unit_id is None else None,  # runs again after a hand-back
-        timings=Timings(
-            to_acknowledge_s=_seconds(alert.created_at, alert.acknowledged_at),
-            to_dispatch_s=_seconds(alert.created_at, alert.dispatched_at),
-            to_en_route_s=_seconds(alert.created_at, alert.en_route_at),
-            to_arrive_s=_seconds(alert.created_at, alert.on_scene_at),
-            to_close_s=_seconds(alert.created_at, alert.closed_at),
-        ),
-        version=alert.version,
-        resident=ResidentSummary.model_validate(resident),
-    )
 
 
 async def resident_alert_read(session: AsyncSession, alert: Alert) -> ResidentAlertRead:

@@ -13,8 +13,7 @@ from siaga.accounts.domain import Principal
 from siaga.agencies import service as agencies
 from siaga.alerts import access
 from siaga.alerts import service as alerts
-from siaga.alerts.router import alert_read
-from siaga.alerts.schemas import AlertRead
+from siaga.alerts.schemas import AlertRead, alert_read
 from siaga.audit import service as audit
 from siaga.deps import Admin, ClientIP, CommandCentre, CurrentPrincipal, RuntimeDep
 from siaga.dispatch import receipts
