@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from siaga.accounts.models import Role, Staff
+    from siaga.audit.actor import ActorContext
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Siaga: SOS panic button and dispatch.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -52,6 +53,13 @@ def load_settings() -> Settings:
         )
         typer.secho(f"configuration error: {problems}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
+
+
+def _command_line() -> ActorContext:
+    """The actor of every change made here: the command line at the server, named by its operating-system user."""
+    from siaga.audit.actor import ActorContext
+
+    return ActorContext.command_line()
 
 
 def _run(work: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
@@ -367,13 +375,15 @@ def import_geojson(
             typer.secho(f"{path}: {exc}", err=True, fg=typer.colors.RED)
             raise typer.Exit(1) from exc
 
+    by = _command_line()
+
     async def work(settings: Settings) -> None:
         async with _database(settings) as sessions, transaction(sessions) as session:
             for path, features in parsed:
-                summary = await agencies.import_features(session, features=features, source=path.name)
+                summary = await agencies.import_features(session, features=features, source=path.name, by=by)
                 typer.echo(f"{path}: {len(summary.created)} created, {len(summary.updated)} updated")
             if agency_table is not None:
-                rows = await agencies.import_agency_table(session, text=agency_table.read_text(encoding="utf-8"))
+                rows = await agencies.import_agency_table(session, text=agency_table.read_text(encoding="utf-8"), by=by)
                 typer.echo(f"{agency_table}: {rows} kecamatan -> agency row(s)")
 
     _run(work)
@@ -398,7 +408,9 @@ def agency_add(
 
     async def work(settings: Settings) -> None:
         async with _database(settings) as sessions, transaction(sessions) as session:
-            agency = await agencies.create_agency(session, code=code, name=name, kind=agency_kind, parent_code=parent)
+            agency = await agencies.create_agency(
+                session, code=code, name=name, kind=agency_kind, parent_code=parent, by=_command_line()
+            )
             typer.echo(f"agency {agency.code} created (id {agency.id})")
 
     _run(work)
@@ -430,7 +442,8 @@ def _role(value: str) -> Role:
 
 
 def _on_staff(username: str, change: Callable[[AsyncSession, Staff], Coroutine[Any, Any, str]]) -> None:
-    """Run ``change(session, staff)`` on one account in one transaction, audited as "cli", and print its line."""
+    """Run ``change(session, staff)`` on one account in one transaction and print its line (the change audits itself
+    as the command line's, with the operating-system user)."""
     from siaga.accounts import staff as staffing
     from siaga.db import transaction
 
@@ -452,7 +465,6 @@ def user_add(
 ) -> None:
     """Create a staff account (audited). The password is read from SIAGA_NEW_PASSWORD or asked for."""
     from siaga.accounts import service as accounts
-    from siaga.accounts import staff as staffing
     from siaga.agencies import service as agencies
     from siaga.db import transaction
 
@@ -471,9 +483,7 @@ def user_add(
                 agency_id=owner.id,
                 password=password,
                 unit_id=unit_id,
-            )
-            await staffing.record_change(
-                session, action="staff.create", staff=staff, by=staffing.ChangedBy(), detail={"role": staff.role}
+                by=_command_line(),
             )
             typer.echo(f"{staff.role} {staff.username} created (id {staff.id}) in {owner.code}")
 
@@ -551,7 +561,7 @@ def user_edit(
             changes["unit_id"] = None
         if phone is not None:
             changes["phone"] = accounts.normalize_phone(load_settings(), phone) if phone else None
-        await staffing.update_staff(session, staff=staff, changes=changes, by=staffing.ChangedBy())
+        await staffing.update_staff(session, staff=staff, changes=changes, by=_command_line())
         return f"{staff.role} {staff.username} updated: {staff.name}, agency {staff.agency_id}, unit {staff.unit_id}"
 
     _on_staff(username, change)
@@ -561,11 +571,10 @@ def user_edit(
 def user_deactivate(username: str) -> None:
     """Deactivate a staff account (audited): it cannot sign in, and its sessions and open streams end at once. An
     officer on duty goes off duty, handing back an alert nobody else of their unit can answer."""
-    from siaga.accounts import staff as staffing
     from siaga.dispatch import deactivation
 
     async def change(session: AsyncSession, staff: Staff) -> str:
-        handed = await deactivation.deactivate(session, settings=load_settings(), staff=staff, by=staffing.ChangedBy())
+        handed = await deactivation.deactivate(session, settings=load_settings(), staff=staff, by=_command_line())
         return f"{staff.username} deactivated" + (f"; handed back {len(handed)} alert(s)" if handed else "")
 
     _on_staff(username, change)
@@ -577,7 +586,7 @@ def user_activate(username: str) -> None:
     from siaga.accounts import staff as staffing
 
     async def change(session: AsyncSession, staff: Staff) -> str:
-        await staffing.set_active(session, staff=staff, active=True, by=staffing.ChangedBy())
+        await staffing.set_active(session, staff=staff, active=True, by=_command_line())
         return f"{staff.username} activated"
 
     _on_staff(username, change)
@@ -591,7 +600,7 @@ def user_password(username: str) -> None:
     password = _new_password(username)
 
     async def change(session: AsyncSession, staff: Staff) -> str:
-        await staffing.reset_password(session, staff=staff, password=password, by=staffing.ChangedBy())
+        await staffing.reset_password(session, staff=staff, password=password, by=_command_line())
         return f"new password set for {staff.username}"
 
     _on_staff(username, change)
@@ -601,11 +610,10 @@ def user_password(username: str) -> None:
 def user_reset_factor(username: str) -> None:
     """Remove a staff member's second factor and recovery codes, for a lost phone (audited; their sessions end). At
     their next login they enrol again (administrators and supervisors must)."""
-    from siaga.accounts import staff as staffing
     from siaga.accounts import totp
 
     async def change(session: AsyncSession, staff: Staff) -> str:
-        ended = await totp.reset_factor(session, staff=staff, by=staffing.ChangedBy())
+        ended = await totp.reset_factor(session, staff=staff, by=_command_line())
         return f"second factor reset for {staff.username}; {ended} session(s) ended"
 
     _on_staff(username, change)

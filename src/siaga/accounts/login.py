@@ -13,6 +13,7 @@ from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role, Staff
 from siaga.accounts.schemas import FactorEnrolled, FactorSetup, LoginIn, MeRead, SecondFactorCode, StaffSession
 from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.deps import (
     SESSION_HEADER,
@@ -176,7 +177,7 @@ async def give_code(
             )
             if used.kind == "recovery_code":
                 left = {"left": used.recovery_codes_left}
-                by = staffing.ChangedBy(principal, ip)
+                by = ActorContext.staff(principal, ip)
                 await staffing.record_change(
                     session, action="staff.recovery_code_used", staff=staff, by=by, detail=left
                 )
@@ -229,7 +230,7 @@ async def confirm_enrolment(
     staff_id = _expect_step(principal, None, totp.LoginStep.ENROL)
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
-        codes = await totp.confirm_enrolment(session, staff=staff, code=body.code, by=staffing.ChangedBy(principal, ip))
+        codes = await totp.confirm_enrolment(session, staff=staff, code=body.code, by=ActorContext.staff(principal, ip))
         whole = None
         if principal.login_step == totp.LoginStep.ENROL:
             await accounts.revoke_session(session, session_id=principal.session_id)
@@ -252,7 +253,7 @@ async def reset_factor(staff_id: RowId, principal: Admin, runtime: RuntimeDep, i
     sessions end; at their next login they enrol again (administrators and supervisors must)."""
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
-        await totp.reset_factor(session, staff=staff, by=staffing.ChangedBy(principal, ip))
+        await totp.reset_factor(session, staff=staff, by=ActorContext.staff(principal, ip))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

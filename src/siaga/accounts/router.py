@@ -37,6 +37,7 @@ from siaga.accounts.schemas import (
 from siaga.alerts import access
 from siaga.alerts.models import Alert
 from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.deps import (
     Admin,
     ClientIP,
@@ -454,9 +455,8 @@ async def create_staff(body: StaffCreate, principal: Admin, runtime: RuntimeDep,
             password=body.password,
             unit_id=body.unit_id,
             phone=phone,
+            by=ActorContext.staff(principal, ip),
         )
-        by = staffing.ChangedBy(principal, ip)
-        await staffing.record_change(session, action="staff.create", staff=staff, by=by, detail={"role": staff.role})
         return StaffRead.model_validate(staff)
 
 
@@ -493,7 +493,7 @@ async def update_staff(
         if changes.get("phone"):
             changes["phone"] = accounts.normalize_phone(runtime.settings, changes["phone"])
         staff = await staffing.staff_by_id(session, staff_id)
-        by = staffing.ChangedBy(principal, ip)
+        by = ActorContext.staff(principal, ip)
         await staffing.update_staff(session, staff=staff, changes=changes, by=by)
         return StaffRead.model_validate(staff)
 
@@ -505,7 +505,7 @@ async def deactivate_staff(staff_id: RowId, principal: Admin, runtime: RuntimeDe
     history stays."""
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
-        by = staffing.ChangedBy(principal, ip)
+        by = ActorContext.staff(principal, ip)
         await deactivation.deactivate(session, settings=runtime.settings, staff=staff, by=by)
         return StaffRead.model_validate(staff)
 
@@ -515,7 +515,7 @@ async def activate_staff(staff_id: RowId, principal: Admin, runtime: RuntimeDep,
     """Reactivate a deactivated account (administrators; audited). It signs in again with its password."""
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
-        await staffing.set_active(session, staff=staff, active=True, by=staffing.ChangedBy(principal, ip))
+        await staffing.set_active(session, staff=staff, active=True, by=ActorContext.staff(principal, ip))
         return StaffRead.model_validate(staff)
 
 
@@ -533,7 +533,7 @@ async def reset_staff_password(
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
         await staffing.reset_password(
-            session, staff=staff, password=body.password, by=staffing.ChangedBy(principal, ip)
+            session, staff=staff, password=body.password, by=ActorContext.staff(principal, ip)
         )
 
 

@@ -1,6 +1,6 @@
 """Staff members and the units officers belong to: creating them, and their accounts' lifecycle (edit, deactivate,
 reactivate, a new password). Every change to an account is audited here, whoever makes it: an administrator through
-the API or someone at the server with ``siaga user`` (audited as "cli")."""
+the API or someone at the server with ``siaga user`` (audited as "cli", with their operating-system user)."""
 
 from __future__ import annotations
 
@@ -13,26 +13,17 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import security
-from siaga.accounts.domain import Principal
 from siaga.accounts.models import AuthSession, Role, Staff, Unit
 from siaga.accounts.sessions import SESSIONS_REVOKED
 from siaga.agencies.models import Agency
 from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.errors import Conflict, Invalid, NotFound
 
 EDITABLE = frozenset({"name", "role", "agency_id", "unit_id", "phone"})
 # A change to these changes what the account may see and do: its sessions end, and it signs in again.
 POWERS = frozenset({"role", "agency_id", "unit_id"})
-
-
-@dataclass(frozen=True, slots=True)
-class ChangedBy:
-    """Who changes a staff account: a signed-in administrator, or (no principal) the command line at the server."""
-
-    principal: Principal | None = None
-    client_ip: str = ""
-    label: str = "cli"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +43,11 @@ async def create_staff(
     unit_id: int | None = None,
     phone: str | None = None,
     password_hash: str | None = None,
+    by: ActorContext | None = None,
 ) -> Staff:
-    """A staff account. ``password_hash``: ``password`` already hashed (the demo's one shared password, hashed
-    once for all its accounts), so argon2 does not run again."""
+    """A staff account, audited as made ``by`` that actor (None: data laid down by seeding, no one's change).
+    ``password_hash``: ``password`` already hashed (the demo's one shared password, hashed once for all its
+    accounts), so argon2 does not run again."""
     username = username.strip().lower()
     await _require_agency(session, agency_id)
     if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
@@ -72,6 +65,8 @@ async def create_staff(
     )
     session.add(staff)
     await session.flush()
+    if by is not None:
+        await record_change(session, action="staff.create", staff=staff, by=by, detail={"role": staff.role})
     return staff
 
 
@@ -152,25 +147,21 @@ async def find_staff(
 
 
 async def record_change(
-    session: AsyncSession, *, action: str, staff: Staff, by: ChangedBy, detail: dict[str, Any] | None = None
+    session: AsyncSession, *, action: str, staff: Staff, by: ActorContext, detail: dict[str, Any] | None = None
 ) -> None:
     """The audit record of a change to ``staff``'s account."""
-    row = await audit.record(
+    await audit.record_for(
         session,
+        by,
         action=action,
-        actor=by.principal,
-        actor_label=by.label,
         target_type="staff",
         target_id=str(staff.id),
-        client_ip=by.client_ip,
         agency_id=staff.agency_id,
         detail={"username": staff.username, **(detail or {})},
     )
-    if by.principal is None:
-        row.actor_kind = by.label  # not "anonymous": someone at the server, with its keys
 
 
-async def update_staff(session: AsyncSession, *, staff: Staff, changes: dict[str, Any], by: ChangedBy) -> Staff:
+async def update_staff(session: AsyncSession, *, staff: Staff, changes: dict[str, Any], by: ActorContext) -> Staff:
     """Change name, role, agency, unit or phone. A new role, agency or unit ends the account's sessions."""
     unknown = set(changes) - EDITABLE
     if unknown:
@@ -200,7 +191,7 @@ async def update_staff(session: AsyncSession, *, staff: Staff, changes: dict[str
 
 
 async def set_active(
-    session: AsyncSession, *, staff: Staff, active: bool, by: ChangedBy, detail: dict[str, Any] | None = None
+    session: AsyncSession, *, staff: Staff, active: bool, by: ActorContext, detail: dict[str, Any] | None = None
 ) -> Staff:
     """Deactivate (the account's sessions end at once: its open streams close) or reactivate an account. Its history
     stays; a deactivated account cannot sign in. Deactivate through ``dispatch.deactivation``: an officer on duty
@@ -219,7 +210,7 @@ async def set_active(
     return staff
 
 
-async def reset_password(session: AsyncSession, *, staff: Staff, password: str, by: ChangedBy) -> None:
+async def reset_password(session: AsyncSession, *, staff: Staff, password: str, by: ActorContext) -> None:
     """Set a new password (it must pass the policy); the account's other sessions end (whoever knew the old one is
     signed out)."""
     await check_new_password(password, username=staff.username, name=staff.name)
@@ -235,7 +226,7 @@ async def check_new_password(password: str, *, username: str, name: str) -> None
     await asyncio.to_thread(security.check_staff_password, password, user_inputs=(username, name))
 
 
-async def end_sessions(session: AsyncSession, *, staff: Staff, by: ChangedBy) -> int:
+async def end_sessions(session: AsyncSession, *, staff: Staff, by: ActorContext) -> int:
     """Revoke the account's live sessions (not the one making the change) and tell every process, so streams
     opened with them close after the commit. Returns how many ended."""
     query = update(AuthSession).where(AuthSession.staff_id == staff.id, AuthSession.revoked_at.is_(None))
@@ -246,7 +237,7 @@ async def end_sessions(session: AsyncSession, *, staff: Staff, by: ChangedBy) ->
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _not_yourself(staff: Staff, by: ChangedBy, what: str) -> None:
+def _not_yourself(staff: Staff, by: ActorContext, what: str) -> None:
     # An administrator who locks themselves out may leave nobody able to administer Siaga.
     if by.principal is not None and by.principal.staff_id == staff.id:
         raise Conflict(f"you cannot {what}", code="staff.self")

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts import security
 from siaga.accounts.models import RecoveryCode, Role, Staff
-from siaga.accounts.staff import ChangedBy, end_sessions, record_change
+from siaga.accounts.staff import end_sessions, record_change
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import Conflict, Invalid
@@ -88,7 +89,7 @@ async def begin_enrolment(session: AsyncSession, *, staff: Staff) -> FactorSetup
     return FactorSetup(secret=staff.totp_secret, uri=uri, qr_svg=svg.getvalue().decode())
 
 
-async def confirm_enrolment(session: AsyncSession, *, staff: Staff, code: str, by: ChangedBy) -> list[str]:
+async def confirm_enrolment(session: AsyncSession, *, staff: Staff, code: str, by: ActorContext) -> list[str]:
     """Put the started factor in use with a code from it, and return new recovery codes: they are shown this once
     and kept only as hashes."""
     if is_enrolled(staff):
@@ -201,7 +202,7 @@ async def take_second_factor(
     return None
 
 
-async def reset_factor(session: AsyncSession, *, staff: Staff, by: ChangedBy) -> int:
+async def reset_factor(session: AsyncSession, *, staff: Staff, by: ActorContext) -> int:
     """Remove ``staff``'s second factor and recovery codes (a lost phone): their sessions end, and at the next login
     they enrol again (administrators and supervisors must). Returns how many sessions ended."""
     had = staff.totp_secret is not None

@@ -16,7 +16,7 @@ from siaga.agencies.schemas import (
     JurisdictionRead,
     PlacementRead,
 )
-from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.deps import Admin, ClientIP, CurrentStaff, RuntimeDep
 from siaga.schemas import Latitude, Longitude, error_responses
 
@@ -41,15 +41,7 @@ async def create_agency(body: AgencyCreate, principal: Admin, runtime: RuntimeDe
             kind=body.kind,
             parent_code=body.parent_code,
             phone=body.phone,
-        )
-        await audit.record(
-            session,
-            action="agency.create",
-            actor=principal,
-            target_type="agency",
-            target_id=agency.code,
-            client_ip=ip,
-            agency_id=agency.id,
+            by=ActorContext.staff(principal, ip),
         )
         return AgencyRead.model_validate(agency)
 
@@ -99,14 +91,8 @@ async def import_jurisdictions(
     """Add or update kecamatan polygons by their code (administrators). Nothing is stored if any feature is bad."""
     features = agencies.parse_geojson(doc)
     async with runtime.unit_of_work() as session:
-        summary = await agencies.import_features(session, features=features, source="upload")
-        await audit.record(
-            session,
-            action="jurisdiction.import",
-            actor=principal,
-            target_type="jurisdiction",
-            client_ip=ip,
-            detail={"created": summary.created, "updated": summary.updated},
+        summary = await agencies.import_features(
+            session, features=features, source="upload", by=ActorContext.staff(principal, ip)
         )
     runtime.locator.mark_stale()
     return ImportResult(created=summary.created, updated=summary.updated, total=len(features))
@@ -119,16 +105,10 @@ async def set_jurisdiction_agencies(
     """Set which agencies serve a kecamatan; exactly one is primary and receives its alerts."""
     async with runtime.unit_of_work() as session:
         await agencies.set_jurisdiction_agencies(
-            session, jurisdiction_code=code, agencies=[(a.agency_code, a.is_primary) for a in body.agencies]
-        )
-        await audit.record(
             session,
-            action="jurisdiction.agencies",
-            actor=principal,
-            target_type="jurisdiction",
-            target_id=code,
-            client_ip=ip,
-            detail=body.model_dump(),
+            jurisdiction_code=code,
+            agencies=[(a.agency_code, a.is_primary) for a in body.agencies],
+            by=ActorContext.staff(principal, ip),
         )
         for row, links in await agencies.list_jurisdictions(session):
             if row.code == code:

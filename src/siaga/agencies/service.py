@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.agencies.geo import JurisdictionIndex, KecamatanFeature, parse_feature_collection
 from siaga.agencies.models import Agency, AgencyKind, Jurisdiction, JurisdictionAgency
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger("siaga.agencies")
@@ -35,7 +37,9 @@ async def create_agency(
     kind: AgencyKind,
     parent_code: str | None,
     phone: str | None = None,
+    by: ActorContext | None = None,
 ) -> Agency:
+    """A new agency, audited as made ``by`` that actor (None: data laid down by seeding, no one's change)."""
     if await session.scalar(select(Agency.id).where(Agency.code == code)) is not None:
         raise Conflict(f"agency code {code!r} is taken", code="agency.code_taken", details={"agency": code})
     parent_id = None
@@ -45,6 +49,10 @@ async def create_agency(
     agency = Agency(code=code, name=name, kind=kind.value, parent_id=parent_id, phone=phone)
     session.add(agency)
     await session.flush()
+    if by is not None:
+        await audit.record_for(
+            session, by, action="agency.create", target_type="agency", target_id=agency.code, agency_id=agency.id
+        )
     return agency
 
 
@@ -105,8 +113,11 @@ class ImportSummary:
     updated: list[str]
 
 
-async def import_features(session: AsyncSession, *, features: Sequence[KecamatanFeature], source: str) -> ImportSummary:
-    """Insert or update jurisdictions by code (the kecamatan's Kemendagri code)."""
+async def import_features(
+    session: AsyncSession, *, features: Sequence[KecamatanFeature], source: str, by: ActorContext | None = None
+) -> ImportSummary:
+    """Insert or update jurisdictions by code (the kecamatan's Kemendagri code), audited as done ``by`` that actor
+    (None: data laid down by seeding, no one's change)."""
     existing = {j.code: j for j in (await session.scalars(select(Jurisdiction))).all()}
     created, updated = [], []
     for feature in features:
@@ -129,6 +140,14 @@ async def import_features(session: AsyncSession, *, features: Sequence[Kecamatan
                 setattr(row, key, value)
             updated.append(feature.code)
     await session.flush()
+    if by is not None:
+        await audit.record_for(
+            session,
+            by,
+            action="jurisdiction.import",
+            target_type="jurisdiction",
+            detail={"created": created, "updated": updated, "source": source},
+        )
     return ImportSummary(created=created, updated=updated)
 
 
@@ -145,9 +164,13 @@ def parse_geojson(doc: Mapping[str, Any] | str | bytes) -> list[KecamatanFeature
 
 
 async def set_jurisdiction_agencies(
-    session: AsyncSession, *, jurisdiction_code: str, agencies: Iterable[tuple[str, bool]]
+    session: AsyncSession,
+    *,
+    jurisdiction_code: str,
+    agencies: Iterable[tuple[str, bool]],
+    by: ActorContext | None = None,
 ) -> Jurisdiction:
-    """Replace which agencies serve a kecamatan. Exactly one must be primary."""
+    """Replace which agencies serve a kecamatan (audited as done ``by`` that actor). Exactly one must be primary."""
     jurisdiction = await jurisdiction_by_code(session, jurisdiction_code)
     pairs = list(agencies)
     if sum(1 for _, primary in pairs if primary) != 1:
@@ -159,11 +182,21 @@ async def set_jurisdiction_agencies(
     await session.execute(delete(JurisdictionAgency).where(JurisdictionAgency.jurisdiction_id == jurisdiction.id))
     session.add_all(rows)
     await session.flush()
+    if by is not None:
+        await audit.record_for(
+            session,
+            by,
+            action="jurisdiction.agencies",
+            target_type="jurisdiction",
+            target_id=jurisdiction_code,
+            detail={"agencies": [{"agency_code": code, "is_primary": primary} for code, primary in pairs]},
+        )
     return jurisdiction
 
 
-async def import_agency_table(session: AsyncSession, *, text: str) -> int:
-    """Load a kecamatan -> agency table (CSV ``jurisdiction_code,agency_code,is_primary``). Returns rows read."""
+async def import_agency_table(session: AsyncSession, *, text: str, by: ActorContext | None = None) -> int:
+    """Load a kecamatan -> agency table (CSV ``jurisdiction_code,agency_code,is_primary``), each kecamatan's agencies
+    audited as set ``by`` that actor. Returns rows read."""
     grouped: dict[str, list[tuple[str, bool]]] = {}
     reader = csv.DictReader(io.StringIO(text))
     missing = {"jurisdiction_code", "agency_code"} - set(reader.fieldnames or [])
@@ -179,7 +212,7 @@ async def import_agency_table(session: AsyncSession, *, text: str) -> int:
         grouped.setdefault(row["jurisdiction_code"].strip(), []).append((row["agency_code"].strip(), primary))
         count += 1
     for code, pairs in grouped.items():
-        await set_jurisdiction_agencies(session, jurisdiction_code=code, agencies=pairs)
+        await set_jurisdiction_agencies(session, jurisdiction_code=code, agencies=pairs, by=by)
     return count
 
 

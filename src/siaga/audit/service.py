@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
+from siaga.audit.actor import ActorContext
 from siaga.audit.models import AuditRecord, DenialWindow
 from siaga.db import utcnow
 
@@ -43,6 +44,37 @@ async def record(
         target_id=target_id,
         outcome=outcome,
         client_ip=client_ip,
+        detail=detail or {},
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def record_for(
+    session: AsyncSession,
+    by: ActorContext,
+    *,
+    action: str,
+    target_type: str = "",
+    target_id: str = "",
+    outcome: str = "success",
+    agency_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Record that ``by`` did ``action``, in the caller's transaction: the one way a use case audits its change,
+    whoever made it (staff through the API, the command line, Siaga itself). ``agency_id``: the agency the change
+    belongs to (default: the actor's)."""
+    row = AuditRecord(
+        actor_kind=by.kind,
+        actor_id=by.id,
+        actor_name=by.name,
+        agency_id=agency_id if agency_id is not None else by.agency_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        outcome=outcome,
+        client_ip=by.client_ip,
         detail=detail or {},
     )
     session.add(row)

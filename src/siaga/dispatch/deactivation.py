@@ -11,14 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import staff as staffing
 from siaga.accounts.models import Role, Staff
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.dispatch import duty
 from siaga.responders.models import DutyPeriod
 
 
-async def deactivate(
-    session: AsyncSession, *, settings: Settings, staff: Staff, by: staffing.ChangedBy
-) -> list[uuid.UUID]:
+async def deactivate(session: AsyncSession, *, settings: Settings, staff: Staff, by: ActorContext) -> list[uuid.UUID]:
     """Deactivate ``staff`` (audited). Returns the alerts handed back because their officer left."""
     handed: list[uuid.UUID] = []
     on_duty = await session.scalar(
