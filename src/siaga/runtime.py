@@ -35,6 +35,7 @@ from siaga.realtime.guard import StreamSessions
 from siaga.realtime.hub import Hub, HubLagged, hub_from_url
 from siaga.realtime.locations import LivePositions
 from siaga.realtime.outbox import HubOutbox
+from siaga.realtime.wire import WireCache
 from siaga.responders.live import LiveUnits
 from siaga.responders.service import UNITS_CHANGED
 
@@ -61,6 +62,7 @@ class Runtime:
     positions: LivePositions = field(init=False)
     principals: PrincipalCache = field(init=False)
     stream_sessions: StreamSessions = field(init=False)
+    wire: WireCache = field(init=False)
     timers: TimerSweep = field(init=False)
     retries: Loop = field(init=False)
     purges: Loop = field(init=False)
@@ -75,6 +77,7 @@ class Runtime:
         self.outbox = HubOutbox(self.hub)  # the hub hears of commits in the background: a write never waits on it
         self.principals = PrincipalCache(self.read_sessions)
         self.stream_sessions = StreamSessions(self.read_sessions)
+        self.wire = WireCache()  # the streams' shared serialised messages: this runtime's own, bounded
         self.ingest: GroupCommit[PressIn] = GroupCommit(self._write_presses)
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
         self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts

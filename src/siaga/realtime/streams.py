@@ -11,7 +11,6 @@ import contextlib
 import logging
 import time
 import uuid
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,7 +46,6 @@ from siaga.realtime.schemas import (
     SnapshotPage,
     StreamError,
     StreamName,
-    UnitUpdate,
     batch_text,
 )
 from siaga.responders import service as responders
@@ -138,76 +136,6 @@ async def viewer_for(runtime: Runtime, stream: StreamName, principal: Principal)
             scope = await access.staff_scope(session, principal.agency_id)
         viewer.agencies, viewer.jurisdictions = scope.agencies, scope.jurisdictions
     return viewer
-
-
-def unit_update(point: UnitPoint) -> UnitUpdate:
-    return UnitUpdate(
-        unit_id=point.unit_id,
-        callsign=point.callsign,
-        agency_id=point.agency_id,
-        state=point.state,
-        lat=point.lat,
-        lon=point.lon,
-        at=point.at,
-    )
-
-
-# The last unit_update message of each unit, kept with the point it was made from: every console gets the same point
-# object from the tracker's fan-out, so the message is serialised once, not once per console.
-_UNIT_WIRE: dict[int, tuple[UnitPoint, str]] = {}
-
-
-def unit_message(point: UnitPoint) -> str:
-    cached = _UNIT_WIRE.get(point.unit_id)
-    if cached is not None and cached[0] is point:
-        return cached[1]
-    text = unit_update(point).model_dump_json()
-    _UNIT_WIRE[point.unit_id] = (point, text)
-    return text
-
-
-@dataclass
-class _BoardWire:
-    """Unit boards serialised for one version of a tracker, per agency set: consoles that connect together (and
-    see the same agencies) share one copy of what may be thousands of units, and of their whole snapshot."""
-
-    version: int
-    units: dict[frozenset[int] | None, str] = field(default_factory=dict)  # the units array's contents
-    snapshots: dict[frozenset[int] | None, tuple[str, str]] = field(default_factory=dict)  # (head, whole message)
-
-
-_BOARDS: weakref.WeakKeyDictionary[UnitTracker, _BoardWire] = weakref.WeakKeyDictionary()
-
-
-def console_snapshot(
-    tracker: UnitTracker,
-    agencies: frozenset[int] | None,
-    *,
-    cursor: int,
-    alerts: list[AlertSummary],
-    open_alerts: int | None = None,
-    more: bool = False,
-) -> str:
-    """The ``snapshot`` message of a console that sees ``agencies``, its unit board from ``tracker`` as it is now:
-    the same text as ``Snapshot(...).model_dump_json()``, built from each unit's cached message and shared with
-    every console that asks at the same tracker version with the same alerts and cursor. ``alerts`` is the first
-    page of ``open_alerts`` (all of them unless ``more``)."""
-    wire = _BOARDS.get(tracker)
-    if wire is None or wire.version != tracker.version:
-        wire = _BOARDS[tracker] = _BoardWire(version=tracker.version)
-    units = wire.units.get(agencies)
-    if units is None:
-        units = wire.units[agencies] = ",".join(unit_message(p) for p in tracker.board(agencies))
-    total = len(alerts) if open_alerts is None else open_alerts
-    head = Snapshot(cursor=cursor, alerts=alerts, units=[], open_alerts=total, more=more).model_dump_json()
-    shared = wire.snapshots.get(agencies)
-    if shared is not None and shared[0] == head:
-        return shared[1]
-    empty = '"units":[]}'
-    assert head.endswith(empty), "the units array must stay Snapshot's last field"
-    text = f'{head[: -len(empty)]}"units":[{units}]}}'
-    wire.snapshots[agencies] = (head, text)
-    return text
 
 
 # The alert's own columns its summary shows (the summary's other fields are the resident's and kecamatan's names).
@@ -502,7 +430,7 @@ class Stream:
 
     async def _unit_texts(self, point: UnitPoint) -> list[str]:
         if self.viewer.stream == "console":
-            return [unit_message(point)]
+            return [self.runtime.wire.unit_message(point)]
         texts = []
         for alert_id, mine in self.residents_alerts.items():
             if mine.unit_id == point.unit_id and mine.shown_state() in ACTIVE_STATES:
@@ -594,7 +522,7 @@ class Stream:
             ]
         first, *rest = pages(rows)
         if console:
-            text = console_snapshot(
+            text = self.runtime.wire.console_snapshot(
                 tracker,
                 self.viewer.agencies,
                 cursor=cursor,
