@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from siaga.accounts.domain import Principal
+from siaga.accounts.domain import Officer, Principal
 from siaga.accounts.models import Role
 from siaga.audit import service as audit
 from siaga.errors import Forbidden, NotVisible, SiagaError, TooManyRequests, Unauthorized
@@ -149,6 +149,14 @@ async def current_resident(principal: CurrentPrincipal) -> Principal:
 
 
 CurrentResident = Annotated[Principal, Depends(current_resident)]
+
+
+async def current_officer(principal: CurrentPrincipal) -> Officer:
+    """An officer who belongs to a unit, with the unit; anyone else is refused (403 ``officer.no_unit``)."""
+    return Officer.of(principal)
+
+
+CurrentOfficer = Annotated[Officer, Depends(current_officer)]
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:

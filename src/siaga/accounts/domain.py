@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from siaga.accounts.models import Role
 from siaga.alerts.domain import Actor, ActorKind
+from siaga.errors import Forbidden
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +44,20 @@ class Principal:
             return Actor(kind=ActorKind.RESIDENT, id=str(self.resident_id), name=self.name)
         assert self.role is not None
         return Actor(kind=ActorKind(self.role.value), id=str(self.staff_id), name=self.name, unit_id=self.unit_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Officer:
+    """A staff member who belongs to a unit, with the unit: offers, duty and positions are per unit."""
+
+    principal: Principal
+    unit_id: int
+    staff_id: int
+
+    @classmethod
+    def of(cls, principal: Principal) -> Officer:
+        """The principal as an officer of a unit, or refused (403 ``officer.no_unit``): the one place this is
+        checked, for requests (``deps.CurrentOfficer``) and for the use cases the CLI and timers call alike."""
+        if principal.unit_id is None or principal.staff_id is None:
+            raise Forbidden("this is for officers who belong to a unit", code="officer.no_unit")
+        return cls(principal=principal, unit_id=principal.unit_id, staff_id=principal.staff_id)

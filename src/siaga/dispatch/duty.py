@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Principal
+from siaga.accounts.domain import Officer, Principal
 from siaga.accounts.models import Role, Staff
 from siaga.agencies.models import Agency
 from siaga.alerts import domain
@@ -74,7 +74,7 @@ async def leave_duty(
     """The officer goes off duty: their pending offers are declined, and if they are the last of their unit on duty
     while it responds to an alert, the alert is handed back (``hand_back_alerts``) or they are refused (409
     ``officer.on_alert``). Returns the alerts handed back."""
-    unit_id = responders.officer_unit(principal)
+    unit_id = Officer.of(principal).unit_id
     # The officer's own duty period is locked first: a dispatch to the unit that counted on them (it locks the
     # unit's open periods) finishes before this reads the unit's alerts below, or sees them gone and is refused.
     await session.execute(

@@ -15,13 +15,13 @@ from siaga.alerts import access
 from siaga.alerts import service as alerts
 from siaga.alerts.schemas import AlertRead, alert_read
 from siaga.audit import service as audit
-from siaga.deps import Admin, ClientIP, CommandCentre, CurrentPrincipal, RuntimeDep
+from siaga.deps import Admin, ClientIP, CommandCentre, CurrentOfficer, RuntimeDep
 from siaga.dispatch import receipts
 from siaga.dispatch import service as dispatch
 from siaga.dispatch.models import AlertOffer
 from siaga.dispatch.recommend import recommend
 from siaga.dispatch.schemas import DispatchSettings, DispatchSettingsRead, OfferRead, RecommendationRead
-from siaga.errors import Conflict, Forbidden
+from siaga.errors import Conflict
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter(tags=["dispatch"])
@@ -51,18 +51,11 @@ async def recommendations(
     return [RecommendationRead.model_validate(r, from_attributes=True) for r in found]
 
 
-def _officer_unit(principal: CurrentPrincipal) -> int:
-    if principal.unit_id is None:
-        raise Forbidden("this is for officers who belong to a unit", code="officer.no_unit")
-    return principal.unit_id
-
-
 @router.get("/offers", responses=error_responses(401, 403))
-async def my_offers(principal: CurrentPrincipal, runtime: RuntimeDep) -> list[OfferRead]:
+async def my_offers(officer: CurrentOfficer, runtime: RuntimeDep) -> list[OfferRead]:
     """Alerts offered to your unit, waiting for an answer."""
-    unit_id = _officer_unit(principal)
     async with runtime.read_sessions() as session:
-        return [OfferRead.model_validate(o) for o in await dispatch.pending_offers(session, unit_id=unit_id)]
+        return [OfferRead.model_validate(o) for o in await dispatch.pending_offers(session, unit_id=officer.unit_id)]
 
 
 async def _offered_alert(session: AsyncSession, principal: Principal, offer_id: int) -> uuid.UUID:
@@ -76,11 +69,11 @@ async def _offered_alert(session: AsyncSession, principal: Principal, offer_id: 
 
 @router.post("/offers/{offer_id}/accept", responses=error_responses(401, 403, 404, 409, 422))
 async def accept_offer(
-    offer_id: RowId, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP, key: receipts.ActionKey = None
+    offer_id: RowId, officer: CurrentOfficer, runtime: RuntimeDep, ip: ClientIP, key: receipts.ActionKey = None
 ) -> AlertRead:
     """Take the alert for your unit. The first officer to accept gets it; the others get a 409. Accepting an offer
     your unit already accepted (a retry) answers with the alert as it is now."""
-    _officer_unit(principal)
+    principal = officer.principal
     async with runtime.unit_of_work() as session:
         alert_id = await _offered_alert(session, principal, offer_id)
         if await receipts.done_before(session, principal=principal, alert_id=alert_id, key=key):
@@ -106,9 +99,9 @@ async def accept_offer(
 
 
 @router.post("/offers/{offer_id}/decline", responses=error_responses(401, 403, 404, 409))
-async def decline_offer(offer_id: RowId, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> OfferRead:
+async def decline_offer(offer_id: RowId, officer: CurrentOfficer, runtime: RuntimeDep, ip: ClientIP) -> OfferRead:
     """Say no (the next unit is asked)."""
-    _officer_unit(principal)
+    principal = officer.principal
     async with runtime.unit_of_work() as session:
         answer = await dispatch.decline_offer(session, principal=principal, offer_id=offer_id)
         await audit.record(

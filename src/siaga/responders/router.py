@@ -9,10 +9,10 @@ from siaga.accounts.domain import Principal
 from siaga.alerts import access
 from siaga.audit import service as audit
 from siaga.db import utcnow
-from siaga.deps import ClientIP, CommandCentre, CurrentPrincipal, CurrentStaff, RuntimeDep
+from siaga.deps import ClientIP, CommandCentre, CurrentOfficer, CurrentPrincipal, CurrentStaff, RuntimeDep
 from siaga.dispatch import duty
 from siaga.dispatch import service as dispatch
-from siaga.errors import Forbidden, Invalid
+from siaga.errors import Invalid
 from siaga.notify.push import PushSubscription, application_server_key
 from siaga.responders import service as responders
 from siaga.responders.models import DutyPeriod, UnitStatus
@@ -46,12 +46,6 @@ def unit_read(point: UnitPoint) -> UnitStatusRead:
     )
 
 
-def _officer(principal: CurrentPrincipal) -> int:
-    if principal.unit_id is None or principal.staff_id is None:
-        raise Forbidden("this is for officers who belong to a unit", code="officer.no_unit")
-    return principal.unit_id
-
-
 async def _my_unit(runtime: RuntimeDep, unit_id: int) -> UnitStatusRead:
     """The unit after a duty change, taken into this process's tracker before the answer (so a position sent
     right after going off duty is refused, and one sent right after going on duty is taken)."""
@@ -62,12 +56,12 @@ async def _my_unit(runtime: RuntimeDep, unit_id: int) -> UnitStatusRead:
 
 
 @router.get("/officers/me/duty", responses=error_responses(401, 403))
-async def my_duty(principal: CurrentPrincipal, runtime: RuntimeDep) -> MyDutyRead:
+async def my_duty(officer: CurrentOfficer, runtime: RuntimeDep) -> MyDutyRead:
     """Your duty (on or off, the mode, since when) and your unit's state, as the server has them."""
-    unit_id = _officer(principal)
+    unit_id = officer.unit_id
     async with runtime.read_sessions() as session:
         period = await session.scalar(
-            select(DutyPeriod).where(DutyPeriod.staff_id == principal.staff_id, DutyPeriod.ended_at.is_(None))
+            select(DutyPeriod).where(DutyPeriod.staff_id == officer.staff_id, DutyPeriod.ended_at.is_(None))
         )
         status_row = await session.get(UnitStatus, unit_id)
         points = await responders.unit_points(session, [unit_id])
@@ -81,15 +75,15 @@ async def my_duty(principal: CurrentPrincipal, runtime: RuntimeDep) -> MyDutyRea
 
 
 @router.put("/officers/me/duty", responses=error_responses(401, 403, 422))
-async def go_on_duty(body: DutyIn, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP) -> UnitStatusRead:
+async def go_on_duty(body: DutyIn, officer: CurrentOfficer, runtime: RuntimeDep, ip: ClientIP) -> UnitStatusRead:
     """Go on duty (at a post, on patrol or at home): your unit becomes available for alerts."""
-    unit_id = _officer(principal)
+    unit_id = officer.unit_id
     async with runtime.unit_of_work() as session:
-        await responders.go_on_duty(session, principal=principal, mode=body.mode)
+        await responders.go_on_duty(session, principal=officer.principal, mode=body.mode)
         await audit.record(
             session,
             action="officer.on_duty",
-            actor=principal,
+            actor=officer.principal,
             target_type="unit",
             target_id=str(unit_id),
             client_ip=ip,
@@ -100,20 +94,20 @@ async def go_on_duty(body: DutyIn, principal: CurrentPrincipal, runtime: Runtime
 
 @router.delete("/officers/me/duty", responses=error_responses(401, 403, 409))
 async def go_off_duty(
-    principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP, hand_back: bool = False
+    officer: CurrentOfficer, runtime: RuntimeDep, ip: ClientIP, hand_back: bool = False
 ) -> UnitStatusRead:
     """Go off duty. Your position is no longer shared. If your unit is responding to an SOS and nobody else of it
     is on duty, this is refused (409 ``officer.on_alert``) unless ``hand_back=true``: the alert then goes back to the
     command centre (a timeline event, new offers, and an escalation if no operator holds it)."""
-    unit_id = _officer(principal)
+    unit_id = officer.unit_id
     async with runtime.unit_of_work() as session:
         handed = await duty.leave_duty(
-            session, settings=runtime.settings, principal=principal, hand_back_alerts=hand_back
+            session, settings=runtime.settings, principal=officer.principal, hand_back_alerts=hand_back
         )
         await audit.record(
             session,
             action="officer.off_duty",
-            actor=principal,
+            actor=officer.principal,
             target_type="unit",
             target_id=str(unit_id),
             client_ip=ip,
@@ -125,23 +119,22 @@ async def go_off_duty(
 @router.post(
     "/officers/me/location", status_code=status.HTTP_202_ACCEPTED, responses=error_responses(401, 403, 409, 422)
 )
-async def send_location(body: PositionIn, principal: CurrentPrincipal, runtime: RuntimeDep) -> PositionAccepted:
+async def send_location(body: PositionIn, officer: CurrentOfficer, runtime: RuntimeDep) -> PositionAccepted:
     """Your phone's position while on duty (written within a second, in batches; consoles see it at once). A phone
     with the officer stream open can send its positions over the stream instead (see /api/v1/stream/officer)."""
-    unit_id = _officer(principal)
+    unit_id = officer.unit_id
     if not await runtime.units.on_duty(unit_id):
         raise Invalid("go on duty before sharing your position", code="officer.off_duty")
-    runtime.units.submit(PositionFix.of(body, unit_id=unit_id, staff_id=principal.staff_id, now=utcnow()))
+    runtime.units.submit(PositionFix.of(body, unit_id=unit_id, staff_id=officer.staff_id, now=utcnow()))
     return PositionAccepted(accepted=1, unit_id=unit_id)
 
 
 @router.post(
     "/officers/me/push-subscription", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 403, 422)
 )
-async def subscribe_push(body: PushSubscriptionIn, principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
+async def subscribe_push(body: PushSubscriptionIn, officer: CurrentOfficer, runtime: RuntimeDep) -> Response:
     """Register this phone for Web Push (offers and assignments ring it)."""
-    _officer(principal)
-    return await _subscribe(body, principal, runtime)
+    return await _subscribe(body, officer.principal, runtime)
 
 
 @router.post(

@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Principal
+from siaga.accounts.domain import Officer, Principal
 from siaga.accounts.models import Staff, Unit
 from siaga.alerts.domain import ACTIVE_STATES, AlertState
 from siaga.alerts.models import Alert
 from siaga.db import utcnow
 from siaga.dispatch.models import AlertOffer, OfferState
-from siaga.errors import Forbidden
 from siaga.responders.models import DutyMode, DutyPeriod, PositionRecord, UnitState, UnitStatus
 from siaga.responders.schemas import PositionIn
 from siaga.responders.tracker import UnitPoint
@@ -27,12 +26,6 @@ _ALERT_TO_UNIT = {
     AlertState.EN_ROUTE.value: UnitState.EN_ROUTE,
     AlertState.ON_SCENE.value: UnitState.ON_SCENE,
 }
-
-
-def officer_unit(principal: Principal) -> int:
-    if principal.unit_id is None:
-        raise Forbidden("this is for officers who belong to a unit", code="officer.no_unit")
-    return principal.unit_id
 
 
 async def status_row(session: AsyncSession, unit_id: int) -> UnitStatus:
@@ -82,17 +75,17 @@ async def sync_units(session: AsyncSession, unit_ids: Iterable[int | None]) -> N
 
 async def go_on_duty(session: AsyncSession, *, principal: Principal, mode: DutyMode) -> UnitStatus:
     """Start (or change the mode of) the officer's duty period."""
-    unit_id = officer_unit(principal)
-    assert principal.staff_id is not None
+    officer = Officer.of(principal)
+    unit_id = officer.unit_id
     current = await session.scalar(
-        select(DutyPeriod).where(DutyPeriod.staff_id == principal.staff_id, DutyPeriod.ended_at.is_(None))
+        select(DutyPeriod).where(DutyPeriod.staff_id == officer.staff_id, DutyPeriod.ended_at.is_(None))
     )
     now = utcnow()
     if current is not None and current.mode != mode.value:
         current.ended_at = now
         current = None
     if current is None:
-        session.add(DutyPeriod(staff_id=principal.staff_id, unit_id=unit_id, mode=mode.value, started_at=now))
+        session.add(DutyPeriod(staff_id=officer.staff_id, unit_id=unit_id, mode=mode.value, started_at=now))
         await session.flush()
     await sync_units(session, [unit_id])
     return await status_row(session, unit_id)
@@ -108,7 +101,7 @@ async def on_duty(session: AsyncSession, unit_id: int, *, lock: bool = False) ->
 
 
 async def go_off_duty(session: AsyncSession, *, principal: Principal) -> UnitStatus:
-    unit_id = officer_unit(principal)
+    unit_id = Officer.of(principal).unit_id
     current = await session.scalars(
         select(DutyPeriod).where(DutyPeriod.staff_id == principal.staff_id, DutyPeriod.ended_at.is_(None))
     )
