@@ -499,7 +499,9 @@ async def _unit_id(session: AsyncSession, agency_id: int, callsign: str) -> int:
 
     row = await session.scalar(select(Unit).where(Unit.callsign == callsign))
     if row is None:
-        row = await accounts.create_unit(session, agency_id=agency_id, callsign=callsign, kind="patrol_car")
+        row = await accounts.create_unit(
+            session, agency_id=agency_id, callsign=callsign, kind="patrol_car", by=_command_line()
+        )
     return row.id
 
 
@@ -672,7 +674,7 @@ def purge(
             if dry_run:
                 return await retention.preview(sessions, periods=periods)
             async with transaction(sessions) as session:
-                return await retention.purge(session, periods=periods, actor_label="cli")
+                return await retention.purge(session, periods=periods, by=_command_line())
 
     counts = _run(work)
     typer.echo("would remove (dry run):" if dry_run else "removed:")
@@ -704,11 +706,10 @@ def resident_delete(phone: Annotated[str, typer.Argument(help="The resident's ph
                 if resident is None:
                     raise NotFound(f"no resident with the number {number}", code="resident.not_found")
                 deleted = await residents.delete_account(session, resident=resident)
-                await audit.record(
+                await audit.record_for(
                     session,
+                    _command_line(),
                     action="resident.delete",
-                    actor=None,
-                    actor_label="cli",
                     target_type="resident",
                     target_id=str(resident.id),
                     detail={"alerts_kept_anonymised": deleted.alerts_kept_anonymised, "by": "staff on request"},

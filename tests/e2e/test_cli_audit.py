@@ -54,6 +54,13 @@ def test_siaga_user_add_and_import_geojson_are_audited_as_the_command_line(
         timeout=120,
     )
     assert added.returncode == 0, added.stderr
+    officer = siaga(
+        *("user", "add", "asep", "--name", "Asep", "--role", "officer", "--agency", "POLSEK-1", "--unit", "P1-1"),
+        env={**shell, "SIAGA_NEW_PASSWORD": "a long enough password"},
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert officer.returncode == 0, officer.stderr  # and a new unit for them
     codes = sorted(f["properties"]["kode"] for f in json.loads(LAMPUNG_GEOJSON.read_text())["features"])
     table = tmp_path / "table.csv"
     table.write_text("jurisdiction_code,agency_code,is_primary\n" + "".join(f"{c},POLSEK-1,1\n" for c in codes))
@@ -64,9 +71,9 @@ def test_siaga_user_add_and_import_geojson_are_audited_as_the_command_line(
 
     log = audit_log(env)
     assert {(r["actor_kind"], r["actor_id"], r["actor_name"]) for r in log} == {("cli", "cli", OS_USER)}
-    [created] = [r for r in log if r["action"] == "staff.create"]
-    assert created["target_type"] == "staff"
-    assert created["detail"] == {"username": "rina", "role": "operator"}
+    created = [r["detail"] for r in log if r["action"] == "staff.create" and r["target_type"] == "staff"]
+    assert created == [{"username": "rina", "role": "operator"}, {"username": "asep", "role": "officer"}]
+    assert [r["target_type"] for r in log if r["action"] == "unit.create"] == ["unit"]
     [polygons] = [r for r in log if r["action"] == "jurisdiction.import"]
     assert sorted(polygons["detail"]["created"]) == codes
     assert polygons["detail"]["updated"] == []
@@ -99,11 +106,16 @@ async def test_the_same_changes_through_the_api_are_recorded_once_with_the_admin
     assert imported.status_code == 200, imported.text
     agency = await api.post(admin, "/agencies", {"code": "POLSEK-BARU", "name": "Polsek Baru", "kind": "polsek"})
     assert agency.status_code == 201, agency.text
+    unit = await api.post(
+        admin, "/units", {"agency_id": admin.extra["agency_id"], "callsign": "BARU-1", "kind": "patrol_car"}
+    )
+    assert unit.status_code == 201, unit.text
 
     [staff_record] = await records(api, "staff.create")
     [import_record] = await records(api, "jurisdiction.import")
     [agency_record] = await records(api, "agency.create")
-    for record in (staff_record, import_record, agency_record):
+    [unit_record] = await records(api, "unit.create")
+    for record in (staff_record, import_record, agency_record, unit_record):
         assert (record.actor_kind, record.actor_id) == ("admin", f"staff:{admin.id}")
         assert record.client_ip  # where the request came from
     assert staff_record.target_id == str(created.json()["id"])
@@ -112,3 +124,4 @@ async def test_the_same_changes_through_the_api_are_recorded_once_with_the_admin
         f["properties"]["kode"] for f in doc["features"]
     )
     assert agency_record.target_id == "POLSEK-BARU"
+    assert unit_record.target_id == str(unit.json()["id"])

@@ -546,15 +546,12 @@ async def reset_staff_password(
 async def create_unit(body: UnitCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> UnitRead:
     """Create a unit (administrators). Officers are then added to it."""
     async with runtime.unit_of_work() as session:
-        unit = await accounts.create_unit(session, agency_id=body.agency_id, callsign=body.callsign, kind=body.kind)
-        await audit.record(
+        unit = await accounts.create_unit(
             session,
-            action="unit.create",
-            actor=principal,
-            target_type="unit",
-            target_id=str(unit.id),
-            client_ip=ip,
-            agency_id=unit.agency_id,
+            agency_id=body.agency_id,
+            callsign=body.callsign,
+            kind=body.kind,
+            by=ActorContext.staff(principal, ip),
         )
         return UnitRead.model_validate(unit)
 

@@ -70,13 +70,20 @@ async def create_staff(
     return staff
 
 
-async def create_unit(session: AsyncSession, *, agency_id: int, callsign: str, kind: str) -> Unit:
+async def create_unit(
+    session: AsyncSession, *, agency_id: int, callsign: str, kind: str, by: ActorContext | None = None
+) -> Unit:
+    """A new unit, audited as made ``by`` that actor (None: data laid down by seeding, no one's change)."""
     await _require_agency(session, agency_id)
     if await session.scalar(select(Unit.id).where(Unit.callsign == callsign)) is not None:
         raise Conflict(f"callsign {callsign!r} is taken", code="unit.callsign_taken", details={"callsign": callsign})
     unit = Unit(agency_id=agency_id, callsign=callsign, kind=kind)
     session.add(unit)
     await session.flush()
+    if by is not None:
+        await audit.record_for(
+            session, by, action="unit.create", target_type="unit", target_id=str(unit.id), agency_id=unit.agency_id
+        )
     return unit
 
 

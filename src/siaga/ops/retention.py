@@ -22,6 +22,7 @@ from siaga.accounts.models import AuthSession, LoginAttempts, OneTimeCode
 from siaga.accounts.sessions import LOGIN_WINDOW
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation, AlertPress
 from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.audit.models import AuditRecord, DenialWindow
 from siaga.config import Settings
 from siaga.db import utcnow
@@ -74,9 +75,9 @@ def _count(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def purge(session: AsyncSession, *, periods: Periods, actor_label: str = "system") -> dict[str, int]:
-    """Remove everything past its period, in the caller's transaction; audited when anything went. Returns the
-    count per kind."""
+async def purge(session: AsyncSession, *, periods: Periods, by: ActorContext | None = None) -> dict[str, int]:
+    """Remove everything past its period, in the caller's transaction; audited as done ``by`` that actor (default:
+    Siaga itself, as every server does hourly) when anything went. Returns the count per kind."""
     now = utcnow()
     counts = {
         Kind.RESIDENT_TRAILS.value: await _trails(session, closed_before=now - periods.trails),
@@ -94,11 +95,10 @@ async def purge(session: AsyncSession, *, periods: Periods, actor_label: str = "
         Kind.BOOKKEEPING.value: await _bookkeeping(session, now=now),
     }
     if any(counts.values()):
-        await audit.record(
+        await audit.record_for(
             session,
+            by or ActorContext.siaga(),
             action=PURGE_ACTION,
-            actor=None,
-            actor_label=actor_label,
             target_type="retention",
             detail={"counts": counts, "periods_days": _days(periods)},
         )
