@@ -16,7 +16,7 @@ from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role, Unit
 from siaga.agencies import service as agencies
 from siaga.realtime.schemas import unbatch
-from siaga.realtime.streams import Stream, viewer_for
+from siaga.realtime.streams import ConsoleStream, viewer_for
 from siaga.responders.models import UnitState, UnitStatus
 from siaga.runtime import Runtime
 
@@ -97,7 +97,7 @@ def final_board(messages: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 async def run_console(runtime: Runtime, socket: FakeSocket) -> asyncio.Task[None]:
     viewer = await viewer_for(runtime, "console", CONSOLE)
-    stream = Stream(websocket=socket, runtime=runtime, viewer=viewer)  # type: ignore[arg-type]  # a fake socket
+    stream = ConsoleStream(websocket=socket, runtime=runtime, viewer=viewer)  # type: ignore[arg-type]  # a fake socket
     return asyncio.create_task(stream.run(cursor=None))
 
 

@@ -14,7 +14,7 @@ from siaga.accounts.domain import Principal
 from siaga.audit import service as audit
 from siaga.deps import same_origin, session_cookie
 from siaga.realtime.schemas import StreamName
-from siaga.realtime.streams import CLOSE_SESSION_ENDED, SESSION_ENDED_MESSAGE, STREAM_ROLES, Stream, viewer_for
+from siaga.realtime.streams import CLOSE_SESSION_ENDED, SESSION_ENDED_MESSAGE, STREAMS
 from siaga.runtime import Runtime
 
 log = logging.getLogger("siaga.streams")
@@ -78,7 +78,8 @@ async def stream(
     if principal is None:
         await _refuse(websocket, runtime, CLOSE_UNAUTHORIZED, "log in first: ?token=<session token>")
         return
-    if principal.role not in STREAM_ROLES[stream]:
+    kind = STREAMS[stream]
+    if principal.role not in kind.roles:
         refusal = f"the {stream} stream is not for a {principal.kind}"
         await _refuse(websocket, runtime, CLOSE_FORBIDDEN, refusal, principal=principal)
         return
@@ -90,8 +91,8 @@ async def stream(
             client_ip=websocket.client.host if websocket.client else "",
             detail={"cursor": cursor},
         )
-    viewer = await viewer_for(runtime, stream, principal)
-    client = Stream(websocket=websocket, runtime=runtime, viewer=viewer)
+    viewer = await kind.viewer_for(runtime, principal)
+    client = kind(websocket=websocket, runtime=runtime, viewer=viewer)
     held = await runtime.stream_sessions.admit(principal.session_id, client.end_session)
     if held is None:  # the session ended while the stream was being opened
         await _refuse(websocket, runtime, CLOSE_UNAUTHORIZED, SESSION_ENDED_MESSAGE, principal=principal)

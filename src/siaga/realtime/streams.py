@@ -1,5 +1,9 @@
 """WebSocket streams: who sees what, and how each stream turns feed items into messages.
 
+One class per stream: ``Stream`` holds what they share (the feeds it listens to, the send loop and its heartbeats,
+catching up from a cursor, the snapshot in pages) and ``ConsoleStream``, ``OfficerStream`` and ``ResidentStream``
+each what only their viewers see and get. ``STREAMS`` chooses the class by the stream's name, once.
+
 A stream never blocks the feed: the feed puts items on the stream's own bounded queue; a stream that falls too far
 behind is closed with a message saying so, and its client reconnects with its cursor and loses nothing.
 """
@@ -14,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from fastapi import WebSocket
 from pydantic import BaseModel, ValidationError
@@ -75,67 +80,16 @@ RESIDENT_KINDS = frozenset(
         "resident_messaged",
     }
 )
-STREAM_ROLES: dict[str, frozenset[Role | None]] = {
-    "console": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN}),
-    "officer": frozenset({Role.OFFICER}),
-    "resident": frozenset({None}),
-}
 
 
 @dataclass
 class Viewer:
-    """What one stream's viewer may see."""
+    """Who is watching one stream (and, on a console, which agencies and jurisdictions they see)."""
 
     stream: StreamName
     principal: Principal
     agencies: frozenset[int] | None = None  # None: every agency (administrators)
     jurisdictions: frozenset[int] = frozenset()
-
-    @property
-    def scope(self) -> access.StaffScope | None:
-        """A console's staff scope as computed when it connected (None for administrators and other streams)."""
-        if self.stream != "console" or self.agencies is None:
-            return None
-        return access.StaffScope(agencies=self.agencies, jurisdictions=self.jurisdictions)
-
-    def sees(self, item: FeedItem) -> bool:
-        if self.stream == "resident":
-            return item.resident_id == self.principal.resident_id and not item.hidden_from_resident
-        if self.stream == "officer":
-            return self.principal.unit_id is not None and self.principal.unit_id in item.units
-        if self.agencies is None:
-            return True
-        return (
-            item.alert.agency_id in self.agencies
-            or (item.alert.jurisdiction_id is not None and item.alert.jurisdiction_id in self.jurisdictions)
-            or bool(item.escalated_to & self.agencies)
-        )
-
-    def sees_position(self, position: AlertPosition) -> bool:
-        """A resident's live position: for the consoles of the alert's area and the assigned unit's officer."""
-        if self.stream == "officer":
-            return position.unit_id is not None and position.unit_id == self.principal.unit_id
-        if self.stream != "console":
-            return False
-        return (
-            self.agencies is None
-            or position.agency_id in self.agencies
-            or (position.jurisdiction_id is not None and position.jurisdiction_id in self.jurisdictions)
-        )
-
-    def sees_unit(self, point: UnitPoint) -> bool:
-        if self.stream != "console":
-            return False
-        return self.agencies is None or point.agency_id in self.agencies
-
-
-async def viewer_for(runtime: Runtime, stream: StreamName, principal: Principal) -> Viewer:
-    viewer = Viewer(stream=stream, principal=principal)
-    if stream == "console" and principal.role is not Role.ADMIN and principal.agency_id is not None:
-        async with runtime.read_sessions() as session:
-            scope = await access.staff_scope(session, principal.agency_id)
-        viewer.agencies, viewer.jurisdictions = scope.agencies, scope.jurisdictions
-    return viewer
 
 
 # The alert's own columns its summary shows (the summary's other fields are the resident's and kecamatan's names).
@@ -207,7 +161,10 @@ class _ResidentAlert:
 
 @dataclass
 class Stream:
-    """One connected client."""
+    """One connected client: what every stream does. The subclasses say what their viewers see and get."""
+
+    name: ClassVar[StreamName]
+    roles: ClassVar[frozenset[Role | None]]  # who may open it
 
     websocket: WebSocket
     runtime: Runtime
@@ -215,35 +172,42 @@ class Stream:
     queue: asyncio.Queue[object] = field(init=False)
     last_cursor: int = 0
     ended: bool = False
-    residents_alerts: dict[uuid.UUID, _ResidentAlert] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.runtime.settings.stream_queue_size)
 
+    @classmethod
+    async def viewer_for(cls, runtime: Runtime, principal: Principal) -> Viewer:
+        return Viewer(stream=cls.name, principal=principal)
+
+    # What the viewer sees: nothing unless the stream says so.
+    def sees(self, item: FeedItem) -> bool:
+        return False
+
+    def sees_position(self, position: AlertPosition) -> bool:
+        return False
+
+    def sees_unit(self, point: UnitPoint) -> bool:
+        return False
+
+    @property
+    def scope(self) -> access.StaffScope | None:
+        """The staff scope the viewer's open alerts are read with, when the stream already has it."""
+        return None
+
     # Called by the feeds: never block, never raise.
     def on_events(self, items: Sequence[FeedItem]) -> None:
-        visible = [item for item in items if self.viewer.sees(item)]
+        visible = [item for item in items if self.sees(item)]
         if visible:
             self._put(visible)
 
     def on_units(self, points: Sequence[UnitPoint]) -> None:
-        if self.viewer.stream == "console":
-            visible = [p for p in points if self.viewer.sees_unit(p)]
-        elif self.viewer.stream == "resident":
-            # Only units of an alert the phone shows as open (never after a duress PIN).
-            mine = {
-                a.unit_id
-                for a in self.residents_alerts.values()
-                if a.unit_id is not None and a.shown_state() in ACTIVE_STATES
-            }
-            visible = [p for p in points if p.unit_id in mine]
-        else:
-            visible = []
+        visible = [p for p in points if self.sees_unit(p)]
         if visible:
             self._put(visible)
 
     def on_positions(self, positions: Sequence[AlertPosition]) -> None:
-        visible = [p for p in positions if self.viewer.sees_position(p)]
+        visible = [p for p in positions if self.sees_position(p)]
         if visible:
             self._put(visible)
 
@@ -287,9 +251,7 @@ class Stream:
             # refreshing its state) cannot miss a change that lands in between.
             await self.websocket.accept()
             start = runtime.feed.high_water
-            await self.send(
-                Hello(stream=self.viewer.stream, cursor=start, resumed_from=cursor, server_time=datetime.now(UTC))
-            )
+            await self.send(Hello(stream=self.name, cursor=start, resumed_from=cursor, server_time=datetime.now(UTC)))
             await self._snapshot(start)
             self.last_cursor = start
             if cursor is not None:
@@ -311,36 +273,17 @@ class Stream:
             runtime.positions.unregister(positions_handle)
 
     async def _receive(self) -> None:
-        """Read what the client sends: an officer's positions; anything else is ignored (reading also notices when
-        the client goes away)."""
+        """Read what the client sends (``_take_text``); reading also notices when the client goes away."""
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
-            if text and self.viewer.stream == "officer":
-                await self._take_positions(text)
+            if text:
+                await self._take_text(text)
 
-    async def _take_positions(self, text: str) -> None:
-        try:
-            batch = PositionsIn.model_validate_json(text)
-        except ValidationError as error:
-            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3])
-            self._reply(PositionsAck(seq=None, accepted=0, refused="positions.invalid", message=problem))
-            return
-        principal = self.viewer.principal
-        unit_id = principal.unit_id
-        if unit_id is None or principal.staff_id is None:
-            self._reply(PositionsAck(seq=batch.seq, accepted=0, refused="officer.no_unit", message="no unit"))
-            return
-        if not await self.runtime.units.on_duty(unit_id):
-            message = "go on duty before sharing your position"
-            self._reply(PositionsAck(seq=batch.seq, accepted=0, refused="officer.off_duty", message=message))
-            return
-        now = datetime.now(UTC)
-        for point in batch.points:
-            self.runtime.units.submit(PositionFix.of(point, unit_id=unit_id, staff_id=principal.staff_id, now=now))
-        self._reply(PositionsAck(seq=batch.seq, accepted=len(batch.points)))
+    async def _take_text(self, text: str) -> None:
+        """What the client sent: ignored, unless the stream takes something."""
 
     def _reply(self, message: BaseModel) -> None:
         """Answers go through the send queue, so only the send loop writes to the socket."""
@@ -409,7 +352,7 @@ class Stream:
                 break
             texts: list[str] = []
             for item in items:
-                if self.viewer.sees(item):
+                if self.sees(item):
                     texts.extend(await self._item_texts(item, catching_up=True))
             for start in range(0, len(texts), BATCH_MAX):
                 await self.send_text(batch_text(texts[start : start + BATCH_MAX]))
@@ -419,25 +362,172 @@ class Stream:
     async def _item_texts(self, item: FeedItem, *, catching_up: bool = False) -> list[str]:
         if not catching_up and item.cursor <= self.last_cursor:
             return []  # already sent during catch-up
-        if self.viewer.stream == "resident":
-            texts = await self._resident_texts(item)
-        else:
-            texts = [item.staff_message()]  # serialised once for every console and officer
-            if self.viewer.stream == "console" and not catching_up:
-                metrics.COMMIT_TO_CONSOLE.observe(time.time() - item.event.at.timestamp())
+        texts = await self._feed_texts(item, catching_up=catching_up)
         self.last_cursor = max(self.last_cursor, item.cursor)
         return texts
 
-    async def _unit_texts(self, point: UnitPoint) -> list[str]:
-        if self.viewer.stream == "console":
-            return [self.runtime.wire.unit_message(point)]
-        texts = []
-        for alert_id, mine in self.residents_alerts.items():
-            if mine.unit_id == point.unit_id and mine.shown_state() in ACTIVE_STATES:
-                texts.append((await self._resident_status(alert_id, mine, point)).model_dump_json())
-        return texts
+    async def _feed_texts(self, item: FeedItem, *, catching_up: bool) -> list[str]:
+        """The messages one event the viewer sees makes: staff get the item itself, serialised once for all."""
+        return [item.staff_message()]
 
-    async def _resident_texts(self, item: FeedItem) -> list[str]:
+    async def _unit_texts(self, point: UnitPoint) -> list[str]:
+        return []
+
+    async def _snapshot(self, cursor: int) -> None:
+        """What is true now: the viewer's open alerts (all of them, in pages: see ``Snapshot``). The database
+        connection is given back before anything is sent."""
+        async with self.runtime.read_sessions() as session:
+            rows = await open_alerts(session, self.viewer.principal, scope=self.scope)
+            await self._before_snapshot(session)
+        rows = self._snapshot_rows(rows, cursor)
+        first, *rest = pages(rows)
+        await self._send_snapshot(cursor, summaries(first), open_alerts=len(rows), more=bool(rest))
+        for n, page in enumerate(rest, start=1):
+            await self.send(SnapshotPage(cursor=cursor, alerts=summaries(page), more=n < len(rest)))
+
+    async def _before_snapshot(self, session: AsyncSession) -> None:
+        """Whatever else the snapshot needs from the database, read in the same session."""
+
+    def _snapshot_rows(self, rows: list[RowMapping], cursor: int) -> list[RowMapping]:
+        """The open alerts the snapshot shows."""
+        return rows
+
+    async def _send_snapshot(self, cursor: int, alerts: list[AlertSummary], *, open_alerts: int, more: bool) -> None:
+        await self.send(Snapshot(cursor=cursor, alerts=alerts, units=[], open_alerts=open_alerts, more=more))
+
+
+@dataclass
+class ConsoleStream(Stream):
+    """A command centre's console: the alerts and units of its agencies and jurisdictions (administrators: all),
+    and the residents' live positions in its area."""
+
+    name: ClassVar[StreamName] = "console"
+    roles: ClassVar[frozenset[Role | None]] = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+
+    @classmethod
+    async def viewer_for(cls, runtime: Runtime, principal: Principal) -> Viewer:
+        viewer = Viewer(stream=cls.name, principal=principal)
+        if principal.role is not Role.ADMIN and principal.agency_id is not None:
+            async with runtime.read_sessions() as session:
+                scope = await access.staff_scope(session, principal.agency_id)
+            viewer.agencies, viewer.jurisdictions = scope.agencies, scope.jurisdictions
+        return viewer
+
+    @property
+    def scope(self) -> access.StaffScope | None:
+        """The staff scope as computed when it connected (None for administrators)."""
+        if self.viewer.agencies is None:
+            return None
+        return access.StaffScope(agencies=self.viewer.agencies, jurisdictions=self.viewer.jurisdictions)
+
+    def sees(self, item: FeedItem) -> bool:
+        agencies = self.viewer.agencies
+        if agencies is None:
+            return True
+        return (
+            item.alert.agency_id in agencies
+            or (item.alert.jurisdiction_id is not None and item.alert.jurisdiction_id in self.viewer.jurisdictions)
+            or bool(item.escalated_to & agencies)
+        )
+
+    def sees_position(self, position: AlertPosition) -> bool:
+        agencies = self.viewer.agencies
+        return (
+            agencies is None
+            or position.agency_id in agencies
+            or (position.jurisdiction_id is not None and position.jurisdiction_id in self.viewer.jurisdictions)
+        )
+
+    def sees_unit(self, point: UnitPoint) -> bool:
+        return self.viewer.agencies is None or point.agency_id in self.viewer.agencies
+
+    async def _feed_texts(self, item: FeedItem, *, catching_up: bool) -> list[str]:
+        if not catching_up:
+            metrics.COMMIT_TO_CONSOLE.observe(time.time() - item.event.at.timestamp())
+        return [item.staff_message()]
+
+    async def _unit_texts(self, point: UnitPoint) -> list[str]:
+        return [self.runtime.wire.unit_message(point)]
+
+    async def _before_snapshot(self, session: AsyncSession) -> None:
+        # The board comes from the process's tracker, read after this stream started listening for unit changes,
+        # so whatever changes later follows the snapshot.
+        await complete_tracker(session, self.runtime.units.tracker)
+
+    async def _send_snapshot(self, cursor: int, alerts: list[AlertSummary], *, open_alerts: int, more: bool) -> None:
+        text = self.runtime.wire.console_snapshot(
+            self.runtime.units.tracker,
+            self.viewer.agencies,
+            cursor=cursor,
+            alerts=alerts,
+            open_alerts=open_alerts,
+            more=more,
+        )
+        await self.send_text(text)
+
+
+@dataclass
+class OfficerStream(Stream):
+    """An officer's phone: the offers and assignments of their unit, the resident's live position, and the
+    positions the phone sends while on duty."""
+
+    name: ClassVar[StreamName] = "officer"
+    roles: ClassVar[frozenset[Role | None]] = frozenset({Role.OFFICER})
+
+    def sees(self, item: FeedItem) -> bool:
+        return self.viewer.principal.unit_id is not None and self.viewer.principal.unit_id in item.units
+
+    def sees_position(self, position: AlertPosition) -> bool:
+        """A resident's live position: for the assigned unit's officer."""
+        return position.unit_id is not None and position.unit_id == self.viewer.principal.unit_id
+
+    async def _take_text(self, text: str) -> None:
+        try:
+            batch = PositionsIn.model_validate_json(text)
+        except ValidationError as error:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3])
+            self._reply(PositionsAck(seq=None, accepted=0, refused="positions.invalid", message=problem))
+            return
+        principal = self.viewer.principal
+        unit_id = principal.unit_id
+        if unit_id is None or principal.staff_id is None:
+            self._reply(PositionsAck(seq=batch.seq, accepted=0, refused="officer.no_unit", message="no unit"))
+            return
+        if not await self.runtime.units.on_duty(unit_id):
+            message = "go on duty before sharing your position"
+            self._reply(PositionsAck(seq=batch.seq, accepted=0, refused="officer.off_duty", message=message))
+            return
+        now = datetime.now(UTC)
+        for point in batch.points:
+            self.runtime.units.submit(PositionFix.of(point, unit_id=unit_id, staff_id=principal.staff_id, now=now))
+        self._reply(PositionsAck(seq=batch.seq, accepted=len(batch.points)))
+
+
+@dataclass
+class ResidentStream(Stream):
+    """A resident's phone: their own alerts' status, the officer coming and the ETA (after a duress PIN: a frozen
+    "cancelled")."""
+
+    name: ClassVar[StreamName] = "resident"
+    roles: ClassVar[frozenset[Role | None]] = frozenset({None})
+
+    residents_alerts: dict[uuid.UUID, _ResidentAlert] = field(default_factory=dict)
+
+    def sees(self, item: FeedItem) -> bool:
+        return item.resident_id == self.viewer.principal.resident_id and not item.hidden_from_resident
+
+    def on_units(self, points: Sequence[UnitPoint]) -> None:
+        # Only units of an alert the phone shows as open (never after a duress PIN).
+        mine = {
+            a.unit_id
+            for a in self.residents_alerts.values()
+            if a.unit_id is not None and a.shown_state() in ACTIVE_STATES
+        }
+        visible = [p for p in points if p.unit_id in mine]
+        if visible:
+            self._put(visible)
+
+    async def _feed_texts(self, item: FeedItem, *, catching_up: bool) -> list[str]:
         mine = self.residents_alerts.setdefault(item.alert.id, _ResidentAlert())
         if mine.duress:
             return []  # the phone shows "cancelled" and learns nothing more
@@ -451,6 +541,29 @@ class Stream:
             return []
         point = self.runtime.units.tracker.get(mine.unit_id) if mine.unit_id is not None else None
         return [(await self._resident_status(item.alert.id, mine, point)).model_dump_json()]
+
+    async def _unit_texts(self, point: UnitPoint) -> list[str]:
+        texts = []
+        for alert_id, mine in self.residents_alerts.items():
+            if mine.unit_id == point.unit_id and mine.shown_state() in ACTIVE_STATES:
+                texts.append((await self._resident_status(alert_id, mine, point)).model_dump_json())
+        return texts
+
+    def _snapshot_rows(self, rows: list[RowMapping], cursor: int) -> list[RowMapping]:
+        for alert in summaries(rows):
+            self.residents_alerts[alert.id] = _ResidentAlert(
+                unit_id=alert.unit_id,
+                state=alert.state,
+                acknowledged=alert.acknowledged_at is not None,
+                duress=alert.duress,
+                lat=alert.lat,
+                lon=alert.lon,
+                cursor=cursor,
+            )
+        # The phone's own view: a duress alert shows as cancelled and is not "open".
+        return [
+            row for row in rows if resident_view_state(AlertState(row["state"]), duress=row["duress"]) in ACTIVE_STATES
+        ]
 
     async def _resident_status(
         self, alert_id: uuid.UUID, mine: _ResidentAlert, point: UnitPoint | None
@@ -492,48 +605,9 @@ class Stream:
             message=mine.message,
         )
 
-    async def _snapshot(self, cursor: int) -> None:
-        """What is true now: the viewer's open alerts (all of them, in pages: see ``Snapshot``) and, for consoles,
-        the unit board. The board comes from the process's tracker, read after this stream started listening for
-        unit changes, so whatever changes later follows the snapshot. The database connection is given back before
-        anything is sent."""
-        console = self.viewer.stream == "console"
-        tracker = self.runtime.units.tracker
-        async with self.runtime.read_sessions() as session:
-            rows = await open_alerts(session, self.viewer.principal, scope=self.viewer.scope)
-            if console:
-                await complete_tracker(session, tracker)
-        if self.viewer.stream == "resident":
-            for alert in summaries(rows):
-                self.residents_alerts[alert.id] = _ResidentAlert(
-                    unit_id=alert.unit_id,
-                    state=alert.state,
-                    acknowledged=alert.acknowledged_at is not None,
-                    duress=alert.duress,
-                    lat=alert.lat,
-                    lon=alert.lon,
-                    cursor=cursor,
-                )
-            # The phone's own view: a duress alert shows as cancelled and is not "open".
-            rows = [
-                row
-                for row in rows
-                if resident_view_state(AlertState(row["state"]), duress=row["duress"]) in ACTIVE_STATES
-            ]
-        first, *rest = pages(rows)
-        if console:
-            text = self.runtime.wire.console_snapshot(
-                tracker,
-                self.viewer.agencies,
-                cursor=cursor,
-                alerts=summaries(first),
-                open_alerts=len(rows),
-                more=bool(rest),
-            )
-            await self.send_text(text)
-        else:
-            await self.send(
-                Snapshot(cursor=cursor, alerts=summaries(first), units=[], open_alerts=len(rows), more=bool(rest))
-            )
-        for n, page in enumerate(rest, start=1):
-            await self.send(SnapshotPage(cursor=cursor, alerts=summaries(page), more=n < len(rest)))
+
+STREAMS: dict[StreamName, type[Stream]] = {cls.name: cls for cls in (ConsoleStream, OfficerStream, ResidentStream)}
+
+
+async def viewer_for(runtime: Runtime, stream: StreamName, principal: Principal) -> Viewer:
+    return await STREAMS[stream].viewer_for(runtime, principal)
