@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from siaga.accounts.models import Resident, Role, Staff, Unit
 from siaga.alerts.models import Alert
-from tests.conftest import Api, Person, sos_body
+from tests.conftest import Api, Person, eventually, sos_body
 from tests.e2e.test_streams import COBLONG, Live, direct_offers, live, on_duty_near, stream
 
 __all__ = ["live"]  # the fixture, used by name below
@@ -62,9 +62,12 @@ async def test_a_drill_residents_press_is_an_exercise_for_every_viewer_and_a_rea
     assert (await api.get(operator, f"/alerts/{genuine['id']}")).json()["is_exercise"] is False
 
     # The exercise officer's unit takes part like any other: the drill's alert is offered to it and it can accept.
-    offers = (await api.get(officer, "/offers")).json()
-    mine = [o for o in offers if o["alert_id"] == drill["id"]]
-    assert mine, offers
+    # The offer is made after the press is committed, at the server's own pace: wait for it.
+    async def offered() -> list[dict[str, Any]]:
+        offers = (await api.get(officer, "/offers")).json()
+        return [o for o in offers if o["alert_id"] == drill["id"]]
+
+    mine = await eventually(offered, what="the drill's alert offered to the exercise officer's unit")
     accepted = await api.post(officer, f"/offers/{mine[0]['id']}/accept")
     assert accepted.status_code == 200, accepted.text
     assert (await api.get(operator, f"/alerts/{drill['id']}")).json()["unit_id"] == officer.unit_id
