@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
     )
     secret_key: SecretStr = Field(default=SecretStr(DEV_SECRET_KEY), description="Keys code and token hashes.")
+    totp_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Encrypts staff TOTP secrets at rest; empty: derived from secret_key (so the development key "
+        "only in development mode). Keep it once factors are enrolled: with another key they cannot be read. To "
+        "change secret_key alone, set this to the old secret_key",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = Field(default="", description="Base URL printed for people; defaults to http://host:port.")
@@ -246,6 +252,11 @@ class Settings(BaseSettings):
             )
         if len(self.secret_key.get_secret_value()) < 32:
             raise InsecureSettings("SIAGA_SECRET_KEY must be at least 32 characters")
+        totp_key = self.totp_key.get_secret_value()
+        if totp_key == DEV_SECRET_KEY:
+            raise InsecureSettings("SIAGA_TOTP_KEY is the development default; set a long random value")
+        if totp_key and len(totp_key) < 32:
+            raise InsecureSettings("SIAGA_TOTP_KEY must be at least 32 characters (or unset: SIAGA_SECRET_KEY)")
         if self.staff_second_factor == "optional":
             raise InsecureSettings(
                 "SIAGA_STAFF_SECOND_FACTOR=optional lets administrators and supervisors in with a password alone; "

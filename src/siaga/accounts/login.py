@@ -156,7 +156,9 @@ async def give_code(
         used = (
             None
             if throttled
-            else await totp.take_second_factor(session, staff=staff, code=body.code, recovery_code_id=recovery_id)
+            else await totp.take_second_factor(
+                session, staff=staff, code=body.code, recovery_code_id=recovery_id, settings=runtime.settings
+            )
         )
         if used is None:
             await audit.record(
@@ -211,7 +213,7 @@ async def begin_enrolment(principal: LoginInProgress, runtime: RuntimeDep) -> Fa
     staff_id = _expect_step(principal, None, totp.LoginStep.ENROL)
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
-        setup = await totp.begin_enrolment(session, staff=staff)
+        setup = await totp.begin_enrolment(session, staff=staff, settings=runtime.settings)
     return FactorSetup(secret=setup.secret, uri=setup.uri, qr_svg=setup.qr_svg)
 
 
@@ -230,7 +232,9 @@ async def confirm_enrolment(
     staff_id = _expect_step(principal, None, totp.LoginStep.ENROL)
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
-        codes = await totp.confirm_enrolment(session, staff=staff, code=body.code, by=ActorContext.staff(principal, ip))
+        codes = await totp.confirm_enrolment(
+            session, staff=staff, code=body.code, by=ActorContext.staff(principal, ip), settings=runtime.settings
+        )
         whole = None
         if principal.login_step == totp.LoginStep.ENROL:
             await accounts.revoke_session(session, session_id=principal.session_id)

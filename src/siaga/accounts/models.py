@@ -119,9 +119,9 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A synthetic officer of a drill: it can only use the session the drill was given (no password to log in with).
     is_exercise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # The second factor (see totp.py): a TOTP secret, in use once the holder confirmed a code from it
+    # The second factor (see totp.py): a TOTP secret (encrypted), in use once the holder confirmed a code from it
     # (``totp_enrolled_at``); the last time step a code was taken at, so a seen code cannot be used again.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(128))
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

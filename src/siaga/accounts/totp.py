@@ -5,11 +5,19 @@ Administrators and supervisors must enrol (``Settings.staff_second_factor``); op
 with a factor takes two steps: the password opens a session that can only give a code (``LoginStep.CODE``), or only
 enrol one (``LoginStep.ENROL``); the code turns it into a full session. Code guesses count against the same login
 limits as passwords. A code is taken once: the time step it belongs to is remembered, so a code seen over someone's
-shoulder cannot be used again."""
+shoulder cannot be used again.
+
+The secret is stored encrypted (AES-GCM, ``v1:`` then the nonce and ciphertext in base64): a copy of the database
+alone cannot make codes. The key is ``SIAGA_TOTP_KEY``, or ``SIAGA_SECRET_KEY`` when that is unset (derived with
+HKDF, so neither is used as it is), and the staff member's id is bound in, so a sealed secret copied to another
+account does not open. A secret stored in plaintext before encryption existed is still read, and sealed the next
+time it is used."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import io
 import re
 import secrets
@@ -19,6 +27,10 @@ from enum import StrEnum
 
 import pyotp
 import segno
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,6 +48,51 @@ RECOVERY_CODES = 10
 # A code from the step before or after now is taken too: phones' clocks drift, and a person types for a while.
 VALID_WINDOW = 1
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or copied from paper
+_SEALED = "v1:"
+_NONCE_BYTES = 12
+
+
+class FactorKeyError(RuntimeError):
+    """A stored TOTP secret the configured key cannot open: the key changed, or the row was altered or copied."""
+
+
+def _cipher(settings: Settings) -> AESGCM:
+    material = (settings.totp_key.get_secret_value() or settings.secret_key.get_secret_value()).encode()
+    key = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"siaga staff totp secrets v1").derive(material)
+    return AESGCM(key)
+
+
+def seal_secret(secret: str, *, staff_id: int, settings: Settings) -> str:
+    """``secret`` encrypted for ``staff_id``'s row, as stored."""
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    sealed = _cipher(settings).encrypt(nonce, secret.encode(), str(staff_id).encode())
+    return _SEALED + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def open_secret(stored: str, *, staff_id: int, settings: Settings) -> str:
+    """The secret a stored value holds; a plaintext one from before encryption as it is."""
+    if not stored.startswith(_SEALED):
+        return stored
+    try:
+        raw = base64.urlsafe_b64decode(stored.removeprefix(_SEALED))
+        plain = _cipher(settings).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], str(staff_id).encode())
+    except (InvalidTag, binascii.Error, ValueError) as exc:
+        raise FactorKeyError(
+            f"the second factor of staff {staff_id} cannot be decrypted with the configured key: SIAGA_TOTP_KEY "
+            "(or, unset, SIAGA_SECRET_KEY) is not the one it was stored with. Set the old key again, or reset the "
+            "factor (siaga user reset-factor) so the account enrols anew"
+        ) from exc
+    return plain.decode()
+
+
+def _secret(staff: Staff, settings: Settings) -> str | None:
+    """``staff``'s secret, sealing a plaintext one in place (written with the use case's transaction)."""
+    if staff.totp_secret is None:
+        return None
+    secret = open_secret(staff.totp_secret, staff_id=staff.id, settings=settings)
+    if not staff.totp_secret.startswith(_SEALED):
+        staff.totp_secret = seal_secret(secret, staff_id=staff.id, settings=settings)
+    return secret
 
 
 class LoginStep(StrEnum):
@@ -73,23 +130,26 @@ def login_step(staff: Staff, settings: Settings) -> LoginStep | None:
     return None
 
 
-async def begin_enrolment(session: AsyncSession, *, staff: Staff) -> FactorSetup:
+async def begin_enrolment(session: AsyncSession, *, staff: Staff, settings: Settings) -> FactorSetup:
     """A new secret for ``staff`` to add to an authenticator app; in use once ``confirm_enrolment`` sees a code
     from it. Starting again replaces a secret never confirmed."""
     if is_enrolled(staff):
         raise Conflict(
             "a second factor is already enrolled; an administrator can reset it", code="auth.factor_enrolled"
         )
-    staff.totp_secret = pyotp.random_base32()
+    secret = pyotp.random_base32()
+    staff.totp_secret = seal_secret(secret, staff_id=staff.id, settings=settings)
     staff.totp_last_step = None
     await session.flush()
-    uri = pyotp.TOTP(staff.totp_secret).provisioning_uri(name=staff.username, issuer_name=ISSUER)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=staff.username, issuer_name=ISSUER)
     svg = io.BytesIO()
     segno.make(uri, error="m").save(svg, kind="svg", scale=5, border=2, xmldecl=False, svgclass="totp-qr")
-    return FactorSetup(secret=staff.totp_secret, uri=uri, qr_svg=svg.getvalue().decode())
+    return FactorSetup(secret=secret, uri=uri, qr_svg=svg.getvalue().decode())
 
 
-async def confirm_enrolment(session: AsyncSession, *, staff: Staff, code: str, by: ActorContext) -> list[str]:
+async def confirm_enrolment(
+    session: AsyncSession, *, staff: Staff, code: str, by: ActorContext, settings: Settings
+) -> list[str]:
     """Put the started factor in use with a code from it, and return new recovery codes: they are shown this once
     and kept only as hashes."""
     if is_enrolled(staff):
@@ -98,7 +158,7 @@ async def confirm_enrolment(session: AsyncSession, *, staff: Staff, code: str, b
         )
     if staff.totp_secret is None:
         raise Conflict("start the enrolment first", code="auth.factor_not_started")
-    if not await take_totp(session, staff=staff, code=code):
+    if not await take_totp(session, staff=staff, code=code, settings=settings):
         raise Invalid("that code is not the one your app shows now", code="auth.bad_code", details={"field": "code"})
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
     hashes = await asyncio.to_thread(lambda: [security.hash_secret(c) for c in codes])
@@ -155,12 +215,15 @@ async def matching_recovery_code(
     return await asyncio.to_thread(find)
 
 
-async def take_totp(session: AsyncSession, *, staff: Staff, code: str, now: datetime | None = None) -> bool:
+async def take_totp(
+    session: AsyncSession, *, staff: Staff, code: str, settings: Settings, now: datetime | None = None
+) -> bool:
     """Whether ``code`` is the TOTP code of ``staff``'s secret now (a step either side), taking it: its time step
     is remembered in one atomic statement, so the same code (or an older one) is refused after, on any process."""
-    if staff.totp_secret is None or not looks_like_totp(code):
+    secret = _secret(staff, settings)
+    if secret is None or not looks_like_totp(code):
         return False
-    totp = pyotp.TOTP(staff.totp_secret)
+    totp = pyotp.TOTP(secret)
     current = totp.timecode(now or utcnow())
     wanted = _normalised(code)
     for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
@@ -179,7 +242,7 @@ async def take_totp(session: AsyncSession, *, staff: Staff, code: str, now: date
 
 
 async def take_second_factor(
-    session: AsyncSession, *, staff: Staff, code: str, recovery_code_id: int | None
+    session: AsyncSession, *, staff: Staff, code: str, recovery_code_id: int | None, settings: Settings
 ) -> FactorUse | None:
     """Take the code of a login's second step: the TOTP code, or the recovery code ``matching_recovery_code`` found
     (each used once, atomically). None: neither."""
@@ -197,7 +260,7 @@ async def take_second_factor(
             .where(RecoveryCode.staff_id == staff.id, RecoveryCode.used_at.is_(None))
         )
         return FactorUse(kind="recovery_code", recovery_codes_left=int(left or 0))
-    if await take_totp(session, staff=staff, code=code):
+    if await take_totp(session, staff=staff, code=code, settings=settings):
         return FactorUse(kind="totp", recovery_codes_left=-1)
     return None
 
