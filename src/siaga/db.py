@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
@@ -117,6 +118,16 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """One unit of work: commit on success, roll back on any error."""
     async with factory() as session, session.begin():
         yield session
+
+
+# Opens one unit of work: a session in a transaction, committed when the block succeeds. The runtime's
+# (``Runtime.unit_of_work``) also tells the rest of Siaga what the transaction did, after the commit.
+UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+def units_of_work(factory: async_sessionmaker[AsyncSession]) -> UnitOfWork:
+    """Plain transactions of ``factory``, with nothing told after the commit (the command line, tests)."""
+    return partial(transaction, factory)
 
 
 class CoreRunner:

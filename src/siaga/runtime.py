@@ -12,17 +12,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from siaga import metrics
-from siaga.accounts.sessions import SESSIONS_REVOKED, PrincipalCache
+from siaga import aftercommit, metrics
+from siaga.accounts.sessions import PrincipalCache
+from siaga.aftercommit import MessagesQueued, OffersDue, SessionsRevoked, TimelineWritten, UnitsChanged
 from siaga.agencies.service import JurisdictionLocator
 from siaga.alerts import press
 from siaga.alerts.ingest import GroupCommit, Outcome
 from siaga.alerts.press import PressIn
-from siaga.alerts.timeline import EVENTS_WRITTEN
 from siaga.background import Loop
 from siaga.config import Settings
 from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction, utcnow
-from siaga.dispatch.service import DISPATCH_WAKE
 from siaga.dispatch.timers import TimerSweep
 from siaga.heap import HeapKeeper
 from siaga.notify import service as notify
@@ -30,14 +29,13 @@ from siaga.notify.consent import ContactRules
 from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, HttpSMS, SMSSender, dev_sms_path
 from siaga.ops import retention
-from siaga.realtime.feed import FEED_ITEMS, EventFeed, poke
+from siaga.realtime.feed import EventFeed, FeedItem, poke
 from siaga.realtime.guard import StreamSessions
 from siaga.realtime.hub import Hub, HubLagged, hub_from_url
 from siaga.realtime.locations import LivePositions
 from siaga.realtime.outbox import HubOutbox
 from siaga.realtime.wire import WireCache
 from siaga.responders.live import LiveUnits
-from siaga.responders.service import UNITS_CHANGED
 
 log = logging.getLogger("siaga.runtime")
 
@@ -73,6 +71,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.core = CoreRunner(self.engine)
+        self.after_commit = aftercommit.Handlers()
+        self._register_after_commit()
         self.feed = EventFeed(self.read_sessions, self.hub, core=self.core)
         self.outbox = HubOutbox(self.hub)  # the hub hears of commits in the background: a write never waits on it
         self.principals = PrincipalCache(self.read_sessions)
@@ -93,7 +93,7 @@ class Runtime:
             freeze_every_s=self.settings.gc_freeze_seconds, reclaim_every_s=self.settings.gc_reclaim_seconds
         )
         self.retries = Loop(
-            "delivery-retry", lambda: notify.retry_due(self.sessions, self.senders), interval=DELIVERY_RETRY_S
+            "delivery-retry", lambda: notify.retry_due(self.unit_of_work, self.senders), interval=DELIVERY_RETRY_S
         )
         # The first purge a few minutes after start, not an interval later: a process restarted more often than the
         # interval (a deployment a day, a crash loop) still purges.
@@ -123,14 +123,13 @@ class Runtime:
             buffer_m=self.settings.jurisdiction_buffer_m,
         )
         places = {p.body.id: place for p, place in zip(located, found, strict=True)}
-        outcomes, info = await self.core.write(
+        outcomes, events = await self.core.write(
             partial(press.store, presses=presses, places=places, settings=self.settings)
         )
         committed = utcnow()
         for each in presses:
             metrics.PRESS_TO_COMMIT.observe((committed - each.received_at).total_seconds())
-        if self.started:
-            await self._after_commit(info)
+        await self.after_commit.run(events)
         return outcomes
 
     @property
@@ -198,26 +197,47 @@ class Runtime:
         the streams, the other processes, the notifiers and the timers hear of it."""
         async with transaction(self.sessions) as session:
             yield session
-        if session.info.get(SESSIONS_REVOKED):
-            self.principals.forget_all()
-            self.stream_sessions.revoked()
-        if self.started:
-            await self._after_commit(session.info)
+        await self.after_commit.run(aftercommit.collected(session))
 
-    async def _after_commit(self, info: dict[Any, Any]) -> None:
-        if info.get(SESSIONS_REVOKED):
+    def _register_after_commit(self) -> None:
+        """What each kind of ``aftercommit`` event sets going once its transaction commits."""
+        on = self.after_commit.on
+        on(SessionsRevoked, self._sessions_revoked)
+        on(TimelineWritten, self._timeline_written)
+        on(UnitsChanged, self._units_changed)
+        on(MessagesQueued, self._messages_queued)
+        on(OffersDue, self._offers_due)
+
+    def _sessions_revoked(self, _: Sequence[SessionsRevoked]) -> None:
+        self.principals.forget_all()
+        self.stream_sessions.revoked()
+        if self.started:
             self.outbox.put(SESSIONS_CHANNEL, "1")  # if it is lost, other processes still see it within seconds
-        if info.get(EVENTS_WRITTEN):
-            if info.get(FEED_ITEMS):
-                self.feed.offer(info[FEED_ITEMS])  # built by their writer: no need to read them back
-            else:
-                self.feed.wake()
-            poke(self.outbox)
-        if info.get(UNITS_CHANGED):
-            self.spawn(self.units.publish_units(sorted(info[UNITS_CHANGED])))
-        if info.get(notify.OUTBOUND):
-            self.spawn(notify.deliver(self.sessions, self.senders, list(info[notify.OUTBOUND])))
-        if info.get(DISPATCH_WAKE):
+
+    def _timeline_written(self, events: Sequence[TimelineWritten]) -> None:
+        if not self.started:
+            return
+        items: list[FeedItem] = []
+        for event in events:
+            if event.items is None:
+                self.feed.wake()  # read back, with every event of the transaction
+                break
+            items.extend(event.items)
+        else:
+            self.feed.offer(items)  # built by their writer: no need to read them back
+        poke(self.outbox)
+
+    def _units_changed(self, events: Sequence[UnitsChanged]) -> None:
+        if self.started:
+            self.spawn(self.units.publish_units(sorted(set().union(*(e.unit_ids for e in events)))))
+
+    def _messages_queued(self, events: Sequence[MessagesQueued]) -> None:
+        if self.started:
+            ids = [i for event in events for i in event.message_ids]
+            self.spawn(notify.deliver(self.unit_of_work, self.senders, ids))
+
+    def _offers_due(self, _: Sequence[OffersDue]) -> None:
+        if self.started:
             self.timers.wake()
 
     async def _follow_revocations(self) -> None:

@@ -41,7 +41,7 @@ async def _time_passes(runtime: Runtime, alert_id: str) -> None:
             )
             .values(next_attempt_at=utcnow() - timedelta(seconds=1))
         )
-    await notify.retry_due(runtime.sessions, runtime.senders)
+    await notify.retry_due(runtime.unit_of_work, runtime.senders)
 
     async def settled() -> bool:
         return not any(m.status == "sending" for m in await messages_for(runtime, alert_id))

@@ -170,7 +170,7 @@ async def test_one_number_gets_at_most_the_days_cap_of_alarms_however_many_resid
         for message in (await session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids)))).all():
             message.next_attempt_at = message.created_at
     senders = api.runtime.senders
-    await asyncio.gather(*(notify.deliver(api.runtime.sessions, senders, [i]) for i in ids))
+    await asyncio.gather(*(notify.deliver(api.runtime.unit_of_work, senders, [i]) for i in ids))
 
     decided = [m for alert in alerts for m in await messages_for(api.runtime, alert["id"])]
     assert sorted(m.status for m in decided) == ["sent", "sent", "suppressed", "suppressed", "suppressed"]

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from siaga.accounts import service as accounts
-from siaga.db import utcnow
+from siaga.db import units_of_work, utcnow
 from siaga.notify import service as notify
 from siaga.notify.models import DeliveryAttempt, OutboundMessage
 from siaga.notify.sms import HttpSMS
@@ -79,7 +79,7 @@ async def _message(db: Runtime, message_id: int) -> tuple[OutboundMessage, list[
 async def test_a_code_reaches_the_gateway_and_the_stored_body_is_redacted(db: Runtime, gateway: Gateway) -> None:
     sender = HttpSMS(url=gateway.url, token="gateway-token", sender="SIAGA")
     message_id = await _queue_code(db, "0812-5555-0001")
-    await notify.deliver(db.sessions, sender, [message_id])
+    await notify.deliver(units_of_work(db.sessions), sender, [message_id])
 
     assert len(gateway.received) == 1
     sent = gateway.received[0]
@@ -98,7 +98,7 @@ async def test_a_failed_send_is_recorded_and_retried_until_it_gets_through(db: R
     sender = HttpSMS(url=gateway.url, token="", sender="SIAGA")
     gateway.status = 503
     message_id = await _queue_code(db, "0812-5555-0002")
-    await notify.deliver(db.sessions, sender, [message_id])
+    await notify.deliver(units_of_work(db.sessions), sender, [message_id])
 
     message, attempts = await _message(db, message_id)
     assert message.status == "failed"
@@ -107,7 +107,7 @@ async def test_a_failed_send_is_recorded_and_retried_until_it_gets_through(db: R
     assert [a.ok for a in attempts] == [False]
 
     # Not due yet: the retry round leaves it alone.
-    assert await notify.retry_due(db.sessions, sender) == 0
+    assert await notify.retry_due(units_of_work(db.sessions), sender) == 0
     async with db.unit_of_work() as session:
         await session.execute(
             update(OutboundMessage)
@@ -115,7 +115,7 @@ async def test_a_failed_send_is_recorded_and_retried_until_it_gets_through(db: R
             .values(next_attempt_at=utcnow() - timedelta(seconds=1))
         )
     gateway.status = 200
-    assert await notify.retry_due(db.sessions, sender) == 1
+    assert await notify.retry_due(units_of_work(db.sessions), sender) == 1
     message, attempts = await _message(db, message_id)
     assert message.status == "sent"
     assert [a.ok for a in attempts] == [False, True]
@@ -125,7 +125,7 @@ async def test_a_failed_send_is_recorded_and_retried_until_it_gets_through(db: R
 async def test_an_unreachable_gateway_is_a_recorded_failure_not_a_crash(db: Runtime) -> None:
     sender = HttpSMS(url="http://127.0.0.1:9/send", token="", sender="SIAGA", timeout=2)
     message_id = await _queue_code(db, "0812-5555-0003")
-    await notify.deliver(db.sessions, sender, [message_id])
+    await notify.deliver(units_of_work(db.sessions), sender, [message_id])
     message, attempts = await _message(db, message_id)
     assert message.status == "failed"
     assert "unreachable" in message.last_error

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts import identity
 from siaga.accounts.models import EmergencyContact, ModerationRecord, OneTimeCode, Resident
 from siaga.accounts.schemas import EmergencyContactIn, ResidentUpdate
-from siaga.accounts.sessions import SESSIONS_REVOKED
 from siaga.accounts.turns import take_turns
+from siaga.aftercommit import SessionsRevoked, emit
 from siaga.alerts.domain import ACTIVE_STATES
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.audit.models import AuditRecord
@@ -170,7 +170,7 @@ async def delete_account(session: AsyncSession, *, resident: Resident) -> Delete
     )
     await session.execute(update(OutboundMessage).where(to_them_or_about_them).values(body="", recipient=""))
     deleted = await _delete_rows_of(session, resident.id)
-    session.info[SESSIONS_REVOKED] = True
+    emit(session, SessionsRevoked())
     await session.execute(delete(OneTimeCode).where(OneTimeCode.phone == resident.phone))
     subject = str(resident.id)
     await session.execute(

@@ -114,7 +114,7 @@ async def request_code(body: CodeRequest, runtime: RuntimeDep, ip: ClientIP) -> 
             client_ip=ip,
         )
     # After the commit, in this request (the person is waiting for it); a failed send is recorded and retried.
-    await notify.deliver(runtime.sessions, runtime.senders, [message_id])
+    await notify.deliver(runtime.unit_of_work, runtime.senders, [message_id])
     return CodeRequested(phone=phone, expires_in=runtime.settings.otp_ttl_seconds)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from siaga.accounts import security
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import AuthSession, LoginAttempts, Resident, Role, Staff
+from siaga.aftercommit import SessionsRevoked, emit
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import TooManyRequests
@@ -278,9 +279,6 @@ async def live_sessions(session: AsyncSession, session_ids: Collection[int]) -> 
     return live
 
 
-SESSIONS_REVOKED = "siaga.sessions_revoked"  # session.info flag: the unit of work tells every PrincipalCache
-
-
 class PrincipalCache:
     """Token -> principal for a few seconds, so the SOS press and an officer's positions do not each cost a session
     lookup.
@@ -323,4 +321,4 @@ class PrincipalCache:
 
 async def revoke_session(session: AsyncSession, *, session_id: int) -> None:
     await session.execute(update(AuthSession).where(AuthSession.id == session_id).values(revoked_at=utcnow()))
-    session.info[SESSIONS_REVOKED] = True
+    emit(session, SessionsRevoked())

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import security
 from siaga.accounts.models import AuthSession, Role, Staff, Unit
-from siaga.accounts.sessions import SESSIONS_REVOKED
+from siaga.aftercommit import SessionsRevoked, emit
 from siaga.agencies.models import Agency
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
@@ -240,7 +240,7 @@ async def end_sessions(session: AsyncSession, *, staff: Staff, by: ActorContext)
     if by.principal is not None:
         query = query.where(AuthSession.id != by.principal.session_id)
     result = await session.execute(query.values(revoked_at=utcnow()))
-    session.info[SESSIONS_REVOKED] = True
+    emit(session, SessionsRevoked())
     return int(getattr(result, "rowcount", 0) or 0)
 
 

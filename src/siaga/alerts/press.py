@@ -29,6 +29,7 @@ from sqlalchemy.types import TypeEngine
 
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import EmergencyContact, Resident
+from siaga.aftercommit import Event, MessagesQueued, OffersDue, TimelineWritten
 from siaga.agencies import service as agencies
 from siaga.agencies.models import Agency, AgencyKind, JurisdictionAgency
 from siaga.alerts import domain
@@ -37,16 +38,14 @@ from siaga.alerts.ingest import Outcome, Raced, Stored
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation, AlertPress
 from siaga.alerts.schemas import AlertCreate, ResidentAlertRead
 from siaga.alerts.service import request_hash
-from siaga.alerts.timeline import EVENT_LOG_LOCK, EVENTS_WRITTEN
+from siaga.alerts.timeline import EVENT_LOG_LOCK
 from siaga.audit.models import AuditRecord
 from siaga.config import Settings
 from siaga.db import Base, utcnow
-from siaga.dispatch.service import DISPATCH_WAKE
 from siaga.errors import NotFound
 from siaga.notify import contacts
-from siaga.notify import service as notify
 from siaga.notify.models import OutboundMessage
-from siaga.realtime.feed import FEED_ITEMS, written_item
+from siaga.realtime.feed import written_item
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +79,12 @@ def store(
     *,
     places: dict[uuid.UUID, agencies.Place],
     settings: Settings,
-) -> tuple[list[Outcome], dict[str, Any]]:
+) -> tuple[list[Outcome], list[Event]]:
     """Write every new press of the batch (``places``: where each located press falls, from the in-memory index).
-    Returns each press's outcome and what the unit of work tells others after the commit (``session.info`` flags).
+    Returns each press's outcome and what the unit of work tells others after the commit (``aftercommit`` events).
     Synchronous Core, so that on SQLite the whole batch is one hop to the database thread (``db.CoreRunner``)."""
     outcomes: list[Outcome | None] = [None] * len(presses)
-    info: dict[str, Any] = {}
+    info: list[Event] = []
     resident_ids = {p.principal.resident_id for p in presses if p.principal.resident_id}
     residents = _residents(connection, resident_ids)
     active = _active_alerts(connection, resident_ids)
@@ -198,7 +197,7 @@ def _join(
     connection: Connection,
     joining: list[tuple[PressIn, _Active]],
     opened: set[uuid.UUID],
-    info: dict[str, Any],
+    info: list[Event],
 ) -> list[PressIn]:
     """Store presses made while the resident's alert is active as presses of that alert: durable under their own
     id, counted on the alert, their position on its trail, audited; no new alert, card, SMS or escalation. At
@@ -280,8 +279,7 @@ def _join(
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK})
         connection.execute(statements.events, flags)
-        info.pop(FEED_ITEMS, None)  # the feed reads this batch's events back, flags included
-        info[EVENTS_WRITTEN] = True
+        info.append(TimelineWritten())  # the feed reads this batch's events back, flags included
     return orphans
 
 
@@ -291,7 +289,7 @@ def _write(
     residents: dict[uuid.UUID, _Resident],
     places: dict[uuid.UUID, agencies.Place],
     settings: Settings,
-    info: dict[str, Any],
+    info: list[Event],
 ) -> set[uuid.UUID]:
     """Insert the alerts (an id already stored is skipped) and, for those inserted, their events, first trail
     points, audit records and contacts' SMS. Returns the ids inserted."""
@@ -445,14 +443,14 @@ def _write(
             }
             for phone in resident.contacts
         )
-        if agency.direct_offers:
-            info[DISPATCH_WAKE] = True
+        if agency.direct_offers and OffersDue() not in info:
+            info.append(OffersDue())
 
     if connection.dialect.name == "postgresql":
         # Timeline events commit in id order (see alerts.timeline.lock_event_log), taken as late as possible.
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK})
     event_ids = connection.scalars(statements.events, events).all()
-    info[FEED_ITEMS] = [
+    items = [
         written_item(
             {**event, "id": event_id},
             {**rows[event["alert_id"]], "unit_id": None, "acknowledged_at": None},
@@ -466,8 +464,8 @@ def _write(
     connection.execute(statements.audit, audit)
     if messages:
         ids = connection.scalars(statements.messages, messages).all()
-        info[notify.OUTBOUND] = list(ids)
-    info[EVENTS_WRITTEN] = True
+        info.append(MessagesQueued(tuple(ids)))
+    info.append(TimelineWritten(tuple(items)))
     return written
 
 

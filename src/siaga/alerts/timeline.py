@@ -7,11 +7,11 @@ import uuid
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from siaga.aftercommit import TimelineWritten, emit
 from siaga.alerts.domain import SYSTEM, Actor, AlertSnapshot, AlertState, DomainEvent, EventKind
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.db import utcnow
 
-EVENTS_WRITTEN = "siaga.events_written"  # session.info flag: the unit of work tells the streams after commit
 EVENT_LOG_LOCK = 7_473_611  # a fixed PostgreSQL advisory lock key ("siaga events")
 _LOCKED = "siaga.event_log_locked"
 
@@ -37,7 +37,7 @@ def append_event(
     lon: float | None = None,
 ) -> AlertEvent:
     """Add one event (the caller has taken ``lock_event_log``)."""
-    session.info[EVENTS_WRITTEN] = True
+    emit(session, TimelineWritten())
     row = AlertEvent(
         alert_id=alert.id,
         agency_id=alert.agency_id,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Officer, Principal
 from siaga.accounts.models import Role, Staff
+from siaga.aftercommit import OffersDue, emit
 from siaga.agencies.models import Agency
 from siaga.alerts import domain
 from siaga.alerts.domain import ACTIVE_STATES, DomainEvent
@@ -50,7 +51,7 @@ async def hand_back(
         )
         alert.offer_ring = 0
         alert.offer_due_at = now
-        session.info[dispatch.DISPATCH_WAKE] = True
+        emit(session, OffersDue())
     await session.flush()
     return alert, events
 

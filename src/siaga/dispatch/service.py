@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role, Staff
+from siaga.aftercommit import OffersDue, emit
 from siaga.agencies import service as agencies_service
 from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
 from siaga.alerts import domain
@@ -121,9 +122,6 @@ async def _close_offers(session: AsyncSession, alert: Alert, *, accepted_unit: i
     return units
 
 
-DISPATCH_WAKE = "siaga.dispatch_wake"  # session.info: the timer sweep has work due now
-
-
 async def on_raised(session: AsyncSession, *, settings: Settings, alert: Alert) -> None:
     """Start a new alert's timers (escalation T1 and T2, and direct offers at once where the agency uses them)
     and tell the resident's emergency contacts."""
@@ -136,7 +134,7 @@ async def on_raised(session: AsyncSession, *, settings: Settings, alert: Alert) 
     alert.dispatch_due_at = alert.created_at + timedelta(seconds=max(t2, t1))
     if agency is not None and agency.direct_offers:
         alert.offer_due_at = now
-        session.info[DISPATCH_WAKE] = True
+        emit(session, OffersDue())
     await notify_emergency_contacts(session, settings=settings, alert=alert)
     await session.flush()
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
 from siaga.accounts.models import AuthSession, Resident, Role, Staff, Unit
+from siaga.aftercommit import SessionsRevoked, emit
 from siaga.agencies.models import Agency
 from siaga.config import Settings
 from siaga.db import utcnow
@@ -117,7 +118,7 @@ async def end(session: AsyncSession, *, settings: Settings) -> tuple[int, int, l
         .where(AuthSession.resident_id.in_(exercise_residents), AuthSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    session.info[accounts.SESSIONS_REVOKED] = True
+    emit(session, SessionsRevoked())
     await session.flush()
     await responders.sync_units(session, units)
     return len(staff_ids), int(getattr(revoked, "rowcount", 0) or 0), handed

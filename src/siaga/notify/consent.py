@@ -21,13 +21,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.models import Resident
 from siaga.alerts.models import Alert
 from siaga.audit import service as audit
 from siaga.config import Settings
-from siaga.db import utcnow
+from siaga.db import UnitOfWork, utcnow
 from siaga.notify.models import ContactConsent, ContactSMSDay, OutboundMessage
 
 ALARM = "emergency_contact"
@@ -206,12 +206,10 @@ async def _decide(
     return consent, unconfirmed_alarm_text(message.body, name=name, link=rules.link(consent.code)), None
 
 
-async def screen_alarm(
-    sessions: async_sessionmaker[AsyncSession], rules: ContactRules, message: OutboundMessage
-) -> str | None:
+async def screen_alarm(work: UnitOfWork, rules: ContactRules, message: OutboundMessage) -> str | None:
     """Decide whether an emergency contact's alarm goes, once, on its first attempt: the text to send, or None
     when it is suppressed (the message is then final, with the reason). The decision is audited either way."""
-    async with sessions() as session, session.begin():
+    async with work() as session:
         alert = await session.get(Alert, uuid.UUID(message.alert_id)) if message.alert_id else None
         resident = await session.get(Resident, alert.resident_id) if alert else None
         if alert is None or resident is None:

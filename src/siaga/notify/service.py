@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga import metrics
+from siaga.aftercommit import MessagesQueued, emit
 from siaga.alerts.domain import DomainEvent, EventKind
 from siaga.alerts.timeline import record_system_event
-from siaga.db import utcnow
+from siaga.db import UnitOfWork, utcnow
 from siaga.dispatch.models import PushSubscriptionRecord
 from siaga.notify import consent
 from siaga.notify.models import DeliveryAttempt, OutboundMessage
@@ -33,7 +34,6 @@ log = logging.getLogger("siaga.notify")
 MAX_ATTEMPTS = 6
 LEASE = timedelta(seconds=60)
 REDACTED_PURPOSES = frozenset({"otp"})  # bodies holding secrets are blanked once the provider has them
-OUTBOUND = "siaga.outbound"  # session.info: message ids the unit of work delivers after the commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ async def queue(
     session.add(message)
     await session.flush()
     if not inline:
-        session.info.setdefault(OUTBOUND, []).append(message.id)
+        emit(session, MessagesQueued((message.id,)))
     return message
 
 
@@ -94,18 +94,16 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))
 
 
-async def deliver(
-    sessions: async_sessionmaker[AsyncSession], senders: Senders | SMSSender, message_ids: Sequence[int]
-) -> None:
+async def deliver(work: UnitOfWork, senders: Senders | SMSSender, message_ids: Sequence[int]) -> None:
     """Try each message once now. Failures are recorded with the error and left for the retry loop."""
     chosen = senders if isinstance(senders, Senders) else Senders(sms=senders)
     for message_id in message_ids:
-        await _attempt(sessions, chosen, message_id)
+        await _attempt(work, chosen, message_id)
 
 
-async def retry_due(sessions: async_sessionmaker[AsyncSession], senders: Senders | SMSSender) -> int:
+async def retry_due(work: UnitOfWork, senders: Senders | SMSSender) -> int:
     """Retry every message whose backoff (or lease) has passed. Returns how many were tried."""
-    async with sessions() as session:
+    async with work() as session:
         ids = list(
             (
                 await session.scalars(
@@ -118,14 +116,14 @@ async def retry_due(sessions: async_sessionmaker[AsyncSession], senders: Senders
                 )
             ).all()
         )
-    await deliver(sessions, senders, ids)
+    await deliver(work, senders, ids)
     return len(ids)
 
 
-async def _claim(sessions: async_sessionmaker[AsyncSession], message_id: int) -> OutboundMessage | None:
+async def _claim(work: UnitOfWork, message_id: int) -> OutboundMessage | None:
     """Take the message for one attempt, unless another process has it or it is done."""
     now = utcnow()
-    async with sessions() as session, session.begin():
+    async with work() as session:
         claimed = await session.execute(
             update(OutboundMessage)
             .where(
@@ -142,25 +140,25 @@ async def _claim(sessions: async_sessionmaker[AsyncSession], message_id: int) ->
         return await session.get(OutboundMessage, message_id)
 
 
-async def _attempt(sessions: async_sessionmaker[AsyncSession], senders: Senders, message_id: int) -> None:
-    message = await _claim(sessions, message_id)
+async def _attempt(work: UnitOfWork, senders: Senders, message_id: int) -> None:
+    message = await _claim(work, message_id)
     if message is None:
         return
     if message.purpose == consent.ALARM and message.attempts == 1:
         # An emergency contact's alarm: sent only with their consent (or once before they answer), capped a day.
-        body = await consent.screen_alarm(sessions, senders.contacts, message)
+        body = await consent.screen_alarm(work, senders.contacts, message)
         if body is None:
             return
         message.body = body
     error, gone, provider_id = "", False, ""
     try:
-        provider_id = await _send(sessions, senders, message)
+        provider_id = await _send(work, senders, message)
     except SubscriptionGone as exc:
         error, gone = str(exc), True
     except DeliveryError as exc:
         error = str(exc)
     metrics.DELIVERIES.labels(message.channel, "gone" if gone else "failed" if error else "sent").inc()
-    async with sessions() as session, session.begin():
+    async with work() as session:
         row = await session.get(OutboundMessage, message_id)
         assert row is not None
         session.add(DeliveryAttempt(message_id=message_id, ok=not error, error=error))
@@ -192,13 +190,13 @@ async def _attempt(sessions: async_sessionmaker[AsyncSession], senders: Senders,
             await record_system_event(session, uuid.UUID(row.alert_id), event)
 
 
-async def _send(sessions: async_sessionmaker[AsyncSession], senders: Senders, message: OutboundMessage) -> str:
+async def _send(work: UnitOfWork, senders: Senders, message: OutboundMessage) -> str:
     if message.channel == "sms":
         return await senders.sms.send(to=message.recipient, body=message.body)
     if message.channel == "push":
         if senders.push is None:
             raise DeliveryError("Web Push is not configured (SIAGA_VAPID_PRIVATE_KEY)")
-        async with sessions() as session:
+        async with work() as session:
             record = await session.get(PushSubscriptionRecord, int(message.recipient.removeprefix("push:")))
         if record is None:
             raise SubscriptionGone("the officer's phone unsubscribed")

@@ -40,8 +40,6 @@ log = logging.getLogger("siaga.feed")
 
 EVENTS_CHANNEL = "siaga.events"
 BATCH = 500
-# session.info key: the FeedItems of the events a unit of work wrote, built by their writer (see EventFeed.offer)
-FEED_ITEMS = "siaga.feed_items"
 # Each process's pokes carry its own token, so that its feed does not read again for what it has just offered.
 _POKE = uuid.uuid4().hex
 

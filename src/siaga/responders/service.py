@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Officer, Principal
 from siaga.accounts.models import Staff, Unit
+from siaga.aftercommit import UnitsChanged, emit
 from siaga.alerts.domain import ACTIVE_STATES, AlertState
 from siaga.alerts.models import Alert
 from siaga.db import utcnow
@@ -18,8 +19,6 @@ from siaga.dispatch.models import AlertOffer, OfferState
 from siaga.responders.models import DutyMode, DutyPeriod, PositionRecord, UnitState, UnitStatus
 from siaga.responders.schemas import PositionIn
 from siaga.responders.tracker import UnitPoint
-
-UNITS_CHANGED = "siaga.units_changed"  # session.info: unit ids whose state changed, published after commit
 
 _ALERT_TO_UNIT = {
     AlertState.DISPATCHED.value: UnitState.ASSIGNED,
@@ -69,7 +68,7 @@ async def sync_units(session: AsyncSession, unit_ids: Iterable[int | None]) -> N
             row.state = state.value
             row.alert_id = alert_id
             row.changed_at = utcnow()
-            session.info.setdefault(UNITS_CHANGED, set()).add(unit_id)
+            emit(session, UnitsChanged(frozenset({unit_id})))
     await session.flush()
 
 
