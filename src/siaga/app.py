@@ -22,15 +22,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from siaga import __version__
 from siaga.accounts.router import router as accounts_router
 from siaga.agencies.router import router as agencies_router
+from siaga.alerts.domain import TransitionError
 from siaga.alerts.router import router as alerts_router
 from siaga.audit.router import router as audit_router
 from siaga.config import Settings
 from siaga.deps import RuntimeDep, is_refusal, record_refusal
 from siaga.dispatch.router import router as dispatch_router
-from siaga.errors import SiagaError
+from siaga.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, SiagaError, TooManyRequests, Unauthorized
 from siaga.exercise.router import router as exercise_router
 from siaga.logs import RequestLog
 from siaga.metrics import PressCount
+from siaga.monitoring import MetricsRefused
 from siaga.monitoring import router as monitoring_router
 from siaga.noop import router as noop_router
 from siaga.notify.router import router as consent_router
@@ -45,6 +47,30 @@ from siaga.web.router import IMPORT_MAP, STATIC, WebConfig, web_config
 from siaga.web.router import router as web_router
 
 log = logging.getLogger("siaga.app")
+
+
+# The one place a domain error becomes an HTTP status, keyed by the error's class. A class not listed answers as the
+# nearest listed class it derives from (NotVisible as NotFound, InvalidNIK as Invalid, the alert state machine's
+# kinds as Conflict, Forbidden or Invalid). The routers' ``error_responses(...)`` document these statuses.
+HTTP_STATUS: Mapping[type, int] = {
+    SiagaError: 400,
+    BadRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    MetricsRefused: 403,  # a scraper refused, not a person: no audit record (see deps.is_refusal)
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    TooManyRequests: 429,
+    # A command the alert's state does not allow. Its kinds TransitionConflict and NotAllowed name Conflict and
+    # Forbidden first among their bases, so they answer 409 and 403.
+    TransitionError: 422,
+}
+
+
+def http_status(error: SiagaError) -> int:
+    """The status ``error`` answers with: that of the first class of its MRO the table lists."""
+    return next(HTTP_STATUS[cls] for cls in type(error).__mro__ if cls in HTTP_STATUS)
 
 
 def error_json(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
@@ -124,7 +150,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SiagaError)
     async def siaga_error(request: Request, exc: SiagaError) -> JSONResponse:
-        response = error_json(exc.status_code, exc.code, exc.message, exc.details)
+        response = error_json(http_status(exc), exc.code, exc.message, exc.details)
         if is_refusal(exc):
             # Recorded once the answer is sent: a 404 hiding another's alert takes as long as one for a missing id.
             response.background = BackgroundTask(record_refusal, request, exc)

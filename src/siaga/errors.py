@@ -1,4 +1,6 @@
-"""Domain errors. Each carries a stable machine code and a human message; the API maps them to HTTP."""
+"""Domain errors. Each says what went wrong, as a stable machine code, a human message and the details a client
+needs to word it in the reader's language. None of them knows HTTP: the API's edge decides the status, in one table
+keyed by these classes (``siaga.http_errors``)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from typing import Any, ClassVar
 class SiagaError(Exception):
     """Base of every error a person or client is meant to read."""
 
-    status_code: ClassVar[int] = 400
     default_code: ClassVar[str] = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None) -> None:
@@ -19,22 +20,24 @@ class SiagaError(Exception):
 
 
 class BadRequest(SiagaError):
-    status_code = 400
+    """The request cannot be read at all."""
+
     default_code = "bad_request"
 
 
 class Unauthorized(SiagaError):
-    status_code = 401
+    """Nobody (or an ended session) is asking: log in first."""
+
     default_code = "auth.required"
 
 
 class Forbidden(SiagaError):
-    status_code = 403
+    """Refused for who is asking: their role, agency or unit may not do this. Recorded in the audit log."""
+
     default_code = "auth.forbidden"
 
 
 class NotFound(SiagaError):
-    status_code = 404
     default_code = "not_found"
 
 
@@ -52,17 +55,20 @@ class NotVisible(NotFound):
 
 
 class Conflict(SiagaError):
-    status_code = 409
+    """A clash with the current state or another person's action (a race): reading again shows why."""
+
     default_code = "conflict"
 
 
 class Invalid(SiagaError):
-    status_code = 422
+    """Input that is well formed but wrong: the message says which field and why."""
+
     default_code = "invalid"
 
 
 class TooManyRequests(SiagaError):
-    status_code = 429
+    """Asked too often; ``retry_after`` seconds until the next try may succeed."""
+
     default_code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:

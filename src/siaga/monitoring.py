@@ -54,7 +54,6 @@ FIGURES_TIMEOUT_S = 5.0
 class MetricsRefused(SiagaError):
     """Not a person's refusal (no audit record: a misconfigured scraper asks every few seconds)."""
 
-    status_code = 403
     default_code = "metrics.forbidden"
 
 

@@ -40,9 +40,19 @@ def _name(node: ast.expr) -> str:
 
 
 @cache
+def transition_classes() -> frozenset[str]:
+    """The alert domain's TransitionError and its kinds: they take the code as their first argument."""
+    return _derived({"TransitionError"})
+
+
+@cache
 def error_classes() -> frozenset[str]:
     """SiagaError, TransitionError and every class that derives from them, anywhere in the source."""
-    known = {"SiagaError", "TransitionError", "StreamError"}
+    return _derived({"SiagaError", "TransitionError", "StreamError"})
+
+
+def _derived(roots: set[str]) -> frozenset[str]:
+    known = set(roots)
     classes = [node for nodes in _nodes().values() for node in nodes if isinstance(node, ast.ClassDef)]
     grew = True
     while grew:
@@ -78,7 +88,7 @@ def server_codes() -> frozenset[str]:
                 for keyword in node.keywords:
                     if keyword.arg == "code":
                         codes.update(_code_of(keyword.value, where))
-                if _name(node.func) == "TransitionError" and node.args:
+                if _name(node.func) in transition_classes() and node.args:
                     codes.update(_code_of(node.args[0], where))
             if isinstance(node, ast.ClassDef) and node.name in classes:
                 for statement in node.body:
@@ -157,7 +167,7 @@ def test_every_raise_sends_the_details_its_sentence_needs() -> None:
             if not (isinstance(node, ast.Call) and _name(node.func) in classes):
                 continue
             code_node = next((k.value for k in node.keywords if k.arg == "code"), None)
-            if code_node is None and _name(node.func) == "TransitionError" and node.args:
+            if code_node is None and _name(node.func) in transition_classes() and node.args:
                 code_node = node.args[0]
             codes = _code_of(code_node, str(path)) if code_node is not None else []
             details = next((k.value for k in node.keywords if k.arg == "details"), None)

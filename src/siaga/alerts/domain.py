@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from siaga.errors import Conflict, Forbidden, SiagaError
+
 
 class AlertState(StrEnum):
     NEW = "new"
@@ -224,22 +226,31 @@ class DomainEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-class TransitionError(Exception):
-    """A command that the alert's state or the actor's role does not allow."""
+class TransitionError(SiagaError):
+    """A command that the alert's state or the actor's role does not allow. Raised as such it is a misuse (the
+    client should not have offered it); ``TransitionConflict`` and ``NotAllowed`` are the two other kinds."""
 
-    def __init__(
-        self, code: str, message: str, *, conflict: bool = False, details: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        # What the client needs to say this in the reader's language (e.g. who holds the alert).
-        self.details = details or {}
-        # A conflict is a race or a clash with another person's action (HTTP 409), not a misuse (HTTP 422/403).
-        self.conflict = conflict
+    def __init__(self, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
+        # ``details``: what the client needs to say this in the reader's language (e.g. who holds the alert).
+        super().__init__(message, code=code, details=details)
+
+    @property
+    def conflict(self) -> bool:
+        """A race or a clash with another person's action, not a misuse."""
+        return isinstance(self, Conflict)
 
 
-class ActorNotAllowed(TransitionError):
+class TransitionConflict(Conflict, TransitionError):
+    """The alert moved on, or another person's action came first (already acknowledged, taken, closed)."""
+
+
+class NotAllowed(Forbidden, TransitionError):
+    """The actor may not do this to this alert (not their alert, not their unit)."""
+
+
+class ActorNotAllowed(NotAllowed):
+    """The actor's role may never do this."""
+
     def __init__(self, actor: Actor, what: str) -> None:
         article = "an" if actor.kind.value[0] in "aeiou" else "a"
         super().__init__("alert.actor_not_allowed", f"{article} {actor.kind.value} cannot {what}")
@@ -247,7 +258,7 @@ class ActorNotAllowed(TransitionError):
 
 def _require_active(alert: AlertSnapshot, what: str) -> None:
     if alert.state in CLOSED_STATES:
-        raise TransitionError("alert.closed", f"cannot {what}: the alert is already {alert.state.value}", conflict=True)
+        raise TransitionConflict("alert.closed", f"cannot {what}: the alert is already {alert.state.value}")
 
 
 def _require_staff(actor: Actor, what: str) -> None:
@@ -274,10 +285,9 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
             _require_active(alert, "acknowledge")
             if alert.acknowledged_by is not None:
                 holder = alert.acknowledged_by
-                raise TransitionError(
+                raise TransitionConflict(
                     "alert.already_acknowledged",
                     f"already acknowledged by {holder.name} ({holder.kind.value})",
-                    conflict=True,
                     details={"holder": holder.name, "holder_role": holder.kind.value},
                 )
             return [DomainEvent(EventKind.ACKNOWLEDGED)]
@@ -285,25 +295,23 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
             if actor.kind is ActorKind.OFFICER:
                 # An officer takes an alert only for their own unit (accepting an offer).
                 if actor.unit_id != unit_id:
-                    raise TransitionError("alert.not_your_unit", "an officer can only accept for their own unit")
+                    raise NotAllowed("alert.not_your_unit", "an officer can only accept for their own unit")
             else:
                 _require_staff(actor, "dispatch a unit")
             _require_active(alert, "dispatch")
             if alert.state is AlertState.ON_SCENE:
-                raise TransitionError(
+                raise TransitionConflict(
                     "alert.unit_on_scene",
                     "a unit is already on scene; resolve or add a note instead",
-                    conflict=True,
                 )
             if alert.unit_id == unit_id:
-                raise TransitionError(
+                raise TransitionConflict(
                     "alert.already_assigned",
                     f"unit {unit_name} is already assigned to this alert",
-                    conflict=True,
                     details={"unit": unit_name},
                 )
             if actor.kind is ActorKind.OFFICER and alert.unit_id is not None:
-                raise TransitionError("alert.taken", "another unit has already taken this alert", conflict=True)
+                raise TransitionConflict("alert.taken", "another unit has already taken this alert")
             dispatched = DomainEvent(
                 EventKind.DISPATCHED, {"unit_id": unit_id, "unit_name": unit_name, "previous_unit_id": alert.unit_id}
             )
@@ -316,7 +324,7 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
             _require_responder(alert, actor, "report en route")
             _require_active(alert, "report en route")
             if alert.state is AlertState.EN_ROUTE:
-                raise TransitionError("alert.already_en_route", "the unit is already reported en route", conflict=True)
+                raise TransitionConflict("alert.already_en_route", "the unit is already reported en route")
             if alert.state is not AlertState.DISPATCHED:
                 raise TransitionError(
                     "alert.invalid_transition",
@@ -327,7 +335,7 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
             _require_responder(alert, actor, "report on scene")
             _require_active(alert, "report on scene")
             if alert.state is AlertState.ON_SCENE:
-                raise TransitionError("alert.already_on_scene", "the unit is already reported on scene", conflict=True)
+                raise TransitionConflict("alert.already_on_scene", "the unit is already reported on scene")
             if alert.state not in (AlertState.DISPATCHED, AlertState.EN_ROUTE):
                 raise TransitionError(
                     "alert.invalid_transition",
@@ -410,7 +418,7 @@ def _require_resident(alert: AlertSnapshot, actor: Actor, what: str) -> None:
     if actor.kind is not ActorKind.RESIDENT:
         raise ActorNotAllowed(actor, f"{what} a resident's alert")
     if actor.id != alert.resident_id:
-        raise TransitionError("alert.not_yours", f"only the resident who raised the alert can {what} it")
+        raise NotAllowed("alert.not_yours", f"only the resident who raised the alert can {what} it")
 
 
 def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnapshot:

@@ -32,7 +32,7 @@ from siaga.alerts.schemas import AlertCreate, LocationIn, PressLocation, TrailIn
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.errors import Conflict, Forbidden, Invalid, NotFound, SiagaError
+from siaga.errors import Conflict, Forbidden, Invalid, NotFound
 from siaga.responders import service as responders
 
 
@@ -319,14 +319,6 @@ def snapshot_of(alert: Alert) -> AlertSnapshot:
     )
 
 
-def _as_http(error: domain.TransitionError) -> SiagaError:
-    if error.conflict:
-        return Conflict(error.message, code=error.code, details=error.details)
-    if isinstance(error, domain.ActorNotAllowed) or error.code in {"alert.not_yours", "alert.not_your_unit"}:
-        return Forbidden(error.message, code=error.code, details=error.details)
-    return Invalid(error.message, code=error.code, details=error.details)
-
-
 async def act(
     session: AsyncSession,
     *,
@@ -353,10 +345,7 @@ async def act(
                 code="unit.off_duty",
                 details={"callsign": unit.callsign},
             )
-    try:
-        events = domain.decide(snapshot_of(alert), command, actor)
-    except domain.TransitionError as error:
-        raise _as_http(error) from error
+    events = domain.decide(snapshot_of(alert), command, actor)
     await apply_events(session, alert, events, actor, where=where)
     if isinstance(command, domain.Resolve) and command.outcome is Outcome.PRANK:
         await accounts.add_strike(
@@ -456,10 +445,7 @@ async def cancel_with_pin(
     if check.kind == "cancel" and AlertState(alert.state) in domain.CLOSED_STATES:
         return alert, check, []  # cancelling a closed alert again changes nothing and says so without an error
     actor = principal.actor()
-    try:
-        events = domain.decide(snapshot_of(alert), command, actor)
-    except domain.TransitionError as error:
-        raise _as_http(error) from error
+    events = domain.decide(snapshot_of(alert), command, actor)
     latest = await session.scalar(
         select(AlertLocation).where(AlertLocation.alert_id == alert.id).order_by(AlertLocation.id.desc()).limit(1)
     )
