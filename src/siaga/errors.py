@@ -1,6 +1,6 @@
 """Domain errors. Each says what went wrong, as a stable machine code, a human message and the details a client
 needs to word it in the reader's language. None of them knows HTTP: the API's edge decides the status, in one table
-keyed by these classes (``siaga.http_errors``)."""
+keyed by these classes (``siaga.app.HTTP_STATUS``)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,6 @@ from siaga.dispatch import service as dispatch
 from siaga.dispatch.models import AlertOffer
 from siaga.dispatch.recommend import recommend
 from siaga.dispatch.schemas import DispatchSettings, DispatchSettingsRead, OfferRead, RecommendationRead
-from siaga.errors import Conflict
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter(tags=["dispatch"])
@@ -81,9 +80,7 @@ async def accept_offer(
         after_id = await receipts.last_event_id(session, alert_id)
         try:
             answer = await dispatch.accept_offer(session, principal=principal, offer_id=offer_id)
-        except Conflict as conflict:
-            if conflict.code != "offer.accepted":
-                raise
+        except dispatch.OfferAlreadyAccepted:
             return alert_read(await alerts.get_visible(session, principal, alert_id))
         await receipts.stamp(session, principal=principal, alert_id=alert_id, after_id=after_id, key=key)
         await audit.record(

@@ -397,6 +397,10 @@ async def offer_not_visible(session: AsyncSession, offer_id: int) -> NotFound:
     )
 
 
+class OfferAlreadyAccepted(Conflict):
+    """The officer's unit accepted this offer before: a retry, answered with the alert as it is now."""
+
+
 def _answered(offer: AlertOffer) -> Conflict:
     messages = {
         OfferState.ACCEPTED.value: "your unit already accepted this offer",
@@ -404,6 +408,8 @@ def _answered(offer: AlertOffer) -> Conflict:
         OfferState.EXPIRED.value: "this offer expired; the alert went to other units",
         OfferState.TAKEN.value: "another unit has already taken this alert",
     }
+    if offer.state == OfferState.ACCEPTED.value:
+        return OfferAlreadyAccepted(messages[offer.state], code="offer.accepted")
     return Conflict(messages.get(offer.state, "this offer is closed"), code=f"offer.{offer.state}")
 
 
