@@ -697,6 +697,7 @@ def resident_delete(phone: Annotated[str, typer.Argument(help="The resident's ph
     from siaga.audit import service as audit
     from siaga.db import transaction
     from siaga.errors import NotFound
+    from siaga.ops import erasure
 
     async def work(settings: Settings) -> None:
         number = residents.normalize_phone(settings, phone)
@@ -705,7 +706,7 @@ def resident_delete(phone: Annotated[str, typer.Argument(help="The resident's ph
                 resident = await session.scalar(select(Resident).where(Resident.phone == number))
                 if resident is None:
                     raise NotFound(f"no resident with the number {number}", code="resident.not_found")
-                deleted = await residents.delete_account(session, resident=resident)
+                deleted = await erasure.delete_account(session, resident=resident)
                 await audit.record_for(
                     session,
                     _command_line(),

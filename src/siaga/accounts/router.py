@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import login
-from siaga.accounts import residents as resident_accounts
 from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
 from siaga.accounts.models import ModerationRecord, Resident, Role, Unit
@@ -52,6 +51,7 @@ from siaga.dispatch import deactivation
 from siaga.errors import NotFound, NotVisible
 from siaga.notify import consent
 from siaga.notify import service as notify
+from siaga.ops import erasure
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter()
@@ -268,7 +268,7 @@ async def delete_my_account(principal: CurrentResident, runtime: RuntimeDep, ip:
     assert principal.resident_id is not None
     async with runtime.unit_of_work() as session:
         resident = await accounts.get_resident(session, principal.resident_id)
-        deleted = await resident_accounts.delete_account(session, resident=resident)
+        deleted = await erasure.delete_account(session, resident=resident)
         record = await audit.record(
             session,
             action="resident.delete",

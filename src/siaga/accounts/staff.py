@@ -237,8 +237,8 @@ async def end_sessions(session: AsyncSession, *, staff: Staff, by: ActorContext)
     """Revoke the account's live sessions (not the one making the change) and tell every process, so streams
     opened with them close after the commit. Returns how many ended."""
     query = update(AuthSession).where(AuthSession.staff_id == staff.id, AuthSession.revoked_at.is_(None))
-    if by.principal is not None:
-        query = query.where(AuthSession.id != by.principal.session_id)
+    if by.session_id is not None:
+        query = query.where(AuthSession.id != by.session_id)
     result = await session.execute(query.values(revoked_at=utcnow()))
     emit(session, SessionsRevoked())
     return int(getattr(result, "rowcount", 0) or 0)
@@ -246,5 +246,5 @@ async def end_sessions(session: AsyncSession, *, staff: Staff, by: ActorContext)
 
 def _not_yourself(staff: Staff, by: ActorContext, what: str) -> None:
     # An administrator who locks themselves out may leave nobody able to administer Siaga.
-    if by.principal is not None and by.principal.staff_id == staff.id:
+    if by.staff_id is not None and by.staff_id == staff.id:
         raise Conflict(f"you cannot {what}", code="staff.self")

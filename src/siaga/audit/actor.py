@@ -6,11 +6,37 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-
-from siaga.accounts.domain import Principal
+from typing import Protocol
 
 COMMAND_LINE = "cli"
 SIAGA = "system"
+
+
+class Acting(Protocol):
+    """Whoever acts, as an audit record names them (``accounts.domain.Principal`` is one): audit needs nothing
+    more of the accounts that sign in."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def agency_id(self) -> int | None: ...
+
+
+class SignedIn(Acting, Protocol):
+    """A signed-in staff member, as a change they make names them."""
+
+    @property
+    def session_id(self) -> int: ...
+
+    @property
+    def staff_id(self) -> int | None: ...
 
 
 def _os_user() -> str:
@@ -30,17 +56,19 @@ class ActorContext:
     name: str
     agency_id: int | None = None
     client_ip: str = ""
-    principal: Principal | None = None  # the signed-in staff member (their session is not the one to end)
+    session_id: int | None = None  # the signed-in staff member's session (not the one a change ends)
+    staff_id: int | None = None
 
     @classmethod
-    def staff(cls, principal: Principal, client_ip: str = "") -> ActorContext:
+    def staff(cls, principal: SignedIn, client_ip: str = "") -> ActorContext:
         return cls(
             kind=principal.kind,
             id=principal.subject,
             name=principal.name,
             agency_id=principal.agency_id,
             client_ip=client_ip,
-            principal=principal,
+            session_id=principal.session_id,
+            staff_id=principal.staff_id,
         )
 
     @classmethod
@@ -52,7 +80,3 @@ class ActorContext:
     def siaga(cls) -> ActorContext:
         """Siaga itself (timers, the hourly purge)."""
         return cls(kind=SIAGA, id="siaga", name="Siaga")
-
-    @property
-    def staff_id(self) -> int | None:
-        return self.principal.staff_id if self.principal is not None else None

@@ -11,8 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Principal
-from siaga.audit.actor import ActorContext
+from siaga.audit.actor import Acting, ActorContext
 from siaga.audit.models import AuditRecord, DenialWindow
 from siaga.db import utcnow
 
@@ -24,7 +23,7 @@ async def record(
     session: AsyncSession,
     *,
     action: str,
-    actor: Principal | None,
+    actor: Acting | None,
     target_type: str = "",
     target_id: str = "",
     outcome: str = "success",
@@ -85,7 +84,7 @@ async def record_for(
 async def record_denial(
     session: AsyncSession,
     *,
-    actor: Principal | None,
+    actor: Acting | None,
     client_ip: str,
     method: str,
     path: str,
