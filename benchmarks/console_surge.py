@@ -141,6 +141,8 @@ async def measure(
             heap_loaded = (await cdp.send("Runtime.getHeapUsage"))["usedSize"]
             loading_hot = _hottest((await cdp.send("Profiler.stop"))["profile"]) if profile else []
             await page.evaluate(FRAME_PROBE)
+            await cdp.send("Performance.enable")
+            busy_before = _busy(await cdp.send("Performance.getMetrics"))
             if profile:
                 await cdp.send("Profiler.start")
             stop = asyncio.Event()
@@ -155,6 +157,7 @@ async def measure(
             stop.set()
             pressed = await presser
             gaps = await page.evaluate("() => { window.__gaps.stop = true; return window.__gaps; }")
+            busy_after = _busy(await cdp.send("Performance.getMetrics"))
             hot = _hottest((await cdp.send("Profiler.stop"))["profile"]) if profile else []
             await page.wait_for_selector(f'.queue-count[data-count="{open_alerts + pressed}"]', timeout=60_000)
             heap_end = (await cdp.send("Runtime.getHeapUsage"))["usedSize"]
@@ -175,8 +178,18 @@ async def measure(
         "selection_median_ms": round(statistics.median(latencies), 1) if latencies else None,
         "selection_worst_ms": round(max(latencies), 1) if latencies else None,
         "header_after": header,
+        **{f"busy_{k}_s": round(busy_after[k] - busy_before[k], 2) for k in busy_after},
         **({"hottest_while_loading_ms": loading_hot, "hottest_while_pressing_ms": hot} if profile else {}),
     }
+
+
+BUSY = {"TaskDuration": "task", "ScriptDuration": "script", "LayoutDuration": "layout", "RecalcStyleDuration": "style"}
+
+
+def _busy(metrics: dict[str, Any]) -> dict[str, float]:
+    """The page's main-thread time so far (Performance.getMetrics): all tasks, and script, layout and style in them."""
+    values = {m["name"]: m["value"] for m in metrics["metrics"]}
+    return {short: float(values.get(name, 0.0)) for name, short in BUSY.items()}
 
 
 def _hottest(profile: dict[str, Any], top: int = 12) -> list[tuple[str, float]]:

@@ -6,7 +6,7 @@ import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
-import { areaOf, surgingAreas } from "./surge.js";
+import { SURGE_WINDOW_MS, areaOf, surgingAreas } from "./surge.js";
 import { useTick } from "./time.js";
 
 function AreaMessage({ area, name, token, onDone }) {
@@ -39,7 +39,8 @@ export function SurgeBanner({ store, config, view, token }) {
   useTick(5000);
   const [writing, setWriting] = useState(null);
   const threshold = config?.surge_presses_per_minute;
-  const areas = surgingAreas(store.alerts.values(), { threshold });
+  // Only the last minute's presses can surge: the store keeps them apart from the thousands already waiting.
+  const areas = surgingAreas(store.pressedWithin(SURGE_WINDOW_MS), { threshold });
   if (areas.length === 0) return null;
   const name = (area) => store.jurisdictions.get(Number(area)) || area;
   const pick = (area) => {

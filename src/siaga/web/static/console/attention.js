@@ -68,29 +68,41 @@ export function pressedAgain(alert) {
   return (alert.press_count ?? 1) > 1;
 }
 
-// One sort key per alert, computed once (not per comparison): a surge sorts 20,000 alerts in a few milliseconds.
-// Within a section (and among drills, whose sub-order is the real one's): not taken before taken, duress first, then
-// the injured, then presses repeated, then an alert with a flag not yet seen, then the oldest.
-function sortKey(alert, flagged, withSection) {
-  return [
-    withSection ? SECTIONS.indexOf(sectionOf(alert)) : 0,
-    Number(taken(alert)),
-    Number(!alert.duress),
-    Number(!injured(alert)),
-    Number(!pressedAgain(alert)),
-    Number(!flagged.has(alert.id)),
-    pressedAt(alert),
-  ];
+// One sort key per alert, a single number computed once (not per comparison): a surge sorts 20,000 alerts in a few
+// milliseconds, and the console's queue index (order.js) places one changed alert by binary search. Within a section
+// (and among drills, whose sub-order is the real one's): not taken before taken, duress first, then the injured, then
+// presses repeated, then an alert with a flag not yet seen, then the oldest. The rules are the high bits, the press
+// time (milliseconds since the epoch, good until 2109) the low ones: the sum stays an exact integer (under 2^49).
+const TIME_SPAN = 2 ** 42;
+const RULE_BITS = 5; // taken, duress, injured, pressed again, flagged: one bit each below the section
+const NOTHING_FLAGGED = new Set();
+
+/** The alert's place in queue order as one number (smaller first; equal keys are ordered by id). */
+export function orderKey(alert, flagged = NOTHING_FLAGGED, withSection = true) {
+  let rank = withSection ? SECTIONS.indexOf(sectionOf(alert)) : 0;
+  rank = rank * 2 + Number(taken(alert));
+  rank = rank * 2 + Number(!alert.duress);
+  rank = rank * 2 + Number(!injured(alert));
+  rank = rank * 2 + Number(!pressedAgain(alert));
+  rank = rank * 2 + Number(!flagged.has(alert.id));
+  const at = pressedAt(alert);
+  return rank * TIME_SPAN + (at > 0 && at < TIME_SPAN ? at : 0);
+}
+
+/** The section (an index of SECTIONS) an order key was made in. */
+export function sectionOfKey(key) {
+  return Math.floor(key / TIME_SPAN) >> RULE_BITS;
+}
+
+/** Queue order of two `{key, id}` entries: by key, then by id. */
+export function compareEntries(a, b) {
+  if (a.key !== b.key) return a.key - b.key;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 function sortedBy(alerts, flagged, withSection) {
-  const keyed = [...alerts].map((alert) => ({ alert, key: sortKey(alert, flagged, withSection) }));
-  keyed.sort((a, b) => {
-    for (let i = 0; i < a.key.length; i += 1) {
-      if (a.key[i] !== b.key[i]) return a.key[i] - b.key[i];
-    }
-    return a.alert.id < b.alert.id ? -1 : a.alert.id > b.alert.id ? 1 : 0;
-  });
+  const keyed = [...alerts].map((alert) => ({ alert, id: alert.id, key: orderKey(alert, flagged, withSection) }));
+  keyed.sort(compareEntries);
   return keyed.map((entry) => entry.alert);
 }
 
@@ -157,8 +169,10 @@ function newItem(alert) {
  * items follow the queue's order (so "open" opens the one the queue puts first); items of closed alerts come last,
  * newest first.
  */
-export function bannerGroups(alerts, items, { hideDrills = false, ordered = null } = {}) {
-  // `ordered`: the open alerts already in queue order (the store's), so a surge of thousands is not sorted again.
+export function bannerGroups(alerts, items, { hideDrills = false, ordered = null, waiting = null } = {}) {
+  // `ordered`: the open alerts already in queue order (the store's), so a surge of thousands is not sorted again;
+  // `waiting`: the real alerts nobody has taken, in that order (the front of the store's queue), so they are not
+  // looked for among all the others either.
   const inOrder = ordered ?? queueOrder(alerts.values());
   let place = null; // alert id -> queue position, built only when a flag's group needs sorting
   const placeOf = (id) => {
@@ -167,10 +181,15 @@ export function bannerGroups(alerts, items, { hideDrills = false, ordered = null
   };
   // A waiting duress alert is announced by its own, louder item; once that is marked seen it waits like the rest.
   const duress = new Set(items.filter((item) => item.kind === "duress").map((item) => item.alertId));
-  const waiting = inOrder.filter((alert) => !drill(alert) && !taken(alert) && !duress.has(alert.id));
-  const all = [...waiting.map(newItem), ...items];
   const groups = new Map();
-  for (const item of all) {
+  // Every waiting alert is real and of kind "new": their group is made at once, not item by item.
+  const fresh = (waiting ?? inOrder.filter((alert) => !drill(alert) && !taken(alert)))
+    .filter((alert) => !duress.has(alert.id))
+    .map(newItem);
+  if (fresh.length > 0) {
+    groups.set("real:new", { key: "real:new", kind: "new", exercise: false, items: fresh, dismissible: false });
+  }
+  for (const item of items) {
     const alert = alerts.get(item.alertId);
     const exercise = alert ? drill(alert) : Boolean(item.exercise);
     if (hideDrills && exercise) continue;

@@ -4,17 +4,19 @@
 // SOS waits there: the queue never moves under the operator's pointer by itself. Only the rows in view (and a margin)
 // are drawn, so 20,000 open alerts scroll as smoothly as 20; the header gives the true counts. Each row has a box to
 // pick it for a bulk action (bulk.js).
-import { html, useEffect, useRef, useState } from "../js/ui.js";
+import { html, useEffect, useMemo, useRef, useState } from "../js/ui.js";
 import { clock, t } from "../js/i18n.js";
-import { awaitsOperator, sectionOf, waitingCount } from "./attention.js";
+import { SECTIONS, awaitsOperator, sectionOf } from "./attention.js";
 import { flagsOf, level } from "./priority.js";
-import { AGES, GROUPINGS, filtered, rowsOf } from "./surge.js";
+import { AGES, GROUPINGS, filtered, grouped } from "./surge.js";
 import { secondsBetween, useTick } from "./time.js";
 
 // Drawn heights (console.css keeps them): a row of the virtual list is one of these.
 const ROW_PX = 86;
 const HEAD_PX = 30;
 const OVERSCAN = 30; // rows drawn above and below the visible ones
+// With an age filter on, the rows it keeps are worked out again this often (ages move; alerts need not).
+const AGE_FILTER_MS = 15000;
 const CATEGORIES = ["kriminalitas", "kecelakaan", "kebakaran", "kesehatan", "kdrt", "bencana_alam", "kerusuhan", "lainnya"];
 const STATES = ["new", "acknowledged", "dispatched", "en_route", "on_scene"];
 
@@ -118,18 +120,78 @@ function DrillSwitch({ store }) {
   `;
 }
 
-function sectionRows(alerts) {
-  const rows = [];
-  let current = null;
-  for (const alert of alerts) {
-    const section = sectionOf(alert);
-    if (section !== current) {
-      current = section;
-      rows.push({ section });
+/**
+ * The queue as segments, each a heading and the alerts under it (`list[start]` to `list[start + count - 1]`): a
+ * virtual list draws from them without listing thousands of rows. In attention order without filters the sections'
+ * sizes come from the store's index and nothing is copied; a filter or a grouping goes through the alerts once.
+ */
+function segmentsOf(store, view) {
+  const all = store.queue();
+  const shown = filtered(all, view.filters);
+  const segments = [];
+  if (view.by === "attention") {
+    // Sections are contiguous in queue order; without a filter their sizes are known.
+    const counts = shown === all ? store.sectionCounts() : SECTIONS.map(() => 0);
+    if (shown !== all) for (const alert of shown) counts[SECTIONS.indexOf(sectionOf(alert))] += 1;
+    let start = 0;
+    SECTIONS.forEach((section, n) => {
+      const count = Math.min(counts[n], shown.length - start);
+      if (count > 0) segments.push({ key: `s-${section}`, section, list: shown, start, count });
+      start += Math.max(0, count);
+    });
+  } else {
+    for (const group of grouped(shown, view.by)) {
+      const count = view.collapsed.has(group.key) ? 0 : group.count;
+      segments.push({ key: `g-${group.key}`, group, list: group.alerts, start: 0, count });
     }
-    rows.push({ alert });
   }
-  return rows;
+  let row = 0;
+  let top = 0;
+  for (const segment of segments) {
+    Object.assign(segment, { row, top });
+    row += 1 + segment.count;
+    top += HEAD_PX + segment.count * ROW_PX;
+  }
+  return { all, shown, segments, rows: row, height: top };
+}
+
+/** The segment holding row `row` of the virtual list. */
+function segmentOfRow(segments, row) {
+  let found = segments[0];
+  for (const segment of segments) {
+    if (segment.row > row) break;
+    found = segment;
+  }
+  return found;
+}
+
+/** Where row `row` starts, in pixels from the top of the list. */
+function topOfRow(segments, row) {
+  const segment = segmentOfRow(segments, row);
+  const inside = row - segment.row;
+  return segment.top + (inside === 0 ? 0 : HEAD_PX + (inside - 1) * ROW_PX);
+}
+
+/** The row drawn at `y` pixels from the top of the list (the last one past its end). */
+function rowAt(segments, rows, y) {
+  let found = null;
+  for (const segment of segments) {
+    if (segment.top > y) break;
+    found = segment;
+  }
+  if (!found) return 0;
+  const inside = y - found.top < HEAD_PX ? 0 : 1 + Math.floor((y - found.top - HEAD_PX) / ROW_PX);
+  return Math.min(rows - 1, found.row + Math.min(inside, found.count));
+}
+
+/** The row of alert `id` in the list, or -1 when it is not drawn (filtered out or in a collapsed group). */
+function rowOfAlert(segments, id) {
+  for (const segment of segments) {
+    for (let i = 0; i < segment.count; i += 1) {
+      if (segment.list[segment.start + i].id === id) return segment.row + 1 + i;
+    }
+  }
+  return -1;
 }
 
 function groupName(by, key, store) {
@@ -138,13 +200,13 @@ function groupName(by, key, store) {
   return store.jurisdictions.get(Number(key)) || key;
 }
 
-function Heading({ row, view, store }) {
-  if (row.section) {
-    return html`<li class="queue-section" data-section=${row.section} style=${`height:${HEAD_PX}px`}>
-      ${t(`console.queue.section.${row.section}`)}
+function Heading({ segment, view, store }) {
+  if (segment.section) {
+    return html`<li class="queue-section" data-section=${segment.section} style=${`height:${HEAD_PX}px`}>
+      ${t(`console.queue.section.${segment.section}`)}
     </li>`;
   }
-  const { group } = row;
+  const { group } = segment;
   const open = !view.collapsed.has(group.key);
   return html`<li class="queue-group" data-group=${group.key} data-count=${group.count} style=${`height:${HEAD_PX}px`}>
     <button type="button" aria-expanded=${open} onClick=${() => view.toggleGroup(group.key)}>
@@ -207,34 +269,21 @@ function Filters({ view, store }) {
 // Scrolled further than this, the top rows (where a new real SOS lands) may be out of sight.
 const SCROLLED_PX = 40;
 
-/** The first row whose bottom is below `top` (offsets: each row's top, plus the total at the end). */
-function firstBelow(offsets, top) {
-  let low = 0;
-  let high = offsets.length - 1;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (offsets[middle + 1] <= top) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
 export function Queue({ store, view, selectedId, onSelect, onOldest, onNewest }) {
   useTick(1000);
   const list = useRef(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(800);
-  const all = store.queue();
-  const shown = filtered(all, view.filters);
-  const rows = view.by === "attention" ? sectionRows(shown) : rowsOf(shown, view.by, view.collapsed);
-  const waiting = waitingCount(all);
+  const ageTick = view.filters.age !== "all" ? Math.floor(Date.now() / AGE_FILTER_MS) : 0;
+  // Worked out again only when the queue or the view changes, not on every tick of the age clocks.
+  const { all, shown, segments, rows, height: total } = useMemo(
+    () => segmentsOf(store, view),
+    [store.queueVersion(), view.by, view.filters, view.collapsed, ageTick],
+  );
+  const waiting = store.waitingCount();
   const scrolled = scrollTop > SCROLLED_PX;
-
-  const offsets = new Array(rows.length + 1);
-  offsets[0] = 0;
-  for (let i = 0; i < rows.length; i += 1) offsets[i + 1] = offsets[i] + (rows[i].alert ? ROW_PX : HEAD_PX);
-  const first = Math.max(0, firstBelow(offsets, scrollTop) - OVERSCAN);
-  const last = Math.min(rows.length, firstBelow(offsets, scrollTop + height) + 1 + OVERSCAN);
+  const first = rows === 0 ? 0 : Math.max(0, rowAt(segments, rows, scrollTop) - OVERSCAN);
+  const last = rows === 0 ? 0 : Math.min(rows, rowAt(segments, rows, scrollTop + height) + 1 + OVERSCAN);
 
   useEffect(() => {
     const element = list.current;
@@ -246,22 +295,23 @@ export function Queue({ store, view, selectedId, onSelect, onOldest, onNewest })
 
   useEffect(() => {
     // Keep the selected row visible when moving with j/k or the oldest/newest keys (drawn or not).
-    const index = selectedId ? rows.findIndex((row) => row.alert?.id === selectedId) : -1;
+    const row = selectedId ? rowOfAlert(segments, selectedId) : -1;
     const element = list.current;
-    if (index < 0 || !element) return;
-    const top = offsets[index];
+    if (row < 0 || !element) return;
+    const top = topOfRow(segments, row);
     if (top < element.scrollTop) element.scrollTop = top;
     else if (top + ROW_PX > element.scrollTop + element.clientHeight) element.scrollTop = top + ROW_PX - element.clientHeight;
   }, [selectedId]);
 
   const drawn = [];
-  for (let i = first; i < last; i += 1) {
-    const row = rows[i];
-    if (!row.alert) {
-      drawn.push(html`<${Heading} key=${`h-${row.section || row.group.key}`} row=${row} view=${view} store=${store} />`);
+  let segment = null;
+  for (let row = first; row < last; row += 1) {
+    if (!segment || row >= segment.row + 1 + segment.count) segment = segmentOfRow(segments, row);
+    if (row === segment.row) {
+      drawn.push(html`<${Heading} key=${segment.key} segment=${segment} view=${view} store=${store} />`);
       continue;
     }
-    const { alert } = row;
+    const alert = segment.list[segment.start + row - segment.row - 1];
     drawn.push(
       html`<${QueueRow}
         key=${alert.id}
@@ -274,6 +324,8 @@ export function Queue({ store, view, selectedId, onSelect, onOldest, onNewest })
       />`,
     );
   }
+  const above = rows === 0 ? 0 : topOfRow(segments, first);
+  const below = rows === 0 || last >= rows ? 0 : total - topOfRow(segments, last);
 
   return html`
     <section class="queue" aria-labelledby="queue-title">
@@ -316,13 +368,9 @@ export function Queue({ store, view, selectedId, onSelect, onOldest, onNewest })
               ref=${list}
               onScroll=${(event) => setScrollTop(event.currentTarget.scrollTop)}
             >
-              <li class="queue-spacer" aria-hidden="true" style=${`height:${offsets[first]}px`}></li>
+              <li class="queue-spacer" aria-hidden="true" style=${`height:${above}px`}></li>
               ${drawn}
-              <li
-                class="queue-spacer"
-                aria-hidden="true"
-                style=${`height:${offsets[rows.length] - offsets[last]}px`}
-              ></li>
+              <li class="queue-spacer" aria-hidden="true" style=${`height:${below}px`}></li>
             </ol>
           `}
     </section>

@@ -16,16 +16,15 @@ const DRILL_COLOUR = "#718096";
 const LABELLED_UNITS = 40;
 const LEVELS = ["normal", "high", "critical"];
 
-// Bumped whenever markers change: a cluster's remembered colour is good for one generation.
-let generation = 0;
-
 /**
- * The most urgent level in a cluster, worked out from its own markers and its child clusters (each remembered for
- * this generation of markers), without the arrays getAllChildMarkers() builds for every icon of every cluster.
- * Leaflet.markercluster keeps these in `_markers` and `_childClusters`; without them, every child marker is read.
+ * The most urgent level in a cluster, worked out from its own markers and its child clusters and remembered on it.
+ * Leaflet.markercluster recalculates the bounds of every cluster whose markers changed (and of theirs above it) before
+ * it redraws their icons; cluster.js forgets the remembered level there, so a press joining a cluster of thousands
+ * reads only the clusters on its own path. Leaflet.markercluster keeps these in `_markers` and `_childClusters`;
+ * without them, every child marker is read.
  */
 function worstIn(cluster) {
-  if (cluster.siagaGeneration === generation) return cluster.siagaWorst;
+  if (cluster.siagaWorst !== undefined) return cluster.siagaWorst;
   let worst = 0;
   if (Array.isArray(cluster._markers) && Array.isArray(cluster._childClusters)) {
     for (const marker of cluster._markers) worst = Math.max(worst, marker.options.level);
@@ -33,7 +32,6 @@ function worstIn(cluster) {
   } else {
     for (const marker of cluster.getAllChildMarkers()) worst = Math.max(worst, marker.options.level);
   }
-  cluster.siagaGeneration = generation;
   cluster.siagaWorst = worst;
   return worst;
 }
@@ -56,6 +54,8 @@ class SituationView {
     L.control.scale({ imperial: false }).addTo(this.map);
     this.onSelect = onSelect;
     this.alerts = new Map(); // alert id -> {dot, look, alert, selected, language}
+    this.drawn = null; // {version, language, selectedId} of the store as last drawn
+    this.shade = ""; // the kecamatan counts last shaded
     this.icons = new Map(); // one icon per look, shared by every marker drawn that way
     this.units = new Map(); // unit id -> {dot, look}
     this.trail = L.layerGroup().addTo(this.map);
@@ -74,10 +74,10 @@ class SituationView {
       // The cluster group needs the map's deepest zoom; without a tile layer (no tile URL) none set it.
       if (!Number.isFinite(this.map.getMaxZoom())) this.map.setMaxZoom(19);
       this.alertLayer = new Group({
+        // Thousands of markers (a snapshot) go in in slices short enough that the page keeps drawing between them.
         chunkedLoading: true,
-        chunkProgress: () => {
-          generation += 1; // markers added in a later chunk: colours are worked out again
-        },
+        chunkInterval: 40,
+        chunkDelay: 10,
         animate: false, // re-clustering on every batch of a surge must not animate thousands of icons
         showCoverageOnHover: false,
         zoomToBoundsOnClick: false,
@@ -96,37 +96,31 @@ class SituationView {
     this.resize.observe(element);
   }
 
+  /**
+   * Draw the store's open alerts: only those changed since the last call (store.changedSince), and the selection's
+   * old and new alert; everything when the store says so, the language changed, or the cluster group just arrived.
+   */
   syncAlerts(store, selectedId) {
     this.last = { store, selectedId };
     this.shadeAreas(store);
     if (!this.alertLayer) return;
     const language = lang();
-    const shown = (alert) => alert && !(store.hideDrills && alert.is_exercise);
+    const changed = language === this.drawn?.language ? store.changedSince(this.drawn.version) : null;
     const gone = [];
-    for (const [id, drawn] of this.alerts) {
-      if (!shown(store.alerts.get(id))) {
-        gone.push(drawn.dot);
-        this.alerts.delete(id);
-      }
-    }
     const added = [];
-    for (const alert of store.alerts.values()) {
-      if (!shown(alert)) continue;
-      const selected = alert.id === selectedId;
-      const drawn = this.alerts.get(alert.id);
-      // The store replaces an alert's object when it changes: the same object, drawn the same way, is untouched.
-      if (drawn && drawn.alert === alert && drawn.selected === selected && drawn.language === language) continue;
-      const look = [level(alert), alert.state, alert.is_exercise, selected, alert.lat, alert.lon, language].join("|");
-      if (drawn?.look === look) {
-        Object.assign(drawn, { alert, selected, language });
-        continue;
+    if (changed === null) {
+      for (const [id, drawn] of this.alerts) {
+        if (!this.shown(store, store.alerts.get(id))) {
+          gone.push(drawn.dot);
+          this.alerts.delete(id);
+        }
       }
-      if (drawn) gone.push(drawn.dot);
-      const dot = this.drawAlert(alert, selected);
-      added.push(dot);
-      this.alerts.set(alert.id, { dot, look, alert, selected, language });
+      for (const alert of store.alerts.values()) this.place(store, alert.id, selectedId, language, gone, added);
+    } else {
+      if (this.drawn.selectedId !== selectedId) changed.add(this.drawn.selectedId).add(selectedId);
+      for (const id of changed) if (id) this.place(store, id, selectedId, language, gone, added);
     }
-    if (gone.length || added.length) generation += 1;
+    this.drawn = { version: store.alertsVersion, language, selectedId };
     // In bulk: the cluster group re-clusters once per call, not once per marker.
     if (gone.length) this.alertLayer.removeLayers(gone);
     if (added.length) this.alertLayer.addLayers(added);
@@ -149,15 +143,42 @@ class SituationView {
     }
   }
 
-  /** Shade each kecamatan by its open (shown) alerts: the darker, the more. */
+  shown(store, alert) {
+    return Boolean(alert) && !(store.hideDrills && alert.is_exercise);
+  }
+
+  /** Bring alert `id`'s marker in step with the store: markers to take off go to `gone`, new ones to `added`. */
+  place(store, id, selectedId, language, gone, added) {
+    const alert = store.alerts.get(id);
+    const drawn = this.alerts.get(id);
+    if (!this.shown(store, alert)) {
+      if (drawn) {
+        gone.push(drawn.dot);
+        this.alerts.delete(id);
+      }
+      return;
+    }
+    const selected = id === selectedId;
+    // The store replaces an alert's object when it changes: the same object, drawn the same way, is untouched.
+    if (drawn && drawn.alert === alert && drawn.selected === selected && drawn.language === language) return;
+    const look = [level(alert), alert.state, alert.is_exercise, selected, alert.lat, alert.lon, language].join("|");
+    if (drawn?.look === look) {
+      Object.assign(drawn, { alert, selected, language });
+      return;
+    }
+    if (drawn) gone.push(drawn.dot);
+    const dot = this.drawAlert(alert, selected);
+    added.push(dot);
+    this.alerts.set(id, { dot, look, alert, selected, language });
+  }
+
+  /** Shade each kecamatan by its open (shown) alerts: the darker, the more. Only when the counts changed. */
   shadeAreas(store) {
     if (!this.areas) return;
-    const counts = new Map();
-    for (const alert of store.alerts.values()) {
-      if (store.hideDrills && alert.is_exercise) continue;
-      const name = store.jurisdictions.get(alert.jurisdiction_id) || alert.jurisdiction_name;
-      if (name) counts.set(name, (counts.get(name) || 0) + 1);
-    }
+    const counts = store.openByArea();
+    const shade = JSON.stringify([...counts]);
+    if (shade === this.shade) return;
+    this.shade = shade;
     const most = Math.max(1, ...counts.values());
     this.areas.eachLayer((layer) => {
       const count = counts.get(layer.feature?.properties?.name) || 0;

@@ -20,13 +20,14 @@ export function secondsBetween(startIso, endIso) {
   return (end - Date.parse(startIso)) / 1000;
 }
 
-/** Re-render the calling component every `ms`, so running timers move. */
+/** Re-render the calling component every `ms`, so running timers move; returns how many ticks there have been. */
 export function useTick(ms = 1000) {
-  const [, setCount] = useState(0);
+  const [count, setCount] = useState(0);
   useEffect(() => {
     const id = setInterval(() => setCount((n) => n + 1), ms);
     return () => clearInterval(id);
   }, [ms]);
+  return count;
 }
 
 function locale() {

@@ -1,6 +1,6 @@
 // The unit board: every unit of the agency, busiest first, coloured as on the map. A click centres the map on it.
 import { html, useMemo } from "../js/ui.js";
-import { clock, t } from "../js/i18n.js";
+import { clock, lang, t } from "../js/i18n.js";
 import { UNIT_COLOURS } from "../js/map.js";
 import { dutyMode, unitKind } from "./recommend.js";
 import { secondsBetween, useTick } from "./time.js";
@@ -12,15 +12,44 @@ function order(a, b) {
   return STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state) || a.callsign.localeCompare(b.callsign);
 }
 
+function UnitRows({ units, store, onCentre }) {
+  return units.slice(0, BOARD_LIMIT).map((unit) => {
+    const alert = store.alertOfUnit(unit.unit_id);
+    const placed = unit.lat != null && unit.lon != null;
+    return html`
+      <tr
+        key=${unit.unit_id}
+        data-unit-id=${unit.unit_id}
+        data-unit-state=${unit.state}
+        class=${placed ? "clickable" : ""}
+        onClick=${() => placed && onCentre({ lat: unit.lat, lon: unit.lon })}
+      >
+        <td>
+          <strong>${unit.callsign}</strong>
+          ${unit.kind && html`<span class="muted"> · ${unitKind(unit.kind)}</span>`}
+        </td>
+        <td class="unit-state">
+          <span class="unit-dot" style=${{ background: UNIT_COLOURS[unit.state] }}></span>
+          ${t(`common.unit.${unit.state}`)}
+        </td>
+        <td>${dutyMode(unit.duty_mode)}</td>
+        <td class="muted">${unit.at ? t("console.units.ago", { time: clock(secondsBetween(unit.at)) }) : ""}</td>
+        <td>${alert ? t(`common.category.${alert.category}`) : ""}</td>
+      </tr>
+    `;
+  });
+}
+
 export function UnitBoard({ store, onCentre }) {
-  useTick(5000);
+  const tick = useTick(5000);
   const units = useMemo(() => [...store.units.values()].sort(order), [store.unitsVersion]);
-  const assigned = useMemo(() => {
-    const byUnit = new Map();
-    for (const alert of store.alerts.values()) if (alert.unit_id) byUnit.set(alert.unit_id, alert);
-    return byUnit;
-  }, [store.alertsVersion]);
   const onDuty = units.filter((u) => u.state !== "off_duty").length;
+  // The rows are drawn again when a unit, the alert a unit has, the clock or the language changes, not on every
+  // batch of presses (in a surge, thousands of alerts change while the board stays as it was).
+  const rows = useMemo(
+    () => html`<${UnitRows} units=${units} store=${store} onCentre=${onCentre} />`,
+    [units, store.unitAlertsVersion, tick, lang()],
+  );
 
   return html`
     <section class="unit-board" aria-labelledby="units-title">
@@ -43,33 +72,7 @@ export function UnitBoard({ store, onCentre }) {
                   </tr>
                 </thead>
                 <tbody>
-                  ${units.slice(0, BOARD_LIMIT).map((unit) => {
-                    const alert = assigned.get(unit.unit_id);
-                    const placed = unit.lat != null && unit.lon != null;
-                    return html`
-                      <tr
-                        key=${unit.unit_id}
-                        data-unit-id=${unit.unit_id}
-                        data-unit-state=${unit.state}
-                        class=${placed ? "clickable" : ""}
-                        onClick=${() => placed && onCentre({ lat: unit.lat, lon: unit.lon })}
-                      >
-                        <td>
-                          <strong>${unit.callsign}</strong>
-                          ${unit.kind && html`<span class="muted"> · ${unitKind(unit.kind)}</span>`}
-                        </td>
-                        <td class="unit-state">
-                          <span class="unit-dot" style=${{ background: UNIT_COLOURS[unit.state] }}></span>
-                          ${t(`common.unit.${unit.state}`)}
-                        </td>
-                        <td>${dutyMode(unit.duty_mode)}</td>
-                        <td class="muted">
-                          ${unit.at ? t("console.units.ago", { time: clock(secondsBetween(unit.at)) }) : ""}
-                        </td>
-                        <td>${alert ? t(`common.category.${alert.category}`) : ""}</td>
-                      </tr>
-                    `;
-                  })}
+                  ${rows}
                 </tbody>
               </table>
             </div>
