@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from siaga import __version__
@@ -111,6 +112,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.add_middleware(SecurityHeaders, headers=security_headers(settings))
     app.add_middleware(PressCount)  # outside the body limit: a press refused for its size is counted too
     app.add_middleware(RequestLog)  # outside the body limit: a refused body is logged too
+    app.add_middleware(CompressedAPI)  # outermost: the counters and the log above read the answer as it was made
     _install_error_handlers(app)
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(agencies_router, prefix="/api/v1")
@@ -217,6 +219,30 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     if settings.hsts_seconds:
         headers.append((b"strict-transport-security", f"max-age={settings.hsts_seconds}".encode()))
     return headers
+
+
+class CompressedAPI:
+    """The API's large answers (lists, reports, CSV exports) gzip-compressed for a client that accepts it, with
+    ``Vary: Accept-Encoding``, by Starlette's GZipMiddleware. Pages and static files are compressed by
+    ``web.assets`` (once per version); WebSockets and event streams pass through as they are."""
+
+    MINIMUM_SIZE = 1024  # bytes: below this gzip's framing and a header cost about what they save
+    LEVEL = 6  # zlib's default: nearly all of level 9's gain on JSON for a fraction of the CPU
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(
+            app,
+            minimum_size=self.MINIMUM_SIZE,
+            compresslevel=self.LEVEL,
+            exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/x-ndjson"),
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 class SecurityHeaders:
