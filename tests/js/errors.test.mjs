@@ -62,14 +62,25 @@ describe("in the resident app", () => {
 });
 
 describe("a refused form", () => {
-  test("names the fields the server listed", async () => {
+  test("names the fields the server listed, by their labels in the reader's language", async () => {
     await loadI18n("admin", "id");
     const problems = [
       { field: "username", problem: "String should have at least 3 characters", type: "string_too_short" },
       { field: "password", problem: "Field required", type: "missing" },
     ];
     const error = new ApiError(422, "request.invalid", "invalid input: ...", { problems });
-    assert.equal(errorText(error), "Isian tidak valid: username, password.");
+    assert.equal(errorText(error), "Isian tidak valid: Nama pengguna, Kata sandi.");
+  });
+
+  test("a field inside a list is named with its position, counted from 1", async () => {
+    await loadI18n("resident", "id");
+    const problem = { field: "emergency_contacts.0.phone", problem: "String should have at least 4 characters" };
+    const error = new ApiError(422, "request.invalid", "invalid input: ...", {
+      problems: [{ ...problem, type: "string_too_short" }],
+    });
+    assert.equal(errorText(error), "Isian tidak valid: Kontak darurat 1 › Nomor telepon.");
+    await loadI18n("resident", "en");
+    assert.equal(errorText(error), "Invalid input: Emergency contact 1 › Phone number.");
   });
 });
 
@@ -82,7 +93,7 @@ test("a browser's own error is framed, never looked up by its numeric code", asy
 test("each problem of a refused form says what is wrong in the reader's language", async () => {
   await loadI18n("admin", "id");
   const { problemText } = await import("../../src/siaga/web/static/js/errors.js");
-  assert.equal(problemText({ field: "password", problem: "Field required", type: "missing" }), "password: wajib diisi");
+  assert.equal(problemText({ field: "password", problem: "Field required", type: "missing" }), "Kata sandi: wajib diisi");
   assert.equal(problemText({ field: "x", problem: "Odd thing", type: "odd_thing" }), "x: Odd thing");
   assert.equal(problemText("feature 3: property 'kode' is missing"), "feature 3: property 'kode' is missing");
 });

@@ -10,10 +10,22 @@ function fills(text, details) {
   return [...text.matchAll(PLACEHOLDER)].every(([, name]) => details[name] !== undefined && details[name] !== null);
 }
 
+/** A field of a refused form as the reader knows it: the server's path ("emergency_contacts.0.phone") becomes the
+ * catalogue's labels, a list's position counted from 1 ("Kontak darurat 1 › Nomor telepon"). A name the catalogue
+ * does not know stays as it is. */
+export function fieldLabel(path) {
+  const parts = [];
+  for (const segment of String(path).split(".")) {
+    if (/^\d+$/.test(segment) && parts.length) parts[parts.length - 1] += ` ${Number(segment) + 1}`;
+    else parts.push(template(`common.field.${segment}`) === undefined ? segment : t(`common.field.${segment}`));
+  }
+  return parts.join(" › ");
+}
+
 // A refused form names its fields ({fields}): the server lists them in details.problems.
 function withFields(details) {
   const problems = Array.isArray(details.problems) ? details.problems : [];
-  const fields = [...new Set(problems.map((p) => p?.field).filter(Boolean))];
+  const fields = [...new Set(problems.filter((p) => p?.field).map((p) => fieldLabel(p.field)))];
   return fields.length && details.fields === undefined ? { ...details, fields: fields.join(", ") } : details;
 }
 
@@ -40,5 +52,5 @@ export function errorText(error) {
 export function problemText(problem) {
   if (typeof problem === "string") return problem;
   const known = template(`common.problem.${problem?.type}`) !== undefined;
-  return `${problem?.field}: ${known ? t(`common.problem.${problem.type}`) : problem?.problem}`;
+  return `${fieldLabel(problem?.field)}: ${known ? t(`common.problem.${problem.type}`) : problem?.problem}`;
 }
