@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from siaga import __version__
@@ -223,26 +223,52 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
 
 class CompressedAPI:
     """The API's large answers (lists, reports, CSV exports) gzip-compressed for a client that accepts it, with
-    ``Vary: Accept-Encoding``, by Starlette's GZipMiddleware. Pages and static files are compressed by
-    ``web.assets`` (once per version); WebSockets and event streams pass through as they are."""
+    ``Vary: Accept-Encoding``, by Starlette's GZipMiddleware. Only answers sent in one part: a streamed answer (an
+    event stream, a long export) passes as it is, each part reaching the client when it is sent, not when a
+    compressor's buffer fills. WebSockets pass untouched; pages and static files are ``web.assets``' own (compressed
+    once per version)."""
 
     MINIMUM_SIZE = 1024  # bytes: below this gzip's framing and a header cost about what they save
     LEVEL = 6  # zlib's default: nearly all of level 9's gain on JSON for a fraction of the CPU
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.gzip = GZipMiddleware(
-            app,
-            minimum_size=self.MINIMUM_SIZE,
-            compresslevel=self.LEVEL,
-            exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/x-ndjson"),
-        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
-            await self.gzip(scope, receive, send)
-        else:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        decided = False
+
+        async def one_part_or_streamed(message: Message) -> None:
+            nonlocal start, decided
+            if decided:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                start = message  # held until the body's first part says whether the answer comes in one part
+            else:
+                decided = True
+                whole = message["type"] == "http.response.body" and not message.get("more_body", False)
+                if whole and start is not None and len(message.get("body", b"")) >= self.MINIMUM_SIZE:
+                    gzip = GZipMiddleware(_replay(start, message), self.MINIMUM_SIZE, compresslevel=self.LEVEL)
+                    await gzip(scope, receive, send)
+                    return
+                if start is not None:
+                    await send(start)
+                await send(message)
+
+        await self.app(scope, receive, one_part_or_streamed)
+
+
+def _replay(*messages: Message) -> ASGIApp:
+    """An ASGI app that sends ``messages``: an answer already made, given to a middleware as if it were being made."""
+
+    async def replay(scope: Scope, receive: Receive, send: Send) -> None:
+        for message in messages:
+            await send(message)
+
+    return replay
 
 
 class SecurityHeaders:
