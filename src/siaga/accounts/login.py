@@ -275,8 +275,13 @@ async def logout(request: Request, principal: LoginInProgress, runtime: RuntimeD
 
 
 @router.get("/auth/me", tags=["auth"], responses=error_responses(401))
-async def me(principal: CurrentPrincipal) -> MeRead:
-    """Who this token belongs to."""
+async def me(principal: CurrentPrincipal, runtime: RuntimeDep) -> MeRead:
+    """Who this token belongs to; for staff, whether their logins ask for a second factor (their app offers to
+    enrol one where it is optional)."""
+    second_factor = None
+    if principal.staff_id is not None:
+        async with runtime.read_sessions() as session:
+            second_factor = totp.is_enrolled(await staffing.staff_by_id(session, principal.staff_id))
     return MeRead(
         kind=principal.kind,
         name=principal.name,
@@ -284,4 +289,5 @@ async def me(principal: CurrentPrincipal) -> MeRead:
         staff_id=principal.staff_id,
         agency_id=principal.agency_id,
         unit_id=principal.unit_id,
+        second_factor=second_factor,
     )

@@ -214,3 +214,6 @@ class MeRead(ReadModel):
     staff_id: int | None
     agency_id: int | None
     unit_id: int | None
+    second_factor: bool | None = Field(
+        default=None, description="staff: whether their logins ask for a second factor (null for a resident)"
+    )

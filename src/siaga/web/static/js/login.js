@@ -65,7 +65,7 @@ function loginErrorText(error) {
 
 /** The QR code the server drew (segno's SVG: one path), rebuilt as elements: nothing from the server is parsed as
  * markup into the page. */
-function QrCode({ svg }) {
+export function QrCode({ svg }) {
   const doc = new DOMParser().parseFromString(svg, "image/svg+xml");
   const root = doc.documentElement;
   const path = doc.querySelector("path");

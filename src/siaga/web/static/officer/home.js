@@ -11,6 +11,7 @@ import { useDispatchFeed } from "./feed.js";
 import { useAlertLink } from "./link.js";
 import { PositionSharer } from "./location.js";
 import { PushCard } from "./push.js";
+import { SecondFactorCard } from "../js/factor.js";
 import { Ringer } from "./ringer.js";
 import { RingingCard } from "./ringing.js";
 import { Notices } from "./notices.js";
@@ -185,5 +186,6 @@ export function Home({ me, config, onExpired }) {
     ${!assignments.length && duty.duty.on && html`<p class="card quiet">${t("officer.waiting")}</p>`}
     <${DutyCard} state=${duty} sharing=${sharing.status} unitState=${unitState(duty, offers, assignments)} />
     <${PushCard} config=${config} token=${me.token} />
+    <${SecondFactorCard} token=${me.token} idPrefix="officer-factor" />
   `;
 }
