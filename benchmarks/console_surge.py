@@ -2,16 +2,27 @@
 
     python -m benchmarks.console_surge                    # SQLite scratch database, 20,000 open alerts
     python -m benchmarks.console_surge --open 5000 --rate 20 --seconds 10 --json out.json
+    python -m benchmarks.console_surge --baseline HEAD~3 --rounds 2 --consoles 20   # before and after, same run
 
 A real server of this checkout runs on a scratch SQLite database with the Bandung demo city and ``--open`` open,
 unacknowledged alerts written straight into the database (a surge that already happened; benchmarks/population.py).
+With ``--baseline REF`` the same scenario also runs against the commit REF, checked out in a temporary git worktree
+(its server is this interpreter with the worktree's ``src`` first on the path; the browser libraries are this
+checkout's), each on its own copy of one prepared database, alternating, ``--rounds`` times each; the figures are then
+reported beside each other with this checkout's as a ratio to the baseline's (the median of the rounds).
+``--consoles N`` first opens N console WebSockets at the same moment (benchmarks/consoles.py) and reports the time
+until every one has its whole snapshot and the server CPU it took. ``--hog N`` keeps N busy processes running while
+measuring: a machine starved of CPU, as on the day.
+
 Chromium (Playwright, ``SIAGA_CHROMIUM`` or ``/usr/bin/chromium``) logs in as the demo operator and reports:
 
 - load time: from opening /console until the header counts every open alert;
 - JS heap: used heap after the load and at the end (``Runtime.getHeapUsage``);
 - longest frame gap: the longest time between two animation frames while presses arrive (a frozen page is a gap);
 - selection latency: from a ``j`` key press to the next row being marked selected, while presses arrive (median and
-  worst of the selections made).
+  worst of the selections made);
+- the page's main-thread time while presses arrive (all tasks, and the script, layout and style in them);
+- the presses: how many were answered, how many failed or were abandoned (no answer in 30 s), and their latency.
 
 Targets (issue 18): load under 3 s, longest frame gap under 200 ms, true counts in the header.
 """
@@ -20,11 +31,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +49,8 @@ import httpx
 
 from benchmarks import population
 from benchmarks import server as bench_server
+from benchmarks.consoles import Consoles
+from benchmarks.httpload import process_cpu_seconds
 from siaga.db import create_engine, session_factory, transaction
 from siaga.demo.seed import DEMO_PASSWORD
 
@@ -76,24 +95,56 @@ async def prepare(folder: Path, open_alerts: int, presses: int) -> tuple[bench_s
     return database, tokens
 
 
-async def press_at(url: str, tokens: list[str], rate: float, stop: asyncio.Event) -> int:
+@dataclass
+class Presses:
+    """What the pressing residents saw: answers by outcome and each answered press's latency."""
+
+    sent: int = 0
+    answered: int = 0
+    failed: int = 0  # an error answer, or none within the client's 30 s (the resident's phone gives up)
+    latency_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        ordered = sorted(self.latency_ms)
+        return {
+            "presses_answered": self.answered,
+            "presses_failed": self.failed,
+            "press_p50_ms": round(ordered[len(ordered) // 2], 1) if ordered else None,
+            "press_p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1) if ordered else None,
+        }
+
+
+async def press_at(url: str, tokens: list[str], rate: float, stop: asyncio.Event) -> Presses:
     """Press SOS from a new resident ``rate`` times a second (an open model: one press does not wait for another)."""
-    sent = 0
+    presses = Presses()
+
+    async def one(http: httpx.AsyncClient, n: int) -> None:
+        began = time.perf_counter()
+        try:
+            answer = await http.post(
+                "/alerts", json=population_press_body(n), headers={"Authorization": f"Bearer {tokens[n]}"}
+            )
+        except httpx.HTTPError:
+            presses.failed += 1
+            return
+        if answer.status_code in (200, 201):
+            presses.answered += 1
+            presses.latency_ms.append((time.perf_counter() - began) * 1000)
+        else:
+            presses.failed += 1
+
     async with httpx.AsyncClient(base_url=f"{url}/api/v1", timeout=30) as http:
         pending: set[asyncio.Task[Any]] = set()
         started = time.perf_counter()
-        while not stop.is_set() and sent < len(tokens):
-            due = started + sent / rate
+        while not stop.is_set() and presses.sent < len(tokens):
+            due = started + presses.sent / rate
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            body = population_press_body(sent)
-            task = asyncio.create_task(
-                http.post("/alerts", json=body, headers={"Authorization": f"Bearer {tokens[sent]}"})
-            )
+            task = asyncio.create_task(one(http, presses.sent))
             pending.add(task)
             task.add_done_callback(pending.discard)
-            sent += 1
+            presses.sent += 1
         await asyncio.gather(*pending, return_exceptions=True)
-    return sent
+    return presses
 
 
 def population_press_body(n: int) -> dict[str, Any]:
@@ -155,7 +206,8 @@ async def measure(
                     latencies.append(took)
                 await asyncio.sleep(0.25)
             stop.set()
-            pressed = await presser
+            presses = await presser
+            pressed = presses.sent
             gaps = await page.evaluate("() => { window.__gaps.stop = true; return window.__gaps; }")
             busy_after = _busy(await cdp.send("Performance.getMetrics"))
             hot = _hottest((await cdp.send("Profiler.stop"))["profile"]) if profile else []
@@ -178,6 +230,7 @@ async def measure(
         "selection_median_ms": round(statistics.median(latencies), 1) if latencies else None,
         "selection_worst_ms": round(max(latencies), 1) if latencies else None,
         "header_after": header,
+        **presses.summary(),
         **{f"busy_{k}_s": round(busy_after[k] - busy_before[k], 2) for k in busy_after},
         **({"hottest_while_loading_ms": loading_hot, "hottest_while_pressing_ms": hot} if profile else {}),
     }
@@ -204,20 +257,67 @@ def _hottest(profile: dict[str, Any], top: int = 12) -> list[tuple[str, float]]:
     return [(name, round(ms, 1)) for name, ms in sorted(spent.items(), key=lambda kv: -kv[1])[:top]]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--open", type=int, default=20_000, help="Open alerts before the console opens")
-    parser.add_argument("--rate", type=float, default=50.0, help="Presses per second while measuring")
-    parser.add_argument("--seconds", type=float, default=15.0, help="How long presses arrive")
-    parser.add_argument("--json", type=Path, help="Also write the figures here")
-    parser.add_argument("--profile", action="store_true", help="Also list the page's hottest functions")
-    args = parser.parse_args()
-    chromium = os.environ.get("SIAGA_CHROMIUM", "/usr/bin/chromium")
-    presses = int(args.rate * args.seconds) + 50
-    with tempfile.TemporaryDirectory(prefix="siaga-console-surge-") as scratch:
-        database, tokens = asyncio.run(prepare(Path(scratch), args.open, presses))
-        server = bench_server.start(database)
-        try:
+def consoles_at_once(url: str, pid: int, count: int) -> dict[str, Any]:
+    """``count`` console WebSockets opened at the same moment: the time until each has its whole snapshot, and the
+    server CPU spent meanwhile."""
+    tokens = asyncio.run(population.operators(url, count))
+    cpu_before = process_cpu_seconds(pid)
+    consoles = Consoles(url, tokens, run_tag=0, processes=1)
+    cpu_after = process_cpu_seconds(pid)
+    consoles.close()
+    return {
+        "consoles_at_once": count,
+        "consoles_connected": consoles.connected,
+        "consoles_snapshot_s": round(consoles.connect_s, 2),
+        "consoles_server_cpu_s": round(cpu_after - cpu_before, 2) if cpu_before and cpu_after else None,
+    }
+
+
+@contextlib.contextmanager
+def baseline_checkout(ref: str, folder: Path) -> Iterator[Path]:
+    """The commit ``ref`` of this repository in a temporary git worktree; yields its ``src`` folder."""
+    repo = Path(__file__).resolve().parents[1]
+    git = shutil.which("git")
+    assert git is not None, "a baseline needs git"
+    subprocess.run([git, "-C", str(repo), "worktree", "add", "--detach", str(folder), ref], check=True)
+    try:
+        vendor = Path("src/siaga/web/static/vendor")  # the browser libraries are not committed: this checkout's
+        shutil.copytree(repo / vendor, folder / vendor)  # a copy: the static files refuse links out of their folder
+        yield folder / "src"
+    finally:
+        subprocess.run([git, "-C", str(repo), "worktree", "remove", "--force", str(folder)], check=False)
+
+
+def copy_database(database: bench_server.Database, folder: Path) -> bench_server.Database:
+    """A copy of the prepared SQLite database, so that each run starts from the same alerts and residents."""
+    folder.mkdir(parents=True)
+    source = database.sqlite_file
+    assert source is not None
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copy(f"{source}{suffix}", folder / f"siaga.db{suffix}")
+    return bench_server.Database("sqlite", f"sqlite+aiosqlite:///{folder / 'siaga.db'}", folder)
+
+
+@contextlib.contextmanager
+def cpu_hog(processes: int) -> Iterator[None]:
+    """``processes`` busy loops at the server's priority for as long as the block runs."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def one_run(
+    database: bench_server.Database, src: Path | None, args: argparse.Namespace, chromium: str, tokens: list[str]
+) -> dict[str, Any]:
+    server = bench_server.start(database, **({"PYTHONPATH": str(src)} if src is not None else {}))
+    try:
+        with cpu_hog(args.hog):
+            burst = consoles_at_once(server.url, server.pid, args.consoles) if args.consoles else {}
             result = asyncio.run(
                 measure(
                     server.url,
@@ -229,12 +329,67 @@ def main() -> None:
                     profile=args.profile,
                 )
             )
-        finally:
-            server.stop()
-    for key, value in result.items():
-        print(f"{key:>22}: {value}")
+    finally:
+        server.stop()
+    return {**burst, **result}
+
+
+def compared(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Each figure's median over the rounds for every checkout, and this checkout's as a ratio to the baseline's."""
+    table: dict[str, dict[str, Any]] = {}
+    for name, results in runs.items():
+        for key in results[0]:
+            values = [r[key] for r in results]
+            numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            table.setdefault(key, {})[name] = (
+                round(statistics.median(numbers), 2) if len(numbers) == len(values) else values[-1]
+            )
+    for row in table.values():
+        before, after = row.get("baseline"), row.get("current")
+        if isinstance(before, int | float) and isinstance(after, int | float) and before:
+            row["current/baseline"] = round(after / before, 3)
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--open", type=int, default=20_000, help="Open alerts before the console opens")
+    parser.add_argument("--rate", type=float, default=50.0, help="Presses per second while measuring")
+    parser.add_argument("--seconds", type=float, default=15.0, help="How long presses arrive")
+    parser.add_argument("--baseline", help="Also measure this commit (a git ref), in the same run, as the baseline")
+    parser.add_argument("--rounds", type=int, default=1, help="Runs of each checkout, alternating")
+    parser.add_argument("--consoles", type=int, default=0, help="Console WebSockets opened at once before the browser")
+    parser.add_argument("--hog", type=int, default=0, help="Busy processes competing for the CPU while measuring")
+    parser.add_argument("--json", type=Path, help="Also write the figures here")
+    parser.add_argument("--profile", action="store_true", help="Also list the page's hottest functions")
+    args = parser.parse_args()
+    chromium = os.environ.get("SIAGA_CHROMIUM", "/usr/bin/chromium")
+    presses = int(args.rate * args.seconds) + 50
+    runs: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="siaga-console-surge-") as scratch, contextlib.ExitStack() as stack:
+        folder = Path(scratch)
+        (folder / "prepared").mkdir()
+        database, tokens = asyncio.run(prepare(folder / "prepared", args.open, presses))
+        checkouts: dict[str, Path | None] = {"current": None}
+        if args.baseline:
+            checkouts = {"baseline": stack.enter_context(baseline_checkout(args.baseline, folder / "baseline"))}
+            checkouts["current"] = None
+        for n in range(args.rounds):
+            for name, src in checkouts.items():
+                copy = copy_database(database, folder / f"{name}-{n}")
+                runs.setdefault(name, []).append(one_run(copy, src, args, chromium, tokens))
+                print(f"{name} round {n + 1}: {json.dumps(runs[name][-1])}", flush=True)
+    table = compared(runs)
+    names = [*checkouts, *(["current/baseline"] if args.baseline else [])]
+    print(f"{'':>28} " + " ".join(f"{name:>18}" for name in names))
+    for key, row in table.items():
+        if key.startswith("hottest"):
+            continue
+        print(f"{key:>28} " + " ".join(f"{row.get(name, '')!s:>18}" for name in names))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps({"args": vars(args) | {"json": str(args.json)}, "runs": runs, "table": table}, indent=2) + "\n"
+        )
 
 
 if __name__ == "__main__":
