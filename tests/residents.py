@@ -8,6 +8,7 @@ from __future__ import annotations
 from siaga.accounts import service as accounts
 from siaga.accounts.models import Resident
 from siaga.accounts.schemas import PinsSet
+from siaga.audit.actor import ActorContext
 from tests.conftest import Api, Person, new_phone
 
 CANCEL_PIN, DURESS_PIN = "1234", "9999"  # as ``Api.resident`` sets them
@@ -24,7 +25,13 @@ async def made_residents(api: Api, count: int, *, named: bool = True) -> list[Pe
             session.add(resident)
             await session.flush()
             await accounts.set_pins(
-                session, resident_id=resident.id, pins=pins, entry=None, hashes=hashes, max_failures=5
+                session,
+                resident_id=resident.id,
+                pins=pins,
+                entry=None,
+                hashes=hashes,
+                max_failures=5,
+                by=ActorContext.anonymous(phone),
             )
             opened = await accounts.open_resident_session(
                 session, settings=api.runtime.settings, resident=resident, client_ip="127.0.0.1", user_agent="test"

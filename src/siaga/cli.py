@@ -694,7 +694,6 @@ def resident_delete(phone: Annotated[str, typer.Argument(help="The resident's ph
 
     from siaga.accounts import residents
     from siaga.accounts.models import Resident
-    from siaga.audit import service as audit
     from siaga.db import transaction
     from siaga.errors import NotFound
     from siaga.ops import erasure
@@ -706,15 +705,7 @@ def resident_delete(phone: Annotated[str, typer.Argument(help="The resident's ph
                 resident = await session.scalar(select(Resident).where(Resident.phone == number))
                 if resident is None:
                     raise NotFound(f"no resident with the number {number}", code="resident.not_found")
-                deleted = await erasure.delete_account(session, resident=resident)
-                await audit.record_for(
-                    session,
-                    _command_line(),
-                    action="resident.delete",
-                    target_type="resident",
-                    target_id=str(resident.id),
-                    detail={"alerts_kept_anonymised": deleted.alerts_kept_anonymised, "by": "staff on request"},
-                )
+                deleted = await erasure.delete_account(session, resident=resident, by=_command_line())
             typer.echo(f"deleted; {deleted.alerts_kept_anonymised} alert(s) kept anonymised for the reports")
 
     _run(work)

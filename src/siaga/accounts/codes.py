@@ -13,6 +13,8 @@ from siaga.accounts.models import OneTimeCode, Resident
 from siaga.accounts.residents import normalize_phone
 from siaga.accounts.sessions import NewSession, _open_session
 from siaga.accounts.turns import take_turns
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import Invalid, SiagaError, TooManyRequests
@@ -82,6 +84,8 @@ async def request_code(session: AsyncSession, *, settings: Settings, phone_raw: 
         purpose="otp",
         adapter=settings.sms_adapter,
     )
+    by = ActorContext.anonymous(phone, client_ip)
+    await audit.record_for(session, by, action="resident.code_requested", target_type="phone", target_id=phone)
     return phone, message.id
 
 
@@ -95,7 +99,34 @@ class CodeFailure:
 async def verify_code(
     session: AsyncSession, *, settings: Settings, phone_raw: str, code: str, client_ip: str, user_agent: str
 ) -> NewSession | CodeFailure:
-    """Check a code; on success create the resident if new and open a session."""
+    """Check a code; on success create the resident if new and open a session. Audited either way."""
+    result = await _check_code(
+        session, settings=settings, phone_raw=phone_raw, code=code, client_ip=client_ip, user_agent=user_agent
+    )
+    if isinstance(result, CodeFailure):
+        await audit.record_for(
+            session,
+            ActorContext.anonymous(phone_raw, client_ip),
+            action="resident.login",
+            outcome="failure",
+            detail={"reason": result.error.code},
+        )
+    else:
+        assert result.resident is not None
+        await audit.record_for(
+            session,
+            ActorContext.anonymous(result.resident.phone, client_ip),
+            action="resident.login",
+            target_type="resident",
+            target_id=str(result.resident.id),
+            detail={"new": result.is_new},
+        )
+    return result
+
+
+async def _check_code(
+    session: AsyncSession, *, settings: Settings, phone_raw: str, code: str, client_ip: str, user_agent: str
+) -> NewSession | CodeFailure:
     phone = normalize_phone(settings, phone_raw)
     now = utcnow()
     row = await session.scalar(

@@ -179,7 +179,7 @@ async def give_code(
             )
             if used.kind == "recovery_code":
                 left = {"left": used.recovery_codes_left}
-                by = ActorContext.staff(principal, ip)
+                by = ActorContext.signed_in(principal, ip)
                 await staffing.record_change(
                     session, action="staff.recovery_code_used", staff=staff, by=by, detail=left
                 )
@@ -233,7 +233,7 @@ async def confirm_enrolment(
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
         codes = await totp.confirm_enrolment(
-            session, staff=staff, code=body.code, by=ActorContext.staff(principal, ip), settings=runtime.settings
+            session, staff=staff, code=body.code, by=ActorContext.signed_in(principal, ip), settings=runtime.settings
         )
         whole = None
         if principal.login_step == totp.LoginStep.ENROL:
@@ -257,7 +257,7 @@ async def reset_factor(staff_id: RowId, principal: Admin, runtime: RuntimeDep, i
     sessions end; at their next login they enrol again (administrators and supervisors must)."""
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
-        await totp.reset_factor(session, staff=staff, by=ActorContext.staff(principal, ip))
+        await totp.reset_factor(session, staff=staff, by=ActorContext.signed_in(principal, ip))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

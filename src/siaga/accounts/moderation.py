@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.models import ModerationRecord, Resident
 from siaga.accounts.residents import get_resident
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.errors import Conflict
 
@@ -25,9 +27,10 @@ async def add_strike(
 
 
 async def set_suspended(
-    session: AsyncSession, *, resident_id: uuid.UUID, suspended: bool, staff_id: int, reason: str
+    session: AsyncSession, *, resident_id: uuid.UUID, suspended: bool, reason: str, by: ActorContext
 ) -> Resident:
-    """Suspend or reinstate a resident, with a reason. A suspended resident's SOS is still accepted, flagged."""
+    """Suspend or reinstate a resident, with a reason (audited). A suspended resident's SOS is still accepted,
+    flagged."""
     resident = await get_resident(session, resident_id)
     if resident.suspended == suspended:
         state = "suspended" if suspended else "not suspended"
@@ -39,18 +42,28 @@ async def set_suspended(
         ModerationRecord(
             resident_id=resident_id,
             kind="suspend" if suspended else "reinstate",
-            staff_id=staff_id,
+            staff_id=by.staff_id,
             reason=reason,
         )
     )
     await session.flush()
+    await audit.record_for(
+        session,
+        by,
+        action="resident.suspend" if suspended else "resident.reinstate",
+        target_type="resident",
+        target_id=str(resident_id),
+        detail={"reason": reason},
+    )
     return resident
 
 
-async def appeal(session: AsyncSession, *, resident: Resident, text: str) -> ModerationRecord:
+async def appeal(session: AsyncSession, *, resident: Resident, text: str, by: ActorContext) -> ModerationRecord:
+    """The resident appeals a strike or a suspension (audited)."""
     record = ModerationRecord(resident_id=resident.id, kind="appeal", reason=text)
     session.add(record)
     await session.flush()
+    await audit.record_for(session, by, action="resident.appeal", target_type="resident", target_id=str(resident.id))
     return record
 
 

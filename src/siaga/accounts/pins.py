@@ -14,6 +14,8 @@ from siaga.accounts import security
 from siaga.accounts.models import Resident
 from siaga.accounts.residents import get_resident
 from siaga.accounts.schemas import PinsSet
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.errors import Conflict, Invalid, NotFound, SiagaError, TooManyRequests
 
@@ -106,9 +108,34 @@ async def set_pins(
     entry: PinEntry | None,
     hashes: tuple[str, str],
     max_failures: int,
+    by: ActorContext,
 ) -> PinCheck | None:
     """Set the cancel and duress PINs (``hashes``, made beforehand). Changing existing PINs needs the current
-    cancel PIN (``entry``). Returns a failed ``PinCheck`` (to commit, then raise) when it is wrong."""
+    cancel PIN (``entry``). Returns a failed ``PinCheck`` (to commit, then raise) when it is wrong. Audited, a wrong
+    PIN as a failure."""
+    failure = await _set_pins(
+        session, resident_id=resident_id, pins=pins, entry=entry, hashes=hashes, max_failures=max_failures
+    )
+    await audit.record_for(
+        session,
+        by,
+        action="resident.pins",
+        target_type="resident",
+        target_id=str(resident_id),
+        outcome="success" if failure is None else "failure",
+    )
+    return failure
+
+
+async def _set_pins(
+    session: AsyncSession,
+    *,
+    resident_id: uuid.UUID,
+    pins: PinsSet,
+    entry: PinEntry | None,
+    hashes: tuple[str, str],
+    max_failures: int,
+) -> PinCheck | None:
     resident = await get_resident(session, resident_id)
     if resident.cancel_pin_hash is not None:
         if pins.current_cancel_pin is None or entry is None:

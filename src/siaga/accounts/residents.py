@@ -11,6 +11,8 @@ from siaga.accounts import identity
 from siaga.accounts.models import EmergencyContact, ModerationRecord, Resident
 from siaga.accounts.schemas import EmergencyContactIn, ResidentUpdate
 from siaga.accounts.turns import take_turns
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.errors import Invalid, NotFound
 from siaga.notify import contacts as contacts_consent
@@ -47,10 +49,11 @@ async def emergency_contacts(session: AsyncSession, resident_id: uuid.UUID) -> l
 
 
 async def update_profile(
-    session: AsyncSession, *, settings: Settings, resident: Resident, changes: ResidentUpdate
+    session: AsyncSession, *, settings: Settings, resident: Resident, changes: ResidentUpdate, by: ActorContext
 ) -> Resident:
-    """Apply profile changes. The NIK is checked (region, birth date); one another phone number holds too is
-    accepted all the same and flagged for a supervisor (see ``_flag_contested_nik``)."""
+    """Apply profile changes (audited, naming the fields changed). The NIK is checked (region, birth date); one
+    another phone number holds too is accepted all the same and flagged for a supervisor (see
+    ``_flag_contested_nik``)."""
     if changes.name is not None:
         resident.name = changes.name
     if changes.nik is not None:
@@ -73,6 +76,14 @@ async def update_profile(
     if changes.emergency_contacts is not None:
         await _replace_contacts(session, settings=settings, resident=resident, contacts=changes.emergency_contacts)
     await session.flush()
+    await audit.record_for(
+        session,
+        by,
+        action="resident.update",
+        target_type="resident",
+        target_id=str(resident.id),
+        detail={"fields": sorted(changes.model_dump(exclude_unset=True))},
+    )
     return resident
 
 

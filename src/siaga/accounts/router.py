@@ -104,15 +104,6 @@ async def request_code(body: CodeRequest, runtime: RuntimeDep, ip: ClientIP) -> 
         phone, message_id = await accounts.request_code(
             session, settings=runtime.settings, phone_raw=body.phone, client_ip=ip
         )
-        await audit.record(
-            session,
-            action="resident.code_requested",
-            actor=None,
-            actor_label=phone,
-            target_type="phone",
-            target_id=phone,
-            client_ip=ip,
-        )
     # After the commit, in this request (the person is waiting for it); a failed send is recorded and retried.
     await notify.deliver(runtime.unit_of_work, runtime.senders, [message_id])
     return CodeRequested(phone=phone, expires_in=runtime.settings.otp_ttl_seconds)
@@ -130,28 +121,6 @@ async def verify_code(body: CodeVerify, runtime: RuntimeDep, ip: ClientIP, agent
             client_ip=ip,
             user_agent=agent,
         )
-        if isinstance(result, accounts.CodeFailure):
-            await audit.record(
-                session,
-                action="resident.login",
-                actor=None,
-                actor_label=body.phone,
-                outcome="failure",
-                client_ip=ip,
-                detail={"reason": result.error.code},
-            )
-        else:
-            assert result.resident is not None
-            await audit.record(
-                session,
-                action="resident.login",
-                actor=None,
-                actor_label=result.resident.phone,
-                target_type="resident",
-                target_id=str(result.resident.id),
-                client_ip=ip,
-                detail={"new": result.is_new},
-            )
     if isinstance(result, accounts.CodeFailure):
         raise result.error  # the attempt was counted and committed first
     assert result.resident is not None
@@ -179,16 +148,8 @@ async def update_my_profile(
     assert principal.resident_id is not None
     async with runtime.unit_of_work() as session:
         resident = await accounts.get_resident(session, principal.resident_id)
-        await accounts.update_profile(session, settings=runtime.settings, resident=resident, changes=body)
-        await audit.record(
-            session,
-            action="resident.update",
-            actor=principal,
-            target_type="resident",
-            target_id=str(resident.id),
-            client_ip=ip,
-            detail={"fields": sorted(body.model_dump(exclude_unset=True))},
-        )
+        by = ActorContext.signed_in(principal, ip)
+        await accounts.update_profile(session, settings=runtime.settings, resident=resident, changes=body, by=by)
         return await resident_read(session, resident)
 
 
@@ -217,16 +178,7 @@ async def set_my_pins(body: PinsSet, principal: CurrentResident, runtime: Runtim
             entry=entry,
             hashes=hashes,
             max_failures=runtime.settings.pin_max_attempts,
-        )
-
-        await audit.record(
-            session,
-            action="resident.pins",
-            actor=principal,
-            target_type="resident",
-            target_id=str(resident.id),
-            client_ip=ip,
-            outcome="success" if failure is None else "failure",
+            by=ActorContext.signed_in(principal, ip),
         )
     if failure is not None and failure.error is not None:
         raise failure.error
@@ -244,14 +196,8 @@ async def appeal(body: AppealIn, principal: CurrentResident, runtime: RuntimeDep
     assert principal.resident_id is not None
     async with runtime.unit_of_work() as session:
         resident = await accounts.get_resident(session, principal.resident_id)
-        record = await accounts.appeal(session, resident=resident, text=body.text)
-        await audit.record(
-            session,
-            action="resident.appeal",
-            actor=principal,
-            target_type="resident",
-            target_id=str(resident.id),
-            client_ip=ip,
+        record = await accounts.appeal(
+            session, resident=resident, text=body.text, by=ActorContext.signed_in(principal, ip)
         )
         return ModerationRead.model_validate(record)
 
@@ -268,17 +214,7 @@ async def delete_my_account(principal: CurrentResident, runtime: RuntimeDep, ip:
     assert principal.resident_id is not None
     async with runtime.unit_of_work() as session:
         resident = await accounts.get_resident(session, principal.resident_id)
-        deleted = await erasure.delete_account(session, resident=resident)
-        record = await audit.record(
-            session,
-            action="resident.delete",
-            actor=principal,
-            target_type="resident",
-            target_id=str(resident.id),
-            client_ip=ip,
-            detail={"alerts_kept_anonymised": deleted.alerts_kept_anonymised, "by": "resident"},
-        )
-        record.actor_name = ""  # the name this session was opened with is one of the things deleted
+        await erasure.delete_account(session, resident=resident, by=ActorContext.signed_in(principal, ip))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -400,17 +336,8 @@ async def _set_suspended(
             session,
             resident_id=resident_id,
             suspended=suspend,
-            staff_id=principal.staff_id,
             reason=body.reason,
-        )
-        await audit.record(
-            session,
-            action="resident.suspend" if suspend else "resident.reinstate",
-            actor=principal,
-            target_type="resident",
-            target_id=str(resident_id),
-            client_ip=ip,
-            detail={"reason": body.reason},
+            by=ActorContext.signed_in(principal, ip),
         )
         return await resident_read(session, resident)
 
@@ -455,7 +382,7 @@ async def create_staff(body: StaffCreate, principal: Admin, runtime: RuntimeDep,
             password=body.password,
             unit_id=body.unit_id,
             phone=phone,
-            by=ActorContext.staff(principal, ip),
+            by=ActorContext.signed_in(principal, ip),
         )
         return StaffRead.model_validate(staff)
 
@@ -493,7 +420,7 @@ async def update_staff(
         if changes.get("phone"):
             changes["phone"] = accounts.normalize_phone(runtime.settings, changes["phone"])
         staff = await staffing.staff_by_id(session, staff_id)
-        by = ActorContext.staff(principal, ip)
+        by = ActorContext.signed_in(principal, ip)
         await staffing.update_staff(session, staff=staff, changes=changes, by=by)
         return StaffRead.model_validate(staff)
 
@@ -505,7 +432,7 @@ async def deactivate_staff(staff_id: RowId, principal: Admin, runtime: RuntimeDe
     history stays."""
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
-        by = ActorContext.staff(principal, ip)
+        by = ActorContext.signed_in(principal, ip)
         await deactivation.deactivate(session, settings=runtime.settings, staff=staff, by=by)
         return StaffRead.model_validate(staff)
 
@@ -515,7 +442,7 @@ async def activate_staff(staff_id: RowId, principal: Admin, runtime: RuntimeDep,
     """Reactivate a deactivated account (administrators; audited). It signs in again with its password."""
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
-        await staffing.set_active(session, staff=staff, active=True, by=ActorContext.staff(principal, ip))
+        await staffing.set_active(session, staff=staff, active=True, by=ActorContext.signed_in(principal, ip))
         return StaffRead.model_validate(staff)
 
 
@@ -533,7 +460,7 @@ async def reset_staff_password(
     async with runtime.unit_of_work() as session:
         staff = await staffing.staff_by_id(session, staff_id)
         await staffing.reset_password(
-            session, staff=staff, password=body.password, by=ActorContext.staff(principal, ip)
+            session, staff=staff, password=body.password, by=ActorContext.signed_in(principal, ip)
         )
 
 
@@ -551,7 +478,7 @@ async def create_unit(body: UnitCreate, principal: Admin, runtime: RuntimeDep, i
             agency_id=body.agency_id,
             callsign=body.callsign,
             kind=body.kind,
-            by=ActorContext.staff(principal, ip),
+            by=ActorContext.signed_in(principal, ip),
         )
         return UnitRead.model_validate(unit)
 

@@ -41,7 +41,7 @@ async def create_agency(body: AgencyCreate, principal: Admin, runtime: RuntimeDe
             kind=body.kind,
             parent_code=body.parent_code,
             phone=body.phone,
-            by=ActorContext.staff(principal, ip),
+            by=ActorContext.signed_in(principal, ip),
         )
         return AgencyRead.model_validate(agency)
 
@@ -92,7 +92,7 @@ async def import_jurisdictions(
     features = agencies.parse_geojson(doc)
     async with runtime.unit_of_work() as session:
         summary = await agencies.import_features(
-            session, features=features, source="upload", by=ActorContext.staff(principal, ip)
+            session, features=features, source="upload", by=ActorContext.signed_in(principal, ip)
         )
     runtime.locator.mark_stale()
     return ImportResult(created=summary.created, updated=summary.updated, total=len(features))
@@ -108,7 +108,7 @@ async def set_jurisdiction_agencies(
             session,
             jurisdiction_code=code,
             agencies=[(a.agency_code, a.is_primary) for a in body.agencies],
-            by=ActorContext.staff(principal, ip),
+            by=ActorContext.signed_in(principal, ip),
         )
         for row, links in await agencies.list_jurisdictions(session):
             if row.code == code:

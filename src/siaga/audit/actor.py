@@ -30,7 +30,7 @@ class Acting(Protocol):
 
 
 class SignedIn(Acting, Protocol):
-    """A signed-in staff member, as a change they make names them."""
+    """A signed-in resident or staff member, as a change they make names them."""
 
     @property
     def session_id(self) -> int: ...
@@ -60,7 +60,8 @@ class ActorContext:
     staff_id: int | None = None
 
     @classmethod
-    def staff(cls, principal: SignedIn, client_ip: str = "") -> ActorContext:
+    def signed_in(cls, principal: SignedIn, client_ip: str = "") -> ActorContext:
+        """A signed-in resident or staff member."""
         return cls(
             kind=principal.kind,
             id=principal.subject,
@@ -70,6 +71,11 @@ class ActorContext:
             session_id=principal.session_id,
             staff_id=principal.staff_id,
         )
+
+    @classmethod
+    def anonymous(cls, label: str, client_ip: str = "") -> ActorContext:
+        """Someone not signed in, named by what they gave (the phone number asking for a code)."""
+        return cls(kind="anonymous", id=label, name=label, client_ip=client_ip)
 
     @classmethod
     def command_line(cls, os_user: str | None = None) -> ActorContext:

@@ -15,6 +15,8 @@ from siaga.accounts.residents import emergency_contacts
 from siaga.aftercommit import SessionsRevoked, emit
 from siaga.alerts.domain import ACTIVE_STATES
 from siaga.alerts.models import Alert, AlertEvent
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.audit.models import AuditRecord
 from siaga.db import Base, utcnow
 from siaga.errors import Conflict, NotFound
@@ -30,7 +32,7 @@ class DeletedAccount:
     rows_deleted: int
 
 
-async def delete_account(session: AsyncSession, *, resident: Resident) -> DeletedAccount:
+async def delete_account(session: AsyncSession, *, resident: Resident, by: ActorContext) -> DeletedAccount:
     """Delete a resident's account at their request: their name, NIK, number, address, medical notes, PINs, every
     row that exists only for them (emergency contacts, sessions, moderation history, ...), their codes, the trails
     and words of their alerts and the SMS about them or to their contacts go. Their alerts stay, anonymised, under
@@ -75,6 +77,16 @@ async def delete_account(session: AsyncSession, *, resident: Resident) -> Delete
         setattr(resident, column, None)
     resident.deleted_at = utcnow()
     await session.flush()
+    record = await audit.record_for(
+        session,
+        by,
+        action="resident.delete",
+        target_type="resident",
+        target_id=subject,
+        detail={"alerts_kept_anonymised": kept, "by": "resident" if by.id == subject else "staff on request"},
+    )
+    if by.id == subject:
+        record.actor_name = ""  # the name their session was opened with is one of the things deleted
     return DeletedAccount(alerts_kept_anonymised=kept, rows_deleted=deleted)
 
 
