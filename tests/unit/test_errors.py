@@ -7,7 +7,7 @@ import pytest
 from siaga.accounts.identity import InvalidNIK, InvalidPhone
 from siaga.alerts.domain import ActorNotAllowed, NotAllowed, TransitionConflict, TransitionError
 from siaga.alerts.service import AlertIdReused
-from siaga.app import http_status
+from siaga.app import HTTP_STATUS, http_status
 from siaga.deps import is_refusal
 from siaga.errors import (
     BadRequest,
@@ -21,6 +21,7 @@ from siaga.errors import (
     Unauthorized,
 )
 from siaga.monitoring import MetricsRefused
+from siaga.schemas import error_responses
 
 
 def every_error_class() -> list[type[SiagaError]]:
@@ -80,3 +81,10 @@ def test_a_person_refused_by_the_alert_rules_is_audited_as_any_403() -> None:
     assert is_refusal(NotAllowed("alert.not_yours", "only the resident who raised the alert can cancel it"))
     assert not is_refusal(TransitionConflict("alert.taken", "another unit has already taken this alert"))
     assert not is_refusal(MetricsRefused("no token"))  # a scraper asking every few seconds is not audited
+
+
+def test_every_status_the_table_answers_has_a_description_for_the_api_documentation() -> None:
+    # The routers document their errors with error_responses(401, 403, ...): each status the edge can answer with
+    # must be one it can describe.
+    documented = error_responses(*sorted(set(HTTP_STATUS.values())))
+    assert all(entry["description"] for entry in documented.values())
