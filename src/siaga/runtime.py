@@ -16,9 +16,9 @@ from siaga import aftercommit, metrics
 from siaga.accounts.sessions import PrincipalCache
 from siaga.aftercommit import MessagesQueued, OffersDue, SessionsRevoked, TimelineWritten, UnitsChanged
 from siaga.agencies.service import JurisdictionLocator
-from siaga.alerts import press
+from siaga.alerts import raising
+from siaga.alerts.domain import RaiseRequest
 from siaga.alerts.ingest import GroupCommit, Outcome
-from siaga.alerts.press import PressIn
 from siaga.background import Loop
 from siaga.config import Settings
 from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction, utcnow
@@ -78,7 +78,7 @@ class Runtime:
         self.principals = PrincipalCache(self.read_sessions)
         self.stream_sessions = StreamSessions(self.read_sessions)
         self.wire = WireCache()  # the streams' shared serialised messages: this runtime's own, bounded
-        self.ingest: GroupCommit[PressIn] = GroupCommit(self._write_presses)
+        self.ingest: GroupCommit[RaiseRequest] = GroupCommit(self._write_presses)
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
         self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts
         self.positions = LivePositions(self.hub)
@@ -114,20 +114,16 @@ class Runtime:
             hub=hub_from_url(settings.hub_url),
         )
 
-    async def _write_presses(self, presses: Sequence[PressIn]) -> list[Outcome]:
-        """A batch of SOS presses in one transaction (see ``alerts.press``), then what a unit of work does after."""
-        located = [p for p in presses if p.body.location is not None]
-        await self.locator.ensure_fresh(self.read_sessions)
-        found = self.locator.place_all(
-            [(p.body.location.lat, p.body.location.lon) for p in located if p.body.location is not None],
-            buffer_m=self.settings.jurisdiction_buffer_m,
+    async def _write_presses(self, requests: Sequence[RaiseRequest]) -> list[Outcome]:
+        """A batch of SOS presses in one transaction (see ``alerts.raising``), then what a unit of work does after."""
+        places = await raising.place(
+            self.locator, self.read_sessions, requests, buffer_m=self.settings.jurisdiction_buffer_m
         )
-        places = {p.body.id: place for p, place in zip(located, found, strict=True)}
         outcomes, events = await self.core.write(
-            partial(press.store, presses=presses, places=places, settings=self.settings)
+            partial(raising.store, requests=requests, places=places, settings=self.settings)
         )
         committed = utcnow()
-        for each in presses:
+        for each in requests:
             metrics.PRESS_TO_COMMIT.observe((committed - each.received_at).total_seconds())
         await self.after_commit.run(events)
         return outcomes

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from shapely.geometry import mapping, shape
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from siaga.agencies.domain import AgencyTerms, Candidate, choose_default_agency
 from siaga.agencies.geo import JurisdictionIndex, KecamatanFeature, parse_feature_collection
 from siaga.agencies.models import Agency, AgencyKind, Jurisdiction, JurisdictionAgency
 from siaga.audit import service as audit
@@ -83,25 +85,46 @@ async def agency_subtree(session: AsyncSession, agency_id: int) -> list[int]:
     return result
 
 
-async def default_agency(session: AsyncSession, *, configured_code: str) -> Agency:
-    """The agency for alerts outside every jurisdiction: the configured one, else the top command centre.
-    If none exists at all, one is created: an alert is never left without an agency."""
-    if configured_code:
-        agency = await session.scalar(select(Agency).where(Agency.code == configured_code))
-        if agency is not None:
-            return agency
+def agency_terms_columns() -> tuple[Any, ...]:
+    """The columns of ``AgencyTerms``, in its order (for a select that builds them)."""
+    a = Agency.__table__.c
+    return (a.id, a.code, a.ack_timeout_seconds, a.dispatch_timeout_seconds, a.direct_offers)
+
+
+_DEFAULT_CANDIDATES: dict[bool, Any] = {}
+
+
+def default_agency(connection: Connection, *, configured_code: str) -> AgencyTerms:
+    """The agency for alerts outside every jurisdiction or without a position (``domain.choose_default_agency``).
+    If none exists at all, one is created: an alert is never left without an agency. Synchronous Core, so that the
+    SOS batch calls it inside its own transaction; an async caller runs it with ``AsyncSession.run_sync``."""
+    a = Agency.__table__.c
+    query = _DEFAULT_CANDIDATES.get(bool(configured_code))
+    if query is None:
+        who: ColumnElement[bool] = a.parent_id.is_(None)
+        if configured_code:
+            who = or_(who, a.code == bindparam("configured"))
+        query = _DEFAULT_CANDIDATES[bool(configured_code)] = (
+            select(*agency_terms_columns(), a.parent_id.is_(None), a.kind).where(who).order_by(a.id)
+        )
+    rows = connection.execute(query, {"configured": configured_code} if configured_code else {}).all()
+    candidates = [
+        Candidate(AgencyTerms(*row[:5]), top=bool(row[5]), command_centre=row[6] == AgencyKind.COMMAND_CENTRE)
+        for row in rows
+    ]
+    if configured_code and all(c.terms.code != configured_code for c in candidates):
         log.error("configured default agency missing", extra={"code": configured_code})
-    roots = (await session.scalars(select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.id))).all()
-    for agency in roots:
-        if agency.kind == AgencyKind.COMMAND_CENTRE:
-            return agency
-    if roots:
-        return roots[0]
+    chosen = choose_default_agency(candidates, configured_code=configured_code)
+    if chosen is not None:
+        return chosen
     log.error("no agency exists; creating the fallback agency so the alert has an owner")
-    agency = Agency(code=FALLBACK_AGENCY_CODE, name="Siaga (no agency configured)", kind=AgencyKind.COMMAND_CENTRE)
-    session.add(agency)
-    await session.flush()
-    return agency
+    created = connection.scalar(
+        insert(Agency)
+        .values(code=FALLBACK_AGENCY_CODE, name="Siaga (no agency configured)", kind=AgencyKind.COMMAND_CENTRE.value)
+        .returning(a.id)
+    )
+    assert created is not None
+    return AgencyTerms(created, FALLBACK_AGENCY_CODE, None, None, False)
 
 
 # Jurisdictions ----------------------------------------------------------------------------------------------
@@ -347,28 +370,32 @@ class JurisdictionLocator:
                     JurisdictionAgency.is_primary.is_(True),
                 )
             )
-            if agency is None:
-                agency = await default_agency(session, configured_code=default_agency_code)
+            owner = (agency.id, agency.code) if agency is not None else await _default(session, default_agency_code)
             return Routing(
-                agency_id=agency.id,
-                agency_code=agency.code,
+                agency_id=owner[0],
+                agency_code=owner[1],
                 jurisdiction_id=jurisdiction_id,
                 jurisdiction_code=placement.code,
                 jurisdiction_name=name,
                 method=placement.method,
                 distance_m=placement.distance_m,
             )
-        agency = await default_agency(session, configured_code=default_agency_code)
+        agency_id, agency_code = await _default(session, default_agency_code)
         distance = placement.distance_m if placement.distance_m != float("inf") else -1.0
         return Routing(
-            agency_id=agency.id,
-            agency_code=agency.code,
+            agency_id=agency_id,
+            agency_code=agency_code,
             jurisdiction_id=None,
             jurisdiction_code=None,
             jurisdiction_name=None,
             method="default",
             distance_m=distance,
         )
+
+
+async def _default(session: AsyncSession, configured_code: str) -> tuple[int, str]:
+    terms = await session.run_sync(lambda sync: default_agency(sync.connection(), configured_code=configured_code))
+    return terms.id, terms.code
 
 
 def _json_safe(properties: Mapping[str, Any]) -> dict[str, Any]:

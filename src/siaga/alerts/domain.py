@@ -6,10 +6,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from siaga.agencies.domain import AgencyTerms
 from siaga.errors import Conflict, Forbidden, SiagaError
 
 
@@ -531,3 +536,202 @@ def repeated_press_milestone(before: int, after: int) -> int | None:
                 crossed = milestone
         scale *= 10
     return crossed
+
+
+# Raising an alert -------------------------------------------------------------------------------------------------
+# The one set of rules for a new alert, whatever channel it came through: the batched writer
+# (``alerts.raising.store``) applies them to every alert it opens, a batch of one included.
+
+
+class CallerKind(StrEnum):
+    """Who raises an alert. Today a resident (the app's press, and the follow-up Siaga raises for a duress PIN);
+    fixed panic devices, GPS trackers and other command centres are the next kinds (issue 16)."""
+
+    RESIDENT = "resident"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who raised the alert, as the audit and the timeline name them."""
+
+    kind: CallerKind
+    id: str  # a stable id (a resident's UUID)
+    name: str
+    resident_id: uuid.UUID | None = None  # the resident the alert is for
+    session_expired: bool = False  # raised on a sign-in that had lapsed: stored, and flagged for the console
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    lat: float
+    lon: float
+    accuracy_m: float | None = None
+    recorded_at: datetime | None = None  # the sender's clock: informative only
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseRequest:
+    """One request to raise an alert, from any channel. ``id`` is the sender's (a retry sends it again) and
+    ``fingerprint`` the hash of what it sent (the same id with another fingerprint is another press)."""
+
+    id: uuid.UUID
+    fingerprint: str
+    caller: Caller
+    category: Category
+    received_at: datetime  # the alert's created_at: its timers count from the server's receipt
+    channel: str = "app"
+    position: Position | None = None
+    silent: bool = False
+    description: str = ""
+    battery: int | None = None
+    pressed_at: datetime | None = None  # the sender's clock: informative only
+    client_ip: str = ""
+    follows_id: uuid.UUID | None = None  # the alert this one follows (a duress PIN after staff closed it)
+
+    @property
+    def may_join(self) -> bool:
+        """A press while the resident's alert is active joins that alert; a follow-up is always an alert of its
+        own (the person is in danger now, whatever else is open)."""
+        return self.follows_id is None
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """A request's fingerprint: a retry sends the same content, a different request reusing the id does not."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Raiser:
+    """The resident an alert is raised for, as the rules need them."""
+
+    id: uuid.UUID
+    phone: str
+    name: str | None
+    nik: str | None
+    strikes: int
+    suspended: bool
+    suspended_reason: str | None
+    is_exercise: bool  # a drill account: its alerts are exercises
+    contacts: list[str] = field(default_factory=list)  # emergency contacts' numbers, in the order they were added
+
+    @property
+    def shown_name(self) -> str:
+        """The caller's name as the console shows it (the number if unnamed)."""
+        return self.name or self.phone
+
+    def actor(self) -> Actor:
+        return Actor(kind=ActorKind.RESIDENT, id=str(self.id), name=self.shown_name)
+
+
+NO_LOCATION = "no_location"  # the placement of an alert raised without a position
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where a new alert falls: its kecamatan (None outside every one, or without a position) and how."""
+
+    jurisdiction_id: int | None
+    jurisdiction_code: str | None
+    method: str  # inside | overlap | nearest | default | no_location
+    distance_m: float
+
+
+UNPLACED = Placed(None, None, NO_LOCATION, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    ack_due_at: datetime  # T1: escalates unless someone takes it
+    dispatch_due_at: datetime  # T2: escalates unless a unit is sent
+    offer_due_at: datetime | None  # direct offers to the nearest units, where the agency makes them
+
+
+def deadlines(
+    created_at: datetime, agency: AgencyTerms, *, ack_default_s: int, dispatch_default_s: int, now: datetime
+) -> Deadlines:
+    """A new alert's timers, counted from the server's receipt of the press as the console counts them: the
+    agency's T1 and T2 (else the process defaults), T2 never before T1, and direct offers at once where the agency
+    makes them."""
+    t1 = agency.ack_timeout_s or ack_default_s
+    t2 = agency.dispatch_timeout_s or dispatch_default_s
+    return Deadlines(
+        ack_due_at=created_at + timedelta(seconds=t1),
+        dispatch_due_at=created_at + timedelta(seconds=max(t2, t1)),
+        offer_due_at=now if agency.direct_offers else None,
+    )
+
+
+def raise_flags(request: RaiseRequest, raiser: Raiser) -> list[dict[str, Any]]:
+    """What the console is told about a new alert beside it (``flagged`` events by Siaga): never reasons to
+    refuse an SOS."""
+    flags: list[dict[str, Any]] = []
+    if request.position is None:
+        flags.append({"reason": "no_location"})
+    if raiser.suspended:
+        flags.append({"reason": "resident_suspended", "strikes": raiser.strikes, "note": raiser.suspended_reason or ""})
+    if request.caller.session_expired:
+        flags.append({"reason": "session_expired"})
+    return flags
+
+
+def created_data(request: RaiseRequest, raiser: Raiser, agency: AgencyTerms, where: Placed) -> dict[str, Any]:
+    """The ``created`` event's data."""
+    return {
+        "category": request.category.value,
+        "placement": where.method,
+        "jurisdiction": where.jurisdiction_code,
+        "agency": agency.code,
+        "silent": request.silent,
+        "identity_complete": bool(raiser.name and raiser.nik),
+        "channel": request.channel,
+    }
+
+
+def new_alert(
+    request: RaiseRequest,
+    raiser: Raiser,
+    agency: AgencyTerms,
+    where: Placed,
+    due: Deadlines,
+    *,
+    map_centre: tuple[float, float],
+) -> dict[str, Any]:
+    """The new alert's row (column: value)."""
+    position = request.position
+    return {
+        "id": request.id,
+        "request_hash": request.fingerprint,
+        "resident_id": raiser.id,
+        "follows_id": request.follows_id,
+        "agency_id": agency.id,
+        "jurisdiction_id": where.jurisdiction_id,
+        "placement": where.method,
+        "placement_distance_m": where.distance_m,
+        "state": AlertState.NEW.value,
+        "category": request.category.value,
+        "priority": Priority.NORMAL.value,
+        "silent": request.silent,
+        "duress": False,
+        "escalated": False,
+        "resident_suspended": raiser.suspended,
+        "is_exercise": raiser.is_exercise,
+        "delivery_failed": False,
+        # Without a fix the map shows the alert at the city's centre until the phone sends its first point.
+        "lat": position.lat if position else map_centre[0],
+        "lon": position.lon if position else map_centre[1],
+        "accuracy_m": position.accuracy_m if position else None,
+        "located_at": position.recorded_at if position else None,
+        "battery": request.battery,
+        "pressed_at": request.pressed_at,
+        "description": request.description,
+        "report": "",
+        "created_at": request.received_at,
+        "updated_at": request.received_at,
+        "version": 1,
+        "ack_due_at": due.ack_due_at,
+        "dispatch_due_at": due.dispatch_due_at,
+        "offer_due_at": due.offer_due_at,
+        "offer_ring": 0,
+        "press_count": 1,
+    }

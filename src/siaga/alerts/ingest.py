@@ -3,7 +3,7 @@
 Every press is durable before its 201, and a durable commit costs a flush to disk (SQLite) or a WAL sync
 (PostgreSQL), which caps one-commit-per-press ingest at the disk's sync rate. Here one writer task per process takes
 every press waiting and hands them, as one batch, to a write function that stores them together in one transaction
-(a few multi-row statements for the whole batch, see ``alerts.press``) and returns once it is committed; only then
+(a few multi-row statements for the whole batch, see ``alerts.raising``) and returns once it is committed; only then
 are they answered. The write function answers each press on its own: a press it refuses (a 409, a 422) gets its own
 error while the others are stored. If the batch fails as a whole, each press is tried again alone, so one bad press
 never costs another its alert.

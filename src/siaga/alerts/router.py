@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
 from siaga.alerts import bulk, domain, service
-from siaga.alerts.domain import AlertState
+from siaga.alerts.domain import AlertState, Caller, CallerKind, Position, RaiseRequest
 from siaga.alerts.ingest import Raced
 from siaga.alerts.models import Alert, AlertEvent
-from siaga.alerts.press import PressIn
 from siaga.alerts.schemas import (
     ActionIn,
     AlertCreate,
@@ -119,10 +118,10 @@ async def raise_alert(body: AlertCreate, principal: SOSResident, runtime: Runtim
     again answers 200 with the same alert; the same id with a different body is a 409."""
     resident_id = principal.resident_id
     assert resident_id is not None
-    press = PressIn(body=body, principal=principal, client_ip=ip, received_at=utcnow())
+    request = raise_request(body, principal, ip)
     try:
         # Stored with the presses arriving at the same moment, in one durable commit (see alerts.ingest).
-        stored = await runtime.ingest.submit(press)
+        stored = await runtime.ingest.submit(request)
     except (IntegrityError, Raced):
         # Already stored: a retry, or the same press arriving twice at once. The stored one answers (200), unless
         # this is another press reusing the id (409).
@@ -134,6 +133,31 @@ async def raise_alert(body: AlertCreate, principal: SOSResident, runtime: Runtim
     view = stored.view
     assert isinstance(view, ResidentAlertRead)
     return _json(view, status.HTTP_200_OK if stored.replay else status.HTTP_201_CREATED)
+
+
+def raise_request(body: AlertCreate, principal: Principal, ip: str) -> RaiseRequest:
+    """The app's press as the channel-agnostic request to raise an alert (``alerts.raising``), received now."""
+    where = body.location
+    return RaiseRequest(
+        id=body.id,
+        fingerprint=service.request_hash(body),
+        caller=Caller(
+            kind=CallerKind.RESIDENT,
+            id=principal.subject,
+            name=principal.name,
+            resident_id=principal.resident_id,
+            session_expired=principal.session_expired,
+        ),
+        category=body.category,
+        received_at=utcnow(),
+        channel="app",
+        position=Position(where.lat, where.lon, where.accuracy_m, where.recorded_at) if where is not None else None,
+        silent=body.silent,
+        description=body.description,
+        battery=body.battery,
+        pressed_at=body.pressed_at,
+        client_ip=ip,
+    )
 
 
 def _json(view: ResidentAlertRead, status_code: int) -> Response:
@@ -387,7 +411,7 @@ async def cancel(
             principal=principal,
             alert_id=alert_id,
             entry=entry,
-            locator=runtime.locator,
+            follow_up=dispatching.FollowUp(runtime.locator, runtime.read_sessions, client_ip=ip),
         )
         # The audit names the PIN used: staff must know; the resident's phone never reads the audit log.
         await audit.record(

@@ -1,9 +1,8 @@
-"""Alert use cases: raise an SOS, act on it, follow its trail. Each runs in the caller's transaction."""
+"""Alert use cases: act on an alert, follow its trail, and read it back. Each runs in the caller's transaction.
+Raising an alert is ``alerts.raising``."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Resident, Role, Staff, Unit
-from siaga.agencies import service as agencies
 from siaga.alerts import access, domain
 from siaga.alerts.domain import (
     Actor,
@@ -40,126 +38,9 @@ class AlertIdReused(Conflict):
     default_code = "alert.id_reused"
 
 
-@dataclass(frozen=True, slots=True)
-class Raised:
-    alert: Alert
-    replay: bool  # True when this press was already stored (a retry): nothing new was written
-
-
 def request_hash(body: AlertCreate) -> str:
-    """A fingerprint of the press: a retry sends the same body, a different press reusing the id does not."""
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def raise_alert(
-    session: AsyncSession,
-    *,
-    settings: Settings,
-    locator: agencies.JurisdictionLocator,
-    resident: Resident,
-    body: AlertCreate,
-    session_expired: bool = False,
-) -> Raised:
-    """Store an SOS and place it in a jurisdiction. Suspended residents and expired sessions are flagged, never
-    refused."""
-    fingerprint = request_hash(body)
-    existing = await session.get(Alert, body.id)
-    if existing is not None:
-        return Raised(alert=_same_press(existing, resident, fingerprint), replay=True)
-    where = body.location
-    if where is not None:
-        routing = await locator.route(
-            session,
-            lat=where.lat,
-            lon=where.lon,
-            buffer_m=settings.jurisdiction_buffer_m,
-            default_agency_code=settings.default_agency_code,
-        )
-    else:
-        routing = await _unplaced(session, settings)
-    now = utcnow()
-    alert = Alert(
-        id=body.id,
-        request_hash=fingerprint,
-        resident_id=resident.id,
-        agency_id=routing.agency_id,
-        jurisdiction_id=routing.jurisdiction_id,
-        placement=routing.method,
-        placement_distance_m=routing.distance_m,
-        state=AlertState.NEW.value,
-        category=body.category.value,
-        priority=Priority.NORMAL.value,
-        silent=body.silent,
-        resident_suspended=resident.suspended,
-        is_exercise=resident.is_exercise,
-        # Without a fix the map shows the alert at the city's centre until the phone sends its first point.
-        lat=where.lat if where else settings.map_center_lat,
-        lon=where.lon if where else settings.map_center_lon,
-        accuracy_m=where.accuracy_m if where else None,
-        located_at=where.recorded_at if where else None,
-        battery=body.battery,
-        pressed_at=body.pressed_at,
-        description=body.description,
-        created_at=now,
-        updated_at=now,
-        version=1,
-    )
-    session.add(alert)
-    # A concurrent insert of the same id raises IntegrityError here; the router then reads the stored press.
-    await session.flush()
-    actor = Actor(kind=ActorKind.RESIDENT, id=str(resident.id), name=resident.name or resident.phone)
-    snapshot = AlertSnapshot(resident_id=str(resident.id))
-    await lock_event_log(session)
-    created = DomainEvent(
-        EventKind.CREATED,
-        {
-            "category": body.category.value,
-            "placement": routing.method,
-            "jurisdiction": routing.jurisdiction_code,
-            "agency": routing.agency_code,
-            "silent": body.silent,
-            "identity_complete": bool(resident.name and resident.nik),
-        },
-    )
-    append_event(
-        session, alert, created, actor, snapshot, lat=where.lat if where else None, lon=where.lon if where else None
-    )
-    if where is None:
-        flag = DomainEvent(EventKind.FLAGGED, {"reason": "no_location"})
-        append_event(session, alert, flag, domain.SYSTEM, snapshot)
-    if resident.suspended:
-        flag = DomainEvent(
-            EventKind.FLAGGED,
-            {
-                "reason": "resident_suspended",
-                "strikes": resident.strikes,
-                "note": resident.suspended_reason or "",
-            },
-        )
-        append_event(session, alert, flag, domain.SYSTEM, snapshot)
-    if session_expired:
-        append_event(
-            session, alert, DomainEvent(EventKind.FLAGGED, {"reason": "session_expired"}), domain.SYSTEM, snapshot
-        )
-    if where is not None:
-        session.add(_trail_point(alert.id, where, body.battery, now))
-    await session.flush()
-    return Raised(alert=alert, replay=False)
-
-
-async def _unplaced(session: AsyncSession, settings: Settings) -> agencies.Routing:
-    """Where a press with no position goes: the default agency, which sees every kecamatan below it."""
-    agency = await agencies.default_agency(session, configured_code=settings.default_agency_code)
-    return agencies.Routing(
-        agency_id=agency.id,
-        agency_code=agency.code,
-        jurisdiction_id=None,
-        jurisdiction_code=None,
-        jurisdiction_name=None,
-        method="no_location",
-        distance_m=0.0,
-    )
+    """The fingerprint of an app's press: a retry sends the same body, a different press reusing the id does not."""
+    return domain.fingerprint(body.model_dump(mode="json"))
 
 
 def _same_press(existing: Alert, resident: Resident, fingerprint: str) -> Alert:

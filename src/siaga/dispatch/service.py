@@ -11,19 +11,27 @@ from datetime import timedelta
 
 from shapely.geometry import shape
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role, Staff
-from siaga.aftercommit import OffersDue, emit
 from siaga.agencies import service as agencies_service
 from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
-from siaga.alerts import domain
+from siaga.alerts import domain, raising
 from siaga.alerts import service as alerts
-from siaga.alerts.domain import SYSTEM, AlertState, Command, DomainEvent, EventKind
+from siaga.alerts.domain import (
+    SYSTEM,
+    AlertState,
+    Caller,
+    CallerKind,
+    Command,
+    DomainEvent,
+    EventKind,
+    Position,
+    RaiseRequest,
+)
 from siaga.alerts.models import Alert, AlertEvent
-from siaga.alerts.schemas import AlertCreate, PressLocation
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
 from siaga.db import utcnow
@@ -122,21 +130,14 @@ async def _close_offers(session: AsyncSession, alert: Alert, *, accepted_unit: i
     return units
 
 
-async def on_raised(session: AsyncSession, *, settings: Settings, alert: Alert) -> None:
-    """Start a new alert's timers (escalation T1 and T2, and direct offers at once where the agency uses them)
-    and tell the resident's emergency contacts."""
-    now = utcnow()
-    agency = await session.get(Agency, alert.agency_id)
-    t1 = (agency.ack_timeout_seconds if agency else None) or settings.ack_timeout_seconds
-    t2 = (agency.dispatch_timeout_seconds if agency else None) or settings.dispatch_timeout_seconds
-    # Counted from the server's receipt of the press, as the console counts them.
-    alert.ack_due_at = alert.created_at + timedelta(seconds=t1)
-    alert.dispatch_due_at = alert.created_at + timedelta(seconds=max(t2, t1))
-    if agency is not None and agency.direct_offers:
-        alert.offer_due_at = now
-        emit(session, OffersDue())
-    await notify_emergency_contacts(session, settings=settings, alert=alert)
-    await session.flush()
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What raising a follow-up alert takes from the edge: the kecamatan index with the sessions that refresh it
+    (``alerts.raising.place``), and the address the request came from (for the audit)."""
+
+    locator: agencies_service.JurisdictionLocator
+    sessions: async_sessionmaker[AsyncSession]
+    client_ip: str = ""
 
 
 async def cancel_with_pin(
@@ -146,9 +147,10 @@ async def cancel_with_pin(
     principal: Principal,
     alert_id: uuid.UUID,
     entry: accounts.PinEntry,
-    locator: agencies_service.JurisdictionLocator | None = None,
+    follow_up: FollowUp | None = None,
 ) -> tuple[Alert, accounts.PinCheck]:
-    """The resident's cancel (see ``alerts.service.cancel_with_pin``), then units, offers and escalation follow."""
+    """The resident's cancel (see ``alerts.service.cancel_with_pin``), then units, offers and escalation follow.
+    A duress PIN on an alert staff already closed raises a follow-up alert (given ``follow_up``)."""
     before = await _unit_under_lock(session, alert_id)
     alert, check, events = await alerts.cancel_with_pin(
         session, settings=settings, principal=principal, alert_id=alert_id, entry=entry
@@ -159,8 +161,8 @@ async def cancel_with_pin(
         resident = await accounts.get_resident(session, alert.resident_id)
         name = resident.name or resident.phone
         await contacts.after_cancel(session, settings=settings, alert_id=str(alert.id), name=name, at=utcnow())
-    if check.kind == "duress" and AlertState(alert.state) in domain.CLOSED_STATES and locator is not None:
-        await _duress_after_close(session, settings=settings, locator=locator, closed=alert, principal=principal)
+    if check.kind == "duress" and AlertState(alert.state) in domain.CLOSED_STATES and follow_up is not None:
+        await _duress_after_close(session, settings=settings, follow_up=follow_up, closed=alert, principal=principal)
     return alert, check
 
 
@@ -168,27 +170,39 @@ async def _duress_after_close(
     session: AsyncSession,
     *,
     settings: Settings,
-    locator: agencies_service.JurisdictionLocator,
+    follow_up: FollowUp,
     closed: Alert,
     principal: Principal,
 ) -> Alert:
     """The duress PIN on an alert staff already closed: the person is in danger now, so a new, silent, critical
-    alert is raised at their last known position, linked to the old one, and escalated at once."""
-    resident = await accounts.get_resident(session, closed.resident_id)
-    body = AlertCreate(
-        id=uuid.uuid4(),
+    alert is raised at their last known position, linked to the old one, and escalated at once. It is raised by
+    the same writer and rules as a press (``alerts.raising``), as a batch of one in this transaction."""
+    new_id = uuid.uuid4()
+    request = RaiseRequest(
+        id=new_id,
+        fingerprint=domain.fingerprint({"follows": str(closed.id), "id": str(new_id)}),
+        caller=Caller(
+            kind=CallerKind.RESIDENT,
+            id=principal.subject,
+            name=principal.name,
+            resident_id=closed.resident_id,
+            session_expired=principal.session_expired,
+        ),
         category=domain.Category(closed.category),
-        location=PressLocation(lat=closed.lat, lon=closed.lon, accuracy_m=closed.accuracy_m),
+        received_at=utcnow(),
+        channel="app",  # the PIN came from the app
+        position=Position(closed.lat, closed.lon, closed.accuracy_m),
         silent=True,
         description=f"duress PIN entered after alert {closed.id} was closed",
+        client_ip=follow_up.client_ip,
+        follows_id=closed.id,
     )
-    raised = await alerts.raise_alert(session, settings=settings, locator=locator, resident=resident, body=body)
-    fresh = raised.alert
-    fresh.follows_id = closed.id
+    fresh = await raising.raise_one(
+        session, request, locator=follow_up.locator, sessions=follow_up.sessions, settings=settings
+    )
     actor = principal.actor()
     events = domain.decide(alerts.snapshot_of(fresh), domain.DuressCancel(), actor)
     await alerts.apply_events(session, fresh, events, actor)
-    await on_raised(session, settings=settings, alert=fresh)
     await after_events(session, fresh, events, previous_unit=None)
     return fresh
 
@@ -503,32 +517,6 @@ async def subscribe_to_pushes(session: AsyncSession, *, staff_id: int, endpoint:
     else:
         existing.staff_id, existing.p256dh, existing.auth = staff_id, p256dh, auth
     await session.flush()
-
-
-async def notify_emergency_contacts(session: AsyncSession, *, settings: Settings, alert: Alert) -> None:
-    """Queue an SMS to each of the resident's emergency contacts (sent after the commit once the time to cancel a
-    press by mistake is over, retried; see ``notify.contacts``)."""
-    resident = await accounts.get_resident(session, alert.resident_id)
-    place = await session.get(Jurisdiction, alert.jurisdiction_id) if alert.jurisdiction_id else None
-    body = contacts.alarm_text(
-        settings,
-        name=resident.name or resident.phone,
-        at=alert.created_at,
-        lat=alert.lat,
-        lon=alert.lon,
-        kecamatan=place.name if place else None,
-    )
-    for contact in await accounts.emergency_contacts(session, resident.id):
-        await notify.queue(
-            session,
-            channel="sms",
-            to=contact.phone,
-            body=body,
-            purpose=contacts.ALARM,
-            adapter=settings.sms_adapter,
-            alert_id=str(alert.id),
-            not_before=contacts.alarm_not_before(settings, alert.created_at),
-        )
 
 
 # Escalation ---------------------------------------------------------------------------------------------------
