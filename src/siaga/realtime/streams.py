@@ -53,6 +53,7 @@ from siaga.realtime.schemas import (
     StreamName,
     batch_text,
 )
+from siaga.realtime.snapshots import SharedSnapshot, serialise
 from siaga.responders import service as responders
 from siaga.responders.service import PositionFix
 from siaga.responders.tracker import UnitPoint, UnitTracker
@@ -448,6 +449,45 @@ class ConsoleStream(Stream):
 
     async def _unit_texts(self, point: UnitPoint) -> list[str]:
         return [self.runtime.wire.unit_message(point)]
+
+    async def _snapshot(self, cursor: int) -> None:
+        """The console's open alerts and unit board. Consoles of one scope that open at the same cursor share one read
+        and one serialisation of their open alerts (``snapshots.SnapshotPages``); the board is the tracker's now."""
+        scope = self._shared_scope()
+        if scope is None:
+            await super()._snapshot(cursor)
+            return
+        async with self.runtime.read_sessions() as session:
+            await self._before_snapshot(session)
+        shared = await self.runtime.wire.snapshot_pages.get(scope, cursor, lambda: self._make_snapshot(cursor))
+        empty = self.runtime.wire.console_snapshot(
+            self.runtime.units.tracker,
+            self.viewer.agencies,
+            cursor=cursor,
+            alerts=[],
+            open_alerts=shared.open_alerts,
+            more=shared.more,
+        )
+        await self.send_text(shared.first_message(empty))
+        for text in shared.next_pages:
+            await self.send_text(text)
+
+    def _shared_scope(self) -> tuple[object, ...] | None:
+        """What decides which alerts the console sees, as a key consoles that see the same share (None: not shared)."""
+        if self.viewer.principal.role is Role.ADMIN:
+            return ("all",)
+        if self.viewer.agencies is None:
+            return None
+        return ("scope", self.viewer.agencies, self.viewer.jurisdictions)
+
+    async def _make_snapshot(self, cursor: int) -> SharedSnapshot:
+        async with self.runtime.read_sessions() as session:
+            rows = await open_alerts(session, self.viewer.principal, scope=self.scope)
+        serialised = []
+        for page in pages(rows):
+            serialised.append([summary.model_dump_json() for summary in summaries(page)])
+            await asyncio.sleep(0)  # the pages of tens of thousands of alerts: other streams and presses go on between
+        return await serialise(cursor, serialised, open_alerts=len(rows))
 
     async def _before_snapshot(self, session: AsyncSession) -> None:
         # The board comes from the process's tracker, read after this stream started listening for unit changes,

@@ -1,5 +1,6 @@
-"""Messages serialised once and shared by every stream of one runtime: each unit's ``unit_update`` and the consoles'
-unit boards. The runtime owns one ``WireCache``; every part of it is bounded, and two runtimes never share one."""
+"""Messages serialised once and shared by every stream of one runtime: each unit's ``unit_update``, the consoles'
+unit boards, and the pages of open alerts of consoles that open together (``snapshots.SnapshotPages``). The runtime
+owns one ``WireCache``; every part of it is bounded, and two runtimes never share one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from siaga.realtime.schemas import AlertSummary, Snapshot, UnitUpdate
+from siaga.realtime.snapshots import SnapshotPages
 from siaga.responders.tracker import UnitPoint, UnitTracker
 
 UNIT_MESSAGES_MAX = 20_000  # units whose last message is kept (a city's fleet; the least recently used go first)
@@ -82,6 +84,7 @@ class WireCache:
         self.units: Lru[int, tuple[UnitPoint, str]] = Lru(units_max)
         self.agency_sets_max = agency_sets_max
         self.board: _BoardWire | None = None  # one tracker version's boards: an older version's are dropped
+        self.snapshot_pages = SnapshotPages()  # consoles of one scope opening together share their open alerts' pages
 
     def unit_message(self, point: UnitPoint) -> str:
         cached = self.units.get(point.unit_id)
