@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
+from siaga.accounts.models import Role
 from tests.browser.conftest import Site
+from tests.browser.test_officer import log_in
 from tests.browser.test_resident import signed_in_phone
 
 
@@ -27,4 +29,36 @@ async def test_a_refused_contact_names_the_field_in_the_residents_language(site:
     await page.get_by_role("button", name="Ganti bahasa").click()
     await page.get_by_role("button", name="Continue").click()
     await expect(refusal).to_have_text("Invalid input: Emergency contact 1 › Phone number.")
+    await context.close()
+
+
+async def test_a_notice_that_an_alert_left_the_officer_goes_when_it_comes_back_to_them(site: Site) -> None:
+    # In the demo an officer's offer ran out ("waktu tawaran habis"), then the operator dispatched the same unit to
+    # the same alert: the phone showed the assignment under a notice that it had gone.
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-JALAN-1")
+    other = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-JALAN-2")
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    await site.api.on_duty(other)
+    context = await site.phone()
+    page = await context.new_page()
+    await log_in(page, officer)
+    await page.get_by_role("button", name="Mulai tugas").click()
+    await expect(page.get_by_test_id("sharing")).to_contain_text("Lokasi dibagikan")
+    alert = await site.api.press(await site.api.resident(), category="kesehatan")
+
+    async def dispatch(unit_id: int | None) -> None:
+        sent = await site.api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": unit_id})
+        assert sent.status_code == 200, sent.text
+
+    await dispatch(officer.unit_id)
+    card = page.locator(f'[data-testid="assignment"][data-alert-id="{alert["id"]}"]')
+    await expect(card).to_be_visible()
+    await dispatch(other.unit_id)
+    notice = page.get_by_text("dialihkan ke unit lain")
+    await expect(notice).to_be_visible()
+    await expect(card).to_have_count(0)
+
+    await dispatch(officer.unit_id)
+    await expect(card).to_be_visible()
+    await expect(notice).to_have_count(0)
     await context.close()

@@ -174,6 +174,9 @@ export class DispatchFeed {
       ...this.assignments.filter((alert) => !this.answered.has(alert.id)),
     ].filter((alert) => !stillHere.has(alert.id));
     for (const alert of gone) this.notice(this.reasons.get(alert.id) || "withdrawn", alert);
+    // An alert offered or assigned to this unit again (an operator dispatched it after the offer ran out, or after
+    // moving it to another unit): a notice that it went away no longer tells the truth.
+    this.notices = this.notices.filter((n) => !stillHere.has(n.alert.id));
   }
 
   notice(reason, alert) {
