@@ -24,6 +24,7 @@ from siaga.config import Settings
 from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction, utcnow
 from siaga.dispatch.timers import TimerSweep
 from siaga.heap import HeapKeeper
+from siaga.hub import Hub, HubLagged, hub_from_url
 from siaga.notify import service as notify
 from siaga.notify.consent import ContactRules
 from siaga.notify.push import PushSender, RecordingPush, WebPush
@@ -31,7 +32,6 @@ from siaga.notify.sms import DevSMS, HttpSMS, SMSSender, dev_sms_path
 from siaga.ops import retention
 from siaga.realtime.feed import EventFeed, FeedItem, poke
 from siaga.realtime.guard import StreamSessions
-from siaga.realtime.hub import Hub, HubLagged, hub_from_url
 from siaga.realtime.locations import LivePositions
 from siaga.realtime.outbox import HubOutbox
 from siaga.realtime.wire import WireCache

@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from siaga.realtime.hub import (
+from siaga.hub import (
     Hub,
     HubLagged,
     HubUnavailable,

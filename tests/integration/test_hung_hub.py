@@ -18,7 +18,7 @@ from siaga.accounts.models import Role
 from siaga.alerts.models import Alert
 from siaga.app import create_app
 from siaga.db import create_engine, read_session_factory, session_factory
-from siaga.realtime.hub import RedisHub
+from siaga.hub import RedisHub
 from siaga.runtime import Runtime
 from tests.conftest import Api, make_settings
 from tests.e2e.test_streams import Live, stream

@@ -16,7 +16,7 @@ from sqlalchemy import insert, update
 from siaga.accounts.models import Unit
 from siaga.agencies import service as agencies
 from siaga.db import utcnow
-from siaga.realtime.hub import MemoryHub
+from siaga.hub import MemoryHub
 from siaga.responders.live import UNITS_CHANNEL, LiveUnits
 from siaga.responders.models import UnitState, UnitStatus
 from siaga.responders.tracker import UnitPoint

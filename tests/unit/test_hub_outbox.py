@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 import pytest
 from prometheus_client import REGISTRY
 
-from siaga.realtime.hub import HubStatus, Subscription
+from siaga.hub import HubStatus, Subscription
 from siaga.realtime.outbox import HubOutbox
 from tests.conftest import eventually
 

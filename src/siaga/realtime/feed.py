@@ -32,7 +32,7 @@ from siaga.alerts.models import Alert, AlertEvent
 from siaga.background import Loop
 from siaga.db import Base, CoreRunner
 from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
-from siaga.realtime.hub import Hub, HubLagged
+from siaga.hub import Hub, HubLagged
 from siaga.realtime.outbox import HubOutbox
 from siaga.realtime.schemas import AlertEventMessage, AlertSummary, EventBody
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from siaga.realtime.hub import Hub, HubLagged
+from siaga.hub import Hub, HubLagged
 
 log = logging.getLogger("siaga.locations")
 

@@ -14,7 +14,7 @@ import logging
 
 from siaga import metrics
 from siaga.background import Loop
-from siaga.realtime.hub import Hub, HubUnavailable
+from siaga.hub import Hub, HubUnavailable
 
 log = logging.getLogger("siaga.hub")
 

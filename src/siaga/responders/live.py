@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.background import Loop
 from siaga.db import UTCDateTime
-from siaga.realtime.hub import Hub, HubLagged
+from siaga.hub import Hub, HubLagged
 from siaga.responders import service as responders
 from siaga.responders.models import PositionRecord, UnitState, UnitStatus
 from siaga.responders.service import PositionFix

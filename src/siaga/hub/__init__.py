@@ -10,10 +10,10 @@ the last event you saw, then iterate again.
 
 from __future__ import annotations
 
-from siaga.realtime.hub.base import DEFAULT_MAX_QUEUE, Hub, HubLagged, HubStatus, HubUnavailable, Subscription
-from siaga.realtime.hub.memory import MemoryHub
-from siaga.realtime.hub.postgres import PostgresHub
-from siaga.realtime.hub.redis import RedisHub
+from siaga.hub.base import DEFAULT_MAX_QUEUE, Hub, HubLagged, HubStatus, HubUnavailable, Subscription
+from siaga.hub.memory import MemoryHub
+from siaga.hub.postgres import PostgresHub
+from siaga.hub.redis import RedisHub
 
 __all__ = [
     "DEFAULT_MAX_QUEUE",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from siaga.realtime.hub.base import DEFAULT_MAX_QUEUE, _check_channel, _check_message, _FanOut
+from siaga.hub.base import DEFAULT_MAX_QUEUE, _check_channel, _check_message, _FanOut
 
 
 class MemoryHub(_FanOut):

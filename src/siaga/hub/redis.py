@@ -13,8 +13,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from siaga.realtime.hub.base import DEFAULT_MAX_QUEUE, HubUnavailable
-from siaga.realtime.hub.remote import _cancel_and_wait, _RemoteHub
+from siaga.hub.base import DEFAULT_MAX_QUEUE, HubUnavailable
+from siaga.hub.remote import _cancel_and_wait, _RemoteHub
 
 log = logging.getLogger("siaga.hub")
 

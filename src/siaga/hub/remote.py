@@ -11,7 +11,7 @@ import time
 from typing import ClassVar
 
 from siaga import metrics
-from siaga.realtime.hub.base import (
+from siaga.hub.base import (
     _RECONNECTED,
     HubStatus,
     HubUnavailable,

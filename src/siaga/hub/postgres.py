@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
-from siaga.realtime.hub.base import DEFAULT_MAX_QUEUE, HubUnavailable
-from siaga.realtime.hub.remote import _RemoteHub
+from siaga.hub.base import DEFAULT_MAX_QUEUE, HubUnavailable
+from siaga.hub.remote import _RemoteHub
 
 log = logging.getLogger("siaga.hub")
 
