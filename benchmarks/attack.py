@@ -74,7 +74,7 @@ class Scale:
         return cls(
             quiet=not quick,
             flood_presses=int(os.environ.get("BENCH_FLOOD_PRESSES", 40 if quick else 1000)),
-            flood_seconds=float(os.environ.get("BENCH_FLOOD_S", 1.0 if quick else 20.0)),
+            flood_seconds=float(os.environ.get("BENCH_FLOOD_S", 1.0 if quick else 60.0)),  # the attack's minute
             bystander_rate=float(os.environ.get("BENCH_BYSTANDER_RATE", 10 if quick else 20)),
             guesses=60,
             timing_samples=2 if quick else 10,
@@ -489,8 +489,9 @@ async def resident_flood(t: Target, scale: Scale) -> Finding:
     alarms = await eventually(lambda: _settled_alarms(t, alert_id, len(phones)), what="the contacts' alarms")
     sms_to_contacts = sum(len([m for m in t.sms(p) if "mencantumkan" not in m]) for p in phones)
     operator, _, _ = await t.staff("operator")
-    queue = (await t.get(operator, "/alerts", active="true", limit=500)).json()
-    theirs = [a for a in queue if a.get("resident_id") == flooder_id or a["id"] == alert_id]
+    queue = (await t.get(operator, "/alerts", active="true", limit=500)).json()  # the operator's first page
+    in_queue = len([a for a in queue if a["id"] == alert_id])
+    theirs = (await t.get(operator, "/alerts", active="true", resident_id=flooder_id, limit=500)).json()
     flagged = (await t.get(operator, f"/alerts/{alert_id}")).json().get("press_count")
     alone_p, during_p = _presses(alone), _presses(during)
     statuses = flooded.statuses
@@ -508,23 +509,33 @@ async def resident_flood(t: Target, scale: Scale) -> Finding:
         "1,000 presses: 1,000 alerts (475 of 500 in the queue), not flagged, 5,000 SMS to 5 contacts; a "
         "bystander's press p95 189 ms -> 1,400 ms",
         f"{flooded.scheduled} presses ({statuses}) -> {alerts} alert, press_count {press_count} (console shows "
-        f"{flagged}), {len(theirs)} of {len(queue)} cards in the queue; {sms_to_contacts} alarm SMS to "
+        f"{flagged}), {len(theirs)} active card ({in_queue} of the {len(queue)} on the queue's first page); "
+        f"{sms_to_contacts} alarm SMS to "
         f"{len(phones)} contacts ({alarms}); bystander p95 {alone_p['p95_ms']} ms alone -> {during_p['p95_ms']} ms "
-        f"during ({during_p['ok']}/{during_p['scheduled']} stored)",
+        f"during ({during_p['ok']}/{during_p['scheduled']} stored){_conditions(alone_p, during_p)}",
         held,
         {
             "presses": flooded.scheduled,
             "answers": statuses,
             "alerts": alerts,
             "press_count": press_count,
-            "queue_cards": len(theirs),
-            "queue": len(queue),
+            "their_active_cards": len(theirs),
+            "their_cards_on_first_page": in_queue,
+            "first_page": len(queue),
             "alarm_sms": sms_to_contacts,
             "alarms_by_status": alarms,
             "bystander_alone": alone_p,
             "bystander_during": during_p,
         },
     )
+
+
+def _conditions(*steps: dict[str, Any]) -> str:
+    """What the machine was like: a latency measured while the load generator could not keep its schedule, or on
+    a machine busy with other work, says more about the machine than about Siaga."""
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+    saturated = any(step["generator_saturated"] for step in steps)
+    return f" [load {load}{', generator saturated' if saturated else ''}]"
 
 
 # 4. Password guessing -----------------------------------------------------------------------------------------------
@@ -836,7 +847,7 @@ async def login_flood(t: Target, scale: Scale, database: server.Database) -> Fin
         f"closes {surface['refused_stream_close']}, banner in development {surface['dev_banner_printed']} / in "
         f"production {surface['banner_in_production']}; SOS p95 {alone_p['p95_ms']} ms alone -> "
         f"{during_p['p95_ms']} ms during {scale.login_flood_rate:.0f} logins/s ({flooded.statuses}), "
-        f"{during_p['ok']}/{during_p['scheduled']} stored",
+        f"{during_p['ok']}/{during_p['scheduled']} stored{_conditions(alone_p, during_p)}",
         held,
         {**surface, "sos_alone": alone_p, "sos_during": during_p, "logins": flooded.statuses},
     )
