@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from siaga.accounts.models import Role
-from siaga.dispatch.models import PushSubscriptionRecord
+from siaga.notify.models import PushSubscriptionRecord
 from siaga.notify.push import generate_vapid_keys
 from tests.browser.conftest import Site
 from tests.browser.test_console import DEADLINE_MS, Console

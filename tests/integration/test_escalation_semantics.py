@@ -14,7 +14,7 @@ from siaga.accounts.models import Role
 from siaga.alerts import domain
 from siaga.alerts import service as alerts_service
 from siaga.alerts.models import Alert
-from siaga.dispatch.models import PushSubscriptionRecord
+from siaga.notify.models import PushSubscriptionRecord
 from siaga.notify.push import RecordedPush
 from siaga.realtime.feed import read_events
 from siaga.runtime import Runtime

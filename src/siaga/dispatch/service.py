@@ -35,11 +35,12 @@ from siaga.alerts.models import Alert, AlertEvent
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState, PushSubscriptionRecord
+from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
 from siaga.dispatch.recommend import recommend
 from siaga.errors import Conflict, NotFound, NotVisible
 from siaga.notify import contacts
 from siaga.notify import service as notify
+from siaga.notify.models import PushSubscriptionRecord
 from siaga.responders import service as responders
 from siaga.responders.models import UnitState, UnitStatus
 from siaga.responders.tracker import UnitPoint, UnitTracker

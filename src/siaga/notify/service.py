@@ -23,9 +23,8 @@ from siaga.aftercommit import MessagesQueued, emit
 from siaga.alerts.domain import DomainEvent, EventKind
 from siaga.alerts.timeline import record_system_event
 from siaga.db import UnitOfWork, utcnow
-from siaga.dispatch.models import PushSubscriptionRecord
 from siaga.notify import consent
-from siaga.notify.models import DeliveryAttempt, OutboundMessage
+from siaga.notify.models import DeliveryAttempt, OutboundMessage, PushSubscriptionRecord
 from siaga.notify.push import PushSender, PushSubscription, SubscriptionGone
 from siaga.notify.sms import DeliveryError, SMSSender
 
