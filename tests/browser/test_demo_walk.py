@@ -7,6 +7,7 @@ from playwright.async_api import expect
 
 from siaga.accounts.models import Role
 from tests.browser.conftest import Site
+from tests.browser.test_admin import log_in as admin_logs_in
 from tests.browser.test_officer import log_in
 from tests.browser.test_resident import signed_in_phone
 
@@ -62,3 +63,18 @@ async def test_a_notice_that_an_alert_left_the_officer_goes_when_it_comes_back_t
     await expect(card).to_be_visible()
     await expect(notice).to_have_count(0)
     await context.close()
+
+
+async def test_timers_in_the_wrong_order_are_refused_saying_which_and_why(site: Site) -> None:
+    # It said "Isian tidak valid: body. • body: tidak valid" for a T2 shorter than T1.
+    page, _ = await admin_logs_in(site)
+    await page.get_by_role("link", name="Instansi").click()
+    row = page.get_by_test_id("agencies").locator("tr", has_text="POLSEK-COBLONG")
+    await row.get_by_role("button", name="Pengaturan tawaran").click()
+    form = page.get_by_test_id("dispatch-settings")
+    await form.get_by_label("T1: eskalasi bila operator belum menerima dalam (detik)").fill("120")
+    await form.get_by_label("T2: eskalasi bila belum ada unit ditugaskan dalam (detik)").fill("60")
+    await form.get_by_role("button", name="Simpan").click()
+    refusal = form.get_by_test_id("error")
+    await expect(refusal).to_contain_text("Isian tidak valid: T2 (detik).")
+    await expect(refusal.get_by_role("listitem")).to_have_text(["T2 (detik): harus lebih lama dari T1"])

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from siaga.schemas import Model, ReadModel
 
@@ -54,12 +55,16 @@ class DispatchSettings(Model):
         default=None, description="T2: escalate an alert with no unit dispatched this many seconds after the press"
     )
 
-    @model_validator(mode="after")
-    def _t2_after_t1(self) -> DispatchSettings:
-        t1, t2 = self.ack_timeout_seconds, self.dispatch_timeout_seconds
+    @field_validator("dispatch_timeout_seconds")
+    @classmethod
+    def _t2_after_t1(cls, t2: int | None, info: ValidationInfo) -> int | None:
+        # A problem of T2 itself (type t2_not_after_t1), so the admin app can say which field and why.
+        t1 = info.data.get("ack_timeout_seconds")
         if t1 is not None and t2 is not None and t2 <= t1:
-            raise ValueError("dispatch_timeout_seconds (T2) must be longer than ack_timeout_seconds (T1)")
-        return self
+            raise PydanticCustomError(
+                "t2_not_after_t1", "T2 must be longer than ack_timeout_seconds (T1, {t1} s)", {"t1": t1}
+            )
+        return t2
 
 
 class DispatchSettingsRead(DispatchSettings):
