@@ -19,6 +19,7 @@ Chromium (Playwright, ``SIAGA_CHROMIUM`` or ``/usr/bin/chromium``) logs in as th
 - load time: from opening /console until the header counts every open alert;
 - JS heap: used heap after the load and at the end (``Runtime.getHeapUsage``);
 - longest frame gap: the longest time between two animation frames while presses arrive (a frozen page is a gap);
+- long tasks: the page's tasks of 50 ms or more while presses arrive (how many, the longest, their total time);
 - selection latency: from a ``j`` key press to the next row being marked selected, while presses arrive (median and
   worst of the selections made);
 - the page's main-thread time while presses arrive (all tasks, and the script, layout and style in them);
@@ -56,7 +57,15 @@ from siaga.demo.seed import DEMO_PASSWORD
 
 # In the page: record the longest gap between animation frames from now on.
 FRAME_PROBE = """() => {
-  window.__gaps = { longest: 0, frames: 0 };
+  window.__gaps = { longest: 0, frames: 0, tasks: 0, longestTask: 0, taskTime: 0 };
+  // Tasks of 50 ms or more (the browser's long tasks): what the page itself kept the main thread for.
+  new PerformanceObserver((list) => {
+    for (const task of list.getEntries()) {
+      window.__gaps.tasks += 1;
+      window.__gaps.longestTask = Math.max(window.__gaps.longestTask, task.duration);
+      window.__gaps.taskTime += task.duration;
+    }
+  }).observe({ type: "longtask" });
   let last = performance.now();
   const tick = (now) => {
     window.__gaps.longest = Math.max(window.__gaps.longest, now - last);
@@ -226,6 +235,9 @@ async def measure(
         "heap_end_mb": round(heap_end / 2**20, 1),
         "longest_frame_gap_ms": round(gaps["longest"], 1),
         "frames": gaps["frames"],
+        "long_tasks": gaps["tasks"],
+        "longest_task_ms": round(gaps["longestTask"], 1),
+        "long_task_total_ms": round(gaps["taskTime"], 1),
         "selections": len(latencies),
         "selection_median_ms": round(statistics.median(latencies), 1) if latencies else None,
         "selection_worst_ms": round(max(latencies), 1) if latencies else None,

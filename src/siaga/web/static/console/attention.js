@@ -163,11 +163,42 @@ function newItem(alert) {
   return item;
 }
 
+/** The "new" group: the waiting alerts but those a duress item announces; its items made only if asked for. */
+function freshGroup(waiting, duress) {
+  let first = null;
+  let count = 0;
+  if (duress.size === 0) {
+    [first = null] = waiting;
+    count = waiting.length;
+  } else {
+    for (const alert of waiting) {
+      if (duress.has(alert.id)) continue;
+      first ??= alert;
+      count += 1;
+    }
+  }
+  if (count === 0) return null;
+  let items = null;
+  return {
+    key: "real:new",
+    kind: "new",
+    exercise: false,
+    dismissible: false,
+    count,
+    first: newItem(first),
+    // In a surge thousands wait: the strip shows the first and the count, and nothing dismisses this group.
+    get items() {
+      items ??= waiting.filter((alert) => !duress.has(alert.id)).map(newItem);
+      return items;
+    },
+  };
+}
+
 /**
- * The banner's groups, most serious first: `{key, kind, exercise, items, dismissible}`. `items` are the unseen
- * attention items (`{key, alertId, kind, reason, at, exercise}`); `alerts` maps id -> open alert. Within a group the
- * items follow the queue's order (so "open" opens the one the queue puts first); items of closed alerts come last,
- * newest first.
+ * The banner's groups, most serious first: `{key, kind, exercise, items, count, first, dismissible}`. `items` are
+ * the unseen attention items (`{key, alertId, kind, reason, at, exercise}`), `first` the one to open and `count` how
+ * many; `alerts` maps id -> open alert. Within a group the items follow the queue's order (so "open" opens the one
+ * the queue puts first); items of closed alerts come last, newest first.
  */
 export function bannerGroups(alerts, items, { hideDrills = false, ordered = null, waiting = null } = {}) {
   // `ordered`: the open alerts already in queue order (the store's), so a surge of thousands is not sorted again;
@@ -181,35 +212,31 @@ export function bannerGroups(alerts, items, { hideDrills = false, ordered = null
   };
   // A waiting duress alert is announced by its own, louder item; once that is marked seen it waits like the rest.
   const duress = new Set(items.filter((item) => item.kind === "duress").map((item) => item.alertId));
-  const groups = new Map();
+  const groups = [];
   // Every waiting alert is real and of kind "new": their group is made at once, not item by item.
-  const fresh = (waiting ?? inOrder.filter((alert) => !drill(alert) && !taken(alert)))
-    .filter((alert) => !duress.has(alert.id))
-    .map(newItem);
-  if (fresh.length > 0) {
-    groups.set("real:new", { key: "real:new", kind: "new", exercise: false, items: fresh, dismissible: false });
-  }
+  const fresh = freshGroup(waiting ?? inOrder.filter((alert) => !drill(alert) && !taken(alert)), duress);
+  if (fresh) groups.push(fresh);
+  const flagged = new Map();
   for (const item of items) {
     const alert = alerts.get(item.alertId);
     const exercise = alert ? drill(alert) : Boolean(item.exercise);
     if (hideDrills && exercise) continue;
     const key = `${exercise ? "drill" : "real"}:${item.kind}`;
-    if (!groups.has(key)) {
-      groups.set(key, { key, kind: item.kind, exercise, items: [], dismissible: item.kind !== "new" });
-    }
-    groups.get(key).items.push(item);
+    if (!flagged.has(key)) flagged.set(key, { key, kind: item.kind, exercise, items: [], dismissible: true });
+    flagged.get(key).items.push(item);
   }
-  const rank = (group) => Number(group.exercise) * KINDS.length + KINDS.indexOf(group.kind);
   const order = (a, b) => {
     const pa = placeOf(a.alertId);
     const pb = placeOf(b.alertId);
     if (pa !== pb) return pa - pb;
     return Date.parse(b.at) - Date.parse(a.at);
   };
-  // The "new" group is built in queue order already: sorting thousands of its items again is wasted.
-  return [...groups.values()]
-    .map((group) => ({ ...group, items: group.kind === "new" ? group.items : group.items.sort(order) }))
-    .sort((a, b) => rank(a) - rank(b));
+  for (const group of flagged.values()) {
+    group.items.sort(order);
+    groups.push({ ...group, count: group.items.length, first: group.items[0] });
+  }
+  const rank = (group) => Number(group.exercise) * KINDS.length + KINDS.indexOf(group.kind);
+  return groups.sort((a, b) => rank(a) - rank(b));
 }
 
 /**

@@ -23,8 +23,7 @@ function describe(item, store) {
 }
 
 function AttentionGroup({ group, store, onOpen }) {
-  const [first] = group.items;
-  const count = group.items.length;
+  const { first, count } = group;
   const label = t(`console.banner.${group.kind}`);
   return html`
     <div

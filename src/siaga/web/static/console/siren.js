@@ -43,12 +43,15 @@ export class Siren {
     const Context = window.AudioContext || window.webkitAudioContext;
     if (!Context) return;
     this.context ??= new Context();
+    const was = this.ready;
     try {
       await this.context.resume();
     } catch {
       // Still locked: the button stays visible and the next gesture tries again.
     }
-    this.notify();
+    // Only a change is announced: every key press tries again while sound is locked, and each announcement redraws
+    // the whole console.
+    if (this.ready !== was) this.notify();
   }
 
   toggleMute() {

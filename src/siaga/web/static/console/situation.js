@@ -15,6 +15,8 @@ const DRILL_COLOUR = "#718096";
 // Permanent call-sign labels help at a glance but become noise when the board is large.
 const LABELLED_UNITS = 40;
 const LEVELS = ["normal", "high", "critical"];
+// Markers made in one go when every alert is drawn (a snapshot): the page draws frames between slices.
+const MARKERS_PER_SLICE = 2000;
 
 /**
  * The most urgent level in a cluster, worked out from its own markers and its child clusters and remembered on it.
@@ -106,24 +108,56 @@ class SituationView {
     if (!this.alertLayer) return;
     const language = lang();
     const changed = language === this.drawn?.language ? store.changedSince(this.drawn.version) : null;
-    const gone = [];
-    const added = [];
-    if (changed === null) {
-      for (const [id, drawn] of this.alerts) {
-        if (!this.shown(store, store.alerts.get(id))) {
-          gone.push(drawn.dot);
-          this.alerts.delete(id);
-        }
-      }
-      for (const alert of store.alerts.values()) this.place(store, alert.id, selectedId, language, gone, added);
-    } else {
-      if (this.drawn.selectedId !== selectedId) changed.add(this.drawn.selectedId).add(selectedId);
-      for (const id of changed) if (id) this.place(store, id, selectedId, language, gone, added);
-    }
+    const previous = this.drawn?.selectedId;
     this.drawn = { version: store.alertsVersion, language, selectedId };
-    // In bulk: the cluster group re-clusters once per call, not once per marker.
+    if (changed === null) {
+      this.drawEverything(store, language);
+    } else {
+      if (previous !== selectedId) changed.add(previous).add(selectedId);
+      const gone = [];
+      const added = [];
+      for (const id of changed) if (id) this.place(store, id, selectedId, language, gone, added);
+      this.apply(gone, added);
+    }
+    this.showSelected(store, selectedId);
+  }
+
+  /** Markers off and on the cluster group, in bulk: it re-clusters once per call, not once per marker. */
+  apply(gone, added) {
     if (gone.length) this.alertLayer.removeLayers(gone);
     if (added.length) this.alertLayer.addLayers(added);
+  }
+
+  /**
+   * Draw every open alert, a slice at a time: twenty thousand markers made in one go would hold the page for a
+   * second. Changes that arrive meanwhile are drawn as they come (each alert is read from the store when its turn
+   * comes, so a slice never draws an alert as it was).
+   */
+  drawEverything(store, language) {
+    clearTimeout(this.slicing);
+    const gone = [];
+    for (const [id, drawn] of this.alerts) {
+      if (!this.shown(store, store.alerts.get(id))) {
+        gone.push(drawn.dot);
+        this.alerts.delete(id);
+      }
+    }
+    this.apply(gone, []);
+    const ids = [...store.alerts.keys()];
+    let at = 0;
+    const slice = () => {
+      if (!this.map || this.drawn.language !== language) return;
+      const end = Math.min(ids.length, at + MARKERS_PER_SLICE);
+      const taken = [];
+      const added = [];
+      for (; at < end; at += 1) this.place(store, ids[at], this.drawn.selectedId, language, taken, added);
+      this.apply(taken, added);
+      this.slicing = at < ids.length ? setTimeout(slice, 0) : null;
+    };
+    slice();
+  }
+
+  showSelected(store, selectedId) {
     this.accuracy.clearLayers();
     const selected = store.alerts.get(selectedId);
     if (selected?.accuracy_m) {
@@ -256,6 +290,7 @@ class SituationView {
   }
 
   destroy() {
+    clearTimeout(this.slicing);
     this.resize.disconnect();
     this.map.remove();
     this.map = null;
