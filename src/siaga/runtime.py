@@ -16,7 +16,7 @@ from siaga import aftercommit, metrics
 from siaga.accounts.sessions import PrincipalCache
 from siaga.aftercommit import MessagesQueued, OffersDue, SessionsRevoked, TimelineWritten, UnitsChanged
 from siaga.agencies.service import JurisdictionLocator
-from siaga.alerts import raising
+from siaga.alerts import raising, timeline
 from siaga.alerts.domain import RaiseRequest
 from siaga.alerts.ingest import GroupCommit, Outcome
 from siaga.background import Loop
@@ -130,7 +130,12 @@ class Runtime:
 
     @property
     def senders(self) -> notify.Senders:
-        return notify.Senders(sms=self.sms, push=self.push, contacts=ContactRules.of(self.settings))
+        return notify.Senders(
+            sms=self.sms,
+            push=self.push,
+            contacts=ContactRules.of(self.settings),
+            failed=timeline.record_delivery_failure,
+        )
 
     async def start(self) -> None:
         """Connect the hub and start following the timeline, the units and the timers.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,6 +54,12 @@ def append_event(
     )
     session.add(row)
     return row
+
+
+async def record_delivery_failure(session: AsyncSession, alert_id: uuid.UUID, failure: dict[str, Any]) -> None:
+    """A message about the alert did not get through (``failure``: channel, purpose, attempt, final, error): the
+    console shows it. Given to notify's senders by the runtime."""
+    await record_system_event(session, alert_id, DomainEvent(EventKind.DELIVERY_FAILED, failure))
 
 
 async def record_system_event(session: AsyncSession, alert_id: uuid.UUID, event: DomainEvent) -> AlertEvent | None:

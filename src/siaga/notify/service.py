@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga import metrics
 from siaga.aftercommit import MessagesQueued, emit
-from siaga.alerts.domain import DomainEvent, EventKind
-from siaga.alerts.timeline import record_system_event
 from siaga.db import UnitOfWork, utcnow
 from siaga.notify import consent
 from siaga.notify.models import DeliveryAttempt, OutboundMessage, PushSubscriptionRecord
@@ -29,6 +28,8 @@ from siaga.notify.push import PushSender, PushSubscription, SubscriptionGone
 from siaga.notify.sms import DeliveryError, SMSSender
 
 log = logging.getLogger("siaga.notify")
+
+DeliveryFailed = Callable[[AsyncSession, uuid.UUID, dict[str, Any]], Awaitable[object]]
 
 MAX_ATTEMPTS = 6
 LEASE = timedelta(seconds=60)
@@ -40,6 +41,9 @@ class Senders:
     sms: SMSSender
     push: PushSender | None = None
     contacts: consent.ContactRules = field(default_factory=consent.ContactRules)
+    # Tells an alert that a message about it did not get through, in the transaction recording the failure (the
+    # runtime gives the alert timeline's ``record_delivery_failure``; notify knows nothing of alerts' timelines).
+    failed: DeliveryFailed | None = None
 
 
 async def queue(
@@ -175,18 +179,15 @@ async def _attempt(work: UnitOfWork, senders: Senders, message_id: int) -> None:
         if gone:
             await _forget_subscription(session, row.recipient)
         # The console must see that a message about this alert did not get through (first and last failure).
-        if row.alert_id and (row.attempts == 1 or gone or row.attempts >= MAX_ATTEMPTS):
-            event = DomainEvent(
-                EventKind.DELIVERY_FAILED,
-                {
-                    "channel": row.channel,
-                    "purpose": row.purpose,
-                    "attempt": row.attempts,
-                    "final": gone or row.attempts >= MAX_ATTEMPTS,
-                    "error": error[:200],
-                },
-            )
-            await record_system_event(session, uuid.UUID(row.alert_id), event)
+        if senders.failed and row.alert_id and (row.attempts == 1 or gone or row.attempts >= MAX_ATTEMPTS):
+            failure = {
+                "channel": row.channel,
+                "purpose": row.purpose,
+                "attempt": row.attempts,
+                "final": gone or row.attempts >= MAX_ATTEMPTS,
+                "error": error[:200],
+            }
+            await senders.failed(session, uuid.UUID(row.alert_id), failure)
 
 
 async def _send(work: UnitOfWork, senders: Senders, message: OutboundMessage) -> str:
