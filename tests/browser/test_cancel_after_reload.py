@@ -108,3 +108,28 @@ async def test_a_phone_whose_storage_was_cleared_finds_its_open_alert_and_cancel
     assert await state_of(site, operator, alert["id"]) == "cancelled"
     await fresh.close()
     assert errors == []
+
+
+async def test_a_press_made_offline_and_reloaded_before_it_was_sent_is_cancelled_once_delivered(site: Site) -> None:
+    resident = await site.api.resident()
+    operator = await site.api.staff(Role.OPERATOR)
+    context = await signed_in_phone(site, resident)
+    page = await open_app(context)
+    errors = watch_errors(page)
+    await page.evaluate("navigator.serviceWorker.ready")  # the app opens without signal from the worker's cache
+    await context.set_offline(True)
+    await press_now(page)
+    await expect(headline(page)).to_have_text("Mengirim…")
+    # Not on the server yet: nothing to cancel, and the screen says why.
+    await expect(page.get_by_role("button", name="Batalkan SOS")).to_be_disabled()
+
+    await page.reload()
+    await expect(headline(page)).to_have_text("Mengirim…")
+    await context.set_offline(False)
+    await expect(headline(page)).to_have_text("Diterima server")
+    [alert] = await alerts_of(site, operator, resident)
+    await cancel_with_pin(page, "1234")
+    await expect(headline(page)).to_have_text("Dibatalkan")
+    assert await state_of(site, operator, alert["id"]) == "cancelled"
+    await context.close()
+    assert errors == []
