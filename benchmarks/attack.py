@@ -36,10 +36,11 @@ from sqlalchemy import func, select, update
 
 from benchmarks import population, server
 from benchmarks.httpload import Generator, StepResult, Workload, wait_for_quiet
-from benchmarks.loginflood import _presses
+from benchmarks.loginflood import _presses, _server_problems
 from benchmarks.run import _scratch
 from siaga.accounts.models import AuthSession, OneTimeCode
 from siaga.alerts.models import Alert, AlertPress
+from siaga.audit.models import AuditRecord
 from siaga.db import create_engine, utcnow
 from siaga.demo.seed import DEMO_PASSWORD
 from siaga.notify.models import OutboundMessage
@@ -825,7 +826,9 @@ async def login_flood(t: Target, scale: Scale, database: server.Database) -> Fin
                 )
                 return during.result(), logins.result()
 
+        audit_before = await t.scalar(select(func.count()).select_from(AuditRecord))
         during, flooded = await asyncio.to_thread(both)
+        audit_rows = int(await t.scalar(select(func.count()).select_from(AuditRecord)) or 0) - int(audit_before or 0)
     finally:
         presses.close()
         flood.close()
@@ -847,9 +850,10 @@ async def login_flood(t: Target, scale: Scale, database: server.Database) -> Fin
         f"closes {surface['refused_stream_close']}, banner in development {surface['dev_banner_printed']} / in "
         f"production {surface['banner_in_production']}; SOS p95 {alone_p['p95_ms']} ms alone -> "
         f"{during_p['p95_ms']} ms during {scale.login_flood_rate:.0f} logins/s ({flooded.statuses}), "
-        f"{during_p['ok']}/{during_p['scheduled']} stored{_conditions(alone_p, during_p)}",
+        f"{during_p['ok']}/{during_p['scheduled']} stored{_conditions(alone_p, during_p)}; the flood wrote "
+        f"{audit_rows} audit records",
         held,
-        {**surface, "sos_alone": alone_p, "sos_during": during_p, "logins": flooded.statuses},
+        {**surface, "sos_alone": alone_p, "sos_during": during_p, "logins": flooded.statuses, "audit_rows": audit_rows},
     )
 
 
@@ -930,6 +934,8 @@ def measure(kind: str, scale: Scale) -> list[Finding]:
             return asyncio.run(attack(srv, scale))
         finally:
             srv.stop()
+            problems = _server_problems(srv.log_path)
+            say(f"  server: {problems['lines']} error lines; most common: {problems['most_common'][:3]}")
 
 
 def main() -> int:
