@@ -10,11 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
-from siaga.agencies import service as agencies
 from siaga.alerts import access
 from siaga.alerts import service as alerts
 from siaga.alerts.schemas import AlertRead, alert_read
-from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.deps import Admin, ClientIP, CommandCentre, CurrentOfficer, RuntimeDep
 from siaga.dispatch import receipts
 from siaga.dispatch import service as dispatch
@@ -79,19 +78,12 @@ async def accept_offer(
             return alert_read(await alerts.get_visible(session, principal, alert_id))
         after_id = await receipts.last_event_id(session, alert_id)
         try:
-            answer = await dispatch.accept_offer(session, principal=principal, offer_id=offer_id)
+            answer = await dispatch.accept_offer(
+                session, principal=principal, offer_id=offer_id, by=ActorContext.signed_in(principal, ip)
+            )
         except dispatch.OfferAlreadyAccepted:
             return alert_read(await alerts.get_visible(session, principal, alert_id))
         await receipts.stamp(session, principal=principal, alert_id=alert_id, after_id=after_id, key=key)
-        await audit.record(
-            session,
-            action="offer.accept",
-            actor=principal,
-            target_type="alert",
-            target_id=str(answer.alert.id),
-            client_ip=ip,
-            agency_id=answer.alert.agency_id,
-        )
         return alert_read(answer.alert)
 
 
@@ -100,15 +92,8 @@ async def decline_offer(offer_id: RowId, officer: CurrentOfficer, runtime: Runti
     """Say no (the next unit is asked)."""
     principal = officer.principal
     async with runtime.unit_of_work() as session:
-        answer = await dispatch.decline_offer(session, principal=principal, offer_id=offer_id)
-        await audit.record(
-            session,
-            action="offer.decline",
-            actor=principal,
-            target_type="alert",
-            target_id=str(answer.alert.id),
-            client_ip=ip,
-            agency_id=answer.alert.agency_id,
+        answer = await dispatch.decline_offer(
+            session, principal=principal, offer_id=offer_id, by=ActorContext.signed_in(principal, ip)
         )
         return OfferRead.model_validate(answer.offer)
 
@@ -120,21 +105,7 @@ async def set_dispatch_settings(
     """Direct offers for an agency's alerts (on or off, how many units per ring, how long they have to answer, the
     first ring's radius; each further ring doubles it) and its escalation timers T1 and T2. New alerts use them."""
     async with runtime.unit_of_work() as session:
-        agency = await agencies.agency_by_code(session, code)
-        agency.direct_offers = body.direct_offers
-        agency.offer_size = body.offer_size
-        agency.offer_timeout_seconds = body.offer_timeout_seconds
-        agency.offer_radius_m = body.offer_radius_m
-        agency.ack_timeout_seconds = body.ack_timeout_seconds
-        agency.dispatch_timeout_seconds = body.dispatch_timeout_seconds
-        await audit.record(
-            session,
-            action="agency.dispatch_settings",
-            actor=principal,
-            target_type="agency",
-            target_id=code,
-            client_ip=ip,
-            agency_id=agency.id,
-            detail=body.model_dump(),
+        await dispatch.set_dispatch_settings(
+            session, agency_code=code, settings=body, by=ActorContext.signed_in(principal, ip)
         )
         return DispatchSettingsRead(agency_code=code, **body.model_dump())

@@ -33,10 +33,13 @@ from siaga.alerts.domain import (
 )
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.alerts.timeline import append_event, lock_event_log
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
 from siaga.dispatch.recommend import recommend
+from siaga.dispatch.schemas import DispatchSettings
 from siaga.errors import Conflict, NotFound, NotVisible
 from siaga.notify import contacts
 from siaga.notify import service as notify
@@ -349,9 +352,9 @@ class Answer:
     events: list[DomainEvent]
 
 
-async def accept_offer(session: AsyncSession, *, principal: Principal, offer_id: int) -> Answer:
-    """The officer takes the alert for their unit. Exactly one of many racing officers wins; the others get a 409
-    saying it is taken."""
+async def accept_offer(session: AsyncSession, *, principal: Principal, offer_id: int, by: ActorContext) -> Answer:
+    """The officer takes the alert for their unit (audited). Exactly one of many racing officers wins; the others
+    get a 409 saying it is taken."""
     offer = await _locked_offer(session, principal, offer_id)
     if offer.state != OfferState.PENDING.value:
         raise _answered(offer)
@@ -361,17 +364,31 @@ async def accept_offer(session: AsyncSession, *, principal: Principal, offer_id:
         alert_id=offer.alert_id,
         command=domain.Dispatch(offer.unit_id, await _callsign(session, offer.unit_id)),
     )
+    await _record_answer(session, by, "offer.accept", alert)
     return Answer(offer=offer, alert=alert, events=events)
 
 
-async def decline_offer(session: AsyncSession, *, principal: Principal, offer_id: int, reason: str = "") -> Answer:
+async def decline_offer(session: AsyncSession, *, principal: Principal, offer_id: int, by: ActorContext) -> Answer:
+    """The officer says no (audited): the next unit is asked."""
+    answer = await _decline(session, principal=principal, offer_id=offer_id, reason="declined")
+    await _record_answer(session, by, "offer.decline", answer.alert)
+    return answer
+
+
+async def _record_answer(session: AsyncSession, by: ActorContext, action: str, alert: Alert) -> None:
+    await audit.record_for(
+        session, by, action=action, target_type="alert", target_id=str(alert.id), agency_id=alert.agency_id
+    )
+
+
+async def _decline(session: AsyncSession, *, principal: Principal, offer_id: int, reason: str) -> Answer:
     offer = await _locked_offer(session, principal, offer_id)
     if offer.state != OfferState.PENDING.value:
         raise _answered(offer)
     offer.state, offer.answered_at = OfferState.DECLINED.value, utcnow()
     alert = await alerts.get_visible(session, principal, offer.alert_id, lock=True)
     await lock_event_log(session)
-    event = DomainEvent(EventKind.OFFER_DECLINED, {"unit_id": offer.unit_id, "reason": reason or "declined"})
+    event = DomainEvent(EventKind.OFFER_DECLINED, {"unit_id": offer.unit_id, "reason": reason})
     append_event(session, alert, event, principal.actor(), alerts.snapshot_of(alert))
     # Nobody left to answer this ring: ask the next one now rather than wait for the timeout.
     await session.flush()
@@ -440,6 +457,29 @@ async def pending_offers(session: AsyncSession, *, unit_id: int) -> list[AlertOf
         .order_by(AlertOffer.offered_at)
     )
     return list(rows.all())
+
+
+async def set_dispatch_settings(
+    session: AsyncSession, *, agency_code: str, settings: DispatchSettings, by: ActorContext
+) -> Agency:
+    """Replace an agency's direct offers and escalation timers (audited); new alerts use them."""
+    agency = await agencies_service.agency_by_code(session, agency_code)
+    agency.direct_offers = settings.direct_offers
+    agency.offer_size = settings.offer_size
+    agency.offer_timeout_seconds = settings.offer_timeout_seconds
+    agency.offer_radius_m = settings.offer_radius_m
+    agency.ack_timeout_seconds = settings.ack_timeout_seconds
+    agency.dispatch_timeout_seconds = settings.dispatch_timeout_seconds
+    await audit.record_for(
+        session,
+        by,
+        action="agency.dispatch_settings",
+        target_type="agency",
+        target_id=agency_code,
+        agency_id=agency.id,
+        detail=settings.model_dump(),
+    )
+    return agency
 
 
 # Notifications -------------------------------------------------------------------------------------------------
@@ -652,4 +692,5 @@ async def withdraw_unit_offers(session: AsyncSession, *, principal: Principal, u
         ).all()
     )
     for offer in offers:
-        await decline_offer(session, principal=principal, offer_id=offer.id, reason="off_duty")
+        # Part of leaving duty, which its caller audits (the officer's going off duty, a deactivation, a drill's end).
+        await _decline(session, principal=principal, offer_id=offer.id, reason="off_duty")
