@@ -24,8 +24,9 @@ async def deactivate(session: AsyncSession, *, settings: Settings, staff: Staff,
         select(DutyPeriod.id).where(DutyPeriod.staff_id == staff.id, DutyPeriod.ended_at.is_(None)).limit(1)
     )
     if staff.active and staff.role == Role.OFFICER.value and staff.unit_id is not None and on_duty is not None:
+        # Audited as part of the deactivation (its record names the alerts handed back), not on its own.
         handed = await duty.leave_duty(
-            session, settings=settings, principal=duty.as_officer(staff), hand_back_alerts=True
+            session, settings=settings, principal=duty.as_officer(staff), hand_back_alerts=True, by=None
         )
     await staffing.set_active(
         session, staff=staff, active=False, by=by, detail={"handed_back": [str(a) for a in handed]} if handed else None

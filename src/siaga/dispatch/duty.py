@@ -17,6 +17,8 @@ from siaga.agencies.models import Agency
 from siaga.alerts import domain
 from siaga.alerts.domain import ACTIVE_STATES, DomainEvent
 from siaga.alerts.models import Alert
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch import service as dispatch
@@ -70,11 +72,17 @@ def as_officer(staff: Staff) -> Principal:
 
 
 async def leave_duty(
-    session: AsyncSession, *, settings: Settings, principal: Principal, hand_back_alerts: bool
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    principal: Principal,
+    hand_back_alerts: bool,
+    by: ActorContext | None,
 ) -> list[uuid.UUID]:
     """The officer goes off duty: their pending offers are declined, and if they are the last of their unit on duty
     while it responds to an alert, the alert is handed back (``hand_back_alerts``) or they are refused (409
-    ``officer.on_alert``). Returns the alerts handed back."""
+    ``officer.on_alert``). Returns the alerts handed back. Audited as ``officer.off_duty`` done ``by`` that actor;
+    None when the leaving is one step of a larger change that its caller audits (a deactivation, a drill's end)."""
     unit_id = Officer.of(principal).unit_id
     # The officer's own duty period is locked first: a dispatch to the unit that counted on them (it locks the
     # unit's open periods) finishes before this reads the unit's alerts below, or sees them gone and is refused.
@@ -113,4 +121,13 @@ async def leave_duty(
         await hand_back(session, settings=settings, principal=principal, alert_id=alert_id, reason="off_duty")
     await dispatch.withdraw_unit_offers(session, principal=principal, unit_id=unit_id)
     await responders.go_off_duty(session, principal=principal)
+    if by is not None:
+        await audit.record_for(
+            session,
+            by,
+            action="officer.off_duty",
+            target_type="unit",
+            target_id=str(unit_id),
+            detail={"handed_back": [str(a) for a in handed]} if handed else None,
+        )
     return handed

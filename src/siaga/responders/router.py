@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from siaga.accounts.domain import Principal
 from siaga.alerts import access
-from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.deps import ClientIP, CommandCentre, CurrentOfficer, CurrentPrincipal, CurrentStaff, RuntimeDep
 from siaga.dispatch import duty
@@ -79,16 +79,8 @@ async def go_on_duty(body: DutyIn, officer: CurrentOfficer, runtime: RuntimeDep,
     """Go on duty (at a post, on patrol or at home): your unit becomes available for alerts."""
     unit_id = officer.unit_id
     async with runtime.unit_of_work() as session:
-        await responders.go_on_duty(session, principal=officer.principal, mode=body.mode)
-        await audit.record(
-            session,
-            action="officer.on_duty",
-            actor=officer.principal,
-            target_type="unit",
-            target_id=str(unit_id),
-            client_ip=ip,
-            detail={"mode": body.mode.value},
-        )
+        by = ActorContext.signed_in(officer.principal, ip)
+        await responders.go_on_duty(session, principal=officer.principal, mode=body.mode, by=by)
     return await _my_unit(runtime, unit_id)
 
 
@@ -101,17 +93,12 @@ async def go_off_duty(
     command centre (a timeline event, new offers, and an escalation if no operator holds it)."""
     unit_id = officer.unit_id
     async with runtime.unit_of_work() as session:
-        handed = await duty.leave_duty(
-            session, settings=runtime.settings, principal=officer.principal, hand_back_alerts=hand_back
-        )
-        await audit.record(
+        await duty.leave_duty(
             session,
-            action="officer.off_duty",
-            actor=officer.principal,
-            target_type="unit",
-            target_id=str(unit_id),
-            client_ip=ip,
-            detail={"handed_back": [str(a) for a in handed]} if handed else None,
+            settings=runtime.settings,
+            principal=officer.principal,
+            hand_back_alerts=hand_back,
+            by=ActorContext.signed_in(officer.principal, ip),
         )
     return await _my_unit(runtime, unit_id)
 

@@ -14,6 +14,8 @@ from siaga.accounts.models import Staff, Unit
 from siaga.aftercommit import UnitsChanged, emit
 from siaga.alerts.domain import ACTIVE_STATES, AlertState
 from siaga.alerts.models import Alert
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.dispatch.models import AlertOffer, OfferState
 from siaga.responders.models import DutyMode, DutyPeriod, PositionRecord, UnitState, UnitStatus
@@ -72,8 +74,8 @@ async def sync_units(session: AsyncSession, unit_ids: Iterable[int | None]) -> N
     await session.flush()
 
 
-async def go_on_duty(session: AsyncSession, *, principal: Principal, mode: DutyMode) -> UnitStatus:
-    """Start (or change the mode of) the officer's duty period."""
+async def go_on_duty(session: AsyncSession, *, principal: Principal, mode: DutyMode, by: ActorContext) -> UnitStatus:
+    """Start (or change the mode of) the officer's duty period (audited)."""
     officer = Officer.of(principal)
     unit_id = officer.unit_id
     current = await session.scalar(
@@ -87,6 +89,9 @@ async def go_on_duty(session: AsyncSession, *, principal: Principal, mode: DutyM
         session.add(DutyPeriod(staff_id=officer.staff_id, unit_id=unit_id, mode=mode.value, started_at=now))
         await session.flush()
     await sync_units(session, [unit_id])
+    await audit.record_for(
+        session, by, action="officer.on_duty", target_type="unit", target_id=str(unit_id), detail={"mode": mode.value}
+    )
     return await status_row(session, unit_id)
 
 
