@@ -78,3 +78,15 @@ async def test_timers_in_the_wrong_order_are_refused_saying_which_and_why(site: 
     refusal = form.get_by_test_id("error")
     await expect(refusal).to_contain_text("Isian tidak valid: T2 (detik).")
     await expect(refusal.get_by_role("listitem")).to_have_text(["T2 (detik): harus lebih lama dari T1"])
+
+
+async def test_the_profile_says_when_emergency_contacts_are_texted(site: Site) -> None:
+    # It said they get an SMS "when you press SOS"; a press cancelled within the countdown sends nothing, and a later
+    # cancel sends an all-clear (notify/contacts.py).
+    resident = await site.api.resident(profile=False, pins=False)
+    context = await signed_in_phone(site, resident)
+    page = await context.new_page()
+    await page.goto("/app")
+    await expect(page.get_by_text("tidak segera membatalkannya, mereka menerima SMS berisi lokasi")).to_be_visible()
+    await expect(page.get_by_text("bila Anda membatalkannya kemudian, mereka diberi tahu")).to_be_visible()
+    await context.close()
