@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.deps import Admin, ClientIP, RuntimeDep, UserAgent
 from siaga.exercise import service
 from siaga.exercise.schemas import (
@@ -26,10 +26,11 @@ async def create_residents(
     """Synthetic residents for a drill. Their alerts are exercises: labelled everywhere, left out of reports."""
     async with runtime.unit_of_work() as session:
         created = await service.create_residents(
-            session, settings=runtime.settings, count=body.count, client_ip=ip, user_agent=agent
-        )
-        await audit.record(
-            session, action="exercise.residents", actor=principal, client_ip=ip, detail={"count": body.count}
+            session,
+            settings=runtime.settings,
+            count=body.count,
+            user_agent=agent,
+            by=ActorContext.signed_in(principal, ip),
         )
     out: list[ExerciseResident] = []
     for new in created:
@@ -58,16 +59,8 @@ async def create_officers(
             agency_id=body.agency_id,
             count=body.count,
             kind=body.kind,
-            client_ip=ip,
             user_agent=agent,
-        )
-        await audit.record(
-            session,
-            action="exercise.officers",
-            actor=principal,
-            client_ip=ip,
-            agency_id=body.agency_id,
-            detail={"count": body.count, "kind": body.kind},
+            by=ActorContext.signed_in(principal, ip),
         )
     out: list[ExerciseOfficer] = []
     for new, unit in created:
@@ -91,12 +84,7 @@ async def end_exercise(principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> E
     dispatch with a timeline event, as when an officer hands one back), and are deactivated; every exercise session
     is revoked. The exercise alerts stay, labelled, for the drill's own review."""
     async with runtime.unit_of_work() as session:
-        officers, residents, handed = await service.end(session, settings=runtime.settings)
-        await audit.record(
-            session,
-            action="exercise.end",
-            actor=principal,
-            client_ip=ip,
-            detail={"officers": officers, "residents": residents, "handed_back": [str(a) for a in handed]},
+        officers, residents, _ = await service.end(
+            session, settings=runtime.settings, by=ActorContext.signed_in(principal, ip)
         )
     return ExerciseEnded(officers=officers, residents=residents)

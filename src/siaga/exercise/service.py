@@ -16,6 +16,8 @@ from siaga.accounts import service as accounts
 from siaga.accounts.models import AuthSession, Resident, Role, Staff, Unit
 from siaga.aftercommit import SessionsRevoked, emit
 from siaga.agencies.models import Agency
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch import duty
@@ -27,8 +29,9 @@ NO_PASSWORD = "!exercise"  # noqa: S105 - not an argon2 hash: no password ever v
 
 
 async def create_residents(
-    session: AsyncSession, *, settings: Settings, count: int, client_ip: str, user_agent: str
+    session: AsyncSession, *, settings: Settings, count: int, user_agent: str, by: ActorContext
 ) -> list[accounts.NewSession]:
+    """``count`` synthetic residents, each with a session opened from ``by``'s address (audited)."""
     start = await session.scalar(select(func.count()).select_from(Resident).where(Resident.is_exercise)) or 0
     created: list[accounts.NewSession] = []
     for number in range(start + 1, start + count + 1):
@@ -41,9 +44,10 @@ async def create_residents(
         await session.flush()
         created.append(
             await accounts.open_resident_session(
-                session, settings=settings, resident=resident, client_ip=client_ip, user_agent=user_agent
+                session, settings=settings, resident=resident, client_ip=by.client_ip, user_agent=user_agent
             )
         )
+    await audit.record_for(session, by, action="exercise.residents", detail={"count": count})
     return created
 
 
@@ -54,9 +58,11 @@ async def create_officers(
     agency_id: int,
     count: int,
     kind: str,
-    client_ip: str,
     user_agent: str,
+    by: ActorContext,
 ) -> list[tuple[accounts.NewSession, Unit]]:
+    """``count`` synthetic officers of the agency, each with a unit of its own and a session opened from ``by``'s
+    address (audited)."""
     agency = await session.get(Agency, agency_id)
     if agency is None:
         raise Invalid(f"agency {agency_id} does not exist", code="agency.not_found", details={"field": "agency_id"})
@@ -78,16 +84,19 @@ async def create_officers(
         session.add(staff)
         await session.flush()
         new = await accounts.open_staff_session(
-            session, settings=settings, staff=staff, client_ip=client_ip, user_agent=user_agent
+            session, settings=settings, staff=staff, client_ip=by.client_ip, user_agent=user_agent
         )
         created.append((new, unit))
+    await audit.record_for(
+        session, by, action="exercise.officers", agency_id=agency_id, detail={"count": count, "kind": kind}
+    )
     return created
 
 
-async def end(session: AsyncSession, *, settings: Settings) -> tuple[int, int, list[uuid.UUID]]:
+async def end(session: AsyncSession, *, settings: Settings, by: ActorContext) -> tuple[int, int, list[uuid.UUID]]:
     """Take every exercise officer off duty, handing back every alert their units hold (a real SOS a drill unit
-    took in the demo city included), deactivate them, and revoke every exercise session. Returns the officers and
-    resident sessions ended, and the alerts handed back."""
+    took in the demo city included), deactivate them, and revoke every exercise session (audited, naming the alerts
+    handed back). Returns the officers and resident sessions ended, and the alerts handed back."""
     now = utcnow()
     officers = (await session.scalars(select(Staff).where(Staff.is_exercise, Staff.active))).all()
     staff_ids = [s.id for s in officers]
@@ -122,4 +131,11 @@ async def end(session: AsyncSession, *, settings: Settings) -> tuple[int, int, l
     emit(session, SessionsRevoked())
     await session.flush()
     await responders.sync_units(session, units)
-    return len(staff_ids), int(getattr(revoked, "rowcount", 0) or 0), handed
+    residents = int(getattr(revoked, "rowcount", 0) or 0)
+    await audit.record_for(
+        session,
+        by,
+        action="exercise.end",
+        detail={"officers": len(staff_ids), "residents": residents, "handed_back": [str(a) for a in handed]},
+    )
+    return len(staff_ids), residents, handed
