@@ -193,12 +193,12 @@ export class ConsoleStore {
 
   /** The open alerts pressed in the last `windowMs` (by this browser's clock, as the surge rules count). */
   pressedWithin(windowMs, now = Date.now()) {
-    const recent = [];
+    const recent = new Map(); // by id: an alert closed and opened again has two entries
     for (let i = this.presses.length - 1; i >= 0 && this.presses[i].at >= now - windowMs; i -= 1) {
       const alert = this.alerts.get(this.presses[i].id);
-      if (alert) recent.push(alert);
+      if (alert) recent.set(alert.id, alert);
     }
-    return recent;
+    return [...recent.values()];
   }
 
   /**
