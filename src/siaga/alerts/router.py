@@ -32,7 +32,7 @@ from siaga.alerts.schemas import (
     TrailPointRead,
     alert_read,
 )
-from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.deps import (
     ClientIP,
@@ -88,19 +88,9 @@ async def _resident_message(session: AsyncSession, alert: Alert) -> str | None:
     return str(data["text"]) if data else None
 
 
-async def _view(session: AsyncSession, principal: Principal, alert: Alert, ip: str) -> AlertRead | ResidentAlertRead:
+async def _view(session: AsyncSession, principal: Principal, alert: Alert) -> AlertRead | ResidentAlertRead:
     if principal.resident_id is not None:
         return await resident_alert_read(session, alert)
-    await audit.record(
-        session,
-        action="alert.read",
-        actor=principal,
-        target_type="alert",
-        target_id=str(alert.id),
-        client_ip=ip,
-        agency_id=alert.agency_id,
-        detail={"resident_id": str(alert.resident_id)},
-    )
     return alert_read(alert)
 
 
@@ -180,20 +170,17 @@ async def list_alerts(
     """Alerts you may see, newest first: residents their own, officers their unit's, staff their agency's area."""
     states = list(domain.ACTIVE_STATES) if active else state
     async with runtime.unit_of_work() as session:
-        alerts = await service.list_visible(
-            session, principal, states=states, limit=limit, before=before, resident_id=resident_id
+        alerts = await service.read_alerts(
+            session,
+            principal,
+            by=ActorContext.signed_in(principal, ip),
+            states=states,
+            limit=limit,
+            before=before,
+            resident_id=resident_id,
         )
         if principal.resident_id is not None:
             return [await resident_alert_read(session, a) for a in alerts]
-        if alerts:
-            await audit.record(
-                session,
-                action="alert.list",
-                actor=principal,
-                target_type="alert",
-                client_ip=ip,
-                detail={"count": len(alerts), "residents": sorted({str(a.resident_id) for a in alerts})},
-            )
         return [alert_read(a) for a in alerts]
 
 
@@ -203,8 +190,8 @@ async def read_alert(
 ) -> AlertRead | ResidentAlertRead:
     """One alert (404 if it is not yours to see)."""
     async with runtime.unit_of_work() as session:
-        alert = await service.get_visible(session, principal, alert_id)
-        return await _view(session, principal, alert, ip)
+        alert = await service.read_alert(session, principal, alert_id, by=ActorContext.signed_in(principal, ip))
+        return await _view(session, principal, alert)
 
 
 @router.get("/alerts/{alert_id}/timeline", responses=error_responses(401, 403, 404))
@@ -213,17 +200,8 @@ async def read_timeline(
 ) -> list[TimelineEventRead]:
     """Every change to the alert: who, what, when and where (audited: it names the resident and their positions)."""
     async with runtime.unit_of_work() as session:
-        alert = await service.get_visible(session, principal, alert_id)
-        await audit.record(
-            session,
-            action="alert.read_timeline",
-            actor=principal,
-            target_type="alert",
-            target_id=str(alert.id),
-            client_ip=ip,
-            agency_id=alert.agency_id,
-        )
-        return [TimelineEventRead.model_validate(e) for e in await service.timeline(session, alert.id)]
+        events = await service.read_timeline(session, principal, alert_id, by=ActorContext.signed_in(principal, ip))
+        return [TimelineEventRead.model_validate(e) for e in events]
 
 
 @router.get("/alerts/{alert_id}/trail", responses=error_responses(401, 403, 404))
@@ -232,17 +210,8 @@ async def read_trail(
 ) -> list[TrailPointRead]:
     """The resident's positions while the alert was active (audited)."""
     async with runtime.unit_of_work() as session:
-        alert = await service.get_visible(session, principal, alert_id)
-        await audit.record(
-            session,
-            action="alert.read_trail",
-            actor=principal,
-            target_type="alert",
-            target_id=str(alert.id),
-            client_ip=ip,
-            agency_id=alert.agency_id,
-        )
-        return [TrailPointRead.model_validate(p) for p in await service.trail(session, alert.id)]
+        points = await service.read_trail(session, principal, alert_id, by=ActorContext.signed_in(principal, ip))
+        return [TrailPointRead.model_validate(p) for p in points]
 
 
 @router.post("/alerts/{alert_id}/locations", responses=error_responses(401, 403, 404, 409, 422))
@@ -411,19 +380,8 @@ async def cancel(
             principal=principal,
             alert_id=alert_id,
             entry=entry,
-            follow_up=dispatching.FollowUp(runtime.locator, runtime.read_sessions, client_ip=ip),
-        )
-        # The audit names the PIN used: staff must know; the resident's phone never reads the audit log.
-        await audit.record(
-            session,
-            action="alert.cancel",
-            actor=principal,
-            target_type="alert",
-            target_id=str(alert.id),
-            client_ip=ip,
-            agency_id=alert.agency_id,
-            outcome="success" if check.error is None else "failure",
-            detail={"pin": "duress" if check.kind == "duress" else check.kind},
+            by=ActorContext.signed_in(principal, ip),
+            follow_up=dispatching.FollowUp(runtime.locator, runtime.read_sessions),
         )
         view = await resident_alert_read(session, alert)
     if check.error is not None:

@@ -28,6 +28,8 @@ from siaga.alerts.domain import (
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation, AlertPress
 from siaga.alerts.schemas import AlertCreate, LocationIn, PressLocation, TrailIn
 from siaga.alerts.timeline import append_event, lock_event_log
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import Conflict, Forbidden, Invalid, NotFound
@@ -129,6 +131,69 @@ async def list_visible(
 async def timeline(session: AsyncSession, alert_id: uuid.UUID) -> list[AlertEvent]:
     rows = await session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id))
     return list(rows.all())
+
+
+# Staff reading an alert is audited: it names the resident, and the timeline and trail their positions. A resident
+# reading their own alerts is not.
+
+
+async def read_alert(session: AsyncSession, principal: Principal, alert_id: uuid.UUID, *, by: ActorContext) -> Alert:
+    """One alert ``principal`` may see (``get_visible``); staff reading it is audited."""
+    alert = await get_visible(session, principal, alert_id)
+    if principal.resident_id is None:
+        await _record_read(session, by, "alert.read", alert, detail={"resident_id": str(alert.resident_id)})
+    return alert
+
+
+async def read_alerts(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    by: ActorContext,
+    states: list[AlertState] | None,
+    limit: int,
+    before: datetime | None,
+    resident_id: uuid.UUID | None = None,
+) -> list[Alert]:
+    """The alerts ``principal`` may see (``list_visible``); staff reading any is audited, naming the residents."""
+    alerts = await list_visible(session, principal, states=states, limit=limit, before=before, resident_id=resident_id)
+    if principal.resident_id is None and alerts:
+        residents = sorted({str(a.resident_id) for a in alerts})
+        detail = {"count": len(alerts), "residents": residents}
+        await audit.record_for(session, by, action="alert.list", target_type="alert", detail=detail)
+    return alerts
+
+
+async def read_timeline(
+    session: AsyncSession, principal: Principal, alert_id: uuid.UUID, *, by: ActorContext
+) -> list[AlertEvent]:
+    """Every change to an alert ``principal`` may see, oldest first (audited)."""
+    alert = await get_visible(session, principal, alert_id)
+    await _record_read(session, by, "alert.read_timeline", alert)
+    return await timeline(session, alert.id)
+
+
+async def read_trail(
+    session: AsyncSession, principal: Principal, alert_id: uuid.UUID, *, by: ActorContext
+) -> list[AlertLocation]:
+    """The resident's positions on an alert ``principal`` may see (audited)."""
+    alert = await get_visible(session, principal, alert_id)
+    await _record_read(session, by, "alert.read_trail", alert)
+    return await trail(session, alert.id)
+
+
+async def _record_read(
+    session: AsyncSession, by: ActorContext, action: str, alert: Alert, *, detail: dict[str, str] | None = None
+) -> None:
+    await audit.record_for(
+        session,
+        by,
+        action=action,
+        target_type="alert",
+        target_id=str(alert.id),
+        agency_id=alert.agency_id,
+        detail=detail,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,11 +137,10 @@ async def _close_offers(session: AsyncSession, alert: Alert, *, accepted_unit: i
 @dataclass(frozen=True, slots=True)
 class FollowUp:
     """What raising a follow-up alert takes from the edge: the kecamatan index with the sessions that refresh it
-    (``alerts.raising.place``), and the address the request came from (for the audit)."""
+    (``alerts.raising.place``)."""
 
     locator: agencies_service.JurisdictionLocator
     sessions: async_sessionmaker[AsyncSession]
-    client_ip: str = ""
 
 
 async def cancel_with_pin(
@@ -151,10 +150,13 @@ async def cancel_with_pin(
     principal: Principal,
     alert_id: uuid.UUID,
     entry: accounts.PinEntry,
+    by: ActorContext,
     follow_up: FollowUp | None = None,
 ) -> tuple[Alert, accounts.PinCheck]:
     """The resident's cancel (see ``alerts.service.cancel_with_pin``), then units, offers and escalation follow.
-    A duress PIN on an alert staff already closed raises a follow-up alert (given ``follow_up``)."""
+    A duress PIN on an alert staff already closed raises a follow-up alert (given ``follow_up``). Audited, a wrong
+    PIN as a failure; the record names the PIN used (staff must know; the resident's phone never reads the audit
+    log)."""
     before = await _unit_under_lock(session, alert_id)
     alert, check, events = await alerts.cancel_with_pin(
         session, settings=settings, principal=principal, alert_id=alert_id, entry=entry
@@ -166,7 +168,19 @@ async def cancel_with_pin(
         name = resident.name or resident.phone
         await contacts.after_cancel(session, settings=settings, alert_id=str(alert.id), name=name, at=utcnow())
     if check.kind == "duress" and AlertState(alert.state) in domain.CLOSED_STATES and follow_up is not None:
-        await _duress_after_close(session, settings=settings, follow_up=follow_up, closed=alert, principal=principal)
+        await _duress_after_close(
+            session, settings=settings, follow_up=follow_up, closed=alert, principal=principal, client_ip=by.client_ip
+        )
+    await audit.record_for(
+        session,
+        by,
+        action="alert.cancel",
+        target_type="alert",
+        target_id=str(alert.id),
+        agency_id=alert.agency_id,
+        outcome="success" if check.error is None else "failure",
+        detail={"pin": "duress" if check.kind == "duress" else check.kind},
+    )
     return alert, check
 
 
@@ -177,6 +191,7 @@ async def _duress_after_close(
     follow_up: FollowUp,
     closed: Alert,
     principal: Principal,
+    client_ip: str,
 ) -> Alert:
     """The duress PIN on an alert staff already closed: the person is in danger now, so a new, silent, critical
     alert is raised at their last known position, linked to the old one, and escalated at once. It is raised by
@@ -198,7 +213,7 @@ async def _duress_after_close(
         position=Position(closed.lat, closed.lon, closed.accuracy_m),
         silent=True,
         description=f"duress PIN entered after alert {closed.id} was closed",
-        client_ip=follow_up.client_ip,
+        client_ip=client_ip,
         follows_id=closed.id,
     )
     fresh = await raising.raise_one(
