@@ -3,6 +3,8 @@ user would"), each kept fixed by a test."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.async_api import expect
 
 from siaga.accounts.models import Role
@@ -90,3 +92,20 @@ async def test_the_profile_says_when_emergency_contacts_are_texted(site: Site) -
     await expect(page.get_by_text("tidak segera membatalkannya, mereka menerima SMS berisi lokasi")).to_be_visible()
     await expect(page.get_by_text("bila Anda membatalkannya kemudian, mereka diberi tahu")).to_be_visible()
     await context.close()
+
+
+async def test_a_kecamatan_file_that_is_not_json_is_refused_in_the_admins_language(site: Site, tmp_path: Path) -> None:
+    # It said "Berkas ini bukan JSON: Unexpected token 'o', "not json" is not valid JSON" (the browser's English).
+    page, _ = await admin_logs_in(site)
+    await page.get_by_role("link", name="Wilayah").click()
+    upload = page.locator(".card").filter(has_text="Unggah GeoJSON")
+    refusal = upload.get_by_role("alert")
+    broken = tmp_path / "kecamatan.geojson"
+    broken.write_text('{\n  "type": "FeatureCollection",\n}\n', encoding="utf-8")
+    await page.locator("input[type=file]").set_input_files(str(broken))
+    await upload.get_by_role("button", name="Unggah").click()
+    await expect(refusal).to_have_text("Berkas ini bukan JSON yang valid: ada kesalahan di baris 3, kolom 1.")
+    broken.write_text("not json", encoding="utf-8")
+    await page.locator("input[type=file]").set_input_files(str(broken))
+    await upload.get_by_role("button", name="Unggah").click()
+    await expect(refusal).to_have_text("Berkas ini bukan JSON yang valid.")

@@ -11,8 +11,14 @@ async function readGeoJSON(file) {
   try {
     return JSON.parse(text);
   } catch (error) {
-    // Not even JSON: the server could only say the same less precisely, so say it here.
-    throw Object.assign(new Error(t("admin.jurisdictions.not_json", { message: error.message })), { local: true });
+    // Not even JSON: the server could only say the same less precisely, so say it here, in the admin's language:
+    // the browser's own message is English, so only the place it names (when it names one) is kept.
+    const at = /position (\d+)/.exec(error.message);
+    const before = at ? text.slice(0, Number(at[1])).split("\n") : null;
+    const message = before
+      ? t("admin.jurisdictions.not_json_at", { line: before.length, column: before.at(-1).length + 1 })
+      : t("admin.jurisdictions.not_json");
+    throw Object.assign(new Error(message), { local: true });
   }
 }
 
