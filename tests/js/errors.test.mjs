@@ -33,6 +33,16 @@ describe("in the console, in Bahasa Indonesia", () => {
     assert.match(errorText(new TypeError("Failed to fetch")), /^Tidak ada koneksi ke server/);
   });
 
+  test("an answer without Siaga's error body (a proxy's page) says its status in words, not the proxy's English", () => {
+    assert.equal(
+      errorText(new ApiError(502, "http_502", "Bad Gateway")),
+      "Server sedang bermasalah atau tidak terjangkau (kode 502). Coba lagi sebentar lagi.",
+    );
+    assert.equal(errorText(new ApiError(413, "http_413", "Request Entity Too Large")), "Server menolak permintaan ini (kode 413).");
+    // The resident's outbox keeps a refusal as {code, message: ""} (outbox-core.js).
+    assert.equal(errorText({ status: 504, code: "http_504", message: "" }).includes("kode 504"), true);
+  });
+
   test("a code no catalogue knows yet still says something, in a translated frame", () => {
     const error = new ApiError(418, "teapot.full", "the teapot is full");
     assert.equal(errorText(error), "Terjadi kesalahan: the teapot is full");

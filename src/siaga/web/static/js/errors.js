@@ -43,6 +43,10 @@ export function errorText(error) {
   const key = keys.find((k) => template(k) !== undefined && fills(template(k), details));
   if (code && key) return t(key, details);
   if (error.status === 0) return t("common.error.network");
+  // An answer without Siaga's error body (a proxy's page while the server restarts, say): its status, in words, not
+  // the proxy's English status text.
+  const status = /^http_(\d{3})$/.exec(code)?.[1];
+  if (status) return t(Number(status) >= 500 ? "common.error.http_server" : "common.error.http_status", { status });
   return t("common.error.generic", { message: error.message || code || String(error) });
 }
 
