@@ -1,18 +1,15 @@
 """HTTP for staff logins: the password, the second factor (its code, its enrolment, its reset), logging out and
-who a session belongs to."""
+who a session belongs to. The login's steps, their throttling and their audit records are ``accounts.signin``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts import service as accounts
+from siaga.accounts import signin, totp
 from siaga.accounts import staff as staffing
-from siaga.accounts import totp
 from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role, Staff
+from siaga.accounts.models import Role
 from siaga.accounts.schemas import FactorEnrolled, FactorSetup, LoginIn, MeRead, SecondFactorCode, StaffSession
-from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.deps import (
@@ -26,20 +23,21 @@ from siaga.deps import (
     UserAgent,
     session_cookie,
 )
-from siaga.errors import Conflict, Forbidden, Unauthorized
+from siaga.errors import Conflict, Forbidden
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter()
 
 
-def _session_read(opened: accounts.NewSession, staff: Staff, step: totp.LoginStep | None = None) -> StaffSession:
+def _session_read(opened: signin.Opened) -> StaffSession:
+    staff = opened.staff
     return StaffSession(
-        access_token=opened.token,
-        expires_at=opened.expires_at,
+        access_token=opened.session.token,
+        expires_at=opened.session.expires_at,
         staff_id=staff.id,
         role=Role(staff.role),
         agency_id=staff.agency_id,
-        login_step=step.value if step else None,
+        login_step=opened.step.value if opened.step else None,
     )
 
 
@@ -69,52 +67,16 @@ async def login(
     """Log in as staff. The token is opaque; send it as 'Authorization: Bearer <token>' (the staff web apps send
     'X-Siaga-Session: <app>' and get it as that app's HttpOnly cookie instead). With a second factor
     (``login_step``), the token only takes its next step, for a few minutes."""
-    username = body.username.strip().lower()
-    async with runtime.unit_of_work() as session:  # counted and committed before the password is checked
-        throttled = await accounts.count_login_attempt(session, username=username, client_ip=ip)
-    staff = (
-        None
-        if throttled
-        else await accounts.check_password(runtime.read_sessions, username=username, password=body.password)
+    opened = await signin.sign_in(
+        runtime.unit_of_work,
+        runtime.read_sessions,
+        settings=runtime.settings,
+        username=body.username,
+        password=body.password,
+        client_ip=ip,
+        user_agent=agent,
     )
-    step = totp.login_step(staff, runtime.settings) if staff is not None else None
-    async with runtime.unit_of_work() as session:
-        if staff is None:
-            await audit.record(
-                session,
-                action="staff.login",
-                actor=None,
-                actor_label=username,
-                outcome="failure",
-                client_ip=ip,
-                detail={"reason": "throttled" if throttled else "bad_credentials"},
-            )
-        else:
-            await accounts.forgive_login_attempt(session, username=username, client_ip=ip)
-            opened = await accounts.open_staff_session(
-                session,
-                settings=runtime.settings,
-                staff=staff,
-                client_ip=ip,
-                user_agent=agent,
-                login_step=step.value if step else None,
-            )
-            await audit.record(
-                session,
-                action="staff.login" if step is None else "staff.login_password",
-                actor=None,
-                actor_label=staff.username,
-                target_type="staff",
-                target_id=str(staff.id),
-                client_ip=ip,
-                agency_id=staff.agency_id,
-                detail={"next_step": step.value} if step else None,
-            )
-    if throttled is not None:
-        raise throttled
-    if staff is None:
-        raise Unauthorized("wrong username or password", code="auth.bad_credentials")
-    return _hand_over(request, response, _session_read(opened, staff, step))
+    return _hand_over(request, response, _session_read(opened))
 
 
 def _expect_step(principal: Principal, *steps: totp.LoginStep | None) -> int:
@@ -140,69 +102,17 @@ async def give_code(
 ) -> StaffSession:
     """The login's second step: the 6-digit code of your authenticator app, or one of your recovery codes (each
     works once). Guesses count against the login limits. Answers the whole session; the step's token ends."""
-    staff_id = _expect_step(principal, totp.LoginStep.CODE)
-    async with runtime.read_sessions() as session:
-        staff = await staffing.staff_by_id(session, staff_id)
-        username = staff.username
-    async with runtime.unit_of_work() as session:  # counted and committed before the code is checked
-        throttled = await accounts.count_login_attempt(session, username=username, client_ip=ip)
-    recovery_id = (
-        None
-        if throttled
-        else await totp.matching_recovery_code(runtime.read_sessions, staff_id=staff_id, code=body.code)
+    opened = await signin.give_code(
+        runtime.unit_of_work,
+        runtime.read_sessions,
+        settings=runtime.settings,
+        staff_id=_expect_step(principal, totp.LoginStep.CODE),
+        step_session_id=principal.session_id,
+        code=body.code,
+        user_agent=agent,
+        by=ActorContext.signed_in(principal, ip),
     )
-    async with runtime.unit_of_work() as session:
-        staff = await staffing.staff_by_id(session, staff_id)
-        used = (
-            None
-            if throttled
-            else await totp.take_second_factor(
-                session, staff=staff, code=body.code, recovery_code_id=recovery_id, settings=runtime.settings
-            )
-        )
-        if used is None:
-            await audit.record(
-                session,
-                action="staff.factor_failed",
-                actor=principal,
-                target_type="staff",
-                target_id=str(staff_id),
-                outcome="failure",
-                client_ip=ip,
-                detail={"username": username, "reason": "throttled" if throttled else "bad_code"},
-            )
-        else:
-            await accounts.forgive_login_attempt(session, username=username, client_ip=ip)
-            await accounts.revoke_session(session, session_id=principal.session_id)
-            opened = await accounts.open_staff_session(
-                session, settings=runtime.settings, staff=staff, client_ip=ip, user_agent=agent
-            )
-            if used.kind == "recovery_code":
-                left = {"left": used.recovery_codes_left}
-                by = ActorContext.signed_in(principal, ip)
-                await staffing.record_change(
-                    session, action="staff.recovery_code_used", staff=staff, by=by, detail=left
-                )
-            await _record_login(session, staff, ip, second_factor=used.kind)
-    if throttled is not None:
-        raise throttled
-    if used is None:
-        raise Unauthorized("that code is not right (or was used already)", code="auth.bad_code")
-    return _hand_over(request, response, _session_read(opened, staff))
-
-
-async def _record_login(session: AsyncSession, staff: Staff, ip: str, *, second_factor: str) -> None:
-    await audit.record(
-        session,
-        action="staff.login",
-        actor=None,
-        actor_label=staff.username,
-        target_type="staff",
-        target_id=str(staff.id),
-        client_ip=ip,
-        agency_id=staff.agency_id,
-        detail={"second_factor": second_factor},
-    )
+    return _hand_over(request, response, _session_read(opened))
 
 
 @router.post("/auth/factor", tags=["auth"], responses=error_responses(401, 403, 409))
@@ -231,19 +141,17 @@ async def confirm_enrolment(
     only this once; at the login step 'enrol', also the whole session (the step's token ends)."""
     staff_id = _expect_step(principal, None, totp.LoginStep.ENROL)
     async with runtime.unit_of_work() as session:
-        staff = await staffing.staff_by_id(session, staff_id)
-        codes = await totp.confirm_enrolment(
-            session, staff=staff, code=body.code, by=ActorContext.signed_in(principal, ip), settings=runtime.settings
+        enrolled = await signin.confirm_enrolment(
+            session,
+            settings=runtime.settings,
+            staff_id=staff_id,
+            code=body.code,
+            step_session_id=principal.session_id if principal.login_step == totp.LoginStep.ENROL else None,
+            user_agent=agent,
+            by=ActorContext.signed_in(principal, ip),
         )
-        whole = None
-        if principal.login_step == totp.LoginStep.ENROL:
-            await accounts.revoke_session(session, session_id=principal.session_id)
-            opened = await accounts.open_staff_session(
-                session, settings=runtime.settings, staff=staff, client_ip=ip, user_agent=agent
-            )
-            await _record_login(session, staff, ip, second_factor="enrolled")
-            whole = _hand_over(request, response, _session_read(opened, staff))
-    return FactorEnrolled(recovery_codes=codes, session=whole)
+    whole = _hand_over(request, response, _session_read(enrolled.opened)) if enrolled.opened else None
+    return FactorEnrolled(recovery_codes=enrolled.recovery_codes, session=whole)
 
 
 @router.delete(
@@ -265,8 +173,7 @@ async def reset_factor(staff_id: RowId, principal: Admin, runtime: RuntimeDep, i
 async def logout(request: Request, principal: LoginInProgress, runtime: RuntimeDep, ip: ClientIP) -> Response:
     """Revoke this session's token at once (a login halfway through too), and clear the session cookie."""
     async with runtime.unit_of_work() as session:
-        await accounts.revoke_session(session, session_id=principal.session_id)
-        await audit.record(session, action="auth.logout", actor=principal, client_ip=ip)
+        await signin.sign_out(session, session_id=principal.session_id, by=ActorContext.signed_in(principal, ip))
     answer = Response(status_code=status.HTTP_204_NO_CONTENT)
     cookie = session_cookie(request.headers.get(SESSION_HEADER, ""))
     if cookie is not None:
