@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from siaga.alerts import access
 from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.deps import ClientIP, RuntimeDep, Supervisor
 from siaga.schemas import BigRowId, Moment, ReadModel, error_responses
 
@@ -45,20 +46,13 @@ async def list_audit(
     before_id: BigRowId | None = Query(default=None, description="For paging: records older than this id"),
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditRead]:
-    """Audit records, newest first: supervisors see their agency and those below it, administrators all."""
+    """Audit records, newest first: supervisors see their agency and those below it, administrators all. Reading
+    the log is itself audited."""
     async with runtime.unit_of_work() as session:
         scope = await access.staff_agency_scope(session, principal)
-        filters = {"action": action, "actor_id": actor_id, "target_type": target_type, "target_id": target_id}
-        # Reading the log is itself recorded: it shows who read whose personal data.
-        await audit.record(
-            session,
-            action="audit.read",
-            actor=principal,
-            client_ip=ip,
-            detail={k: v for k, v in filters.items() if v},
-        )
         rows = await audit.search(
             session,
+            ActorContext.signed_in(principal, ip),
             agency_ids=scope,
             action=action,
             actor_id=actor_id,

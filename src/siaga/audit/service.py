@@ -159,6 +159,7 @@ async def record_denial(
 
 async def search(
     session: AsyncSession,
+    by: ActorContext,
     *,
     agency_ids: Sequence[int] | None,
     action: str | None = None,
@@ -171,7 +172,11 @@ async def search(
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[AuditRecord]:
-    """Audit records, newest first, filtered. ``agency_ids`` None means every agency (administrators)."""
+    """Audit records, newest first, filtered. ``agency_ids`` None means every agency (administrators). Reading the
+    log is itself recorded first (``audit.read``, with the filters that name someone or something): it shows who
+    read whose personal data."""
+    filters = {"action": action, "actor_id": actor_id, "target_type": target_type, "target_id": target_id}
+    await record_for(session, by, action="audit.read", detail={k: v for k, v in filters.items() if v})
     query = select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit)
     if agency_ids is not None:
         query = query.where(AuditRecord.agency_id.in_(agency_ids))
