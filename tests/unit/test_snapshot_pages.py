@@ -1,5 +1,6 @@
 """The console snapshots' short-lived cache (realtime/snapshots.py): one make for the consoles asking together, for a
-short time only, a bounded number of entries, a failure not kept, and a console that goes away stopping no one else."""
+short time only, a bounded number of entries, a failure not kept, pages read as they are made, and the messages the
+schema describes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import asyncio
 
 import pytest
 
-from siaga.realtime.snapshots import SharedSnapshot, SnapshotPages, serialise
+from siaga.realtime.schemas import SNAPSHOT_PAGE
+from siaga.realtime.snapshots import Make, SharedSnapshot, SnapshotPages
 
 
 class Clock:
@@ -18,71 +20,58 @@ class Clock:
         return self.now
 
 
-def picture(n: int) -> SharedSnapshot:
-    return SharedSnapshot(open_alerts=n, first_page="", next_pages=[])
+def counting(made: list[int], alerts: int = 1) -> Make:
+    async def make(shared: SharedSnapshot) -> None:
+        made.append(1)
+        shared.counted(alerts)
+        shared.add([f'{{"n":{len(made)}}}'])
+
+    return make
 
 
 async def test_consoles_asking_together_share_one_make_for_a_short_time_only() -> None:
     clock = Clock()
     pages = SnapshotPages(share_seconds=1.0, clock=clock)
-    gate = asyncio.Event()
     made: list[int] = []
-
-    async def make() -> SharedSnapshot:
-        made.append(1)
-        await gate.wait()
-        return picture(len(made))
-
-    waiting = [asyncio.create_task(pages.get(("all",), 7, make)) for _ in range(5)]
-    await asyncio.sleep(0)
-    gate.set()
-    answers = await asyncio.gather(*waiting)
+    together = [pages.get(("all",), 7, counting(made)) for _ in range(5)]
+    assert all(shared is together[0] for shared in together)
+    assert [await shared.page(0) for shared in together] == ['{"n":1}'] * 5
     assert len(made) == 1
-    assert all(answer is answers[0] for answer in answers)
-    assert (await pages.get(("all",), 8, make)).open_alerts == 2, "another cursor, another picture"
+    assert await pages.get(("all",), 8, counting(made)).page(0) == '{"n":2}', "another cursor, another picture"
     clock.now += 1.5
-    assert (await pages.get(("all",), 7, make)).open_alerts == 3, "too old to share"
+    assert await pages.get(("all",), 7, counting(made)).page(0) == '{"n":3}', "too old to share"
+    assert pages.made == 3
 
 
 async def test_the_cache_is_bounded_and_a_failed_make_is_tried_again() -> None:
     pages = SnapshotPages(scopes_max=2, clock=Clock())
     for cursor in range(5):
-        await pages.get(("all",), cursor, lambda: _made(1))
+        await pages.get(("all",), cursor, counting([])).page(0)
     assert len(pages) == 2
 
-    async def broken() -> SharedSnapshot:
+    async def broken(shared: SharedSnapshot) -> None:
         raise RuntimeError("database gone")
 
     with pytest.raises(RuntimeError):
-        await pages.get(("all",), 9, broken)
-    assert (await pages.get(("all",), 9, lambda: _made(4))).open_alerts == 4
+        await pages.get(("all",), 9, broken).count()
+    assert await pages.get(("all",), 9, counting([], alerts=3)).count() == 3
 
 
-async def test_a_console_that_goes_away_while_waiting_stops_no_other() -> None:
-    pages = SnapshotPages(clock=Clock())
+async def test_pages_go_out_as_they_are_made_as_the_schema_describes() -> None:
     gate = asyncio.Event()
 
-    async def make() -> SharedSnapshot:
+    async def make(shared: SharedSnapshot) -> None:
+        shared.counted(SNAPSHOT_PAGE + 2)
+        shared.add(['{"a":1}'])
         await gate.wait()
-        return picture(1)
+        shared.add(['{"a":2}', '{"a":3}'])
 
-    leaving = asyncio.create_task(pages.get(("all",), 1, make))
-    staying = asyncio.create_task(pages.get(("all",), 1, make))
-    await asyncio.sleep(0)
-    leaving.cancel()
+    shared = SnapshotPages(clock=Clock()).get(("all",), 3, make)
+    assert (await shared.count(), shared.page_count, shared.more) == (SNAPSHOT_PAGE + 2, 2, True)
+    assert await shared.page(0) == '{"a":1}', "the first page is there before the second is made"
     gate.set()
-    assert (await staying).open_alerts == 1
-
-
-async def test_pages_are_the_schema_messages() -> None:
-    shared = await serialise(3, [['{"a":1}'], ['{"a":2}', '{"a":3}']], open_alerts=3)
-    assert shared.first_page == '{"a":1}'
-    assert shared.next_pages == ['{"type":"snapshot_page","cursor":3,"more":false,"alerts":[{"a":2},{"a":3}]}']
-    empty = '{"type":"snapshot","cursor":3,"open_alerts":3,"more":true,"alerts":[],"units":[]}'
-    message = shared.first_message(empty)
-    assert message == '{"type":"snapshot","cursor":3,"open_alerts":3,"more":true,"alerts":[{"a":1}],"units":[]}'
-    assert shared.first_message(empty) is message
-
-
-async def _made(n: int) -> SharedSnapshot:
-    return picture(n)
+    assert await shared.page(1) == '{"type":"snapshot_page","cursor":3,"more":false,"alerts":[{"a":2},{"a":3}]}'
+    empty = '{"type":"snapshot","cursor":3,"open_alerts":1002,"more":true,"alerts":[],"units":[]}'
+    message = shared.first_message(empty, await shared.page(0))
+    assert message == '{"type":"snapshot","cursor":3,"open_alerts":1002,"more":true,"alerts":[{"a":1}],"units":[]}'
+    assert shared.first_message(empty, await shared.page(0)) is message

@@ -53,7 +53,7 @@ from siaga.realtime.schemas import (
     StreamName,
     batch_text,
 )
-from siaga.realtime.snapshots import SharedSnapshot, serialise
+from siaga.realtime.snapshots import SharedSnapshot
 from siaga.responders import service as responders
 from siaga.responders.service import PositionFix
 from siaga.responders.tracker import UnitPoint, UnitTracker
@@ -453,25 +453,28 @@ class ConsoleStream(Stream):
 
     async def _snapshot(self, cursor: int) -> None:
         """The console's open alerts and unit board. Consoles of one scope that open at the same cursor share one read
-        and one serialisation of their open alerts (``snapshots.SnapshotPages``); the board is the tracker's now."""
+        and one serialisation of their open alerts (``snapshots.SnapshotPages``), sent page by page as it is made;
+        the board is the tracker's now."""
         scope = self._shared_scope()
         if scope is None:
             await super()._snapshot(cursor)
             return
         async with self.runtime.read_sessions() as session:
             await self._before_snapshot(session)
-        shared = await self.runtime.wire.snapshot_pages.get(scope, cursor, lambda: self._make_snapshot(cursor))
+        shared = self.runtime.wire.snapshot_pages.get(scope, cursor, self._make_snapshot)
+        open_alerts = await shared.count()
+        first = await shared.page(0)
         empty = self.runtime.wire.console_snapshot(
             self.runtime.units.tracker,
             self.viewer.agencies,
             cursor=cursor,
             alerts=[],
-            open_alerts=shared.open_alerts,
+            open_alerts=open_alerts,
             more=shared.more,
         )
-        await self.send_text(shared.first_message(empty))
-        for text in shared.next_pages:
-            await self.send_text(text)
+        await self.send_text(shared.first_message(empty, first))
+        for n in range(1, shared.page_count):
+            await self.send_text(await shared.page(n))
 
     def _shared_scope(self) -> tuple[object, ...] | None:
         """What decides which alerts the console sees, as a key consoles that see the same share (None: not shared)."""
@@ -481,14 +484,13 @@ class ConsoleStream(Stream):
             return None
         return ("scope", self.viewer.agencies, self.viewer.jurisdictions)
 
-    async def _make_snapshot(self, cursor: int) -> SharedSnapshot:
+    async def _make_snapshot(self, shared: SharedSnapshot) -> None:
         async with self.runtime.read_sessions() as session:
             rows = await open_alerts(session, self.viewer.principal, scope=self.scope)
-        serialised = []
+        shared.counted(len(rows))
         for page in pages(rows):
-            serialised.append([summary.model_dump_json() for summary in summaries(page)])
+            shared.add([summary.model_dump_json() for summary in summaries(page)])
             await asyncio.sleep(0)  # the pages of tens of thousands of alerts: other streams and presses go on between
-        return await serialise(cursor, serialised, open_alerts=len(rows))
 
     async def _before_snapshot(self, session: AsyncSession) -> None:
         # The board comes from the process's tracker, read after this stream started listening for unit changes,
