@@ -16,7 +16,8 @@ measuring: a machine starved of CPU, as on the day.
 
 Chromium (Playwright, ``SIAGA_CHROMIUM`` or ``/usr/bin/chromium``) logs in as the demo operator and reports:
 
-- load time: from opening /console until the header counts every open alert;
+- load time: from logging in until the header counts every open alert (and, of it, until the stream opened and
+  until the snapshot's last page reached the browser);
 - JS heap: used heap after the load and at the end (``Runtime.getHeapUsage``);
 - longest frame gap: the longest time between two animation frames while presses arrive (a frozen page is a gap);
 - long tasks: the page's tasks of 50 ms or more while presses arrive (how many, the longest, their total time);
@@ -192,6 +193,14 @@ async def measure(
             if profile:
                 await cdp.send("Profiler.enable")
                 await cdp.send("Profiler.start")
+            snapshot_at: list[float] = []  # when the snapshot's last page reached the browser
+
+            def on_frame(payload: str | bytes) -> None:
+                head = payload[:200] if isinstance(payload, str) else ""
+                if '"type":"snapshot' in head and '"more":false' in head and not snapshot_at:
+                    snapshot_at.append(time.perf_counter())
+
+            page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
             started = time.perf_counter()
             await page.click(".login-submit")
             await page.wait_for_selector('[data-stream="open"]', timeout=120_000)
@@ -231,6 +240,7 @@ async def measure(
         "press_rate_per_s": rate,
         "load_s": round(load_s, 2),
         "stream_open_s": round(stream_s, 2),
+        "snapshot_received_s": round(snapshot_at[0] - started, 2) if snapshot_at else None,
         "heap_loaded_mb": round(heap_loaded / 2**20, 1),
         "heap_end_mb": round(heap_end / 2**20, 1),
         "longest_frame_gap_ms": round(gaps["longest"], 1),

@@ -73,13 +73,17 @@ export class ConsoleStore {
     return () => this.handlers[type].delete(handler);
   }
 
-  changed() {
+  changed(soon = false) {
     this.version += 1;
-    if (this.pending) return;
-    this.pending = setTimeout(() => {
-      this.pending = null;
-      for (const listener of this.listeners) listener();
-    }, this.alerts.size > SURGE_OPEN ? SURGE_BATCH_MS : BATCH_MS);
+    if (this.pending && !soon) return;
+    clearTimeout(this.pending);
+    this.pending = setTimeout(
+      () => {
+        this.pending = null;
+        for (const listener of this.listeners) listener();
+      },
+      soon ? 0 : this.alerts.size > SURGE_OPEN ? SURGE_BATCH_MS : BATCH_MS,
+    );
   }
 
   setStreamState(state) {
@@ -103,7 +107,8 @@ export class ConsoleStore {
         if (message.more || !this.incoming) return;
         this.applySnapshot(this.incoming);
         this.incoming = null;
-        break;
+        this.changed(true); // a whole new picture: shown at once, not after a surge's batching delay
+        return;
       case "alert_event":
         this.applyEvent(message.event, message.alert);
         break;
