@@ -10,6 +10,7 @@ With ``--baseline REF`` the same scenario also runs against the commit REF, chec
 (its server is this interpreter with the worktree's ``src`` first on the path; the browser libraries are this
 checkout's), each on its own copy of one prepared database, alternating, ``--rounds`` times each; the figures are then
 reported beside each other with this checkout's as a ratio to the baseline's (the median of the rounds).
+``--candidate REF`` measures the commit REF in the same way instead of the work tree.
 ``--consoles N`` first opens N console WebSockets at the same moment (benchmarks/consoles.py) and reports the time
 until every one has its whole snapshot and the server CPU it took. ``--hog N`` keeps N busy processes running while
 measuring: a machine starved of CPU, as on the day.
@@ -296,7 +297,7 @@ def consoles_at_once(url: str, pid: int, count: int) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def baseline_checkout(ref: str, folder: Path) -> Iterator[Path]:
+def checkout(ref: str, folder: Path) -> Iterator[Path]:
     """The commit ``ref`` of this repository in a temporary git worktree; yields its ``src`` folder."""
     repo = Path(__file__).resolve().parents[1]
     git = shutil.which("git")
@@ -379,6 +380,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="Presses per second while measuring")
     parser.add_argument("--seconds", type=float, default=15.0, help="How long presses arrive")
     parser.add_argument("--baseline", help="Also measure this commit (a git ref), in the same run, as the baseline")
+    parser.add_argument("--candidate", help="Measure this commit (a git ref) as 'current' instead of the work tree")
     parser.add_argument("--rounds", type=int, default=1, help="Runs of each checkout, alternating")
     parser.add_argument("--consoles", type=int, default=0, help="Console WebSockets opened at once before the browser")
     parser.add_argument("--hog", type=int, default=0, help="Busy processes competing for the CPU while measuring")
@@ -392,10 +394,12 @@ def main() -> None:
         folder = Path(scratch)
         (folder / "prepared").mkdir()
         database, tokens = asyncio.run(prepare(folder / "prepared", args.open, presses))
-        checkouts: dict[str, Path | None] = {"current": None}
+        checkouts: dict[str, Path | None] = {}
         if args.baseline:
-            checkouts = {"baseline": stack.enter_context(baseline_checkout(args.baseline, folder / "baseline"))}
-            checkouts["current"] = None
+            checkouts["baseline"] = stack.enter_context(checkout(args.baseline, folder / "baseline"))
+        checkouts["current"] = None
+        if args.candidate:
+            checkouts["current"] = stack.enter_context(checkout(args.candidate, folder / "current"))
         for n in range(args.rounds):
             for name, src in checkouts.items():
                 copy = copy_database(database, folder / f"{name}-{n}")
