@@ -109,3 +109,28 @@ async def test_a_kecamatan_file_that_is_not_json_is_refused_in_the_admins_langua
     await page.locator("input[type=file]").set_input_files(str(broken))
     await upload.get_by_role("button", name="Unggah").click()
     await expect(refusal).to_have_text("Berkas ini bukan JSON yang valid.")
+
+
+async def test_the_staff_editor_says_truly_who_will_be_asked_for_two_step_login(site: Site) -> None:
+    # In the demo (second factor optional) it said administrators and supervisors "set it up at their next login".
+    supervisor = await site.api.staff(Role.SUPERVISOR, name="Supervisor Tanpa Kode")
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", name="Petugas Tanpa Kode")
+    page, _ = await admin_logs_in(site)
+    await page.get_by_role("link", name="Staf & unit").click()
+    editor = page.get_by_test_id("staff-editor")
+
+    async def factor_line(name: str) -> str:
+        await page.get_by_label("Cari staf").fill(name)
+        await page.get_by_role("button", name="Cari", exact=True).click()
+        staff = page.get_by_test_id("staff")
+        await expect(staff.locator("tbody tr")).to_have_count(1)
+        await expect(staff.locator("tbody tr")).to_contain_text(name)
+        await staff.get_by_role("button", name="Ubah").click()
+        await expect(editor.get_by_role("heading")).to_contain_text(name_of[name])
+        return await editor.get_by_test_id("second-factor").inner_text()
+
+    name_of = {"Supervisor Tanpa Kode": supervisor.extra["username"], "Petugas Tanpa Kode": officer.extra["username"]}
+    required = site.api.runtime.settings.requires_second_factor
+    said = await factor_line("Supervisor Tanpa Kode")
+    assert ("wajib mengaturnya saat login berikutnya" in said) is required, said
+    assert "aplikasi petugas" in await factor_line("Petugas Tanpa Kode")

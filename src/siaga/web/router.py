@@ -90,6 +90,9 @@ class WebConfig(ReadModel):
     ack_timeout_seconds: int
     dispatch_timeout_seconds: int
     surge_presses_per_minute: int
+    second_factor_required: bool = Field(
+        description="whether administrators and supervisors must enrol a second factor (operators and officers may)"
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -132,4 +135,5 @@ def web_config(runtime: RuntimeDep) -> WebConfig:
         ack_timeout_seconds=settings.ack_timeout_seconds,
         dispatch_timeout_seconds=settings.dispatch_timeout_seconds,
         surge_presses_per_minute=settings.surge_presses_per_minute,
+        second_factor_required=settings.requires_second_factor,
     )

@@ -102,7 +102,7 @@ function CreateUnit({ token, agencies, onCreated }) {
   </form>`;
 }
 
-export function PeoplePage({ me }) {
+export function PeoplePage({ me, config }) {
   const [created, setCreated] = useState(0); // a new account: the list reads again
   const units = useLoad(() => api("/units", { token: me.token }), [me.token]);
   const agencies = useLoad(() => loadAgencies(me.token), [me.token]);
@@ -110,7 +110,8 @@ export function PeoplePage({ me }) {
   const isAdmin = me.role === "admin";
   return html`
     <h2>${t("admin.people.staff")}</h2>
-    <${StaffSection} me=${me} agencies=${agencies.data || []} units=${units.data || []} reloadKey=${created} />
+    <${StaffSection} me=${me} config=${config} agencies=${agencies.data || []} units=${units.data || []}
+      reloadKey=${created} />
     ${isAdmin &&
     html`<${CreateStaff} token=${me.token} agencies=${agencies.data || []} units=${units.data || []}
       onCreated=${() => setCreated(created + 1)} />`}

@@ -54,7 +54,15 @@ function changes(staff, form) {
   return Object.fromEntries(Object.entries(wanted).filter(([key, value]) => value !== staff[key]));
 }
 
-function Editor({ token, staff, agencies, units, onChanged, onClose }) {
+/** What an account without a second factor will be asked: administrators and supervisors must enrol one where the
+ * server requires it; officers may enrol in their own app; the others are asked only once they enrolled. */
+function factorOff(role, config) {
+  const mustEnrol = (role === "admin" || role === "supervisor") && config?.second_factor_required;
+  if (mustEnrol) return "admin.people.factor_off_required";
+  return role === "officer" ? "admin.people.factor_off_officer" : "admin.people.factor_off_optional";
+}
+
+function Editor({ token, config, staff, agencies, units, onChanged, onClose }) {
   const reveal = useReveal();
   const [role, setRole] = useState(staff.role);
   const [agency, setAgency] = useState(String(staff.agency_id));
@@ -138,7 +146,7 @@ function Editor({ token, staff, agencies, units, onChanged, onClose }) {
     <${Problem} error=${error} />
     ${done && html`<p class="ok" role="status">${done}</p>`}
     <p class="hint" data-testid="second-factor">
-      ${staff.second_factor ? t("admin.people.factor_on") : t("admin.people.factor_off")}</p>
+      ${staff.second_factor ? t("admin.people.factor_on") : t(factorOff(staff.role, config))}</p>
     <div class="actions">
       ${staff.second_factor &&
       html`<button type="button" onClick=${resetFactor}>${t("admin.people.reset_factor")}</button>`}
@@ -150,7 +158,7 @@ function Editor({ token, staff, agencies, units, onChanged, onClose }) {
 }
 
 /** The staff list: a page at a time (one more row is asked for, to know whether another page follows). */
-export function StaffSection({ me, agencies, units, reloadKey }) {
+export function StaffSection({ me, config, agencies, units, reloadKey }) {
   const [filters, setFilters] = useState({});
   const [offset, setOffset] = useState(0);
   const [open, setOpen] = useState(null);
@@ -171,7 +179,7 @@ export function StaffSection({ me, agencies, units, reloadKey }) {
     <${Filters} initial=${filters} onSearch=${search} />
     <${Loading} state=${staff} />
     ${open &&
-    html`<${Editor} key=${open.id} token=${me.token} staff=${open} agencies=${agencies} units=${units}
+    html`<${Editor} key=${open.id} token=${me.token} config=${config} staff=${open} agencies=${agencies} units=${units}
       onChanged=${(changed) => {
         setOpen(changed);
         staff.reload();
