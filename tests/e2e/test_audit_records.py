@@ -11,6 +11,9 @@ from sqlalchemy import select
 from siaga.accounts.models import Role
 from siaga.audit.models import AuditRecord
 from tests.conftest import Api, Person
+from tests.e2e.test_second_factor import bearer, enrol, log_in, new_staff, next_code, required
+
+__all__ = ["required"]  # the fixture, used by name below
 
 FIELDS = ("actor_kind", "actor_id", "actor_name", "agency_id", "target_type", "target_id", "outcome", "detail")
 
@@ -150,3 +153,37 @@ async def test_officer_operator_admin_and_resident_actions_leave_the_records_the
         "client_ip": ip,
         **by(supervisor, agency_id=supervisor.extra["agency_id"]),
     }
+
+
+async def test_a_login_with_a_second_factor_leaves_the_records_it_always_did(required: Api) -> None:
+    api = required
+    username = await new_staff(api, Role.SUPERVISOR)
+    first = await log_in(api, username)
+    staff_id, agency = str(first["staff_id"]), first["agency_id"]
+    ip = (await latest(api, "staff.login_password"))["client_ip"]
+    as_username = {"actor_kind": "anonymous", "actor_id": username, "actor_name": username, "agency_id": agency}
+    on_staff = {"target_type": "staff", "target_id": staff_id, "outcome": "success", "client_ip": ip}
+    assert await latest(api, "staff.login_password") == {**as_username, **on_staff, "detail": {"next_step": "enrol"}}
+
+    app, _ = await enrol(api, first["access_token"])
+    assert await latest(api, "staff.login") == {**as_username, **on_staff, "detail": {"second_factor": "enrolled"}}
+
+    step = bearer((await log_in(api, username))["access_token"])
+    assert await latest(api, "staff.login_password") == {**as_username, **on_staff, "detail": {"next_step": "code"}}
+    right = next_code(app)
+    wrong = f"{(int(right) + 500_000) % 1_000_000:06d}"
+    assert (await api.http.post("/api/v1/auth/code", json={"code": wrong}, headers=step)).status_code == 401
+    supervisor = Person(token="", name=username.title(), id=staff_id, role="supervisor")
+    assert await latest(api, "staff.factor_failed") == {
+        "client_ip": ip,
+        **by(
+            supervisor,
+            agency_id=agency,
+            target_type="staff",
+            target_id=staff_id,
+            outcome="failure",
+            detail={"username": username, "reason": "bad_code"},
+        ),
+    }
+    assert (await api.http.post("/api/v1/auth/code", json={"code": right}, headers=step)).status_code == 200
+    assert await latest(api, "staff.login") == {**as_username, **on_staff, "detail": {"second_factor": "totp"}}
