@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from siaga.accounts.models import Role
 from tests.browser.conftest import Site
@@ -134,3 +134,22 @@ async def test_the_staff_editor_says_truly_who_will_be_asked_for_two_step_login(
     said = await factor_line("Supervisor Tanpa Kode")
     assert ("wajib mengaturnya saat login berikutnya" in said) is required, said
     assert "aplikasi petugas" in await factor_line("Petugas Tanpa Kode")
+
+
+async def test_the_sos_button_shows_while_a_slow_network_still_loads_the_profile(site: Site) -> None:
+    # A phone with a session but no copy of the profile (just verified, or its storage cleared) showed "Memuat…"
+    # for as long as /residents/me took: on a stalled connection, for ever, with no SOS button.
+    resident = await site.api.resident(profile=False, pins=False)
+    context = await signed_in_phone(site, resident)
+    stalled: list[Route] = []
+
+    async def stall(route: Route) -> None:
+        stalled.append(route)  # never answered while the test looks
+
+    await context.route("**/api/v1/residents/me", stall)
+    page = await context.new_page()
+    await page.goto("/app")
+    await expect(page.get_by_text("Memuat…")).to_be_visible()
+    await expect(page.locator(".sos-button")).to_be_visible()
+    assert stalled, "the profile was asked for"
+    await context.close()

@@ -19,6 +19,9 @@ const store = sessionStore("resident");
 const PROFILE_KEY = "siaga.resident.profile";
 const SILENT_KEY = "siaga.resident.silent";
 const POINT_BATCH_MS = 2000; // positions measured close together go in one request
+// How long the app waits for a profile it has no copy of before it shows the SOS button anyway (a stalled network
+// must never keep the button away; the profile's screens follow when it arrives).
+const PROFILE_WAIT_MS = 3000;
 
 function cachedProfile(residentId) {
   try {
@@ -83,12 +86,17 @@ function useProfile(auth, onLoggedOut) {
     setProfile(auth ? cachedProfile(auth.resident_id) : null); // never show one resident another's profile
     if (!auth) return;
     setLoading(true);
+    const waited = setTimeout(() => setLoading(false), PROFILE_WAIT_MS);
     api("/residents/me", { token: auth.token })
       .then(keep)
       .catch((error) => {
         if (error instanceof ApiError && error.status === 401) onLoggedOut();
       })
-      .finally(() => setLoading(false));
+      .finally(() => {
+        clearTimeout(waited);
+        setLoading(false);
+      });
+    return () => clearTimeout(waited);
   }, [auth?.token]);
   function keep(next) {
     localStorage.setItem(PROFILE_KEY, JSON.stringify(next));
