@@ -920,8 +920,10 @@ async def attack(srv: server.Server, scale: Scale) -> list[Finding]:
         if wanted:
             steps = {item: step for item, step in steps.items() if str(item) in wanted.split(",")}
         for step in steps.values():
+            began = time.monotonic()
             finding = await step()
-            say(f"  {finding.item:>2}. {'held  ' if finding.held else 'FAILED'} {finding.title}")
+            took = time.monotonic() - began
+            say(f"  {finding.item:>2}. {'held  ' if finding.held else 'FAILED'} {finding.title} ({took:.0f} s)")
             say(f"      before: {finding.before}")
             say(f"      after:  {finding.after}")
             findings.append(finding)
