@@ -12,6 +12,7 @@ from tests.browser.conftest import Site
 from tests.browser.test_admin import log_in as admin_logs_in
 from tests.browser.test_officer import log_in
 from tests.browser.test_resident import signed_in_phone
+from tests.conftest import PASSWORD
 
 
 async def test_a_refused_contact_names_the_field_in_the_residents_language(site: Site) -> None:
@@ -152,4 +153,29 @@ async def test_the_sos_button_shows_while_a_slow_network_still_loads_the_profile
     await expect(page.get_by_text("Memuat…")).to_be_visible()
     await expect(page.locator(".sos-button")).to_be_visible()
     assert stalled, "the profile was asked for"
+    await context.close()
+
+
+async def test_a_login_on_a_stalled_network_gives_up_and_can_be_tried_again(site: Site) -> None:
+    # An officer on a bad network saw "Memuat…" on the login button for as long as the request hung: for ever.
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-JALAN-3")
+    context = await site.phone()
+    stalled: list[Route] = []
+
+    async def stall(route: Route) -> None:
+        stalled.append(route)
+
+    await context.route("**/api/v1/auth/login", stall)
+    page = await context.new_page()
+    await page.goto("/officer")
+    await page.fill("#officer-username", officer.extra["username"])
+    await page.fill("#officer-password", PASSWORD)
+    await page.get_by_role("button", name="Masuk").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Tidak ada koneksi ke server")
+    assert stalled
+
+    await context.unroute("**/api/v1/auth/login")
+    await page.fill("#officer-password", PASSWORD)
+    await page.get_by_role("button", name="Masuk").click()
+    await expect(page.get_by_role("heading", name="Tugas", exact=True)).to_be_visible()
     await context.close()

@@ -12,6 +12,14 @@ class LoginRefused extends Error {}
 /** The person left the code step or the enrolment; nothing to show. */
 class LoginCancelled extends Error {}
 
+// A login on a stalled network (the request sent, no answer) gives up after this long and says there is no
+// connection, so the form can be tried again instead of showing "Memuat…" for ever.
+const LOGIN_WAIT_MS = 15_000;
+
+function patience() {
+  return AbortSignal.timeout ? AbortSignal.timeout(LOGIN_WAIT_MS) : undefined;
+}
+
 async function closeSession(token) {
   await api("/auth/logout", { method: "POST", token }).catch(() => null);
 }
@@ -34,7 +42,7 @@ function kept(opened) {
 export async function openStaffSession(username, password, { refuse, profile = false, cookie = true }) {
   // The app asks for its whole session as its own HttpOnly cookie, not as a token in the answer.
   const headers = cookie ? { "X-Siaga-Session": appName() } : {};
-  let opened = await api("/auth/login", { method: "POST", body: { username, password }, headers });
+  let opened = await api("/auth/login", { method: "POST", body: { username, password }, headers, signal: patience() });
   if (opened.login_step) {
     if (!askNextStep) throw new LoginRefused(t("common.error.auth.login_step"));
     opened = await askNextStep({ ...opened, headers });
@@ -44,7 +52,7 @@ export async function openStaffSession(username, password, { refuse, profile = f
   let me = null;
   let reason;
   try {
-    if (profile) me = await api("/auth/me", { token });
+    if (profile) me = await api("/auth/me", { token, signal: patience() });
     reason = refuse(opened, me);
   } catch (error) {
     await closeSession(token);
