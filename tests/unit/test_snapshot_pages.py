@@ -24,7 +24,7 @@ def counting(made: list[int], alerts: int = 1) -> Make:
     async def make(shared: SharedSnapshot) -> None:
         made.append(1)
         shared.counted(alerts)
-        shared.add([f'{{"n":{len(made)}}}'])
+        shared.add(f'{{"n":{len(made)}}}')
 
     return make
 
@@ -62,9 +62,9 @@ async def test_pages_go_out_as_they_are_made_as_the_schema_describes() -> None:
 
     async def make(shared: SharedSnapshot) -> None:
         shared.counted(SNAPSHOT_PAGE + 2)
-        shared.add(['{"a":1}'])
+        shared.add('{"a":1}')
         await gate.wait()
-        shared.add(['{"a":2}', '{"a":3}'])
+        shared.add('{"a":2},{"a":3}')
 
     shared = SnapshotPages(clock=Clock()).get(("all",), 3, make)
     assert (await shared.count(), shared.page_count, shared.more) == (SNAPSHOT_PAGE + 2, 2, True)

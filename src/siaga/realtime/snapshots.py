@@ -51,14 +51,14 @@ class SharedSnapshot:
         self.open_alerts = open_alerts
         self._grow()
 
-    def add(self, alerts: list[str]) -> None:
-        """The next page's alerts, each serialised."""
+    def add(self, alerts: str) -> None:
+        """The next page's alerts, serialised: the inside of its ``alerts`` array."""
         n = len(self._pages)
         if n == 0:
-            self._pages.append(",".join(alerts))
+            self._pages.append(alerts)
         else:
             head = SnapshotPage(cursor=self.cursor, alerts=[], more=n + 1 < self.page_count).model_dump_json()
-            self._pages.append(head.replace(_EMPTY_ALERTS, f'"alerts":[{",".join(alerts)}]', 1))
+            self._pages.append(head.replace(_EMPTY_ALERTS, f'"alerts":[{alerts}]', 1))
         self._grow()
 
     def failed(self, error: BaseException) -> None:
