@@ -4,7 +4,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { SECTIONS, queueOrder, sectionOf, taken } from "../../src/siaga/web/static/console/attention.js";
+import {
+  SECTIONS,
+  bannerGroups,
+  queueOrder,
+  sectionOf,
+  taken,
+} from "../../src/siaga/web/static/console/attention.js";
 import { QueueIndex } from "../../src/siaga/web/static/console/order.js";
 
 const NOW = Date.UTC(2026, 11, 3, 8, 0);
@@ -81,5 +87,29 @@ describe("the queue index", () => {
     const version = index.version;
     index.put(alerts[10], new Set());
     assert.equal(index.version, version);
+  });
+});
+
+describe("the banner from the queue index", () => {
+  test("gives the groups, their first items and counts that ordering every item would", () => {
+    const next = random(5);
+    const alerts = Array.from({ length: 400 }, (_, n) => someAlert(next, `c${String(n).padStart(3, "0")}`));
+    const open = new Map(alerts.slice(0, 350).map((a) => [a.id, a])); // the rest closed, their items kept
+    const kinds = ["escalated", "duress", "delivery_failed", "flagged"];
+    const items = alerts
+      .filter(() => next() < 0.6)
+      .map((a) => ({ key: `${a.id}:x`, alertId: a.id, kind: kinds[Math.floor(next() * 4)], reason: "", at: a.created_at }));
+    const index = new QueueIndex();
+    index.rebuild(open.values(), new Set());
+    const fromIndex = bannerGroups(open, items, {
+      ordered: index.ordered(),
+      waiting: index.waiting(),
+      placeOf: (id) => index.byId.get(id)?.key ?? Infinity,
+    });
+    const plain = bannerGroups(open, items);
+    const shape = (groups) =>
+      groups.map((g) => [g.key, g.count, g.first.key, g.items.length, g.items.map((i) => i.key)]);
+    assert.deepEqual(shape(fromIndex), shape(plain));
+    for (const group of plain) assert.equal(group.first, group.items[0]);
   });
 });

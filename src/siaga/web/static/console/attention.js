@@ -200,16 +200,19 @@ function freshGroup(waiting, duress) {
  * many; `alerts` maps id -> open alert. Within a group the items follow the queue's order (so "open" opens the one
  * the queue puts first); items of closed alerts come last, newest first.
  */
-export function bannerGroups(alerts, items, { hideDrills = false, ordered = null, waiting = null } = {}) {
+export function bannerGroups(alerts, items, { hideDrills = false, ordered = null, waiting = null, placeOf = null } = {}) {
   // `ordered`: the open alerts already in queue order (the store's), so a surge of thousands is not sorted again;
   // `waiting`: the real alerts nobody has taken, in that order (the front of the store's queue), so they are not
-  // looked for among all the others either.
+  // looked for among all the others either; `placeOf(id)`: a number that orders an open alert as the queue does
+  // (Infinity when closed), so no table of positions is made.
   const inOrder = ordered ?? queueOrder(alerts.values());
-  let place = null; // alert id -> queue position, built only when a flag's group needs sorting
-  const placeOf = (id) => {
-    place ??= new Map(inOrder.map((alert, index) => [alert.id, index]));
-    return place.get(id) ?? Infinity;
-  };
+  let place = null; // alert id -> queue position, built only when a flag's group needs ordering
+  const position =
+    placeOf ??
+    ((id) => {
+      place ??= new Map(inOrder.map((alert, index) => [alert.id, index]));
+      return place.get(id) ?? Infinity;
+    });
   // A waiting duress alert is announced by its own, louder item; once that is marked seen it waits like the rest.
   const duress = new Set(items.filter((item) => item.kind === "duress").map((item) => item.alertId));
   const groups = [];
@@ -226,14 +229,27 @@ export function bannerGroups(alerts, items, { hideDrills = false, ordered = null
     flagged.get(key).items.push(item);
   }
   const order = (a, b) => {
-    const pa = placeOf(a.alertId);
-    const pb = placeOf(b.alertId);
-    if (pa !== pb) return pa - pb;
+    const pa = position(a.alertId);
+    const pb = position(b.alertId);
+    if (pa !== pb) return pa < pb ? -1 : 1;
+    if (pa !== Infinity && a.alertId !== b.alertId) return a.alertId < b.alertId ? -1 : 1;
     return Date.parse(b.at) - Date.parse(a.at);
   };
-  for (const group of flagged.values()) {
-    group.items.sort(order);
-    groups.push({ ...group, count: group.items.length, first: group.items[0] });
+  for (const { items: unordered, ...group } of flagged.values()) {
+    // The strip shows a group's first item and its count: in a surge of escalations, thousands are not sorted for
+    // that on every batch of presses, only if the items are asked for.
+    let first = unordered[0];
+    for (const item of unordered) if (order(item, first) < 0) first = item;
+    let sorted = null;
+    groups.push({
+      ...group,
+      count: unordered.length,
+      first,
+      get items() {
+        sorted ??= [...unordered].sort(order);
+        return sorted;
+      },
+    });
   }
   const rank = (group) => Number(group.exercise) * KINDS.length + KINDS.indexOf(group.kind);
   return groups.sort((a, b) => rank(a) - rank(b));

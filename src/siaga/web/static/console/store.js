@@ -315,10 +315,12 @@ export class ConsoleStore {
   banner() {
     const at = `${this.queueVersion()}:${this.attentionVersion}`;
     if (this.bannerAt !== at) {
+      const { byId } = this.index;
       this.groups = bannerGroups(this.alerts, this.unseen(), {
         hideDrills: this.hideDrills,
         ordered: this.queue(),
         waiting: this.index.waiting(),
+        placeOf: (id) => byId.get(id)?.key ?? Infinity,
       });
       this.bannerAt = at;
     }
