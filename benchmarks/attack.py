@@ -16,6 +16,7 @@ item did not hold. The latency figures are only as good as the machine is quiet:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -630,11 +631,20 @@ async def denied_reads(t: Target, scale: Scale) -> Finding:
         statuses[(await t.get(intruder, f"/alerts/{alert}" if i % 2 else f"/alerts/{alert}/timeline")).status_code] += 1
     for i in range(scale.denied_reads - half):
         statuses[(await t.get(outsider, f"/alerts/{alert}" if i % 2 else f"/alerts/{alert}/trail")).status_code] += 1
-    records: list[dict[str, Any]] = []
-    for actor in (intruder_id, f"staff:{outsider_id}"):
-        answer = await t.get(t.admin, "/audit", outcome="denied", actor_id=actor, limit=1000)
-        records += answer.json()
-    counted = sum(r["detail"]["requests"] if r["action"] == "access.denied.more" else 1 for r in records)
+
+    async def audited() -> tuple[list[dict[str, Any]], int]:
+        records: list[dict[str, Any]] = []
+        for actor in (intruder_id, f"staff:{outsider_id}"):
+            answer = await t.get(t.admin, "/audit", outcome="denied", actor_id=actor, limit=1000)
+            records += answer.json()
+        return records, sum(r["detail"]["requests"] if r["action"] == "access.denied.more" else 1 for r in records)
+
+    async def all_counted() -> bool:
+        return (await audited())[1] >= scale.denied_reads
+
+    with contextlib.suppress(TimeoutError):  # a refusal's record may be committed just after its answer
+        await eventually(all_counted, within=10, what="every refusal counted")
+    records, counted = await audited()
     held = counted == scale.denied_reads and len(records) < scale.denied_reads
     return Finding(
         7,
