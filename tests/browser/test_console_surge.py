@@ -131,3 +131,50 @@ async def test_the_area_message_from_the_surge_banner_shows_on_a_residents_statu
     await expect(message).to_contain_text("Petugas menuju wilayah Anda", timeout=DEADLINE_MS)
     await expect(message).to_contain_text("Pesan dari pusat komando")
     await screenshot(phone, "resident-area-message")
+
+
+async def test_a_console_opened_after_a_surge_shows_every_alert_and_keeps_up_with_new_presses(site: Site) -> None:
+    """Several snapshot pages of open alerts: the header counts all of them, the map's clusters hold all of them, and
+    presses that arrive afterwards join the queue, the count and the map (each batch moves only what changed)."""
+    from benchmarks.population import insert_open_alerts
+
+    from siaga.realtime.feed import newest_event_id
+    from siaga.realtime.schemas import SNAPSHOT_PAGE
+
+    surge = 2 * SNAPSHOT_PAGE + 7
+    api = site.api
+    async with api.runtime.unit_of_work() as session:
+        await insert_open_alerts(session, surge)
+    async with api.runtime.read_sessions() as session:
+        newest = await newest_event_id(session)
+    await eventually(lambda: _fed(site, newest), what="the feed to pass the surge's events")
+    console = await open_console(site, await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG"))
+    page = console.page
+    await expect(page.locator(".queue-count")).to_have_attribute("data-count", str(surge), timeout=DEADLINE_MS)
+    await expect(page.locator(".badge.waiting")).to_have_attribute("data-waiting", str(surge))
+    assert await page.locator(".queue-row").count() < 100, "only the rows in view (and a margin) are drawn"
+
+    async def on_the_map() -> int:
+        counts = await page.locator(".alert-cluster span[data-count]").evaluate_all(
+            "spans => spans.map((s) => Number(s.dataset.count))"
+        )
+        pins = await page.locator(".alert-pin").count()
+        return int(sum(counts)) + pins
+
+    await eventually(lambda: _equals(on_the_map, surge), what="every open alert in the map's clusters")
+
+    later = [await _press(site, COBLONG, n) for n in range(3)]
+    await expect(page.locator(".queue-count")).to_have_attribute("data-count", str(surge + 3), timeout=DEADLINE_MS)
+    await page.keyboard.press("]")
+    await expect(page.locator('.queue-row[aria-current="true"]')).to_have_attribute("data-alert-id", later[-1]["id"])
+    await eventually(lambda: _equals(on_the_map, surge + 3), what="the new presses on the map")
+    assert not console.errors, console.errors
+
+
+async def _fed(site: Site, newest: int) -> bool:
+    site.api.runtime.feed.wake()
+    return site.api.runtime.feed.high_water >= newest
+
+
+async def _equals(count: Any, expected: int) -> bool:
+    return bool(await count() == expected)
