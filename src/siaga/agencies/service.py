@@ -294,8 +294,9 @@ class Place:
     jurisdiction_id: int | None
     jurisdiction_code: str | None
     jurisdiction_name: str | None
-    method: str  # inside | overlap | nearest | default
+    method: str  # inside | overlap | nearest | default | kecamatan (named by the channel, no position)
     distance_m: float
+    centre: tuple[float, float] | None = None  # a point inside the kecamatan (lat, lon), for a place without one
 
 
 class JurisdictionLocator:
@@ -306,6 +307,7 @@ class JurisdictionLocator:
         self._index = JurisdictionIndex([])
         self._stamp: tuple[Any, ...] | None = None
         self._ids: dict[str, tuple[int, str]] = {}
+        self._centres: dict[str, tuple[float, float]] = {}
         self._lock = asyncio.Lock()
         self._checked: float | None = None  # time.monotonic() of the last freshness check (ensure_fresh)
 
@@ -326,6 +328,8 @@ class JurisdictionLocator:
             shapes = [(code, shape(geometry)) for _, code, _, geometry in rows]
             self._index = await asyncio.to_thread(JurisdictionIndex, shapes)
             self._ids = {code: (jid, name) for jid, code, name, _ in rows}
+            points = {code: polygon.representative_point() for code, polygon in shapes}
+            self._centres = {code: (point.y, point.x) for code, point in points.items()}
             self._stamp = stamp
 
     async def ensure_fresh(self, sessions: async_sessionmaker[AsyncSession], *, max_age_s: float = 1.0) -> None:
@@ -353,6 +357,14 @@ class JurisdictionLocator:
                 distance = placement.distance_m if placement.distance_m != float("inf") else -1.0
                 found.append(Place(None, None, None, "default", distance))
         return found
+
+    def place_named(self, code: str) -> Place | None:
+        """The kecamatan of this code (from the index as last refreshed), placed without a position; None if no
+        kecamatan has it."""
+        if code not in self._ids:
+            return None
+        jurisdiction_id, name = self._ids[code]
+        return Place(jurisdiction_id, code, name, "kecamatan", 0.0, self._centres.get(code))
 
     async def route(
         self, session: AsyncSession, *, lat: float, lon: float, buffer_m: float, default_agency_code: str

@@ -559,6 +559,8 @@ class Caller:
     name: str
     resident_id: uuid.UUID | None = None  # the resident the alert is for
     session_expired: bool = False  # raised on a sign-in that had lapsed: stored, and flagged for the console
+    unregistered: bool = False  # an SMS from a number with no account (Siaga made a bare one): flagged
+    unverified: bool = False  # a structured SOS SMS whose signature did not verify: flagged, never refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,12 +589,34 @@ class RaiseRequest:
     pressed_at: datetime | None = None  # the sender's clock: informative only
     client_ip: str = ""
     follows_id: uuid.UUID | None = None  # the alert this one follows (a duress PIN after staff closed it)
+    place_hint: str | None = None  # a kecamatan code that places a request without a position (a feature phone's
+    # SOS goes to its resident's NIK kecamatan); a position always wins
 
     @property
     def may_join(self) -> bool:
         """A press while the resident's alert is active joins that alert; a follow-up is always an alert of its
         own (the person is in danger now, whatever else is open)."""
         return self.follows_id is None
+
+
+CHANNELS = ("app", "sms", "device", "tracker")  # where an alert came in (``alerts.channel``)
+
+
+def same_press(
+    *,
+    stored_resident: uuid.UUID,
+    stored_fingerprint: str,
+    stored_channel: str,
+    resident: uuid.UUID | None,
+    fingerprint: str,
+    channel: str,
+) -> bool:
+    """Whether a request whose id is already stored is that press again (answered from it) rather than another
+    press reusing its id (refused). A retry sends the same content; the same resident's id from another channel is
+    the same press too: the app's SMS copy of a press and the press itself, whichever came first, are one alert."""
+    if stored_resident != resident:
+        return False
+    return stored_fingerprint == fingerprint or stored_channel != channel
 
 
 def fingerprint(payload: dict[str, Any]) -> str:
@@ -672,6 +696,10 @@ def raise_flags(request: RaiseRequest, raiser: Raiser) -> list[dict[str, Any]]:
         flags.append({"reason": "resident_suspended", "strikes": raiser.strikes, "note": raiser.suspended_reason or ""})
     if request.caller.session_expired:
         flags.append({"reason": "session_expired"})
+    if request.caller.unregistered:
+        flags.append({"reason": "unregistered_number"})
+    if request.caller.unverified:
+        flags.append({"reason": "unverified_sms"})
     return flags
 
 
@@ -702,6 +730,7 @@ def new_alert(
     return {
         "id": request.id,
         "request_hash": request.fingerprint,
+        "channel": request.channel,
         "resident_id": raiser.id,
         "follows_id": request.follows_id,
         "agency_id": agency.id,
@@ -717,7 +746,8 @@ def new_alert(
         "resident_suspended": raiser.suspended,
         "is_exercise": raiser.is_exercise,
         "delivery_failed": False,
-        # Without a fix the map shows the alert at the city's centre until the phone sends its first point.
+        # Without a fix the map shows the alert at its kecamatan's centre (placed by a hint), or else the city's,
+        # until the phone sends its first point.
         "lat": position.lat if position else map_centre[0],
         "lon": position.lon if position else map_centre[1],
         "accuracy_m": position.accuracy_m if position else None,

@@ -60,13 +60,20 @@ async def place(
     buffer_m: float,
 ) -> dict[uuid.UUID, agencies.Place]:
     """Where each request with a position falls, from the in-memory kecamatan index (refreshed from
-    ``sessions`` when the jurisdictions changed)."""
+    ``sessions`` when the jurisdictions changed); a request without one, in the kecamatan its channel named
+    (``place_hint``) if there is such a kecamatan."""
     located = [r for r in requests if r.position is not None]
     await locator.ensure_fresh(sessions)
     found = locator.place_all(
         [(r.position.lat, r.position.lon) for r in located if r.position is not None], buffer_m=buffer_m
     )
-    return {r.id: where for r, where in zip(located, found, strict=True)}
+    places = {r.id: where for r, where in zip(located, found, strict=True)}
+    for request in requests:
+        if request.position is None and request.place_hint:
+            named = locator.place_named(request.place_hint)
+            if named is not None:
+                places[request.id] = named
+    return places
 
 
 async def raise_one(
@@ -301,7 +308,7 @@ def _write(
             dispatch_default_s=settings.dispatch_timeout_seconds,
             now=now,
         )
-        map_centre = (settings.map_center_lat, settings.map_center_lon)
+        map_centre = place.centre if place and place.centre else (settings.map_center_lat, settings.map_center_lon)
         rows[request.id] = domain.new_alert(request, raiser, agency, where, due, map_centre=map_centre)
     statements = _statements(connection)
     written = set(connection.scalars(statements.alerts, list(rows.values())).all())

@@ -200,6 +200,7 @@ class AlertRead(ReadModel):
     )
     is_exercise: bool = Field(description="A drill's alert (or the demo city's): labelled, left out of reports")
     press_count: int = Field(default=1, description="The resident's presses on this alert (more: pressed again)")
+    channel: str = Field(default="app", description="Where it came in: app, sms, device (a panic button) or tracker")
     agency_id: int
     agency_code: str
     jurisdiction_code: str | None
@@ -288,6 +289,7 @@ def alert_read(alert: Alert) -> AlertRead:
         is_exercise=alert.is_exercise,
         delivery_failed=alert.delivery_failed,
         press_count=alert.press_count,
+        channel=alert.channel,
         follows_id=alert.follows_id,
         agency_id=alert.agency_id,
         agency_code=alert.agency.code,

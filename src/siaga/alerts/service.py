@@ -46,10 +46,18 @@ def request_hash(body: AlertCreate) -> str:
 
 
 def _same_press(existing: Alert, resident: Resident, fingerprint: str) -> Alert:
+    """The app's press whose id is stored: the same press (a retry, or its SMS copy that arrived first), or a 409."""
     if existing.resident_id != resident.id:
         # Someone else's id: say only that the id is taken, nothing about the alert.
         raise AlertIdReused("this alert id is already used; make a new id for a new press")
-    if existing.request_hash != fingerprint:
+    if not domain.same_press(
+        stored_resident=existing.resident_id,
+        stored_fingerprint=existing.request_hash,
+        stored_channel=existing.channel,
+        resident=resident.id,
+        fingerprint=fingerprint,
+        channel="app",
+    ):
         raise AlertIdReused("this alert id was already used for a different press; make a new id for a new press")
     return existing
 

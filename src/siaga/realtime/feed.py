@@ -88,6 +88,7 @@ def summary(alert: Alert, *, resident_name: str | None = None, jurisdiction_name
         is_exercise=alert.is_exercise,
         delivery_failed=alert.delivery_failed,
         press_count=alert.press_count,
+        channel=alert.channel,
         agency_id=alert.agency_id,
         jurisdiction_id=alert.jurisdiction_id,
         lat=alert.lat,
@@ -118,7 +119,7 @@ async def read_events(session: AsyncSession, *, after: int, limit: int = BATCH) 
 
 _ALERT_COLUMNS = (
     "id", "state", "category", "priority", "silent", "duress", "escalated", "resident_suspended", "is_exercise",
-    "delivery_failed", "press_count", "agency_id", "jurisdiction_id", "lat", "lon", "accuracy_m", "unit_id",
+    "delivery_failed", "press_count", "channel", "agency_id", "jurisdiction_id", "lat", "lon", "accuracy_m", "unit_id",
     "created_at", "acknowledged_at", "resident_id", "follows_id",
 )  # fmt: skip
 _EVENT_COLUMNS = ("id", "kind", "actor_kind", "actor_name", "at", "lat", "lon", "state_after", "data")

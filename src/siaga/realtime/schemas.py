@@ -47,6 +47,7 @@ class AlertSummary(BaseModel):
     is_exercise: bool = False
     delivery_failed: bool = False
     press_count: int = Field(default=1, description="Presses of the resident on this alert (more: pressed again)")
+    channel: str = Field(default="app", description="Where it came in: app, sms, device (a panic button) or tracker")
     agency_id: int
     jurisdiction_id: int | None
     jurisdiction_name: str | None = None

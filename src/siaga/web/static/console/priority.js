@@ -24,5 +24,7 @@ export function flagsOf(alert, deliveryFailed) {
   if (alert.delivery_failed || deliveryFailed?.has(alert.id)) flags.push("delivery_failed");
   if (alert.silent) flags.push("silent");
   if (alert.is_exercise) flags.push("exercise");
+  // Not raised from the app: an SMS, a fixed panic button or a GPS tracker (calling back differs for each).
+  if (alert.channel && alert.channel !== "app") flags.push(`via_${alert.channel}`);
   return flags;
 }

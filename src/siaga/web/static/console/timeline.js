@@ -11,6 +11,8 @@ const KNOWN_REASONS = new Set([
   "duress",
   "resident_suspended",
   "session_expired",
+  "unregistered_number",
+  "unverified_sms",
   "pin_wrong",
   "pin_locked",
   "no_location",
