@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts import security
+from siaga.accounts import security, sms_keys
 from siaga.accounts.models import OneTimeCode, Resident
 from siaga.accounts.residents import normalize_phone
 from siaga.accounts.sessions import NewSession, _open_session
@@ -167,6 +167,7 @@ async def _check_code(
         await session.flush()
     else:
         resident.phone_verified_at = now
+    sms_key, _ = sms_keys.issue(resident, settings=settings)  # the code proved the number: this phone may have it
     token, expires_at = await _open_session(
         session,
         lifetime=timedelta(days=settings.resident_session_days),
@@ -174,4 +175,4 @@ async def _check_code(
         client_ip=client_ip,
         user_agent=user_agent,
     )
-    return NewSession(token=token, expires_at=expires_at, resident=resident, is_new=is_new)
+    return NewSession(token=token, expires_at=expires_at, resident=resident, is_new=is_new, sms_key=sms_key)

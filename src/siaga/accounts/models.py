@@ -35,6 +35,8 @@ class Resident(Base):
     language: Mapped[str] = mapped_column(String(5), default="id")
     cancel_pin_hash: Mapped[str | None] = mapped_column(String(200))
     duress_pin_hash: Mapped[str | None] = mapped_column(String(200))
+    # The key the app signs its SOS SMS with, sealed at rest (see accounts/sms_keys.py).
+    sms_key: Mapped[str | None] = mapped_column(String(200))
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
     pin_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     strikes: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts import login
+from siaga.accounts import login, sms_keys
 from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
 from siaga.accounts.models import ModerationRecord, Resident, Role, Unit
@@ -22,6 +22,7 @@ from siaga.accounts.schemas import (
     EmergencyContactRead,
     ModerationIn,
     ModerationRead,
+    MyProfile,
     PasswordSet,
     PinsSet,
     ResidentRead,
@@ -129,15 +130,19 @@ async def verify_code(body: CodeVerify, runtime: RuntimeDep, ip: ClientIP, agent
         expires_at=result.expires_at,
         resident_id=result.resident.id,
         is_new=result.is_new,
+        sms_key=result.sms_key or "",
     )
 
 
 @router.get("/residents/me", tags=["residents"], responses=error_responses(401, 403))
-async def my_profile(principal: CurrentResident, runtime: RuntimeDep) -> ResidentRead:
-    """Your profile, emergency contacts and standing."""
+async def my_profile(principal: CurrentResident, runtime: RuntimeDep) -> MyProfile:
+    """Your profile, emergency contacts and standing (and your SMS key, the first time: see ``sms_key``)."""
     assert principal.resident_id is not None
     async with runtime.unit_of_work() as session:
-        return await resident_read(session, await accounts.get_resident(session, principal.resident_id))
+        resident = await accounts.get_resident(session, principal.resident_id)
+        key, issued = sms_keys.issue(resident, settings=runtime.settings)
+        read = await resident_read(session, resident)
+        return MyProfile(**read.model_dump(), sms_key=key if issued else None)
 
 
 @router.patch("/residents/me", tags=["residents"], responses=error_responses(401, 403, 409, 422))

@@ -40,6 +40,7 @@ class TokenRead(ReadModel):
 class ResidentSession(TokenRead):
     resident_id: uuid.UUID
     is_new: bool = Field(description="True the first time this number is verified: the profile is still empty")
+    sms_key: str = Field(description="The key the app signs its SOS SMS with (when there is no data): keep it")
 
 
 class EmergencyContactIn(Model):
@@ -95,6 +96,14 @@ class ResidentRead(ReadModel):
     suspended_reason: str | None
     created_at: datetime
     emergency_contacts: list[EmergencyContactRead]
+
+
+class MyProfile(ResidentRead):
+    sms_key: str | None = Field(
+        default=None,
+        description="The key the app signs its SOS SMS with, only in the answer that issued it (a resident from "
+        "before SMS keys): keep it on the phone",
+    )
 
 
 class ModerationIn(Model):

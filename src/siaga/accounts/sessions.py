@@ -31,6 +31,7 @@ class NewSession:
     resident: Resident | None = None
     staff: Staff | None = None
     is_new: bool = False
+    sms_key: str | None = None  # a resident's key for the app's SOS SMS (accounts.sms_keys), for the app to keep
 
 
 async def _open_session(

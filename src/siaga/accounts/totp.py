@@ -16,8 +16,6 @@ time it is used."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import io
 import re
 import secrets
@@ -27,14 +25,10 @@ from enum import StrEnum
 
 import pyotp
 import segno
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from siaga.accounts import security
+from siaga.accounts import sealing, security
 from siaga.accounts.models import RecoveryCode, Role, Staff
 from siaga.accounts.staff import end_sessions, record_change
 from siaga.audit.actor import ActorContext
@@ -48,25 +42,17 @@ RECOVERY_CODES = 10
 # A code from the step before or after now is taken too: phones' clocks drift, and a person types for a while.
 VALID_WINDOW = 1
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or copied from paper
-_SEALED = "v1:"
-_NONCE_BYTES = 12
+_SEALED = sealing.SEALED
+_LABEL = b"siaga staff totp secrets v1"  # the key's HKDF label: unchanged, so stored secrets still open
 
 
 class FactorKeyError(RuntimeError):
     """A stored TOTP secret the configured key cannot open: the key changed, or the row was altered or copied."""
 
 
-def _cipher(settings: Settings) -> AESGCM:
-    material = (settings.totp_key.get_secret_value() or settings.secret_key.get_secret_value()).encode()
-    key = HKDF(algorithm=SHA256(), length=32, salt=None, info=b"siaga staff totp secrets v1").derive(material)
-    return AESGCM(key)
-
-
 def seal_secret(secret: str, *, staff_id: int, settings: Settings) -> str:
     """``secret`` encrypted for ``staff_id``'s row, as stored."""
-    nonce = secrets.token_bytes(_NONCE_BYTES)
-    sealed = _cipher(settings).encrypt(nonce, secret.encode(), str(staff_id).encode())
-    return _SEALED + base64.urlsafe_b64encode(nonce + sealed).decode()
+    return sealing.seal(secret, label=_LABEL, row=str(staff_id), settings=settings)
 
 
 def open_secret(stored: str, *, staff_id: int, settings: Settings) -> str:
@@ -74,15 +60,13 @@ def open_secret(stored: str, *, staff_id: int, settings: Settings) -> str:
     if not stored.startswith(_SEALED):
         return stored
     try:
-        raw = base64.urlsafe_b64decode(stored.removeprefix(_SEALED))
-        plain = _cipher(settings).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], str(staff_id).encode())
-    except (InvalidTag, binascii.Error, ValueError) as exc:
+        return sealing.unseal(stored, label=_LABEL, row=str(staff_id), settings=settings)
+    except sealing.CannotOpen as exc:
         raise FactorKeyError(
             f"the second factor of staff {staff_id} cannot be decrypted with the configured key: SIAGA_TOTP_KEY "
             "(or, unset, SIAGA_SECRET_KEY) is not the one it was stored with. Set the old key again, or reset the "
             "factor (siaga user reset-factor) so the account enrols anew"
         ) from exc
-    return plain.decode()
 
 
 def _secret(staff: Staff, settings: Settings) -> str | None:

@@ -72,7 +72,7 @@ async def delete_account(session: AsyncSession, *, resident: Resident, by: Actor
     # per kecamatan keep counting them where they were.
     for column in (
         "name", "nik", "birth_date", "sex", "address", "medical_notes",
-        "cancel_pin_hash", "duress_pin_hash", "pin_failed_at", "suspended_reason",
+        "cancel_pin_hash", "duress_pin_hash", "sms_key", "pin_failed_at", "suspended_reason",
     ):  # fmt: skip
         setattr(resident, column, None)
     resident.deleted_at = utcnow()
