@@ -548,6 +548,7 @@ class CallerKind(StrEnum):
     fixed panic devices, GPS trackers and other command centres are the next kinds (issue 16)."""
 
     RESIDENT = "resident"
+    SITE = "site"  # a fixed panic button's site (siaga.devices): raised by the site's own caller row
 
 
 @dataclass(frozen=True, slots=True)
