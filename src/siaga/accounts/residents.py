@@ -36,6 +36,23 @@ async def get_resident(session: AsyncSession, resident_id: uuid.UUID) -> Residen
     return resident
 
 
+async def resident_for_number(session: AsyncSession, *, phone: str, by: ActorContext) -> tuple[Resident, bool]:
+    """The resident a number (E.164) belongs to, for a channel that knows only the number (an SMS). A number with
+    no account gets a bare one now (no name, no NIK; audited), so that its SOS has a caller: it is never refused.
+    Returns the resident and whether it was made now."""
+    await take_turns(session, f"resident-phone:{phone}")  # two SMS from a new number at once make one account
+    resident = await session.scalar(select(Resident).where(Resident.phone == phone))
+    if resident is not None:
+        return resident, False
+    resident = Resident(phone=phone)
+    session.add(resident)
+    await session.flush()
+    await audit.record_for(
+        session, by, action="resident.created_bare", target_type="resident", target_id=str(resident.id)
+    )
+    return resident, True
+
+
 async def emergency_contacts(session: AsyncSession, resident_id: uuid.UUID) -> list[EmergencyContact]:
     return list(
         (

@@ -9,7 +9,13 @@ from __future__ import annotations
 from siaga.accounts.codes import RESEND_COOLDOWN, CodeFailure, request_code, verify_code
 from siaga.accounts.moderation import add_strike, appeal, moderation_history, set_suspended
 from siaga.accounts.pins import PIN_LOCK_PERIOD, PinCheck, PinEntry, hash_pins, read_pin_entry, set_pins, settle_pin
-from siaga.accounts.residents import emergency_contacts, get_resident, normalize_phone, update_profile
+from siaga.accounts.residents import (
+    emergency_contacts,
+    get_resident,
+    normalize_phone,
+    resident_for_number,
+    update_profile,
+)
 from siaga.accounts.sessions import (
     LOGIN_ATTEMPTS_PER_ACCOUNT,
     LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT,
@@ -56,6 +62,7 @@ __all__ = [
     "principal_for_token",
     "read_pin_entry",
     "request_code",
+    "resident_for_number",
     "revoke_session",
     "set_pins",
     "set_suspended",
