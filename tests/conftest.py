@@ -366,6 +366,7 @@ class Api:
         assert verified.status_code == 200, verified.text
         body = verified.json()
         person = Person(token=body["access_token"], name=name, id=body["resident_id"], phone=e164)
+        person.extra["sms_key"] = body["sms_key"]  # what the app keeps to sign an SOS SMS with
         if profile:
             update = await self.http.patch("/api/v1/residents/me", json={"name": name}, headers=person.headers)
             assert update.status_code == 200, update.text

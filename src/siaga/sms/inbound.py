@@ -20,6 +20,7 @@ from siaga.alerts.domain import RaiseRequest
 from siaga.alerts.ingest import GroupCommit
 from siaga.config import Settings
 from siaga.notify.sms import SMSSender
+from siaga.sms import app_sos
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,4 +53,6 @@ class Context(Protocol):
 Handler = Callable[[Context, InboundSMS], Awaitable[str | None]]
 
 # Tried in order; the most specific first. Each handler module adds itself here.
-HANDLERS: list[Handler] = []
+HANDLERS: list[Handler] = [
+    app_sos.handle,  # SIAGA1 ...: the resident app's signed SOS
+]
