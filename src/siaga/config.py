@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     sms_http_url: str = ""
     sms_http_token: SecretStr = SecretStr("")
     sms_sender: str = "SIAGA"
+    sms_sos_number: str = Field(
+        default="",
+        max_length=20,
+        pattern=r"^\+?[0-9 -]*$",
+        description="The command centre's number the resident app texts an SOS to when it has no data (the Gammu "
+        "modem's or the SMS provider's inbound number); empty: the app does not offer SMS",
+    )
     contact_alarm_delay_seconds: int = Field(
         default=30, ge=0, le=600, description="Emergency contacts' alarm waits this long for a cancel by mistake"
     )

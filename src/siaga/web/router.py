@@ -93,6 +93,9 @@ class WebConfig(ReadModel):
     second_factor_required: bool = Field(
         description="whether administrators and supervisors must enrol a second factor (operators and officers may)"
     )
+    sms_number: str | None = Field(
+        default=None, description="The number the resident app texts an SOS to when it has no data (none: not offered)"
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -136,4 +139,5 @@ def web_config(runtime: RuntimeDep) -> WebConfig:
         dispatch_timeout_seconds=settings.dispatch_timeout_seconds,
         surge_presses_per_minute=settings.surge_presses_per_minute,
         second_factor_required=settings.requires_second_factor,
+        sms_number=settings.sms_sos_number or None,
     )

@@ -33,6 +33,7 @@ const RESIDENT_SHELL = [
   "/static/resident/profile.js",
   "/static/resident/pins.js",
   "/static/resident/settings.js",
+  "/static/resident/sms.js",
   "/static/resident/sos.js",
   "/static/resident/status.js",
   "/static/resident/widgets.js",

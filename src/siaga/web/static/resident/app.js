@@ -1,12 +1,13 @@
 // The resident app: which screen to show, and the wiring between the outbox, the position and the screens.
 // The SOS button works whenever the phone has a session, with or without a network or a loaded profile.
 import { html, useEffect, useRef, useState } from "../js/ui.js";
-import { ApiError, api, session as sessionStore } from "../js/api.js";
+import { ApiError, api, session as sessionStore, webConfig } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { adoptAlert, adoptToken, allPresses, forgetPress, onOutboxChange, retryPress } from "./outbox.js";
 import { kick, requestBackgroundSync, startDelivery } from "./delivery.js";
 import { locatePress, locateWaiting, newPress, sendUnstored, storePress } from "./press.js";
 import { track } from "./location.js";
+import { forgetSmsKey, keepSmsKey, keepSmsNumber } from "./sms.js";
 import { RegisterScreen } from "./register.js";
 import { ProfileForm } from "./profile.js";
 import { PinsForm } from "./pins.js";
@@ -99,8 +100,10 @@ function useProfile(auth, onLoggedOut) {
     return () => clearTimeout(waited);
   }, [auth?.token]);
   function keep(next) {
-    localStorage.setItem(PROFILE_KEY, JSON.stringify(next));
-    setProfile(next);
+    const { sms_key: key, ...kept } = next; // given once (a resident from before SMS keys): kept apart
+    if (key) keepSmsKey(kept.id, key);
+    localStorage.setItem(PROFILE_KEY, JSON.stringify(kept));
+    setProfile(kept);
   }
   return { profile, loading, keep };
 }
@@ -129,6 +132,7 @@ export function App() {
   const logout = () => {
     store.clear();
     localStorage.removeItem(PROFILE_KEY);
+    forgetSmsKey();
     setAuth(null);
     setScreen("home");
   };
@@ -158,7 +162,15 @@ export function App() {
       .catch(() => null);
   }, [auth?.token, rows === null]);
 
-  async function onSession(next) {
+  // The command centre's SMS number, read while there is data, for when there is none (the status screen's offer).
+  useEffect(() => {
+    webConfig()
+      .then((config) => keepSmsNumber(config.sms_number))
+      .catch(() => null);
+  }, []);
+
+  async function onSession({ sms_key: key, ...next }) {
+    keepSmsKey(next.resident_id, key); // for the SOS by SMS: kept on the phone, apart from the session
     store.save(next);
     setAuth(next);
     await adoptToken(next.token).catch(() => null);
@@ -193,6 +205,7 @@ export function App() {
   }
   if (current) {
     return html`<${StatusScreen} key=${current.id} row=${current} token=${auth.token} online=${online}
+      residentId=${auth.resident_id}
       onDone=${() => forgetPress(current.id)} onRetry=${() => retryPress(current.id).then(kick)}
       onSettings=${null} />`;
   }

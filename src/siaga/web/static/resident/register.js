@@ -52,6 +52,7 @@ function CodeStep({ phone, e164, onVerified, onBack }) {
         resident_id: answer.resident_id,
         phone: e164,
         is_new: answer.is_new,
+        sms_key: answer.sms_key,
       });
     } catch (failure) {
       setError(failure);

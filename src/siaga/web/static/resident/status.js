@@ -10,10 +10,13 @@ import { errorText } from "../js/errors.js";
 import { LiveStream } from "../js/stream.js";
 import { updatePress } from "./outbox.js";
 import { probe } from "./location.js";
+import { composeSms, smsKey, smsLink, smsNumber } from "./sms.js";
 import { Call112, ErrorLine, TopBar } from "./widgets.js";
 
 const RESPONDING = ["dispatched", "accepted", "en_route", "on_scene"];
 const CLOSED = ["resolved", "cancelled"];
+// A press the outbox could not deliver this long after it was made: offered by SMS as well (signal, but no data).
+const SMS_OFFER_AFTER_MS = 5000;
 
 /** Which of the screen's phases a press is in. "accepted": an officer took it and no operator acknowledged it. */
 export function phaseOf(row, view) {
@@ -167,8 +170,38 @@ function Headline({ phase, row, online }) {
   </div>`;
 }
 
+/** The same press by SMS, once data has failed it for a few seconds: the phone's composer opens on the command
+ * centre's number with the signed message (see sms.js). The press stays in the outbox: whichever arrives first makes
+ * the alert, the other is the same alert. Not offered where the deployment has no SMS number. */
+function SmsOffer({ row, residentId }) {
+  const number = smsNumber();
+  const [due, setDue] = useState(() => Date.now() - row.createdAt >= SMS_OFFER_AFTER_MS);
+  const [text, setText] = useState(null);
+  useEffect(() => {
+    if (due) return undefined;
+    const timer = setTimeout(() => setDue(true), row.createdAt + SMS_OFFER_AFTER_MS - Date.now());
+    return () => clearTimeout(timer);
+  }, [due]);
+  const where = row.body?.location;
+  useEffect(() => {
+    let live = true;
+    composeSms(row.body, smsKey(residentId))
+      .then((message) => live && setText(message))
+      .catch(() => null);
+    return () => {
+      live = false;
+    };
+  }, [row.id, where?.lat, where?.lon]);
+  if (!number || !due || !text) return null;
+  return html`<section class="sms-offer" data-sms-offer>
+    <p>${t("resident.sms.offer")}</p>
+    <a class="sms-send" href=${smsLink(number, text)}>${t("resident.sms.send")}</a>
+    <p class="hint">${t("resident.sms.hint")}</p>
+  </section>`;
+}
+
 /** The status screen for one press (an outbox row). */
-export function StatusScreen({ row, token, online, onDone, onRetry, onSettings }) {
+export function StatusScreen({ row, token, online, residentId, onDone, onRetry, onSettings }) {
   const { view, link, accept } = useLiveView(row, token);
   const [cancelling, setCancelling] = useState(false);
   const phase = phaseOf(row, view);
@@ -187,6 +220,7 @@ export function StatusScreen({ row, token, online, onDone, onRetry, onSettings }
     <${TopBar} onSettings=${onSettings} />
     <main class="content">
       <${Headline} phase=${phase} row=${row} online=${online} />
+      ${phase === "sending" && html`<${SmsOffer} row=${row} residentId=${residentId} />`}
       ${open &&
       view?.message &&
       html`<section class="centre-message" role="status" aria-live="polite" data-centre-message>
