@@ -128,6 +128,34 @@ async def _check_code(
     session: AsyncSession, *, settings: Settings, phone_raw: str, code: str, client_ip: str, user_agent: str
 ) -> NewSession | CodeFailure:
     phone = normalize_phone(settings, phone_raw)
+    failure = await take_code(session, settings=settings, phone=phone, code=code, client_ip=client_ip)
+    if failure is not None:
+        return failure
+    now = utcnow()
+    resident = await session.scalar(select(Resident).where(Resident.phone == phone))
+    is_new = resident is None
+    if resident is None:
+        resident = Resident(phone=phone, phone_verified_at=now)
+        session.add(resident)
+        await session.flush()
+    else:
+        resident.phone_verified_at = now
+    sms_key, _ = sms_keys.issue(resident, settings=settings)  # the code proved the number: this phone may have it
+    token, expires_at = await _open_session(
+        session,
+        lifetime=timedelta(days=settings.resident_session_days),
+        resident_id=resident.id,
+        client_ip=client_ip,
+        user_agent=user_agent,
+    )
+    return NewSession(token=token, expires_at=expires_at, resident=resident, is_new=is_new, sms_key=sms_key)
+
+
+async def take_code(
+    session: AsyncSession, *, settings: Settings, phone: str, code: str, client_ip: str
+) -> CodeFailure | None:
+    """Check ``code`` against the latest code of ``phone`` (E.164) and use it up; None if it was right. A wrong guess
+    is counted (the caller commits before it answers), against the asker's address or all others' apart."""
     now = utcnow()
     row = await session.scalar(
         select(OneTimeCode)
@@ -159,20 +187,4 @@ async def _check_code(
             Invalid(f"wrong code; {left} attempt(s) left", code="otp.wrong", details={"attempts_left": left})
         )
     row.used_at = now
-    resident = await session.scalar(select(Resident).where(Resident.phone == phone))
-    is_new = resident is None
-    if resident is None:
-        resident = Resident(phone=phone, phone_verified_at=now)
-        session.add(resident)
-        await session.flush()
-    else:
-        resident.phone_verified_at = now
-    sms_key, _ = sms_keys.issue(resident, settings=settings)  # the code proved the number: this phone may have it
-    token, expires_at = await _open_session(
-        session,
-        lifetime=timedelta(days=settings.resident_session_days),
-        resident_id=resident.id,
-        client_ip=client_ip,
-        user_agent=user_agent,
-    )
-    return NewSession(token=token, expires_at=expires_at, resident=resident, is_new=is_new, sms_key=sms_key)
+    return None

@@ -6,7 +6,7 @@ accounts``."""
 
 from __future__ import annotations
 
-from siaga.accounts.codes import RESEND_COOLDOWN, CodeFailure, request_code, verify_code
+from siaga.accounts.codes import RESEND_COOLDOWN, CodeFailure, request_code, take_code, verify_code
 from siaga.accounts.moderation import add_strike, appeal, moderation_history, set_suspended
 from siaga.accounts.pins import PIN_LOCK_PERIOD, PinCheck, PinEntry, hash_pins, read_pin_entry, set_pins, settle_pin
 from siaga.accounts.residents import (
@@ -67,6 +67,7 @@ __all__ = [
     "set_pins",
     "set_suspended",
     "settle_pin",
+    "take_code",
     "update_profile",
     "verify_code",
 ]

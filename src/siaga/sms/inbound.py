@@ -20,7 +20,7 @@ from siaga.alerts.domain import RaiseRequest
 from siaga.alerts.ingest import GroupCommit
 from siaga.config import Settings
 from siaga.notify.sms import SMSSender
-from siaga.sms import app_sos
+from siaga.sms import app_sos, register
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,4 +55,6 @@ Handler = Callable[[Context, InboundSMS], Awaitable[str | None]]
 # Tried in order; the most specific first. Each handler module adds itself here.
 HANDLERS: list[Handler] = [
     app_sos.handle,  # SIAGA1 ...: the resident app's signed SOS
+    register.daftar,  # DAFTAR <nama> <NIK>: registering without the app (a code SMS follows)
+    register.code_reply,  # the six digits of that code, from a number with a DAFTAR waiting
 ]
