@@ -242,6 +242,9 @@ def test_a_state_change_in_place_is_seen_at_once() -> None:
     tracker.update(point(1, *BANDUNG, state="assigned"))
     assert ask(tracker, available) == []
     assert len(tracker) == 1
+    # Available again (in a surge, after every unit had been offered or assigned): found again at once.
+    tracker.update(point(1, BANDUNG[0] + 0.01, BANDUNG[1], state="available"))
+    assert [u for u, _ in ask(tracker, available)] == [1]
 
 
 def test_remove_takes_a_unit_out_and_forgets_unknown_ids_quietly() -> None:

@@ -57,6 +57,10 @@ class UnitTracker:
         # How many occupied cells each grid row and column has: their extremes bound the search.
         self._rows: Counter[int] = Counter()
         self._cols: Counter[int] = Counter()
+        # How many units with a position are in each state: a search for a state nobody is in ends at once (in a
+        # surge every unit is soon offered or assigned, and each new alert's offer asked for an available one by
+        # walking every unit of the city, ring after ring).
+        self._placed: Counter[str] = Counter()
 
     def __len__(self) -> int:
         return len(self._units)
@@ -112,6 +116,7 @@ class UnitTracker:
                 self._rows[key[0]] += 1
                 self._cols[key[1]] += 1
             cell[point.unit_id] = point
+            self._placed[point.state] += 1
 
     def clear(self) -> None:
         self._units.clear()
@@ -120,6 +125,7 @@ class UnitTracker:
         self._cells.clear()
         self._rows.clear()
         self._cols.clear()
+        self._placed.clear()
 
     def remove(self, unit_id: int) -> None:
         point = self._units.pop(unit_id, None)
@@ -133,8 +139,11 @@ class UnitTracker:
             return
         key = _cell(point.lat, point.lon)
         cell = self._cells.get(key)
-        if cell is not None:
-            cell.pop(point.unit_id, None)
+        held = cell.pop(point.unit_id, None) if cell is not None else None
+        if cell is not None and held is not None:
+            self._placed[held.state] -= 1
+            if self._placed[held.state] <= 0:
+                del self._placed[held.state]
             if not cell:
                 del self._cells[key]
                 for counter, index in ((self._rows, key[0]), (self._cols, key[1])):
@@ -165,7 +174,7 @@ class UnitTracker:
         skip_drill_units = real_alert and not self.exercise_units_answer_real_alerts
         centre_row, centre_col = _cell(lat, lon)
         found: list[Nearby] = []
-        if not self._cells or count <= 0:
+        if not self._cells or count <= 0 or not any(self._placed[state] for state in wanted):
             return found
         # No occupied cell lies beyond this many rings: stop there rather than scan empty country.
         last_ring = max(
