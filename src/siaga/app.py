@@ -43,6 +43,8 @@ from siaga.responders.router import router as responders_router
 from siaga.runtime import Runtime
 from siaga.schemas import error_responses
 from siaga.text import clean_text
+from siaga.trackers.router import osmand_router
+from siaga.trackers.router import router as trackers_router
 from siaga.web.assets import StaticAssets
 from siaga.web.router import IMPORT_MAP, STATIC, WebConfig, web_config
 from siaga.web.router import router as web_router
@@ -124,7 +126,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(reports_router, prefix="/api/v1")
     app.include_router(exercise_router, prefix="/api/v1")
     app.include_router(noop_router, prefix="/api/v1")
+    app.include_router(trackers_router, prefix="/api/v1")
     app.include_router(monitoring_router)
+    app.include_router(osmand_router)  # /osmand: where GPS trackers and Traccar Client report (see the README)
 
     @app.get("/api/v1/config/web", tags=["operations"])
     async def config_for_web_apps(runtime: RuntimeDep) -> WebConfig:

@@ -8,6 +8,7 @@ from siaga.db import Base
 from siaga.dispatch import models as dispatch_models
 from siaga.notify import models as notify_models
 from siaga.responders import models as responders_models
+from siaga.trackers import models as trackers_models
 from siaga.sms import models as sms_models
 
 metadata = Base.metadata
@@ -21,5 +22,6 @@ __all__ = [
     "metadata",
     "notify_models",
     "responders_models",
+    "trackers_models",
     "sms_models",
 ]

@@ -343,6 +343,39 @@ async def sent_code(api: Api, phone_e164: str) -> str:
     return api.last_code(phone_e164)
 
 
+async def _new_tracker(cast: Cast) -> dict[str, Any]:
+    """A tracker of the owner's, registered by the crew: a fresh one per cell (cells disable and remove them)."""
+    body = {"device_id": unique("TRK-"), "resident_phone": cast.owner.phone}
+    answer = await cast.api.post(cast.crew, "/trackers", body)
+    assert answer.status_code == 201, answer.text
+    tracker: dict[str, Any] = answer.json()
+    return tracker
+
+
+def on_tracker(body: Body | None = None) -> Prepare:
+    """A fresh tracker in the path."""
+
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        tracker = await _new_tracker(cast)
+        return Call(params={"tracker_id": str(tracker["id"])}, json=body(cast) if body else None)
+
+    return prepare
+
+
+def tracker_report(*, as_json: bool) -> Prepare:
+    """A registered tracker's position report (no SOS), as a query string or as Traccar Client's JSON: a tracker
+    signs in to nothing, so every caller's headers are beside the point."""
+
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        device_id = (await _new_tracker(cast))["device_id"]
+        if as_json:
+            coords = {"latitude": COBLONG[0], "longitude": COBLONG[1]}
+            return Call(json={"device_id": device_id, "location": {"coords": coords}})
+        return Call(query={"id": device_id, "lat": COBLONG[0], "lon": COBLONG[1]})
+
+    return prepare
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
@@ -648,6 +681,18 @@ TABLE: tuple[Row, ...] = (
         plain(lambda c: {"agency_id": c.person("assigned_officer").extra["agency_id"], "callsign": unique("U-")}),
     ),
     Row("GET", f"{API}/units", Expect(401, 403, 403, A, A, 403, 403, A, A), check=units_in_scope),
+    # Trackers: the registry (administrators) and the OsmAnd endpoint trackers report to ---------------------------
+    Row("GET", f"{API}/trackers", ADMIN_CHANGES),
+    Row(
+        "POST",
+        f"{API}/trackers",
+        ADMINS_ONLY,
+        plain(lambda c: {"device_id": unique("TRK-"), "resident_phone": c.owner.phone}),
+    ),
+    Row("PATCH", f"{API}/trackers/{{tracker_id}}", ADMIN_CHANGES, on_tracker(lambda c: {"enabled": False})),
+    Row("DELETE", f"{API}/trackers/{{tracker_id}}", Expect(401, 403, 403, 403, 403, 403, 403, 403, 204), on_tracker()),
+    Row("GET", "/osmand", Expect(*([A] * 9)), tracker_report(as_json=False)),
+    Row("POST", "/osmand", Expect(*([A] * 9)), tracker_report(as_json=True)),
     # Drills: synthetic accounts (administrators) ------------------------------------------------------------------
     Row("POST", f"{API}/exercise/residents", ADMINS_ONLY, plain(lambda c: {"count": 1})),
     Row(

@@ -90,3 +90,31 @@ def test_the_readme_walkthrough_and_live_section_work_as_written(
     officer_kinds = [line.split()[1] for line in officer.strip().splitlines()]
     assert console_kinds == ["created", "offered", "dispatched", "en_route", "on_scene", "resolved"], result.stdout
     assert officer_kinds == ["offered", "dispatched", "en_route", "on_scene", "resolved"], result.stdout
+
+
+def test_the_readme_tracker_section_works_as_written(server: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+    """The tracker section continues the walk-through (run first, above: Siti is registered and her alerts are
+    closed): a unit's tracker reports, a resident's tracker sends one SOS twice, and there is one alert."""
+    _, env = server
+    operator = (
+        "OPERATOR=$(curl -s -X POST $B/auth/login -H 'Content-Type: application/json' "
+        """-d '{"username": "operator1", "password": "siaga-demo-2026"}' | json '["access_token"]')"""
+    )
+    script = "\n".join([readme_blocks("walkthrough")[0], operator, *readme_blocks("trackers")])
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env={**env, "TMPDIR": str(tmp_path)},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert result.stdout.splitlines() == [
+        "COBLONG-1-GPS",
+        "Siti Rahma",
+        "200",
+        "200",
+        "200",
+        "tracker Siti Rahma Coblong",
+    ], result.stdout

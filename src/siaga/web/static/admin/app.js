@@ -10,13 +10,14 @@ import { PeoplePage } from "./people.js";
 import { ResidentsPage } from "./residents.js";
 import { AuditPage } from "./audit.js";
 import { SettingsPage } from "./settings.js";
+import { TrackersPage } from "./trackers.js";
 import { readHash } from "./route.js";
 
 const store = session("admin");
 
 // Supervisors may moderate residents and read the audit log and staff list; the rest is for administrators.
 const TABS = {
-  admin: ["agencies", "jurisdictions", "people", "residents", "audit", "settings"],
+  admin: ["agencies", "jurisdictions", "people", "residents", "trackers", "audit", "settings"],
   supervisor: ["residents", "audit", "people"],
 };
 const PAGES = {
@@ -26,6 +27,7 @@ const PAGES = {
   residents: ResidentsPage,
   audit: AuditPage,
   settings: SettingsPage,
+  trackers: TrackersPage,
 };
 
 function Shell({ me, config, onExpired }) {
