@@ -83,7 +83,7 @@ async def test_the_apps_sms_raises_its_press_and_the_same_press_over_data_is_a_r
 
     reply = await text_siaga(api.runtime, resident.phone, _message(key, alert_id))
 
-    assert reply.startswith("Siaga: SOS Anda sudah diterima")
+    assert reply.startswith("SIAGA: SOS Anda sudah diterima")
     seen = await api.get(operator, f"/alerts/{alert_id}")
     assert seen.status_code == 200, seen.text
     alert: dict[str, Any] = seen.json()
@@ -97,7 +97,7 @@ async def test_the_apps_sms_raises_its_press_and_the_same_press_over_data_is_a_r
     assert late.status_code == 200, late.text
     assert late.json()["id"] == str(alert_id)
     # The same SMS delivered again (a replay) is the same alert too.
-    assert (await text_siaga(api.runtime, resident.phone, _message(key, alert_id))).startswith("Siaga: SOS Anda")
+    assert (await text_siaga(api.runtime, resident.phone, _message(key, alert_id))).startswith("SIAGA: SOS Anda")
     listed = await api.get(operator, "/alerts", active="true")
     assert [a["id"] for a in listed.json() if a["resident"]["id"] == resident.id] == [str(alert_id)]
     assert [a.id for a in await _alerts_of(api, resident.phone)] == [alert_id]
@@ -111,7 +111,7 @@ async def test_the_sms_after_the_press_over_data_is_the_same_alert_and_answered(
 
     reply = await text_siaga(api.runtime, resident.phone, _message(key, alert_id))
 
-    assert reply.startswith("Siaga: your SOS has reached the command centre")
+    assert reply.startswith("SIAGA: your SOS has reached the command centre")
     alerts = await _alerts_of(api, resident.phone)
     assert [(a.id, a.channel) for a in alerts] == [(alert_id, "app")]
     assert await _flags(api, alert_id) == []
@@ -142,7 +142,7 @@ async def test_a_copy_sent_from_another_number_is_an_sos_of_that_number_flagged(
 
     reply = await text_siaga(api.runtime, stranger, _message(key, uuid.UUID(pressed["id"])))
 
-    assert reply.startswith("Siaga: SOS Anda")
+    assert reply.startswith("SIAGA: SOS Anda")
     # The resident's alert is untouched; the stranger's number has an alert of its own, flagged for the operator.
     assert [a.id for a in await _alerts_of(api, resident.phone)] == [uuid.UUID(pressed["id"])]
     theirs = await _alerts_of(api, stranger)
@@ -163,7 +163,7 @@ async def test_a_garbled_sms_is_raised_with_its_text_and_placed_in_the_nik_kecam
     )  # a NIK of Coblong (32.73.02)
     assert changed.status_code == 200, changed.text
 
-    assert (await text_siaga(api.runtime, resident.phone, text)).startswith("Siaga: SOS Anda")
+    assert (await text_siaga(api.runtime, resident.phone, text)).startswith("SIAGA: SOS Anda")
 
     [alert] = await _alerts_of(api, resident.phone)
     assert (alert.channel, alert.description, alert.placement) == ("sms", text, "kecamatan")
@@ -218,3 +218,15 @@ async def test_a_resident_from_before_keys_gets_one_at_the_next_profile_fetch_on
     async with api.runtime.read_sessions() as session:
         count = await session.scalar(select(func.count()).select_from(Alert).where(Alert.id == alert_id))
     assert count == 1
+
+
+async def test_the_apps_learn_the_centres_sms_number_only_where_one_is_set(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unset = await api.http.get("/api/v1/config/web")
+    assert unset.json()["sms_number"] is None  # as in make demo: the app offers no SMS
+
+    runtime = api.runtime
+    monkeypatch.setattr(runtime, "settings", runtime.settings.model_copy(update={"sms_sos_number": "+628112000112"}))
+    served = await api.http.get("/api/v1/config/web")
+    assert served.json()["sms_number"] == "+628112000112"

@@ -123,10 +123,10 @@ async def _raise(context: Context, request: RaiseRequest) -> _Stored | None:
 def _reply(language: str) -> str:
     if language == "en":
         return (
-            "Siaga: your SOS has reached the command centre. Help is being arranged. Stay somewhere safe and keep "
+            "SIAGA: your SOS has reached the command centre. Help is being arranged. Stay somewhere safe and keep "
             "your phone on."
         )
     return (
-        "Siaga: SOS Anda sudah diterima pusat komando. Bantuan sedang diatur. Tetap di tempat aman dan jangan "
+        "SIAGA: SOS Anda sudah diterima pusat komando. Bantuan sedang diatur. Tetap di tempat aman dan jangan "
         "matikan telepon Anda."
     )
