@@ -42,6 +42,7 @@ from siaga.reports.router import router as reports_router
 from siaga.responders.router import router as responders_router
 from siaga.runtime import Runtime
 from siaga.schemas import error_responses
+from siaga.sms.router import router as sms_router
 from siaga.text import clean_text
 from siaga.trackers.router import osmand_router
 from siaga.trackers.router import router as trackers_router
@@ -126,6 +127,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(reports_router, prefix="/api/v1")
     app.include_router(exercise_router, prefix="/api/v1")
     app.include_router(noop_router, prefix="/api/v1")
+    app.include_router(sms_router, prefix="/api/v1")  # the SMS provider's signed webhook
     app.include_router(trackers_router, prefix="/api/v1")
     app.include_router(monitoring_router)
     app.include_router(osmand_router)  # /osmand: where GPS trackers and Traccar Client report (see the README)

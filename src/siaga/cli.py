@@ -737,6 +737,24 @@ def sms(
         typer.echo(f"{row['at']}  {row['to']}  {row['body']}")
 
 
+@app.command("sms-receive")
+def sms_receive(
+    text: Annotated[str, typer.Argument(help="The message, e.g. 'TOLONG di pasar'")],
+    sender: Annotated[str, typer.Option("--from", help="The sender's number, e.g. +6281234567890")],
+) -> None:
+    """Make an SMS arrive at Gammu's dummy phone (SIAGA_SMS_GAMMU_CONFIG with model = dummy), as if a phone had sent
+    it: gammu-smsd moves it to its inbox and Siaga handles it. For trying the SMS channel without a GSM modem."""
+    from siaga.sms.gammu import deliver_to_dummy_phone
+
+    settings = load_settings()
+    try:
+        path = deliver_to_dummy_phone(settings.sms_gammu_config, sender=sender, text=text)
+    except (OSError, ValueError) as exc:
+        typer.secho(str(exc), err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    typer.echo(f"delivered to the dummy phone: {path}")
+
+
 @app.command()
 def watch(
     stream: Annotated[str, typer.Argument(help="console, officer or resident")],

@@ -5,6 +5,8 @@ Nothing reads it at import time: the CLI builds it once and passes it to ``creat
 
 from __future__ import annotations
 
+import base64
+import binascii
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +16,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEV_SECRET_KEY = "siaga-development-secret-key-do-not-use-in-production"  # noqa: S105 - refused outside dev
+# Standard Webhooks' format (whsec_ and base64); refused outside development mode with the http SMS adapter.
+DEV_SMS_WEBHOOK_SECRET = "whsec_c2lhZ2EtZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQ="  # noqa: S105
 MIN_AUDIT_DAYS = 365  # an audit log kept less than a year cannot answer for last year's decisions
 
 
@@ -111,11 +115,34 @@ class Settings(BaseSettings):
         "where the simulated officers are the only police; in a deployment a real SOS goes to real officers only.",
     )
 
-    # SMS adapter: "dev" records messages in the database and the log; "http" posts to sms_http_url.
-    sms_adapter: Literal["dev", "http"] = "dev"
+    # SMS adapter: "dev" records messages in the database and the log; "http" posts to sms_http_url (and takes
+    # inbound messages and delivery receipts on its signed webhook); "gammu" writes Gammu SMSD's outbox and reads its
+    # inbox (a GSM modem of the command centre's own).
+    sms_adapter: Literal["dev", "http", "gammu"] = "dev"
     sms_http_url: str = ""
     sms_http_token: SecretStr = SecretStr("")
     sms_sender: str = "SIAGA"
+    sms_webhook_secret: SecretStr = Field(
+        default=SecretStr(DEV_SMS_WEBHOOK_SECRET),
+        description="The HTTP provider's webhook signing secret (Standard Webhooks: whsec_ and base64); inbound "
+        "messages and delivery receipts signed with another, or more than 5 minutes off, are refused",
+    )
+    sms_gammu_config: Path = Field(
+        default=Path("/etc/gammu-smsdrc"),
+        description="Gammu SMSD's configuration (files backend): Siaga reads its inboxpath and errorsmspath, and "
+        "sends with gammu-smsd-inject -c on it",
+    )
+    sms_gammu_inject: str = Field(default="gammu-smsd-inject", description="The gammu-smsd-inject command")
+    sms_gammu_interval_seconds: float = Field(default=1.0, gt=0, description="How often the Gammu inbox is read")
+    sms_replies_per_number_per_hour: int = Field(
+        default=5,
+        ge=0,
+        description="Replies to inbound SMS one number gets an hour at most (against SMS pumping); an SOS's "
+        "confirmation always goes",
+    )
+    sms_replies_per_day: int = Field(
+        default=2000, ge=0, description="Replies to inbound SMS Siaga sends a day at most (WIB days), SOS excepted"
+    )
     sms_sos_number: str = Field(
         default="",
         max_length=20,
@@ -235,6 +262,16 @@ class Settings(BaseSettings):
             raise ValueError(f"audit records are kept at least a year: set {MIN_AUDIT_DAYS} days or more")
         return days
 
+    @field_validator("sms_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, secret: SecretStr) -> SecretStr:
+        value = secret.get_secret_value().removeprefix("whsec_")
+        try:
+            base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+        except binascii.Error as exc:
+            raise ValueError("SIAGA_SMS_WEBHOOK_SECRET must be whsec_ and base64, as the provider gives it") from exc
+        return secret
+
     @field_validator("metrics_allow")
     @classmethod
     def _networks(cls, value: str) -> str:
@@ -272,7 +309,12 @@ class Settings(BaseSettings):
         if self.sms_adapter == "dev":
             raise InsecureSettings(
                 "SIAGA_SMS_ADAPTER=dev only records messages; configure a real adapter "
-                "(SIAGA_SMS_ADAPTER=http, SIAGA_SMS_HTTP_URL) or set SIAGA_DEV_MODE=1"
+                "(SIAGA_SMS_ADAPTER=http with SIAGA_SMS_HTTP_URL, or SIAGA_SMS_ADAPTER=gammu) or set SIAGA_DEV_MODE=1"
+            )
+        if self.sms_adapter == "http" and self.sms_webhook_secret.get_secret_value() == DEV_SMS_WEBHOOK_SECRET:
+            raise InsecureSettings(
+                "SIAGA_SMS_WEBHOOK_SECRET is the development default; set the signing secret your SMS provider "
+                "gave you (whsec_...) or set SIAGA_DEV_MODE=1"
             )
         return self
 

@@ -868,6 +868,15 @@ TABLE: tuple[Row, ...] = (
     Row("GET", f"{API}/offers", OFFICERS_ONLY, with_offer_waiting, lists_own_offers),
     Row("POST", f"{API}/offers/{{offer_id}}/accept", OFFER_ANSWER, on_offer, took_the_alert),
     Row("POST", f"{API}/offers/{{offer_id}}/decline", OFFER_ANSWER, on_offer, is_declined),
+    # The SMS provider's webhook: the provider signs it, whoever's token comes along (unsigned, as here: 400) ------
+    Row(
+        "POST",
+        f"{API}/sms/webhook",
+        Expect(*([400] * 9)),
+        plain(
+            lambda c: {"type": "sms.received", "data": {"id": unique("sms-"), "from": "+6281234567890", "text": "SOS"}}
+        ),
+    ),
     # Audit --------------------------------------------------------------------------------------------------------
     Row("GET", f"{API}/audit", SUPERVISORS),
 )

@@ -1,9 +1,11 @@
-"""SMS adapters behind one small interface: a development recorder and an HTTP gateway."""
+"""SMS adapters behind one small interface: a development recorder, an HTTP gateway and Gammu SMSD."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -84,6 +86,57 @@ class HttpSMS:
         except ValueError:
             payload = {}
         return str(payload.get("id", "")) if isinstance(payload, dict) else ""
+
+
+class GammuSMS:
+    """Gammu SMSD (a GSM modem of the command centre's own): each message is handed to ``gammu-smsd-inject``,
+    which writes it to the daemon's outbox (long messages in parts); the daemon sends it and moves it to its sent
+    folder (or its error folder). The provider id is the outbox file's name."""
+
+    name = "gammu"
+
+    def __init__(self, *, config: Path, inject: str = "gammu-smsd-inject", timeout: float = 30.0) -> None:
+        self.config = config
+        self.inject = inject
+        self.timeout = timeout
+
+    async def send(self, *, to: str, body: str) -> str:
+        if not re.fullmatch(r"\+?[0-9]{3,20}", to):
+            raise DeliveryError(f"not a number Gammu can send to: {to!r}")
+        coding = [] if _is_gsm7(body) else ["-unicode"]
+        command = [self.inject, "-c", str(self.config), "TEXT", to, "-len", str(max(160, len(body))), *coding]
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                "-text",
+                body,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=self.config.parent,  # a relative folder in the configuration is the configuration's own
+            )
+            out, err = await asyncio.wait_for(process.communicate(), timeout=self.timeout)
+        except FileNotFoundError as exc:
+            raise DeliveryError(f"{self.inject} is not installed (apt-get install gammu-smsd)") from exc
+        except TimeoutError as exc:
+            process.kill()
+            raise DeliveryError(f"{self.inject} did not finish within {self.timeout:.0f} s") from exc
+        text = (out + err).decode("utf-8", "replace")
+        written = re.search(r"Written message with ID (\S+)", text)
+        if process.returncode != 0 or written is None:
+            raise DeliveryError(f"{self.inject} failed ({process.returncode}): {text.strip()[-300:]}")
+        return Path(written.group(1)).name
+
+
+# GSM 03.38's basic character set: a message of only these goes in 7-bit parts of 160 characters, anything else in
+# UCS-2 parts of 70.
+_GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+
+def _is_gsm7(text: str) -> bool:
+    return all(char in _GSM7 for char in text)
 
 
 def dev_sms_path(settings: Settings) -> Path:
