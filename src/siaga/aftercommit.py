@@ -61,6 +61,13 @@ class OffersDue(Event):
     """An alert's direct offers, or a unit's availability, are due now: the timer sweep runs at once."""
 
 
+@dataclass(frozen=True, slots=True)
+class OffersMade(Event):
+    """Direct offers were made: the officers of those units with no open stream are told by SMS."""
+
+    offer_ids: tuple[int, ...]
+
+
 def emit(session: Any, event: Event) -> None:
     """Tell the rest of Siaga ``event`` once ``session``'s transaction commits, and nothing if it rolls back
     (``session``: an ``AsyncSession``, a ``Session`` or a Core ``Connection``). An event equal to one already emitted

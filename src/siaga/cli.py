@@ -441,6 +441,15 @@ def _role(value: str) -> Role:
         raise typer.BadParameter(f"role must be one of {[r.value for r in Role]}") from exc
 
 
+LANGUAGE_HELP = "id or en: the language of Siaga's SMS to them (an officer's offers by SMS)"
+
+
+def _language(value: str) -> str:
+    if value not in ("id", "en"):
+        raise typer.BadParameter("language must be id (Bahasa Indonesia) or en (English)")
+    return value
+
+
 def _on_staff(username: str, change: Callable[[AsyncSession, Staff], Coroutine[Any, Any, str]]) -> None:
     """Run ``change(session, staff)`` on one account in one transaction and print its line (the change audits itself
     as the command line's, with the operating-system user)."""
@@ -462,6 +471,8 @@ def user_add(
     role: Annotated[str, typer.Option(help="operator, officer, supervisor or admin")],
     agency: Annotated[str, typer.Option(help="Agency code")],
     unit: Annotated[str | None, typer.Option(help="Unit callsign (officers); created if missing")] = None,
+    phone: Annotated[str | None, typer.Option(help="Their mobile number (an officer gets offers by SMS on it)")] = None,
+    language: Annotated[str, typer.Option(help=LANGUAGE_HELP)] = "id",
 ) -> None:
     """Create a staff account (audited). The password is read from SIAGA_NEW_PASSWORD or asked for."""
     from siaga.accounts import service as accounts
@@ -469,9 +480,11 @@ def user_add(
     from siaga.db import transaction
 
     staff_role = _role(role)
+    language = _language(language)
     password = _new_password(username, name)
 
     async def work(settings: Settings) -> None:
+        number = accounts.normalize_phone(settings, phone) if phone else None
         async with _database(settings) as sessions, transaction(sessions) as session:
             owner = await agencies.agency_by_code(session, agency)
             unit_id = await _unit_id(session, owner.id, unit) if unit else None
@@ -483,6 +496,8 @@ def user_add(
                 agency_id=owner.id,
                 password=password,
                 unit_id=unit_id,
+                phone=number,
+                language=language,
                 by=_command_line(),
             )
             typer.echo(f"{staff.role} {staff.username} created (id {staff.id}) in {owner.code}")
@@ -541,6 +556,7 @@ def user_edit(
     unit: Annotated[str | None, typer.Option(help="Unit callsign; created if missing")] = None,
     no_unit: Annotated[bool, typer.Option("--no-unit", help="Take a non-officer out of their unit")] = False,
     phone: Annotated[str | None, typer.Option()] = None,
+    language: Annotated[str | None, typer.Option(help=LANGUAGE_HELP)] = None,
 ) -> None:
     """Change a staff account (audited). A new role, agency or unit ends its sessions."""
     from siaga.accounts import service as accounts
@@ -563,6 +579,8 @@ def user_edit(
             changes["unit_id"] = None
         if phone is not None:
             changes["phone"] = accounts.normalize_phone(load_settings(), phone) if phone else None
+        if language is not None:
+            changes["language"] = _language(language)
         await staffing.update_staff(session, staff=staff, changes=changes, by=_command_line())
         return f"{staff.role} {staff.username} updated: {staff.name}, agency {staff.agency_id}, unit {staff.unit_id}"
 
@@ -737,24 +755,6 @@ def sms(
         typer.echo(f"{row['at']}  {row['to']}  {row['body']}")
 
 
-@app.command("sms-receive")
-def sms_receive(
-    text: Annotated[str, typer.Argument(help="The message, e.g. 'TOLONG di pasar'")],
-    sender: Annotated[str, typer.Option("--from", help="The sender's number, e.g. +6281234567890")],
-) -> None:
-    """Make an SMS arrive at Gammu's dummy phone (SIAGA_SMS_GAMMU_CONFIG with model = dummy), as if a phone had sent
-    it: gammu-smsd moves it to its inbox and Siaga handles it. For trying the SMS channel without a GSM modem."""
-    from siaga.sms.gammu import deliver_to_dummy_phone
-
-    settings = load_settings()
-    try:
-        path = deliver_to_dummy_phone(settings.sms_gammu_config, sender=sender, text=text)
-    except (OSError, ValueError) as exc:
-        typer.secho(str(exc), err=True, fg=typer.colors.RED)
-        raise typer.Exit(1) from exc
-    typer.echo(f"delivered to the dummy phone: {path}")
-
-
 @app.command()
 def watch(
     stream: Annotated[str, typer.Argument(help="console, officer or resident")],
@@ -809,62 +809,6 @@ def _display_url(url: str) -> str:
         user = credentials.split(":", 1)[0]
         return f"{scheme}://{user}@{host}"
     return url
-
-
-tracker_app = typer.Typer(no_args_is_help=True, help="GPS trackers and Traccar Client phones (OsmAnd, at /osmand).")
-app.add_typer(tracker_app, name="tracker")
-
-
-@tracker_app.command("add")
-def tracker_add(
-    device_id: Annotated[str, typer.Argument(help="The identifier the tracker sends (id=, deviceid=)")],
-    resident: Annotated[str | None, typer.Option(help="The resident's phone: alarm=sos raises their SOS")] = None,
-    unit: Annotated[str | None, typer.Option(help="The unit's callsign: its positions move the unit")] = None,
-    label: Annotated[str, typer.Option(help="A name to know it by")] = "",
-) -> None:
-    """Register a tracker for a resident or a unit (audited)."""
-    from siaga.db import transaction
-    from siaga.trackers import service as trackers
-    from siaga.trackers.schemas import TrackerCreate
-
-    try:
-        body = TrackerCreate(device_id=device_id, label=label, resident_phone=resident, unit_callsign=unit)
-    except ValidationError as exc:
-        raise typer.BadParameter(exc.errors()[0]["msg"], param_hint="DEVICE_ID") from exc
-
-    async def work(settings: Settings) -> None:
-        async with _database(settings) as sessions, transaction(sessions) as session:
-            tracker = await trackers.add(
-                session,
-                settings=settings,
-                device_id=body.device_id,
-                label=body.label,
-                resident_phone=body.resident_phone,
-                unit_callsign=body.unit_callsign,
-                by=_command_line(),
-            )
-        holder = f"unit {tracker.unit_callsign}" if tracker.unit_callsign else f"resident {tracker.resident_phone}"
-        typer.echo(f"tracker {tracker.device_id} registered for {holder} (id {tracker.id})")
-
-    _run(work)
-
-
-@tracker_app.command("list")
-def tracker_list() -> None:
-    """Every tracker: id, device id, holder, enabled (audited: it names residents)."""
-    from siaga.db import transaction
-    from siaga.trackers import service as trackers
-
-    async def work(settings: Settings) -> None:
-        async with _database(settings) as sessions, transaction(sessions) as session:
-            found = await trackers.listing(session, by=_command_line())
-        for t in found:
-            holder = f"unit {t.unit_callsign}" if t.unit_callsign else f"resident {t.resident_phone}"
-            state = "enabled" if t.enabled else "disabled"
-            typer.echo(f"{t.id}\t{t.device_id}\t{holder}\t{state}\t{t.label}")
-
-    _run(work)
-
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from siaga import aftercommit, metrics
 from siaga.accounts.sessions import PrincipalCache
-from siaga.aftercommit import MessagesQueued, OffersDue, SessionsRevoked, TimelineWritten, UnitsChanged
+from siaga.aftercommit import MessagesQueued, OffersDue, OffersMade, SessionsRevoked, TimelineWritten, UnitsChanged
 from siaga.agencies.service import JurisdictionLocator
 from siaga.alerts import raising, timeline
 from siaga.alerts.domain import RaiseRequest
@@ -22,27 +22,26 @@ from siaga.alerts.ingest import GroupCommit, Outcome
 from siaga.background import Loop
 from siaga.config import Settings
 from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction, utcnow
+from siaga.dispatch import offer_sms
 from siaga.dispatch.timers import TimerSweep
 from siaga.heap import HeapKeeper
 from siaga.hub import Hub, HubLagged, hub_from_url
 from siaga.notify import service as notify
 from siaga.notify.consent import ContactRules
 from siaga.notify.push import PushSender, RecordingPush, WebPush
-from siaga.notify.sms import DevSMS, GammuSMS, HttpSMS, SMSSender, dev_sms_path
+from siaga.notify.sms import DevSMS, HttpSMS, SMSSender, dev_sms_path
 from siaga.ops import retention
 from siaga.realtime.feed import EventFeed, FeedItem, poke
 from siaga.realtime.guard import StreamSessions
 from siaga.realtime.locations import LivePositions
 from siaga.realtime.outbox import HubOutbox
+from siaga.realtime.presence import OfficersStreaming
 from siaga.realtime.wire import WireCache
 from siaga.responders.live import LiveUnits
-from siaga.sms import inbound
-from siaga.sms.gammu import GammuInbox
 
 log = logging.getLogger("siaga.runtime")
 
 DELIVERY_RETRY_S = 5.0
-SMS_PENDING_S = 10.0
 FIRST_PURGE_S = 300.0
 # "a session was revoked": every process forgets the principals it remembers and ends the streams of ended sessions
 SESSIONS_CHANNEL = "siaga.sessions"
@@ -58,6 +57,7 @@ class Runtime:
     push: PushSender | None
     hub: Hub
     locator: JurisdictionLocator = field(default_factory=JurisdictionLocator)
+    officers_streaming: OfficersStreaming = field(default_factory=OfficersStreaming)
     feed: EventFeed = field(init=False)
     units: LiveUnits = field(init=False)
     positions: LivePositions = field(init=False)
@@ -102,15 +102,6 @@ class Runtime:
         # interval (a deployment a day, a crash loop) still purges.
         every = self.settings.retention_purge_interval_seconds
         self.purges = Loop("retention-purge", self.purge, interval=every, first_after=min(every, FIRST_PURGE_S))
-        # SMS in: a GSM modem's inbox read every second (Gammu SMSD), or the messages an HTTP provider's webhook
-        # recorded whose handling failed, tried again. make demo (the dev adapter) has neither.
-        self.sms_inbox: Loop | None = None
-        if self.settings.sms_adapter == "gammu":
-            gammu = GammuInbox(self, self.settings.sms_gammu_config)
-            every_s = self.settings.sms_gammu_interval_seconds
-            self.sms_inbox = Loop("sms-inbox", gammu.poll, interval=every_s, first_after=0.0)
-        elif self.settings.sms_adapter == "http":
-            self.sms_inbox = Loop("sms-pending", partial(inbound.handle_pending, self), interval=SMS_PENDING_S)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -169,8 +160,6 @@ class Runtime:
         self.retries.start()
         self.purges.start()
         self.ingest.start()
-        if self.sms_inbox is not None:
-            self.sms_inbox.start()
         self._revocations = asyncio.create_task(self._follow_revocations(), name="sessions-follow")
         self.stream_sessions.start()
         self.heap.start()  # last: what start-up built is long-lived
@@ -184,8 +173,6 @@ class Runtime:
             await asyncio.gather(self._revocations, return_exceptions=True)
             self._revocations = None
         await self.stream_sessions.stop()
-        if self.sms_inbox is not None:
-            await self.sms_inbox.stop()  # before the SOS writer: what it holds is raised, or read again at start
         await self.ingest.stop()
         await self.purges.stop()
         await self.retries.stop()
@@ -224,6 +211,7 @@ class Runtime:
         on(UnitsChanged, self._units_changed)
         on(MessagesQueued, self._messages_queued)
         on(OffersDue, self._offers_due)
+        on(OffersMade, self._offers_made)
 
     def _sessions_revoked(self, _: Sequence[SessionsRevoked]) -> None:
         self.principals.forget_all()
@@ -256,6 +244,20 @@ class Runtime:
     def _offers_due(self, _: Sequence[OffersDue]) -> None:
         if self.started:
             self.timers.wake()
+
+    def _offers_made(self, events: Sequence[OffersMade]) -> None:
+        if self.started:
+            self.spawn(self._text_offers(tuple(i for event in events for i in event.offer_ids)))
+
+    async def _text_offers(self, offer_ids: tuple[int, ...]) -> None:
+        """The officers of offered units whose phone has no stream open here get the offer by SMS."""
+        async with self.read_sessions() as session:
+            if not await offer_sms.anyone_to_text(session, offer_ids=offer_ids, streaming=self.officers_streaming):
+                return
+        async with self.unit_of_work() as session:
+            await offer_sms.text_offers(
+                session, settings=self.settings, offer_ids=offer_ids, streaming=self.officers_streaming
+            )
 
     async def _follow_revocations(self) -> None:
         """Forget remembered principals, and end the streams of ended sessions, whenever another process revokes a
@@ -304,8 +306,6 @@ class Runtime:
 
 
 def build_sms(settings: Settings) -> SMSSender:
-    if settings.sms_adapter == "gammu":
-        return GammuSMS(config=settings.sms_gammu_config, inject=settings.sms_gammu_inject)
     if settings.sms_adapter == "http":
         return HttpSMS(
             url=settings.sms_http_url,

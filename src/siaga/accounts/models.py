@@ -117,6 +117,8 @@ class Staff(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))
+    # What Siaga's SMS to them are written in (an officer's offers and answers by SMS): ``id`` or ``en``.
+    language: Mapped[str] = mapped_column(String(5), default="id", server_default="id")
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A synthetic officer of a drill: it can only use the session the drill was given (no password to log in with).

@@ -387,6 +387,7 @@ async def create_staff(body: StaffCreate, principal: Admin, runtime: RuntimeDep,
             password=body.password,
             unit_id=body.unit_id,
             phone=phone,
+            language=body.language,
             by=ActorContext.signed_in(principal, ip),
         )
         return StaffRead.model_validate(staff)
@@ -418,8 +419,8 @@ async def list_staff(
 async def update_staff(
     staff_id: RowId, body: StaffUpdate, principal: Admin, runtime: RuntimeDep, ip: ClientIP
 ) -> StaffRead:
-    """Change a staff member's name, role, agency, unit or phone (administrators; audited). A new role, agency or
-    unit ends their sessions: they sign in again with what they may now do."""
+    """Change a staff member's name, role, agency, unit, phone or language (of Siaga's SMS to them; administrators;
+    audited). A new role, agency or unit ends their sessions: they sign in again with what they may now do."""
     changes = body.model_dump(exclude_unset=True)
     async with runtime.unit_of_work() as session:
         if changes.get("phone"):

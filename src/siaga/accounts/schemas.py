@@ -160,6 +160,10 @@ class FactorEnrolled(ReadModel):
     )
 
 
+# What Siaga's SMS to a staff member are written in (an officer's offers by SMS): Bahasa Indonesia or English.
+StaffLanguage = Annotated[str, Field(pattern=r"^(id|en)$", description="id or en: the language of Siaga's SMS to them")]
+
+
 class StaffCreate(Model):
     username: Annotated[str, Field(pattern=r"^[a-z0-9._-]{3,64}$")]
     name: ShortText = Field(min_length=1)
@@ -167,6 +171,7 @@ class StaffCreate(Model):
     agency_id: RowId
     unit_id: RowId | None = None
     phone: PhoneIn | None = None
+    language: StaffLanguage = "id"
     password: Annotated[str, Field(min_length=10, max_length=200)]
 
 
@@ -178,10 +183,11 @@ class StaffUpdate(Model):
     agency_id: RowId | None = None
     unit_id: RowId | None = None
     phone: PhoneIn | None = None
+    language: StaffLanguage | None = None
 
     @model_validator(mode="after")
     def _required_stay(self) -> StaffUpdate:
-        for name in ("name", "role", "agency_id"):
+        for name in ("name", "role", "agency_id", "language"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be empty")
         return self
@@ -199,6 +205,7 @@ class StaffRead(ReadModel):
     agency_id: int
     unit_id: int | None
     phone: str | None = None
+    language: str = "id"
     active: bool
     second_factor: bool = Field(default=False, description="Whether a TOTP second factor is enrolled")
 

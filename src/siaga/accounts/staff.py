@@ -21,7 +21,7 @@ from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.errors import Conflict, Invalid, NotFound
 
-EDITABLE = frozenset({"name", "role", "agency_id", "unit_id", "phone"})
+EDITABLE = frozenset({"name", "role", "agency_id", "unit_id", "phone", "language"})
 # A change to these changes what the account may see and do: its sessions end, and it signs in again.
 POWERS = frozenset({"role", "agency_id", "unit_id"})
 
@@ -42,6 +42,7 @@ async def create_staff(
     password: str,
     unit_id: int | None = None,
     phone: str | None = None,
+    language: str = "id",
     password_hash: str | None = None,
     by: ActorContext | None = None,
 ) -> Staff:
@@ -60,6 +61,7 @@ async def create_staff(
         agency_id=agency_id,
         unit_id=unit_id,
         phone=phone,
+        language=language,
         # In a thread: argon2 is slow on purpose and must not hold the event loop (SOS presses wait behind it).
         password_hash=password_hash or await asyncio.to_thread(security.hash_secret, password),
     )
@@ -169,7 +171,8 @@ async def record_change(
 
 
 async def update_staff(session: AsyncSession, *, staff: Staff, changes: dict[str, Any], by: ActorContext) -> Staff:
-    """Change name, role, agency, unit or phone. A new role, agency or unit ends the account's sessions."""
+    """Change name, role, agency, unit, phone or language (of Siaga's SMS to them). A new role, agency or unit ends
+    the account's sessions."""
     unknown = set(changes) - EDITABLE
     if unknown:
         raise Invalid(f"these cannot be changed: {sorted(unknown)}", code="staff.not_editable")

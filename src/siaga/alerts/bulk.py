@@ -9,12 +9,14 @@ an empty note) refuses it in full before any alert is touched."""
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
 from siaga.agencies.models import Jurisdiction
@@ -23,11 +25,14 @@ from siaga.alerts import service as alerts
 from siaga.alerts.domain import ACTIVE_STATES, Outcome
 from siaga.alerts.models import Alert
 from siaga.audit import service as audit
+from siaga.config import Settings
 from siaga.dispatch import receipts
 from siaga.dispatch import service as dispatching
 from siaga.errors import Invalid, NotFound, SiagaError
-from siaga.runtime import Runtime
 from siaga.schemas import Model, ReadModel, RowId
+
+if TYPE_CHECKING:  # the runtime imports the SMS handlers, which act on alerts through here
+    from siaga.runtime import Runtime
 
 MAX_ALERTS = 500  # per request: a larger cluster is sent in several
 NOTE_MAX = 1000
@@ -89,8 +94,18 @@ class Caller:
     ip: str
 
 
+class Acting(Protocol):
+    """What acting on one alert needs of the running Siaga: the runtime, or the context an SMS handler gets (an
+    officer reporting en route by SMS goes through ``act_audited`` like the officer app)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
 async def act_audited(
-    runtime: Runtime,
+    runtime: Acting,
     caller: Caller,
     alert_id: uuid.UUID,
     command: domain.Command,

@@ -39,6 +39,9 @@ class AlertOffer(Base):
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The short code an officer with no open stream answers by SMS ("1 4821"), unique among live offers: pending
+    # ones, and accepted ones whose alert the unit still holds (see ``dispatch.offer_sms``). None if none was sent.
+    sms_code: Mapped[str | None] = mapped_column(String(8), index=True)
 
 
 class AlertEscalation(Base):

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role, Staff
+from siaga.aftercommit import OffersMade, emit
 from siaga.agencies import service as agencies_service
 from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
 from siaga.alerts import domain, raising
@@ -308,6 +309,9 @@ async def offer_next_ring(
     await responders.sync_units(session, [o.unit_id for o in offers])
     for offer in offers:
         await _push_to_unit(session, alert, offer.unit_id, kind="offer", offer_id=offer.id)
+    # Officers whose phone has no open stream also get it by SMS (``dispatch.offer_sms``): only the runtime knows
+    # which streams are open, so it decides after the commit.
+    emit(session, OffersMade(tuple(o.id for o in offers)))
     return offers
 
 

@@ -529,6 +529,18 @@ class OfficerStream(Stream):
     def sees(self, item: FeedItem) -> bool:
         return self.viewer.principal.unit_id is not None and self.viewer.principal.unit_id in item.units
 
+    async def run(self, *, cursor: int | None) -> None:
+        """While it is open, the officer hears of offers here and gets no SMS of them."""
+        staff_id = self.viewer.principal.staff_id
+        if staff_id is None:
+            await super().run(cursor=cursor)
+            return
+        self.runtime.officers_streaming.opened(staff_id)
+        try:
+            await super().run(cursor=cursor)
+        finally:
+            self.runtime.officers_streaming.closed(staff_id)
+
     def sees_position(self, position: AlertPosition) -> bool:
         """A resident's live position: for the assigned unit's officer."""
         return position.unit_id is not None and position.unit_id == self.viewer.principal.unit_id

@@ -1,6 +1,6 @@
-// Staff accounts: find one among hundreds (search, filters, pages), and look after it: edit name, role, agency, unit
-// and phone; deactivate (its sessions and open screens end at once) or reactivate; set a new password. The server
-// audits every change.
+// Staff accounts: find one among hundreds (search, filters, pages), and look after it: edit name, role, agency, unit,
+// phone and the language of Siaga's SMS to them; deactivate (its sessions and open screens end at once) or
+// reactivate; set a new password. The server audits every change.
 import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
@@ -50,6 +50,7 @@ function changes(staff, form) {
     agency_id: Number(values.agency_id),
     unit_id: values.unit_id ? Number(values.unit_id) : null,
     phone: String(values.phone || "").trim() || null,
+    language: values.language,
   };
   return Object.fromEntries(Object.entries(wanted).filter(([key, value]) => value !== staff[key]));
 }
@@ -131,8 +132,15 @@ function Editor({ token, config, staff, agencies, units, onChanged, onClose }) {
           ${agencyUnits.map((u) => html`<option value=${u.id} selected=${u.id === staff.unit_id}>${u.callsign}</option>`)}
         </select>
       <//>
-      <${Field} id="edit-phone" label=${t("admin.people.phone")}>
+      <${Field} id="edit-phone" label=${t("admin.people.phone")}
+        hint=${role === "officer" && t("admin.people.phone_hint")}>
         <input id="edit-phone" name="phone" type="tel" defaultValue=${staff.phone || ""} />
+      <//>
+      <${Field} id="edit-language" label=${t("admin.people.sms_language")}>
+        <select id="edit-language" name="language">
+          ${["id", "en"].map((code) => html`<option value=${code} selected=${(staff.language || "id") === code}>
+            ${t(`admin.people.sms_language_${code}`)}</option>`)}
+        </select>
       <//>
       <p class="hint">${t("admin.people.powers_hint")}</p>
       <button class="primary" type="submit">${t("admin.people.save")}</button>

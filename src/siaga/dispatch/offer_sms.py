@@ -1,0 +1,201 @@
+"""Direct offers by SMS, for an officer whose phone has no open stream (no data, the app closed, the phone asleep).
+
+Each such officer of an offered unit gets the offer as a short SMS with a four-digit code, in their language:
+``SIAGA 4821: kecelakaan di Coblong 600 m. Balas 1 4821 untuk terima``. They answer with the code (``1`` accepts,
+``2`` en route, ``3`` on scene, ``4`` resolved; see ``siaga.sms.officers``). A code is unique among live offers
+(pending, or accepted while the unit holds the alert), so it names one offer; once its offer is over it may be given
+to another. The SMS is queued with notify's other messages: recorded, sent after the commit, retried with backoff,
+and a failure shows on the alert's timeline like any other delivery failure."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Container, Sequence
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from siaga.accounts.models import Role, Staff
+from siaga.accounts.turns import take_turns
+from siaga.agencies.models import Jurisdiction
+from siaga.alerts.domain import ACTIVE_STATES
+from siaga.alerts.models import Alert
+from siaga.config import Settings
+from siaga.dispatch.models import AlertOffer, OfferState
+from siaga.notify import service as notify
+from siaga.responders.models import DutyPeriod
+
+OFFER_SMS = "officer_offer"  # the purpose of an offer's SMS in notify's records
+CODE_DIGITS = 4
+_CODES = range(10 ** (CODE_DIGITS - 1), 10**CODE_DIGITS)  # 1000-9999: no leading zero for a phone to drop
+_CODE_TURNS = "siaga.offer-sms-codes"
+
+# The categories as an officer reads them (the apps' own words, common.category.* in the i18n catalogues).
+_CATEGORIES = {
+    "id": {
+        "kriminalitas": "kriminalitas",
+        "kecelakaan": "kecelakaan",
+        "kebakaran": "kebakaran",
+        "kesehatan": "kesehatan",
+        "kdrt": "KDRT",
+        "bencana_alam": "bencana alam",
+        "kerusuhan": "kerusuhan",
+        "lainnya": "lainnya",
+    },
+    "en": {
+        "kriminalitas": "crime",
+        "kecelakaan": "accident",
+        "kebakaran": "fire",
+        "kesehatan": "medical",
+        "kdrt": "domestic violence",
+        "bencana_alam": "natural disaster",
+        "kerusuhan": "riot",
+        "lainnya": "other",
+    },
+}
+
+
+def live_offer() -> ColumnElement[bool]:
+    """An offer whose code still answers: pending, or accepted while its unit holds the still active alert (the
+    officer reports en route, on scene and resolved with the same code). The query joins ``Alert``."""
+    return or_(
+        AlertOffer.state == OfferState.PENDING.value,
+        and_(
+            AlertOffer.state == OfferState.ACCEPTED.value,
+            Alert.unit_id == AlertOffer.unit_id,
+            Alert.state.in_([s.value for s in ACTIVE_STATES]),
+        ),
+    )
+
+
+def distance_text(metres: float, language: str) -> str:
+    """``600 m`` under a kilometre (to ten metres), else ``1,2 km`` (``1.2 km`` in English)."""
+    rounded = max(10.0, round(metres, -1))
+    if rounded < 1000:
+        return f"{rounded:.0f} m"
+    km = f"{metres / 1000:.1f}"
+    return f"{km if language == 'en' else km.replace('.', ',')} km"
+
+
+def incident_text(*, language: str, category: str, place: str | None) -> str:
+    """``kecelakaan di Coblong`` (``accident in Coblong``): what happened where, as an officer reads it."""
+    what = _CATEGORIES["en" if language == "en" else "id"].get(category, category)
+    if not place:
+        return what
+    return f"{what} in {place}" if language == "en" else f"{what} di {place}"
+
+
+def offer_text(*, language: str, code: str, category: str, place: str | None, distance_m: float) -> str:
+    """The offer's SMS: short enough for one message, with the code to answer with."""
+    incident = incident_text(language=language, category=category, place=place)
+    distance = distance_text(distance_m, language)
+    if language == "en":
+        return f"SIAGA {code}: {incident}, {distance} away. Reply 1 {code} to accept"
+    return f"SIAGA {code}: {incident} {distance}. Balas 1 {code} untuk terima"
+
+
+async def place_of(session: AsyncSession, alert: Alert) -> str | None:
+    """The name of the alert's kecamatan, if it has one."""
+    if alert.jurisdiction_id is None:
+        return None
+    return await session.scalar(select(Jurisdiction.name).where(Jurisdiction.id == alert.jurisdiction_id))
+
+
+async def text_offers(
+    session: AsyncSession, *, settings: Settings, offer_ids: Sequence[int], streaming: Container[int]
+) -> list[AlertOffer]:
+    """Queue the SMS of each offer still pending to the officers of its unit who are on duty, have a phone number
+    and no open stream (``streaming``: the staff ids whose officer stream is open). Returns the offers texted."""
+    if not offer_ids:
+        return []
+    rows = (
+        await session.execute(
+            select(AlertOffer, Alert, Jurisdiction.name)
+            .join(Alert, Alert.id == AlertOffer.alert_id)
+            .outerjoin(Jurisdiction, Jurisdiction.id == Alert.jurisdiction_id)
+            .where(AlertOffer.id.in_(offer_ids), AlertOffer.state == OfferState.PENDING.value)
+            .order_by(AlertOffer.id)
+        )
+    ).all()
+    recipients = await _officers_without_stream(session, [offer.unit_id for offer, _, _ in rows], streaming)
+    texted: list[AlertOffer] = []
+    taken: set[str] = set()
+    for offer, alert, place in rows:
+        officers = recipients.get(offer.unit_id, [])
+        if not officers or offer.sms_code is not None:
+            continue
+        offer.sms_code = await _new_code(session, taken)
+        taken.add(offer.sms_code)
+        for officer in officers:
+            assert officer.phone is not None
+            body = offer_text(
+                language=officer.language,
+                code=offer.sms_code,
+                category=alert.category,
+                place=place,
+                distance_m=offer.distance_m,
+            )
+            await notify.queue_sms(
+                session,
+                to=officer.phone,
+                body=body,
+                purpose=OFFER_SMS,
+                adapter=settings.sms_adapter,
+                alert_id=str(alert.id),
+            )
+        texted.append(offer)
+    await session.flush()
+    return texted
+
+
+async def anyone_to_text(session: AsyncSession, *, offer_ids: Sequence[int], streaming: Container[int]) -> bool:
+    """Whether any of these offers, still pending, has an officer to text: read first, so the common case (every
+    officer's phone connected) costs a read and no write transaction."""
+    units = await session.scalars(
+        select(AlertOffer.unit_id).where(AlertOffer.id.in_(offer_ids), AlertOffer.state == OfferState.PENDING.value)
+    )
+    return bool(await _officers_without_stream(session, list(units.all()), streaming))
+
+
+async def _officers_without_stream(
+    session: AsyncSession, unit_ids: list[int], streaming: Container[int]
+) -> dict[int, list[Staff]]:
+    """Per unit, its active officers on duty with a phone number and no open stream."""
+    if not unit_ids:
+        return {}
+    officers = await session.scalars(
+        select(Staff)
+        .join(DutyPeriod, and_(DutyPeriod.staff_id == Staff.id, DutyPeriod.ended_at.is_(None)))
+        .where(
+            Staff.unit_id.in_(unit_ids),
+            Staff.role == Role.OFFICER.value,
+            Staff.active.is_(True),
+            Staff.phone.is_not(None),
+        )
+        .order_by(Staff.id)
+    )
+    found: dict[int, list[Staff]] = {}
+    for officer in officers.unique().all():
+        if officer.id not in streaming and officer.unit_id is not None:
+            found.setdefault(officer.unit_id, []).append(officer)
+    return found
+
+
+async def _new_code(session: AsyncSession, taken: set[str]) -> str:
+    """A code no live offer has (nor one given in this transaction). Allocations take turns until they commit, so
+    two at once never pick the same code."""
+    await take_turns(session, _CODE_TURNS)
+    live = set(
+        (
+            await session.scalars(
+                select(AlertOffer.sms_code)
+                .join(Alert, Alert.id == AlertOffer.alert_id)
+                .where(AlertOffer.sms_code.is_not(None), live_offer())
+            )
+        ).all()
+    )
+    free = [str(code) for code in _CODES if str(code) not in live and str(code) not in taken]
+    if not free:  # nine thousand live offers at once: the SMS still goes, with a code that may name two
+        return str(secrets.choice(_CODES))
+    return secrets.choice(free)

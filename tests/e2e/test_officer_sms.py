@@ -1,0 +1,253 @@
+"""Officers by SMS, against a running server: an officer whose phone has no open stream gets each offer by SMS with a
+short code, and answers it by SMS (accept, en route, on scene, resolved) through the same use cases as the officer
+app; wrong numbers, stale and unknown codes and offers already taken are answered clearly."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from siaga.accounts.models import Role
+from siaga.alerts.models import Alert
+from siaga.audit.models import AuditRecord
+from siaga.db import utcnow
+from siaga.notify.models import OutboundMessage
+from siaga.notify.sms import DevSMS
+from siaga.runtime import Runtime
+from siaga.sms.inbound import InboundSMS
+from siaga.sms.officers import answer_offer
+from tests.conftest import Api, Person, app_for, eventually, new_phone
+from tests.e2e.test_streams import Live, on_duty_near, stream
+from tests.servers import in_process
+
+COBLONG = (-6.8915, 107.6107)  # near ITB, in Kecamatan Coblong (POLSEK-COBLONG)
+NEAR = (-6.8945, 107.6107)  # about 330 m south of it
+OFFER = re.compile(r"^SIAGA (\d{4}): kriminalitas di Coblong (\d+) m\. Balas 1 \1 untuk terima$")
+
+
+@pytest.fixture
+async def live(db: Runtime) -> AsyncIterator[Live]:
+    """Siaga served by uvicorn on a real port, its unit tracker holding only this database's units."""
+    tracker = db.units.tracker
+    for point in tracker.all():
+        tracker.remove(point.unit_id)
+    async with in_process(app_for(db)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        await db.units.reload()
+        yield Live(api=Api(http=http, runtime=db), ws=url.replace("http://", "ws://") + "/api/v1/stream")
+
+
+async def direct_offers(api: Api, admin: Person, *, size: int = 3) -> None:
+    body = {"direct_offers": True, "offer_size": size, "offer_timeout_seconds": 600, "offer_radius_m": 3000}
+    answer = await api.http.put("/api/v1/agencies/POLSEK-COBLONG/dispatch-settings", json=body, headers=admin.headers)
+    assert answer.status_code == 200, answer.text
+
+
+async def officer_with_phone(api: Api, admin: Person, callsign: str, *, language: str = "id") -> Person:
+    """An officer of POLSEK-COBLONG whose number (and language) the administrator put on their staff record."""
+    officer = await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign=callsign, name=f"Petugas {callsign}")
+    record = {"phone": new_phone(), "language": language}
+    answer = await api.http.patch(f"/api/v1/staff/{officer.id}", json=record, headers=admin.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["language"] == language
+    officer.phone = answer.json()["phone"]
+    assert officer.phone.startswith("+62")
+    return officer
+
+
+def texts_to(api: Api, phone: str) -> list[str]:
+    assert isinstance(api.runtime.sms, DevSMS)
+    return [m["body"] for m in api.runtime.sms.read(to=phone)]
+
+
+async def offer_code(api: Api, officer: Person) -> str:
+    """The code of the offer SMS the officer got (waits for it)."""
+
+    async def texted() -> str | None:
+        offers = [m for m in map(OFFER.match, texts_to(api, officer.phone)) if m]
+        return offers[-1][1] if offers else None
+
+    return await eventually(texted, what=f"the offer SMS to {officer.name}")
+
+
+async def reply(api: Api, phone: str, text: str) -> str:
+    """An SMS from ``phone`` as the gateway hands it over; returns the answer SMS."""
+    message = InboundSMS(id=0, sender=phone, text=text, received_at=utcnow(), gateway="dev")
+    answer = await answer_offer(api.runtime, message)
+    assert answer is not None, f"{text!r} was not taken as an officer's reply"
+    return answer
+
+
+async def alert_state(api: Api, viewer: Person, alert_id: str) -> dict[str, Any]:
+    answer = await api.get(viewer, f"/alerts/{alert_id}")
+    assert answer.status_code == 200, answer.text
+    alert: dict[str, Any] = answer.json()
+    return alert
+
+
+async def test_an_officer_with_no_stream_takes_an_offer_by_sms_and_reports_by_sms(live: Live) -> None:
+    api = live.api
+    admin = await api.staff(Role.ADMIN)
+    await direct_offers(api, admin)
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    asep = await officer_with_phone(api, admin, "COBLONG-SMS-1")
+    await on_duty_near(live, asep, *NEAR)
+    async with stream(live, "console", operator) as console:
+        alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+        code = await offer_code(api, asep)
+        sms = OFFER.match(texts_to(api, asep.phone)[-1])
+        assert sms is not None
+        assert 250 <= int(sms[2]) <= 400  # the offer's distance, to ten metres
+
+        accepted = await reply(api, asep.phone, f"1 {code}")
+        assert accepted.startswith(f"SIAGA {code}: Anda ditugaskan: kriminalitas di Coblong. Peta: ")
+        dispatched = await console.event("dispatched", alert["id"])
+        assert dispatched["alert"]["unit_id"] == asep.unit_id
+        assert (dispatched["event"]["actor_kind"], dispatched["event"]["actor_name"]) == ("officer", asep.name)
+
+        assert (
+            await reply(api, asep.phone, f"2 {code}")
+            == f"SIAGA {code}: tercatat dalam perjalanan. Balas 3 {code} saat tiba"
+        )
+        await console.event("en_route", alert["id"])
+        assert (await reply(api, asep.phone, f"3-{code}")).startswith(f"SIAGA {code}: tercatat tiba di lokasi")
+        await console.event("on_scene", alert["id"])
+        assert await reply(api, asep.phone, f"4 {code} pelaku kabur, korban aman") == (
+            f"SIAGA {code}: tercatat selesai. Terima kasih"
+        )
+        await console.event("resolved", alert["id"])
+    shown = await alert_state(api, operator, alert["id"])
+    assert (shown["state"], shown["unit_id"], shown["report"]) == (
+        "resolved",
+        asep.unit_id,
+        "pelaku kabur, korban aman",
+    )
+    # The code is over with its alert: a late status reply is told so, and changes nothing.
+    assert await reply(api, asep.phone, f"2 {code}") == f"SIAGA {code}: kejadian ini sudah ditutup"
+
+    async with api.runtime.read_sessions() as session:
+        records = (
+            await session.scalars(
+                select(AuditRecord).where(AuditRecord.target_id == alert["id"]).order_by(AuditRecord.id)
+            )
+        ).all()
+        sent = (await session.scalars(select(OutboundMessage).where(OutboundMessage.recipient == asep.phone))).all()
+    by_officer = [(r.action, r.actor_kind, r.client_ip) for r in records if r.actor_id == f"staff:{asep.id}"]
+    assert by_officer == [
+        ("offer.accept", "officer", "sms"),
+        ("alert.en_route", "officer", "sms"),
+        ("alert.on_scene", "officer", "sms"),
+        ("alert.resolved", "officer", "sms"),
+    ]
+    # The offer's SMS is one of notify's recorded messages, about its alert.
+    assert [(m.purpose, m.alert_id, m.status) for m in sent] == [("officer_offer", alert["id"], "sent")]
+
+
+async def test_two_officers_racing_by_sms_and_by_app_one_wins_and_the_other_is_told(live: Live) -> None:
+    api = live.api
+    admin = await api.staff(Role.ADMIN)
+    await direct_offers(api, admin)
+    by_sms = await officer_with_phone(api, admin, "COBLONG-SMS-2")
+    by_app = await officer_with_phone(api, admin, "COBLONG-APP-2")
+    await on_duty_near(live, by_sms, *NEAR)
+    await on_duty_near(live, by_app, *NEAR)
+    alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    code = await offer_code(api, by_sms)
+    offers = (await api.get(by_app, "/offers")).json()
+    assert [o["alert_id"] for o in offers] == [alert["id"]]
+
+    texted, app = await asyncio.gather(
+        reply(api, by_sms.phone, f"1 {code}"), api.post(by_app, f"/offers/{offers[0]['id']}/accept")
+    )
+    winner = (await alert_state(api, admin, alert["id"]))["unit_id"]
+    if winner == by_sms.unit_id:
+        assert texted.startswith(f"SIAGA {code}: Anda ditugaskan")
+        assert app.status_code == 409, app.text
+        assert app.json()["error"]["code"] in {"offer.taken", "alert.taken"}
+    else:
+        assert winner == by_app.unit_id
+        assert app.status_code == 200, app.text
+        assert texted == f"SIAGA {code}: sudah diambil unit lain. Terima kasih"
+    # Asked again afterwards, the SMS officer hears the same.
+    again = await reply(api, by_sms.phone, f"1 {code}")
+    if winner == by_sms.unit_id:
+        assert again == f"SIAGA {code}: unit Anda sudah menerima tawaran ini"
+    else:
+        assert again == f"SIAGA {code}: sudah diambil unit lain. Terima kasih"
+
+
+async def test_wrong_numbers_unknown_and_stale_codes_get_a_clear_answer_and_change_nothing(live: Live) -> None:
+    api = live.api
+    admin = await api.staff(Role.ADMIN)
+    await direct_offers(api, admin, size=1)
+    asep = await officer_with_phone(api, admin, "COBLONG-SMS-3")
+    other = await officer_with_phone(api, admin, "COBLONG-SMS-4")  # off duty: never offered
+    resident = await api.resident()
+    await on_duty_near(live, asep, *NEAR)
+    alert = await api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
+    code = await offer_code(api, asep)
+    unknown = next(c for c in ("1000", "9999", "5555") if c != code)
+
+    assert (await reply(api, resident.phone, f"1 {code}")).startswith(
+        "SIAGA: nomor ini tidak terdaftar sebagai nomor petugas"
+    )
+    assert await reply(api, other.phone, f"1 {code}") == f"SIAGA {code}: kode ini bukan untuk nomor Anda"
+    assert (
+        await reply(api, asep.phone, f"1 {unknown}") == f"SIAGA {unknown}: kode tidak dikenal atau sudah tidak berlaku"
+    )
+    assert await reply(api, asep.phone, f"2 {code}") == (
+        f"SIAGA {code}: kejadian ini tidak ditugaskan ke unit Anda. Balas 1 {code} untuk terima"
+    )
+    assert (await alert_state(api, admin, alert["id"]))["state"] == "new"
+
+    # The offer runs out (as the clock would make it): the code is stale, and says so.
+    async with api.runtime.unit_of_work() as session:
+        past = utcnow() - timedelta(seconds=1)
+        await session.execute(update(Alert).where(Alert.id == uuid.UUID(alert["id"])).values(offer_due_at=past))
+    api.runtime.timers.wake()
+
+    async def expired() -> bool:
+        return [o for o in (await api.get(asep, "/offers")).json() if o["alert_id"] == alert["id"]] == []
+
+    await eventually(expired, what="the offer to expire")
+    assert await reply(api, asep.phone, f"1 {code}") == (
+        f"SIAGA {code}: tawaran sudah habis waktu dan diteruskan ke unit lain"
+    )
+    shown = await alert_state(api, admin, alert["id"])
+    assert (shown["state"], shown["unit_id"]) == ("new", None)
+    # Messages that are not an officer's reply are left to the other handlers.
+    message = InboundSMS(id=0, sender=asep.phone, text="TOLONG di pasar", received_at=utcnow(), gateway="dev")
+    assert await answer_offer(api.runtime, message) is None
+
+
+async def test_an_officer_with_an_open_stream_gets_no_offer_sms(live: Live) -> None:
+    api = live.api
+    admin = await api.staff(Role.ADMIN)
+    await direct_offers(api, admin)
+    watching = await officer_with_phone(api, admin, "COBLONG-APP-5")
+    away = await officer_with_phone(api, admin, "COBLONG-SMS-5", language="en")
+    await on_duty_near(live, watching, *NEAR)
+    await on_duty_near(live, away, *NEAR)
+    async with stream(live, "officer", watching) as phone:
+        alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+        offered = await phone.event("offered", alert["id"])
+        assert {watching.unit_id, away.unit_id} <= set(offered["event"]["data"]["unit_ids"])
+
+        # Both offers were made together: the SMS to the one away means the other's was decided too.
+        async def texted() -> list[str]:
+            return texts_to(api, away.phone)
+
+        [english] = await eventually(texted, what="the offer SMS to the officer away")
+        found = re.fullmatch(r"SIAGA (\d{4}): crime in Coblong, \d+ m away\. Reply 1 \1 to accept", english)
+        assert found is not None, english
+        assert texts_to(api, watching.phone) == []
+    # Their answers are in their language too.
+    answered = await reply(api, away.phone, f"1 {found[1]}")
+    assert answered.startswith(f"SIAGA {found[1]}: assigned to you: crime in Coblong. Map: ")
