@@ -755,6 +755,24 @@ def sms(
         typer.echo(f"{row['at']}  {row['to']}  {row['body']}")
 
 
+@app.command("sms-receive")
+def sms_receive(
+    text: Annotated[str, typer.Argument(help="The message, e.g. 'TOLONG di pasar'")],
+    sender: Annotated[str, typer.Option("--from", help="The sender's number, e.g. +6281234567890")],
+) -> None:
+    """Make an SMS arrive at Gammu's dummy phone (SIAGA_SMS_GAMMU_CONFIG with model = dummy), as if a phone had sent
+    it: gammu-smsd moves it to its inbox and Siaga handles it. For trying the SMS channel without a GSM modem."""
+    from siaga.sms.gammu import deliver_to_dummy_phone
+
+    settings = load_settings()
+    try:
+        path = deliver_to_dummy_phone(settings.sms_gammu_config, sender=sender, text=text)
+    except (OSError, ValueError) as exc:
+        typer.secho(str(exc), err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    typer.echo(f"delivered to the dummy phone: {path}")
+
+
 @app.command()
 def watch(
     stream: Annotated[str, typer.Argument(help="console, officer or resident")],
@@ -809,6 +827,62 @@ def _display_url(url: str) -> str:
         user = credentials.split(":", 1)[0]
         return f"{scheme}://{user}@{host}"
     return url
+
+
+tracker_app = typer.Typer(no_args_is_help=True, help="GPS trackers and Traccar Client phones (OsmAnd, at /osmand).")
+app.add_typer(tracker_app, name="tracker")
+
+
+@tracker_app.command("add")
+def tracker_add(
+    device_id: Annotated[str, typer.Argument(help="The identifier the tracker sends (id=, deviceid=)")],
+    resident: Annotated[str | None, typer.Option(help="The resident's phone: alarm=sos raises their SOS")] = None,
+    unit: Annotated[str | None, typer.Option(help="The unit's callsign: its positions move the unit")] = None,
+    label: Annotated[str, typer.Option(help="A name to know it by")] = "",
+) -> None:
+    """Register a tracker for a resident or a unit (audited)."""
+    from siaga.db import transaction
+    from siaga.trackers import service as trackers
+    from siaga.trackers.schemas import TrackerCreate
+
+    try:
+        body = TrackerCreate(device_id=device_id, label=label, resident_phone=resident, unit_callsign=unit)
+    except ValidationError as exc:
+        raise typer.BadParameter(exc.errors()[0]["msg"], param_hint="DEVICE_ID") from exc
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            tracker = await trackers.add(
+                session,
+                settings=settings,
+                device_id=body.device_id,
+                label=body.label,
+                resident_phone=body.resident_phone,
+                unit_callsign=body.unit_callsign,
+                by=_command_line(),
+            )
+        holder = f"unit {tracker.unit_callsign}" if tracker.unit_callsign else f"resident {tracker.resident_phone}"
+        typer.echo(f"tracker {tracker.device_id} registered for {holder} (id {tracker.id})")
+
+    _run(work)
+
+
+@tracker_app.command("list")
+def tracker_list() -> None:
+    """Every tracker: id, device id, holder, enabled (audited: it names residents)."""
+    from siaga.db import transaction
+    from siaga.trackers import service as trackers
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            found = await trackers.listing(session, by=_command_line())
+        for t in found:
+            holder = f"unit {t.unit_callsign}" if t.unit_callsign else f"resident {t.resident_phone}"
+            state = "enabled" if t.enabled else "disabled"
+            typer.echo(f"{t.id}\t{t.device_id}\t{holder}\t{state}\t{t.label}")
+
+    _run(work)
+
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ from siaga.hub import Hub, HubLagged, hub_from_url
 from siaga.notify import service as notify
 from siaga.notify.consent import ContactRules
 from siaga.notify.push import PushSender, RecordingPush, WebPush
-from siaga.notify.sms import DevSMS, HttpSMS, SMSSender, dev_sms_path
+from siaga.notify.sms import DevSMS, GammuSMS, HttpSMS, SMSSender, dev_sms_path
 from siaga.ops import retention
 from siaga.realtime.feed import EventFeed, FeedItem, poke
 from siaga.realtime.guard import StreamSessions
@@ -38,10 +38,13 @@ from siaga.realtime.outbox import HubOutbox
 from siaga.realtime.presence import OfficersStreaming
 from siaga.realtime.wire import WireCache
 from siaga.responders.live import LiveUnits
+from siaga.sms import inbound
+from siaga.sms.gammu import GammuInbox
 
 log = logging.getLogger("siaga.runtime")
 
 DELIVERY_RETRY_S = 5.0
+SMS_PENDING_S = 10.0
 FIRST_PURGE_S = 300.0
 # "a session was revoked": every process forgets the principals it remembers and ends the streams of ended sessions
 SESSIONS_CHANNEL = "siaga.sessions"
@@ -102,6 +105,15 @@ class Runtime:
         # interval (a deployment a day, a crash loop) still purges.
         every = self.settings.retention_purge_interval_seconds
         self.purges = Loop("retention-purge", self.purge, interval=every, first_after=min(every, FIRST_PURGE_S))
+        # SMS in: a GSM modem's inbox read every second (Gammu SMSD), or the messages an HTTP provider's webhook
+        # recorded whose handling failed, tried again. make demo (the dev adapter) has neither.
+        self.sms_inbox: Loop | None = None
+        if self.settings.sms_adapter == "gammu":
+            gammu = GammuInbox(self, self.settings.sms_gammu_config)
+            every_s = self.settings.sms_gammu_interval_seconds
+            self.sms_inbox = Loop("sms-inbox", gammu.poll, interval=every_s, first_after=0.0)
+        elif self.settings.sms_adapter == "http":
+            self.sms_inbox = Loop("sms-pending", partial(inbound.handle_pending, self), interval=SMS_PENDING_S)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -160,6 +172,8 @@ class Runtime:
         self.retries.start()
         self.purges.start()
         self.ingest.start()
+        if self.sms_inbox is not None:
+            self.sms_inbox.start()
         self._revocations = asyncio.create_task(self._follow_revocations(), name="sessions-follow")
         self.stream_sessions.start()
         self.heap.start()  # last: what start-up built is long-lived
@@ -173,6 +187,8 @@ class Runtime:
             await asyncio.gather(self._revocations, return_exceptions=True)
             self._revocations = None
         await self.stream_sessions.stop()
+        if self.sms_inbox is not None:
+            await self.sms_inbox.stop()  # before the SOS writer: what it holds is raised, or read again at start
         await self.ingest.stop()
         await self.purges.stop()
         await self.retries.stop()
@@ -306,6 +322,8 @@ class Runtime:
 
 
 def build_sms(settings: Settings) -> SMSSender:
+    if settings.sms_adapter == "gammu":
+        return GammuSMS(config=settings.sms_gammu_config, inject=settings.sms_gammu_inject)
     if settings.sms_adapter == "http":
         return HttpSMS(
             url=settings.sms_http_url,
