@@ -16,7 +16,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEV_SECRET_KEY = "siaga-development-secret-key-do-not-use-in-production"  # noqa: S105 - refused outside dev
-# Standard Webhooks' format (whsec_ and base64); refused outside development mode with the http SMS adapter.
+# The SMS webhook's secret in development mode when none is set (Standard Webhooks' format: whsec_ and base64); refused
+# outside development mode.
 DEV_SMS_WEBHOOK_SECRET = "whsec_c2lhZ2EtZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQ="  # noqa: S105
 MIN_AUDIT_DAYS = 365  # an audit log kept less than a year cannot answer for last year's decisions
 
@@ -123,9 +124,10 @@ class Settings(BaseSettings):
     sms_http_token: SecretStr = SecretStr("")
     sms_sender: str = "SIAGA"
     sms_webhook_secret: SecretStr = Field(
-        default=SecretStr(DEV_SMS_WEBHOOK_SECRET),
+        default=SecretStr(""),
         description="The HTTP provider's webhook signing secret (Standard Webhooks: whsec_ and base64); inbound "
-        "messages and delivery receipts signed with another, or more than 5 minutes off, are refused",
+        "messages and delivery receipts signed with another, or more than 5 minutes off, are refused. Empty: the "
+        "webhook is off (in development mode it takes the development secret)",
     )
     sms_gammu_config: Path = Field(
         default=Path("/etc/gammu-smsdrc"),
@@ -311,12 +313,18 @@ class Settings(BaseSettings):
                 "SIAGA_SMS_ADAPTER=dev only records messages; configure a real adapter "
                 "(SIAGA_SMS_ADAPTER=http with SIAGA_SMS_HTTP_URL, or SIAGA_SMS_ADAPTER=gammu) or set SIAGA_DEV_MODE=1"
             )
-        if self.sms_adapter == "http" and self.sms_webhook_secret.get_secret_value() == DEV_SMS_WEBHOOK_SECRET:
+        if self.sms_webhook_secret.get_secret_value() == DEV_SMS_WEBHOOK_SECRET:
             raise InsecureSettings(
                 "SIAGA_SMS_WEBHOOK_SECRET is the development default; set the signing secret your SMS provider "
                 "gave you (whsec_...) or set SIAGA_DEV_MODE=1"
             )
         return self
+
+    @property
+    def webhook_secret(self) -> str:
+        """The SMS webhook's signing secret: the one set, else in development mode the development one; empty: off."""
+        secret = self.sms_webhook_secret.get_secret_value()
+        return secret or (DEV_SMS_WEBHOOK_SECRET if self.dev_mode else "")
 
     @property
     def requires_second_factor(self) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from siaga.config import Settings
+from siaga.config import DEV_SMS_WEBHOOK_SECRET, Settings
 from siaga.notify.sms import _is_gsm7
 from siaga.sms import gammu, inbound, keyword
 
@@ -141,7 +141,10 @@ def test_the_development_webhook_secret_is_refused_outside_development_mode() ->
         "sms_http_url": "http://sms.invalid/",
     }
     with pytest.raises(ValidationError, match="SIAGA_SMS_WEBHOOK_SECRET is the development default"):
-        Settings(**production)
+        Settings(**production, sms_webhook_secret=DEV_SMS_WEBHOOK_SECRET)
     with pytest.raises(ValidationError, match="whsec_ and base64"):
         Settings(dev_mode=True, sms_webhook_secret="not base64!")
-    Settings(**production, sms_webhook_secret="whsec_" + "c2VjcmV0LWZyb20tdGhlLXByb3ZpZGVyLTEyMzQ1Ng==")
+    assert Settings(**production).webhook_secret == ""  # none set: the webhook is off
+    assert Settings(dev_mode=True).webhook_secret == DEV_SMS_WEBHOOK_SECRET  # make demo takes signed webhooks
+    provider = "whsec_" + "c2VjcmV0LWZyb20tdGhlLXByb3ZpZGVyLTEyMzQ1Ng=="
+    assert Settings(**production, sms_webhook_secret=provider).webhook_secret == provider

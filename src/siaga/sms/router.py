@@ -74,7 +74,7 @@ class WebhookAnswer(BaseModel):
 async def provider_webhook(request: Request, runtime: RuntimeDep) -> WebhookAnswer:
     """An inbound SMS or a delivery receipt from the HTTP SMS provider, signed (Standard Webhooks)."""
     settings = runtime.settings
-    secret = settings.sms_webhook_secret.get_secret_value()
+    secret = settings.webhook_secret
     if (settings.sms_adapter != "http" and not settings.dev_mode) or not secret.removeprefix("whsec_"):
         raise NotFound(
             "the SMS webhook is off: set SIAGA_SMS_ADAPTER=http and SIAGA_SMS_WEBHOOK_SECRET", code="sms.webhook_off"
