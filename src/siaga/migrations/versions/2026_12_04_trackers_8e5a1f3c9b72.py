@@ -4,7 +4,7 @@ A tracker reports over the OsmAnd protocol with its own identifier: a resident's
 ``alarm=sos``, a unit's tracker moves the unit. Administrators keep the registry; a disabled tracker is refused.
 
 Revision ID: 8e5a1f3c9b72
-Revises: 6a1d9e4b2c87
+Revises: 5e2b7c9a4d18
 Create Date: 2026-12-04 12:10:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import siaga.db
 
 revision: str = "8e5a1f3c9b72"
-down_revision: str | None = "6a1d9e4b2c87"
+down_revision: str | None = "5e2b7c9a4d18"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
