@@ -6,7 +6,7 @@ for the reply's look-up; offers from before have none. A staff member's ``langua
 those SMS are written in; everyone until now reads Bahasa Indonesia.
 
 Revision ID: 6a1d9e4b2c87
-Revises: 5e2b7c9a4d18
+Revises: 8e5a1f3c9b72
 Create Date: 2026-12-04 12:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "6a1d9e4b2c87"
-down_revision: str | None = "5e2b7c9a4d18"
+down_revision: str | None = "8e5a1f3c9b72"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
