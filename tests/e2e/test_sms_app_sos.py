@@ -19,14 +19,12 @@ from siaga.alerts.models import Alert, AlertEvent
 from siaga.db import utcnow
 from siaga.runtime import Runtime
 from siaga.sms import inbound, sos_message
-from siaga.sms.inbound import InboundSMS
 from siaga.sms.sos_message import AppSOS
 from tests.conftest import Api, Person, new_phone, sos_body
 from tests.integration.test_dispatch import COBLONG, city
 
 __all__ = ["city"]  # the fixture, used by name
 PRESSED = datetime(2026, 12, 4, 12, 0, 5, tzinfo=UTC)
-_received = iter(range(1, 1_000_000))
 
 
 async def _sign_up(api: Api, *, language: str = "id") -> tuple[Person, str]:
@@ -51,13 +49,11 @@ def _message(key: str, alert_id: uuid.UUID, *, where: tuple[float, float] | None
 
 
 async def text_siaga(runtime: Runtime, sender: str, text: str) -> str:
-    """Hand an SMS to the handlers in order, as the gateway pipeline does; the reply of the one that claimed it."""
-    sms = InboundSMS(id=next(_received), sender=sender, text=text, received_at=utcnow(), gateway="dev")
-    for handler in inbound.HANDLERS:
-        reply = await handler(runtime, sms)
-        if reply is not None:
-            return reply
-    raise AssertionError(f"no handler claimed {text!r}")
+    """An SMS arriving from a gateway, through the whole inbound pipeline: the reply to its sender."""
+    handled = await inbound.receive(runtime, gateway="dev", gateway_id=str(uuid.uuid4()), sender=sender, text=text)
+    assert handled is not None, "the SMS's handling failed"
+    assert handled.handler == "app_sos.handle", handled
+    return handled.reply
 
 
 async def _flags(api: Api, alert_id: uuid.UUID) -> list[str]:
