@@ -201,7 +201,10 @@ class Settings(BaseSettings):
         default=730.0, description="Audit records are deleted after this; at least a year (365)"
     )
     retention_sms_days: float = Field(
-        default=30.0, gt=0, description="The bodies and numbers of sent or failed SMS and pushes are blanked after"
+        default=30.0,
+        gt=0,
+        description="The bodies and numbers of sent or failed SMS and pushes, and of SMS received and handled, are "
+        "blanked after",
     )
     retention_device_days: float = Field(
         default=90.0,

@@ -112,3 +112,28 @@ async def test_a_sender_that_is_not_a_number_is_recorded_and_never_answered(db: 
 async def _rows(runtime: Runtime) -> dict[int, InboundMessage]:
     async with runtime.read_sessions() as session:
         return {row.id: row for row in (await session.scalars(select(InboundMessage))).all()}
+
+
+async def test_the_hourly_purge_blanks_old_messages_received_and_keeps_one_not_handled_yet(db: Runtime) -> None:
+    async def never(context: Context, sms: InboundSMS) -> str | None:
+        raise RuntimeError("not yet")
+
+    await inbound.receive(db, gateway="gammu", gateway_id=f"{SENDER}:20261101:aa", sender=SENDER, text="halo")
+    await inbound.receive(
+        db, gateway="gammu", gateway_id=f"{SENDER}:20261101:bb", sender=SENDER, text="TOLONG", handlers=[never]
+    )
+    await inbound.receive(db, gateway="gammu", gateway_id=f"{SENDER}:20261204:cc", sender=SENDER, text="halo lagi")
+    old = utcnow() - timedelta(days=db.settings.retention_sms_days + 1)
+    async with db.unit_of_work() as session:
+        await session.execute(
+            update(InboundMessage).where(InboundMessage.gateway_id.like("%:20261101:%")).values(recorded_at=old)
+        )
+
+    await db.purge()
+
+    rows = sorted((await _rows(db)).values(), key=lambda row: row.id)
+    purged, waiting, recent = rows
+    assert (purged.text, purged.sender, purged.reply, purged.gateway_id) == ("", "", "", f"purged-{purged.id}")
+    assert (purged.handler, purged.handled_at is not None) == (inbound.HELP, True)  # what happened stays
+    assert (waiting.text, waiting.sender) == ("TOLONG", SENDER)  # never handled: kept until it is
+    assert (recent.text, recent.sender) == ("halo lagi", SENDER)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Integer, Select, String, cast, column, delete, literal, or_, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts.models import AuthSession, LoginAttempts, OneTimeCode
@@ -25,7 +25,7 @@ from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.audit.models import AuditRecord, DenialWindow
 from siaga.config import Settings
-from siaga.db import utcnow
+from siaga.db import UTCDateTime, utcnow
 from siaga.notify.models import OutboundMessage
 from siaga.responders import service as responders
 from siaga.responders.models import PositionRecord
@@ -189,7 +189,8 @@ async def remove_alert_details(session: AsyncSession, alert_ids: Select[uuid.UUI
 
 
 async def _sms_bodies(session: AsyncSession, *, sent_before: datetime) -> int:
-    """Messages no longer waiting to be sent keep their status and times, not their words or number."""
+    """Messages no longer waiting to be sent keep their status and times, not their words or number; messages
+    received and handled keep when they came and which handler took them, not their words, sender or reply."""
     result = await session.execute(
         update(OutboundMessage)
         .where(
@@ -199,7 +200,31 @@ async def _sms_bodies(session: AsyncSession, *, sent_before: datetime) -> int:
         )
         .values(body="", recipient="")
     )
-    return _count(result)
+    received = await session.execute(
+        update(_SMS_INBOUND)
+        .where(
+            _SMS_INBOUND.c.recorded_at < sent_before,
+            _SMS_INBOUND.c.handled_at.is_not(None),
+            _SMS_INBOUND.c.sender != "",
+        )
+        # The gateway's id names the sender too (Gammu's does); it stays unique as the record's own.
+        .values(text="", sender="", reply="", gateway_id=literal("purged-") + cast(_SMS_INBOUND.c.id, String))
+    )
+    return _count(result) + _count(received)
+
+
+# ``siaga.sms``'s record of each SMS received (sms.models.InboundMessage), named here without importing that package:
+# it sits beside this one, above the packages ops may import.
+_SMS_INBOUND = table(
+    "sms_inbound",
+    column("id", Integer),
+    column("gateway_id", String),
+    column("sender", String),
+    column("text", String),
+    column("reply", String),
+    column("recorded_at", UTCDateTime),
+    column("handled_at", UTCDateTime),
+)
 
 
 async def _device_events(session: AsyncSession, *, ended_before: datetime) -> int:
