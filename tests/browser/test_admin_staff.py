@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.async_api import Dialog, expect
 
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Role
+from siaga.accounts.models import Role, Staff
 from siaga.agencies import service as agencies
 from tests.browser.conftest import Site
 from tests.browser.test_admin import log_in
@@ -52,11 +52,16 @@ async def test_an_admin_finds_edits_resets_and_deactivates_a_staff_member_among_
     await expect(editor).to_be_in_viewport()
     await editor.get_by_label("Nama", exact=True).fill("Operator Sasaran Baru")
     await editor.get_by_label("Telepon").fill("0812-3333-4444")
+    await editor.get_by_label("Bahasa SMS").select_option("en")  # Siaga's SMS to them (an officer's offers)
     await editor.get_by_role("button", name="Simpan perubahan").click()
     await expect(editor.get_by_role("status")).to_have_text("Perubahan disimpan.")
     await expect(staff).to_contain_text("Operator Sasaran Baru")
     changed = (await site.api.get(target, "/auth/me")).json()
     assert changed["name"] == "Operator Sasaran Baru"  # a new name keeps them signed in
+    async with site.api.runtime.read_sessions() as session:
+        record = await session.get(Staff, int(target.id))
+        assert record is not None
+        assert (record.phone, record.language) == ("+6281233334444", "en")
 
     # A new password: the old one no longer lets them in.
     await editor.get_by_label("Kata sandi baru").fill("kata-sandi-baru-sekali")
