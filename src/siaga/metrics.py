@@ -78,9 +78,10 @@ POSITION_UPDATES = Counter(
 
 TRACKER_REPORTS = Counter(
     "siaga_tracker_reports",
-    "OsmAnd reports from GPS trackers and Traccar Client, by outcome (position: a unit moved or a report taken; sos: "
-    "an SOS raised or found raised; off_duty: a unit's position not kept; unknown: a device id nobody registered; "
-    "disabled: a disabled tracker; invalid: no device id, no position or a malformed value)",
+    "OsmAnd reports from GPS trackers and Traccar Client, by outcome (position: a unit moved, or a resident's open "
+    "alert followed; sos: an SOS raised or found raised; off_duty: a unit's position not kept; not_kept: a resident's "
+    "position with no alert open; unknown: a device id nobody registered; disabled: a disabled tracker; invalid: no "
+    "device id, no position or a malformed value)",
     ["outcome"],
 )
 
@@ -88,7 +89,7 @@ for _kind in ("console", "officer", "resident"):
     STREAMS_OPEN.labels(_kind)  # every kind is reported, at 0 before its first stream
 for _cause in ("overflow", "reconnect"):
     HUB_LAGGED.labels(_cause)
-for _outcome in ("position", "sos", "off_duty", "unknown", "disabled", "invalid"):
+for _outcome in ("position", "sos", "off_duty", "not_kept", "unknown", "disabled", "invalid"):
     TRACKER_REPORTS.labels(_outcome)
 for _channel in ("sms", "push"):
     for _outcome in ("sent", "failed", "gone"):

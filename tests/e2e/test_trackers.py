@@ -173,12 +173,19 @@ async def test_a_residents_sos_is_one_alert_however_often_the_tracker_resends_it
             answer = await site.http.post("/osmand", params=report)
             assert (answer.status_code, answer.content) == (200, b""), answer.text
         created = await console.event("created")
+        # While the alert is open, the tracker's next positions follow it on the console's map, as the app's do.
+        moved = {"id": device, "lat": "-6.8921", "lon": "107.6111", "timestamp": str(EPOCH + 30), "accuracy": "6"}
+        assert (await site.http.post("/osmand", params=moved)).status_code == 200
+        followed = await console.until(lambda m: m["type"] == "alert_location")
     assert created["alert"]["channel"] == "tracker"
+    assert (followed["alert_id"], followed["lat"], followed["lon"]) == (created["alert"]["id"], -6.8921, 107.6111)
     alerts = (await api.get(operator, "/alerts", active="true")).json()
     mine = [a for a in alerts if a["resident"]["id"] == resident.id]
     assert len(mine) == 1, mine
     alert = mine[0]
-    assert (alert["channel"], alert["lat"], alert["lon"]) == ("tracker", COBLONG[0], COBLONG[1])
+    assert (alert["channel"], alert["lat"], alert["lon"]) == ("tracker", -6.8921, 107.6111)
+    trail = (await api.get(operator, f"/alerts/{alert['id']}/trail")).json()
+    assert [(p["lat"], p["lon"]) for p in trail] == [COBLONG, (-6.8921, 107.6111)], trail
     assert alert["jurisdiction_name"] == "Coblong"
     # The same SOS as Traccar Client's JSON is the same alert too; a later SOS joins the open one.
     later = {**report, "timestamp": str(EPOCH + 60)}
@@ -241,7 +248,9 @@ async def test_a_disabled_tracker_is_refused_until_enabled_and_every_change_is_a
         (tracker["device_id"], "Warga Uji", resident.phone)
     ]
     report = {"id": tracker["device_id"], "lat": "-6.9", "lon": "107.6"}
-    assert (await site.http.get("/osmand", params=report)).status_code == 200
+    before = counted("not_kept")
+    assert (await site.http.get("/osmand", params=report)).status_code == 200  # no alert open: not kept
+    assert counted("not_kept") - before == 1
 
     off = await api.http.patch(f"/api/v1/trackers/{tracker['id']}", json={"enabled": False}, headers=admin.headers)
     assert (off.status_code, off.json()["enabled"]) == (200, False)

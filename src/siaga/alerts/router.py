@@ -222,17 +222,7 @@ async def send_locations(
     async with runtime.unit_of_work() as session:
         stored = await service.append_trail(session, principal=principal, alert_id=alert_id, body=body)
         alert = await service.get_visible(session, principal, alert_id)
-        position = AlertPosition(
-            alert_id=alert.id,
-            resident_id=alert.resident_id,
-            agency_id=alert.agency_id,
-            jurisdiction_id=alert.jurisdiction_id,
-            unit_id=alert.unit_id,
-            lat=alert.lat,
-            lon=alert.lon,
-            accuracy_m=alert.accuracy_m,
-            at=alert.located_at or alert.updated_at,
-        )
+        position = AlertPosition.of(alert)
     await runtime.positions.publish(position)
     return TrailAccepted(stored=stored, active=True)
 

@@ -414,6 +414,24 @@ async def append_trail(session: AsyncSession, *, principal: Principal, alert_id:
         raise Forbidden("only the resident's phone sends the alert's location", code="alert.not_yours")
     if AlertState(alert.state) in domain.CLOSED_STATES:
         raise Conflict("the alert is closed; location is no longer shared", code="alert.closed")
+    return await _extend_trail(session, alert, body)
+
+
+async def follow_resident(session: AsyncSession, *, resident_id: uuid.UUID, body: TrailIn) -> Alert | None:
+    """A channel's positions of a resident (a GPS tracker of theirs) on their active alert's trail, as the phone's
+    are; the alert, or None if they have none open (their position is then nobody's business)."""
+    alert = await session.scalar(
+        select(Alert)
+        .where(Alert.resident_id == resident_id, Alert.state.in_([s.value for s in domain.ACTIVE_STATES]))
+        .order_by(Alert.created_at)
+        .limit(1)
+    )
+    if alert is not None:
+        await _extend_trail(session, alert, body)
+    return alert
+
+
+async def _extend_trail(session: AsyncSession, alert: Alert, body: TrailIn) -> int:
     now = utcnow()
     session.add_all(_trail_point(alert.id, point, body.battery, now) for point in body.points)
     newest = max(body.points, key=lambda p: p.recorded_at or now)

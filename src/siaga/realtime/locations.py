@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from siaga.alerts.models import Alert
 from siaga.hub import Hub, HubLagged
 
 log = logging.getLogger("siaga.locations")
@@ -33,6 +34,21 @@ class AlertPosition:
     lon: float
     accuracy_m: float | None
     at: datetime
+
+    @classmethod
+    def of(cls, alert: Alert) -> AlertPosition:
+        """Where the alert's resident is now, as its trail last moved it."""
+        return cls(
+            alert_id=alert.id,
+            resident_id=alert.resident_id,
+            agency_id=alert.agency_id,
+            jurisdiction_id=alert.jurisdiction_id,
+            unit_id=alert.unit_id,
+            lat=alert.lat,
+            lon=alert.lon,
+            accuracy_m=alert.accuracy_m,
+            at=alert.located_at or alert.updated_at,
+        )
 
     def encode(self) -> str:
         data = asdict(self)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import time
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -14,11 +15,14 @@ from fastapi import APIRouter, Path, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from siaga import metrics
+from siaga.alerts import service as alerts
 from siaga.alerts.ingest import Raced
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.deps import Admin, ClientIP, RuntimeDep
 from siaga.errors import BadRequest, Forbidden, NotFound
+from siaga.realtime.locations import AlertPosition
+from siaga.runtime import Runtime
 from siaga.schemas import error_responses
 from siaga.trackers import osmand, service
 from siaga.trackers.schemas import TrackerCreate, TrackerRead, TrackerUpdate
@@ -90,24 +94,42 @@ async def report(request: Request, runtime: RuntimeDep, ip: ClientIP) -> Respons
         with contextlib.suppress(IntegrityError, Raced):
             await runtime.ingest.submit(raising)
         metrics.TRACKER_REPORTS.labels("sos").inc()
-        return Response(status_code=status.HTTP_200_OK)
-    if not sent.has_position:
+    elif not sent.has_position:
         metrics.TRACKER_REPORTS.labels("invalid").inc()
         raise BadRequest("no position: send lat= and lon= (or location=lat,lon)", code="tracker.no_position")
-    if holder.unit_id is not None:
-        if sent.sos:
-            # An officer's alarm has no alert of its own yet: said loudly, and the position is still taken.
-            log.error(
-                "SOS from unit tracker %r (unit %s): officers' alarms are not raised", holder.device_id, holder.unit_id
-            )
-        if not await runtime.units.on_duty(holder.unit_id):
-            # Off duty, a unit's position is nobody's business: not kept, and answered 200 so the tracker does not
-            # keep resending it.
-            metrics.TRACKER_REPORTS.labels("off_duty").inc()
-            return Response(status_code=status.HTTP_200_OK)
-        runtime.units.submit(service.position_fix(holder, sent, now=now))
-    metrics.TRACKER_REPORTS.labels("position").inc()
+    elif holder.unit_id is not None:
+        await _move_unit(runtime, holder, sent, now=now)
+    else:
+        await _follow_resident(runtime, holder, sent)
     return Response(status_code=status.HTTP_200_OK)
+
+
+async def _move_unit(runtime: Runtime, holder: service.Holder, sent: osmand.Report, *, now: datetime) -> None:
+    """The unit's position, by the officer app's own path, while an officer of it is on duty. Off duty a unit's
+    position is nobody's business: not kept (and answered 200, so the tracker does not keep resending it)."""
+    assert holder.unit_id is not None
+    if sent.sos:
+        # An officer's alarm has no alert of its own yet: said loudly, and the position is still taken.
+        log.error(
+            "SOS from unit tracker %r (unit %s): officers' alarms are not raised", holder.device_id, holder.unit_id
+        )
+    if not await runtime.units.on_duty(holder.unit_id):
+        metrics.TRACKER_REPORTS.labels("off_duty").inc()
+        return
+    runtime.units.submit(service.position_fix(holder, sent, now=now))
+    metrics.TRACKER_REPORTS.labels("position").inc()
+
+
+async def _follow_resident(runtime: Runtime, holder: service.Holder, sent: osmand.Report) -> None:
+    """A resident's position follows their open alert, on its trail and live to the consoles, as their phone's does;
+    with no alert open it is not kept."""
+    assert holder.resident_id is not None
+    async with runtime.unit_of_work() as session:
+        alert = await alerts.follow_resident(session, resident_id=holder.resident_id, body=service.trail(sent))
+        position = AlertPosition.of(alert) if alert is not None else None
+    if position is not None:
+        await runtime.positions.publish(position)
+    metrics.TRACKER_REPORTS.labels("position" if position is not None else "not_kept").inc()
 
 
 async def _decoded(request: Request) -> osmand.Report:

@@ -17,6 +17,7 @@ from siaga.accounts.residents import normalize_phone
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts import domain
 from siaga.alerts.domain import Caller, CallerKind, Category, Position, RaiseRequest
+from siaga.alerts.schemas import LocationIn, TrailIn
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
@@ -29,7 +30,9 @@ from siaga.trackers.schemas import TrackerRead
 CHANNEL = "tracker"
 # The namespace of a report's alert id: the same device and time (a report sent again) is the same id, so one alert.
 REPORT_NAMESPACE = uuid.UUID("5b0f3d2e-7c41-4e0a-9a7e-3f1c2b8d6e90")
-MAX_SPEED_MPS = 100.0  # as the officer app's positions: beyond this a tracker's speed is noise, kept as unknown
+# As the officer app's and the resident app's positions: beyond these a tracker's figure is noise, kept as unknown.
+MAX_SPEED_MPS = 100.0
+MAX_ACCURACY_M = 100_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,17 +141,28 @@ def position_fix(holder: Holder, report: Report, *, now: datetime) -> PositionFi
     assert report.lat is not None
     assert report.lon is not None
     speed = report.speed_mps if report.speed_mps is not None and report.speed_mps <= MAX_SPEED_MPS else None
-    accuracy = report.accuracy_m if report.accuracy_m is not None and report.accuracy_m <= 100_000 else None
     return PositionFix(
         unit_id=holder.unit_id,
         staff_id=None,
         lat=report.lat,
         lon=report.lon,
-        accuracy_m=accuracy,
+        accuracy_m=_accuracy(report),
         speed_mps=speed,
         battery=report.battery,
         recorded_at=report.recorded_at or now,
     )
+
+
+def trail(report: Report) -> TrailIn:
+    """A resident's tracker's report as a point of their alert's trail, as their phone sends it."""
+    assert report.lat is not None
+    assert report.lon is not None
+    point = LocationIn(lat=report.lat, lon=report.lon, accuracy_m=_accuracy(report), recorded_at=report.recorded_at)
+    return TrailIn(points=[point], battery=report.battery)
+
+
+def _accuracy(report: Report) -> float | None:
+    return report.accuracy_m if report.accuracy_m is not None and report.accuracy_m <= MAX_ACCURACY_M else None
 
 
 async def add(
