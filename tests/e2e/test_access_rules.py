@@ -332,6 +332,17 @@ async def verify_fresh_phone(cast: Cast, role: str, succeeds: bool) -> Call:
     return Call(json={"phone": phone, "code": await sent_code(cast.api, answer.json()["phone"])})
 
 
+COUNTER_NIK = "3273024506900001"  # Coblong, a woman born 5 June 1990
+
+
+async def at_the_counter(cast: Cast, role: str, succeeds: bool) -> Call:
+    """A phone the crew asked a counter code for, and that code (read out by its owner)."""
+    body = {"phone": new_phone(), "name": "Warga Loket", "nik": COUNTER_NIK}
+    answer = await cast.api.http.post(f"{API}/residents/counter/code", json=body, headers=cast.crew.headers)
+    assert answer.status_code == 202, answer.text
+    return Call(json={**body, "code": await sent_code(cast.api, answer.json()["phone"])})
+
+
 async def sent_code(api: Api, phone_e164: str) -> str:
     """The code in the newest SMS to the number. The SMS may still be on its way when the request is answered (a
     background delivery of the same message can win the claim), so wait for it a moment."""
@@ -343,10 +354,9 @@ async def sent_code(api: Api, phone_e164: str) -> str:
     return api.last_code(phone_e164)
 
 
-async def _new_tracker(cast: Cast, holder: Person | None = None) -> dict[str, Any]:
-    """A tracker of the owner's (or of ``holder``), registered by the crew: a fresh one per cell (cells disable and
-    remove them)."""
-    body = {"device_id": unique("TRK-"), "resident_phone": (holder or cast.owner).phone}
+async def _new_tracker(cast: Cast) -> dict[str, Any]:
+    """A tracker of the owner's, registered by the crew: a fresh one per cell (cells disable and remove them)."""
+    body = {"device_id": unique("TRK-"), "resident_phone": cast.owner.phone}
     answer = await cast.api.post(cast.crew, "/trackers", body)
     assert answer.status_code == 201, answer.text
     tracker: dict[str, Any] = answer.json()
@@ -365,12 +375,10 @@ def on_tracker(body: Body | None = None) -> Prepare:
 
 def tracker_report(*, as_json: bool) -> Prepare:
     """A registered tracker's position report (no SOS), as a query string or as Traccar Client's JSON: a tracker
-    signs in to nothing, so every caller's headers are beside the point. Its holder is a resident of its own (the
-    owner's tracker would follow the shared scene's alert)."""
+    signs in to nothing, so every caller's headers are beside the point."""
 
     async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
-        holder = (await made_residents(cast.api, 1))[0]
-        device_id = (await _new_tracker(cast, holder))["device_id"]
+        device_id = (await _new_tracker(cast))["device_id"]
         if as_json:
             coords = {"latitude": COBLONG[0], "longitude": COBLONG[1]}
             return Call(json={"device_id": device_id, "location": {"coords": coords}})
@@ -582,6 +590,14 @@ TABLE: tuple[Row, ...] = (
         plain(lambda c: {"phone": new_phone()}),
     ),
     Row("POST", f"{API}/residents/verify", Expect(A, A, A, A, A, A, A, A, A), verify_fresh_phone),
+    # Residents: registered at a counter (kelurahan or Polsek) by supervisors and administrators -----------------
+    Row(
+        "POST",
+        f"{API}/residents/counter/code",
+        Expect(401, 403, 403, 403, 403, 403, 403, 202, 202),
+        plain(lambda c: {"phone": new_phone(), "name": "Warga Loket", "nik": COUNTER_NIK}),
+    ),
+    Row("POST", f"{API}/residents/counter", Expect(401, 403, 403, 403, 403, 403, 403, 201, 201), at_the_counter),
     # Residents: their own profile -------------------------------------------------------------------------------
     Row("GET", f"{API}/residents/me", RESIDENTS_ONLY, check=is_own_profile),
     Row("PATCH", f"{API}/residents/me", RESIDENTS_ONLY, plain(lambda c: {"language": "id"}), is_own_profile),

@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy import select
 
-from siaga.accounts.models import Resident
+from siaga.accounts.models import Resident, Role
 from siaga.notify.sms import DevSMS
 from siaga.runtime import Runtime
 from siaga.sms import inbound
@@ -123,3 +123,32 @@ async def test_a_number_that_raised_an_sos_before_registering_keeps_its_account(
     registered = await _resident(runtime, phone)
     assert registered is not None
     assert (registered.id, registered.name, registered.nik) == (bare.id, "Siti", NIK)
+
+
+async def test_at_a_counter_staff_register_a_phone_that_answers_the_code(api: Api) -> None:
+    runtime = api.runtime
+    supervisor = await api.staff(Role.SUPERVISOR, "POLSEK-COBLONG")
+    phone = new_phone()
+    form = {"phone": phone, "name": "Ujang Loket", "nik": NIK}
+
+    bad_nik = await api.post(supervisor, "/residents/counter/code", {**form, "nik": "3273020513900001"})
+    assert bad_nik.status_code == 422, bad_nik.text
+    assert bad_nik.json()["error"]["code"] == "nik.birth_date"
+    asked = await api.post(supervisor, "/residents/counter/code", form)
+    assert asked.status_code == 202, asked.text
+    e164 = asked.json()["phone"]
+    [code] = _codes_to(runtime, e164)  # the app's own code SMS, and only for the good NIK
+    wrong = await api.post(supervisor, "/residents/counter", {**form, "code": "000000" if code != "000000" else "1"})
+    assert wrong.status_code == 422, wrong.text
+    assert await _resident(runtime, e164) is None
+
+    registered = await api.post(supervisor, "/residents/counter", {**form, "code": code})
+
+    assert registered.status_code == 201, registered.text
+    assert (registered.json()["name"], registered.json()["nik"], registered.json()["phone"]) == (
+        "Ujang Loket",
+        NIK,
+        e164,
+    )
+    again = await api.post(supervisor, "/residents/counter", {**form, "code": code})
+    assert again.status_code == 422  # the code is used up

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import security, sms_keys
 from siaga.accounts.models import OneTimeCode, Resident
-from siaga.accounts.residents import normalize_phone
+from siaga.accounts.residents import checked_nik, normalize_phone
 from siaga.accounts.sessions import NewSession, _open_session
 from siaga.accounts.turns import take_turns
 from siaga.audit import service as audit
@@ -87,6 +87,21 @@ async def request_code(session: AsyncSession, *, settings: Settings, phone_raw: 
     by = ActorContext.anonymous(phone, client_ip)
     await audit.record_for(session, by, action="resident.code_requested", target_type="phone", target_id=phone)
     return phone, message.id
+
+
+async def counter_code(
+    session: AsyncSession, *, settings: Settings, phone_raw: str, nik: str, by: ActorContext
+) -> tuple[str, int]:
+    """At a counter (a kelurahan or Polsek desk, ``by`` the staff member): check the NIK, then send the resident's
+    phone the app's own code SMS, within the same limits (the staff member counts as the asking address). Returns
+    the number in E.164 and the code SMS's id, to send after the commit."""
+    checked_nik(nik)
+    return await request_code(session, settings=settings, phone_raw=phone_raw, client_ip=counter_address(by))
+
+
+def counter_address(by: ActorContext) -> str:
+    """What the code limits count a counter's requests by: the staff member, not the desk's shared address."""
+    return f"counter:{by.id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from siaga.accounts.turns import take_turns
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
+from siaga.db import utcnow
 from siaga.errors import Invalid, NotFound
 from siaga.notify import contacts as contacts_consent
 
@@ -27,6 +28,14 @@ def normalize_phone(settings: Settings, raw: str, *, field: str = "phone") -> st
         return identity.normalize_phone(raw, default_region=settings.default_region)
     except identity.InvalidPhone as exc:
         raise Invalid(str(exc), code=exc.code, details={"field": field}) from exc
+
+
+def checked_nik(nik: str) -> identity.NIKInfo:
+    """What a NIK says (region, birth date, sex), or a 422 saying what is wrong with it."""
+    try:
+        return identity.parse_nik(nik)
+    except identity.InvalidNIK as exc:
+        raise Invalid(str(exc), code=exc.code, details={"field": "nik"}) from exc
 
 
 async def get_resident(session: AsyncSession, resident_id: uuid.UUID) -> Resident:
@@ -53,6 +62,28 @@ async def resident_for_number(session: AsyncSession, *, phone: str, by: ActorCon
     return resident, True
 
 
+async def register_number(
+    session: AsyncSession, *, settings: Settings, phone: str, name: str, nik: str, way: str, by: ActorContext
+) -> Resident:
+    """Register a number whose code was just answered, without the app (``way``: ``sms`` for DAFTAR, ``counter`` at
+    a kelurahan or Polsek counter): its resident (the bare account an earlier SOS made for it, or a new one), verified
+    now, with the name and NIK (checked, and a NIK another number holds flagged, as in the app). Audited."""
+    resident, _ = await resident_for_number(session, phone=phone, by=by)
+    resident.phone_verified_at = utcnow()
+    await update_profile(
+        session, settings=settings, resident=resident, changes=ResidentUpdate(name=name, nik=nik), by=by
+    )
+    await audit.record_for(
+        session,
+        by,
+        action="resident.registered",
+        target_type="resident",
+        target_id=str(resident.id),
+        detail={"way": way},
+    )
+    return resident
+
+
 async def emergency_contacts(session: AsyncSession, resident_id: uuid.UUID) -> list[EmergencyContact]:
     return list(
         (
@@ -74,10 +105,7 @@ async def update_profile(
     if changes.name is not None:
         resident.name = changes.name
     if changes.nik is not None:
-        try:
-            info = identity.parse_nik(changes.nik)
-        except identity.InvalidNIK as exc:
-            raise Invalid(str(exc), code=exc.code, details={"field": "nik"}) from exc
+        info = checked_nik(changes.nik)
         if info.nik != resident.nik:
             await _flag_contested_nik(session, resident=resident, nik=info.nik)
         resident.nik = info.nik

@@ -19,6 +19,8 @@ from siaga.accounts.schemas import (
     CodeRequest,
     CodeRequested,
     CodeVerify,
+    CounterRegistration,
+    CounterRegistrationCode,
     EmergencyContactRead,
     ModerationIn,
     ModerationRead,
@@ -132,6 +134,50 @@ async def verify_code(body: CodeVerify, runtime: RuntimeDep, ip: ClientIP, agent
         is_new=result.is_new,
         sms_key=result.sms_key or "",
     )
+
+
+@router.post(
+    "/residents/counter/code",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["residents"],
+    responses=error_responses(401, 403, 422, 429),
+)
+async def counter_code(
+    body: CounterRegistration, principal: Supervisor, runtime: RuntimeDep, ip: ClientIP
+) -> CodeRequested:
+    """At a counter: check the NIK and send the resident's phone the code SMS (the app's own, within its limits)."""
+    by = ActorContext.signed_in(principal, ip)
+    async with runtime.unit_of_work() as session:
+        phone, message_id = await accounts.counter_code(
+            session, settings=runtime.settings, phone_raw=body.phone, nik=body.nik, by=by
+        )
+    await notify.deliver(runtime.unit_of_work, runtime.senders, [message_id])
+    return CodeRequested(phone=phone, expires_in=runtime.settings.otp_ttl_seconds)
+
+
+@router.post(
+    "/residents/counter",
+    status_code=status.HTTP_201_CREATED,
+    tags=["residents"],
+    responses=error_responses(401, 403, 422),
+)
+async def register_at_counter(
+    body: CounterRegistrationCode, principal: Supervisor, runtime: RuntimeDep, ip: ClientIP
+) -> ResidentRead:
+    """At a counter: the code the resident's phone received registers the number with the name and NIK (a bare
+    account an earlier SOS by SMS made for it is completed). A wrong code is counted before it is refused."""
+    by = ActorContext.signed_in(principal, ip)
+    async with runtime.unit_of_work() as session:
+        phone = accounts.normalize_phone(runtime.settings, body.phone)
+        failure = await accounts.take_code(
+            session, settings=runtime.settings, phone=phone, code=body.code, client_ip=accounts.counter_address(by)
+        )
+        if failure is None:
+            resident = await accounts.register_number(
+                session, settings=runtime.settings, phone=phone, name=body.name, nik=body.nik, way="counter", by=by
+            )
+            return await resident_read(session, resident)
+    raise failure.error  # the wrong guess was counted and committed first
 
 
 @router.get("/residents/me", tags=["residents"], responses=error_responses(401, 403))

@@ -31,6 +31,18 @@ class CodeVerify(Model):
     code: Code
 
 
+class CounterRegistration(Model):
+    """A resident registered at a kelurahan or Polsek counter, without the app: their phone gets the code SMS."""
+
+    phone: PhoneIn
+    name: ShortText = Field(min_length=1)
+    nik: Annotated[str, Field(max_length=32)]
+
+
+class CounterRegistrationCode(CounterRegistration):
+    code: Code = Field(description="The code the resident's phone received, read out or shown at the counter")
+
+
 class TokenRead(ReadModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret

@@ -6,13 +6,22 @@ accounts``."""
 
 from __future__ import annotations
 
-from siaga.accounts.codes import RESEND_COOLDOWN, CodeFailure, request_code, take_code, verify_code
+from siaga.accounts.codes import (
+    RESEND_COOLDOWN,
+    CodeFailure,
+    counter_address,
+    counter_code,
+    request_code,
+    take_code,
+    verify_code,
+)
 from siaga.accounts.moderation import add_strike, appeal, moderation_history, set_suspended
 from siaga.accounts.pins import PIN_LOCK_PERIOD, PinCheck, PinEntry, hash_pins, read_pin_entry, set_pins, settle_pin
 from siaga.accounts.residents import (
     emergency_contacts,
     get_resident,
     normalize_phone,
+    register_number,
     resident_for_number,
     update_profile,
 )
@@ -49,6 +58,8 @@ __all__ = [
     "appeal",
     "check_password",
     "count_login_attempt",
+    "counter_address",
+    "counter_code",
     "create_staff",
     "create_unit",
     "emergency_contacts",
@@ -61,6 +72,7 @@ __all__ = [
     "open_staff_session",
     "principal_for_token",
     "read_pin_entry",
+    "register_number",
     "request_code",
     "resident_for_number",
     "revoke_session",

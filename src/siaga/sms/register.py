@@ -22,7 +22,6 @@ from sqlalchemy import select
 from siaga.accounts import identity
 from siaga.accounts import service as accounts
 from siaga.accounts.models import Resident
-from siaga.accounts.schemas import ResidentUpdate
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
@@ -167,17 +166,14 @@ async def code_reply(context: Context, sms: InboundSMS) -> str | None:
                 session, by, action="resident.login", outcome="failure", detail={"reason": failure.error.code}
             )
             return _refusal(failure.error, language)
-        resident, _ = await accounts.resident_for_number(session, phone=sms.sender, by=by)
-        resident.phone_verified_at = utcnow()
-        await accounts.update_profile(
+        resident = await accounts.register_number(
             session,
             settings=context.settings,
-            resident=resident,
-            changes=ResidentUpdate(name=asked.name, nik=asked.nik),
+            phone=sms.sender,
+            name=asked.name,
+            nik=asked.nik,
+            way="sms",
             by=by,
-        )
-        await audit.record_for(
-            session, by, action="resident.registered_by_sms", target_type="resident", target_id=str(resident.id)
         )
         language = resident.language or language
     return _say("registered", language, name=asked.name)
