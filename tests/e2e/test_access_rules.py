@@ -354,9 +354,10 @@ async def sent_code(api: Api, phone_e164: str) -> str:
     return api.last_code(phone_e164)
 
 
-async def _new_tracker(cast: Cast) -> dict[str, Any]:
-    """A tracker of the owner's, registered by the crew: a fresh one per cell (cells disable and remove them)."""
-    body = {"device_id": unique("TRK-"), "resident_phone": cast.owner.phone}
+async def _new_tracker(cast: Cast, holder: Person | None = None) -> dict[str, Any]:
+    """A tracker of the owner's (or of ``holder``), registered by the crew: a fresh one per cell (cells disable and
+    remove them)."""
+    body = {"device_id": unique("TRK-"), "resident_phone": (holder or cast.owner).phone}
     answer = await cast.api.post(cast.crew, "/trackers", body)
     assert answer.status_code == 201, answer.text
     tracker: dict[str, Any] = answer.json()
@@ -375,10 +376,12 @@ def on_tracker(body: Body | None = None) -> Prepare:
 
 def tracker_report(*, as_json: bool) -> Prepare:
     """A registered tracker's position report (no SOS), as a query string or as Traccar Client's JSON: a tracker
-    signs in to nothing, so every caller's headers are beside the point."""
+    signs in to nothing, so every caller's headers are beside the point. Its holder is a resident of its own (the
+    owner's tracker would follow the shared scene's alert)."""
 
     async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
-        device_id = (await _new_tracker(cast))["device_id"]
+        holder = (await made_residents(cast.api, 1))[0]
+        device_id = (await _new_tracker(cast, holder))["device_id"]
         if as_json:
             coords = {"latitude": COBLONG[0], "longitude": COBLONG[1]}
             return Call(json={"device_id": device_id, "location": {"coords": coords}})
