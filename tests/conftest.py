@@ -24,6 +24,7 @@ from siaga import migrate
 from siaga.accounts import security
 from siaga.accounts import service as accounts
 from siaga.accounts.models import Role, Unit
+from siaga.accounts.sessions import LoginThrottle
 from siaga.agencies import service as agencies
 from siaga.app import create_app
 from siaga.config import Settings
@@ -212,6 +213,7 @@ async def db(runtime: Runtime, tmp_path: Path) -> Runtime:
         _seeded_rows[url] = await _snapshot(runtime)
     runtime.locator = agencies.JurisdictionLocator()
     runtime.units.tracker.clear()  # unit ids restart with the emptied tables
+    runtime.login_throttle = LoginThrottle()  # so do the login counters
     runtime.sms = DevSMS(tmp_path / "dev-sms.jsonl")
     return runtime
 

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from siaga import aftercommit, metrics
-from siaga.accounts.sessions import PrincipalCache
+from siaga.accounts import signin
+from siaga.accounts.sessions import LoginThrottle, PrincipalCache
 from siaga.aftercommit import MessagesQueued, OffersDue, OffersMade, SessionsRevoked, TimelineWritten, UnitsChanged
 from siaga.agencies.service import JurisdictionLocator
 from siaga.alerts import raising, timeline
@@ -46,6 +47,7 @@ log = logging.getLogger("siaga.runtime")
 DELIVERY_RETRY_S = 5.0
 SMS_PENDING_S = 10.0
 FIRST_PURGE_S = 300.0
+THROTTLE_RECORDS_S = 60.0  # logins refused from memory are recorded together this often (see accounts.signin)
 # "a session was revoked": every process forgets the principals it remembers and ends the streams of ended sessions
 SESSIONS_CHANNEL = "siaga.sessions"
 
@@ -89,6 +91,7 @@ class Runtime:
         self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts
         self.positions = LivePositions(self.hub)
         self.logins = asyncio.Semaphore(self.settings.logins_at_once)  # see deps.login_slot
+        self.login_throttle = LoginThrottle()  # login counters this process found over their limit
         self.timers = TimerSweep(
             self.unit_of_work,
             self.read_sessions,
@@ -105,6 +108,7 @@ class Runtime:
         # interval (a deployment a day, a crash loop) still purges.
         every = self.settings.retention_purge_interval_seconds
         self.purges = Loop("retention-purge", self.purge, interval=every, first_after=min(every, FIRST_PURGE_S))
+        self.throttle_records = Loop("login-throttle-records", self.record_throttled, interval=THROTTLE_RECORDS_S)
         # SMS in: a GSM modem's inbox read every second (Gammu SMSD), or the messages an HTTP provider's webhook
         # recorded whose handling failed, tried again. make demo (the dev adapter) has neither.
         self.sms_inbox: Loop | None = None
@@ -171,6 +175,7 @@ class Runtime:
         await self.timers.start()
         self.retries.start()
         self.purges.start()
+        self.throttle_records.start()
         self.ingest.start()
         if self.sms_inbox is not None:
             self.sms_inbox.start()
@@ -191,6 +196,11 @@ class Runtime:
             await self.sms_inbox.stop()  # before the SOS writer: what it holds is raised, or read again at start
         await self.ingest.stop()
         await self.purges.stop()
+        await self.throttle_records.stop()
+        try:
+            await self.record_throttled()  # the last minute's refusals too
+        except Exception:
+            log.exception("recording the logins refused from memory failed")
         await self.retries.stop()
         await self.timers.stop()
         self.units.unregister(self._timers_listen)
@@ -205,6 +215,10 @@ class Runtime:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.outbox.stop()
         await self.hub.stop()
+
+    async def record_throttled(self) -> int:
+        """Record the staff logins this process refused from memory since the last time (see accounts.signin)."""
+        return await signin.record_throttled(self.unit_of_work, self.login_throttle)
 
     async def purge(self) -> dict[str, int]:
         """Remove what is past its retention period (see ``ops.retention``), audited; the count per kind."""

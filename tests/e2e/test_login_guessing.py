@@ -11,10 +11,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.models import LoginAttempts, Role
 from siaga.accounts.sessions import LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT
 from siaga.app import create_app
+from siaga.audit.models import AuditRecord
 from siaga.runtime import Runtime
 from tests.conftest import PASSWORD, Api
 
@@ -84,3 +86,52 @@ async def test_a_login_flood_is_turned_away_before_the_database_and_residents_st
                 db.logins.release()
         # The refused login took nothing from the account's attempts: the right password works at once.
         assert await _login(flood, username, PASSWORD) == 200
+
+
+async def test_a_guesser_over_the_limit_is_turned_away_from_memory_and_every_refusal_is_recorded(
+    api: Api, db: Runtime
+) -> None:
+    """A flood of guesses from one address, hundreds a second, once wrote two transactions per guess, and residents'
+    presses waited for the database behind them: once the database says an address or an account is over its limit,
+    the process refuses further guesses from memory, still with 429, and records them together (one record per
+    counter and minute, counting them), so none goes uncounted."""
+    operator = await api.staff(Role.OPERATOR)
+    username = operator.extra["username"]
+    guesses = 40
+    async with from_address(db, "203.0.113.69") as attacker, from_address(db, "198.51.100.11") as centre:
+        answers = Counter([await _login(attacker, username, f"tebakan-{i}") for i in range(guesses)])
+        assert answers == Counter(
+            {401: LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT, 429: guesses - LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT}
+        )
+        async with db.read_sessions() as session:
+            counted = await session.scalar(
+                select(LoginAttempts.count).where(LoginAttempts.key == f"account+client:{username}|203.0.113.69")
+            )
+        # The database counted up to the first refusal; the rest never reached it.
+        assert counted == LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT + 1
+        # The right password from the guesser's address is refused too, and the command centre still logs in.
+        assert await _login(attacker, username, PASSWORD) == 429
+        assert await _login(centre, username, PASSWORD) == 200
+
+    await db.record_throttled()  # what the runtime does every minute and when it stops
+    async with db.read_sessions() as session:
+        records = (
+            await session.scalars(
+                select(AuditRecord).where(
+                    AuditRecord.action == "staff.login",
+                    AuditRecord.outcome == "failure",
+                    AuditRecord.client_ip == "203.0.113.69",
+                )
+            )
+        ).all()
+    throttled = [r.detail for r in records if r.detail.get("reason") == "throttled"]
+    one_each = [d for d in throttled if "refused" not in d]
+    together = [d for d in throttled if "refused" in d]
+    refused = guesses - LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT + 1  # and the right password
+    assert len(one_each) + sum(d["refused"] for d in together) == refused
+    assert len(together) == 1
+    assert together[0]["counter"] == "account+client"
+    assert (
+        len([r for r in records if r.detail.get("reason") == "bad_credentials"])
+        == LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT
+    )

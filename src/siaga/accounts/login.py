@@ -75,6 +75,7 @@ async def login(
         password=body.password,
         client_ip=ip,
         user_agent=agent,
+        throttle=runtime.login_throttle,
     )
     return _hand_over(request, response, _session_read(opened))
 

@@ -16,24 +16,27 @@ from zxcvbn import zxcvbn
 from siaga.errors import Invalid
 
 _hasher = PasswordHasher()
-# Each argon2 computation takes its memory cost (64 MiB by default) for its duration. Logins and PIN checks run in
-# worker threads, so a burst of them would add 64 MiB each to the server at once; two at a time keep a 2-core server's
-# CPU busy and its memory bounded. Callers wait their turn.
-_ARGON2_SLOTS = threading.BoundedSemaphore(2)
+# Each argon2 computation takes a core and its memory cost (64 MiB by default) for a tenth of a second or more. They
+# run in worker threads, one at a time per kind, callers waiting their turn: staff logins (passwords and recovery
+# codes) take one slot, everything else (residents' PINs, a cancel perhaps under duress, and setting secrets) the
+# other. A flood of logins then holds one core of the process at most, and the SOS presses keep the other; a
+# resident's PIN never queues behind the flood.
+_STAFF_LOGINS = threading.BoundedSemaphore(1)
+_OTHERS = threading.BoundedSemaphore(1)
 
 
 def hash_secret(value: str) -> str:
     """An argon2id hash of a password or PIN."""
-    with _ARGON2_SLOTS:
+    with _OTHERS:
         return _hasher.hash(value)
 
 
-def verify_secret(stored_hash: str | None, value: str) -> bool:
-    """Whether ``value`` matches ``stored_hash`` (False for no hash)."""
+def verify_secret(stored_hash: str | None, value: str, *, staff_login: bool = False) -> bool:
+    """Whether ``value`` matches ``stored_hash`` (False for no hash); ``staff_login``: a step of a staff login."""
     if not stored_hash:
         return False
     try:
-        with _ARGON2_SLOTS:
+        with _STAFF_LOGINS if staff_login else _OTHERS:
             return _hasher.verify(stored_hash, value)
     except (VerificationError, InvalidHashError):
         return False

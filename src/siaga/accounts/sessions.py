@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -76,11 +77,69 @@ def _login_keys(username: str, client_ip: str) -> dict[str, int]:
     }
 
 
-async def count_login_attempt(session: AsyncSession, *, username: str, client_ip: str) -> TooManyRequests | None:
+def login_throttled() -> TooManyRequests:
+    return TooManyRequests(
+        "too many login attempts; wait 15 minutes or ask an administrator",
+        retry_after=int(LOGIN_WINDOW.total_seconds()),
+        code="auth.throttled",
+    )
+
+
+THROTTLE_MEMORY_LIMIT = 10_000  # counters remembered over their limit (expired ones are dropped first)
+
+
+class LoginThrottle:
+    """A process's memory of the login counters it found over their limit, until their window ends. A further
+    attempt with such a counter (the same address, account, or both) is refused without touching the database: a
+    flood of guesses, hundreds a second, then costs the process almost nothing and never competes with the SOS
+    presses for the database. The database stays the count across processes; the memory only refuses sooner, on
+    evidence the database gave. Its refusals are counted per counter, for the audit log (``drain``)."""
+
+    def __init__(self) -> None:
+        self._over: dict[str, datetime] = {}  # counter -> end of its window
+        self._refused: dict[str, int] = {}  # counter -> refusals from memory not yet recorded
+
+    def over(self, *, username: str, client_ip: str, now: datetime) -> str | None:
+        """The first counter of this attempt known to be over its limit, or None."""
+        for key in _login_keys(username, client_ip):
+            until = self._over.get(key)
+            if until is None:
+                continue
+            if until > now:
+                return key
+            del self._over[key]
+        return None
+
+    def remember(self, key: str, *, window_start: datetime) -> None:
+        if len(self._over) >= THROTTLE_MEMORY_LIMIT:
+            now = utcnow()
+            self._over = {k: until for k, until in self._over.items() if until > now}
+            if len(self._over) >= THROTTLE_MEMORY_LIMIT:
+                self._over.clear()
+        self._over[key] = window_start + LOGIN_WINDOW
+
+    def refused(self, key: str) -> None:
+        self._refused[key] = self._refused.get(key, 0) + 1
+
+    def drain(self) -> dict[str, int]:
+        """The refusals from memory since the last drain, per counter (``account:``, ``client:`` or
+        ``account+client:`` and what it counts)."""
+        refused, self._refused = self._refused, {}
+        return refused
+
+    def give_back(self, refused: dict[str, int]) -> None:
+        """Drained refusals that could not be recorded: recorded with the next."""
+        for key, count in refused.items():
+            self._refused[key] = self._refused.get(key, 0) + count
+
+
+async def count_login_attempt(
+    session: AsyncSession, *, username: str, client_ip: str, throttle: LoginThrottle | None = None
+) -> TooManyRequests | None:
     """Count a login attempt before its password is checked, and refuse it if it is one too many. Each counter is
     one atomic statement (an upsert that returns the new count), so concurrent guesses on any number of processes
     are each counted: 60 at once for one account get 10 checks, not 60. A successful login gives its attempt back
-    (``forgive_login_attempt``)."""
+    (``forgive_login_attempt``). A counter found over its limit is remembered in ``throttle``."""
     now = utcnow()
     since = now - LOGIN_WINDOW
     dialect = session.get_bind().dialect.name
@@ -95,16 +154,13 @@ async def count_login_attempt(session: AsyncSession, *, username: str, client_ip
                 "count": case((expired, 1), else_=LoginAttempts.count + 1),
                 "window_start": case((expired, now), else_=LoginAttempts.window_start),
             },
-        ).returning(LoginAttempts.count)
-        count = int(await session.scalar(counted) or 0)
-        over = over or count > limit
-    if over:
-        return TooManyRequests(
-            "too many login attempts; wait 15 minutes or ask an administrator",
-            retry_after=int(LOGIN_WINDOW.total_seconds()),
-            code="auth.throttled",
-        )
-    return None
+        ).returning(LoginAttempts.count, LoginAttempts.window_start)
+        count, window_start = (await session.execute(counted)).one()
+        if count > limit:
+            over = True
+            if throttle is not None:
+                throttle.remember(key, window_start=window_start)
+    return login_throttled() if over else None
 
 
 async def forgive_login_attempt(session: AsyncSession, *, username: str, client_ip: str) -> None:
@@ -127,7 +183,7 @@ async def check_password(
         staff = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
     # A missing user costs the same time as a wrong password, so the two cannot be told apart.
     stored = staff.password_hash if staff is not None else _DUMMY_HASH.value
-    ok = await asyncio.to_thread(security.verify_secret, stored, password)
+    ok = await asyncio.to_thread(partial(security.verify_secret, stored, password, staff_login=True))
     return staff if ok and staff is not None and staff.active else None
 
 

@@ -16,17 +16,19 @@ from siaga.accounts import staff as staffing
 from siaga.accounts import totp
 from siaga.accounts.models import Staff
 from siaga.accounts.sessions import (
+    LoginThrottle,
     NewSession,
     check_password,
     count_login_attempt,
     forgive_login_attempt,
+    login_throttled,
     open_staff_session,
     revoke_session,
 )
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
-from siaga.db import UnitOfWork
+from siaga.db import UnitOfWork, utcnow
 from siaga.errors import Unauthorized
 
 
@@ -48,12 +50,20 @@ async def sign_in(
     password: str,
     client_ip: str,
     user_agent: str,
+    throttle: LoginThrottle | None = None,
 ) -> Opened:
     """Check a staff member's password. Right: a session, whole or at the second factor's step. Wrong, or one
-    guess too many: 401 or 429. Audited either way, as done by whoever gave the username."""
+    guess too many: 401 or 429. Audited either way, as done by whoever gave the username; a guess the process
+    already knows to be one too many (``throttle``) is refused without the database, and such refusals are
+    recorded together, one record per counter and minute."""
     username = username.strip().lower()
+    if throttle is not None:
+        key = throttle.over(username=username, client_ip=client_ip, now=utcnow())
+        if key is not None:
+            throttle.refused(key)  # recorded with the others (record_throttled)
+            raise login_throttled()
     async with work() as session:  # counted and committed before the password is checked
-        throttled = await count_login_attempt(session, username=username, client_ip=client_ip)
+        throttled = await count_login_attempt(session, username=username, client_ip=client_ip, throttle=throttle)
     staff = None if throttled else await check_password(reads, username=username, password=password)
     step = totp.login_step(staff, settings) if staff is not None else None
     async with work() as session:
@@ -89,6 +99,37 @@ async def sign_in(
     if staff is None:
         raise Unauthorized("wrong username or password", code="auth.bad_credentials")
     return Opened(opened, staff, step)
+
+
+async def record_throttled(work: UnitOfWork, throttle: LoginThrottle) -> int:
+    """Record the logins ``throttle`` refused from memory since the last call: one ``staff.login`` failure per
+    counter, counting them (``refused``), as done by the account or address the counter names. Returns how many
+    refusals were recorded. The runtime calls it every minute and when it stops."""
+    refused = throttle.drain()
+    if not refused:
+        return 0
+    try:
+        await _record_refusals(work, refused)
+    except BaseException:
+        throttle.give_back(refused)
+        raise
+    return sum(refused.values())
+
+
+async def _record_refusals(work: UnitOfWork, refused: dict[str, int]) -> None:
+    async with work() as session:
+        for key, count in sorted(refused.items()):
+            kind, _, subject = key.partition(":")
+            username, _, client_ip = subject.partition("|") if kind == "account+client" else (subject, "", "")
+            if kind == "client":
+                username, client_ip = "", subject
+            await audit.record_for(
+                session,
+                ActorContext.anonymous(username or client_ip, client_ip),
+                action="staff.login",
+                outcome="failure",
+                detail={"reason": "throttled", "counter": kind, "refused": count},
+            )
 
 
 async def give_code(

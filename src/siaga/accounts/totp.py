@@ -192,7 +192,7 @@ async def matching_recovery_code(
 
     def find() -> int | None:
         for code_id, code_hash in rows:
-            if security.verify_secret(code_hash, formatted):
+            if security.verify_secret(code_hash, formatted, staff_login=True):
                 return int(code_id)
         return None
 
