@@ -102,6 +102,81 @@ function Detail({ token, resident, onChanged, onClose }) {
   </section>`;
 }
 
+/** Registering a resident at the counter, without the app: the name, NIK and number, then the code that number
+ * received by SMS (read out or shown by its owner). The same code SMS and limits as the app's registration. */
+function CounterForm({ token, onRegistered }) {
+  const [form, setForm] = useState({ phone: "", name: "", nik: "" });
+  const [sent, setSent] = useState(null); // the number the code went to, once sent
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [done, setDone] = useState(null);
+  const edit = (field) => (event) => {
+    setForm({ ...form, [field]: event.target.value });
+    setSent(null); // another number, name or NIK: a new code
+  };
+  async function run(work) {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const ask = (event) => {
+    event.preventDefault();
+    setDone(null);
+    run(async () => {
+      const body = { phone: form.phone.trim(), name: form.name.trim(), nik: form.nik.trim() };
+      const answer = await api("/residents/counter/code", { method: "POST", token, body });
+      setSent(answer.phone);
+      setCode("");
+    });
+  };
+  const register = (event) => {
+    event.preventDefault();
+    run(async () => {
+      const body = { phone: form.phone.trim(), name: form.name.trim(), nik: form.nik.trim(), code: code.trim() };
+      const resident = await api("/residents/counter", { method: "POST", token, body });
+      setDone(resident);
+      setSent(null);
+      setForm({ phone: "", name: "", nik: "" });
+      onRegistered(resident);
+    });
+  };
+  return html`<section class="card counter" aria-labelledby="counter-heading" data-testid="counter-form">
+    <h3 id="counter-heading">${t("admin.counter.title")}</h3>
+    <p class="hint">${t("admin.counter.hint")}</p>
+    <form class="stack" onSubmit=${ask}>
+      <${Field} id="counter-name" label=${t("admin.residents.name")}>
+        <input id="counter-name" required maxlength="200" value=${form.name} onInput=${edit("name")} />
+      <//>
+      <${Field} id="counter-nik" label=${t("admin.residents.nik")}>
+        <input id="counter-nik" required inputmode="numeric" maxlength="32" value=${form.nik} onInput=${edit("nik")} />
+      <//>
+      <${Field} id="counter-phone" label=${t("admin.residents.phone")}>
+        <input id="counter-phone" required type="tel" maxlength="32" value=${form.phone} onInput=${edit("phone")} />
+      <//>
+      <button type="submit" disabled=${busy}>${t("admin.counter.send_code")}</button>
+    </form>
+    ${sent &&
+    html`<form class="stack" onSubmit=${register}>
+      <p role="status">${t("admin.counter.code_sent", { phone: sent })}</p>
+      <${Field} id="counter-code" label=${t("admin.counter.code")}>
+        <input id="counter-code" required inputmode="numeric" autocomplete="one-time-code" maxlength="6"
+          value=${code} onInput=${(e) => setCode(e.target.value.replace(/\D/g, ""))} />
+      <//>
+      <button type="submit" class="primary" disabled=${busy || code.length !== 6}>
+        ${t("admin.counter.register")}</button>
+    </form>`}
+    <${Problem} error=${error} />
+    ${done && html`<p role="status" class="ok">${t("admin.counter.done", { name: done.name, phone: done.phone })}</p>`}
+  </section>`;
+}
+
 export function ResidentsPage({ me, params }) {
   const [filters, setFilters] = useState(params);
   const [open, setOpen] = useState(null);
@@ -115,6 +190,7 @@ export function ResidentsPage({ me, params }) {
   };
   return html`
     <h2>${t("admin.tab.residents")}</h2>
+    <${CounterForm} token=${me.token} onRegistered=${() => residents.reload()} />
     <${Filters} initial=${filters} onSearch=${setFilters} />
     <${Loading} state=${residents} />
     ${open &&
