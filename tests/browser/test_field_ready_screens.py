@@ -125,4 +125,8 @@ async def test_the_console_names_the_unit_on_scene_when_no_operator_acknowledged
     handled = console.page.locator(".panel dd[data-acknowledged-by]")
     await expect(handled).to_have_text("COBLONG-HB-1 (Tiba di lokasi) · belum dilihat operator", timeout=DEADLINE_MS)
     await expect(handled).not_to_contain_text("belum ada")
+    # The operator can still say they have seen it ("Terima"), and the quiet mark goes.
+    await console.page.locator('[data-action="acknowledge"]').click()
+    await expect(handled).not_to_contain_text("belum dilihat operator", timeout=DEADLINE_MS)
+    await expect(handled).to_contain_text(operator.name, timeout=DEADLINE_MS)
     await console.close()

@@ -10,6 +10,14 @@ function Key({ name }) {
   return html` <kbd>${name}</kbd>`;
 }
 
+/**
+ * Whether an operator may acknowledge the alert: a new one, and an open one that an officer took (a direct offer)
+ * before any operator saw it, so that "not yet seen by an operator" can be cleared.
+ */
+export function mayAcknowledge(alert) {
+  return alert.state === "new" || (ACTIVE_STATES.has(alert.state) && !alert.acknowledged_at);
+}
+
 export function ActionBar({ alert, busy, onAcknowledge, onForm }) {
   const open = ACTIVE_STATES.has(alert.state);
   return html`
@@ -18,7 +26,7 @@ export function ActionBar({ alert, busy, onAcknowledge, onForm }) {
         type="button"
         class="primary big"
         data-action="acknowledge"
-        disabled=${busy || alert.state !== "new"}
+        disabled=${busy || !mayAcknowledge(alert)}
         onClick=${onAcknowledge}
       >
         ${t("console.action.acknowledge")}<${Key} name="A" />

@@ -1,5 +1,6 @@
 // What each shortcut key does on the console screen (shortcuts.js routes the key presses and lists them for help).
 import { useRef } from "../js/ui.js";
+import { mayAcknowledge } from "./actions.js";
 import { waitingEnds } from "./attention.js";
 import { useShortcuts } from "./shortcuts.js";
 
@@ -31,7 +32,7 @@ export function useConsoleKeys({ store, siren, detail, handling, selectedId, sel
     k: () => move(-1),
     "[": () => openWaitingEnd(store, select, "oldest"),
     "]": () => openWaitingEnd(store, select, "newest"),
-    a: withAlert((alert) => alert.state === "new" && actions.acknowledge()),
+    a: withAlert((alert) => mayAcknowledge(alert) && actions.acknowledge()),
     c: withAlert(() => document.querySelector('[data-action="call-back"]')?.click()),
     d: withAlert(() => detail.recommendations[0] && actions.dispatch(detail.recommendations[0])),
     n: withAlert(() => setForm("note")),
