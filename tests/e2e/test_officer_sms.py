@@ -82,7 +82,7 @@ async def reply(api: Api, phone: str, text: str) -> str:
     """An SMS from ``phone`` through the one inbound pipeline, as a gateway hands it over; returns the answer SMS."""
     handled = await inbound.receive(api.runtime, gateway="dev", gateway_id=uuid.uuid4().hex, sender=phone, text=text)
     assert handled is not None, f"handling {text!r} failed"
-    assert handled.handler == "officers.answer_offer", f"{text!r} was not taken as an officer's reply"
+    assert handled.handler.startswith("officers."), f"{text!r} was not taken as an officer's reply"
     return handled.reply
 
 
@@ -132,10 +132,11 @@ async def test_an_officer_with_no_stream_takes_an_offer_by_sms_and_reports_by_sm
     )
     # The code is over with its alert: a late status reply is told so, and changes nothing.
     assert await reply(api, asep.phone, f"2 {code}") == f"SIAGA {code}: kejadian ini sudah ditutup"
+    assert await reply(api, asep.phone, f"3 {code}") == f"SIAGA {code}: kejadian ini sudah ditutup"
 
-    async def answered() -> list[str] | None:  # each answer reached the officer's phone, after the offer
-        texts = texts_to(api, asep.phone)
-        return texts if len(texts) == 6 else None
+    async def answered() -> list[str] | None:  # each answer reached the officer's phone, after the offer: an officer
+        texts = texts_to(api, asep.phone)  # at work is never cut off by the limits on replies to one number
+        return texts if len(texts) == 7 else None
 
     texts = await eventually(answered, what="the answers to reach the officer's phone")
     assert texts[0] == sms[0]

@@ -77,6 +77,7 @@ Handler = Callable[[Context, InboundSMS], Awaitable[str | None]]
 HANDLERS: list[Handler] = [
     app_sos.handle,  # SIAGA1 ...: the resident app's signed SOS
     officers.answer_offer,  # 1 4821, 2 4821 ...: an officer answering an offer that came by SMS
+    officers.unknown_number,  # the same from a number that is no officer's
     register.daftar,  # DAFTAR <nama> <NIK>: registering without the app (a code SMS follows)
     register.code_reply,  # the six digits of that code, from a number with a DAFTAR waiting
     keyword.sos_keyword,  # SOS, TOLONG or DARURAT and free text: a feature phone's SOS
@@ -85,8 +86,9 @@ HANDLERS: list[Handler] = [
 
 HELP = "help"  # the handler recorded for a message no handler claimed (answered with ``help_text``)
 REPLY = "sms_reply"  # the purpose of a reply in ``notify``'s records
-# Handlers whose replies always go, whatever the limits (an SOS's confirmation): by ``handler_name``.
-NEVER_LIMITED = frozenset({"app_sos.handle", "keyword.sos_keyword"})
+# Handlers whose replies always go, whatever the limits (an SOS's confirmation, an answer to an officer's registered
+# number): by ``handler_name``.
+NEVER_LIMITED = frozenset({"app_sos.handle", "keyword.sos_keyword", "officers.answer_offer"})
 RETRY_AFTER = timedelta(seconds=10)  # a message recorded this long ago and still unhandled is tried again
 MAX_TRIES = 10
 MAX_TEXT = 2000  # a concatenated SMS is at most a few hundred characters; anything longer is cut, never refused

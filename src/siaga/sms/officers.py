@@ -119,14 +119,16 @@ class Reply:
 
 
 async def answer_offer(context: Context, message: InboundSMS) -> str | None:
-    """The handler for officers' replies (``HANDLERS``): None for a message that is not one."""
+    """The handler for officers' replies (``HANDLERS``): None for a message that is not one, or that does not come
+    from an officer's registered number (``unknown_number`` answers those). Its answers go to registered officers
+    only, so they are never held back by the limits against SMS pumping."""
     reply = Reply.read(message.text)
     if reply is None:
         return None
     async with context.unit_of_work() as session:
         officers = await _officers_with_number(session, message.sender)
         if not officers:
-            return _say("id", "not_an_officer")
+            return None
         found = await _offer_for(session, reply.code, officers)
         if found is None:
             key = "not_yours" if await _live_elsewhere(session, reply.code) else "unknown"
@@ -142,6 +144,14 @@ async def answer_offer(context: Context, message: InboundSMS) -> str | None:
     except SiagaError as error:
         return _say(language, error.code, code=reply.code, reason=error.message)
     return _say(language, _STATUS[reply.action], code=reply.code)
+
+
+async def unknown_number(context: Context, message: InboundSMS) -> str | None:
+    """An officer's reply from a number that is no officer's (``HANDLERS``, after ``answer_offer``): told so, within
+    the limits on replies (anyone can text this)."""
+    if Reply.read(message.text) is None:
+        return None
+    return _say("id", "not_an_officer")
 
 
 async def _accept(context: Context, principal: Principal, offer_id: int, code: str, language: str) -> str:
