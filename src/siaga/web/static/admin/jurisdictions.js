@@ -35,7 +35,8 @@ function Upload({ token, onImported }) {
     setResult(null);
     try {
       const doc = await readGeoJSON(file);
-      const imported = await api("/jurisdictions/import", { method: "POST", token, body: doc });
+      // A city's kecamatan file may take minutes on a slow link: no time limit.
+      const imported = await api("/jurisdictions/import", { method: "POST", token, body: doc, waitMs: 0 });
       setResult(imported);
       onImported([...imported.created, ...imported.updated]);
     } catch (err) {

@@ -49,8 +49,22 @@ export function session(app) {
   };
 }
 
+// A request on a stalled network (sent, never answered) gives up after this long and says there is no connection,
+// so the person can try again instead of watching a button stay busy for ever. `waitMs` changes it (0: no limit).
+const WAIT_MS = 30_000;
+
+function patience(signal, waitMs) {
+  if (!waitMs || !AbortSignal.timeout) return signal;
+  const timeout = AbortSignal.timeout(waitMs);
+  if (!signal) return timeout;
+  return AbortSignal.any ? AbortSignal.any([signal, timeout]) : signal;
+}
+
 /** Call the API. Resolves with the JSON body (or null for 204); rejects with ApiError. */
-export async function api(path, { method = "GET", body, token, signal, query, headers: extra = {} } = {}) {
+export async function api(
+  path,
+  { method = "GET", body, token, signal, query, headers: extra = {}, waitMs = WAIT_MS } = {},
+) {
   const headers = { Accept: "application/json", ...authHeaders(token), ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let url = `/api/v1${path}`;
@@ -68,9 +82,11 @@ export async function api(path, { method = "GET", body, token, signal, query, he
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
+      signal: patience(signal, waitMs),
     });
   } catch (error) {
+    // The caller's own abort stays an abort; a request that ran out of patience is a network failure (status 0).
+    if (error?.name === "AbortError" && signal?.aborted) throw new ApiError(0, "aborted", "aborted");
     throw new ApiError(0, "network", error?.message || "network error");
   }
   if (response.status === 204) return null;

@@ -28,7 +28,7 @@ function Screen({ me, config, onExpired }) {
     setState((s) => ({ ...s, loading: true, error: null }));
     try {
       const query = queryOf(wanted);
-      const answers = await Promise.all(REPORTS.map((name) => api(`/reports/${name}`, { token: me.token, query })));
+      const answers = await Promise.all(REPORTS.map((name) => api(`/reports/${name}`, { token: me.token, query, waitMs: 120_000 })));
       const data = Object.fromEntries(REPORTS.map((name, i) => [name, answers[i]]));
       const period = data.kecamatan.period;
       // The server fills in a default period: show it in the form, so the downloads name the same days.
