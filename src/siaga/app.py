@@ -28,6 +28,7 @@ from siaga.alerts.router import router as alerts_router
 from siaga.audit.router import router as audit_router
 from siaga.config import Settings
 from siaga.deps import RuntimeDep, is_refusal, record_refusal
+from siaga.devices.router import router as devices_router
 from siaga.dispatch.router import router as dispatch_router
 from siaga.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, SiagaError, TooManyRequests, Unauthorized
 from siaga.exercise.router import router as exercise_router
@@ -127,6 +128,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(reports_router, prefix="/api/v1")
     app.include_router(exercise_router, prefix="/api/v1")
     app.include_router(noop_router, prefix="/api/v1")
+    app.include_router(devices_router, prefix="/api/v1")
     app.include_router(sms_router, prefix="/api/v1")  # the SMS provider's signed webhook
     app.include_router(trackers_router, prefix="/api/v1")
     app.include_router(monitoring_router)

@@ -884,6 +884,139 @@ def tracker_list() -> None:
     _run(work)
 
 
+devices_app = typer.Typer(no_args_is_help=True, help="Fixed panic buttons over MQTT: sites, devices, broker files.")
+app.add_typer(devices_app, name="devices")
+
+
+def _contact(value: str) -> dict[str, str]:
+    name, _, rest = value.partition(":")
+    phone, _, role = rest.partition(":")
+    if not name.strip() or not phone.strip():
+        raise typer.BadParameter("a contact is NAME:PHONE or NAME:PHONE:ROLE")
+    return {"name": name.strip(), "phone": phone.strip(), "role": role.strip()}
+
+
+@devices_app.command("site-add")
+def devices_site_add(
+    name: str,
+    agency: Annotated[str, typer.Option(help="The agency whose console gets its alerts and troubles (code)")],
+    lat: Annotated[float, typer.Option(help="Latitude of the site")],
+    lon: Annotated[float, typer.Option(help="Longitude of the site")],
+    address: Annotated[str, typer.Option(help="Street address")] = "",
+    floor_notes: Annotated[str, typer.Option(help="Where in the building; how to get in")] = "",
+    contact: Annotated[list[str] | None, typer.Option(help="A person to call, NAME:PHONE[:ROLE] (repeatable)")] = None,
+) -> None:
+    """Register a site with panic buttons (audited)."""
+    from siaga.agencies import service as agencies
+    from siaga.db import transaction
+    from siaga.devices import service as devices
+
+    people = [_contact(c) for c in contact or []]
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            owner = await agencies.agency_by_code(session, agency)
+            site = await devices.create_site(
+                session,
+                _command_line(),
+                name=name,
+                address=address,
+                lat=lat,
+                lon=lon,
+                floor_notes=floor_notes,
+                agency_id=owner.id,
+                contacts=people,
+            )
+            typer.echo(f"site {site.id} created: {site.name} ({owner.code})")
+
+    _run(work)
+
+
+@devices_app.command("add")
+def devices_add(
+    name: Annotated[str, typer.Argument(help="Its broker username and its name in topics (letters, digits, . _ -)")],
+    site: Annotated[int, typer.Option(help="The site's id (from site-add)")],
+    protocol: Annotated[str, typer.Option(help="siaga, zigbee2mqtt or shelly")] = "siaga",
+    label: Annotated[str, typer.Option(help="Where it hangs (e.g. 'teller 2')")] = "",
+    heartbeat: Annotated[int, typer.Option(help="Seconds it may stay silent before it is offline")] = 300,
+) -> None:
+    """Register a panic button at a site (audited) and print its broker password, this once."""
+    from siaga.db import transaction
+    from siaga.devices import domain
+    from siaga.devices import service as devices
+
+    try:
+        speaks = domain.Protocol(protocol)
+    except ValueError as exc:
+        raise typer.BadParameter("protocol must be siaga, zigbee2mqtt or shelly") from exc
+    if heartbeat < 5:
+        raise typer.BadParameter("the heartbeat interval is at least 5 seconds")
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            device, password = await devices.add_device(
+                session,
+                _command_line(),
+                site_id=site,
+                name=name,
+                protocol=speaks,
+                label=label,
+                heartbeat_interval_s=heartbeat,
+            )
+        typer.echo(f"device {device.name} added; it publishes on {', '.join(domain.topics(speaks, device.name)[0])}")
+        typer.echo(f"password (shown once): {password}")
+        typer.echo("then: siaga devices mosquitto-config --out <the broker's folder>, and reload the broker")
+
+    _run(work)
+
+
+@devices_app.command("list")
+def devices_list() -> None:
+    """Every device: its site, whether it is enabled, when it was last heard."""
+    from siaga.devices import service as devices
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings, read_only=True) as sessions, sessions() as session:
+            for device, site in await devices.list_devices(session, None):
+                seen = device.last_seen_at.isoformat(timespec="seconds") if device.last_seen_at else "never"
+                state = "enabled" if device.enabled else "disabled"
+                typer.echo(f"{device.name}  {device.protocol}  {state}  site {site.id} {site.name}  last heard {seen}")
+
+    _run(work)
+
+
+@devices_app.command("mosquitto-config")
+def devices_mosquitto_config(
+    out: Annotated[Path | None, typer.Option(help="Write passwd and acl into this folder instead of printing")] = None,
+) -> None:
+    """Mosquitto's password and ACL files for every enabled device (and Siaga's own login from SIAGA_MQTT_URL),
+    and the command that makes the broker read them again."""
+    from siaga.devices import service as devices
+    from siaga.devices.bridge import BrokerAddress
+
+    async def work(settings: Settings) -> None:
+        url = settings.mqtt_url.get_secret_value()
+        address = BrokerAddress.parse(url) if url else None
+        async with _database(settings, read_only=True) as sessions, sessions() as session:
+            files = await devices.broker_files(
+                session,
+                bridge_user=address.username if address else None,
+                bridge_password=address.password if address else None,
+            )
+        if out is None:
+            typer.echo(f"# password_file\n{files.password_file}\n# acl_file\n{files.acl_file}")
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            passwd = out / "passwd"
+            passwd.write_text(files.password_file)
+            passwd.chmod(0o600)
+            (out / "acl").write_text(files.acl_file)
+            typer.echo(f"wrote {passwd} and {out / 'acl'}")
+            typer.echo(f"mosquitto.conf: password_file {passwd.resolve()}, acl_file {(out / 'acl').resolve()}")
+        typer.echo(f"reload the broker: {files.reload_command}")
+
+    _run(work)
+
 
 def main() -> None:
     app()

@@ -116,6 +116,22 @@ class Settings(BaseSettings):
         "where the simulated officers are the only police; in a deployment a real SOS goes to real officers only.",
     )
 
+    # Fixed panic buttons (siaga.devices): off unless the broker is named.
+    mqtt_url: SecretStr = Field(
+        default=SecretStr(""),
+        description="The MQTT broker the panic buttons publish to, mqtt://user:password@host:1883 (mqtts:// for "
+        "TLS); empty: the device bridge is off",
+    )
+    mqtt_client_id: str = Field(
+        default="siaga",
+        min_length=1,
+        max_length=64,
+        description="Siaga's MQTT client id: its persistent session on the broker keeps what arrives while it is away",
+    )
+    device_sweep_seconds: float = Field(
+        default=10.0, gt=0, description="How often devices silent past their heartbeat interval are looked for"
+    )
+
     # SMS adapter: "dev" records messages in the database and the log; "http" posts to sms_http_url (and takes
     # inbound messages and delivery receipts on its signed webhook); "gammu" writes Gammu SMSD's outbox and reads its
     # inbox (a GSM modem of the command centre's own).

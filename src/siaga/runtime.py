@@ -23,6 +23,8 @@ from siaga.alerts.ingest import GroupCommit, Outcome
 from siaga.background import Loop
 from siaga.config import Settings
 from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction, utcnow
+from siaga.devices import service as devices
+from siaga.devices.bridge import DeviceBridge
 from siaga.dispatch import offer_sms
 from siaga.dispatch.timers import TimerSweep
 from siaga.heap import HeapKeeper
@@ -108,6 +110,12 @@ class Runtime:
         # interval (a deployment a day, a crash loop) still purges.
         every = self.settings.retention_purge_interval_seconds
         self.purges = Loop("retention-purge", self.purge, interval=every, first_after=min(every, FIRST_PURGE_S))
+        # Fixed panic buttons over MQTT: only where a broker is configured (make demo runs without one).
+        mqtt_url = self.settings.mqtt_url.get_secret_value()
+        self.devices: DeviceBridge | None = (
+            DeviceBridge(self, mqtt_url, client_id=self.settings.mqtt_client_id) if mqtt_url else None
+        )
+        self.device_sweep = Loop("device-supervision", self.sweep_devices, interval=self.settings.device_sweep_seconds)
         self.throttle_records = Loop("login-throttle-records", self.record_throttled, interval=THROTTLE_RECORDS_S)
         # SMS in: a GSM modem's inbox read every second (Gammu SMSD), or the messages an HTTP provider's webhook
         # recorded whose handling failed, tried again. make demo (the dev adapter) has neither.
@@ -179,6 +187,9 @@ class Runtime:
         self.ingest.start()
         if self.sms_inbox is not None:
             self.sms_inbox.start()
+        if self.devices is not None:
+            self.devices.start()
+            self.device_sweep.start()
         self._revocations = asyncio.create_task(self._follow_revocations(), name="sessions-follow")
         self.stream_sessions.start()
         self.heap.start()  # last: what start-up built is long-lived
@@ -194,6 +205,9 @@ class Runtime:
         await self.stream_sessions.stop()
         if self.sms_inbox is not None:
             await self.sms_inbox.stop()  # before the SOS writer: what it holds is raised, or read again at start
+        if self.devices is not None:
+            await self.device_sweep.stop()
+            await self.devices.stop()  # before the SOS writer: a panic it holds is stored or left to the broker
         await self.ingest.stop()
         await self.purges.stop()
         await self.throttle_records.stop()
@@ -224,6 +238,11 @@ class Runtime:
         """Remove what is past its retention period (see ``ops.retention``), audited; the count per kind."""
         async with self.unit_of_work() as session:
             return await retention.purge(session, periods=retention.Periods.from_settings(self.settings))
+
+    async def sweep_devices(self) -> int:
+        """Open a "device offline" trouble for each panic button silent past its heartbeat interval."""
+        async with self.unit_of_work() as session:
+            return await devices.sweep_offline(session)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

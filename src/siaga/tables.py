@@ -5,6 +5,7 @@ from siaga.agencies import models as agencies_models
 from siaga.alerts import models as alerts_models
 from siaga.audit import models as audit_models
 from siaga.db import Base
+from siaga.devices import models as devices_models
 from siaga.dispatch import models as dispatch_models
 from siaga.notify import models as notify_models
 from siaga.responders import models as responders_models
@@ -18,6 +19,7 @@ __all__ = [
     "agencies_models",
     "alerts_models",
     "audit_models",
+    "devices_models",
     "dispatch_models",
     "metadata",
     "notify_models",

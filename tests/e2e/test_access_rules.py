@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from siaga.accounts.models import Role
+from siaga.devices import service as devices
 from siaga.notify.sms import DevSMS
 from tests.conftest import PASSWORD, Api, Person, new_phone, sos_body
 from tests.residents import made_residents
@@ -390,6 +391,57 @@ def tracker_report(*, as_json: bool) -> Prepare:
     return prepare
 
 
+async def _new_site(cast: Cast) -> dict[str, Any]:
+    """A panic-button site of the command centre (BDG-CC), registered by the crew."""
+    body = {"name": unique("Bank Uji "), "lat": COBLONG[0], "lon": COBLONG[1], "agency_id": _cc_agency(cast)}
+    answer = await cast.api.post(cast.crew, "/devices/sites", body)
+    assert answer.status_code == 201, answer.text
+    site: dict[str, Any] = answer.json()
+    return site
+
+
+def _cc_agency(cast: Cast) -> int:
+    agency: int = cast.person("cc_operator").extra["agency_id"]
+    return agency
+
+
+async def _new_device(cast: Cast) -> dict[str, Any]:
+    site = await _new_site(cast)
+    answer = await cast.api.post(cast.crew, "/devices", {"site_id": site["id"], "name": unique("btn-")})
+    assert answer.status_code == 201, answer.text
+    device: dict[str, Any] = answer.json()
+    return device
+
+
+def on_site(body: Body) -> Prepare:
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        return Call(params={"site_id": str((await _new_site(cast))["id"])}, json=body(cast))
+
+    return prepare
+
+
+def on_device(body: Body) -> Prepare:
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        return Call(params={"device_id": str((await _new_device(cast))["id"])}, json=body(cast))
+
+    return prepare
+
+
+async def new_device_body(cast: Cast, role: str, succeeds: bool) -> Call:
+    return Call(json={"site_id": (await _new_site(cast))["id"], "name": unique("btn-")})
+
+
+async def on_trouble(cast: Cast, role: str, succeeds: bool) -> Call:
+    """A low-battery trouble of a fresh device of the command centre's (its message handled as the broker would
+    hand it over)."""
+    device = await _new_device(cast)
+    topic = f"siaga/devices/{device['name']}/event"
+    await devices.receive(cast.api.runtime, topic, b'{"type": "low_battery"}')
+    async with cast.api.runtime.read_sessions() as session:
+        found = [v.trouble.id for v in await devices.open_troubles(session, None) if str(v.device.id) == device["id"]]
+    return Call(params={"trouble_id": str(found[0])})
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
@@ -715,6 +767,28 @@ TABLE: tuple[Row, ...] = (
     Row("DELETE", f"{API}/trackers/{{tracker_id}}", Expect(401, 403, 403, 403, 403, 403, 403, 403, 204), on_tracker()),
     Row("GET", "/osmand", Expect(*([A] * 9)), tracker_report(as_json=False)),
     Row("POST", "/osmand", Expect(*([A] * 9)), tracker_report(as_json=True)),
+    # Fixed panic buttons: the registry (administrators), its troubles (the command centre, its agency's) -----------
+    Row("GET", f"{API}/devices/sites", Expect(401, 403, 403, A, A, 403, 403, A, A)),
+    Row(
+        "POST",
+        f"{API}/devices/sites",
+        ADMINS_ONLY,
+        plain(
+            lambda c: {"name": unique("Toko Uji "), "lat": COBLONG[0], "lon": COBLONG[1], "agency_id": _cc_agency(c)}
+        ),
+    ),
+    Row("PATCH", f"{API}/devices/sites/{{site_id}}", ADMIN_CHANGES, on_site(lambda c: {"floor_notes": "Lantai 2"})),
+    Row("GET", f"{API}/devices", Expect(401, 403, 403, A, A, 403, 403, A, A)),
+    Row("POST", f"{API}/devices", ADMINS_ONLY, new_device_body),
+    Row("PATCH", f"{API}/devices/{{device_id}}", ADMIN_CHANGES, on_device(lambda c: {"enabled": False})),
+    Row("GET", f"{API}/devices/mosquitto-config", ADMIN_CHANGES),
+    Row("GET", f"{API}/devices/troubles", Expect(401, 403, 403, A, A, 403, 403, A, A)),
+    Row(
+        "GET",
+        f"{API}/devices/troubles/{{trouble_id}}/timeline",
+        Expect(401, 403, 403, A, 404, 403, 403, A, A),
+        on_trouble,
+    ),
     # Drills: synthetic accounts (administrators) ------------------------------------------------------------------
     Row("POST", f"{API}/exercise/residents", ADMINS_ONLY, plain(lambda c: {"count": 1})),
     Row(

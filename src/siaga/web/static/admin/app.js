@@ -10,6 +10,7 @@ import { PeoplePage } from "./people.js";
 import { ResidentsPage } from "./residents.js";
 import { AuditPage } from "./audit.js";
 import { SettingsPage } from "./settings.js";
+import { DevicesPage } from "./devices.js";
 import { TrackersPage } from "./trackers.js";
 import { readHash } from "./route.js";
 
@@ -17,7 +18,7 @@ const store = session("admin");
 
 // Supervisors may moderate residents and read the audit log and staff list; the rest is for administrators.
 const TABS = {
-  admin: ["agencies", "jurisdictions", "people", "residents", "trackers", "audit", "settings"],
+  admin: ["agencies", "jurisdictions", "people", "residents", "trackers", "devices", "audit", "settings"],
   supervisor: ["residents", "audit", "people"],
 };
 const PAGES = {
@@ -27,6 +28,7 @@ const PAGES = {
   residents: ResidentsPage,
   audit: AuditPage,
   settings: SettingsPage,
+  devices: DevicesPage,
   trackers: TrackersPage,
 };
 

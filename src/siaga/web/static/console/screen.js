@@ -18,6 +18,7 @@ import { ShortcutHelp } from "./shortcuts.js";
 import { SituationMap } from "./situation.js";
 import { TopBar } from "./topbar.js";
 import { UnitBoard } from "./units.js";
+import { DeviceTroubles } from "./troubles.js";
 
 export function ConsoleScreen({ config, account, onLogout }) {
   const token = account.token;
@@ -80,6 +81,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
             onCluster=${(ids) => view.setPicked(new Set(ids))}
           />
           <${UnitBoard} store=${store} onCentre=${setCentre} />
+          <${DeviceTroubles} token=${token} />
         </div>
         <${AlertPanel}
           detail=${detail}
