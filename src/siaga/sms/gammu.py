@@ -35,6 +35,7 @@ _INBOX_FILE = re.compile(
     r"^IN(?P<date>\d{8})_(?P<time>\d{6})_(?P<serial>\d+)_(?P<sender>[^_]+)_(?P<part>\d+)\.txt$", re.IGNORECASE
 )
 DUMMY_LOCATIONS = 1000
+AT_ONCE = 8  # messages of one round handled at once
 _OUTBOX_FILE = re.compile(r"^OUT.*\.(?:txt|smsbackup)$", re.IGNORECASE)
 
 
@@ -172,17 +173,19 @@ class GammuInbox:
         and never handled tried again; sends the daemon gave up on marked failed. Returns the messages read."""
         where = self.folders
         messages = await asyncio.to_thread(read_inbox, where.inbox, inbox_format=where.inbox_format)
-        for each in messages:
-            message, before = await inbound.record(
-                self.context,
-                gateway=GATEWAY,
-                gateway_id=each.gateway_id,
-                sender=each.sender,
-                text=each.text,
-            )
-            await asyncio.to_thread(_remove, each.files)  # only now: the record is committed
-            if before is None:
-                await inbound.handle(self.context, message)
+        # Side by side (a surge's SOS are raised together, in the SOS writer's batches), a few at a time.
+        slots = asyncio.Semaphore(AT_ONCE)
+
+        async def take(each: Received) -> None:
+            async with slots:
+                message, before = await inbound.record(
+                    self.context, gateway=GATEWAY, gateway_id=each.gateway_id, sender=each.sender, text=each.text
+                )
+                await asyncio.to_thread(_remove, each.files)  # only now: the record is committed
+                if before is None:
+                    await inbound.handle(self.context, message)
+
+        await asyncio.gather(*(take(each) for each in messages))
         await inbound.handle_pending(self.context)
         if where.errors is not None:
             await self._failed_sends(where.errors)
