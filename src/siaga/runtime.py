@@ -64,7 +64,7 @@ class Runtime:
     push: PushSender | None
     hub: Hub
     locator: JurisdictionLocator = field(default_factory=JurisdictionLocator)
-    officers_streaming: OfficersStreaming = field(default_factory=OfficersStreaming)
+    officers_streaming: OfficersStreaming = field(init=False)
     feed: EventFeed = field(init=False)
     units: LiveUnits = field(init=False)
     positions: LivePositions = field(init=False)
@@ -92,6 +92,7 @@ class Runtime:
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
         self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts
         self.positions = LivePositions(self.hub)
+        self.officers_streaming = OfficersStreaming(self.sessions)  # who hears offers on a stream, not by SMS
         self.logins = asyncio.Semaphore(self.settings.logins_at_once)  # see deps.login_slot
         self.login_throttle = LoginThrottle()  # login counters this process found over their limit
         self.timers = TimerSweep(
@@ -178,6 +179,7 @@ class Runtime:
         await self.feed.start()
         await self.units.start()
         await self.positions.start()
+        self.officers_streaming.start()
         # A unit that becomes available is offered an alert waiting for one.
         self._timers_listen = self.units.register(self.timers.on_units)
         await self.timers.start()
@@ -218,6 +220,7 @@ class Runtime:
         await self.retries.stop()
         await self.timers.stop()
         self.units.unregister(self._timers_listen)
+        await self.officers_streaming.stop()
         await self.positions.stop()
         await self.units.stop()
         await self.feed.stop()

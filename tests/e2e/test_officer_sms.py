@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,15 +17,17 @@ from sqlalchemy import select, update
 
 from siaga.accounts.models import Role
 from siaga.alerts.models import Alert
+from siaga.app import create_app
 from siaga.audit.models import AuditRecord
 from siaga.db import utcnow
+from siaga.dispatch.models import OfficerStream
 from siaga.notify.models import OutboundMessage
 from siaga.notify.sms import DevSMS
 from siaga.runtime import Runtime
 from siaga.sms import inbound
 from siaga.sms.inbound import InboundSMS
 from siaga.sms.officers import answer_offer
-from tests.conftest import Api, Person, app_for, eventually, new_phone
+from tests.conftest import Api, Person, app_for, eventually, make_settings, new_phone
 from tests.e2e.test_streams import Live, on_duty_near, stream
 from tests.servers import in_process
 
@@ -263,3 +265,43 @@ async def test_an_officer_with_an_open_stream_gets_no_offer_sms(live: Live) -> N
     # Their answers are in their language too.
     answered = await reply(api, away.phone, f"1 {found[1]}")
     assert answered.startswith(f"SIAGA {found[1]}: assigned to you: crime in Coblong. Map: ")
+
+
+async def test_an_officer_streaming_to_another_process_gets_no_offer_sms(live: Live) -> None:
+    api = live.api
+    admin = await api.staff(Role.ADMIN)
+    await direct_offers(api, admin)
+    watching = await officer_with_phone(api, admin, "COBLONG-APP-6")
+    away = await officer_with_phone(api, admin, "COBLONG-SMS-6")
+    await on_duty_near(live, watching, *NEAR)
+    await on_duty_near(live, away, *NEAR)
+    # A second Siaga process on the same database (its own timers idle, so the offer is made here).
+    settings = make_settings(api.runtime.settings.database_url, timer_interval_seconds=3600)
+    other = Runtime.build(settings)
+
+    async def seen_streaming() -> bool:
+        async with api.runtime.read_sessions() as session:
+            return await session.get(OfficerStream, int(watching.id)) is not None
+
+    try:
+        async with in_process(create_app(settings, runtime=other)) as url:
+            elsewhere = Live(api=api, ws=url.replace("http://", "ws://") + "/api/v1/stream")
+            async with stream(elsewhere, "officer", watching):
+                await eventually(seen_streaming, what="the other process to say the officer's stream is open")
+                alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+
+                async def texted() -> list[str]:
+                    return texts_to(api, away.phone)
+
+                [offer] = await eventually(texted, what="the offer SMS to the officer away")
+                assert OFFER.match(offer) is not None
+                assert texts_to(api, watching.phone) == []
+                assert (await alert_state(api, admin, alert["id"]))["state"] == "new"
+            # Closed there, the officer is texted again from the next offer on.
+            await eventually(lambda: _not(seen_streaming), what="the other process to say the stream closed")
+    finally:
+        await other.close()
+
+
+async def _not(check: Callable[[], Awaitable[bool]]) -> bool:
+    return not await check()

@@ -44,6 +44,17 @@ class AlertOffer(Base):
     sms_code: Mapped[str | None] = mapped_column(String(8), index=True)
 
 
+class OfficerStream(Base):
+    """An officer whose phone holds an officer stream open on some Siaga process: that process renews ``seen_at``
+    while it does (``realtime.presence``) and removes the row when its last stream of them closes. An offer goes to
+    them by SMS only when no process has seen their stream lately (``dispatch.offer_sms``)."""
+
+    __tablename__ = "officer_streams"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class AlertEscalation(Base):
     """An agency an alert was escalated to: its consoles see the alert, flagged, from then on."""
 

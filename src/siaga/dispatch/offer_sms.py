@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Container, Sequence
+from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,8 @@ from siaga.agencies.models import Jurisdiction
 from siaga.alerts.domain import ACTIVE_STATES
 from siaga.alerts.models import Alert
 from siaga.config import Settings
-from siaga.dispatch.models import AlertOffer, OfferState
+from siaga.db import utcnow
+from siaga.dispatch.models import AlertOffer, OfferState, OfficerStream
 from siaga.notify import service as notify
 from siaga.responders.models import DutyPeriod
 
@@ -30,6 +32,9 @@ OFFER_SMS = "officer_offer"  # the purpose of an offer's SMS in notify's records
 CODE_DIGITS = 4
 _CODES = range(10 ** (CODE_DIGITS - 1), 10**CODE_DIGITS)  # 1000-9999: no leading zero for a phone to drop
 _CODE_TURNS = "siaga.offer-sms-codes"
+# A process renews the row of an officer whose stream it holds every 15 s (``realtime.presence``): one not renewed
+# for this long is a process that died, and the officer is texted again.
+STREAM_FRESH = timedelta(seconds=45)
 
 # The categories as an officer reads them (the apps' own words, common.category.* in the i18n catalogues).
 _CATEGORIES = {
@@ -106,7 +111,8 @@ async def text_offers(
     session: AsyncSession, *, settings: Settings, offer_ids: Sequence[int], streaming: Container[int]
 ) -> list[AlertOffer]:
     """Queue the SMS of each offer still pending to the officers of its unit who are on duty, have a phone number
-    and no open stream (``streaming``: the staff ids whose officer stream is open). Returns the offers texted."""
+    and no open stream (``streaming``: the staff ids whose officer stream is open in this process; those of other
+    processes are in ``OfficerStream``). Returns the offers texted."""
     if not offer_ids:
         return []
     rows = (
@@ -161,9 +167,14 @@ async def anyone_to_text(session: AsyncSession, *, offer_ids: Sequence[int], str
 async def _officers_without_stream(
     session: AsyncSession, unit_ids: list[int], streaming: Container[int]
 ) -> dict[int, list[Staff]]:
-    """Per unit, its active officers on duty with a phone number and no open stream."""
+    """Per unit, its active officers on duty with a phone number and no open stream, here or on another process."""
     if not unit_ids:
         return {}
+    streaming_elsewhere = (
+        select(OfficerStream.staff_id)
+        .where(OfficerStream.staff_id == Staff.id, OfficerStream.seen_at > utcnow() - STREAM_FRESH)
+        .exists()
+    )
     officers = await session.scalars(
         select(Staff)
         .join(DutyPeriod, and_(DutyPeriod.staff_id == Staff.id, DutyPeriod.ended_at.is_(None)))
@@ -172,6 +183,7 @@ async def _officers_without_stream(
             Staff.role == Role.OFFICER.value,
             Staff.active.is_(True),
             Staff.phone.is_not(None),
+            ~streaming_elsewhere,
         )
         .order_by(Staff.id)
     )
