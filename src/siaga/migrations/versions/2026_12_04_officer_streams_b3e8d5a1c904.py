@@ -5,7 +5,7 @@ may be open on another one than the process making the offer, so each process ke
 it holds (``officer_streams``), renewed while it is open and removed when it closes.
 
 Revision ID: b3e8d5a1c904
-Revises: 6a1d9e4b2c87
+Revises: a7d3f1c8e295
 Create Date: 2026-12-04 12:20:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import siaga.db
 
 revision: str = "b3e8d5a1c904"
-down_revision: str | None = "6a1d9e4b2c87"
+down_revision: str | None = "a7d3f1c8e295"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
