@@ -41,13 +41,13 @@ from siaga.realtime.outbox import HubOutbox
 from siaga.realtime.presence import OfficersStreaming
 from siaga.realtime.wire import WireCache
 from siaga.responders.live import LiveUnits
-from siaga.sms import inbound
+from siaga.sms import progress
 from siaga.sms.gammu import GammuInbox
 
 log = logging.getLogger("siaga.runtime")
 
 DELIVERY_RETRY_S = 5.0
-SMS_PENDING_S = 10.0
+SMS_FOLLOW_UP_S = 5.0
 FIRST_PURGE_S = 300.0
 THROTTLE_RECORDS_S = 60.0  # logins refused from memory are recorded together this often (see accounts.signin)
 # "a session was revoked": every process forgets the principals it remembers and ends the streams of ended sessions
@@ -118,15 +118,15 @@ class Runtime:
         )
         self.device_sweep = Loop("device-supervision", self.sweep_devices, interval=self.settings.device_sweep_seconds)
         self.throttle_records = Loop("login-throttle-records", self.record_throttled, interval=THROTTLE_RECORDS_S)
-        # SMS in: a GSM modem's inbox read every second (Gammu SMSD), or the messages an HTTP provider's webhook
-        # recorded whose handling failed, tried again. make demo (the dev adapter) has neither.
+        # SMS in: a GSM modem's inbox read every second (Gammu SMSD), or, with an HTTP provider's webhook, messages
+        # whose handling failed tried again; both tell SMS callers a unit is coming. make demo (dev SMS) has neither.
         self.sms_inbox: Loop | None = None
         if self.settings.sms_adapter == "gammu":
             gammu = GammuInbox(self, self.settings.sms_gammu_config)
             every_s = self.settings.sms_gammu_interval_seconds
             self.sms_inbox = Loop("sms-inbox", gammu.poll, interval=every_s, first_after=0.0)
         elif self.settings.sms_adapter == "http":
-            self.sms_inbox = Loop("sms-pending", partial(inbound.handle_pending, self), interval=SMS_PENDING_S)
+            self.sms_inbox = Loop("sms-follow-up", partial(progress.follow_up, self), interval=SMS_FOLLOW_UP_S)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from siaga.sms import inbound, receipts
+from siaga.sms import inbound, progress, receipts
 from siaga.sms.inbound import Context
 
 log = logging.getLogger("siaga.sms.gammu")
@@ -186,7 +186,7 @@ class GammuInbox:
                     await inbound.handle(self.context, message)
 
         await asyncio.gather(*(take(each) for each in messages))
-        await inbound.handle_pending(self.context)
+        await progress.follow_up(self.context)  # what failed before, and residents told a unit is coming
         if where.errors is not None:
             await self._failed_sends(where.errors)
         return len(messages)
