@@ -36,8 +36,11 @@ async def _sign_up(api: Api, *, language: str = "id") -> tuple[Person, str]:
     return resident, str(resident.extra["sms_key"])
 
 
-def _message(key: str, alert_id: uuid.UUID, *, where: tuple[float, float] | None = COBLONG) -> str:
+def _message(
+    key: str, alert_id: uuid.UUID, *, where: tuple[float, float] | None = COBLONG, silent: bool = False
+) -> str:
     sos = AppSOS(
+        silent=silent,
         alert_id=alert_id,
         category=Category.KRIMINALITAS,
         pressed_at=PRESSED,
@@ -111,6 +114,18 @@ async def test_the_sms_after_the_press_over_data_is_the_same_alert_and_answered(
     alerts = await _alerts_of(api, resident.phone)
     assert [(a.id, a.channel) for a in alerts] == [(alert_id, "app")]
     assert await _flags(api, alert_id) == []
+
+
+async def test_a_silent_press_by_sms_is_raised_silent_and_gets_no_reply(city: Api) -> None:
+    api = city
+    resident, key = await _sign_up(api)
+    alert_id = uuid.uuid4()
+
+    reply = await text_siaga(api.runtime, resident.phone, _message(key, alert_id, silent=True))
+
+    assert reply == ""  # nothing that would make the phone ring or light up
+    [alert] = await _alerts_of(api, resident.phone)
+    assert (alert.id, alert.silent) == (alert_id, True)
 
 
 async def test_a_tampered_sms_is_raised_flagged_unverified(city: Api) -> None:

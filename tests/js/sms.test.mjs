@@ -30,6 +30,13 @@ describe("the SOS SMS", () => {
     );
   });
 
+  test("marks a silent press, as the server reads it", async () => {
+    assert.equal(
+      await composeSms({ ...PRESS, silent: true }, KEY),
+      "SIAGA1 BSHR2LR2JNGF3DTPPKFZYDI6F4 -6.91474 107.60981 25 1796385605 KECS YAIHABDXOIXTLKQV",
+    );
+  });
+
   test("says when there is no fix, and goes unsigned without a key", async () => {
     const text = await composeSms({ ...PRESS, location: null }, null);
     assert.equal(text, "SIAGA1 BSHR2LR2JNGF3DTPPKFZYDI6F4 - - - 1796385605 KEC AAAAAAAAAAAAAAAA");

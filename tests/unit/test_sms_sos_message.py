@@ -45,6 +45,14 @@ def test_a_press_reads_back_as_it_was_sent_and_verifies_with_its_key() -> None:
     assert text == "SIAGA1 BSHR2LR2JNGF3DTPPKFZYDI6F4 -6.91474 107.60981 25 1796385605 KEC 7JSRHJ4EIPMOAJTY"
 
 
+def test_a_silent_press_says_so_in_its_category_and_is_signed_with_it() -> None:
+    text = compose(_sos(silent=True), KEY)
+    assert text == "SIAGA1 BSHR2LR2JNGF3DTPPKFZYDI6F4 -6.91474 107.60981 25 1796385605 KECS YAIHABDXOIXTLKQV"
+    assert read(text).sos.silent
+    # Dropping the S (the press made loud on the way) fails the MAC.
+    assert not read(text.replace(" KECS ", " KEC ")).verifies(KEY)
+
+
 def test_a_press_without_a_fix_says_so() -> None:
     signed = read(compose(_sos(lat=None, lon=None, accuracy_m=None), KEY))
     assert (signed.sos.lat, signed.sos.lon, signed.sos.accuracy_m) == (None, None, None)
@@ -108,6 +116,7 @@ def test_only_the_apps_prefix_is_claimed() -> None:
     located=st.booleans(),
     category=st.sampled_from(list(Category)),
     seconds=st.integers(min_value=0, max_value=9_999_999_999),
+    silent=st.booleans(),
 )
 def test_every_press_fits_one_gsm7_sms_and_round_trips(
     alert_id: uuid.UUID,
@@ -117,6 +126,7 @@ def test_every_press_fits_one_gsm7_sms_and_round_trips(
     located: bool,
     category: Category,
     seconds: int,
+    silent: bool,
 ) -> None:
     sos = _sos(
         alert_id=alert_id,
@@ -125,6 +135,7 @@ def test_every_press_fits_one_gsm7_sms_and_round_trips(
         lat=lat if located else None,
         lon=lon if located else None,
         accuracy_m=accuracy if located else None,
+        silent=silent,
     )
     text = compose(sos, KEY)
 
@@ -133,6 +144,7 @@ def test_every_press_fits_one_gsm7_sms_and_round_trips(
     signed = read(text)
     assert signed.verifies(KEY)
     assert (signed.sos.alert_id, signed.sos.category, signed.sos.pressed_at) == (alert_id, category, sos.pressed_at)
+    assert signed.sos.silent == silent
     if located:
         assert signed.sos.lat == pytest.approx(lat, abs=1e-5)
         assert signed.sos.lon == pytest.approx(lon, abs=1e-5)

@@ -55,6 +55,8 @@ async def handle(context: Context, sms: InboundSMS) -> str | None:
         # all the same, raised under an id of its own.
         fresh = uuid.uuid5(ID_NAMESPACE, f"{sms.gateway}:{sms.id}")
         await _raise(context, _request(sms, sender, signed, text=text, alert_id=fresh, verified=False))
+    if signed is not None and signed.sos.silent:
+        return ""  # a silent press: no reply, so the phone makes no sound
     return _reply(sender.language)
 
 
@@ -86,6 +88,7 @@ def _request(
         received_at=sms.received_at,
         channel="sms",
         position=position,
+        silent=sos.silent if sos is not None else False,
         # A readable message's fields are all on the alert; a garbled one's text is all there is to go on.
         description="" if signed is not None else clean_text(sms.text.strip())[:DESCRIPTION_LIMIT],
         pressed_at=sos.pressed_at if sos is not None else None,

@@ -12,7 +12,8 @@ composer on the command centre's number with one line of plain GSM-7 text, under
 - ``lat`` ``lon``: degrees (WGS 84) with at most 5 decimals (about a metre); ``acc``: the fix's accuracy in whole
   metres. Without a fix all three are ``-``.
 - ``time``: when the resident pressed, in Unix seconds (the phone's clock: informative only).
-- ``cat``: the category's code (``CATEGORY_CODES``).
+- ``cat``: the category's code (``CATEGORY_CODES``), followed by ``S`` for a silent press (``KRIS``): Siaga then
+  sends no reply, so the phone makes no sound.
 - ``mac``: HMAC-SHA256, keyed by the resident's own SMS key (issued by Siaga at sign-in, kept in the app), over
   every character before the space that precedes it; its first 10 bytes in base32 (16 characters).
 
@@ -52,7 +53,7 @@ _CATEGORIES = {code: category for category, code in CATEGORY_CODES.items()}
 
 _SHAPE = re.compile(
     r"(?P<body>SIAGA1 (?P<id>[A-Z2-7]{26}) (?P<lat>-?\d{1,2}(?:\.\d{1,5})?|-) (?P<lon>-?\d{1,3}(?:\.\d{1,5})?|-)"
-    r" (?P<acc>\d{1,5}|-) (?P<time>\d{1,10}) (?P<cat>[A-Z]{3})) (?P<mac>[A-Z2-7]{16})"
+    r" (?P<acc>\d{1,5}|-) (?P<time>\d{1,10}) (?P<cat>[A-Z]{3})(?P<silent>S?)) (?P<mac>[A-Z2-7]{16})"
 )
 
 
@@ -70,6 +71,7 @@ class AppSOS:
     lat: float | None = None
     lon: float | None = None
     accuracy_m: int | None = None
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,7 @@ def compose(sos: AppSOS, key: bytes) -> str:
         _degrees(sos.lon) if located and sos.lon is not None else NO_FIX,
         str(min(round(sos.accuracy_m), 99999)) if located and sos.accuracy_m is not None else NO_FIX,
         str(int(sos.pressed_at.timestamp())),
-        CATEGORY_CODES[sos.category],
+        CATEGORY_CODES[sos.category] + ("S" if sos.silent else ""),
     ]
     body = " ".join(fields)
     return f"{body} {mac(body, key)}"
@@ -154,6 +156,7 @@ def read(text: str) -> Signed:
             lat=position[0] if position else None,
             lon=position[1] if position else None,
             accuracy_m=None if position is None or acc == NO_FIX else int(acc),
+            silent=found["silent"] == "S",
         ),
         body=found["body"],
         mac=found["mac"],

@@ -1,7 +1,7 @@
 // The SOS as one SMS, for a phone with signal but no data. The message is the press the outbox keeps (its own alert
 // id, position, time and category), signed with the resident's SMS key (HMAC-SHA256), so the command centre can tell
 // it came from this resident's app. The format is the server's (src/siaga/sms/sos_message.py):
-//   SIAGA1 <id base32> <lat> <lon> <acc> <unix time> <category code> <mac>
+//   SIAGA1 <id base32> <lat> <lon> <acc> <unix time> <category code, S after it if silent> <mac>
 // The press stays in the outbox: whichever arrives first, over data or by SMS, makes the one alert. Without a key
 // (or where the browser cannot sign: plain http) the message still goes, and the server raises it flagged
 // "unverified": an SOS is never held back.
@@ -94,7 +94,7 @@ export function smsBody(press) {
     located ? degrees(where.lon) : NO_FIX,
     accuracy === null ? NO_FIX : String(accuracy),
     String(Math.floor((Number.isFinite(pressed) ? pressed : Date.now()) / 1000)),
-    CATEGORY_CODES[press.category] || CATEGORY_CODES.lainnya,
+    (CATEGORY_CODES[press.category] || CATEGORY_CODES.lainnya) + (press.silent ? "S" : ""),
   ].join(" ");
 }
 
