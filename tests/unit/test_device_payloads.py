@@ -140,12 +140,20 @@ def test_passwords_are_stored_in_mosquittos_pbkdf2_sha512_format() -> None:
 
 def test_the_acl_lets_each_device_publish_only_its_own_topics() -> None:
     devices = [
-        domain.BrokerUser("btn-a", "$7$x", Protocol.SIAGA),
-        domain.BrokerUser("teller", "$7$y", Protocol.ZIGBEE2MQTT),
+        domain.BrokerUser("btn-a", "$7$x", Protocol.SIAGA, 1),
+        domain.BrokerUser("teller", "$7$y", Protocol.ZIGBEE2MQTT, 1),
+        domain.BrokerUser("vault", "$7$z", Protocol.ZIGBEE2MQTT, 1),
+        domain.BrokerUser("shop", "$7$w", Protocol.ZIGBEE2MQTT, 2),
     ]
     acl = domain.acl_file("siaga", devices)
     blocks = {block.splitlines()[0]: block.splitlines()[1:] for block in acl.split("\n\n")[1:]}
     assert blocks["user btn-a"] == ["topic write siaga/devices/btn-a/event", "topic read siaga/devices/btn-a/ack"]
-    assert blocks["user teller"] == ["topic write zigbee2mqtt/teller"]
+    # The site's Zigbee2MQTT gateway logs in once and publishes for each Zigbee button of its site, of no other.
+    assert (
+        blocks["user teller"]
+        == blocks["user vault"]
+        == ["topic write zigbee2mqtt/teller", "topic write zigbee2mqtt/vault"]
+    )
+    assert blocks["user shop"] == ["topic write zigbee2mqtt/shop"]
     assert "topic write siaga/devices/+/ack" in blocks["user siaga"]
-    assert domain.password_file(None, devices) == "btn-a:$7$x\nteller:$7$y\n"
+    assert domain.password_file(None, devices[:2]) == "btn-a:$7$x\nteller:$7$y\n"

@@ -315,6 +315,7 @@ class BrokerUser:
     name: str
     password_hash: str
     protocol: Protocol
+    site_id: int | None = None  # the site of a device's login (None: Siaga's own)
 
 
 def password_file(bridge: BrokerUser | None, devices: list[BrokerUser]) -> str:
@@ -333,6 +334,15 @@ def acl_file(bridge_user: str | None, devices: list[BrokerUser]) -> str:
         lines += [f"topic write {TOPIC_ROOT}/+/ack"]
     for device in devices:
         writes, reads = topics(device.protocol, device.name)
+        if device.protocol is Protocol.ZIGBEE2MQTT:
+            # Zigbee2MQTT is one gateway publishing for every button paired to it, under one login: any of a site's
+            # Zigbee buttons' logins may publish for each Zigbee button of that site, and of no other.
+            writes = [
+                topic
+                for other in devices
+                if other.protocol is Protocol.ZIGBEE2MQTT and other.site_id == device.site_id
+                for topic in topics(other.protocol, other.name)[0]
+            ]
         lines += ["", f"user {device.name}"]
         lines += [f"topic write {topic}" for topic in writes]
         lines += [f"topic read {topic}" for topic in reads]

@@ -238,8 +238,10 @@ class BrokerFiles:
 
 async def broker_files(session: AsyncSession, *, bridge_user: str | None, bridge_password: str | None) -> BrokerFiles:
     """Mosquitto's password and ACL files for every enabled device (and Siaga's own login, if it has one)."""
-    rows = await session.execute(select(Device.name, Device.password_hash, Device.protocol).where(Device.enabled))
-    users = [domain.BrokerUser(name, hashed, domain.Protocol(protocol)) for name, hashed, protocol in rows]
+    rows = await session.execute(
+        select(Device.name, Device.password_hash, Device.protocol, Device.site_id).where(Device.enabled)
+    )
+    users = [domain.BrokerUser(name, hashed, domain.Protocol(protocol), site) for name, hashed, protocol, site in rows]
     users.sort(key=lambda user: user.name)
     bridge = None
     if bridge_user and bridge_password:
