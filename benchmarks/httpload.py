@@ -36,7 +36,7 @@ SATURATED_LAG_S = 0.010
 SATURATED_CPU = 0.90
 BANDUNG = (-6.965, -6.865, 107.56, 107.70)  # lat/lon box well inside Kota Bandung's kecamatan
 
-Kind = Literal["sos", "noop", "location", "login"]
+Kind = Literal["sos", "noop", "location", "login", "osmand"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +143,9 @@ def body_for(workload: Workload, plan: StepPlan, index: int) -> bytes:
     lon = rng.uniform(BANDUNG[2], BANDUNG[3])
     if workload.kind == "login":  # a staff login with a wrong password, for a few names (none needs to exist)
         return json.dumps({"username": f"tamu.{index % 97}", "password": "bukan-kata-sandi-ini"}).encode()
+    if workload.kind == "osmand":  # a tracker's report as Traccar Client sends it: the query string, no body
+        stamp = int(time.time())
+        return f"lat={lat:.6f}&lon={lon:.6f}&timestamp={stamp}&speed={rng.uniform(0, 25):.1f}&batt=80".encode()
     if workload.kind == "location":
         payload: dict[str, Any] = {"lat": lat, "lon": lon, "accuracy_m": 8.0, "speed_mps": rng.uniform(0, 12)}
     else:
@@ -156,6 +159,9 @@ def body_for(workload: Workload, plan: StepPlan, index: int) -> bytes:
 
 
 def request_bytes(workload: Workload, host: str, body: bytes, token: str | None) -> bytes:
+    if workload.kind == "osmand":  # the token is the tracker's device id; a tracker signs in to nothing
+        line = f"POST {workload.path}?id={token}&{body.decode()} HTTP/1.1"
+        return f"{line}\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n".encode()
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
     head = (
         f"POST {workload.path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{auth}"

@@ -34,6 +34,7 @@ from siaga.config import Settings
 from siaga.db import create_engine, session_factory, transaction, utcnow
 from siaga.demo.seed import DEMO_PASSWORD, seed_bandung
 from siaga.responders.models import DutyMode, DutyPeriod, UnitState, UnitStatus
+from siaga.trackers.models import Tracker
 
 OFFICER_PASSWORD = "bench-officer-password"  # noqa: S105 - a throwaway server on loopback
 KINDS = ("patrol_car", "motorbike", "patrol_car", "foot")
@@ -153,6 +154,21 @@ async def seed_officers(database: Database, count: int, *, seed: int = 7) -> lis
     finally:
         await engine.dispose()
     return tokens
+
+
+async def seed_unit_trackers(database: Database) -> list[str]:
+    """A tracker in each of ``seed_officers``' units (a patrol car's, or an officer's phone with Traccar Client),
+    its device id the unit's callsign; returns the device ids."""
+    engine = create_engine(database.url)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            units = (await session.execute(select(Unit.id, Unit.callsign).where(Unit.callsign.like("BENCH-%")))).all()
+            rows = [{"device_id": callsign, "label": "bench", "unit_id": unit_id} for unit_id, callsign in units]
+            for start in range(0, len(rows), CHUNK):
+                await session.execute(insert(Tracker), rows[start : start + CHUNK])
+    finally:
+        await engine.dispose()
+    return [str(row["device_id"]) for row in rows]
 
 
 async def operators(url: str, count: int) -> list[str]:

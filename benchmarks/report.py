@@ -65,12 +65,12 @@ def _others(db: dict[str, Any]) -> str:
 
 
 def _locations(db: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
-    """The location scenario's runs, ``http`` and ``stream`` (results from before the stream scenario hold only
-    the HTTP run, as ``locations`` itself)."""
+    """The location scenario's runs, ``http``, ``stream`` and ``osmand`` (results from before the stream scenario
+    hold only the HTTP run, as ``locations`` itself; from before the trackers, no ``osmand``)."""
     runs = db.get("locations") or {}
     if "steps" in runs:
-        return {"http": runs, "stream": None}
-    return {"http": runs.get("http"), "stream": runs.get("stream")}
+        return {"http": runs, "stream": None, "osmand": None}
+    return {"http": runs.get("http"), "stream": runs.get("stream"), "osmand": runs.get("osmand")}
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -196,9 +196,23 @@ def markdown(results: dict[str, Any]) -> str:
         )
     )
 
+    def held_osmand(d: dict[str, Any]) -> str:
+        osmand, stream = _locations(d)["osmand"], _locations(d)["stream"]
+        if not osmand:
+            return "–"
+        if not stream or not stream.get("held_rate") or not osmand.get("held_rate"):
+            return _held(osmand)
+        return f"{_held(osmand)}; {osmand['held_rate'] / stream['held_rate']:.2f} × the streams'"
+
+    rows.append(_row("Unit positions from GPS trackers over OsmAnd held (p99 < 50 ms)", each(held_osmand), "–"))
+
     def written(d: dict[str, Any]) -> str:
         parts = []
-        for key, answer in (("stream", "acknowledged on the streams"), ("http", "answered 202 over HTTP")):
+        for key, answer in (
+            ("stream", "acknowledged on the streams"),
+            ("http", "answered 202 over HTTP"),
+            ("osmand", "answered 200 over OsmAnd"),
+        ):
             run = _locations(d)[key]
             if run:
                 parts.append(f"{run['written_total']:,} for {run['accepted_total']:,} {answer}")

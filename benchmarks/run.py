@@ -380,11 +380,45 @@ def _locations(
     srv: server.Server, generator: Generator, config: Config, tokens: list[str], database: server.Database
 ) -> dict[str, Any]:
     """Officers' location updates, both ways a phone can send them: one HTTP request per position (each with its
-    own token lookup), then over the officers' open streams (authenticated once per connection)."""
+    own token lookup), then over the officers' open streams (authenticated once per connection); then the same
+    units' positions from GPS trackers over the OsmAnd endpoint."""
     out = {"http": _locations_http(srv, generator, config, tokens, database)}
     settle(srv)
     out["stream"] = _locations_stream(srv, config, tokens, database)
+    settle(srv)
+    out["osmand"] = _locations_osmand(srv, generator, config, database)
     return out
+
+
+def _locations_osmand(
+    srv: server.Server, generator: Generator, config: Config, database: server.Database
+) -> dict[str, Any]:
+    """The same units' positions from GPS trackers (or Traccar Client) over the OsmAnd endpoint: one HTTP request
+    per position, no session, the tracker looked up by its device id; written by the same position writer."""
+    devices = asyncio.run(population.seed_unit_trackers(database))
+    say(f"{database.kind}: the units' positions from {len(devices)} trackers over OsmAnd (/osmand), step-up")
+    written_before = asyncio.run(_positions_written(database))
+    accepted = 0
+
+    def count(step: Any) -> None:
+        nonlocal accepted
+        accepted += step.ok
+
+    search = step_up(
+        generator,
+        Workload("osmand", "/osmand", 200, tuple(devices)),
+        config.location_rates,
+        config.step_s,
+        server_pid=srv.pid,
+        slo_p99_ms=config.slo_p99_ms,
+        after_step=count,
+        progress=say,
+        pause_s=1.5,
+        settle=lambda: settle(srv),
+    )
+    written = _written_since(database, written_before, accepted)
+    say(f"  {accepted} positions answered 200, {written} written to the database")
+    return dict(search.as_json(), accepted_total=accepted, written_total=written)
 
 
 def _locations_http(

@@ -280,3 +280,18 @@ async def test_a_disabled_tracker_is_refused_until_enabled_and_every_change_is_a
     actions = sorted(r["action"] for r in records if r["target_id"] == tracker["device_id"])
     assert actions == ["tracker.add", "tracker.disable", "tracker.enable", "tracker.remove"]
     assert {r["actor_name"] for r in records if r["target_id"] == tracker["device_id"]} == {admin.name}
+
+
+async def test_a_resident_who_deletes_their_account_leaves_no_tracker_behind(site: Site) -> None:
+    """Erasing an account removes the rows that exist only for its resident: their tracker is forgotten, its
+    reports refused as unknown, never raised for the emptied pseudonym."""
+    api = site.live.api
+    admin = await api.staff(Role.ADMIN)
+    resident = await api.resident()
+    device = (await register(api, admin, resident_phone=resident.phone))["device_id"]
+    deleted = await api.http.delete("/api/v1/residents/me", headers=resident.headers)
+    assert deleted.status_code == 204, deleted.text
+    assert (await api.get(admin, "/trackers")).json() == []
+    sos = {"id": device, "lat": str(COBLONG[0]), "lon": str(COBLONG[1]), "alarm": "sos"}
+    refused = await site.http.post("/osmand", params=sos)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (404, "tracker.unknown")
