@@ -18,7 +18,7 @@ from siaga.alerts.domain import Category
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.db import utcnow
 from siaga.runtime import Runtime
-from siaga.sms import inbound, sos_message
+from siaga.sms import inbound, progress, sos_message
 from siaga.sms.sos_message import AppSOS
 from tests.conftest import Api, Person, new_phone, sos_body
 from tests.integration.test_dispatch import COBLONG, city
@@ -126,6 +126,14 @@ async def test_a_silent_press_by_sms_is_raised_silent_and_gets_no_reply(city: Ap
     assert reply == ""  # nothing that would make the phone ring or light up
     [alert] = await _alerts_of(api, resident.phone)
     assert (alert.id, alert.silent) == (alert_id, True)
+    # Nor later, when officers are on their way.
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    officer = await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-SILENT-1")
+    await api.on_duty(officer)
+    assert (await api.post(operator, f"/alerts/{alert_id}/acknowledge")).status_code == 200
+    dispatched = await api.post(operator, f"/alerts/{alert_id}/dispatch", {"unit_id": officer.unit_id})
+    assert dispatched.status_code == 200, dispatched.text
+    assert await progress.tell_officer_coming(api.runtime) == 0
 
 
 async def test_a_tampered_sms_is_raised_flagged_unverified(city: Api) -> None:

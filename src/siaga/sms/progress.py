@@ -56,6 +56,7 @@ async def tell_officer_coming(context: Context) -> int:
                 .join(Unit, Unit.id == Alert.unit_id)
                 .where(
                     Alert.channel == "sms",
+                    Alert.silent.is_(False),  # a silent press by SMS: nothing may ring or light up the phone
                     Alert.state.in_(_ON_THEIR_WAY),
                     Alert.dispatched_at >= utcnow() - RECENT,
                     Resident.phone.startswith("+"),
