@@ -29,10 +29,14 @@ from siaga.sms.inbound import InboundSMS
 from siaga.sms.officers import answer_offer
 from tests.conftest import Api, Person, app_for, eventually, make_settings, new_phone
 from tests.e2e.test_streams import Live, on_duty_near, stream
+from tests.gammu import Modem, modem
+from tests.residents import made_residents
 from tests.servers import in_process
 
 COBLONG = (-6.8915, 107.6107)  # near ITB, in Kecamatan Coblong (POLSEK-COBLONG)
 NEAR = (-6.8945, 107.6107)  # about 330 m south of it
+GSM_WAIT = 30.0  # generous: the daemon reads its dummy phone every second, Siaga its inbox twice a second
+__all__ = ["modem"]  # the fixture, used by name
 OFFER = re.compile(r"^SIAGA (\d{4}): kriminalitas di Coblong (\d+) m\. Balas 1 \1 untuk terima$")
 
 
@@ -305,3 +309,43 @@ async def test_an_officer_streaming_to_another_process_gets_no_offer_sms(live: L
 
 async def _not(check: Callable[[], Awaitable[bool]]) -> bool:
     return not await check()
+
+
+async def test_an_officer_takes_an_offer_through_a_real_gsm_modem(db: Runtime, modem: Modem) -> None:
+    """Gammu SMSD on its dummy phone: the offer goes out through the modem, the officer's answer comes in through it,
+    the console sees the alert taken, and the confirmation goes back out."""
+    settings = make_settings(
+        db.settings.database_url,
+        sms_adapter="gammu",
+        sms_gammu_config=str(modem.config),
+        sms_gammu_interval_seconds=0.5,
+    )
+    runtime = Runtime.build(settings)
+    try:
+        async with in_process(create_app(settings, runtime=runtime)) as url, httpx.AsyncClient(base_url=url) as http:
+            live = Live(api=Api(http=http, runtime=runtime), ws=url.replace("http://", "ws://") + "/api/v1/stream")
+            api = live.api
+            admin = await api.staff(Role.ADMIN)
+            await direct_offers(api, admin)
+            operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+            asep = await officer_with_phone(api, admin, "COBLONG-GSM-7")
+            await on_duty_near(live, asep, *NEAR)
+            [resident] = await made_residents(api, 1)  # signed up without a code SMS: the modem is for the officer
+            async with stream(live, "console", operator) as console:
+                alert = await api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
+
+                async def offered() -> str | None:
+                    found = re.search(OFFER.pattern.strip("^$"), modem.sent_to(asep.phone))
+                    return found[1] if found else None
+
+                code = await eventually(offered, within=GSM_WAIT, what="the offer to leave through the modem")
+                modem.deliver(asep.phone, f"1 {code}")
+                dispatched = await console.event("dispatched", alert["id"])
+                assert dispatched["alert"]["unit_id"] == asep.unit_id
+
+                async def confirmed() -> bool:
+                    return f"SIAGA {code}: Anda ditugaskan" in modem.sent_to(asep.phone)
+
+                await eventually(confirmed, within=GSM_WAIT, what="the confirmation to leave through the modem")
+    finally:
+        await runtime.close()
