@@ -82,3 +82,24 @@ def test_an_administrator_looks_after_staff_from_the_command_line(env: dict[str,
         "staff.password_reset",
     ]
     assert {(kind, actor) for _, kind, actor in audit_rows(env)} == {("cli", "cli")}
+
+
+def test_an_officer_gets_a_phone_and_the_language_of_their_sms_from_the_command_line(
+    env: dict[str, str], migrated: Path
+) -> None:
+    prepared(env, migrated, agencies_to_add=(("POLSEK-1", "Polsek 1", "polsek"),))
+    command = ["user", "add", "asep", "--name", "Asep", "--role", "officer", "--agency", "POLSEK-1", "--unit", "P1-1"]
+    added = run([*command, "--phone", "0812-3456-7890", "--language", "en"], env, **PASSWORD_ENV)
+    assert added.returncode == 0, added.stderr
+    wrong = run(["user", "edit", "asep", "--language", "fr"], env)
+    assert wrong.returncode == 2
+    assert "language must be id (Bahasa Indonesia) or en (English)" in wrong.stderr
+    assert run(["user", "edit", "asep", "--language", "id"], env).returncode == 0
+
+    path = Path(env["SIAGA_DATABASE_URL"].removeprefix("sqlite+aiosqlite:///"))
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT phone, language FROM staff WHERE username = 'asep'").fetchall() == [
+            ("+6281234567890", "id")
+        ]
+        [detail] = db.execute("SELECT detail FROM audit_log WHERE action = 'staff.update'").fetchone()
+    assert '"language": ["en", "id"]' in detail
