@@ -9,8 +9,8 @@ from siaga.devices import models as devices_models
 from siaga.dispatch import models as dispatch_models
 from siaga.notify import models as notify_models
 from siaga.responders import models as responders_models
-from siaga.trackers import models as trackers_models
 from siaga.sms import models as sms_models
+from siaga.trackers import models as trackers_models
 
 metadata = Base.metadata
 
@@ -24,6 +24,6 @@ __all__ = [
     "metadata",
     "notify_models",
     "responders_models",
-    "trackers_models",
     "sms_models",
+    "trackers_models",
 ]
