@@ -397,34 +397,22 @@ def _locations_osmand(
     per position, no session, the tracker looked up by its device id; written by the same position writer."""
     devices = asyncio.run(population.seed_unit_trackers(database))
     say(f"{database.kind}: the units' positions from {len(devices)} trackers over OsmAnd (/osmand), step-up")
-    written_before = asyncio.run(_positions_written(database))
-    accepted = 0
-
-    def count(step: Any) -> None:
-        nonlocal accepted
-        accepted += step.ok
-
-    search = step_up(
-        generator,
-        Workload("osmand", "/osmand", 200, tuple(devices)),
-        config.location_rates,
-        config.step_s,
-        server_pid=srv.pid,
-        slo_p99_ms=config.slo_p99_ms,
-        after_step=count,
-        progress=say,
-        pause_s=1.5,
-        settle=lambda: settle(srv),
-    )
-    written = _written_since(database, written_before, accepted)
-    say(f"  {accepted} positions answered 200, {written} written to the database")
-    return dict(search.as_json(), accepted_total=accepted, written_total=written)
+    return _positions_over_http(srv, generator, config, database, Workload("osmand", "/osmand", 200, tuple(devices)))
 
 
 def _locations_http(
     srv: server.Server, generator: Generator, config: Config, tokens: list[str], database: server.Database
 ) -> dict[str, Any]:
     say(f"{database.kind}: officers' location updates over HTTP from {len(tokens)} officers, step-up")
+    workload = Workload("location", "/api/v1/officers/me/location", 202, tuple(tokens))
+    return _positions_over_http(srv, generator, config, database, workload)
+
+
+def _positions_over_http(
+    srv: server.Server, generator: Generator, config: Config, database: server.Database, workload: Workload
+) -> dict[str, Any]:
+    """Step ``workload`` (one position a request) up the location rates; how many were answered as taken, and how
+    many of those the database has."""
     written_before = asyncio.run(_positions_written(database))
     accepted = 0
 
@@ -434,7 +422,7 @@ def _locations_http(
 
     search = step_up(
         generator,
-        Workload("location", "/api/v1/officers/me/location", 202, tuple(tokens)),
+        workload,
         config.location_rates,
         config.step_s,
         server_pid=srv.pid,
@@ -445,7 +433,7 @@ def _locations_http(
         settle=lambda: settle(srv),
     )
     written = _written_since(database, written_before, accepted)
-    say(f"  {accepted} positions accepted, {written} written to the database")
+    say(f"  {accepted} positions answered {workload.expect}, {written} written to the database")
     return dict(search.as_json(), accepted_total=accepted, written_total=written)
 
 
