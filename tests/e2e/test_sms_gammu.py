@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from siaga.accounts.models import Resident, Role
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.app import create_app
+from siaga.notify.sms import GammuSMS
 from siaga.runtime import Runtime
 from siaga.sms.models import InboundMessage
 from tests.conftest import Api, eventually, make_settings
@@ -234,3 +235,19 @@ async def test_siaga_sms_receive_makes_a_message_arrive_at_the_dummy_phone(gatew
 
     [alert] = await eventually(raised, within=WAIT, what="the alert of the message made up")
     assert (alert.channel, alert.description) == ("sms", "banjir")
+
+
+async def test_siaga_sends_through_gammu_with_a_configuration_named_relative_to_where_it_runs(
+    modem: Modem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the README's dummy-phone walk-through names it (SIAGA_SMS_GAMMU_CONFIG=gammu/smsdrc), with text that
+    needs UCS-2 and more than one part."""
+    monkeypatch.chdir(modem.folder.parent)
+    sender = GammuSMS(config=Path(modem.folder.name) / "smsdrc")
+    text = "SIAGA: petugas menuju lokasi Anda — tetap di tempat aman. " * 3
+
+    provider_id = await sender.send(to="+6281355554444", body=text)
+
+    assert provider_id.startswith("OUT")
+    sent = await eventually(lambda: _sent(modem, "+6281355554444", parts=3), within=WAIT, what="all parts sent")
+    assert sent == text

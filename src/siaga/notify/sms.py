@@ -96,7 +96,7 @@ class GammuSMS:
     name = "gammu"
 
     def __init__(self, *, config: Path, inject: str = "gammu-smsd-inject", timeout: float = 30.0) -> None:
-        self.config = config
+        self.config = config.resolve()  # the command runs in its folder (relative paths in it are its own)
         self.inject = inject
         self.timeout = timeout
 
