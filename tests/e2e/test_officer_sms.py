@@ -22,7 +22,7 @@ from siaga.audit.models import AuditRecord
 from siaga.db import utcnow
 from siaga.dispatch.models import OfficerStream
 from siaga.notify.models import OutboundMessage
-from siaga.notify.sms import DevSMS
+from siaga.notify.sms import DevSMS, HttpSMS
 from siaga.runtime import Runtime
 from siaga.sms import inbound
 from siaga.sms.inbound import InboundSMS
@@ -349,3 +349,32 @@ async def test_an_officer_takes_an_offer_through_a_real_gsm_modem(db: Runtime, m
                 await eventually(confirmed, within=GSM_WAIT, what="the confirmation to leave through the modem")
     finally:
         await runtime.close()
+
+
+async def test_an_offer_sms_that_does_not_get_through_shows_on_the_console(live: Live) -> None:
+    api = live.api
+    admin = await api.staff(Role.ADMIN)
+    await direct_offers(api, admin)
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    asep = await officer_with_phone(api, admin, "COBLONG-SMS-8")
+    await on_duty_near(live, asep, *NEAR)
+    resident = await api.resident()
+    api.runtime.sms = HttpSMS(url="http://127.0.0.1:9/sms", token="t", sender="SIAGA", timeout=5.0)  # nobody there
+    alert = await api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
+
+    async def failed() -> list[dict[str, Any]]:
+        answer = await api.get(operator, f"/alerts/{alert['id']}/timeline")
+        return [e for e in answer.json() if e["kind"] == "delivery_failed" and e["data"]["purpose"] == "officer_offer"]
+
+    [shown] = await eventually(failed, what="the failed offer SMS on the alert's timeline")
+    assert (shown["data"]["channel"], shown["data"]["attempt"], shown["data"]["final"]) == ("sms", 1, False)
+    assert (await alert_state(api, operator, alert["id"]))["delivery_failed"] is True
+    async with api.runtime.read_sessions() as session:
+        [message] = (
+            await session.scalars(
+                select(OutboundMessage).where(
+                    OutboundMessage.recipient == asep.phone, OutboundMessage.purpose == "officer_offer"
+                )
+            )
+        ).all()
+    assert (message.status, message.alert_id) == ("failed", alert["id"])  # kept, and tried again with backoff
