@@ -28,15 +28,16 @@ from siaga.sms import inbound
 from siaga.sms.inbound import InboundSMS
 from siaga.sms.officers import answer_offer
 from tests.conftest import Api, Person, app_for, eventually, make_settings, new_phone
+from tests.e2e.test_sms_gammu import Gateway, gateway
 from tests.e2e.test_streams import Live, on_duty_near, stream
-from tests.gammu import Modem, modem
+from tests.gammu import modem
 from tests.residents import made_residents
 from tests.servers import in_process
 
 COBLONG = (-6.8915, 107.6107)  # near ITB, in Kecamatan Coblong (POLSEK-COBLONG)
 NEAR = (-6.8945, 107.6107)  # about 330 m south of it
 GSM_WAIT = 30.0  # generous: the daemon reads its dummy phone every second, Siaga its inbox twice a second
-__all__ = ["modem"]  # the fixture, used by name
+__all__ = ["gateway", "modem"]  # the fixtures, used by name
 OFFER = re.compile(r"^SIAGA (\d{4}): kriminalitas di Coblong (\d+) m\. Balas 1 \1 untuk terima$")
 
 
@@ -67,6 +68,28 @@ async def officer_with_phone(api: Api, admin: Person, callsign: str, *, language
     officer.phone = answer.json()["phone"]
     assert officer.phone.startswith("+62")
     return officer
+
+
+async def one_on_duty(live: Live, callsign: str) -> tuple[Person, Person]:
+    """Direct offers on, an operator of Polsek Coblong, and one officer with a phone on patrol near ITB."""
+    admin = await live.api.staff(Role.ADMIN)
+    await direct_offers(live.api, admin)
+    operator = await live.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    officer = await officer_with_phone(live.api, admin, callsign)
+    await on_duty_near(live, officer, *NEAR)
+    return operator, officer
+
+
+async def two_on_duty(live: Live, first: str, second: str, *, language: str = "id") -> tuple[Person, Person, Person]:
+    """An administrator with direct offers on, and two officers with phones on patrol near ITB (the second reading
+    its SMS in ``language``)."""
+    admin = await live.api.staff(Role.ADMIN)
+    await direct_offers(live.api, admin)
+    one = await officer_with_phone(live.api, admin, first)
+    two = await officer_with_phone(live.api, admin, second, language=language)
+    await on_duty_near(live, one, *NEAR)
+    await on_duty_near(live, two, *NEAR)
+    return admin, one, two
 
 
 def texts_to(api: Api, phone: str) -> list[str]:
@@ -101,11 +124,7 @@ async def alert_state(api: Api, viewer: Person, alert_id: str) -> dict[str, Any]
 
 async def test_an_officer_with_no_stream_takes_an_offer_by_sms_and_reports_by_sms(live: Live) -> None:
     api = live.api
-    admin = await api.staff(Role.ADMIN)
-    await direct_offers(api, admin)
-    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
-    asep = await officer_with_phone(api, admin, "COBLONG-SMS-1")
-    await on_duty_near(live, asep, *NEAR)
+    operator, asep = await one_on_duty(live, "COBLONG-SMS-1")
     async with stream(live, "console", operator) as console:
         alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
         code = await offer_code(api, asep)
@@ -170,12 +189,7 @@ async def test_an_officer_with_no_stream_takes_an_offer_by_sms_and_reports_by_sm
 
 async def test_two_officers_racing_by_sms_and_by_app_one_wins_and_the_other_is_told(live: Live) -> None:
     api = live.api
-    admin = await api.staff(Role.ADMIN)
-    await direct_offers(api, admin)
-    by_sms = await officer_with_phone(api, admin, "COBLONG-SMS-2")
-    by_app = await officer_with_phone(api, admin, "COBLONG-APP-2")
-    await on_duty_near(live, by_sms, *NEAR)
-    await on_duty_near(live, by_app, *NEAR)
+    admin, by_sms, by_app = await two_on_duty(live, "COBLONG-SMS-2", "COBLONG-APP-2")
     alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
     code = await offer_code(api, by_sms)
     offers = (await api.get(by_app, "/offers")).json()
@@ -247,12 +261,7 @@ async def test_wrong_numbers_unknown_and_stale_codes_get_a_clear_answer_and_chan
 
 async def test_an_officer_with_an_open_stream_gets_no_offer_sms(live: Live) -> None:
     api = live.api
-    admin = await api.staff(Role.ADMIN)
-    await direct_offers(api, admin)
-    watching = await officer_with_phone(api, admin, "COBLONG-APP-5")
-    away = await officer_with_phone(api, admin, "COBLONG-SMS-5", language="en")
-    await on_duty_near(live, watching, *NEAR)
-    await on_duty_near(live, away, *NEAR)
+    _, watching, away = await two_on_duty(live, "COBLONG-APP-5", "COBLONG-SMS-5", language="en")
     async with stream(live, "officer", watching) as phone:
         alert = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
         offered = await phone.event("offered", alert["id"])
@@ -273,12 +282,7 @@ async def test_an_officer_with_an_open_stream_gets_no_offer_sms(live: Live) -> N
 
 async def test_an_officer_streaming_to_another_process_gets_no_offer_sms(live: Live) -> None:
     api = live.api
-    admin = await api.staff(Role.ADMIN)
-    await direct_offers(api, admin)
-    watching = await officer_with_phone(api, admin, "COBLONG-APP-6")
-    away = await officer_with_phone(api, admin, "COBLONG-SMS-6")
-    await on_duty_near(live, watching, *NEAR)
-    await on_duty_near(live, away, *NEAR)
+    admin, watching, away = await two_on_duty(live, "COBLONG-APP-6", "COBLONG-SMS-6")
     # A second Siaga process on the same database (its own timers idle, so the offer is made here).
     settings = make_settings(api.runtime.settings.database_url, timer_interval_seconds=3600)
     other = Runtime.build(settings)
@@ -311,53 +315,34 @@ async def _not(check: Callable[[], Awaitable[bool]]) -> bool:
     return not await check()
 
 
-async def test_an_officer_takes_an_offer_through_a_real_gsm_modem(db: Runtime, modem: Modem) -> None:
+async def test_an_officer_takes_an_offer_through_a_real_gsm_modem(gateway: Gateway) -> None:
     """Gammu SMSD on its dummy phone: the offer goes out through the modem, the officer's answer comes in through it,
     the console sees the alert taken, and the confirmation goes back out."""
-    settings = make_settings(
-        db.settings.database_url,
-        sms_adapter="gammu",
-        sms_gammu_config=str(modem.config),
-        sms_gammu_interval_seconds=0.5,
-    )
-    runtime = Runtime.build(settings)
-    try:
-        async with in_process(create_app(settings, runtime=runtime)) as url, httpx.AsyncClient(base_url=url) as http:
-            live = Live(api=Api(http=http, runtime=runtime), ws=url.replace("http://", "ws://") + "/api/v1/stream")
-            api = live.api
-            admin = await api.staff(Role.ADMIN)
-            await direct_offers(api, admin)
-            operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
-            asep = await officer_with_phone(api, admin, "COBLONG-GSM-7")
-            await on_duty_near(live, asep, *NEAR)
-            [resident] = await made_residents(api, 1)  # signed up without a code SMS: the modem is for the officer
-            async with stream(live, "console", operator) as console:
-                alert = await api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
+    live, modem = gateway.live, gateway.modem
+    api = live.api
+    operator, asep = await one_on_duty(live, "COBLONG-GSM-7")
+    [resident] = await made_residents(api, 1)  # signed up without a code SMS: the modem is for the officer
+    async with stream(live, "console", operator) as console:
+        alert = await api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
 
-                async def offered() -> str | None:
-                    found = re.search(OFFER.pattern.strip("^$"), modem.sent_to(asep.phone))
-                    return found[1] if found else None
+        async def offered() -> str | None:
+            found = re.search(OFFER.pattern.strip("^$"), modem.sent_to(asep.phone))
+            return found[1] if found else None
 
-                code = await eventually(offered, within=GSM_WAIT, what="the offer to leave through the modem")
-                modem.deliver(asep.phone, f"1 {code}")
-                dispatched = await console.event("dispatched", alert["id"])
-                assert dispatched["alert"]["unit_id"] == asep.unit_id
+        code = await eventually(offered, within=GSM_WAIT, what="the offer to leave through the modem")
+        modem.deliver(asep.phone, f"1 {code}")
+        dispatched = await console.event("dispatched", alert["id"])
+        assert dispatched["alert"]["unit_id"] == asep.unit_id
 
-                async def confirmed() -> bool:
-                    return f"SIAGA {code}: Anda ditugaskan" in modem.sent_to(asep.phone)
+        async def confirmed() -> bool:
+            return f"SIAGA {code}: Anda ditugaskan" in modem.sent_to(asep.phone)
 
-                await eventually(confirmed, within=GSM_WAIT, what="the confirmation to leave through the modem")
-    finally:
-        await runtime.close()
+        await eventually(confirmed, within=GSM_WAIT, what="the confirmation to leave through the modem")
 
 
 async def test_an_offer_sms_that_does_not_get_through_shows_on_the_console(live: Live) -> None:
     api = live.api
-    admin = await api.staff(Role.ADMIN)
-    await direct_offers(api, admin)
-    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
-    asep = await officer_with_phone(api, admin, "COBLONG-SMS-8")
-    await on_duty_near(live, asep, *NEAR)
+    operator, asep = await one_on_duty(live, "COBLONG-SMS-8")
     resident = await api.resident()
     api.runtime.sms = HttpSMS(url="http://127.0.0.1:9/sms", token="t", sender="SIAGA", timeout=5.0)  # nobody there
     alert = await api.press(resident, lat=COBLONG[0], lon=COBLONG[1])
