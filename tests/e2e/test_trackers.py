@@ -14,8 +14,10 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import func, select
 
 from siaga.accounts.models import Role
+from siaga.responders.models import PositionRecord, UnitStatus
 from siaga.runtime import Runtime
 from tests.conftest import Api, Person, app_for, eventually
 from tests.e2e.test_streams import Live, stream
@@ -295,3 +297,29 @@ async def test_a_resident_who_deletes_their_account_leaves_no_tracker_behind(sit
     sos = {"id": device, "lat": str(COBLONG[0]), "lon": str(COBLONG[1]), "alarm": "sos"}
     refused = await site.http.post("/osmand", params=sos)
     assert (refused.status_code, refused.json()["error"]["code"]) == (404, "tracker.unknown")
+
+
+async def test_a_late_report_joins_the_units_history_but_never_moves_it_back(site: Site) -> None:
+    """Trackers buffer positions while out of coverage and send them late, out of order: an older report is kept
+    in the unit's history and the unit stays where its newest report put it."""
+    api = site.live.api
+    admin = await api.staff(Role.ADMIN)
+    officer = await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-T4")
+    assert officer.unit_id is not None
+    await api.on_duty(officer)
+    device = (await register(api, admin, unit_callsign="COBLONG-T4"))["device_id"]
+    for lat, lon, at in (("-6.8801", "107.6201", EPOCH + 60), ("-6.8802", "107.6202", EPOCH)):
+        answer = await site.http.get("/osmand", params={"id": device, "lat": lat, "lon": lon, "timestamp": str(at)})
+        assert answer.status_code == 200, answer.text
+
+    async def both_written() -> bool:
+        async with api.runtime.read_sessions() as session:
+            query = select(func.count()).select_from(PositionRecord).where(PositionRecord.unit_id == officer.unit_id)
+            return int(await session.scalar(query) or 0) == 2
+
+    await eventually(both_written, what="both reports in the unit's history")
+    async with api.runtime.read_sessions() as session:
+        status = await session.get(UnitStatus, officer.unit_id)
+    assert status is not None
+    assert (status.lat, status.lon) == (-6.8801, 107.6201)
+    assert await unit_at(api, officer.unit_id, -6.8801, 107.6201)
