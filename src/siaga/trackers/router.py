@@ -67,9 +67,9 @@ OSMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
 @osmand_router.post("/osmand", responses=OSMAND_RESPONSES)
 async def report(request: Request, runtime: RuntimeDep, ip: ClientIP) -> Response:
     """A position report in the OsmAnd protocol (query string, form body, or Traccar Client's JSON body). A resident's
-    tracker reporting ``alarm=sos`` raises their SOS (the same report again is the same alert); a unit's tracker moves
-    the unit while an officer of it is on duty. 400: no device id, no position or a malformed value; 404: a device id
-    nobody registered; 403: a disabled tracker."""
+    tracker reporting ``alarm=sos`` raises their SOS (the same report again is the same alert), and its other reports
+    follow their open alert; a unit's tracker moves the unit while an officer of it is on duty. 400: no device id, no
+    position or a malformed value; 404: a device id nobody registered; 403: a disabled tracker."""
     now = utcnow()
     try:
         sent = await _decoded(request)
