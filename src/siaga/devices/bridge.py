@@ -24,6 +24,7 @@ from siaga.devices import domain, service
 log = logging.getLogger("siaga.devices.bridge")
 
 MAX_BACKOFF_S = 30.0
+IN_FLIGHT = 200  # messages handled at once (the broker keeps the rest until they are acknowledged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,58 @@ class HandlingFailed(Exception):
     """A message could not be handled (the database did not answer): reconnect, and the broker delivers it again."""
 
 
+class AlarmRecords:
+    """Records the alarms whose alerts are stored, those waiting together in one transaction (as the SOS writer
+    stores their alerts): a burst of panics costs a few commits, not one each. One that fails in a batch is tried
+    alone; one that fails alone fails its message, which is then delivered again."""
+
+    def __init__(self, channel: service.Channel) -> None:
+        self.channel = channel
+        self._queue: asyncio.Queue[tuple[service.AlarmRecord, asyncio.Future[None]]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._worker = asyncio.create_task(self._write(), name="device-alarm-records")
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+        while not self._queue.empty():
+            self._queue.get_nowait()[1].cancel()
+
+    async def submit(self, record: service.AlarmRecord) -> None:
+        if self._worker is None or self._worker.done():
+            await service.record_alarms(self.channel, [record])
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((record, done))
+        await done
+
+    async def _write(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await service.record_alarms(self.channel, [record for record, _ in batch])
+            except Exception:
+                for record, done in batch:
+                    try:
+                        await service.record_alarms(self.channel, [record])
+                    except Exception as error:
+                        if not done.done():
+                            done.set_exception(error)
+                    else:
+                        if not done.done():
+                            done.set_result(None)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+
 class DeviceBridge:
     """The background task that keeps Siaga subscribed to its devices, reconnecting after any loss."""
 
@@ -64,8 +117,10 @@ class DeviceBridge:
         self.connected = asyncio.Event()
         self.handled = 0  # messages handled since start (for the health page and tests)
         self._task: asyncio.Task[None] | None = None
+        self.records = AlarmRecords(channel)
 
     def start(self) -> None:
+        self.records.start()
         self._task = asyncio.create_task(self._run(), name="device-bridge")
 
     async def stop(self) -> None:
@@ -74,6 +129,7 @@ class DeviceBridge:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        await self.records.stop()
         self.connected.clear()
 
     async def _run(self) -> None:
@@ -115,19 +171,63 @@ class DeviceBridge:
                 await client.subscribe(topic, qos=1)
             self.connected.set()
             log.info("following device topics on %s:%s", address.host, address.port)
-            async for message in client.messages:
-                await self._handle(client, message)
+            window: asyncio.Queue[tuple[aiomqtt.Message, asyncio.Task[service.Ack | None]]] = asyncio.Queue(
+                maxsize=IN_FLIGHT
+            )
+            parts = {
+                asyncio.create_task(self._take(client, window)),
+                asyncio.create_task(self._acknowledge(client, window)),
+            }
+            try:
+                done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_EXCEPTION)
+                for part in done:
+                    part.result()
+            finally:
+                for part in parts:
+                    part.cancel()
+                unsettled = [window.get_nowait()[1] for _ in range(window.qsize())]
+                for task in unsettled:
+                    task.cancel()  # not acknowledged: the broker delivers them again
+                await asyncio.gather(*parts, *unsettled, return_exceptions=True)
 
-    async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    async def _take(
+        self, client: aiomqtt.Client, window: asyncio.Queue[tuple[aiomqtt.Message, asyncio.Task[service.Ack | None]]]
+    ) -> None:
+        """Start handling each message as it arrives, up to ``IN_FLIGHT`` at once (their alerts are stored together
+        by the SOS writer); one topic's messages (one device's) one after another, in order."""
+        last: dict[str, asyncio.Task[service.Ack | None]] = {}
+        async for message in client.messages:
+            topic = str(message.topic)
+            before = last.get(topic)
+            task = asyncio.create_task(self._handle(message, before if before and not before.done() else None))
+            last[topic] = task
+            await window.put((message, task))
+
+    async def _handle(
+        self, message: aiomqtt.Message, before: asyncio.Task[service.Ack | None] | None
+    ) -> service.Ack | None:
+        if before is not None:
+            await asyncio.wait({before})
         payload = message.payload
         raw = payload if isinstance(payload, bytes | bytearray) else b"" if payload is None else str(payload).encode()
         try:
-            ack = await service.receive(self.channel, str(message.topic), bytes(raw), received_at=utcnow())
+            return await service.receive(
+                self.channel, str(message.topic), bytes(raw), received_at=utcnow(), record=self.records.submit
+            )
         except Exception as error:
             log.error("a message on %s could not be handled; it will be delivered again", message.topic, exc_info=True)
             raise HandlingFailed(str(error)) from error
-        if message.qos > 0:
-            client._client.ack(message.mid, message.qos)
-        self.handled += 1
-        if ack is not None:
-            await client.publish(ack.topic, json.dumps(ack.payload), qos=1)
+
+    async def _acknowledge(
+        self, client: aiomqtt.Client, window: asyncio.Queue[tuple[aiomqtt.Message, asyncio.Task[service.Ack | None]]]
+    ) -> None:
+        """Acknowledge each message to the broker once handled, in the order they came (as MQTT asks), and answer
+        the device. A message that could not be handled ends the session unacknowledged."""
+        while True:
+            message, task = await window.get()
+            ack = await task
+            if message.qos > 0:
+                client._client.ack(message.mid, message.qos)
+            self.handled += 1
+            if ack is not None:
+                await client.publish(ack.topic, json.dumps(ack.payload), qos=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts.models import Resident
 from siaga.agencies.models import Agency
@@ -47,6 +47,9 @@ class Channel(Protocol):
     def ingest(self) -> GroupCommit[RaiseRequest]: ...  # the SOS writer: every alert is raised through it
 
     def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    @property
+    def read_sessions(self) -> async_sessionmaker[AsyncSession]: ...
 
 
 # The registry -------------------------------------------------------------------------------------------------------
@@ -260,68 +263,143 @@ class Ack:
     payload: dict[str, Any]
 
 
-async def receive(channel: Channel, topic: str, payload: bytes, *, received_at: datetime | None = None) -> Ack | None:
+@dataclass(frozen=True, slots=True)
+class AlarmRecord:
+    """What is recorded of an alarm once its alert is stored."""
+
+    device_id: uuid.UUID
+    site: Site
+    event: DeviceEvent
+    topic: str
+    payload: bytes
+    received_at: datetime
+    alert_id: uuid.UUID
+
+
+Recorder = Callable[[AlarmRecord], Awaitable[object]]
+
+
+async def record_alarms(channel: Channel, records: Sequence[AlarmRecord]) -> None:
+    """Record alarms whose alerts are stored, in one transaction: the device heard, the message, its troubles."""
+    async with channel.unit_of_work() as session:
+        for record in records:
+            device = await get_device(session, record.device_id)
+            await _seen(session, device, record.received_at)
+            event = record.event
+            if event.event_id is None or not await _recorded(session, device.id, event.event_id):
+                await _apply(
+                    session,
+                    device,
+                    record.site,
+                    event,
+                    record.topic,
+                    record.payload,
+                    record.received_at,
+                    alert_id=record.alert_id,
+                )
+
+
+async def receive(
+    channel: Channel,
+    topic: str,
+    payload: bytes,
+    *,
+    received_at: datetime | None = None,
+    record: Recorder | None = None,
+) -> Ack | None:
     """Handle one message from a device topic: raise its panic as an alert, answer a test, open or clear troubles,
     and record it (an unreadable payload is recorded and logged with the device's name, and refused in its ack).
-    Raises only if the alert could not be stored: the message must then be delivered again."""
+    Raises only if the alert could not be stored: the message must then be delivered again. ``record``: how an
+    alarm is recorded once its alert is stored (the bridge records the alarms arriving together in one
+    transaction; by default, each in its own)."""
     received_at = received_at or utcnow()
     source = domain.source_of(topic)
     if source is None:
         return None
-    async with channel.unit_of_work() as session:
+    ahead = await _new_alarm(channel, source, topic, payload)
+    if ahead is not None:
+        device, site, event = ahead  # the common case, read without taking the write lock
+    else:
+        async with channel.unit_of_work() as session:
+            found = await session.execute(
+                select(Device, Site)
+                .join(Site, Site.id == Device.site_id)
+                .where(Device.name == source.name, Device.protocol == source.protocol.value)
+            )
+            row = found.first()
+            if row is None:
+                log.warning("a message from unknown device %r on %s", source.name, topic)
+                session.add(
+                    DeviceMessage(
+                        topic=topic[:300], outcome="unknown_device", payload=_excerpt(payload), received_at=received_at
+                    )
+                )
+                return None
+            device, site = row
+            try:
+                parsed = domain.parse(source.protocol, topic, payload)
+            except PayloadError as error:
+                log.warning(
+                    "device %s sent an unreadable payload on %s: %s (%s)", device.name, topic, error, error.code
+                )
+                session.add(
+                    DeviceMessage(
+                        device_id=device.id,
+                        topic=topic[:300],
+                        outcome="refused",
+                        error=error.code,
+                        payload=_excerpt(payload),
+                        received_at=received_at,
+                    )
+                )
+                await _seen(session, device, received_at)
+                return _ack(device, None, "refused", error=error.code, message=str(error))
+            if parsed is None or not parsed.is_alarm:
+                await _seen(session, device, received_at)  # (an alarm's is written with its record: one write less)
+            if parsed is None:
+                return None
+            if parsed.event_id is not None and await _recorded(session, device.id, parsed.event_id):
+                return _ack(device, parsed.event_id, "duplicate")
+            if not parsed.is_alarm:
+                await _apply(session, device, site, parsed, topic, payload, received_at, alert_id=None)
+                if parsed.type is EventType.TEST:
+                    log.info("device %s at %s: test press %s received", device.name, site.name, parsed.event_id or "")
+                    return _ack(device, parsed.event_id, "test_ok")
+                return _ack(device, parsed.event_id, "received") if parsed.type is not EventType.HEARTBEAT else None
+            event = parsed
+    request = raise_request(device, site, event, received_at)
+    # The alert first, through the SOS writer in its own transaction; the record of the message after it.
+    # Answered as already stored (Raced): the same event delivered again, or a press joining the site's open alert.
+    with suppress(Raced, IntegrityError):
+        await channel.ingest.submit(request)
+    alarm = AlarmRecord(device.id, site, event, topic, payload, received_at, request.id)
+    await (record(alarm) if record is not None else record_alarms(channel, [alarm]))
+    log.info("device %s at %s: %s raised alert %s", device.name, site.name, event.type.value, request.id)
+    return _ack(device, event.event_id, "received", alert=str(request.id))
+
+
+async def _new_alarm(
+    channel: Channel, source: domain.Source, topic: str, payload: bytes
+) -> tuple[Device, Site, DeviceEvent] | None:
+    """The device, its site and the alarm a message carries, if it is a readable alarm of a known device not yet
+    recorded (None: anything else, handled in a unit of work)."""
+    try:
+        event = domain.parse(source.protocol, topic, payload)
+    except PayloadError:
+        return None
+    if event is None or not event.is_alarm:
+        return None
+    async with channel.read_sessions() as session:
         found = await session.execute(
             select(Device, Site)
             .join(Site, Site.id == Device.site_id)
             .where(Device.name == source.name, Device.protocol == source.protocol.value)
         )
         row = found.first()
-        if row is None:
-            log.warning("a message from unknown device %r on %s", source.name, topic)
-            session.add(
-                DeviceMessage(
-                    topic=topic[:300], outcome="unknown_device", payload=_excerpt(payload), received_at=received_at
-                )
-            )
+        if row is None or (event.event_id is not None and await _recorded(session, row[0].id, event.event_id)):
             return None
         device, site = row
-        try:
-            event = domain.parse(source.protocol, topic, payload)
-        except PayloadError as error:
-            log.warning("device %s sent an unreadable payload on %s: %s (%s)", device.name, topic, error, error.code)
-            session.add(
-                DeviceMessage(
-                    device_id=device.id,
-                    topic=topic[:300],
-                    outcome="refused",
-                    error=error.code,
-                    payload=_excerpt(payload),
-                    received_at=received_at,
-                )
-            )
-            await _seen(session, device, received_at)
-            return _ack(device, None, "refused", error=error.code, message=str(error))
-        await _seen(session, device, received_at)
-        if event is None:
-            return None
-        if event.event_id is not None and await _recorded(session, device.id, event.event_id):
-            return _ack(device, event.event_id, "duplicate")
-        if not event.is_alarm:
-            await _apply(session, device, site, event, topic, payload, received_at, alert_id=None)
-            if event.type is EventType.TEST:
-                log.info("device %s at %s: test press %s received", device.name, site.name, event.event_id or "")
-                return _ack(device, event.event_id, "test_ok")
-            return _ack(device, event.event_id, "received") if event.type is not EventType.HEARTBEAT else None
-        request = raise_request(device, site, event, received_at)
-    # The alert first, through the SOS writer in its own transaction; the record of the message after it.
-    # Answered as already stored (Raced): the same event delivered again, or a press joining the site's open alert.
-    with suppress(Raced, IntegrityError):
-        await channel.ingest.submit(request)
-    async with channel.unit_of_work() as session:
-        device = await get_device(session, device.id)
-        if event.event_id is None or not await _recorded(session, device.id, event.event_id):
-            await _apply(session, device, site, event, topic, payload, received_at, alert_id=request.id)
-    log.info("device %s at %s: %s raised alert %s", device.name, site.name, event.type.value, request.id)
-    return _ack(device, event.event_id, "received", alert=str(request.id))
+        return device, site, event
 
 
 def raise_request(device: Device, site: Site, event: DeviceEvent, received_at: datetime) -> RaiseRequest:
