@@ -96,7 +96,7 @@ def run(count: int, rate: float) -> dict[str, Any]:
     conf = folder / "mosquitto.conf"
     conf.write_text(
         f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\n"
-        "max_queued_messages 100000\n"
+        "max_queued_messages 100000\nmax_inflight_messages 1000\n"
     )
     log = (folder / "server.log").open("wb")
     broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log, stderr=log)  # noqa: S607 - on PATH
