@@ -411,3 +411,43 @@ async def test_the_generated_broker_files_let_a_device_publish_only_on_its_own_t
         if process.returncode is None:
             process.terminate()
             await asyncio.wait_for(process.wait(), timeout=DEADLINE)
+
+
+async def test_the_bridge_reconnects_and_resubscribes_after_the_broker_restarts(
+    api: Api, db: Runtime, own_mosquitto: tuple[Path, int]
+) -> None:
+    folder, port = own_mosquitto
+    admin = await api.staff(Role.ADMIN)
+    site, device = await register(api, admin)
+    conf = folder / "mosquitto.conf"
+    # No persistence: the restarted broker knows nothing of Siaga's session, so Siaga must subscribe again itself.
+    conf.write_text(f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    own = BrokerAddress("127.0.0.1", port, None, None, tls=False)
+
+    async def start_broker() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec("mosquitto", "-c", str(conf), stdout=asyncio.subprocess.DEVNULL)
+
+        async def listening() -> bool:
+            assert process.returncode is None, f"mosquitto stopped ({process.returncode})"
+            return _broker_problem("127.0.0.1", port) is None
+
+        await eventually(listening, within=DEADLINE, what="the test's mosquitto")
+        return process
+
+    broker = await start_broker()
+    try:
+        async with bridge_on(db, f"mqtt://127.0.0.1:{port}", unique("siaga-test-")) as bridge:
+            broker.terminate()
+            await broker.wait()
+            await eventually(lambda: _true(not bridge.connected.is_set()), within=DEADLINE, what="the loss noticed")
+            broker = await start_broker()
+            await asyncio.wait_for(bridge.connected.wait(), timeout=DEADLINE)
+            await publish(own, event_topic(device), json.dumps({"id": "after-1", "type": "panic"}))
+            await eventually(lambda: site_alerts(db, site), within=DEADLINE, what="the panic after the restart")
+    finally:
+        if broker.returncode is None:
+            broker.terminate()
+            await asyncio.wait_for(broker.wait(), timeout=DEADLINE)
+    assert [str(a.id) for a in await site_alerts(db, site)] == [
+        str(domain.alert_id(uuid.UUID(device["id"]), "after-1"))
+    ]

@@ -137,14 +137,19 @@ class DeviceBridge:
         while True:
             try:
                 await self._session()
-            except (aiomqtt.MqttError, HandlingFailed, OSError) as error:
+            except Exception as error:  # whatever it was, the panics must keep coming: reconnect
+                if self.connected.is_set():
+                    backoff = 1.0  # it was working: try again soon
                 self.connected.clear()
-                log.warning(
+                expected = isinstance(error, aiomqtt.MqttError | HandlingFailed | OSError)
+                log.log(
+                    logging.WARNING if expected else logging.ERROR,
                     "MQTT broker %s:%s: %s; reconnecting in %.0f s",
                     self.address.host,
                     self.address.port,
                     error,
                     backoff,
+                    exc_info=not expected,
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
