@@ -83,6 +83,11 @@ async def test_every_change_is_audited_and_a_disabled_button_is_still_heard(api:
         ]
     )
 
+    untouched = await api.http.patch(
+        f"/api/v1/devices/sites/{site['id']}", json={"lat": None, "contacts": None}, headers=admin.headers
+    )
+    assert untouched.status_code == 200, untouched.text
+    assert (untouched.json()["lat"], untouched.json()["contacts"]) == (COBLONG[0], site["contacts"]), "null erased"
     files = (await api.get(admin, "/devices/mosquitto-config")).json()
     assert "sekolah-2" not in files["password_file"] + files["acl_file"], "a disabled button keeps its login"
     async with db.unit_of_work() as session:

@@ -24,7 +24,7 @@ from siaga.devices.schemas import (
     TroubleEventRead,
     TroubleRead,
 )
-from siaga.schemas import error_responses
+from siaga.schemas import RowId, error_responses
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -74,11 +74,12 @@ async def list_sites(principal: CommandCentre, runtime: RuntimeDep) -> list[Site
 
 
 @router.patch("/sites/{site_id}", responses=error_responses(401, 403, 404, 422))
-async def update_site(site_id: int, body: SiteUpdate, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> SiteRead:
+async def update_site(
+    site_id: RowId, body: SiteUpdate, principal: Admin, runtime: RuntimeDep, ip: ClientIP
+) -> SiteRead:
     """Change a site's details."""
-    changes = body.model_dump(exclude_unset=True)
-    if "contacts" in changes and changes["contacts"] is None:
-        changes.pop("contacts")
+    # Every field of a site has a value: a null, like a field left out, leaves it as it is.
+    changes = {key: value for key, value in body.model_dump(exclude_unset=True).items() if value is not None}
     async with runtime.unit_of_work() as session:
         site = await service.update_site(session, ActorContext.signed_in(principal, ip), site_id, changes)
         return SiteRead.model_validate(site)
@@ -168,7 +169,7 @@ async def list_troubles(principal: CommandCentre, runtime: RuntimeDep) -> list[T
 
 
 @router.get("/troubles/{trouble_id}/timeline", responses=error_responses(401, 403, 404))
-async def trouble_timeline(trouble_id: int, principal: CommandCentre, runtime: RuntimeDep) -> list[TroubleEventRead]:
+async def trouble_timeline(trouble_id: RowId, principal: CommandCentre, runtime: RuntimeDep) -> list[TroubleEventRead]:
     """A trouble's timeline: when it opened and cleared, and why."""
     async with runtime.read_sessions() as session:
         scope = await staff_agency_scope(session, principal)
