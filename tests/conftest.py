@@ -58,9 +58,7 @@ BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep each test on the databases it proves something on, then spread the suite by file (a file's module
-    fixtures are set up once), keeping the files of SHARED_REDIS together: each item is marked with its group for
-    xdist's ``--dist loadgroup``.
+    """Keep each test on the databases it proves something on.
 
     A test marked ``one_database(name)`` runs on that database alone, and browser tests run on SQLite only: what a
     page shows does not depend on the database, and the API tests prove every endpoint on PostgreSQL too."""
@@ -69,9 +67,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=elsewhere)
         dropped = set(map(id, elsewhere))
         items[:] = [item for item in items if id(item) not in dropped]
-    for item in items:
-        group = "shared-redis" if item.path.name in SHARED_REDIS else str(item.path.relative_to(config.rootpath))
-        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Spread the suite over workers by file (``pytest -n --dist loadgroup``, as make test does): a file's tests run
+    on one worker in their order, so its module fixtures are set up once and a test may continue where the one
+    above it stopped (the README's sections), and the files of SHARED_REDIS run on one worker together.
+
+    A scheduler of our own rather than ``xdist_group`` markers: xdist applies a group by rewriting each item's node
+    id, which pytest 9 no longer lets a plugin do, so the markers were silently ignored."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "shared-redis" if Path(path).name in SHARED_REDIS else path
+
+    return ByFile(config, log)
 
 
 def _database_param(item: pytest.Item) -> str | None:
