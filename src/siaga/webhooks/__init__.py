@@ -1,0 +1,1 @@
+"""Signed webhooks for integrators: subscriptions, and an outbox of deliveries written with the change they tell."""
