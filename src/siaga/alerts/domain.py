@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -223,6 +224,8 @@ class EventKind(StrEnum):
     HANDED_BACK = "handed_back"  # the assigned unit gave the alert back to dispatch (data: unit_id, reason)
     DELIVERY_FAILED = "delivery_failed"  # an SMS or push about this alert could not be delivered (yet)
     RESIDENT_MESSAGED = "resident_messaged"  # the command centre's word shown on the resident's screen (data: text)
+    HANDOVER = "handover"  # handed over to a partner centre (data: partner, status: requested, acknowledged, failed)
+    PARTNER_UPDATED = "partner_updated"  # the partner that handed the alert over sent an update (data: partner, notes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,6 +552,7 @@ class CallerKind(StrEnum):
 
     RESIDENT = "resident"
     SITE = "site"  # a fixed panic button's site (siaga.devices): raised by the site's own caller row
+    PARTNER = "partner"  # another command centre handing an incident over (siaga.partners): its own caller row
 
 
 @dataclass(frozen=True, slots=True)
@@ -596,11 +600,12 @@ class RaiseRequest:
     @property
     def may_join(self) -> bool:
         """A press while the resident's alert is active joins that alert; a follow-up is always an alert of its
-        own (the person is in danger now, whatever else is open)."""
-        return self.follows_id is None
+        own (the person is in danger now, whatever else is open). A partner's incidents are each an alert of their
+        own: one caller row stands for every incident the partner hands over."""
+        return self.follows_id is None and self.caller.kind is not CallerKind.PARTNER
 
 
-CHANNELS = ("app", "sms", "device", "tracker")  # where an alert came in (``alerts.channel``)
+CHANNELS = ("app", "sms", "device", "tracker", "partner")  # where an alert came in (``alerts.channel``)
 
 
 def same_press(
@@ -704,13 +709,21 @@ def raise_flags(request: RaiseRequest, raiser: Raiser) -> list[dict[str, Any]]:
     return flags
 
 
-def created_data(request: RaiseRequest, raiser: Raiser, agency: AgencyTerms, where: Placed) -> dict[str, Any]:
-    """The ``created`` event's data."""
+def created_data(
+    request: RaiseRequest,
+    raiser: Raiser,
+    agency: AgencyTerms,
+    where: Placed,
+    *,
+    informed: Sequence[AgencyTerms] = (),
+) -> dict[str, Any]:
+    """The ``created`` event's data: ``agency`` is responsible, ``informed`` the agencies told besides it."""
     return {
         "category": request.category.value,
         "placement": where.method,
         "jurisdiction": where.jurisdiction_code,
         "agency": agency.code,
+        "informed": [other.code for other in informed],
         "silent": request.silent,
         "identity_complete": bool(raiser.name and raiser.nik),
         "channel": request.channel,
@@ -725,8 +738,9 @@ def new_alert(
     due: Deadlines,
     *,
     map_centre: tuple[float, float],
+    informed: Sequence[AgencyTerms] = (),
 ) -> dict[str, Any]:
-    """The new alert's row (column: value)."""
+    """The new alert's row (column: value): ``agency`` is responsible, ``informed`` told besides it."""
     position = request.position
     return {
         "id": request.id,
@@ -735,6 +749,7 @@ def new_alert(
         "resident_id": raiser.id,
         "follows_id": request.follows_id,
         "agency_id": agency.id,
+        "informed_agency_ids": [other.id for other in informed],
         "jurisdiction_id": where.jurisdiction_id,
         "placement": where.method,
         "placement_distance_m": where.distance_m,
