@@ -18,11 +18,6 @@ ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 FEED_MEDIA_TYPE = "application/atom+xml"
 _A = f"{{{ATOM_NAMESPACE}}}"
 
-# How the feed is written: Atom's namespace the default one, CAP's messages inside it as ``cap:``. ElementTree keeps
-# one table of prefixes per process (its default_namespace option refuses Atom's unqualified attributes).
-ET.register_namespace("", ATOM_NAMESPACE)
-ET.register_namespace("cap", CAP_NAMESPACE)
-
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -84,6 +79,10 @@ def _add(parent: ET.Element, name: str, text: str) -> None:
 
 
 def serialise(element: ET.Element) -> bytes:
-    """The feed as a UTF-8 XML document, Atom's namespace the default one and CAP's written ``cap:``."""
+    """The feed as a UTF-8 XML document, Atom's namespace the default one and CAP's written ``cap:``. ElementTree
+    keeps one table of prefixes for the whole process (its default_namespace option refuses Atom's unqualified
+    attributes), so they are set here, just before writing, whatever another module set meanwhile."""
+    ET.register_namespace("", ATOM_NAMESPACE)
+    ET.register_namespace("cap", CAP_NAMESPACE)
     written: bytes = ET.tostring(element, encoding="utf-8", xml_declaration=True)
     return written

@@ -18,6 +18,7 @@ router = APIRouter(tags=["cap"])
 
 # A message places a person (and may name them): never kept by a cache on the way, nor by the client's.
 _HEADERS = {"Cache-Control": "private, no-store"}
+FEED_PAGE = 100  # entries on a page of the feed unless the reader asks for another size
 
 
 @router.get(
@@ -63,7 +64,7 @@ async def cap_feed(
     principal: CurrentStaff,
     runtime: RuntimeDep,
     ip: ClientIP,
-    limit: Annotated[int, Query(ge=1, le=500, description="Entries on one page")] = 100,
+    limit: Annotated[int, Query(ge=1, le=500, description="Entries on one page")] = FEED_PAGE,
     before: Annotated[
         str | None, Query(max_length=200, description="The next page's cursor, from the feed's next link")
     ] = None,
@@ -78,15 +79,19 @@ async def cap_feed(
         author = await service.agency_name(session, principal)
     base = runtime.settings.base_url
     url = f"{base}/api/v1/cap/feed.atom"
-    query = {"limit": str(limit)}
+    sized = {"limit": str(limit)} if limit != FEED_PAGE else {}
     page = feed.Page(
         id=url,
         title=f"SOS yang sedang ditangani: {author}",
         author=author,
-        self_url=f"{url}?{urlencode({**query, 'before': before})}" if before is not None else url,
-        next_url=f"{url}?{urlencode({**query, 'before': following.encode()})}" if following is not None else None,
+        self_url=_with_query(url, {**sized, "before": before} if before is not None else sized),
+        next_url=_with_query(url, {**sized, "before": following.encode()}) if following is not None else None,
         generated_at=utcnow(),
     )
     entries = [feed.Entry(facts=f, cap_url=f"{base}/api/v1/alerts/{f.id}/cap") for f in found]
     body = feed.serialise(feed.feed(page, entries, sender=domain.sender_of(base)))
     return Response(body, media_type=feed.FEED_MEDIA_TYPE, headers=_HEADERS)
+
+
+def _with_query(url: str, query: dict[str, str]) -> str:
+    return f"{url}?{urlencode(query)}" if query else url
