@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +41,79 @@ def choose_default_agency(candidates: Sequence[Candidate], *, configured_code: s
         if candidate.command_centre:
             return candidate.terms
     return tops[0].terms if tops else None
+
+
+# Routing by what happened ------------------------------------------------------------------------------------------
+
+
+class Service(StrEnum):
+    """What kind of help an agency gives: the routing table sends each category to services, in order."""
+
+    POLICE = "police"  # Polda, Polres, Polsek: placed by the kecamatan -> agency table
+    DAMKAR = "damkar"  # fire and rescue
+    PSC119 = "psc119"  # medical: PSC 119 and its ambulances
+    BPBD = "bpbd"  # disaster management
+    CALL_CENTRE = "call_centre"  # the city's call centre
+
+
+#: The service of each agency kind. The command centre gives none of its own: it sees every agency below it and
+#: takes what no agency covers (``choose_default_agency``).
+KIND_SERVICE: dict[str, Service] = {
+    "polda": Service.POLICE,
+    "polres": Service.POLICE,
+    "polsek": Service.POLICE,
+    "damkar": Service.DAMKAR,
+    "psc119": Service.PSC119,
+    "bpbd": Service.BPBD,
+    "call_centre": Service.CALL_CENTRE,
+}
+
+#: The routing table a deployment starts with (an administrator's row for a category replaces its default).
+DEFAULT_ROUTES: dict[str, tuple[Service, ...]] = {
+    "kriminalitas": (Service.POLICE,),
+    "kecelakaan": (Service.POLICE, Service.PSC119),
+    "kebakaran": (Service.DAMKAR, Service.POLICE),
+    "kesehatan": (Service.PSC119,),
+    "kdrt": (Service.POLICE,),
+    "bencana_alam": (Service.BPBD, Service.POLICE),
+    "kerusuhan": (Service.POLICE,),
+    "lainnya": (Service.POLICE,),
+}
+
+
+class UnitKind(StrEnum):
+    """What a unit is (``units.kind``): the police's, and the other agencies' (a recommendation can ask for one)."""
+
+    PATROL_CAR = "patrol_car"
+    MOTORBIKE = "motorbike"
+    FOOT = "foot"
+    POST = "post"
+    FIRE_ENGINE = "fire_engine"  # Damkar
+    AMBULANCE = "ambulance"  # PSC 119
+    RESCUE_TEAM = "rescue_team"  # Damkar's rescue, BPBD's quick reaction team (TRC)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Who gets an alert: the one responsible agency (it acknowledges, its timers run, escalation starts from it;
+    None: no agency covers the place, and the default agency takes it) and the agencies informed (they see it on
+    their consoles and may send their own units)."""
+
+    responsible: int | None
+    informed: tuple[int, ...] = ()
+
+
+def route(services: Sequence[Service], covering: Mapping[Service, Sequence[int]]) -> Route:
+    """Route an alert whose category goes to ``services`` (the routing table's row, in order), given the agencies
+    of each service whose area holds the alert (``covering``, best first). Each service contributes its first
+    covering agency; the first service with one gives the responsible agency, the others are informed. A service
+    with no agency there is skipped, so a kebakaran outside every Damkar sector goes to the police."""
+    chosen: list[int] = []
+    for service in services:
+        for agency_id in covering.get(service, ()):
+            if agency_id not in chosen:
+                chosen.append(agency_id)
+            break
+    if not chosen:
+        return Route(None)
+    return Route(chosen[0], tuple(chosen[1:]))

@@ -27,6 +27,7 @@ __all__ = [
     "KecamatanFeature",
     "Placement",
     "haversine_m",
+    "parse_area",
     "parse_feature_collection",
 ]
 
@@ -122,6 +123,27 @@ def parse_feature_collection(
     if problems:
         raise GeoJSONError(problems)
     return [feature for _, feature in parsed]
+
+
+def parse_area(doc: Mapping[str, Any] | str | bytes) -> BaseGeometry:
+    """Validate a service area (a Damkar sector, a hospital catchment): a GeoJSON FeatureCollection of
+    (Multi)Polygons, by the same rules as kecamatan but with no properties required, merged into one shape.
+    Raises ``GeoJSONError`` naming the feature and coordinate at fault."""
+    features = _feature_list(_load_json(doc))
+    problems: list[str] = []
+    shapes: list[BaseGeometry] = []
+    for index, feature in enumerate(features):
+        where = f"features[{index}]"
+        try:
+            if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
+                raise GeoJSONError(f"{where} is not a Feature object")
+            shapes.append(_parse_geometry(feature.get("geometry"), where))
+        except GeoJSONError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise GeoJSONError(problems)
+    merged: BaseGeometry = shapes[0] if len(shapes) == 1 else _polygonal_part(shapely.union_all(shapes))
+    return merged
 
 
 def _load_json(doc: Mapping[str, Any] | str | bytes) -> Any:

@@ -13,9 +13,17 @@ from siaga.db import Base, UTCDateTime, utcnow
 
 
 class AgencyKind(StrEnum):
+    """What an agency is. Police kinds are placed by the kecamatan -> agency table; the others by their service
+    areas (``ServiceArea``). ``domain.KIND_SERVICE`` says which service each gives."""
+
     COMMAND_CENTRE = "command_centre"
+    POLDA = "polda"
     POLRES = "polres"
     POLSEK = "polsek"
+    DAMKAR = "damkar"  # fire and rescue (Pemadam Kebakaran), and its sectors
+    PSC119 = "psc119"  # medical: Public Safety Center 119 and its ambulances
+    BPBD = "bpbd"  # disaster management (Badan Penanggulangan Bencana Daerah)
+    CALL_CENTRE = "call_centre"  # the city's call centre
 
 
 class Agency(Base):
@@ -66,3 +74,28 @@ class JurisdictionAgency(Base):
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id", ondelete="CASCADE"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ServiceArea(Base):
+    """Where an agency that is not police serves: its own polygon (a Damkar sector, a hospital catchment; GeoJSON,
+    indexed in memory like the kecamatan), or else the kecamatan it covers (by code)."""
+
+    __tablename__ = "service_areas"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True)
+    geometry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    kecamatan: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RoutingRule(Base):
+    """An administrator's row of the routing table: which services an alert of this category goes to, in order
+    (the first that covers the place is responsible, the others are informed). A category without a row follows
+    ``domain.DEFAULT_ROUTES``."""
+
+    __tablename__ = "routing_rules"
+
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    services: Mapped[list[str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,7 +1,9 @@
-"""HTTP for agencies and jurisdictions (GeoJSON upload, the kecamatan -> agency table, placing a point)."""
+"""HTTP for agencies and jurisdictions (GeoJSON upload, the kecamatan -> agency table, placing a point), the routing
+table, the service areas of the agencies beside the police, and re-routing an alert by changing its category."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, status
@@ -15,9 +17,15 @@ from siaga.agencies.schemas import (
     JurisdictionAgencyRead,
     JurisdictionRead,
     PlacementRead,
+    RoutingRuleRead,
+    RoutingRuleSet,
+    ServiceAreaRead,
+    ServiceAreaSet,
 )
+from siaga.alerts import recategorise
+from siaga.alerts.schemas import AlertRead, CategoryIn, alert_read
 from siaga.audit.actor import ActorContext
-from siaga.deps import Admin, ClientIP, CurrentStaff, RuntimeDep
+from siaga.deps import Admin, ClientIP, CommandCentre, CurrentStaff, RuntimeDep
 from siaga.schemas import Latitude, Longitude, error_responses
 
 router = APIRouter(tags=["agencies"])
@@ -44,6 +52,88 @@ async def create_agency(body: AgencyCreate, principal: Admin, runtime: RuntimeDe
             by=ActorContext.signed_in(principal, ip),
         )
         return AgencyRead.model_validate(agency)
+
+
+@router.post("/alerts/{alert_id}/category", responses=error_responses(401, 403, 404, 409, 422))
+async def change_category(
+    alert_id: uuid.UUID, body: CategoryIn, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP
+) -> AlertRead:
+    """Put the alert in another category (operators, supervisors). The routing table re-routes it: the responsible
+    and informed agencies are worked out again, with a ``category_changed`` event on the timeline."""
+    async with runtime.unit_of_work() as session:
+        alert = await recategorise.change_category(
+            session,
+            principal=principal,
+            alert_id=alert_id,
+            category=body.category,
+            locator=runtime.locator,
+            settings=runtime.settings,
+            by=ActorContext.signed_in(principal, ip),
+        )
+        return alert_read(alert)
+
+
+@router.get("/routing", responses=error_responses(401, 403))
+async def routing_table(principal: CurrentStaff, runtime: RuntimeDep) -> list[RoutingRuleRead]:
+    """The routing table: for each category, the services its alerts go to, in order."""
+    async with runtime.unit_of_work() as session:
+        table = await agencies.routing_table(session)
+    return [RoutingRuleRead(category=category, services=list(services)) for category, services in table.items()]
+
+
+@router.put("/routing/{category}", responses=error_responses(401, 403, 422))
+async def set_routing_rule(
+    category: str, body: RoutingRuleSet, principal: Admin, runtime: RuntimeDep, ip: ClientIP
+) -> RoutingRuleRead:
+    """Send a category's alerts to these services, in order (administrators; audited). New alerts and category
+    changes follow it at once."""
+    async with runtime.unit_of_work() as session:
+        services = await agencies.set_routing_rule(
+            session, category=category, services=body.services, by=ActorContext.signed_in(principal, ip)
+        )
+    runtime.locator.mark_stale()
+    return RoutingRuleRead(category=category, services=list(services))
+
+
+@router.get("/service-areas", responses=error_responses(401, 403))
+async def list_service_areas(principal: CurrentStaff, runtime: RuntimeDep) -> list[ServiceAreaRead]:
+    """Where each agency beside the police serves (its polygon, or its kecamatan)."""
+    async with runtime.unit_of_work() as session:
+        areas = await agencies.service_areas(session)
+        codes = {a.id: a.code for a in await agencies.list_agencies(session)}
+    return [_service_area_read(codes[agency_id], area) for agency_id, area in sorted(areas.items())]
+
+
+@router.put("/agencies/{code}/service-area", responses=error_responses(401, 403, 404, 413, 422))
+async def set_service_area(
+    code: str, body: ServiceAreaSet, principal: Admin, runtime: RuntimeDep, ip: ClientIP
+) -> ServiceAreaRead:
+    """Set where an agency that is not police serves (administrators; audited): a polygon of its own (a Damkar
+    sector, a hospital catchment), or the kecamatan it covers. Nothing is stored if the GeoJSON is bad."""
+    geometry = agencies.parse_service_area(body.geojson) if body.geojson is not None else None
+    async with runtime.unit_of_work() as session:
+        area = await agencies.set_service_area(
+            session,
+            agency_code=code,
+            geometry=geometry,
+            kecamatan=body.kecamatan,
+            source="upload" if geometry is not None else "kecamatan",
+            by=ActorContext.signed_in(principal, ip),
+        )
+        read = _service_area_read(code, area)
+    runtime.locator.mark_stale()
+    return read
+
+
+def _service_area_read(code: str, area: Any) -> ServiceAreaRead:
+    return ServiceAreaRead(
+        agency_code=code,
+        polygon=area.geometry is not None,
+        kecamatan=list(area.kecamatan or []),
+        geometry=area.geometry,
+        source=area.source,
+        updated_at=area.updated_at,
+    )
 
 
 def _jurisdiction_read(row: Any, links: list[tuple[str, bool]]) -> JurisdictionRead:

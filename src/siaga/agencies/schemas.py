@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from siaga.agencies.domain import Service
 from siaga.agencies.models import AgencyKind
 from siaga.schemas import Model, ReadModel, ShortText
 
@@ -33,6 +34,40 @@ class AgencyRead(ReadModel):
     offer_radius_m: float
     ack_timeout_seconds: int | None = Field(description="T1 for this agency's alerts; null: the server's setting")
     dispatch_timeout_seconds: int | None = Field(description="T2 for this agency's alerts; null: the server's setting")
+
+
+class RoutingRuleRead(ReadModel):
+    """One row of the routing table: alerts of ``category`` go to ``services``, in order."""
+
+    category: str
+    services: list[Service] = Field(
+        description="The first service whose agency covers the alert's place is responsible; the others are informed"
+    )
+
+
+class RoutingRuleSet(Model):
+    services: Annotated[list[Service], Field(min_length=1, max_length=len(Service))]
+
+
+class ServiceAreaRead(ReadModel):
+    """Where an agency that is not police serves: its own polygon, or the kecamatan it covers."""
+
+    agency_code: str
+    polygon: bool = Field(description="The agency has a polygon of its own (it wins over its kecamatan list)")
+    kecamatan: list[str]
+    geometry: dict[str, Any] | None = None
+    source: str
+    updated_at: datetime
+
+
+class ServiceAreaSet(Model):
+    """A polygon (a GeoJSON FeatureCollection of (Multi)Polygons, validated as kecamatan uploads are), or else the
+    kecamatan codes the agency covers."""
+
+    geojson: dict[str, Any] | None = None
+    kecamatan: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=500)] = Field(
+        default_factory=list
+    )
 
 
 class JurisdictionRead(ReadModel):

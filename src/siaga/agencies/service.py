@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from shapely.geometry import mapping, shape
-from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from siaga.agencies.domain import AgencyTerms, Candidate, choose_default_agency
-from siaga.agencies.geo import JurisdictionIndex, KecamatanFeature, parse_feature_collection
-from siaga.agencies.models import Agency, AgencyKind, Jurisdiction, JurisdictionAgency
+from siaga.agencies import domain
+from siaga.agencies.domain import AgencyTerms, Candidate, Service, choose_default_agency
+from siaga.agencies.geo import GeoJSONError, JurisdictionIndex, KecamatanFeature, parse_area, parse_feature_collection
+from siaga.agencies.models import Agency, AgencyKind, Jurisdiction, JurisdictionAgency, RoutingRule, ServiceArea
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
+from siaga.db import utcnow
 from siaga.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger("siaga.agencies")
@@ -127,6 +130,218 @@ def default_agency(connection: Connection, *, configured_code: str) -> AgencyTer
     return AgencyTerms(created, FALLBACK_AGENCY_CODE, None, None, False)
 
 
+# Routing an alert --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """Who gets an alert: its responsible agency and the agencies informed besides it."""
+
+    responsible: AgencyTerms
+    informed: tuple[AgencyTerms, ...] = ()
+
+
+def route_all(
+    connection: Connection, wanted: Sequence[tuple[Coverage | None, int | None]], *, configured_code: str
+) -> list[Routed]:
+    """Route each alert of a batch (``wanted``: its coverage and its kecamatan) by ``domain.route``: the police are
+    the kecamatan's primary agency, the other services the agencies ``JurisdictionLocator.cover`` found; where no
+    service covers the place, the default agency. An alert without coverage goes to the police alone (as every
+    alert did before the routing table). Synchronous Core: two small reads for the whole batch (three when one
+    needs the default agency), so the SOS writer calls it inside its own transaction."""
+    statements = _routing_statements(connection.dialect.name)
+    kecamatan = sorted({jid for _, jid in wanted if jid is not None})
+    primaries: dict[int, AgencyTerms] = {}
+    if kecamatan:
+        for row in connection.execute(statements.primaries, {"ids": kecamatan}).all():
+            primaries[row[0]] = AgencyTerms(*row[1:])
+    routes: list[domain.Route] = []
+    for coverage, jurisdiction_id in wanted:
+        services = coverage.services if coverage is not None else (Service.POLICE,)
+        covering = dict(coverage.covering) if coverage is not None else {}
+        police = primaries.get(jurisdiction_id) if jurisdiction_id is not None else None
+        if police is not None:
+            covering[Service.POLICE] = (police.id,)
+        routes.append(domain.route(services, covering))
+    terms = {t.id: t for t in primaries.values()}
+    others = sorted({a for r in routes for a in (r.responsible, *r.informed) if a is not None} - set(terms))
+    if others:
+        for row in connection.execute(statements.terms, {"ids": others}).all():
+            terms[row[0]] = AgencyTerms(*row)
+    fallback: AgencyTerms | None = None
+    routed: list[Routed] = []
+    for chosen in routes:
+        responsible = terms.get(chosen.responsible) if chosen.responsible is not None else None
+        if responsible is None:
+            fallback = fallback or default_agency(connection, configured_code=configured_code)
+            responsible = fallback
+        informed = tuple(terms[a] for a in chosen.informed if a in terms and a != responsible.id)
+        routed.append(Routed(responsible, informed))
+    return routed
+
+
+@dataclass(frozen=True, slots=True)
+class _RoutingStatements:
+    primaries: Any  # the primary agency of each kecamatan in ``:ids``, with its terms
+    terms: Any  # the terms of the agencies ``:ids``
+
+
+_ROUTING_STATEMENTS: dict[str, _RoutingStatements] = {}
+
+
+def _routing_statements(dialect: str) -> _RoutingStatements:
+    """Built once per dialect (building a statement costs about as much as running it on SQLite). On PostgreSQL
+    ``= ANY(:ids)``: one statement text, so one prepare, whatever the batch holds."""
+    built = _ROUTING_STATEMENTS.get(dialect)
+    if built is not None:
+        return built
+    a, link = Agency.__table__.c, JurisdictionAgency.__table__.c
+
+    def among(column: Any) -> Any:
+        if dialect == "postgresql":
+            return column == any_(bindparam("ids", type_=ARRAY(Integer())))
+        return column.in_(bindparam("ids", expanding=True))
+
+    built = _ROUTING_STATEMENTS[dialect] = _RoutingStatements(
+        primaries=select(link.jurisdiction_id, *agency_terms_columns())
+        .join(Agency.__table__, a.id == link.agency_id)
+        .where(among(link.jurisdiction_id), link.is_primary.is_(True)),
+        terms=select(*agency_terms_columns()).where(among(a.id)),
+    )
+    return built
+
+
+async def route_alert(
+    session: AsyncSession,
+    locator: JurisdictionLocator,
+    *,
+    category: str,
+    lat: float | None,
+    lon: float | None,
+    jurisdiction_id: int | None,
+    buffer_m: float,
+    configured_code: str,
+) -> Routed:
+    """Route one alert (a category changed while it is handled): as the SOS writer routes a batch."""
+    await locator.refresh(session)
+    coverage = locator.cover(category, lat=lat, lon=lon, jurisdiction_id=jurisdiction_id, buffer_m=buffer_m)
+    [routed] = await session.run_sync(
+        lambda sync: route_all(sync.connection(), [(coverage, jurisdiction_id)], configured_code=configured_code)
+    )
+    return routed
+
+
+# The routing table --------------------------------------------------------------------------------------------
+
+
+async def routing_table(session: AsyncSession) -> dict[str, tuple[Service, ...]]:
+    """Every category's services, in order: an administrator's row, or the default."""
+    table = dict(domain.DEFAULT_ROUTES)
+    for category, services in (await session.execute(select(RoutingRule.category, RoutingRule.services))).all():
+        table[category] = tuple(Service(s) for s in services if s in _SERVICES)
+    return table
+
+
+async def set_routing_rule(
+    session: AsyncSession, *, category: str, services: Sequence[Service], by: ActorContext | None = None
+) -> tuple[Service, ...]:
+    """Send alerts of ``category`` to ``services``, in order (audited, with the row it replaced). New alerts and
+    category changes use it at once in this process, within a second in the others."""
+    if category not in domain.DEFAULT_ROUTES:
+        raise Invalid(f"unknown category {category!r}", code="routing.category", details={"category": category})
+    if not services:
+        raise Invalid("a category must go to at least one service", code="routing.empty")
+    if len(set(services)) != len(services):
+        raise Invalid("a service is listed twice", code="routing.duplicate")
+    before = (await routing_table(session))[category]
+    row = await session.get(RoutingRule, category)
+    values = [s.value for s in services]
+    if row is None:
+        session.add(RoutingRule(category=category, services=values))
+    else:
+        row.services = values
+        row.updated_at = utcnow()
+    await session.flush()
+    if by is not None:
+        await audit.record_for(
+            session,
+            by,
+            action="routing.set",
+            target_type="category",
+            target_id=category,
+            detail={"before": [s.value for s in before], "after": values},
+        )
+    return tuple(services)
+
+
+# Service areas ------------------------------------------------------------------------------------------------
+
+
+def parse_service_area(doc: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
+    """A service area's polygon as GeoJSON geometry, validated as kecamatan uploads are, or ``Invalid``."""
+    try:
+        return dict(mapping(parse_area(doc)))
+    except GeoJSONError as exc:
+        raise Invalid(
+            f"invalid GeoJSON: {exc}", code="geojson.invalid", details={"problems": list(exc.problems)}
+        ) from exc
+
+
+async def set_service_area(
+    session: AsyncSession,
+    *,
+    agency_code: str,
+    geometry: dict[str, Any] | None = None,
+    kecamatan: Sequence[str] = (),
+    source: str = "",
+    by: ActorContext | None = None,
+) -> ServiceArea:
+    """Where an agency that is not police serves: its own polygon (``geometry``, from ``parse_service_area``), or
+    else the kecamatan it covers. Police agencies are placed by the kecamatan -> agency table instead."""
+    agency = await agency_by_code(session, agency_code)
+    service = domain.KIND_SERVICE.get(agency.kind)
+    if service is None or service is Service.POLICE:
+        raise Invalid(
+            f"{agency.kind} agencies are placed by the kecamatan -> agency table, not by a service area",
+            code="service_area.police",
+            details={"agency": agency_code},
+        )
+    codes = list(dict.fromkeys(kecamatan))
+    if codes:
+        known = set((await session.scalars(select(Jurisdiction.code).where(Jurisdiction.code.in_(codes)))).all())
+        unknown = [code for code in codes if code not in known]
+        if unknown:
+            raise Invalid(
+                f"kecamatan {unknown[0]!r} does not exist",
+                code="service_area.kecamatan",
+                details={"jurisdiction": unknown[0]},
+            )
+    if geometry is None and not codes:
+        raise Invalid("a service area needs a polygon or at least one kecamatan", code="service_area.empty")
+    area = await session.get(ServiceArea, agency.id)
+    if area is None:
+        area = ServiceArea(agency_id=agency.id)
+        session.add(area)
+    area.geometry, area.kecamatan, area.source, area.updated_at = geometry, codes, source, utcnow()
+    await session.flush()
+    if by is not None:
+        await audit.record_for(
+            session,
+            by,
+            action="service_area.set",
+            target_type="agency",
+            target_id=agency_code,
+            agency_id=agency.id,
+            detail={"polygon": geometry is not None, "kecamatan": codes, "source": source},
+        )
+    return area
+
+
+async def service_areas(session: AsyncSession) -> dict[int, ServiceArea]:
+    """Every agency's service area, by agency id."""
+    return {area.agency_id: area for area in (await session.scalars(select(ServiceArea))).all()}
+
+
 # Jurisdictions ----------------------------------------------------------------------------------------------
 
 
@@ -176,8 +391,6 @@ async def import_features(
 
 def parse_geojson(doc: Mapping[str, Any] | str | bytes) -> list[KecamatanFeature]:
     """Validated features, or ``Invalid`` with the parser's explanation."""
-    from siaga.agencies.geo import GeoJSONError
-
     try:
         return parse_feature_collection(doc)
     except GeoJSONError as exc:
@@ -297,6 +510,28 @@ class Place:
     method: str  # inside | overlap | nearest | default | kecamatan (named by the channel, no position)
     distance_m: float
     centre: tuple[float, float] | None = None  # a point inside the kecamatan (lat, lon), for a place without one
+    coverage: Coverage | None = None  # the agencies beside the police that serve the point (``locator.cover``)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """An alert's routing table row and, for each service in it that is not police, the agencies whose service
+    area holds the alert, best first (the police come from the kecamatan -> agency table)."""
+
+    services: tuple[Service, ...]
+    covering: dict[Service, tuple[int, ...]]
+
+
+_SERVICES = frozenset(s.value for s in Service)
+# What the locator's indexes are built from: a change to any of them (here or by another process) rebuilds them.
+_STAMP = select(
+    func.count(Jurisdiction.id),
+    func.max(Jurisdiction.updated_at),
+    select(func.count()).select_from(ServiceArea).scalar_subquery(),
+    select(func.max(ServiceArea.updated_at)).scalar_subquery(),
+    select(func.count()).select_from(RoutingRule).scalar_subquery(),
+    select(func.max(RoutingRule.updated_at)).scalar_subquery(),
+)
 
 
 class JurisdictionLocator:
@@ -310,11 +545,12 @@ class JurisdictionLocator:
         self._centres: dict[str, tuple[float, float]] = {}
         self._lock = asyncio.Lock()
         self._checked: float | None = None  # time.monotonic() of the last freshness check (ensure_fresh)
+        self._routes: dict[str, tuple[Service, ...]] = dict(domain.DEFAULT_ROUTES)
+        self._areas: dict[Service, JurisdictionIndex] = {}  # service areas' own polygons, keyed by agency id
+        self._by_kecamatan: dict[tuple[Service, int], tuple[int, ...]] = {}  # (service, kecamatan id) -> agencies
 
     async def _refresh(self, session: AsyncSession) -> None:
-        stamp = tuple(
-            (await session.execute(select(func.count(Jurisdiction.id), func.max(Jurisdiction.updated_at)))).one()
-        )
+        stamp = tuple((await session.execute(_STAMP)).one())
         if stamp == self._stamp:
             return
         async with self._lock:
@@ -330,7 +566,66 @@ class JurisdictionLocator:
             self._ids = {code: (jid, name) for jid, code, name, _ in rows}
             points = {code: polygon.representative_point() for code, polygon in shapes}
             self._centres = {code: (point.y, point.x) for code, point in points.items()}
+            await self._load_routing(session)
             self._stamp = stamp
+
+    async def _load_routing(self, session: AsyncSession) -> None:
+        """The routing table and the service areas, as indexes for ``cover``."""
+        routes = dict(domain.DEFAULT_ROUTES)
+        for category, services in (await session.execute(select(RoutingRule.category, RoutingRule.services))).all():
+            routes[category] = tuple(Service(s) for s in services if s in _SERVICES)
+        areas = (
+            await session.execute(
+                select(ServiceArea.agency_id, Agency.kind, ServiceArea.geometry, ServiceArea.kecamatan)
+                .join(Agency, Agency.id == ServiceArea.agency_id)
+                .order_by(Agency.code)
+            )
+        ).all()
+        polygons: dict[Service, list[tuple[str, Any]]] = {}
+        by_kecamatan: dict[tuple[Service, int], list[int]] = {}
+        for agency_id, kind, geometry, kecamatan in areas:
+            service = domain.KIND_SERVICE.get(kind)
+            if service is None or service is Service.POLICE:
+                continue
+            if geometry:
+                polygons.setdefault(service, []).append((str(agency_id), shape(geometry)))
+            else:
+                for code in kecamatan or []:
+                    if code in self._ids:
+                        by_kecamatan.setdefault((service, self._ids[code][0]), []).append(agency_id)
+        self._areas = {
+            service: await asyncio.to_thread(JurisdictionIndex, shapes) for service, shapes in polygons.items()
+        }
+        self._by_kecamatan = {key: tuple(ids) for key, ids in by_kecamatan.items()}
+        self._routes = routes
+
+    def routes(self, category: str) -> tuple[Service, ...]:
+        """The services an alert of ``category`` goes to, in order (as last refreshed)."""
+        return self._routes.get(category) or (Service.POLICE,)
+
+    def cover(
+        self, category: str, *, lat: float | None, lon: float | None, jurisdiction_id: int | None, buffer_m: float
+    ) -> Coverage:
+        """The routing row of ``category`` and, for each service in it but the police, the agencies serving this
+        point: those whose own polygon holds it (the deepest first where they overlap), then those that cover its
+        kecamatan, then one whose polygon is within ``buffer_m`` (a fix just outside every area)."""
+        services = self.routes(category)
+        covering: dict[Service, tuple[int, ...]] = {}
+        for service in services:
+            if service is Service.POLICE:
+                continue
+            found: list[int] = []
+            near: list[int] = []
+            index = self._areas.get(service)
+            if index is not None and lat is not None and lon is not None:
+                placement = index.locate(lat, lon, buffer_m=buffer_m)
+                (near if placement.method == "nearest" else found).extend(int(c) for c in placement.candidates)
+            if jurisdiction_id is not None:
+                found.extend(a for a in self._by_kecamatan.get((service, jurisdiction_id), ()) if a not in found)
+            found.extend(a for a in near if a not in found)
+            if found:
+                covering[service] = tuple(found)
+        return Coverage(services, covering)
 
     async def ensure_fresh(self, sessions: async_sessionmaker[AsyncSession], *, max_age_s: float = 1.0) -> None:
         """Check the jurisdictions table at most every ``max_age_s`` (an import in this process marks the index
@@ -344,6 +639,10 @@ class JurisdictionLocator:
 
     def mark_stale(self) -> None:
         self._checked = None
+
+    async def refresh(self, session: AsyncSession) -> None:
+        """Rebuild the indexes now if what they are built from changed (one small read otherwise)."""
+        await self._refresh(session)
 
     def place_all(self, points: Sequence[tuple[float, float]], *, buffer_m: float) -> list[Place]:
         """The kecamatan of each point, from the in-memory index as last refreshed."""

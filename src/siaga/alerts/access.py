@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role
 from siaga.agencies import service as agencies
-from siaga.alerts.models import Alert
+from siaga.alerts.models import Alert, AlertAgency
 from siaga.db import utcnow
 from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
 from siaga.errors import NotFound, NotVisible
@@ -47,7 +47,9 @@ async def visibility(
     if scope.jurisdictions:
         condition = or_(condition, Alert.jurisdiction_id.in_(scope.jurisdictions))
     escalated = select(AlertEscalation.alert_id).where(AlertEscalation.agency_id.in_(scope.agencies))
-    return or_(condition, Alert.id.in_(escalated))
+    # Agencies the routing table informed (a kebakaran's police beside the Damkar responsible for it).
+    informed = select(AlertAgency.alert_id).where(AlertAgency.agency_id.in_(scope.agencies))
+    return or_(condition, Alert.id.in_(escalated), Alert.id.in_(informed))
 
 
 async def not_visible(session: AsyncSession, alert_id: uuid.UUID) -> NotFound:

@@ -177,6 +177,16 @@ class MessageResident:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeCategory:
+    """Staff put the alert in another category (a "kriminalitas" that turns out to be a fire). The routing table
+    re-routes it: ``routing`` is who gets it now (responsible and informed agencies, worked out by the service)."""
+
+    category: Category
+    previous: Category
+    routing: dict[str, Any] = field(default_factory=dict)
+
+
 Command = (
     Acknowledge
     | Dispatch
@@ -191,6 +201,7 @@ Command = (
     | DispatchTimeout
     | HandBack
     | MessageResident
+    | ChangeCategory
 )
 
 
@@ -224,6 +235,9 @@ class EventKind(StrEnum):
     HANDED_BACK = "handed_back"  # the assigned unit gave the alert back to dispatch (data: unit_id, reason)
     DELIVERY_FAILED = "delivery_failed"  # an SMS or push about this alert could not be delivered (yet)
     RESIDENT_MESSAGED = "resident_messaged"  # the command centre's word shown on the resident's screen (data: text)
+    # Staff changed the category and the routing table re-routed the alert (data: from, to, the agencies before and
+    # after: agency_id responsible, informed_agency_ids, previous_agency_ids)
+    CATEGORY_CHANGED = "category_changed"
     HANDOVER = "handover"  # handed over to a partner centre (data: partner, status: requested, acknowledged, failed)
     PARTNER_UPDATED = "partner_updated"  # the partner that handed the alert over sent an update (data: partner, notes)
 
@@ -414,6 +428,12 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
             if not text.strip():
                 raise TransitionError("alert.empty_message", "a message needs some text")
             return [DomainEvent(EventKind.RESIDENT_MESSAGED, {"text": text.strip()})]
+        case ChangeCategory(category=category, previous=previous, routing=routing):
+            _require_staff(actor, "change an alert's category")
+            _require_active(alert, "change the category")
+            if category is previous:
+                return []  # already so (a retry): nothing happens
+            return [DomainEvent(EventKind.CATEGORY_CHANGED, {"from": previous.value, "to": category.value, **routing})]
     raise TypeError(f"unknown command {command!r}")  # pragma: no cover - exhaustiveness guard
 
 
@@ -465,6 +485,7 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             | EventKind.OFFERS_WITHDRAWN
             | EventKind.DELIVERY_FAILED
             | EventKind.RESIDENT_MESSAGED
+            | EventKind.CATEGORY_CHANGED
         ):
             return alert
     raise TypeError(f"unknown event {event.kind!r}")  # pragma: no cover

@@ -53,6 +53,9 @@ class Alert(Base):
     delivery_failed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Presses of the same resident while this alert is active join it (alert_presses) instead of opening another.
     press_count: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # The agencies informed besides the responsible one (``agency_id``), by the routing table: they see it and may
+    # send their own units (alert_agencies holds the same, for queries by agency).
+    informed_agency_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
@@ -110,6 +113,16 @@ class AlertEvent(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     state_after: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AlertAgency(Base):
+    """An agency informed of an alert (by the routing table): its consoles see the alert as the responsible
+    agency's do. The alert's ``informed_agency_ids`` is the same list, for the streams."""
+
+    __tablename__ = "alert_agencies"
+
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), primary_key=True, index=True)
 
 
 class AlertPress(Base):

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, Table, Uuid, any_, bindparam, insert, select, text, update
+from sqlalchemy import ColumnElement, Select, Table, Uuid, any_, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -36,11 +36,10 @@ from siaga.accounts.models import EmergencyContact, Resident
 from siaga.aftercommit import Event, MessagesQueued, OffersDue, TimelineWritten, emit_all
 from siaga.agencies import service as agencies
 from siaga.agencies.domain import AgencyTerms
-from siaga.agencies.models import Agency, JurisdictionAgency
 from siaga.alerts import domain
 from siaga.alerts.domain import ACTIVE_STATES, AlertState, EventKind, Placed, Raiser, RaiseRequest
 from siaga.alerts.ingest import Outcome, Raced, Stored
-from siaga.alerts.models import Alert, AlertEvent, AlertLocation, AlertPress
+from siaga.alerts.models import Alert, AlertAgency, AlertEvent, AlertLocation, AlertPress
 from siaga.alerts.schemas import ResidentAlertRead
 from siaga.alerts.timeline import EVENT_LOG_LOCK
 from siaga.audit.models import AuditRecord
@@ -50,6 +49,7 @@ from siaga.errors import NotFound
 from siaga.notify import contacts
 from siaga.notify.models import OutboundMessage
 from siaga.realtime.feed import written_item
+from siaga.webhooks import outbox as webhooks
 
 
 async def place(
@@ -73,6 +73,19 @@ async def place(
             named = locator.place_named(request.place_hint)
             if named is not None:
                 places[request.id] = named
+    for request in requests:
+        where = places.get(request.id)
+        if where is not None:
+            # Which agencies beside the police serve the point, for the services its category goes to.
+            point = (request.position.lat, request.position.lon) if request.position else where.centre
+            coverage = locator.cover(
+                request.category.value,
+                lat=point[0] if point else None,
+                lon=point[1] if point else None,
+                jurisdiction_id=where.jurisdiction_id,
+                buffer_m=buffer_m,
+            )
+            places[request.id] = replace(where, coverage=coverage)
     return places
 
 
@@ -280,16 +293,16 @@ def _write(
     """Insert the alerts (an id already stored is skipped) and, for those inserted, their events, first trail
     points, audit records and contacts' SMS. Returns the ids inserted."""
     now = utcnow()
-    primaries = _primary_agencies(connection, {p.jurisdiction_id for p in places.values() if p.jurisdiction_id})
-    fallback: AgencyTerms | None = None
-    if any(places.get(r.id) is None for r in requests) or any(
-        pl.jurisdiction_id not in primaries for pl in places.values()
-    ):
-        fallback = agencies.default_agency(connection, configured_code=settings.default_agency_code)
+    wanted = [
+        (spot.coverage, spot.jurisdiction_id) if (spot := places.get(r.id)) is not None else (None, None)
+        for r in requests
+    ]
+    routes = agencies.route_all(connection, wanted, configured_code=settings.default_agency_code)
 
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     chosen: dict[uuid.UUID, tuple[Raiser, AgencyTerms, Placed, str | None]] = {}
-    for request in requests:
+    informed: dict[uuid.UUID, tuple[AgencyTerms, ...]] = {}
+    for request, routed in zip(requests, routes, strict=True):
         raiser = residents[request.caller.resident_id]  # type: ignore[index]
         place = places.get(request.id)
         where = (
@@ -297,9 +310,8 @@ def _write(
             if place is not None
             else domain.UNPLACED
         )
-        agency = primaries.get(place.jurisdiction_id) if place and place.jurisdiction_id else None
-        agency = agency or fallback
-        assert agency is not None
+        agency = routed.responsible
+        informed[request.id] = routed.informed
         chosen[request.id] = (raiser, agency, where, place.jurisdiction_name if place else None)
         due = domain.deadlines(
             request.received_at,
@@ -309,7 +321,9 @@ def _write(
             now=now,
         )
         map_centre = place.centre if place and place.centre else (settings.map_center_lat, settings.map_center_lon)
-        rows[request.id] = domain.new_alert(request, raiser, agency, where, due, map_centre=map_centre)
+        rows[request.id] = domain.new_alert(
+            request, raiser, agency, where, due, map_centre=map_centre, informed=informed[request.id]
+        )
     statements = _statements(connection)
     written = set(connection.scalars(statements.alerts, list(rows.values())).all())
     if not written:
@@ -319,11 +333,13 @@ def _write(
     trail: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
+    told: list[dict[str, Any]] = []  # the agencies informed of each alert
     for request in requests:
         if request.id not in written:
             continue
         raiser, agency, where, kecamatan = chosen[request.id]
-        created = domain.created_data(request, raiser, agency, where)
+        created = domain.created_data(request, raiser, agency, where, informed=informed[request.id])
+        told.extend({"alert_id": request.id, "agency_id": other.id} for other in informed[request.id])
         events.append(_event(request.id, agency.id, EventKind.CREATED, created, now, raiser, request.position))
         flags = domain.raise_flags(request, raiser)
         events.extend(_event(request.id, agency.id, EventKind.FLAGGED, flag, now) for flag in flags)
@@ -375,10 +391,14 @@ def _write(
     ]
     if trail:
         connection.execute(statements.trail, trail)
+    if told:
+        connection.execute(statements.informed, told)
     connection.execute(statements.audit, audit)
     if messages:
         ids = connection.scalars(statements.messages, messages).all()
         info.append(MessagesQueued(tuple(ids)))
+    # Integrators' webhooks (alert.created), written with the alerts: one read of the subscriptions per batch.
+    info.extend(webhooks.write_created(connection, [rows[r.id] for r in requests if r.id in written], at=now))
     info.append(TimelineWritten(tuple(items)))
     return written
 
@@ -428,7 +448,7 @@ class _Statements:
     statement, and its cache key, cost about as much as running it on SQLite)."""
 
     residents: Select[Any]  # the residents ``:ids`` with their emergency contacts' numbers
-    primaries: Select[Any]  # the primary agency of each jurisdiction in ``:ids``
+    informed: Any  # INSERT of the agencies informed of an alert
     alerts: Any  # INSERT of the alerts that skips ids already stored, returning those inserted
     events: Any
     trail: Any
@@ -454,7 +474,6 @@ def _statements(connection: Connection) -> _Statements:
 
 def _build_statements(dialect: str) -> _Statements:
     r, c = _table(Resident), _table(EmergencyContact)
-    a, link = _table(Agency), _table(JurisdictionAgency)
     alerts, events, outbound = _table(Alert), _table(AlertEvent), _table(OutboundMessage)
     joined = _table(AlertPress)
     residents = (
@@ -473,14 +492,9 @@ def _build_statements(dialect: str) -> _Statements:
         .where(_among(dialect, r.c.id, Uuid()))
         .order_by(c.c.id)
     )
-    primaries = (
-        select(link.c.jurisdiction_id, *agencies.agency_terms_columns())
-        .join(a, a.c.id == link.c.agency_id)
-        .where(_among(dialect, link.c.jurisdiction_id, Integer()), link.c.is_primary.is_(True))
-    )
     return _Statements(
         residents=residents,
-        primaries=primaries,
+        informed=insert(_table(AlertAgency)),
         alerts=(pg_insert if dialect == "postgresql" else sqlite_insert)(alerts)
         .on_conflict_do_nothing(index_elements=[alerts.c.id])
         .returning(alerts.c.id),
@@ -541,10 +555,3 @@ def _event(
         "state_after": AlertState.NEW.value,
         "data": data,
     }
-
-
-def _primary_agencies(connection: Connection, jurisdiction_ids: set[int]) -> dict[int, AgencyTerms]:
-    if not jurisdiction_ids:
-        return {}
-    rows = connection.execute(_statements(connection).primaries, {"ids": list(jurisdiction_ids)}).all()
-    return {row[0]: AgencyTerms(*row[1:]) for row in rows}

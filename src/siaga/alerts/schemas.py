@@ -148,6 +148,12 @@ class NoteIn(ActionIn):
     text: Annotated[str, Field(min_length=1, max_length=4000)]
 
 
+class CategoryIn(Model):
+    """The alert's new category: the routing table re-routes the alert to the agencies it goes to."""
+
+    category: Category
+
+
 class ResolveIn(ActionIn):
     outcome: Outcome
     report: Annotated[str, Field(max_length=4000)] = ""
@@ -201,8 +207,12 @@ class AlertRead(ReadModel):
     is_exercise: bool = Field(description="A drill's alert (or the demo city's): labelled, left out of reports")
     press_count: int = Field(default=1, description="The resident's presses on this alert (more: pressed again)")
     channel: str = Field(default="app", description="Where it came in: app, sms, device (a panic button) or tracker")
-    agency_id: int
+    agency_id: int = Field(description="The responsible agency: it acknowledges, its timers run, it is escalated from")
     agency_code: str
+    agency_name: str = ""
+    informed_agency_ids: list[int] = Field(
+        default_factory=list, description="Agencies informed besides the responsible one (by the routing table)"
+    )
     jurisdiction_code: str | None
     jurisdiction_name: str | None
     placement: str
@@ -293,6 +303,8 @@ def alert_read(alert: Alert) -> AlertRead:
         follows_id=alert.follows_id,
         agency_id=alert.agency_id,
         agency_code=alert.agency.code,
+        agency_name=alert.agency.name,
+        informed_agency_ids=list(alert.informed_agency_ids or []),
         jurisdiction_code=alert.jurisdiction.code if alert.jurisdiction else None,
         jurisdiction_name=alert.jurisdiction.name if alert.jurisdiction else None,
         placement=alert.placement,

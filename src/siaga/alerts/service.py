@@ -373,6 +373,10 @@ def _project(alert: Alert, event: DomainEvent, actor: Actor, now: datetime) -> N
             alert.closed_at = now
         case EventKind.CANCELLED:
             alert.closed_at = now
+        case EventKind.CATEGORY_CHANGED:
+            alert.category = str(event.data["to"])
+            alert.agency_id = int(event.data["agency_id"])
+            alert.informed_agency_ids = [int(a) for a in event.data["informed_agency_ids"]]
         case _:
             pass
 

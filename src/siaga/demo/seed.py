@@ -1,4 +1,5 @@
-"""Seed Bandung: agencies, kecamatan, the kecamatan -> Polsek table, units and demo staff. Safe to run again."""
+"""Seed Bandung: agencies (police, Damkar, PSC 119, BPBD), kecamatan, the kecamatan -> Polsek table, the other
+agencies' service areas, units and demo staff. Safe to run again."""
 
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ DEMO_UNITS = [
     ("COBLONG-2", "POLSEK-COBLONG", "motorbike"),
     ("SUKAJADI-1", "POLSEK-SUKAJADI", "patrol_car"),
     ("BANDUNG-WETAN-1", "POLSEK-BANDUNG-WETAN", "motorbike"),
+    ("DAMKAR-UTARA-1", "DAMKAR-SEKTOR-UTARA", "fire_engine"),
+    ("DAMKAR-SELATAN-1", "DAMKAR-SEKTOR-SELATAN", "fire_engine"),
+    ("DAMKAR-TIMUR-1", "DAMKAR-SEKTOR-TIMUR", "fire_engine"),
+    ("DAMKAR-RESCUE-1", "DAMKAR-BDG", "rescue_team"),
+    ("PSC119-AMB-1", "PSC119-BDG", "ambulance"),
+    ("PSC119-AMB-2", "PSC119-BDG", "ambulance"),
+    ("BPBD-TRC-1", "BPBD-BDG", "rescue_team"),
+    ("BPBD-TRC-2", "BPBD-BDG", "rescue_team"),
 ]
 
 DEMO_ACCOUNTS = [
@@ -47,6 +56,12 @@ DEMO_ACCOUNTS = [
     DemoAccount("officer2", "Briptu Wulan", Role.OFFICER, "POLSEK-COBLONG", "COBLONG-2"),
     DemoAccount("officer3", "Brigadir Yusuf", Role.OFFICER, "POLSEK-SUKAJADI", "SUKAJADI-1"),
     DemoAccount("officer4", "Bripda Nenden", Role.OFFICER, "POLSEK-BANDUNG-WETAN", "BANDUNG-WETAN-1"),
+    DemoAccount("operator.damkar", "Operator Joko (Damkar)", Role.OPERATOR, "DAMKAR-BDG"),
+    DemoAccount("operator.psc119", "Operator Lina (PSC 119)", Role.OPERATOR, "PSC119-BDG"),
+    DemoAccount("operator.bpbd", "Operator Hendra (BPBD)", Role.OPERATOR, "BPBD-BDG"),
+    DemoAccount("damkar1", "Petugas Damkar Ujang", Role.OFFICER, "DAMKAR-SEKTOR-UTARA", "DAMKAR-UTARA-1"),
+    DemoAccount("psc1", "Perawat Dewi (PSC 119)", Role.OFFICER, "PSC119-BDG", "PSC119-AMB-1"),
+    DemoAccount("bpbd1", "Petugas TRC Iwan (BPBD)", Role.OFFICER, "BPBD-BDG", "BPBD-TRC-1"),
 ]
 
 
@@ -72,12 +87,25 @@ async def seed_agencies(session: AsyncSession, *, direct_offers: bool = False) -
     return created
 
 
+async def seed_service_areas(session: AsyncSession) -> None:
+    """The kecamatan each Damkar sector, PSC 119 and BPBD covers (``bandung_service_areas.csv``)."""
+    covered: dict[str, list[str]] = {}
+    for row in csv.DictReader(io.StringIO(_data("bandung_service_areas.csv"))):
+        covered.setdefault(row["agency_code"], []).append(row["jurisdiction_code"])
+    existing = await agencies.service_areas(session)
+    for code, kecamatan in covered.items():
+        agency = await agencies.agency_by_code(session, code)
+        if agency.id not in existing:
+            await agencies.set_service_area(session, agency_code=code, kecamatan=kecamatan, source="demo")
+
+
 async def seed_bandung(session: AsyncSession, *, with_accounts: bool, direct_offers: bool = False) -> list[DemoAccount]:
     """Agencies, the 30 kecamatan with their Polsek, units and (in development) the demo staff accounts."""
     await seed_agencies(session, direct_offers=direct_offers)
     features = agencies.parse_geojson(_data("bandung_kecamatan.geojson"))
     await agencies.import_features(session, features=features, source="demo:bandung_kecamatan.geojson (OSM, ODbL)")
     await agencies.import_agency_table(session, text=_data("bandung_kecamatan_polsek.csv"))
+    await seed_service_areas(session)
     units: dict[str, int] = {}
     for callsign, agency_code, kind in DEMO_UNITS:
         unit = await session.scalar(select(Unit).where(Unit.callsign == callsign))

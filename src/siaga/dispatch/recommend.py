@@ -9,7 +9,16 @@ from siaga.responders.tracker import UnitTracker
 
 # Typical urban speeds (m/s) and the time to get going. Roads are longer than the straight line; 1.4 is a common
 # detour factor for city grids. These are estimates for ranking and for telling the resident, not promises.
-SPEED_MPS = {"patrol_car": 8.3, "motorbike": 9.7, "foot": 1.4, "post": 8.3}
+SPEED_MPS = {
+    "patrol_car": 8.3,
+    "motorbike": 9.7,
+    "foot": 1.4,
+    "post": 8.3,
+    # Emergency vehicles under lights; a fire engine is heavy and slower through traffic.
+    "fire_engine": 7.5,
+    "ambulance": 8.8,
+    "rescue_team": 8.3,
+}
 DETOUR = 1.4
 START_S = {DutyMode.PATROL.value: 30.0, DutyMode.POST.value: 60.0, DutyMode.HOME.value: 240.0}
 
@@ -45,9 +54,11 @@ def recommend(
     max_distance_m: float = float("inf"),
     states: tuple[str, ...] = (UnitState.AVAILABLE.value, UnitState.OFFERED.value),
     real_alert: bool = False,
+    kinds: frozenset[str] | None = None,
 ) -> list[Recommendation]:
     """The ``count`` nearest free units, nearest first: available ones, and ones only being offered an alert (the
-    operator may override an offer at any time)."""
+    operator may override an offer at any time). ``kinds``: only units of these types (a fire engine, an
+    ambulance), if given."""
     found = tracker.nearest(
         lat,
         lon,
@@ -57,6 +68,7 @@ def recommend(
         exclude=exclude,
         max_distance_m=max_distance_m,
         real_alert=real_alert,
+        kinds=kinds,
     )
     return [
         Recommendation(

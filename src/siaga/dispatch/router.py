@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
+from siaga.agencies.domain import UnitKind
 from siaga.alerts import access
 from siaga.alerts import service as alerts
 from siaga.alerts.schemas import AlertRead, alert_read
@@ -31,8 +32,10 @@ async def recommendations(
     principal: CommandCentre,
     runtime: RuntimeDep,
     count: Annotated[int, Query(ge=1, le=50)] = 5,
+    unit_type: Annotated[list[UnitKind] | None, Query(description="Only units of these types (repeatable)")] = None,
 ) -> list[RecommendationRead]:
-    """The nearest available units, nearest first, with distance and ETA: dispatch from this list."""
+    """The nearest available units, nearest first, with distance and ETA: dispatch from this list (only fire engines,
+    say, with ``unit_type=fire_engine``)."""
     async with runtime.read_sessions() as session:
         alert = await alerts.get_visible(session, principal, alert_id)
         scope = await access.staff_agency_scope(session, principal)
@@ -45,6 +48,7 @@ async def recommendations(
         count=count,
         agencies=agencies,
         real_alert=not alert.is_exercise,
+        kinds=frozenset(k.value for k in unit_type) if unit_type else None,
     )
     return [RecommendationRead.model_validate(r, from_attributes=True) for r in found]
 

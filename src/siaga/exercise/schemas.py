@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
+from siaga.agencies.domain import UnitKind
 from siaga.schemas import Model, ReadModel, RowId
 
 
@@ -25,7 +26,7 @@ class ExerciseResident(ReadModel):
 class ExerciseOfficersCreate(Model):
     agency_id: RowId
     count: Annotated[int, Field(ge=1, le=200, description="How many synthetic officers, each with its own unit")]
-    kind: Literal["patrol_car", "motorbike", "foot", "post"] = "patrol_car"
+    kind: UnitKind = UnitKind.PATROL_CAR
 
 
 class ExerciseOfficer(ReadModel):

@@ -90,6 +90,7 @@ def summary(alert: Alert, *, resident_name: str | None = None, jurisdiction_name
         press_count=alert.press_count,
         channel=alert.channel,
         agency_id=alert.agency_id,
+        informed_agency_ids=list(alert.informed_agency_ids or []),
         jurisdiction_id=alert.jurisdiction_id,
         lat=alert.lat,
         lon=alert.lon,
@@ -120,7 +121,7 @@ async def read_events(session: AsyncSession, *, after: int, limit: int = BATCH) 
 _ALERT_COLUMNS = (
     "id", "state", "category", "priority", "silent", "duress", "escalated", "resident_suspended", "is_exercise",
     "delivery_failed", "press_count", "channel", "agency_id", "jurisdiction_id", "lat", "lon", "accuracy_m", "unit_id",
-    "created_at", "acknowledged_at", "resident_id", "follows_id",
+    "created_at", "acknowledged_at", "resident_id", "follows_id", "informed_agency_ids",
 )  # fmt: skip
 _EVENT_COLUMNS = ("id", "kind", "actor_kind", "actor_name", "at", "lat", "lon", "state_after", "data")
 

@@ -34,6 +34,7 @@ class AlertPosition:
     lon: float
     accuracy_m: float | None
     at: datetime
+    informed_agency_ids: tuple[int, ...] = ()  # the agencies informed besides the responsible one
 
     @classmethod
     def of(cls, alert: Alert) -> AlertPosition:
@@ -48,6 +49,7 @@ class AlertPosition:
             lon=alert.lon,
             accuracy_m=alert.accuracy_m,
             at=alert.located_at or alert.updated_at,
+            informed_agency_ids=tuple(alert.informed_agency_ids or ()),
         )
 
     def encode(self) -> str:
@@ -68,6 +70,7 @@ class AlertPosition:
             lon=data["lon"],
             accuracy_m=data["accuracy_m"],
             at=datetime.fromisoformat(data["at"]),
+            informed_agency_ids=tuple(data.get("informed_agency_ids", ())),
         )
 
 

@@ -49,6 +49,9 @@ class AlertSummary(BaseModel):
     press_count: int = Field(default=1, description="Presses of the resident on this alert (more: pressed again)")
     channel: str = Field(default="app", description="Where it came in: app, sms, device (a panic button) or tracker")
     agency_id: int
+    informed_agency_ids: list[int] = Field(
+        default_factory=list, description="Agencies informed besides the responsible one (by the routing table)"
+    )
     jurisdiction_id: int | None
     jurisdiction_name: str | None = None
     resident_name: str | None = Field(default=None, description="The caller's name (or number if unnamed)")
@@ -89,6 +92,16 @@ class AlertEventMessage(BaseModel):
     cursor: int
     event: EventBody
     alert: AlertSummary
+
+
+class AlertWithdrawn(BaseModel):
+    """An alert this console saw is no longer its to see (its category changed and the routing table sends it to
+    other agencies now): drop it from the queue and the map."""
+
+    type: Literal["alert_withdrawn"] = "alert_withdrawn"
+    cursor: int
+    alert_id: uuid.UUID
+    reason: Literal["rerouted"] = "rerouted"
 
 
 class ResidentAlertStatus(BaseModel):
@@ -195,6 +208,7 @@ SingleMessage = (
     Hello
     | Heartbeat
     | AlertEventMessage
+    | AlertWithdrawn
     | ResidentAlertStatus
     | UnitUpdate
     | AlertLocation

@@ -42,6 +42,7 @@ from siaga.realtime.schemas import (
     SNAPSHOT_PAGE,
     AlertLocation,
     AlertSummary,
+    AlertWithdrawn,
     Heartbeat,
     Hello,
     PositionsAck,
@@ -432,20 +433,34 @@ class ConsoleStream(Stream):
         return access.StaffScope(agencies=self.viewer.agencies, jurisdictions=self.viewer.jurisdictions)
 
     def sees(self, item: FeedItem) -> bool:
+        """The alert is the viewer's to see now, or it was until this event took it away (a category change that
+        re-routed it): the console is told to drop it."""
+        return self._sees_now(item) or self._withdrawn(item)
+
+    def _sees_now(self, item: FeedItem) -> bool:
         agencies = self.viewer.agencies
         if agencies is None:
             return True
         return (
             item.alert.agency_id in agencies
+            or not agencies.isdisjoint(item.alert.informed_agency_ids)
             or (item.alert.jurisdiction_id is not None and item.alert.jurisdiction_id in self.viewer.jurisdictions)
             or bool(item.escalated_to & agencies)
         )
+
+    def _withdrawn(self, item: FeedItem) -> bool:
+        agencies = self.viewer.agencies
+        if agencies is None or item.event.kind != "category_changed":
+            return False
+        before = item.event.data.get("previous_agency_ids")
+        return isinstance(before, list) and not agencies.isdisjoint(before)
 
     def sees_position(self, position: AlertPosition) -> bool:
         agencies = self.viewer.agencies
         return (
             agencies is None
             or position.agency_id in agencies
+            or not agencies.isdisjoint(position.informed_agency_ids)
             or (position.jurisdiction_id is not None and position.jurisdiction_id in self.viewer.jurisdictions)
         )
 
@@ -453,6 +468,8 @@ class ConsoleStream(Stream):
         return self.viewer.agencies is None or point.agency_id in self.viewer.agencies
 
     async def _feed_texts(self, item: FeedItem, *, catching_up: bool) -> list[str]:
+        if not self._sees_now(item):
+            return [AlertWithdrawn(cursor=item.cursor, alert_id=item.alert.id).model_dump_json()]
         if not catching_up:
             metrics.COMMIT_TO_CONSOLE.observe(time.time() - item.event.at.timestamp())
         return [item.staff_message()]

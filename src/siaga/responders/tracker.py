@@ -162,8 +162,10 @@ class UnitTracker:
         exclude: frozenset[int] = frozenset(),
         max_distance_m: float = math.inf,
         real_alert: bool = False,
+        kinds: frozenset[str] | None = None,
     ) -> list[Nearby]:
-        """The ``count`` nearest units in one of ``states`` (and ``agencies``, if given), by great-circle distance.
+        """The ``count`` nearest units in one of ``states`` (and ``agencies`` and unit ``kinds``, if given), by
+        great-circle distance.
         For a ``real_alert``, drill units are left out (unless this deployment lets them answer, as the demo does).
 
         Searches rings of cells outwards and stops once no unfound unit can be nearer than the ``count``-th found:
@@ -209,6 +211,8 @@ class UnitTracker:
                     if skip_drill_units and point.is_exercise:
                         continue
                     if agencies is not None and point.agency_id not in agencies:
+                        continue
+                    if kinds is not None and point.kind not in kinds:
                         continue
                     distance = haversine_m(lat, lon, point.lat or 0.0, point.lon or 0.0)
                     if distance <= max_distance_m:

@@ -1,10 +1,11 @@
-// Agencies: the hierarchy (command centre -> Polres -> Polsek), new agencies, and each agency's direct offers.
+// Agencies: the hierarchy (command centre -> Polda -> Polres -> Polsek; Damkar, PSC 119, BPBD, the city call centre),
+// new agencies, and each agency's direct offers.
 import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { Field, Loading, Problem, formValues, useLoad, useReveal } from "./view.js";
 
-const KINDS = ["command_centre", "polres", "polsek"];
+const KINDS = ["command_centre", "polda", "polres", "polsek", "damkar", "psc119", "bpbd", "call_centre"];
 
 export function loadAgencies(token) {
   return api("/agencies", { token });

@@ -6,7 +6,7 @@ import { loadAgencies } from "./agencies.js";
 import { JurisdictionMap } from "./jurisdiction-map.js";
 import { Loading, Problem, useLoad, useReveal } from "./view.js";
 
-async function readGeoJSON(file) {
+export async function readGeoJSON(file) {
   const text = await file.text();
   try {
     return JSON.parse(text);

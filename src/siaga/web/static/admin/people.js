@@ -6,7 +6,7 @@ import { loadAgencies } from "./agencies.js";
 import { ROLES, StaffSection } from "./staff.js";
 import { Field, Loading, Problem, formValues, useLoad } from "./view.js";
 
-const UNIT_KINDS = ["patrol_car", "motorbike", "foot", "post"];
+const UNIT_KINDS = ["patrol_car", "motorbike", "foot", "post", "fire_engine", "ambulance", "rescue_team"];
 
 function AgencySelect({ id, agencies, value, onChange }) {
   return html`<select id=${id} name="agency_id" required value=${value} onChange=${onChange}>

@@ -55,6 +55,9 @@ export function ActionBar({ alert, busy, onAcknowledge, onForm }) {
       >
         ${t("console.action.escalate")}<${Key} name="E" />
       </button>
+      <button type="button" data-action="category" disabled=${busy || !open} onClick=${() => onForm("category")}>
+        ${t("console.action.category")}
+      </button>
     </div>
   `;
 }
@@ -164,6 +167,32 @@ export function ResolveForm({ busy, onSubmit, onClose }) {
         value=${report}
         onInput=${(e) => setReport(e.target.value)}
       />
+    <//>
+  `;
+}
+
+const CATEGORIES = ["kriminalitas", "kecelakaan", "kebakaran", "kesehatan", "kdrt", "bencana_alam", "kerusuhan", "lainnya"];
+
+// Another category: the server re-routes the alert (a kebakaran to Damkar and the police, a kesehatan to PSC 119).
+export function CategoryForm({ alert, busy, onSubmit, onClose }) {
+  const [category, setCategory] = useState(alert.category);
+  const field = useFocusFirst();
+  return html`
+    <${FormFrame}
+      name="category"
+      title=${t("console.category.title")}
+      busy=${busy}
+      canSubmit=${category !== alert.category}
+      submitLabel=${t("console.category.save")}
+      onSubmit=${() => onSubmit(category)}
+      onClose=${onClose}
+    >
+      <label for="category-choice">${t("console.category.choice")}</label>
+      <select id="category-choice" name="category" ref=${field} value=${category}
+        onChange=${(e) => setCategory(e.target.value)}>
+        ${CATEGORIES.map((name) => html`<option value=${name}>${t(`common.category.${name}`)}</option>`)}
+      </select>
+      <p class="hint">${t("console.category.hint")}</p>
     <//>
   `;
 }

@@ -28,5 +28,11 @@ export function makeCommands(token, report) {
         t("console.action.resolved", { outcome: t(`common.outcome.${outcome}`) }),
       ),
     escalate: (id, reason) => act(`/alerts/${id}/escalate`, { reason }, t("console.action.escalated")),
+    category: (id, category) =>
+      act(
+        `/alerts/${id}/category`,
+        { category },
+        t("console.action.category_changed", { category: t(`common.category.${category}`) }),
+      ),
   };
 }

@@ -32,6 +32,7 @@ function useThrottledLoad(load, keys, alertId) {
 export function useAlertDetail(alertId, store, token) {
   const [detail, setDetail] = useState(EMPTY);
   const [recommendations, setRecommendations] = useState([]);
+  const [unitType, setUnitType] = useState(""); // recommend only units of this type ("": any)
   const current = useRef(alertId);
   current.current = alertId;
   const version = alertId ? store.alertVersion(alertId) : 0;
@@ -92,7 +93,7 @@ export function useAlertDetail(alertId, store, token) {
         setRecommendations([]);
         return;
       }
-      api(`/alerts/${id}/recommendations`, { token })
+      api(`/alerts/${id}/recommendations`, { token, query: unitType ? { unit_type: unitType } : undefined })
         .then((found) => {
           if (current.current === id) setRecommendations(found);
         })
@@ -100,7 +101,7 @@ export function useAlertDetail(alertId, store, token) {
           if (current.current === id) setRecommendations([]);
         });
     },
-    [alertId, version, store.unitsVersion],
+    [alertId, version, store.unitsVersion, unitType],
     alertId,
   );
 
@@ -109,5 +110,5 @@ export function useAlertDetail(alertId, store, token) {
   const setAlert = (alert) => {
     if (alert.id === current.current) setDetail((previous) => ({ ...previous, alert }));
   };
-  return { ...matching, recommendations, setAlert };
+  return { ...matching, recommendations, setAlert, unitType, setUnitType };
 }

@@ -40,6 +40,7 @@ export function useAlertHandling(token, selectedId, detail) {
     note: (text) => perform((id) => commands.note(id, text), true),
     resolve: (outcome, report) => perform((id) => commands.resolve(id, outcome, report), true),
     escalate: (reason) => perform((id) => commands.escalate(id, reason), true),
+    category: (category) => perform((id) => commands.category(id, category), true),
     openForm: (name) => setForm(name),
   };
   return { actions, busy, form, setForm, notice };

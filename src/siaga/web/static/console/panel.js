@@ -2,9 +2,10 @@
 import { html } from "../js/ui.js";
 import { t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
-import { ActionBar, EscalateForm, NoteForm, ResolveForm } from "./actions.js";
+import { ActionBar, CategoryForm, EscalateForm, NoteForm, ResolveForm } from "./actions.js";
 import { CallerCard, CallerHistory } from "./caller.js";
 import { flagsOf, level } from "./priority.js";
+import { Handovers } from "./handover.js";
 import { FlagBadges } from "./queue.js";
 import { Recommendations } from "./recommend.js";
 import { Timeline, Timers } from "./timeline.js";
@@ -30,7 +31,15 @@ function handledBy(alert) {
   return t("console.panel.nobody");
 }
 
-function AlertHeading({ alert, flags }) {
+// Who gets the alert by the routing table: the responsible agency and those informed, as the newest routing event
+// (raised, or re-routed by a category change) names them.
+function routingOf(alert, timeline) {
+  const routed = [...(timeline || [])].reverse().find((e) => e.kind === "created" || e.kind === "category_changed");
+  return { responsible: alert.agency_name || alert.agency_code, informed: routed?.data?.informed || [] };
+}
+
+function AlertHeading({ alert, flags, timeline }) {
+  const routing = routingOf(alert, timeline);
   return html`
     <header class=${`panel-head level-${level(alert)} ${flags.map((f) => `is-${f}`).join(" ")}`}>
       <div class="panel-title">
@@ -47,6 +56,11 @@ function AlertHeading({ alert, flags }) {
         html`<dt>${t("console.panel.battery")}</dt>
           <dd>${t("console.panel.battery_level", { level: alert.battery })}</dd>`}
         ${alert.description && html`<dt>${t("console.panel.description")}</dt><dd>${alert.description}</dd>`}
+        <dt>${t("console.panel.agency")}</dt>
+        <dd data-testid="responsible-agency">${routing.responsible}</dd>
+        ${routing.informed.length > 0 &&
+        html`<dt>${t("console.panel.informed")}</dt>
+          <dd data-testid="informed-agencies">${routing.informed.join(", ")}</dd>`}
         <dt>${t("console.panel.handled_by")}</dt>
         <dd data-acknowledged-by=${alert.acknowledged_by || ""}>${handledBy(alert)}</dd>
         ${alert.outcome &&
@@ -57,10 +71,13 @@ function AlertHeading({ alert, flags }) {
   `;
 }
 
-function ActionForm({ form, busy, onNote, onResolve, onEscalate, onClose }) {
+function ActionForm({ alert, form, busy, onNote, onResolve, onEscalate, onCategory, onClose }) {
   if (form === "note") return html`<${NoteForm} busy=${busy} onSubmit=${onNote} onClose=${onClose} />`;
   if (form === "resolve") return html`<${ResolveForm} busy=${busy} onSubmit=${onResolve} onClose=${onClose} />`;
   if (form === "escalate") return html`<${EscalateForm} busy=${busy} onSubmit=${onEscalate} onClose=${onClose} />`;
+  if (form === "category") {
+    return html`<${CategoryForm} alert=${alert} busy=${busy} onSubmit=${onCategory} onClose=${onClose} />`;
+  }
   return null;
 }
 
@@ -81,15 +98,18 @@ export function AlertPanel({ detail, store, busy, form, actions, onClose }) {
   return html`
     <aside class="panel" aria-labelledby="panel-title" data-alert-id=${alert.id}>
       <button type="button" class="panel-close" aria-label=${t("common.close")} onClick=${onClose}>×</button>
-      <${AlertHeading} alert=${alert} flags=${flags} />
+      <${AlertHeading} alert=${alert} flags=${flags} timeline=${detail.timeline} />
       <${Timers} alert=${alert} />
+      <${Handovers} timeline=${detail.timeline} />
       <${ActionBar} alert=${alert} busy=${busy} onAcknowledge=${actions.acknowledge} onForm=${actions.openForm} />
       <${ActionForm}
+        alert=${alert}
         form=${form}
         busy=${busy}
         onNote=${actions.note}
         onResolve=${actions.resolve}
         onEscalate=${actions.escalate}
+        onCategory=${actions.category}
         onClose=${() => actions.openForm(null)}
       />
       <${Recommendations}
@@ -97,6 +117,8 @@ export function AlertPanel({ detail, store, busy, form, actions, onClose }) {
         recommendations=${detail.recommendations}
         busy=${busy}
         onDispatch=${actions.dispatch}
+        unitType=${detail.unitType}
+        onUnitType=${detail.setUnitType}
       />
       <${CallerCard} alert=${alert} />
       <${CallerHistory} alert=${alert} history=${detail.history} moderation=${detail.moderation} />

@@ -4,23 +4,36 @@ import { html } from "../js/ui.js";
 import { clock, t } from "../js/i18n.js";
 import { distance } from "./time.js";
 
-const UNIT_KINDS = new Set(["patrol_car", "motorbike", "foot", "post"]);
+export const UNIT_KINDS = ["patrol_car", "motorbike", "foot", "post", "fire_engine", "ambulance", "rescue_team"];
+const KNOWN_KINDS = new Set(UNIT_KINDS);
 const DUTY_MODES = new Set(["post", "patrol", "home"]);
 
 export function unitKind(kind) {
-  return UNIT_KINDS.has(kind) ? t(`console.unit_kind.${kind}`) : kind;
+  return KNOWN_KINDS.has(kind) ? t(`console.unit_kind.${kind}`) : kind;
 }
 
 export function dutyMode(mode) {
   return DUTY_MODES.has(mode) ? t(`console.duty.${mode}`) : "";
 }
 
-export function Recommendations({ alert, recommendations, busy, onDispatch }) {
+// Only one type of unit (a fire engine for a kebakaran, an ambulance), or any.
+function UnitTypeFilter({ unitType, onUnitType }) {
+  return html`<label class="rec-filter">
+    ${t("console.recommend.unit_type")}
+    <select data-testid="unit-type" value=${unitType} onChange=${(e) => onUnitType(e.target.value)}>
+      <option value="">${t("console.recommend.any_type")}</option>
+      ${UNIT_KINDS.map((kind) => html`<option value=${kind}>${unitKind(kind)}</option>`)}
+    </select>
+  </label>`;
+}
+
+export function Recommendations({ alert, recommendations, busy, onDispatch, unitType = "", onUnitType }) {
   const closed = ["resolved", "cancelled", "on_scene"].includes(alert.state);
   if (closed) return null;
   return html`
     <section class="panel-block" aria-labelledby="recommend-title">
       <h3 id="recommend-title">${t("console.recommend.title")}</h3>
+      ${onUnitType && html`<${UnitTypeFilter} unitType=${unitType} onUnitType=${onUnitType} />`}
       ${recommendations.length === 0
         ? html`<p class="muted">${t("console.recommend.none")}</p>`
         : html`

@@ -112,6 +112,10 @@ export class ConsoleStore {
       case "alert_event":
         this.applyEvent(message.event, message.alert);
         break;
+      case "alert_withdrawn":
+        // Re-routed to other agencies (its category changed): no longer this console's to show.
+        if (this.alerts.has(message.alert_id)) this.setAlert(message.alert_id, null);
+        break;
       case "unit":
         this.applyUnit(message);
         break;

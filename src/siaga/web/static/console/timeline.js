@@ -129,6 +129,12 @@ function eventDetail(event) {
       });
     case "created":
       return data.category ? t(`common.category.${data.category}`) : "";
+    case "category_changed":
+      return t("console.event.category_detail", {
+        from: t(`common.category.${data.from}`),
+        to: t(`common.category.${data.to}`),
+        agency: data.agency ?? "",
+      });
     default:
       return "";
   }

@@ -1,0 +1,104 @@
+"""Changing an alert's category while it is handled: the routing table re-routes it.
+
+The responsible agency and the agencies informed are worked out again for the new category at the alert's place,
+as for a new alert (``agencies.route_alert``, the same rules as the SOS writer). The change is a timeline event
+(``category_changed``: from, to, the agencies before and after), audited; consoles of the agencies that get it now
+see it, and those that no longer may are told to drop it (``realtime.streams``).
+
+Timers: when the responsible agency changes, the new agency has never seen the alert, so its timers start now by its
+own terms: T1 (unacknowledged) again if no person has taken the alert, T2 (without a unit) again if no unit has it.
+An operator who acknowledged it keeps it; a unit sent keeps it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from siaga.accounts.domain import Principal
+from siaga.agencies import service as agencies
+from siaga.agencies.domain import AgencyTerms
+from siaga.alerts import domain
+from siaga.alerts import service as alerts
+from siaga.alerts.domain import Category
+from siaga.alerts.models import Alert, AlertAgency
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
+from siaga.config import Settings
+from siaga.db import utcnow
+
+
+async def change_category(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    alert_id: uuid.UUID,
+    category: Category,
+    locator: agencies.JurisdictionLocator,
+    settings: Settings,
+    by: ActorContext,
+) -> Alert:
+    """Put an alert the principal can see in ``category`` and re-route it (see the module). The same category again
+    changes nothing (a retry). Returns the alert as it is now."""
+    alert = await alerts.get_visible(session, principal, alert_id, lock=True)
+    placed = alert.placement != domain.NO_LOCATION
+    routed = await agencies.route_alert(
+        session,
+        locator,
+        category=category.value,
+        lat=alert.lat if placed else None,
+        lon=alert.lon if placed else None,
+        jurisdiction_id=alert.jurisdiction_id,
+        buffer_m=settings.jurisdiction_buffer_m,
+        configured_code=settings.default_agency_code,
+    )
+    before = [alert.agency_id, *alert.informed_agency_ids]
+    routing = {
+        "agency": routed.responsible.code,
+        "agency_id": routed.responsible.id,
+        "informed": [a.code for a in routed.informed],
+        "informed_agency_ids": [a.id for a in routed.informed],
+        "previous_agency": alert.agency.code,
+        "previous_agency_ids": before,
+    }
+    actor = principal.actor()
+    command = domain.ChangeCategory(category, Category(alert.category), routing)
+    events = domain.decide(alerts.snapshot_of(alert), command, actor)
+    if not events:
+        return alert
+    if routed.responsible.id != alert.agency_id:
+        _restart_timers(alert, routed.responsible, settings)
+    await alerts.apply_events(session, alert, events, actor)
+    await session.execute(delete(AlertAgency).where(AlertAgency.alert_id == alert.id))
+    if routed.informed:
+        await session.execute(insert(AlertAgency), [{"alert_id": alert.id, "agency_id": a.id} for a in routed.informed])
+    await audit.record_for(
+        session,
+        by,
+        action="alert.category_change",
+        target_type="alert",
+        target_id=str(alert.id),
+        agency_id=routed.responsible.id,
+        detail={key: value for key, value in events[0].data.items() if not key.endswith("_ids")},
+    )
+    return alert
+
+
+def _restart_timers(alert: Alert, agency: AgencyTerms, settings: Settings) -> None:
+    """The new responsible agency's T1 and T2 from now, for what no person or unit has taken yet."""
+    if domain.AlertState(alert.state) not in domain.ACTIVE_STATES:
+        return
+    now = utcnow()
+    due = domain.deadlines(
+        now,
+        agency,
+        ack_default_s=settings.ack_timeout_seconds,
+        dispatch_default_s=settings.dispatch_timeout_seconds,
+        now=now,
+    )
+    if alert.acknowledged_by_id is None and alert.unit_id is None:
+        alert.ack_due_at = due.ack_due_at
+    if alert.unit_id is None:
+        alert.dispatch_due_at = due.dispatch_due_at
