@@ -9,7 +9,7 @@ import random
 from typing import Any
 
 from siaga.simulate.client import ApiError, follow_stream
-from siaga.simulate.scenario import Nature
+from siaga.simulate.scenario import UNIT_FOR_CATEGORY, Nature
 from siaga.simulate.world import World
 
 log = logging.getLogger("siaga.simulate")
@@ -111,7 +111,14 @@ class Console:
             alert = await world.api.call("GET", path, token=self.token)
             if alert["state"] in CLOSED or alert.get("unit_id") is not None:
                 return
-            units = await world.api.call("GET", f"{path}/recommendations", token=self.token)
+            # A fire engine for a kebakaran, an ambulance for a kesehatan, if one is free; else the nearest unit.
+            wanted = UNIT_FOR_CATEGORY.get(str(alert.get("category")))
+            units = []
+            if wanted is not None:
+                query = {"unit_type": wanted}
+                units = await world.api.call("GET", f"{path}/recommendations", token=self.token, params=query)
+            if not units:
+                units = await world.api.call("GET", f"{path}/recommendations", token=self.token)
             if not units:
                 continue
             unit = units[0]  # nearest first

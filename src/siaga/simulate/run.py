@@ -20,7 +20,17 @@ from siaga.simulate.console import Console
 from siaga.simulate.geometry import Area, areas_by_agency, city_area, find_kecamatan, kecamatan_areas
 from siaga.simulate.officers import Officer
 from siaga.simulate.residents import Residents
-from siaga.simulate.scenario import MassEvent, OfficerPlan, Pace, Shares, fleet_requests, plan_fleet
+from siaga.simulate.scenario import (
+    SERVICE_SHARE,
+    SERVICE_UNITS,
+    MassEvent,
+    OfficerPlan,
+    Pace,
+    Shares,
+    fleet_requests,
+    plan_fleet,
+    plan_service_fleet,
+)
 from siaga.simulate.world import World
 
 log = logging.getLogger("siaga.simulate")
@@ -141,7 +151,13 @@ async def _populate(
     # Officers belong to the agencies that serve kecamatan themselves (Polsek), or to any if none do.
     polsek = sorted((a["id"], a["code"]) for a in agencies if a["kind"] == "polsek" and a["code"] in served)
     stations = polsek or sorted((a["id"], a["code"]) for a in agencies)
-    plans = plan_fleet(stations, config.officers, rng)
+    # Damkar, PSC 119 and BPBD crews wait at their stations for the fires, injuries and disasters routed to them.
+    covering = {area["agency_code"] for area in await api.call("GET", "/service-areas", token=admin)}
+    services = sorted(
+        (a["id"], a["code"], a["kind"]) for a in agencies if a["kind"] in SERVICE_UNITS and a["code"] in covering
+    )
+    crews = int(config.officers * SERVICE_SHARE) if services else 0
+    plans = plan_fleet(stations, config.officers - crews, rng) + plan_service_fleet(services, crews)
 
     struck = _struck_kecamatan(kecamatan, config.mass_event)
     residents = await _create_residents(world, admin, config.resident_count())

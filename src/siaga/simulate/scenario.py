@@ -119,11 +119,12 @@ def next_press_in(rng: random.Random, per_minute: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class OfficerPlan:
-    """One simulated officer: which Polsek, which kind of unit, and how they are on duty."""
+    """One simulated officer: which agency (a Polsek, a Damkar sector, PSC 119, BPBD), which kind of unit, and how
+    they are on duty."""
 
     agency_id: int
     agency_code: str
-    kind: str  # patrol_car, motorbike, foot, post
+    kind: str  # patrol_car, motorbike, foot, post; fire_engine, ambulance, rescue_team
     mode: str  # patrol, post, home
 
 
@@ -152,6 +153,34 @@ def plan_fleet(agencies: Sequence[tuple[int, str]], count: int, rng: random.Rand
     return plans
 
 
+# The agencies beside the police: the unit each keeps and how it waits (fire engines and ambulances at their
+# stations), and which share of the city's officers are theirs.
+SERVICE_UNITS: dict[str, tuple[str, str]] = {
+    "damkar": ("fire_engine", "post"),
+    "psc119": ("ambulance", "post"),
+    "bpbd": ("rescue_team", "post"),
+}
+SERVICE_SHARE = 0.15
+
+# The unit an operator sends first for a category (the recommendation filtered to it), when there is one.
+UNIT_FOR_CATEGORY: dict[str, str] = {
+    "kebakaran": "fire_engine",
+    "kesehatan": "ambulance",
+    "bencana_alam": "rescue_team",
+}
+
+
+def plan_service_fleet(agencies: Sequence[tuple[int, str, str]], count: int) -> list[OfficerPlan]:
+    """``count`` crews spread evenly over the agencies beside the police (id, code, kind), each with its kind's
+    unit and way of waiting (``SERVICE_UNITS``)."""
+    plans = []
+    for index in range(count if agencies else 0):
+        agency_id, code, kind = agencies[index % len(agencies)]
+        unit, mode = SERVICE_UNITS[kind]
+        plans.append(OfficerPlan(agency_id=agency_id, agency_code=code, kind=unit, mode=mode))
+    return plans
+
+
 def fleet_requests(plans: Sequence[OfficerPlan]) -> list[tuple[int, str, int]]:
     """The exercise API creates officers per agency and unit kind: (agency id, kind, how many), in a stable order."""
     counts = Counter((p.agency_id, p.kind) for p in plans)
@@ -160,7 +189,15 @@ def fleet_requests(plans: Sequence[OfficerPlan]) -> list[tuple[int, str, int]]:
 
 # Street speeds in m/s: patrolling is slow (looking around), responding is as fast as Bandung traffic allows.
 PATROL_SPEED_MPS = {"patrol_car": 6.0, "motorbike": 7.0, "foot": 1.3, "post": 6.0}
-RESPONSE_SPEED_MPS = {"patrol_car": 10.0, "motorbike": 11.0, "foot": 2.5, "post": 10.0}
+RESPONSE_SPEED_MPS = {
+    "patrol_car": 10.0,
+    "motorbike": 11.0,
+    "foot": 2.5,
+    "post": 10.0,
+    "fire_engine": 8.5,
+    "ambulance": 10.5,
+    "rescue_team": 9.5,
+}
 # Seconds from taking an alert to rolling: patrols are already moving, posts must leave, home means getting ready.
 START_DELAY_S = {"patrol": (5.0, 20.0), "post": (20.0, 60.0), "home": (60.0, 180.0)}
 
