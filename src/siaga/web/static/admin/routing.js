@@ -15,16 +15,13 @@ const AREA_KINDS = new Set(["damkar", "psc119", "bpbd", "call_centre"]);
 function RoutingRow({ token, row, onSaved }) {
   const [error, setError] = useState(null);
   const [done, setDone] = useState(false);
+  const [chosen, setChosen] = useState(() => Array.from({ length: SLOTS }, (_, slot) => row.services[slot] || ""));
+  const choose = (slot, value) => setChosen(chosen.map((old, at) => (at === slot ? value : old)));
   const submit = async (event) => {
     event.preventDefault();
     setError(null);
     setDone(false);
-    const form = event.target.elements;
-    const services = [];
-    for (let slot = 0; slot < SLOTS; slot += 1) {
-      const value = form[`service-${slot}`].value;
-      if (value) services.push(value);
-    }
+    const services = chosen.filter(Boolean);
     try {
       await api(`/routing/${encodeURIComponent(row.category)}`, { method: "PUT", token, body: { services } });
       setDone(true);
@@ -40,7 +37,8 @@ function RoutingRow({ token, row, onSaved }) {
         ${Array.from({ length: SLOTS }, (_, slot) => {
           const id = `route-${row.category}-${slot}`;
           return html`<label class="sr-only" for=${id}>${t("admin.routing.slot", { n: slot + 1 })}</label>
-            <select id=${id} name=${`service-${slot}`} defaultValue=${row.services[slot] || ""}>
+            <select id=${id} name=${`service-${slot}`} value=${chosen[slot]}
+              onChange=${(e) => choose(slot, e.target.value)}>
               <option value="">—</option>
               ${SERVICES.map((s) => html`<option value=${s}>${t(`admin.service.${s}`)}</option>`)}
             </select>`;
