@@ -260,3 +260,18 @@ async def test_bad_service_areas_are_refused_and_nothing_is_kept(live: Live) -> 
     )
     assert missing.status_code == 404
     assert (await api.get(admin, "/service-areas")).json() == before
+
+
+async def test_placement_says_who_would_get_an_alert_of_a_category_at_a_point(live: Live) -> None:
+    api = live.api
+    operator = await api.staff(Role.OPERATOR, "BDG-CC")
+    where = {"lat": GEDEBAGE[0], "lon": GEDEBAGE[1]}
+    police = (await api.get(operator, "/placement", **where)).json()
+    assert (police["agency_code"], police["informed"]) == ("POLSEK-GEDEBAGE", [])
+    fire = (await api.get(operator, "/placement", **where, category="kebakaran")).json()
+    assert (fire["jurisdiction_name"], fire["agency_code"], fire["informed"]) == (
+        "Gedebage",
+        "DAMKAR-SEKTOR-TIMUR",
+        ["POLSEK-GEDEBAGE"],
+    )
+    assert (await api.get(operator, "/placement", **where, category="gempa")).status_code == 422

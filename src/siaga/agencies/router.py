@@ -23,6 +23,7 @@ from siaga.agencies.schemas import (
     ServiceAreaSet,
 )
 from siaga.alerts import recategorise
+from siaga.alerts.domain import Category
 from siaga.alerts.schemas import AlertRead, CategoryIn, alert_read
 from siaga.audit.actor import ActorContext
 from siaga.deps import Admin, ClientIP, CommandCentre, CurrentStaff, RuntimeDep
@@ -212,20 +213,37 @@ async def place_point(
     runtime: RuntimeDep,
     lat: Annotated[Latitude, Query()],
     lon: Annotated[Longitude, Query()],
+    category: Annotated[Category | None, Query(description="Route by the routing table for this category")] = None,
 ) -> PlacementRead:
-    """Which kecamatan and agency an alert at this point would go to."""
+    """Which kecamatan and agency an alert at this point would go to (the police's, by the kecamatan -> agency
+    table; with a ``category``, the responsible agency and those informed, by the routing table)."""
+    settings = runtime.settings
     async with runtime.unit_of_work() as session:
         routing = await runtime.locator.route(
             session,
             lat=lat,
             lon=lon,
-            buffer_m=runtime.settings.jurisdiction_buffer_m,
-            default_agency_code=runtime.settings.default_agency_code,
+            buffer_m=settings.jurisdiction_buffer_m,
+            default_agency_code=settings.default_agency_code,
         )
+        agency_code, informed = routing.agency_code, []
+        if category is not None:
+            routed = await agencies.route_alert(
+                session,
+                runtime.locator,
+                category=category.value,
+                lat=lat,
+                lon=lon,
+                jurisdiction_id=routing.jurisdiction_id,
+                buffer_m=settings.jurisdiction_buffer_m,
+                configured_code=settings.default_agency_code,
+            )
+            agency_code, informed = routed.responsible.code, [a.code for a in routed.informed]
     return PlacementRead(
         jurisdiction_code=routing.jurisdiction_code,
         jurisdiction_name=routing.jurisdiction_name,
-        agency_code=routing.agency_code,
+        agency_code=agency_code,
         method=routing.method,
         distance_m=routing.distance_m,
+        informed=informed,
     )

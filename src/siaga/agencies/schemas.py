@@ -106,6 +106,9 @@ class PlacementRead(ReadModel):
     agency_code: str
     method: str = Field(description="inside, overlap, nearest (within the buffer) or default (outside every polygon)")
     distance_m: float
+    informed: list[str] = Field(
+        default_factory=list, description="With a category: the agencies informed besides ``agency_code``"
+    )
 
 
 GeoJSONDoc = dict[str, Any]
