@@ -4,12 +4,13 @@ assignments."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from typing import Any
 
 from shapely.geometry import box
 
-from siaga.simulate.client import Api, Stats
+from siaga.simulate.client import Api, ApiError, Stats
 from siaga.simulate.geometry import Area, offset
 from siaga.simulate.officers import Officer
 from siaga.simulate.scenario import Nature, OfficerPlan, Pace
@@ -133,3 +134,35 @@ def _always_accepts() -> random.Random:
             return 0.0
 
     return Eager(1)
+
+
+class LostAnswerApi(Api):
+    """The server stores each press, but the first answer never reaches the simulator (a dropped connection)."""
+
+    def __init__(self) -> None:
+        super().__init__("http://siaga.invalid", Stats())
+        self.stored: set[str] = set()
+
+    async def call(self, method: str, path: str, *, token: str | None = None, body: Any = None, **_: Any) -> Any:
+        first = body["id"] not in self.stored
+        self.stored.add(body["id"])
+        if first:
+            raise ApiError(0, "transport", "ReadTimeout")
+        return {"id": body["id"]}
+
+
+def test_a_press_whose_answer_was_lost_is_sent_again_at_the_end_and_counted_once() -> None:
+    api = LostAnswerApi()
+    world = World(api=api, stats=api.stats, pace=Pace(60))
+    world.unanswered[EXERCISE_ALERT] = ("token", {"id": EXERCISE_ALERT, "category": "kriminal"}, Nature.GENUINE)
+
+    async def scenario() -> None:
+        with contextlib.suppress(ApiError):
+            await world.send_press(EXERCISE_ALERT)
+        assert EXERCISE_ALERT in world.unanswered  # stored on the server, unknown to the simulator
+        await world.send_unanswered()
+
+    asyncio.run(scenario())
+    assert world.unanswered == {}
+    assert world.stats.counts["raised"] == 1
+    assert world.stats.open_alerts == {EXERCISE_ALERT}  # so the end closes it

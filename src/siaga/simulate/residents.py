@@ -134,20 +134,10 @@ class Residents:
             # Known before the answer: the streams may tell officers about the alert before the 201 arrives here.
             world.presses[alert_id] = Press(nature=nature, category=category)
 
-            async def send() -> str:
-                answer = await world.api.call("POST", "/alerts", token=person.token, body=body)
-                stored = str(answer["id"]) if isinstance(answer, dict) and "id" in answer else alert_id
-                if stored != alert_id:  # their earlier alert was still active: the press joined it
-                    world.stats.add("pressed_again")
-                    return stored
-                world.stats.add("raised")
-                world.stats.add(f"raised_{nature.value}")
-                world.stats.open_alerts.add(alert_id)
-                return stored
-
             # A press sent is seen through even when the simulation stops meanwhile: it is counted, and closed at
             # the end like the others, instead of being left open on the console.
-            stored = await asyncio.shield(world.crew.spawn(send(), name="press-send", finish=True))
+            world.unanswered[alert_id] = (person.token, body, nature)
+            stored = await asyncio.shield(world.crew.spawn(world.send_press(alert_id), name="press-send", finish=True))
             if not stored:
                 return
             alert_id = stored

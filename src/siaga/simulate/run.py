@@ -105,6 +105,7 @@ async def simulate(config: SimulationConfig, *, echo: Callable[[str], None] = pr
         world.stop.set()
         await world.crew.stop()
         if admin is not None:
+            await world.send_unanswered()
             await _close_open_alerts(world, admin, mine_only=True)
             await _end_exercise(world, admin, echo)
         await world.api.close()
