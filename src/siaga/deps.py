@@ -11,15 +11,21 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from siaga.accounts import apikeys
+from siaga.accounts.apikeys import Scope
 from siaga.accounts.domain import Officer, Principal
 from siaga.accounts.models import Role
 from siaga.audit import service as audit
+from siaga.db import utcnow
 from siaga.errors import Forbidden, NotVisible, SiagaError, TooManyRequests, Unauthorized
 from siaga.runtime import Runtime
 
 log = logging.getLogger("siaga.deps")
 
-_bearer = HTTPBearer(auto_error=False, description="A token from /api/v1/auth/login or /api/v1/residents/verify")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from /api/v1/auth/login or /api/v1/residents/verify, or an integrator's API key sk_siaga_...",
+)
 
 # The staff web apps' sessions: HttpOnly, SameSite=Strict cookies that no script can read (see accounts/login.py),
 # one per app ("siaga_session_console", ...), so logging in to the admin app does not change whose console this is.
@@ -74,8 +80,15 @@ async def _principal(
     *,
     sos: bool,
     halfway: bool = False,
+    scope: Scope | None = None,
+    people: bool = True,
+    limited: bool = True,
 ) -> Principal:
+    """The caller: a person's session (unless only API keys are taken: ``people=False``), or an integrator's API key
+    with ``scope`` (none: no key is taken)."""
     token = credentials.credentials if credentials is not None else None
+    if token is not None and apikeys.looks_like_key(token):
+        return await _api_key(request, runtime, token, scope=scope, limited=limited)
     cookie = session_cookie(request.headers.get(SESSION_HEADER, ""))
     if token is None and cookie is not None and cookie in request.cookies:
         if not same_origin(request.headers):
@@ -87,7 +100,48 @@ async def _principal(
     if principal is None:
         raise Unauthorized("the token is unknown, expired or revoked; log in again", code="auth.invalid_token")
     request.state.principal = principal  # who a refusal of this request is recorded against (record_refusal)
+    if not people:
+        raise Forbidden(
+            f"this is for integrators' API keys with the scope {scope}",
+            code="auth.api_key_only",
+            details={"scope": str(scope)},
+        )
     return principal
+
+
+async def _api_key(request: Request, runtime: Runtime, token: str, *, scope: Scope | None, limited: bool) -> Principal:
+    """The service principal of an integrator's live key that has ``scope``: refused 401 if the key is unknown or
+    revoked, 429 past the key's own rate (``limited=False``: counted, never refused), 403 without the scope."""
+    holder = await runtime.principals.keys.holder(token)
+    if holder is None:
+        raise apikeys.refused(token)
+    principal = holder.principal
+    request.state.principal = principal  # who a refusal of this request is recorded against (record_refusal)
+    wait = runtime.principals.keys.take(holder, refuse=limited)
+    if wait is not None:
+        raise TooManyRequests(
+            f"this API key is over its {holder.requests_per_minute} requests a minute; try again in {wait} s",
+            retry_after=wait,
+            code="apikey.rate_limited",
+        )
+    if runtime.principals.keys.use_to_record(holder) and runtime.started:
+        runtime.spawn(_record_use(runtime, principal))
+    if scope is None:
+        scopes = ", ".join(sorted(principal.scopes))
+        raise Forbidden(
+            f"API keys are not taken here, only a person's session; this key's scopes are {scopes}",
+            code="auth.api_key_refused",
+            details={"scopes": scopes},
+        )
+    if scope not in principal.scopes:
+        raise Forbidden(f"this needs an API key with the scope {scope}", code="auth.scope", details={"scope": scope})
+    return principal
+
+
+async def _record_use(runtime: Runtime, principal: Principal) -> None:
+    assert principal.api_key_id is not None
+    async with runtime.unit_of_work() as session:
+        await apikeys.record_use(session, key_id=principal.api_key_id, at=utcnow())
 
 
 async def current_principal(
@@ -172,6 +226,37 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return guard
 
 
+def require_scope(scope: Scope, *, limited: bool = True) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting integrators' API keys with ``scope`` only: people's sessions are refused 403.
+    ``limited=False``: the key's requests here count toward its rate but are never refused for it (an alert a
+    gateway raises is never held back by a policy)."""
+
+    async def guard(
+        request: Request,
+        runtime: RuntimeDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        return await _principal(request, runtime, credentials, sos=False, scope=scope, people=False, limited=limited)
+
+    return guard
+
+
+def person_or_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting whoever is signed in (as ``current_principal``) and integrators' API keys with
+    ``scope``: an endpoint that checks what its caller may see itself (``alerts.access``)."""
+
+    async def guard(
+        request: Request,
+        runtime: RuntimeDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        return await _principal(request, runtime, credentials, sos=False, scope=scope)
+
+    return guard
+
+
+AlertReader = Annotated[Principal, Depends(person_or_scope(Scope.ALERTS_READ))]
+DeviceGateway = Annotated[Principal, Depends(require_scope(Scope.ALERTS_RAISE, limited=False))]
 CurrentStaff = Annotated[Principal, Depends(require_roles(*Role))]
 CommandCentre = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN))]
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
@@ -179,8 +264,9 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
 def is_refusal(error: SiagaError) -> bool:
-    """A request refused for who is asking: a 403, or a 404 that hides a record outside the caller's scope."""
-    return isinstance(error, Forbidden | NotVisible)
+    """A request refused for who is asking: a 403, a 404 that hides a record outside the caller's scope, or an API
+    key that is unknown or revoked (an integrator's system keeps trying it: the admin must see it)."""
+    return isinstance(error, Forbidden | NotVisible | apikeys.KeyRefused)
 
 
 async def record_refusal(request: Request, error: SiagaError) -> None:

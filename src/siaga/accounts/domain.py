@@ -25,6 +25,10 @@ class Principal:
     # A staff session halfway through a login ("code" or "enrol", see accounts.totp): only the login's next step
     # accepts it.
     login_step: str | None = None
+    # An integrator's API key (a service account of ``agency_id``, see accounts.apikeys): nobody signed in, and only
+    # endpoints that take one of its ``scopes`` admit it (deps). Its ``session_id`` is 0.
+    api_key_id: int | None = None
+    scopes: frozenset[str] = frozenset()
 
     @property
     def is_resident(self) -> bool:
@@ -32,11 +36,15 @@ class Principal:
 
     @property
     def subject(self) -> str:
-        """A stable id for audit and timelines: the resident's UUID or ``staff:<id>``."""
+        """A stable id for audit and timelines: the resident's UUID, ``staff:<id>`` or ``apikey:<id>``."""
+        if self.api_key_id is not None:
+            return f"apikey:{self.api_key_id}"
         return str(self.resident_id) if self.resident_id is not None else f"staff:{self.staff_id}"
 
     @property
     def kind(self) -> str:
+        if self.api_key_id is not None:
+            return "apikey"
         return "resident" if self.role is None else self.role.value
 
     def actor(self) -> Actor:

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid, false, text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db import Base, UTCDateTime, utcnow
@@ -177,3 +177,22 @@ class LoginAttempts(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class ApiKey(Base):
+    """An integrator's API key, a service account of one agency: what it may do (``scopes``) and how often. Only a
+    hash of the key is kept (see accounts/apikeys.py); ``public_id`` is the part of the key that names it."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    requests_per_minute: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(200), default="")  # who made it, as the audit log names them
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts import security
+from siaga.accounts.apikeys import ApiKeys
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import AuthSession, LoginAttempts, Resident, Role, Staff
 from siaga.aftercommit import SessionsRevoked, emit
@@ -338,11 +339,12 @@ async def live_sessions(session: AsyncSession, session_ids: Collection[int]) -> 
 
 class PrincipalCache:
     """Token -> principal for a few seconds, so the SOS press and an officer's positions do not each cost a session
-    lookup.
+    lookup. Integrators' API keys are remembered beside the sessions (``keys``) and forgotten with them.
 
-    A revocation committed in this process (a logout, the end of a drill) empties the cache at once, and the hub
-    tells the other processes; a change the cache cannot hear of (a row edited by hand) is seen within ``ttl_s``.
-    Expiry is judged at each use from the session's own end, never cached. Unknown tokens are not remembered."""
+    A revocation committed in this process (a logout, the end of a drill, a revoked API key) empties the cache at
+    once, and the hub tells the other processes; a change the cache cannot hear of (a row edited by hand) is seen
+    within ``ttl_s``. Expiry is judged at each use from the session's own end, never cached. Unknown tokens are not
+    remembered."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, ttl_s: float = 5.0, limit: int = 100_000) -> None:
         self._sessions = sessions
@@ -350,10 +352,12 @@ class PrincipalCache:
         self._limit = limit
         self._entries: dict[str, tuple[float, SessionPrincipal]] = {}
         self._generation = 0
+        self.keys = ApiKeys(sessions, ttl_s=ttl_s)
 
     def forget_all(self) -> None:
         self._entries.clear()
         self._generation += 1  # a lookup that started before this must not store what it read
+        self.keys.forget_all()
 
     async def principal(self, token: str, *, sos: bool = False, halfway: bool = False) -> Principal | None:
         key = security.hash_token(token)

@@ -35,9 +35,9 @@ from siaga.alerts.schemas import (
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.deps import (
+    AlertReader,
     ClientIP,
     CommandCentre,
-    CurrentPrincipal,
     CurrentStaff,
     RuntimeDep,
     SOSResident,
@@ -156,9 +156,9 @@ def _json(view: ResidentAlertRead, status_code: int) -> Response:
     return Response(view.model_dump_json(), status_code=status_code, media_type="application/json")
 
 
-@router.get("/alerts", responses=error_responses(401))
+@router.get("/alerts", responses=error_responses(401, 403, 429))
 async def list_alerts(
-    principal: CurrentPrincipal,
+    principal: AlertReader,
     runtime: RuntimeDep,
     ip: ClientIP,
     state: Annotated[list[AlertState] | None, Query()] = None,
@@ -167,7 +167,8 @@ async def list_alerts(
     resident_id: Annotated[uuid.UUID | None, Query(description="Only this resident's alerts (their history)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertRead] | list[ResidentAlertRead]:
-    """Alerts you may see, newest first: residents their own, officers their unit's, staff their agency's area."""
+    """Alerts you may see, newest first: residents their own, officers their unit's, staff their agency's area (and
+    an integrator's API key with the scope alerts:read what an operator of its agency sees)."""
     states = list(domain.ACTIVE_STATES) if active else state
     async with runtime.unit_of_work() as session:
         alerts = await service.read_alerts(
@@ -184,11 +185,11 @@ async def list_alerts(
         return [alert_read(a) for a in alerts]
 
 
-@router.get("/alerts/{alert_id}", responses=error_responses(401, 404))
+@router.get("/alerts/{alert_id}", responses=error_responses(401, 403, 404, 429))
 async def read_alert(
-    alert_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep, ip: ClientIP
+    alert_id: uuid.UUID, principal: AlertReader, runtime: RuntimeDep, ip: ClientIP
 ) -> AlertRead | ResidentAlertRead:
-    """One alert (404 if it is not yours to see)."""
+    """One alert (404 if it is not yours to see; an API key needs the scope alerts:read)."""
     async with runtime.unit_of_work() as session:
         alert = await service.read_alert(session, principal, alert_id, by=ActorContext.signed_in(principal, ip))
         return await _view(session, principal, alert)
