@@ -122,7 +122,8 @@ async def test_a_supervisor_reads_adoption_and_response_times_and_downloads_a_cs
     assert download.suggested_filename == "siaga-response-times_2026-10-05_2026-10-18.csv"
     text = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
     assert text.splitlines()[0].startswith("week,week_start,agency_code,agency_name,alerts,acknowledge_n")
-    assert "2026-W41,2026-10-05,POLSEK-COBLONG,Polsek Coblong,2,2,37.5," in text
+    # Each alert counts for its responsible agency: Siti's kebakaran went to Damkar's sector (her kesehatan to PSC 119).
+    assert "2026-W41,2026-10-05,DAMKAR-SEKTOR-UTARA,Damkar Sektor Utara,1,1,30.0," in text
 
     # Exercise data on its own: flagged on screen, and only the drill counted.
     await page.get_by_label("Data latihan").check()
