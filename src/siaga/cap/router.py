@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from siaga.audit.actor import ActorContext
 from siaga.cap import domain, feed, service
 from siaga.db import utcnow
-from siaga.deps import ClientIP, CurrentStaff, RuntimeDep
+from siaga.deps import AlertReader, ClientIP, RuntimeDep
 from siaga.schemas import error_responses
 
 router = APIRouter(tags=["cap"])
@@ -26,12 +26,12 @@ FEED_PAGE = 100  # entries on a page of the feed unless the reader asks for anot
     response_class=Response,
     responses={
         200: {"content": {domain.MEDIA_TYPE: {}}, "description": "The alert as a CAP 1.2 message"},
-        **error_responses(401, 403, 404),
+        **error_responses(401, 403, 404, 429),
     },
 )
 async def alert_cap(
     alert_id: uuid.UUID,
-    principal: CurrentStaff,
+    principal: AlertReader,
     runtime: RuntimeDep,
     ip: ClientIP,
     personal: Annotated[
@@ -42,9 +42,9 @@ async def alert_cap(
         ),
     ] = False,
 ) -> Response:
-    """The alert as an OASIS CAP 1.2 message (``application/cap+xml``), for staff who may see the alert (404
-    otherwise, as its JSON answers). Without ``personal=true`` it names nobody. Residents get no CAP: their phone's
-    view hides what a duress PIN set off, and CAP would show it."""
+    """The alert as an OASIS CAP 1.2 message (``application/cap+xml``), for staff who may see the alert and
+    integrators' API keys with the scope alerts:read (404 otherwise, as its JSON answers). Without ``personal=true``
+    it names nobody. Residents get no CAP: their phone's view hides what a duress PIN set off, and CAP would show it."""
     async with runtime.unit_of_work() as session:
         by = ActorContext.signed_in(principal, ip)
         facts = await service.read_message(session, principal, alert_id, by=by, personal=personal)
@@ -57,11 +57,11 @@ async def alert_cap(
     response_class=Response,
     responses={
         200: {"content": {feed.FEED_MEDIA_TYPE: {}}, "description": "An Atom 1.0 feed of CAP messages"},
-        **error_responses(401, 403, 422),
+        **error_responses(401, 403, 422, 429),
     },
 )
 async def cap_feed(
-    principal: CurrentStaff,
+    principal: AlertReader,
     runtime: RuntimeDep,
     ip: ClientIP,
     limit: Annotated[int, Query(ge=1, le=500, description="Entries on one page")] = FEED_PAGE,
@@ -69,9 +69,9 @@ async def cap_feed(
         str | None, Query(max_length=200, description="The next page's cursor, from the feed's next link")
     ] = None,
 ) -> Response:
-    """The open alerts you may see (the console's queue), newest first, as an Atom 1.0 feed: each entry links its
-    CAP message and holds it as its content. No entry names a caller. A longer queue continues on the page the
-    ``next`` link names."""
+    """The open alerts you may see (the console's queue; an API key with the scope alerts:read, those an operator of
+    its agency sees), newest first, as an Atom 1.0 feed: each entry links its CAP message and holds it as its
+    content. No entry names a caller. A longer queue continues on the page the ``next`` link names."""
     cursor = service.Cursor.decode(before) if before is not None else None
     async with runtime.unit_of_work() as session:
         by = ActorContext.signed_in(principal, ip)

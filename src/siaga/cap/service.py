@@ -25,10 +25,20 @@ from siaga.cap.domain import AlertFacts, Caller
 from siaga.errors import Forbidden, Invalid
 
 # Who may have the caller's name, number and words in a CAP message: the command centre, who hand alerts over to
-# other agencies. An officer reads the caller in the officer app, and a resident never gets CAP (see the router).
+# other agencies. An officer reads the caller in the officer app, an integrator's key never has them, and a resident
+# gets no CAP at all (``refuse_residents``).
 PERSONAL_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 # Placements of an alert raised without a fix: its position is its kecamatan's centre (or the city's), not a place.
 _UNLOCATED = frozenset({NO_LOCATION, "kecamatan"})
+
+
+def refuse_residents(principal: Principal) -> None:
+    """CAP is for staff and integrators' systems. A resident's phone shows a duress alert as cancelled (whoever holds
+    the phone must see nothing happen), and its CAP message would say otherwise."""
+    if principal.resident_id is not None:
+        raise Forbidden(
+            "CAP is for command centres and their partners' systems; the app shows your alert", code="cap.staff_only"
+        )
 
 
 def facts(alert: Alert, *, personal: bool = False) -> AlertFacts:
@@ -64,8 +74,9 @@ async def read_message(
     session: AsyncSession, principal: Principal, alert_id: uuid.UUID, *, by: ActorContext, personal: bool
 ) -> AlertFacts:
     """One alert ``principal`` may see, for its CAP message (404 otherwise, as the alert's JSON answers). With
-    ``personal`` the message names the caller, for the command centre's roles only (403 for others); audited
-    either way, saying which."""
+    ``personal`` the message names the caller, for the command centre's roles only (403 for others, integrators'
+    keys included); audited either way, saying which."""
+    refuse_residents(principal)
     alert = await alerts.get_visible(session, principal, alert_id)
     if personal and principal.role not in PERSONAL_ROLES:
         raise Forbidden(
@@ -117,6 +128,7 @@ async def open_alerts(
 ) -> tuple[list[AlertFacts], Cursor | None]:
     """A page of the open alerts ``principal`` may see (the console's queue: the same access rule and states),
     newest first, and the cursor of the next page (None: this is the last). Audited as a list of alerts is."""
+    refuse_residents(principal)
     query = (
         select(Alert)
         .where(await access.visibility(session, principal), Alert.state.in_([s.value for s in ACTIVE_STATES]))
