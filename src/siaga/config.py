@@ -230,6 +230,27 @@ class Settings(BaseSettings):
     )
     retention_purge_interval_seconds: float = Field(default=3600.0, gt=0, description="How often the purge runs")
 
+    # Webhooks for integrators (see the README's Webhooks section): signed as Standard Webhooks says, sent to public
+    # addresses only (https outside development mode), retried with backoff, a subscription failing too long disabled.
+    webhook_allowed_networks: str = Field(
+        default="",
+        description="Comma-separated private networks webhooks may be sent to all the same (an integrator on the "
+        "command centre's own network, e.g. 10.20.0.0/16); every other private, loopback or link-local address is "
+        "refused, and this server itself always is",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60, description="One try's time limit")
+    webhook_give_up_hours: float = Field(default=24.0, gt=0, description="A delivery is given up after this")
+    webhook_disable_after_failures: int = Field(
+        default=10, ge=1, description="A subscription is disabled after this many failed tries in a row ..."
+    )
+    webhook_disable_after_hours: float = Field(
+        default=24.0, ge=0, description="... once it has also not succeeded for this long"
+    )
+    webhook_rotation_grace_hours: float = Field(
+        default=24.0, ge=0, le=24 * 30, description="After a rotation the old secret still signs for this long"
+    )
+    webhook_retention_days: float = Field(default=30.0, gt=0, description="Deliveries and their tries are kept")
+
     # Web Push (officers' phones). Without a key, pushes are recorded in development and refused in production.
     vapid_private_key: SecretStr = SecretStr("")
     vapid_subject: str = "mailto:ops@siaga.invalid"
@@ -260,6 +281,17 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr = Field(
         default=SecretStr(""), description="If set, /metrics also needs 'Authorization: Bearer <token>'"
+    )
+
+    # Partner centres (a city's 112 centre): handovers as EIDO over HTTPS (see the README's Partner centres).
+    partner_ca_bundle: str = Field(
+        default="", description="A PEM file of the CAs to trust for partners' HTTPS; empty: the system's"
+    )
+    partner_retry_seconds: float = Field(
+        default=5.0, gt=0, description="The wait after a handover's first failed try; it doubles, up to 5 minutes"
+    )
+    partner_give_up_hours: float = Field(
+        default=24.0, gt=0, description="How long a handover is tried before it is marked failed"
     )
 
     log_level: str = "INFO"
@@ -293,7 +325,7 @@ class Settings(BaseSettings):
             raise ValueError("SIAGA_SMS_WEBHOOK_SECRET must be whsec_ and base64, as the provider gives it") from exc
         return secret
 
-    @field_validator("metrics_allow")
+    @field_validator("metrics_allow", "webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
         for network in value.split(","):
@@ -331,6 +363,12 @@ class Settings(BaseSettings):
             raise InsecureSettings(
                 "SIAGA_SMS_ADAPTER=dev only records messages; configure a real adapter "
                 "(SIAGA_SMS_ADAPTER=http with SIAGA_SMS_HTTP_URL, or SIAGA_SMS_ADAPTER=gammu) or set SIAGA_DEV_MODE=1"
+            )
+        opened = [ip_network(n.strip(), strict=False) for n in self.webhook_allowed_networks.split(",") if n.strip()]
+        if any(n.is_loopback or n.is_link_local or n.prefixlen == 0 for n in opened):
+            raise InsecureSettings(
+                "SIAGA_WEBHOOK_ALLOWED_NETWORKS opens loopback, link-local or every address to webhooks (this "
+                "machine's own services, cloud metadata): name only the integrators' networks, or set SIAGA_DEV_MODE=1"
             )
         if self.sms_webhook_secret.get_secret_value() == DEV_SMS_WEBHOOK_SECRET:
             raise InsecureSettings(

@@ -49,6 +49,7 @@ from siaga.errors import NotFound
 from siaga.notify import contacts
 from siaga.notify.models import OutboundMessage
 from siaga.realtime.feed import written_item
+from siaga.webhooks import outbox as webhooks
 
 
 async def place(
@@ -396,6 +397,8 @@ def _write(
     if messages:
         ids = connection.scalars(statements.messages, messages).all()
         info.append(MessagesQueued(tuple(ids)))
+    # Integrators' webhooks (alert.created), written with the alerts: one read of the subscriptions per batch.
+    info.extend(webhooks.write_created(connection, [rows[r.id] for r in requests if r.id in written], at=now))
     info.append(TimelineWritten(tuple(items)))
     return written
 

@@ -12,6 +12,7 @@ from siaga.aftercommit import TimelineWritten, emit
 from siaga.alerts.domain import SYSTEM, Actor, AlertSnapshot, AlertState, DomainEvent, EventKind
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.db import utcnow
+from siaga.webhooks import outbox as webhooks
 
 EVENT_LOG_LOCK = 7_473_611  # a fixed PostgreSQL advisory lock key ("siaga events")
 _LOCKED = "siaga.event_log_locked"
@@ -20,7 +21,9 @@ _LOCKED = "siaga.event_log_locked"
 async def lock_event_log(session: AsyncSession) -> None:
     """Make timeline events commit in id order, so a stream that has read up to id N never later finds a
     smaller id committed (its cursor is then exact). Held from here to the commit; taken as late as possible.
-    SQLite's write transactions are already serial."""
+    SQLite's write transactions are already serial. Also reads, once per transaction, the webhook subscriptions the
+    events are matched against (``append_event`` writes their deliveries)."""
+    await webhooks.prepare(session)
     if session.info.get(_LOCKED) or session.get_bind().dialect.name != "postgresql":
         return
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK})
@@ -37,7 +40,7 @@ def append_event(
     lat: float | None = None,
     lon: float | None = None,
 ) -> AlertEvent:
-    """Add one event (the caller has taken ``lock_event_log``)."""
+    """Add one event (the caller has taken ``lock_event_log``), and the webhook deliveries it makes."""
     emit(session, TimelineWritten())
     row = AlertEvent(
         alert_id=alert.id,
@@ -53,6 +56,7 @@ def append_event(
         data=event.data,
     )
     session.add(row)
+    webhooks.tell_alert(session, row.kind, alert, state=row.state_after, at=row.at)
     return row
 
 

@@ -33,6 +33,8 @@ from siaga.devices import domain
 from siaga.devices.domain import DeviceEvent, EventType, PayloadError, TroubleKind
 from siaga.devices.models import Device, DeviceMessage, Site, Trouble, TroubleEvent
 from siaga.errors import Conflict, Invalid, NotFound
+from siaga.webhooks import outbox as webhooks
+from siaga.webhooks.domain import trouble_occurrence
 
 log = logging.getLogger("siaga.devices")
 
@@ -520,6 +522,16 @@ async def _open(session: AsyncSession, device: Device, site: Site, kind: Trouble
     await session.flush()
     session.add(TroubleEvent(trouble_id=trouble.id, kind="opened", at=trouble.opened_at, data=data))
     log.warning("device %s at %s: trouble %s", device.name, site.name, kind.value)
+    told = trouble_occurrence(
+        trouble_id=trouble.id,
+        kind=kind.value,
+        device=device.name,
+        site_id=site.id,
+        site_name=site.name,
+        agency_id=site.agency_id,
+        at=trouble.opened_at,
+    )
+    await webhooks.record(session, told)  # integrators subscribed to device.trouble hear of it with this commit
 
 
 async def _clear(session: AsyncSession, trouble: Trouble, *, reason: str) -> None:
