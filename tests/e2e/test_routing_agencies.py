@@ -275,3 +275,14 @@ async def test_placement_says_who_would_get_an_alert_of_a_category_at_a_point(li
         ["POLSEK-GEDEBAGE"],
     )
     assert (await api.get(operator, "/placement", **where, category="gempa")).status_code == 422
+
+
+async def test_an_administrator_adds_an_ambulance_to_psc119_and_no_unknown_unit_type(live: Live) -> None:
+    api = live.api
+    admin = await api.staff(Role.ADMIN)
+    psc = (await _agency_ids(api, admin))["PSC119-BDG"]
+    made = await api.post(admin, "/units", {"agency_id": psc, "callsign": "PSC119-AMB-9", "kind": "ambulance"})
+    assert made.status_code == 201, made.text
+    assert made.json()["kind"] == "ambulance"
+    refused = await api.post(admin, "/units", {"agency_id": psc, "callsign": "PSC119-X", "kind": "helicopter"})
+    assert refused.status_code == 422

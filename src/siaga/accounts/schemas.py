@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from siaga.accounts.models import Role
+from siaga.agencies.domain import UnitKind
 from siaga.notify.consent import Consent
 from siaga.schemas import LongText, Model, ReadModel, RowId, ShortText
 
@@ -225,7 +226,7 @@ class StaffRead(ReadModel):
 class UnitCreate(Model):
     agency_id: RowId
     callsign: Annotated[str, Field(min_length=1, max_length=64)]
-    kind: Annotated[str, Field(pattern=r"^(patrol_car|motorbike|foot|post)$")] = "patrol_car"
+    kind: UnitKind = UnitKind.PATROL_CAR
 
 
 class UnitRead(ReadModel):
