@@ -38,6 +38,7 @@ from siaga.monitoring import MetricsRefused
 from siaga.monitoring import router as monitoring_router
 from siaga.noop import router as noop_router
 from siaga.notify.router import router as consent_router
+from siaga.partners.router import router as partners_router
 from siaga.realtime.router import router as realtime_router
 from siaga.reports.router import router as reports_router
 from siaga.responders.router import router as responders_router
@@ -131,6 +132,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(devices_router, prefix="/api/v1")
     app.include_router(sms_router, prefix="/api/v1")  # the SMS provider's signed webhook
     app.include_router(trackers_router, prefix="/api/v1")
+    app.include_router(partners_router, prefix="/api/v1")  # partner centres: EIDO handovers both ways
     app.include_router(monitoring_router)
     app.include_router(osmand_router)  # /osmand: where GPS trackers and Traccar Client report (see the README)
 

@@ -1018,5 +1018,66 @@ def devices_mosquitto_config(
     _run(work)
 
 
+partner_app = typer.Typer(no_args_is_help=True, help="Partner centres (a city's 112 centre): EIDO handovers.")
+app.add_typer(partner_app, name="partner")
+
+
+@partner_app.command("add")
+def partner_add(
+    name: Annotated[str, typer.Argument(help="A short name: bandung-112")],
+    url: Annotated[str, typer.Option(help="Its EIDO endpoint, e.g. https://112.example/api/v1/partners/eido")],
+    label: Annotated[str, typer.Option(help="What the console shows: Bandung Siaga 112")] = "",
+    agency: Annotated[list[str] | None, typer.Option(help="An agency whose alerts may go to it (repeat)")] = None,
+    caller: Annotated[bool, typer.Option(help="Send the caller's name and number with a handover")] = True,
+    outgoing_secret: Annotated[str | None, typer.Option(help="The secret it gave you to sign with (whsec_...)")] = None,
+    incoming_secret: Annotated[str | None, typer.Option(help="The secret it signs with (whsec_...)")] = None,
+) -> None:
+    """Register a partner centre (audited). A secret not given is made here; both are printed this once."""
+    from siaga.db import transaction
+    from siaga.partners import service as partners
+    from siaga.partners.schemas import PartnerCreate
+
+    try:
+        body = PartnerCreate(
+            name=name,
+            label=label,
+            url=url,
+            agencies=agency or [],
+            share_caller=caller,
+            outgoing_secret=outgoing_secret,
+            incoming_secret=incoming_secret,
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise typer.BadParameter(error["msg"], param_hint=".".join(map(str, error["loc"]))) from exc
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            made = await partners.create_partner(session, settings=settings, body=body, by=_command_line())
+        typer.echo(f"partner {made.name} ({made.label}) added: {made.url}")
+        typer.echo(f"outgoing secret (the partner verifies what Siaga sends with it): {made.outgoing_secret}")
+        typer.echo(f"incoming secret (the partner signs what it sends Siaga with it): {made.incoming_secret}")
+        typer.echo("They are not shown again.")
+
+    _run(work)
+
+
+@partner_app.command("list")
+def partner_list() -> None:
+    """Every partner centre: name, label, URL, agencies, whether the caller goes with a handover, on or off."""
+    from siaga.partners import service as partners
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings, read_only=True) as sessions, sessions() as session:
+            found = await partners.list_partners(session)
+        for p in found:
+            state = "enabled" if p.enabled else "disabled"
+            caller = "caller shared" if p.share_caller else "caller withheld"
+            agencies = ",".join(p.agencies) or "any agency"
+            typer.echo(f"{p.name}\t{p.label}\t{p.url}\t{agencies}\t{caller}\t{state}")
+
+    _run(work)
+
+
 def main() -> None:
     app()

@@ -34,6 +34,7 @@ from siaga.notify.consent import ContactRules
 from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, GammuSMS, HttpSMS, SMSSender, dev_sms_path
 from siaga.ops import retention
+from siaga.partners.delivery import Deliveries
 from siaga.realtime.feed import EventFeed, FeedItem, poke
 from siaga.realtime.guard import StreamSessions
 from siaga.realtime.locations import LivePositions
@@ -49,6 +50,7 @@ log = logging.getLogger("siaga.runtime")
 DELIVERY_RETRY_S = 5.0
 SMS_FOLLOW_UP_S = 5.0
 FIRST_PURGE_S = 300.0
+PARTNER_ROUND_S = 1.0  # how often the handover outbox is looked at (a handover wakes it at once)
 THROTTLE_RECORDS_S = 60.0  # logins refused from memory are recorded together this often (see accounts.signin)
 # "a session was revoked": every process forgets the principals it remembers and ends the streams of ended sessions
 SESSIONS_CHANNEL = "siaga.sessions"
@@ -117,6 +119,9 @@ class Runtime:
             DeviceBridge(self, mqtt_url, client_id=self.settings.mqtt_client_id) if mqtt_url else None
         )
         self.device_sweep = Loop("device-supervision", self.sweep_devices, interval=self.settings.device_sweep_seconds)
+        # Alerts handed over to partner centres: sent from their outbox until acknowledged (woken by each handover).
+        self.partner_deliveries = Deliveries(self.unit_of_work, self.settings)
+        self.partner_loop = Loop("partner-handovers", self.partner_deliveries.round, interval=PARTNER_ROUND_S)
         self.throttle_records = Loop("login-throttle-records", self.record_throttled, interval=THROTTLE_RECORDS_S)
         # SMS in: a GSM modem's inbox read every second (Gammu SMSD), or, with an HTTP provider's webhook, messages
         # whose handling failed tried again; both tell SMS callers a unit is coming. make demo (dev SMS) has neither.
@@ -186,6 +191,7 @@ class Runtime:
         self.retries.start()
         self.purges.start()
         self.throttle_records.start()
+        self.partner_loop.start()
         self.ingest.start()
         if self.sms_inbox is not None:
             self.sms_inbox.start()
@@ -218,6 +224,7 @@ class Runtime:
         except Exception:
             log.exception("recording the logins refused from memory failed")
         await self.retries.stop()
+        await self.partner_loop.stop()
         await self.timers.stop()
         self.units.unregister(self._timers_listen)
         await self.officers_streaming.stop()
@@ -354,6 +361,7 @@ class Runtime:
 
     async def close(self) -> None:
         self.core.close()
+        await self.partner_deliveries.close()
         await self.engine.dispose()
 
 

@@ -8,6 +8,7 @@ from siaga.db import Base
 from siaga.devices import models as devices_models
 from siaga.dispatch import models as dispatch_models
 from siaga.notify import models as notify_models
+from siaga.partners import models as partners_models
 from siaga.responders import models as responders_models
 from siaga.sms import models as sms_models
 from siaga.trackers import models as trackers_models
@@ -23,6 +24,7 @@ __all__ = [
     "dispatch_models",
     "metadata",
     "notify_models",
+    "partners_models",
     "responders_models",
     "sms_models",
     "trackers_models",

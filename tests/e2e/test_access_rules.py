@@ -611,6 +611,35 @@ class Row:
         return f"{self.method} {self.path}"
 
 
+PARTNER = "kota-112"
+HANDING_OVER = Expect(401, 403, 403, 201, 404, 403, 403, 201, 201)  # the command centre, of alerts it may see
+
+
+async def _partner(cast: Cast) -> str:
+    """The partner centre the handover rows name (made once per cast; nothing answers at its address)."""
+    listed = await cast.api.get(cast.crew, "/partners")
+    if PARTNER not in [p["name"] for p in listed.json()]:
+        body = {"name": PARTNER, "url": "https://112.invalid/api/v1/partners/eido"}
+        made = await cast.api.post(cast.crew, "/partners", body)
+        assert made.status_code == 201, made.text
+    return PARTNER
+
+
+async def on_partner(cast: Cast, role: str, succeeds: bool) -> Call:
+    return Call(params={"name": await _partner(cast)}, json={"label": unique("Mitra ")})
+
+
+def handing_over() -> Prepare:
+    """A fresh alert when the handover should be made (a handover still waiting would answer 200), to the partner."""
+    fresh = on_alert(fresh="new")
+
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        call = await fresh(cast, role, succeeds)
+        return replace(call, json={"partner": await _partner(cast)})
+
+    return prepare
+
+
 # Each group asks for at most 20 SMS codes (the hourly limit per client address): the cast's 2, plus its rows'.
 GROUP_BY_PREFIX = (
     (f"{API}/residents/verify", "sessions"),
@@ -973,6 +1002,16 @@ TABLE: tuple[Row, ...] = (
             lambda c: {"type": "sms.received", "data": {"id": unique("sms-"), "from": "+6281234567890", "text": "SOS"}}
         ),
     ),
+    # Partner centres: kept by administrators, handed alerts by the command centre; they sign what they send ------
+    Row("GET", f"{API}/partners", Expect(401, 403, 403, A, A, 403, 403, A, A)),
+    Row(
+        "POST", f"{API}/partners", ADMINS_ONLY, plain(lambda c: {"name": unique("mitra-"), "url": "https://x.invalid"})
+    ),
+    Row("PATCH", f"{API}/partners/{{name}}", ADMIN_CHANGES, on_partner),
+    Row("GET", f"{API}/alerts/{{alert_id}}/eido", COMMAND_CENTRE_ON_OWNER, on_alert()),
+    Row("POST", f"{API}/alerts/{{alert_id}}/handover", HANDING_OVER, handing_over()),
+    Row("GET", f"{API}/alerts/{{alert_id}}/handovers", COMMAND_CENTRE_ON_OWNER, on_alert()),
+    Row("POST", f"{API}/partners/eido", Expect(*([400] * 9)), plain(lambda c: {"eidoVersion": "1.0"})),
     # Audit --------------------------------------------------------------------------------------------------------
     Row("GET", f"{API}/audit", SUPERVISORS),
 )

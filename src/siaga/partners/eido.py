@@ -253,9 +253,12 @@ def pidf_lo(lat: float, lon: float, accuracy_m: float | None, *, entity: str) ->
 class EidoInvalid(Invalid):
     """An EIDO Siaga cannot take: the message names the field (a JSON path) and what is wrong with it."""
 
+    default_code = "partners.eido_invalid"
+
     def __init__(self, where: str, problem: str) -> None:
-        super().__init__(f"the EIDO is not valid: {where}: {problem}", code="partners.eido_invalid")
-        self.details = {"field": where, "problem": problem}
+        super().__init__(
+            message=f"the EIDO is not valid: {where}: {problem}", details={"field": where, "problem": problem}
+        )
 
 
 @dataclass(frozen=True, slots=True)

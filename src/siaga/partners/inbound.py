@@ -1,0 +1,225 @@
+"""An EIDO from a partner centre becomes an alert here, through the one door every channel raises alerts by
+(``alerts.raising``), in one transaction with the record of the incident and of the message.
+
+The partner signs as Standard Webhooks specifies, with the secret it shares with this Siaga (the partner's
+``incoming`` secret here): the signature says which partner sent it. Unsigned or stale (more than 5 minutes from
+now: a replay) is a 400, a signature no partner's secret matches a 401, a malformed EIDO a 422 naming what is wrong,
+a webhook-id sent before with another body a 409; the same message again (a retry after a lost answer) is answered
+as the first time. The same incident again (its ``$id``) updates its alert, never raises a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from siaga.accounts.sealing import CannotOpen
+from siaga.agencies.service import JurisdictionLocator
+from siaga.alerts import raising, timeline
+from siaga.alerts.domain import (
+    Actor,
+    ActorKind,
+    AlertSnapshot,
+    AlertState,
+    Caller,
+    CallerKind,
+    Category,
+    DomainEvent,
+    EventKind,
+    Position,
+    RaiseRequest,
+    fingerprint,
+)
+from siaga.alerts.models import Alert
+from siaga.audit import service as audit
+from siaga.config import Settings
+from siaga.db import utcnow
+from siaga.errors import BadRequest, Conflict, Unauthorized
+from siaga.partners import eido, service
+from siaga.partners.models import Partner, PartnerIncident, PartnerMessage
+from siaga.partners.schemas import EidoReceipt
+
+log = logging.getLogger("siaga.partners")
+
+CHANNEL = "partner"
+# The namespace of a partner's incident's alert id: the same partner and incident are always the same alert id.
+INCIDENT_NAMESPACE = uuid.UUID("a7c4e2d1-5b3f-4e8a-9c6d-1f2e3a4b5c6d")
+MAX_DESCRIPTION = 4000
+
+
+class Channel(Protocol):
+    """What taking EIDO in uses of the running Siaga (the runtime provides it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def locator(self) -> JurisdictionLocator: ...
+
+    @property
+    def read_sessions(self) -> async_sessionmaker[AsyncSession]: ...
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
+async def sender(channel: Channel, body: bytes, headers: Mapping[str, str]) -> Partner:
+    """The enabled partner whose secret signed ``body`` now. 400 unsigned or stale, 401 no partner's secret."""
+    if not all(headers.get(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")):
+        raise BadRequest(
+            "the EIDO is not signed: webhook-id, webhook-timestamp and webhook-signature are required",
+            code="partners.unsigned",
+        )
+    async with channel.read_sessions() as session:
+        partners = (await session.scalars(select(Partner).where(Partner.enabled.is_(True)))).all()
+    for partner in partners:
+        try:
+            secret = service.secret_of(partner, service.INCOMING, channel.settings)
+        except CannotOpen:
+            log.error("partner %s: its incoming secret cannot be opened with the configured key", partner.name)
+            continue
+        try:
+            Webhook(secret).verify(body, dict(headers), json_parse=False)
+        except WebhookVerificationError as exc:
+            if "too old" in str(exc) or "too new" in str(exc):
+                raise BadRequest(
+                    "the EIDO's webhook-timestamp is more than 5 minutes from now: refused as a replay",
+                    code="partners.stale",
+                ) from exc
+            continue
+        return partner
+    raise Unauthorized(
+        "no partner's secret matches the EIDO's signature (check the secrets both centres hold)",
+        code="partners.signature",
+    )
+
+
+async def receive(channel: Channel, partner: Partner, *, body: bytes, message_id: str, client_ip: str) -> EidoReceipt:
+    """Take a signed EIDO from ``partner``: a new incident raises an alert, a known one updates it."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("the EIDO is not valid JSON", code="partners.eido_json") from exc
+    incident = eido.parse(document)
+    body_hash = hashlib.sha256(body).hexdigest()
+    async with channel.unit_of_work() as session:
+        seen = await session.scalar(
+            select(PartnerMessage).where(
+                PartnerMessage.partner_id == partner.id, PartnerMessage.message_id == message_id
+            )
+        )
+        if seen is not None:
+            if seen.body_hash != body_hash:
+                raise Conflict(
+                    f"webhook-id {message_id!r} was used before for another message: a new message needs a new id",
+                    code="partners.message_reused",
+                )
+            return EidoReceipt(
+                incident_id=seen.incident_id,
+                alert_id=seen.alert_id,
+                status=seen.outcome,
+                replay=True,
+            )
+        known = await session.scalar(
+            select(PartnerIncident).where(
+                PartnerIncident.partner_id == partner.id, PartnerIncident.incident_id == incident.incident_id
+            )
+        )
+        if known is not None:
+            alert_id = await _update(session, partner, known, incident, client_ip=client_ip)
+            outcome = "updated"
+        else:
+            alert = await raising.raise_one(
+                session,
+                raise_request(partner, incident, client_ip=client_ip),
+                locator=channel.locator,
+                sessions=channel.read_sessions,
+                settings=channel.settings,
+            )
+            alert_id = alert.id
+            session.add(PartnerIncident(partner_id=partner.id, incident_id=incident.incident_id, alert_id=alert_id))
+            outcome = "created"
+        session.add(
+            PartnerMessage(
+                partner_id=partner.id,
+                message_id=message_id,
+                body_hash=body_hash,
+                incident_id=incident.incident_id,
+                alert_id=alert_id,
+                outcome=outcome,
+            )
+        )
+        await session.flush()
+    log.info("EIDO from %s: incident %s %s alert %s", partner.name, incident.incident_id, outcome, alert_id)
+    return EidoReceipt(incident_id=incident.incident_id, alert_id=alert_id, status=outcome)
+
+
+def raise_request(partner: Partner, incident: eido.Incident, *, client_ip: str) -> RaiseRequest:
+    """A partner's incident as the request every channel raises an alert with: raised by the partner's caller row,
+    its id derived from the partner and the incident (the same incident is always the same alert)."""
+    position = (
+        Position(incident.lat, incident.lon, incident.accuracy_m)
+        if incident.lat is not None and incident.lon is not None
+        else None
+    )
+    return RaiseRequest(
+        id=uuid.uuid5(INCIDENT_NAMESPACE, f"{partner.id}|{incident.incident_id}"),
+        fingerprint=fingerprint({"partner": partner.id, "incident": incident.incident_id}),
+        caller=Caller(
+            kind=CallerKind.PARTNER, id=f"partner:{partner.id}", name=partner.label, resident_id=partner.resident_id
+        ),
+        category=Category(incident.category),
+        received_at=utcnow(),
+        channel=CHANNEL,
+        position=position,
+        description=describe(partner, incident),
+        client_ip=client_ip,
+    )
+
+
+def describe(partner: Partner, incident: eido.Incident) -> str:
+    """What the console shows with a partner's alert: who handed it over, the caller, the place and the notes."""
+    parts = [f"Diserahkan oleh {partner.label}"]
+    caller = " ".join(p for p in (incident.caller_name, incident.caller_phone) if p)
+    if caller:
+        parts.append(f"Penelepon: {caller}")
+    if incident.place:
+        parts.append(incident.place)
+    parts.extend(incident.notes)
+    return ". ".join(parts)[:MAX_DESCRIPTION]
+
+
+async def _update(
+    session: AsyncSession, partner: Partner, known: PartnerIncident, incident: eido.Incident, *, client_ip: str
+) -> uuid.UUID:
+    """The partner sent its incident again: a ``partner_updated`` event on the alert's timeline (its notes, its
+    position), audited."""
+    alert = await session.scalar(select(Alert).where(Alert.id == known.alert_id))
+    assert alert is not None  # partner_incidents go with their alert
+    known.updated_at = utcnow()
+    await timeline.lock_event_log(session)
+    actor = Actor(kind=ActorKind.SYSTEM, id=f"partner:{partner.id}", name=partner.label)
+    data = {"partner": partner.name, "partner_label": partner.label, "text": " · ".join(incident.notes)[:2000]}
+    event = DomainEvent(EventKind.PARTNER_UPDATED, data)
+    snapshot = AlertSnapshot(state=AlertState(alert.state))
+    timeline.append_event(session, alert, event, actor, snapshot, lat=incident.lat, lon=incident.lon)
+    await audit.record(
+        session,
+        action="alert.partner_update",
+        actor=None,
+        actor_label=f"partner:{partner.name}",
+        target_type="alert",
+        target_id=str(alert.id),
+        agency_id=alert.agency_id,
+        client_ip=client_ip,
+        detail={"incident_id": incident.incident_id},
+    )
+    return alert.id

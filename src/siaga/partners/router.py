@@ -1,0 +1,161 @@
+"""HTTP for partner centres: the registry (administrators), an alert as EIDO and its handover (the command centre),
+and the endpoint partners send their EIDO to (signed, no session)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response, status
+from sqlalchemy.exc import IntegrityError
+
+from siaga.alerts.ingest import Raced
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
+from siaga.deps import Admin, ClientIP, CommandCentre, RuntimeDep
+from siaga.errors import SiagaError
+from siaga.partners import inbound, service
+from siaga.partners.schemas import (
+    EidoReceipt,
+    HandoverIn,
+    HandoverRead,
+    PartnerCreate,
+    PartnerCreated,
+    PartnerRead,
+    PartnerUpdate,
+)
+from siaga.runtime import Runtime
+from siaga.schemas import error_responses
+
+log = logging.getLogger("siaga.partners")
+
+router = APIRouter(tags=["partners"])
+
+Name = Annotated[str, Path(max_length=64)]
+
+
+@router.get("/partners", responses=error_responses(401, 403))
+async def list_partners(principal: CommandCentre, runtime: RuntimeDep) -> list[PartnerRead]:
+    """The partner centres alerts can be handed over to (never their secrets)."""
+    async with runtime.read_sessions() as session:
+        return await service.list_partners(session)
+
+
+@router.post("/partners", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 409, 422))
+async def create_partner(body: PartnerCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> PartnerCreated:
+    """Register a partner centre (audited). Its secrets, given or made here, are shown in this answer only."""
+    async with runtime.unit_of_work() as session:
+        return await service.create_partner(
+            session, settings=runtime.settings, body=body, by=ActorContext.signed_in(principal, ip)
+        )
+
+
+@router.patch("/partners/{name}", responses=error_responses(401, 403, 404, 422))
+async def update_partner(
+    name: Name, body: PartnerUpdate, principal: Admin, runtime: RuntimeDep, ip: ClientIP
+) -> PartnerRead:
+    """Change a partner: its address, agencies, whether the caller goes with a handover, on or off, new secrets."""
+    async with runtime.unit_of_work() as session:
+        return await service.update_partner(
+            session, settings=runtime.settings, name=name, body=body, by=ActorContext.signed_in(principal, ip)
+        )
+
+
+@router.get("/alerts/{alert_id}/eido", responses=error_responses(401, 403, 404))
+async def export_eido(alert_id: uuid.UUID, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP) -> Any:
+    """The alert as a NENA EIDO 1.0 incident (JSON), with the caller (audited)."""
+    async with runtime.unit_of_work() as session:
+        return await service.export(
+            session,
+            settings=runtime.settings,
+            principal=principal,
+            alert_id=alert_id,
+            by=ActorContext.signed_in(principal, ip),
+        )
+
+
+@router.post("/alerts/{alert_id}/handover", responses=error_responses(401, 403, 404, 409, 422))
+async def hand_over(
+    alert_id: uuid.UUID,
+    body: HandoverIn,
+    principal: CommandCentre,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    response: Response,
+) -> HandoverRead:
+    """Hand the alert over to a partner centre: sent as signed EIDO until the partner acknowledges it; the timeline
+    (and the console) shows when it has it. 201 new; 200 a handover to that partner still waiting."""
+    async with runtime.unit_of_work() as session:
+        handover, new = await service.hand_over(
+            session,
+            settings=runtime.settings,
+            principal=principal,
+            alert_id=alert_id,
+            partner_name=body.partner,
+            by=ActorContext.signed_in(principal, ip),
+        )
+        partner = await service.partner_named(session, body.partner)
+        read = service.handover_read(handover, partner)
+    response.status_code = status.HTTP_201_CREATED if new else status.HTTP_200_OK
+    runtime.partner_loop.wake()
+    return read
+
+
+@router.get("/alerts/{alert_id}/handovers", responses=error_responses(401, 403, 404))
+async def list_handovers(alert_id: uuid.UUID, principal: CommandCentre, runtime: RuntimeDep) -> list[HandoverRead]:
+    """The alert's handovers, newest first: to whom, whether and when the partner acknowledged, the tries."""
+    async with runtime.read_sessions() as session:
+        return await service.handovers_of(session, principal, alert_id)
+
+
+@router.post(
+    "/partners/eido",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "A known incident updated, or a message received before"},
+        **error_responses(400, 401, 409, 422),
+    },
+)
+async def receive_eido(request: Request, runtime: RuntimeDep, ip: ClientIP, response: Response) -> EidoReceipt:
+    """A partner centre's EIDO, signed as Standard Webhooks specifies with the secret it shares with this Siaga. A new
+    incident raises an alert (201), the same incident again updates it (200), the same message again is answered as
+    the first time (200). Refused, and recorded in the audit log: 400 unsigned, stale or not JSON, 401 a signature no
+    partner's secret matches, 409 a message id reused for another message, 422 a malformed EIDO."""
+    body = await request.body()
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    try:
+        partner = await inbound.sender(runtime, body, headers)
+        try:
+            receipt = await _receive(runtime, partner, body, headers["webhook-id"], ip)
+        except (IntegrityError, Raced):
+            # The same message or incident committed meanwhile by a request racing this one: answered from it.
+            receipt = await _receive(runtime, partner, body, headers["webhook-id"], ip)
+    except SiagaError as exc:
+        await _record_refusal(runtime, request, ip, exc)
+        raise
+    created = receipt.status == "created" and not receipt.replay
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return receipt
+
+
+async def _receive(runtime: Runtime, partner: Any, body: bytes, message_id: str, ip: str) -> EidoReceipt:
+    return await inbound.receive(runtime, partner, body=body, message_id=message_id[:200], client_ip=ip)
+
+
+async def _record_refusal(runtime: Runtime, request: Request, ip: str, error: SiagaError) -> None:
+    """A refused EIDO in the audit log (``access.denied``, with the error's code and message), in a transaction of
+    its own: nothing of the request itself is kept."""
+    try:
+        async with runtime.unit_of_work() as session:
+            await audit.record_denial(
+                session,
+                actor=None,
+                client_ip=ip,
+                method=request.method,
+                path=request.url.path,
+                code=error.code,
+                reason=error.message,
+            )
+    except Exception:
+        log.exception("a refused EIDO could not be recorded in the audit log")
