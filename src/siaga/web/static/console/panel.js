@@ -6,7 +6,6 @@ import { ActionBar, CategoryForm, EscalateForm, NoteForm, ResolveForm } from "./
 import { CallerCard, CallerHistory } from "./caller.js";
 import { flagsOf, level } from "./priority.js";
 import { Handovers } from "./handover.js";
-import { Handovers } from "./handover.js";
 import { FlagBadges } from "./queue.js";
 import { Recommendations } from "./recommend.js";
 import { Timeline, Timers } from "./timeline.js";
@@ -101,7 +100,6 @@ export function AlertPanel({ detail, store, busy, form, actions, onClose }) {
       <button type="button" class="panel-close" aria-label=${t("common.close")} onClick=${onClose}>×</button>
       <${AlertHeading} alert=${alert} flags=${flags} timeline=${detail.timeline} />
       <${Timers} alert=${alert} />
-      <${Handovers} timeline=${detail.timeline} />
       <${Handovers} timeline=${detail.timeline} />
       <${ActionBar} alert=${alert} busy=${busy} onAcknowledge=${actions.acknowledge} onForm=${actions.openForm} />
       <${ActionForm}
