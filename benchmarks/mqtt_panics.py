@@ -28,7 +28,7 @@ import aiomqtt
 import httpx
 import websockets
 
-from benchmarks import hist
+from benchmarks import channels, hist
 from benchmarks.server import free_port
 from siaga.agencies import service as agencies
 from siaga.audit.actor import ActorContext
@@ -76,8 +76,9 @@ async def _register(database_url: str, count: int) -> list[tuple[str, uuid.UUID]
     return made
 
 
-def run(count: int, rate: float) -> dict[str, Any]:
-    """Seed a scratch demo city with the buttons, start the broker and the server, measure, and stop them."""
+def run(count: int, rate: float, *, baseline: bool = False) -> dict[str, Any]:
+    """Seed a scratch demo city with the buttons, start the broker and the server, measure, and stop them.
+    ``baseline``: first as many app presses at the same rate, to the same console (``benchmarks.channels``)."""
     folder = Path(tempfile.mkdtemp(prefix="siaga-mqtt-bench-"))
     port, mqtt_port = free_port(), free_port()
     database_url = f"sqlite+aiosqlite:///{folder / 'siaga.db'}"
@@ -93,6 +94,7 @@ def run(count: int, rate: float) -> dict[str, Any]:
     if seeded.returncode != 0:
         raise SystemExit(seeded.stderr)
     buttons = asyncio.run(_register(database_url, count))
+    residents = channels.seed_residents(database_url, folder, count) if baseline else []
     conf = folder / "mosquitto.conf"
     conf.write_text(
         f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\n"
@@ -102,7 +104,7 @@ def run(count: int, rate: float) -> dict[str, Any]:
     broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=log, stderr=log)  # noqa: S607 - on PATH
     server = subprocess.Popen([*siaga, "serve", "--no-upgrade"], env=env, stdout=log, stderr=log)
     try:
-        return asyncio.run(_measure(port, mqtt_port, folder / "server.log", buttons, rate=rate))
+        return asyncio.run(_measure(port, mqtt_port, folder / "server.log", buttons, rate=rate, app=residents))
     finally:
         server.terminate()
         broker.terminate()
@@ -131,9 +133,10 @@ async def _console_token(port: int, log: Path) -> str:
 
 
 async def _measure(
-    port: int, mqtt_port: int, log: Path, buttons: list[tuple[str, uuid.UUID]], *, rate: float
+    port: int, mqtt_port: int, log: Path, buttons: list[tuple[str, uuid.UUID]], *, rate: float, app: list[str]
 ) -> dict[str, Any]:
     token = await _console_token(port, log)
+    baseline = await channels.app_presses(port, token, app, rate=rate) if app else None
     clients = [aiomqtt.Client("127.0.0.1", mqtt_port, identifier=name, keepalive=300) for name, _ in buttons]
     connect_began = time.monotonic()
     for start in range(0, len(clients), CONNECT_AT_ONCE):
@@ -179,6 +182,7 @@ async def _measure(
         "panics": len(sent),
         "rate_per_s": rate,
         "panic_to_console": hist.summary_ms(latencies),
+        "app_baseline": baseline,
     }
 
 
@@ -186,8 +190,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=1000, help="buttons connected, each publishing one panic")
     parser.add_argument("--rate", type=float, default=100.0, help="panics a second")
+    parser.add_argument("--baseline", action="store_true", help="app presses first, at the same rate")
     args = parser.parse_args()
-    print(json.dumps(run(args.devices, args.rate), indent=2))
+    print(json.dumps(run(args.devices, args.rate, baseline=args.baseline), indent=2))
 
 
 if __name__ == "__main__":

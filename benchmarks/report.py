@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from benchmarks import channels
+
 NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
@@ -274,7 +276,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{cfg['generator_processes']} generator process(es), {cfg['console_processes']} console process(es); "
         f"{meta['seconds']:.0f} s in all. Latencies are from each request's scheduled time (open model)."
     )
-    return "\n".join([note, "", *head, *rows, *nearest]) + "\n"
+    lanes = channels.markdown(results.get("channels") or {}, results.get("channels_meta"))
+    return "\n".join([note, "", *head, *rows, *nearest, *lanes]) + "\n"
 
 
 def _better_runs(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -390,7 +393,12 @@ timed in-process on the server's own tracker code
 (`siaga.dispatch.recommend`), i.e. inside the server, without HTTP. Peak memory is the server's `VmHWM`, reset per
 scenario. Setup is not measured: Bandung comes from the demo seed, residents and console operators are made
 through the API, the on-duty officers straight through the ORM (units, accounts, sessions, duty, positions).
-Escalation timers are set to a day so the benchmark's unacknowledged alerts do not escalate mid-run.
+Escalation timers are set to a day so the benchmark's unacknowledged alerts do not escalate mid-run. Last, the
+other channels run on SQLite with their real gateways, each on a demo city of its own (`benchmarks/channels.py`;
+`BENCH_CHANNELS=0` leaves them out): an SOS texted into Gammu SMSD's dummy modem, timed from the message reaching the
+modem to the console's `created` message, and a panic published by one of 1,000 connected MQTT buttons through
+Mosquitto, timed from its publish; before each, the same number of app presses at the same rate go to the same
+server and console, the baseline of the ratio. GPS trackers' positions over OsmAnd are measured with the officers'.
 
 The generator and the consoles share the 2 cores with the server (and, on a developer machine, with whatever else
 runs): each step records the generator's start lag and CPU, the server's CPU and what other processes took; a step

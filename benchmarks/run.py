@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from benchmarks import baselines, nearest, population, report, server
+from benchmarks import baselines, channels, nearest, population, report, server
 from benchmarks.consoles import Consoles
 from benchmarks.httpload import Generator, Workload, alert_id, wait_for_quiet
 from benchmarks.officerload import OfficerStreams, StreamWorkload
@@ -557,6 +557,15 @@ def main() -> int:
                 results["databases"][kind] = {"skipped": problem}
                 continue
         results["databases"][kind] = run_database(kind, config)
+    if os.environ.get("BENCH_CHANNELS", "1") != "0":
+        say("channels: an SOS by SMS through Gammu SMSD and MQTT panic buttons, each beside the app's press (SQLite)")
+        try:
+            results["channels"] = channels.run(quick=config.quick)
+        except (OSError, SystemExit) as exc:  # gammu-smsd or mosquitto missing, a server that did not start
+            say(f"channels: not measured ({exc})")
+            results["channels"] = {"skipped": str(exc)}
+        for line in channels.markdown(results["channels"]):
+            say(line)
     results["meta"]["loadavg_after"] = _loadavg()
     results["meta"]["seconds"] = round(time.monotonic() - STARTED, 1)
     written = report.write(results, config.results)

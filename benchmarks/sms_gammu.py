@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import websockets
 
-from benchmarks import hist
+from benchmarks import channels, hist
 from benchmarks.server import free_port
 from siaga.realtime.schemas import unbatch
 
@@ -59,8 +59,9 @@ def _deliver(phone: Path, location: int, sender: str, text: str) -> None:
     os.replace(staged, phone / "sms" / "1" / str(location))
 
 
-def run(messages: int, rate: float, interval: float) -> dict[str, Any]:
-    """Seed a scratch demo city, start the daemon and the server, measure, and stop them."""
+def run(messages: int, rate: float, interval: float, *, baseline: bool = False) -> dict[str, Any]:
+    """Seed a scratch demo city, start the daemon and the server, measure, and stop them. ``baseline``: first the
+    same number of app presses at the same rate, to the same console (``benchmarks.channels``)."""
     folder = Path(tempfile.mkdtemp(prefix="siaga-sms-bench-"))
     config = _gammu_config(folder / "gammu")
     port = free_port()
@@ -78,11 +79,14 @@ def run(messages: int, rate: float, interval: float) -> dict[str, Any]:
     seeded = subprocess.run([*siaga, "demo", "--no-serve"], env=env, capture_output=True, text=True, check=False)
     if seeded.returncode != 0:
         raise SystemExit(seeded.stderr)
+    residents = channels.seed_residents(env["SIAGA_DATABASE_URL"], folder, messages) if baseline else []
     daemon = subprocess.Popen(["gammu-smsd", "-c", str(config)])  # noqa: S607 - Debian's gammu-smsd, on PATH
     log = (folder / "server.log").open("wb")
     server = subprocess.Popen([*siaga, "serve", "--no-upgrade"], env=env, stdout=log, stderr=log)
     try:
-        return asyncio.run(_measure(port, folder / "gammu" / "phone", messages=messages, rate=rate, interval=interval))
+        return asyncio.run(
+            _measure(port, folder / "gammu" / "phone", messages=messages, rate=rate, interval=interval, app=residents)
+        )
     finally:
         server.terminate()
         daemon.terminate()
@@ -91,7 +95,9 @@ def run(messages: int, rate: float, interval: float) -> dict[str, Any]:
         log.close()
 
 
-async def _measure(port: int, phone: Path, *, messages: int, rate: float, interval: float) -> dict[str, Any]:
+async def _measure(
+    port: int, phone: Path, *, messages: int, rate: float, interval: float, app: list[str]
+) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
         for _ in range(300):
             try:
@@ -102,6 +108,7 @@ async def _measure(port: int, phone: Path, *, messages: int, rate: float, interv
             await asyncio.sleep(0.2)
         login = await http.post("/api/v1/auth/login", json={"username": "operator1", "password": DEMO_PASSWORD})
         token = login.json()["access_token"]
+    baseline = await channels.app_presses(port, token, app, rate=rate) if app else None
     sent: dict[str, float] = {}
     seen: dict[str, float] = {}
     async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/stream/console?token={token}", max_size=None) as ws:
@@ -126,7 +133,13 @@ async def _measure(port: int, phone: Path, *, messages: int, rate: float, interv
     latencies = hist.new()
     for sender, at in sent.items():
         hist.record_seconds(latencies, seen[sender] - at)
-    return {"messages": messages, "rate_per_s": rate, "siaga_interval_s": interval, **hist.summary_ms(latencies)}
+    return {
+        "messages": messages,
+        "rate_per_s": rate,
+        "siaga_interval_s": interval,
+        "latency": hist.summary_ms(latencies),
+        "app_baseline": baseline,
+    }
 
 
 def main() -> None:
@@ -134,8 +147,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100)
     parser.add_argument("--rate", type=float, default=5.0, help="messages a second")
     parser.add_argument("--interval", type=float, default=1.0, help="SIAGA_SMS_GAMMU_INTERVAL_SECONDS")
+    parser.add_argument("--baseline", action="store_true", help="app presses first, at the same rate")
     args = parser.parse_args()
-    print(json.dumps(run(args.messages, args.rate, args.interval), indent=2))
+    print(json.dumps(run(args.messages, args.rate, args.interval, baseline=args.baseline), indent=2))
 
 
 if __name__ == "__main__":
