@@ -44,11 +44,14 @@ from siaga.realtime.wire import WireCache
 from siaga.responders.live import LiveUnits
 from siaga.sms import progress
 from siaga.sms.gammu import GammuInbox
+from siaga.webhooks.delivery import WebhookSender
+from siaga.webhooks.outbox import DeliveriesQueued
 
 log = logging.getLogger("siaga.runtime")
 
 DELIVERY_RETRY_S = 5.0
 SMS_FOLLOW_UP_S = 5.0
+WEBHOOK_ROUND_S = 2.0  # due webhook retries are found this often (a new delivery wakes the loop at once)
 FIRST_PURGE_S = 300.0
 PARTNER_ROUND_S = 1.0  # how often the handover outbox is looked at (a handover wakes it at once)
 THROTTLE_RECORDS_S = 60.0  # logins refused from memory are recorded together this often (see accounts.signin)
@@ -109,6 +112,8 @@ class Runtime:
         self.retries = Loop(
             "delivery-retry", lambda: notify.retry_due(self.unit_of_work, self.senders), interval=DELIVERY_RETRY_S
         )
+        self.webhooks = WebhookSender(self.settings, self.unit_of_work)
+        self.webhook_loop = Loop("webhook-deliveries", self.webhooks.deliver_due, interval=WEBHOOK_ROUND_S)
         # The first purge a few minutes after start, not an interval later: a process restarted more often than the
         # interval (a deployment a day, a crash loop) still purges.
         every = self.settings.retention_purge_interval_seconds
@@ -189,6 +194,7 @@ class Runtime:
         self._timers_listen = self.units.register(self.timers.on_units)
         await self.timers.start()
         self.retries.start()
+        self.webhook_loop.start()
         self.purges.start()
         self.throttle_records.start()
         self.partner_loop.start()
@@ -224,6 +230,7 @@ class Runtime:
         except Exception:
             log.exception("recording the logins refused from memory failed")
         await self.retries.stop()
+        await self.webhook_loop.stop()
         await self.partner_loop.stop()
         await self.timers.stop()
         self.units.unregister(self._timers_listen)
@@ -271,6 +278,7 @@ class Runtime:
         on(MessagesQueued, self._messages_queued)
         on(OffersDue, self._offers_due)
         on(OffersMade, self._offers_made)
+        on(DeliveriesQueued, self._webhooks_queued)
 
     def _sessions_revoked(self, _: Sequence[SessionsRevoked]) -> None:
         self.principals.forget_all()
@@ -299,6 +307,10 @@ class Runtime:
         if self.started:
             ids = [i for event in events for i in event.message_ids]
             self.spawn(notify.deliver(self.unit_of_work, self.senders, ids))
+
+    def _webhooks_queued(self, _: Sequence[DeliveriesQueued]) -> None:
+        if self.started:
+            self.webhook_loop.wake()
 
     def _offers_due(self, _: Sequence[OffersDue]) -> None:
         if self.started:
@@ -361,6 +373,7 @@ class Runtime:
 
     async def close(self) -> None:
         self.core.close()
+        await self.webhooks.close()
         await self.partner_deliveries.close()
         await self.engine.dispose()
 

@@ -12,6 +12,7 @@ from siaga.partners import models as partners_models
 from siaga.responders import models as responders_models
 from siaga.sms import models as sms_models
 from siaga.trackers import models as trackers_models
+from siaga.webhooks import models as webhooks_models
 
 metadata = Base.metadata
 
@@ -28,4 +29,5 @@ __all__ = [
     "responders_models",
     "sms_models",
     "trackers_models",
+    "webhooks_models",
 ]
