@@ -30,7 +30,17 @@ from siaga.config import Settings
 from siaga.deps import RuntimeDep, is_refusal, record_refusal
 from siaga.devices.router import router as devices_router
 from siaga.dispatch.router import router as dispatch_router
-from siaga.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, SiagaError, TooManyRequests, Unauthorized
+from siaga.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    SiagaError,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+)
 from siaga.exercise.router import router as exercise_router
 from siaga.logs import RequestLog
 from siaga.metrics import PressCount
@@ -68,6 +78,7 @@ HTTP_STATUS: Mapping[type, int] = {
     Conflict: 409,
     Invalid: 422,
     TooManyRequests: 429,
+    Unavailable: 503,
     # A command the alert's state does not allow. Its kinds TransitionConflict and NotAllowed name Conflict and
     # Forbidden first among their bases, so they answer 409 and 403.
     TransitionError: 422,

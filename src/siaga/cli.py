@@ -639,6 +639,30 @@ def user_reset_factor(username: str) -> None:
     _on_staff(username, change)
 
 
+@user_app.command("seal-factors")
+def user_seal_factors() -> None:
+    """Encrypt every staff second-factor secret still stored in plaintext (from before Siaga encrypted them) now,
+    rather than at each account's next login, and check that the configured key (SIAGA_TOTP_KEY, or unset
+    SIAGA_SECRET_KEY) opens every encrypted one. Audited. Exits 1 if any cannot be opened."""
+    from siaga.accounts import totp
+    from siaga.db import transaction
+
+    async def work(settings: Settings) -> totp.SealReport:
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            return await totp.seal_all(session, settings=settings, by=_command_line())
+
+    report = _run(work)
+    typer.echo(f"{report.sealed} secret(s) encrypted now, {report.already} already encrypted and readable")
+    if report.unreadable:
+        typer.secho(
+            f"error: the configured key cannot open the second factor of {', '.join(report.unreadable)}: set the key "
+            "they were stored with again, or reset their factor (siaga user reset-factor)",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(1)
+
+
 @app.command()
 def backup(
     file: Annotated[Path, typer.Argument(dir_okay=False, help="Where to write the backup (or the one to check)")],

@@ -66,6 +66,13 @@ class Invalid(SiagaError):
     default_code = "invalid"
 
 
+class Unavailable(SiagaError):
+    """Siaga cannot do this now for a reason on the server's side that its administrator must fix (a key that does
+    not open what is stored, a service down): the person asking did nothing wrong, and the request may work later."""
+
+    default_code = "unavailable"
+
+
 class TooManyRequests(SiagaError):
     """Asked too often; ``retry_after`` seconds until the next try may succeed."""
 

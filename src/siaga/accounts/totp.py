@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -32,9 +33,10 @@ from siaga.accounts import sealing, security
 from siaga.accounts.models import RecoveryCode, Role, Staff
 from siaga.accounts.staff import end_sessions, record_change
 from siaga.audit.actor import ActorContext
+from siaga.audit.service import record_for
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.errors import Conflict, Invalid
+from siaga.errors import Conflict, Invalid, Unavailable
 
 ISSUER = "Siaga"
 REQUIRED_FOR = frozenset({Role.ADMIN, Role.SUPERVISOR})
@@ -43,11 +45,16 @@ RECOVERY_CODES = 10
 VALID_WINDOW = 1
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or copied from paper
 _SEALED = sealing.SEALED
+log = logging.getLogger("siaga.accounts.totp")
 _LABEL = b"siaga staff totp secrets v1"  # the key's HKDF label: unchanged, so stored secrets still open
 
 
-class FactorKeyError(RuntimeError):
-    """A stored TOTP secret the configured key cannot open: the key changed, or the row was altered or copied."""
+class FactorKeyError(Unavailable):
+    """A stored TOTP secret the configured key cannot open: the key changed, or the row was altered or copied. The
+    staff member cannot log in until an administrator sets the old key again or resets their factor: a 503 saying
+    so (never a 500), and an error in the server's log naming the setting."""
+
+    default_code = "auth.factor_unreadable"
 
 
 def seal_secret(secret: str, *, staff_id: int, settings: Settings) -> str:
@@ -62,11 +69,13 @@ def open_secret(stored: str, *, staff_id: int, settings: Settings) -> str:
     try:
         return sealing.unseal(stored, label=_LABEL, row=str(staff_id), settings=settings)
     except sealing.CannotOpen as exc:
-        raise FactorKeyError(
+        problem = FactorKeyError(
             f"the second factor of staff {staff_id} cannot be decrypted with the configured key: SIAGA_TOTP_KEY "
             "(or, unset, SIAGA_SECRET_KEY) is not the one it was stored with. Set the old key again, or reset the "
             "factor (siaga user reset-factor) so the account enrols anew"
-        ) from exc
+        )
+        log.error("%s", problem.message)
+        raise problem from exc
 
 
 def _secret(staff: Staff, settings: Settings) -> str | None:
@@ -263,3 +272,37 @@ async def reset_factor(session: AsyncSession, *, staff: Staff, by: ActorContext)
         session, action="staff.factor_reset", staff=staff, by=by, detail={"had_factor": had, "sessions_ended": revoked}
     )
     return revoked
+
+
+@dataclass(frozen=True, slots=True)
+class SealReport:
+    sealed: int  # stored in plaintext (from before encryption), sealed now
+    already: int  # sealed, and the configured key opens them
+    unreadable: list[str]  # usernames whose sealed secret the configured key cannot open
+
+
+async def seal_all(session: AsyncSession, *, settings: Settings, by: ActorContext) -> SealReport:
+    """Seal every TOTP secret still stored in plaintext now, rather than at each account's next login, and check that
+    the configured key opens every sealed one (a key changed by mistake shows here, not at a login). Audited."""
+    sealed, already, unreadable = 0, 0, []
+    for staff in (await session.scalars(select(Staff).where(Staff.totp_secret.is_not(None)).order_by(Staff.id))).all():
+        stored = str(staff.totp_secret)
+        if not stored.startswith(_SEALED):
+            staff.totp_secret = seal_secret(stored, staff_id=staff.id, settings=settings)
+            sealed += 1
+            continue
+        try:
+            sealing.unseal(stored, label=_LABEL, row=str(staff.id), settings=settings)
+            already += 1
+        except sealing.CannotOpen:
+            unreadable.append(staff.username)
+    await session.flush()
+    await record_for(
+        session,
+        by,
+        action="staff.factors_sealed",
+        target_type="staff",
+        target_id="*",
+        detail={"sealed": sealed, "already_sealed": already, "unreadable": len(unreadable)},
+    )
+    return SealReport(sealed=sealed, already=already, unreadable=unreadable)
