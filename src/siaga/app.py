@@ -26,6 +26,7 @@ from siaga.agencies.router import router as agencies_router
 from siaga.alerts.domain import TransitionError
 from siaga.alerts.router import router as alerts_router
 from siaga.audit.router import router as audit_router
+from siaga.cap.router import router as cap_router
 from siaga.config import Settings
 from siaga.deps import RuntimeDep, is_refusal, record_refusal
 from siaga.devices.router import router as devices_router
@@ -42,6 +43,7 @@ from siaga.errors import (
     Unavailable,
 )
 from siaga.exercise.router import router as exercise_router
+from siaga.gateway.router import router as gateway_router
 from siaga.logs import RequestLog
 from siaga.metrics import PressCount
 from siaga.monitoring import MetricsRefused
@@ -61,6 +63,7 @@ from siaga.trackers.router import router as trackers_router
 from siaga.web.assets import StaticAssets
 from siaga.web.router import IMPORT_MAP, STATIC, WebConfig, web_config
 from siaga.web.router import router as web_router
+from siaga.webhooks.router import router as webhooks_router
 
 log = logging.getLogger("siaga.app")
 
@@ -143,7 +146,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(devices_router, prefix="/api/v1")
     app.include_router(sms_router, prefix="/api/v1")  # the SMS provider's signed webhook
     app.include_router(trackers_router, prefix="/api/v1")
+    app.include_router(webhooks_router, prefix="/api/v1")  # integrators' signed webhooks (administrators)
+    app.include_router(cap_router, prefix="/api/v1")  # CAP 1.2 messages and their Atom feed
     app.include_router(partners_router, prefix="/api/v1")  # partner centres: EIDO handovers both ways
+    app.include_router(gateway_router, prefix="/api/v1")  # device gateways, with an API key (alerts:raise)
     app.include_router(monitoring_router)
     app.include_router(osmand_router)  # /osmand: where GPS trackers and Traccar Client report (see the README)
 

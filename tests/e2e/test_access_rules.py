@@ -365,6 +365,34 @@ async def _new_tracker(cast: Cast, holder: Person | None = None) -> dict[str, An
     return tracker
 
 
+def webhook_body(cast: Cast) -> dict[str, Any]:
+    """A subscription that nothing in the table ever sends to: the troubles of an agency without panic buttons."""
+    agency = cast.person("sukajadi_operator").extra["agency_id"]
+    return {
+        "name": unique("Penerima "),
+        "url": "https://1.1.1.1/siaga",
+        "events": ["device.trouble"],
+        "agency_id": agency,
+    }
+
+
+def on_webhook(body: Body | None = None, *, paused: bool = False) -> Prepare:
+    """A fresh webhook subscription in the path (``paused``: disabled, so its test event is refused, not sent)."""
+
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        answer = await cast.api.post(cast.crew, "/webhooks", webhook_body(cast))
+        assert answer.status_code == 201, answer.text
+        webhook = answer.json()["id"]
+        if paused:
+            off = await cast.api.http.patch(
+                f"{API}/webhooks/{webhook}", json={"enabled": False}, headers=cast.crew.headers
+            )
+            assert off.status_code == 200, off.text
+        return Call(params={"webhook_id": str(webhook)}, json=body(cast) if body else None)
+
+    return prepare
+
+
 def on_tracker(body: Body | None = None) -> Prepare:
     """A fresh tracker in the path."""
 
@@ -429,6 +457,14 @@ def on_device(body: Body) -> Prepare:
 
 async def new_device_body(cast: Cast, role: str, succeeds: bool) -> Call:
     return Call(json={"site_id": (await _new_site(cast))["id"], "name": unique("btn-")})
+
+
+async def on_api_key(cast: Cast, role: str, succeeds: bool) -> Call:
+    """A fresh API key of the command centre's in the path, made by the crew."""
+    body = {"name": unique("Sistem "), "agency_id": _cc_agency(cast), "scopes": ["alerts:read"]}
+    answer = await cast.api.post(cast.crew, "/apikeys", body)
+    assert answer.status_code == 201, answer.text
+    return Call(params={"key_id": str(answer.json()["id"])})
 
 
 async def on_trouble(cast: Cast, role: str, succeeds: bool) -> Call:
@@ -818,6 +854,35 @@ TABLE: tuple[Row, ...] = (
         Expect(401, 403, 403, A, 404, 403, 403, A, A),
         on_trouble,
     ),
+    # Integrators' API keys (administrators), and the device gateway that signs in with one, never a person --------
+    Row("GET", f"{API}/apikeys", ADMIN_CHANGES),
+    Row(
+        "POST",
+        f"{API}/apikeys",
+        ADMINS_ONLY,
+        plain(lambda c: {"name": unique("Sistem "), "agency_id": _cc_agency(c), "scopes": ["alerts:read"]}),
+    ),
+    Row("POST", f"{API}/apikeys/{{key_id}}/revoke", ADMIN_CHANGES, on_api_key),
+    Row(
+        "POST",
+        f"{API}/gateway/alerts",
+        Expect(401, *([403] * 8)),
+        plain(lambda c: {"device": "btn-x", "event_id": "1"}),
+    ),
+    # Webhooks for integrators (administrators) --------------------------------------------------------------------
+    Row("GET", f"{API}/webhooks", ADMIN_CHANGES),
+    Row("POST", f"{API}/webhooks", ADMINS_ONLY, plain(webhook_body)),
+    Row("PATCH", f"{API}/webhooks/{{webhook_id}}", ADMIN_CHANGES, on_webhook(lambda c: {"name": "Penerima baru"})),
+    Row("DELETE", f"{API}/webhooks/{{webhook_id}}", Expect(401, 403, 403, 403, 403, 403, 403, 403, 204), on_webhook()),
+    Row("POST", f"{API}/webhooks/{{webhook_id}}/rotate", ADMIN_CHANGES, on_webhook(lambda c: {"grace_hours": 0})),
+    # An administrator passes the role check: the paused subscription's test event is then refused as such.
+    Row(
+        "POST",
+        f"{API}/webhooks/{{webhook_id}}/test",
+        Expect(401, 403, 403, 403, 403, 403, 403, 403, 409),
+        on_webhook(paused=True),
+    ),
+    Row("GET", f"{API}/webhooks/{{webhook_id}}/deliveries", ADMIN_CHANGES, on_webhook()),
     # Drills: synthetic accounts (administrators) ------------------------------------------------------------------
     Row("POST", f"{API}/exercise/residents", ADMINS_ONLY, plain(lambda c: {"count": 1})),
     Row(
@@ -872,6 +937,22 @@ TABLE: tuple[Row, ...] = (
         ),
     ),
     Row("GET", f"{API}/placement", STAFF_ONLY, plain(query={"lat": COBLONG[0], "lon": COBLONG[1]})),
+    Row("GET", f"{API}/cap/feed.atom", STAFF_ONLY),  # the open alerts each caller sees, as CAP in Atom
+    # The routing table and the service areas of the agencies beside the police -----------------------------------
+    Row("GET", f"{API}/routing", STAFF_ONLY),
+    Row(
+        "PUT",
+        f"{API}/routing/{{category}}",
+        ADMIN_CHANGES,
+        plain(lambda c: {"services": ["police"]}, params={"category": "lainnya"}),
+    ),
+    Row("GET", f"{API}/service-areas", STAFF_ONLY),
+    Row(
+        "PUT",
+        f"{API}/agencies/{{code}}/service-area",
+        ADMIN_CHANGES,
+        plain(lambda c: {"kecamatan": ["32.73.07"]}, params={"code": "BPBD-BDG"}),  # no part in the scene
+    ),
     Row(
         "PUT",
         f"{API}/agencies/{{code}}/dispatch-settings",
@@ -896,6 +977,7 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", f"{API}/alerts/{{alert_id}}/timeline", STAFF_ON_ALERT, on_alert()),
     Row("GET", f"{API}/alerts/{{alert_id}}/trail", STAFF_ON_ALERT, on_alert()),
+    Row("GET", f"{API}/alerts/{{alert_id}}/cap", STAFF_ON_ALERT, on_alert()),  # CAP 1.2: staff only (see cap.router)
     Row(
         "GET",
         f"{API}/alerts/{{alert_id}}/recommendations",
@@ -952,6 +1034,12 @@ TABLE: tuple[Row, ...] = (
         f"{API}/alerts/{{alert_id}}/escalate",
         Expect(401, 403, 403, A, 404, 403, 404, A, A),  # command-centre staff flag it for supervisors
         on_alert(lambda c: {"reason": "belum ada unit tiba"}, fresh="dispatched"),
+    ),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/category",
+        Expect(401, 403, 403, A, 404, 403, 403, A, A),  # the command centre re-routes; officers do not
+        on_alert(lambda c: {"category": "kecelakaan"}, fresh="new"),
     ),
     Row(
         "POST",
