@@ -320,6 +320,46 @@ async def _invoke(runner: Any, app: Any, args: list[str], env: dict[str, str]) -
     return await asyncio.to_thread(runner.invoke, app, args, env=env)
 
 
+async def test_a_partner_centre_keeps_its_copy_and_siaga_forgets_the_callers_details_with_the_alerts(
+    api: Api,
+) -> None:
+    """An alert handed over to a 112 centre: once the alert's details are past their period, the EIDO Siaga kept of
+    the handover loses the caller's name and number with them; one still waiting for its partner keeps them."""
+    from siaga.audit.actor import ActorContext
+    from siaga.partners import service as partners
+    from siaga.partners.models import Handover
+    from siaga.partners.schemas import PartnerCreate
+
+    operator = await api.staff(Role.OPERATOR)
+    officer = await _on_duty(api, await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-9"))
+    resident = await api.resident(name="Rina Wulandari")
+    delivered = await _closed_alert(api, resident, operator, officer, days_ago=400)
+    waiting = await _closed_alert(api, resident, operator, officer, days_ago=400)
+    copy = {"personComponent": [{"ncPersonComponent": {"PersonName": {"PersonFullName": "Rina Wulandari"}}}]}
+    async with api.runtime.unit_of_work() as session:
+        partner = await partners.create_partner(
+            session,
+            settings=api.runtime.settings,
+            body=PartnerCreate(name="bandung-112", url="http://127.0.0.1:9/eido"),
+            by=ActorContext.command_line("test"),
+        )
+        for alert_id, status in ((delivered, "acknowledged"), (waiting, "pending")):
+            session.add(
+                Handover(
+                    alert_id=uuid.UUID(alert_id), partner_id=partner.id, message_id=f"msg_{alert_id}", eido=copy,
+                    status=status, requested_by="Operator", attempts=1,
+                )
+            )  # fmt: skip
+
+    async with api.runtime.unit_of_work() as session:
+        await retention.purge(session, periods=retention.Periods.from_settings(api.runtime.settings))
+
+    async with api.runtime.read_sessions() as session:
+        kept = {row.alert_id: row.eido for row in await session.execute(select(Handover.alert_id, Handover.eido))}
+    assert kept[uuid.UUID(delivered)] == {}
+    assert kept[uuid.UUID(waiting)] == copy
+
+
 async def test_siaga_purge_counts_with_dry_run_and_removes_without(api: Api) -> None:
     from typer.testing import CliRunner
 

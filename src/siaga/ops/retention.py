@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, cast, column, delete, literal, or_, select, table, update
+from sqlalchemy import JSON, Integer, Select, String, Uuid, cast, column, delete, literal, or_, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts.models import AuthSession, LoginAttempts, OneTimeCode
@@ -146,7 +146,8 @@ async def _alert_positions(session: AsyncSession, *, closed_before: datetime) ->
 async def remove_alert_details(session: AsyncSession, alert_ids: Select[uuid.UUID]) -> int:
     """Remove the personal details of these alerts: the resident's words, the exact place (rounded to about 1 km),
     battery and accuracy, the trails (the resident's and the officers'), the places on the timeline and the SMS to
-    the emergency contacts. What the reports count stays: times, category, kecamatan, agency, state and outcome.
+    the emergency contacts, and the copies handed over to partner centres. What the reports count stays: times,
+    category, kecamatan, agency, state and outcome.
     Alerts already done are skipped. Returns how many alerts it did."""
     now = utcnow()
     rows = (
@@ -169,6 +170,13 @@ async def remove_alert_details(session: AsyncSession, alert_ids: Select[uuid.UUI
             update(OutboundMessage)
             .where(OutboundMessage.alert_id.in_([str(i) for i in ids]))
             .values(body="", recipient="")
+        )
+        # The EIDO copies handed over to partner centres (the caller's name and number): the partner has them,
+        # Siaga keeps when and to whom. One still waiting for its partner keeps what it must deliver.
+        await session.execute(
+            update(_HANDOVERS)
+            .where(_HANDOVERS.c.alert_id.in_(ids), _HANDOVERS.c.status != "pending")
+            .values(eido={})
         )
         await session.execute(
             update(Alert),
@@ -224,6 +232,16 @@ _SMS_INBOUND = table(
     column("reply", String),
     column("recorded_at", UTCDateTime),
     column("handled_at", UTCDateTime),
+)
+
+
+# ``siaga.partners``' outbox of EIDO handed over (partners.models.Handover), named here without importing that
+# package, as ``_SMS_INBOUND``.
+_HANDOVERS = table(
+    "partner_handovers",
+    column("alert_id", Uuid),
+    column("status", String),
+    column("eido", JSON),
 )
 
 
