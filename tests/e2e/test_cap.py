@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import xmlschema
 
 from siaga.accounts import apikeys
 from siaga.accounts.models import Role
@@ -25,8 +26,7 @@ SUKAJADI = (-6.8871, 107.5855)  # POLSEK-SUKAJADI's
 
 
 @pytest.fixture(scope="module")
-def schema() -> Any:
-    xmlschema = pytest.importorskip("xmlschema", reason="xmlschema validates CAP against the OASIS schema")
+def schema() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(str(CAP_SCHEMA))
 
 
