@@ -1099,6 +1099,7 @@ TABLE: tuple[Row, ...] = (
     Row("GET", f"{API}/alerts/{{alert_id}}/eido", COMMAND_CENTRE_ON_OWNER, on_alert()),
     Row("POST", f"{API}/alerts/{{alert_id}}/handover", HANDING_OVER, handing_over()),
     Row("GET", f"{API}/alerts/{{alert_id}}/handovers", COMMAND_CENTRE_ON_OWNER, on_alert()),
+    Row("GET", f"{API}/alerts/{{alert_id}}/handover/choices", COMMAND_CENTRE_ON_OWNER, on_alert()),
     Row("POST", f"{API}/partners/eido", Expect(*([400] * 9)), plain(lambda c: {"eidoVersion": "1.0"})),
     # Audit --------------------------------------------------------------------------------------------------------
     Row("GET", f"{API}/audit", SUPERVISORS),

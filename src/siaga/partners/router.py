@@ -20,6 +20,7 @@ from siaga.partners.schemas import (
     EidoReceipt,
     HandoverIn,
     HandoverRead,
+    PartnerChoice,
     PartnerCreate,
     PartnerCreated,
     PartnerRead,
@@ -85,7 +86,8 @@ async def hand_over(
     response: Response,
 ) -> HandoverRead:
     """Hand the alert over to a partner centre: sent as signed EIDO until the partner acknowledges it; the timeline
-    (and the console) shows when it has it. 201 new; 200 a handover to that partner still waiting."""
+    (and the console) shows when it has it. 201 new (after one Siaga gave up on: a retry, sending the incident as it
+    is now); 200 a handover to that partner still waiting."""
     async with runtime.unit_of_work() as session:
         handover, new = await service.hand_over(
             session,
@@ -100,6 +102,14 @@ async def hand_over(
     response.status_code = status.HTTP_201_CREATED if new else status.HTTP_200_OK
     runtime.partner_loop.wake()
     return read
+
+
+@router.get("/alerts/{alert_id}/handover/choices", responses=error_responses(401, 403, 404))
+async def handover_choices(alert_id: uuid.UUID, principal: CommandCentre, runtime: RuntimeDep) -> list[PartnerChoice]:
+    """The enabled partners this alert may be handed over to (its agency allowed), by label: their names, labels and
+    whether the caller's name and number go with it, never their addresses or secrets."""
+    async with runtime.read_sessions() as session:
+        return await service.handover_choices(session, principal, alert_id)
 
 
 @router.get("/alerts/{alert_id}/handovers", responses=error_responses(401, 403, 404))

@@ -62,6 +62,10 @@ class PartnerRead(ReadModel):
     share_caller: bool
     enabled: bool
     created_at: datetime
+    last_handover_status: Literal["pending", "acknowledged", "failed"] | None = Field(
+        default=None, description="Whether the newest alert handed over to it arrived (none handed over yet: null)"
+    )
+    last_handover_at: datetime | None = Field(default=None, description="When the newest handover was asked for")
 
 
 class PartnerCreated(PartnerRead):
@@ -69,6 +73,15 @@ class PartnerCreated(PartnerRead):
 
     outgoing_secret: str = Field(description="Give it to the partner as the secret it verifies Siaga's messages with")
     incoming_secret: str = Field(description="Give it to the partner as the secret it signs its messages with")
+
+
+class PartnerChoice(ReadModel):
+    """A partner an operator may hand an alert over to: what the console offers and the confirmation says is
+    shared, never its address or secrets."""
+
+    name: str
+    label: str
+    share_caller: bool = Field(description="The caller's name and number go with the handover")
 
 
 class HandoverIn(Model):

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
@@ -33,7 +33,14 @@ from siaga.db import utcnow
 from siaga.errors import Conflict, Forbidden, Invalid, NotFound
 from siaga.partners import eido
 from siaga.partners.models import Handover, Partner
-from siaga.partners.schemas import HandoverRead, PartnerCreate, PartnerCreated, PartnerRead, PartnerUpdate
+from siaga.partners.schemas import (
+    HandoverRead,
+    PartnerChoice,
+    PartnerCreate,
+    PartnerCreated,
+    PartnerRead,
+    PartnerUpdate,
+)
 
 OUTGOING, INCOMING = b"siaga partner outgoing secret", b"siaga partner incoming secret"
 
@@ -95,7 +102,7 @@ async def _agency_ids(session: AsyncSession, codes: list[str]) -> list[int]:
     return sorted(set(found.values()))
 
 
-async def _read(session: AsyncSession, partner: Partner) -> PartnerRead:
+async def _read(session: AsyncSession, partner: Partner, last: Handover | None = None) -> PartnerRead:
     codes = (await session.scalars(select(Agency.code).where(Agency.id.in_(partner.agency_ids)))).all()
     return PartnerRead(
         id=partner.id,
@@ -106,7 +113,16 @@ async def _read(session: AsyncSession, partner: Partner) -> PartnerRead:
         share_caller=partner.share_caller,
         enabled=partner.enabled,
         created_at=partner.created_at,
+        last_handover_status=last.status if last is not None else None,
+        last_handover_at=last.requested_at if last is not None else None,
     )
+
+
+async def _last_handovers(session: AsyncSession, partner_ids: list[int]) -> dict[int, Handover]:
+    """The newest handover to each of the partners (those handed nothing yet are left out)."""
+    newest = select(func.max(Handover.id)).where(Handover.partner_id.in_(partner_ids)).group_by(Handover.partner_id)
+    rows = (await session.scalars(select(Handover).where(Handover.id.in_(newest)))).all()
+    return {handover.partner_id: handover for handover in rows}
 
 
 async def create_partner(
@@ -170,6 +186,8 @@ async def update_partner(
     for field in ("label", "share_caller", "enabled"):
         if field in changes:
             setattr(partner, field, changes[field])
+    if not partner.label:  # as when it was added: the console names it by its name rather than by nothing
+        partner.label = partner.name
     outgoing = _check_secret(body.outgoing_secret, "outgoing_secret")
     _seal(
         partner, outgoing=outgoing, incoming=_check_secret(body.incoming_secret, "incoming_secret"), settings=settings
@@ -183,7 +201,7 @@ async def update_partner(
         target_id=str(partner.id),
         detail={"fields": sorted(changes)},
     )
-    return await _read(session, partner)
+    return await _read(session, partner, (await _last_handovers(session, [partner.id])).get(partner.id))
 
 
 async def partner_named(session: AsyncSession, name: str) -> Partner:
@@ -195,7 +213,8 @@ async def partner_named(session: AsyncSession, name: str) -> Partner:
 
 async def list_partners(session: AsyncSession) -> list[PartnerRead]:
     partners = (await session.scalars(select(Partner).order_by(Partner.name))).all()
-    return [await _read(session, p) for p in partners]
+    last = await _last_handovers(session, [p.id for p in partners])
+    return [await _read(session, p, last.get(p.id)) for p in partners]
 
 
 # An alert as EIDO ----------------------------------------------------------------------------------------------
@@ -264,12 +283,13 @@ async def hand_over(
     by: ActorContext,
 ) -> tuple[Handover, bool]:
     """Hand the alert over to the partner: its EIDO into the outbox, a ``handover`` event on the timeline, audited.
-    Returns the handover and whether it is new (one still waiting for the partner is returned as it is)."""
+    Returns the handover and whether it is new (one still waiting for the partner is returned as it is; after one
+    Siaga gave up on, a new one is made, saying it retries that one)."""
     alert = await alerts.get_visible(session, principal, alert_id, lock=True)
     partner = await partner_named(session, partner_name)
     if not partner.enabled:
         raise Conflict(f"partner {partner.name!r} is disabled", code="partners.disabled")
-    if partner.agency_ids and alert.agency_id not in partner.agency_ids:
+    if not _takes_alerts_of(partner, alert.agency_id):
         raise Forbidden(
             f"alerts of this agency may not be handed over to {partner.label}",
             code="partners.agency_not_allowed",
@@ -282,6 +302,15 @@ async def hand_over(
     )
     if waiting is not None:
         return waiting, False
+    # Asked again after Siaga gave up on an earlier one ("Coba lagi"): a new handover of the incident as it is now,
+    # which the timeline and the audit log say retries that one.
+    newest = await session.scalar(
+        select(Handover)
+        .where(Handover.alert_id == alert.id, Handover.partner_id == partner.id)
+        .order_by(Handover.id.desc())
+        .limit(1)
+    )
+    retry = {"retry_of": newest.id} if newest is not None and newest.status == "failed" else {}
     now = utcnow()
     document = eido.build(await facts_of(session, alert, with_caller=partner.share_caller), issuer(settings), now=now)
     handover = Handover(
@@ -299,7 +328,7 @@ async def hand_over(
     session.add(handover)
     await session.flush()
     await timeline.lock_event_log(session)
-    event = DomainEvent(EventKind.HANDOVER, handover_data(handover, partner, "requested"))
+    event = DomainEvent(EventKind.HANDOVER, handover_data(handover, partner, "requested", **retry))
     timeline.append_event(session, alert, event, principal.actor(), AlertSnapshot(state=AlertState(alert.state)))
     await audit.record_for(
         session,
@@ -308,10 +337,34 @@ async def hand_over(
         target_type="alert",
         target_id=str(alert.id),
         agency_id=alert.agency_id,
-        detail={"partner": partner.name, "handover_id": handover.id, "caller_shared": partner.share_caller},
+        detail={
+            "partner": partner.name,
+            "handover_id": handover.id,
+            "caller_shared": partner.share_caller,
+            **retry,
+        },
     )
     await session.flush()
     return handover, True
+
+
+def _takes_alerts_of(partner: Partner, agency_id: int) -> bool:
+    """Whether alerts of the agency may be handed over to the partner (none listed: any agency's)."""
+    return not partner.agency_ids or agency_id in partner.agency_ids
+
+
+async def handover_choices(session: AsyncSession, principal: Principal, alert_id: uuid.UUID) -> list[PartnerChoice]:
+    """The enabled partners the alert may be handed over to, by label, for staff who may see it: what the console's
+    "Serahkan ke..." offers, never a partner's address or secrets."""
+    alert = await alerts.get_visible(session, principal, alert_id)
+    partners = (
+        await session.scalars(select(Partner).where(Partner.enabled.is_(True)).order_by(Partner.label, Partner.name))
+    ).all()
+    return [
+        PartnerChoice(name=p.name, label=p.label, share_caller=p.share_caller)
+        for p in partners
+        if _takes_alerts_of(p, alert.agency_id)
+    ]
 
 
 def handover_data(handover: Handover, partner: Partner, status: str, **more: Any) -> dict[str, Any]:
