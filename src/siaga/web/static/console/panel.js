@@ -81,7 +81,7 @@ function ActionForm({ alert, form, busy, onNote, onResolve, onEscalate, onCatego
   return null;
 }
 
-export function AlertPanel({ detail, store, busy, form, actions, onClose }) {
+export function AlertPanel({ detail, store, busy, form, actions, onClose, token }) {
   const { alert } = detail;
   if (!alert) {
     return html`
@@ -100,7 +100,7 @@ export function AlertPanel({ detail, store, busy, form, actions, onClose }) {
       <button type="button" class="panel-close" aria-label=${t("common.close")} onClick=${onClose}>×</button>
       <${AlertHeading} alert=${alert} flags=${flags} timeline=${detail.timeline} />
       <${Timers} alert=${alert} />
-      <${Handovers} timeline=${detail.timeline} />
+      <${Handovers} alert=${alert} timeline=${detail.timeline} token=${token} />
       <${ActionBar} alert=${alert} busy=${busy} onAcknowledge=${actions.acknowledge} onForm=${actions.openForm} />
       <${ActionForm}
         alert=${alert}

@@ -90,6 +90,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
           form=${form}
           actions=${actions}
           onClose=${() => select(null)}
+          token=${token}
         />
       </div>
       <div class=${`notice ${notice ? `notice-${notice.kind}` : ""}`} role="status" aria-live="polite">
