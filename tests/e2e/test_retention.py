@@ -326,6 +326,7 @@ async def test_a_partner_centre_keeps_its_copy_and_siaga_forgets_the_callers_det
     """An alert handed over to a 112 centre: once the alert's details are past their period, the EIDO Siaga kept of
     the handover loses the caller's name and number with them; one still waiting for its partner keeps them."""
     from siaga.audit.actor import ActorContext
+    from siaga.partners import delivery
     from siaga.partners import service as partners
     from siaga.partners.models import Handover
     from siaga.partners.schemas import PartnerCreate
@@ -358,6 +359,16 @@ async def test_a_partner_centre_keeps_its_copy_and_siaga_forgets_the_callers_det
         kept = {row.alert_id: row.eido for row in await session.execute(select(Handover.alert_id, Handover.eido))}
     assert kept[uuid.UUID(delivered)] == {}
     assert kept[uuid.UUID(waiting)] == copy
+
+    # The one still waiting is delivered at last: settled, it loses its copy as the others did.
+    async with api.runtime.unit_of_work() as session:
+        handover_id = await session.scalar(select(Handover.id).where(Handover.alert_id == uuid.UUID(waiting)))
+        assert handover_id is not None
+        await delivery._record(session, handover_id, 202, {}, "", settings=api.runtime.settings)
+    async with api.runtime.read_sessions() as session:
+        late = await session.scalar(select(Handover).where(Handover.alert_id == uuid.UUID(waiting)))
+    assert late is not None
+    assert (late.status, late.eido) == ("acknowledged", {})
 
 
 async def test_siaga_purge_counts_with_dry_run_and_removes_without(api: Api) -> None:

@@ -4,6 +4,7 @@ with the field that is wrong."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import uuid
@@ -12,6 +13,8 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from siaga.partners import eido
 from siaga.partners.eido import EidoInvalid, IncidentFacts, Issuer, Note
@@ -172,3 +175,32 @@ def _refs(node: Any) -> list[str]:
     if isinstance(node, list):
         return [r for item in node for r in _refs(item)]
     return []
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON document where a value sits."""
+    found = [path] if path else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*path, index))
+    return found
+
+
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_any_value_of_the_wrong_shape_anywhere_is_refused_saying_where_never_a_crash(data: st.DataObject) -> None:
+    """A partner's EIDO with any one value replaced by another JSON type (a list for an id, an object for a
+    reference, a number for a text) is read or refused with EidoInvalid (a 422 naming the field), never a 500."""
+    document = eido.build(facts(), ISSUER, now=datetime(2026, 12, 4, 10, 42, tzinfo=UTC))
+    path = data.draw(st.sampled_from(_paths(document)))
+    odd = data.draw(st.sampled_from([[], ["x", ["y"]], {}, {"$ref": ["x"]}, 7, -1.5, None, True, "", "x" * 5000]))
+    changed = copy.deepcopy(document)
+    holder = changed
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = odd
+    with contextlib.suppress(EidoInvalid):
+        eido.parse(changed)

@@ -21,6 +21,7 @@ from standardwebhooks.webhooks import Webhook
 
 from siaga.alerts import timeline
 from siaga.alerts.domain import DomainEvent, EventKind
+from siaga.alerts.models import Alert
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.partners import service
@@ -158,6 +159,7 @@ async def _record(
         handover.next_attempt_at = None
         handover.partner_reference = reference
         handover.last_error = ""
+        await _forget_if_purged(session, handover)
         data = service.handover_data(handover, partner, "acknowledged", at=now.isoformat(), reference=reference)
         await timeline.record_system_event(session, handover.alert_id, DomainEvent(EventKind.HANDOVER, data))
         log.info("handover %s of alert %s acknowledged by %s", handover.id, handover.alert_id, partner.name)
@@ -166,6 +168,7 @@ async def _record(
     if service.gave_up(handover, now=now, give_up_hours=settings.partner_give_up_hours):
         handover.status = "failed"
         handover.next_attempt_at = None
+        await _forget_if_purged(session, handover)
         data = service.handover_data(handover, partner, "failed", attempt=handover.attempts, error=error)
         await timeline.record_system_event(session, handover.alert_id, DomainEvent(EventKind.HANDOVER, data))
         log.warning(
@@ -179,6 +182,14 @@ async def _record(
         await timeline.record_system_event(session, handover.alert_id, DomainEvent(EventKind.HANDOVER, data))
     log.warning("handover %s to %s failed (try %s): %s", handover.id, partner.name, handover.attempts, error)
     return 0
+
+
+async def _forget_if_purged(session: AsyncSession, handover: Handover) -> None:
+    """A handover settled after retention removed its alert's personal details (it waited that long) loses its copy
+    now, as it would have then (``ops.retention`` leaves one still waiting, which must be delivered whole)."""
+    removed = await session.scalar(select(Alert.details_removed_at).where(Alert.id == handover.alert_id))
+    if removed is not None:
+        handover.eido = {}
 
 
 def _reference(answer: Any) -> str | None:

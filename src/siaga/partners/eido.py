@@ -322,7 +322,7 @@ def parse(eido: Any) -> Incident:
             lat, lon, accuracy = read_pidf_lo(found["locationByValue"], where=f"location {ref}")
             break
     persons = _components(eido, "personComponent")
-    callbacks = {c.get("$id"): c for c in _components(eido, "callbackComponent")}
+    callbacks = {c["$id"]: c for c in _components(eido, "callbackComponent") if isinstance(c.get("$id"), str)}
     caller_name: str | None = None
     caller_phone: str | None = None
     for index, person in enumerate(persons):
@@ -333,7 +333,10 @@ def parse(eido: Any) -> Incident:
             continue
         name = _dig(person, "ncPersonComponent", "PersonName", "PersonFullName")
         caller_name = clean_text(name)[:200] if isinstance(name, str) and name.strip() else None
-        callback = callbacks.get(_dig(person, "callBackReference", "$ref"))
+        reference = _dig(person, "callBackReference", "$ref")
+        if reference is not None and not isinstance(reference, str):
+            raise EidoInvalid(f"$.personComponent[{index}].callBackReference", 'a reference is {"$ref": "<$id>"}')
+        callback = callbacks.get(reference) if reference is not None else None
         uris = _dig(callback, "callBackInformationUri")
         tel = (
             next((u for u in uris if isinstance(u, str) and u.startswith("tel:")), None)
