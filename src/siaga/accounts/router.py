@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts import login, sms_keys
+from siaga.accounts import apikeys, login, sms_keys
 from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
+from siaga.accounts.apikey_schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from siaga.accounts.models import ModerationRecord, Resident, Role, Unit
 from siaga.accounts.residents import NIK_CONTESTED
 from siaga.accounts.schemas import (
@@ -546,3 +547,39 @@ async def list_units(
         if scope is not None:
             query = query.where(Unit.agency_id.in_(scope))
         return [UnitRead.model_validate(u) for u in (await session.scalars(query)).all()]
+
+
+@router.post(
+    "/apikeys",
+    status_code=status.HTTP_201_CREATED,
+    tags=["api keys"],
+    responses=error_responses(401, 403, 422),
+)
+async def create_api_key(body: ApiKeyCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> ApiKeyCreated:
+    """Make an API key for an integrator's system (administrators; audited). This answer holds the key, the only
+    time it is shown: Siaga keeps its hash. The system sends it as ``Authorization: Bearer sk_siaga_...``."""
+    async with runtime.unit_of_work() as session:
+        made = await apikeys.create(
+            session,
+            by=ActorContext.signed_in(principal, ip),
+            name=body.name,
+            agency_id=body.agency_id,
+            scopes=body.scopes,
+            requests_per_minute=body.requests_per_minute,
+        )
+        return ApiKeyCreated(**ApiKeyRead.of(made.row).model_dump(), key=made.key)
+
+
+@router.get("/apikeys", tags=["api keys"], responses=error_responses(401, 403))
+async def list_api_keys(principal: Admin, runtime: RuntimeDep) -> list[ApiKeyRead]:
+    """Every API key, newest first, revoked ones too (administrators). Never the keys themselves."""
+    async with runtime.read_sessions() as session:
+        return [ApiKeyRead.of(row) for row in await apikeys.listing(session)]
+
+
+@router.post("/apikeys/{key_id}/revoke", tags=["api keys"], responses=error_responses(401, 403, 404, 409))
+async def revoke_api_key(key_id: RowId, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> ApiKeyRead:
+    """Revoke an API key (administrators; audited): every Siaga process refuses it from this answer on."""
+    async with runtime.unit_of_work() as session:
+        row = await apikeys.revoke(session, by=ActorContext.signed_in(principal, ip), key_id=key_id)
+        return ApiKeyRead.of(row)

@@ -5,6 +5,7 @@ import { t } from "../js/i18n.js";
 import { LanguageSelect, useStaffSession } from "../js/frame.js";
 import { Login } from "./login.js";
 import { AgenciesPage } from "./agencies.js";
+import { RoutingPage } from "./routing.js";
 import { JurisdictionsPage } from "./jurisdictions.js";
 import { PeoplePage } from "./people.js";
 import { ResidentsPage } from "./residents.js";
@@ -12,24 +13,31 @@ import { AuditPage } from "./audit.js";
 import { SettingsPage } from "./settings.js";
 import { DevicesPage } from "./devices.js";
 import { TrackersPage } from "./trackers.js";
+import { WebhooksPage } from "./webhooks.js";
+import { ApiKeysPage } from "./apikeys.js";
+import { PartnersPage } from "./partners.js";
 import { readHash } from "./route.js";
 
 const store = session("admin");
 
 // Supervisors may moderate residents and read the audit log and staff list; the rest is for administrators.
 const TABS = {
-  admin: ["agencies", "jurisdictions", "people", "residents", "trackers", "devices", "audit", "settings"],
+  admin: ["agencies", "jurisdictions", "routing", "people", "residents", "trackers", "devices", "apikeys", "webhooks", "partners", "audit", "settings"],
   supervisor: ["residents", "audit", "people"],
 };
 const PAGES = {
   agencies: AgenciesPage,
   jurisdictions: JurisdictionsPage,
+  routing: RoutingPage,
   people: PeoplePage,
   residents: ResidentsPage,
   audit: AuditPage,
   settings: SettingsPage,
   devices: DevicesPage,
   trackers: TrackersPage,
+  webhooks: WebhooksPage,
+  apikeys: ApiKeysPage,
+  partners: PartnersPage,
 };
 
 function Shell({ me, config, onExpired }) {
