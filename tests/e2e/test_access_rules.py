@@ -676,6 +676,41 @@ def handing_over() -> Prepare:
     return prepare
 
 
+async def _fresh_alerts(cast: Cast, count: int) -> list[str]:
+    """New alerts in Coblong, each of a new resident, waiting for an operator (for linking into incidents)."""
+    return [await cast.fresh_alert(resident, dispatched=False) for resident in await made_residents(cast.api, count)]
+
+
+async def _fresh_incident(cast: Cast, size: int = 2) -> dict[str, Any]:
+    """An incident the crew linked from ``size`` new alerts in Coblong."""
+    made = await cast.api.post(cast.crew, "/incidents", {"alert_ids": await _fresh_alerts(cast, size)})
+    assert made.status_code == 201, made.text
+    incident: dict[str, Any] = made.json()
+    return incident
+
+
+def linking(*, into_incident: bool = False, splitting: bool = False) -> Prepare:
+    """Linking alerts (into a new incident, or an existing one) or splitting one off: new alerts and incidents for a
+    call that should succeed; for one that should not, an incident that exists and alert ids that do not (an alert
+    one may not see answers the same, see test_incidents.py), or one of the incident's alerts to split off."""
+
+    async def prepare(cast: Cast, role: str, succeeds: bool) -> Call:
+        if not (into_incident or splitting):
+            ids = await _fresh_alerts(cast, 2) if succeeds else [str(uuid.uuid4()), str(uuid.uuid4())]
+            return Call(json={"alert_ids": ids})
+        incident = await _fresh_incident(cast, 3 if splitting else 2)
+        if splitting:
+            return Call(params={"incident_id": incident["id"], "alert_id": incident["alerts"][0]["id"]})
+        ids = await _fresh_alerts(cast, 1) if succeeds else [str(uuid.uuid4())]
+        return Call(params={"incident_id": incident["id"]}, json={"alert_ids": ids})
+
+    return prepare
+
+
+async def on_incident(cast: Cast, role: str, succeeds: bool) -> Call:
+    return Call(params={"incident_id": (await _fresh_incident(cast))["id"]})
+
+
 # Each group asks for at most 20 SMS codes (the hourly limit per client address): the cast's 2, plus its rows'.
 GROUP_BY_PREFIX = (
     (f"{API}/residents/verify", "sessions"),
@@ -1040,6 +1075,21 @@ TABLE: tuple[Row, ...] = (
         f"{API}/alerts/{{alert_id}}/category",
         Expect(401, 403, 403, A, 404, 403, 403, A, A),  # the command centre re-routes; officers do not
         on_alert(lambda c: {"category": "kecelakaan"}, fresh="new"),
+    ),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/priority",
+        COMMAND_CENTRE_ON_OWNER,  # the command centre of an agency that may act on it
+        on_alert(lambda c: {"priority": "high", "reason": "suara tembakan"}, fresh="new"),
+    ),
+    Row("POST", f"{API}/incidents", HANDING_OVER, linking()),
+    Row("GET", f"{API}/incidents/{{incident_id}}", COMMAND_CENTRE_ON_OWNER, on_incident),
+    Row("POST", f"{API}/incidents/{{incident_id}}/alerts", COMMAND_CENTRE_ON_OWNER, linking(into_incident=True)),
+    Row(
+        "DELETE",
+        f"{API}/incidents/{{incident_id}}/alerts/{{alert_id}}",
+        COMMAND_CENTRE_ON_OWNER,
+        linking(splitting=True),
     ),
     Row(
         "POST",

@@ -15,7 +15,7 @@ from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert, AlertAgency
 from siaga.db import utcnow
 from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
-from siaga.errors import NotFound, NotVisible
+from siaga.errors import Forbidden, NotFound, NotVisible
 
 OFFICER_GRACE = timedelta(hours=2)
 
@@ -76,6 +76,30 @@ async def staff_scope(session: AsyncSession, agency_id: int) -> StaffScope:
     subtree = await agencies.agency_subtree(session, agency_id)
     served = await agencies.jurisdictions_served_by(session, subtree)
     return StaffScope(agencies=frozenset(subtree), jurisdictions=frozenset(served))
+
+
+async def require_may_act(session: AsyncSession, principal: Principal, alert: Alert) -> None:
+    """Refuse (403) a staff member who sees ``alert`` but whose agency may not change how it is handled: an
+    administrator may act on any alert; anyone else when their agency (or one under it) is responsible for it, was
+    informed of it by the routing table, or had it escalated to them. Seeing an alert only because it lies in one's
+    kecamatan (the police see a kesehatan that PSC 119 is responsible for) is not enough to set its priority or to
+    link it with others."""
+    if principal.role is Role.ADMIN:
+        return
+    agencies_in_scope = set(await staff_agency_scope(session, principal) or [])
+    if agencies_in_scope & {alert.agency_id, *(alert.informed_agency_ids or [])}:
+        return
+    escalated = await session.scalar(
+        select(AlertEscalation.alert_id)
+        .where(AlertEscalation.alert_id == alert.id, AlertEscalation.agency_id.in_(agencies_in_scope))
+        .limit(1)
+    )
+    if escalated is None:
+        raise Forbidden(
+            "your agency may see this alert but not act on it: it is another agency's",
+            code="alert.other_agency",
+            details={"alert": str(alert.id)},
+        )
 
 
 async def staff_agency_scope(session: AsyncSession, principal: Principal) -> list[int] | None:

@@ -187,6 +187,34 @@ class ChangeCategory:
     routing: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class SetPriority:
+    """Staff set how urgent the alert is, saying why. A duress alert stays critical: the person may be coerced, and
+    no one at the console may make that look less urgent (an operator can raise any alert, never lower that one)."""
+
+    priority: Priority
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """The alert joins an incident with other alerts about the same event (or is told that others joined it)."""
+
+    incident_id: str
+    added: tuple[str, ...]
+    alert_ids: tuple[str, ...]  # the incident's alerts after the change
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unlink:
+    """Alerts leave an incident (split off): the ones that left and the ones that stay are each told."""
+
+    incident_id: str
+    removed: tuple[str, ...]
+    alert_ids: tuple[str, ...]  # the incident's alerts after the change
+
+
 Command = (
     Acknowledge
     | Dispatch
@@ -202,6 +230,9 @@ Command = (
     | HandBack
     | MessageResident
     | ChangeCategory
+    | SetPriority
+    | Link
+    | Unlink
 )
 
 
@@ -240,6 +271,11 @@ class EventKind(StrEnum):
     CATEGORY_CHANGED = "category_changed"
     HANDOVER = "handover"  # handed over to a partner centre (data: partner, status: requested, acknowledged, failed)
     PARTNER_UPDATED = "partner_updated"  # the partner that handed the alert over sent an update (data: partner, notes)
+    PRIORITY_CHANGED = "priority_changed"  # staff set the priority (data: from, to, reason)
+    # Staff linked alerts about one event into an incident, or split one off (data: incident_id, title, the alerts
+    # added or removed, and alert_ids: the incident's alerts after the change); each alert keeps its own history
+    LINKED = "linked"
+    UNLINKED = "unlinked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,7 +470,42 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
             if category is previous:
                 return []  # already so (a retry): nothing happens
             return [DomainEvent(EventKind.CATEGORY_CHANGED, {"from": previous.value, "to": category.value, **routing})]
+        case SetPriority(priority=priority, reason=reason):
+            return _set_priority(alert, actor, priority, reason)
+        case Link(incident_id=incident_id, added=added, alert_ids=alert_ids, title=title):
+            _require_staff(actor, "link alerts")
+            data = {"incident_id": incident_id, "title": title, "added": list(added), "alert_ids": list(alert_ids)}
+            return [DomainEvent(EventKind.LINKED, data)]
+        case Unlink(incident_id=incident_id, removed=removed, alert_ids=alert_ids):
+            _require_staff(actor, "unlink alerts")
+            data = {"incident_id": incident_id, "removed": list(removed), "alert_ids": list(alert_ids)}
+            return [DomainEvent(EventKind.UNLINKED, data)]
     raise TypeError(f"unknown command {command!r}")  # pragma: no cover - exhaustiveness guard
+
+
+PRIORITY_RANK = {Priority.NORMAL: 0, Priority.HIGH: 1, Priority.CRITICAL: 2}
+PRIORITY_REASON_MAX = 500
+
+
+def _set_priority(alert: AlertSnapshot, actor: Actor, priority: Priority, reason: str) -> list[DomainEvent]:
+    _require_staff(actor, "set an alert's priority")
+    _require_active(alert, "change the priority")
+    if not reason.strip():
+        raise TransitionError("alert.priority_reason_required", "say why the priority changes")
+    if alert.duress and PRIORITY_RANK[priority] < PRIORITY_RANK[Priority.CRITICAL]:
+        raise TransitionConflict(
+            "alert.duress_stays_critical", "the resident entered the duress PIN: the alert stays critical"
+        )
+    if priority is alert.priority:
+        return []  # already so (a retry): nothing happens
+    data = {"from": alert.priority.value, "to": priority.value, "reason": reason.strip()}
+    return [DomainEvent(EventKind.PRIORITY_CHANGED, data)]
+
+
+def mixes_exercise_and_real(exercise_flags: Sequence[bool]) -> bool:
+    """Whether alerts with these ``is_exercise`` flags would put a drill and a real SOS in one incident: never
+    allowed, so that closing a drill's incident can never close a real person's alert."""
+    return len(set(exercise_flags)) > 1
 
 
 def _require_system(actor: Actor, what: str) -> None:
@@ -472,6 +543,8 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             return replace(alert, duress=True, priority=Priority.CRITICAL)
         case EventKind.ESCALATED:
             return replace(alert, escalated=True)
+        case EventKind.PRIORITY_CHANGED:
+            return replace(alert, priority=Priority(data["to"]))
         case EventKind.HANDED_BACK:
             back = AlertState.ACKNOWLEDGED if alert.acknowledged_by is not None else AlertState.NEW
             return replace(alert, state=back, unit_id=None)
@@ -486,6 +559,8 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             | EventKind.DELIVERY_FAILED
             | EventKind.RESIDENT_MESSAGED
             | EventKind.CATEGORY_CHANGED
+            | EventKind.LINKED
+            | EventKind.UNLINKED
         ):
             return alert
     raise TypeError(f"unknown event {event.kind!r}")  # pragma: no cover

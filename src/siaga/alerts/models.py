@@ -56,6 +56,8 @@ class Alert(Base):
     # The agencies informed besides the responsible one (``agency_id``), by the routing table: they see it and may
     # send their own units (alert_agencies holds the same, for queries by agency).
     informed_agency_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # The incident staff linked it into with other alerts about the same event (alerts.incidents), if any.
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
 
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
@@ -158,3 +160,17 @@ class AlertLocation(Base):
     battery: Mapped[int | None] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Incident(Base):
+    """One event that several alerts are about (a fight seen by five people, one fire), linked by staff. Each alert
+    keeps its own state, timeline, units and resident; ``alerts.incident_id`` says which incident it is in now, and
+    the ``linked``/``unlinked`` events on each alert's timeline say when and by whom."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_by_name: Mapped[str] = mapped_column(String(200))

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
-from siaga.alerts import bulk, domain, service
+from siaga.alerts import bulk, domain, incidents, priority, service
 from siaga.alerts.domain import AlertState, Caller, CallerKind, Position, RaiseRequest
 from siaga.alerts.ingest import Raced
-from siaga.alerts.models import Alert, AlertEvent
+from siaga.alerts.models import Alert, AlertEvent, Incident
 from siaga.alerts.schemas import (
     ActionIn,
     AlertCreate,
@@ -23,7 +23,11 @@ from siaga.alerts.schemas import (
     CancelIn,
     DispatchIn,
     EscalateIn,
+    IncidentAlertsIn,
+    IncidentCreate,
+    IncidentRead,
     NoteIn,
+    PriorityIn,
     ResidentAlertRead,
     ResolveIn,
     TimelineEventRead,
@@ -378,3 +382,102 @@ async def cancel(
     if check.error is not None:
         raise check.error
     return view
+
+
+# Priority and incidents (alerts.priority, alerts.incidents) ----------------------------------------------------
+
+
+@router.post("/alerts/{alert_id}/priority", responses=error_responses(401, 403, 404, 409, 422))
+async def set_priority(
+    alert_id: uuid.UUID, body: PriorityIn, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP
+) -> AlertRead:
+    """Set how urgent the alert is (normal, high, critical) with a reason: a ``priority_changed`` event on the
+    timeline, audited, shown live on the consoles. A closed alert is a 409, and so is lowering a duress alert (it
+    stays critical); an empty reason a 422. Operators and supervisors of an agency that may act on the alert."""
+    async with runtime.unit_of_work() as session:
+        alert = await priority.set_priority(
+            session,
+            principal=principal,
+            alert_id=alert_id,
+            priority=body.priority,
+            reason=body.reason,
+            by=ActorContext.signed_in(principal, ip),
+        )
+        return alert_read(alert)
+
+
+async def _incident_read(session: AsyncSession, principal: Principal, incident: Incident) -> IncidentRead:
+    return _incident_view(incident, await incidents.alerts_of(session, principal, incident))
+
+
+def _incident_view(incident: Incident, shown: list[Alert]) -> IncidentRead:
+    return IncidentRead(
+        id=incident.id,
+        title=incident.title,
+        created_at=incident.created_at,
+        created_by_name=incident.created_by_name,
+        alerts=[alert_read(alert) for alert in shown],
+    )
+
+
+@router.post("/incidents", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 404, 409, 422))
+async def link_alerts(
+    body: IncidentCreate, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP
+) -> IncidentRead:
+    """Link alerts about one event (at least two) into a new incident: each keeps its own state and timeline, and
+    gets a ``linked`` event naming the others. Alerts of an agency one may not act on are a 403; a drill's alert with
+    a real one a 422; an alert already in another incident a 409."""
+    async with runtime.unit_of_work() as session:
+        incident = await incidents.link(
+            session,
+            principal=principal,
+            alert_ids=body.alert_ids,
+            title=body.title,
+            by=ActorContext.signed_in(principal, ip),
+        )
+        return await _incident_read(session, principal, incident)
+
+
+@router.get("/incidents/{incident_id}", responses=error_responses(401, 403, 404))
+async def read_incident(
+    incident_id: uuid.UUID, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP
+) -> IncidentRead:
+    """An incident and those of its alerts you may see, oldest first (audited)."""
+    async with runtime.unit_of_work() as session:
+        incident, shown = await incidents.read_incident(
+            session, principal, incident_id, by=ActorContext.signed_in(principal, ip)
+        )
+        return _incident_view(incident, shown)
+
+
+@router.post("/incidents/{incident_id}/alerts", responses=error_responses(401, 403, 404, 409, 422))
+async def add_to_incident(
+    incident_id: uuid.UUID, body: IncidentAlertsIn, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP
+) -> IncidentRead:
+    """Link more alerts into an existing incident (as ``POST /incidents``); those already in it change nothing."""
+    async with runtime.unit_of_work() as session:
+        incident = await incidents.link(
+            session,
+            principal=principal,
+            alert_ids=body.alert_ids,
+            incident_id=incident_id,
+            by=ActorContext.signed_in(principal, ip),
+        )
+        return await _incident_read(session, principal, incident)
+
+
+@router.delete("/incidents/{incident_id}/alerts/{alert_id}", responses=error_responses(401, 403, 404, 409))
+async def split_from_incident(
+    incident_id: uuid.UUID, alert_id: uuid.UUID, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP
+) -> IncidentRead:
+    """Split an alert off its incident: it and the alerts that stay each get an ``unlinked`` event. An incident left
+    with one alert is dissolved (that one is unlinked too)."""
+    async with runtime.unit_of_work() as session:
+        incident = await incidents.unlink(
+            session,
+            principal=principal,
+            incident_id=incident_id,
+            alert_id=alert_id,
+            by=ActorContext.signed_in(principal, ip),
+        )
+        return await _incident_read(session, principal, incident)

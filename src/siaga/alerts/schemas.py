@@ -154,6 +154,13 @@ class CategoryIn(Model):
     category: Category
 
 
+class PriorityIn(Model):
+    """How urgent the alert is, and why (the reason goes on the timeline)."""
+
+    priority: Priority
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+
 class ResolveIn(ActionIn):
     outcome: Outcome
     report: Annotated[str, Field(max_length=4000)] = ""
@@ -212,6 +219,9 @@ class AlertRead(ReadModel):
     agency_name: str = ""
     informed_agency_ids: list[int] = Field(
         default_factory=list, description="Agencies informed besides the responsible one (by the routing table)"
+    )
+    incident_id: uuid.UUID | None = Field(
+        default=None, description="The incident staff linked it into with other alerts about the same event"
     )
     jurisdiction_code: str | None
     jurisdiction_name: str | None
@@ -305,6 +315,7 @@ def alert_read(alert: Alert) -> AlertRead:
         agency_code=alert.agency.code,
         agency_name=alert.agency.name,
         informed_agency_ids=list(alert.informed_agency_ids or []),
+        incident_id=alert.incident_id,
         jurisdiction_code=alert.jurisdiction.code if alert.jurisdiction else None,
         jurisdiction_name=alert.jurisdiction.name if alert.jurisdiction else None,
         placement=alert.placement,
@@ -338,3 +349,29 @@ def alert_read(alert: Alert) -> AlertRead:
         version=alert.version,
         resident=ResidentSummary.model_validate(resident),
     )
+
+
+INCIDENT_ALERTS_MAX = 50  # alerts linked in one request
+
+
+class IncidentCreate(Model):
+    """Link alerts about one event into a new incident."""
+
+    alert_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=INCIDENT_ALERTS_MAX)]
+    title: Annotated[str, Field(max_length=200)] = ""
+
+
+class IncidentAlertsIn(Model):
+    """Alerts to add to an existing incident."""
+
+    alert_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=INCIDENT_ALERTS_MAX)]
+
+
+class IncidentRead(ReadModel):
+    """An incident and the alerts in it that the reader may see, oldest first."""
+
+    id: uuid.UUID
+    title: str
+    created_at: datetime
+    created_by_name: str
+    alerts: list[AlertRead]

@@ -377,6 +377,11 @@ def _project(alert: Alert, event: DomainEvent, actor: Actor, now: datetime) -> N
             alert.category = str(event.data["to"])
             alert.agency_id = int(event.data["agency_id"])
             alert.informed_agency_ids = [int(a) for a in event.data["informed_agency_ids"]]
+        case EventKind.LINKED:
+            alert.incident_id = uuid.UUID(str(event.data["incident_id"]))
+        case EventKind.UNLINKED:
+            if str(alert.id) in event.data["removed"]:
+                alert.incident_id = None
         case _:
             pass
 

@@ -91,6 +91,7 @@ def summary(alert: Alert, *, resident_name: str | None = None, jurisdiction_name
         channel=alert.channel,
         agency_id=alert.agency_id,
         informed_agency_ids=list(alert.informed_agency_ids or []),
+        incident_id=alert.incident_id,
         jurisdiction_id=alert.jurisdiction_id,
         lat=alert.lat,
         lon=alert.lon,
@@ -121,7 +122,7 @@ async def read_events(session: AsyncSession, *, after: int, limit: int = BATCH) 
 _ALERT_COLUMNS = (
     "id", "state", "category", "priority", "silent", "duress", "escalated", "resident_suspended", "is_exercise",
     "delivery_failed", "press_count", "channel", "agency_id", "jurisdiction_id", "lat", "lon", "accuracy_m", "unit_id",
-    "created_at", "acknowledged_at", "resident_id", "follows_id", "informed_agency_ids",
+    "created_at", "acknowledged_at", "resident_id", "follows_id", "informed_agency_ids", "incident_id",
 )  # fmt: skip
 _EVENT_COLUMNS = ("id", "kind", "actor_kind", "actor_name", "at", "lat", "lon", "state_after", "data")
 

@@ -55,6 +55,9 @@ class AlertSummary(BaseModel):
     jurisdiction_id: int | None
     jurisdiction_name: str | None = None
     resident_name: str | None = Field(default=None, description="The caller's name (or number if unnamed)")
+    incident_id: uuid.UUID | None = Field(
+        default=None, description="The incident staff linked it into with other alerts about the same event"
+    )
     lat: float
     lon: float
     accuracy_m: float | None
