@@ -15,13 +15,14 @@ import { DevicesPage } from "./devices.js";
 import { TrackersPage } from "./trackers.js";
 import { WebhooksPage } from "./webhooks.js";
 import { ApiKeysPage } from "./apikeys.js";
+import { PartnersPage } from "./partners.js";
 import { readHash } from "./route.js";
 
 const store = session("admin");
 
 // Supervisors may moderate residents and read the audit log and staff list; the rest is for administrators.
 const TABS = {
-  admin: ["agencies", "jurisdictions", "routing", "people", "residents", "trackers", "devices", "apikeys", "webhooks", "audit", "settings"],
+  admin: ["agencies", "jurisdictions", "routing", "people", "residents", "trackers", "devices", "apikeys", "webhooks", "partners", "audit", "settings"],
   supervisor: ["residents", "audit", "people"],
 };
 const PAGES = {
@@ -36,6 +37,7 @@ const PAGES = {
   trackers: TrackersPage,
   webhooks: WebhooksPage,
   apikeys: ApiKeysPage,
+  partners: PartnersPage,
 };
 
 function Shell({ me, config, onExpired }) {
