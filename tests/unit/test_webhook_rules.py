@@ -123,6 +123,12 @@ def test_a_subscription_receives_its_events_its_agencys_and_drills_only_if_asked
     assert drills.wants(_occurrence(EventType.ALERT_CREATED, exercise=True))
     assert not damkar.wants(created)
     assert damkar.wants(_occurrence(EventType.DEVICE_TROUBLE, agency=7))
+    fire = alert_occurrence("created", _alert(agency_id=7, informed_agency_ids=[3]), at=NOW)
+    assert fire is not None
+    polsek = Audience(4, frozenset({"alert.created"}), include_exercise=False, agency_id=3)
+    assert damkar.wants(fire), "the responsible agency's subscription"
+    assert polsek.wants(fire), "an informed agency's subscription"
+    assert fire.data["informed_agency_ids"] == [3]
 
 
 def _alert(**columns: object) -> dict[str, object]:

@@ -58,8 +58,9 @@ ACTIVE_STATES = frozenset({"new", "acknowledged", "dispatched", "en_route", "on_
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
-    """Something that happened that webhooks may tell: its type, the agency it belongs to, whether it is part of a
-    drill, and its ``data`` (ids only for agency and kecamatan: names are added when it is sent)."""
+    """Something that happened that webhooks may tell: its type, the agency it belongs to (and those informed of it
+    besides, by the routing table), whether it is part of a drill, and its ``data`` (ids only for agency and
+    kecamatan: names are added when it is sent)."""
 
     type: EventType
     at: datetime
@@ -67,6 +68,7 @@ class Occurrence:
     exercise: bool
     data: dict[str, Any] = field(default_factory=dict)
     alert_id: str | None = None
+    informed: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,7 @@ class Audience:
             return False
         if occurrence.exercise and not self.include_exercise:
             return False
-        return self.agency_id is None or occurrence.agency_id == self.agency_id
+        return self.agency_id is None or self.agency_id == occurrence.agency_id or self.agency_id in occurrence.informed
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -98,6 +100,7 @@ def alert_occurrence(kind: str, alert: Mapping[str, Any], *, at: datetime) -> Oc
     event_type = TIMELINE_TYPES.get(kind)
     if event_type is None:
         return None
+    informed = [int(i) for i in alert.get("informed_agency_ids") or ()]
     state = str(alert["state"])
     position = None
     if state in ACTIVE_STATES and alert.get("details_removed_at") is None and alert.get("lat") is not None:
@@ -113,6 +116,7 @@ def alert_occurrence(kind: str, alert: Mapping[str, Any], *, at: datetime) -> Oc
         "exercise": bool(alert.get("is_exercise")),
         "outcome": alert.get("outcome"),
         "agency": {"id": alert["agency_id"]},
+        "informed_agency_ids": list(informed),
         "kecamatan": {"id": alert["jurisdiction_id"]} if alert.get("jurisdiction_id") is not None else None,
         "position": position,
         "times": {
@@ -131,6 +135,7 @@ def alert_occurrence(kind: str, alert: Mapping[str, Any], *, at: datetime) -> Oc
         exercise=bool(alert.get("is_exercise")),
         data=data,
         alert_id=str(alert["id"]),
+        informed=frozenset(informed),
     )
 
 

@@ -36,6 +36,7 @@ ALERT_COLUMNS = (
     "is_exercise",
     "outcome",
     "agency_id",
+    "informed_agency_ids",
     "jurisdiction_id",
     "lat",
     "lon",
