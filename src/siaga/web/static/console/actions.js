@@ -58,6 +58,9 @@ export function ActionBar({ alert, busy, onAcknowledge, onForm }) {
       <button type="button" data-action="category" disabled=${busy || !open} onClick=${() => onForm("category")}>
         ${t("console.action.category")}
       </button>
+      <button type="button" data-action="priority" disabled=${busy || !open} onClick=${() => onForm("priority")}>
+        ${t("console.action.priority")}
+      </button>
     </div>
   `;
 }
@@ -74,7 +77,7 @@ function useFocusFirst() {
   };
 }
 
-function FormFrame({ name, title, busy, canSubmit, submitLabel, onSubmit, onClose, children }) {
+export function FormFrame({ name, title, busy, canSubmit, submitLabel, onSubmit, onClose, children }) {
   return html`
     <form
       class=${`action-form form-${name}`}

@@ -3,13 +3,15 @@
 //
 // The queue, in sections:
 //   1. duress: a real alert whose resident entered the duress PIN, while no one has taken it;
-//   2. waiting: real alerts no one has taken (no operator acknowledged it, no officer accepted it): the injured
-//      (kesehatan) first, then those pressed again and again, then oldest first;
-//   3. handled: real alerts someone has, those with a duress PIN or a flag not yet marked seen first, then oldest;
+//   2. waiting: real alerts no one has taken (no operator acknowledged it, no officer accepted it): those an operator
+//      made critical, then high priority, then the injured (kesehatan), then those pressed again and again, then
+//      oldest first;
+//   3. handled: real alerts someone has, those with a duress PIN first, then by the priority an operator set, then
+//      those with a flag not yet marked seen, then oldest;
 //   4. drills: exercise alerts, ordered by the same rules among themselves, below every real alert; one switch hides
 //      them from the queue, the map and the banner.
-// An escalation or a flag never lifts an alert above one that nobody has taken: the drills of a living city escalate
-// all day, and a real press must not sink under them. Once its banner item is marked seen, a flag stops lifting its
+// An escalation, a flag or an operator's priority never lifts an alert above one that nobody has taken: the drills of
+// a living city escalate all day, and a real press must not sink under them. Once its banner item is marked seen, a flag stops lifting its
 // alert within its section ("merely seen").
 //
 // The banner groups what must not be missed by kind, real before drills: the real alerts waiting for someone ("SOS
@@ -70,11 +72,18 @@ export function pressedAgain(alert) {
 
 // One sort key per alert, a single number computed once (not per comparison): a surge sorts 20,000 alerts in a few
 // milliseconds, and the console's queue index (order.js) places one changed alert by binary search. Within a section
-// (and among drills, whose sub-order is the real one's): not taken before taken, duress first, then the injured, then
-// presses repeated, then an alert with a flag not yet seen, then the oldest. The rules are the high bits, the press
-// time (milliseconds since the epoch, good until 2109) the low ones: the sum stays an exact integer (under 2^49).
+// (and among drills, whose sub-order is the real one's): not taken before taken, duress first, then the priority an
+// operator set (critical, high, normal), then the injured, then presses repeated, then an alert with a flag not yet
+// seen, then the oldest. The rules are the high bits, the press time (milliseconds since the epoch, good until 2109)
+// the low ones: the sum stays an exact integer (under 2^51).
 const TIME_SPAN = 2 ** 42;
-const RULE_BITS = 5; // taken, duress, injured, pressed again, flagged: one bit each below the section
+const RULE_BITS = 7; // taken, duress, injured, pressed again, flagged: one bit each; priority: two; below the section
+const PRIORITY_RANK = { critical: 0, high: 1, normal: 2 };
+
+/** How urgent an operator made the alert, for the order: 0 critical, 1 high, 2 normal (or unknown). */
+export function priorityRank(alert) {
+  return PRIORITY_RANK[alert.priority] ?? PRIORITY_RANK.normal;
+}
 const NOTHING_FLAGGED = new Set();
 
 /** The alert's place in queue order as one number (smaller first; equal keys are ordered by id). */
@@ -82,6 +91,7 @@ export function orderKey(alert, flagged = NOTHING_FLAGGED, withSection = true) {
   let rank = withSection ? SECTIONS.indexOf(sectionOf(alert)) : 0;
   rank = rank * 2 + Number(taken(alert));
   rank = rank * 2 + Number(!alert.duress);
+  rank = rank * 4 + priorityRank(alert);
   rank = rank * 2 + Number(!injured(alert));
   rank = rank * 2 + Number(!pressedAgain(alert));
   rank = rank * 2 + Number(!flagged.has(alert.id));
@@ -106,7 +116,10 @@ function sortedBy(alerts, flagged, withSection) {
   return keyed.map((entry) => entry.alert);
 }
 
-/** Real alerts no one has taken, in the order a person must take them (duress, injured, pressed again, oldest). */
+/**
+ * Real alerts no one has taken, in the order a person must take them (duress, the priority an operator set, injured,
+ * pressed again, oldest).
+ */
 export function waitingReal(alerts) {
   return sortedBy(
     [...alerts].filter((alert) => !drill(alert) && !taken(alert)),

@@ -5,6 +5,7 @@ import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
+import { LinkPicked } from "./incidents.js";
 
 const PER_REQUEST = 500; // the server's limit per request
 
@@ -79,6 +80,7 @@ export function BulkBar({ view, store, token }) {
         </button>
         <button type="button" data-bulk="clear" onClick=${() => view.setPicked(new Set())}>${t("console.bulk.clear")}</button>
       `}
+      <${LinkPicked} ids=${ids} store=${store} token=${token} onDone=${() => view.setPicked(new Set())} />
       ${form &&
       html`
         <form

@@ -28,6 +28,12 @@ export function makeCommands(token, report) {
         t("console.action.resolved", { outcome: t(`common.outcome.${outcome}`) }),
       ),
     escalate: (id, reason) => act(`/alerts/${id}/escalate`, { reason }, t("console.action.escalated")),
+    priority: (id, priority, reason) =>
+      act(
+        `/alerts/${id}/priority`,
+        { priority, reason },
+        t("console.action.priority_changed", { priority: t(`console.priority.${priority}`) }),
+      ),
     category: (id, category) =>
       act(
         `/alerts/${id}/category`,

@@ -41,6 +41,7 @@ export function useAlertHandling(token, selectedId, detail) {
     resolve: (outcome, report) => perform((id) => commands.resolve(id, outcome, report), true),
     escalate: (reason) => perform((id) => commands.escalate(id, reason), true),
     category: (category) => perform((id) => commands.category(id, category), true),
+    priority: (priority, reason) => perform((id) => commands.priority(id, priority, reason), true),
     openForm: (name) => setForm(name),
   };
   return { actions, busy, form, setForm, notice };

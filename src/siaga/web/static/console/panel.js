@@ -2,10 +2,11 @@
 import { html } from "../js/ui.js";
 import { t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
-import { ActionBar, CategoryForm, EscalateForm, NoteForm, ResolveForm } from "./actions.js";
+import { ActionBar, CategoryForm, EscalateForm, FormFrame, NoteForm, ResolveForm } from "./actions.js";
 import { CallerCard, CallerHistory } from "./caller.js";
 import { flagsOf, level } from "./priority.js";
 import { Handovers } from "./handover.js";
+import { IncidentBlock, PriorityForm } from "./incidents.js";
 import { FlagBadges } from "./queue.js";
 import { Recommendations } from "./recommend.js";
 import { Timeline, Timers } from "./timeline.js";
@@ -56,6 +57,8 @@ function AlertHeading({ alert, flags, timeline }) {
         html`<dt>${t("console.panel.battery")}</dt>
           <dd>${t("console.panel.battery_level", { level: alert.battery })}</dd>`}
         ${alert.description && html`<dt>${t("console.panel.description")}</dt><dd>${alert.description}</dd>`}
+        <dt>${t("console.panel.priority")}</dt>
+        <dd data-testid="priority" data-priority=${alert.priority}>${t(`console.priority.${alert.priority}`)}</dd>
         <dt>${t("console.panel.agency")}</dt>
         <dd data-testid="responsible-agency">${routing.responsible}</dd>
         ${routing.informed.length > 0 &&
@@ -71,17 +74,20 @@ function AlertHeading({ alert, flags, timeline }) {
   `;
 }
 
-function ActionForm({ alert, form, busy, onNote, onResolve, onEscalate, onCategory, onClose }) {
+function ActionForm({ alert, form, busy, onNote, onResolve, onEscalate, onCategory, onPriority, onClose }) {
   if (form === "note") return html`<${NoteForm} busy=${busy} onSubmit=${onNote} onClose=${onClose} />`;
   if (form === "resolve") return html`<${ResolveForm} busy=${busy} onSubmit=${onResolve} onClose=${onClose} />`;
   if (form === "escalate") return html`<${EscalateForm} busy=${busy} onSubmit=${onEscalate} onClose=${onClose} />`;
+  if (form === "priority") {
+    return html`<${PriorityForm} alert=${alert} busy=${busy} onSubmit=${onPriority} onClose=${onClose} Frame=${FormFrame} />`;
+  }
   if (form === "category") {
     return html`<${CategoryForm} alert=${alert} busy=${busy} onSubmit=${onCategory} onClose=${onClose} />`;
   }
   return null;
 }
 
-export function AlertPanel({ detail, store, busy, form, actions, onClose, token }) {
+export function AlertPanel({ detail, store, busy, form, actions, onClose, token, onSelect }) {
   const { alert } = detail;
   if (!alert) {
     return html`
@@ -101,6 +107,7 @@ export function AlertPanel({ detail, store, busy, form, actions, onClose, token 
       <${AlertHeading} alert=${alert} flags=${flags} timeline=${detail.timeline} />
       <${Timers} alert=${alert} />
       <${Handovers} alert=${alert} timeline=${detail.timeline} token=${token} />
+      <${IncidentBlock} alert=${alert} store=${store} token=${token} onSelect=${onSelect} />
       <${ActionBar} alert=${alert} busy=${busy} onAcknowledge=${actions.acknowledge} onForm=${actions.openForm} />
       <${ActionForm}
         alert=${alert}
@@ -110,6 +117,7 @@ export function AlertPanel({ detail, store, busy, form, actions, onClose, token 
         onResolve=${actions.resolve}
         onEscalate=${actions.escalate}
         onCategory=${actions.category}
+        onPriority=${actions.priority}
         onClose=${() => actions.openForm(null)}
       />
       <${Recommendations}

@@ -19,6 +19,8 @@ export function flagsOf(alert, deliveryFailed) {
   const flags = [];
   if (alert.duress) flags.push("duress");
   if (alert.escalated) flags.push("escalated");
+  // An operator made it more urgent (a duress alert is critical anyway: its own flag says more).
+  if (!alert.duress && (alert.priority === "high" || alert.priority === "critical")) flags.push(`priority_${alert.priority}`);
   if (alert.resident_suspended) flags.push("suspended");
   if ((alert.press_count ?? 1) > 1) flags.push("pressed_again");
   if (alert.delivery_failed || deliveryFailed?.has(alert.id)) flags.push("delivery_failed");

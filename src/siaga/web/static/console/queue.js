@@ -8,6 +8,8 @@ import { html, useEffect, useMemo, useRef, useState } from "../js/ui.js";
 import { clock, t } from "../js/i18n.js";
 import { SECTIONS, awaitsOperator, sectionOf } from "./attention.js";
 import { flagsOf, level } from "./priority.js";
+import { IncidentChip } from "./incidents.js";
+import { incidentSizes } from "./linked.js";
 import { AGES, GROUPINGS, filtered, grouped } from "./surge.js";
 import { secondsBetween, useTick } from "./time.js";
 
@@ -58,7 +60,7 @@ export function FlagBadges({ flags, alert }) {
   return flags.map((flag) => html`<span class=${`flag flag-${flag}`}>${t(`console.flag.${flag}`, vars)}</span>`);
 }
 
-function QueueRow({ alert, store, selected, onSelect, picked, onPick }) {
+function QueueRow({ alert, store, selected, onSelect, picked, onPick, sizes }) {
   const flags = flagsOf(alert, store.deliveryFailed);
   const place = store.jurisdictions.get(alert.jurisdiction_id) || t("console.queue.no_jurisdiction");
   const unit = alert.unit_id ? store.units.get(alert.unit_id) : null;
@@ -92,6 +94,7 @@ function QueueRow({ alert, store, selected, onSelect, picked, onPick }) {
           <span class="queue-what">
             <strong>${t(`common.category.${alert.category}`)}</strong>
             <${FlagBadges} flags=${flags} alert=${alert} />
+            <${IncidentChip} alert=${alert} sizes=${sizes} />
           </span>
           <span class="queue-caller">${alert.resident_name || ""}</span>
           <span class="queue-sub">
@@ -196,6 +199,7 @@ function rowOfAlert(segments, id) {
 
 function groupName(by, key, store) {
   if (by === "category") return t(`common.category.${key}`);
+  if (by === "incident") return key === "none" ? t("console.queue.no_incident") : t("console.queue.incident_group");
   if (key === "none") return t("console.queue.no_jurisdiction");
   return store.jurisdictions.get(Number(key)) || key;
 }
@@ -280,6 +284,7 @@ export function Queue({ store, view, selectedId, onSelect, onOldest, onNewest })
     () => segmentsOf(store, view),
     [store.queueVersion(), view.by, view.filters, view.collapsed, ageTick],
   );
+  const sizes = useMemo(() => incidentSizes(all), [all]); // open alerts per incident, for the rows' chips
   const waiting = store.waitingCount();
   const scrolled = scrollTop > SCROLLED_PX;
   const first = rows === 0 ? 0 : Math.max(0, rowAt(segments, rows, scrollTop) - OVERSCAN);
@@ -321,6 +326,7 @@ export function Queue({ store, view, selectedId, onSelect, onOldest, onNewest })
         onSelect=${onSelect}
         picked=${view.picked.has(alert.id)}
         onPick=${view.togglePick}
+        sizes=${sizes}
       />`,
     );
   }

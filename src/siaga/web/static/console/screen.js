@@ -91,6 +91,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
           actions=${actions}
           onClose=${() => select(null)}
           token=${token}
+          onSelect=${select}
         />
       </div>
       <div class=${`notice ${notice ? `notice-${notice.kind}` : ""}`} role="status" aria-live="polite">

@@ -4,7 +4,7 @@
 
 import { pressedAt } from "./attention.js";
 
-export const GROUPINGS = ["attention", "kecamatan", "category"];
+export const GROUPINGS = ["attention", "kecamatan", "category", "incident"];
 // Age filters: alerts younger than these many minutes (or older than the longest).
 export const AGES = ["all", "5", "15", "60", "older"];
 export const SURGE_WINDOW_MS = 60_000;
@@ -35,20 +35,31 @@ export function filtered(ordered, filters, now = Date.now()) {
   return active ? ordered.filter((alert) => passes(alert, filters, now)) : ordered;
 }
 
+/** The key of the group `alert` is in when the queue is grouped `by` ("kecamatan", "category" or "incident"). */
+function groupKey(alert, by) {
+  if (by === "category") return alert.category;
+  if (by === "incident") return alert.incident_id ?? "none"; // alerts linked into one incident (incidents.js)
+  return areaOf(alert);
+}
+
 /**
  * The queue's groups: `[{key, count, alerts}]`, largest first (then by key), each group's alerts in queue order.
- * `by` is "kecamatan" or "category".
+ * `by` is "kecamatan", "category" or "incident".
  */
 export function grouped(ordered, by) {
   const groups = new Map();
   for (const alert of ordered) {
-    const key = by === "category" ? alert.category : areaOf(alert);
+    const key = groupKey(alert, by);
     if (!groups.has(key)) groups.set(key, { key, count: 0, alerts: [] });
     const group = groups.get(key);
     group.count += 1;
     group.alerts.push(alert);
   }
-  return [...groups.values()].sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // By incident, the alerts linked into none come last: the incidents are what the operator groups for.
+  const last = (group) => Number(by === "incident" && group.key === "none");
+  return [...groups.values()].sort(
+    (a, b) => last(a) - last(b) || b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
 }
 
 /**
@@ -56,7 +67,7 @@ export function grouped(ordered, by) {
  * shown as their heading only. Without grouping, the rows are the alerts.
  */
 export function rowsOf(ordered, by, collapsed = new Set()) {
-  if (by !== "kecamatan" && by !== "category") return ordered.map((alert) => ({ alert }));
+  if (!GROUPINGS.includes(by) || by === "attention") return ordered.map((alert) => ({ alert }));
   const rows = [];
   for (const group of grouped(ordered, by)) {
     rows.push({ group });

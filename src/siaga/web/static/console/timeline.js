@@ -129,6 +129,15 @@ function eventDetail(event) {
       });
     case "created":
       return data.category ? t(`common.category.${data.category}`) : "";
+    case "priority_changed":
+      return t("console.event.priority_detail", {
+        from: t(`console.priority.${data.from}`),
+        to: t(`console.priority.${data.to}`),
+        reason: data.reason ?? "",
+      });
+    case "linked":
+    case "unlinked":
+      return t("console.event.incident_detail", { count: (data.alert_ids || []).length });
     case "category_changed":
       return t("console.event.category_detail", {
         from: t(`common.category.${data.from}`),
