@@ -213,7 +213,7 @@ def demo(
             await runtime.close()
         base = settings.base_url
         typer.echo("")
-        typer.secho("Siaga demo: Kota Bandung (30 kecamatan, 28 Polsek)", bold=True)
+        typer.secho("Siaga demo: Kota Bandung (30 kecamatan, 28 Polsek, Damkar in 3 sectors, PSC 119, BPBD)", bold=True)
         typer.echo(f"  Console       {base}/console   (operator1)")
         typer.echo(f"  Resident app  {base}/app       (register with any 08xx number; code: siaga sms)")
         typer.echo(f"  Officer app   {base}/officer   (officer1)")
@@ -393,7 +393,9 @@ def import_geojson(
 def agency_add(
     code: str,
     name: Annotated[str, typer.Option()],
-    kind: Annotated[str, typer.Option(help="command_centre, polres or polsek")],
+    kind: Annotated[
+        str, typer.Option(help="command_centre, polda, polres, polsek, damkar, psc119, bpbd or call_centre")
+    ],
     parent: Annotated[str | None, typer.Option(help="Parent agency code")] = None,
 ) -> None:
     """Create an agency."""
@@ -1040,6 +1042,189 @@ def devices_mosquitto_config(
         typer.echo(f"reload the broker: {files.reload_command}")
 
     _run(work)
+
+
+apikey_app = typer.Typer(no_args_is_help=True, help="Integrators' API keys (service accounts of an agency).")
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("add")
+def apikey_add(
+    name: Annotated[str, typer.Argument(help="Whose system it is, e.g. 'Gateway Bank BJB Dago'")],
+    agency: Annotated[str, typer.Option(help="The agency's code: the key works as an operator of it would")],
+    scope: Annotated[list[str], typer.Option(help="alerts:read, alerts:raise or eido:receive; repeat for more")],
+    requests_per_minute: Annotated[int, typer.Option(min=1, help="The key's own rate (more get 429)")] = 600,
+) -> None:
+    """Make an API key (audited). The key alone is printed on standard output, this once: Siaga keeps its hash."""
+    from siaga.accounts import apikeys
+    from siaga.agencies import service as agencies
+    from siaga.db import transaction
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            owner = await agencies.agency_by_code(session, agency)
+            made = await apikeys.create(
+                session,
+                by=_command_line(),
+                name=name,
+                agency_id=owner.id,
+                scopes=scope,
+                requests_per_minute=requests_per_minute,
+            )
+        scopes = ", ".join(made.row.scopes)
+        typer.echo(f"API key {made.row.id} for {made.row.name} ({agency}: {scopes}); it is not shown again:", err=True)
+        typer.echo(made.key)
+
+    _run(work)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """Every API key: id, how it starts, agency, scopes, rate, state, last use (never the key itself)."""
+    from siaga.accounts import apikeys
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings, read_only=True) as sessions, sessions() as session:
+            keys = await apikeys.listing(session)
+        for key in keys:
+            state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            typer.echo(
+                f"{key.id}\t{apikeys.PREFIX}{key.public_id}_...\tagency {key.agency_id}\t{','.join(key.scopes)}\t"
+                f"{key.requests_per_minute}/min\t{state}\tlast used {used}\t{key.name}"
+            )
+
+    _run(work)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (siaga apikey list)")]) -> None:
+    """Revoke an API key (audited). Running servers refuse it within seconds (at once when revoked in the admin app)."""
+    from siaga.accounts import apikeys
+    from siaga.db import transaction
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            key = await apikeys.revoke(session, by=_command_line(), key_id=key_id)
+        typer.echo(f"API key {key.id} ({key.name}) revoked")
+
+    _run(work)
+
+
+webhook_app = typer.Typer(no_args_is_help=True, help="Integrators' signed webhooks (Standard Webhooks).")
+app.add_typer(webhook_app, name="webhook")
+
+
+@webhook_app.command("add")
+def webhook_add(
+    name: Annotated[str, typer.Argument(help="Whose receiver it is, e.g. 'Pusat 112 Bandung'")],
+    url: Annotated[str, typer.Option(help="The receiver's URL (https:// outside development mode)")],
+    event: Annotated[
+        list[str], typer.Option(help="alert.created, alert.state_changed, alert.escalated or device.trouble; repeat")
+    ],
+    include_exercise: Annotated[bool, typer.Option(help="Drills' alerts too")] = False,
+) -> None:
+    """Send these events to this URL, signed (audited). The signing secret alone is printed on standard output,
+    this once."""
+    from siaga.db import units_of_work
+    from siaga.webhooks import addresses, service
+    from siaga.webhooks.domain import EventType
+
+    try:
+        events = [EventType(e) for e in event]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--event") from exc
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings) as sessions:
+            made, secret = await service.create(
+                units_of_work(sessions),
+                settings,
+                _command_line(),
+                name=name,
+                url=url,
+                events=events,
+                include_exercise=include_exercise,
+                guard=addresses.Guard.of(settings),
+            )
+        typer.echo(f"webhook {made.id} ({made.name}) to {made.url}; its signing secret is not shown again:", err=True)
+        typer.echo(secret)
+
+    _run(work)
+
+
+@webhook_app.command("list")
+def webhook_list() -> None:
+    """Every webhook subscription: id, state, events, deliveries waiting, URL (never the secret)."""
+    from siaga.webhooks import service
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings, read_only=True) as sessions, sessions() as session:
+            found = await service.listed(session)
+        for hook, waiting in found:
+            state = "enabled" if hook.enabled else f"disabled: {hook.disabled_reason or 'by a person'}"
+            typer.echo(f"{hook.id}\t{','.join(hook.events)}\t{waiting} waiting\t{hook.url}\t{hook.name}\t{state}")
+
+    _run(work)
+
+
+@webhook_app.command("rotate")
+def webhook_rotate(
+    webhook_id: Annotated[int, typer.Argument(help="The subscription's id (siaga webhook list)")],
+    grace_hours: Annotated[float | None, typer.Option(min=0, help="How long the old secret still signs")] = None,
+) -> None:
+    """A new signing secret (audited), printed this once; the old one signs too during the grace period."""
+    from siaga.db import transaction
+    from siaga.webhooks import service
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings) as sessions, transaction(sessions) as session:
+            _, secret = await service.rotate(session, settings, _command_line(), webhook_id, grace_hours=grace_hours)
+        typer.echo(f"webhook {webhook_id}: a new signing secret, not shown again:", err=True)
+        typer.echo(secret)
+
+    _run(work)
+
+
+@webhook_app.command("enable")
+def webhook_enable(webhook_id: Annotated[int, typer.Argument(help="The subscription's id")]) -> None:
+    """Enable a subscription again (after Siaga disabled it as failing): what waited is sent at once."""
+    from siaga.db import units_of_work
+    from siaga.webhooks import addresses, service
+
+    async def work(settings: Settings) -> None:
+        async with _database(settings) as sessions:
+            await service.change(
+                units_of_work(sessions),
+                settings,
+                _command_line(),
+                webhook_id,
+                service.Changes(enabled=True),
+                guard=addresses.Guard.of(settings),
+            )
+        typer.echo(f"webhook {webhook_id} enabled")
+
+    _run(work)
+
+
+@webhook_app.command("listen")
+def webhook_listen(
+    secret: Annotated[list[str], typer.Option(envvar="SIAGA_WEBHOOK_SECRET", help="The subscription's whsec_ secret")],
+    port: Annotated[int, typer.Option(help="The port to receive on")] = 9100,
+    host: Annotated[str, typer.Option(help="The address to receive on")] = "127.0.0.1",
+    count: Annotated[int, typer.Option(min=0, help="Stop after this many verified messages (0: never)")] = 0,
+) -> None:
+    """A receiver to try webhooks with: each message whose signature verifies is printed as a JSON line."""
+    from siaga.webhooks import receiver
+
+    receiver.serve(
+        secret,
+        host=host,
+        port=port,
+        count=count,
+        said=lambda line: typer.echo(line),
+        refused=lambda why: typer.echo(why, err=True),
+    )
 
 
 partner_app = typer.Typer(no_args_is_help=True, help="Partner centres (a city's 112 centre): EIDO handovers.")
