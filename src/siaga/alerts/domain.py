@@ -701,7 +701,7 @@ class RaiseRequest:
         return self.follows_id is None and self.caller.kind is not CallerKind.PARTNER
 
 
-CHANNELS = ("app", "sms", "device", "tracker", "partner")  # where an alert came in (``alerts.channel``)
+CHANNELS = ("app", "sms", "device", "gateway", "tracker", "partner")  # where an alert came in (``alerts.channel``)
 
 
 def same_press(

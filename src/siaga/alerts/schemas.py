@@ -213,7 +213,11 @@ class AlertRead(ReadModel):
     )
     is_exercise: bool = Field(description="A drill's alert (or the demo city's): labelled, left out of reports")
     press_count: int = Field(default=1, description="The resident's presses on this alert (more: pressed again)")
-    channel: str = Field(default="app", description="Where it came in: app, sms, device (a panic button) or tracker")
+    channel: str = Field(
+        default="app",
+        description="Where it came in: app, sms, device (a panic button over MQTT), gateway (a device gateway "
+        "with an API key), tracker or partner",
+    )
     agency_id: int = Field(description="The responsible agency: it acknowledges, its timers run, it is escalated from")
     agency_code: str
     agency_name: str = ""

@@ -47,7 +47,11 @@ class AlertSummary(BaseModel):
     is_exercise: bool = False
     delivery_failed: bool = False
     press_count: int = Field(default=1, description="Presses of the resident on this alert (more: pressed again)")
-    channel: str = Field(default="app", description="Where it came in: app, sms, device (a panic button) or tracker")
+    channel: str = Field(
+        default="app",
+        description="Where it came in: app, sms, device (a panic button over MQTT), gateway (a device gateway "
+        "with an API key), tracker or partner",
+    )
     agency_id: int
     informed_agency_ids: list[int] = Field(
         default_factory=list, description="Agencies informed besides the responsible one (by the routing table)"
