@@ -70,3 +70,35 @@ async def test_the_operator_links_two_presses_and_sees_them_grouped(site: Site) 
     await expect(page.locator(".queue-row").first).to_have_attribute("data-alert-id", second["id"])
     await expect(page.locator(".queue-row").first).to_have_attribute("data-flags", "priority_critical")
     await screenshot(page, "console-incident-priority")
+
+
+async def test_the_operator_closes_an_incident_at_once_and_splits_another(site: Site) -> None:
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    fire = [await _press(site, n) for n in range(2)]
+    fight = [await _press(site, n) for n in range(2, 4)]
+    for alert in fire:
+        assert (await site.api.post(operator, f"/alerts/{alert['id']}/acknowledge")).status_code == 200
+    for pair in (fire, fight):
+        linked = await site.api.post(operator, "/incidents", {"alert_ids": [a["id"] for a in pair]})
+        assert linked.status_code == 201, linked.text
+    console = await open_console(site, operator)
+    page = console.page
+    await expect(page.locator(".queue-count")).to_have_attribute("data-count", "4", timeout=DEADLINE_MS)
+
+    # The fire's two alerts closed in one action, through the bulk path: both leave the queue.
+    await page.click(f'.queue-row[data-alert-id="{fire[0]["id"]}"]')
+    await page.click('[data-action="close-incident"]')
+    await page.fill("#incident-note", "Kebakaran dapur sudah padam")
+    await page.click('.incident form button[type="submit"]')
+    await expect(page.locator(".queue-count")).to_have_attribute("data-count", "2", timeout=DEADLINE_MS)
+
+    # The fight's two split: the incident is dissolved and neither row shows the link any more.
+    await page.click(f'.queue-row[data-alert-id="{fight[0]["id"]}"]')
+    await page.click('[data-action="unlink"]')
+    for alert in fight:
+        await expect(page.locator(f'[data-alert-id="{alert["id"]}"] .flag-incident')).to_have_count(
+            0, timeout=DEADLINE_MS
+        )
+    for alert in fire:
+        answer = await site.api.get(operator, f"/alerts/{alert['id']}")
+        assert (answer.json()["state"], answer.json()["report"]) == ("resolved", "Kebakaran dapur sudah padam")
