@@ -12,6 +12,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -174,10 +176,12 @@ async def test_a_failing_receiver_is_tried_again_and_every_try_is_recorded(db: R
         subscription = await subscribe(api, admin, receiver)
         receiver.failures_left = 2
         alert = await api.press(await api.resident())
-        for tries in (1, 2):
-            delivery = await eventually(lambda n=tries: _delivery_after_tries(api.runtime, n), what=f"try {tries}")
-            waited = (delivery.next_attempt_at - utcnow()).total_seconds()
-            assert waited > 2, f"retried without waiting ({waited:.1f} s)"
+        for tries, shortest in ((1, 3.75), (2, 7.5)):  # 5 s and 10 s, each at most 25% shorter
+            delivery, tried_at = await eventually(
+                partial(_delivery_after_tries, api.runtime, tries), what=f"try {tries}"
+            )
+            waited = (delivery.next_attempt_at - tried_at).total_seconds()
+            assert waited >= shortest - 0.1, f"try {tries + 1} due {waited:.1f} s after try {tries}"
             await _due_now(api.runtime, delivery.id)  # the wait has passed
         message = await eventually(lambda: _first(receiver.of("alert.created", alert_id=alert["id"])))
 
@@ -339,15 +343,23 @@ async def _enough(messages: list[Message], count: int) -> list[Message] | None:
     return messages if len(messages) >= count else None
 
 
-async def _delivery_after_tries(runtime: Runtime, tries: int) -> WebhookDelivery | None:
+async def _delivery_after_tries(runtime: Runtime, tries: int) -> tuple[WebhookDelivery, datetime] | None:
+    """The newest delivery once exactly ``tries`` tries of it are recorded (and it waits for the next), with when
+    the last one was made."""
     async with runtime.read_sessions() as session:
         delivery = await session.scalar(select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(1))
-        if delivery is None:
+        if delivery is None or delivery.status != "pending":
             return None
-        recorded = await session.scalar(
-            select(func.count()).select_from(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
+        made = list(
+            (
+                await session.scalars(
+                    select(WebhookAttempt.at)
+                    .where(WebhookAttempt.delivery_id == delivery.id)
+                    .order_by(WebhookAttempt.id)
+                )
+            ).all()
         )
-        return delivery if recorded == tries and delivery.status == "pending" else None
+        return (delivery, made[-1]) if len(made) == tries else None
 
 
 async def _due_now(runtime: Runtime, delivery_id: int) -> None:
@@ -390,3 +402,21 @@ async def test_a_panic_buttons_trouble_is_told_to_its_agencys_subscription(db: R
 async def _agency_id(api: Api, code: str) -> int:
     async with api.runtime.read_sessions() as session:
         return (await agencies.agency_by_code(session, code)).id
+
+
+async def test_a_re_routed_alert_and_a_new_priority_arrive_as_updates(db: Runtime) -> None:
+    async with siaga_and_receiver(db) as (api, receiver, admin):
+        await subscribe(api, admin, receiver, events=["alert.updated"])
+        alert = await api.press(await api.resident())
+        operator = await api.staff(Role.OPERATOR)
+        changed = await api.post(operator, f"/alerts/{alert['id']}/category", {"category": "kebakaran"})
+        assert changed.status_code == 200, changed.text
+        [moved] = await eventually(lambda: _enough(receiver.of("alert.updated", event="category_changed"), 1))
+        assert moved.data["category"] == "kebakaran"
+        assert moved.data["agency"]["code"].startswith("DAMKAR"), "the payload names the agency it went to"
+        raised = await api.post(operator, f"/alerts/{alert['id']}/priority", {"priority": "high", "reason": "Korban"})
+        assert raised.status_code == 200, raised.text
+        [urgent] = await eventually(lambda: _enough(receiver.of("alert.updated", event="priority_changed"), 1))
+        assert urgent.data["priority"] == "high"
+        assert "Korban" not in json.dumps(urgent.data), "the reason left Siaga"
+        assert receiver.of("alert.created") == [], "an event the subscription did not ask for was sent"

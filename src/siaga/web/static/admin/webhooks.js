@@ -6,7 +6,7 @@ import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { Field, Loading, Problem, useLoad, when } from "./view.js";
 
-const EVENTS = ["alert.created", "alert.state_changed", "alert.escalated", "device.trouble"];
+const EVENTS = ["alert.created", "alert.state_changed", "alert.escalated", "alert.updated", "device.trouble"];
 
 function Secret({ shown }) {
   if (!shown) return null;
