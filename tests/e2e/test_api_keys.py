@@ -5,6 +5,7 @@ once revoked, and past its own rate, which never touches people's requests."""
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from typing import Any
 
@@ -274,3 +275,37 @@ async def test_bad_keys_and_bodies_get_clear_answers(api: Api, client: httpx.Asy
     bad = await client.post("/api/v1/gateway/alerts", json={"device": "x y", "event_id": ""}, headers=_bearer(gateway))
     assert bad.status_code == 422
     assert bad.json()["error"]["code"] == "request.invalid"
+
+
+async def test_a_key_is_refused_by_every_endpoint_but_those_of_its_scopes(api: Api) -> None:
+    """Every endpoint in the OpenAPI document that answers 401 without a token answers a key with every scope 403,
+    but those its scopes open."""
+    admin = await api.staff(Role.ADMIN)
+    key = await _make_key(
+        api, admin, "BDG-CC", ["alerts:read", "alerts:raise", "eido:receive"], requests_per_minute=10_000
+    )
+    document = (await api.http.get("/openapi.json")).json()
+    opened = {  # what integrators' keys reach; every other endpoint is for people
+        ("GET", "/api/v1/alerts"),  # alerts:read
+        ("GET", "/api/v1/alerts/{alert_id}"),  # alerts:read
+        ("GET", "/api/v1/alerts/{alert_id}/cap"),  # alerts:read (siaga.cap)
+        ("GET", "/api/v1/cap/feed.atom"),  # alerts:read (siaga.cap)
+        ("POST", "/api/v1/gateway/alerts"),  # alerts:raise
+    }
+    refused, checked = [], 0
+    for path, operations in document["paths"].items():
+        concrete = re.sub(r"\{[^}]*id\}", str(uuid.uuid4()), path)
+        concrete = re.sub(r"\{[^}]+\}", "x", concrete)
+        for method in operations:
+            if method.upper() not in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
+                continue
+            anonymous = await api.http.request(method.upper(), concrete, json={})
+            if anonymous.status_code != 401:
+                continue  # not behind a sign-in (a login, a code, a signed webhook, a tracker's report)
+            checked += 1
+            answer = await api.http.request(method.upper(), concrete, json={}, headers=_bearer(key))
+            allowed = (method.upper(), path) in opened
+            if allowed == (answer.status_code == 403):
+                refused.append(f"{method.upper()} {path}: {answer.status_code} {answer.text[:120]}")
+    assert checked > 50
+    assert not refused, "\n".join(refused)
