@@ -276,7 +276,7 @@ class ApiKeys:
         tokens = min(float(holder.requests_per_minute), tokens + (now - then) * rate)
         if tokens < 1.0 and refuse:
             self._buckets[holder.public_id] = (tokens, now)
-            return max(1, math.ceil((1.0 - tokens) / rate))
+            return max(1, math.ceil(round((1.0 - tokens) / rate, 6)))  # whole seconds, without float dust
         self._buckets[holder.public_id] = (max(0.0, tokens - 1.0), now)
         return None
 
