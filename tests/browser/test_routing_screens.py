@@ -49,4 +49,5 @@ async def test_a_damkar_operator_sees_who_gets_a_fire_filters_fire_engines_and_r
 
     await eventually(re_routed, "PSC 119 to be responsible")
     await expect(pressed).to_have_count(0, timeout=DEADLINE_MS)
+    await expect(page.locator(f'.panel[data-alert-id="{fire["id"]}"]')).to_have_count(0)  # its panel closed too
     await console.close()

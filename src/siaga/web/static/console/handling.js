@@ -40,7 +40,13 @@ export function useAlertHandling(token, selectedId, detail) {
     note: (text) => perform((id) => commands.note(id, text), true),
     resolve: (outcome, report) => perform((id) => commands.resolve(id, outcome, report), true),
     escalate: (reason) => perform((id) => commands.escalate(id, reason), true),
-    category: (category) => perform((id) => commands.category(id, category), true),
+    // The stream brings the re-routed alert (or, to a console that may no longer see it, its withdrawal): the answer
+    // is not shown, so the panel never reads an alert that has just left this console's sight.
+    category: (category) =>
+      perform(async (id) => {
+        if (await commands.category(id, category)) setForm(null);
+        return null;
+      }),
     priority: (priority, reason) => perform((id) => commands.priority(id, priority, reason), true),
     openForm: (name) => setForm(name),
   };

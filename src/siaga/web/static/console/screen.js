@@ -1,6 +1,6 @@
 // The console screen: the queue, map, unit board and alert panel around the live picture (live.js), with the
 // selected alert's handling (handling.js) and the keyboard (keymap.js).
-import { html, useState } from "../js/ui.js";
+import { html, useEffect, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { useBackgroundAnnouncements } from "./announce.js";
@@ -36,6 +36,11 @@ export function ConsoleScreen({ config, account, onLogout }) {
     handling.setForm(null);
   }
 
+  // An alert re-routed to other agencies is no longer this console's: its panel closes.
+  useEffect(
+    () => store.on("withdrawn", (id) => setSelectedId((current) => (current === id ? null : current))),
+    [store],
+  );
   useBackgroundAnnouncements(store, select);
   useAlertLinks(select);
   useConsoleKeys({ store, siren, detail, handling, selectedId, select, help, setHelp, view });

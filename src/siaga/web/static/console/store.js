@@ -42,7 +42,7 @@ export class ConsoleStore {
     this.unitsVersion = 0;
     this.streamState = "connecting";
     this.listeners = new Set();
-    this.handlers = { event: new Set(), location: new Set(), snapshot: new Set() };
+    this.handlers = { event: new Set(), location: new Set(), snapshot: new Set(), withdrawn: new Set() };
     this.groups = [];
     this.bannerAt = "";
     this.pending = null;
@@ -115,6 +115,7 @@ export class ConsoleStore {
       case "alert_withdrawn":
         // Re-routed to other agencies (its category changed): no longer this console's to show.
         if (this.alerts.has(message.alert_id)) this.setAlert(message.alert_id, null);
+        for (const handler of this.handlers.withdrawn) handler(message.alert_id);
         break;
       case "unit":
         this.applyUnit(message);
