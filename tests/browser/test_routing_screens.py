@@ -51,3 +51,20 @@ async def test_a_damkar_operator_sees_who_gets_a_fire_filters_fire_engines_and_r
     await expect(pressed).to_have_count(0, timeout=DEADLINE_MS)
     await expect(page.locator(f'.panel[data-alert-id="{fire["id"]}"]')).to_have_count(0)  # its panel closed too
     await console.close()
+
+
+async def test_the_command_centre_re_routes_a_crime_that_is_a_fire_and_its_panel_follows(site: Site) -> None:
+    operator = await site.api.staff(Role.OPERATOR, "BDG-CC", name="Operator Budi")
+    console = await open_console(site, operator)
+    page = console.page
+    alert = await site.api.press(await site.api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    await row(page, alert["id"]).click()
+    await expect(page.get_by_test_id("responsible-agency")).to_have_text("Polsek Coblong", timeout=DEADLINE_MS)
+    await page.click('[data-action="category"]')
+    await page.select_option("#category-choice", "kebakaran")
+    await page.click('[data-form="category"] button[type="submit"]')
+    # The command centre still sees it: the panel now names Damkar, the Polsek informed, and the change.
+    await expect(page.get_by_test_id("responsible-agency")).to_have_text("Damkar Sektor Utara", timeout=DEADLINE_MS)
+    await expect(page.get_by_test_id("informed-agencies")).to_have_text("POLSEK-COBLONG")
+    await expect(page.locator('.timeline [data-kind="category_changed"]')).to_contain_text("Kebakaran")
+    await console.close()
