@@ -92,5 +92,6 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "Body too large",
         422: "Invalid input: the message says which field and why",
         429: "Too many requests; see retry_after",
+        503: "Siaga cannot do this now, for a reason on the server's side an administrator must fix",
     }
     return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}

@@ -52,7 +52,7 @@ def field(message: ET.Element, path: str) -> str:
 
 async def test_a_raised_alert_exports_as_cap_and_each_change_is_an_update_of_the_first(api: Api, schema: Any) -> None:
     resident = await api.resident(name="Siti Rahmawati")
-    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    operator = await api.staff(Role.OPERATOR, "DAMKAR-SEKTOR-UTARA")  # responsible for a kebakaran near ITB
     alert = await api.press(resident, lat=COBLONG[0], lon=COBLONG[1], category="kebakaran")
 
     first = await fetch_cap(api, operator, alert["id"], schema)

@@ -63,6 +63,38 @@ async def test_a_kebakaran_goes_to_damkar_and_the_police_and_both_consoles_see_i
     assert (await api.get(medics, "/alerts")).json() == []
 
 
+async def test_the_informed_police_read_a_kebakaran_and_note_on_it_but_only_damkar_handles_it(live: Live) -> None:
+    """The police informed of a fire see it and may write on its timeline, but do not take it from Damkar: their
+    acknowledgement would stop Damkar's T1, their unit would take the alert's one place, and closing it as a prank
+    would strike the resident on another agency's word."""
+    api = live.api
+    damkar = await api.staff(Role.OPERATOR, "DAMKAR-SEKTOR-UTARA")
+    police = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    police_unit = await api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-7")
+    await on_duty_near(live, police_unit, *COBLONG)
+    pressed = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1], category="kebakaran")
+    alert_path = f"/alerts/{pressed['id']}"
+
+    for step, body in (
+        ("acknowledge", {}),
+        ("dispatch", {"unit_id": police_unit.unit_id}),
+        ("resolve", {"outcome": "prank", "report": "iseng"}),
+        ("category", {"category": "kriminalitas"}),
+        ("priority", {"priority": "high", "reason": "asap tebal"}),
+    ):
+        refused = await api.post(police, f"{alert_path}/{step}", body)
+        assert refused.status_code == 403, (step, refused.text)
+        assert refused.json()["error"]["code"] == "alert.other_agency"
+    noted = await api.post(police, f"{alert_path}/notes", {"text": "Jalan Dago ditutup untuk mobil pemadam"})
+    assert noted.status_code == 200, noted.text
+
+    alert = await _alert(api, police, pressed["id"])
+    assert (alert["state"], alert["acknowledged_by"], alert["category"]) == ("new", None, "kebakaran")
+    taken = await api.post(damkar, f"{alert_path}/acknowledge")
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["acknowledged_by"] == damkar.name
+
+
 async def test_a_kriminalitas_stays_with_the_police_and_other_agencies_do_not_see_it(live: Live) -> None:
     api = live.api
     medics = await api.staff(Role.OPERATOR, "PSC119-BDG")
@@ -108,8 +140,12 @@ async def test_a_category_change_re_routes_the_alert_with_a_timeline_event_and_t
         assert event["data"]["informed"] == ["POLSEK-GEDEBAGE"]
         assert event["actor_name"] == operator.name
 
+        # The Polsek handed it on: Damkar is responsible now, and only Damkar re-routes it again.
+        refused = await api.post(operator, f"/alerts/{pressed['id']}/category", {"category": "kesehatan"})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "alert.other_agency"
         # Then a medical case after all: PSC 119 gets it, and Damkar's console is told to drop it.
-        again = await api.post(operator, f"/alerts/{pressed['id']}/category", {"category": "kesehatan"})
+        again = await api.post(damkar, f"/alerts/{pressed['id']}/category", {"category": "kesehatan"})
         assert again.status_code == 200, again.text
         assert again.json()["agency_code"] == "PSC119-BDG"
         withdrawn = await damkar_console.until(

@@ -91,7 +91,9 @@ def _expect_step(principal: Principal, *steps: totp.LoginStep | None) -> int:
     return principal.staff_id
 
 
-@router.post("/auth/code", tags=["auth"], responses=error_responses(401, 403, 409, 422, 429), dependencies=[LoginSlot])
+@router.post(
+    "/auth/code", tags=["auth"], responses=error_responses(401, 403, 409, 422, 429, 503), dependencies=[LoginSlot]
+)
 async def give_code(
     body: SecondFactorCode,
     request: Request,

@@ -79,15 +79,17 @@ async def staff_scope(session: AsyncSession, agency_id: int) -> StaffScope:
 
 
 async def require_may_act(session: AsyncSession, principal: Principal, alert: Alert) -> None:
-    """Refuse (403) a staff member who sees ``alert`` but whose agency may not change how it is handled: an
-    administrator may act on any alert; anyone else when their agency (or one under it) is responsible for it, was
-    informed of it by the routing table, or had it escalated to them. Seeing an alert only because it lies in one's
-    kecamatan (the police see a kesehatan that PSC 119 is responsible for) is not enough to set its priority or to
-    link it with others."""
-    if principal.role is Role.ADMIN:
+    """Refuse (403) a staff member who sees ``alert`` but whose agency may not change how it is handled. The one
+    responsible agency (or one above it) acts on an alert, and so do the agencies it was escalated to; an
+    administrator acts on any. The agencies the routing table only informed (the police of a kebakaran Damkar is
+    responsible for) and those that see it because it lies in their kecamatan read it, add notes and write to the
+    resident, but do not acknowledge it (that would stop the responsible agency's T1), send their unit (an alert has
+    one), close it, re-route it, hand it over, prioritise or link it. Officers act on the alerts of their own unit,
+    which they see for that reason alone."""
+    if principal.role in (Role.ADMIN, Role.OFFICER) or principal.resident_id is not None:
         return
     agencies_in_scope = set(await staff_agency_scope(session, principal) or [])
-    if agencies_in_scope & {alert.agency_id, *(alert.informed_agency_ids or [])}:
+    if alert.agency_id in agencies_in_scope:
         return
     escalated = await session.scalar(
         select(AlertEscalation.alert_id)
@@ -96,7 +98,7 @@ async def require_may_act(session: AsyncSession, principal: Principal, alert: Al
     )
     if escalated is None:
         raise Forbidden(
-            "your agency may see this alert but not act on it: it is another agency's",
+            "your agency may see this alert but not act on it: another agency is responsible for it",
             code="alert.other_agency",
             details={"alert": str(alert.id)},
         )

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts.domain import Principal
 from siaga.agencies import service as agencies
 from siaga.agencies.domain import AgencyTerms
-from siaga.alerts import domain
+from siaga.alerts import access, domain
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import Category
 from siaga.alerts.models import Alert, AlertAgency
@@ -43,6 +43,7 @@ async def change_category(
     """Put an alert the principal can see in ``category`` and re-route it (see the module). The same category again
     changes nothing (a retry). Returns the alert as it is now."""
     alert = await alerts.get_visible(session, principal, alert_id, lock=True)
+    await access.require_may_act(session, principal, alert)
     placed = alert.placement != domain.NO_LOCATION
     routed = await agencies.route_alert(
         session,

@@ -273,6 +273,11 @@ def snapshot_of(alert: Alert) -> AlertSnapshot:
     )
 
 
+# What anyone who sees an alert may do to it: a note on its timeline, a message to the resident. Every other
+# command needs an agency that may act on it (``access.require_may_act``).
+READ_ONLY_COMMANDS = (domain.AddNote, domain.MessageResident)
+
+
 async def act(
     session: AsyncSession,
     *,
@@ -285,6 +290,8 @@ async def act(
     """Apply one command to an alert the principal can see. The row is locked, so racing commands queue and the
     second sees the first's result (exactly one operator acknowledges; the other gets a 409 naming the holder)."""
     alert = await get_visible(session, principal, alert_id, lock=True)
+    if not isinstance(command, READ_ONLY_COMMANDS):
+        await access.require_may_act(session, principal, alert)
     actor = principal.actor()
     if isinstance(command, domain.Dispatch):
         unit = await unit_for_dispatch(session, command.unit_id, seen_by=principal)
