@@ -204,6 +204,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # The heap keeper's full collection at every app start cost 0.2-0.4 s a test, and what it froze piled up over
         # the session. tests/unit/test_heap.py proves the keeper; the served processes (siaga serve) run it as set.
         "gc_freeze_seconds": 0,
+        # Partner centres in tests are receivers on this machine; tests/e2e/test_handover_ssrf.py proves the refusal.
+        "partner_allowed_networks": "127.0.0.1/32",
     }
     values.update(overrides)
     return Settings(**values)

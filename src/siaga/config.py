@@ -293,6 +293,12 @@ class Settings(BaseSettings):
     partner_give_up_hours: float = Field(
         default=24.0, gt=0, description="How long a handover is tried before it is marked failed"
     )
+    partner_allowed_networks: str = Field(
+        default="",
+        description="Comma-separated private networks partner centres may be reached on all the same (a 112 centre on "
+        "the city's own network, e.g. 10.30.0.0/16); as for webhooks, every other private, loopback or link-local "
+        "address is refused, and this server itself always is",
+    )
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -325,7 +331,7 @@ class Settings(BaseSettings):
             raise ValueError("SIAGA_SMS_WEBHOOK_SECRET must be whsec_ and base64, as the provider gives it") from exc
         return secret
 
-    @field_validator("metrics_allow", "webhook_allowed_networks")
+    @field_validator("metrics_allow", "webhook_allowed_networks", "partner_allowed_networks")
     @classmethod
     def _networks(cls, value: str) -> str:
         for network in value.split(","):
@@ -369,6 +375,12 @@ class Settings(BaseSettings):
             raise InsecureSettings(
                 "SIAGA_WEBHOOK_ALLOWED_NETWORKS opens loopback, link-local or every address to webhooks (this "
                 "machine's own services, cloud metadata): name only the integrators' networks, or set SIAGA_DEV_MODE=1"
+            )
+        partners = [ip_network(n.strip(), strict=False) for n in self.partner_allowed_networks.split(",") if n.strip()]
+        if any(n.is_loopback or n.is_link_local or n.prefixlen == 0 for n in partners):
+            raise InsecureSettings(
+                "SIAGA_PARTNER_ALLOWED_NETWORKS opens loopback, link-local or every address to handovers (this "
+                "machine's own services, cloud metadata): name only the partners' networks, or set SIAGA_DEV_MODE=1"
             )
         if self.sms_webhook_secret.get_secret_value() == DEV_SMS_WEBHOOK_SECRET:
             raise InsecureSettings(

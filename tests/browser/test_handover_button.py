@@ -58,7 +58,7 @@ async def test_an_operator_hands_an_alert_over_from_the_console_and_tries_again(
             ("rs-mitra", "RS Mitra", {"share_caller": False}),
             ("hanya-cc", "Hanya CC", {"agencies": ["BDG-CC"]}),  # not Polsek Coblong's alerts
         ):
-            body = {"name": name, "label": label, "url": "https://112.example/eido", **more}
+            body = {"name": name, "label": label, "url": "https://127.0.0.1:9/eido", **more}
             assert (await site.api.post(admin, "/partners", body)).status_code == 201
         operator = await site.api.staff(Role.OPERATOR, name="Operator Sari")
         alert = await site.api.press(await site.api.resident(name="Siti Rahma"), lat=COBLONG[0], lon=COBLONG[1])

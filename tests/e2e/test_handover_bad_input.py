@@ -30,7 +30,7 @@ async def a_partner(api: Api, admin: Person, **fields: Any) -> dict[str, Any]:
     body = {
         "name": "kota-112",
         "label": "Bandung Siaga 112",
-        "url": "https://112.example/api/v1/partners/eido",
+        "url": "https://127.0.0.1:9/api/v1/partners/eido",
         **fields,
     }
     made = await api.post(admin, "/partners", body)

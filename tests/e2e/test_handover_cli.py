@@ -17,9 +17,9 @@ async def test_an_administrator_adds_and_lists_partners_from_the_command_line(tm
     database = tmp_path / "siaga.db"
     url = f"sqlite+aiosqlite:///{database}"
     await migrate.upgrade_async(url)
-    env = serve_env(url)
+    env = {**serve_env(url), "SIAGA_PARTNER_ALLOWED_NETWORKS": "127.0.0.1/32"}  # the partner: this machine
     added = siaga(
-        "partner", "add", "bandung-112", "--url", "https://112.example/api/v1/partners/eido",
+        "partner", "add", "bandung-112", "--url", "https://127.0.0.1:9/api/v1/partners/eido",
         "--label", "Bandung Siaga 112", "--no-caller", env=env, cwd=tmp_path, timeout=120,
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
@@ -38,7 +38,14 @@ async def test_an_administrator_adds_and_lists_partners_from_the_command_line(tm
     assert again.returncode == 1
     assert "partners.name_taken" in again.stderr
 
-    production = {k: v for k, v in env.items() if k != "SIAGA_DEV_MODE"}
+    # Cloud metadata, or any internal address not opened on purpose, is refused.
+    metadata = siaga(
+        "partner", "add", "meta", "--url", "https://169.254.169.254/latest", env=env, cwd=tmp_path, timeout=120
+    )
+    assert metadata.returncode == 1
+    assert "partners.unsafe_address" in metadata.stderr
+
+    production = {k: v for k, v in env.items() if k not in ("SIAGA_DEV_MODE", "SIAGA_PARTNER_ALLOWED_NETWORKS")}
     production.update(
         SIAGA_SECRET_KEY="cli-test-secret-key-0123456789-abcdefghij",
         SIAGA_SMS_ADAPTER="http",
@@ -46,7 +53,7 @@ async def test_an_administrator_adds_and_lists_partners_from_the_command_line(tm
     )
     plain = siaga("partner", "add", "other", "--url", "http://other.example/eido", env=production, cwd=tmp_path)
     assert plain.returncode == 1
-    assert "https://" in plain.stderr
+    assert "partners.url_https" in plain.stderr
 
     engine = create_engine(url)
     try:

@@ -39,6 +39,7 @@ def centres(tmp_path: Path) -> Iterator[dict[str, str]]:
                 "SIAGA_PORT": str(port),
                 "SIAGA_PUBLIC_URL": f"http://127.0.0.1:{port}",
                 "SIAGA_LOG_LEVEL": "WARNING",
+                "SIAGA_PARTNER_ALLOWED_NETWORKS": "127.0.0.1/32",  # each centre reaches the other on this machine
             }
             seeded = subprocess.run([*SIAGA, "demo", "--no-serve"], env=env, cwd=folder, capture_output=True, text=True)
             assert seeded.returncode == 0, seeded.stderr

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from siaga import runtime as runtime_module
 from siaga.accounts.models import AuthSession, EmergencyContact, LoginAttempts, OneTimeCode, Resident, Role
@@ -364,7 +364,9 @@ async def test_a_partner_centre_keeps_its_copy_and_siaga_forgets_the_callers_det
     async with api.runtime.unit_of_work() as session:
         handover_id = await session.scalar(select(Handover.id).where(Handover.alert_id == uuid.UUID(waiting)))
         assert handover_id is not None
-        await delivery._record(session, handover_id, 202, {}, "", settings=api.runtime.settings)
+        lease = utcnow()  # claimed, as the sender claims a handover before its try
+        await session.execute(update(Handover).where(Handover.id == handover_id).values(next_attempt_at=lease))
+        await delivery._record(session, handover_id, lease, 202, {}, "", settings=api.runtime.settings)
     async with api.runtime.read_sessions() as session:
         late = await session.scalar(select(Handover).where(Handover.alert_id == uuid.UUID(waiting)))
     assert late is not None

@@ -3,7 +3,6 @@ and the endpoint partners send their EIDO to (signed, no session)."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Annotated, Any
 
@@ -11,9 +10,8 @@ from fastapi import APIRouter, Path, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from siaga.alerts.ingest import Raced
-from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
-from siaga.deps import Admin, ClientIP, CommandCentre, RuntimeDep
+from siaga.deps import Admin, ClientIP, CommandCentre, RuntimeDep, record_refusal
 from siaga.errors import SiagaError
 from siaga.partners import inbound, service
 from siaga.partners.schemas import (
@@ -28,12 +26,18 @@ from siaga.partners.schemas import (
 )
 from siaga.runtime import Runtime
 from siaga.schemas import error_responses
-
-log = logging.getLogger("siaga.partners")
+from siaga.webhooks import addresses
 
 router = APIRouter(tags=["partners"])
 
 Name = Annotated[str, Path(max_length=64)]
+
+
+def _guard(request: Request, runtime: Runtime) -> addresses.Guard:
+    """Where a partner may be: this server's own address and port, as the request came in, are refused too."""
+    server = request.scope.get("server")
+    serving = (str(server[0]), int(server[1])) if server and server[1] is not None else None
+    return service.guard(runtime.settings, serving=serving)
 
 
 @router.get("/partners", responses=error_responses(401, 403))
@@ -44,22 +48,36 @@ async def list_partners(principal: CommandCentre, runtime: RuntimeDep) -> list[P
 
 
 @router.post("/partners", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 409, 422))
-async def create_partner(body: PartnerCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> PartnerCreated:
-    """Register a partner centre (audited). Its secrets, given or made here, are shown in this answer only."""
+async def create_partner(
+    body: PartnerCreate, request: Request, principal: Admin, runtime: RuntimeDep, ip: ClientIP
+) -> PartnerCreated:
+    """Register a partner centre (audited). Its secrets, given or made here, are shown in this answer only. A URL
+    whose host is a private, loopback or link-local address (unless SIAGA_PARTNER_ALLOWED_NETWORKS opens it), or this
+    server, is refused (422)."""
     async with runtime.unit_of_work() as session:
         return await service.create_partner(
-            session, settings=runtime.settings, body=body, by=ActorContext.signed_in(principal, ip)
+            session,
+            settings=runtime.settings,
+            body=body,
+            by=ActorContext.signed_in(principal, ip),
+            where=_guard(request, runtime),
         )
 
 
 @router.patch("/partners/{name}", responses=error_responses(401, 403, 404, 422))
 async def update_partner(
-    name: Name, body: PartnerUpdate, principal: Admin, runtime: RuntimeDep, ip: ClientIP
+    name: Name, body: PartnerUpdate, request: Request, principal: Admin, runtime: RuntimeDep, ip: ClientIP
 ) -> PartnerRead:
-    """Change a partner: its address, agencies, whether the caller goes with a handover, on or off, new secrets."""
+    """Change a partner: its address (checked as when it was added), agencies, whether the caller goes with a
+    handover, on or off, new secrets."""
     async with runtime.unit_of_work() as session:
         return await service.update_partner(
-            session, settings=runtime.settings, name=name, body=body, by=ActorContext.signed_in(principal, ip)
+            session,
+            settings=runtime.settings,
+            name=name,
+            body=body,
+            by=ActorContext.signed_in(principal, ip),
+            where=_guard(request, runtime),
         )
 
 
@@ -142,7 +160,7 @@ async def receive_eido(request: Request, runtime: RuntimeDep, ip: ClientIP, resp
             # The same message or incident committed meanwhile by a request racing this one: answered from it.
             receipt = await _receive(runtime, partner, body, headers["webhook-id"], ip)
     except SiagaError as exc:
-        await _record_refusal(runtime, request, ip, exc)
+        await record_refusal(request, exc)
         raise
     created = receipt.status == "created" and not receipt.replay
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -151,21 +169,3 @@ async def receive_eido(request: Request, runtime: RuntimeDep, ip: ClientIP, resp
 
 async def _receive(runtime: Runtime, partner: Any, body: bytes, message_id: str, ip: str) -> EidoReceipt:
     return await inbound.receive(runtime, partner, body=body, message_id=message_id[:200], client_ip=ip)
-
-
-async def _record_refusal(runtime: Runtime, request: Request, ip: str, error: SiagaError) -> None:
-    """A refused EIDO in the audit log (``access.denied``, with the error's code and message), in a transaction of
-    its own: nothing of the request itself is kept."""
-    try:
-        async with runtime.unit_of_work() as session:
-            await audit.record_denial(
-                session,
-                actor=None,
-                client_ip=ip,
-                method=request.method,
-                path=request.url.path,
-                code=error.code,
-                reason=error.message,
-            )
-    except Exception:
-        log.exception("a refused EIDO could not be recorded in the audit log")

@@ -7,9 +7,9 @@ A handover is one use case: in the operator's transaction the alert's EIDO is wr
 
 from __future__ import annotations
 
-import secrets
+import dataclasses
+import ipaddress
 import uuid
-from base64 import b64encode
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +30,7 @@ from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.errors import Conflict, Forbidden, Invalid, NotFound
+from siaga.errors import Conflict, Forbidden, Invalid, NotFound, SiagaError
 from siaga.partners import eido
 from siaga.partners.models import Handover, Partner
 from siaga.partners.schemas import (
@@ -41,13 +41,10 @@ from siaga.partners.schemas import (
     PartnerRead,
     PartnerUpdate,
 )
+from siaga.webhooks import addresses
+from siaga.webhooks.domain import Address, new_secret, parse_networks, read_url
 
 OUTGOING, INCOMING = b"siaga partner outgoing secret", b"siaga partner incoming secret"
-
-
-def new_secret() -> str:
-    """A fresh Standard Webhooks secret (whsec_ and 32 random bytes in base64)."""
-    return "whsec_" + b64encode(secrets.token_bytes(32)).decode()
 
 
 def secret_of(partner: Partner, which: bytes, settings: Settings) -> str:
@@ -75,21 +72,50 @@ def _check_secret(secret: str | None, field: str) -> str | None:
     return secret
 
 
-def _check_url(url: str, settings: Settings) -> str:
+def guard(settings: Settings, *, serving: tuple[str, int] | None = None) -> addresses.Guard:
+    """Where a handover may go: as for webhooks, public addresses only and never this Siaga server, but with the
+    networks ``SIAGA_PARTNER_ALLOWED_NETWORKS`` opens (a 112 centre on the city's own network) instead of the
+    webhooks' ones (``serving``: the address a request came in on, when there is one)."""
+    base = addresses.Guard.of(settings, serving=serving)
+    # A public URL naming this server by address (``http://127.0.0.1:8000`` in development) is this server at its
+    # ports, not every port of that address: another Siaga on the same machine is a partner (the README's demo).
+    literal = {host: address for host in base.own_hosts if (address := _address(host)) is not None}
+    return dataclasses.replace(
+        base,
+        allowed=tuple(parse_networks(settings.partner_allowed_networks)),
+        own_hosts=base.own_hosts - set(literal),
+        own_addresses=base.own_addresses | set(literal.values()),
+    )
+
+
+def _address(host: str) -> Address | None:
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError as exc:
-        raise Invalid("the partner's url is not a URL", code="partners.url", details={"field": "url"}) from exc
-    if parts.scheme not in ("https", "http") or not host:
-        raise Invalid("the partner's url must be an https:// address", code="partners.url", details={"field": "url"})
-    if parts.scheme == "http" and not settings.dev_mode:
-        raise Invalid(
-            "the partner's url must be https:// (plain http only in development mode)",
-            code="partners.url_https",
-            details={"field": "url"},
-        )
-    return url
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+# The webhooks' refusals of a URL, as the partner's: the same checks, said of a partner centre.
+_URL_CODES = {
+    "webhook.bad_url": "partners.url",
+    "webhook.https_required": "partners.url_https",
+    "webhook.unsafe_address": "partners.unsafe_address",
+    "webhook.unresolvable": "partners.unresolvable",
+}
+
+
+async def check_url(url: str, settings: Settings, where: addresses.Guard) -> Address:
+    """The address ``url`` is to be reached at, once it may be (the webhooks' checks: http(s) with a host, https
+    outside development mode, every address its host resolves to public or opened on purpose, not this server);
+    else ``Invalid`` (422) with a ``partners.*`` code saying why. Checked when a partner is saved and before every
+    try, which then connects to the address returned (a name resolving elsewhere a moment later cannot move it)."""
+    try:
+        return await addresses.resolve(read_url(url, require_https=not settings.dev_mode), where)
+    except SiagaError as refused:
+        code = _URL_CODES.get(refused.code, "partners.url")
+        details = {"field": "url", **{k: v for k, v in refused.details.items() if k == "address"}}
+        message = refused.message.replace("webhooks are", "handovers are").replace("webhook", "partner")
+        raise Invalid(message, code=code, details=details) from refused
 
 
 async def _agency_ids(session: AsyncSession, codes: list[str]) -> list[int]:
@@ -126,12 +152,19 @@ async def _last_handovers(session: AsyncSession, partner_ids: list[int]) -> dict
 
 
 async def create_partner(
-    session: AsyncSession, *, settings: Settings, body: PartnerCreate, by: ActorContext
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    body: PartnerCreate,
+    by: ActorContext,
+    where: addresses.Guard | None = None,
 ) -> PartnerCreated:
     """Register a partner centre (audited as ``partner.create``, never with its secrets). Its secrets are given or
-    made here, and this answer is the only time they are shown."""
+    made here, and this answer is the only time they are shown. Its URL must pass ``check_url`` (``where``: the
+    guard, by default the settings')."""
     if await session.scalar(select(Partner.id).where(Partner.name == body.name)) is not None:
         raise Conflict(f"a partner named {body.name!r} exists already", code="partners.name_taken")
+    await check_url(body.url, settings, where or guard(settings))
     outgoing = _check_secret(body.outgoing_secret, "outgoing_secret") or new_secret()
     incoming = _check_secret(body.incoming_secret, "incoming_secret") or new_secret()
     label = body.label or body.name
@@ -141,7 +174,7 @@ async def create_partner(
     partner = Partner(
         name=body.name,
         label=label,
-        url=_check_url(body.url, settings),
+        url=body.url.strip(),
         outgoing_secret="",
         incoming_secret="",
         agency_ids=await _agency_ids(session, body.agencies),
@@ -174,13 +207,20 @@ def _seal(partner: Partner, *, outgoing: str | None, incoming: str | None, setti
 
 
 async def update_partner(
-    session: AsyncSession, *, settings: Settings, name: str, body: PartnerUpdate, by: ActorContext
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    name: str,
+    body: PartnerUpdate,
+    by: ActorContext,
+    where: addresses.Guard | None = None,
 ) -> PartnerRead:
     """Change a partner (audited as ``partner.update`` with the fields changed, never a secret's value)."""
     partner = await partner_named(session, name)
     changes = body.model_dump(exclude_none=True)
     if "url" in changes:
-        partner.url = _check_url(changes["url"], settings)
+        await check_url(changes["url"], settings, where or guard(settings))
+        partner.url = changes["url"].strip()
     if "agencies" in changes:
         partner.agency_ids = await _agency_ids(session, changes["agencies"])
     for field in ("label", "share_caller", "enabled"):
