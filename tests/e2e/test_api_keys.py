@@ -104,7 +104,8 @@ async def test_a_key_reads_its_agencys_alerts_and_no_others(api: Api) -> None:
     assert theirs["id"] not in ids
     one = await api.http.get(f"/api/v1/alerts/{ours['id']}", headers=_bearer(made))
     assert one.status_code == 200
-    assert one.json()["resident"]["name"] == "Warga Coblong"
+    assert one.json()["agency_code"] == "POLSEK-COBLONG"
+    assert "Warga Coblong" not in one.text
     hidden = await api.http.get(f"/api/v1/alerts/{theirs['id']}", headers=_bearer(made))
     assert hidden.status_code == 404
     assert hidden.json()["error"]["code"] == "alert.not_found"
@@ -117,6 +118,65 @@ async def test_a_key_reads_its_agencys_alerts_and_no_others(api: Api) -> None:
     assert by_action["alert.read"].target_id == ours["id"]
     denied = await eventually(lambda: _denials(api, f"apikey:{made['id']}"), what="the hidden read to be recorded")
     assert denied[0].target_id == theirs["id"]
+
+
+async def test_a_key_sees_the_alert_but_not_the_resident(api: Api) -> None:
+    """An integrator acts on an alert (where, what, who answers it) and never learns who raised it: no name, phone,
+    NIK, medical notes or words, no position once the alert is closed, and no resident's history. A person's session
+    still reads the whole alert."""
+    admin = await api.staff(Role.ADMIN)
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    made = await _make_key(api, admin, "POLSEK-COBLONG", ["alerts:read"])
+    siti = await api.resident(name="Siti Rahayu Integrasi")
+    nik, notes, words = "3273024506900001", "Alergi penisilin", "Tolong ada orang masuk rumah lewat dapur"
+    profile = await api.http.patch(
+        "/api/v1/residents/me", json={"nik": nik, "medical_notes": notes}, headers=siti.headers
+    )
+    assert profile.status_code == 200, profile.text
+    pressed = await api.press(siti, lat=COBLONG[0], lon=COBLONG[1], description=words)
+    personal = [siti.name, siti.phone, siti.phone.removeprefix("+"), siti.id, nik, notes, words]
+
+    staff = await api.get(operator, f"/alerts/{pressed['id']}")
+    assert staff.status_code == 200, staff.text
+    assert staff.json()["resident"]["name"] == siti.name
+    assert staff.json()["resident"]["nik"] == nik
+    assert staff.json()["resident"]["medical_notes"] == notes
+    assert staff.json()["description"] == words
+
+    one = await api.http.get(f"/api/v1/alerts/{pressed['id']}", headers=_bearer(made))
+    listed = await api.http.get("/api/v1/alerts", headers=_bearer(made))
+    assert one.status_code == 200, one.text
+    assert listed.status_code == 200, listed.text
+    [in_list] = [a for a in listed.json() if a["id"] == pressed["id"]]
+    for answer in (one.text, listed.text):
+        assert not [p for p in personal if p in answer], answer
+    for seen in (one.json(), in_list):
+        assert seen["state"] == "new"
+        assert seen["category"] == "kriminalitas"
+        assert seen["agency_code"] == "POLSEK-COBLONG"
+        assert seen["position"]["lat"] == COBLONG[0]
+        assert seen["position"]["lon"] == COBLONG[1]
+        assert "resident" not in seen
+        assert "description" not in seen
+
+    history = await api.http.get("/api/v1/alerts", params={"resident_id": siti.id}, headers=_bearer(made))
+    assert history.status_code == 403, history.text
+    assert history.json()["error"]["code"] == "alert.resident_history_not_for_keys"
+    assert siti.name not in history.text
+    own_history = await api.get(operator, "/alerts", resident_id=siti.id)
+    assert own_history.status_code == 200, own_history.text
+    assert [a["id"] for a in own_history.json()] == [pressed["id"]]
+
+    cancelled = await api.post(siti, f"/alerts/{pressed['id']}/cancel", {"pin": "1234"})
+    assert cancelled.status_code == 200, cancelled.text
+    closed = await api.http.get(f"/api/v1/alerts/{pressed['id']}", headers=_bearer(made))
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["state"] == "cancelled"
+    assert closed.json()["closed_at"] is not None
+    assert closed.json()["position"] is None
+    assert str(COBLONG[0]) not in closed.text
+    assert not [p for p in personal if p in closed.text], closed.text
+    assert (await api.get(operator, f"/alerts/{pressed['id']}")).json()["lat"] == COBLONG[0]
 
 
 async def test_a_gateway_raises_a_sites_panic_that_the_console_sees(api: Api) -> None:

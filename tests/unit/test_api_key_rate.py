@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from siaga.accounts import apikeys
+from siaga.accounts import apikeys, security
 from siaga.accounts.apikeys import ApiKeys, KeyHolder
 from siaga.accounts.domain import Principal
 
@@ -85,7 +85,7 @@ def test_a_key_names_itself_by_its_public_id_and_is_kept_as_its_sha256() -> None
     assert key.startswith(f"sk_siaga_{public_id}_")
     assert len(key.rsplit("_", 1)[1]) == 52  # 256 bits in base32
     assert apikeys.public_id_of(key) == public_id
-    assert apikeys.hash_key(key) == hashlib.sha256(key.encode()).hexdigest()
+    assert security.hash_token(key) == hashlib.sha256(key.encode()).hexdigest()  # kept as its SHA-256
     assert apikeys.public_id_of("sk_siaga_short_key") is None
     assert apikeys.public_id_of(key.upper()) is None
     assert apikeys.new_key() != apikeys.new_key()

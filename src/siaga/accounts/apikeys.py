@@ -17,7 +17,6 @@ sessions). Each key has its own rate, counted per process and apart from people'
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import math
 import re
@@ -33,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import ApiKey
+from siaga.accounts.security import hash_token
 from siaga.aftercommit import SessionsRevoked, emit
 from siaga.agencies.models import Agency
 from siaga.audit import service as audit
@@ -74,10 +74,6 @@ def new_key() -> tuple[str, str]:
     """A new key and its public id: 80 bits that name it, and 256 bits of secret."""
     public_id = _random(10)  # 16 characters
     return public_id, f"{PREFIX}{public_id}_{_random(32)}"  # 52 characters of secret
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def public_id_of(token: str) -> str | None:
@@ -145,7 +141,7 @@ async def create(
         name=name,
         agency_id=agency_id,
         scopes=_scopes(scopes),
-        key_hash=hash_key(key),
+        key_hash=hash_token(key),
         requests_per_minute=requests_per_minute,
         created_by=f"{by.name} ({by.id})"[:200],
     )
@@ -244,7 +240,7 @@ class ApiKeys:
                 if len(self._entries) >= self._limit:
                     self._entries.clear()
                 self._entries[public_id] = (now, found)
-        if found is None or not hmac.compare_digest(found.key_hash, hash_key(token)):
+        if found is None or not hmac.compare_digest(found.key_hash, hash_token(token)):
             return None
         return found
 

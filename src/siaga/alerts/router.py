@@ -19,6 +19,7 @@ from siaga.alerts.models import Alert, AlertEvent, Incident
 from siaga.alerts.schemas import (
     ActionIn,
     AlertCreate,
+    AlertForIntegrator,
     AlertRead,
     CancelIn,
     DispatchIn,
@@ -34,6 +35,7 @@ from siaga.alerts.schemas import (
     TrailAccepted,
     TrailIn,
     TrailPointRead,
+    alert_for_integrator,
     alert_read,
 )
 from siaga.audit.actor import ActorContext
@@ -48,6 +50,7 @@ from siaga.deps import (
 )
 from siaga.dispatch import receipts
 from siaga.dispatch import service as dispatching
+from siaga.errors import Forbidden
 from siaga.realtime.locations import AlertPosition
 from siaga.schemas import Moment, error_responses
 
@@ -92,9 +95,15 @@ async def _resident_message(session: AsyncSession, alert: Alert) -> str | None:
     return str(data["text"]) if data else None
 
 
-async def _view(session: AsyncSession, principal: Principal, alert: Alert) -> AlertRead | ResidentAlertRead:
+AnyAlertView = AlertRead | ResidentAlertRead | AlertForIntegrator
+
+
+async def _view(session: AsyncSession, principal: Principal, alert: Alert) -> AnyAlertView:
+    """The view of an alert for who reads it: the resident's, an integrator's key's (nothing personal), or staff's."""
     if principal.resident_id is not None:
         return await resident_alert_read(session, alert)
+    if principal.api_key_id is not None:
+        return alert_for_integrator(alert)
     return alert_read(alert)
 
 
@@ -170,9 +179,16 @@ async def list_alerts(
     before: Moment | None = None,
     resident_id: Annotated[uuid.UUID | None, Query(description="Only this resident's alerts (their history)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[AlertRead] | list[ResidentAlertRead]:
-    """Alerts you may see, newest first: residents their own, officers their unit's, staff their agency's area (and
-    an integrator's API key with the scope alerts:read what an operator of its agency sees)."""
+) -> list[AlertRead] | list[ResidentAlertRead] | list[AlertForIntegrator]:
+    """Alerts you may see, newest first: residents their own, officers their unit's, staff their agency's area. An
+    integrator's API key with the scope alerts:read gets the alerts an operator of its agency sees, in a view without
+    the resident (AlertForIntegrator), and no resident's history (resident_id: 403)."""
+    if principal.api_key_id is not None and resident_id is not None:
+        raise Forbidden(
+            "a resident's history is personal data: an API key reads alerts, not the people who raised them",
+            code="alert.resident_history_not_for_keys",
+            details={"field": "resident_id"},
+        )
     states = list(domain.ACTIVE_STATES) if active else state
     async with runtime.unit_of_work() as session:
         alerts = await service.read_alerts(
@@ -186,14 +202,15 @@ async def list_alerts(
         )
         if principal.resident_id is not None:
             return [await resident_alert_read(session, a) for a in alerts]
+        if principal.api_key_id is not None:
+            return [alert_for_integrator(a) for a in alerts]
         return [alert_read(a) for a in alerts]
 
 
 @router.get("/alerts/{alert_id}", responses=error_responses(401, 403, 404, 429))
-async def read_alert(
-    alert_id: uuid.UUID, principal: AlertReader, runtime: RuntimeDep, ip: ClientIP
-) -> AlertRead | ResidentAlertRead:
-    """One alert (404 if it is not yours to see; an API key needs the scope alerts:read)."""
+async def read_alert(alert_id: uuid.UUID, principal: AlertReader, runtime: RuntimeDep, ip: ClientIP) -> AnyAlertView:
+    """One alert (404 if it is not yours to see). An API key needs the scope alerts:read and gets the view without
+    the resident (AlertForIntegrator)."""
     async with runtime.unit_of_work() as session:
         alert = await service.read_alert(session, principal, alert_id, by=ActorContext.signed_in(principal, ip))
         return await _view(session, principal, alert)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field
 
-from siaga.alerts.domain import AlertState, Category, Outcome, Priority
+from siaga.alerts.domain import ACTIVE_STATES, NO_LOCATION, AlertState, Category, Outcome, Priority
 from siaga.schemas import AccuracyM, Battery, Input, Latitude, Longitude, Model, ReadModel, RowId
 
 if TYPE_CHECKING:
@@ -273,6 +273,46 @@ class ResidentAlertRead(ReadModel):
     message: str | None = Field(default=None, description="The command centre's latest word to the resident")
 
 
+class IntegratorPosition(ReadModel):
+    lat: float
+    lon: float
+    accuracy_m: float | None
+
+
+class AlertForIntegrator(ReadModel):
+    """What an integrator's API key reads of an alert: what another system acts on, and nothing personal (no
+    resident, no caller's words, no report). Fields are listed here one by one, so a field added to the staff view
+    never reaches a key by default. The position only while the alert is active and located, as the brief shares a
+    location; none once it is closed."""
+
+    model_config = ConfigDict(from_attributes=True, extra="forbid")  # never mistaken for another view
+
+    id: uuid.UUID
+    state: AlertState
+    category: Category
+    priority: Priority
+    escalated: bool
+    is_exercise: bool = Field(description="A drill's alert (or the demo city's): labelled, left out of reports")
+    channel: str
+    agency_id: int = Field(description="The responsible agency")
+    agency_code: str
+    agency_name: str
+    informed_agency_ids: list[int]
+    jurisdiction_code: str | None = Field(description="The kecamatan's code")
+    jurisdiction_name: str | None = Field(description="The kecamatan's name")
+    position: IntegratorPosition | None = Field(
+        description="Where the resident is, while the alert is active and located; null once it is closed"
+    )
+    unit_callsign: str | None
+    outcome: Outcome | None
+    created_at: datetime
+    acknowledged_at: datetime | None
+    dispatched_at: datetime | None
+    en_route_at: datetime | None
+    on_scene_at: datetime | None
+    closed_at: datetime | None
+
+
 class TimelineEventRead(ReadModel):
     id: int
     kind: str
@@ -352,6 +392,36 @@ def alert_read(alert: Alert) -> AlertRead:
         ),
         version=alert.version,
         resident=ResidentSummary.model_validate(resident),
+    )
+
+
+def alert_for_integrator(alert: Alert) -> AlertForIntegrator:
+    """The integrator's view (``AlertForIntegrator``): nothing that names or describes the resident."""
+    located = alert.located_at is not None or alert.placement not in {NO_LOCATION, "kecamatan"}
+    shown = AlertState(alert.state) in ACTIVE_STATES and located and alert.details_removed_at is None
+    return AlertForIntegrator(
+        id=alert.id,
+        state=AlertState(alert.state),
+        category=Category(alert.category),
+        priority=Priority(alert.priority),
+        escalated=alert.escalated,
+        is_exercise=alert.is_exercise,
+        channel=alert.channel,
+        agency_id=alert.agency_id,
+        agency_code=alert.agency.code,
+        agency_name=alert.agency.name,
+        informed_agency_ids=list(alert.informed_agency_ids or []),
+        jurisdiction_code=alert.jurisdiction.code if alert.jurisdiction else None,
+        jurisdiction_name=alert.jurisdiction.name if alert.jurisdiction else None,
+        position=IntegratorPosition(lat=alert.lat, lon=alert.lon, accuracy_m=alert.accuracy_m) if shown else None,
+        unit_callsign=alert.unit.callsign if alert.unit else None,
+        outcome=Outcome(alert.outcome) if alert.outcome else None,
+        created_at=alert.created_at,
+        acknowledged_at=alert.acknowledged_at,
+        dispatched_at=alert.dispatched_at,
+        en_route_at=alert.en_route_at,
+        on_scene_at=alert.on_scene_at,
+        closed_at=alert.closed_at,
     )
 
 
