@@ -111,6 +111,24 @@ async def test_a_try_to_an_address_no_longer_allowed_is_refused_without_connecti
     assert (await handover(db)).message_id == sent.message_id
 
 
+async def test_a_proxy_named_in_the_environment_is_not_used(
+    api: Api, db: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy would connect for Siaga, past the address check: the try goes straight to the address checked."""
+    async with receiving(Receiver(answers=[201])) as receiver, receiving(Receiver(answers=[200])) as proxy:
+        await handed_over(api, receiver.url)
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+            monkeypatch.setenv(name, proxy.url.removesuffix("/eido"))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        sender = Deliveries(db.unit_of_work, db.settings)
+        try:
+            assert await sender.round() == 1
+        finally:
+            await sender.close()
+    assert (receiver.hits, proxy.hits) == (1, 0)
+
+
 async def test_operators_read_the_partners_status_never_its_words(api: Api, db: Runtime) -> None:
     answers: list[Response] = [
         JSONResponse(
