@@ -4,6 +4,7 @@ delivery waits, when a subscription is disabled, who receives what, and what a p
 from __future__ import annotations
 
 import ipaddress
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from standardwebhooks.webhooks import Webhook
 from siaga.config import Settings
 from siaga.errors import Invalid
 from siaga.webhooks import signing
+from siaga.webhooks.addresses import Guard, UnsafeAddress, own_addresses, resolve
 from siaga.webhooks.domain import (
     Audience,
     EventType,
@@ -47,6 +49,12 @@ NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
         "::ffff:127.0.0.1",  # IPv4-mapped loopback
         "::ffff:10.0.0.1",
         "2002:0a00:0001::1",  # 6to4 around 10.0.0.1
+        "2002:7f00:0001::1",  # 6to4 around 127.0.0.1
+        "::ffff:169.254.169.254",  # IPv4-mapped cloud metadata
+        "fec0::1",  # site-local (deprecated, but routed on some old networks)
+        "fec0:0:0:ffff::1",
+        "64:ff9b::7f00:1",  # NAT64 around 127.0.0.1
+        "64:ff9b::808:808",  # NAT64 around a public address: a translator, not the receiver
         "192.0.2.10",  # documentation
     ],
 )
@@ -54,7 +62,9 @@ def test_internal_and_special_addresses_are_refused(address: str) -> None:
     assert refusal(ipaddress.ip_address(address), allowed=[]) is not None
 
 
-@pytest.mark.parametrize("address", ["1.1.1.1", "8.8.8.8", "2606:4700:4700::1111", "36.86.63.182"])
+@pytest.mark.parametrize(
+    "address", ["1.1.1.1", "8.8.8.8", "2606:4700:4700::1111", "36.86.63.182", "::ffff:8.8.8.8", "2002:808:808::1"]
+)
 def test_public_addresses_are_allowed(address: str) -> None:
     assert refusal(ipaddress.ip_address(address), allowed=[]) is None
 
@@ -184,3 +194,47 @@ def test_a_deployment_cannot_open_its_own_services_to_webhooks(opened: str) -> N
         Settings(**production, webhook_allowed_networks=opened)
     assert Settings(**production, webhook_allowed_networks="10.20.0.0/16, 192.168.5.0/24").webhook_allowed_networks
     assert Settings(dev_mode=True, webhook_allowed_networks=opened).webhook_allowed_networks == opened
+
+
+OPENED = tuple(parse_networks("10.20.0.0/16"))
+ON_8000 = frozenset({8000})
+BOUND = Guard(allowed=OPENED, own_ports=ON_8000, own_addresses=frozenset({ipaddress.ip_address("10.20.0.5")}))
+NAMED = Guard(allowed=OPENED, own_ports=ON_8000, own_names=frozenset({"10.20.0.5"}))  # a name, resolved when checked
+DEV = Guard(allowed=tuple(parse_networks("127.0.0.0/8")), own_ports=ON_8000)
+
+
+@pytest.mark.parametrize(
+    ("guard", "url", "refused"),
+    [
+        # Siaga on 10.20.0.5:8000, its network opened to webhooks: Siaga itself is still refused, in any form.
+        (BOUND, "http://10.20.0.5:8000/", True),
+        (BOUND, "http://[::ffff:10.20.0.5]:8000/", True),
+        (BOUND, "http://10.20.0.5:9000/", False),  # another service on the same machine, opened on purpose
+        (BOUND, "http://10.20.0.6:8000/", False),
+        # Known by a name (the public URL's host, SIAGA_HOST, the machine's name): what it resolves to is Siaga.
+        (NAMED, "http://10.20.0.5:8000/", True),
+        (NAMED, "http://10.20.0.5:8443/", False),
+        # Loopback at Siaga's port, even where loopback is opened (development).
+        (DEV, "http://127.0.0.1:8000/", True),
+        (DEV, "http://[::ffff:127.0.0.1]:8000/", True),
+        (DEV, "http://127.0.0.1:9100/", False),
+    ],
+)
+async def test_siaga_itself_is_refused_by_any_address_it_has(guard: Guard, url: str, refused: bool) -> None:
+    target = read_url(url, require_https=False)
+    if refused:
+        with pytest.raises(UnsafeAddress, match="itself"):
+            await resolve(target, guard)
+    else:
+        await resolve(target, guard)
+
+
+async def test_the_delivery_loops_guard_knows_the_bound_address_and_the_machines_name() -> None:
+    settings = Settings(dev_mode=True, host="10.20.0.5", port=8000, webhook_allowed_networks="10.20.0.0/16")
+    guard = Guard.of(settings)  # as the delivery loop builds it: no request, so no serving address
+    with pytest.raises(UnsafeAddress, match="itself"):
+        await resolve(read_url("http://10.20.0.5:8000/hooks", require_https=False), guard)
+    assert socket.gethostname().lower() in guard.own_names
+    found = socket.getaddrinfo(socket.gethostname(), None)
+    machine = {ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]) for *_, sockaddr in found}
+    assert machine <= await own_addresses(guard)

@@ -244,8 +244,12 @@ def read_url(url: str, *, require_https: bool) -> Target:
     return Target(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80))
 
 
-def _unwrapped(address: Address) -> Address:
-    """An IPv6 address that carries an IPv4 one (mapped, 6to4, Teredo) is judged as that IPv4 address."""
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix: the last 32 bits are an IPv4 address
+
+
+def unwrapped(address: Address) -> Address:
+    """An IPv6 address that carries an IPv4 one (mapped ``::ffff:a.b.c.d``, 6to4 ``2002::/16``, Teredo, NAT64
+    ``64:ff9b::/96``) is judged as that IPv4 address."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return address.ipv4_mapped
@@ -253,20 +257,26 @@ def _unwrapped(address: Address) -> Address:
             return address.sixtofour
         if address.teredo is not None:
             return address.teredo[1]
+        if address in _NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 
 def refusal(address: Address, *, allowed: Iterable[Network]) -> str | None:
-    """Why a webhook may not be sent to ``address`` (loopback, private, link-local, multicast, reserved,
-    unspecified or otherwise not public), or None. ``allowed``: networks an operator opened on purpose (an
-    integrator on the command centre's own network)."""
-    plain = _unwrapped(address)
+    """Why a webhook may not be sent to ``address`` (loopback, private, link-local, site-local, multicast, reserved,
+    unspecified, NAT64 or otherwise not public; a mapped, 6to4 or Teredo IPv6 form of an IPv4 address is judged as
+    that address), or None. ``allowed``: networks an operator opened on purpose (an integrator on the command
+    centre's own network)."""
+    plain = unwrapped(address)
     if any(plain in network or address in network for network in allowed):
         return None
+    if address in _NAT64:  # a translator's address, whatever it carries: not sent to unless opened on purpose
+        return f"{address} is a NAT64 address"
     for reason, hit in (
         ("unspecified", plain.is_unspecified),
         ("loopback", plain.is_loopback),
         ("link-local", plain.is_link_local),
+        ("site-local", isinstance(plain, ipaddress.IPv6Address) and plain.is_site_local),  # fec0::/10, deprecated
         ("multicast", plain.is_multicast),
         ("private", plain.is_private),
         ("reserved", plain.is_reserved),
