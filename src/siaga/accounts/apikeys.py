@@ -1,10 +1,11 @@
 """API keys for integrators: service accounts that another system (a device gateway, a partner centre, a dashboard)
 uses instead of a person's session.
 
-A key belongs to one agency and has scopes: ``alerts:read`` (the agency's alerts, under the same rules as an operator
-of that agency, ``alerts.access``), ``alerts:raise`` (a device gateway raising its buttons' panics) and
-``eido:receive`` (a partner centre handing an incident over as EIDO). It is sent as ``Authorization: Bearer
-sk_siaga_<public id>_<secret>``; nothing but an endpoint that takes one of its scopes admits it (``deps``).
+A key belongs to one agency and has scopes: ``alerts:read`` (the alerts an operator of that agency sees,
+``alerts.access``, in a view without the resident: ``alerts.schemas.AlertForIntegrator``), ``alerts:raise`` (a
+device gateway raising its buttons' panics) and ``eido:receive`` (a partner centre handing an incident over as
+EIDO). It is sent as ``Authorization: Bearer sk_siaga_<public id>_<secret>``; nothing but an endpoint that takes one
+of its scopes admits it (``deps``).
 
 The key is shown once, when it is made. Siaga keeps a SHA-256 hash of it, found by the public id and compared in
 constant time. A slow password hash (argon2, as for staff passwords) protects secrets a person chose, which can be
@@ -50,7 +51,7 @@ USE_RECORDED_EVERY_S = 60.0  # a key's last_used_at is written at most this ofte
 class Scope(StrEnum):
     """What a key may do."""
 
-    ALERTS_READ = "alerts:read"  # list and read the agency's alerts, as an operator of the agency sees them
+    ALERTS_READ = "alerts:read"  # list and read the alerts an operator of the agency sees, without the resident
     ALERTS_RAISE = "alerts:raise"  # raise the panics of the agency's devices, as a device gateway
     EIDO_RECEIVE = "eido:receive"  # hand incidents over to Siaga as EIDO, as a partner centre
 
