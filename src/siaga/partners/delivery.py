@@ -139,8 +139,9 @@ class Deliveries:
         """One try: the URL checked again (refused: no connection at all), then posted to the address checked."""
         try:
             address = await service.check_url(url, self.settings, self.guard)
-        except SiagaError as refused:
-            return None, None, _sanitised(f"refused: {refused.message}")
+        except SiagaError as refused:  # an address not allowed; or a name not found (this time: tried again)
+            unsafe = refused.code == "partners.unsafe_address"
+            return None, None, _sanitised(f"refused: {refused.message}" if unsafe else refused.message)
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         sent_at = utcnow()
         request = httpx.URL(url)
