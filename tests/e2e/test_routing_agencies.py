@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import select
 
 from siaga.accounts.models import Role
+from siaga.audit.actor import ActorContext
 from siaga.audit.models import AuditRecord
+from siaga.partners import service as partners
+from siaga.partners.schemas import PartnerCreate
 from tests.conftest import Api, Person
 from tests.e2e.test_streams import COBLONG, Live, live, on_duty_near, stream
 
@@ -87,6 +90,18 @@ async def test_the_informed_police_read_a_kebakaran_and_note_on_it_but_only_damk
         assert refused.json()["error"]["code"] == "alert.other_agency"
     noted = await api.post(police, f"{alert_path}/notes", {"text": "Jalan Dago ditutup untuk mobil pemadam"})
     assert noted.status_code == 200, noted.text
+    # Nor do they hand it over to the city's 112 centre: it is not offered to them, and refused if asked.
+    async with api.runtime.unit_of_work() as session:
+        await partners.create_partner(
+            session,
+            settings=api.runtime.settings,
+            body=PartnerCreate(name="kota-112", url="http://127.0.0.1:9/eido"),
+            by=ActorContext.command_line("test"),
+        )
+    assert (await api.get(police, f"{alert_path}/handover/choices")).json() == []
+    handed = await api.post(police, f"{alert_path}/handover", {"partner": "kota-112"})
+    assert handed.status_code == 403, handed.text
+    assert [c["name"] for c in (await api.get(damkar, f"{alert_path}/handover/choices")).json()] == ["kota-112"]
 
     alert = await _alert(api, police, pressed["id"])
     assert (alert["state"], alert["acknowledged_by"], alert["category"]) == ("new", None, "kebakaran")

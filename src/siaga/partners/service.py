@@ -22,8 +22,8 @@ from siaga.accounts import sealing
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Resident
 from siaga.agencies.models import Agency, Jurisdiction
+from siaga.alerts import access, timeline
 from siaga.alerts import service as alerts
-from siaga.alerts import timeline
 from siaga.alerts.domain import AlertSnapshot, AlertState, DomainEvent, EventKind
 from siaga.alerts.models import Alert
 from siaga.audit import service as audit
@@ -326,6 +326,7 @@ async def hand_over(
     Returns the handover and whether it is new (one still waiting for the partner is returned as it is; after one
     Siaga gave up on, a new one is made, saying it retries that one)."""
     alert = await alerts.get_visible(session, principal, alert_id, lock=True)
+    await access.require_may_act(session, principal, alert)  # the responsible agency hands over, not one informed
     partner = await partner_named(session, partner_name)
     if not partner.enabled:
         raise Conflict(f"partner {partner.name!r} is disabled", code="partners.disabled")
@@ -394,9 +395,13 @@ def _takes_alerts_of(partner: Partner, agency_id: int) -> bool:
 
 
 async def handover_choices(session: AsyncSession, principal: Principal, alert_id: uuid.UUID) -> list[PartnerChoice]:
-    """The enabled partners the alert may be handed over to, by label, for staff who may see it: what the console's
-    "Serahkan ke..." offers, never a partner's address or secrets."""
+    """The enabled partners the alert may be handed over to, by label, for staff whose agency may act on it (none for
+    others who see it): what the console's "Serahkan ke..." offers, never a partner's address or secrets."""
     alert = await alerts.get_visible(session, principal, alert_id)
+    try:
+        await access.require_may_act(session, principal, alert)
+    except Forbidden:
+        return []  # an agency only informed of it sees it, but the responsible agency hands it over
     partners = (
         await session.scalars(select(Partner).where(Partner.enabled.is_(True)).order_by(Partner.label, Partner.name))
     ).all()
