@@ -2,17 +2,20 @@
 library, as an integrator's would. A press arrives as alert.created, an operator's steps as alert.state_changed; a
 receiver that fails is tried again and every try is recorded; one that keeps failing is disabled, audited and shown
 until an administrator enables it again; after a rotation both secrets verify during the grace period; a URL that
-points inside the network or at Siaga itself is refused with a 422 and recorded; and a change that rolls back leaves
-no delivery behind."""
+points inside the network or at Siaga itself is refused with a 422 and recorded; a change that rolls back leaves
+no delivery behind; and a receiver that trickles its answer is cut off at the time limit, sent the delivery once per
+lease, and a try that outlived its lease is not recorded over the process that took the delivery over."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -420,3 +423,115 @@ async def test_a_re_routed_alert_and_a_new_priority_arrive_as_updates(db: Runtim
         assert urgent.data["priority"] == "high"
         assert "Korban" not in json.dumps(urgent.data), "the reason left Siaga"
         assert receiver.of("alert.created") == [], "an event the subscription did not ask for was sent"
+
+
+@dataclass
+class Trickler:
+    """A receiver that answers a byte at a time: its status line at once, then a header line every 0.2 s for as
+    long as the sender listens. Every read is quick, so only a limit on the whole try ends it."""
+
+    url: str = ""
+    received: list[str] = field(default_factory=list)  # the webhook-id of each request
+    hung_up: int = 0  # requests the sender stopped listening to
+    handlers: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
+            await reader.readexactly(int(headers.get("content-length", "0")))
+            self.received.append(headers.get("webhook-id", ""))
+            writer.write(b"HTTP/1.1 200 OK\r\n")
+            closed = asyncio.ensure_future(reader.read())  # b"" once the sender hangs up
+            while not closed.done():
+                writer.write(b"X-Still-Thinking: 1\r\n")
+                await writer.drain()
+                await asyncio.wait({closed}, timeout=0.2)
+            self.hung_up += 1
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self.hung_up += 1
+        finally:
+            writer.close()
+            self.handlers.discard(task)
+
+
+@asynccontextmanager
+async def trickling() -> AsyncIterator[Trickler]:
+    receiver = Trickler()
+    server = await asyncio.start_server(receiver.serve, "127.0.0.1", 0)
+    receiver.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hooks/siaga"
+    try:
+        yield receiver
+    finally:
+        server.close()
+        for task in list(receiver.handlers):
+            task.cancel()
+        await asyncio.gather(*receiver.handlers, return_exceptions=True)
+        await server.wait_closed()
+
+
+async def _tries(runtime: Runtime) -> list[WebhookAttempt]:
+    async with runtime.read_sessions() as session:
+        return list((await session.scalars(select(WebhookAttempt).order_by(WebhookAttempt.id))).all())
+
+
+async def _only_delivery(runtime: Runtime) -> WebhookDelivery:
+    async with runtime.read_sessions() as session:
+        [delivery] = (await session.scalars(select(WebhookDelivery))).all()
+        return delivery
+
+
+async def test_a_receiver_answering_a_byte_at_a_time_is_cut_off_and_sent_the_delivery_once(db: Runtime) -> None:
+    async with (
+        trickling() as receiver,
+        served_with(db, webhook_allowed_networks=LOCAL, webhook_timeout_seconds=1) as api,
+    ):
+        admin = await api.staff(Role.ADMIN)
+        body = {"name": "Lambat", "url": receiver.url, "events": ["alert.created"]}
+        assert (await api.post(admin, "/webhooks", body)).status_code == 201
+        await api.press(await api.resident())
+
+        [tried] = await eventually(lambda: _tries(api.runtime), what="the try recorded")
+        assert not tried.ok
+        assert tried.error == "no complete answer within 1 s"
+        delivery = await _only_delivery(api.runtime)
+        assert (delivery.status, delivery.attempts) == ("pending", 1)
+        assert receiver.received == [delivery.message_id], "the delivery was sent again within its lease"
+        await eventually(lambda: _truthy(receiver.hung_up == 1), what="the sender to hang up")
+
+
+async def test_a_try_that_outlived_its_lease_is_not_recorded_over_the_new_holder(
+    db: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="siaga.webhooks")
+    async with (
+        trickling() as receiver,
+        served_with(db, webhook_allowed_networks=LOCAL, webhook_timeout_seconds=1) as api,
+    ):
+        admin = await api.staff(Role.ADMIN)
+        body = {"name": "Lambat", "url": receiver.url, "events": ["alert.created"]}
+        assert (await api.post(admin, "/webhooks", body)).status_code == 201
+        await api.press(await api.resident())
+        await eventually(lambda: _truthy(receiver.received), what="the request in flight")
+
+        # While it is in flight, another process claims the delivery (as it would once the lease ran out).
+        later = utcnow() + timedelta(hours=1)
+        async with api.runtime.unit_of_work() as session:
+            await session.execute(
+                update(WebhookDelivery).values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=later)
+            )
+
+        await eventually(
+            lambda: _truthy(any("not recorded" in r.getMessage() for r in caplog.records)), what="the try to end"
+        )
+        assert await _tries(api.runtime) == []
+        delivery = await _only_delivery(api.runtime)
+        assert (delivery.status, delivery.attempts, delivery.last_error) == ("pending", 2, "")
+        assert delivery.next_attempt_at.replace(tzinfo=later.tzinfo) == later, "the new holder's lease was moved"
+
+
+async def _truthy(value: object) -> bool:
+    return bool(value)

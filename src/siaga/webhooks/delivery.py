@@ -4,6 +4,11 @@ write, SOS presses included): a short transaction claims a round of deliveries (
 mid-send they are due again when it runs out), the posts happen outside, and one short transaction records each
 outcome. On PostgreSQL several processes share the work (``FOR UPDATE SKIP LOCKED``).
 
+A delivery is sent once per lease: a post starts only while its whole time limit (``SIAGA_WEBHOOK_TIMEOUT_SECONDS``,
+for the whole try, however slowly the receiver trickles its answer) fits in the lease, with time left to record
+it; and a try is recorded only by the process that still holds the lease (the delivery's try count is the one it
+claimed), never over a try another process made after the lease ran out.
+
 A failed try waits longer each time (``domain.next_wait``); a delivery not through after
 ``SIAGA_WEBHOOK_GIVE_UP_HOURS`` is given up; a subscription that keeps failing is disabled, audited as Siaga's own
 act, logged, counted, and shown at the top of the admin's Webhook tab until someone enables it again."""
@@ -21,7 +26,7 @@ from typing import Any
 
 import httpx
 from prometheus_client import Counter
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.sealing import CannotOpen
@@ -50,9 +55,19 @@ for _outcome in ("delivered", "failed", "refused"):
 ROUND = 50  # deliveries claimed at once
 AT_ONCE = 8  # posts in flight at once
 LEASE_EXTRA = timedelta(seconds=30)  # beyond the try's own time limit
+RECORDING_S = 15.0  # of LEASE_EXTRA, kept for recording the outcome: a post that would end later is not started
 ERROR_MAX = 500
 PURGE_EVERY_S = 3600.0
 USER_AGENT = "Siaga-Webhooks/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A delivery this process holds: ``attempts`` is the try it claimed, and the lease is held while the
+    delivery's count is still that (another process's claim after the lease ran out counts one more)."""
+
+    delivery_id: int
+    attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +101,19 @@ class WebhookSender:
 
     async def deliver_due(self) -> int:
         """One round: claim what is due and send it. Returns how many were tried."""
+        began = time.monotonic()
         claimed = await self._claim()
         if claimed:
             limit = asyncio.Semaphore(AT_ONCE)
+            # A post may start until its time limit would end where the lease leaves only the time to record it.
+            start_by = began + self._lease().total_seconds() - RECORDING_S - self.settings.webhook_timeout_seconds
 
-            async def one(delivery_id: int) -> None:
+            async def one(claim: Claim) -> None:
                 async with limit:
-                    await self._attempt(delivery_id)
+                    if time.monotonic() > start_by:  # the others took long: give it back for the next round
+                        await self._give_back(claim)
+                    else:
+                        await self._attempt(claim)
 
             for failed in await asyncio.gather(*(one(i) for i in claimed), return_exceptions=True):
                 if isinstance(failed, Exception):  # its lease runs out and it is tried again
@@ -102,9 +123,12 @@ class WebhookSender:
             await self.purge()
         return len(claimed)
 
-    async def _claim(self) -> list[int]:
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.webhook_timeout_seconds) + LEASE_EXTRA
+
+    async def _claim(self) -> list[Claim]:
         now = utcnow()
-        lease = timedelta(seconds=self.settings.webhook_timeout_seconds) + LEASE_EXTRA
+        lease = self._lease()
         async with self.work() as session:
             due = (
                 select(WebhookDelivery.id)
@@ -121,18 +145,35 @@ class WebhookSender:
             ids = list((await session.scalars(due)).all())
             if not ids:
                 return []
-            claimed = await session.scalars(
+            claimed = await session.execute(
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "pending")
                 .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + lease)
-                .returning(WebhookDelivery.id)
+                .returning(WebhookDelivery.id, WebhookDelivery.attempts)
             )
-            return sorted(claimed.all())
+            return sorted((Claim(delivery_id, attempts) for delivery_id, attempts in claimed.all()), key=_by_id)
 
-    async def _attempt(self, delivery_id: int) -> None:
+    def _held(self, claim: Claim) -> ColumnElement[bool]:
+        """The condition under which ``claim`` still holds its delivery."""
+        return and_(
+            WebhookDelivery.id == claim.delivery_id,
+            WebhookDelivery.attempts == claim.attempts,
+            WebhookDelivery.status == "pending",
+        )
+
+    async def _give_back(self, claim: Claim) -> None:
+        """Due again at once, the try not counted (it was not made)."""
         async with self.work() as session:
-            delivery = await session.get(WebhookDelivery, delivery_id)
-            if delivery is None:
+            await session.execute(
+                update(WebhookDelivery)
+                .where(self._held(claim))
+                .values(attempts=WebhookDelivery.attempts - 1, next_attempt_at=utcnow())
+            )
+
+    async def _attempt(self, claim: Claim) -> None:
+        async with self.work() as session:
+            delivery = await session.scalar(select(WebhookDelivery).where(self._held(claim)))
+            if delivery is None:  # gone, or its lease ran out and another process claimed it
                 return
             subscription = await session.get(WebhookSubscription, delivery.subscription_id)
             if subscription is None or subscription.deleted_at is not None:
@@ -153,10 +194,21 @@ class WebhookSender:
         else:  # the key that sealed it changed (SIAGA_TOTP_KEY / SIAGA_SECRET_KEY): a new secret is needed
             outcome = Outcome(False, None, "its signing secret cannot be opened with this server's key: rotate it", 0)
         ATTEMPTS.labels("delivered" if outcome.ok else "refused" if outcome.refused else "failed").inc()
-        await self._record(delivery_id, outcome)
+        await self._record(claim, outcome)
 
     async def _post(self, url: str, message_id: str, body: str, keys: Sequence[str]) -> Outcome:
+        """One try, ended after ``SIAGA_WEBHOOK_TIMEOUT_SECONDS`` in all (httpx's own limits are per phase: a
+        receiver sending its answer a byte at a time would never reach them)."""
         began = time.monotonic()
+        limit = self.settings.webhook_timeout_seconds
+        try:
+            async with asyncio.timeout(limit):
+                return await self._send(url, message_id, body, keys, began)
+        except TimeoutError:
+            spent = int((time.monotonic() - began) * 1000)
+            return Outcome(False, None, f"no complete answer within {limit:g} s", spent)
+
+    async def _send(self, url: str, message_id: str, body: str, keys: Sequence[str], began: float) -> Outcome:
         try:
             target = read_url(url, require_https=not self.settings.dev_mode)
             address = await addresses.resolve(target, self.guard)
@@ -190,11 +242,24 @@ class WebhookSender:
             return Outcome(True, status, "", spent)
         return Outcome(False, status, f"HTTP {status} {snippet}".strip()[:ERROR_MAX], spent)
 
-    async def _record(self, delivery_id: int, outcome: Outcome) -> None:
+    async def _record(self, claim: Claim, outcome: Outcome) -> None:
         now = utcnow()
+        delivery_id = claim.delivery_id
         async with self.work() as session:
-            delivery = await session.get(WebhookDelivery, delivery_id)
+            # First a conditional write: it takes the row (and, on SQLite, the database) before anything is read.
+            held = await session.scalar(
+                update(WebhookDelivery)
+                .where(self._held(claim))
+                .values(last_status=outcome.status_code, last_error=outcome.error)
+                .returning(WebhookDelivery.id)
+            )
+            delivery = await session.get(WebhookDelivery, delivery_id) if held is not None else None
             if delivery is None:
+                log.warning(
+                    "a webhook try is not recorded: its delivery is no longer this process's (the lease ran out and "
+                    "another process claimed it, or it was cancelled)",
+                    extra={"delivery_id": delivery_id, "ok": outcome.ok, "error": outcome.error},
+                )
                 return
             session.add(
                 WebhookAttempt(
@@ -206,7 +271,6 @@ class WebhookSender:
                     duration_ms=outcome.duration_ms,
                 )
             )
-            delivery.last_status, delivery.last_error = outcome.status_code, outcome.error
             if outcome.ok:
                 delivery.status, delivery.delivered_at = "delivered", now
                 await session.execute(
@@ -279,6 +343,10 @@ class WebhookSender:
                 delete(WebhookDelivery).where(WebhookDelivery.created_at < before, WebhookDelivery.status != "pending")
             )
             return int(getattr(gone, "rowcount", 0) or 0)
+
+
+def _by_id(claim: Claim) -> int:
+    return claim.delivery_id
 
 
 async def _body(session: AsyncSession, delivery: WebhookDelivery) -> str:
