@@ -655,7 +655,7 @@ async def _partner(cast: Cast) -> str:
     """The partner centre the handover rows name (made once per cast; nothing answers at its address)."""
     listed = await cast.api.get(cast.crew, "/partners")
     if PARTNER not in [p["name"] for p in listed.json()]:
-        body = {"name": PARTNER, "url": "https://112.invalid/api/v1/partners/eido"}
+        body = {"name": PARTNER, "url": "https://127.0.0.1:9/api/v1/partners/eido"}
         made = await cast.api.post(cast.crew, "/partners", body)
         assert made.status_code == 201, made.text
     return PARTNER
@@ -1143,7 +1143,10 @@ TABLE: tuple[Row, ...] = (
     # Partner centres: kept by administrators, handed alerts by the command centre; they sign what they send ------
     Row("GET", f"{API}/partners", Expect(401, 403, 403, A, A, 403, 403, A, A)),
     Row(
-        "POST", f"{API}/partners", ADMINS_ONLY, plain(lambda c: {"name": unique("mitra-"), "url": "https://x.invalid"})
+        "POST",
+        f"{API}/partners",
+        ADMINS_ONLY,
+        plain(lambda c: {"name": unique("mitra-"), "url": "https://127.0.0.1:9"}),
     ),
     Row("PATCH", f"{API}/partners/{{name}}", ADMIN_CHANGES, on_partner),
     Row("GET", f"{API}/alerts/{{alert_id}}/eido", COMMAND_CENTRE_ON_OWNER, on_alert()),
