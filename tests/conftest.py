@@ -208,6 +208,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "partner_allowed_networks": "127.0.0.1/32",
     }
     values.update(overrides)
+    if not values["dev_mode"] and "partner_allowed_networks" not in overrides:
+        values.pop("partner_allowed_networks")  # loopback is refused outside development mode, rightly
     return Settings(**values)
 
 

@@ -48,7 +48,7 @@ async def test_a_notice_that_an_alert_left_the_officer_goes_when_it_comes_back_t
     await log_in(page, officer)
     await page.get_by_role("button", name="Mulai tugas").click()
     await expect(page.get_by_test_id("sharing")).to_contain_text("Lokasi dibagikan")
-    alert = await site.api.press(await site.api.resident(), category="kesehatan")
+    alert = await site.api.press(await site.api.resident(), category="kecelakaan")  # the police's to handle
 
     async def dispatch(unit_id: int | None) -> None:
         sent = await site.api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": unit_id})

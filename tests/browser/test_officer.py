@@ -343,14 +343,14 @@ async def test_a_notification_link_rings_its_assignment_first_and_shows_it(site:
     await expect(page.get_by_test_id("sharing")).to_contain_text("Lokasi dibagikan")
 
     alerts = []
-    for category in ("kriminalitas", "kebakaran"):
+    for category in ("kriminalitas", "kecelakaan"):  # both the police's to handle (a kebakaran is Damkar's)
         alert = await site.api.press(await site.api.resident(), lat=COBLONG[0], lon=COBLONG[1], category=category)
         sent = await site.api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": officer.unit_id})
         assert sent.status_code == 200, sent.text
         alerts.append(alert)
     first, second = alerts
     ringing = page.get_by_test_id("ringing")
-    await expect(ringing).to_contain_text("Kebakaran", timeout=RING_TIMEOUT_MS)  # the newest rings first
+    await expect(ringing).to_contain_text("Kecelakaan", timeout=RING_TIMEOUT_MS)  # the newest rings first
 
     # The push notification of the older one is tapped: the app (already logged in) opens at its link.
     linked = await context.new_page()
@@ -359,7 +359,7 @@ async def test_a_notification_link_rings_its_assignment_first_and_shows_it(site:
     await expect(ringing).to_contain_text("Penugasan SOS")
     await expect(ringing).to_contain_text("Kriminalitas")
     await ringing.get_by_role("button", name="Terima tugas").click()
-    await expect(ringing).to_contain_text("Kebakaran")  # then the other one, still unanswered
+    await expect(ringing).to_contain_text("Kecelakaan")  # then the other one, still unanswered
     await ringing.get_by_role("button", name="Terima tugas").click()
     await expect(ringing).to_be_hidden()
 

@@ -119,7 +119,10 @@ class Cursor:
             raise Invalid(
                 "before is not a cursor this feed gave: follow the feed's next link",
                 code="cap.bad_cursor",
-                details={"field": "before"},
+                details={
+                    "field": "before",
+                    "problems": [{"field": "before", "problem": "not a cursor this feed gave"}],
+                },
             ) from exc
 
 
