@@ -174,6 +174,9 @@ async def test_keyboard_shortcuts_move_through_the_queue_acknowledge_dispatch_an
         return seen["unit_id"] == officer.unit_id
 
     await eventually(dispatched, "the first recommended unit to be dispatched by the d key")
+    # The page has the dispatch's answer too (its actions are no longer busy), so the e key opens the form.
+    await expect(row(page, older["id"])).to_have_attribute("data-state", "dispatched", timeout=DEADLINE_MS)
+    await expect(page.locator('[data-action="escalate"]').first).to_be_enabled(timeout=DEADLINE_MS)
 
     await page.keyboard.press("e")
     await page.keyboard.type("Butuh bantuan Polres")
