@@ -49,8 +49,20 @@ describe("the SOS SMS", () => {
     assert.match(text, / -89\.12346 -179\.98765 99999 \d+ BEN [A-Z2-7]{16}$/);
   });
 
-  test("opens the composer on the centre's number with the message", () => {
-    assert.equal(smsLink("+62 811-2000-112", "SIAGA1 A B"), "sms:+628112000112?body=SIAGA1%20A%20B");
+  test("opens the composer on the centre's number with the message, in the form Android and iOS both read", () => {
+    assert.equal(smsLink("+62 811-2000-112", "SIAGA1 A B"), "sms:+628112000112?&body=SIAGA1%20A%20B");
+  });
+
+  test("carries the whole message, however it is read", () => {
+    const text = "SIAGA1 X -6.9 107.6 25 1796385605 KEC & ?body=no #x +1 100%\nMAC";
+    const href = smsLink("+628112000112", text);
+    const [number, query] = href.slice("sms:".length).split("?");
+    assert.equal(number, "+628112000112");
+    // Android (RFC 5724): the query's body parameter.
+    assert.equal(new URLSearchParams(query).get("body"), text);
+    // iOS 8 and later: what follows "&body=" after the number, up to the end.
+    assert.ok(query.startsWith("&body="), query);
+    assert.equal(decodeURIComponent(query.slice("&body=".length)), text);
   });
 
   test("keeps the key for its resident only", () => {

@@ -115,7 +115,12 @@ export async function composeSms(press, key) {
   return `${body} ${await mac(body, key)}`;
 }
 
-/** The link that opens the phone's SMS composer on `number` with `text`. */
+/**
+ * The link that opens the phone's SMS composer on `number` with `text`, in the one form every phone the app runs on
+ * reads: `sms:<number>?&body=<text>`. Android's messaging apps read RFC 5724's query (`?body=`; the empty parameter
+ * before it is skipped), iOS 8 to 10 read `&body=` after the number, and later iOS either. (iOS 7 and earlier read
+ * only `;body=`, but they cannot run this app: it needs service workers, iOS 11.3 and later.)
+ */
 export function smsLink(number, text) {
-  return `sms:${number.replace(/[^\d+]/g, "")}?body=${encodeURIComponent(text)}`;
+  return `sms:${number.replace(/[^\d+]/g, "")}?&body=${encodeURIComponent(text)}`;
 }
