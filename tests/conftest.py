@@ -23,13 +23,14 @@ import siaga.demo
 from siaga import migrate
 from siaga.accounts import security
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Role, Unit
+from siaga.accounts.models import Role
 from siaga.accounts.sessions import LoginThrottle
 from siaga.agencies import service as agencies
 from siaga.app import create_app
 from siaga.config import Settings
 from siaga.demo.seed import seed_bandung
 from siaga.notify.sms import DevSMS
+from siaga.responders.models import Unit
 from siaga.runtime import Runtime
 from siaga.tables import metadata
 

@@ -512,7 +512,7 @@ async def _unit_id(session: AsyncSession, agency_id: int, callsign: str) -> int:
     from sqlalchemy import select
 
     from siaga.accounts import service as accounts
-    from siaga.accounts.models import Unit
+    from siaga.responders.models import Unit
 
     row = await session.scalar(select(Unit).where(Unit.callsign == callsign))
     if row is None:

@@ -32,7 +32,6 @@ from sqlalchemy import func, select
 from sqlalchemy.pool import QueuePool
 
 from siaga import __version__
-from siaga.accounts.models import Unit
 from siaga.agencies.models import Agency
 from siaga.alerts.domain import ACTIVE_STATES
 from siaga.alerts.models import Alert
@@ -40,7 +39,7 @@ from siaga.db import utcnow
 from siaga.deps import RuntimeDep
 from siaga.errors import SiagaError
 from siaga.health import Check, Readiness
-from siaga.responders.models import DutyPeriod
+from siaga.responders.models import DutyPeriod, Unit
 from siaga.runtime import Runtime
 
 log = logging.getLogger("siaga.monitoring")

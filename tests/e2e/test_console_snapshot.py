@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from siaga.accounts.models import Role, Unit
+from siaga.accounts.models import Role
+from siaga.responders.models import Unit
 from tests.conftest import Api, Person
 from tests.e2e import test_streams as streams
 from tests.e2e.test_streams import COBLONG, Client, Live

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Resident, Role, Staff, Unit
+from siaga.accounts.models import Resident, Role, Staff
 from siaga.alerts.models import Alert
+from siaga.responders.models import Unit
 from tests.conftest import Api, Person, eventually, sos_body
 from tests.e2e.test_streams import COBLONG, Live, direct_offers, live, on_duty_near, stream
 

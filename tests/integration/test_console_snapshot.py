@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import insert
 
 from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role, Unit
+from siaga.accounts.models import Role
 from siaga.agencies import service as agencies
 from siaga.realtime.schemas import unbatch
 from siaga.realtime.streams import ConsoleStream, viewer_for
-from siaga.responders.models import UnitState, UnitStatus
+from siaga.responders.models import Unit, UnitState, UnitStatus
 from siaga.runtime import Runtime
 
 COBLONG = (-6.8915, 107.6107)

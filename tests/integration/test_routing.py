@@ -105,8 +105,8 @@ async def test_a_point_beyond_the_buffer_goes_to_the_default_agency_and_is_never
 async def test_with_no_agencies_at_all_an_alert_still_gets_an_agency(db: Runtime) -> None:
     from sqlalchemy import delete, text
 
-    from siaga.accounts.models import Unit
     from siaga.agencies.models import Agency, JurisdictionAgency
+    from siaga.responders.models import Unit
 
     async with db.unit_of_work() as session:
         if db.settings.is_sqlite:

@@ -13,12 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, update
 
-from siaga.accounts.models import Unit
 from siaga.agencies import service as agencies
 from siaga.db import utcnow
 from siaga.hub import MemoryHub
 from siaga.responders.live import UNITS_CHANNEL, LiveUnits
-from siaga.responders.models import UnitState, UnitStatus
+from siaga.responders.models import Unit, UnitState, UnitStatus
 from siaga.responders.tracker import UnitPoint
 from siaga.runtime import Runtime
 

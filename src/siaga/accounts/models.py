@@ -1,4 +1,4 @@
-"""Residents, their emergency contacts, one-time codes, staff, units and sessions."""
+"""Residents, their emergency contacts, one-time codes, staff and sessions."""
 
 from __future__ import annotations
 
@@ -91,20 +91,6 @@ class OneTimeCode(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     foreign_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class Unit(Base):
-    """A patrol unit (car, motorbike, foot patrol, post) that officers belong to; it is what gets dispatched."""
-
-    __tablename__ = "units"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
-    callsign: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(32), default="patrol")
-    # A drill's unit: it takes exercise alerts only (unless the demo says otherwise; see Settings).
-    is_exercise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Staff(Base):

@@ -13,7 +13,7 @@ from siaga.accounts import apikeys, login, sms_keys
 from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
 from siaga.accounts.apikey_schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
-from siaga.accounts.models import ModerationRecord, Resident, Role, Unit
+from siaga.accounts.models import ModerationRecord, Resident, Role
 from siaga.accounts.residents import NIK_CONTESTED
 from siaga.accounts.schemas import (
     AppealIn,
@@ -56,6 +56,7 @@ from siaga.errors import NotFound, NotVisible
 from siaga.notify import consent
 from siaga.notify import service as notify
 from siaga.ops import erasure
+from siaga.responders.models import Unit
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter()

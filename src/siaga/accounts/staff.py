@@ -13,13 +13,14 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import security
-from siaga.accounts.models import AuthSession, Role, Staff, Unit
+from siaga.accounts.models import AuthSession, Role, Staff
 from siaga.aftercommit import SessionsRevoked, emit
 from siaga.agencies.models import Agency
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.errors import Conflict, Invalid, NotFound
+from siaga.responders.models import Unit
 
 EDITABLE = frozenset({"name", "role", "agency_id", "unit_id", "phone", "language"})
 # A change to these changes what the account may see and do: its sessions end, and it signs in again.

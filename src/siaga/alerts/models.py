@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from siaga.accounts.models import Resident, Staff, Unit
+from siaga.accounts.models import Resident, Staff
 from siaga.agencies.models import Agency, Jurisdiction
 from siaga.db import Base, BigIntPK, UTCDateTime, utcnow
+from siaga.responders.models import Unit
 
 
 class Alert(Base):

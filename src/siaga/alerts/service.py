@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
-from siaga.accounts.models import Resident, Role, Staff, Unit
+from siaga.accounts.models import Resident, Role, Staff
 from siaga.alerts import access, domain
 from siaga.alerts.domain import (
     Actor,
@@ -34,6 +34,7 @@ from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import Conflict, Forbidden, Invalid, NotFound
 from siaga.responders import service as responders
+from siaga.responders.models import Unit
 
 
 class AlertIdReused(Conflict):

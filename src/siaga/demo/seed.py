@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import security
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Role, Staff, Unit
+from siaga.accounts.models import Role, Staff
 from siaga.agencies import service as agencies
 from siaga.agencies.models import Agency, AgencyKind
+from siaga.responders.models import Unit
 
 DEMO_PASSWORD = "siaga-demo-2026"  # noqa: S105 - development mode only; `siaga demo` refuses otherwise
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
-from siaga.accounts.models import AuthSession, Resident, Role, Staff, Unit
+from siaga.accounts.models import AuthSession, Resident, Role, Staff
 from siaga.aftercommit import SessionsRevoked, emit
 from siaga.agencies.models import Agency
 from siaga.audit import service as audit
@@ -23,7 +23,7 @@ from siaga.db import utcnow
 from siaga.dispatch import duty
 from siaga.errors import Invalid
 from siaga.responders import service as responders
-from siaga.responders.models import DutyPeriod
+from siaga.responders.models import DutyPeriod, Unit
 
 NO_PASSWORD = "!exercise"  # noqa: S105 - not an argon2 hash: no password ever verifies against it
 

@@ -28,7 +28,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from siaga import metrics
 from siaga.accounts.domain import Principal
-from siaga.accounts.models import Resident, Role, Unit
+from siaga.accounts.models import Resident, Role
 from siaga.agencies.geo import haversine_m
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts import access
@@ -56,6 +56,7 @@ from siaga.realtime.schemas import (
 )
 from siaga.realtime.snapshots import SharedSnapshot
 from siaga.responders import service as responders
+from siaga.responders.models import Unit
 from siaga.responders.service import PositionFix
 from siaga.responders.tracker import UnitPoint, UnitTracker
 from siaga.runtime import Runtime

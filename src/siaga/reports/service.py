@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.models import ModerationRecord, Resident, Staff, Unit
+from siaga.accounts.models import ModerationRecord, Resident, Staff
 from siaga.agencies.models import Agency, Jurisdiction
 from siaga.alerts.domain import AlertState, Outcome
 from siaga.alerts.models import Alert
@@ -31,7 +31,7 @@ from siaga.reports.schemas import (
     ResponseTimeRow,
 )
 from siaga.reports.scope import ReportScope
-from siaga.responders.models import DutyMode, DutyPeriod
+from siaga.responders.models import DutyMode, DutyPeriod, Unit
 
 UNKNOWN = "unknown"
 UNKNOWN_NAME = "(unknown)"

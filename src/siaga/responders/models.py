@@ -1,4 +1,4 @@
-"""Duty periods, unit state and position, and the position history kept for a retention period."""
+"""Units, their duty periods, state and position, and the position history kept for a retention period."""
 
 from __future__ import annotations
 
@@ -6,10 +6,24 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siaga.db import Base, BigIntPK, UTCDateTime, utcnow
+
+
+class Unit(Base):
+    """A patrol unit (car, motorbike, foot patrol, post) that officers belong to; it is what gets dispatched."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    callsign: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default="patrol")
+    # A drill's unit: it takes exercise alerts only (unless the demo says otherwise; see Settings).
+    is_exercise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class UnitState(StrEnum):

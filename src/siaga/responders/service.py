@@ -10,7 +10,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Officer, Principal
-from siaga.accounts.models import Staff, Unit
+from siaga.accounts.models import Staff
 from siaga.aftercommit import UnitsChanged, emit
 from siaga.alerts.domain import ACTIVE_STATES, AlertState
 from siaga.alerts.models import Alert
@@ -18,7 +18,7 @@ from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.dispatch.models import AlertOffer, OfferState
-from siaga.responders.models import DutyMode, DutyPeriod, PositionRecord, UnitState, UnitStatus
+from siaga.responders.models import DutyMode, DutyPeriod, PositionRecord, Unit, UnitState, UnitStatus
 from siaga.responders.schemas import PositionIn
 from siaga.responders.tracker import UnitPoint
 

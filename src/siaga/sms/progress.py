@@ -13,13 +13,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from siaga.accounts.models import Resident, Unit
+from siaga.accounts.models import Resident
 from siaga.accounts.turns import take_turns
 from siaga.alerts.domain import AlertState
 from siaga.alerts.models import Alert
 from siaga.db import utcnow
 from siaga.notify import service as notify
 from siaga.notify.models import OutboundMessage
+from siaga.responders.models import Unit
 from siaga.sms import inbound
 from siaga.sms.inbound import Context
 

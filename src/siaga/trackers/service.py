@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.models import Resident, Unit
+from siaga.accounts.models import Resident
 from siaga.accounts.residents import normalize_phone
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts import domain
@@ -22,6 +22,7 @@ from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.errors import Conflict, Forbidden, Invalid, NotFound
+from siaga.responders.models import Unit
 from siaga.responders.service import PositionFix
 from siaga.trackers.models import Tracker
 from siaga.trackers.osmand import Report
