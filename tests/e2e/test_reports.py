@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from siaga.accounts.models import AuthSession, ModerationRecord, Resident, Role, Staff
+from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert
+from siaga.devices import service as devices
+from siaga.devices.models import Site
 from siaga.responders.models import DutyPeriod
 from tests.conftest import Api, Person
 
@@ -337,3 +341,31 @@ async def test_who_may_read_reports_and_what_a_bad_range_says(api: Api) -> None:
     assert unknown_mode.status_code == 422
     missing = await api.get(supervisor, "/reports/alerts", agency="POLSEK-ATLANTIS")
     assert missing.status_code == 404
+
+
+async def test_a_panic_button_site_is_not_counted_as_a_resident(api: Api) -> None:
+    """A site's caller row (which raises its buttons' alerts) is nobody who registered: neither registered, new nor
+    active, though its alert counts among the alerts."""
+    admin = await api.staff(Role.ADMIN)
+    await registered(api, "Tanpa NIK", None, wib(6, 12))  # a person with no NIK: 'unknown', as the site would be
+    async with api.runtime.read_sessions() as session:
+        polsek = await agencies.agency_by_code(session, "POLSEK-COBLONG")
+    body = {"name": "Bank Uji", "address": "Jl. Dago 1", "lat": COBLONG[0], "lon": COBLONG[1], "agency_id": polsek.id}
+    site = await api.post(admin, "/devices/sites", body)
+    assert site.status_code == 201, site.text
+    button = await api.post(admin, "/devices", {"site_id": site.json()["id"], "name": f"btn-{uuid.uuid4().hex[:8]}"})
+    assert button.status_code == 201, button.text
+    topic = f"siaga/devices/{button.json()['name']}/event"
+    await devices.receive(api.runtime, topic, json.dumps({"id": "p-1", "type": "panic"}).encode())
+    async with api.runtime.read_sessions() as session:
+        caller = await session.scalar(select(Site.resident_id).where(Site.id == site.json()["id"]))
+    assert caller is not None
+    await set_clock(api, Resident, Resident.id == caller, created_at=wib(7, 9))
+    await set_clock(api, Alert, Alert.resident_id == caller, created_at=wib(7, 10))
+
+    rows = (await report(api, admin, "residents"))["rows"]
+    unknown_41 = row(rows, week="2026-W41", kecamatan_code="unknown")
+    assert (unknown_41["registered"], unknown_41["new"], unknown_41["active"]) == (1, 1, 1)
+    assert sum(r["registered"] for r in rows if r["week"] == "2026-W42") == 1
+    coblong = row((await report(api, admin, "kecamatan"))["rows"], kecamatan_code="32.73.02")
+    assert (coblong["registered"], coblong["active"], coblong["alerts"]) == (0, 0, 1)

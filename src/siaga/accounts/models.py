@@ -12,6 +12,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from siaga.db import Base, UTCDateTime, utcnow
 
 
+class ResidentKind(StrEnum):
+    """What a row of ``residents`` stands for. Every alert is raised by such a row (``alerts.resident_id``): a person,
+    or a caller row nobody signs in to, standing in for a fixed panic button's site, a partner centre or an officers'
+    unit. Only persons are residents in the reports."""
+
+    PERSON = "person"
+    SITE = "site"
+    PARTNER = "partner"
+    UNIT = "unit"
+
+
 class Role(StrEnum):
     OPERATOR = "operator"
     OFFICER = "officer"
@@ -45,6 +56,10 @@ class Resident(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A synthetic resident of a drill (or the demo city): every alert it raises is an exercise, kept out of reports.
     is_exercise: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A person, or a caller row standing in for a site, a partner or a unit (ResidentKind): not a resident to count.
+    kind: Mapped[str] = mapped_column(
+        String(10), default=ResidentKind.PERSON.value, server_default=ResidentKind.PERSON.value
+    )
     phone_verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The account was deleted at the resident's request (see residents.delete_account): the row stays, emptied of
     # personal data, as the pseudonym its alerts still count under in the reports.

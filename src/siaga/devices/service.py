@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from siaga.accounts.models import Resident
+from siaga.accounts.models import Resident, ResidentKind
 from siaga.agencies.models import Agency
 from siaga.alerts.domain import Caller, CallerKind, Position, RaiseRequest, fingerprint
 from siaga.alerts.ingest import GroupCommit, Raced
@@ -73,7 +73,7 @@ async def create_site(
     resident row, and a site's alerts are raised by this one (named after the site, with no phone number to text)."""
     if await session.get(Agency, agency_id) is None:
         raise Invalid("no such agency", code="device.unknown_agency")
-    caller = Resident(phone=f"site-{uuid.uuid4().hex[:12]}", name=name)
+    caller = Resident(phone=f"site-{uuid.uuid4().hex[:12]}", name=name, kind=ResidentKind.SITE.value)
     session.add(caller)
     await session.flush()
     site = Site(

@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from siaga.accounts import sealing
 from siaga.accounts.domain import Principal
-from siaga.accounts.models import Resident
+from siaga.accounts.models import Resident, ResidentKind
 from siaga.agencies.models import Agency, Jurisdiction
 from siaga.alerts import access, timeline
 from siaga.alerts import service as alerts
@@ -168,7 +168,7 @@ async def create_partner(
     outgoing = _check_secret(body.outgoing_secret, "outgoing_secret") or new_secret()
     incoming = _check_secret(body.incoming_secret, "incoming_secret") or new_secret()
     label = body.label or body.name
-    caller = Resident(phone=f"partner-{uuid.uuid4().hex[:12]}", name=label)
+    caller = Resident(phone=f"partner-{uuid.uuid4().hex[:12]}", name=label, kind=ResidentKind.PARTNER.value)
     session.add(caller)
     await session.flush()
     partner = Partner(

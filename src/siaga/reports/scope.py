@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
-from siaga.accounts.models import Resident, Role, Staff
+from siaga.accounts.models import Resident, ResidentKind, Role, Staff
 from siaga.agencies import service as agencies
 from siaga.agencies.models import Agency, Jurisdiction
 from siaga.alerts.models import Alert
@@ -76,8 +76,9 @@ def _flagged(column: ColumnElement[bool], exercise: ExerciseFilter) -> ColumnEle
 
 
 def residents_counted(exercise: ExerciseFilter) -> ColumnElement[bool]:
-    """Residents of the chosen kind: synthetic accounts (drills, the demo simulator) are exercise data."""
-    return _flagged(Resident.is_exercise.is_(True), exercise)
+    """Residents of the chosen kind: persons only (a site's, a partner's or a unit's caller row raises alerts but is
+    nobody who registered), and synthetic accounts (drills, the demo simulator) are exercise data."""
+    return and_(Resident.kind == ResidentKind.PERSON.value, _flagged(Resident.is_exercise.is_(True), exercise))
 
 
 def staff_counted(exercise: ExerciseFilter) -> ColumnElement[bool]:
