@@ -39,6 +39,12 @@ async def _audits(db: Runtime, action: str) -> int:
         )
 
 
+async def _audit_rows(db: Runtime, action: str) -> list[AuditRecord]:
+    async with db.read_sessions() as session:
+        query = select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.id)
+        return list((await session.scalars(query)).all())
+
+
 async def test_a_selection_is_acknowledged_in_one_request_each_alert_on_its_own_timeline(api: Api, db: Runtime) -> None:
     operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
     rival = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
@@ -60,6 +66,9 @@ async def test_a_selection_is_acknowledged_in_one_request_each_alert_on_its_own_
         assert [e["kind"] for e in timeline] == ["created", "acknowledged"]
         assert timeline[-1]["actor_name"] == operator.name
     assert await _audits(db, "alert.acknowledged") == 4  # the rival's and the three bulk ones, one per alert
+    bulk = [r for r in await _audit_rows(db, "alert.acknowledged") if r.detail.get("bulk") == "acknowledge"]
+    assert sorted(r.target_id for r in bulk) == sorted(ids[1:])  # each alert audited once, by the operator
+    assert {(r.actor_kind, r.actor_name) for r in bulk} == {("operator", operator.name)}
 
 
 async def test_a_cluster_is_handed_to_the_parent_polres_and_assigned_to_a_unit(api: Api) -> None:
@@ -155,7 +164,9 @@ async def test_residents_of_a_surge_area_read_the_command_centres_message(api: A
     assert (await api.get(coerced, f"/alerts/{duress['id']}")).json()["message"] is None
     timeline = (await api.get(operator, f"/alerts/{alerts[0]['id']}/timeline")).json()
     assert (timeline[-1]["kind"], timeline[-1]["data"]["text"]) == ("resident_messaged", text)
-    assert await _audits(db, "area.message") == 1  # sent once to the area, audited once
+    (audited,) = await _audit_rows(db, "area.message")  # sent once to the area, audited once
+    assert (audited.actor_kind, audited.actor_name, audited.target_id) == ("operator", operator.name, str(area))
+    assert audited.detail == {"text": text, "reached": 3}
 
     short = await api.post(operator, "/areas/message", {"jurisdiction_id": area, "text": ""})
     assert short.status_code == 422

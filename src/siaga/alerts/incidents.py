@@ -4,7 +4,7 @@ Five people see one fight, a street sees one fire: each press is an alert of its
 incident (``incidents``; ``alerts.incident_id`` says which incident an alert is in now). Linking changes no alert's
 state, units, resident or timeline beyond one event: every alert concerned gets a ``linked`` or ``unlinked`` event
 (the incident, the alerts added or removed, and the incident's alerts after the change), and each alert is still
-acknowledged, dispatched and resolved on its own (or all together through the bulk path, ``alerts.bulk``).
+acknowledged, dispatched and resolved on its own (or all together through the bulk path, ``dispatch.bulk``).
 
 Who may: staff who see every alert named (else 404, as for any alert) and whose agency may act on each of them and
 on those already in the incident (``access.require_may_act``, else 403). A drill's alert and a real SOS are never one

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
-from siaga.alerts import bulk, domain, incidents, priority, service
+from siaga.alerts import domain, incidents, priority, service
 from siaga.alerts.domain import AlertState, Caller, CallerKind, Position, RaiseRequest
 from siaga.alerts.ingest import Raced
 from siaga.alerts.models import Alert, AlertEvent, Incident
@@ -48,7 +48,7 @@ from siaga.deps import (
     RuntimeDep,
     SOSResident,
 )
-from siaga.dispatch import receipts
+from siaga.dispatch import bulk, receipts
 from siaga.dispatch import service as dispatching
 from siaga.errors import Forbidden
 from siaga.realtime.locations import AlertPosition

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
 from siaga.accounts.models import Role, Staff
-from siaga.alerts import bulk, domain
+from siaga.alerts import domain
 from siaga.alerts.domain import NO_LOCATION
 from siaga.alerts.models import Alert
 from siaga.audit.actor import ActorContext
-from siaga.dispatch import offer_sms
+from siaga.dispatch import bulk, offer_sms
 from siaga.dispatch import service as dispatch
 from siaga.dispatch.duty import as_officer
 from siaga.dispatch.models import AlertOffer

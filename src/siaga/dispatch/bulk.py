@@ -12,11 +12,11 @@ import uuid
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Protocol
+from typing import Annotated, Protocol
 
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts.domain import Principal
 from siaga.agencies.models import Jurisdiction
@@ -25,14 +25,12 @@ from siaga.alerts import service as alerts
 from siaga.alerts.domain import ACTIVE_STATES, Outcome
 from siaga.alerts.models import Alert
 from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.dispatch import receipts
 from siaga.dispatch import service as dispatching
 from siaga.errors import Invalid, NotFound, SiagaError
 from siaga.schemas import Model, ReadModel, RowId
-
-if TYPE_CHECKING:  # the runtime imports the SMS handlers, which act on alerts through here
-    from siaga.runtime import Runtime
 
 MAX_ALERTS = 500  # per request: a larger cluster is sent in several
 NOTE_MAX = 1000
@@ -90,8 +88,14 @@ class AreaMessageOut(ReadModel):
 
 @dataclass(frozen=True, slots=True)
 class Caller:
+    """Who acts on the alerts: what they may do (``principal``) and, for the audit record, from where."""
+
     principal: Principal
     ip: str
+
+    @property
+    def by(self) -> ActorContext:
+        return ActorContext.signed_in(self.principal, self.ip)
 
 
 class Acting(Protocol):
@@ -102,6 +106,13 @@ class Acting(Protocol):
     def settings(self) -> Settings: ...
 
     def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
+class Surging(Acting, Protocol):
+    """What acting on many alerts needs of the running Siaga (the runtime): reading the selection first."""
+
+    @property
+    def read_sessions(self) -> async_sessionmaker[AsyncSession]: ...
 
 
 async def act_audited(
@@ -134,13 +145,12 @@ async def act_audited(
         detail: dict[str, object] = {"events": [e.kind.value for e in events]}
         if bulk is not None:
             detail["bulk"] = bulk
-        await audit.record(
+        await audit.record_for(
             session,
+            caller.by,
             action=f"alert.{events[0].kind.value}",
-            actor=principal,
             target_type="alert",
             target_id=str(alert.id),
-            client_ip=caller.ip,
             agency_id=alert.agency_id,
             detail=detail,
         )
@@ -167,7 +177,7 @@ def _command(body: BulkIn) -> domain.Command:
 
 
 async def _each(
-    runtime: Runtime, caller: Caller, ids: list[uuid.UUID], command: domain.Command, bulk: str
+    runtime: Acting, caller: Caller, ids: list[uuid.UUID], command: domain.Command, bulk: str
 ) -> list[BulkResult]:
     results: list[BulkResult] = []
     for alert_id in ids:
@@ -180,7 +190,7 @@ async def _each(
     return results
 
 
-async def act_on_each(runtime: Runtime, caller: Caller, body: BulkIn) -> BulkOut:
+async def act_on_each(runtime: Surging, caller: Caller, body: BulkIn) -> BulkOut:
     """Apply ``body.action`` to each alert, one transaction each, and say what happened to every one. The request
     is refused in full (nothing applied) when the action's own input is wrong or the unit does not exist."""
     command = _command(body)
@@ -194,7 +204,7 @@ async def act_on_each(runtime: Runtime, caller: Caller, body: BulkIn) -> BulkOut
     return BulkOut(action=body.action, applied=applied, refused=len(results) - applied, results=results)
 
 
-async def message_area(runtime: Runtime, caller: Caller, body: AreaMessageIn) -> AreaMessageOut:
+async def message_area(runtime: Surging, caller: Caller, body: AreaMessageIn) -> AreaMessageOut:
     """Send ``body.text`` to the status screen of every resident with an open alert in the kecamatan that the
     caller may see (each alert's timeline records it; duress alerts stay silent), audited once for the area."""
     async with runtime.read_sessions() as session:
@@ -222,13 +232,12 @@ async def message_area(runtime: Runtime, caller: Caller, body: AreaMessageIn) ->
     results = await _each(runtime, caller, ids, domain.MessageResident(body.text), bulk="area_message")
     reached = sum(1 for r in results if r.ok)
     async with runtime.unit_of_work() as session:
-        await audit.record(
+        await audit.record_for(
             session,
+            caller.by,
             action="area.message",
-            actor=caller.principal,
             target_type="jurisdiction",
             target_id=str(body.jurisdiction_id),
-            client_ip=caller.ip,
             detail={"text": body.text, "reached": reached},
         )
     return AreaMessageOut(
@@ -245,6 +254,7 @@ __all__ = [
     "BulkOut",
     "BulkResult",
     "Caller",
+    "Surging",
     "act_audited",
     "act_on_each",
     "message_area",
