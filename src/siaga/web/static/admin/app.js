@@ -16,14 +16,16 @@ import { TrackersPage } from "./trackers.js";
 import { WebhooksPage } from "./webhooks.js";
 import { ApiKeysPage } from "./apikeys.js";
 import { PartnersPage } from "./partners.js";
+import { AccountPage } from "./account.js";
 import { readHash } from "./route.js";
 
 const store = session("admin");
 
-// Supervisors may moderate residents and read the audit log and staff list; the rest is for administrators.
+// Supervisors may moderate residents and read the audit log and staff list; the rest is for administrators. Both
+// manage their own account (their two-step login) in the last tab.
 const TABS = {
-  admin: ["agencies", "jurisdictions", "routing", "people", "residents", "trackers", "devices", "apikeys", "webhooks", "partners", "audit", "settings"],
-  supervisor: ["residents", "audit", "people"],
+  admin: ["agencies", "jurisdictions", "routing", "people", "residents", "trackers", "devices", "apikeys", "webhooks", "partners", "audit", "settings", "account"],
+  supervisor: ["residents", "audit", "people", "account"],
 };
 const PAGES = {
   agencies: AgenciesPage,
@@ -38,6 +40,7 @@ const PAGES = {
   webhooks: WebhooksPage,
   apikeys: ApiKeysPage,
   partners: PartnersPage,
+  account: AccountPage,
 };
 
 function Shell({ me, config, onExpired }) {

@@ -3,6 +3,7 @@
 import { html, useEffect, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
+import { AccountDialog } from "./account.js";
 import { useBackgroundAnnouncements } from "./announce.js";
 import { SurgeBanner } from "./areas.js";
 import { AttentionBanner } from "./banner.js";
@@ -25,6 +26,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
   const { store, siren } = useLiveConsole(token, () => onLogout(t("common.stream.refused")));
   const [selectedId, setSelectedId] = useState(null);
   const [help, setHelp] = useState(false);
+  const [accountOpen, setAccountOpen] = useState(false);
   const [centre, setCentre] = useState(null);
   const detail = useAlertDetail(selectedId, store, token);
   const handling = useAlertHandling(token, selectedId, detail);
@@ -60,6 +62,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
         account=${account}
         config=${config}
         onHelp=${() => setHelp(true)}
+        onAccount=${() => setAccountOpen(true)}
         onLogout=${logout}
       />
       <${AttentionBanner} store=${store} onOpen=${select} />
@@ -103,6 +106,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
         ${notice?.text}
       </div>
       ${help && html`<${ShortcutHelp} onClose=${() => setHelp(false)} />`}
+      ${accountOpen && html`<${AccountDialog} account=${account} onClose=${() => setAccountOpen(false)} />`}
     </div>
   `;
 }

@@ -1,4 +1,5 @@
-// The top bar: connection state, the sound control, help, language and the operator's session.
+// The top bar: connection state, the sound control, help, language and the operator's session (their name opens
+// their own account: account.js).
 import { html } from "../js/ui.js";
 import { t } from "../js/i18n.js";
 import { LanguageSwitch } from "./language.js";
@@ -34,7 +35,7 @@ function SoundControl({ siren }) {
   `;
 }
 
-export function TopBar({ store, siren, account, config, onHelp, onLogout }) {
+export function TopBar({ store, siren, account, config, onHelp, onAccount, onLogout }) {
   const state = store.streamState;
   return html`
     <header class="topbar console-topbar">
@@ -49,10 +50,10 @@ export function TopBar({ store, siren, account, config, onHelp, onLogout }) {
         ? <span class="hide-narrow">${t("console.keys.short")}</span>
       </button>
       <${LanguageSwitch} />
-      <span class="who">
+      <button type="button" class="who" data-action="account" aria-haspopup="dialog" onClick=${onAccount}>
         ${account.username}
-        <span class="muted-light">${t(`console.role.${account.role}`)}</span>
-      </span>
+        <span class="muted-light">${t(`console.role.${account.role}`)} · ${t("console.account.open")}</span>
+      </button>
       <button type="button" data-action="logout" onClick=${onLogout}>${t("common.logout")}</button>
     </header>
   `;

@@ -1,7 +1,7 @@
-// Two-step login from inside a staff app, for the roles that may choose it (operators and officers; administrators
-// and supervisors enrol at login where a deployment requires it): whether it is on, and turning it on: a secret and
-// QR code for an authenticator app, a code from that app to confirm, then the recovery codes, shown this once. From
-// then on each login asks for the app's code. `token` is the app's session (a bearer token or its cookie's name).
+// Two-step login from inside a staff app (the officer app's home, the console's and the admin app's own account), for
+// every staff role (administrators and supervisors must also enrol at login where a deployment requires it; the card
+// then shows it on): whether it is on, and turning it on: a secret and QR code for an authenticator app, a code from
+// that app to confirm, then the recovery codes, shown this once. From then on each login asks for the app's code. `token` is the app's session (a bearer token or its cookie's name).
 import { html, useEffect, useState } from "./ui.js";
 import { api } from "./api.js";
 import { t } from "./i18n.js";
