@@ -16,7 +16,8 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Role
+from siaga.accounts.models import Resident, Role
+from siaga.agencies import service as agencies
 from siaga.responders.models import PositionRecord, UnitStatus
 from siaga.runtime import Runtime
 from tests.conftest import Api, Person, app_for, eventually
@@ -323,3 +324,56 @@ async def test_a_late_report_joins_the_units_history_but_never_moves_it_back(sit
     assert status is not None
     assert (status.lat, status.lon) == (-6.8801, 107.6201)
     assert await unit_at(api, officer.unit_id, -6.8801, 107.6201)
+
+
+async def test_a_units_sos_is_an_officer_emergency_for_the_units_agency_once(site: Site) -> None:
+    """An officer pressing SOS on a vehicle tracker or Traccar Client is an officer in danger: an alert at the unit's
+    position (its last known one if the report has no fix), critical and flagged, for the unit's own agency (a
+    Sukajadi unit in Coblong: Polsek Sukajadi handles it, Coblong's police are informed), raised once however often
+    the tracker resends, and a second SOS joins it."""
+    api = site.live.api
+    admin = await api.staff(Role.ADMIN)
+    operator = await api.staff(Role.OPERATOR, "POLSEK-SUKAJADI")
+    officer = await api.staff(Role.OFFICER, "POLSEK-SUKAJADI", unit_callsign="SUKAJADI-T9")
+    device = (await register(api, admin, unit_callsign="SUKAJADI-T9"))["device_id"]
+    await api.on_duty(officer)
+    moved = {"id": device, "lat": str(COBLONG[0]), "lon": str(COBLONG[1]), "timestamp": str(EPOCH)}
+    assert (await site.http.get("/osmand", params=moved)).status_code == 200
+
+    async def known() -> bool:
+        async with api.runtime.read_sessions() as session:
+            status = await session.get(UnitStatus, officer.unit_id)
+            return status is not None and status.lat is not None
+
+    await eventually(known, what="the unit's position stored")
+    before = counted("sos")
+    sos = {"id": device, "timestamp": str(EPOCH + 30), "alarm": "sos"}  # the panic button sends no fix
+    async with stream(site.live, "console", operator) as console:
+        for _ in range(3):  # resent until answered
+            answer = await site.http.get("/osmand", params=sos)
+            assert (answer.status_code, answer.content) == (200, b""), answer.text
+        created = await console.event("created")
+    assert counted("sos") - before == 3
+    alert = (await api.get(operator, f"/alerts/{created['alert']['id']}")).json()
+    assert (alert["channel"], alert["agency_code"], alert["priority"]) == ("tracker", "POLSEK-SUKAJADI", "critical")
+    assert (alert["lat"], alert["lon"]) == COBLONG
+    assert alert["jurisdiction_name"] == "Coblong"
+    async with api.runtime.read_sessions() as session:
+        coblong = await agencies.agency_by_code(session, "POLSEK-COBLONG")
+    assert coblong.id in alert["informed_agency_ids"]
+    timeline = (await api.get(operator, f"/alerts/{alert['id']}/timeline")).json()
+    flags = [e["data"].get("reason") for e in timeline if e["kind"] == "flagged"]
+    assert "officer_emergency" in flags, timeline
+
+    # A second SOS, with a fix, while the alert is open: the same alert, pressed again.
+    again = {"id": device, "lat": "-6.8930", "lon": "107.6120", "timestamp": str(EPOCH + 90), "alarm": "sos"}
+    assert (await site.http.get("/osmand", params=again)).status_code == 200
+    active = (await api.get(operator, "/alerts", active="true")).json()
+    theirs = [a for a in active if a["resident"]["id"] == alert["resident"]["id"]]
+    assert [a["id"] for a in theirs] == [alert["id"]]
+    assert theirs[0]["press_count"] == 2
+    # The unit's caller row is nobody to count in the reports, and nobody to text.
+    async with api.runtime.read_sessions() as session:
+        caller = await session.get(Resident, uuid.UUID(alert["resident"]["id"]))
+    assert caller is not None
+    assert (caller.kind, caller.name) == ("unit", "Unit SUKAJADI-T9")

@@ -142,13 +142,19 @@ class Routed:
 
 
 def route_all(
-    connection: Connection, wanted: Sequence[tuple[Coverage | None, int | None]], *, configured_code: str
+    connection: Connection,
+    wanted: Sequence[tuple[Coverage | None, int | None]],
+    *,
+    configured_code: str,
+    named: Sequence[int | None] = (),
 ) -> list[Routed]:
     """Route each alert of a batch (``wanted``: its coverage and its kecamatan) by ``domain.route``: the police are
     the kecamatan's primary agency, the other services the agencies ``JurisdictionLocator.cover`` found; where no
     service covers the place, the default agency. An alert without coverage goes to the police alone (as every
-    alert did before the routing table). Synchronous Core: two small reads for the whole batch (three when one
-    needs the default agency), so the SOS writer calls it inside its own transaction."""
+    alert did before the routing table). ``named``: per alert, an agency its channel names responsible (an officer's
+    SOS goes to their unit's agency), the agencies routed for the place then informed. Synchronous Core: two small
+    reads for the whole batch (three when one needs the default agency), so the SOS writer calls it inside its own
+    transaction."""
     statements = _routing_statements(connection.dialect.name)
     kecamatan = sorted({jid for _, jid in wanted if jid is not None})
     primaries: dict[int, AgencyTerms] = {}
@@ -164,13 +170,19 @@ def route_all(
             covering[Service.POLICE] = (police.id,)
         routes.append(domain.route(services, covering))
     terms = {t.id: t for t in primaries.values()}
-    others = sorted({a for r in routes for a in (r.responsible, *r.informed) if a is not None} - set(terms))
+    needed = {a for r in routes for a in (r.responsible, *r.informed) if a is not None} | {a for a in named if a}
+    others = sorted(needed - set(terms))
     if others:
         for row in connection.execute(statements.terms, {"ids": others}).all():
             terms[row[0]] = AgencyTerms(*row)
     fallback: AgencyTerms | None = None
     routed: list[Routed] = []
-    for chosen in routes:
+    for index, chosen in enumerate(routes):
+        owner = named[index] if index < len(named) else None
+        if owner is not None and owner in terms:
+            told = (chosen.responsible, *chosen.informed)
+            routed.append(Routed(terms[owner], tuple(terms[a] for a in told if a in terms and a != owner)))
+            continue
         responsible = terms.get(chosen.responsible) if chosen.responsible is not None else None
         if responsible is None:
             fallback = fallback or default_agency(connection, configured_code=configured_code)

@@ -649,6 +649,7 @@ class CallerKind(StrEnum):
     RESIDENT = "resident"
     SITE = "site"  # a fixed panic button's site (siaga.devices): raised by the site's own caller row
     PARTNER = "partner"  # another command centre handing an incident over (siaga.partners): its own caller row
+    UNIT = "unit"  # an officers' unit whose tracker sent an SOS: an officer in danger (siaga.trackers), its caller row
 
 
 @dataclass(frozen=True, slots=True)
@@ -692,6 +693,13 @@ class RaiseRequest:
     follows_id: uuid.UUID | None = None  # the alert this one follows (a duress PIN after staff closed it)
     place_hint: str | None = None  # a kecamatan code that places a request without a position (a feature phone's
     # SOS goes to its resident's NIK kecamatan); a position always wins
+    agency_id: int | None = None  # the agency the channel names responsible (an officer's SOS goes to their unit's
+    # agency); the routing table's agencies for the place are informed
+
+    @property
+    def officer_emergency(self) -> bool:
+        """An officer in danger (their unit's tracker sent an SOS): critical from the start, flagged for the console."""
+        return self.caller.kind is CallerKind.UNIT
 
     @property
     def may_join(self) -> bool:
@@ -792,6 +800,8 @@ def raise_flags(request: RaiseRequest, raiser: Raiser) -> list[dict[str, Any]]:
     """What the console is told about a new alert beside it (``flagged`` events by Siaga): never reasons to
     refuse an SOS."""
     flags: list[dict[str, Any]] = []
+    if request.officer_emergency:
+        flags.append({"reason": "officer_emergency"})
     if request.position is None:
         flags.append({"reason": "no_location"})
     if raiser.suspended:
@@ -851,7 +861,7 @@ def new_alert(
         "placement_distance_m": where.distance_m,
         "state": AlertState.NEW.value,
         "category": request.category.value,
-        "priority": Priority.NORMAL.value,
+        "priority": (Priority.CRITICAL if request.officer_emergency else Priority.NORMAL).value,
         "silent": request.silent,
         "duress": False,
         "escalated": False,

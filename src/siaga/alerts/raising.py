@@ -297,7 +297,8 @@ def _write(
         (spot.coverage, spot.jurisdiction_id) if (spot := places.get(r.id)) is not None else (None, None)
         for r in requests
     ]
-    routes = agencies.route_all(connection, wanted, configured_code=settings.default_agency_code)
+    named = [r.agency_id for r in requests]
+    routes = agencies.route_all(connection, wanted, configured_code=settings.default_agency_code, named=named)
 
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     chosen: dict[uuid.UUID, tuple[Raiser, AgencyTerms, Placed, str | None]] = {}

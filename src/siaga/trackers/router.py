@@ -68,8 +68,9 @@ OSMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def report(request: Request, runtime: RuntimeDep, ip: ClientIP) -> Response:
     """A position report in the OsmAnd protocol (query string, form body, or Traccar Client's JSON body). A resident's
     tracker reporting ``alarm=sos`` raises their SOS (the same report again is the same alert), and its other reports
-    follow their open alert; a unit's tracker moves the unit while an officer of it is on duty. 400: no device id, no
-    position or a malformed value; 404: a device id nobody registered; 403: a disabled tracker."""
+    follow their open alert; a unit's tracker moves the unit while an officer of it is on duty, and its ``alarm=sos``
+    raises an alert for an officer in danger (critical, flagged ``officer_emergency``, to the unit's agency). 400: no
+    device id, no position or a malformed value; 404: a device id nobody registered; 403: a disabled tracker."""
     now = utcnow()
     try:
         sent = await _decoded(request)
@@ -89,11 +90,20 @@ async def report(request: Request, runtime: RuntimeDep, ip: ClientIP) -> Respons
     except Forbidden:
         metrics.TRACKER_REPORTS.labels("disabled").inc()
         raise
+    if sent.sos and holder.unit_id is not None:
+        # An officer in danger: raised whether or not an officer of the unit is on duty (a tracker's panic button).
+        async with runtime.unit_of_work() as session:
+            caller_id = await service.unit_caller(session, holder)
+            raising = await service.officer_sos_request(
+                session, holder, sent, caller_id=caller_id, received_at=now, client_ip=ip
+            )
     if raising is not None:
         # Stored already (IntegrityError, Raced): this report again, as a tracker resends until answered. One alert.
         with contextlib.suppress(IntegrityError, Raced):
             await runtime.ingest.submit(raising)
         metrics.TRACKER_REPORTS.labels("sos").inc()
+        if holder.unit_id is not None and sent.has_position:
+            await _move_unit(runtime, holder, sent, now=now, counted=False)
     elif not sent.has_position:
         metrics.TRACKER_REPORTS.labels("invalid").inc()
         raise BadRequest("no position: send lat= and lon= (or location=lat,lon)", code="tracker.no_position")
@@ -104,20 +114,20 @@ async def report(request: Request, runtime: RuntimeDep, ip: ClientIP) -> Respons
     return Response(status_code=status.HTTP_200_OK)
 
 
-async def _move_unit(runtime: Runtime, holder: service.Holder, sent: osmand.Report, *, now: datetime) -> None:
+async def _move_unit(
+    runtime: Runtime, holder: service.Holder, sent: osmand.Report, *, now: datetime, counted: bool = True
+) -> None:
     """The unit's position, by the officer app's own path, while an officer of it is on duty. Off duty a unit's
-    position is nobody's business: not kept (and answered 200, so the tracker does not keep resending it)."""
+    position is nobody's business: not kept (and answered 200, so the tracker does not keep resending it).
+    ``counted``: the report is counted here (an SOS is counted as one already)."""
     assert holder.unit_id is not None
-    if sent.sos:
-        # An officer's alarm has no alert of its own yet: said loudly, and the position is still taken.
-        log.error(
-            "SOS from unit tracker %r (unit %s): officers' alarms are not raised", holder.device_id, holder.unit_id
-        )
     if not await runtime.units.on_duty(holder.unit_id):
-        metrics.TRACKER_REPORTS.labels("off_duty").inc()
+        if counted:
+            metrics.TRACKER_REPORTS.labels("off_duty").inc()
         return
     runtime.units.submit(service.position_fix(holder, sent, now=now))
-    metrics.TRACKER_REPORTS.labels("position").inc()
+    if counted:
+        metrics.TRACKER_REPORTS.labels("position").inc()
 
 
 async def _follow_resident(runtime: Runtime, holder: service.Holder, sent: osmand.Report) -> None:

@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.models import Resident
+from siaga.accounts.models import Resident, ResidentKind
 from siaga.accounts.residents import normalize_phone
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts import domain
@@ -22,7 +23,7 @@ from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.errors import Conflict, Forbidden, Invalid, NotFound
-from siaga.responders.models import Unit
+from siaga.responders.models import Unit, UnitStatus
 from siaga.responders.service import PositionFix
 from siaga.trackers.models import Tracker
 from siaga.trackers.osmand import Report
@@ -48,6 +49,8 @@ class Holder:
     resident_name: str | None
     resident_kecamatan: str | None  # the NIK's kecamatan digits, to place an SOS without a position
     unit_id: int | None
+    unit_callsign: str | None = None
+    unit_agency_id: int | None = None
 
 
 async def holder(session: AsyncSession, device_id: str) -> Holder:
@@ -55,8 +58,9 @@ async def holder(session: AsyncSession, device_id: str) -> Holder:
     ``Forbidden`` (``tracker.disabled``) for a disabled tracker."""
     row = (
         await session.execute(
-            select(Tracker, Resident.name, Resident.nik_kecamatan)
+            select(Tracker, Resident.name, Resident.nik_kecamatan, Unit.callsign, Unit.agency_id)
             .outerjoin(Resident, Resident.id == Tracker.resident_id)
+            .outerjoin(Unit, Unit.id == Tracker.unit_id)
             .where(Tracker.device_id == device_id)
         )
     ).first()
@@ -66,7 +70,7 @@ async def holder(session: AsyncSession, device_id: str) -> Holder:
             code="tracker.unknown",
             details={"device_id": device_id},
         )
-    tracker, name, kecamatan = row
+    tracker, name, kecamatan, callsign, unit_agency = row
     if not tracker.enabled:
         raise Forbidden(
             f"tracker {device_id!r} is disabled: an administrator can enable it again (admin, Trackers)",
@@ -82,6 +86,8 @@ async def holder(session: AsyncSession, device_id: str) -> Holder:
         resident_name=name,
         resident_kecamatan=kecamatan,
         unit_id=tracker.unit_id,
+        unit_callsign=callsign,
+        unit_agency_id=unit_agency,
     )
 
 
@@ -133,6 +139,81 @@ async def sos_request(
         pressed_at=report.recorded_at,
         client_ip=client_ip,
         place_hint=hint,
+    )
+
+
+async def unit_caller(session: AsyncSession, holder: Holder) -> uuid.UUID:
+    """The caller row an officers' unit raises its SOS by (an alert is raised by a row of ``residents``; a unit's
+    is nobody's to sign in to and no resident in the reports), made at its first SOS. Several processes making it at
+    once end with one: its number is the unit's own, and unique."""
+    assert holder.unit_id is not None
+    phone = f"unit-{holder.unit_id}"
+    found = await session.scalar(select(Resident.id).where(Resident.phone == phone))
+    if found is not None:
+        return found
+    try:
+        async with session.begin_nested():
+            caller = Resident(phone=phone, name=f"Unit {holder.unit_callsign}", kind=ResidentKind.UNIT.value)
+            session.add(caller)
+        return caller.id
+    except IntegrityError:  # another process made it meanwhile
+        made = await session.scalar(select(Resident.id).where(Resident.phone == phone))
+        assert made is not None
+        return made
+
+
+async def officer_sos_request(
+    session: AsyncSession,
+    holder: Holder,
+    report: Report,
+    *,
+    caller_id: uuid.UUID,
+    received_at: datetime,
+    client_ip: str,
+) -> RaiseRequest:
+    """A unit's tracker's ``alarm=sos`` (a vehicle tracker's panic button, or Traccar Client's SOS on an officer's
+    phone) as the request to raise an alert for an officer in danger: at the report's position, or else the unit's
+    last known one; to the unit's agency; flagged ``officer_emergency`` and critical from the start. The same report
+    sent again is the same alert, and a second SOS while the unit's alert is open joins it."""
+    assert holder.unit_id is not None
+    position = None
+    if report.lat is not None and report.lon is not None:
+        position = Position(report.lat, report.lon, _accuracy(report), report.recorded_at)
+    else:
+        known = (
+            await session.execute(
+                select(UnitStatus.lat, UnitStatus.lon, UnitStatus.accuracy_m, UnitStatus.position_at).where(
+                    UnitStatus.unit_id == holder.unit_id
+                )
+            )
+        ).first()
+        if known is not None and known.lat is not None and known.lon is not None:
+            position = Position(known.lat, known.lon, known.accuracy_m, known.position_at)
+    fingerprint: dict[str, Any] = {
+        "channel": CHANNEL,
+        "device_id": report.device_id,
+        "at": report.recorded_at.isoformat() if report.recorded_at else None,
+        "lat": report.lat,
+        "lon": report.lon,
+    }
+    return RaiseRequest(
+        id=report_id(report, received_at=received_at),
+        fingerprint=domain.fingerprint(fingerprint),
+        caller=Caller(
+            kind=CallerKind.UNIT,
+            id=f"unit:{holder.unit_id}",
+            name=f"Unit {holder.unit_callsign}",
+            resident_id=caller_id,
+        ),
+        category=Category.LAINNYA,
+        received_at=received_at,
+        channel=CHANNEL,
+        position=position,
+        description=f"SOS petugas: unit {holder.unit_callsign}, pelacak {holder.label or holder.device_id}",
+        battery=report.battery,
+        pressed_at=report.recorded_at,
+        client_ip=client_ip,
+        agency_id=holder.unit_agency_id,
     )
 
 

@@ -13,6 +13,7 @@ const KNOWN_REASONS = new Set([
   "session_expired",
   "unregistered_number",
   "unverified_sms",
+  "officer_emergency",
   "pin_wrong",
   "pin_locked",
   "no_location",
