@@ -255,8 +255,26 @@ def person_or_scope(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     return guard
 
 
+def key_or_signature(scope: Scope, *, limited: bool = True) -> Callable[..., Awaitable[Principal | None]]:
+    """A dependency for an endpoint that callers either sign (a partner centre's EIDO, checked by the endpoint) or
+    send with an integrator's API key: a key must be live and have ``scope`` (401, 403 as ``require_scope``);
+    anything else is None, left to the endpoint's own check."""
+
+    async def guard(
+        request: Request,
+        runtime: RuntimeDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal | None:
+        if credentials is None or not apikeys.looks_like_key(credentials.credentials):
+            return None
+        return await _api_key(request, runtime, credentials.credentials, scope=scope, limited=limited)
+
+    return guard
+
+
 AlertReader = Annotated[Principal, Depends(person_or_scope(Scope.ALERTS_READ))]
 DeviceGateway = Annotated[Principal, Depends(require_scope(Scope.ALERTS_RAISE, limited=False))]
+EidoKey = Annotated[Principal | None, Depends(key_or_signature(Scope.EIDO_RECEIVE, limited=False))]
 CurrentStaff = Annotated[Principal, Depends(require_roles(*Role))]
 CommandCentre = Annotated[Principal, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN))]
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]

@@ -6,6 +6,11 @@ The partner signs as Standard Webhooks specifies, with the secret it shares with
 now: a replay) is a 400, a signature no partner's secret matches a 401, a malformed EIDO a 422 naming what is wrong,
 a webhook-id sent before with another body a 409; the same message again (a retry after a lost answer) is answered
 as the first time. The same incident again (its ``$id``) updates its alert, never raises a second one.
+
+An integrator that cannot sign (a 112 centre's CAD behind a gateway) sends the same EIDO to the same endpoint with
+an API key that has the scope ``eido:receive`` instead (``from_key``): the key is the sender, raising its incidents
+by a caller row of its own (made with its first incident), and its incident ids are its own, so the same incident
+from the same key is always the same alert. It has no message ids: the same incident sent again is an update.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ import logging
 import uuid
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from siaga.accounts.domain import Principal
+from siaga.accounts.models import Resident, ResidentKind
 from siaga.accounts.sealing import CannotOpen
 from siaga.agencies.service import JurisdictionLocator
 from siaga.alerts import raising, timeline
@@ -71,6 +79,37 @@ class Channel(Protocol):
     def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who hands an incident over: a partner centre (its signature said which) or an integrator's API key with the
+    scope eido:receive. Its incidents are raised by its caller row (``resident_id``), and the same sender's
+    incident is always the same alert."""
+
+    kind: Literal["partner", "apikey"]
+    id: int
+    name: str  # as the audit log names it
+    label: str  # as the console and the timeline name it
+    resident_id: uuid.UUID
+
+    @classmethod
+    def of_partner(cls, partner: Partner) -> Sender:
+        return cls("partner", partner.id, partner.name, partner.label, partner.resident_id)
+
+    @property
+    def caller_id(self) -> str:
+        """Its id as the alert's caller, the timeline and the audit log name it (an API key's as its requests')."""
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def audit_label(self) -> str:
+        return f"partner:{self.name}" if self.kind == "partner" else self.caller_id
+
+    def alert_id(self, incident_id: str) -> uuid.UUID:
+        """The id of the alert the sender's incident is (a partner's as it always was)."""
+        scoped = f"{self.id}|{incident_id}" if self.kind == "partner" else f"{self.caller_id}|{incident_id}"
+        return uuid.uuid5(INCIDENT_NAMESPACE, scoped)
+
+
 async def sender(channel: Channel, body: bytes, headers: Mapping[str, str]) -> Partner:
     """The enabled partner whose secret signed ``body`` now. 400 unsigned or stale, 401 no partner's secret."""
     if not all(headers.get(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature")):
@@ -104,11 +143,7 @@ async def sender(channel: Channel, body: bytes, headers: Mapping[str, str]) -> P
 
 async def receive(channel: Channel, partner: Partner, *, body: bytes, message_id: str, client_ip: str) -> EidoReceipt:
     """Take a signed EIDO from ``partner``: a new incident raises an alert, a known one updates it."""
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("the EIDO is not valid JSON", code="partners.eido_json") from exc
-    incident = eido.parse(document)
+    incident = _parse(body)
     body_hash = hashlib.sha256(body).hexdigest()
     async with channel.unit_of_work() as session:
         seen = await session.scalar(
@@ -134,17 +169,11 @@ async def receive(channel: Channel, partner: Partner, *, body: bytes, message_id
             )
         )
         if known is not None:
-            alert_id = await _update(session, partner, known, incident, client_ip=client_ip)
+            known.updated_at = utcnow()
+            alert_id = await _update(session, Sender.of_partner(partner), known.alert_id, incident, client_ip=client_ip)
             outcome = "updated"
         else:
-            alert = await raising.raise_one(
-                session,
-                raise_request(partner, incident, client_ip=client_ip),
-                locator=channel.locator,
-                sessions=channel.read_sessions,
-                settings=channel.settings,
-            )
-            alert_id = alert.id
+            alert_id = await _raise(channel, session, Sender.of_partner(partner), incident, client_ip=client_ip)
             session.add(PartnerIncident(partner_id=partner.id, incident_id=incident.incident_id, alert_id=alert_id))
             outcome = "created"
         session.add(
@@ -162,32 +191,81 @@ async def receive(channel: Channel, partner: Partner, *, body: bytes, message_id
     return EidoReceipt(incident_id=incident.incident_id, alert_id=alert_id, status=outcome)
 
 
-def raise_request(partner: Partner, incident: eido.Incident, *, client_ip: str) -> RaiseRequest:
-    """A partner's incident as the request every channel raises an alert with: raised by the partner's caller row,
-    its id derived from the partner and the incident (the same incident is always the same alert)."""
+async def from_key(channel: Channel, key: Principal, *, body: bytes, client_ip: str) -> EidoReceipt:
+    """Take an EIDO an integrator's API key (scope eido:receive) sent: a new incident raises an alert, one the key
+    sent before updates it (found by its alert's id, derived from the key and the incident)."""
+    assert key.api_key_id is not None  # deps admits only a live key here
+    incident = _parse(body)
+    async with channel.unit_of_work() as session:
+        sender = await _key_sender(session, key)
+        alert_id = sender.alert_id(incident.incident_id)
+        if await session.scalar(select(Alert.id).where(Alert.id == alert_id)) is not None:
+            await _update(session, sender, alert_id, incident, client_ip=client_ip)
+            outcome: Literal["created", "updated"] = "updated"
+        else:
+            await _raise(channel, session, sender, incident, client_ip=client_ip)
+            outcome = "created"
+    log.info("EIDO from API key %s: incident %s %s alert %s", key.name, incident.incident_id, outcome, alert_id)
+    return EidoReceipt(incident_id=incident.incident_id, alert_id=alert_id, status=outcome)
+
+
+async def _key_sender(session: AsyncSession, key: Principal) -> Sender:
+    """The key as a sender, with its caller row (made with its first incident, named after the key)."""
+    assert key.api_key_id is not None
+    phone = f"partner-key-{key.api_key_id}"  # not a number: no resident's phone can be it; a partner's caller row
+    resident = await session.scalar(select(Resident).where(Resident.phone == phone))
+    if resident is None:
+        resident = Resident(phone=phone, name=key.name, kind=ResidentKind.PARTNER.value)
+        session.add(resident)
+        await session.flush()  # two first incidents at once: the second's IntegrityError is answered from the first
+    return Sender("apikey", key.api_key_id, key.name, key.name, resident.id)
+
+
+def _parse(body: bytes) -> eido.Incident:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("the EIDO is not valid JSON", code="partners.eido_json") from exc
+    return eido.parse(document)
+
+
+async def _raise(
+    channel: Channel, session: AsyncSession, sender: Sender, incident: eido.Incident, *, client_ip: str
+) -> uuid.UUID:
+    alert = await raising.raise_one(
+        session,
+        raise_request(sender, incident, client_ip=client_ip),
+        locator=channel.locator,
+        sessions=channel.read_sessions,
+        settings=channel.settings,
+    )
+    return alert.id
+
+
+def raise_request(sender: Sender, incident: eido.Incident, *, client_ip: str) -> RaiseRequest:
+    """A sender's incident as the request every channel raises an alert with: raised by the sender's caller row,
+    its id derived from the sender and the incident (the same incident is always the same alert)."""
     position = (
         Position(incident.lat, incident.lon, incident.accuracy_m)
         if incident.lat is not None and incident.lon is not None
         else None
     )
     return RaiseRequest(
-        id=uuid.uuid5(INCIDENT_NAMESPACE, f"{partner.id}|{incident.incident_id}"),
-        fingerprint=fingerprint({"partner": partner.id, "incident": incident.incident_id}),
-        caller=Caller(
-            kind=CallerKind.PARTNER, id=f"partner:{partner.id}", name=partner.label, resident_id=partner.resident_id
-        ),
+        id=sender.alert_id(incident.incident_id),
+        fingerprint=fingerprint({sender.kind: sender.id, "incident": incident.incident_id}),
+        caller=Caller(kind=CallerKind.PARTNER, id=sender.caller_id, name=sender.label, resident_id=sender.resident_id),
         category=Category(incident.category),
         received_at=utcnow(),
         channel=CHANNEL,
         position=position,
-        description=describe(partner, incident),
+        description=describe(sender, incident),
         client_ip=client_ip,
     )
 
 
-def describe(partner: Partner, incident: eido.Incident) -> str:
-    """What the console shows with a partner's alert: who handed it over, the caller, the place and the notes."""
-    parts = [f"Diserahkan oleh {partner.label}"]
+def describe(sender: Sender, incident: eido.Incident) -> str:
+    """What the console shows with a handed-over alert: who handed it over, the caller, the place and the notes."""
+    parts = [f"Diserahkan oleh {sender.label}"]
     caller = " ".join(p for p in (incident.caller_name, incident.caller_phone) if p)
     if caller:
         parts.append(f"Penelepon: {caller}")
@@ -198,16 +276,15 @@ def describe(partner: Partner, incident: eido.Incident) -> str:
 
 
 async def _update(
-    session: AsyncSession, partner: Partner, known: PartnerIncident, incident: eido.Incident, *, client_ip: str
+    session: AsyncSession, sender: Sender, alert_id: uuid.UUID, incident: eido.Incident, *, client_ip: str
 ) -> uuid.UUID:
-    """The partner sent its incident again: a ``partner_updated`` event on the alert's timeline (its notes, its
+    """The sender sent its incident again: a ``partner_updated`` event on the alert's timeline (its notes, its
     position), audited."""
-    alert = await session.scalar(select(Alert).where(Alert.id == known.alert_id))
-    assert alert is not None  # partner_incidents go with their alert
-    known.updated_at = utcnow()
+    alert = await session.scalar(select(Alert).where(Alert.id == alert_id))
+    assert alert is not None  # partner_incidents go with their alert; a key's incident is found by its alert
     await timeline.lock_event_log(session)
-    actor = Actor(kind=ActorKind.SYSTEM, id=f"partner:{partner.id}", name=partner.label)
-    data = {"partner": partner.name, "partner_label": partner.label, "text": " · ".join(incident.notes)[:2000]}
+    actor = Actor(kind=ActorKind.SYSTEM, id=sender.caller_id, name=sender.label)
+    data = {"partner": sender.name, "partner_label": sender.label, "text": " · ".join(incident.notes)[:2000]}
     event = DomainEvent(EventKind.PARTNER_UPDATED, data)
     snapshot = AlertSnapshot(state=AlertState(alert.state))
     timeline.append_event(session, alert, event, actor, snapshot, lat=incident.lat, lon=incident.lon)
@@ -215,7 +292,7 @@ async def _update(
         session,
         action="alert.partner_update",
         actor=None,
-        actor_label=f"partner:{partner.name}",
+        actor_label=sender.audit_label,
         target_type="alert",
         target_id=str(alert.id),
         agency_id=alert.agency_id,

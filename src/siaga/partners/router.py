@@ -1,5 +1,5 @@
 """HTTP for partner centres: the registry (administrators), an alert as EIDO and its handover (the command centre),
-and the endpoint partners send their EIDO to (signed, no session)."""
+and the endpoint partners send their EIDO to (signed, or with an integrator's API key; no session)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from siaga.alerts.ingest import Raced
 from siaga.audit.actor import ActorContext
-from siaga.deps import Admin, ClientIP, CommandCentre, RuntimeDep, record_refusal
+from siaga.deps import Admin, ClientIP, CommandCentre, EidoKey, RuntimeDep, record_refusal
 from siaga.errors import SiagaError
 from siaga.partners import inbound, service
 from siaga.partners.schemas import (
@@ -142,23 +142,34 @@ async def list_handovers(alert_id: uuid.UUID, principal: CommandCentre, runtime:
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "A known incident updated, or a message received before"},
-        **error_responses(400, 401, 409, 422),
+        **error_responses(400, 401, 403, 409, 422),
     },
 )
-async def receive_eido(request: Request, runtime: RuntimeDep, ip: ClientIP, response: Response) -> EidoReceipt:
-    """A partner centre's EIDO, signed as Standard Webhooks specifies with the secret it shares with this Siaga. A new
-    incident raises an alert (201), the same incident again updates it (200), the same message again is answered as
-    the first time (200). Refused, and recorded in the audit log: 400 unsigned, stale or not JSON, 401 a signature no
-    partner's secret matches, 409 a message id reused for another message, 422 a malformed EIDO."""
+async def receive_eido(
+    request: Request, key: EidoKey, runtime: RuntimeDep, ip: ClientIP, response: Response
+) -> EidoReceipt:
+    """A partner centre's EIDO, signed as Standard Webhooks specifies with the secret it shares with this Siaga, or
+    sent by an integrator with an API key that has the scope eido:receive (``Authorization: Bearer sk_siaga_...``,
+    no signature). A new incident raises an alert (201), the same incident again from the same sender updates it
+    (200), the same signed message again is answered as the first time (200). Refused, and recorded in the audit
+    log: 400 unsigned, stale or not JSON, 401 a signature no partner's secret matches (or a key unknown or revoked),
+    403 a key without the scope eido:receive, 409 a message id reused for another message, 422 a malformed EIDO."""
     body = await request.body()
     headers = {key.lower(): value for key, value in request.headers.items()}
     try:
-        partner = await inbound.sender(runtime, body, headers)
-        try:
-            receipt = await _receive(runtime, partner, body, headers["webhook-id"], ip)
-        except (IntegrityError, Raced):
-            # The same message or incident committed meanwhile by a request racing this one: answered from it.
-            receipt = await _receive(runtime, partner, body, headers["webhook-id"], ip)
+        if key is not None:
+            try:
+                receipt = await inbound.from_key(runtime, key, body=body, client_ip=ip)
+            except (IntegrityError, Raced):
+                # The same incident (or the key's first) committed meanwhile by a request racing this one.
+                receipt = await inbound.from_key(runtime, key, body=body, client_ip=ip)
+        else:
+            partner = await inbound.sender(runtime, body, headers)
+            try:
+                receipt = await _receive(runtime, partner, body, headers["webhook-id"], ip)
+            except (IntegrityError, Raced):
+                # The same message or incident committed meanwhile by a request racing this one: answered from it.
+                receipt = await _receive(runtime, partner, body, headers["webhook-id"], ip)
     except SiagaError as exc:
         await record_refusal(request, exc)
         raise
