@@ -21,6 +21,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from siaga import __version__
+from siaga.accounts.login import router as login_router
 from siaga.accounts.router import router as accounts_router
 from siaga.agencies.router import router as agencies_router
 from siaga.alerts.domain import TransitionError
@@ -133,6 +134,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.add_middleware(RequestLog)  # outside the body limit: a refused body is logged too
     app.add_middleware(CompressedAPI)  # outermost: the counters and the log above read the answer as it was made
     _install_error_handlers(app)
+    app.include_router(login_router, prefix="/api/v1")  # staff logins: password, second factor, logout
     app.include_router(accounts_router, prefix="/api/v1")
     app.include_router(agencies_router, prefix="/api/v1")
     app.include_router(alerts_router, prefix="/api/v1")

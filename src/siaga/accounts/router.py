@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts import apikeys, login, sms_keys
+from siaga.accounts import apikeys, sms_keys
 from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
 from siaga.accounts.apikey_schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
@@ -60,7 +60,6 @@ from siaga.responders.models import Unit
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter()
-router.include_router(login.router)  # staff logins: password, second factor, logout
 
 
 async def resident_read(session: AsyncSession, resident: Resident) -> ResidentRead:
