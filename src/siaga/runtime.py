@@ -18,6 +18,7 @@ from siaga.accounts.sessions import LoginThrottle, PrincipalCache
 from siaga.aftercommit import MessagesQueued, OffersDue, OffersMade, SessionsRevoked, TimelineWritten, UnitsChanged
 from siaga.agencies.service import JurisdictionLocator
 from siaga.alerts import raising, timeline
+from siaga.alerts import service as alerts_service
 from siaga.alerts.domain import RaiseRequest
 from siaga.alerts.ingest import GroupCommit, Outcome
 from siaga.background import Loop
@@ -172,6 +173,7 @@ class Runtime:
             sms=self.sms,
             push=self.push,
             contacts=ContactRules.of(self.settings),
+            alarms=alerts_service.alarm_subject,
             failed=timeline.record_delivery_failure,
         )
 

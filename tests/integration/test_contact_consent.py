@@ -65,12 +65,17 @@ async def _decided(runtime: Runtime, alert_id: str) -> OutboundMessage | None:
     return alarm if alarm.status in ("sent", "suppressed") else None
 
 
-async def _decisions(runtime: Runtime) -> list[tuple[str, Any]]:
+async def _audited(runtime: Runtime, action: str) -> list[AuditRecord]:
     async with runtime.read_sessions() as session:
-        rows = await session.scalars(
-            select(AuditRecord).where(AuditRecord.action == "contact.alarm").order_by(AuditRecord.id)
-        )
-        return [(row.outcome, row.detail["reason"]) for row in rows.all()]
+        rows = await session.scalars(select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.id))
+        return list(rows.all())
+
+
+async def _decisions(runtime: Runtime) -> list[tuple[str, Any]]:
+    """Each alarm's decision, audited once, as Siaga's."""
+    rows = await _audited(runtime, "contact.alarm")
+    assert {(row.actor_kind, row.actor_id) for row in rows} <= {("system", "siaga")}
+    return [(row.outcome, row.detail["reason"]) for row in rows]
 
 
 async def test_a_contact_who_has_not_answered_gets_one_marked_alarm_then_nothing_until_they_agree(city: Api) -> None:
@@ -101,6 +106,8 @@ async def test_a_contact_who_has_not_answered_gets_one_marked_alarm_then_nothing
     assert agreed.status_code == 200
     assert "Anda setuju" in agreed.text
     assert await _consents(api, resident) == ["confirmed"]
+    (answered,) = await _audited(api.runtime, "contact.consent")  # the answer, audited once, as the contact's
+    assert (answered.actor_kind, answered.actor_id, answered.detail["consent"]) == ("anonymous", "contact", "confirmed")
 
     third = await _alarm(api, resident)
     assert third.status == "sent"

@@ -33,6 +33,7 @@ from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import Conflict, Forbidden, Invalid, NotFound
+from siaga.notify.consent import AlarmSubject
 from siaga.responders import service as responders
 from siaga.responders.models import Unit
 
@@ -461,3 +462,14 @@ async def _extend_trail(session: AsyncSession, alert: Alert, body: TrailIn) -> i
     alert.updated_at = now
     await session.flush()
     return len(body.points)
+
+
+async def alarm_subject(session: AsyncSession, alert_id: uuid.UUID) -> AlarmSubject | None:
+    """Whose alarm a message to an emergency contact about ``alert_id`` is (``notify.consent`` decides it)."""
+    alert = await session.get(Alert, alert_id)
+    resident = await session.get(Resident, alert.resident_id) if alert is not None else None
+    if alert is None or resident is None:
+        return None
+    return AlarmSubject(
+        alert_id=alert.id, resident_id=resident.id, name=resident.name or resident.phone, agency_id=alert.agency_id
+    )

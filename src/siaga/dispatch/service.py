@@ -167,7 +167,9 @@ async def cancel_with_pin(
     if check.kind == "cancel" and AlertState(alert.state) is AlertState.CANCELLED:
         resident = await accounts.get_resident(session, alert.resident_id)
         name = resident.name or resident.phone
-        await contacts.after_cancel(session, settings=settings, alert_id=str(alert.id), name=name, at=utcnow())
+        await contacts.after_cancel(
+            session, settings=settings, alert_id=str(alert.id), resident_id=resident.id, name=name, at=utcnow()
+        )
     if check.kind == "duress" and AlertState(alert.state) in domain.CLOSED_STATES and follow_up is not None:
         await _duress_after_close(
             session, settings=settings, follow_up=follow_up, closed=alert, principal=principal, client_ip=by.client_ip

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -23,9 +24,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.models import Resident
-from siaga.alerts.models import Alert
 from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import UnitOfWork, utcnow
 from siaga.notify.models import ContactConsent, ContactSMSDay, OutboundMessage
@@ -56,6 +56,22 @@ class ContactRules:
 
     def link(self, code: str) -> str:
         return f"{self.base_url}/k/{code}"
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmSubject:
+    """Whose alarm an emergency contact's message is: the resident who listed the contact (their consent is to that
+    resident, who is named in the alarm) and the agency of the alert, whose audit log records the decision."""
+
+    alert_id: uuid.UUID
+    resident_id: uuid.UUID
+    name: str
+    agency_id: int | None
+
+
+# Whose alarm a message about an alert is, or None if it is no resident's (the runtime gives
+# ``alerts.service.alarm_subject``: notify knows nothing of alerts and residents).
+AlarmSubjectOf = Callable[[AsyncSession, uuid.UUID], Awaitable[AlarmSubject | None]]
 
 
 def request_text(*, name: str, link: str) -> str:
@@ -110,12 +126,12 @@ async def states(session: AsyncSession, resident_id: uuid.UUID) -> dict[str, Con
     return {phone: Consent(state) for phone, state in rows.all()}
 
 
-async def declined_for_alert(session: AsyncSession, alert_id: str) -> list[str]:
-    """The numbers that declined to be contacts of the resident whose alert this is."""
+async def declined(session: AsyncSession, resident_id: uuid.UUID) -> list[str]:
+    """The numbers that declined to be the resident's contacts."""
     found = await session.scalars(
-        select(ContactConsent.phone)
-        .join(Alert, Alert.resident_id == ContactConsent.resident_id)
-        .where(Alert.id == uuid.UUID(alert_id), ContactConsent.state == Consent.DECLINED.value)
+        select(ContactConsent.phone).where(
+            ContactConsent.resident_id == resident_id, ContactConsent.state == Consent.DECLINED.value
+        )
     )
     return list(found.all())
 
@@ -131,33 +147,29 @@ async def requests_today(session: AsyncSession, resident_id: uuid.UUID) -> int:
     return count or 0
 
 
-async def by_code(session: AsyncSession, code: str) -> tuple[ContactConsent, Resident] | None:
-    row = (
-        await session.execute(
-            select(ContactConsent, Resident)
-            .join(Resident, Resident.id == ContactConsent.resident_id)
-            .where(ContactConsent.code == code)
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
+async def by_code(session: AsyncSession, code: str) -> ContactConsent | None:
+    return await session.scalar(select(ContactConsent).where(ContactConsent.code == code))
 
 
-async def answer(session: AsyncSession, *, code: str, agree: bool, client_ip: str) -> ContactConsent | None:
-    """The contact agreed or declined through their link (they may change their mind the same way)."""
-    found = await by_code(session, code)
-    if found is None:
+def contact(client_ip: str) -> ActorContext:
+    """The contact answering through their link, as the audit log names them (they have no account)."""
+    return ActorContext.anonymous("contact", client_ip)
+
+
+async def answer(session: AsyncSession, *, code: str, agree: bool, by: ActorContext) -> ContactConsent | None:
+    """The contact agreed or declined through their link (they may change their mind the same way), audited as
+    ``by`` (``contact``)."""
+    consent = await by_code(session, code)
+    if consent is None:
         return None
-    consent, _resident = found
     consent.state = (Consent.CONFIRMED if agree else Consent.DECLINED).value
     consent.answered_at = utcnow()
-    await audit.record(
+    await audit.record_for(
         session,
+        by,
         action="contact.consent",
-        actor=None,
-        actor_label="contact",
         target_type="contact",
         target_id=str(consent.id),
-        client_ip=client_ip,
         detail={"resident_id": str(consent.resident_id), "consent": consent.state},
     )
     await session.flush()
@@ -183,10 +195,10 @@ async def _count_alarm(session: AsyncSession, *, phone: str, cap: int) -> bool:
 
 
 async def _decide(
-    session: AsyncSession, rules: ContactRules, message: OutboundMessage, resident: Resident
+    session: AsyncSession, rules: ContactRules, message: OutboundMessage, subject: AlarmSubject
 ) -> tuple[ContactConsent, str, str | None]:
     """(the contact's consent, the text to send, why it is not sent or None)."""
-    consent = await consent_for(session, resident_id=resident.id, phone=message.recipient)
+    consent = await consent_for(session, resident_id=subject.resident_id, phone=message.recipient)
     if consent.state == Consent.DECLINED:
         return consent, message.body, "declined"
     if consent.state == Consent.PENDING and consent.unconfirmed_alarm_at is not None:
@@ -202,36 +214,36 @@ async def _decide(
     )
     if getattr(first, "rowcount", 0) != 1:  # another process sent them their one alarm a moment ago
         return consent, message.body, "unconfirmed"
-    name = resident.name or resident.phone
-    return consent, unconfirmed_alarm_text(message.body, name=name, link=rules.link(consent.code)), None
+    return consent, unconfirmed_alarm_text(message.body, name=subject.name, link=rules.link(consent.code)), None
 
 
-async def screen_alarm(work: UnitOfWork, rules: ContactRules, message: OutboundMessage) -> str | None:
+async def screen_alarm(
+    work: UnitOfWork, rules: ContactRules, subject_of: AlarmSubjectOf | None, message: OutboundMessage
+) -> str | None:
     """Decide whether an emergency contact's alarm goes, once, on its first attempt: the text to send, or None
-    when it is suppressed (the message is then final, with the reason). The decision is audited either way."""
+    when it is suppressed (the message is then final, with the reason). The decision is Siaga's, audited either
+    way."""
     async with work() as session:
-        alert = await session.get(Alert, uuid.UUID(message.alert_id)) if message.alert_id else None
-        resident = await session.get(Resident, alert.resident_id) if alert else None
-        if alert is None or resident is None:
+        subject = await subject_of(session, uuid.UUID(message.alert_id)) if subject_of and message.alert_id else None
+        if subject is None:
             return message.body  # not a resident's alarm: nothing to decide
-        consent, body, reason = await _decide(session, rules, message, resident)
+        consent, body, reason = await _decide(session, rules, message, subject)
         row = await session.get(OutboundMessage, message.id)
         assert row is not None
         if reason is None:
             row.body = body
         else:
             row.status, row.last_error = SUPPRESSED, f"not sent: {reason}"
-        await audit.record(
+        await audit.record_for(
             session,
+            ActorContext.siaga(),
             action="contact.alarm",
-            actor=None,
-            actor_label="siaga",
             target_type="contact",
             target_id=str(consent.id),
             outcome="success" if reason is None else SUPPRESSED,
-            agency_id=alert.agency_id,
+            agency_id=subject.agency_id,
             detail={
-                "alert_id": str(alert.id),
+                "alert_id": str(subject.alert_id),
                 "message_id": message.id,
                 "consent": consent.state,
                 "sent": reason is None,

@@ -49,7 +49,9 @@ def alarm_not_before(settings: Settings, pressed_at: datetime) -> datetime:
     return pressed_at + timedelta(seconds=settings.contact_alarm_delay_seconds)
 
 
-async def after_cancel(session: AsyncSession, *, settings: Settings, alert_id: str, name: str, at: datetime) -> None:
+async def after_cancel(
+    session: AsyncSession, *, settings: Settings, alert_id: str, resident_id: uuid.UUID, name: str, at: datetime
+) -> None:
     """The resident cancelled with their own PIN: alarms not sent yet are withdrawn, and the contacts who already
     got one are told all is well. (Never after a duress PIN: the caller does not call this then.)"""
     alarms = OutboundMessage.alert_id == alert_id, OutboundMessage.purpose == ALARM
@@ -63,7 +65,7 @@ async def after_cancel(session: AsyncSession, *, settings: Settings, alert_id: s
             *alarms, OutboundMessage.attempts > 0, OutboundMessage.status != consent.SUPPRESSED
         )
     )
-    declined = set(await consent.declined_for_alert(session, alert_id))  # since the alarm: nothing more for them
+    declined = set(await consent.declined(session, resident_id))  # since the alarm: nothing more for them
     for phone in dict.fromkeys(p for p in told.all() if p not in declined):  # each once, in the order told
         await notify.queue_sms(
             session,

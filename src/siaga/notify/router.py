@@ -10,6 +10,7 @@ from html import escape
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from siaga.accounts.models import Resident
 from siaga.deps import ClientIP, RuntimeDep
 from siaga.notify import consent
 
@@ -56,10 +57,10 @@ def _unknown() -> HTMLResponse:
 async def consent_page(code: str, runtime: RuntimeDep) -> HTMLResponse:
     """What the contact is asked, and their answer so far."""
     async with runtime.read_sessions() as session:
-        found = await consent.by_code(session, code)
-    if found is None:
+        record = await consent.by_code(session, code)
+        resident = await session.get(Resident, record.resident_id) if record is not None else None
+    if record is None or resident is None:
         return _unknown()
-    record, resident = found
     name = escape(resident.name or "Seorang warga")
     return _page(
         "Kontak darurat",
@@ -75,7 +76,7 @@ async def consent_page(code: str, runtime: RuntimeDep) -> HTMLResponse:
 
 async def _answer(code: str, runtime: RuntimeDep, ip: str, *, agree: bool) -> HTMLResponse:
     async with runtime.unit_of_work() as session:
-        record = await consent.answer(session, code=code, agree=agree, client_ip=ip)
+        record = await consent.answer(session, code=code, agree=agree, by=consent.contact(ip))
     if record is None:
         return _unknown()
     if agree:

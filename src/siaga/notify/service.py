@@ -41,6 +41,8 @@ class Senders:
     sms: SMSSender
     push: PushSender | None = None
     contacts: consent.ContactRules = field(default_factory=consent.ContactRules)
+    # Whose alarm an emergency contact's message is (the runtime gives ``alerts.service.alarm_subject``).
+    alarms: consent.AlarmSubjectOf | None = None
     # Tells an alert that a message about it did not get through, in the transaction recording the failure (the
     # runtime gives the alert timeline's ``record_delivery_failure``; notify knows nothing of alerts' timelines).
     failed: DeliveryFailed | None = None
@@ -149,7 +151,7 @@ async def _attempt(work: UnitOfWork, senders: Senders, message_id: int) -> None:
         return
     if message.purpose == consent.ALARM and message.attempts == 1:
         # An emergency contact's alarm: sent only with their consent (or once before they answer), capped a day.
-        body = await consent.screen_alarm(work, senders.contacts, message)
+        body = await consent.screen_alarm(work, senders.contacts, senders.alarms, message)
         if body is None:
             return
         message.body = body
