@@ -23,13 +23,32 @@ function placeText(alert) {
   return parts.join(" · ");
 }
 
-// Who has the alert: the operator who acknowledged it and the unit that holds it. An officer who took a direct offer
-// handles it before any operator has looked: that is said, never "nobody".
+// Who has an open alert: the operator who acknowledged it and the unit that holds it, with how far it got. An officer
+// who took a direct offer handles it before any operator has looked: that is said, never "nobody".
 function handledBy(alert) {
   const unit = alert.unit_callsign ? `${alert.unit_callsign} (${t(`common.state.${alert.state}`)})` : "";
   if (alert.acknowledged_by) return unit ? `${alert.acknowledged_by} · ${unit}` : alert.acknowledged_by;
   if (unit) return `${unit} · ${t("console.timer.not_seen")}`;
   return t("console.panel.nobody");
+}
+
+// How a closed alert ended and by whom: the resident cancelled it, or a person resolved it (named by the timeline's
+// closing event, an officer with their unit). Never "handled by" a unit next to "cancelled".
+function endedBy(alert, timeline) {
+  if (alert.state === "cancelled") return t("console.panel.cancelled_by_resident");
+  const closing = [...(timeline || [])].reverse().find((event) => event.kind === "resolved");
+  if (!closing) return t("common.state.resolved");
+  const unit = closing.actor_kind === "officer" && alert.unit_callsign ? ` (${alert.unit_callsign})` : "";
+  return t("console.panel.resolved_by", { name: `${closing.actor_name}${unit}` });
+}
+
+function Custody({ alert, timeline }) {
+  if (alert.state === "cancelled" || alert.state === "resolved") {
+    return html`<dt>${t("console.panel.ended")}</dt>
+      <dd data-testid="custody" data-ended=${alert.state}>${endedBy(alert, timeline)}</dd>`;
+  }
+  return html`<dt>${t("console.panel.handled_by")}</dt>
+    <dd data-testid="custody" data-acknowledged-by=${alert.acknowledged_by || ""}>${handledBy(alert)}</dd>`;
 }
 
 // Who gets the alert by the routing table: the responsible agency and those informed, as the newest routing event
@@ -64,8 +83,7 @@ function AlertHeading({ alert, flags, timeline }) {
         ${routing.informed.length > 0 &&
         html`<dt>${t("console.panel.informed")}</dt>
           <dd data-testid="informed-agencies">${routing.informed.join(", ")}</dd>`}
-        <dt>${t("console.panel.handled_by")}</dt>
-        <dd data-acknowledged-by=${alert.acknowledged_by || ""}>${handledBy(alert)}</dd>
+        <${Custody} alert=${alert} timeline=${timeline} />
         ${alert.outcome &&
         html`<dt>${t("console.panel.outcome")}</dt>
           <dd>${t(`common.outcome.${alert.outcome}`)}</dd>`}
