@@ -71,6 +71,19 @@ class ContactSMSDay(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SMSCount(Base):
+    """How much of one SMS limit a window has used (``siaga.notify.limits``): messages to a number this hour, to a
+    country today, in all today, or the day's spend. Raised by one atomic statement for every process; a row is
+    removed once its window has ended (``expires_at``)."""
+
+    __tablename__ = "sms_counts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # number:+62..., country:ID, day, spend
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class PushSubscriptionRecord(Base):
     """A browser's Web Push subscription for a staff member: an officer's phone, a supervisor's console."""
 

@@ -139,6 +139,13 @@ def _is_gsm7(text: str) -> bool:
     return all(char in _GSM7 for char in text)
 
 
+def parts(text: str) -> int:
+    """How many SMS a message goes as (what a gateway charges for): 160 GSM characters in one, 153 a part when
+    concatenated; 70 and 67 for text outside GSM's character set (sent as UCS-2)."""
+    single, part = (160, 153) if _is_gsm7(text) else (70, 67)
+    return 1 if len(text) <= single else -(-len(text) // part)
+
+
 def dev_sms_path(settings: Settings) -> Path:
     """Where the development SMS adapter records messages: beside the SQLite file, or ./var."""
     db_file = settings.sqlite_path()

@@ -26,6 +26,7 @@ from siaga.audit.actor import ActorContext
 from siaga.audit.models import AuditRecord, DenialWindow
 from siaga.config import Settings
 from siaga.db import UTCDateTime, utcnow
+from siaga.notify import limits as sms_limits
 from siaga.notify.models import OutboundMessage
 from siaga.responders import service as responders
 from siaga.responders.models import PositionRecord
@@ -45,6 +46,7 @@ class Kind(StrEnum):
     AUDIT_RECORDS = "audit_records"
     SMS_BODIES = "sms_bodies"
     DEVICE_EVENTS = "device_events"
+    DEVICE_MESSAGES = "device_messages"
     BOOKKEEPING = "bookkeeping"
 
 
@@ -58,6 +60,7 @@ class Periods:
     audit: timedelta
     sms: timedelta
     device: timedelta
+    device_messages: timedelta
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Periods:
@@ -68,6 +71,7 @@ class Periods:
             audit=timedelta(days=settings.retention_audit_days),
             sms=timedelta(days=settings.retention_sms_days),
             device=timedelta(days=settings.retention_device_days),
+            device_messages=timedelta(days=settings.retention_device_messages_days),
         )
 
 
@@ -92,6 +96,7 @@ async def purge(session: AsyncSession, *, periods: Periods, by: ActorContext | N
         ),
         Kind.SMS_BODIES.value: await _sms_bodies(session, sent_before=now - periods.sms),
         Kind.DEVICE_EVENTS.value: await _device_events(session, ended_before=now - periods.device),
+        Kind.DEVICE_MESSAGES.value: await _device_messages(session, before=now - periods.device_messages),
         Kind.BOOKKEEPING.value: await _bookkeeping(session, now=now),
     }
     if any(counts.values()):
@@ -117,7 +122,7 @@ async def preview(sessions: async_sessionmaker[AsyncSession], *, periods: Period
 def _days(periods: Periods) -> dict[str, float]:
     return {
         name: round(getattr(periods, name).total_seconds() / 86400, 3)
-        for name in ("trails", "positions", "alert_details", "audit", "sms", "device")
+        for name in ("trails", "positions", "alert_details", "audit", "sms", "device", "device_messages")
     }
 
 
@@ -258,11 +263,29 @@ async def _device_events(session: AsyncSession, *, ended_before: datetime) -> in
     return _count(sessions) + _count(codes)
 
 
+# ``siaga.devices``' log of every message on a device topic (devices.models.DeviceMessage) and its troubles with their
+# timelines (Trouble, TroubleEvent), named here without importing that package, as ``_SMS_INBOUND``.
+_DEVICE_MESSAGES = table("device_messages", column("id", Integer), column("received_at", UTCDateTime))
+_DEVICE_TROUBLES = table("device_troubles", column("id", Integer), column("cleared_at", UTCDateTime))
+_TROUBLE_EVENTS = table("device_trouble_events", column("trouble_id", Integer))
+
+
+async def _device_messages(session: AsyncSession, *, before: datetime) -> int:
+    """The panic buttons' messages received before the cutoff (their payloads, alarms and refusals alike: an alarm's
+    alert keeps what it raised) and the troubles cleared before it, with their timelines. Open troubles stay."""
+    messages = await session.execute(delete(_DEVICE_MESSAGES).where(_DEVICE_MESSAGES.c.received_at < before))
+    cleared = select(_DEVICE_TROUBLES.c.id).where(_DEVICE_TROUBLES.c.cleared_at < before).scalar_subquery()
+    events = await session.execute(delete(_TROUBLE_EVENTS).where(_TROUBLE_EVENTS.c.trouble_id.in_(cleared)))
+    troubles = await session.execute(delete(_DEVICE_TROUBLES).where(_DEVICE_TROUBLES.c.cleared_at < before))
+    return _count(messages) + _count(events) + _count(troubles)
+
+
 async def _bookkeeping(session: AsyncSession, *, now: datetime) -> int:
-    """Counting windows that ended: refused requests per caller (a minute) and login attempts per key."""
+    """Counting windows that ended: refused requests per caller (a minute), login attempts per key and the SMS
+    limits' counters (an hour or a day)."""
     windows = await session.execute(delete(DenialWindow).where(DenialWindow.window_start < now - audit.DENIAL_WINDOW))
     logins = await session.execute(delete(LoginAttempts).where(LoginAttempts.window_start < now - LOGIN_WINDOW))
-    return _count(windows) + _count(logins)
+    return _count(windows) + _count(logins) + await sms_limits.forget_ended(session, now=now)
 
 
 def describe(counts: dict[str, int]) -> Sequence[str]:

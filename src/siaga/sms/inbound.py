@@ -8,8 +8,9 @@ Every message is recorded before any handler runs, so an SOS is never lost to a 
 ``receive`` is that pipeline, the one every gateway calls: it records the message (once per gateway id: a message
 delivered twice is handled once), runs ``HANDLERS``, answers a message nobody claimed with a short help text, records
 which handler took it and the reply, and queues the reply (``notify``: sent after the commit, retried, and limited
-per number and per day against SMS pumping, except the confirmation of an SOS). A message whose handling failed
-stays recorded and unhandled, and ``handle_pending`` tries it again.
+against SMS pumping per number, per destination country, per day and by the day's spend, counted atomically for
+every process: ``notify.limits``; the confirmation of an SOS at home and an answer to an officer are never held
+back). A message whose handling failed stays recorded and unhandled, and ``handle_pending`` tries it again.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,8 +33,8 @@ from siaga.alerts.domain import RaiseRequest
 from siaga.alerts.ingest import GroupCommit
 from siaga.config import Settings
 from siaga.db import utcnow
+from siaga.notify import limits
 from siaga.notify import service as notify
-from siaga.notify.models import OutboundMessage
 from siaga.notify.sms import SMSSender
 from siaga.sms import app_sos, keyword, officers, register
 from siaga.sms.models import InboundMessage
@@ -86,13 +86,16 @@ HANDLERS: list[Handler] = [
 
 HELP = "help"  # the handler recorded for a message no handler claimed (answered with ``help_text``)
 REPLY = "sms_reply"  # the purpose of a reply in ``notify``'s records
-# Handlers whose replies always go, whatever the limits (an SOS's confirmation, an answer to an officer's registered
-# number): by ``handler_name``.
-NEVER_LIMITED = frozenset({"app_sos.handle", "keyword.sos_keyword", "officers.answer_offer"})
+# Handlers whose replies are never held back (``notify.limits``), by ``handler_name``: an SOS's confirmation (at home;
+# abroad it is capped per country and by spend) and an answer to an officer's registered number.
+URGENCY = {
+    "app_sos.handle": limits.Urgency.SOS,
+    "keyword.sos_keyword": limits.Urgency.SOS,
+    "officers.answer_offer": limits.Urgency.OFFICER,
+}
 RETRY_AFTER = timedelta(seconds=10)  # a message recorded this long ago and still unhandled is tried again
 MAX_TRIES = 10
 MAX_TEXT = 2000  # a concatenated SMS is at most a few hundred characters; anything longer is cut, never refused
-_WIB = ZoneInfo("Asia/Jakarta")
 
 _HELP = {
     "id": "SIAGA: Dalam keadaan darurat kirim SOS atau TOLONG diikuti tempat Anda, mis. TOLONG di pasar Cicadas. "
@@ -227,13 +230,16 @@ async def handle(context: Context, message: InboundSMS, *, handlers: Sequence[Ha
         row.attempts += 1
         if not reply or not message.sender.startswith("+"):
             return Handled(message, name, reply)  # nothing to say, or nobody to say it to (an operator's name)
-        if await _may_reply(session, context.settings, message.sender, urgent=name in NEVER_LIMITED):
+        urgency = URGENCY.get(name, limits.Urgency.REPLY)
+        counted = limits.reply_limits(context.settings, to=message.sender, body=reply, urgency=urgency, now=utcnow())
+        full = await limits.take(session, counted)
+        if full is None:
             queued = await notify.queue_sms(
                 session, to=message.sender, body=reply, purpose=REPLY, adapter=context.settings.sms_adapter
             )
             row.reply_message_id = queued.id
         else:
-            row.last_error = "reply not sent: the number's or the day's reply limit was reached"
+            row.last_error = f"reply not sent: the limit on replies ({full.key}) was reached"
     return Handled(message, name, reply)
 
 
@@ -274,20 +280,3 @@ async def _language(context: Context, sender: str) -> str:
     async with context.unit_of_work() as session:
         language = await session.scalar(select(Resident.language).where(Resident.phone == sender))
     return language or "id"
-
-
-async def _may_reply(session: AsyncSession, settings: Settings, to: str, *, urgent: bool) -> bool:
-    """Whether a reply may go to ``to``: against SMS pumping (texts sent from forged numbers to make Siaga answer
-    them), at most so many an hour to one number and so many a day in all. The confirmation of an SOS always goes."""
-    if urgent:
-        return True
-    now = utcnow()
-    replies = select(func.count()).select_from(OutboundMessage).where(OutboundMessage.purpose == REPLY)
-    to_number = await session.scalar(
-        replies.where(OutboundMessage.recipient == to, OutboundMessage.created_at >= now - timedelta(hours=1))
-    )
-    if (to_number or 0) >= settings.sms_replies_per_number_per_hour:
-        return False
-    day_start = now.astimezone(_WIB).replace(hour=0, minute=0, second=0, microsecond=0)
-    today = await session.scalar(replies.where(OutboundMessage.created_at >= day_start))
-    return (today or 0) < settings.sms_replies_per_day
