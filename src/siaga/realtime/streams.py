@@ -18,12 +18,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from fastapi import WebSocket
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import RowMapping, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
 from siaga import metrics
@@ -35,9 +35,11 @@ from siaga.alerts import access
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import ACTIVE_STATES, AlertState, resident_view_state
 from siaga.alerts.models import Alert
+from siaga.config import Settings
 from siaga.dispatch.recommend import eta_seconds
-from siaga.realtime.feed import FeedItem, read_events
-from siaga.realtime.locations import AlertPosition
+from siaga.realtime.feed import EventFeed, FeedItem, read_events
+from siaga.realtime.locations import AlertPosition, LivePositions
+from siaga.realtime.presence import OfficersStreaming
 from siaga.realtime.schemas import (
     SNAPSHOT_PAGE,
     AlertLocation,
@@ -55,11 +57,12 @@ from siaga.realtime.schemas import (
     batch_text,
 )
 from siaga.realtime.snapshots import SharedSnapshot
+from siaga.realtime.wire import WireCache
 from siaga.responders import service as responders
+from siaga.responders.live import LiveUnits
 from siaga.responders.models import Unit
 from siaga.responders.service import PositionFix
 from siaga.responders.tracker import UnitPoint, UnitTracker
-from siaga.runtime import Runtime
 
 log = logging.getLogger("siaga.streams")
 
@@ -83,6 +86,31 @@ RESIDENT_KINDS = frozenset(
         "resident_messaged",
     }
 )
+
+
+class Host(Protocol):
+    """What the streams use of the running Siaga (the runtime gives it): the streams sit below the runtime."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def read_sessions(self) -> async_sessionmaker[AsyncSession]: ...
+
+    @property
+    def feed(self) -> EventFeed: ...
+
+    @property
+    def units(self) -> LiveUnits: ...
+
+    @property
+    def positions(self) -> LivePositions: ...
+
+    @property
+    def wire(self) -> WireCache: ...
+
+    @property
+    def officers_streaming(self) -> OfficersStreaming: ...
 
 
 @dataclass
@@ -180,7 +208,7 @@ class Stream:
     roles: ClassVar[frozenset[Role | None]]  # who may open it
 
     websocket: WebSocket
-    runtime: Runtime
+    runtime: Host
     viewer: Viewer
     queue: asyncio.Queue[object] = field(init=False)
     last_cursor: int = 0
@@ -190,7 +218,7 @@ class Stream:
         self.queue = asyncio.Queue(maxsize=self.runtime.settings.stream_queue_size)
 
     @classmethod
-    async def viewer_for(cls, runtime: Runtime, principal: Principal) -> Viewer:
+    async def viewer_for(cls, runtime: Host, principal: Principal) -> Viewer:
         return Viewer(stream=cls.name, principal=principal)
 
     # What the viewer sees: nothing unless the stream says so.
@@ -418,7 +446,7 @@ class ConsoleStream(Stream):
     roles: ClassVar[frozenset[Role | None]] = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 
     @classmethod
-    async def viewer_for(cls, runtime: Runtime, principal: Principal) -> Viewer:
+    async def viewer_for(cls, runtime: Host, principal: Principal) -> Viewer:
         viewer = Viewer(stream=cls.name, principal=principal)
         if principal.role is not Role.ADMIN and principal.agency_id is not None:
             async with runtime.read_sessions() as session:
@@ -691,5 +719,5 @@ class ResidentStream(Stream):
 STREAMS: dict[StreamName, type[Stream]] = {cls.name: cls for cls in (ConsoleStream, OfficerStream, ResidentStream)}
 
 
-async def viewer_for(runtime: Runtime, stream: StreamName, principal: Principal) -> Viewer:
+async def viewer_for(runtime: Host, stream: StreamName, principal: Principal) -> Viewer:
     return await STREAMS[stream].viewer_for(runtime, principal)
