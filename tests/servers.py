@@ -149,13 +149,22 @@ async def registered_resident(http: httpx.AsyncClient, folder: Path) -> str:
 
 
 @asynccontextmanager
-async def in_process(app: ASGIApp, *, within: float = 10.0) -> AsyncIterator[str]:
+async def in_process(app: ASGIApp, *, within: float = 10.0, tls: tuple[Path, Path] | None = None) -> AsyncIterator[str]:
     """Serve ``app`` (its lifespan running) with uvicorn on a free port of 127.0.0.1 for the block; yields its base
-    URL."""
+    URL (HTTPS with ``tls``: a certificate file and its key)."""
     port = free_port()
     # A kept-alive connection outlives any pause in a test: with uvicorn's 5 s default, the test's client could reuse
     # a connection the server was closing at that moment (a ReadError seen on a busy machine).
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", timeout_keep_alive=300)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
+        timeout_keep_alive=300,
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     deadline = asyncio.get_running_loop().time() + within
@@ -165,7 +174,7 @@ async def in_process(app: ASGIApp, *, within: float = 10.0) -> AsyncIterator[str
             raise AssertionError("the server did not start")
         await asyncio.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=30)

@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import re
-import ssl
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
@@ -37,6 +36,7 @@ from siaga.db import utcnow
 from siaga.errors import SiagaError
 from siaga.partners import service
 from siaga.partners.models import Handover, HandoverAttempt, Partner
+from siaga.webhooks import addresses
 
 log = logging.getLogger("siaga.partners")
 
@@ -51,13 +51,6 @@ ERROR_CODE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")  # a partner's error code, sh
 UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
-def tls_context(settings: Settings) -> ssl.SSLContext | bool:
-    """Verify partners' certificates against the system's CAs, or the bundle ``SIAGA_PARTNER_CA_BUNDLE`` names."""
-    if settings.partner_ca_bundle:
-        return ssl.create_default_context(cafile=settings.partner_ca_bundle)
-    return True
-
-
 class Deliveries:
     """Sends what the outbox holds (``round``), with one HTTP client for the process."""
 
@@ -70,7 +63,7 @@ class Deliveries:
         # No proxy from the environment (it would connect for us, past the address check), no redirects (one could
         # point anywhere): a partner acknowledges at the URL it gave.
         self.http = httpx.AsyncClient(
-            verify=tls_context(settings),
+            verify=addresses.trusted_cas(settings.partner_ca_bundle),
             timeout=TIMEOUT_S,
             follow_redirects=False,
             trust_env=False,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -141,3 +142,9 @@ async def _lookup(host: str, port: int) -> list[Address]:
     if not addresses:
         raise Invalid(f"the URL's host {host} has no address", code="webhook.unresolvable", details={"field": "url"})
     return addresses
+
+
+def trusted_cas(ca_bundle: str) -> ssl.SSLContext | bool:
+    """How a receiver's HTTPS certificate is checked (a webhook's, a partner centre's): against the CAs of the PEM
+    file ``ca_bundle`` (a receiver on the city's network with a certificate of its own CA), or the system's (empty)."""
+    return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True

@@ -89,6 +89,7 @@ class WebhookSender:
         # No proxy from the environment (it would connect for us, past the address check), no redirects (a
         # redirect could point anywhere): a receiver answers 2xx at the URL it gave.
         self.http = httpx.AsyncClient(
+            verify=addresses.trusted_cas(settings.webhook_ca_bundle),
             timeout=settings.webhook_timeout_seconds,
             follow_redirects=False,
             trust_env=False,
