@@ -159,7 +159,25 @@ class Settings(BaseSettings):
         "confirmation always goes",
     )
     sms_replies_per_day: int = Field(
-        default=2000, ge=0, description="Replies to inbound SMS Siaga sends a day at most (WIB days), SOS excepted"
+        default=2000,
+        ge=0,
+        description="Replies to inbound SMS Siaga sends a day at most (WIB days), SOS confirmations at home excepted",
+    )
+    sms_replies_per_country_per_day: dict[str, int] = Field(
+        default_factory=lambda: {"ID": 2000, "*": 20},
+        description="Replies to inbound SMS one destination country gets a day at most, by ISO region (JSON, e.g. "
+        '{"ID": 2000, "MY": 50, "*": 20}; * is every country not named): SMS pumping goes for numbers abroad',
+    )
+    sms_prices: dict[str, int] = Field(
+        default_factory=dict,
+        description="What one SMS part to a country costs (JSON by ISO region, * for the rest, in any one unit such "
+        'as rupiah, e.g. {"ID": 350, "*": 5000}); with SIAGA_SMS_SPEND_PER_DAY the day\'s replies are capped by spend',
+    )
+    sms_spend_per_day: int = Field(
+        default=0,
+        ge=0,
+        description="What replies to inbound SMS may cost a day at most, at SIAGA_SMS_PRICES (0: no spend cap, only "
+        "the counts)",
     )
     sms_sos_number: str = Field(
         default="",
@@ -227,6 +245,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Device events are deleted after this: records of ended sessions (the phone's or browser's "
         "address and user agent) and one-time codes",
+    )
+    retention_device_messages_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="Panic buttons' messages (every payload received on a device topic) and their troubles cleared "
+        "before this are deleted; the alerts they raised stay",
     )
     retention_purge_interval_seconds: float = Field(default=3600.0, gt=0, description="How often the purge runs")
 
@@ -335,6 +359,22 @@ class Settings(BaseSettings):
         except binascii.Error as exc:
             raise ValueError("SIAGA_SMS_WEBHOOK_SECRET must be whsec_ and base64, as the provider gives it") from exc
         return secret
+
+    @field_validator("sms_replies_per_country_per_day", "sms_prices")
+    @classmethod
+    def _per_country(cls, table: dict[str, int]) -> dict[str, int]:
+        for country, value in table.items():
+            if country != "*" and (len(country) != 2 or not country.isalpha() or not country.isupper()):
+                raise ValueError(f"{country!r} is not an ISO region such as ID or MY (or * for every other country)")
+            if value < 0:
+                raise ValueError(f"{country}: {value} is below 0")
+        return table
+
+    @model_validator(mode="after")
+    def _spend_needs_prices(self) -> Settings:
+        if self.sms_spend_per_day > 0 and not self.sms_prices:
+            raise ValueError("SIAGA_SMS_SPEND_PER_DAY needs SIAGA_SMS_PRICES (what one SMS to a country costs)")
+        return self
 
     @field_validator("metrics_allow", "webhook_allowed_networks", "partner_allowed_networks")
     @classmethod
