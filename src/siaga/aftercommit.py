@@ -29,11 +29,22 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
-class TimelineWritten(Event):
-    """Alerts' timeline events were written. ``items``: their feed items, when the writer built them from the rows
-    it wrote (the feed then hands them out without reading them back); None: the feed reads the new events."""
+class WrittenEvent:
+    """A timeline event as its writer inserted it: the event's row (with its id), its alert's row, and the names
+    shown with it. The feed makes its item of these (``realtime.feed.written_item``) without reading them back."""
 
-    items: tuple[Any, ...] | None = None
+    event: dict[str, Any]
+    alert: dict[str, Any]
+    resident_name: str | None
+    jurisdiction_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineWritten(Event):
+    """Alerts' timeline events were written. ``items``: the events as written, when the writer kept them (the feed
+    then hands them out without reading them back); None: the feed reads the new events."""
+
+    items: tuple[WrittenEvent, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

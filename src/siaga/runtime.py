@@ -36,7 +36,7 @@ from siaga.notify.push import PushSender, RecordingPush, WebPush
 from siaga.notify.sms import DevSMS, GammuSMS, HttpSMS, SMSSender, dev_sms_path
 from siaga.ops import retention
 from siaga.partners.delivery import Deliveries
-from siaga.realtime.feed import EventFeed, FeedItem, poke
+from siaga.realtime.feed import EventFeed, FeedItem, poke, written_item
 from siaga.realtime.guard import StreamSessions
 from siaga.realtime.locations import LivePositions
 from siaga.realtime.outbox import HubOutbox
@@ -296,7 +296,7 @@ class Runtime:
             if event.items is None:
                 self.feed.wake()  # read back, with every event of the transaction
                 break
-            items.extend(event.items)
+            items.extend(written_item(written) for written in event.items)
         else:
             self.feed.offer(items)  # built by their writer: no need to read them back
         poke(self.outbox)

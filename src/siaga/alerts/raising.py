@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.types import TypeEngine
 
 from siaga.accounts.models import EmergencyContact, Resident
-from siaga.aftercommit import Event, MessagesQueued, OffersDue, TimelineWritten, emit_all
+from siaga.aftercommit import Event, MessagesQueued, OffersDue, TimelineWritten, WrittenEvent, emit_all
 from siaga.agencies import service as agencies
 from siaga.agencies.domain import AgencyTerms
 from siaga.alerts import domain
@@ -48,7 +48,6 @@ from siaga.db import Base, utcnow
 from siaga.errors import NotFound
 from siaga.notify import contacts
 from siaga.notify.models import OutboundMessage
-from siaga.realtime.feed import written_item
 from siaga.webhooks import outbox as webhooks
 
 
@@ -382,7 +381,7 @@ def _write(
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK})
     event_ids = connection.scalars(statements.events, events).all()
     items = [
-        written_item(
+        WrittenEvent(
             {**event, "id": event_id},
             {**rows[event["alert_id"]], "unit_id": None, "acknowledged_at": None},
             resident_name=chosen[event["alert_id"]][0].shown_name,
