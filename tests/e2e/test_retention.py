@@ -6,6 +6,7 @@ through the app), as in the reports tests: an alert "closed 40 days ago" is one 
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -16,9 +17,12 @@ from sqlalchemy import func, select, update
 
 from siaga import runtime as runtime_module
 from siaga.accounts.models import AuthSession, EmergencyContact, LoginAttempts, OneTimeCode, Resident, Role
+from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation
 from siaga.audit.models import AuditRecord, DenialWindow
 from siaga.db import utcnow
+from siaga.devices import service as devices
+from siaga.devices.models import DeviceMessage, Trouble, TroubleEvent
 from siaga.notify.models import ContactConsent, OutboundMessage
 from siaga.ops import retention
 from siaga.responders.models import PositionRecord
@@ -423,3 +427,57 @@ async def test_every_server_purges_on_its_own_soon_after_it_starts(
     finally:
         await server.stop()
         await server.close()
+
+
+async def test_panic_buttons_messages_and_cleared_troubles_go_after_their_period(api: Api) -> None:
+    """Every payload a device sent is logged, and a cleared trouble keeps its timeline: past
+    SIAGA_RETENTION_DEVICE_MESSAGES_DAYS both go (audited, counted as device_messages), while recent messages, open
+    troubles and the alerts the messages raised stay."""
+    admin = await api.staff(Role.ADMIN)
+    async with api.runtime.read_sessions() as session:
+        polsek = await agencies.agency_by_code(session, "POLSEK-COBLONG")
+    body = {"name": "Toko Uji", "lat": COBLONG[0], "lon": COBLONG[1], "agency_id": polsek.id}
+    site = await api.post(admin, "/devices/sites", body)
+    assert site.status_code == 201, site.text
+    button = await api.post(admin, "/devices", {"site_id": site.json()["id"], "name": f"btn-{uuid.uuid4().hex[:8]}"})
+    assert button.status_code == 201, button.text
+    device_id = uuid.UUID(button.json()["id"])
+    topic = f"siaga/devices/{button.json()['name']}/event"
+    for event_id, kind in [
+        ("old-panic", "panic"),
+        ("old-test", "test"),
+        ("tamper", "tamper"),
+        ("closed", "tamper_restored"),
+    ]:
+        await devices.receive(api.runtime, topic, json.dumps({"id": event_id, "type": kind}).encode())
+    await devices.receive(api.runtime, topic, b"\xff not a payload")  # refused, and logged
+    long_ago = utcnow() - timedelta(days=api.runtime.settings.retention_device_messages_days + 1)
+    async with api.runtime.unit_of_work() as session:
+        await session.execute(
+            update(DeviceMessage).where(DeviceMessage.device_id == device_id).values(received_at=long_ago)
+        )
+        await session.execute(
+            update(Trouble).where(Trouble.cleared_at.is_not(None)).values(opened_at=long_ago, cleared_at=long_ago)
+        )
+    await devices.receive(api.runtime, topic, json.dumps({"id": "battery", "type": "low_battery"}).encode())
+    await devices.receive(api.runtime, topic, json.dumps({"id": "new-test", "type": "test"}).encode())
+    await set_clock(api, Trouble, Trouble.cleared_at.is_(None), opened_at=long_ago)
+    async with api.runtime.read_sessions() as session:
+        alert_id = await session.scalar(select(DeviceMessage.alert_id).where(DeviceMessage.event_id == "old-panic"))
+        tamper = await session.scalar(select(Trouble.id).where(Trouble.kind == "tamper"))
+    assert alert_id is not None
+    assert tamper is not None
+
+    counts = await api.runtime.purge()
+
+    async with api.runtime.read_sessions() as session:
+        kept = set((await session.scalars(select(DeviceMessage.event_id))).all())
+        assert kept == {"battery", "new-test"}
+        troubles = (await session.execute(select(Trouble.kind, Trouble.cleared_at))).all()
+        assert troubles == [("low_battery", None)]  # open, however old
+        assert await session.scalar(select(func.count()).where(TroubleEvent.trouble_id == tamper)) == 0
+        assert await session.get(Alert, alert_id) is not None
+    assert counts[retention.Kind.DEVICE_MESSAGES] == 5 + 1 + 2  # five messages; the trouble, opened and cleared
+    records = await _audit(api, retention.PURGE_ACTION)
+    assert records[-1].detail["counts"][retention.Kind.DEVICE_MESSAGES] == 8
+    assert (await api.runtime.purge())[retention.Kind.DEVICE_MESSAGES] == 0
