@@ -962,7 +962,7 @@ def devices_site_add(
 def devices_add(
     name: Annotated[str, typer.Argument(help="Its broker username and its name in topics (letters, digits, . _ -)")],
     site: Annotated[int, typer.Option(help="The site's id (from site-add)")],
-    protocol: Annotated[str, typer.Option(help="siaga, zigbee2mqtt or shelly")] = "siaga",
+    protocol: Annotated[str, typer.Option(help="siaga, zigbee2mqtt, shelly (Gen1) or shelly2 (Gen2)")] = "siaga",
     label: Annotated[str, typer.Option(help="Where it hangs (e.g. 'teller 2')")] = "",
     heartbeat: Annotated[int, typer.Option(help="Seconds it may stay silent before it is offline")] = 300,
 ) -> None:
@@ -974,7 +974,7 @@ def devices_add(
     try:
         speaks = domain.Protocol(protocol)
     except ValueError as exc:
-        raise typer.BadParameter("protocol must be siaga, zigbee2mqtt or shelly") from exc
+        raise typer.BadParameter("protocol must be siaga, zigbee2mqtt, shelly or shelly2") from exc
     if heartbeat < 5:
         raise typer.BadParameter("the heartbeat interval is at least 5 seconds")
 

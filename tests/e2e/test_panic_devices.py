@@ -28,7 +28,7 @@ import pytest
 import websockets
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert
 from siaga.app import create_app
@@ -451,3 +451,46 @@ async def test_the_bridge_reconnects_and_resubscribes_after_the_broker_restarts(
     assert [str(a.id) for a in await site_alerts(db, site)] == [
         str(domain.alert_id(uuid.UUID(device["id"]), "after-1"))
     ]
+
+
+async def test_a_shelly_gen2_push_over_the_broker_is_the_sites_alert_once(api: Api, broker: BrokerAddress) -> None:
+    """A Shelly Plus i4 registered under its topic prefix: its NotifyEvent for a single push on
+    ``<prefix>/events/rpc`` raises the site's alert; the press's edges and the same notification redelivered raise
+    nothing more. A Gen2 device may not take another scheme's first topic level as its name."""
+    db = api.runtime
+    admin = await api.staff(Role.ADMIN)
+    site, _ = await register(api, admin)
+    refused = await api.post(admin, "/devices", {"site_id": site["id"], "name": "zigbee2mqtt", "protocol": "shelly2"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "device.reserved_name"
+    prefix = unique("shellyplusi4-")
+    device = await api.post(admin, "/devices", {"site_id": site["id"], "name": prefix, "protocol": "shelly2"})
+    assert device.status_code == 201, device.text
+    assert device.json()["topics"] == [f"{prefix}/events/rpc", f"{prefix}/online", f"{prefix}/status/#"]
+
+    def frame(event: str, ts: float) -> str:
+        events = [{"component": "input:0", "id": 0, "event": event, "ts": ts}]
+        return json.dumps(
+            {"src": prefix, "dst": f"{prefix}/events", "method": "NotifyEvent", "params": {"ts": ts, "events": events}}
+        )
+
+    client_id = unique("siaga-test-")
+    expected = domain.alert_id(uuid.UUID(device.json()["id"]), "input:0@1796360400.25")
+    try:
+        async with bridge_on(db, BROKER_URL, client_id) as bridge:
+            for payload in (frame("btn_down", 1796360400.1), frame("btn_up", 1796360400.2)):
+                await publish(broker, f"{prefix}/events/rpc", payload)
+            for _ in range(2):  # QoS 1 redelivers a notification whose PUBACK was lost: the same event
+                await publish(broker, f"{prefix}/events/rpc", frame("single_push", 1796360400.25))
+
+            async def raised() -> list[Alert]:
+                alerts = await site_alerts(db, site)
+                return alerts if alerts and bridge.handled >= 4 else []
+
+            alerts = await eventually(raised, what="the Shelly Gen2 push raised", within=DEADLINE)
+    finally:
+        await forget_session(broker, client_id)
+    assert [a.id for a in alerts] == [expected]
+    assert alerts[0].channel == "device"
+    outcomes = [(m.event_id, m.outcome) for m in await messages_of(db, device.json())]
+    assert outcomes == [("input:0@1796360400.25", "alert")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -89,6 +90,94 @@ def test_shelly_input_events_carry_their_counter_as_the_event_id() -> None:
     battery = domain.parse(Protocol.SHELLY, "shellies/shellybutton1-A4CF/sensor/battery", b"12")
     assert battery == DeviceEvent(EventType.HEARTBEAT, None, 12)
     assert domain.parse(Protocol.SHELLY, "shellies/shellybutton1-A4CF/online", b"true") is None
+
+
+SHELLY2_TOPIC = "shellyplusi4-c4dd57877294/events/rpc"
+
+
+def _notify_event(*events: dict[str, object]) -> bytes:
+    """A Shelly Gen2 NotifyEvent frame as its Input component sends it over MQTT (the Gen2 API's documented shape)."""
+    frame = {
+        "src": "shellyplusi4-c4dd57877294",
+        "dst": "shellyplusi4-c4dd57877294/events",
+        "method": "NotifyEvent",
+        "params": {"ts": 1631266595.44, "events": list(events)},
+    }
+    return json.dumps(frame).encode()
+
+
+def test_shelly_gen2_notifications_name_their_device_by_topic_prefix() -> None:
+    assert domain.source_of(SHELLY2_TOPIC) == domain.Source(Protocol.SHELLY2, "shellyplusi4-c4dd57877294")
+    assert domain.source_of("shellyplusi4-c4dd57877294/online") is None
+    assert domain.source_of("shellyplusi4-c4dd57877294/events/rpc/x") is None
+    # Gen1 and Siaga's own topics keep their meaning.
+    assert domain.source_of("shellies/x/events/rpc") == domain.Source(Protocol.SHELLY, "x")
+    assert "+/events/rpc" in domain.SUBSCRIPTIONS
+
+
+@pytest.mark.parametrize("press", ["single_push", "double_push", "triple_push", "long_push"])
+def test_a_shelly_gen2_push_is_a_panic_whose_id_is_its_input_and_time(press: str) -> None:
+    event = {"component": "input:0", "id": 0, "event": press, "ts": 1631266595.43}
+    assert domain.parse(Protocol.SHELLY2, SHELLY2_TOPIC, _notify_event(event)) == DeviceEvent(
+        EventType.PANIC, "input:0@1631266595.43", None, f"Shelly: {press}"
+    )
+
+
+def test_a_shelly_gen2_press_is_one_panic_and_its_edges_say_nothing_more() -> None:
+    down = {"component": "input:1", "id": 1, "event": "btn_down", "ts": 1631266594.9}
+    up = {"component": "input:1", "id": 1, "event": "btn_up", "ts": 1631266595.1}
+    assert domain.parse(Protocol.SHELLY2, SHELLY2_TOPIC, _notify_event(down)) is None
+    assert domain.parse(Protocol.SHELLY2, SHELLY2_TOPIC, _notify_event(up)) is None
+    # The event's own time missing, the notification's stands in.
+    pushed = {"component": "input:1", "id": 1, "event": "single_push"}
+    panic = domain.parse(Protocol.SHELLY2, SHELLY2_TOPIC, _notify_event(down, up, pushed))
+    assert panic is not None
+    assert (panic.type, panic.event_id) == (EventType.PANIC, "input:1@1631266595.44")
+
+
+def test_a_shelly_gen2_status_carries_the_battery() -> None:
+    status = {
+        "method": "NotifyStatus",
+        "params": {"ts": 1.0, "devicepower:0": {"id": 0, "battery": {"V": 3.1, "percent": 14}}},
+    }
+    assert domain.parse(Protocol.SHELLY2, SHELLY2_TOPIC, json.dumps(status).encode()) == DeviceEvent(
+        EventType.HEARTBEAT, None, 14
+    )
+    other = {"method": "NotifyStatus", "params": {"ts": 1.0, "switch:0": {"output": True}}}
+    assert domain.parse(Protocol.SHELLY2, SHELLY2_TOPIC, json.dumps(other).encode()) is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (b"single_push", "device.payload_not_json"),
+        (b'{"method": "NotifyEvent"}', "device.bad_shelly_event"),
+        (b'{"method": "NotifyEvent", "params": {"events": {"event": "single_push"}}}', "device.bad_shelly_event"),
+        (_notify_event({"event": "single_push", "ts": 1.0}), "device.bad_shelly_event"),
+        (_notify_event({"component": "input:0", "event": "long_push", "ts": "soon"}), "device.bad_shelly_event"),
+        (_notify_event({"component": "input:0 " * 10, "event": "long_push", "ts": 1.0}), "device.bad_event_id"),
+        (
+            b'{"method": "NotifyStatus", "params": {"devicepower:0": {"battery": {"percent": 140}}}}',
+            "device.bad_battery",
+        ),
+    ],
+)
+def test_unreadable_shelly_gen2_payloads_are_refused_with_their_reason(payload: bytes, code: str) -> None:
+    with pytest.raises(PayloadError) as refused:
+        domain.parse(Protocol.SHELLY2, SHELLY2_TOPIC, payload)
+    assert refused.value.code == code
+
+
+def test_a_shelly_gen2_device_publishes_only_under_its_own_prefix_and_takes_no_other_schemes() -> None:
+    device = domain.BrokerUser("shellyplusi4-c4dd57877294", "hash", Protocol.SHELLY2, site_id=1)
+    acl = domain.acl_file("siaga", [device])
+    assert "topic read +/events/rpc" in acl
+    mine = acl.split("user shellyplusi4-c4dd57877294", 1)[1]
+    assert "topic write shellyplusi4-c4dd57877294/events/rpc" in mine
+    assert "#" not in mine.replace("shellyplusi4-c4dd57877294/status/#", "")
+    for name in ("siaga", "Shellies", "zigbee2mqtt"):
+        assert domain.name_reserved(Protocol.SHELLY2, name)
+    assert not domain.name_reserved(Protocol.SHELLY, "siaga-lobby")
 
 
 def test_the_same_event_of_the_same_device_is_the_same_alert() -> None:

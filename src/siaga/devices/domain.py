@@ -18,6 +18,15 @@ Adapters for buttons that speak their own firmware's MQTT (each device is regist
 - Shelly Gen1 (https://shelly-api-docs.shelly.cloud/gen1/#shelly-button1-mqtt and i3): a press is published on
   ``shellies/<id>/input_event/<channel>`` as ``{"event": "S" | "SS" | "SSS" | "L", "event_cnt": <n>}``; the counter is
   the event's id. ``shellies/<id>/sensor/battery`` carries the battery per cent.
+- Shelly Gen2 and later, the Plus and Pro lines (https://shelly-api-docs.shelly.cloud/gen2/General/Notifications,
+  .../gen2/ComponentsAndServices/Input and .../gen2/ComponentsAndServices/DevicePower): with RPC notifications over
+  MQTT on, a device publishes JSON-RPC notifications on ``<topic prefix>/events/rpc`` (the prefix is the device's id,
+  e.g. ``shellyplusi4-c4dd57877294``, unless set otherwise; the device is registered under its prefix). An input in
+  button mode sends ``{"method": "NotifyEvent", "params": {"ts": ..., "events": [{"component": "input:0", "id": 0,
+  "event": "single_push", "ts": 1631266595.43}]}}``: ``single_push``, ``double_push``, ``triple_push`` or
+  ``long_push`` (also ``long_single_push``, ``single_long_push``) is a panic whose id is the component and the
+  event's time (a redelivery is the same event); ``btn_down`` and ``btn_up`` come with every press and say nothing
+  more. ``NotifyStatus`` (and ``NotifyFullStatus``) with ``devicepower:0.battery.percent`` carries the battery.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ class Protocol(StrEnum):
     SIAGA = "siaga"
     ZIGBEE2MQTT = "zigbee2mqtt"
     SHELLY = "shelly"
+    SHELLY2 = "shelly2"  # Shelly Gen2 and later (Plus, Pro)
 
 
 class EventType(StrEnum):
@@ -123,6 +133,8 @@ def source_of(topic: str) -> Source | None:
         return Source(Protocol.ZIGBEE2MQTT, parts[1])
     if len(parts) >= 3 and parts[0] == "shellies":
         return Source(Protocol.SHELLY, parts[1])
+    if len(parts) == 3 and parts[1:] == ["events", "rpc"]:
+        return Source(Protocol.SHELLY2, parts[0])
     return None
 
 
@@ -136,6 +148,8 @@ def parse(protocol: Protocol, topic: str, payload: bytes) -> DeviceEvent | None:
             return _zigbee2mqtt(payload)
         case Protocol.SHELLY:
             return _shelly(topic, payload)
+        case Protocol.SHELLY2:
+            return _shelly2(payload)
     raise TypeError(protocol)  # pragma: no cover
 
 
@@ -239,6 +253,41 @@ def _shelly(topic: str, payload: bytes) -> DeviceEvent | None:
     return None  # another of the device's reports: it is alive
 
 
+SHELLY2_PRESSES = frozenset(
+    {"single_push", "double_push", "triple_push", "long_push", "long_single_push", "single_long_push"}
+)
+
+
+def _shelly2(payload: bytes) -> DeviceEvent | None:
+    """A Shelly Gen2 JSON-RPC notification (see the module)."""
+    body = _json_object(_text(payload))
+    method = body.get("method")
+    params = body.get("params")
+    if not isinstance(method, str) or not isinstance(params, dict):
+        raise PayloadError("device.bad_shelly_event", "a Shelly Gen2 notification needs method and params")
+    if method == "NotifyEvent":
+        events = params.get("events")
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise PayloadError("device.bad_shelly_event", "a Shelly Gen2 NotifyEvent needs a list of events")
+        for event in events:
+            name = event.get("event")
+            if name not in SHELLY2_PRESSES:
+                continue  # btn_down, btn_up, and the device's other events: alive, nothing more
+            component, at = event.get("component"), event.get("ts", params.get("ts"))
+            if not isinstance(component, str) or isinstance(at, bool) or not isinstance(at, int | float):
+                raise PayloadError("device.bad_shelly_event", "a Shelly Gen2 input event needs component and ts")
+            event_id = f"{component}@{at}"
+            if not EVENT_ID.match(event_id):
+                raise PayloadError("device.bad_event_id", "the component and time must be 1-64 printable characters")
+            return DeviceEvent(EventType.PANIC, event_id, None, f"Shelly: {_clean(str(name))[:20]}")
+        return None
+    if method in ("NotifyStatus", "NotifyFullStatus"):
+        power = params.get("devicepower:0")
+        battery = power.get("battery") if isinstance(power, dict) else None
+        return _battery_report(_battery(battery.get("percent")) if isinstance(battery, dict) else None)
+    return None  # another notification: the device is alive
+
+
 def _battery_report(battery: int | None) -> DeviceEvent | None:
     if battery is None:
         return None
@@ -304,10 +353,20 @@ def topics(protocol: Protocol, name: str) -> tuple[list[str], list[str]]:
             return [f"zigbee2mqtt/{name}"], []
         case Protocol.SHELLY:
             return [f"shellies/{name}/#"], [f"shellies/{name}/command"]
+        case Protocol.SHELLY2:
+            # Its notifications, its online flag and its status reports, all under its own prefix.
+            return [f"{name}/events/rpc", f"{name}/online", f"{name}/status/#"], [f"{name}/rpc"]
     raise TypeError(protocol)  # pragma: no cover
 
 
-SUBSCRIPTIONS = (f"{TOPIC_ROOT}/+/event", "zigbee2mqtt/+", "shellies/+/#")
+SUBSCRIPTIONS = (f"{TOPIC_ROOT}/+/event", "zigbee2mqtt/+", "shellies/+/#", "+/events/rpc")
+# The first level of the other schemes' topics: a Shelly Gen2 device, whose prefix is its name, may not take one.
+RESERVED_PREFIXES = frozenset({TOPIC_ROOT.split("/", 1)[0], "zigbee2mqtt", "shellies"})
+
+
+def name_reserved(protocol: Protocol, name: str) -> bool:
+    """Whether a device may not take this name: a Shelly Gen2 device's topics begin with it."""
+    return protocol is Protocol.SHELLY2 and name.lower() in RESERVED_PREFIXES
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,11 @@ async def add_device(
             "a device name is 2-63 letters, digits, '.', '_' or '-', starting with a letter or digit",
             code="device.bad_name",
         )
+    if domain.name_reserved(protocol, name):
+        raise Invalid(
+            f"{name} begins another scheme's topics: a Shelly Gen2 device keeps its own topic prefix (its id)",
+            code="device.reserved_name",
+        )
     if await session.scalar(select(Device.id).where(Device.name == name)) is not None:
         raise Conflict(f"a device is already named {name}", code="device.name_taken")
     password = domain.new_password()

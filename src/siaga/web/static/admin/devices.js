@@ -90,6 +90,7 @@ function AddDevice({ token, sites, onAdded }) {
         <option value="siaga">Siaga (siaga/devices/…/event)</option>
         <option value="zigbee2mqtt">Zigbee2MQTT</option>
         <option value="shelly">Shelly Gen1</option>
+        <option value="shelly2">Shelly Gen2 (Plus, Pro: …/events/rpc)</option>
       </select>
     <//>
     <${Field} id="device-label" label=${t("admin.devices.label")}>
