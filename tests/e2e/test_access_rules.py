@@ -261,6 +261,14 @@ def on_alert(body: Body | None = None, *, fresh: Literal["new", "dispatched"] | 
     return prepare
 
 
+NO_SUCH_UNIT = 999_999
+
+
+async def on_unit_of_alert(cast: Cast, role: str, succeeds: bool) -> Call:
+    """A unit that is not on the shared alert (nor anywhere), moved on it."""
+    return Call(params={"alert_id": cast.alert_id, "unit_id": str(NO_SUCH_UNIT)}, json={"state": "released"})
+
+
 def on_resident(body: Body | None = None, *, suspended_before: bool | None = None) -> Prepare:
     """The owner in the path; a fresh resident in the right standing when the call should change them."""
 
@@ -1051,6 +1059,25 @@ TABLE: tuple[Row, ...] = (
         on_alert(lambda c: {"unit_id": c.reserve_unit_id}, fresh="dispatched"),
     ),
     Row("POST", f"{API}/alerts/{{alert_id}}/en-route", STAFF_ON_ALERT, on_alert(fresh="dispatched")),
+    # More units on one alert (a unit that does not exist: those who may add one get as far as a 422 saying so).
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/units",
+        Expect(401, 403, 403, 422, 404, 403, 403, 422, 422),  # the command centre adds units; officers ask for them
+        on_alert(lambda c: {"unit_ids": [NO_SUCH_UNIT]}),
+    ),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/units/{{unit_id}}/state",
+        Expect(401, 403, 403, 422, 404, 403, 404, 422, 422),  # an officer moves only their own unit
+        on_unit_of_alert,
+    ),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/unit-requests",
+        Expect(401, 403, 403, 403, 403, A, 404, 403, 403),  # an officer of a unit on the alert asks
+        on_alert(lambda c: {"kind": "backup"}, fresh="dispatched"),
+    ),
     Row("POST", f"{API}/alerts/{{alert_id}}/on-scene", STAFF_ON_ALERT, on_alert(fresh="dispatched")),
     Row(
         "POST",

@@ -627,18 +627,26 @@ class JurisdictionLocator:
         for service in services:
             if service is Service.POLICE:
                 continue
-            found: list[int] = []
-            near: list[int] = []
-            index = self._areas.get(service)
-            if index is not None and lat is not None and lon is not None:
-                placement = index.locate(lat, lon, buffer_m=buffer_m)
-                (near if placement.method == "nearest" else found).extend(int(c) for c in placement.candidates)
-            if jurisdiction_id is not None:
-                found.extend(a for a in self._by_kecamatan.get((service, jurisdiction_id), ()) if a not in found)
-            found.extend(a for a in near if a not in found)
+            found = self.covering(service, lat=lat, lon=lon, jurisdiction_id=jurisdiction_id, buffer_m=buffer_m)
             if found:
-                covering[service] = tuple(found)
+                covering[service] = found
         return Coverage(services, covering)
+
+    def covering(
+        self, service: Service, *, lat: float | None, lon: float | None, jurisdiction_id: int | None, buffer_m: float
+    ) -> tuple[int, ...]:
+        """The agencies of ``service`` (not the police) serving this point, best first, as ``cover`` finds them
+        (also where an officer on scene asks for an ambulance: ``dispatch.backup``)."""
+        found: list[int] = []
+        near: list[int] = []
+        index = self._areas.get(service)
+        if index is not None and lat is not None and lon is not None:
+            placement = index.locate(lat, lon, buffer_m=buffer_m)
+            (near if placement.method == "nearest" else found).extend(int(c) for c in placement.candidates)
+        if jurisdiction_id is not None:
+            found.extend(a for a in self._by_kecamatan.get((service, jurisdiction_id), ()) if a not in found)
+        found.extend(a for a in near if a not in found)
+        return tuple(found)
 
     async def ensure_fresh(self, sessions: async_sessionmaker[AsyncSession], *, max_age_s: float = 1.0) -> None:
         """Check the jurisdictions table at most every ``max_age_s`` (an import in this process marks the index

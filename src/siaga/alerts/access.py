@@ -14,7 +14,7 @@ from siaga.accounts.models import Role
 from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert, AlertAgency
 from siaga.db import utcnow
-from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
+from siaga.dispatch.models import AlertEscalation, AlertOffer, AlertUnit, OfferState
 from siaga.errors import Forbidden, NotFound, NotVisible
 
 OFFICER_GRACE = timedelta(hours=2)
@@ -38,7 +38,12 @@ async def visibility(
         # An officer keeps an alert while it is open and for a short while after (to finish the report), not for
         # ever: whoever joins the unit later must not read its old callers' details.
         recent = or_(Alert.closed_at.is_(None), Alert.closed_at >= utcnow() - OFFICER_GRACE)
-        return or_(and_(Alert.unit_id == principal.unit_id, recent), Alert.id.in_(offered))
+        # A unit added to the alert (a backup) sees it while on it, and for the same short while after it left.
+        added = select(AlertUnit.alert_id).where(
+            AlertUnit.unit_id == principal.unit_id,
+            or_(AlertUnit.released_at.is_(None), AlertUnit.released_at >= utcnow() - OFFICER_GRACE),
+        )
+        return or_(and_(Alert.unit_id == principal.unit_id, recent), Alert.id.in_(offered), Alert.id.in_(added))
     if principal.agency_id is None:
         return false()
     if scope is None:
@@ -83,9 +88,9 @@ async def require_may_act(session: AsyncSession, principal: Principal, alert: Al
     responsible agency (or one above it) acts on an alert, and so do the agencies it was escalated to; an
     administrator acts on any. The agencies the routing table only informed (the police of a kebakaran Damkar is
     responsible for) and those that see it because it lies in their kecamatan read it, add notes and write to the
-    resident, but do not acknowledge it (that would stop the responsible agency's T1), send their unit (an alert has
-    one), close it, re-route it, hand it over, prioritise or link it. Officers act on the alerts of their own unit,
-    which they see for that reason alone."""
+    resident, but do not acknowledge it (that would stop the responsible agency's T1), send its lead unit (informed
+    agencies add their own units beside it: ``require_may_send_units``), close it, re-route it, hand it over,
+    prioritise or link it. Officers act on the alerts of their own unit, which they see for that reason alone."""
     if principal.role in (Role.ADMIN, Role.OFFICER) or principal.resident_id is not None:
         return
     agencies_in_scope = set(await staff_agency_scope(session, principal) or [])
@@ -102,6 +107,19 @@ async def require_may_act(session: AsyncSession, principal: Principal, alert: Al
             code="alert.other_agency",
             details={"alert": str(alert.id)},
         )
+
+
+async def require_may_send_units(session: AsyncSession, principal: Principal, alert: Alert) -> None:
+    """Refuse (403) a staff member whose agency may not add units to ``alert``: those that may act on it
+    (``require_may_act``) add any unit they may dispatch, and an agency the alert is informed to (by the routing
+    table, or asked for an ambulance by an officer on scene) adds its own units. Which units are its own is
+    ``alerts.service.unit_for_dispatch``'s rule: those of the agencies a staff member sees."""
+    try:
+        await require_may_act(session, principal, alert)
+    except Forbidden:
+        scope = set(await staff_agency_scope(session, principal) or [])
+        if not scope & set(alert.informed_agency_ids or []):
+            raise
 
 
 async def staff_agency_scope(session: AsyncSession, principal: Principal) -> list[int] | None:

@@ -264,6 +264,13 @@ class EventKind(StrEnum):
     OFFER_EXPIRED = "offer_expired"
     OFFERS_WITHDRAWN = "offers_withdrawn"  # someone took the alert (or it closed): the other offered units are told
     HANDED_BACK = "handed_back"  # the assigned unit gave the alert back to dispatch (data: unit_id, reason)
+    # Several units on one alert (``dispatch.units``), each naming the unit (data: unit_id, unit_name, agency, role)
+    UNIT_ADDED = "unit_added"  # staff asked a unit (or the first of several) to join the alert
+    UNIT_ACCEPTED = "unit_accepted"  # the unit's officer took its place on the alert
+    UNIT_EN_ROUTE = "unit_en_route"
+    UNIT_ON_SCENE = "unit_on_scene"
+    UNIT_RELEASED = "unit_released"  # the unit left the alert (declined, withdrawn, done, or the alert closed)
+    UNITS_REQUESTED = "units_requested"  # an officer asked for backup or an ambulance (data: unit_kind, agencies)
     DELIVERY_FAILED = "delivery_failed"  # an SMS or push about this alert could not be delivered (yet)
     RESIDENT_MESSAGED = "resident_messaged"  # the command centre's word shown on the resident's screen (data: text)
     # Staff changed the category and the routing table re-routed the alert (data: from, to, the agencies before and
@@ -556,6 +563,12 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             | EventKind.OFFER_DECLINED
             | EventKind.OFFER_EXPIRED
             | EventKind.OFFERS_WITHDRAWN
+            | EventKind.UNIT_ADDED
+            | EventKind.UNIT_ACCEPTED
+            | EventKind.UNIT_EN_ROUTE
+            | EventKind.UNIT_ON_SCENE
+            | EventKind.UNIT_RELEASED
+            | EventKind.UNITS_REQUESTED
             | EventKind.DELIVERY_FAILED
             | EventKind.RESIDENT_MESSAGED
             | EventKind.CATEGORY_CHANGED

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from siaga.accounts.models import Resident, Staff
 from siaga.agencies.models import Agency, Jurisdiction
 from siaga.db import Base, BigIntPK, UTCDateTime, utcnow
+from siaga.dispatch.models import AlertUnit
 from siaga.responders.models import Unit
 
 
@@ -59,6 +60,9 @@ class Alert(Base):
     informed_agency_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     # The incident staff linked it into with other alerts about the same event (alerts.incidents), if any.
     incident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+    # Officers on scene asking for more units (backup, an ambulance) that no unit has answered yet: the consoles of
+    # the agencies asked flag the alert (``dispatch.backup``); each request is also on the timeline.
+    unit_requests: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
@@ -97,6 +101,8 @@ class Alert(Base):
     jurisdiction: Mapped[Jurisdiction | None] = relationship(lazy="joined")
     acknowledged_by: Mapped[Staff | None] = relationship(lazy="joined")
     unit: Mapped[Unit | None] = relationship(lazy="joined")
+    # Every unit on it, the lead and the backups (``dispatch.units`` writes them): one more query for a page of alerts.
+    units: Mapped[list[AlertUnit]] = relationship(lazy="selectin", order_by="AlertUnit.id", viewonly=True)
 
 
 class AlertEvent(Base):

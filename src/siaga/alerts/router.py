@@ -48,7 +48,7 @@ from siaga.deps import (
     RuntimeDep,
     SOSResident,
 )
-from siaga.dispatch import bulk, receipts
+from siaga.dispatch import bulk, receipts, units
 from siaga.dispatch import service as dispatching
 from siaga.errors import Forbidden
 from siaga.realtime.locations import AlertPosition
@@ -79,6 +79,7 @@ async def resident_alert_read(session: AsyncSession, alert: Alert) -> ResidentAl
         acknowledged=alert.acknowledged_at is not None,
         unit_callsign=alert.unit.callsign if alert.unit else None,
         officer_names=await service.officer_names(session, alert.unit_id),
+        other_units=await units.others_coming(session, alert.id),
         closed_at=alert.closed_at,
         message=await _resident_message(session, alert),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field
 
@@ -13,6 +13,7 @@ from siaga.schemas import AccuracyM, Battery, Input, Latitude, Longitude, Model,
 
 if TYPE_CHECKING:
     from siaga.alerts.models import Alert
+    from siaga.dispatch.models import AlertUnit
 
 
 def _battery_or_none(value: Any) -> int | None:
@@ -194,6 +195,36 @@ class ResidentSummary(ReadModel):
     suspended: bool
 
 
+class AlertUnitRead(ReadModel):
+    """A unit on the alert, with its own state: the lead (the alert's ``unit_id``) or a backup."""
+
+    unit_id: int
+    callsign: str
+    kind: str = Field(description="patrol_car, fire_engine, ambulance, ...")
+    agency_id: int
+    agency_code: str
+    role: str = Field(description="lead (the alert's unit) or backup")
+    state: str = Field(description="offered, assigned, en_route, on_scene or released")
+    added_by: str
+    added_at: datetime
+    assigned_at: datetime | None
+    en_route_at: datetime | None
+    on_scene_at: datetime | None
+    released_at: datetime | None
+
+
+class UnitRequestRead(ReadModel):
+    """An officer's open request for more units: the agencies asked see the alert flagged until they add one."""
+
+    kind: Literal["backup", "ambulance"]
+    unit_kind: str = Field(description="The unit type asked for: recommendations filter by it")
+    agency_ids: list[int]
+    agencies: list[str]
+    by_unit_id: int
+    by_unit: str
+    at: datetime
+
+
 class AlertRead(ReadModel):
     """The staff view of an alert."""
 
@@ -239,6 +270,12 @@ class AlertRead(ReadModel):
     acknowledged_by: str | None
     unit_id: int | None
     unit_callsign: str | None
+    units: list[AlertUnitRead] = Field(
+        default_factory=list, description="Every unit on the alert (lead and backups, released ones too)"
+    )
+    unit_requests: list[UnitRequestRead] = Field(
+        default_factory=list, description="Officers' open requests for backup or an ambulance"
+    )
     outcome: Outcome | None
     report: str
     created_at: datetime
@@ -269,6 +306,7 @@ class ResidentAlertRead(ReadModel):
     acknowledged: bool
     unit_callsign: str | None
     officer_names: list[str]
+    other_units: int = Field(default=0, description="Units coming or there besides the lead one")
     closed_at: datetime | None
     message: str | None = Field(default=None, description="The command centre's latest word to the resident")
 
@@ -372,6 +410,8 @@ def alert_read(alert: Alert) -> AlertRead:
         acknowledged_by=alert.acknowledged_by.name if alert.acknowledged_by else None,
         unit_id=alert.unit_id,
         unit_callsign=alert.unit.callsign if alert.unit else None,
+        units=[unit_on_alert(row) for row in alert.units],
+        unit_requests=[UnitRequestRead.model_validate(r) for r in alert.unit_requests or []],
         outcome=Outcome(alert.outcome) if alert.outcome else None,
         report=alert.report,
         created_at=alert.created_at,
@@ -392,6 +432,24 @@ def alert_read(alert: Alert) -> AlertRead:
         ),
         version=alert.version,
         resident=ResidentSummary.model_validate(resident),
+    )
+
+
+def unit_on_alert(row: AlertUnit) -> AlertUnitRead:
+    return AlertUnitRead(
+        unit_id=row.unit_id,
+        callsign=row.unit.callsign,
+        kind=row.unit.kind,
+        agency_id=row.agency_id,
+        agency_code=row.agency.code,
+        role=row.role,
+        state=row.state,
+        added_by=row.added_by,
+        added_at=row.added_at,
+        assigned_at=row.assigned_at,
+        en_route_at=row.en_route_at,
+        on_scene_at=row.on_scene_at,
+        released_at=row.released_at,
     )
 
 

@@ -296,18 +296,8 @@ async def act(
         await access.require_may_act(session, principal, alert)
     actor = principal.actor()
     if isinstance(command, domain.Dispatch):
-        unit = await unit_for_dispatch(session, command.unit_id, seen_by=principal)
+        unit = await unit_to_send(session, principal, alert, command.unit_id, drill_units_for_real=drill_units_for_real)
         command = domain.Dispatch(unit.id, unit.callsign)
-        if unit.is_exercise and not alert.is_exercise and not drill_units_for_real:
-            raise Conflict(
-                f"{unit.callsign} is a drill unit: a real SOS needs real officers", code="unit.exercise_only"
-            )
-        if not await responders.on_duty(session, unit.id, lock=True):
-            raise Conflict(
-                f"{unit.callsign} is off duty: send a unit with an officer on duty",
-                code="unit.off_duty",
-                details={"callsign": unit.callsign},
-            )
     events = domain.decide(snapshot_of(alert), command, actor)
     await apply_events(session, alert, events, actor, where=where)
     if isinstance(command, domain.Resolve) and command.outcome is Outcome.PRANK:
@@ -319,6 +309,24 @@ async def act(
             reason=command.report or "prank SOS",
         )
     return alert, events
+
+
+async def unit_to_send(
+    session: AsyncSession, principal: Principal, alert: Alert, unit_id: int, *, drill_units_for_real: bool
+) -> Unit:
+    """The unit ``principal`` sends to ``alert`` (as its unit, or one more: ``dispatch.units``), if it may go: of
+    an agency they may see, on duty (its duty periods held until the commit), and not a drill unit on a real SOS
+    (unless this deployment lets drill units answer real alerts)."""
+    unit = await unit_for_dispatch(session, unit_id, seen_by=principal)
+    if unit.is_exercise and not alert.is_exercise and not drill_units_for_real:
+        raise Conflict(f"{unit.callsign} is a drill unit: a real SOS needs real officers", code="unit.exercise_only")
+    if not await responders.on_duty(session, unit.id, lock=True):
+        raise Conflict(
+            f"{unit.callsign} is off duty: send a unit with an officer on duty",
+            code="unit.off_duty",
+            details={"callsign": unit.callsign},
+        )
+    return unit
 
 
 async def unit_for_dispatch(session: AsyncSession, unit_id: int, *, seen_by: Principal | None = None) -> Unit:

@@ -15,12 +15,20 @@ from siaga.alerts import access
 from siaga.alerts import service as alerts
 from siaga.alerts.schemas import AlertRead, alert_read
 from siaga.audit.actor import ActorContext
-from siaga.deps import Admin, ClientIP, CommandCentre, CurrentOfficer, RuntimeDep
-from siaga.dispatch import receipts
+from siaga.deps import Admin, ClientIP, CommandCentre, CurrentOfficer, CurrentStaff, RuntimeDep
+from siaga.dispatch import backup, receipts
 from siaga.dispatch import service as dispatch
-from siaga.dispatch.models import AlertOffer
+from siaga.dispatch.models import AlertOffer, AlertUnitState
 from siaga.dispatch.recommend import recommend
-from siaga.dispatch.schemas import DispatchSettings, DispatchSettingsRead, OfferRead, RecommendationRead
+from siaga.dispatch.schemas import (
+    DispatchSettings,
+    DispatchSettingsRead,
+    OfferRead,
+    RecommendationRead,
+    UnitMoveIn,
+    UnitRequestIn,
+    UnitsIn,
+)
 from siaga.schemas import RowId, error_responses
 
 router = APIRouter(tags=["dispatch"])
@@ -51,6 +59,64 @@ async def recommendations(
         kinds=frozenset(k.value for k in unit_type) if unit_type else None,
     )
     return [RecommendationRead.model_validate(r, from_attributes=True) for r in found]
+
+
+@router.post("/alerts/{alert_id}/units", responses=error_responses(401, 403, 404, 409, 422))
+async def add_units(
+    alert_id: uuid.UUID, body: UnitsIn, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP
+) -> AlertRead:
+    """Add a backup to the alert: each unit listed is offered the place, and the first whose officer accepts takes
+    it (the others' offers are taken). The responsible agency adds any unit it may dispatch; an agency the alert is
+    informed to adds its own. A unit already on the alert, or busy, is a 409."""
+    async with runtime.unit_of_work() as session:
+        alert = await backup.add_units(
+            session,
+            principal=principal,
+            alert_id=alert_id,
+            unit_ids=body.unit_ids,
+            drill_units_for_real=runtime.settings.exercise_units_answer_real_alerts,
+            by=ActorContext.signed_in(principal, ip),
+        )
+        return alert_read(alert)
+
+
+@router.post("/alerts/{alert_id}/units/{unit_id}/state", responses=error_responses(401, 403, 404, 409, 422))
+async def move_unit(
+    alert_id: uuid.UUID, unit_id: RowId, body: UnitMoveIn, principal: CurrentStaff, runtime: RuntimeDep, ip: ClientIP
+) -> AlertRead:
+    """A backup unit is en route, on scene, or leaves the alert (released), reported by its officer or by staff who
+    may send it; staff releasing an offered unit withdraw its offer. The lead unit moves with the alert."""
+    async with runtime.unit_of_work() as session:
+        alert = await backup.move_unit(
+            session,
+            principal=principal,
+            alert_id=alert_id,
+            unit_id=unit_id,
+            state=AlertUnitState(body.state),
+            by=ActorContext.signed_in(principal, ip),
+        )
+        return alert_read(alert)
+
+
+@router.post("/alerts/{alert_id}/unit-requests", responses=error_responses(401, 403, 404, 409, 422))
+async def request_units(
+    alert_id: uuid.UUID, body: UnitRequestIn, officer: CurrentOfficer, runtime: RuntimeDep, ip: ClientIP
+) -> AlertRead:
+    """An officer on the alert asks for backup (units of their unit's type) or an ambulance. It goes on the timeline
+    and flags the alert on the consoles asked: the responsible agency's, the officer's own for backup, and for an
+    ambulance the PSC 119 covering the place, which is informed of the alert and adds its ambulance."""
+    principal = officer.principal
+    async with runtime.unit_of_work() as session:
+        alert = await backup.request_units(
+            session,
+            principal=principal,
+            alert_id=alert_id,
+            kind=backup.RequestKind(body.kind),
+            locator=runtime.locator,
+            settings=runtime.settings,
+            by=ActorContext.signed_in(principal, ip),
+        )
+        return alert_read(alert)
 
 
 @router.get("/offers", responses=error_responses(401, 403))

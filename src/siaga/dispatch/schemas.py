@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from siaga.schemas import Model, ReadModel
+from siaga.schemas import Model, ReadModel, RowId
 
 
 class RecommendationRead(ReadModel):
@@ -34,6 +34,24 @@ class OfferRead(ReadModel):
     state: str
     offered_at: datetime
     expires_at: datetime
+
+
+class UnitsIn(Model):
+    """Units asked to join the alert as one backup: each is offered the place, the first to accept takes it."""
+
+    unit_ids: Annotated[list[RowId], Field(min_length=1, max_length=10)]
+
+
+class UnitMoveIn(Model):
+    """Where a backup unit is now on the alert."""
+
+    state: Literal["en_route", "on_scene", "released"]
+
+
+class UnitRequestIn(Model):
+    """What an officer on the alert asks for: backup (units of their own type) or an ambulance."""
+
+    kind: Literal["backup", "ambulance"]
 
 
 Timer = Annotated[int, Field(ge=10, le=3600)]

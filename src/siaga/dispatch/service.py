@@ -8,6 +8,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from shapely.geometry import shape
 from sqlalchemy import func, select, update
@@ -23,6 +24,7 @@ from siaga.alerts import domain, raising
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import (
     SYSTEM,
+    Actor,
     AlertState,
     Caller,
     CallerKind,
@@ -38,7 +40,8 @@ from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
+from siaga.dispatch import units
+from siaga.dispatch.models import AlertEscalation, AlertOffer, AlertUnitState, OfferState
 from siaga.dispatch.recommend import recommend
 from siaga.dispatch.schemas import DispatchSettings
 from siaga.errors import Conflict, NotFound, NotVisible
@@ -91,8 +94,10 @@ async def after_events(
 ) -> None:
     """Keep units, offers and timers in step with what just happened to the alert."""
     kinds = {e.kind for e in events}
-    if EventKind.DISPATCHED in kinds or AlertState(alert.state) in domain.CLOSED_STATES:
-        await _close_offers(session, alert, accepted_unit=alert.unit_id)
+    closed = AlertState(alert.state) in domain.CLOSED_STATES
+    if EventKind.DISPATCHED in kinds or closed:
+        # Dispatched: the lead's offers are taken (a backup's stay); closed: every offer is.
+        await _close_offers(session, alert, accepted_unit=alert.unit_id, slot=None if closed else 0)
         alert.offer_due_at = None
         alert.dispatch_due_at = None
     if AlertState(alert.state) in domain.CLOSED_STATES:
@@ -106,19 +111,20 @@ async def after_events(
         if event.kind is EventKind.ESCALATED:
             targets = await escalate_to_agencies(session, alert=alert, reason=str(event.data.get("reason", "")))
             await _name_targets(session, alert, targets)
-    await responders.sync_units(session, [alert.unit_id, previous_unit])
+    moved = await units.sync_lead(session, alert)
+    await responders.sync_units(session, [alert.unit_id, previous_unit, *moved])
     await session.flush()
 
 
-async def _close_offers(session: AsyncSession, alert: Alert, *, accepted_unit: int | None) -> list[int]:
-    """Every pending offer of the alert is taken (someone has it, or it closed). Returns the units told."""
-    pending = list(
-        (
-            await session.scalars(
-                select(AlertOffer).where(AlertOffer.alert_id == alert.id, AlertOffer.state == OfferState.PENDING.value)
-            )
-        ).all()
-    )
+async def _close_offers(
+    session: AsyncSession, alert: Alert, *, accepted_unit: int | None, slot: int | None
+) -> list[int]:
+    """Every pending offer of the alert for this place (``slot``; None: every place) is taken: someone has it, or
+    the alert closed. Returns the units told."""
+    query = select(AlertOffer).where(AlertOffer.alert_id == alert.id, AlertOffer.state == OfferState.PENDING.value)
+    if slot is not None:
+        query = query.where(AlertOffer.slot == slot)
+    pending = list((await session.scalars(query)).all())
     now = utcnow()
     for offer in pending:
         offer.state = OfferState.ACCEPTED.value if offer.unit_id == accepted_unit else OfferState.TAKEN.value
@@ -127,7 +133,9 @@ async def _close_offers(session: AsyncSession, alert: Alert, *, accepted_unit: i
     if withdrawn:
         # The other phones that were ringing must stop: the event names their units, so their streams carry it.
         await lock_event_log(session)
-        event = DomainEvent(EventKind.OFFERS_WITHDRAWN, {"unit_ids": withdrawn, "taken_by": accepted_unit})
+        event = DomainEvent(
+            EventKind.OFFERS_WITHDRAWN, {"unit_ids": withdrawn, "taken_by": accepted_unit, "slot": slot or 0}
+        )
         append_event(session, alert, event, SYSTEM, alerts.snapshot_of(alert))
     units = [o.unit_id for o in pending]
     await session.flush()
@@ -243,7 +251,11 @@ async def offer_next_ring(
     expired = list(
         (
             await session.scalars(
-                select(AlertOffer).where(AlertOffer.alert_id == alert.id, AlertOffer.state == OfferState.PENDING.value)
+                select(AlertOffer).where(
+                    AlertOffer.alert_id == alert.id,
+                    AlertOffer.state == OfferState.PENDING.value,
+                    AlertOffer.slot == 0,  # a backup's offers wait for their unit (``dispatch.backup``)
+                )
             )
         ).all()
     )
@@ -294,6 +306,13 @@ async def offer_next_ring(
         alert.offer_due_at = None  # waits for a unit (see wake_offers_near)
         return []
     alert.offer_due_at = now + timedelta(seconds=agency.offer_timeout_seconds)
+    await make_offers(session, alert, offers, SYSTEM, ring=ring)
+    return offers
+
+
+async def make_offers(session: AsyncSession, alert: Alert, offers: list[AlertOffer], actor: Actor, **data: Any) -> None:
+    """Ask these units to take the alert (or a place on it: ``AlertOffer.slot``): the offers and their ``offered``
+    event, the units' state, and a push to their phones. The one way an offer is made."""
     await lock_event_log(session)
     session.add_all(offers)
     await session.flush()  # the offers' ids go into the event: a phone answers its offer straight from the stream
@@ -302,11 +321,11 @@ async def offer_next_ring(
         {
             "unit_ids": [o.unit_id for o in offers],
             "offer_ids": [o.id for o in offers],
-            "ring": ring,
             "distances_m": [o.distance_m for o in offers],
+            **data,
         },
     )
-    append_event(session, alert, event, SYSTEM, snapshot)
+    append_event(session, alert, event, actor, alerts.snapshot_of(alert))
     await session.flush()
     await responders.sync_units(session, [o.unit_id for o in offers])
     for offer in offers:
@@ -314,7 +333,6 @@ async def offer_next_ring(
     # Officers whose phone has no open stream also get it by SMS (``dispatch.offer_sms``): only the runtime knows
     # which streams are open, so it decides after the commit.
     emit(session, OffersMade(tuple(o.id for o in offers)))
-    return offers
 
 
 async def wake_offers_near(session: AsyncSession, *, unit: UnitPoint, tracker: UnitTracker) -> uuid.UUID | None:
@@ -379,6 +397,10 @@ async def accept_offer(session: AsyncSession, *, principal: Principal, offer_id:
     offer = await _locked_offer(session, principal, offer_id)
     if offer.state != OfferState.PENDING.value:
         raise _answered(offer)
+    if offer.slot > 0:
+        answer = await _take_place(session, principal=principal, offer=offer)
+        await _record_answer(session, by, "offer.accept", answer.alert)
+        return answer
     alert, events = await act(
         session,
         principal=principal,
@@ -387,6 +409,26 @@ async def accept_offer(session: AsyncSession, *, principal: Principal, offer_id:
     )
     await _record_answer(session, by, "offer.accept", alert)
     return Answer(offer=offer, alert=alert, events=events)
+
+
+async def _take_place(session: AsyncSession, *, principal: Principal, offer: AlertOffer) -> Answer:
+    """The officer takes a backup's place on the alert for their unit: the first of the units asked for that place
+    gets it; the others' offers are taken and they leave the alert."""
+    alert = await alerts.get_visible(session, principal, offer.alert_id, lock=True)
+    told = await _close_offers(session, alert, accepted_unit=offer.unit_id, slot=offer.slot)
+    now = utcnow()
+    unit = await alerts.unit_for_dispatch(session, offer.unit_id)
+    for row in await units.rows_of(session, alert.id):
+        if row.slot == offer.slot and row.state == AlertUnitState.OFFERED.value:
+            taken = row.unit_id == unit.id
+            units.set_state(row, AlertUnitState.ASSIGNED.value if taken else AlertUnitState.RELEASED.value, now)
+    await lock_event_log(session)
+    units.unit_event(session, alert, EventKind.UNIT_ACCEPTED, unit, principal.actor(), slot=offer.slot)
+    await session.flush()
+    await responders.sync_units(session, told)
+    await _push_to_unit(session, alert, unit.id, kind="assignment")
+    await session.refresh(alert)
+    return Answer(offer=offer, alert=alert, events=[])
 
 
 async def decline_offer(session: AsyncSession, *, principal: Principal, offer_id: int, by: ActorContext) -> Answer:
@@ -409,8 +451,16 @@ async def _decline(session: AsyncSession, *, principal: Principal, offer_id: int
     offer.state, offer.answered_at = OfferState.DECLINED.value, utcnow()
     alert = await alerts.get_visible(session, principal, offer.alert_id, lock=True)
     await lock_event_log(session)
-    event = DomainEvent(EventKind.OFFER_DECLINED, {"unit_id": offer.unit_id, "reason": reason})
+    event = DomainEvent(EventKind.OFFER_DECLINED, {"unit_id": offer.unit_id, "reason": reason, "slot": offer.slot})
     append_event(session, alert, event, principal.actor(), alerts.snapshot_of(alert))
+    if offer.slot > 0:
+        # A backup's place: the unit leaves the alert; the others asked for the place may still take it.
+        row = await units.row_of(session, alert.id, offer.unit_id)
+        if row is not None and row.state == AlertUnitState.OFFERED.value:
+            units.set_state(row, AlertUnitState.RELEASED.value, utcnow())
+        await session.flush()
+        await responders.sync_units(session, [offer.unit_id])
+        return Answer(offer=offer, alert=alert, events=[event])
     # Nobody left to answer this ring: ask the next one now rather than wait for the timeout.
     await session.flush()
     pending = await session.scalar(

@@ -19,19 +19,19 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts.models import Resident
-from siaga.aftercommit import WrittenEvent
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts.domain import AlertState, Category, Priority
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.background import Loop
 from siaga.db import Base, CoreRunner
-from siaga.dispatch.models import AlertEscalation, AlertOffer, OfferState
+from siaga.dispatch.models import AlertEscalation, AlertOffer, AlertUnit, AlertUnitState, OfferState
 from siaga.hub import Hub, HubLagged
 from siaga.realtime.outbox import HubOutbox
 from siaga.realtime.schemas import AlertEventMessage, AlertSummary, EventBody
@@ -97,6 +97,7 @@ def summary(alert: Alert, *, resident_name: str | None = None, jurisdiction_name
         lon=alert.lon,
         accuracy_m=alert.accuracy_m,
         unit_id=alert.unit_id,
+        unit_requests=list(alert.unit_requests or []),
         created_at=alert.created_at,
         acknowledged_at=alert.acknowledged_at,
     )
@@ -122,14 +123,15 @@ async def read_events(session: AsyncSession, *, after: int, limit: int = BATCH) 
 _ALERT_COLUMNS = (
     "id", "state", "category", "priority", "silent", "duress", "escalated", "resident_suspended", "is_exercise",
     "delivery_failed", "press_count", "channel", "agency_id", "jurisdiction_id", "lat", "lon", "accuracy_m", "unit_id",
-    "created_at", "acknowledged_at", "resident_id", "follows_id", "informed_agency_ids", "incident_id",
+    "created_at", "acknowledged_at", "resident_id", "follows_id", "informed_agency_ids", "incident_id", "unit_requests",
 )  # fmt: skip
 _EVENT_COLUMNS = ("id", "kind", "actor_kind", "actor_name", "at", "lat", "lon", "state_after", "data")
 
 
 def read_events_sync(connection: Connection, *, after: int, limit: int = BATCH) -> list[FeedItem]:
-    """``read_events`` in synchronous Core: three queries for the whole batch (events with their alerts, residents'
-    names and kecamatan names; pending offers; escalations), run in one hop to the database (``db.CoreRunner``)."""
+    """``read_events`` in synchronous Core: four queries for the whole batch (events with their alerts, residents'
+    names and kecamatan names; pending offers; escalations; units added), run in one hop to the database
+    (``db.CoreRunner``)."""
     events = _table(AlertEvent)
     alerts = _table(Alert)
     residents = _table(Resident)
@@ -166,6 +168,14 @@ def read_events_sync(connection: Connection, *, after: int, limit: int = BATCH) 
         select(escalations.c.alert_id, escalations.c.agency_id).where(escalations.c.alert_id.in_(alert_ids))
     ).all():
         escalated.setdefault(alert_id, set()).add(agency_id)
+    # The units added to each alert (backups, while on it): their officers' streams carry its events too.
+    added = _table(AlertUnit)
+    for alert_id, unit_id in connection.execute(
+        select(added.c.alert_id, added.c.unit_id).where(
+            added.c.alert_id.in_(alert_ids), added.c.state != AlertUnitState.RELEASED.value
+        )
+    ).all():
+        offered.setdefault(alert_id, set()).add(unit_id)
     items = []
     for row in rows:
         event = {name: getattr(row, f"e_{name}") for name in _EVENT_COLUMNS}
@@ -188,11 +198,17 @@ def read_events_sync(connection: Connection, *, after: int, limit: int = BATCH) 
     return items
 
 
-def written_item(written: WrittenEvent) -> FeedItem:
-    """The item ``read_events_sync`` would read for an event its writer has just inserted (a new alert's: no unit
-    has an offer of it yet)."""
-    event, alert = written.event, written.alert
-    units = _named_units(event["data"] or {})
+def written_item(
+    event: dict[str, Any],
+    alert: dict[str, Any],
+    *,
+    resident_name: str | None,
+    jurisdiction_name: str | None,
+    offered: frozenset[int] = frozenset(),
+) -> FeedItem:
+    """The item ``read_events_sync`` would read for an event its writer has just inserted: ``event`` and ``alert``
+    are the rows as written (the event's with its id), ``offered`` the units with a pending offer."""
+    units = set(offered) | _named_units(event["data"] or {})
     if alert["unit_id"] is not None:
         units.add(alert["unit_id"])
     return FeedItem(
@@ -200,8 +216,8 @@ def written_item(written: WrittenEvent) -> FeedItem:
         alert=AlertSummary.model_validate(
             {
                 **{name: alert[name] for name in _ALERT_COLUMNS if name in alert},
-                "resident_name": written.resident_name,
-                "jurisdiction_name": written.jurisdiction_name,
+                "resident_name": resident_name,
+                "jurisdiction_name": jurisdiction_name,
             }
         ),
         resident_id=alert["resident_id"],

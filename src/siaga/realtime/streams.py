@@ -36,6 +36,7 @@ from siaga.alerts import service as alerts
 from siaga.alerts.domain import ACTIVE_STATES, AlertState, resident_view_state
 from siaga.alerts.models import Alert
 from siaga.config import Settings
+from siaga.dispatch import units
 from siaga.dispatch.recommend import eta_seconds
 from siaga.realtime.feed import EventFeed, FeedItem, read_events
 from siaga.realtime.locations import AlertPosition, LivePositions
@@ -695,9 +696,12 @@ class ResidentStream(Stream):
                 eta_s=None,
             )
         names: list[str] = []
-        if mine.unit_id is not None:
+        others = 0
+        if mine.state in ACTIVE_STATES:
             async with self.runtime.read_sessions() as session:
-                names = sorted(o.name for o in await responders.officers_of(session, mine.unit_id))
+                if mine.unit_id is not None:
+                    names = sorted(o.name for o in await responders.officers_of(session, mine.unit_id))
+                others = await units.others_coming(session, alert_id)
         eta = None
         if point is not None and point.lat is not None and point.lon is not None and mine.state in ACTIVE_STATES:
             distance = haversine_m(mine.lat, mine.lon, point.lat, point.lon)
@@ -709,6 +713,7 @@ class ResidentStream(Stream):
             acknowledged=mine.acknowledged,
             unit_callsign=point.callsign if point is not None else None,
             officer_names=names,
+            other_units=others,
             officer_lat=point.lat if point is not None else None,
             officer_lon=point.lon if point is not None else None,
             eta_s=eta,

@@ -17,7 +17,7 @@ from siaga.alerts.models import Alert
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
-from siaga.dispatch.models import AlertOffer, OfferState
+from siaga.dispatch.models import AlertOffer, AlertUnit, AlertUnitState, OfferState, UnitRole
 from siaga.responders.models import DutyMode, DutyPeriod, PositionRecord, Unit, UnitState, UnitStatus
 from siaga.responders.schemas import PositionIn
 from siaga.responders.tracker import UnitPoint
@@ -27,6 +27,8 @@ _ALERT_TO_UNIT = {
     AlertState.EN_ROUTE.value: UnitState.EN_ROUTE,
     AlertState.ON_SCENE.value: UnitState.ON_SCENE,
 }
+
+_BACKUP_STATES = (AlertUnitState.ASSIGNED, AlertUnitState.EN_ROUTE, AlertUnitState.ON_SCENE)
 
 
 async def status_row(session: AsyncSession, unit_id: int) -> UnitStatus:
@@ -39,8 +41,8 @@ async def status_row(session: AsyncSession, unit_id: int) -> UnitStatus:
 
 
 async def sync_units(session: AsyncSession, unit_ids: Iterable[int | None]) -> None:
-    """Recompute each unit's state from the facts: an open duty period, an active alert it is assigned to, a
-    pending offer. Called after every change to any of those."""
+    """Recompute each unit's state from the facts: an open duty period, an active alert it is assigned to (as its
+    unit or a backup), a pending offer. Called after every change to any of those."""
     for unit_id in {u for u in unit_ids if u is not None}:
         row = await status_row(session, unit_id)
         on_duty = await session.scalar(
@@ -52,6 +54,17 @@ async def sync_units(session: AsyncSession, unit_ids: Iterable[int | None]) -> N
             .order_by(Alert.created_at)
             .limit(1)
         )
+        # Or a backup on another alert (``dispatch.units``): busy just the same.
+        backup = await session.scalar(
+            select(AlertUnit)
+            .where(
+                AlertUnit.unit_id == unit_id,
+                AlertUnit.role == UnitRole.BACKUP.value,
+                AlertUnit.state.in_([s.value for s in _BACKUP_STATES]),
+            )
+            .order_by(AlertUnit.added_at)
+            .limit(1)
+        )
         offered = await session.scalar(
             select(AlertOffer.alert_id)
             .where(AlertOffer.unit_id == unit_id, AlertOffer.state == OfferState.PENDING.value)
@@ -59,6 +72,8 @@ async def sync_units(session: AsyncSession, unit_ids: Iterable[int | None]) -> N
         )
         if assigned is not None:
             state, alert_id = _ALERT_TO_UNIT.get(assigned.state, UnitState.ASSIGNED), assigned.id
+        elif backup is not None:
+            state, alert_id = UnitState(backup.state), backup.alert_id
         elif offered is not None and on_duty is not None:
             state, alert_id = UnitState.OFFERED, offered
         elif on_duty is not None:

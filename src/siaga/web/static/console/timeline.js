@@ -112,8 +112,14 @@ function eventDetail(event) {
   switch (event.kind) {
     case "note":
     case "resident_messaged":
+    case "resident_replied":
       return data.text;
     case "dispatched":
+    case "unit_added":
+    case "unit_accepted":
+    case "unit_en_route":
+    case "unit_on_scene":
+    case "unit_released":
       return data.unit_name;
     case "resolved":
       return [t(`common.outcome.${data.outcome}`), data.report].filter(Boolean).join(" · ");
