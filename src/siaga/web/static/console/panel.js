@@ -4,6 +4,7 @@ import { t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
 import { ActionBar, CategoryForm, EscalateForm, FormFrame, NoteForm, ResolveForm } from "./actions.js";
 import { CallerCard, CallerHistory } from "./caller.js";
+import { Exports } from "./exports.js";
 import { flagsOf, level } from "./priority.js";
 import { Handovers } from "./handover.js";
 import { IncidentBlock, PriorityForm } from "./incidents.js";
@@ -148,6 +149,7 @@ export function AlertPanel({ detail, store, busy, form, actions, onClose, token,
       />
       <${CallerCard} alert=${alert} />
       <${CallerHistory} alert=${alert} history=${detail.history} moderation=${detail.moderation} />
+      <${Exports} alert=${alert} token=${token} />
       <${Timeline} events=${detail.timeline} />
     </aside>
   `;

@@ -98,11 +98,39 @@ export async function api(
     if (response.ok) throw new ApiError(0, error?.name === "AbortError" ? "aborted" : "bad_response", String(error?.message || error));
     data = null;
   }
-  if (!response.ok) {
-    const error = data?.error || {};
-    throw new ApiError(response.status, error.code || `http_${response.status}`, error.message || response.statusText, error.details || {});
-  }
+  if (!response.ok) throw refusal(response, data);
   return data;
+}
+
+/** The ApiError of an answer that is not 2xx, from its JSON body (`data`; null if it had none). */
+export function refusal(response, data) {
+  const error = data?.error || {};
+  return new ApiError(response.status, error.code || `http_${response.status}`, error.message || response.statusText, error.details || {});
+}
+
+/**
+ * Fetch a file the API answers (a report's CSV, an alert's CAP or EIDO) and hand it to the browser to save: the API
+ * wants the session, which a plain link cannot send, so it is fetched and saved as a blob under the name the server
+ * gives it (Content-Disposition), else `filename`. Rejects with ApiError as `api` does.
+ */
+export async function download(path, { token, query, accept, filename }) {
+  const search = query ? `?${new URLSearchParams(query)}` : "";
+  let response;
+  try {
+    response = await fetch(`/api/v1${path}${search}`, { headers: { ...authHeaders(token), Accept: accept } });
+  } catch (error) {
+    throw new ApiError(0, "network", error?.message || "network error");
+  }
+  if (!response.ok) throw refusal(response, await response.json().catch(() => null));
+  const named = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = named ? named[1] : filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** The web apps' configuration (map tiles, languages, Web Push key). */
