@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from siaga.alerts.domain import AlertState, Category, Priority, awaits_operator
-from siaga.alerts.schemas import UnitRequestRead
 from siaga.responders.schemas import PositionIn
 from siaga.schemas import Model
 
@@ -67,9 +66,6 @@ class AlertSummary(BaseModel):
     lon: float
     accuracy_m: float | None
     unit_id: int | None
-    unit_requests: list[UnitRequestRead] = Field(
-        default_factory=list, description="Officers' open requests for backup or an ambulance: flag the alert"
-    )
     created_at: datetime
     acknowledged_at: datetime | None
 
@@ -125,7 +121,6 @@ class ResidentAlertStatus(BaseModel):
     acknowledged: bool
     unit_callsign: str | None
     officer_names: list[str]
-    other_units: int = Field(default=0, description="Units coming or there besides the lead one")
     officer_lat: float | None
     officer_lon: float | None
     eta_s: float | None
@@ -146,6 +141,7 @@ class UnitUpdate(BaseModel):
     lat: float | None
     lon: float | None
     at: datetime | None
+    is_exercise: bool = Field(default=False, description="A drill's unit: hidden with the drills on the console")
 
 
 class AlertLocation(BaseModel):

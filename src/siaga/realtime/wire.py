@@ -56,6 +56,7 @@ def unit_update(point: UnitPoint) -> UnitUpdate:
         lat=point.lat,
         lon=point.lon,
         at=point.at,
+        is_exercise=point.is_exercise,
     )
 
 

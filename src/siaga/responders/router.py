@@ -43,6 +43,7 @@ def unit_read(point: UnitPoint) -> UnitStatusRead:
         lat=point.lat,
         lon=point.lon,
         at=point.at,
+        is_exercise=point.is_exercise,
     )
 
 

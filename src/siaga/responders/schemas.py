@@ -40,6 +40,7 @@ class UnitStatusRead(ReadModel):
     lat: float | None
     lon: float | None
     at: datetime | None
+    is_exercise: bool = Field(default=False, description="A drill's unit: hidden with the drills on the console")
 
 
 class MyDutyRead(ReadModel):

@@ -243,7 +243,10 @@ class SituationView {
 
   syncUnits(store) {
     const language = lang();
-    const placed = [...store.units.values()].filter((u) => u.lat != null && u.lon != null && u.state !== "off_duty");
+    // As the unit board shows them: a drill's units hide with the drills.
+    const placed = [...store.units.values()].filter(
+      (u) => u.lat != null && u.lon != null && u.state !== "off_duty" && !(store.hideDrills && u.is_exercise),
+    );
     const labelled = placed.length <= LABELLED_UNITS;
     const seen = new Set();
     for (const unit of placed) {
@@ -316,7 +319,7 @@ export function SituationMap({ store, config, token, selectedId, trail, onSelect
     return () => view.current.destroy();
   }, []);
   useEffect(() => view.current.syncAlerts(store, selectedId), [store.alertsVersion, selectedId, lang()]);
-  useEffect(() => view.current.syncUnits(store), [store.unitsVersion, lang()]);
+  useEffect(() => view.current.syncUnits(store), [store.unitsVersion, store.hideDrills, lang()]);
   useEffect(() => view.current.showTrail(trail), [trail, lang()]);
   useEffect(() => {
     if (centre) view.current.centreOn(centre.lat, centre.lon);
