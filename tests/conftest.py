@@ -23,7 +23,7 @@ import siaga.demo
 from siaga import migrate
 from siaga.accounts import security
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.accounts.sessions import LoginThrottle
 from siaga.agencies import service as agencies
 from siaga.app import create_app

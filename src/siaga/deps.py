@@ -13,8 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from siaga.accounts import apikeys
 from siaga.accounts.apikeys import Scope
-from siaga.accounts.domain import Officer, Principal
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Officer, Principal, Role
 from siaga.audit import service as audit
 from siaga.db import utcnow
 from siaga.errors import Forbidden, NotVisible, SiagaError, TooManyRequests, Unauthorized

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, screenshot
 from tests.conftest import LAMPUNG_GEOJSON as LAMPUNG
 from tests.conftest import PASSWORD, Person

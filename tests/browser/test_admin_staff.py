@@ -6,7 +6,8 @@ from __future__ import annotations
 from playwright.async_api import Dialog, expect
 
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Staff
 from siaga.agencies import service as agencies
 from tests.browser.conftest import Site
 from tests.browser.test_admin import log_in

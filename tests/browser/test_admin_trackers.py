@@ -7,7 +7,7 @@ import asyncio
 
 from playwright.async_api import expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, screenshot
 from tests.browser.test_admin import log_in
 

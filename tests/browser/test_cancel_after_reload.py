@@ -8,7 +8,7 @@ import json
 
 from playwright.async_api import Page, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site
 from tests.browser.test_resident import alerts_of, headline, open_app, press_now, signed_in_phone
 from tests.conftest import Person

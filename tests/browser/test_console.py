@@ -16,7 +16,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.alerts.domain import DomainEvent, EventKind
 from siaga.alerts.timeline import record_system_event
 from tests.browser.conftest import Site, screenshot

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site
 from tests.browser.test_console import COBLONG, DEADLINE_MS, open_console, row
 

@@ -12,7 +12,7 @@ from playwright.async_api import expect
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.notify.models import PushSubscriptionRecord
 from siaga.notify.push import generate_vapid_keys
 from tests.browser.conftest import Site

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.async_api import Route, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site
 from tests.browser.test_admin import log_in as admin_logs_in
 from tests.browser.test_officer import log_in

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.audit.service import DENIED_RECORDS_PER_MINUTE
 from tests.browser.conftest import Site, screenshot
 from tests.conftest import PASSWORD, eventually

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, eventually
 from tests.browser.test_console import DEADLINE_MS, open_console, row
 from tests.browser.test_field_ready_server import on_duty_here

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, eventually, screenshot
 from tests.browser.test_officer import board_entry, enable_direct_offers, log_in
 from tests.browser.test_resident import COBLONG, alerts_of, headline, open_app, press_now, signed_in_phone

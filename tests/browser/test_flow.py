@@ -13,7 +13,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, screenshot
 from tests.browser.test_console import open_console, row
 from tests.browser.test_officer import board_entry, enable_direct_offers, eventually, log_in

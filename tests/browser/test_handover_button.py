@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 import httpx
 from playwright.async_api import Browser, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.app import create_app
 from siaga.runtime import Runtime
 from tests.browser.conftest import Site, screenshot

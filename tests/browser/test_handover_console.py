@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, screenshot
 from tests.browser.test_console import COBLONG, DEADLINE_MS, open_console, row
 from tests.conftest import Api

@@ -9,7 +9,7 @@ from __future__ import annotations
 from playwright.async_api import Page, expect
 from shapely.geometry import Point, shape
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site
 from tests.browser.test_console import eventually, open_console
 from tests.conftest import PASSWORD

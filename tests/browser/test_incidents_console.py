@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, screenshot
 from tests.browser.test_console import DEADLINE_MS, open_console
 

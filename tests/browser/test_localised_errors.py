@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from playwright.async_api import Route, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site
 from tests.browser.test_admin import log_in
 from tests.browser.test_console import COBLONG, DEADLINE_MS, Console, alert_as_staff, open_console, row

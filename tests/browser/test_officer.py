@@ -9,7 +9,7 @@ from typing import Any
 from playwright.async_api import BrowserContext, Page, Request, WebSocket, WebSocketRoute, expect
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.realtime.schemas import unbatch
 from siaga.responders.models import PositionRecord
 from tests.browser.conftest import Site, eventually, screenshot

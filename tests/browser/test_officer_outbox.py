@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.async_api import Route, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, eventually
 from tests.browser.test_officer import COBLONG, RING_TIMEOUT_MS, enable_direct_offers, log_in
 from tests.conftest import Person

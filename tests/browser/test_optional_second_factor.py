@@ -10,7 +10,7 @@ import time
 import pyotp
 from playwright.async_api import expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site
 from tests.browser.test_officer import log_in
 from tests.conftest import PASSWORD

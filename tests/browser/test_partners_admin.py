@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.async_api import expect
 from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.audit.models import AuditRecord
 from tests.browser.conftest import Site, screenshot
 from tests.browser.test_admin import log_in

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
-from siaga.accounts.models import ModerationRecord, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import ModerationRecord
 from siaga.responders.models import DutyPeriod
 from tests.browser.conftest import Site, screenshot
 from tests.conftest import PASSWORD, Person

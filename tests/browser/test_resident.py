@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Page, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, eventually, screenshot
 from tests.conftest import Person, new_phone
 

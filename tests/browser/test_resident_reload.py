@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, eventually
 from tests.browser.test_resident import alerts_of, headline, hold_sos, open_app, signed_in_phone
 from tests.conftest import new_phone

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.async_api import expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.runtime import Runtime
 from siaga.sms import sos_message
 from tests.browser.conftest import Site, eventually, screenshot

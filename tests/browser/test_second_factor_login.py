@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.agencies import service as agencies
 from tests.browser.conftest import Site, screenshot
 from tests.browser.test_admin import log_in

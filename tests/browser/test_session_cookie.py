@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.browser.conftest import Site, eventually
 from tests.conftest import PASSWORD
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.alerts.models import AlertEvent
 from siaga.audit.models import AuditRecord
 from tests.conftest import Api, Person

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.alerts.models import Alert, AlertEvent
 from tests.conftest import Api, Person
 

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation
 from tests.conftest import Api, sos_body
 

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from siaga.accounts.models import ApiKey, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import ApiKey
 from siaga.agencies import service as agencies
 from siaga.audit.models import AuditRecord
 from tests.conftest import Api, Person, eventually

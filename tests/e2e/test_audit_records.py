@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.audit.models import AuditRecord
 from tests.conftest import Api, Person
 from tests.e2e.test_second_factor import bearer, enrol, log_in, new_staff, next_code, required

@@ -181,7 +181,7 @@ TOLERATED: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
 async def test_a_press_with_unusable_details_is_still_stored_without_them(
     api: Api, db: Runtime, subtests: pytest.Subtests
 ) -> None:
-    from siaga.accounts.models import Role
+    from siaga.accounts.domain import Role
 
     resident = await api.resident()
     admin = await api.staff(Role.ADMIN)

@@ -14,7 +14,7 @@ import pytest
 import xmlschema
 
 from siaga.accounts import apikeys
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.agencies import service as agencies
 from siaga.audit.actor import ActorContext
 from tests.conftest import CAP_SCHEMA, Api, Person

@@ -14,7 +14,7 @@ import pytest
 
 from siaga import migrate
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.agencies import service as agencies
 from siaga.agencies.models import AgencyKind
 from siaga.db import create_engine, session_factory, transaction

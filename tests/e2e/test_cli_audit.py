@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.audit.models import AuditRecord
 from tests.conftest import LAMPUNG_GEOJSON, Api
 from tests.e2e.test_cli import env, migrated, prepared

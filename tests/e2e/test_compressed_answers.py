@@ -8,7 +8,7 @@ import json
 
 import httpx
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.conftest import Api, Person
 
 # Five places in Bandung, the operator's city: five residents' alerts on the operator's list.

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.responders.models import Unit
 from tests.conftest import Api, Person
 from tests.e2e import test_streams as streams

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.runtime import Runtime
 from tests.conftest import served_with
 

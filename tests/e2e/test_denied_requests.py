@@ -9,7 +9,7 @@ import json
 import uuid
 from typing import Any
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.audit.service import DENIED_RECORDS_PER_MINUTE
 from tests.conftest import Api, Person
 

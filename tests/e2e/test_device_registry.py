@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Resident
 from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert
 from siaga.devices import service as devices

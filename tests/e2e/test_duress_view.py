@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.conftest import Api, Person
 from tests.e2e.test_streams import COBLONG, Client, Live, live, on_duty_near, stream
 

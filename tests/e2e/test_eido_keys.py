@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.alerts.models import Alert
 from siaga.audit.models import AuditRecord
 from siaga.partners import eido

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Resident, Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Resident, Staff
 from siaga.alerts.models import Alert
 from siaga.responders.models import Unit
 from tests.conftest import Api, Person, eventually, sos_body

@@ -3,7 +3,7 @@ offer before any operator, and when that officer hands the alert back by going o
 
 from __future__ import annotations
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.e2e.test_streams import COBLONG, Live, direct_offers, live, on_duty_near, stream
 
 __all__ = ["live"]  # the fixture, used by name

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.alerts.models import AlertPress
 from tests.conftest import Api, Person, sos_body
 

@@ -26,7 +26,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from siaga import migrate
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.app import create_app
 from siaga.demo.seed import seed_bandung
 from siaga.partners.models import HandoverAttempt

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.audit.models import AuditRecord
 from siaga.partners import eido

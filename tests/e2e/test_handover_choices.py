@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.audit.models import AuditRecord
 from siaga.runtime import Runtime
 from tests.conftest import Api, eventually, served_with

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import websockets
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.audit.service import DENIED_RECORDS_PER_MINUTE
 from siaga.db import utcnow
 from siaga.dispatch.models import AlertOffer

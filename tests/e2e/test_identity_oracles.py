@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.runtime import Runtime
 from tests.conftest import Api, Person
 from tests.e2e.test_registration import CODE, VERIFY, _backdate, _client_at, _code_in, _codes, _sms_to

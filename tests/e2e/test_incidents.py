@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from siaga.accounts.models import Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Resident
 from siaga.audit.models import AuditRecord
 from tests.conftest import Api, Person
 from tests.e2e.test_streams import COBLONG, Live, live, stream

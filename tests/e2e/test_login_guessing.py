@@ -13,7 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from siaga.accounts.models import LoginAttempts, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import LoginAttempts
 from siaga.accounts.sessions import LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT
 from siaga.app import create_app
 from siaga.audit.models import AuditRecord

@@ -16,7 +16,7 @@ import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.app import create_app
 from siaga.runtime import Runtime
 from tests.conftest import REQUIRE_SERVICES, Api, eventually, served_with, sos_body

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.app import create_app
 from tests.conftest import Api, Person, make_settings
 from tests.e2e.test_free_text import HOSTILE

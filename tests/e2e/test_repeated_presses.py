@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.alerts.models import Alert, AlertPress
 from siaga.notify.models import OutboundMessage
 from siaga.runtime import Runtime

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from siaga.accounts.models import AuthSession, ModerationRecord, Resident, Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import AuthSession, ModerationRecord, Resident, Staff
 from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert
 from siaga.devices import service as devices

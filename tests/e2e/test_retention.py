@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from siaga import runtime as runtime_module
-from siaga.accounts.models import AuthSession, EmergencyContact, LoginAttempts, OneTimeCode, Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import AuthSession, EmergencyContact, LoginAttempts, OneTimeCode, Resident
 from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation
 from siaga.audit.models import AuditRecord, DenialWindow

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.audit.actor import ActorContext
 from siaga.audit.models import AuditRecord
 from siaga.partners import service as partners

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.conftest import Person
 from tests.e2e.test_streams import Live, live  # noqa: F401 - the served app fixture
 

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from siaga.accounts import service as accounts
-from siaga.accounts.models import RecoveryCode, Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import RecoveryCode, Staff
 from siaga.agencies import service as agencies
 from siaga.audit.models import AuditRecord
 from siaga.config import Settings

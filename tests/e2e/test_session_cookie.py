@@ -11,7 +11,7 @@ import json
 import pytest
 import websockets
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.conftest import PASSWORD
 from tests.e2e.test_streams import DEADLINE, Live, live
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from siaga.accounts import sms_keys
-from siaga.accounts.models import OneTimeCode, Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import OneTimeCode, Resident
 from siaga.alerts.domain import Category
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.db import utcnow

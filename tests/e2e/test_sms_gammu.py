@@ -17,7 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from siaga.accounts.models import Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Resident
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.app import create_app
 from siaga.notify.sms import GammuSMS

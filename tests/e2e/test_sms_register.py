@@ -9,7 +9,8 @@ import uuid
 
 from sqlalchemy import select
 
-from siaga.accounts.models import Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Resident
 from siaga.notify.sms import DevSMS
 from siaga.runtime import Runtime
 from siaga.sms import inbound

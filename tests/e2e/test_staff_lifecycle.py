@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.agencies import service as agencies
 from siaga.audit.models import AuditRecord
 from tests.conftest import PASSWORD, Api, Person

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.conftest import PASSWORD, Api
 from tests.e2e.test_cli import env, migrated, prepared, run
 from tests.e2e.test_staff_lifecycle import can_log_in

@@ -11,7 +11,8 @@ from datetime import timedelta
 import websockets
 from sqlalchemy import update
 
-from siaga.accounts.models import AuthSession, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import AuthSession
 from siaga.db import utcnow
 from siaga.realtime.schemas import unbatch
 from tests.conftest import Person

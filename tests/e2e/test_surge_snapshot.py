@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmarks.population import insert_open_alerts
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.realtime.feed import newest_event_id
 from tests.conftest import Api
 from tests.e2e import test_streams as streams

@@ -13,7 +13,8 @@ from pydantic import SecretStr
 from sqlalchemy import select, text
 
 from siaga.accounts import totp
-from siaga.accounts.models import Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Staff
 from siaga.audit.actor import ActorContext
 from siaga.config import DEV_SECRET_KEY, Settings
 from tests.conftest import Api

@@ -16,7 +16,8 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Resident
 from siaga.agencies import service as agencies
 from siaga.responders.models import PositionRecord, UnitStatus
 from siaga.runtime import Runtime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.conftest import Api
 
 

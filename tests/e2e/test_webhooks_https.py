@@ -12,7 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.runtime import Runtime
 from tests.conftest import Api, Person, eventually, served_with
 from tests.e2e.test_handover import Certificates, make_certificates

@@ -13,7 +13,7 @@ import pytest
 from shapely.geometry import Point, shape
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts.domain import Caller, CallerKind, Category, Position, RaiseRequest, fingerprint
 from siaga.alerts.ingest import Raced

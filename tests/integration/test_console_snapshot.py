@@ -12,8 +12,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Principal, Role
 from siaga.agencies import service as agencies
 from siaga.realtime.schemas import unbatch
 from siaga.realtime.streams import ConsoleStream, viewer_for

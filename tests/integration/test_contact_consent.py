@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.audit.models import AuditRecord
 from siaga.notify import service as notify
 from siaga.notify.models import OutboundMessage

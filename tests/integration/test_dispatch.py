@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select, update
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.agencies.models import Agency
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.app import create_app

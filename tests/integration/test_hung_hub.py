@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import func, select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.alerts.models import Alert
 from siaga.app import create_app
 from siaga.db import create_engine, read_session_factory, session_factory

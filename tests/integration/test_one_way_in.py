@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from siaga.accounts.models import Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Resident
 from siaga.agencies.models import Agency
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.audit.models import AuditRecord

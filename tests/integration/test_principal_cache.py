@@ -6,7 +6,8 @@ import asyncio
 import uuid
 
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Resident
 from siaga.runtime import Runtime
 from tests.conftest import Api, make_settings, sos_body
 from tests.integration.test_hub import require

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from tests.conftest import Api, Person
 from tests.integration.test_dispatch import officer, unit
 

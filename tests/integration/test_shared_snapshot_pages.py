@@ -10,8 +10,7 @@ from typing import Any
 
 from benchmarks.population import insert_open_alerts
 
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Principal, Role
 from siaga.agencies import service as agencies
 from siaga.realtime.feed import newest_event_id
 from siaga.realtime.schemas import SNAPSHOT_PAGE

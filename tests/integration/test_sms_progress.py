@@ -8,7 +8,8 @@ import uuid
 
 from sqlalchemy import select, update
 
-from siaga.accounts.models import Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Resident
 from siaga.notify.models import OutboundMessage
 from siaga.sms import inbound, keyword, progress
 from tests.conftest import Api

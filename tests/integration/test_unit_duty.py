@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.alerts.models import Alert
 from siaga.responders.models import DutyPeriod, UnitStatus
 from siaga.runtime import Runtime

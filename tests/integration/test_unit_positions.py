@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.db import utcnow
 from siaga.responders.models import PositionRecord, UnitStatus
 from siaga.responders.service import PositionFix

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 
-from siaga.accounts.models import Role
 from siaga.alerts.domain import Actor, ActorKind
 from siaga.errors import Forbidden
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
 
 
 @dataclass(frozen=True, slots=True)

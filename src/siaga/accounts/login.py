@@ -7,8 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from siaga.accounts import signin, totp
 from siaga.accounts import staff as staffing
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Principal, Role
 from siaga.accounts.schemas import FactorEnrolled, FactorSetup, LoginIn, MeRead, SecondFactorCode, StaffSession
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow

@@ -23,13 +23,6 @@ class ResidentKind(StrEnum):
     UNIT = "unit"
 
 
-class Role(StrEnum):
-    OPERATOR = "operator"
-    OFFICER = "officer"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-
 class Resident(Base):
     __tablename__ = "residents"
 

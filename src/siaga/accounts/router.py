@@ -13,7 +13,8 @@ from siaga.accounts import apikeys, sms_keys
 from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
 from siaga.accounts.apikey_schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
-from siaga.accounts.models import ModerationRecord, Resident, Role
+from siaga.accounts.domain import Role
+from siaga.accounts.models import ModerationRecord, Resident
 from siaga.accounts.residents import NIK_CONTESTED
 from siaga.accounts.schemas import (
     AppealIn,

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.agencies.domain import UnitKind
 from siaga.notify.consent import Consent
 from siaga.schemas import LongText, Model, ReadModel, RowId, ShortText

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts import security
 from siaga.accounts.apikeys import ApiKeys
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import AuthSession, LoginAttempts, Resident, Role, Staff
+from siaga.accounts.domain import Principal, Role
+from siaga.accounts.models import AuthSession, LoginAttempts, Resident, Staff
 from siaga.aftercommit import SessionsRevoked, emit
 from siaga.config import Settings
 from siaga.db import utcnow

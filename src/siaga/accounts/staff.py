@@ -13,7 +13,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import security
-from siaga.accounts.models import AuthSession, Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import AuthSession, Staff
 from siaga.aftercommit import SessionsRevoked, emit
 from siaga.agencies.models import Agency
 from siaga.audit import service as audit

@@ -30,7 +30,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts import sealing, security
-from siaga.accounts.models import RecoveryCode, Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import RecoveryCode, Staff
 from siaga.accounts.staff import end_sessions, record_change
 from siaga.audit.actor import ActorContext
 from siaga.audit.service import record_for

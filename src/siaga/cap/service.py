@@ -12,8 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Principal, Role
 from siaga.agencies.models import Agency
 from siaga.alerts import access
 from siaga.alerts import service as alerts

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import security
 from siaga.accounts import service as accounts
-from siaga.accounts.models import Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Staff
 from siaga.agencies import service as agencies
 from siaga.agencies.models import Agency, AgencyKind
 from siaga.responders.models import Unit

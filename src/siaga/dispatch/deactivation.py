@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import staff as staffing
-from siaga.accounts.models import Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Staff
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.dispatch import duty

@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Officer, Principal
-from siaga.accounts.models import Role, Staff
+from siaga.accounts.domain import Officer, Principal, Role
+from siaga.accounts.models import Staff
 from siaga.aftercommit import OffersDue, emit
 from siaga.agencies.models import Agency
 from siaga.alerts import domain

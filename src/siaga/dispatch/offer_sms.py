@@ -17,7 +17,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from siaga.accounts.models import Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import Staff
 from siaga.accounts.turns import take_turns
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts.domain import ACTIVE_STATES

@@ -13,7 +13,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
-from siaga.accounts.models import AuthSession, Resident, Role, Staff
+from siaga.accounts.domain import Role
+from siaga.accounts.models import AuthSession, Resident, Staff
 from siaga.aftercommit import SessionsRevoked, emit
 from siaga.agencies.models import Agency
 from siaga.audit import service as audit

@@ -19,13 +19,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts.models import Resident
+from siaga.aftercommit import WrittenEvent
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts.domain import AlertState, Category, Priority
 from siaga.alerts.models import Alert, AlertEvent
@@ -198,17 +198,11 @@ def read_events_sync(connection: Connection, *, after: int, limit: int = BATCH) 
     return items
 
 
-def written_item(
-    event: dict[str, Any],
-    alert: dict[str, Any],
-    *,
-    resident_name: str | None,
-    jurisdiction_name: str | None,
-    offered: frozenset[int] = frozenset(),
-) -> FeedItem:
-    """The item ``read_events_sync`` would read for an event its writer has just inserted: ``event`` and ``alert``
-    are the rows as written (the event's with its id), ``offered`` the units with a pending offer."""
-    units = set(offered) | _named_units(event["data"] or {})
+def written_item(written: WrittenEvent) -> FeedItem:
+    """The item ``read_events_sync`` would read for an event its writer has just inserted (a new alert's: no unit
+    has an offer of it yet)."""
+    event, alert = written.event, written.alert
+    units = _named_units(event["data"] or {})
     if alert["unit_id"] is not None:
         units.add(alert["unit_id"])
     return FeedItem(
@@ -216,8 +210,8 @@ def written_item(
         alert=AlertSummary.model_validate(
             {
                 **{name: alert[name] for name in _ALERT_COLUMNS if name in alert},
-                "resident_name": resident_name,
-                "jurisdiction_name": jurisdiction_name,
+                "resident_name": written.resident_name,
+                "jurisdiction_name": written.jurisdiction_name,
             }
         ),
         resident_id=alert["resident_id"],

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Resident, ResidentKind, Role, Staff
+from siaga.accounts.domain import Principal, Role
+from siaga.accounts.models import Resident, ResidentKind, Staff
 from siaga.agencies import service as agencies
 from siaga.agencies.models import Agency, Jurisdiction
 from siaga.alerts.models import Alert

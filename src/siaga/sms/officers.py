@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role, Staff
+from siaga.accounts.domain import Principal, Role
+from siaga.accounts.models import Staff
 from siaga.alerts import domain
 from siaga.alerts.domain import NO_LOCATION
 from siaga.alerts.models import Alert
