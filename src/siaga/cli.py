@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     import uvicorn
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from siaga.accounts.models import Role, Staff
+    from siaga.accounts.domain import Role
+    from siaga.accounts.models import Staff
     from siaga.audit.actor import ActorContext
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Siaga: SOS panic button and dispatch.")
@@ -435,7 +436,7 @@ def _new_password(*user_inputs: str) -> str:
 
 
 def _role(value: str) -> Role:
-    from siaga.accounts.models import Role
+    from siaga.accounts.domain import Role
 
     try:
         return Role(value)

@@ -32,7 +32,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.devices import service as devices
 from siaga.notify.sms import DevSMS
 from tests.conftest import PASSWORD, Api, Person, new_phone, sos_body

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Role
 from siaga.responders.models import Unit
 from tests.conftest import Api, Person, eventually
 from tests.e2e.test_streams import COBLONG, Live, live

@@ -9,8 +9,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Principal, Role
 from siaga.agencies import service as agencies
 from siaga.alerts.models import Alert, AlertAgency
 from siaga.db import utcnow

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Resident, Role, Staff
+from siaga.accounts.domain import Principal, Role
+from siaga.accounts.models import Resident, Staff
 from siaga.alerts import access, domain
 from siaga.alerts.domain import (
     Actor,

@@ -11,8 +11,7 @@ from enum import StrEnum
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role
+from siaga.accounts.domain import Principal, Role
 from siaga.agencies import service as agencies_service
 from siaga.agencies.domain import Service, UnitKind
 from siaga.agencies.geo import haversine_m

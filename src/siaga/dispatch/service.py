@@ -15,8 +15,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts import service as accounts
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Role, Staff
+from siaga.accounts.domain import Principal, Role
+from siaga.accounts.models import Staff
 from siaga.aftercommit import OffersMade, emit
 from siaga.agencies import service as agencies_service
 from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency

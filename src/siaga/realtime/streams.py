@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
 from siaga import metrics
-from siaga.accounts.domain import Principal
-from siaga.accounts.models import Resident, Role
+from siaga.accounts.domain import Principal, Role
+from siaga.accounts.models import Resident
 from siaga.agencies.geo import haversine_m
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts import access
