@@ -41,6 +41,7 @@ from siaga.realtime.guard import StreamSessions
 from siaga.realtime.locations import LivePositions
 from siaga.realtime.outbox import HubOutbox
 from siaga.realtime.presence import OfficersStreaming
+from siaga.realtime.troubles import LiveTroubles, TroublesChanged
 from siaga.realtime.wire import WireCache
 from siaga.responders.live import LiveUnits
 from siaga.sms import progress
@@ -74,6 +75,7 @@ class Runtime:
     feed: EventFeed = field(init=False)
     units: LiveUnits = field(init=False)
     positions: LivePositions = field(init=False)
+    troubles: LiveTroubles = field(init=False)
     principals: PrincipalCache = field(init=False)
     stream_sessions: StreamSessions = field(init=False)
     wire: WireCache = field(init=False)
@@ -98,6 +100,7 @@ class Runtime:
         self.units = LiveUnits(self.sessions, self.read_sessions, self.hub)
         self.units.tracker.exercise_units_answer_real_alerts = self.settings.exercise_units_answer_real_alerts
         self.positions = LivePositions(self.hub)
+        self.troubles = LiveTroubles(self.hub)  # panic buttons' troubles, live to the consoles
         self.officers_streaming = OfficersStreaming(self.sessions)  # who hears offers on a stream, not by SMS
         self.logins = asyncio.Semaphore(self.settings.logins_at_once)  # see deps.login_slot
         self.login_throttle = LoginThrottle()  # login counters this process found over their limit
@@ -191,6 +194,7 @@ class Runtime:
         await self.feed.start()
         await self.units.start()
         await self.positions.start()
+        await self.troubles.start()
         self.officers_streaming.start()
         # A unit that becomes available is offered an alert waiting for one.
         self._timers_listen = self.units.register(self.timers.on_units)
@@ -238,6 +242,7 @@ class Runtime:
         self.units.unregister(self._timers_listen)
         await self.officers_streaming.stop()
         await self.positions.stop()
+        await self.troubles.stop()
         await self.units.stop()
         await self.feed.stop()
         # Let side work in flight finish (it holds database connections), then cancel what is left.
@@ -281,6 +286,7 @@ class Runtime:
         on(OffersDue, self._offers_due)
         on(OffersMade, self._offers_made)
         on(DeliveriesQueued, self._webhooks_queued)
+        on(TroublesChanged, self._troubles_changed)
 
     def _sessions_revoked(self, _: Sequence[SessionsRevoked]) -> None:
         self.principals.forget_all()
@@ -309,6 +315,10 @@ class Runtime:
         if self.started:
             ids = [i for event in events for i in event.message_ids]
             self.spawn(notify.deliver(self.unit_of_work, self.senders, ids))
+
+    def _troubles_changed(self, events: Sequence[TroublesChanged]) -> None:
+        if self.started:
+            self.spawn(self.troubles.publish([notice for event in events for notice in event.notices]))
 
     def _webhooks_queued(self, _: Sequence[DeliveriesQueued]) -> None:
         if self.started:

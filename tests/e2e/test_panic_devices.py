@@ -37,8 +37,8 @@ from siaga.devices import service as devices
 from siaga.devices.bridge import BrokerAddress, DeviceBridge
 from siaga.devices.models import DeviceMessage, Site
 from siaga.runtime import Runtime
-from tests.conftest import REQUIRE_SERVICES, Api, Person, eventually, make_settings
-from tests.e2e.test_streams import Client
+from tests.conftest import REQUIRE_SERVICES, Api, Person, app_for, eventually, make_settings
+from tests.e2e.test_streams import Client, Live, stream
 from tests.servers import free_port, in_process
 
 BROKER_URL = os.environ.get("SIAGA_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
@@ -494,3 +494,44 @@ async def test_a_shelly_gen2_push_over_the_broker_is_the_sites_alert_once(api: A
     assert alerts[0].channel == "device"
     outcomes = [(m.event_id, m.outcome) for m in await messages_of(db, device.json())]
     assert outcomes == [("input:0@1796360400.25", "alert")]
+
+
+async def test_a_trouble_reaches_its_agencys_open_console_stream_live(db: Runtime) -> None:
+    """A button's trouble opened, and then cleared, arrives on the open console streams of the site's agency as it is
+    committed (no list read, no poll), and on no other agency's."""
+    async with in_process(app_for(db)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        live = Live(api=Api(http=http, runtime=db), ws=url.replace("http://", "ws://") + "/api/v1/stream")
+        api = live.api
+        admin = await api.staff(Role.ADMIN)
+        coblong = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+        sukajadi = await api.staff(Role.OPERATOR, "POLSEK-SUKAJADI")
+        site, device = await register(api, admin)
+        async with api.runtime.read_sessions() as session:
+            other_agency = await agencies.agency_by_code(session, "POLSEK-SUKAJADI")
+        other_site = await api.post(
+            admin,
+            "/devices/sites",
+            {"name": "Toko Sukajadi", "lat": -6.88, "lon": 107.59, "agency_id": other_agency.id},
+        )
+        assert other_site.status_code == 201, other_site.text
+        other = await api.post(admin, "/devices", {"site_id": other_site.json()["id"], "name": unique("btn-")})
+        assert other.status_code == 201, other.text
+
+        def trouble_of(name: str) -> Any:
+            return lambda m: m["type"] == "device_trouble" and m["device_name"] == name
+
+        async with stream(live, "console", coblong) as theirs, stream(live, "console", sukajadi) as elsewhere:
+            await devices.receive(db, event_topic(device), json.dumps({"id": "tp-1", "type": "tamper"}).encode())
+            opened = await theirs.until(trouble_of(device["name"]))
+            assert (opened["kind"], opened["site_name"], opened["cleared_at"]) == ("tamper", site["name"], None)
+            assert opened["device_label"] == "teller 2"
+            await devices.receive(
+                db, event_topic(device), json.dumps({"id": "tp-2", "type": "tamper_restored"}).encode()
+            )
+            cleared = await theirs.until(trouble_of(device["name"]))
+            assert (cleared["id"], cleared["kind"]) == (opened["id"], "tamper")
+            assert cleared["cleared_at"] is not None
+            # Sukajadi's console hears of its own site's trouble, and of Coblong's nothing before it.
+            await devices.receive(db, event_topic(other.json()), json.dumps({"type": "low_battery"}).encode())
+            first = await elsewhere.until(lambda m: m["type"] == "device_trouble")
+            assert (first["device_name"], first["kind"]) == (other.json()["name"], "low_battery")

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts.models import Resident, ResidentKind
+from siaga.aftercommit import emit
 from siaga.agencies.models import Agency
 from siaga.alerts.domain import Caller, CallerKind, Position, RaiseRequest, fingerprint
 from siaga.alerts.ingest import GroupCommit, Raced
@@ -33,6 +34,8 @@ from siaga.devices import domain
 from siaga.devices.domain import DeviceEvent, EventType, PayloadError, TroubleKind
 from siaga.devices.models import Device, DeviceMessage, Site, Trouble, TroubleEvent
 from siaga.errors import Conflict, Invalid, NotFound
+from siaga.realtime.schemas import DeviceTroubleMessage
+from siaga.realtime.troubles import TroublesChanged
 from siaga.webhooks import outbox as webhooks
 from siaga.webhooks.domain import trouble_occurrence
 
@@ -537,12 +540,35 @@ async def _open(session: AsyncSession, device: Device, site: Site, kind: Trouble
         at=trouble.opened_at,
     )
     await webhooks.record(session, told)  # integrators subscribed to device.trouble hear of it with this commit
+    _tell_consoles(session, trouble, device, site)
 
 
 async def _clear(session: AsyncSession, trouble: Trouble, *, reason: str) -> None:
     trouble.cleared_at = utcnow()
     session.add(TroubleEvent(trouble_id=trouble.id, kind="cleared", at=trouble.cleared_at, data={"reason": reason}))
     await session.flush()
+    device = await session.get(Device, trouble.device_id)
+    site = await session.get(Site, device.site_id) if device is not None else None
+    if device is not None and site is not None:
+        _tell_consoles(session, trouble, device, site)
+
+
+def _tell_consoles(session: AsyncSession, trouble: Trouble, device: Device, site: Site) -> None:
+    """The consoles of the trouble's agency hear of it live once this transaction commits."""
+    notice = DeviceTroubleMessage(
+        id=trouble.id,
+        kind=trouble.kind,
+        opened_at=trouble.opened_at,
+        cleared_at=trouble.cleared_at,
+        device_id=str(device.id),
+        device_name=device.name,
+        device_label=device.label,
+        site_id=site.id,
+        site_name=site.name,
+        site_address=site.address,
+        agency_id=trouble.agency_id,
+    )
+    emit(session, TroublesChanged((notice,)))
 
 
 async def sweep_offline(session: AsyncSession, *, now: datetime | None = None) -> int:

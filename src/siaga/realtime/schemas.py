@@ -211,6 +211,24 @@ class StreamError(BaseModel):
     message: str
 
 
+class DeviceTroubleMessage(BaseModel):
+    """A panic button's trouble opened or cleared (``cleared_at`` set), to the consoles of its agency: the same fields
+    as ``GET /api/v1/devices/troubles`` lists, so the console adds or removes the row (see ``realtime.troubles``)."""
+
+    type: Literal["device_trouble"] = "device_trouble"
+    id: int
+    kind: str = Field(description="offline, low_battery or tamper")
+    opened_at: datetime
+    cleared_at: datetime | None
+    device_id: str
+    device_name: str
+    device_label: str
+    site_id: int
+    site_name: str
+    site_address: str
+    agency_id: int
+
+
 # One message of a stream (a ``batch`` carries several of these).
 SingleMessage = (
     Hello
@@ -224,6 +242,7 @@ SingleMessage = (
     | SnapshotPage
     | StreamError
     | PositionsAck
+    | DeviceTroubleMessage
 )
 
 

@@ -46,6 +46,7 @@ from siaga.realtime.schemas import (
     AlertLocation,
     AlertSummary,
     AlertWithdrawn,
+    DeviceTroubleMessage,
     Heartbeat,
     Hello,
     PositionsAck,
@@ -58,6 +59,7 @@ from siaga.realtime.schemas import (
     batch_text,
 )
 from siaga.realtime.snapshots import SharedSnapshot
+from siaga.realtime.troubles import LiveTroubles
 from siaga.realtime.wire import WireCache
 from siaga.responders import service as responders
 from siaga.responders.live import LiveUnits
@@ -106,6 +108,9 @@ class Host(Protocol):
 
     @property
     def positions(self) -> LivePositions: ...
+
+    @property
+    def troubles(self) -> LiveTroubles: ...
 
     @property
     def wire(self) -> WireCache: ...
@@ -232,6 +237,9 @@ class Stream:
     def sees_unit(self, point: UnitPoint) -> bool:
         return False
 
+    def sees_trouble(self, notice: DeviceTroubleMessage) -> bool:
+        return False
+
     @property
     def scope(self) -> access.StaffScope | None:
         """The staff scope the viewer's open alerts are read with, when the stream already has it."""
@@ -250,6 +258,11 @@ class Stream:
 
     def on_positions(self, positions: Sequence[AlertPosition]) -> None:
         visible = [p for p in positions if self.sees_position(p)]
+        if visible:
+            self._put(visible)
+
+    def on_troubles(self, notices: Sequence[DeviceTroubleMessage]) -> None:
+        visible = [n for n in notices if self.sees_trouble(n)]
         if visible:
             self._put(visible)
 
@@ -288,6 +301,7 @@ class Stream:
         feed_handle = runtime.feed.register(self.on_events)
         units_handle = runtime.units.register(self.on_units)
         positions_handle = runtime.positions.register(self.on_positions)
+        troubles_handle = runtime.troubles.register(self.on_troubles)
         try:
             # Accepted only now that the stream is listening: whatever the client reads after "open" (the page
             # refreshing its state) cannot miss a change that lands in between.
@@ -313,6 +327,7 @@ class Stream:
             runtime.feed.unregister(feed_handle)
             runtime.units.unregister(units_handle)
             runtime.positions.unregister(positions_handle)
+            runtime.troubles.unregister(troubles_handle)
 
     async def _receive(self) -> None:
         """Read what the client sends (``_take_text``); reading also notices when the client goes away."""
@@ -496,6 +511,10 @@ class ConsoleStream(Stream):
 
     def sees_unit(self, point: UnitPoint) -> bool:
         return self.viewer.agencies is None or point.agency_id in self.viewer.agencies
+
+    def sees_trouble(self, notice: DeviceTroubleMessage) -> bool:
+        """The troubles of its agencies' devices, as ``GET /devices/troubles`` lists them."""
+        return self.viewer.agencies is None or notice.agency_id in self.viewer.agencies
 
     async def _feed_texts(self, item: FeedItem, *, catching_up: bool) -> list[str]:
         if not self._sees_now(item):

@@ -89,7 +89,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
             onCluster=${(ids) => view.setPicked(new Set(ids))}
           />
           <${UnitBoard} store=${store} onCentre=${setCentre} />
-          <${DeviceTroubles} token=${token} />
+          <${DeviceTroubles} token=${token} store=${store} />
         </div>
         <${AlertPanel}
           detail=${detail}

@@ -42,7 +42,13 @@ export class ConsoleStore {
     this.unitsVersion = 0;
     this.streamState = "connecting";
     this.listeners = new Set();
-    this.handlers = { event: new Set(), location: new Set(), snapshot: new Set(), withdrawn: new Set() };
+    this.handlers = {
+      event: new Set(),
+      location: new Set(),
+      snapshot: new Set(),
+      withdrawn: new Set(),
+      trouble: new Set(),
+    };
     this.groups = [];
     this.bannerAt = "";
     this.pending = null;
@@ -123,6 +129,10 @@ export class ConsoleStore {
       case "alert_location":
         this.applyLocation(message);
         break;
+      case "device_trouble":
+        // A panic button's trouble opened or cleared: its own list (troubles.js), not the alerts.
+        for (const handler of this.handlers.trouble) handler(message);
+        return;
       default:
         return;
     }

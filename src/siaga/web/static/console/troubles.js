@@ -1,14 +1,22 @@
 // Device troubles: the agency's panic buttons that are offline, low on battery or tampered with. A list apart from
-// the alerts and below them (nobody is in danger because a button is silent, but the site is unprotected), read
-// every half minute; a click shows the trouble's timeline.
+// the alerts and below them (nobody is in danger because a button is silent, but the site is unprotected). A trouble
+// opened or cleared arrives live on the console's stream; the whole list is read when the stream (re)connects and,
+// in case a notice was lost on the way, every five minutes. A click shows the trouble's timeline.
 import { html, useEffect, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { clock, t } from "../js/i18n.js";
 import { secondsBetween, useTick } from "./time.js";
 
-const EVERY_MS = 30_000;
+const EVERY_MS = 300_000;
 
-function useTroubles(token) {
+// The list after one notice from the stream: an opened trouble added (newest first), a cleared one removed.
+export function withNotice(troubles, notice) {
+  const others = troubles.filter((tr) => tr.id !== notice.id);
+  if (notice.cleared_at) return others;
+  return [notice, ...others].sort((a, b) => (a.opened_at < b.opened_at ? 1 : a.opened_at > b.opened_at ? -1 : 0));
+}
+
+function useTroubles(token, store) {
   const [troubles, setTroubles] = useState([]);
   useEffect(() => {
     let stopped = false;
@@ -18,11 +26,15 @@ function useTroubles(token) {
         .catch(() => {}); // the next round tries again; the alerts' stream is what must not stop
     load();
     const timer = setInterval(load, EVERY_MS);
+    const offSnapshot = store.on("snapshot", load); // the stream (re)connected: what it missed is read again
+    const offTrouble = store.on("trouble", (notice) => !stopped && setTroubles((now) => withNotice(now, notice)));
     return () => {
       stopped = true;
       clearInterval(timer);
+      offSnapshot();
+      offTrouble();
     };
-  }, [token]);
+  }, [token, store]);
   return troubles;
 }
 
@@ -37,8 +49,8 @@ function Timeline({ token, trouble }) {
   </ol>`;
 }
 
-export function DeviceTroubles({ token }) {
-  const troubles = useTroubles(token);
+export function DeviceTroubles({ token, store }) {
+  const troubles = useTroubles(token, store);
   const [open, setOpen] = useState(null);
   useTick(30_000);
   if (troubles.length === 0) return null;
