@@ -16,9 +16,9 @@ import pytest
 import websockets
 
 from siaga.accounts.domain import Role
+from siaga.alerts.models import AlertOffer
 from siaga.audit.service import DENIED_RECORDS_PER_MINUTE
 from siaga.db import utcnow
-from siaga.dispatch.models import AlertOffer
 from tests.conftest import Api, Person
 from tests.e2e.test_denied_requests import denied, refused_requests
 from tests.e2e.test_streams import DEADLINE, Live, live  # noqa: F401 - the served app fixture

@@ -23,10 +23,9 @@ from sqlalchemy import func, select, update
 
 from siaga.accounts.domain import Role
 from siaga.agencies.models import Agency
-from siaga.alerts.models import Alert, AlertEvent
+from siaga.alerts.models import Alert, AlertEscalation, AlertEvent, AlertOffer
 from siaga.app import create_app
 from siaga.db import utcnow
-from siaga.dispatch.models import AlertEscalation, AlertOffer
 from siaga.notify.models import DeliveryAttempt, OutboundMessage
 from siaga.notify.push import RecordedPush, RecordingPush
 from siaga.notify.sms import DevSMS, HttpSMS

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from siaga.dispatch.models import OfferState
+from siaga.alerts.models import OfferState
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "siaga"
 I18N = SRC / "web" / "static" / "i18n"

@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal, Role
 from siaga.agencies import service as agencies
-from siaga.alerts.models import Alert, AlertAgency
+from siaga.alerts.models import Alert, AlertAgency, AlertEscalation, AlertOffer, AlertUnit, OfferState
 from siaga.db import utcnow
-from siaga.dispatch.models import AlertEscalation, AlertOffer, AlertUnit, OfferState
 from siaga.errors import Forbidden, NotFound, NotVisible
 
 OFFICER_GRACE = timedelta(hours=2)

@@ -1,18 +1,32 @@
-"""Alerts (the read model), their timeline events (the truth) and location trails."""
+"""Alerts (the read model), their timeline events (the truth), location trails, and who else is on an alert: the
+units offered it and on it, and the agencies it was escalated to (dispatch's use cases write those)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, Uuid, false, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from siaga.accounts.models import Resident, Staff
 from siaga.agencies.models import Agency, Jurisdiction
 from siaga.db import Base, BigIntPK, UTCDateTime, utcnow
-from siaga.dispatch.models import AlertUnit
 from siaga.responders.models import Unit
 
 
@@ -181,3 +195,92 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_by_name: Mapped[str] = mapped_column(String(200))
+
+
+class OfferState(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    TAKEN = "taken"  # another unit accepted first, or the operator dispatched
+
+
+class AlertOffer(Base):
+    """Siaga asking one unit to take an alert (the Lampung model): the first to accept gets it."""
+
+    __tablename__ = "alert_offers"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "unit_id"),
+        Index("ix_alert_offers_unit_state", "unit_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    ring: Mapped[int] = mapped_column(Integer)
+    distance_m: Mapped[float] = mapped_column(Float)
+    eta_s: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), default=OfferState.PENDING.value)
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The short code an officer with no open stream answers by SMS ("1 4821"), unique among live offers: pending
+    # ones, and accepted ones whose alert the unit still holds (see ``dispatch.offer_sms``). None if none was sent.
+    sms_code: Mapped[str | None] = mapped_column(String(8), index=True)
+    # Which place on the alert the offer is for: 0 the lead unit (the rings of direct offers), n > 0 the n-th backup
+    # asked for (``dispatch.units``). The first unit to accept takes its place; the other offers for it are taken.
+    slot: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class UnitRole(StrEnum):
+    LEAD = "lead"  # the alert's ``unit_id``: the alert's own state follows it
+    BACKUP = "backup"  # added later, by the responsible agency or an informed one (its own units)
+
+
+class AlertUnitState(StrEnum):
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    RELEASED = "released"
+
+
+class AlertUnit(Base):
+    """A unit on an alert, with its own state and times: the lead (kept in step with ``alerts.unit_id`` by
+    ``dispatch.units.sync_lead``) and the backups added to it, from any agency that may send its units."""
+
+    __tablename__ = "alert_units"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "unit_id"),
+        Index("ix_alert_units_unit_state", "unit_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"))
+    role: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16))
+    slot: Mapped[int] = mapped_column(Integer, default=0)  # the place it was offered (see ``AlertOffer.slot``)
+    added_by: Mapped[str] = mapped_column(String(200), default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    en_route_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_scene_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
+    agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+
+
+class AlertEscalation(Base):
+    """An agency an alert was escalated to: its consoles see the alert, flagged, from then on."""
+
+    __tablename__ = "alert_escalations"
+    __table_args__ = (UniqueConstraint("alert_id", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

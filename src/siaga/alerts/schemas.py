@@ -12,8 +12,7 @@ from siaga.alerts.domain import ACTIVE_STATES, NO_LOCATION, AlertState, Category
 from siaga.schemas import AccuracyM, Battery, Input, Latitude, Longitude, Model, ReadModel, RowId
 
 if TYPE_CHECKING:
-    from siaga.alerts.models import Alert
-    from siaga.dispatch.models import AlertUnit
+    from siaga.alerts.models import Alert, AlertUnit
 
 
 def _battery_or_none(value: Any) -> int | None:

@@ -19,7 +19,7 @@ from siaga.agencies.models import Agency
 from siaga.alerts import access, domain
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import AlertState, EventKind
-from siaga.alerts.models import Alert, AlertAgency
+from siaga.alerts.models import Alert, AlertAgency, AlertOffer, AlertUnit, AlertUnitState, OfferState, UnitRole
 from siaga.alerts.timeline import lock_event_log
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
@@ -27,7 +27,6 @@ from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch import service as dispatch
 from siaga.dispatch import units
-from siaga.dispatch.models import AlertOffer, AlertUnit, AlertUnitState, OfferState, UnitRole
 from siaga.dispatch.recommend import eta_seconds
 from siaga.errors import Conflict, Forbidden
 from siaga.responders import service as responders

@@ -16,13 +16,12 @@ from siaga.aftercommit import OffersDue, emit
 from siaga.agencies.models import Agency
 from siaga.alerts import domain
 from siaga.alerts.domain import ACTIVE_STATES, DomainEvent
-from siaga.alerts.models import Alert
+from siaga.alerts.models import Alert, AlertOffer, OfferState
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch import service as dispatch
-from siaga.dispatch.models import AlertOffer, OfferState
 from siaga.errors import Conflict
 from siaga.responders import service as responders
 from siaga.responders.domain import StillResponding, alerts_to_hand_back

@@ -22,10 +22,10 @@ from siaga.accounts.models import Staff
 from siaga.accounts.turns import take_turns
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts.domain import ACTIVE_STATES
-from siaga.alerts.models import Alert
+from siaga.alerts.models import Alert, AlertOffer, OfferState
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.dispatch.models import AlertOffer, OfferState, OfficerStream
+from siaga.dispatch.models import OfficerStream
 from siaga.notify import service as notify
 from siaga.responders.models import DutyPeriod
 

@@ -13,12 +13,12 @@ from siaga.accounts.domain import Principal
 from siaga.agencies.domain import UnitKind
 from siaga.alerts import access
 from siaga.alerts import service as alerts
+from siaga.alerts.models import AlertOffer, AlertUnitState
 from siaga.alerts.schemas import AlertRead, alert_read
 from siaga.audit.actor import ActorContext
 from siaga.deps import Admin, ClientIP, CommandCentre, CurrentOfficer, CurrentStaff, RuntimeDep
 from siaga.dispatch import backup, receipts
 from siaga.dispatch import service as dispatch
-from siaga.dispatch.models import AlertOffer, AlertUnitState
 from siaga.dispatch.recommend import recommend
 from siaga.dispatch.schemas import (
     DispatchSettings,

@@ -34,14 +34,13 @@ from siaga.alerts.domain import (
     Position,
     RaiseRequest,
 )
-from siaga.alerts.models import Alert, AlertEvent
+from siaga.alerts.models import Alert, AlertEscalation, AlertEvent, AlertOffer, AlertUnitState, OfferState
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch import units
-from siaga.dispatch.models import AlertEscalation, AlertOffer, AlertUnitState, OfferState
 from siaga.dispatch.recommend import recommend
 from siaga.dispatch.schemas import DispatchSettings
 from siaga.errors import Conflict, NotFound, NotVisible

@@ -15,10 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.alerts import domain
 from siaga.alerts.domain import SYSTEM, Actor, AlertSnapshot, AlertState, DomainEvent, EventKind
-from siaga.alerts.models import Alert
+from siaga.alerts.models import Alert, AlertUnit, AlertUnitState, UnitRole
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.db import utcnow
-from siaga.dispatch.models import AlertUnit, AlertUnitState, UnitRole
 from siaga.responders.models import Unit
 
 # The lead unit's state for each state of its alert while a unit has it.

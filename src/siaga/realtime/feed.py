@@ -28,10 +28,9 @@ from siaga.accounts.models import Resident
 from siaga.aftercommit import WrittenEvent
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts.domain import AlertState, Category, Priority
-from siaga.alerts.models import Alert, AlertEvent
+from siaga.alerts.models import Alert, AlertEscalation, AlertEvent, AlertOffer, AlertUnit, AlertUnitState, OfferState
 from siaga.background import Loop
 from siaga.db import Base, CoreRunner
-from siaga.dispatch.models import AlertEscalation, AlertOffer, AlertUnit, AlertUnitState, OfferState
 from siaga.hub import Hub, HubLagged
 from siaga.realtime.outbox import HubOutbox
 from siaga.realtime.schemas import AlertEventMessage, AlertSummary, EventBody

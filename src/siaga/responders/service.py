@@ -13,11 +13,10 @@ from siaga.accounts.domain import Officer, Principal
 from siaga.accounts.models import Staff
 from siaga.aftercommit import UnitsChanged, emit
 from siaga.alerts.domain import ACTIVE_STATES, AlertState
-from siaga.alerts.models import Alert
+from siaga.alerts.models import Alert, AlertOffer, AlertUnit, AlertUnitState, OfferState, UnitRole
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
-from siaga.dispatch.models import AlertOffer, AlertUnit, AlertUnitState, OfferState, UnitRole
 from siaga.responders.models import DutyMode, DutyPeriod, PositionRecord, Unit, UnitState, UnitStatus
 from siaga.responders.schemas import PositionIn
 from siaga.responders.tracker import UnitPoint

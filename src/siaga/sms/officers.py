@@ -19,12 +19,11 @@ from siaga.accounts.domain import Principal, Role
 from siaga.accounts.models import Staff
 from siaga.alerts import domain
 from siaga.alerts.domain import NO_LOCATION
-from siaga.alerts.models import Alert
+from siaga.alerts.models import Alert, AlertOffer
 from siaga.audit.actor import ActorContext
 from siaga.dispatch import bulk, offer_sms
 from siaga.dispatch import service as dispatch
 from siaga.dispatch.duty import as_officer
-from siaga.dispatch.models import AlertOffer
 from siaga.errors import SiagaError
 
 if TYPE_CHECKING:  # inbound.py lists this module's handler
