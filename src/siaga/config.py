@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         max_length=64,
         description="Siaga's MQTT client id: its persistent session on the broker keeps what arrives while it is away",
     )
+    mqtt_lease_seconds: float = Field(
+        default=15.0,
+        ge=3,
+        description="With several siaga serve processes, one holds the MQTT subscription on a database lease it renews "
+        "every third of this; when it dies another takes over after this long (messages wait at the broker meanwhile)",
+    )
     device_sweep_seconds: float = Field(
         default=10.0, gt=0, description="How often devices silent past their heartbeat interval are looked for"
     )

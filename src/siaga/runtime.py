@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -26,6 +27,7 @@ from siaga.config import Settings
 from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction, utcnow
 from siaga.devices import service as devices
 from siaga.devices.bridge import DeviceBridge
+from siaga.devices.lease import Lease
 from siaga.dispatch import offer_sms
 from siaga.dispatch.timers import TimerSweep
 from siaga.heap import HeapKeeper
@@ -125,7 +127,9 @@ class Runtime:
         # Fixed panic buttons over MQTT: only where a broker is configured (make demo runs without one).
         mqtt_url = self.settings.mqtt_url.get_secret_value()
         self.devices: DeviceBridge | None = (
-            DeviceBridge(self, mqtt_url, client_id=self.settings.mqtt_client_id) if mqtt_url else None
+            DeviceBridge(self, mqtt_url, client_id=self.settings.mqtt_client_id, lease=self._bridge_lease())
+            if mqtt_url
+            else None
         )
         self.device_sweep = Loop("device-supervision", self.sweep_devices, interval=self.settings.device_sweep_seconds)
         # Alerts handed over to partner centres: sent from their outbox until acknowledged (woken by each handover).
@@ -262,6 +266,11 @@ class Runtime:
         """Remove what is past its retention period (see ``ops.retention``), audited; the count per kind."""
         async with self.unit_of_work() as session:
             return await retention.purge(session, periods=retention.Periods.from_settings(self.settings))
+
+    def _bridge_lease(self) -> Lease:
+        """One process of those sharing the database holds the MQTT subscription (see ``devices.bridge``)."""
+        ttl = timedelta(seconds=self.settings.mqtt_lease_seconds)
+        return Lease(self.sessions, name=f"mqtt:{self.settings.mqtt_client_id}", ttl=ttl)
 
     async def sweep_devices(self) -> int:
         """Open a "device offline" trouble for each panic button silent past its heartbeat interval."""

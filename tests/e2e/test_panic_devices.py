@@ -19,6 +19,8 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,9 @@ from siaga.app import create_app
 from siaga.devices import domain
 from siaga.devices import service as devices
 from siaga.devices.bridge import BrokerAddress, DeviceBridge
+from siaga.devices.lease import Lease
 from siaga.devices.models import DeviceMessage, Site
+from siaga.devices.models import Lease as LeaseRow
 from siaga.runtime import Runtime
 from tests.conftest import REQUIRE_SERVICES, Api, Person, app_for, eventually, make_settings
 from tests.e2e.test_streams import Client, Live, stream
@@ -535,3 +539,51 @@ async def test_a_trouble_reaches_its_agencys_open_console_stream_live(db: Runtim
             await devices.receive(db, event_topic(other.json()), json.dumps({"type": "low_battery"}).encode())
             first = await elsewhere.until(lambda m: m["type"] == "device_trouble")
             assert (first["device_name"], first["kind"]) == (other.json()["name"], "low_battery")
+
+
+async def test_one_process_holds_the_subscription_and_another_takes_over_when_it_dies(
+    api: Api, broker: BrokerAddress
+) -> None:
+    """Two processes' bridges on one database and one client id: one holds the lease and the subscription, the other
+    waits. The holder dies (its lease left to run out); panics published meanwhile wait in the persistent session, and
+    the other takes the lease over, connects and raises each of them: nothing lost, nothing twice."""
+    db = api.runtime
+    admin = await api.staff(Role.ADMIN)
+    site, device = await register(api, admin)
+    client_id = unique("siaga-test-")
+    ttl = timedelta(seconds=3)
+
+    def process() -> DeviceBridge:
+        return DeviceBridge(db, BROKER_URL, client_id=client_id, lease=Lease(db.sessions, f"mqtt:{client_id}", ttl))
+
+    first, second = process(), process()
+    try:
+        first.start()
+        await asyncio.wait_for(first.connected.wait(), timeout=DEADLINE)
+        second.start()
+        await publish(broker, event_topic(device), json.dumps({"id": "p-1", "type": "panic"}))
+
+        async def recorded(*ids: str) -> list[DeviceMessage] | None:
+            found = [m for m in await messages_of(db, device) if m.event_id in ids]
+            return found if len(found) == len(ids) else None
+
+        await eventually(partial(recorded, "p-1"), within=DEADLINE, what="the holder raised p-1")
+        assert first.handled >= 1
+        assert not second.leading.is_set(), "two processes hold the subscription"
+
+        await first.stop(release=False)  # the holder dies: its lease is left to run out
+        for event_id in ("p-2", "p-3"):
+            await publish(broker, event_topic(device), json.dumps({"id": event_id, "type": "panic"}))
+        await asyncio.wait_for(second.connected.wait(), timeout=DEADLINE)
+        await eventually(partial(recorded, "p-2", "p-3"), within=DEADLINE, what="the new holder raised p-2 and p-3")
+        assert second.handled >= 2
+    finally:
+        await second.stop()
+        await first.stop()
+        await forget_session(broker, client_id)
+    outcomes = sorted((m.event_id, m.outcome) for m in await messages_of(db, device))
+    assert outcomes == [("p-1", "alert"), ("p-2", "alert"), ("p-3", "alert")]
+    [alert] = await site_alerts(db, site)  # the later panics joined the site's open alert: three presses
+    assert alert.press_count == 3
+    async with db.read_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(LeaseRow)) == 0  # given up on the clean stop

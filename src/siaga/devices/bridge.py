@@ -5,6 +5,12 @@ subscriptions are QoS 1, so the broker keeps the messages for Siaga and delivers
 is acknowledged to the broker (PUBACK) only once it is handled and committed. A message whose handling failed is not
 acknowledged: the bridge reconnects and the broker delivers it again. Handling is idempotent (the device's event id),
 so a message delivered twice is one alert.
+
+With several ``siaga serve`` processes, one holds the subscription: the bridge connects only while its process holds
+the database lease ``mqtt:<client id>`` (``devices.lease``), renewed every third of ``SIAGA_MQTT_LEASE_SECONDS``. The
+others wait; when the holder dies its lease runs out and another takes it, connects under the same client id, and the
+broker hands it the session with everything not yet acknowledged. A holder that cannot renew disconnects before its
+lease runs out, so two processes never share the session.
 """
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ import json
 import logging
 import ssl
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
 from siaga.db import utcnow
 from siaga.devices import domain, service
+from siaga.devices.lease import Lease
 
 log = logging.getLogger("siaga.devices.bridge")
 
@@ -110,11 +118,13 @@ class AlarmRecords:
 class DeviceBridge:
     """The background task that keeps Siaga subscribed to its devices, reconnecting after any loss."""
 
-    def __init__(self, channel: service.Channel, url: str, *, client_id: str) -> None:
+    def __init__(self, channel: service.Channel, url: str, *, client_id: str, lease: Lease | None = None) -> None:
         self.channel = channel
         self.address = BrokerAddress.parse(url)
         self.client_id = client_id
+        self.lease = lease  # None: connect at once (one process, or a test's own bridge)
         self.connected = asyncio.Event()
+        self.leading = asyncio.Event()  # this process holds the lease (and so the subscription)
         self.handled = 0  # messages handled since start (for the health page and tests)
         self._task: asyncio.Task[None] | None = None
         self.records = AlarmRecords(channel)
@@ -123,16 +133,60 @@ class DeviceBridge:
         self.records.start()
         self._task = asyncio.create_task(self._run(), name="device-bridge")
 
-    async def stop(self) -> None:
-        """Disconnect. What is not yet acknowledged stays with the broker for the next start."""
+    async def stop(self, *, release: bool = True) -> None:
+        """Disconnect. What is not yet acknowledged stays with the broker for the next holder. The lease is given up
+        for another process to take at once (``release=False``: as a process that died leaves it, to run out)."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         await self.records.stop()
         self.connected.clear()
+        self.leading.clear()
+        if self.lease is not None and release:
+            await self.lease.give_up()
 
     async def _run(self) -> None:
+        if self.lease is None:
+            await self._follow()
+            return
+        renew = self.lease.ttl / 3
+        while True:
+            if not await self._take_lease(self.lease):
+                await asyncio.sleep(renew.total_seconds())
+                continue
+            self.leading.set()
+            log.info("this process holds the MQTT subscription (lease %s)", self.lease.name)
+            following = asyncio.create_task(self._follow(), name="device-bridge-follow")
+            try:
+                await self._hold(self.lease, following, renew)
+            finally:
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
+                self.connected.clear()
+                self.leading.clear()
+            log.warning("the MQTT bridge lease %s is lost; disconnected, waiting to take it again", self.lease.name)
+
+    @staticmethod
+    async def _take_lease(lease: Lease) -> bool:
+        try:
+            return await lease.take()
+        except Exception:
+            log.warning("could not take or renew the MQTT bridge lease %s", lease.name, exc_info=True)
+            return False
+
+    async def _hold(self, lease: Lease, following: asyncio.Task[None], renew: timedelta) -> None:
+        """Renew the lease while following the topics; return once it is lost, or about to run out unrenewed."""
+        while True:
+            await asyncio.wait({following}, timeout=renew.total_seconds())
+            if following.done():
+                return  # it never ends on its own (it reconnects): take the lease again and start afresh
+            if await self._take_lease(lease):
+                continue
+            if lease.held_until is None or not lease.valid(margin=renew):
+                return  # another holds it, or it runs out before the next try: stop before it does
+
+    async def _follow(self) -> None:
         backoff = 1.0
         while True:
             try:

@@ -96,3 +96,14 @@ class TroubleEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))  # opened | cleared
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Lease(Base):
+    """One process's hold on a job only one process may do at a time (the MQTT bridge's subscription): held until
+    ``expires_at`` unless its holder renews it, then free for another (see ``devices.lease``)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
