@@ -17,8 +17,8 @@ import websockets
 from pydantic import TypeAdapter
 from sqlalchemy import func, select, update
 
-from siaga.accounts.domain import Role
-from siaga.alerts.domain import SYSTEM, AlertSnapshot, DomainEvent, EventKind
+from siaga.accounts.domain import SYSTEM, Role
+from siaga.alerts.domain import AlertSnapshot, DomainEvent, EventKind
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.db import utcnow

@@ -17,14 +17,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from siaga.accounts.domain import SYSTEM, Actor, ActorKind
 from siaga.alerts.domain import (
     ACTIVE_STATES,
     CLOSED_STATES,
-    SYSTEM,
     Acknowledge,
     AckTimeout,
-    Actor,
-    ActorKind,
     ActorNotAllowed,
     AddNote,
     AlertSnapshot,

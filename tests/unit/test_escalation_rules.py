@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from siaga.accounts.domain import Actor, ActorKind
 from siaga.alerts.domain import (
     ACTIVE_STATES,
     CLOSED_STATES,
-    Actor,
-    ActorKind,
     AlertSnapshot,
     AlertState,
     DomainEvent,

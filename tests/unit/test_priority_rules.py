@@ -7,10 +7,8 @@ from dataclasses import replace
 
 import pytest
 
+from siaga.accounts.domain import SYSTEM, Actor, ActorKind
 from siaga.alerts.domain import (
-    SYSTEM,
-    Actor,
-    ActorKind,
     AlertSnapshot,
     AlertState,
     DomainEvent,

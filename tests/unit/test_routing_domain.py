@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from siaga.accounts.domain import Actor, ActorKind
 from siaga.agencies.domain import DEFAULT_ROUTES, KIND_SERVICE, Route, Service, route
 from siaga.agencies.models import AgencyKind
 from siaga.alerts import domain
-from siaga.alerts.domain import (
-    Actor,
-    ActorKind,
-    AlertSnapshot,
-    AlertState,
-    Category,
-    ChangeCategory,
-    EventKind,
-    TransitionError,
-)
+from siaga.alerts.domain import AlertSnapshot, AlertState, Category, ChangeCategory, EventKind, TransitionError
 
 DAMKAR_SECTOR, POLSEK, PSC119, BPBD = 41, 7, 52, 63
 OPERATOR = Actor(ActorKind.OPERATOR, "5", "Operator Budi")

@@ -1,4 +1,5 @@
-"""Who is asking: the authenticated principal behind a request, and how it maps to an alert actor."""
+"""Who is asking (the authenticated principal behind a request) and who acts on an alert, as its timeline names
+them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from siaga.alerts.domain import Actor, ActorKind
 from siaga.errors import Forbidden
 
 
@@ -15,6 +15,29 @@ class Role(StrEnum):
     OFFICER = "officer"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+
+
+class ActorKind(StrEnum):
+    RESIDENT = "resident"
+    OPERATOR = "operator"
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does something to an alert, as its timeline names them: a resident, a staff member in a role, or Siaga
+    itself."""
+
+    kind: ActorKind
+    id: str
+    name: str
+    unit_id: int | None = None
+
+
+SYSTEM = Actor(kind=ActorKind.SYSTEM, id="system", name="Siaga")
 
 
 @dataclass(frozen=True, slots=True)

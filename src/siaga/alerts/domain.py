@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from siaga.accounts.domain import Actor, ActorKind
 from siaga.agencies.domain import AgencyTerms
 from siaga.errors import Conflict, Forbidden, SiagaError
 
@@ -62,29 +63,7 @@ class Priority(StrEnum):
     CRITICAL = "critical"
 
 
-class ActorKind(StrEnum):
-    RESIDENT = "resident"
-    OPERATOR = "operator"
-    OFFICER = "officer"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-    SYSTEM = "system"
-
-
 COMMAND_CENTRE_ROLES = frozenset({ActorKind.OPERATOR, ActorKind.SUPERVISOR, ActorKind.ADMIN})
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who does something: a resident, a staff member in a role, or Siaga itself."""
-
-    kind: ActorKind
-    id: str
-    name: str
-    unit_id: int | None = None
-
-
-SYSTEM = Actor(kind=ActorKind.SYSTEM, id="system", name="Siaga")
 
 
 @dataclass(frozen=True, slots=True)

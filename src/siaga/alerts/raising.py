@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.types import TypeEngine
 
+from siaga.accounts.domain import SYSTEM
 from siaga.accounts.models import EmergencyContact, Resident
 from siaga.aftercommit import Event, MessagesQueued, OffersDue, TimelineWritten, WrittenEvent, emit_all
 from siaga.agencies import service as agencies
@@ -541,7 +542,7 @@ def _event(
     where: domain.Position | None = None,
 ) -> dict[str, Any]:
     """A timeline row: by the resident (``created``) or by Siaga itself (a flag)."""
-    actor = raiser.actor() if raiser is not None else domain.SYSTEM
+    actor = raiser.actor() if raiser is not None else SYSTEM
     return {
         "alert_id": alert_id,
         "agency_id": agency_id,

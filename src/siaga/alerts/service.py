@@ -11,20 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
-from siaga.accounts.domain import Principal, Role
+from siaga.accounts.domain import SYSTEM, Actor, ActorKind, Principal, Role
 from siaga.accounts.models import Resident, Staff
 from siaga.alerts import access, domain
-from siaga.alerts.domain import (
-    Actor,
-    ActorKind,
-    AlertSnapshot,
-    AlertState,
-    Command,
-    DomainEvent,
-    EventKind,
-    Outcome,
-    Priority,
-)
+from siaga.alerts.domain import AlertSnapshot, AlertState, Command, DomainEvent, EventKind, Outcome, Priority
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation, AlertPress
 from siaga.alerts.schemas import AlertCreate, LocationIn, PressLocation, TrailIn
 from siaga.alerts.timeline import append_event, lock_event_log
@@ -418,7 +408,7 @@ async def cancel_with_pin(
         if AlertState(alert.state) in domain.ACTIVE_STATES:
             flag = DomainEvent(EventKind.FLAGGED, {"reason": f"pin_{check.kind}", "failures": check.failures})
             await lock_event_log(session)
-            append_event(session, alert, flag, domain.SYSTEM, snapshot_of(alert))
+            append_event(session, alert, flag, SYSTEM, snapshot_of(alert))
             await session.flush()
         return alert, check, []
     command: Command = domain.DuressCancel() if check.kind == "duress" else domain.Cancel()

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from siaga.accounts.domain import SYSTEM, Actor
 from siaga.aftercommit import TimelineWritten, emit
-from siaga.alerts.domain import SYSTEM, Actor, AlertSnapshot, AlertState, DomainEvent, EventKind
+from siaga.alerts.domain import AlertSnapshot, AlertState, DomainEvent, EventKind
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.db import utcnow
 from siaga.webhooks import outbox as webhooks

@@ -15,25 +15,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts import service as accounts
-from siaga.accounts.domain import Principal, Role
+from siaga.accounts.domain import SYSTEM, Actor, Principal, Role
 from siaga.accounts.models import Staff
 from siaga.aftercommit import OffersMade, emit
 from siaga.agencies import service as agencies_service
 from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
 from siaga.alerts import domain, raising
 from siaga.alerts import service as alerts
-from siaga.alerts.domain import (
-    SYSTEM,
-    Actor,
-    AlertState,
-    Caller,
-    CallerKind,
-    Command,
-    DomainEvent,
-    EventKind,
-    Position,
-    RaiseRequest,
-)
+from siaga.alerts.domain import AlertState, Caller, CallerKind, Command, DomainEvent, EventKind, Position, RaiseRequest
 from siaga.alerts.models import Alert, AlertEscalation, AlertEvent, AlertOffer, AlertUnitState, OfferState
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.audit import service as audit

@@ -13,8 +13,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from siaga.accounts.domain import SYSTEM, Actor
 from siaga.alerts import domain
-from siaga.alerts.domain import SYSTEM, Actor, AlertSnapshot, AlertState, DomainEvent, EventKind
+from siaga.alerts.domain import AlertSnapshot, AlertState, DomainEvent, EventKind
 from siaga.alerts.models import Alert, AlertUnit, AlertUnitState, UnitRole
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.db import utcnow

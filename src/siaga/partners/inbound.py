@@ -28,14 +28,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from siaga.accounts.domain import Principal
+from siaga.accounts.domain import Actor, ActorKind, Principal
 from siaga.accounts.models import Resident, ResidentKind
 from siaga.accounts.sealing import CannotOpen
 from siaga.agencies.service import JurisdictionLocator
 from siaga.alerts import raising, timeline
 from siaga.alerts.domain import (
-    Actor,
-    ActorKind,
     AlertSnapshot,
     AlertState,
     Caller,
