@@ -182,6 +182,7 @@ class Runtime:
             contacts=ContactRules.of(self.settings),
             alarms=alerts_service.alarm_subject,
             failed=timeline.record_delivery_failure,
+            sms_sent=timeline.record_sms,
         )
 
     async def start(self) -> None:

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from siaga.accounts.domain import Role
+from siaga.accounts.identity import mask_phone
 from siaga.accounts.models import Resident
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.app import create_app
@@ -117,6 +118,33 @@ async def test_a_registered_feature_phone_texts_tolong_and_the_console_sees_it(g
     [record] = await _records(gateway.runtime, phone)
     assert (record.handler, record.text, record.gateway) == ("keyword.sos_keyword", "TOLONG di pasar", "gammu")
     assert not list(gateway.modem.inbox.iterdir())  # read, recorded, and only then removed
+
+
+async def test_the_sos_sms_and_its_confirmation_are_on_the_alert_s_timeline(gateway: Gateway) -> None:
+    """Through the real modem: the message that came in and the confirmation that went out are both on the alert's
+    timeline, each with its direction and state and the number masked as the console shows numbers."""
+    api = gateway.live.api
+    phone = await _resident(api, name="Ujang", nik=COBLONG_NIK)
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    gateway.modem.deliver(phone, "TOLONG di jembatan")
+    sent = await eventually(lambda: _sent(gateway.modem, phone), within=WAIT, what="the confirmation SMS")
+    assert "SOS Anda diterima pusat komando" in sent
+    async with gateway.runtime.read_sessions() as session:
+        resident_id = await session.scalar(select(Resident.id).where(Resident.phone == phone))
+        alert_id = await session.scalar(select(Alert.id).where(Alert.resident_id == resident_id))
+
+    async def both() -> list[dict[str, object]] | None:
+        answer = await api.get(operator, f"/alerts/{alert_id}/timeline")
+        sms = [e["data"] for e in answer.json() if e["kind"] == "sms"]
+        return sms if len(sms) == 2 else None
+
+    came, went = await eventually(both, within=WAIT, what="both SMS on the timeline")
+    masked = mask_phone(phone)
+    assert (came["direction"], came["number"], came["purpose"], came["status"]) == ("in", masked, "sos", "received")
+    assert (went["direction"], went["number"], went["purpose"], went["status"]) == ("out", masked, "sms_reply", "sent")
+    [record] = await _records(gateway.runtime, phone)
+    assert came["message"] == f"in:{record.id}"
+    assert went["message"] == f"out:{record.reply_message_id}"
 
 
 async def test_a_number_without_an_account_is_raised_flagged_never_dropped(gateway: Gateway) -> None:

@@ -17,14 +17,17 @@ import pytest
 from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook
 
+from siaga.accounts.domain import Role
+from siaga.accounts.identity import mask_phone
 from siaga.accounts.models import Resident
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.app import create_app
+from siaga.db import utcnow
 from siaga.notify import service as notify
 from siaga.notify.models import OutboundMessage
 from siaga.runtime import Runtime
 from siaga.sms.models import InboundMessage
-from tests.conftest import Api, eventually, make_settings
+from tests.conftest import Api, Person, eventually, make_settings
 from tests.integration.test_sms_delivery import Gateway, gateway
 from tests.residents import made_residents
 from tests.servers import in_process
@@ -188,3 +191,88 @@ async def test_a_failed_delivery_receipt_shows_on_the_alert(siaga: Api, gateway:
 async def _count(runtime: Runtime, model: type[InboundMessage]) -> int:
     async with runtime.read_sessions() as session:
         return await session.scalar(select(func.count()).select_from(model)) or 0
+
+
+async def _sms_on_timeline(api: Api, operator: Person, alert_id: uuid.UUID) -> list[dict[str, Any]]:
+    answer = await api.get(operator, f"/alerts/{alert_id}/timeline")
+    assert answer.status_code == 200, answer.text
+    return [e for e in answer.json() if e["kind"] in {"sms", "delivery_failed"}]
+
+
+async def test_every_sms_about_an_alert_is_on_its_timeline_with_its_retries_receipts_and_final_failure(
+    siaga: Api, gateway: Gateway
+) -> None:
+    phone = await _resident(siaga)
+    masked = mask_phone(phone)
+    operator = await siaga.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    gateway.status = 503  # the provider refuses the confirmation at first
+    assert (await _post(siaga, _received("prov-9", phone, "TOLONG di pasar"))).status_code == 200
+    [alert] = await _alerts_of(siaga.runtime, phone)
+
+    # The SOS that came in, and its confirmation's first try failing: shown with the number masked.
+    async def first_try_failed() -> list[dict[str, Any]] | None:
+        events = await _sms_on_timeline(siaga, operator, alert.id)
+        return events if any(e["kind"] == "delivery_failed" for e in events) else None
+
+    received, failed = await eventually(first_try_failed, what="the confirmation's failed first try on the timeline")
+    assert received["kind"] == "sms"
+    assert {k: received["data"][k] for k in ("direction", "number", "purpose", "status")} == {
+        "direction": "in",
+        "number": masked,
+        "purpose": "sos",
+        "status": "received",
+    }
+    assert failed["data"]["message"].startswith("out:")
+    assert (failed["data"]["number"], failed["data"]["attempt"], failed["data"]["final"]) == (masked, 1, False)
+    message_id = int(failed["data"]["message"].removeprefix("out:"))
+    async with siaga.runtime.read_sessions() as session:
+        row = await session.get(OutboundMessage, message_id)
+        assert row is not None
+        assert (row.status, row.purpose, row.alert_id, row.recipient) == ("failed", "sms_reply", str(alert.id), phone)
+        assert row.next_attempt_at >= row.created_at + notify.backoff(1)  # tried again after a wait, not at once
+
+    # The provider is back: the retry (its wait cut short) goes, and the provider's receipt says it was delivered.
+    gateway.status = 200
+    async with siaga.runtime.unit_of_work() as session:
+        await session.execute(
+            update(OutboundMessage).where(OutboundMessage.id == message_id).values(next_attempt_at=utcnow())
+        )
+    await notify.retry_due(siaga.runtime.unit_of_work, siaga.runtime.senders)
+
+    async def sent() -> str | None:
+        async with siaga.runtime.read_sessions() as session:
+            row = await session.get(OutboundMessage, message_id)
+            return row.provider_id if row is not None and row.status == "sent" else None
+
+    provider_id = await eventually(sent, what="the retry handed to the provider")
+    delivered = {"type": "sms.delivery", "data": {"id": provider_id, "status": "delivered"}}
+    assert (await _post(siaga, delivered)).json()["known"] is True
+    events = await _sms_on_timeline(siaga, operator, alert.id)
+    reply = [e["data"] for e in events if e["kind"] == "sms" and e["data"]["message"] == f"out:{message_id}"]
+    assert [(r["status"], r["attempt"], r["number"], r["purpose"]) for r in reply] == [
+        ("sent", 2, masked, "sms_reply"),
+        ("delivered", 2, masked, "sms_reply"),
+    ]
+    assert phone not in json.dumps(events)  # the number only masked
+
+    # A message whose last try fails: the console sees that it is final.
+    async with siaga.runtime.unit_of_work() as session:
+        last = await notify.queue_sms(
+            session, to=phone, body="SIAGA: ...", purpose="sms_officer_coming", adapter="http", alert_id=str(alert.id)
+        )
+        await session.flush()
+        await session.execute(
+            update(OutboundMessage).where(OutboundMessage.id == last.id).values(attempts=notify.MAX_ATTEMPTS - 1)
+        )
+    gateway.status = 503
+    await notify.deliver(siaga.runtime.unit_of_work, siaga.runtime.senders, [last.id])
+
+    async def final() -> dict[str, Any] | None:
+        events = await _sms_on_timeline(siaga, operator, alert.id)
+        found = [e["data"] for e in events if e["data"].get("message") == f"out:{last.id}"]
+        return found[-1] if found else None
+
+    shown = await eventually(final, what="the final failure on the timeline")
+    assert (shown["final"], shown["attempt"], shown["purpose"]) == (True, notify.MAX_ATTEMPTS, "sms_officer_coming")
+    state = (await siaga.get(operator, f"/alerts/{alert.id}")).json()
+    assert state["delivery_failed"] is True

@@ -251,6 +251,9 @@ class EventKind(StrEnum):
     UNIT_RELEASED = "unit_released"  # the unit left the alert (declined, withdrawn, done, or the alert closed)
     UNITS_REQUESTED = "units_requested"  # an officer asked for backup or an ambulance (data: unit_kind, agencies)
     DELIVERY_FAILED = "delivery_failed"  # an SMS or push about this alert could not be delivered (yet)
+    # An SMS about this alert came in, went out, or was held back by a limit (data: message "in:<id>" or "out:<id>",
+    # direction, number masked, purpose, status received | sent | delivered | not_sent, attempt, error)
+    SMS = "sms"
     RESIDENT_MESSAGED = "resident_messaged"  # the command centre's word shown on the resident's screen (data: text)
     # Staff changed the category and the routing table re-routed the alert (data: from, to, the agencies before and
     # after: agency_id responsible, informed_agency_ids, previous_agency_ids)
@@ -549,6 +552,7 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             | EventKind.UNIT_RELEASED
             | EventKind.UNITS_REQUESTED
             | EventKind.DELIVERY_FAILED
+            | EventKind.SMS
             | EventKind.RESIDENT_MESSAGED
             | EventKind.CATEGORY_CHANGED
             | EventKind.LINKED

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from siaga.accounts import identity
 from siaga.accounts.domain import SYSTEM, Actor
 from siaga.aftercommit import TimelineWritten, emit
 from siaga.alerts.domain import AlertSnapshot, AlertState, DomainEvent, EventKind
@@ -62,18 +63,40 @@ def append_event(
 
 
 async def record_delivery_failure(session: AsyncSession, alert_id: uuid.UUID, failure: dict[str, Any]) -> None:
-    """A message about the alert did not get through (``failure``: channel, purpose, attempt, final, error): the
-    console shows it. Given to notify's senders by the runtime."""
-    await record_system_event(session, alert_id, DomainEvent(EventKind.DELIVERY_FAILED, failure))
+    """A message about the alert did not get through (``failure``: channel, purpose, attempt, final, error; for an
+    SMS also its message, direction and number, masked here): the console shows it. Given to notify's senders by the
+    runtime."""
+    await record_system_event(session, alert_id, DomainEvent(EventKind.DELIVERY_FAILED, _masked(failure)))
+
+
+async def record_sms(session: AsyncSession, alert_id: uuid.UUID, sms: dict[str, Any]) -> None:
+    """An SMS about the alert came in, went out or was held back (``sms``: message ``in:<id>`` or ``out:<id>``,
+    direction, number in E.164, purpose, status, attempt, error): on the timeline, the number masked as staff
+    lists show numbers. Given to notify's senders by the runtime (what went) and called by the SMS pipeline."""
+    await record_system_event(session, alert_id, DomainEvent(EventKind.SMS, _masked(sms)))
+
+
+def _masked(data: dict[str, Any]) -> dict[str, Any]:
+    if "number" not in data:
+        return data
+    return {**data, "number": identity.mask_phone(str(data["number"]))}
 
 
 async def record_system_event(session: AsyncSession, alert_id: uuid.UUID, event: DomainEvent) -> AlertEvent | None:
-    """An event by Siaga itself that changes no state (an offer, a delivery failure). None if the alert is gone."""
+    """An event by Siaga itself that changes no state (an offer, a delivery failure). None if the alert is gone.
+
+    The alert's row is locked before the event log, the order every use case takes them in (an event's row needs the
+    alert's key share, which an operator's or officer's command holding the alert and waiting for the event log
+    would otherwise never give: a deadlock on PostgreSQL). A delivery failure marks the alert, so it takes the row
+    for update."""
+    marks = event.kind is EventKind.DELIVERY_FAILED
+    lock = select(Alert.id).where(Alert.id == alert_id)  # the row alone: the alert's joined relations are not locked
+    await session.execute(lock.with_for_update() if marks else lock.with_for_update(read=True, key_share=True))
     alert = await session.scalar(select(Alert).where(Alert.id == alert_id))
     if alert is None:
         return None
     await lock_event_log(session)
-    if event.kind is EventKind.DELIVERY_FAILED:
+    if marks:
         alert.delivery_failed = True
     row = append_event(session, alert, event, SYSTEM, AlertSnapshot(state=AlertState(alert.state)))
     await session.flush()

@@ -91,11 +91,14 @@ def price_of(settings: Settings, country: str, body: str) -> int:
     return parts(body) * price
 
 
-def reply_limits(settings: Settings, *, to: str, body: str, urgency: Urgency, now: datetime) -> list[Limit]:
-    """What a reply to ``to`` counts against, in the order counted (always the same order, so two transactions
+def reply_limits(
+    settings: Settings, *, to: str, body: str, urgency: Urgency, now: datetime | None = None
+) -> list[Limit]:
+    """What a reply to ``to`` counts against now, in the order counted (always the same order, so two transactions
     never wait for each other's rows)."""
     country = country_of(to)
     capped = urgency is Urgency.REPLY or (urgency is Urgency.SOS and country != settings.default_region.upper())
+    now = now or utcnow()
     hour, day = hour_window(now), day_window(now)
     limits: list[Limit] = []
     if urgency is Urgency.REPLY:

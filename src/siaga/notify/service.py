@@ -46,6 +46,9 @@ class Senders:
     # Tells an alert that a message about it did not get through, in the transaction recording the failure (the
     # runtime gives the alert timeline's ``record_delivery_failure``; notify knows nothing of alerts' timelines).
     failed: DeliveryFailed | None = None
+    # Tells an alert that an SMS about it went (its gateway took it), in the transaction recording that (the runtime
+    # gives the timeline's ``record_sms``): every SMS about an alert is on its timeline.
+    sms_sent: DeliveryFailed | None = None
 
 
 async def queue(
@@ -92,6 +95,11 @@ async def queue_sms(
     return await queue(
         session, channel="sms", to=to, body=body, purpose=purpose, adapter=adapter, alert_id=alert_id, inline=inline
     )
+
+
+def sms_facts(message: OutboundMessage) -> dict[str, Any]:
+    """What an alert's timeline says of an SMS Siaga sent about it (the number is masked there)."""
+    return {"message": f"out:{message.id}", "direction": "out", "number": message.recipient, "purpose": message.purpose}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -171,6 +179,9 @@ async def _attempt(work: UnitOfWork, senders: Senders, message_id: int) -> None:
             row.status, row.sent_at, row.last_error, row.provider_id = "sent", utcnow(), "", provider_id
             if row.purpose in REDACTED_PURPOSES:
                 row.body = "[redacted after delivery]"
+            if senders.sms_sent and row.alert_id and row.channel == "sms":
+                sent = {**sms_facts(row), "status": "sent", "attempt": row.attempts}
+                await senders.sms_sent(session, uuid.UUID(row.alert_id), sent)
             return
         row.last_error = error
         row.status = "gone" if gone else "failed"
@@ -183,6 +194,7 @@ async def _attempt(work: UnitOfWork, senders: Senders, message_id: int) -> None:
         # The console must see that a message about this alert did not get through (first and last failure).
         if senders.failed and row.alert_id and (row.attempts == 1 or gone or row.attempts >= MAX_ATTEMPTS):
             failure = {
+                **(sms_facts(row) if row.channel == "sms" else {}),
                 "channel": row.channel,
                 "purpose": row.purpose,
                 "attempt": row.attempts,

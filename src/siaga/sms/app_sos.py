@@ -20,7 +20,7 @@ from siaga.alerts import domain
 from siaga.alerts.domain import ACTIVE_STATES, AlertState, Caller, CallerKind, Category, Position, RaiseRequest
 from siaga.alerts.ingest import Raced
 from siaga.alerts.models import Alert, AlertPress
-from siaga.sms import senders, sos_message
+from siaga.sms import answers, senders, sos_message
 from siaga.text import clean_text
 
 if TYPE_CHECKING:  # inbound.py lists this module's handler
@@ -32,7 +32,7 @@ ID_NAMESPACE = uuid.UUID("6f0b7c4e-2d1a-5e8f-9b3c-a4d5e6f70812")
 DESCRIPTION_LIMIT = 500
 
 
-async def handle(context: Context, sms: InboundSMS) -> str | None:
+async def handle(context: Context, sms: InboundSMS) -> answers.Answer | None:
     """Claim an SMS that starts ``SIAGA1`` and raise its SOS; the reply to the sender."""
     if not sos_message.looks_like(sms.text):
         return None
@@ -49,15 +49,17 @@ async def handle(context: Context, sms: InboundSMS) -> str | None:
     else:
         alert_id = uuid.uuid5(ID_NAMESPACE, f"{sender.resident_id}:{text}")
     stored = await _raise(context, _request(sms, sender, signed, text=text, alert_id=alert_id, verified=verified))
+    alert = alert_id if stored is None else stored.alert_id
     ours = stored is None or stored.resident_id == sender.resident_id
     if not ours or (not verified and stored is not None and stored.state not in ACTIVE_STATES):
         # Its id is another resident's alert (a copy of someone's SMS), or this text's earlier alert is closed: an SOS
         # all the same, raised under an id of its own.
         fresh = uuid.uuid5(ID_NAMESPACE, f"{sms.gateway}:{sms.id}")
-        await _raise(context, _request(sms, sender, signed, text=text, alert_id=fresh, verified=False))
+        again = await _raise(context, _request(sms, sender, signed, text=text, alert_id=fresh, verified=False))
+        alert = fresh if again is None else again.alert_id
     if signed is not None and signed.sos.silent:
-        return ""  # a silent press: no reply, so the phone makes no sound
-    return _reply(sender.language)
+        return answers.Answer("", alert)  # a silent press: no reply, so the phone makes no sound
+    return answers.Answer(_reply(sender.language), alert)
 
 
 def _request(
@@ -98,8 +100,9 @@ def _request(
 
 @dataclass(frozen=True, slots=True)
 class _Stored:
-    """The alert already holding a request's id."""
+    """The alert already holding a request's id (its own, or the alert a press with it joined)."""
 
+    alert_id: uuid.UUID
     resident_id: uuid.UUID
     state: AlertState
 
@@ -119,7 +122,7 @@ async def _raise(context: Context, request: RaiseRequest) -> _Stored | None:
                 alert = await session.get(Alert, joined.alert_id) if joined is not None else None
             if alert is None:
                 raise  # neither stored nor joined: the pipeline tries the message again
-            return _Stored(alert.resident_id, AlertState(alert.state))
+            return _Stored(alert.id, alert.resident_id, AlertState(alert.state))
     return None
 
 

@@ -2,8 +2,10 @@
 
 A gateway adapter (Gammu SMSD's inbox, an HTTP provider's signed webhook) records each message it receives and hands
 it to ``HANDLERS`` in order. The first handler that claims the message returns the reply to send to its sender (or
-an empty string for none); a handler that does not recognise the message returns ``None`` and the next one is tried.
-Every message is recorded before any handler runs, so an SOS is never lost to a handler's failure.
+an empty string for none), as an ``answers.Answer`` naming the alert when the message concerned one; a handler that
+does not recognise the message returns ``None`` and the next one is tried. Every message is recorded before any
+handler runs, so an SOS is never lost to a handler's failure. A message about an alert is on that alert's timeline,
+and so is its reply (sent, then delivered or failed; or held back by a limit).
 
 ``receive`` is that pipeline, the one every gateway calls: it records the message (once per gateway id: a message
 delivered twice is handled once), runs ``HANDLERS``, answers a message nobody claimed with a short help text, records
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import identity
 from siaga.accounts.models import Resident
+from siaga.alerts import timeline
 from siaga.alerts.domain import RaiseRequest
 from siaga.alerts.ingest import GroupCommit
 from siaga.config import Settings
@@ -36,7 +39,7 @@ from siaga.db import utcnow
 from siaga.notify import limits
 from siaga.notify import service as notify
 from siaga.notify.sms import SMSSender
-from siaga.sms import app_sos, keyword, officers, register
+from siaga.sms import answers, app_sos, keyword, officers, register
 from siaga.sms.models import InboundMessage
 from siaga.text import clean_text
 
@@ -70,8 +73,9 @@ class Context(Protocol):
     def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
-# The reply to the sender ("" for none), or None: not this handler's message.
-Handler = Callable[[Context, InboundSMS], Awaitable[str | None]]
+# The reply to the sender ("" for none; with the alert the message concerned, if any), or None: not this handler's
+# message.
+Handler = Callable[[Context, InboundSMS], Awaitable[str | answers.Answer | None]]
 
 # Tried in order; the most specific first. Each handler module adds itself here.
 HANDLERS: list[Handler] = [
@@ -93,6 +97,8 @@ URGENCY = {
     "keyword.sos_keyword": limits.Urgency.SOS,
     "officers.answer_offer": limits.Urgency.OFFICER,
 }
+# What a message about an alert was, as its timeline says: by ``handler_name``.
+PURPOSES = {"app_sos.handle": "sos", "keyword.sos_keyword": "sos", "officers.answer_offer": "officer_reply"}
 RETRY_AFTER = timedelta(seconds=10)  # a message recorded this long ago and still unhandled is tried again
 MAX_TRIES = 10
 MAX_TEXT = 2000  # a concatenated SMS is at most a few hundred characters; anything longer is cut, never refused
@@ -203,12 +209,15 @@ async def record(
 async def handle(context: Context, message: InboundSMS, *, handlers: Sequence[Handler] | None = None) -> Handled | None:
     """Run the handlers on a recorded message, then record what became of it and queue the reply. A handler that
     fails leaves the message unhandled, with the error, for ``handle_pending``."""
-    name, reply = HELP, None
+    name, reply, alert_id = HELP, None, None
     try:
         for handler in HANDLERS if handlers is None else handlers:
-            reply = await handler(context, message)
-            if reply is not None:
+            answer = await handler(context, message)
+            if answer is not None:
                 name = handler_name(handler)
+                reply, alert_id = (
+                    (answer.reply, answer.alert_id) if isinstance(answer, answers.Answer) else (answer, None)
+                )
                 break
         if reply is None:
             reply = help_text(await _language(context, message.sender))
@@ -228,18 +237,34 @@ async def handle(context: Context, message: InboundSMS, *, handlers: Sequence[Ha
             return Handled(message, row.handler or HELP, row.reply, duplicate=True)
         row.handler, row.reply, row.handled_at = name, reply, utcnow()
         row.attempts += 1
+        about = str(alert_id) if alert_id is not None else None
+        if alert_id is not None:
+            received = {"message": f"in:{message.id}", "direction": "in", "number": message.sender}
+            purpose = PURPOSES.get(name, name)
+            await timeline.record_sms(session, alert_id, {**received, "purpose": purpose, "status": "received"})
         if not reply or not message.sender.startswith("+"):
             return Handled(message, name, reply)  # nothing to say, or nobody to say it to (an operator's name)
         urgency = URGENCY.get(name, limits.Urgency.REPLY)
-        counted = limits.reply_limits(context.settings, to=message.sender, body=reply, urgency=urgency, now=utcnow())
+        counted = limits.reply_limits(context.settings, to=message.sender, body=reply, urgency=urgency)
         full = await limits.take(session, counted)
         if full is None:
             queued = await notify.queue_sms(
-                session, to=message.sender, body=reply, purpose=REPLY, adapter=context.settings.sms_adapter
+                session,
+                to=message.sender,
+                body=reply,
+                purpose=REPLY,
+                adapter=context.settings.sms_adapter,
+                alert_id=about,
             )
             row.reply_message_id = queued.id
         else:
             row.last_error = f"reply not sent: the limit on replies ({full.key}) was reached"
+            if alert_id is not None:  # the console sees the reply held back
+                held = {"message": f"in:{message.id}:reply", "direction": "out", "number": message.sender}
+                error = f"limit on replies ({full.key.split(':')[0]})"
+                await timeline.record_sms(
+                    session, alert_id, {**held, "purpose": REPLY, "status": "not_sent", "error": error}
+                )
     return Handled(message, name, reply)
 
 

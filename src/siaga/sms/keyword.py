@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from siaga.alerts import domain
 from siaga.alerts.domain import Caller, CallerKind, Category, RaiseRequest
 from siaga.alerts.ingest import Raced
-from siaga.sms import senders
+from siaga.sms import answers, senders
 from siaga.text import clean_text
 
 if TYPE_CHECKING:  # inbound.py lists this module's handler
@@ -55,7 +55,7 @@ def alert_id(sms: InboundSMS) -> uuid.UUID:
     return uuid.uuid5(ID_NAMESPACE, f"{sms.gateway}:{sms.gateway_id or sms.id}")
 
 
-async def sos_keyword(context: Context, sms: InboundSMS) -> str | None:
+async def sos_keyword(context: Context, sms: InboundSMS) -> answers.Answer | None:
     """Claim a keyword SMS and raise its SOS; the reply to the sender."""
     words = free_text(sms.text)
     if words is None:
@@ -79,4 +79,4 @@ async def sos_keyword(context: Context, sms: InboundSMS) -> str | None:
     )
     with contextlib.suppress(Raced):  # raised before (handled again after a restart): the stored alert is its alert
         await context.ingest.submit(request)
-    return confirmation(sender.language)
+    return answers.Answer(confirmation(sender.language), await answers.alert_of(context, request.id))

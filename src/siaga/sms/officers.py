@@ -25,6 +25,7 @@ from siaga.dispatch import bulk, offer_sms
 from siaga.dispatch import service as dispatch
 from siaga.dispatch.duty import as_officer
 from siaga.errors import SiagaError
+from siaga.sms.answers import Answer
 
 if TYPE_CHECKING:  # inbound.py lists this module's handler
     from siaga.sms.inbound import Context, InboundSMS
@@ -87,6 +88,8 @@ _TEXTS: dict[str, dict[str, str]] = {
 }
 
 _STATUS = {2: "en_route", 3: "on_scene", 4: "resolved"}
+# The report of an alert resolved by SMS whose reply says nothing more (the command centre reads it in Indonesian).
+SMS_REPORT = "Diselesaikan lewat SMS"
 
 
 def _say(language: str, key: str, **values: str) -> str:
@@ -114,10 +117,18 @@ class Reply:
             return domain.MarkEnRoute()
         if self.action == 3:
             return domain.MarkOnScene()
-        return domain.Resolve(domain.Outcome.GENUINE, self.report)
+        return domain.Resolve(domain.Outcome.GENUINE, self.resolve_report())
+
+    def resolve_report(self) -> str:
+        """The officer's words after "4 <code>", or where they are too few for a report (often none: an SMS is
+        typed in a hurry), that the alert was resolved by SMS, with any words they did send."""
+        try:
+            return domain.checked_report(self.report)
+        except domain.TransitionError:
+            return f"{SMS_REPORT}: {self.report}" if self.report else SMS_REPORT
 
 
-async def answer_offer(context: Context, message: InboundSMS) -> str | None:
+async def answer_offer(context: Context, message: InboundSMS) -> str | Answer | None:
     """The handler for officers' replies (``HANDLERS``): None for a message that is not one, or that does not come
     from an officer's registered number (``unknown_number`` answers those). Its answers go to registered officers
     only, so they are never held back by the limits against SMS pumping."""
@@ -138,11 +149,11 @@ async def answer_offer(context: Context, message: InboundSMS) -> str | None:
     language = _language(officer)
     try:
         if reply.action == 1:
-            return await _accept(context, principal, offer_id, reply.code, language)
+            return Answer(await _accept(context, principal, offer_id, reply.code, language), alert_id)
         await bulk.act_audited(context, bulk.Caller(principal=principal, ip=AUDIT_IP), alert_id, reply.command())
     except SiagaError as error:
-        return _say(language, error.code, code=reply.code, reason=error.message)
-    return _say(language, _STATUS[reply.action], code=reply.code)
+        return Answer(_say(language, error.code, code=reply.code, reason=error.message), alert_id)
+    return Answer(_say(language, _STATUS[reply.action], code=reply.code), alert_id)
 
 
 async def unknown_number(context: Context, message: InboundSMS) -> str | None:

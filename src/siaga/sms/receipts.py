@@ -1,9 +1,9 @@
 """What a gateway says became of a message Siaga sent: delivered, or failed.
 
-The HTTP provider's delivery receipts (its signed webhook) and Gammu SMSD's error folder both end here. A failure
-marks the message's record failed with the gateway's words, counts as an attempt, and (if the message was about an
-alert) shows on the console as every failed delivery does; the retry loop then sends it again, with backoff, until
-its attempts run out.
+The HTTP provider's delivery receipts (its signed webhook) and Gammu SMSD's error folder both end here. A message
+about an alert has the receipt on its timeline: delivered, or failed as every failed delivery shows on the console. A
+failure marks the message's record failed with the gateway's words and counts as an attempt; the retry loop then
+sends it again, with backoff, until its attempts run out.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ async def delivery_report(
         if delivered:
             if row.status == "sent":
                 row.status = DELIVERED
+                if row.alert_id and row.channel == "sms":
+                    receipt = {**notify.sms_facts(row), "status": DELIVERED, "attempt": row.attempts}
+                    await timeline.record_sms(session, uuid.UUID(row.alert_id), receipt)
             return True
         if row.status != "sent" and row.status != DELIVERED:
             return True  # failed, or sent again, already: the report is old news
@@ -50,6 +53,12 @@ async def delivery_report(
         session.add(DeliveryAttempt(message_id=row.id, ok=False, error=error))
         if row.alert_id:
             final = row.attempts >= notify.MAX_ATTEMPTS
-            failure = {"channel": row.channel, "purpose": row.purpose, "attempt": row.attempts, "final": final}
+            failure = {
+                **notify.sms_facts(row),
+                "channel": row.channel,
+                "purpose": row.purpose,
+                "attempt": row.attempts,
+                "final": final,
+            }
             await timeline.record_delivery_failure(session, uuid.UUID(row.alert_id), {**failure, "error": error[:200]})
     return True

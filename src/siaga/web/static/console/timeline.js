@@ -3,6 +3,7 @@ import { html } from "../js/ui.js";
 import { clock, t } from "../js/i18n.js";
 import { ACTIVE_STATES } from "./store.js";
 import { secondsBetween, timeOfDay, useTick } from "./time.js";
+import { SMS_PURPOSES, SMS_STATUSES, foldSms } from "./sms.js";
 
 // Reasons Siaga itself writes; anything else is an operator's own words and is shown as written.
 const KNOWN_REASONS = new Set([
@@ -130,10 +131,19 @@ function eventDetail(event) {
       return reasonText(String(data.reason ?? ""));
     case "delivery_failed":
       return t("console.event.delivery_detail", {
-        channel: data.channel ?? "",
+        channel: [data.channel, data.number].filter(Boolean).join(" "),
         attempt: data.attempt ?? "",
         error: data.error ?? "",
       });
+    case "sms":
+      return [
+        t(data.direction === "in" ? "console.sms.in" : "console.sms.out", { number: data.number ?? "" }),
+        SMS_PURPOSES.has(data.purpose) ? t(`console.sms.purpose.${data.purpose}`) : "",
+        SMS_STATUSES.has(data.status) ? t(`console.sms.status.${data.status}`) : "",
+        data.error,
+      ]
+        .filter(Boolean)
+        .join(" · ");
     case "created":
       return data.category ? t(`common.category.${data.category}`) : "";
     case "priority_changed":
@@ -157,7 +167,7 @@ function eventDetail(event) {
 }
 
 export function Timeline({ events }) {
-  const newestFirst = [...events].reverse();
+  const newestFirst = foldSms(events).reverse(); // an SMS is one row, showing what became of it
   return html`
     <section class="panel-block" aria-labelledby="timeline-title">
       <h3 id="timeline-title">${t("console.timeline.title")}</h3>
