@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select, update
 
 from siaga.accounts.domain import Role
+from siaga.accounts.identity import mask_phone
 from siaga.alerts.models import Alert
 from siaga.app import create_app
 from siaga.audit.models import AuditRecord
@@ -338,6 +339,20 @@ async def test_an_officer_takes_an_offer_through_a_real_gsm_modem(gateway: Gatew
             return f"SIAGA {code}: Anda ditugaskan" in modem.sent_to(asep.phone)
 
         await eventually(confirmed, within=GSM_WAIT, what="the confirmation to leave through the modem")
+
+    # Each of the three SMS is on the alert's timeline: the offer out, the officer's answer in, the confirmation out.
+    async def three() -> list[tuple[str, str, str]] | None:
+        answer = await api.get(operator, f"/alerts/{alert['id']}/timeline")
+        sms = [e["data"] for e in answer.json() if e["kind"] == "sms"]
+        shown = sorted((d["direction"], d["purpose"], d["number"]) for d in sms)
+        return shown if len(shown) >= 3 else None
+
+    masked = mask_phone(asep.phone)
+    assert await eventually(three, within=GSM_WAIT, what="the three SMS on the timeline") == [
+        ("in", "officer_reply", masked),
+        ("out", "officer_offer", masked),
+        ("out", "sms_reply", masked),
+    ]
 
 
 async def test_an_offer_sms_that_does_not_get_through_shows_on_the_console(live: Live) -> None:
