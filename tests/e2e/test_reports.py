@@ -370,3 +370,8 @@ async def test_a_panic_button_site_is_not_counted_as_a_resident(api: Api) -> Non
     assert sum(r["registered"] for r in rows if r["week"] == "2026-W42") == 1
     coblong = row((await report(api, admin, "kecamatan"))["rows"], kecamatan_code="32.73.02")
     assert (coblong["registered"], coblong["active"], coblong["alerts"]) == (0, 0, 1)
+    # Nor is it a resident an administrator moderates.
+    listed = await api.get(admin, "/residents", limit="500")
+    assert listed.status_code == 200, listed.text
+    assert caller not in {r["id"] for r in listed.json()}
+    assert "Tanpa NIK" in {r["name"] for r in listed.json()}

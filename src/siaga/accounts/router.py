@@ -14,7 +14,7 @@ from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
 from siaga.accounts.apikey_schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from siaga.accounts.domain import Role
-from siaga.accounts.models import ModerationRecord, Resident
+from siaga.accounts.models import ModerationRecord, Resident, ResidentKind
 from siaga.accounts.residents import NIK_CONTESTED
 from siaga.accounts.schemas import (
     AppealIn,
@@ -309,7 +309,12 @@ async def list_residents(
     """Residents (administrators: all; supervisors: those who raised an alert in their area), for moderation; with
     ``nik_contested=true``, the NIKs two phone numbers claim, to settle. Audited: it is personal data."""
     async with runtime.unit_of_work() as session:
-        query = select(Resident).order_by(Resident.strikes.desc(), Resident.created_at.desc()).limit(limit)
+        query = (
+            select(Resident)
+            .where(Resident.kind == ResidentKind.PERSON.value)  # a site's, partner's or unit's caller row is nobody
+            .order_by(Resident.strikes.desc(), Resident.created_at.desc())
+            .limit(limit)
+        )
         if principal.role is not Role.ADMIN:
             seen = select(Alert.resident_id).where(await access.visibility(session, principal))
             query = query.where(Resident.id.in_(seen))
