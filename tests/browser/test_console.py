@@ -134,6 +134,7 @@ async def test_an_operator_acknowledges_dispatches_notes_and_resolves_a_prank(si
 
     await page.click('[data-action="resolve"]')
     await page.check('[data-form="resolve"] input[value="prank"]')
+    await page.fill('[data-form="resolve"] textarea', "Ditelepon balik: mengaku iseng")
     await page.click('[data-form="resolve"] button[type="submit"]')
 
     async def resolved_as_prank() -> bool:

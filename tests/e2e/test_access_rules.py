@@ -161,7 +161,9 @@ class Cast:
         for alert_id in self.offered_alerts:  # the unit took an earlier offer: the crew closes that alert
             alert = (await self.api.get(self.crew, f"/alerts/{alert_id}")).json()
             if alert["unit_id"] == officer.unit_id and alert["closed_at"] is None:
-                done = await self.api.post(self.crew, f"/alerts/{alert_id}/resolve", {"outcome": "test"})
+                done = await self.api.post(
+                    self.crew, f"/alerts/{alert_id}/resolve", {"outcome": "test", "report": "Uji akses"}
+                )
                 assert done.status_code == 200, done.text
         await self.on_duty(OFFERED, at=COBLONG)
         resident = (await made_residents(self.api, 1))[0]  # the owner's press would join their active alert

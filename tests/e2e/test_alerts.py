@@ -312,7 +312,7 @@ async def test_a_duress_pin_after_staff_closed_the_alert_raises_a_new_silent_cri
     operator = await api.staff(Role.OPERATOR)
     alert = await api.press(resident)
     await api.post(operator, f"/alerts/{alert['id']}/acknowledge")
-    await api.post(operator, f"/alerts/{alert['id']}/resolve", {"outcome": "false_alarm"})
+    await api.post(operator, f"/alerts/{alert['id']}/resolve", {"outcome": "false_alarm", "report": "Tidak sengaja"})
     answer = await api.post(resident, f"/alerts/{alert['id']}/cancel", {"pin": "9999"})
     assert answer.status_code == 200
     assert answer.json()["state"] == "cancelled"

@@ -108,7 +108,7 @@ async def test_an_alert_closed_as_a_false_alarm_is_a_cancel_and_a_genuine_close_
     for alert, outcome in ((mistaken, "false_alarm"), (genuine, "genuine")):
         taken = await api.post(operator, f"/alerts/{alert['id']}/acknowledge")
         assert taken.status_code == 200, taken.text
-        closed = await api.post(operator, f"/alerts/{alert['id']}/resolve", {"outcome": outcome})
+        closed = await api.post(operator, f"/alerts/{alert['id']}/resolve", {"outcome": outcome, "report": "Ditutup"})
         assert closed.status_code == 200, closed.text
     assert field(await fetch_cap(api, operator, mistaken["id"], schema), "cap:msgType") == "Cancel"
     closed_genuine = await fetch_cap(api, operator, genuine["id"], schema)
@@ -198,7 +198,9 @@ async def test_the_atom_feed_holds_the_open_alerts_the_caller_sees_each_with_val
     elsewhere = await api.press(await api.resident(), lat=SUKAJADI[0], lon=SUKAJADI[1])
     closed = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
     assert (await api.post(operator, f"/alerts/{closed['id']}/acknowledge")).status_code == 200
-    resolved = await api.post(operator, f"/alerts/{closed['id']}/resolve", {"outcome": "genuine"})
+    resolved = await api.post(
+        operator, f"/alerts/{closed['id']}/resolve", {"outcome": "genuine", "report": "Korban aman"}
+    )
     assert resolved.status_code == 200, resolved.text
 
     answer = await api.get(operator, "/cap/feed.atom")

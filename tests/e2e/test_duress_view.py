@@ -66,7 +66,9 @@ async def test_nothing_staff_do_after_a_duress_pin_shows_on_the_phone(live: Live
         # The unit gets there and the alert is closed: the phone still shows the same cancelled alert.
         for step in ("en-route", "on-scene"):
             assert (await api.post(officer, f"/alerts/{alert_id}/{step}")).status_code == 200
-        resolved = await api.post(officer, f"/alerts/{alert_id}/resolve", {"outcome": "genuine"})
+        resolved = await api.post(
+            officer, f"/alerts/{alert_id}/resolve", {"outcome": "genuine", "report": "Korban aman"}
+        )
         assert resolved.status_code == 200, resolved.text
         await console.event("resolved", alert_id)
         assert await _phone_view(api, resident, alert_id) == read_after_pin

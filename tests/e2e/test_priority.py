@@ -90,7 +90,9 @@ async def test_bad_priorities_and_people_who_may_not_are_refused_with_nothing_ch
 
     # A closed alert keeps the priority it closed with.
     assert (await api.post(operator, f"/alerts/{alert['id']}/acknowledge")).status_code == 200
-    assert (await api.post(operator, f"/alerts/{alert['id']}/resolve", {"outcome": "genuine"})).status_code == 200
+    assert (
+        await api.post(operator, f"/alerts/{alert['id']}/resolve", {"outcome": "genuine", "report": "aman"})
+    ).status_code == 200
     closed = await _set(api, operator, alert["id"], "high")
     assert closed.status_code == 409, closed.text
     assert closed.json()["error"]["code"] == "alert.closed"

@@ -92,7 +92,9 @@ async def test_after_the_alert_is_closed_a_press_opens_a_new_alert(api: Api) -> 
     operator = await api.staff(Role.OPERATOR)
     first = await api.press(resident)
     assert (await api.post(operator, f"/alerts/{first['id']}/acknowledge")).status_code == 200
-    resolved = await api.post(operator, f"/alerts/{first['id']}/resolve", {"outcome": "genuine"})
+    resolved = await api.post(
+        operator, f"/alerts/{first['id']}/resolve", {"outcome": "genuine", "report": "Korban aman"}
+    )
     assert resolved.status_code == 200, resolved.text
     status, view = await _press(api, resident, sos_body())
     assert status == 201

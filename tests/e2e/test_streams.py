@@ -175,7 +175,9 @@ async def test_a_press_reaches_console_officer_and_resident_live_and_in_order(li
 
         for step in ("en-route", "on-scene"):
             assert (await api.post(officer, f"/alerts/{alert['id']}/{step}")).status_code == 200
-        resolved = await api.post(officer, f"/alerts/{alert['id']}/resolve", {"outcome": "genuine"})
+        resolved = await api.post(
+            officer, f"/alerts/{alert['id']}/resolve", {"outcome": "genuine", "report": "Korban aman"}
+        )
         assert resolved.status_code == 200
         await console.event("resolved", alert["id"])
         await mine.until(lambda m: m["type"] == "alert_status" and m["state"] == "resolved")

@@ -161,7 +161,7 @@ async def test_a_press_and_each_step_arrive_signed_without_personal_data(db: Run
 
         operator = await api.staff(Role.OPERATOR)
         assert (await api.post(operator, f"/alerts/{alert['id']}/acknowledge")).status_code == 200
-        resolved = await api.post(operator, f"/alerts/{alert['id']}/resolve", {"outcome": "genuine", "report": "x"})
+        resolved = await api.post(operator, f"/alerts/{alert['id']}/resolve", {"outcome": "genuine", "report": "aman"})
         assert resolved.status_code == 200, resolved.text
         changes = await eventually(
             lambda: _enough(receiver.of("alert.state_changed", alert_id=alert["id"]), 2), what="both steps"

@@ -99,7 +99,11 @@ async def test_a_duress_follow_up_is_raised_by_the_same_rules_as_a_press(
     pressed = await api.press(resident, lat=where[0], lon=where[1])
     press = await _raised(runtime, uuid.UUID(pressed["id"]))  # as raised (closing it ends its timers)
     assert (await api.post(operator, f"/alerts/{pressed['id']}/acknowledge")).status_code == 200
-    assert (await api.post(operator, f"/alerts/{pressed['id']}/resolve", {"outcome": "false_alarm"})).status_code == 200
+    assert (
+        await api.post(
+            operator, f"/alerts/{pressed['id']}/resolve", {"outcome": "false_alarm", "report": "Tidak sengaja"}
+        )
+    ).status_code == 200
     answer = await api.post(resident, f"/alerts/{pressed['id']}/cancel", {"pin": "9999"})
     assert answer.status_code == 200, answer.text
     async with runtime.read_sessions() as session:

@@ -48,6 +48,8 @@ async def test_two_operators_reassigning_at_once_leave_only_the_final_unit_busy(
         expected = {u: "assigned" if u == holder else "available" for u in units}
         if states != expected:
             wrong.append(f"attempt {attempt}: alert with unit {holder}, board {states}")
-        closed = await api.post(operators[0], f"/alerts/{alert['id']}/resolve", {"outcome": "test"})
+        closed = await api.post(
+            operators[0], f"/alerts/{alert['id']}/resolve", {"outcome": "test", "report": "Uji balapan selesai"}
+        )
         assert closed.status_code == 200, closed.text
     assert not wrong, f"{len(wrong)} of {ATTEMPTS} races left a unit busy for an alert it lost:\n" + "\n".join(wrong)

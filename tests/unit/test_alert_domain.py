@@ -506,7 +506,7 @@ def test_a_duress_alert_can_still_be_handled_by_staff_to_the_end() -> None:
     alert = fold(alert, decide(alert, Acknowledge(), operator), operator)
     alert = fold(alert, decide(alert, COMMANDS["dispatch_unit_a"], operator), operator)
     alert = fold(alert, decide(alert, MarkOnScene(), officer), officer)
-    alert = fold(alert, decide(alert, Resolve(outcome=Outcome.GENUINE), officer), officer)
+    alert = fold(alert, decide(alert, Resolve(outcome=Outcome.GENUINE, report="Korban aman."), officer), officer)
     assert (alert.state, alert.duress, alert.priority) == (S.RESOLVED, True, Priority.CRITICAL)
 
 

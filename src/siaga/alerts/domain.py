@@ -303,6 +303,23 @@ class ActorNotAllowed(NotAllowed):
         super().__init__("alert.actor_not_allowed", f"{article} {actor.kind.value} cannot {what}")
 
 
+# A resolved alert says what happened: the outcome and a few words of report (an officer's "Pelaku diamankan", an
+# operator's "Ditelepon balik, tidak sengaja"). Blank or a stray character is no record.
+REPORT_MIN_CHARS = 3
+
+
+def checked_report(report: str) -> str:
+    """``report`` trimmed, or ``TransitionError`` alert.report_required if it is shorter than REPORT_MIN_CHARS."""
+    text = report.strip()
+    if len(text) < REPORT_MIN_CHARS:
+        raise TransitionError(
+            "alert.report_required",
+            f"say in a short report what happened ({REPORT_MIN_CHARS} characters or more) to resolve the alert",
+            details={"field": "report", "min": REPORT_MIN_CHARS},
+        )
+    return text
+
+
 def _require_active(alert: AlertSnapshot, what: str) -> None:
     if alert.state in CLOSED_STATES:
         raise TransitionConflict("alert.closed", f"cannot {what}: the alert is already {alert.state.value}")
@@ -397,7 +414,7 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
                     "alert.not_acknowledged",
                     "acknowledge the alert before resolving it (someone must look at it)",
                 )
-            return [DomainEvent(EventKind.RESOLVED, {"outcome": outcome.value, "report": report})]
+            return [DomainEvent(EventKind.RESOLVED, {"outcome": outcome.value, "report": checked_report(report)})]
         case Cancel():
             _require_resident(alert, actor, "cancel")
             _require_active(alert, "cancel")

@@ -361,7 +361,8 @@ async def resolve(
     ip: ClientIP,
     key: receipts.ActionKey = None,
 ) -> AlertRead:
-    """Close with an outcome. A prank adds a strike to the resident."""
+    """Close with an outcome and a short report of what happened (3 characters or more: a blank or shorter report is
+    422 alert.report_required). A prank adds a strike to the resident."""
     return await _act(runtime, principal, alert_id, domain.Resolve(body.outcome, body.report), body, ip, key)
 
 

@@ -163,7 +163,9 @@ class PriorityIn(Model):
 
 class ResolveIn(ActionIn):
     outcome: Outcome
-    report: Annotated[str, Field(max_length=4000)] = ""
+    report: Annotated[
+        str, Field(max_length=4000, description="What happened, 3 characters or more (else 422 alert.report_required)")
+    ] = ""
 
 
 class CancelIn(Model):

@@ -171,9 +171,12 @@ def _command(body: BulkIn) -> domain.Command:
                 raise Invalid("choose the unit to assign", code="bulk.unit_required", details={"field": "unit_id"})
             return domain.Dispatch(body.unit_id, "")
         case BulkAction.CLOSE:
-            if not body.note.strip():
-                raise Invalid("a mass event is closed with a note", code="bulk.note_required")
-            return domain.Resolve(body.outcome, body.note.strip())
+            # The note is each alert's report: refused here, for the whole request, by the resolve's own rule.
+            try:
+                report = domain.checked_report(body.note)
+            except domain.TransitionError as error:
+                raise Invalid(error.message, code="bulk.note_required") from error
+            return domain.Resolve(body.outcome, report)
 
 
 async def _each(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import Field
 
+from siaga.alerts.domain import REPORT_MIN_CHARS
 from siaga.deps import RuntimeDep
 from siaga.schemas import ReadModel
 
@@ -96,6 +97,9 @@ class WebConfig(ReadModel):
     sms_number: str | None = Field(
         default=None, description="The number the resident app texts an SOS to when it has no data (none: not offered)"
     )
+    resolve_report_min_chars: int = Field(
+        description="The fewest characters of the report that resolving an alert needs (the apps check it first)"
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -140,4 +144,5 @@ def web_config(runtime: RuntimeDep) -> WebConfig:
         surge_presses_per_minute=settings.surge_presses_per_minute,
         second_factor_required=settings.requires_second_factor,
         sms_number=settings.sms_sos_number or None,
+        resolve_report_min_chars=REPORT_MIN_CHARS,
     )

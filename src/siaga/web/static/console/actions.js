@@ -2,6 +2,7 @@
 // shows its keyboard shortcut.
 import { html, useRef, useState } from "../js/ui.js";
 import { t } from "../js/i18n.js";
+import { reportProblem } from "../js/report.js";
 import { ACTIVE_STATES } from "./store.js";
 
 const OUTCOMES = ["genuine", "false_alarm", "prank", "test", "duplicate"];
@@ -129,10 +130,17 @@ export function NoteForm({ busy, onSubmit, onClose }) {
   `;
 }
 
+// A report the server would refuse is said in the form before it is sent; what was typed stays.
 export function ResolveForm({ busy, onSubmit, onClose }) {
   const [outcome, setOutcome] = useState("");
   const [report, setReport] = useState("");
+  const [tried, setTried] = useState(false); // said only once a resolve was tried, then as the report changes
+  const problem = tried ? reportProblem(report) : "";
   const first = useFocusFirst();
+  function submit() {
+    setTried(true);
+    if (!reportProblem(report)) onSubmit(outcome, report.trim());
+  }
   return html`
     <${FormFrame}
       name="resolve"
@@ -140,7 +148,7 @@ export function ResolveForm({ busy, onSubmit, onClose }) {
       busy=${busy}
       canSubmit=${Boolean(outcome)}
       submitLabel=${t("console.resolve.save")}
-      onSubmit=${() => onSubmit(outcome, report.trim())}
+      onSubmit=${submit}
       onClose=${onClose}
     >
       <fieldset class="outcomes">
@@ -167,9 +175,12 @@ export function ResolveForm({ busy, onSubmit, onClose }) {
         id="resolve-report"
         name="report"
         rows="3"
+        aria-invalid=${problem ? "true" : undefined}
+        aria-describedby=${problem ? "resolve-problem" : undefined}
         value=${report}
         onInput=${(e) => setReport(e.target.value)}
       />
+      ${problem && html`<p class="error" id="resolve-problem" role="alert">${problem}</p>`}
     <//>
   `;
 }

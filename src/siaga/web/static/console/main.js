@@ -2,6 +2,7 @@
 import { html, render, useEffect, useState } from "../js/ui.js";
 import { session, webConfig } from "../js/api.js";
 import { lang, loadI18n } from "../js/i18n.js";
+import { learnReportRule } from "../js/report.js";
 import { Login } from "./login.js";
 import { ConsoleScreen } from "./screen.js";
 
@@ -49,6 +50,7 @@ function Root({ config }) {
 async function start() {
   await loadI18n("console");
   const config = await webConfig().catch(() => FALLBACK_CONFIG);
+  learnReportRule(config);
   render(html`<${Root} config=${config} />`, document.getElementById("app"));
 }
 

@@ -2,6 +2,7 @@
 // no map SDK), and the steps en route -> on scene -> resolved with a short report.
 import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { t } from "../js/i18n.js";
+import { reportProblem } from "../js/report.js";
 import { place } from "./format.js";
 
 const OUTCOMES = ["genuine", "false_alarm", "prank", "test", "duplicate"];
@@ -32,12 +33,16 @@ function Caller({ alert }) {
   </dl>`;
 }
 
+// A report the server would refuse is said here, before anything is sent or kept in the outbox; what was typed stays.
 function ResolveForm({ busy, onResolve }) {
   const [outcome, setOutcome] = useState("genuine");
   const [report, setReport] = useState("");
+  const [tried, setTried] = useState(false); // said only once a resolve was tried, then as the report changes
+  const problem = tried ? reportProblem(report) : "";
   const submit = (event) => {
     event.preventDefault();
-    onResolve(outcome, report.trim());
+    setTried(true);
+    if (!reportProblem(report)) onResolve(outcome, report.trim());
   };
   return html`<form class="resolve" onSubmit=${submit}>
     <h3>${t("officer.resolve.heading")}</h3>
@@ -47,7 +52,9 @@ function ResolveForm({ busy, onResolve }) {
     </select>
     <label for="resolve-report">${t("officer.resolve.report")}</label>
     <textarea id="resolve-report" rows="3" maxlength="4000" placeholder=${t("officer.resolve.placeholder")}
+      aria-invalid=${problem ? "true" : undefined} aria-describedby=${problem ? "resolve-problem" : undefined}
       value=${report} onInput=${(e) => setReport(e.target.value)}></textarea>
+    ${problem && html`<p class="error" id="resolve-problem" role="alert">${problem}</p>`}
     <button type="submit" class="primary wide" disabled=${busy}>${t("officer.resolve.submit")}</button>
   </form>`;
 }

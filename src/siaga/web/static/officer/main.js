@@ -2,6 +2,7 @@
 import { html, render } from "../js/ui.js";
 import { webConfig } from "../js/api.js";
 import { loadI18n } from "../js/i18n.js";
+import { learnReportRule } from "../js/report.js";
 import { App } from "./app.js";
 import { unlockAudioOnFirstGesture } from "./ringer.js";
 
@@ -10,6 +11,7 @@ async function boot() {
   await loadI18n("officer");
   // The app still starts when the configuration cannot be read (offline start from the cache): push is then off.
   const config = await webConfig().catch(() => ({ vapid_public_key: null }));
+  learnReportRule(config);
   render(html`<${App} config=${config} />`, document.getElementById("app"));
 }
 
