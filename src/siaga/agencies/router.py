@@ -22,9 +22,9 @@ from siaga.agencies.schemas import (
     ServiceAreaRead,
     ServiceAreaSet,
 )
-from siaga.alerts import recategorise
+from siaga.alerts import recategorise, views
 from siaga.alerts.domain import Category
-from siaga.alerts.schemas import AlertRead, CategoryIn, alert_read
+from siaga.alerts.schemas import AlertRead, CategoryIn
 from siaga.audit.actor import ActorContext
 from siaga.deps import Admin, ClientIP, CommandCentre, CurrentStaff, RuntimeDep
 from siaga.schemas import Latitude, Longitude, error_responses
@@ -71,7 +71,7 @@ async def change_category(
             settings=runtime.settings,
             by=ActorContext.signed_in(principal, ip),
         )
-        return alert_read(alert)
+        return await views.staff_view(session, principal, alert)
 
 
 @router.get("/routing", responses=error_responses(401, 403))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -89,22 +90,30 @@ async def require_may_act(session: AsyncSession, principal: Principal, alert: Al
     resident, but do not acknowledge it (that would stop the responsible agency's T1), send its lead unit (informed
     agencies add their own units beside it: ``require_may_send_units``), close it, re-route it, hand it over,
     prioritise or link it. Officers act on the alerts of their own unit, which they see for that reason alone."""
-    if principal.role in (Role.ADMIN, Role.OFFICER) or principal.resident_id is not None:
-        return
-    agencies_in_scope = set(await staff_agency_scope(session, principal) or [])
-    if alert.agency_id in agencies_in_scope:
-        return
-    escalated = await session.scalar(
-        select(AlertEscalation.alert_id)
-        .where(AlertEscalation.alert_id == alert.id, AlertEscalation.agency_id.in_(agencies_in_scope))
-        .limit(1)
-    )
-    if escalated is None:
+    if alert.id not in await may_act_on(session, principal, [alert]):
         raise Forbidden(
             "your agency may see this alert but not act on it: another agency is responsible for it",
             code="alert.other_agency",
             details={"alert": str(alert.id)},
         )
+
+
+async def may_act_on(session: AsyncSession, principal: Principal, alerts: Sequence[Alert]) -> set[uuid.UUID]:
+    """The ids of those of ``alerts`` (which ``principal`` sees) that its agency may act on, as ``require_may_act``
+    says: the console shows an informed agency no button it would be refused. Two queries at most, however many."""
+    if principal.role in (Role.ADMIN, Role.OFFICER) or principal.resident_id is not None:
+        return {alert.id for alert in alerts}
+    agencies_in_scope = set(await staff_agency_scope(session, principal) or [])
+    acting = {alert.id for alert in alerts if alert.agency_id in agencies_in_scope}
+    others = [alert.id for alert in alerts if alert.id not in acting]
+    if others:
+        escalated = await session.scalars(
+            select(AlertEscalation.alert_id).where(
+                AlertEscalation.alert_id.in_(others), AlertEscalation.agency_id.in_(agencies_in_scope)
+            )
+        )
+        acting.update(escalated)
+    return acting
 
 
 async def require_may_send_units(session: AsyncSession, principal: Principal, alert: Alert) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
-from siaga.alerts import domain, incidents, priority, service
+from siaga.alerts import domain, incidents, priority, service, views
 from siaga.alerts.domain import AlertState, Caller, CallerKind, Position, RaiseRequest
 from siaga.alerts.ingest import Raced
 from siaga.alerts.models import Alert, AlertEvent, Incident
@@ -36,7 +36,6 @@ from siaga.alerts.schemas import (
     TrailIn,
     TrailPointRead,
     alert_for_integrator,
-    alert_read,
 )
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
@@ -105,7 +104,7 @@ async def _view(session: AsyncSession, principal: Principal, alert: Alert) -> An
         return await resident_alert_read(session, alert)
     if principal.api_key_id is not None:
         return alert_for_integrator(alert)
-    return alert_read(alert)
+    return await views.staff_view(session, principal, alert)
 
 
 @router.post(
@@ -205,7 +204,7 @@ async def list_alerts(
             return [await resident_alert_read(session, a) for a in alerts]
         if principal.api_key_id is not None:
             return [alert_for_integrator(a) for a in alerts]
-        return [alert_read(a) for a in alerts]
+        return await views.staff_views(session, principal, alerts)
 
 
 @router.get("/alerts/{alert_id}", responses=error_responses(401, 403, 404, 429))
@@ -262,7 +261,9 @@ async def _act(
     """Apply one action (``bulk.act_audited``: the one path of every action on an alert)."""
     where = (body.where.lat, body.where.lon) if body.where else None
     caller = bulk.Caller(principal=principal, ip=ip)
-    return alert_read(await bulk.act_audited(runtime, caller, alert_id, command, where=where, key=key))
+    alert = await bulk.act_audited(runtime, caller, alert_id, command, where=where, key=key)
+    async with runtime.read_sessions() as session:
+        return await views.staff_view(session, principal, alert)
 
 
 ACTION_ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -422,20 +423,22 @@ async def set_priority(
             reason=body.reason,
             by=ActorContext.signed_in(principal, ip),
         )
-        return alert_read(alert)
+        return await views.staff_view(session, principal, alert)
 
 
 async def _incident_read(session: AsyncSession, principal: Principal, incident: Incident) -> IncidentRead:
-    return _incident_view(incident, await incidents.alerts_of(session, principal, incident))
+    return await _incident_view(session, principal, incident, await incidents.alerts_of(session, principal, incident))
 
 
-def _incident_view(incident: Incident, shown: list[Alert]) -> IncidentRead:
+async def _incident_view(
+    session: AsyncSession, principal: Principal, incident: Incident, shown: list[Alert]
+) -> IncidentRead:
     return IncidentRead(
         id=incident.id,
         title=incident.title,
         created_at=incident.created_at,
         created_by_name=incident.created_by_name,
-        alerts=[alert_read(alert) for alert in shown],
+        alerts=await views.staff_views(session, principal, shown),
     )
 
 
@@ -466,7 +469,7 @@ async def read_incident(
         incident, shown = await incidents.read_incident(
             session, principal, incident_id, by=ActorContext.signed_in(principal, ip)
         )
-        return _incident_view(incident, shown)
+        return await _incident_view(session, principal, incident, shown)
 
 
 @router.post("/incidents/{incident_id}/alerts", responses=error_responses(401, 403, 404, 409, 422))

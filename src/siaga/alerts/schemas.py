@@ -295,6 +295,11 @@ class AlertRead(ReadModel):
     timings: Timings
     version: int
     resident: ResidentSummary
+    may_act: bool = Field(
+        description="Whether your agency handles this alert: acknowledges, dispatches its lead unit, resolves, "
+        "escalates, re-routes, prioritises, links and hands it over. False: another agency is responsible and yours "
+        "is only informed (it reads the alert, adds notes, writes to the resident and adds its own units)"
+    )
 
 
 class ResidentAlertRead(ReadModel):
@@ -377,8 +382,9 @@ def _seconds(start: datetime, end: datetime | None) -> float | None:
     return round((end - start).total_seconds(), 3) if end is not None else None
 
 
-def alert_read(alert: Alert) -> AlertRead:
-    """The staff view. Callers audit it: it names the resident."""
+def alert_read(alert: Alert, *, may_act: bool) -> AlertRead:
+    """The staff view (``may_act``: whether the reader's agency handles it, ``alerts.views`` works it out). Callers
+    audit it: it names the resident."""
     resident = alert.resident
     return AlertRead(
         id=alert.id,
@@ -432,6 +438,7 @@ def alert_read(alert: Alert) -> AlertRead:
             to_close_s=_seconds(alert.created_at, alert.closed_at),
         ),
         version=alert.version,
+        may_act=may_act,
         resident=ResidentSummary.model_validate(resident),
     )
 

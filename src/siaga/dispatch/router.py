@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
 from siaga.agencies.domain import UnitKind
-from siaga.alerts import access
+from siaga.alerts import access, views
 from siaga.alerts import service as alerts
 from siaga.alerts.models import AlertOffer, AlertUnitState
-from siaga.alerts.schemas import AlertRead, alert_read
+from siaga.alerts.schemas import AlertRead
 from siaga.audit.actor import ActorContext
 from siaga.deps import Admin, ClientIP, CommandCentre, CurrentOfficer, CurrentStaff, RuntimeDep
 from siaga.dispatch import backup, receipts
@@ -77,7 +77,7 @@ async def add_units(
             drill_units_for_real=runtime.settings.exercise_units_answer_real_alerts,
             by=ActorContext.signed_in(principal, ip),
         )
-        return alert_read(alert)
+        return await views.staff_view(session, principal, alert)
 
 
 @router.post("/alerts/{alert_id}/units/{unit_id}/state", responses=error_responses(401, 403, 404, 409, 422))
@@ -95,7 +95,7 @@ async def move_unit(
             state=AlertUnitState(body.state),
             by=ActorContext.signed_in(principal, ip),
         )
-        return alert_read(alert)
+        return await views.staff_view(session, principal, alert)
 
 
 @router.post("/alerts/{alert_id}/unit-requests", responses=error_responses(401, 403, 404, 409, 422))
@@ -116,7 +116,7 @@ async def request_units(
             settings=runtime.settings,
             by=ActorContext.signed_in(principal, ip),
         )
-        return alert_read(alert)
+        return await views.staff_view(session, principal, alert)
 
 
 @router.get("/offers", responses=error_responses(401, 403))
@@ -145,16 +145,16 @@ async def accept_offer(
     async with runtime.unit_of_work() as session:
         alert_id = await _offered_alert(session, principal, offer_id)
         if await receipts.done_before(session, principal=principal, alert_id=alert_id, key=key):
-            return alert_read(await alerts.get_visible(session, principal, alert_id))
+            return await views.staff_view(session, principal, await alerts.get_visible(session, principal, alert_id))
         after_id = await receipts.last_event_id(session, alert_id)
         try:
             answer = await dispatch.accept_offer(
                 session, principal=principal, offer_id=offer_id, by=ActorContext.signed_in(principal, ip)
             )
         except dispatch.OfferAlreadyAccepted:
-            return alert_read(await alerts.get_visible(session, principal, alert_id))
+            return await views.staff_view(session, principal, await alerts.get_visible(session, principal, alert_id))
         await receipts.stamp(session, principal=principal, alert_id=alert_id, after_id=after_id, key=key)
-        return alert_read(answer.alert)
+        return await views.staff_view(session, principal, answer.alert)
 
 
 @router.post("/offers/{offer_id}/decline", responses=error_responses(401, 403, 404, 409))

@@ -12,16 +12,33 @@ function Key({ name }) {
 }
 
 /**
+ * Whether the reader's agency handles the alert (the server's `may_act`): an agency only informed of it (the police
+ * of a kebakaran Damkar handles) reads it, adds notes and writes to the resident, and is refused everything else.
+ */
+export function mayAct(alert) {
+  return alert.may_act !== false;
+}
+
+/**
  * Whether an operator may acknowledge the alert: a new one, and an open one that an officer took (a direct offer)
  * before any operator saw it, so that "not yet seen by an operator" can be cleared.
  */
 export function mayAcknowledge(alert) {
-  return alert.state === "new" || (ACTIVE_STATES.has(alert.state) && !alert.acknowledged_at);
+  return mayAct(alert) && (alert.state === "new" || (ACTIVE_STATES.has(alert.state) && !alert.acknowledged_at));
+}
+
+/** The line that says why an informed agency's console offers no actions but a note. */
+export function InformedOnly({ alert }) {
+  if (mayAct(alert)) return null;
+  return html`<p class="informed-only" data-testid="informed-only" role="note">
+    ${t("console.action.informed_only", { agency: alert.agency_name || alert.agency_code })}
+  </p>`;
 }
 
 export function ActionBar({ alert, busy, onAcknowledge, onForm }) {
-  const open = ACTIVE_STATES.has(alert.state);
+  const open = ACTIVE_STATES.has(alert.state) && mayAct(alert);
   return html`
+    <${InformedOnly} alert=${alert} />
     <div class="action-bar" role="toolbar" aria-label=${t("console.action.title")}>
       <button
         type="button"

@@ -8,6 +8,7 @@ import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
 import { ACTIVE_STATES } from "./store.js";
+import { mayAct } from "./actions.js";
 import { PRIORITIES, linkPlan } from "./linked.js";
 
 /** The chip on a queue row of an alert linked into an incident: how many open alerts the incident holds. */
@@ -126,13 +127,14 @@ export function IncidentBlock({ alert, store, token, onSelect }) {
           `,
         )}
       </ul>
-      <div class="form-buttons">
+      ${mayAct(alert) &&
+      html`<div class="form-buttons">
         <button type="button" data-action="unlink" disabled=${busy} onClick=${split}>${t("console.incident.unlink")}</button>
         ${open.length > 0 &&
         html`<button type="button" data-action="close-incident" disabled=${busy} onClick=${() => setClosing(true)}>
           ${t("console.incident.resolve_all", { count: open.length })}
         </button>`}
-      </div>
+      </div>`}
       ${closing &&
       html`<form
         class="action-form"

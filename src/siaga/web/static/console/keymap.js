@@ -1,6 +1,6 @@
 // What each shortcut key does on the console screen (shortcuts.js routes the key presses and lists them for help).
 import { useRef } from "../js/ui.js";
-import { mayAcknowledge } from "./actions.js";
+import { mayAcknowledge, mayAct } from "./actions.js";
 import { waitingEnds } from "./attention.js";
 import { useShortcuts } from "./shortcuts.js";
 
@@ -34,10 +34,10 @@ export function useConsoleKeys({ store, siren, detail, handling, selectedId, sel
     "]": () => openWaitingEnd(store, select, "newest"),
     a: withAlert((alert) => mayAcknowledge(alert) && actions.acknowledge()),
     c: withAlert(() => document.querySelector('[data-action="call-back"]')?.click()),
-    d: withAlert(() => detail.recommendations[0] && actions.dispatch(detail.recommendations[0])),
+    d: withAlert((alert) => mayAct(alert) && detail.recommendations[0] && actions.dispatch(detail.recommendations[0])),
     n: withAlert(() => setForm("note")),
-    r: withAlert((alert) => alert.state !== "new" && setForm("resolve")),
-    e: withAlert(() => setForm("escalate")),
+    r: withAlert((alert) => mayAct(alert) && alert.state !== "new" && setForm("resolve")),
+    e: withAlert((alert) => mayAct(alert) && setForm("escalate")),
     m: () => (siren.ready ? siren.toggleMute() : siren.enable()),
     "?": () => setHelp((shown) => !shown),
     Escape: () => (help ? setHelp(false) : form ? setForm(null) : select(null)),

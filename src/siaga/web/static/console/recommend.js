@@ -3,6 +3,7 @@
 import { html } from "../js/ui.js";
 import { clock, t } from "../js/i18n.js";
 import { distance } from "./time.js";
+import { mayAct } from "./actions.js";
 
 export const UNIT_KINDS = ["patrol_car", "motorbike", "foot", "post", "fire_engine", "ambulance", "rescue_team"];
 const KNOWN_KINDS = new Set(UNIT_KINDS);
@@ -29,7 +30,7 @@ function UnitTypeFilter({ unitType, onUnitType }) {
 
 export function Recommendations({ alert, recommendations, busy, onDispatch, unitType = "", onUnitType }) {
   const closed = ["resolved", "cancelled", "on_scene"].includes(alert.state);
-  if (closed) return null;
+  if (closed || !mayAct(alert)) return null; // an informed agency does not send the alert's unit
   return html`
     <section class="panel-block" aria-labelledby="recommend-title">
       <h3 id="recommend-title">${t("console.recommend.title")}</h3>
