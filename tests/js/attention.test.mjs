@@ -171,6 +171,30 @@ describe("the banner", () => {
     assert.deepEqual(fresh.items.map((i) => i.alertId), [waiting.id]);
   });
 
+  test("a resident's reply is its own group below escalations, and lifts its alert only among the handled", () => {
+    const waiting = alert({}, 1);
+    const replied = alert({ ...acknowledged }, 2);
+    const quiet = alert({ ...acknowledged }, 9);
+    const escalated = alert({ ...acknowledged, escalated: true }, 5);
+    const suspended = alert({ ...acknowledged, resident_suspended: true }, 6);
+    const alerts = byId(waiting, replied, quiet, escalated, suspended);
+    const items = [
+      item(suspended, "suspended"),
+      item(replied, "reply", { reason: "Saya sembunyi di kamar mandi" }),
+      item(escalated, "escalated"),
+    ];
+    const groups = bannerGroups(alerts, items);
+    assert.deepEqual(groups.map((g) => g.kind), ["new", "escalated", "reply", "suspended"]);
+    const reply = groups.find((g) => g.kind === "reply");
+    assert.equal(reply.dismissible, true);
+    assert.equal(reply.first.alertId, replied.id);
+    // Unseen, the reply lifts its alert above an older handled one; never above the alert nobody has taken.
+    const order = ids(queueOrder(alerts.values(), { flagged: new Set([replied.id]) }));
+    assert.equal(order[0], waiting.id);
+    assert.ok(order.indexOf(replied.id) < order.indexOf(quiet.id));
+    assert.ok(ids(queueOrder(alerts.values())).indexOf(replied.id) > ids(queueOrder(alerts.values())).indexOf(quiet.id));
+  });
+
   test("a duress alert whose item was marked seen still waits in the new group until someone takes it", () => {
     const duress = alert({ duress: true, escalated: true }, 3);
     const groups = bannerGroups(byId(duress), []);

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import product
 
 import pytest
@@ -21,6 +21,8 @@ from siaga.accounts.domain import SYSTEM, Actor, ActorKind
 from siaga.alerts.domain import (
     ACTIVE_STATES,
     CLOSED_STATES,
+    REPLIES_PER_MINUTE,
+    REPLY_AFTER_RESOLVED,
     Acknowledge,
     AckTimeout,
     ActorNotAllowed,
@@ -40,12 +42,15 @@ from siaga.alerts.domain import (
     MessageResident,
     Outcome,
     Priority,
+    ReplyToCentre,
     Resolve,
     TransitionError,
     decide,
     evolve,
     on_ack_timeout,
     on_dispatch_timeout,
+    replies_close_at,
+    reply_wait_s,
     resident_view_state,
 )
 
@@ -776,3 +781,43 @@ def test_the_command_centre_messages_a_resident_on_an_open_alert_but_never_after
     assert refusal(SNAPSHOTS[S.NEW], MessageResident(" "), ACTORS["operator"]).code == "alert.empty_message"
     for who in ("resident_owner", "officer_unit_a"):
         assert isinstance(refusal(SNAPSHOTS[S.NEW], MessageResident(text), ACTORS[who]), ActorNotAllowed)
+
+
+def test_the_resident_replies_while_the_alert_is_open_and_for_a_while_after_it_was_resolved() -> None:
+    text = "  Saya di lantai 2, pintu terkunci  "
+    owner = ACTORS["resident_owner"]
+    for state in ACTIVE_STATES:
+        events = decide(SNAPSHOTS[state], ReplyToCentre(text), owner)
+        assert events == [DomainEvent(E.RESIDENT_REPLIED, {"text": text.strip()})]
+        assert evolve(SNAPSHOTS[state], events[0], owner) == SNAPSHOTS[state]  # nothing else changes
+        assert replies_close_at(state, duress=False, closed_at=None) is None
+    just_before = REPLY_AFTER_RESOLVED - timedelta(seconds=1)
+    resolved = SNAPSHOTS[S.RESOLVED]
+    assert decide(resolved, ReplyToCentre(text, just_before), owner)[0].kind is E.RESIDENT_REPLIED
+    late = refusal(resolved, ReplyToCentre(text, REPLY_AFTER_RESOLVED), owner)
+    assert (late.code, late.details) == ("alert.reply_window_over", {"minutes": 30})
+    closed_at = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    assert replies_close_at(S.RESOLVED, duress=False, closed_at=closed_at) == closed_at + REPLY_AFTER_RESOLVED
+    # A cancelled alert takes none; one with a duress PIN is refused in the very same words, whatever staff do.
+    plain = refusal(SNAPSHOTS[S.CANCELLED], ReplyToCentre(text, timedelta(seconds=5)), owner)
+    assert plain.code == "alert.closed"
+    assert replies_close_at(S.CANCELLED, duress=False, closed_at=closed_at) == closed_at
+    for state in ACTIVE_STATES | {S.RESOLVED}:
+        coerced = replace(SNAPSHOTS[state], duress=True)
+        disguised = refusal(coerced, ReplyToCentre(text, None if state in ACTIVE_STATES else just_before), owner)
+        assert (type(disguised), disguised.code, disguised.message) == (type(plain), plain.code, plain.message)
+        assert replies_close_at(state, duress=True, closed_at=closed_at) == closed_at
+    assert refusal(SNAPSHOTS[S.NEW], ReplyToCentre(" "), owner).code == "alert.empty_message"
+    assert refusal(SNAPSHOTS[S.NEW], ReplyToCentre(text), ACTORS["resident_other"]).code == "alert.not_yours"
+    for who in ("operator", "officer_unit_a"):
+        assert isinstance(refusal(SNAPSHOTS[S.NEW], ReplyToCentre(text), ACTORS[who]), ActorNotAllowed)
+
+
+def test_a_resident_may_send_a_few_replies_a_minute_counted_by_arrival() -> None:
+    now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    assert reply_wait_s([], now) is None
+    recent = [now - timedelta(seconds=s) for s in range(REPLIES_PER_MINUTE - 1)]
+    assert reply_wait_s(recent, now) is None
+    full = [*recent, now - timedelta(seconds=50)]
+    assert reply_wait_s(full, now) == 10  # the oldest of the last ten leaves the minute in 10 s
+    assert reply_wait_s([*recent, now - timedelta(seconds=61)], now) is None

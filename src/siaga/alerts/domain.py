@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -157,6 +157,15 @@ class MessageResident:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyToCentre:
+    """The resident's word back to the command centre, from the chat on their status screen. ``since_closed``: how
+    long ago the alert closed, if it did (the service fills it in from the alert; the rules carry no clock)."""
+
+    text: str
+    since_closed: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeCategory:
     """Staff put the alert in another category (a "kriminalitas" that turns out to be a fire). The routing table
     re-routes it: ``routing`` is who gets it now (responsible and informed agencies, worked out by the service)."""
@@ -208,6 +217,7 @@ Command = (
     | DispatchTimeout
     | HandBack
     | MessageResident
+    | ReplyToCentre
     | ChangeCategory
     | SetPriority
     | Link
@@ -255,6 +265,7 @@ class EventKind(StrEnum):
     # direction, number masked, purpose, status received | sent | delivered | not_sent, attempt, error)
     SMS = "sms"
     RESIDENT_MESSAGED = "resident_messaged"  # the command centre's word shown on the resident's screen (data: text)
+    RESIDENT_REPLIED = "resident_replied"  # the resident's word back, from the chat on their phone (data: text)
     # Staff changed the category and the routing table re-routed the alert (data: from, to, the agencies before and
     # after: agency_id responsible, informed_agency_ids, previous_agency_ids)
     CATEGORY_CHANGED = "category_changed"
@@ -470,6 +481,12 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
             if not text.strip():
                 raise TransitionError("alert.empty_message", "a message needs some text")
             return [DomainEvent(EventKind.RESIDENT_MESSAGED, {"text": text.strip()})]
+        case ReplyToCentre(text=text, since_closed=since_closed):
+            _require_resident(alert, actor, "reply on")
+            _require_reply_window(alert, since_closed)
+            if not text.strip():
+                raise TransitionError("alert.empty_message", "a message needs some text")
+            return [DomainEvent(EventKind.RESIDENT_REPLIED, {"text": text.strip()})]
         case ChangeCategory(category=category, previous=previous, routing=routing):
             _require_staff(actor, "change an alert's category")
             _require_active(alert, "change the category")
@@ -512,6 +529,51 @@ def mixes_exercise_and_real(exercise_flags: Sequence[bool]) -> bool:
     """Whether alerts with these ``is_exercise`` flags would put a drill and a real SOS in one incident: never
     allowed, so that closing a drill's incident can never close a real person's alert."""
     return len(set(exercise_flags)) > 1
+
+
+# The resident's chat with the command centre: open while the alert is, and for a while after it was resolved (a
+# "thank you", or "he came back": pressing SOS again is then the way). Replies are counted per resident.
+REPLY_MAX_CHARS = 500
+REPLY_AFTER_RESOLVED = timedelta(minutes=30)
+REPLIES_PER_MINUTE = 10
+
+
+def replies_close_at(state: AlertState, *, duress: bool, closed_at: datetime | None) -> datetime | None:
+    """Until when the resident's replies are taken: None while the alert is open (no end yet); once it is resolved,
+    ``REPLY_AFTER_RESOLVED`` later; a cancelled alert takes none (it closed at ``closed_at``). After a duress PIN the
+    alert is cancelled as far as the phone knows: pass the moment of the PIN as ``closed_at``."""
+    shown = resident_view_state(state, duress=duress)
+    if shown in ACTIVE_STATES:
+        return None
+    if shown is AlertState.RESOLVED and closed_at is not None:
+        return closed_at + REPLY_AFTER_RESOLVED
+    return closed_at or datetime.min.replace(tzinfo=UTC)
+
+
+def _require_reply_window(alert: AlertSnapshot, since_closed: timedelta | None) -> None:
+    """A reply is taken while the alert is open and shortly after it was resolved. A cancelled alert takes none, and
+    neither does one with a duress PIN: it looks cancelled to the phone, and is refused exactly as a cancelled one."""
+    if alert.duress or alert.state is AlertState.CANCELLED:
+        raise TransitionConflict("alert.closed", "cannot reply: the alert is already cancelled")
+    if alert.state in CLOSED_STATES and (since_closed is None or since_closed >= REPLY_AFTER_RESOLVED):
+        minutes = int(REPLY_AFTER_RESOLVED.total_seconds() // 60)
+        raise TransitionConflict(
+            "alert.reply_window_over",
+            f"the alert was resolved more than {minutes} minutes ago: press SOS again if you need help",
+            details={"minutes": minutes},
+        )
+
+
+def reply_wait_s(arrivals: Sequence[datetime], now: datetime) -> int | None:
+    """Seconds a resident must wait before their next reply, given when their latest replies arrived (newest first,
+    at least the last ``REPLIES_PER_MINUTE``), or None if they may reply now."""
+    if len(arrivals) < REPLIES_PER_MINUTE:
+        return None
+    oldest = sorted(arrivals, reverse=True)[REPLIES_PER_MINUTE - 1]
+    free_at = oldest + timedelta(minutes=1)
+    if free_at <= now:
+        return None
+    return max(1, int((free_at - now).total_seconds() + 0.999))
 
 
 def _require_system(actor: Actor, what: str) -> None:
@@ -571,6 +633,7 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             | EventKind.DELIVERY_FAILED
             | EventKind.SMS
             | EventKind.RESIDENT_MESSAGED
+            | EventKind.RESIDENT_REPLIED
             | EventKind.CATEGORY_CHANGED
             | EventKind.LINKED
             | EventKind.UNLINKED

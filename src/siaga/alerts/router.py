@@ -22,6 +22,7 @@ from siaga.alerts.schemas import (
     AlertForIntegrator,
     AlertRead,
     CancelIn,
+    ChatMessage,
     DispatchIn,
     EscalateIn,
     IncidentAlertsIn,
@@ -29,6 +30,7 @@ from siaga.alerts.schemas import (
     IncidentRead,
     NoteIn,
     PriorityIn,
+    ReplyIn,
     ResidentAlertRead,
     ResolveIn,
     TimelineEventRead,
@@ -60,6 +62,7 @@ async def resident_alert_read(session: AsyncSession, alert: Alert) -> ResidentAl
     """What the resident's phone shows. After a duress PIN: "cancelled" and nothing about the response."""
     state = domain.resident_view_state(AlertState(alert.state), duress=alert.duress)
     if alert.duress:
+        entered = await service.duress_entered(session, alert.id)
         return ResidentAlertRead(
             id=alert.id,
             state=state,
@@ -68,7 +71,9 @@ async def resident_alert_read(session: AsyncSession, alert: Alert) -> ResidentAl
             acknowledged=False,
             unit_callsign=None,
             officer_names=[],
-            closed_at=(await service.duress_entered(session, alert.id)).at,
+            closed_at=entered.at,
+            chat=_chat(await service.chat(session, alert.id, before=entered.cursor)),
+            replies_close_at=domain.replies_close_at(state, duress=True, closed_at=entered.at),
         )
     return ResidentAlertRead(
         id=alert.id,
@@ -81,7 +86,13 @@ async def resident_alert_read(session: AsyncSession, alert: Alert) -> ResidentAl
         other_units=await units.others_coming(session, alert.id),
         closed_at=alert.closed_at,
         message=await _resident_message(session, alert),
+        chat=_chat(await service.chat(session, alert.id)),
+        replies_close_at=domain.replies_close_at(state, duress=False, closed_at=alert.closed_at),
     )
+
+
+def _chat(lines: list[service.ChatLine]) -> list[ChatMessage]:
+    return [ChatMessage(id=line.id, at=line.at, sender=line.sender, text=line.text) for line in lines]
 
 
 async def _resident_message(session: AsyncSession, alert: Alert) -> str | None:
@@ -402,6 +413,26 @@ async def cancel(
     if check.error is not None:
         raise check.error
     return view
+
+
+@router.post("/alerts/{alert_id}/replies", responses=error_responses(401, 403, 404, 409, 422, 429))
+async def reply(
+    alert_id: uuid.UUID,
+    body: ReplyIn,
+    principal: SOSResident,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    key: receipts.ActionKey = None,
+) -> ResidentAlertRead:
+    """Write to the command centre from your alert's chat (at most 500 characters): while the alert is open and for
+    30 minutes after it was resolved, never on a cancelled one (409), at most 10 messages a minute (429). Shown at
+    once on the consoles that see the alert. Sent again with the same Idempotency-Key, it is written once."""
+    await bulk.act_audited(
+        runtime, bulk.Caller(principal=principal, ip=ip), alert_id, domain.ReplyToCentre(body.text), key=key
+    )
+    async with runtime.read_sessions() as session:
+        alert = await service.get_visible(session, principal, alert_id)
+        return await resident_alert_read(session, alert)
 
 
 # Priority and incidents (alerts.priority, alerts.incidents) ----------------------------------------------------

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field
 
-from siaga.alerts.domain import ACTIVE_STATES, NO_LOCATION, AlertState, Category, Outcome, Priority
+from siaga.alerts.domain import (
+    ACTIVE_STATES,
+    NO_LOCATION,
+    REPLY_MAX_CHARS,
+    AlertState,
+    Category,
+    Outcome,
+    Priority,
+)
 from siaga.schemas import AccuracyM, Battery, Input, Latitude, Longitude, Model, ReadModel, RowId
 
 if TYPE_CHECKING:
@@ -146,6 +154,12 @@ class DispatchIn(ActionIn):
 
 class NoteIn(ActionIn):
     text: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class ReplyIn(Model):
+    """The resident's message to the command centre on their alert."""
+
+    text: Annotated[str, Field(min_length=1, max_length=REPLY_MAX_CHARS)]
 
 
 class CategoryIn(Model):
@@ -302,6 +316,15 @@ class AlertRead(ReadModel):
     )
 
 
+class ChatMessage(ReadModel):
+    """One message between the command centre and the resident on an alert."""
+
+    id: int = Field(description="The timeline event's id: messages are ordered by it")
+    at: datetime
+    sender: Literal["centre", "resident"]
+    text: str
+
+
 class ResidentAlertRead(ReadModel):
     """The resident's view: after a duress PIN it says cancelled and shows nothing about the response."""
 
@@ -315,6 +338,15 @@ class ResidentAlertRead(ReadModel):
     other_units: int = Field(default=0, description="Units coming or there besides the lead one")
     closed_at: datetime | None
     message: str | None = Field(default=None, description="The command centre's latest word to the resident")
+    chat: list[ChatMessage] = Field(
+        default_factory=list, description="The messages between the command centre and the resident, oldest first"
+    )
+    replies_close_at: datetime | None = Field(
+        default=None,
+        description="Until when the command centre takes your replies (POST /alerts/{id}/replies): null while the "
+        "alert is open; 30 minutes after it was resolved; a cancelled alert takes none",
+    )
+    reply_max_chars: int = Field(default=REPLY_MAX_CHARS, description="The longest reply taken")
 
 
 class IntegratorPosition(ReadModel):

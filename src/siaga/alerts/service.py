@@ -4,8 +4,10 @@ Raising an alert is ``alerts.raising``."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -285,6 +287,8 @@ async def act(
     if not isinstance(command, READ_ONLY_COMMANDS):
         await access.require_may_act(session, principal, alert)
     actor = principal.actor()
+    if isinstance(command, domain.ReplyToCentre) and alert.closed_at is not None:
+        command = domain.ReplyToCentre(command.text, since_closed=utcnow() - alert.closed_at)
     if isinstance(command, domain.Dispatch):
         unit = await unit_to_send(session, principal, alert, command.unit_id, drill_units_for_real=drill_units_for_real)
         command = domain.Dispatch(unit.id, unit.callsign)
@@ -299,6 +303,43 @@ async def act(
             reason=command.report or "prank SOS",
         )
     return alert, events
+
+
+Sender = Literal["centre", "resident"]  # who wrote a chat message: the command centre, or the resident
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    """One message of the chat between the command centre and the resident on an alert."""
+
+    id: int  # the timeline event's id: the order, and what a phone merges by
+    at: datetime
+    sender: Sender
+    text: str
+
+
+CHAT_KINDS: dict[str, Sender] = {
+    EventKind.RESIDENT_MESSAGED.value: "centre",
+    EventKind.RESIDENT_REPLIED.value: "resident",
+}
+
+
+def chat_line(kind: str, *, event_id: int, at: datetime, data: Mapping[str, Any]) -> ChatLine | None:
+    """The chat message a timeline event (its kind, id, time and data) is, if it is one."""
+    sender = CHAT_KINDS.get(kind)
+    if sender is None:
+        return None
+    return ChatLine(id=event_id, at=at, sender=sender, text=str(data.get("text", "")))
+
+
+async def chat(session: AsyncSession, alert_id: uuid.UUID, *, before: int | None = None) -> list[ChatLine]:
+    """The chat of an alert, oldest first (``before``: only the events before that id, as a duress PIN froze it)."""
+    query = select(AlertEvent).where(AlertEvent.alert_id == alert_id, AlertEvent.kind.in_(list(CHAT_KINDS)))
+    if before is not None:
+        query = query.where(AlertEvent.id < before)
+    events = (await session.scalars(query.order_by(AlertEvent.id))).all()
+    lines = (chat_line(e.kind, event_id=e.id, at=e.at, data=e.data) for e in events)
+    return [line for line in lines if line is not None]
 
 
 async def unit_to_send(

@@ -13,9 +13,10 @@ the arrival and never before the step the action follows; the arrival time stays
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import Depends, Header
 from sqlalchemy import func, select
@@ -73,6 +74,11 @@ _STEP_TIMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "resolved": ("closed_at", ("dispatched_at", "en_route_at", "on_scene_at")),
 }
 _SAME_ACTION = timedelta(seconds=2)  # the alert's step time and its event's are set a moment apart in one action
+
+
+def received_at(at: datetime, data: Mapping[str, Any]) -> datetime:
+    """When an event reached the server: its own time, unless it was dated back to when it was made (``stamp``)."""
+    return datetime.fromisoformat(str(data[RECEIVED_AT])) if RECEIVED_AT in data else at
 
 
 async def done_before(session: AsyncSession, *, principal: Principal, alert_id: uuid.UUID, key: Receipt | None) -> bool:

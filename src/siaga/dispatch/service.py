@@ -7,7 +7,7 @@ import json
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shapely.geometry import shape
@@ -29,10 +29,10 @@ from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.dispatch import units
+from siaga.dispatch import receipts, units
 from siaga.dispatch.recommend import recommend
 from siaga.dispatch.schemas import DispatchSettings
-from siaga.errors import Conflict, NotFound, NotVisible
+from siaga.errors import Conflict, NotFound, NotVisible, TooManyRequests
 from siaga.notify import contacts
 from siaga.notify import service as notify
 from siaga.notify.models import PushSubscriptionRecord
@@ -58,6 +58,8 @@ async def act(
 ) -> tuple[Alert, list[DomainEvent]]:
     """An action by staff or an officer (see ``alerts.service.act``), then units and offers follow."""
     before = await _unit_under_lock(session, alert_id)
+    if isinstance(command, domain.ReplyToCentre) and principal.resident_id is not None:
+        await _within_reply_rate(session, principal.resident_id, now=utcnow())
     alert, events = await alerts.act(
         session,
         principal=principal,
@@ -68,6 +70,27 @@ async def act(
     )
     await after_events(session, alert, events, previous_unit=before)
     return alert, events
+
+
+async def _within_reply_rate(session: AsyncSession, resident_id: uuid.UUID, *, now: datetime) -> None:
+    """Refuse (429) a resident's reply past ``domain.REPLIES_PER_MINUTE``, counted over all their alerts by when each
+    reply reached the server (a reply sent late from the phone's outbox is dated when it was typed, so that date
+    cannot be what is counted). Called with the alert's row locked: one resident's replies are counted in turn."""
+    rows = await session.execute(
+        select(AlertEvent.at, AlertEvent.data)
+        .join(Alert, Alert.id == AlertEvent.alert_id)
+        .where(Alert.resident_id == resident_id, AlertEvent.kind == EventKind.RESIDENT_REPLIED.value)
+        .order_by(AlertEvent.id.desc())
+        .limit(domain.REPLIES_PER_MINUTE)
+    )
+    arrivals = [receipts.received_at(at, data) for at, data in rows]
+    wait = domain.reply_wait_s(arrivals, now)
+    if wait is not None:
+        raise TooManyRequests(
+            f"at most {domain.REPLIES_PER_MINUTE} messages a minute; try again in {wait} s",
+            retry_after=wait,
+            code="alert.reply_rate_limited",
+        )
 
 
 async def _unit_under_lock(session: AsyncSession, alert_id: uuid.UUID) -> int | None:

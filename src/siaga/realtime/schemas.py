@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from siaga.alerts.domain import AlertState, Category, Priority, awaits_operator
+from siaga.alerts.schemas import ChatMessage
 from siaga.responders.schemas import PositionIn
 from siaga.schemas import Model
 
@@ -126,6 +127,9 @@ class ResidentAlertStatus(BaseModel):
     eta_s: float | None
     message: str | None = Field(
         default=None, description="The command centre's latest message to the resident (an area message in a surge)"
+    )
+    said: ChatMessage | None = Field(
+        default=None, description="The chat message this change is (the command centre's or the resident's), if any"
     )
 
 

@@ -35,6 +35,7 @@ from siaga.alerts import access
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import ACTIVE_STATES, AlertState, resident_view_state
 from siaga.alerts.models import Alert
+from siaga.alerts.schemas import ChatMessage
 from siaga.config import Settings
 from siaga.dispatch import units
 from siaga.dispatch.recommend import eta_seconds
@@ -87,6 +88,7 @@ RESIDENT_KINDS = frozenset(
         "duress",
         "cancel_ignored",
         "resident_messaged",
+        "resident_replied",
     }
 )
 
@@ -670,7 +672,12 @@ class ResidentStream(Stream):
         if item.event.kind not in RESIDENT_KINDS:
             return []
         point = self.runtime.units.tracker.get(mine.unit_id) if mine.unit_id is not None else None
-        return [(await self._resident_status(item.alert.id, mine, point)).model_dump_json()]
+        status = await self._resident_status(item.alert.id, mine, point)
+        event = item.event
+        line = alerts.chat_line(event.kind, event_id=event.id, at=event.at, data=event.data)
+        if line is not None and not mine.duress:
+            status.said = ChatMessage(id=line.id, at=line.at, sender=line.sender, text=line.text)
+        return [status.model_dump_json()]
 
     async def _unit_texts(self, point: UnitPoint) -> list[str]:
         texts = []

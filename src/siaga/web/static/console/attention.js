@@ -15,11 +15,14 @@
 // alert within its section ("merely seen").
 //
 // The banner groups what must not be missed by kind, real before drills: the real alerts waiting for someone ("SOS
-// baru") are always a group of their own while any waits, and each group is dismissed as one.
+// baru") are always a group of their own while any waits, and each group is dismissed as one. A resident who writes
+// back in the chat of an open alert ("reply") is a person telling the command centre something now: below the
+// escalations, above the resident's account and the delivery flags, and like a flag it lifts its alert within its
+// section until marked seen, never above an alert nobody has taken. A reply to a closed alert is on its timeline only.
 
 export const SECTIONS = ["duress", "waiting", "handled", "drills"];
 // Banner kinds, most serious first. "new" is the real alerts no one has taken; it is not dismissed, it is taken.
-export const KINDS = ["duress", "new", "escalated", "suspended", "delivery_failed", "flagged"];
+export const KINDS = ["duress", "new", "escalated", "reply", "suspended", "delivery_failed", "flagged"];
 
 /** A person has the alert: an operator acknowledged it, or an officer accepted it for their unit. */
 export function taken(alert) {

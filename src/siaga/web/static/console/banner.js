@@ -1,5 +1,6 @@
 // What must not be missed, in a coloured strip under the top bar, grouped by kind (attention.js): real alerts nobody
-// has taken ("SOS baru"), duress, escalations, suspended residents, failed SMS or push deliveries, real before drills.
+// has taken ("SOS baru"), duress, escalations, residents' replies, suspended residents, failed SMS or push deliveries,
+// real before drills.
 // Each group opens its most urgent alert and is marked seen as one; the real waiting alerts leave the strip only when
 // someone takes them. The alerts' rows keep their colour regardless.
 //
@@ -17,7 +18,7 @@ function describe(item, store) {
   const alert = store.alerts.get(item.alertId);
   const what = alert ? t(`common.category.${alert.category}`) : t("console.banner.closed_alert");
   const place = alert ? store.jurisdictions.get(alert.jurisdiction_id) || alert.jurisdiction_name : null;
-  const who = item.kind === "new" ? alert?.resident_name : null;
+  const who = item.kind === "new" || item.kind === "reply" ? alert?.resident_name : null;
   const reason = item.kind === "delivery_failed" ? item.reason : reasonText(item.reason);
   return [what, place, who, reason].filter(Boolean).join(" · ");
 }

@@ -411,6 +411,10 @@ export class ConsoleStore {
         if (reason === "resident_suspended") this.raise(alert, "suspended", "", event.at);
         else this.raise(alert, "flagged", reason, event.at);
         break;
+      case "resident_replied":
+        // The resident's latest word on an open alert (attention.js): one item per alert, the newest reply's.
+        if (ACTIVE_STATES.has(alert.state)) this.raise(alert, "reply", String(event.data?.text ?? ""), event.at);
+        break;
       default:
     }
   }

@@ -22,7 +22,15 @@ const KNOWN_REASONS = new Set([
   "handed_back",
   "off_duty",
 ]);
-const LOUD_EVENTS = new Set(["duress", "escalated", "delivery_failed", "flagged", "cancel_ignored", "handed_back"]);
+const LOUD_EVENTS = new Set([
+  "duress",
+  "escalated",
+  "delivery_failed",
+  "flagged",
+  "cancel_ignored",
+  "handed_back",
+  "resident_replied",
+]);
 // Seconds after which a still-running step is shown as late (amber), then very late (red).
 const LATE = { acknowledge: [30, 60], dispatch: [90, 180], arrive: [600, 900] };
 

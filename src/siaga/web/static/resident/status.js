@@ -12,6 +12,7 @@ import { updatePress } from "./outbox.js";
 import { probe } from "./location.js";
 import { composeSms, smsKey, smsLink, smsNumber } from "./sms.js";
 import { Call112, ErrorLine, TopBar } from "./widgets.js";
+import { Chat, mayReply, withLine } from "./chat.js";
 
 const RESPONDING = ["dispatched", "accepted", "en_route", "on_scene"];
 const CLOSED = ["resolved", "cancelled"];
@@ -62,10 +63,12 @@ function Steps({ view }) {
 
 function Responder({ view }) {
   const names = view.officer_names || [];
-  if (!names.length && !view.unit_callsign) return null;
+  const others = view.other_units || 0; // more units coming besides the lead (backup, an ambulance)
+  if (!names.length && !view.unit_callsign && !others) return null;
   return html`<div class="card responder">
     ${names.length > 0 && html`<p class="officer">${t("resident.status.officer", { names: names.join(", ") })}</p>`}
     ${view.unit_callsign && html`<p>${t("resident.status.unit", { unit: view.unit_callsign })}</p>`}
+    ${others > 0 && html`<p data-testid="other-units">${t("resident.status.other_units", { count: others })}</p>`}
     ${Number.isFinite(view.eta_s) &&
     view.state !== "on_scene" &&
     html`<p class="eta">${t("resident.status.eta", { minutes: minutes(view.eta_s) })}</p>`}
@@ -110,13 +113,21 @@ function useLiveView(row, token) {
   const latest = useRef(view);
 
   function merge(next) {
-    latest.current = { ...latest.current, ...next };
+    const { said, ...rest } = next; // a stream's message says which chat message it is, if any
+    const chat = withLine(rest.chat ?? latest.current?.chat, said);
+    latest.current = { ...latest.current, ...rest, chat };
     setView(latest.current);
   }
   function accept(next) {
     const before = latest.current?.state;
     merge(next);
     const state = latest.current.state;
+    // Just resolved on the stream: read the alert once more, for until when it still takes a reply.
+    if (state === "resolved" && before !== "resolved" && !("replies_close_at" in next)) {
+      api(`/alerts/${row.id}`, { token: token || row.token })
+        .then(merge)
+        .catch(() => null);
+    }
     // Resolved is final: stop sharing the position. "Cancelled" may hide a duress PIN, so the server decides: the
     // last position is offered once more, and the server's refusal (a real cancel) ends the sharing.
     updatePress(row.id, { view: latest.current, ...(state === "resolved" ? { tracking: false } : {}) });
@@ -221,12 +232,9 @@ export function StatusScreen({ row, token, online, residentId, onDone, onRetry, 
     <main class="content">
       <${Headline} phase=${phase} row=${row} online=${online} />
       ${phase === "sending" && html`<${SmsOffer} row=${row} residentId=${residentId} />`}
-      ${open &&
-      view?.message &&
-      html`<section class="centre-message" role="status" aria-live="polite" data-centre-message>
-        <h3>${t("resident.status.centre_message")}</h3>
-        <p>${view.message}</p>
-      </section>`}
+      ${(open || phase === "resolved") &&
+      html`<${Chat} alertId=${row.id} view=${view} token=${token || row.token} residentId=${residentId}
+        open=${mayReply(phase, view)} onView=${accept} />`}
       ${RESPONDING.includes(phase) && html`<${Responder} view=${view} />`}
       ${open && html`<${Steps} view=${view} />`}
       ${category &&
