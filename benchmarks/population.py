@@ -26,14 +26,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from benchmarks.httpload import BANDUNG
 from benchmarks.server import SECRET_KEY, Database
 from siaga.accounts import security
-from siaga.accounts.models import AuthSession, Resident, Role, Staff, Unit
+from siaga.accounts.domain import Role
+from siaga.accounts.models import AuthSession, Resident, Staff
 from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
 from siaga.alerts.domain import Category
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.config import Settings
 from siaga.db import create_engine, session_factory, transaction, utcnow
 from siaga.demo.seed import DEMO_PASSWORD, seed_bandung
-from siaga.responders.models import DutyMode, DutyPeriod, UnitState, UnitStatus
+from siaga.responders.models import DutyMode, DutyPeriod, Unit, UnitState, UnitStatus
 from siaga.trackers.models import Tracker
 
 OFFICER_PASSWORD = "bench-officer-password"  # noqa: S105 - a throwaway server on loopback
