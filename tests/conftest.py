@@ -30,6 +30,7 @@ from siaga.app import create_app
 from siaga.config import Settings
 from siaga.demo.seed import seed_bandung
 from siaga.notify.sms import DevSMS
+from siaga.responders import service as responders
 from siaga.responders.models import Unit
 from siaga.runtime import Runtime
 from siaga.tables import metadata
@@ -453,7 +454,7 @@ async def _unit(session: AsyncSession, agency_id: int, callsign: str) -> int:
     existing = await session.scalar(select(Unit).where(Unit.callsign == callsign))
     if existing is not None:
         return existing.id
-    unit = await accounts.create_unit(session, agency_id=agency_id, callsign=callsign, kind="patrol_car")
+    unit = await responders.create_unit(session, agency_id=agency_id, callsign=callsign, kind="patrol_car")
     return unit.id
 
 

@@ -512,12 +512,12 @@ async def _unit_id(session: AsyncSession, agency_id: int, callsign: str) -> int:
     """The unit with this callsign, created (a patrol car of the agency) if there is none."""
     from sqlalchemy import select
 
-    from siaga.accounts import service as accounts
+    from siaga.responders import service as responders
     from siaga.responders.models import Unit
 
     row = await session.scalar(select(Unit).where(Unit.callsign == callsign))
     if row is None:
-        row = await accounts.create_unit(
+        row = await responders.create_unit(
             session, agency_id=agency_id, callsign=callsign, kind="patrol_car", by=_command_line()
         )
     return row.id

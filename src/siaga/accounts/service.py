@@ -40,7 +40,7 @@ from siaga.accounts.sessions import (
     principal_for_token,
     revoke_session,
 )
-from siaga.accounts.staff import create_staff, create_unit
+from siaga.accounts.staff import create_staff
 
 __all__ = [
     "LOGIN_ATTEMPTS_PER_ACCOUNT",
@@ -61,7 +61,6 @@ __all__ = [
     "counter_address",
     "counter_code",
     "create_staff",
-    "create_unit",
     "emergency_contacts",
     "forgive_login_attempt",
     "get_resident",

@@ -1,4 +1,4 @@
-"""Staff members and the units officers belong to: creating them, and their accounts' lifecycle (edit, deactivate,
+"""Staff members: creating them (an officer in a unit of their agency), and their accounts' lifecycle (edit, deactivate,
 reactivate, a new password). Every change to an account is audited here, whoever makes it: an administrator through
 the API or someone at the server with ``siaga user`` (audited as "cli", with their operating-system user)."""
 
@@ -16,7 +16,7 @@ from siaga.accounts import security
 from siaga.accounts.domain import Role
 from siaga.accounts.models import AuthSession, Staff
 from siaga.aftercommit import SessionsRevoked, emit
-from siaga.agencies.models import Agency
+from siaga.agencies import service as agencies
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
@@ -52,7 +52,7 @@ async def create_staff(
     ``password_hash``: ``password`` already hashed (the demo's one shared password, hashed once for all its
     accounts), so argon2 does not run again."""
     username = username.strip().lower()
-    await _require_agency(session, agency_id)
+    await agencies.require_agency(session, agency_id)
     if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken", code="staff.username_taken", details={"username": username})
     await _check_unit(session, role=role, agency_id=agency_id, unit_id=unit_id)
@@ -74,23 +74,6 @@ async def create_staff(
     return staff
 
 
-async def create_unit(
-    session: AsyncSession, *, agency_id: int, callsign: str, kind: str, by: ActorContext | None = None
-) -> Unit:
-    """A new unit, audited as made ``by`` that actor (None: data laid down by seeding, no one's change)."""
-    await _require_agency(session, agency_id)
-    if await session.scalar(select(Unit.id).where(Unit.callsign == callsign)) is not None:
-        raise Conflict(f"callsign {callsign!r} is taken", code="unit.callsign_taken", details={"callsign": callsign})
-    unit = Unit(agency_id=agency_id, callsign=callsign, kind=kind)
-    session.add(unit)
-    await session.flush()
-    if by is not None:
-        await audit.record_for(
-            session, by, action="unit.create", target_type="unit", target_id=str(unit.id), agency_id=unit.agency_id
-        )
-    return unit
-
-
 async def _check_unit(session: AsyncSession, *, role: Role, agency_id: int, unit_id: int | None) -> None:
     """An officer belongs to a unit of their own agency; others may name a unit or not."""
     if unit_id is not None:
@@ -101,11 +84,6 @@ async def _check_unit(session: AsyncSession, *, role: Role, agency_id: int, unit
             raise Invalid("an officer's unit must belong to their agency", code="staff.unit_agency")
     elif role is Role.OFFICER:
         raise Invalid("an officer must belong to a unit", code="staff.unit_required", details={"field": "unit_id"})
-
-
-async def _require_agency(session: AsyncSession, agency_id: int) -> None:
-    if await session.get(Agency, agency_id) is None:
-        raise Invalid(f"agency {agency_id} does not exist", code="agency.not_found", details={"field": "agency_id"})
 
 
 # Finding accounts -----------------------------------------------------------------------------------------------
@@ -184,7 +162,7 @@ async def update_staff(session: AsyncSession, *, staff: Staff, changes: dict[str
     if "role" in changes and role.value != staff.role:
         _not_yourself(staff, by, "change your own role")
     if "agency_id" in changes:
-        await _require_agency(session, agency_id)
+        await agencies.require_agency(session, agency_id)
     await _check_unit(session, role=role, agency_id=agency_id, unit_id=unit_id)
     changed: dict[str, list[Any]] = {}
     for field_name, value in changes.items():
@@ -253,3 +231,9 @@ def _not_yourself(staff: Staff, by: ActorContext, what: str) -> None:
     # An administrator who locks themselves out may leave nobody able to administer Siaga.
     if by.staff_id is not None and by.staff_id == staff.id:
         raise Conflict(f"you cannot {what}", code="staff.self")
+
+
+async def officers_of(session: AsyncSession, unit_id: int) -> list[Staff]:
+    """The active accounts of a unit's officers."""
+    rows = await session.scalars(select(Staff).where(Staff.unit_id == unit_id, Staff.active.is_(True)))
+    return list(rows.all())

@@ -61,6 +61,12 @@ async def create_agency(
     return agency
 
 
+async def require_agency(session: AsyncSession, agency_id: int) -> None:
+    """Refuse (422) an ``agency_id`` that names no agency, as a field of what is being made."""
+    if await session.get(Agency, agency_id) is None:
+        raise Invalid(f"agency {agency_id} does not exist", code="agency.not_found", details={"field": "agency_id"})
+
+
 async def agency_by_code(session: AsyncSession, code: str) -> Agency:
     agency = await session.scalar(select(Agency).where(Agency.code == code))
     if agency is None:

@@ -18,6 +18,7 @@ from siaga.accounts.domain import Role
 from siaga.accounts.models import Staff
 from siaga.agencies import service as agencies
 from siaga.agencies.models import Agency, AgencyKind
+from siaga.responders import service as responders
 from siaga.responders.models import Unit
 
 DEMO_PASSWORD = "siaga-demo-2026"  # noqa: S105 - development mode only; `siaga demo` refuses otherwise
@@ -113,7 +114,7 @@ async def seed_bandung(session: AsyncSession, *, with_accounts: bool, direct_off
         unit = await session.scalar(select(Unit).where(Unit.callsign == callsign))
         if unit is None:
             agency = await agencies.agency_by_code(session, agency_code)
-            unit = await accounts.create_unit(session, agency_id=agency.id, callsign=callsign, kind=kind)
+            unit = await responders.create_unit(session, agency_id=agency.id, callsign=callsign, kind=kind)
         units[callsign] = unit.id
     if not with_accounts:
         return []

@@ -26,10 +26,9 @@ from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch import service as dispatch
-from siaga.dispatch import units
+from siaga.dispatch import units, unitstate
 from siaga.dispatch.recommend import eta_seconds
 from siaga.errors import Conflict, Forbidden
-from siaga.responders import service as responders
 from siaga.responders.models import Unit, UnitState, UnitStatus
 
 
@@ -194,7 +193,7 @@ async def move_unit(
     await lock_event_log(session)
     units.unit_event(session, alert, units.EVENT_OF[state.value], unit, principal.actor(), role=row.role)
     await session.flush()
-    await responders.sync_units(session, [unit_id])
+    await unitstate.sync_units(session, [unit_id])
     await audit.record_for(
         session,
         by,

@@ -1,6 +1,6 @@
-"""Leaving duty and handing an alert back: a unit on an active alert never leaves it silently. Its last officer on
-duty either hands the alert back (it returns to dispatch with a timeline event, a new round of offers and T2, and
-escalates at once if no operator holds it) or is refused with a clear message."""
+"""Going on and off duty, and handing an alert back: a unit on an active alert never leaves it silently. Its last
+officer on duty either hands the alert back (it returns to dispatch with a timeline event, a new round of offers and
+T2, and escalates at once if no operator holds it) or is refused with a clear message."""
 
 from __future__ import annotations
 
@@ -22,10 +22,32 @@ from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch import service as dispatch
+from siaga.dispatch import unitstate
 from siaga.errors import Conflict
 from siaga.responders import service as responders
 from siaga.responders.domain import StillResponding, alerts_to_hand_back
-from siaga.responders.models import DutyPeriod
+from siaga.responders.models import DutyMode, DutyPeriod, UnitStatus
+
+
+async def go_on_duty(session: AsyncSession, *, principal: Principal, mode: DutyMode, by: ActorContext) -> UnitStatus:
+    """Start (or change the mode of) the officer's duty period (audited): their unit becomes available."""
+    officer = Officer.of(principal)
+    unit_id = officer.unit_id
+    current = await session.scalar(
+        select(DutyPeriod).where(DutyPeriod.staff_id == officer.staff_id, DutyPeriod.ended_at.is_(None))
+    )
+    now = utcnow()
+    if current is not None and current.mode != mode.value:
+        current.ended_at = now
+        current = None
+    if current is None:
+        session.add(DutyPeriod(staff_id=officer.staff_id, unit_id=unit_id, mode=mode.value, started_at=now))
+        await session.flush()
+    await unitstate.sync_units(session, [unit_id])
+    await audit.record_for(
+        session, by, action="officer.on_duty", target_type="unit", target_id=str(unit_id), detail={"mode": mode.value}
+    )
+    return await responders.status_row(session, unit_id)
 
 
 async def hand_back(
@@ -119,7 +141,14 @@ async def leave_duty(
     for alert_id in handed:
         await hand_back(session, settings=settings, principal=principal, alert_id=alert_id, reason="off_duty")
     await dispatch.withdraw_unit_offers(session, principal=principal, unit_id=unit_id)
-    await responders.go_off_duty(session, principal=principal)
+    periods = await session.scalars(
+        select(DutyPeriod).where(DutyPeriod.staff_id == principal.staff_id, DutyPeriod.ended_at.is_(None))
+    )
+    now = utcnow()
+    for period in periods.all():
+        period.ended_at = now
+    await session.flush()
+    await unitstate.sync_units(session, [unit_id])
     if by is not None:
         await audit.record_for(
             session,

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts import service as accounts
+from siaga.accounts import staff as staffing
 from siaga.accounts.domain import SYSTEM, Actor, Principal, Role
 from siaga.accounts.models import Staff
 from siaga.aftercommit import OffersMade, emit
@@ -29,14 +30,13 @@ from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.dispatch import receipts, units
+from siaga.dispatch import receipts, units, unitstate
 from siaga.dispatch.recommend import recommend
 from siaga.dispatch.schemas import DispatchSettings
 from siaga.errors import Conflict, NotFound, NotVisible, TooManyRequests
 from siaga.notify import contacts
 from siaga.notify import service as notify
 from siaga.notify.models import PushSubscriptionRecord
-from siaga.responders import service as responders
 from siaga.responders.models import UnitState, UnitStatus
 from siaga.responders.tracker import UnitPoint, UnitTracker
 
@@ -123,7 +123,7 @@ async def after_events(
             targets = await escalate_to_agencies(session, alert=alert, reason=str(event.data.get("reason", "")))
             await _name_targets(session, alert, targets)
     moved = await units.sync_lead(session, alert)
-    await responders.sync_units(session, [alert.unit_id, previous_unit, *moved])
+    await unitstate.sync_units(session, [alert.unit_id, previous_unit, *moved])
     await session.flush()
 
 
@@ -150,7 +150,7 @@ async def _close_offers(
         append_event(session, alert, event, SYSTEM, alerts.snapshot_of(alert))
     units = [o.unit_id for o in pending]
     await session.flush()
-    await responders.sync_units(session, units)
+    await unitstate.sync_units(session, units)
     return units
 
 
@@ -280,7 +280,7 @@ async def offer_next_ring(
         )
         append_event(session, alert, event, SYSTEM, snapshot)
         await session.flush()
-        await responders.sync_units(session, [o.unit_id for o in expired])
+        await unitstate.sync_units(session, [o.unit_id for o in expired])
     asked = frozenset((await session.scalars(select(AlertOffer.unit_id).where(AlertOffer.alert_id == alert.id))).all())
     offers: list[AlertOffer] = []
     # After every ring came up empty, try again at the widest (an officer may have come on duty since).
@@ -338,7 +338,7 @@ async def make_offers(session: AsyncSession, alert: Alert, offers: list[AlertOff
     )
     append_event(session, alert, event, actor, alerts.snapshot_of(alert))
     await session.flush()
-    await responders.sync_units(session, [o.unit_id for o in offers])
+    await unitstate.sync_units(session, [o.unit_id for o in offers])
     for offer in offers:
         await _push_to_unit(session, alert, offer.unit_id, kind="offer", offer_id=offer.id)
     # Officers whose phone has no open stream also get it by SMS (``dispatch.offer_sms``): only the runtime knows
@@ -436,7 +436,7 @@ async def _take_place(session: AsyncSession, *, principal: Principal, offer: Ale
     await lock_event_log(session)
     units.unit_event(session, alert, EventKind.UNIT_ACCEPTED, unit, principal.actor(), slot=offer.slot)
     await session.flush()
-    await responders.sync_units(session, told)
+    await unitstate.sync_units(session, told)
     await _push_to_unit(session, alert, unit.id, kind="assignment")
     await session.refresh(alert)
     return Answer(offer=offer, alert=alert, events=[])
@@ -470,7 +470,7 @@ async def _decline(session: AsyncSession, *, principal: Principal, offer_id: int
         if row is not None and row.state == AlertUnitState.OFFERED.value:
             units.set_state(row, AlertUnitState.RELEASED.value, utcnow())
         await session.flush()
-        await responders.sync_units(session, [offer.unit_id])
+        await unitstate.sync_units(session, [offer.unit_id])
         return Answer(offer=offer, alert=alert, events=[event])
     # Nobody left to answer this ring: ask the next one now rather than wait for the timeout.
     await session.flush()
@@ -480,7 +480,7 @@ async def _decline(session: AsyncSession, *, principal: Principal, offer_id: int
     if pending is None and alert.state in OPEN_FOR_OFFERS and alert.unit_id is None:
         alert.offer_due_at = utcnow()
     await session.flush()
-    await responders.sync_units(session, [offer.unit_id])
+    await unitstate.sync_units(session, [offer.unit_id])
     return Answer(offer=offer, alert=alert, events=[event])
 
 
@@ -571,7 +571,7 @@ async def _push_to_unit(
     session: AsyncSession, alert: Alert, unit_id: int, *, kind: str, offer_id: int | None = None
 ) -> None:
     """Queue a Web Push to every subscribed phone of the unit's officers (sent after the commit)."""
-    officers = await responders.officers_of(session, unit_id)
+    officers = await staffing.officers_of(session, unit_id)
     await _push_to_staff(session, alert, officers, kind=kind, offer_id=offer_id)
 
 

@@ -21,9 +21,8 @@ from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
-from siaga.dispatch import duty
+from siaga.dispatch import duty, unitstate
 from siaga.errors import Invalid
-from siaga.responders import service as responders
 from siaga.responders.models import DutyPeriod, Unit
 
 NO_PASSWORD = "!exercise"  # noqa: S105 - not an argon2 hash: no password ever verifies against it
@@ -131,7 +130,7 @@ async def end(session: AsyncSession, *, settings: Settings, by: ActorContext) ->
     )
     emit(session, SessionsRevoked())
     await session.flush()
-    await responders.sync_units(session, units)
+    await unitstate.sync_units(session, units)
     residents = int(getattr(revoked, "rowcount", 0) or 0)
     await audit.record_for(
         session,

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
 from siaga import metrics
+from siaga.accounts import staff as staffing
 from siaga.accounts.domain import Principal, Role
 from siaga.accounts.models import Resident
 from siaga.agencies.geo import haversine_m
@@ -726,7 +727,7 @@ class ResidentStream(Stream):
         if mine.state in ACTIVE_STATES:
             async with self.runtime.read_sessions() as session:
                 if mine.unit_id is not None:
-                    names = sorted(o.name for o in await responders.officers_of(session, mine.unit_id))
+                    names = sorted(o.name for o in await staffing.officers_of(session, mine.unit_id))
                 others = await units.others_coming(session, alert_id)
         eta = None
         if point is not None and point.lat is not None and point.lon is not None and mine.state in ACTIVE_STATES:

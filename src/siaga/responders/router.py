@@ -81,7 +81,7 @@ async def go_on_duty(body: DutyIn, officer: CurrentOfficer, runtime: RuntimeDep,
     unit_id = officer.unit_id
     async with runtime.unit_of_work() as session:
         by = ActorContext.signed_in(officer.principal, ip)
-        await responders.go_on_duty(session, principal=officer.principal, mode=body.mode, by=by)
+        await duty.go_on_duty(session, principal=officer.principal, mode=body.mode, by=by)
     return await _my_unit(runtime, unit_id)
 
 

@@ -1,4 +1,5 @@
-"""Officers on and off duty, unit states that follow the alerts, and positions."""
+"""Units: making them, their state rows, the unit board, and positions. (Whether a unit is on duty, assigned or
+offered follows dispatch's facts: ``dispatch.unitstate``.)"""
 
 from __future__ import annotations
 
@@ -9,25 +10,31 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Officer, Principal
-from siaga.accounts.models import Staff
-from siaga.aftercommit import UnitsChanged, emit
-from siaga.alerts.domain import ACTIVE_STATES, AlertState
-from siaga.alerts.models import Alert, AlertOffer, AlertUnit, AlertUnitState, OfferState, UnitRole
+from siaga.agencies import service as agencies
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
-from siaga.responders.models import DutyMode, DutyPeriod, PositionRecord, Unit, UnitState, UnitStatus
+from siaga.errors import Conflict
+from siaga.responders.models import DutyPeriod, PositionRecord, Unit, UnitState, UnitStatus
 from siaga.responders.schemas import PositionIn
 from siaga.responders.tracker import UnitPoint
 
-_ALERT_TO_UNIT = {
-    AlertState.DISPATCHED.value: UnitState.ASSIGNED,
-    AlertState.EN_ROUTE.value: UnitState.EN_ROUTE,
-    AlertState.ON_SCENE.value: UnitState.ON_SCENE,
-}
 
-_BACKUP_STATES = (AlertUnitState.ASSIGNED, AlertUnitState.EN_ROUTE, AlertUnitState.ON_SCENE)
+async def create_unit(
+    session: AsyncSession, *, agency_id: int, callsign: str, kind: str, by: ActorContext | None = None
+) -> Unit:
+    """A new unit, audited as made ``by`` that actor (None: data laid down by seeding, no one's change)."""
+    await agencies.require_agency(session, agency_id)
+    if await session.scalar(select(Unit.id).where(Unit.callsign == callsign)) is not None:
+        raise Conflict(f"callsign {callsign!r} is taken", code="unit.callsign_taken", details={"callsign": callsign})
+    unit = Unit(agency_id=agency_id, callsign=callsign, kind=kind)
+    session.add(unit)
+    await session.flush()
+    if by is not None:
+        await audit.record_for(
+            session, by, action="unit.create", target_type="unit", target_id=str(unit.id), agency_id=unit.agency_id
+        )
+    return unit
 
 
 async def status_row(session: AsyncSession, unit_id: int) -> UnitStatus:
@@ -39,76 +46,6 @@ async def status_row(session: AsyncSession, unit_id: int) -> UnitStatus:
     return row
 
 
-async def sync_units(session: AsyncSession, unit_ids: Iterable[int | None]) -> None:
-    """Recompute each unit's state from the facts: an open duty period, an active alert it is assigned to (as its
-    unit or a backup), a pending offer. Called after every change to any of those."""
-    for unit_id in {u for u in unit_ids if u is not None}:
-        row = await status_row(session, unit_id)
-        on_duty = await session.scalar(
-            select(DutyPeriod).where(DutyPeriod.unit_id == unit_id, DutyPeriod.ended_at.is_(None)).limit(1)
-        )
-        assigned = await session.scalar(
-            select(Alert)
-            .where(Alert.unit_id == unit_id, Alert.state.in_([s.value for s in ACTIVE_STATES]))
-            .order_by(Alert.created_at)
-            .limit(1)
-        )
-        # Or a backup on another alert (``dispatch.units``): busy just the same.
-        backup = await session.scalar(
-            select(AlertUnit)
-            .where(
-                AlertUnit.unit_id == unit_id,
-                AlertUnit.role == UnitRole.BACKUP.value,
-                AlertUnit.state.in_([s.value for s in _BACKUP_STATES]),
-            )
-            .order_by(AlertUnit.added_at)
-            .limit(1)
-        )
-        offered = await session.scalar(
-            select(AlertOffer.alert_id)
-            .where(AlertOffer.unit_id == unit_id, AlertOffer.state == OfferState.PENDING.value)
-            .limit(1)
-        )
-        if assigned is not None:
-            state, alert_id = _ALERT_TO_UNIT.get(assigned.state, UnitState.ASSIGNED), assigned.id
-        elif backup is not None:
-            state, alert_id = UnitState(backup.state), backup.alert_id
-        elif offered is not None and on_duty is not None:
-            state, alert_id = UnitState.OFFERED, offered
-        elif on_duty is not None:
-            state, alert_id = UnitState.AVAILABLE, None
-        else:
-            state, alert_id = UnitState.OFF_DUTY, None
-        row.duty_mode = on_duty.mode if on_duty is not None else None
-        if row.state != state.value or row.alert_id != alert_id:
-            row.state = state.value
-            row.alert_id = alert_id
-            row.changed_at = utcnow()
-            emit(session, UnitsChanged(frozenset({unit_id})))
-    await session.flush()
-
-
-async def go_on_duty(session: AsyncSession, *, principal: Principal, mode: DutyMode, by: ActorContext) -> UnitStatus:
-    """Start (or change the mode of) the officer's duty period (audited)."""
-    officer = Officer.of(principal)
-    unit_id = officer.unit_id
-    current = await session.scalar(
-        select(DutyPeriod).where(DutyPeriod.staff_id == officer.staff_id, DutyPeriod.ended_at.is_(None))
-    )
-    now = utcnow()
-    if current is not None and current.mode != mode.value:
-        current.ended_at = now
-        current = None
-    if current is None:
-        session.add(DutyPeriod(staff_id=officer.staff_id, unit_id=unit_id, mode=mode.value, started_at=now))
-        await session.flush()
-    await sync_units(session, [unit_id])
-    await audit.record_for(
-        session, by, action="officer.on_duty", target_type="unit", target_id=str(unit_id), detail={"mode": mode.value}
-    )
-    return await status_row(session, unit_id)
-
-
 async def on_duty(session: AsyncSession, unit_id: int, *, lock: bool = False) -> bool:
     """Whether any officer of the unit is on duty. ``lock`` holds their duty periods until the commit, so an
     officer's leaving (which ends their period) queues behind a dispatch that counted on them, and after it."""
@@ -116,19 +53,6 @@ async def on_duty(session: AsyncSession, unit_id: int, *, lock: bool = False) ->
     if lock:
         query = query.with_for_update()
     return bool((await session.scalars(query)).all())
-
-
-async def go_off_duty(session: AsyncSession, *, principal: Principal) -> UnitStatus:
-    unit_id = Officer.of(principal).unit_id
-    current = await session.scalars(
-        select(DutyPeriod).where(DutyPeriod.staff_id == principal.staff_id, DutyPeriod.ended_at.is_(None))
-    )
-    now = utcnow()
-    for period in current.all():
-        period.ended_at = now
-    await session.flush()
-    await sync_units(session, [unit_id])
-    return await status_row(session, unit_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +157,3 @@ def _point(unit: Unit, status: UnitStatus | None) -> UnitPoint:
         duty_mode=status.duty_mode if status else None,
         is_exercise=unit.is_exercise,
     )
-
-
-async def officers_of(session: AsyncSession, unit_id: int) -> list[Staff]:
-    rows = await session.scalars(select(Staff).where(Staff.unit_id == unit_id, Staff.active.is_(True)))
-    return list(rows.all())
