@@ -57,6 +57,7 @@ from siaga.errors import NotFound, NotVisible
 from siaga.notify import consent
 from siaga.notify import service as notify
 from siaga.ops import erasure
+from siaga.responders import service as responders
 from siaga.responders.models import Unit
 from siaga.schemas import RowId, error_responses
 
@@ -532,7 +533,7 @@ async def reset_staff_password(
 async def create_unit(body: UnitCreate, principal: Admin, runtime: RuntimeDep, ip: ClientIP) -> UnitRead:
     """Create a unit (administrators). Officers are then added to it."""
     async with runtime.unit_of_work() as session:
-        unit = await accounts.create_unit(
+        unit = await responders.create_unit(
             session,
             agency_id=body.agency_id,
             callsign=body.callsign,
