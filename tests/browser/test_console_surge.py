@@ -178,3 +178,49 @@ async def _fed(site: Site, newest: int) -> bool:
 
 async def _equals(count: Any, expected: int) -> bool:
     return bool(await count() == expected)
+
+
+async def test_in_a_surge_duress_the_injured_and_repeated_presses_still_come_first(site: Site) -> None:
+    """Two thousand alerts of a disaster already wait (several snapshot pages, none of them injured); presses that
+    arrive afterwards rise above all of them by the attention model: the duress alert first, then the injured, then
+    the resident pressing again and again, while a plain new press waits at the end, one key (``]``) away."""
+    from benchmarks.population import insert_open_alerts
+    from sqlalchemy import update
+
+    from siaga.alerts.models import Alert
+    from siaga.realtime.feed import newest_event_id
+    from siaga.realtime.schemas import SNAPSHOT_PAGE
+
+    surge = 2 * SNAPSHOT_PAGE + 7
+    api = site.api
+    async with api.runtime.unit_of_work() as session:
+        ids = await insert_open_alerts(session, surge)
+        await session.execute(update(Alert).where(Alert.id.in_(ids)).values(category="bencana_alam"))
+    async with api.runtime.read_sessions() as session:
+        newest = await newest_event_id(session)
+    await eventually(lambda: _fed(site, newest), what="the feed to pass the surge's events")
+    console = await open_console(site, await api.staff(Role.OPERATOR, "POLSEK-COBLONG"))
+    page = console.page
+    await expect(page.locator(".queue-count")).to_have_attribute("data-count", str(surge), timeout=DEADLINE_MS)
+
+    coerced = await site.api.resident(name="Warga Terancam")
+    duress = await site.api.press(coerced, lat=COBLONG[0], lon=COBLONG[1])
+    cancelled = await site.api.post(coerced, f"/alerts/{duress['id']}/cancel", {"pin": "9999"})
+    assert cancelled.status_code == 200, cancelled.text
+    injured = await _press(site, COBLONG, 2, category="kesehatan")
+    again = await site.api.resident(name="Warga Berulang")
+    repeated = await site.api.press(again, lat=COBLONG[0], lon=COBLONG[1])
+    more = await api.http.post("/api/v1/alerts", json=sos_body(lat=COBLONG[0], lon=COBLONG[1]), headers=again.headers)
+    assert more.status_code in (200, 201), more.text
+    plain = await _press(site, COBLONG, 1)  # the newest
+
+    await expect(page.locator(".queue-count")).to_have_attribute("data-count", str(surge + 4), timeout=DEADLINE_MS)
+    rows = page.locator(".queue-row")
+    first_three = [duress["id"], injured["id"], repeated["id"]]
+    for n, alert_id in enumerate(first_three):
+        await expect(rows.nth(n)).to_have_attribute("data-alert-id", alert_id, timeout=DEADLINE_MS)
+    await page.keyboard.press("]")  # the newest nobody has taken, among thousands
+    await expect(page.locator('.queue-row[aria-current="true"]')).to_have_attribute("data-alert-id", plain["id"])
+    await page.keyboard.press("[")  # and the oldest, the first of the surge
+    await expect(page.locator('.queue-row[aria-current="true"]')).to_have_attribute("data-alert-id", str(ids[0]))
+    assert not console.errors, console.errors

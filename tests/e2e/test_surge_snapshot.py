@@ -72,3 +72,46 @@ async def test_a_console_opened_after_a_surge_sees_every_open_alert(live: Live) 
     async with streams.stream(live, "console", elsewhere) as other:
         snapshot, alerts = await whole_snapshot(other)
         assert snapshot["open_alerts"] == len(alerts) == 0, "another Polsek's console is not told of Coblong's surge"
+
+
+async def test_a_console_that_reconnects_after_a_surge_converges_on_the_same_picture(live: Live) -> None:
+    """A console's connection drops; while it is away thousands press and an alert it showed is closed. It comes
+    back with its cursor, as the console app does: the snapshot (with the true count) and then what it missed
+    leave it with exactly the open alerts of a console opened afresh, the closed one gone."""
+    from siaga.alerts.domain import ACTIVE_STATES
+
+    api = live.api
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    before = [await api.press(await api.resident()) for _ in range(2)]
+    async with streams.stream(live, "console", operator) as console:
+        _, shown = await whole_snapshot(console)
+        assert {a["id"] for a in shown} == {a["id"] for a in before}
+        cursor = console.seen[0]["cursor"]  # the hello's: where the console's picture stands
+
+    away = 5_000  # more than the old cap of 2,000, and several snapshot pages
+    assert (await api.post(operator, f"/alerts/{before[0]['id']}/acknowledge")).status_code == 200
+    closed = await api.post(operator, f"/alerts/{before[0]['id']}/resolve", {"outcome": "genuine", "report": "aman"})
+    assert closed.status_code == 200, closed.text
+    surge = await surged(api, away)
+
+    async with streams.stream(live, "console", operator, cursor=cursor) as back:
+        snapshot, alerts = await whole_snapshot(back)
+        assert snapshot["open_alerts"] == len(alerts) == away + 1
+        picture = {a["id"]: a for a in alerts}
+        marker = await api.press(await api.resident())  # live, so after everything the catch-up replays
+        while True:
+            message = await back.next()
+            if message["type"] != "alert_event":
+                continue
+            alert = message["alert"]
+            if alert["state"] in ACTIVE_STATES:
+                picture[alert["id"]] = alert
+            else:
+                picture.pop(alert["id"], None)
+            if message["event"]["kind"] == "created" and alert["id"] == marker["id"]:
+                break
+    async with streams.stream(live, "console", operator) as fresh:
+        again, fresh_alerts = await whole_snapshot(fresh)
+    assert again["open_alerts"] == away + 2
+    assert set(picture) == {a["id"] for a in fresh_alerts} == set(surge) | {before[1]["id"], marker["id"]}
+    assert {i: a["state"] for i, a in picture.items()} == {a["id"]: a["state"] for a in fresh_alerts}
