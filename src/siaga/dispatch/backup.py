@@ -150,6 +150,7 @@ async def move_unit(
     unit_id: int,
     state: AlertUnitState,
     by: ActorContext,
+    where: tuple[float, float] | None = None,
 ) -> Alert:
     """A backup moves on the alert (en route, on scene, released), by its own officer or by staff who may send
     it (audited). The lead moves with the alert itself (en route, on scene, resolve); resolving the alert stays
@@ -191,7 +192,7 @@ async def move_unit(
     units.set_state(row, state.value, utcnow())
     unit = await alerts.unit_for_dispatch(session, unit_id)
     await lock_event_log(session)
-    units.unit_event(session, alert, units.EVENT_OF[state.value], unit, principal.actor(), role=row.role)
+    units.unit_event(session, alert, units.EVENT_OF[state.value], unit, principal.actor(), place=where, role=row.role)
     await session.flush()
     await unitstate.sync_units(session, [unit_id])
     await audit.record_for(
@@ -216,6 +217,7 @@ async def request_units(
     locator: agencies_service.JurisdictionLocator,
     settings: Settings,
     by: ActorContext,
+    where: tuple[float, float] | None = None,
 ) -> Alert:
     """An officer whose unit is on the alert asks for backup (units of its own type) or an ambulance (audited).
     The request goes on the timeline and flags the alert on the consoles of the responsible agency, the officer's
@@ -264,6 +266,7 @@ async def request_units(
         EventKind.UNITS_REQUESTED,
         unit,
         principal.actor(),
+        place=where,
         request=kind.value,
         requested_kind=unit_kind,
         agencies=[codes.get(a, "") for a in asked],

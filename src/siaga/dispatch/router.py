@@ -94,6 +94,7 @@ async def move_unit(
             unit_id=unit_id,
             state=AlertUnitState(body.state),
             by=ActorContext.signed_in(principal, ip),
+            where=(body.where.lat, body.where.lon) if body.where else None,
         )
         return await views.staff_view(session, principal, alert)
 
@@ -115,6 +116,7 @@ async def request_units(
             locator=runtime.locator,
             settings=runtime.settings,
             by=ActorContext.signed_in(principal, ip),
+            where=(body.where.lat, body.where.lon) if body.where else None,
         )
         return await views.staff_view(session, principal, alert)
 

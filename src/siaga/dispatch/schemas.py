@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from siaga.alerts.schemas import ActionIn
 from siaga.schemas import Model, ReadModel, RowId
 
 
@@ -42,13 +43,13 @@ class UnitsIn(Model):
     unit_ids: Annotated[list[RowId], Field(min_length=1, max_length=10)]
 
 
-class UnitMoveIn(Model):
-    """Where a backup unit is now on the alert."""
+class UnitMoveIn(ActionIn):
+    """Where a backup unit is now on the alert (and, optionally, where its officer is: ``where``)."""
 
     state: Literal["en_route", "on_scene", "released"]
 
 
-class UnitRequestIn(Model):
+class UnitRequestIn(ActionIn):
     """What an officer on the alert asks for: backup (units of their own type) or an ambulance."""
 
     kind: Literal["backup", "ambulance"]

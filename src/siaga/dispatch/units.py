@@ -73,10 +73,22 @@ def set_state(row: AlertUnit, state: str, now: datetime) -> None:
             row.released_at = now
 
 
-def unit_event(session: AsyncSession, alert: Alert, kind: EventKind, unit: Unit, actor: Actor, **data: object) -> None:
-    """A timeline event about one unit on the alert, naming it (the caller holds ``lock_event_log``)."""
+def unit_event(
+    session: AsyncSession,
+    alert: Alert,
+    kind: EventKind,
+    unit: Unit,
+    actor: Actor,
+    *,
+    place: tuple[float, float] | None = None,
+    **data: object,
+) -> None:
+    """A timeline event about one unit on the alert, naming it, with where the actor was if known (the caller holds
+    ``lock_event_log``)."""
     body = {"unit_id": unit.id, "unit_name": unit.callsign, "unit_kind": unit.kind, **data}
-    append_event(session, alert, DomainEvent(kind, body), actor, AlertSnapshot(state=AlertState(alert.state)))
+    lat, lon = place if place is not None else (None, None)
+    snapshot = AlertSnapshot(state=AlertState(alert.state))
+    append_event(session, alert, DomainEvent(kind, body), actor, snapshot, lat=lat, lon=lon)
 
 
 async def sync_lead(session: AsyncSession, alert: Alert) -> list[int]:

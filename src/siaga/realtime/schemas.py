@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from siaga.alerts.domain import AlertState, Category, Priority, awaits_operator
-from siaga.alerts.schemas import ChatMessage
+from siaga.alerts.schemas import ChatMessage, UnitRequestRead
 from siaga.responders.schemas import PositionIn
 from siaga.schemas import Model
 
@@ -67,6 +67,9 @@ class AlertSummary(BaseModel):
     lon: float
     accuracy_m: float | None
     unit_id: int | None
+    unit_requests: list[UnitRequestRead] = Field(
+        default_factory=list, description="Officers' open requests for backup or an ambulance: flag the alert"
+    )
     created_at: datetime
     acknowledged_at: datetime | None
 
@@ -122,6 +125,7 @@ class ResidentAlertStatus(BaseModel):
     acknowledged: bool
     unit_callsign: str | None
     officer_names: list[str]
+    other_units: int = Field(default=0, description="Units coming or there besides the lead one")
     officer_lat: float | None
     officer_lon: float | None
     eta_s: float | None

@@ -20,6 +20,14 @@ export function makeCommands(token, report) {
     acknowledge: (id) => act(`/alerts/${id}/acknowledge`, {}, t("console.action.acknowledged")),
     dispatch: (id, unit) =>
       act(`/alerts/${id}/dispatch`, { unit_id: unit.unit_id }, t("console.action.dispatched", { unit: unit.callsign })),
+    addUnit: (id, unit) =>
+      act(`/alerts/${id}/units`, { unit_ids: [unit.unit_id] }, t("console.action.unit_added", { unit: unit.callsign })),
+    releaseUnit: (id, unit) =>
+      act(
+        `/alerts/${id}/units/${unit.unit_id}/state`,
+        { state: "released" },
+        t("console.action.unit_released", { unit: unit.callsign }),
+      ),
     note: (id, text) => act(`/alerts/${id}/notes`, { text }, t("console.action.noted")),
     resolve: (id, outcome, report) =>
       act(

@@ -89,7 +89,8 @@ export function useAlertDetail(alertId, store, token) {
     () => {
       const id = alertId;
       const alert = id && store.alerts.get(id);
-      if (!alert || !ACTIVE_STATES.has(alert.state) || alert.state === "on_scene") {
+      // On scene too: more units may join it as backups.
+      if (!alert || !ACTIVE_STATES.has(alert.state)) {
         setRecommendations([]);
         return;
       }

@@ -37,6 +37,8 @@ export function useAlertHandling(token, selectedId, detail) {
   const actions = {
     acknowledge: () => perform((id) => commands.acknowledge(id)),
     dispatch: (unit) => perform((id) => commands.dispatch(id, unit)),
+    addUnit: (unit) => perform((id) => commands.addUnit(id, unit)),
+    releaseUnit: (unit) => perform((id) => commands.releaseUnit(id, unit)),
     note: (text) => perform((id) => commands.note(id, text), true),
     resolve: (outcome, report) => perform((id) => commands.resolve(id, outcome, report), true),
     escalate: (reason) => perform((id) => commands.escalate(id, reason), true),

@@ -9,7 +9,7 @@ import { flagsOf, level } from "./priority.js";
 import { Handovers } from "./handover.js";
 import { IncidentBlock, PriorityForm } from "./incidents.js";
 import { FlagBadges } from "./queue.js";
-import { Recommendations } from "./recommend.js";
+import { Recommendations, unitKind } from "./recommend.js";
 import { Timeline, Timers } from "./timeline.js";
 
 function placeText(alert) {
@@ -106,6 +106,41 @@ function ActionForm({ alert, form, busy, onNote, onResolve, onEscalate, onCatego
   return null;
 }
 
+// Every unit on the alert with its own state, the officers' open requests for more (each one click from listing the
+// units of the type asked for), and a backup's release.
+function UnitsOnAlert({ alert, busy, onRelease, onUnitType }) {
+  const units = alert.units || [];
+  const requests = alert.unit_requests || [];
+  if (!units.length && !requests.length) return null;
+  const open = !["resolved", "cancelled"].includes(alert.state);
+  return html`<section class="panel-block" aria-labelledby="units-title" data-testid="units-on-alert">
+    <h3 id="units-title">${t("console.units_on_alert.title")}</h3>
+    ${requests.map(
+      (r) => html`<p class="flag flag-units_requested" role="status" data-testid="unit-request">
+        ${t("console.units_on_alert.request", { by: r.by_unit, kind: unitKind(r.unit_kind) })}
+        ${onUnitType &&
+        html` <button type="button" data-action="show-requested" onClick=${() => onUnitType(r.unit_kind)}>
+          ${t("console.units_on_alert.show", { kind: unitKind(r.unit_kind) })}</button>`}
+      </p>`,
+    )}
+    <ul class="units-on-alert">
+      ${units.map(
+        (u) => html`<li key=${u.unit_id} data-testid="unit-on-alert" data-callsign=${u.callsign}
+          data-state=${u.state}>
+          <strong>${u.callsign}</strong>
+          <span class="muted"> ${unitKind(u.kind)} · ${u.agency_code} · ${t(`console.units_on_alert.${u.role}`)}</span>
+          <span> · ${t(`console.units_on_alert.state.${u.state}`)}</span>
+          ${open &&
+          u.role === "backup" &&
+          u.state !== "released" &&
+          html` <button type="button" disabled=${busy} onClick=${() => onRelease(u)}>
+            ${t("console.units_on_alert.release")}</button>`}
+        </li>`,
+      )}
+    </ul>
+  </section>`;
+}
+
 export function AlertPanel({ detail, store, busy, form, actions, onClose, token, onSelect }) {
   const { alert } = detail;
   if (!alert) {
@@ -139,11 +174,18 @@ export function AlertPanel({ detail, store, busy, form, actions, onClose, token,
         onPriority=${actions.priority}
         onClose=${() => actions.openForm(null)}
       />
+      <${UnitsOnAlert}
+        alert=${alert}
+        busy=${busy}
+        onRelease=${(unit) => actions.releaseUnit({ unit_id: unit.unit_id, callsign: unit.callsign })}
+        onUnitType=${detail.setUnitType}
+      />
       <${Recommendations}
         alert=${alert}
         recommendations=${detail.recommendations}
         busy=${busy}
         onDispatch=${actions.dispatch}
+        onAddUnit=${actions.addUnit}
         unitType=${detail.unitType}
         onUnitType=${detail.setUnitType}
       />

@@ -24,6 +24,8 @@ export function flagsOf(alert, deliveryFailed) {
   if (alert.resident_suspended) flags.push("suspended");
   if ((alert.press_count ?? 1) > 1) flags.push("pressed_again");
   if (alert.delivery_failed || deliveryFailed?.has(alert.id)) flags.push("delivery_failed");
+  // An officer on the alert asked for backup or an ambulance, and no unit of that type was added yet.
+  if ((alert.unit_requests || []).length) flags.push("units_requested");
   if (alert.silent) flags.push("silent");
   if (alert.is_exercise) flags.push("exercise");
   // Not raised from the app: an SMS, a fixed panic button or a GPS tracker (calling back differs for each).

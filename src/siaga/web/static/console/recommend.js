@@ -28,9 +28,12 @@ function UnitTypeFilter({ unitType, onUnitType }) {
   </label>`;
 }
 
-export function Recommendations({ alert, recommendations, busy, onDispatch, unitType = "", onUnitType }) {
-  const closed = ["resolved", "cancelled", "on_scene"].includes(alert.state);
-  if (closed || !mayAct(alert)) return null; // an informed agency does not send the alert's unit
+export function Recommendations({ alert, recommendations, busy, onDispatch, onAddUnit, unitType = "", onUnitType }) {
+  if (["resolved", "cancelled"].includes(alert.state)) return null;
+  // An informed agency does not send the alert's unit, and on scene the alert keeps its unit: more units join it as
+  // backups (an informed agency adds only its own, which are all it is recommended).
+  const canDispatch = alert.state !== "on_scene" && mayAct(alert);
+  const onAlert = new Set((alert.units || []).filter((u) => u.state !== "released").map((u) => u.unit_id));
   return html`
     <section class="panel-block" aria-labelledby="recommend-title">
       <h3 id="recommend-title">${t("console.recommend.title")}</h3>
@@ -51,7 +54,8 @@ export function Recommendations({ alert, recommendations, busy, onDispatch, unit
                         ${distance(unit.distance_m)} · ${t("console.recommend.eta", { eta: clock(unit.eta_s) })}
                       </span>
                     </span>
-                    <button
+                    ${canDispatch &&
+                    html`<button
                       type="button"
                       class="primary"
                       data-action="dispatch-unit"
@@ -60,7 +64,17 @@ export function Recommendations({ alert, recommendations, busy, onDispatch, unit
                       onClick=${() => onDispatch(unit)}
                     >
                       ${t("console.action.dispatch")}${index === 0 ? html` <kbd>D</kbd>` : ""}
-                    </button>
+                    </button>`}
+                    ${onAddUnit &&
+                    html`<button
+                      type="button"
+                      data-action="add-unit"
+                      data-unit-id=${unit.unit_id}
+                      disabled=${busy || onAlert.has(unit.unit_id)}
+                      onClick=${() => onAddUnit(unit)}
+                    >
+                      ${t("console.action.add_unit")}
+                    </button>`}
                   </li>
                 `,
               )}

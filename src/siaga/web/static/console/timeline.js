@@ -130,6 +130,8 @@ function eventDetail(event) {
     case "unit_on_scene":
     case "unit_released":
       return data.unit_name;
+    case "units_requested":
+      return [data.unit_name, data.requested_kind, (data.agencies || []).join(", ")].filter(Boolean).join(" · ");
     case "resolved":
       return [t(`common.outcome.${data.outcome}`), data.report].filter(Boolean).join(" · ");
     case "escalated":

@@ -4,6 +4,7 @@ import { html, useEffect, useRef, useState } from "../js/ui.js";
 import { t } from "../js/i18n.js";
 import { reportProblem } from "../js/report.js";
 import { place } from "./format.js";
+import { myUnitOn } from "./feed.js";
 
 const OUTCOMES = ["genuine", "false_alarm", "prank", "test", "duplicate"];
 
@@ -73,13 +74,67 @@ function NoteForm({ busy, onNote }) {
   </form>`;
 }
 
+// The lead's steps move the alert itself; a backup's move only its own unit on the alert, and it leaves instead of
+// resolving (the lead or the command centre closes the alert).
+function Steps({ alert, mine, busy, waiting, act }) {
+  if (mine?.role !== "backup") {
+    return html`<div class="steps">
+      <button type="button" class="step"
+        disabled=${busy || alert.state !== "dispatched" || waiting.has("en_route") || waiting.has("on_scene")}
+        onClick=${() => act("en_route", "en-route")}>${t("officer.step.en_route")}</button>
+      <button type="button" class="step" disabled=${busy || alert.state === "on_scene" || waiting.has("on_scene")}
+        onClick=${() => act("on_scene", "on-scene")}>${t("officer.step.on_scene")}</button>
+    </div>`;
+  }
+  const path = `units/${mine.unit_id}/state`;
+  const pending = waiting.has("unit_en_route") || waiting.has("unit_on_scene") || waiting.has("unit_released");
+  return html`<div class="steps" data-testid="backup-steps">
+    <button type="button" class="step" disabled=${busy || pending || mine.state !== "assigned"}
+      onClick=${() => act("unit_en_route", path, { state: "en_route" })}>${t("officer.step.en_route")}</button>
+    <button type="button" class="step" disabled=${busy || pending || mine.state === "on_scene"}
+      onClick=${() => act("unit_on_scene", path, { state: "on_scene" })}>${t("officer.step.on_scene")}</button>
+    <button type="button" class="step" data-testid="backup-release" disabled=${busy || pending}
+      onClick=${() => act("unit_released", path, { state: "released" })}>${t("officer.backup.release")}</button>
+  </div>`;
+}
+
+// Other units on the alert, and the officers' open requests for more: every crew on scene sees who else is coming.
+function OtherUnits({ alert, mine }) {
+  const others = (alert.units || []).filter((u) => u.unit_id !== mine?.unit_id && u.state !== "released");
+  const requests = alert.unit_requests || [];
+  if (!others.length && !requests.length) return null;
+  return html`<div class="other-units" data-testid="other-units">
+    ${others.length > 0 &&
+    html`<p>${t("officer.units.others")}:
+      ${others.map((u) => `${u.callsign} (${t(`common.unit.${u.state}`)})`).join(", ")}</p>`}
+    ${requests.map(
+      (r) => html`<p class="muted" data-testid="open-request">
+        ${t("officer.request.open", { kind: t(`officer.request.kind.${r.kind}`), agencies: r.agencies.join(", ") })}
+      </p>`,
+    )}
+  </div>`;
+}
+
+// On scene, the crew asks for more: backup of its own type, or an ambulance (PSC 119 that covers the place is told).
+function Requests({ alert, mine, busy, waiting, act }) {
+  const onScene = mine?.role === "backup" ? mine.state === "on_scene" : alert.state === "on_scene";
+  if (!onScene) return null;
+  const asked = new Set((alert.unit_requests || []).map((r) => r.kind));
+  const button = (kind) => html`<button type="button" data-testid=${`request-${kind}`}
+      disabled=${busy || asked.has(kind) || waiting.has(`request_${kind}`)}
+      onClick=${() => act(`request_${kind}`, "unit-requests", { kind })}>${t(`officer.request.${kind}`)}</button>`;
+  return html`<div class="steps requests">${button("backup")}${button("ambulance")}</div>`;
+}
+
 /**
  * `linked`: the alert a notification opened; the card scrolls into view and is marked. `queued`: this alert's
  * actions still waiting in the outbox (their buttons stay off; a waiting resolve replaces the form). `onAct(kind,
  * path, body)` hands an action to the outbox and resolves with its row once it is stored and first tried.
  */
-export function AssignmentCard({ alert, where, linked = false, queued = [], onAct }) {
+export function AssignmentCard({ alert, unitId, where, linked = false, queued = [], onAct }) {
   const [busy, setBusy] = useState(false);
+  const mine = myUnitOn(alert, unitId);
+  const backup = mine?.role === "backup";
   const card = useRef(null);
   const links = routeLinks(alert, where());
   useEffect(() => {
@@ -104,6 +159,8 @@ export function AssignmentCard({ alert, where, linked = false, queued = [], onAc
       <div class="assignment-head">
         <h2 id="assignment-heading">${t(`common.category.${alert.category}`)}</h2>
         <span class="badge state-${alert.state}" data-testid="alert-state">${t(`common.state.${alert.state}`)}</span>
+        ${backup && html`<span class="badge" data-testid="backup-state">
+          ${t("officer.backup.role")}: ${t(`common.unit.${mine.state}`)}</span>`}
       </div>
       <p class="place">
         ${place(alert)} · <span class="muted">${coordinate(alert.lat)}, ${coordinate(alert.lon)}</span>
@@ -116,18 +173,16 @@ export function AssignmentCard({ alert, where, linked = false, queued = [], onAc
         ${alert.resident.phone &&
         html`<a class="button call" href=${`tel:${alert.resident.phone}`}>${t("officer.assignment.call")}</a>`}
       </div>
-      <div class="steps">
-        <button type="button" class="step"
-          disabled=${busy || alert.state !== "dispatched" || waiting.has("en_route") || waiting.has("on_scene")}
-          onClick=${() => act("en_route", "en-route")}>${t("officer.step.en_route")}</button>
-        <button type="button" class="step" disabled=${busy || alert.state === "on_scene" || waiting.has("on_scene")}
-          onClick=${() => act("on_scene", "on-scene")}>${t("officer.step.on_scene")}</button>
-      </div>
-      ${waiting.has("resolve")
-        ? html`<p class="queued" role="status" data-testid="resolve-queued">${t("officer.resolve.queued")}</p>`
-        : html`<${ResolveForm} busy=${busy}
-            onResolve=${(outcome, report) => act("resolve", "resolve", { outcome, report })} />`}
-      <${NoteForm} busy=${busy} onNote=${(text) => act("note", "notes", { text })} />
+      <${Steps} alert=${alert} mine=${mine} busy=${busy} waiting=${waiting} act=${act} />
+      <${OtherUnits} alert=${alert} mine=${mine} />
+      <${Requests} alert=${alert} mine=${mine} busy=${busy} waiting=${waiting} act=${act} />
+      ${backup
+        ? null
+        : waiting.has("resolve")
+          ? html`<p class="queued" role="status" data-testid="resolve-queued">${t("officer.resolve.queued")}</p>`
+          : html`<${ResolveForm} busy=${busy}
+              onResolve=${(outcome, report) => act("resolve", "resolve", { outcome, report })} />`}
+      ${!backup && html`<${NoteForm} busy=${busy} onNote=${(text) => act("note", "notes", { text })} />`}
     </section>
   `;
 }

@@ -8,6 +8,20 @@ import { LiveStream } from "../js/stream.js";
 
 const POLL_MS = 20_000;
 const WORKING_STATES = new Set(["dispatched", "en_route", "on_scene"]);
+const WORKING_UNIT_STATES = new Set(["assigned", "en_route", "on_scene"]);
+const CLOSED_STATES = new Set(["resolved", "cancelled"]);
+
+/** This unit's place on the alert (its lead unit, or a backup added to it), if it has one. */
+export function myUnitOn(alert, unitId) {
+  return (alert.units || []).find((unit) => unit.unit_id === unitId) || null;
+}
+
+/** The unit works on the alert: as its lead (the alert's own state), or as a backup (its own state on it). */
+export function workingOn(alert, unitId) {
+  if (alert.unit_id === unitId) return WORKING_STATES.has(alert.state);
+  const mine = myUnitOn(alert, unitId);
+  return Boolean(mine && mine.role === "backup" && WORKING_UNIT_STATES.has(mine.state) && !CLOSED_STATES.has(alert.state));
+}
 
 /** Why an offer or assignment left this phone, learned from the stream's events. */
 function departureReason(event, unitId) {
@@ -130,7 +144,7 @@ export class DispatchFeed {
         const alert = known.get(offer.id)?.alert || (await this.alertOrNull(offer.alert_id));
         if (alert) fresh.push({ offer, alert });
       }
-      const working = alerts.filter((a) => a.unit_id === this.me.unitId && WORKING_STATES.has(a.state));
+      const working = alerts.filter((a) => workingOn(a, this.me.unitId));
       this.noteDepartures(fresh, working);
       this.offers = fresh;
       this.assignments = working;
@@ -193,7 +207,7 @@ export class DispatchFeed {
   replace(alert) {
     this.assignments = this.assignments
       .map((current) => (current.id === alert.id ? alert : current))
-      .filter((current) => WORKING_STATES.has(current.state));
+      .filter((current) => workingOn(current, this.me.unitId));
     this.emit();
   }
 

@@ -7,7 +7,7 @@ import { AssignmentCard } from "./assignment.js";
 import { DutyCard, useDuty } from "./duty.js";
 import { errorText } from "../js/errors.js";
 import { failureOf } from "../js/outbox.js";
-import { useDispatchFeed } from "./feed.js";
+import { myUnitOn, useDispatchFeed } from "./feed.js";
 import { useAlertLink } from "./link.js";
 import { PositionSharer } from "./location.js";
 import { PushCard } from "./push.js";
@@ -19,9 +19,12 @@ import { Notices } from "./notices.js";
 // The unit's state as the board shows it, derived from what this phone knows (the server has no "my unit" read).
 const UNIT_STATE_OF_ALERT = { dispatched: "assigned", en_route: "en_route", on_scene: "on_scene" };
 
-function unitState(duty, offers, assignments) {
+function unitState(duty, offers, assignments, unitId) {
   if (!duty.duty.on) return "off_duty";
-  if (assignments.length) return UNIT_STATE_OF_ALERT[assignments[0].state];
+  if (assignments.length) {
+    const mine = myUnitOn(assignments[0], unitId);
+    return mine?.role === "backup" ? mine.state : UNIT_STATE_OF_ALERT[assignments[0].state];
+  }
   if (offers.length) return "offered";
   return "available";
 }
@@ -125,7 +128,9 @@ export function Home({ me, config, onExpired }) {
 
   // The alert a notification opened comes first, whether it is an offer or a new assignment.
   const entry = waitingOffers.find((e) => e.alert.id === link.id) || waitingOffers[0];
-  const unanswered = assignments.filter((a) => a.state === "dispatched" && !answered.includes(a.id));
+  const unanswered = assignments.filter(
+    (a) => a.unit_id === me.unitId && a.state === "dispatched" && !answered.includes(a.id),
+  );
   const newAssignment = unanswered.find((a) => a.id === link.id) || unanswered[0];
   useRinging(Boolean(entry || newAssignment));
 
@@ -179,12 +184,12 @@ export function Home({ me, config, onExpired }) {
       <button type="button" onClick=${() => setResolved(null)}>${t("common.close")}</button>
     </p>`}
     ${assignments.map(
-      (alert) => html`<${AssignmentCard} key=${alert.id} alert=${alert} where=${sharing.where}
+      (alert) => html`<${AssignmentCard} key=${alert.id} alert=${alert} unitId=${me.unitId} where=${sharing.where}
         linked=${alert.id === link.id} queued=${outbox.rows.filter((row) => row.alertId === alert.id)}
         onAct=${act(alert)} />`,
     )}
     ${!assignments.length && duty.duty.on && html`<p class="card quiet">${t("officer.waiting")}</p>`}
-    <${DutyCard} state=${duty} sharing=${sharing.status} unitState=${unitState(duty, offers, assignments)} />
+    <${DutyCard} state=${duty} sharing=${sharing.status} unitState=${unitState(duty, offers, assignments, me.unitId)} />
     <${PushCard} config=${config} token=${me.token} />
     <${SecondFactorCard} token=${me.token} idPrefix="officer-factor" />
   `;
