@@ -108,3 +108,38 @@ async def test_a_fire_engine_a_police_backup_and_the_ambulance_its_crew_asked_fo
         assert not console.errors, console.errors
         await console.close()
     await phone.close()
+
+
+async def test_a_backup_officer_takes_the_offer_and_moves_their_own_unit_until_they_leave(site: Site) -> None:
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    lead = await crew(site, "POLSEK-COBLONG", "COBLONG-UJI-10", "patrol_car", north=0.001)
+    backup = await crew(site, "POLSEK-COBLONG", "COBLONG-UJI-11", "motorbike", north=0.002)
+    alert = await site.api.press(await site.api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    assert (await site.api.post(operator, f"/alerts/{alert['id']}/dispatch", {"unit_id": lead.unit_id})).is_success
+    added = await site.api.post(operator, f"/alerts/{alert['id']}/units", {"unit_ids": [backup.unit_id]})
+    assert added.status_code == 200, added.text
+
+    phone = await site.phone()
+    page = await phone.new_page()
+    await log_in(page, backup)
+    ringing = page.get_by_test_id("ringing")  # the backup's offer rings as any offer does
+    await ringing.get_by_role("button", name="Terima", exact=True).click(timeout=DEADLINE_MS)
+    card = page.get_by_test_id("assignment")
+    await expect(card.get_by_test_id("backup-state")).to_contain_text("Ditugaskan", timeout=DEADLINE_MS)
+    await expect(card.get_by_test_id("other-units")).to_contain_text("COBLONG-UJI-10")
+    steps = card.get_by_test_id("backup-steps")
+    await steps.get_by_role("button", name="Dalam perjalanan").click()
+    await expect(card.get_by_test_id("backup-state")).to_contain_text("Dalam perjalanan", timeout=DEADLINE_MS)
+    await steps.get_by_role("button", name="Tiba di lokasi").click()
+    await expect(card.get_by_test_id("backup-state")).to_contain_text("Di lokasi", timeout=DEADLINE_MS)
+    # The lead's alert is untouched by the backup's steps, and the backup cannot resolve it: it leaves instead.
+    assert (await site.api.get(operator, f"/alerts/{alert['id']}")).json()["state"] == "dispatched"
+    await expect(card.get_by_role("button", name="Selesai", exact=True)).to_have_count(0)
+    await steps.get_by_test_id("backup-release").click()
+    await expect(card).to_be_hidden(timeout=DEADLINE_MS)
+
+    async def released() -> bool:
+        return (await units_on(site, operator, alert["id"])).get("COBLONG-UJI-11") == "released"
+
+    await eventually(released, "the backup to have left the alert")
+    await phone.close()
