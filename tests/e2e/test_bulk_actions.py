@@ -39,9 +39,11 @@ async def _audits(db: Runtime, action: str) -> int:
         )
 
 
-async def _audit_rows(db: Runtime, action: str) -> list[AuditRecord]:
+async def _audit_rows(db: Runtime, action: str | None = None) -> list[AuditRecord]:
     async with db.read_sessions() as session:
-        query = select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.id)
+        query = select(AuditRecord).order_by(AuditRecord.id)
+        if action is not None:
+            query = query.where(AuditRecord.action == action)
         return list((await session.scalars(query)).all())
 
 
@@ -71,7 +73,7 @@ async def test_a_selection_is_acknowledged_in_one_request_each_alert_on_its_own_
     assert {(r.actor_kind, r.actor_name) for r in bulk} == {("operator", operator.name)}
 
 
-async def test_a_cluster_is_handed_to_the_parent_polres_and_assigned_to_a_unit(api: Api) -> None:
+async def test_a_cluster_is_handed_to_the_parent_polres_and_assigned_to_a_unit(api: Api, db: Runtime) -> None:
     operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
     polres = await api.staff(Role.OPERATOR, "POLRESTABES-BDG")
     officer = await api.staff(Role.OFFICER, "POLSEK-COBLONG")
@@ -97,9 +99,16 @@ async def test_a_cluster_is_handed_to_the_parent_polres_and_assigned_to_a_unit(a
     assert [(r["state"], r["code"]) for r in assigned.json()["results"]] == [("dispatched", None)] * 3
     for alert_id in ids:
         assert (await api.get(officer, f"/alerts/{alert_id}")).json()["unit_id"] == officer.unit_id
+    # Each alert audited once per bulk action, by the person who acted (an assign of a new alert is audited as the
+    # acknowledgement and dispatch it made, as one alert's dispatch is).
+    for bulk, who in (("hand_to_agency", operator), ("assign", polres)):
+        rows = [r for r in await _audit_rows(db) if r.detail.get("bulk") == bulk]
+        assert sorted(r.target_id for r in rows) == sorted(ids)
+        assert {r.actor_name for r in rows} == {who.name}
+        assert all(r.detail["events"][-1] == ("escalated" if bulk == "hand_to_agency" else "dispatched") for r in rows)
 
 
-async def test_a_mass_event_is_closed_with_one_note_and_bad_input_is_refused_in_full(api: Api) -> None:
+async def test_a_mass_event_is_closed_with_one_note_and_bad_input_is_refused_in_full(api: Api, db: Runtime) -> None:
     operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
     alerts = await _presses(api, 3)
     ids = [a["id"] for a in alerts]
@@ -131,6 +140,8 @@ async def test_a_mass_event_is_closed_with_one_note_and_bad_input_is_refused_in_
         timeline = (await api.get(operator, f"/alerts/{alert_id}/timeline")).json()
         assert timeline[-1]["kind"] == "resolved"
         assert timeline[-1]["data"]["report"] == "Banjir Dayeuhkolot: warga dievakuasi"
+    closes = [r for r in await _audit_rows(db, "alert.resolved") if r.detail.get("bulk") == "close"]
+    assert sorted(r.target_id for r in closes) == sorted(ids)  # one audit record per alert closed
 
 
 async def test_an_alert_of_another_agency_in_a_bulk_request_is_answered_as_missing(api: Api) -> None:
