@@ -176,7 +176,7 @@ async def test_a_resolved_alert_takes_replies_for_a_while(api: Api) -> None:
     alert = await api.press(siti)
     alert_id = alert["id"]
     assert (await api.post(operator, f"/alerts/{alert_id}/acknowledge")).status_code == 200
-    resolved = await api.post(operator, f"/alerts/{alert_id}/resolve", {"outcome": "genuine"})
+    resolved = await api.post(operator, f"/alerts/{alert_id}/resolve", {"outcome": "genuine", "report": "Korban aman"})
     assert resolved.status_code == 200, resolved.text
 
     thanks = await api.post(siti, f"/alerts/{alert_id}/replies", {"text": "Terima kasih, Pak"})
