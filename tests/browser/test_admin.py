@@ -54,7 +54,9 @@ async def test_an_admin_uploads_kecamatan_assigns_an_agency_moderates_and_reads_
     broken.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
     await page.set_input_files("#geojson-file", str(broken))
     await page.get_by_role("button", name="Unggah").click()
-    await expect(page.get_by_test_id("error")).to_contain_text("property 'kode' is missing")
+    await expect(page.get_by_test_id("error")).to_contain_text(
+        "features[0]: properti 'kode' tidak ada (yang ada: nama)."
+    )
     assert await jurisdiction(site, admin, "18.71.01") is None
 
     await page.set_input_files("#geojson-file", str(LAMPUNG))

@@ -107,3 +107,19 @@ test("each problem of a refused form says what is wrong in the reader's language
   assert.equal(problemText({ field: "x", problem: "Odd thing", type: "odd_thing" }), "x: Odd thing");
   assert.equal(problemText("feature 3: property 'kode' is missing"), "feature 3: property 'kode' is missing");
 });
+
+test("a GeoJSON file's problem is worded from its code and parameters, in Indonesian and English", async () => {
+  const { problemText } = await import("../../src/siaga/web/static/js/errors.js");
+  const problem = {
+    code: "geojson.property_missing",
+    params: { where: "features[0]", property: "'kode'", names: "nama" },
+    problem: "features[0]: property 'kode' is missing (it has: nama)",
+  };
+  await loadI18n("admin", "id");
+  assert.equal(problemText(problem), "features[0]: properti 'kode' tidak ada (yang ada: nama).");
+  await loadI18n("admin", "en");
+  assert.equal(problemText(problem), "features[0]: property 'kode' is missing (it has: nama).");
+  // A code this page does not know yet (an older app, a newer server): the server's English sentence.
+  await loadI18n("admin", "id");
+  assert.equal(problemText({ ...problem, code: "geojson.something_new" }), problem.problem);
+});

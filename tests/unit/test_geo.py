@@ -466,7 +466,8 @@ def test_swapped_real_file_is_recognised() -> None:
         parse_feature_collection(doc)
     error = info.value
     assert len(error.problems) == 30
-    assert all("coordinates look swapped" in problem for problem in error.problems)
+    assert all("coordinates look swapped" in problem.text for problem in error.problems)
+    assert {problem.code for problem in error.problems} == {"geojson.coordinates_swapped"}
     assert "... and 20 more problem(s)" in str(error)
 
 
@@ -524,8 +525,12 @@ def test_every_broken_feature_is_reported() -> None:
         parse_feature_collection(doc)
     error = info.value
     assert len(error.problems) == 2
-    assert error.problems[0].startswith("features[0]")
-    assert error.problems[1].startswith("features[2]")
+    assert error.problems[0].text.startswith("features[0]")
+    assert error.problems[1].text.startswith("features[2]")
+    assert [problem.params["where"] for problem in error.problems] == [
+        "features[0] (kode '1')",
+        "features[2] (kode '3')",
+    ]
 
 
 def test_self_intersecting_polygon_is_repaired(caplog: pytest.LogCaptureFixture) -> None:

@@ -22,7 +22,9 @@ from shapely.geometry.base import BaseGeometry
 from siaga.text import clean_text, cleaned
 
 __all__ = [
+    "PROBLEMS",
     "GeoJSONError",
+    "GeoProblem",
     "JurisdictionIndex",
     "KecamatanFeature",
     "Placement",
@@ -43,21 +45,95 @@ _MAX_NAMES_SHOWN = 12
 _NIK_PREFIX_PROPERTY = "kode_nik"
 
 
-class GeoJSONError(ValueError):
-    """Raised with a human message saying what is wrong with an uploaded GeoJSON.
+# Every problem an uploaded GeoJSON can have: its code, and its English sentence (for the command line and the logs)
+# with the parameters it names. The apps word each code in the reader's language from their catalogues
+# (common.problem.<code>, with the same parameters); tests/unit/test_geojson_problems.py checks every code has both.
+# ``where`` names the feature: its index in the "features" array (0-based) and, once read, its code.
+PROBLEMS: dict[str, str] = {
+    "geojson.not_utf8": "not JSON: the file is not UTF-8 text (byte {byte}: {reason})",
+    "geojson.not_text": "not JSON: expected text, bytes or a mapping, got {type}",
+    "geojson.empty_document": "not JSON: the document is empty",
+    "geojson.not_json": "not JSON: {error} at line {line} column {column}",
+    "geojson.unreadable_json": "not JSON: {error}",
+    "geojson.top_not_object": "not a FeatureCollection: the top level is a JSON {type}, not an object",
+    "geojson.not_feature_collection": 'not a FeatureCollection: top-level "type" is {type}',
+    "geojson.wrap_in_collection": 'not a FeatureCollection: top-level "type" is {type} '
+    "(wrap it in a FeatureCollection)",
+    "geojson.crs_not_wgs84": '"crs" is {crs}: coordinates must be WGS 84 longitude/latitude (EPSG:4326); reproject the '
+    "file, e.g. with ogr2ogr -t_srs EPSG:4326",
+    "geojson.features_not_array": 'the FeatureCollection\'s "features" is a {type}, not an array',
+    "geojson.no_features": "the FeatureCollection is empty: it has no features",
+    "geojson.not_a_feature": "{where} is not a Feature object",
+    "geojson.feature_not_object": "{where} is a {type}, not a Feature object",
+    "geojson.feature_type": '{where}: "type" is {type}, expected "Feature"',
+    "geojson.properties_not_object": '{where}: "properties" is a {type}, not an object',
+    "geojson.property_missing": "{where}: property {property} is missing (it has: {names})",
+    "geojson.property_missing_no_properties": "{where}: property {property} is missing (it has no properties)",
+    "geojson.property_null": "{where}: property {property} is null (it has: {names})",
+    "geojson.property_not_text": "{where}: property {property} must be a string, got {type} {value}",
+    "geojson.property_empty": "{where}: property {property} is empty",
+    "geojson.nik_prefix": "{where}: property {property} must be 6 digits, got {value}",
+    "geojson.duplicate_code": "{where}: duplicate {property} {code} (already used by {first})",
+    "geojson.geometry_null": "{where}: geometry is null (every kecamatan needs a Polygon or MultiPolygon)",
+    "geojson.geometry_not_object": "{where}: geometry is a {type}, not an object",
+    "geojson.geometry_type": "{where}: geometry is a {type}, only Polygon and MultiPolygon are accepted",
+    "geojson.coordinates_not_array": "{where}: geometry.coordinates is a {type}, not an array",
+    "geojson.multipolygon_empty": "{where}: the MultiPolygon is empty (geometry.coordinates is [])",
+    "geojson.zero_area": "{where}: the polygon has zero area (its positions lie on a line or a point)",
+    "geojson.polygon_not_array": "{where}: {path} is a {type}, not an array of rings",
+    "geojson.polygon_no_rings": "{where}: the polygon is empty ({path} has no rings)",
+    "geojson.ring_not_array": "{where}: {path} is a {type}, not an array of positions",
+    "geojson.ring_empty": "{where}: the polygon is empty ({path} has no positions)",
+    "geojson.ring_too_few": "{where}: {path} has {count} distinct position(s); a ring needs 3",
+    "geojson.position_invalid": "{where}: {path} is {value}, not a [lon, lat] position",
+    "geojson.position_not_numbers": "{where}: {path} is {value}; longitude and latitude must be numbers",
+    "geojson.position_not_finite": "{where}: {path} is {value}; coordinates must be finite (no NaN or Infinity)",
+    "geojson.coordinates_swapped": "{where}: coordinates look swapped: {path} is [{x}, {y}] and every first value is "
+    "within ±90, so the positions appear to be [lat, lon]; GeoJSON requires [lon, lat]",
+    "geojson.coordinates_out_of_range": "{where}: {path} [{x}, {y}] is out of range (longitude must be within ±180, "
+    "latitude within ±90)",
+}
 
-    The message names the feature (``features[3]``, 0-based, as in the JSON array) and the property or
-    coordinate at fault. When several features are broken, ``problems`` holds one line per problem and the
-    message shows the first few, so an operator can fix a file in one round trip, not one error at a time.
+Param = str | int | float
+
+
+@dataclass(frozen=True, slots=True)
+class GeoProblem:
+    """One thing wrong with an uploaded GeoJSON: a code (``PROBLEMS``), what it names, and its English sentence."""
+
+    code: str
+    params: dict[str, Param] = field(default_factory=dict, hash=False)
+
+    @property
+    def text(self) -> str:
+        return PROBLEMS[self.code].format(**self.params)
+
+    def as_json(self) -> dict[str, Any]:
+        """As an API refusal lists it: the code and parameters the apps word, and the English sentence."""
+        return {"code": self.code, "params": dict(self.params), "problem": self.text}
+
+
+class GeoJSONError(ValueError):
+    """Raised with what is wrong with an uploaded GeoJSON, each problem a ``GeoProblem``.
+
+    Each names the feature (``features[3]``, 0-based, as in the JSON array) and the property or coordinate at
+    fault. When several features are broken, ``problems`` holds every one and the message (English, for the
+    command line and logs) shows the first few, so an operator can fix a file in one round trip, not one error at
+    a time.
     """
 
-    def __init__(self, problems: str | Sequence[str]) -> None:
-        items = (problems,) if isinstance(problems, str) else tuple(problems)
-        self.problems: tuple[str, ...] = items
-        shown = list(items[:_MAX_PROBLEMS_SHOWN])
+    def __init__(self, problems: GeoProblem | Sequence[GeoProblem]) -> None:
+        items = (problems,) if isinstance(problems, GeoProblem) else tuple(problems)
+        self.problems: tuple[GeoProblem, ...] = items
+        shown = [problem.text for problem in items[:_MAX_PROBLEMS_SHOWN]]
         if len(items) > _MAX_PROBLEMS_SHOWN:
             shown.append(f"... and {len(items) - _MAX_PROBLEMS_SHOWN} more problem(s)")
         super().__init__("; ".join(shown))
+
+
+def _refused(code: str, **params: Param) -> GeoJSONError:
+    """The error for one problem ``code`` (a key of ``PROBLEMS``) naming ``params``."""
+    return GeoJSONError(GeoProblem(code, params))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +180,7 @@ def parse_feature_collection(
     """
     data = _load_json(doc)
     features = _feature_list(data)
-    problems: list[str] = []
+    problems: list[GeoProblem] = []
     parsed: list[tuple[int, KecamatanFeature]] = []
     for index, feature in enumerate(features):
         try:
@@ -114,9 +190,17 @@ def parse_feature_collection(
     first_index: dict[str, int] = {}
     for index, feature in parsed:
         if feature.code in first_index:
+            first = first_index[feature.code]
             problems.append(
-                f"features[{index}]: duplicate {code_property} {feature.code!r} "
-                f"(already used by features[{first_index[feature.code]}])"
+                GeoProblem(
+                    "geojson.duplicate_code",
+                    {
+                        "where": f"features[{index}]",
+                        "property": code_property,
+                        "code": repr(feature.code),
+                        "first": f"features[{first}]",
+                    },
+                )
             )
         else:
             first_index[feature.code] = index
@@ -130,13 +214,13 @@ def parse_area(doc: Mapping[str, Any] | str | bytes) -> BaseGeometry:
     (Multi)Polygons, by the same rules as kecamatan but with no properties required, merged into one shape.
     Raises ``GeoJSONError`` naming the feature and coordinate at fault."""
     features = _feature_list(_load_json(doc))
-    problems: list[str] = []
+    problems: list[GeoProblem] = []
     shapes: list[BaseGeometry] = []
     for index, feature in enumerate(features):
         where = f"features[{index}]"
         try:
             if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
-                raise GeoJSONError(f"{where} is not a Feature object")
+                raise _refused("geojson.not_a_feature", where=where)
             shapes.append(_parse_geometry(feature.get("geometry"), where))
         except GeoJSONError as exc:
             problems.extend(exc.problems)
@@ -154,35 +238,35 @@ def _load_json(doc: Mapping[str, Any] | str | bytes) -> Any:
             # RFC 8259 and 7946 require UTF-8; "-sig" tolerates the BOM that some desktop GIS tools write.
             text = bytes(doc).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise GeoJSONError(f"not JSON: the file is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+            raise _refused("geojson.not_utf8", byte=exc.start, reason=exc.reason) from None
     elif isinstance(doc, str):
         text = doc.removeprefix("\ufeff")
     else:
-        raise GeoJSONError(f"not JSON: expected text, bytes or a mapping, got {type(doc).__name__}")
+        raise _refused("geojson.not_text", type=type(doc).__name__)
     if not text.strip():
-        raise GeoJSONError("not JSON: the document is empty")
+        raise _refused("geojson.empty_document")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise GeoJSONError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise _refused("geojson.not_json", error=exc.msg, line=exc.lineno, column=exc.colno) from None
     except (ValueError, RecursionError) as exc:
         # e.g. an integer with more digits than Python allows, or absurd nesting.
-        raise GeoJSONError(f"not JSON: {exc}") from None
+        raise _refused("geojson.unreadable_json", error=str(exc)) from None
 
 
 def _feature_list(data: Any) -> Sequence[Any]:
     if not isinstance(data, Mapping):
-        raise GeoJSONError(f"not a FeatureCollection: the top level is a JSON {_json_type(data)}, not an object")
+        raise _refused("geojson.top_not_object", type=_json_type(data))
     kind = data.get("type")
     if kind != "FeatureCollection":
-        hint = " (wrap it in a FeatureCollection)" if kind in {"Feature", "Polygon", "MultiPolygon"} else ""
-        raise GeoJSONError(f'not a FeatureCollection: top-level "type" is {kind!r}{hint}')
+        wrap = kind in {"Feature", "Polygon", "MultiPolygon"}
+        raise _refused("geojson.wrap_in_collection" if wrap else "geojson.not_feature_collection", type=repr(kind))
     _check_crs(data.get("crs"))
     features = data.get("features")
     if not isinstance(features, list):
-        raise GeoJSONError(f'the FeatureCollection\'s "features" is a {_json_type(features)}, not an array')
+        raise _refused("geojson.features_not_array", type=_json_type(features))
     if not features:
-        raise GeoJSONError("the FeatureCollection is empty: it has no features")
+        raise _refused("geojson.no_features")
     return features
 
 
@@ -194,10 +278,7 @@ def _check_crs(crs: Any) -> None:
     name = crs.get("properties", {}).get("name") if isinstance(crs, Mapping) else None
     if isinstance(name, str) and ("CRS84" in name.upper() or name.rstrip(":").endswith("4326")):
         return
-    raise GeoJSONError(
-        f'"crs" is {name or crs!r}: coordinates must be WGS 84 longitude/latitude (EPSG:4326); '
-        "reproject the file, e.g. with ogr2ogr -t_srs EPSG:4326"
-    )
+    raise _refused("geojson.crs_not_wgs84", crs=repr(name or crs))
 
 
 def _json_type(value: Any) -> str:
@@ -219,14 +300,14 @@ def _json_type(value: Any) -> str:
 def _parse_feature(index: int, feature: Any, code_property: str, name_property: str) -> KecamatanFeature:
     where = f"features[{index}]"
     if not isinstance(feature, Mapping):
-        raise GeoJSONError(f"{where} is a {_json_type(feature)}, not a Feature object")
+        raise _refused("geojson.feature_not_object", where=where, type=_json_type(feature))
     if feature.get("type") != "Feature":
-        raise GeoJSONError(f'{where}: "type" is {feature.get("type")!r}, expected "Feature"')
+        raise _refused("geojson.feature_type", where=where, type=repr(feature.get("type")))
     props = feature.get("properties")
     if props is None:
         props = {}
     if not isinstance(props, Mapping):
-        raise GeoJSONError(f'{where}: "properties" is a {_json_type(props)}, not an object')
+        raise _refused("geojson.properties_not_object", where=where, type=_json_type(props))
     code = _text_property(props, code_property, where, allow_number=True)
     where = f"{where} ({code_property} {code!r})"
     name = _text_property(props, name_property, where, allow_number=False)
@@ -240,21 +321,26 @@ def _text_property(props: Mapping[str, Any], key: str, where: str, *, allow_numb
     if key not in props or props[key] is None:
         names = sorted(str(k) for k in props)
         if not names:
-            present = "it has no properties"
-        else:
-            more = ", ..." if len(names) > _MAX_NAMES_SHOWN else ""
-            present = f"it has: {', '.join(names[:_MAX_NAMES_SHOWN])}{more}"
-        state = "missing" if key not in props else "null"
-        raise GeoJSONError(f"{where}: property {key!r} is {state} ({present})")
+            raise _refused("geojson.property_missing_no_properties", where=where, property=repr(key))
+        more = ", ..." if len(names) > _MAX_NAMES_SHOWN else ""
+        present = f"{', '.join(names[:_MAX_NAMES_SHOWN])}{more}"
+        raise _refused(
+            "geojson.property_missing" if key not in props else "geojson.property_null",
+            where=where,
+            property=repr(key),
+            names=present,
+        )
     value = props[key]
     # Some exports write numeric codes as JSON numbers; a whole number is unambiguous, anything else is not.
     if allow_number and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise GeoJSONError(f"{where}: property {key!r} must be a string, got {_json_type(value)} {value!r}")
+        raise _refused(
+            "geojson.property_not_text", where=where, property=repr(key), type=_json_type(value), value=repr(value)
+        )
     value = clean_text(value).strip()
     if not value:
-        raise GeoJSONError(f"{where}: property {key!r} is empty")
+        raise _refused("geojson.property_empty", where=where, property=repr(key))
     return value
 
 
@@ -267,25 +353,25 @@ def _nik_prefix(raw: Any, where: str) -> str | None:
         text = raw.strip()
         if len(text) == 6 and text.isascii() and text.isdigit():
             return text
-    raise GeoJSONError(f"{where}: property {_NIK_PREFIX_PROPERTY!r} must be 6 digits, got {raw!r}")
+    raise _refused("geojson.nik_prefix", where=where, property=repr(_NIK_PREFIX_PROPERTY), value=repr(raw))
 
 
 def _parse_geometry(geometry: Any, where: str) -> BaseGeometry:
     if geometry is None:
-        raise GeoJSONError(f"{where}: geometry is null (every kecamatan needs a Polygon or MultiPolygon)")
+        raise _refused("geojson.geometry_null", where=where)
     if not isinstance(geometry, Mapping):
-        raise GeoJSONError(f"{where}: geometry is a {_json_type(geometry)}, not an object")
+        raise _refused("geojson.geometry_not_object", where=where, type=_json_type(geometry))
     kind = geometry.get("type")
     if kind not in {"Polygon", "MultiPolygon"}:
-        raise GeoJSONError(f"{where}: geometry is a {kind}, only Polygon and MultiPolygon are accepted")
+        raise _refused("geojson.geometry_type", where=where, type=str(kind))
     coordinates = geometry.get("coordinates")
     if not isinstance(coordinates, list):
-        raise GeoJSONError(f"{where}: geometry.coordinates is a {_json_type(coordinates)}, not an array")
+        raise _refused("geojson.coordinates_not_array", where=where, type=_json_type(coordinates))
     if kind == "Polygon":
         polygons = [("geometry.coordinates", coordinates)]
     else:
         if not coordinates:
-            raise GeoJSONError(f"{where}: the MultiPolygon is empty (geometry.coordinates is [])")
+            raise _refused("geojson.multipolygon_empty", where=where)
         polygons = [(f"geometry.coordinates[{k}]", part) for k, part in enumerate(coordinates)]
 
     rings_per_polygon = [_parse_polygon_rings(part, path, where) for path, part in polygons]
@@ -299,7 +385,7 @@ def _parse_geometry(geometry: Any, where: str) -> BaseGeometry:
         # Logged rather than raised: hand-drawn boundary files often have a tiny bow-tie that is safe to fix.
         log.warning("%s: invalid geometry (%s) repaired with make_valid", where, reason)
     if shape.is_empty or shape.area == 0:
-        raise GeoJSONError(f"{where}: the polygon has zero area (its positions lie on a line or a point)")
+        raise _refused("geojson.zero_area", where=where)
     return shape
 
 
@@ -308,35 +394,35 @@ Ring = list[tuple[float, float]]
 
 def _parse_polygon_rings(polygon: Any, path: str, where: str) -> tuple[str, list[Ring]]:
     if not isinstance(polygon, list):
-        raise GeoJSONError(f"{where}: {path} is a {_json_type(polygon)}, not an array of rings")
+        raise _refused("geojson.polygon_not_array", where=where, path=path, type=_json_type(polygon))
     if not polygon:
-        raise GeoJSONError(f"{where}: the polygon is empty ({path} has no rings)")
+        raise _refused("geojson.polygon_no_rings", where=where, path=path)
     rings: list[Ring] = []
     for r, ring in enumerate(polygon):
         ring_path = f"{path}[{r}]"
         if not isinstance(ring, list):
-            raise GeoJSONError(f"{where}: {ring_path} is a {_json_type(ring)}, not an array of positions")
+            raise _refused("geojson.ring_not_array", where=where, path=ring_path, type=_json_type(ring))
         positions: Ring = [_position(pos, f"{ring_path}[{p}]", where) for p, pos in enumerate(ring)]
         if not positions:
-            raise GeoJSONError(f"{where}: the polygon is empty ({ring_path} has no positions)")
+            raise _refused("geojson.ring_empty", where=where, path=ring_path)
         # RFC 7946 requires closed rings; closing one ourselves is harmless and saves a round trip.
         if positions[0] != positions[-1]:
             positions.append(positions[0])
         if len(positions) < 4:
-            raise GeoJSONError(f"{where}: {ring_path} has {len(set(positions))} distinct position(s); a ring needs 3")
+            raise _refused("geojson.ring_too_few", where=where, path=ring_path, count=len(set(positions)))
         rings.append(positions)
     return path, rings
 
 
 def _position(pos: Any, path: str, where: str) -> tuple[float, float]:
     if not isinstance(pos, list | tuple) or len(pos) < 2:
-        raise GeoJSONError(f"{where}: {path} is {pos!r}, not a [lon, lat] position")
+        raise _refused("geojson.position_invalid", where=where, path=path, value=repr(pos))
     lon, lat = pos[0], pos[1]
     for value in (lon, lat):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise GeoJSONError(f"{where}: {path} is {pos!r}; longitude and latitude must be numbers")
+            raise _refused("geojson.position_not_numbers", where=where, path=path, value=repr(pos))
         if not math.isfinite(value):
-            raise GeoJSONError(f"{where}: {path} is {pos!r}; coordinates must be finite (no NaN or Infinity)")
+            raise _refused("geojson.position_not_finite", where=where, path=path, value=repr(pos))
     return float(lon), float(lat)
 
 
@@ -357,13 +443,8 @@ def _check_ranges(polygons: list[tuple[str, list[Ring]]], where: str) -> None:
     if firsts_within_lat and seconds_within_lon:
         # Every first value could be a latitude and some second value can only be a longitude: the classic
         # [lat, lon] mix-up (for Indonesia, lat -11..6 and lon 95..141 make it unmistakable).
-        raise GeoJSONError(
-            f"{where}: coordinates look swapped: {bad_path} is [{x}, {y}] and every first value is within "
-            "±90, so the positions appear to be [lat, lon]; GeoJSON requires [lon, lat]"
-        )
-    raise GeoJSONError(
-        f"{where}: {bad_path} [{x}, {y}] is out of range (longitude must be within ±180, latitude within ±90)"
-    )
+        raise _refused("geojson.coordinates_swapped", where=where, path=bad_path, x=x, y=y)
+    raise _refused("geojson.coordinates_out_of_range", where=where, path=bad_path, x=x, y=y)
 
 
 def _polygonal_part(geometry: BaseGeometry) -> BaseGeometry:

@@ -414,8 +414,10 @@ def parse_geojson(doc: Mapping[str, Any] | str | bytes) -> list[KecamatanFeature
 
 
 def _invalid_geojson(exc: GeoJSONError) -> Invalid:
-    """The one refusal of a GeoJSON upload, kecamatan or service area: the parser's explanation, field by field."""
-    return Invalid(f"invalid GeoJSON: {exc}", code="geojson.invalid", details={"problems": list(exc.problems)})
+    """The one refusal of a GeoJSON upload, kecamatan or service area: each of the parser's problems by its code
+    and parameters (the apps word it in the reader's language) with its English sentence."""
+    problems = [problem.as_json() for problem in exc.problems]
+    return Invalid(f"invalid GeoJSON: {exc}", code="geojson.invalid", details={"problems": problems})
 
 
 async def set_jurisdiction_agencies(

@@ -50,11 +50,17 @@ export function errorText(error) {
   return t("common.error.generic", { message: error.message || code || String(error) });
 }
 
-/** One entry of a refused form's details.problems, in the reader's language: "field: what is wrong". The server's
- * English text stays only for a kind of problem the catalogue does not know, or a bare string (e.g. a GeoJSON
- * feature's problem). */
+/** One entry of a refused form's details.problems, in the reader's language: "field: what is wrong", or a problem
+ * with a code and its parameters (a GeoJSON file's: common.problem.geojson.<what>, naming the feature and the
+ * coordinate at fault). The server's English text stays only for a problem the catalogue does not know. */
 export function problemText(problem) {
   if (typeof problem === "string") return problem;
+  if (typeof problem?.code === "string") {
+    const key = `common.problem.${problem.code}`;
+    const params = problem.params && typeof problem.params === "object" ? problem.params : {};
+    const known = template(key) !== undefined && fills(template(key), params);
+    return known ? t(key, params) : problem.problem || problem.code;
+  }
   const known = template(`common.problem.${problem?.type}`) !== undefined;
   return `${fieldLabel(problem?.field)}: ${known ? t(`common.problem.${problem.type}`) : problem?.problem}`;
 }
