@@ -20,8 +20,8 @@ from siaga.aftercommit import MessagesQueued, OffersDue, OffersMade, SessionsRev
 from siaga.agencies.service import JurisdictionLocator
 from siaga.alerts import raising, timeline
 from siaga.alerts import service as alerts_service
-from siaga.alerts.domain import RaiseRequest
 from siaga.alerts.ingest import GroupCommit, Outcome
+from siaga.alerts.raise_rules import RaiseRequest
 from siaga.background import Loop
 from siaga.config import Settings
 from siaga.db import CoreRunner, create_engine, read_session_factory, session_factory, transaction, utcnow

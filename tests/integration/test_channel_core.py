@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 
 from siaga.accounts.domain import Role
 from siaga.agencies.models import Jurisdiction
-from siaga.alerts.domain import Caller, CallerKind, Category, Position, RaiseRequest, fingerprint
+from siaga.alerts.domain import Category
 from siaga.alerts.ingest import Raced
 from siaga.alerts.models import Alert, AlertEvent
+from siaga.alerts.raise_rules import Caller, CallerKind, Position, RaiseRequest, fingerprint
 from siaga.db import utcnow
 from siaga.runtime import Runtime
 from tests.conftest import Api, Person, sos_body

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from siaga.accounts.domain import Role
-from siaga.alerts import domain
+from siaga.alerts import domain, standing
 from siaga.alerts import service as alerts_service
 from siaga.alerts.models import Alert
 from siaga.notify.models import PushSubscriptionRecord
@@ -66,13 +66,13 @@ async def console_summary(runtime: Runtime, alert_id: str) -> dict[str, Any]:
 
 
 async def assert_someone_is_responsible(runtime: Runtime) -> None:
-    """No open alert is ever left without someone responsible (domain.responsible)."""
+    """No open alert is ever left without someone responsible (standing.responsible)."""
     async with runtime.read_sessions() as session:
         rows = (await session.scalars(select(Alert))).unique().all()
         for alert in rows:
             snapshot = alerts_service.snapshot_of(alert)
             if snapshot.state in domain.ACTIVE_STATES:
-                who = domain.responsible(snapshot, ack_timer_running=alert.ack_due_at is not None)
+                who = standing.responsible(snapshot, ack_timer_running=alert.ack_due_at is not None)
                 assert who is not None, f"alert {alert.id} ({alert.state}) has nobody responsible"
 
 

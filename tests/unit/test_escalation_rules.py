@@ -20,15 +20,13 @@ from siaga.alerts.domain import (
     EscalationReason,
     EventKind,
     HandBack,
-    Responsible,
     TransitionError,
-    awaits_operator,
     decide,
     evolve,
     on_ack_timeout,
     on_dispatch_timeout,
-    responsible,
 )
+from siaga.alerts.standing import Responsible, awaits_operator, responsible
 from siaga.responders.domain import StillResponding, alerts_to_hand_back
 
 I18N = Path(__file__).resolve().parents[2] / "src" / "siaga" / "web" / "static" / "i18n"

@@ -7,8 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from siaga.agencies.domain import AgencyTerms, Candidate, choose_default_agency
-from siaga.alerts import domain
-from siaga.alerts.domain import Caller, CallerKind, Category, Position, Raiser, RaiseRequest
+from siaga.alerts import raise_rules
+from siaga.alerts.domain import Category
+from siaga.alerts.raise_rules import Caller, CallerKind, Position, Raiser, RaiseRequest
 
 NOW = datetime(2026, 12, 4, 5, 0, tzinfo=UTC)
 POLSEK = AgencyTerms(7, "POLSEK-COBLONG", 120, 300, False)
@@ -45,23 +46,23 @@ def raiser(**fields: object) -> Raiser:
 
 def test_timers_count_from_receipt_with_the_agencys_deadlines_else_the_defaults() -> None:
     later = NOW + timedelta(seconds=3)
-    due = domain.deadlines(NOW, POLSEK, ack_default_s=60, dispatch_default_s=600, now=later)
+    due = raise_rules.deadlines(NOW, POLSEK, ack_default_s=60, dispatch_default_s=600, now=later)
     assert (due.ack_due_at, due.dispatch_due_at, due.offer_due_at) == (
         NOW + timedelta(seconds=120),
         NOW + timedelta(seconds=300),
         None,
     )
-    due = domain.deadlines(NOW, PLAIN, ack_default_s=60, dispatch_default_s=600, now=later)
+    due = raise_rules.deadlines(NOW, PLAIN, ack_default_s=60, dispatch_default_s=600, now=later)
     assert (due.ack_due_at, due.dispatch_due_at) == (NOW + timedelta(seconds=60), NOW + timedelta(seconds=600))
     # T2 never runs out before T1; an agency that offers directly offers at once.
     hasty = AgencyTerms(2, "X", 300, 100, True)
-    due = domain.deadlines(NOW, hasty, ack_default_s=60, dispatch_default_s=600, now=later)
+    due = raise_rules.deadlines(NOW, hasty, ack_default_s=60, dispatch_default_s=600, now=later)
     assert (due.dispatch_due_at, due.offer_due_at) == (NOW + timedelta(seconds=300), later)
 
 
 def test_flags_tell_the_console_what_it_must_know_and_never_refuse() -> None:
-    assert domain.raise_flags(request(), raiser()) == []
-    flagged = domain.raise_flags(
+    assert raise_rules.raise_flags(request(), raiser()) == []
+    flagged = raise_rules.raise_flags(
         request(position=None, caller=Caller(CallerKind.RESIDENT, "r", "Sari", session_expired=True)),
         raiser(suspended=True, strikes=3, suspended_reason=None),
     )
@@ -73,10 +74,10 @@ def test_flags_tell_the_console_what_it_must_know_and_never_refuse() -> None:
 
 
 def test_the_new_alert_is_received_now_at_its_position_or_the_map_centre() -> None:
-    due = domain.deadlines(NOW, POLSEK, ack_default_s=60, dispatch_default_s=600, now=NOW)
-    where = domain.Placed(3, "32.73.02", "inside", 0.0)
+    due = raise_rules.deadlines(NOW, POLSEK, ack_default_s=60, dispatch_default_s=600, now=NOW)
+    where = raise_rules.Placed(3, "32.73.02", "inside", 0.0)
     follows = uuid.uuid4()
-    row = domain.new_alert(
+    row = raise_rules.new_alert(
         request(follows_id=follows), raiser(is_exercise=True), POLSEK, where, due, map_centre=(-6.9, 107.6)
     )
     assert (row["created_at"], row["agency_id"], row["jurisdiction_id"], row["placement"]) == (NOW, 7, 3, "inside")
@@ -87,7 +88,9 @@ def test_the_new_alert_is_received_now_at_its_position_or_the_map_centre() -> No
         True,
         "new",
     )
-    blind = domain.new_alert(request(position=None), raiser(), PLAIN, domain.UNPLACED, due, map_centre=(-6.9, 107.6))
+    blind = raise_rules.new_alert(
+        request(position=None), raiser(), PLAIN, raise_rules.UNPLACED, due, map_centre=(-6.9, 107.6)
+    )
     assert (blind["lat"], blind["lon"], blind["accuracy_m"], blind["placement"]) == (-6.9, 107.6, None, "no_location")
 
 

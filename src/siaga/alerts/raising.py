@@ -1,7 +1,7 @@
 """Raising an alert: the one use case every channel calls (the app's press, the follow-up of a duress PIN after
 staff closed an alert, and the channels to come: SMS, fixed panic devices, GPS trackers, other command centres).
 
-A channel turns what it received into a ``domain.RaiseRequest`` at its edge; ``place`` finds each request's
+A channel turns what it received into a ``raise_rules.RaiseRequest`` at its edge; ``place`` finds each request's
 kecamatan in the in-memory index, and ``store`` writes them. The rules for the new alert (its row, flags, ``created``
 event, timers and default agency) are pure functions of ``alerts.domain`` and ``agencies.domain``; ``store`` applies
 them set-wise in synchronous Core: whatever a batch holds, it costs one read of the residents with their emergency
@@ -37,10 +37,11 @@ from siaga.accounts.models import EmergencyContact, Resident
 from siaga.aftercommit import Event, MessagesQueued, OffersDue, TimelineWritten, WrittenEvent, emit_all
 from siaga.agencies import service as agencies
 from siaga.agencies.domain import AgencyTerms
-from siaga.alerts import domain
-from siaga.alerts.domain import ACTIVE_STATES, AlertState, EventKind, Placed, Raiser, RaiseRequest
+from siaga.alerts import raise_rules
+from siaga.alerts.domain import ACTIVE_STATES, AlertState, EventKind
 from siaga.alerts.ingest import Outcome, Raced, Stored
 from siaga.alerts.models import Alert, AlertAgency, AlertEvent, AlertLocation, AlertPress
+from siaga.alerts.raise_rules import Placed, Raiser, RaiseRequest
 from siaga.alerts.schemas import ResidentAlertRead
 from siaga.alerts.timeline import EVENT_LOG_LOCK
 from siaga.audit.models import AuditRecord
@@ -225,7 +226,7 @@ def _join(
 ) -> list[RaiseRequest]:
     """Store presses made while the resident's alert is active as presses of that alert: durable under their own
     id, counted on the alert, their position on its trail, audited; no new alert, card, SMS or escalation. At
-    each milestone of the count (``domain.repeated_press_milestone``) the alert is flagged for the console. Returns
+    each milestone of the count (``raise_rules.repeated_press_milestone``) the alert is flagged for the console. Returns
     the presses whose batch-mate's alert was not opened (they need an alert of their own)."""
     now = utcnow()
     statements = _statements(connection)
@@ -266,7 +267,7 @@ def _join(
     for alert_id, count in added.items():
         counted = connection.execute(statements.count_presses, {"target": alert_id, "added": count}).one()
         after, state, agency_id = counted
-        milestone = domain.repeated_press_milestone(after - count, after)
+        milestone = raise_rules.repeated_press_milestone(after - count, after)
         if milestone is not None:
             flag = _event(alert_id, agency_id, EventKind.FLAGGED, {"reason": "repeated_presses", "count": after}, now)
             flags.append({**flag, "state_after": state})
@@ -309,12 +310,12 @@ def _write(
         where = (
             Placed(place.jurisdiction_id, place.jurisdiction_code, place.method, place.distance_m)
             if place is not None
-            else domain.UNPLACED
+            else raise_rules.UNPLACED
         )
         agency = routed.responsible
         informed[request.id] = routed.informed
         chosen[request.id] = (raiser, agency, where, place.jurisdiction_name if place else None)
-        due = domain.deadlines(
+        due = raise_rules.deadlines(
             request.received_at,
             agency,
             ack_default_s=settings.ack_timeout_seconds,
@@ -322,7 +323,7 @@ def _write(
             now=now,
         )
         map_centre = place.centre if place and place.centre else (settings.map_center_lat, settings.map_center_lon)
-        rows[request.id] = domain.new_alert(
+        rows[request.id] = raise_rules.new_alert(
             request, raiser, agency, where, due, map_centre=map_centre, informed=informed[request.id]
         )
     statements = _statements(connection)
@@ -339,10 +340,10 @@ def _write(
         if request.id not in written:
             continue
         raiser, agency, where, kecamatan = chosen[request.id]
-        created = domain.created_data(request, raiser, agency, where, informed=informed[request.id])
+        created = raise_rules.created_data(request, raiser, agency, where, informed=informed[request.id])
         told.extend({"alert_id": request.id, "agency_id": other.id} for other in informed[request.id])
         events.append(_event(request.id, agency.id, EventKind.CREATED, created, now, raiser, request.position))
-        flags = domain.raise_flags(request, raiser)
+        flags = raise_rules.raise_flags(request, raiser)
         events.extend(_event(request.id, agency.id, EventKind.FLAGGED, flag, now) for flag in flags)
         if request.position is not None:
             trail.append(_trail_point(request.id, request, now))
@@ -539,7 +540,7 @@ def _event(
     data: dict[str, Any],
     at: datetime,
     raiser: Raiser | None = None,
-    where: domain.Position | None = None,
+    where: raise_rules.Position | None = None,
 ) -> dict[str, Any]:
     """A timeline row: by the resident (``created``) or by Siaga itself (a flag)."""
     actor = raiser.actor() if raiser is not None else SYSTEM

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts.domain import Principal
 from siaga.agencies import service as agencies
 from siaga.agencies.domain import AgencyTerms
-from siaga.alerts import access, domain
+from siaga.alerts import access, domain, raise_rules
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import Category
 from siaga.alerts.models import Alert, AlertAgency
@@ -44,7 +44,7 @@ async def change_category(
     changes nothing (a retry). Returns the alert as it is now."""
     alert = await alerts.get_visible(session, principal, alert_id, lock=True)
     await access.require_may_act(session, principal, alert)
-    placed = alert.placement != domain.NO_LOCATION
+    placed = alert.placement != raise_rules.NO_LOCATION
     routed = await agencies.route_alert(
         session,
         locator,
@@ -92,7 +92,7 @@ def _restart_timers(alert: Alert, agency: AgencyTerms, settings: Settings) -> No
     if domain.AlertState(alert.state) not in domain.ACTIVE_STATES:
         return
     now = utcnow()
-    due = domain.deadlines(
+    due = raise_rules.deadlines(
         now,
         agency,
         ack_default_s=settings.ack_timeout_seconds,

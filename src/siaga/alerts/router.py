@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import Principal
 from siaga.alerts import domain, incidents, priority, service, views
-from siaga.alerts.domain import AlertState, Caller, CallerKind, Position, RaiseRequest
+from siaga.alerts.domain import AlertState
 from siaga.alerts.ingest import Raced
 from siaga.alerts.models import Alert, AlertEvent, Incident
+from siaga.alerts.raise_rules import Caller, CallerKind, Position, RaiseRequest
 from siaga.alerts.schemas import (
     ActionIn,
     AlertCreate,

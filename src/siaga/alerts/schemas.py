@@ -8,15 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field
 
-from siaga.alerts.domain import (
-    ACTIVE_STATES,
-    NO_LOCATION,
-    REPLY_MAX_CHARS,
-    AlertState,
-    Category,
-    Outcome,
-    Priority,
-)
+from siaga.alerts.domain import ACTIVE_STATES, REPLY_MAX_CHARS, AlertState, Category, Outcome, Priority
+from siaga.alerts.raise_rules import NO_LOCATION
 from siaga.schemas import AccuracyM, Battery, Input, Latitude, Longitude, Model, ReadModel, RowId
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import SYSTEM, Actor, ActorKind, Principal, Role
 from siaga.accounts.models import Resident, Staff
-from siaga.alerts import access, domain
+from siaga.alerts import access, domain, raise_rules
 from siaga.alerts.domain import AlertSnapshot, AlertState, Command, DomainEvent, EventKind, Outcome, Priority
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation, AlertPress
 from siaga.alerts.schemas import AlertCreate, LocationIn, PressLocation, TrailIn
@@ -36,7 +36,7 @@ class AlertIdReused(Conflict):
 
 def request_hash(body: AlertCreate) -> str:
     """The fingerprint of an app's press: a retry sends the same body, a different press reusing the id does not."""
-    return domain.fingerprint(body.model_dump(mode="json"))
+    return raise_rules.fingerprint(body.model_dump(mode="json"))
 
 
 def _same_press(existing: Alert, resident: Resident, fingerprint: str) -> Alert:
@@ -44,7 +44,7 @@ def _same_press(existing: Alert, resident: Resident, fingerprint: str) -> Alert:
     if existing.resident_id != resident.id:
         # Someone else's id: say only that the id is taken, nothing about the alert.
         raise AlertIdReused("this alert id is already used; make a new id for a new press")
-    if not domain.same_press(
+    if not raise_rules.same_press(
         stored_resident=existing.resident_id,
         stored_fingerprint=existing.request_hash,
         stored_channel=existing.channel,

@@ -16,8 +16,9 @@ from siaga.accounts.domain import Principal, Role
 from siaga.agencies.models import Agency
 from siaga.alerts import access
 from siaga.alerts import service as alerts
-from siaga.alerts.domain import ACTIVE_STATES, NO_LOCATION, AlertState, Category, Outcome, Priority
+from siaga.alerts.domain import ACTIVE_STATES, AlertState, Category, Outcome, Priority
 from siaga.alerts.models import Alert
+from siaga.alerts.raise_rules import NO_LOCATION
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.cap.domain import AlertFacts, Caller

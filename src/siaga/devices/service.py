@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from siaga.accounts.models import Resident, ResidentKind
 from siaga.aftercommit import emit
 from siaga.agencies.models import Agency
-from siaga.alerts.domain import Caller, CallerKind, Position, RaiseRequest, fingerprint
 from siaga.alerts.ingest import GroupCommit, Raced
+from siaga.alerts.raise_rules import Caller, CallerKind, Position, RaiseRequest, fingerprint
 from siaga.audit.actor import ActorContext
 from siaga.audit.service import record_for
 from siaga.config import Settings

@@ -16,7 +16,7 @@ from siaga.agencies import service as agencies_service
 from siaga.agencies.domain import Service, UnitKind
 from siaga.agencies.geo import haversine_m
 from siaga.agencies.models import Agency
-from siaga.alerts import access, domain
+from siaga.alerts import access, domain, raise_rules
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import AlertState, EventKind
 from siaga.alerts.models import Alert, AlertAgency, AlertOffer, AlertUnit, AlertUnitState, OfferState, UnitRole
@@ -296,7 +296,7 @@ async def _covering(
 ) -> list[int]:
     """The agency of ``service`` that serves the alert's place (as the routing table places it), if any."""
     await locator.refresh(session)
-    placed = alert.placement != domain.NO_LOCATION
+    placed = alert.placement != raise_rules.NO_LOCATION
     found = locator.covering(
         service,
         lat=alert.lat if placed else None,

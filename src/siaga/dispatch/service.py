@@ -21,10 +21,11 @@ from siaga.accounts.models import Staff
 from siaga.aftercommit import OffersMade, emit
 from siaga.agencies import service as agencies_service
 from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
-from siaga.alerts import domain, raising
+from siaga.alerts import domain, raise_rules, raising
 from siaga.alerts import service as alerts
-from siaga.alerts.domain import AlertState, Caller, CallerKind, Command, DomainEvent, EventKind, Position, RaiseRequest
+from siaga.alerts.domain import AlertState, Command, DomainEvent, EventKind
 from siaga.alerts.models import Alert, AlertEscalation, AlertEvent, AlertOffer, AlertUnitState, OfferState
+from siaga.alerts.raise_rules import Caller, CallerKind, Position, RaiseRequest
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
@@ -221,7 +222,7 @@ async def _duress_after_close(
     new_id = uuid.uuid4()
     request = RaiseRequest(
         id=new_id,
-        fingerprint=domain.fingerprint({"follows": str(closed.id), "id": str(new_id)}),
+        fingerprint=raise_rules.fingerprint({"follows": str(closed.id), "id": str(new_id)}),
         caller=Caller(
             kind=CallerKind.RESIDENT,
             id=principal.subject,

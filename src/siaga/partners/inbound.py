@@ -33,19 +33,9 @@ from siaga.accounts.models import Resident, ResidentKind
 from siaga.accounts.sealing import CannotOpen
 from siaga.agencies.service import JurisdictionLocator
 from siaga.alerts import raising, timeline
-from siaga.alerts.domain import (
-    AlertSnapshot,
-    AlertState,
-    Caller,
-    CallerKind,
-    Category,
-    DomainEvent,
-    EventKind,
-    Position,
-    RaiseRequest,
-    fingerprint,
-)
+from siaga.alerts.domain import AlertSnapshot, AlertState, Category, DomainEvent, EventKind
 from siaga.alerts.models import Alert
+from siaga.alerts.raise_rules import Caller, CallerKind, Position, RaiseRequest, fingerprint
 from siaga.audit import service as audit
 from siaga.config import Settings
 from siaga.db import utcnow

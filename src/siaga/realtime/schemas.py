@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from siaga.alerts.domain import AlertState, Category, Priority, awaits_operator
+from siaga.alerts.domain import AlertState, Category, Priority
 from siaga.alerts.schemas import ChatMessage, UnitRequestRead
+from siaga.alerts.standing import awaits_operator
 from siaga.responders.schemas import PositionIn
 from siaga.schemas import Model
 

@@ -16,10 +16,11 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from siaga.alerts import domain
-from siaga.alerts.domain import ACTIVE_STATES, AlertState, Caller, CallerKind, Category, Position, RaiseRequest
+from siaga.alerts import raise_rules
+from siaga.alerts.domain import ACTIVE_STATES, AlertState, Category
 from siaga.alerts.ingest import Raced
 from siaga.alerts.models import Alert, AlertPress
+from siaga.alerts.raise_rules import Caller, CallerKind, Position, RaiseRequest
 from siaga.sms import answers, senders, sos_message
 from siaga.text import clean_text
 
@@ -77,7 +78,7 @@ def _request(
         position = Position(sos.lat, sos.lon, sos.accuracy_m, sos.pressed_at)
     return RaiseRequest(
         id=alert_id,
-        fingerprint=domain.fingerprint({"sms": text}),
+        fingerprint=raise_rules.fingerprint({"sms": text}),
         caller=Caller(
             kind=CallerKind.RESIDENT,
             id=str(sender.resident_id),
@@ -111,7 +112,8 @@ async def _raise(context: Context, request: RaiseRequest) -> _Stored | None:
     """Raise ``request``: None once it is stored, or the alert that already holds its id (a press joined to an
     alert: that alert). The same resident's id is their press whatever the message says besides (the app writes the
     message again when the phone's fix arrives; the data path sends the press with its own fields): laxer than
-    ``domain.same_press``, which refuses other content in the same channel, because a press is never turned away."""
+    ``raise_rules.same_press``, which refuses other content in the same channel, because a press is never turned
+    away."""
     try:
         await context.ingest.submit(request)
     except Raced:

@@ -32,8 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts import identity
 from siaga.accounts.models import Resident
 from siaga.alerts import timeline
-from siaga.alerts.domain import RaiseRequest
 from siaga.alerts.ingest import GroupCommit
+from siaga.alerts.raise_rules import RaiseRequest
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.notify import limits

@@ -14,9 +14,10 @@ import re
 import uuid
 from typing import TYPE_CHECKING
 
-from siaga.alerts import domain
-from siaga.alerts.domain import Caller, CallerKind, Category, RaiseRequest
+from siaga.alerts import raise_rules
+from siaga.alerts.domain import Category
 from siaga.alerts.ingest import Raced
+from siaga.alerts.raise_rules import Caller, CallerKind, RaiseRequest
 from siaga.sms import answers, senders
 from siaga.text import clean_text
 
@@ -63,7 +64,7 @@ async def sos_keyword(context: Context, sms: InboundSMS) -> answers.Answer | Non
     sender = await senders.identify(context, sms)
     request = RaiseRequest(
         id=alert_id(sms),
-        fingerprint=domain.fingerprint({"sms": sms.gateway, "id": sms.gateway_id or str(sms.id)}),
+        fingerprint=raise_rules.fingerprint({"sms": sms.gateway, "id": sms.gateway_id or str(sms.id)}),
         caller=Caller(
             kind=CallerKind.RESIDENT,
             id=str(sender.resident_id),

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts.domain import Principal, Role
 from siaga.accounts.models import Staff
 from siaga.alerts import domain
-from siaga.alerts.domain import NO_LOCATION
 from siaga.alerts.models import Alert, AlertOffer
+from siaga.alerts.raise_rules import NO_LOCATION
 from siaga.audit.actor import ActorContext
 from siaga.dispatch import bulk, offer_sms
 from siaga.dispatch import service as dispatch

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts.models import Resident, ResidentKind
 from siaga.accounts.residents import normalize_phone
 from siaga.agencies.models import Jurisdiction
-from siaga.alerts import domain
-from siaga.alerts.domain import Caller, CallerKind, Category, Position, RaiseRequest
+from siaga.alerts import raise_rules
+from siaga.alerts.domain import Category
+from siaga.alerts.raise_rules import Caller, CallerKind, Position, RaiseRequest
 from siaga.alerts.schemas import LocationIn, TrailIn
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
@@ -123,7 +124,7 @@ async def sos_request(
     }
     return RaiseRequest(
         id=report_id(report, received_at=received_at),
-        fingerprint=domain.fingerprint(fingerprint),
+        fingerprint=raise_rules.fingerprint(fingerprint),
         caller=Caller(
             kind=CallerKind.RESIDENT,
             id=str(holder.resident_id),
@@ -198,7 +199,7 @@ async def officer_sos_request(
     }
     return RaiseRequest(
         id=report_id(report, received_at=received_at),
-        fingerprint=domain.fingerprint(fingerprint),
+        fingerprint=raise_rules.fingerprint(fingerprint),
         caller=Caller(
             kind=CallerKind.UNIT,
             id=f"unit:{holder.unit_id}",
