@@ -55,6 +55,8 @@ async def _closed_alert(api: Api, resident: Person, operator: Person, officer: P
     """An alert with the resident's words and a trail, handled to the end, closed ``days_ago``."""
     alert = await api.press(resident, description="Rumah saya di Jl. Dago 12, tolong")
     await _trail(api, resident, alert["id"])
+    replied = await api.post(resident, f"/alerts/{alert['id']}/replies", {"text": "Pintu belakang, lantai 2"})
+    assert replied.status_code == 200, replied.text
     for step, body in (("acknowledge", {}), ("dispatch", {"unit_id": officer.unit_id})):
         answer = await api.post(operator, f"/alerts/{alert['id']}/{step}", body)
         assert answer.status_code == 200, answer.text
@@ -172,6 +174,11 @@ async def test_the_purge_removes_what_is_past_its_period_and_keeps_the_rest(api:
         )
         assert recent.description == "Rumah saya di Jl. Dago 12, tolong"
         assert recent.details_removed_at is None
+        # The resident's words in the chat go with the rest of their words.
+        chat = select(AlertEvent.alert_id, AlertEvent.data).where(AlertEvent.kind == "resident_replied")
+        replies = dict((await session.execute(chat)).all())
+        assert replies[old.id]["text"] == ""
+        assert replies[recent.id]["text"] == "Pintu belakang, lantai 2"
         actions = set((await session.scalars(select(AuditRecord.action))).all())
         assert "old.thing" not in actions
         assert "recent.thing" in actions

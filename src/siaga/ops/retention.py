@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts.models import AuthSession, LoginAttempts, OneTimeCode
 from siaga.accounts.sessions import LOGIN_WINDOW
+from siaga.alerts.domain import EventKind
 from siaga.alerts.models import Alert, AlertEvent, AlertLocation, AlertPress
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
@@ -149,10 +150,10 @@ async def _alert_positions(session: AsyncSession, *, closed_before: datetime) ->
 
 
 async def remove_alert_details(session: AsyncSession, alert_ids: Select[uuid.UUID]) -> int:
-    """Remove the personal details of these alerts: the resident's words, the exact place (rounded to about 1 km),
-    battery and accuracy, the trails (the resident's and the officers'), the places on the timeline and the SMS to
-    the emergency contacts, and the copies handed over to partner centres. What the reports count stays: times,
-    category, kecamatan, agency, state and outcome.
+    """Remove the personal details of these alerts: the resident's words (their description and chat replies), the
+    exact place (rounded to about 1 km), battery and accuracy, the trails (the resident's and the officers'), the
+    places on the timeline and the SMS to the emergency contacts, and the copies handed over to partner centres.
+    What the reports count stays: times, category, kecamatan, agency, state and outcome.
     Alerts already done are skipped. Returns how many alerts it did."""
     now = utcnow()
     rows = (
@@ -171,6 +172,12 @@ async def remove_alert_details(session: AsyncSession, alert_ids: Select[uuid.UUI
             .values(lat=None, lon=None, accuracy_m=None, battery=None, description="")
         )
         await session.execute(update(AlertEvent).where(AlertEvent.alert_id.in_(ids)).values(lat=None, lon=None))
+        # What the resident wrote in the chat goes with their other words (the command centre's messages stay).
+        await session.execute(
+            update(AlertEvent)
+            .where(AlertEvent.alert_id.in_(ids), AlertEvent.kind == EventKind.RESIDENT_REPLIED.value)
+            .values(data={"text": ""})
+        )
         await session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.alert_id.in_([str(i) for i in ids]))
@@ -179,9 +186,7 @@ async def remove_alert_details(session: AsyncSession, alert_ids: Select[uuid.UUI
         # The EIDO copies handed over to partner centres (the caller's name and number): the partner has them,
         # Siaga keeps when and to whom. One still waiting for its partner keeps what it must deliver.
         await session.execute(
-            update(_HANDOVERS)
-            .where(_HANDOVERS.c.alert_id.in_(ids), _HANDOVERS.c.status != "pending")
-            .values(eido={})
+            update(_HANDOVERS).where(_HANDOVERS.c.alert_id.in_(ids), _HANDOVERS.c.status != "pending").values(eido={})
         )
         await session.execute(
             update(Alert),
