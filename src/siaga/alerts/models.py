@@ -46,7 +46,7 @@ class Alert(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # made by the client: retries never duplicate
     request_hash: Mapped[str] = mapped_column(String(64))
-    # Where it came in: app, sms, device (a fixed panic button), gateway, tracker or partner (see domain.CHANNELS).
+    # Where it came in: app, sms, device (a fixed panic button), gateway, tracker or partner (see raise_rules.CHANNELS).
     channel: Mapped[str] = mapped_column(String(16), default="app", server_default=text("'app'"))
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id", ondelete="RESTRICT"))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"))

@@ -2,7 +2,7 @@
 
 Exercise residents have a phone-shaped placeholder (never a real number) and no NIK; exercise officers have no
 usable password, so only the session handed to the drill's administrator works. Every alert an exercise resident
-raises is an exercise (see ``alerts.domain.new_alert``), which real reports leave out."""
+raises is an exercise (see ``alerts.raise_rules.new_alert``), which real reports leave out."""
 
 from __future__ import annotations
 
