@@ -63,12 +63,16 @@ async def test_the_unit_board_counts_what_it_shows_with_the_drills_hidden_or_sho
     await expect(unit_row(page, free.unit_id)).to_have_attribute("data-unit-group", "available")
     await expect(unit_row(page, free.unit_id)).not_to_contain_text("Latihan")
     shown = await counts_match_rows(page)
+    drill_on_map = page.locator(".unit-label", has_text=drilled["callsign"])
+    await expect(drill_on_map).to_have_count(1)  # the map labels its few units by callsign
     assert shown["drill"] >= 2
     assert shown["available"] >= 1
 
     # Drills hidden: the drill's own unit leaves the board and its count; the real unit on the drill stays, marked.
     await page.locator('[data-action="toggle-drills"]').click()
     await expect(unit_row(page, drill_officer.unit_id)).to_have_count(0)
+    await expect(drill_on_map).to_have_count(0)
+    await expect(page.locator(".unit-label", has_text="COBLONG-UB-1")).to_have_count(1)
     await expect(unit_row(page, on_drill.unit_id)).to_have_attribute("data-unit-group", "drill")
     await expect(unit_row(page, on_drill.unit_id)).to_contain_text("Latihan")
     hidden = await counts_match_rows(page)
