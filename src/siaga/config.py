@@ -169,21 +169,22 @@ class Settings(BaseSettings):
         ge=0,
         description="Replies to inbound SMS Siaga sends a day at most (WIB days), SOS confirmations at home excepted",
     )
-    sms_replies_per_country_per_day: dict[str, int] = Field(
+    sms_per_country_per_day: dict[str, int] = Field(
         default_factory=lambda: {"ID": 2000, "*": 20},
-        description="Replies to inbound SMS one destination country gets a day at most, by ISO region (JSON, e.g. "
-        '{"ID": 2000, "MY": 50, "*": 20}; * is every country not named): SMS pumping goes for numbers abroad',
+        description="SMS that anyone can make Siaga send (replies to inbound SMS, sign-in codes) one destination "
+        'country gets a day at most, by ISO region (JSON, e.g. {"ID": 2000, "MY": 50, "*": 20}; * is every country '
+        "not named): SMS pumping goes for numbers abroad. At home an SOS's confirmation and a code are never refused",
     )
     sms_prices: dict[str, int] = Field(
         default_factory=dict,
         description="What one SMS part to a country costs (JSON by ISO region, * for the rest, in any one unit such "
-        'as rupiah, e.g. {"ID": 350, "*": 5000}); with SIAGA_SMS_SPEND_PER_DAY the day\'s replies are capped by spend',
+        'as rupiah, e.g. {"ID": 350, "*": 5000}); with SIAGA_SMS_SPEND_PER_DAY those SMS are capped by spend',
     )
     sms_spend_per_day: int = Field(
         default=0,
         ge=0,
-        description="What replies to inbound SMS may cost a day at most, at SIAGA_SMS_PRICES (0: no spend cap, only "
-        "the counts)",
+        description="What replies to inbound SMS and sign-in codes may cost a day at most, at SIAGA_SMS_PRICES (0: no "
+        "spend cap, only the counts)",
     )
     sms_sos_number: str = Field(
         default="",
@@ -366,7 +367,7 @@ class Settings(BaseSettings):
             raise ValueError("SIAGA_SMS_WEBHOOK_SECRET must be whsec_ and base64, as the provider gives it") from exc
         return secret
 
-    @field_validator("sms_replies_per_country_per_day", "sms_prices")
+    @field_validator("sms_per_country_per_day", "sms_prices")
     @classmethod
     def _per_country(cls, table: dict[str, int]) -> dict[str, int]:
         for country, value in table.items():

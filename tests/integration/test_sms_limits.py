@@ -1,7 +1,8 @@
-"""Replies to inbound SMS are limited against SMS pumping (issue 16), counted in the database for every process: per
-number an hour, per destination country a day (abroad far fewer than at home), in all a day and by the day's spend.
-Two Siaga processes answering a burst at once send exactly the cap; an SOS is raised whatever the limits say, and its
-confirmation to a number at home always goes."""
+"""What anyone can make Siaga text is limited against SMS pumping (issue 16), counted in the database for every
+process. Replies to inbound SMS: per number an hour, per destination country a day (abroad far fewer than at home), in
+all a day and by the day's spend; sign-in codes: per country and by spend too. Two Siaga processes answering a burst
+at once send exactly the cap; an SOS is raised whatever the limits say, and its confirmation (or a code) to a number
+at home always goes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -87,7 +89,7 @@ async def test_two_processes_answering_a_burst_at_once_send_exactly_the_cap(
 async def test_numbers_abroad_get_far_fewer_replies_and_an_sos_from_abroad_is_raised_all_the_same(
     db: Runtime, monkeypatch: pytest.MonkeyPatch, fixed_clock: datetime
 ) -> None:
-    _with(db, monkeypatch, sms_replies_per_country_per_day={"ID": 2000, "*": 3}, sms_replies_per_day=5)
+    _with(db, monkeypatch, sms_per_country_per_day={"ID": 2000, "*": 3}, sms_replies_per_day=5)
     for n, number in enumerate(ABROAD[:5]):
         await _text(db, number, "halo", f"abroad-{n}")
     assert await _replies(db, *ABROAD) == 3  # the limit for every country but Indonesia
@@ -138,3 +140,24 @@ def test_a_message_costs_as_many_parts_as_it_goes_in() -> None:
 
 def test_a_number_s_country_is_its_region() -> None:
     assert [limits.country_of(n) for n in (HOME, ABROAD[0], "+1", "TELKOMSEL")] == ["ID", "MY", "ZZ", "ZZ"]
+
+
+async def test_sign_in_codes_abroad_are_capped_per_country_and_those_at_home_never(
+    db: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, fixed_clock: datetime
+) -> None:
+    _with(db, monkeypatch, sms_per_country_per_day={"ID": 1, "*": 2})
+    abroad = [await client.post("/api/v1/residents/code", json={"phone": n}) for n in ABROAD[:3]]
+    assert [a.status_code for a in abroad] == [202, 202, 429]
+    refused = abroad[2]
+    assert refused.json()["error"]["code"] == "otp.country_limit"
+    assert "MY" in refused.json()["error"]["message"]
+    assert 0 < int(refused.headers["retry-after"]) <= 24 * 3600  # tomorrow, WIB
+    async with db.read_sessions() as session:
+        sent = await session.scalar(
+            select(func.count()).select_from(OutboundMessage).where(OutboundMessage.recipient.in_(ABROAD))
+        )
+    assert sent == 2  # the refused code was never queued
+
+    # At home a code is counted, never refused for the country's cap (1 here: three numbers get theirs).
+    home = [await client.post("/api/v1/residents/code", json={"phone": f"+62813777703{n:02d}"}) for n in range(3)]
+    assert [a.status_code for a in home] == [202, 202, 202]

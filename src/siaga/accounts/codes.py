@@ -18,6 +18,7 @@ from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import Invalid, SiagaError, TooManyRequests
+from siaga.notify import limits as sms_limits
 from siaga.notify import service as notify
 
 RESEND_COOLDOWN = timedelta(seconds=30)
@@ -61,6 +62,19 @@ async def request_code(session: AsyncSession, *, settings: Settings, phone_raw: 
     if last is not None and last > now - RESEND_COOLDOWN:
         wait = int((last + RESEND_COOLDOWN - now).total_seconds()) + 1
         raise TooManyRequests(f"a code was just sent; wait {wait} s", retry_after=wait, code="otp.cooldown")
+    minutes = max(1, settings.otp_ttl_seconds // 60)
+    # Against SMS pumping (codes asked for numbers abroad by the thousand): per destination country a day and by the
+    # day's spend, as replies to inbound SMS are. A number at home is counted, never refused for these.
+    counted = sms_limits.sms_limits(
+        settings, to=phone, body=_code_text("000000", minutes), urgency=sms_limits.Urgency.CODE
+    )
+    full = await sms_limits.take(session, counted)
+    if full is not None:
+        raise TooManyRequests(
+            f"too many codes sent to numbers in {sms_limits.country_of(phone)} today; try again tomorrow",
+            retry_after=sms_limits.seconds_left(full.expires_at),
+            code="otp.country_limit",
+        )
     # A new code replaces older unused ones: only the latest can be entered.
     await session.execute(
         update(OneTimeCode).where(OneTimeCode.phone == phone, OneTimeCode.used_at.is_(None)).values(used_at=now)
@@ -75,18 +89,21 @@ async def request_code(session: AsyncSession, *, settings: Settings, phone_raw: 
             expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
         )
     )
-    minutes = max(1, settings.otp_ttl_seconds // 60)
     message = await notify.queue_sms(
         session,
         inline=True,  # the request sends it itself after the commit (see the router), not the background
         to=phone,
-        body=f"Kode Siaga Anda: {code}. Berlaku {minutes} menit. Jangan berikan kode ini kepada siapa pun.",
+        body=_code_text(code, minutes),
         purpose="otp",
         adapter=settings.sms_adapter,
     )
     by = ActorContext.anonymous(phone, client_ip)
     await audit.record_for(session, by, action="resident.code_requested", target_type="phone", target_id=phone)
     return phone, message.id
+
+
+def _code_text(code: str, minutes: int) -> str:
+    return f"Kode Siaga Anda: {code}. Berlaku {minutes} menit. Jangan berikan kode ini kepada siapa pun."
 
 
 async def counter_code(

@@ -7,11 +7,13 @@ The row stays locked until the commit: a process racing for the last message a l
 taken, so two ``siaga serve`` processes together never send more than the cap. A message is counted against all of
 its limits or none (what one limit refused is given back to the others in the same transaction).
 
-``reply_limits`` says what a reply to an inbound SMS counts against (``siaga.sms.inbound``): an ordinary reply is
-capped per number an hour, per destination country a day (Indonesia the normal daily limit, any other country a much
-lower one: the numbers SMS pumping is after are abroad), in all a day and, with prices set, by the day's spend. The
-confirmation of an SOS to a number at home, and an answer to an officer's registered number, are counted but never
-refused; an SOS's confirmation abroad is capped as any reply (the alert itself never is: it was raised before).
+``sms_limits`` says what an SMS that anyone can make Siaga send counts against: a reply to an inbound SMS
+(``siaga.sms.inbound``) or a sign-in code (``siaga.accounts.codes``). An ordinary reply is capped per number an hour,
+per destination country a day (Indonesia the normal daily limit, any other country a much lower one: the numbers SMS
+pumping is after are abroad), in all a day and, with prices set, by the day's spend. The confirmation of an SOS and a
+code to a number at home, and an answer to an officer's registered number, are counted but never refused (codes have
+their own limits per number and per address); an SOS's confirmation or a code abroad is capped per country and by
+spend (the alert itself never is: it was raised before).
 """
 
 from __future__ import annotations
@@ -54,11 +56,17 @@ class Urgency(StrEnum):
     REPLY = "reply"  # an ordinary reply: every limit applies
     SOS = "sos"  # the confirmation of an SOS: never refused at home, capped abroad
     OFFICER = "officer"  # an answer to an officer's registered number: never refused
+    CODE = "code"  # a sign-in code: never refused at home, capped per country and by spend abroad
 
 
 def hour_window(now: datetime) -> tuple[datetime, datetime]:
     start = now.replace(minute=0, second=0, microsecond=0)
     return start, start + timedelta(hours=1)
+
+
+def seconds_left(window_end: datetime, now: datetime | None = None) -> int:
+    """Whole seconds until a window ends (what a refusal's Retry-After says)."""
+    return max(1, int((window_end - (now or utcnow())).total_seconds()) + 1)
 
 
 def day_window(now: datetime) -> tuple[datetime, datetime]:
@@ -91,21 +99,21 @@ def price_of(settings: Settings, country: str, body: str) -> int:
     return parts(body) * price
 
 
-def reply_limits(
-    settings: Settings, *, to: str, body: str, urgency: Urgency, now: datetime | None = None
-) -> list[Limit]:
-    """What a reply to ``to`` counts against now, in the order counted (always the same order, so two transactions
+def sms_limits(settings: Settings, *, to: str, body: str, urgency: Urgency, now: datetime | None = None) -> list[Limit]:
+    """What an SMS to ``to`` counts against now, in the order counted (always the same order, so two transactions
     never wait for each other's rows)."""
     country = country_of(to)
-    capped = urgency is Urgency.REPLY or (urgency is Urgency.SOS and country != settings.default_region.upper())
+    home = country == settings.default_region.upper()
+    capped = urgency is Urgency.REPLY or (urgency in (Urgency.SOS, Urgency.CODE) and not home)
     now = now or utcnow()
     hour, day = hour_window(now), day_window(now)
     limits: list[Limit] = []
     if urgency is Urgency.REPLY:
         limits.append(Limit(f"number:{to}", *hour, cap=settings.sms_replies_per_number_per_hour))
-    country_cap = per_country(settings.sms_replies_per_country_per_day, country)
+    country_cap = per_country(settings.sms_per_country_per_day, country)
     limits.append(Limit(f"country:{country}", *day, cap=country_cap if capped else None))
-    limits.append(Limit("day", *day, cap=settings.sms_replies_per_day if capped else None))
+    if urgency is not Urgency.CODE:  # the replies' own count
+        limits.append(Limit("day", *day, cap=settings.sms_replies_per_day if capped else None))
     if settings.sms_spend_per_day > 0:
         limits.append(
             Limit(

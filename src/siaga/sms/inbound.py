@@ -245,7 +245,7 @@ async def handle(context: Context, message: InboundSMS, *, handlers: Sequence[Ha
         if not reply or not message.sender.startswith("+"):
             return Handled(message, name, reply)  # nothing to say, or nobody to say it to (an operator's name)
         urgency = URGENCY.get(name, limits.Urgency.REPLY)
-        counted = limits.reply_limits(context.settings, to=message.sender, body=reply, urgency=urgency)
+        counted = limits.sms_limits(context.settings, to=message.sender, body=reply, urgency=urgency)
         full = await limits.take(session, counted)
         if full is None:
             queued = await notify.queue_sms(
