@@ -224,3 +224,36 @@ async def test_in_a_surge_duress_the_injured_and_repeated_presses_still_come_fir
     await page.keyboard.press("[")  # and the oldest, the first of the surge
     await expect(page.locator('.queue-row[aria-current="true"]')).to_have_attribute("data-alert-id", str(ids[0]))
     assert not console.errors, console.errors
+
+
+async def test_a_drills_mass_event_surges_as_a_drill_and_hides_with_the_drills(site: Site) -> None:
+    """``siaga simulate --mass-event`` raises drill alerts: the console names the area in a surge banner marked
+    'Latihan' (before, drills never surged, so the README's surge walk-through showed no banner), picks only the
+    drill's alerts, and hides it with the drills."""
+    from tests.conftest import Person
+
+    threshold = (await site.api.http.get("/api/v1/config/web")).json()["surge_presses_per_minute"]
+    admin = await site.api.staff(Role.ADMIN)
+    console = await open_console(site, await site.api.staff(Role.OPERATOR))
+    page = console.page
+    await _press(site, COBLONG, 99)  # a real alert in the same kecamatan, not the drill's to pick
+    made = await site.api.post(admin, "/exercise/residents", {"count": 5})
+    assert made.status_code == 201, made.text
+    people = [Person(token=r["access_token"], name=r["name"], id=str(r["resident_id"])) for r in made.json()]
+    for n in range(threshold):  # repeated presses count: five drill residents pressing again and again
+        body = sos_body(lat=COBLONG[0] + n * 1e-4, lon=COBLONG[1])
+        answer = await site.api.http.post("/api/v1/alerts", json=body, headers=people[n % 5].headers)
+        assert answer.status_code in (200, 201), answer.text
+
+    area = page.locator(".surge-area")
+    await expect(area).to_have_count(1, timeout=DEADLINE_MS)
+    await expect(area).to_have_attribute("data-exercise", "true")
+    await expect(area).to_contain_text("Latihan")
+    await expect(area).to_contain_text("Coblong")
+    await area.locator('[data-action="pick-area"]').click()
+    await expect(page.locator(".bulk-bar")).to_have_attribute("data-picked", "5")  # the drill's five, not the real one
+    await page.click('[data-action="toggle-drills"]')
+    await expect(page.locator(".surge-area")).to_have_count(0)
+    await page.click('[data-action="toggle-drills"]')
+    await expect(page.locator(".surge-area")).to_have_count(1)
+    assert not console.errors, console.errors

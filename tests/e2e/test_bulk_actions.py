@@ -200,3 +200,37 @@ async def test_the_area_message_reaches_a_residents_open_status_screen_live(live
         status = await mine.until(lambda m: m["type"] == "alert_status" and m["alert_id"] == alert["id"])
         assert status["message"] == text
         assert status["state"] == "new"
+
+
+async def test_a_drills_area_message_reaches_only_the_drills_residents_and_a_real_one_only_real_ones(
+    api: Api, db: Runtime
+) -> None:
+    """A simulated mass event surges as a drill on the console: its message must not tell a real resident of the same
+    kecamatan that officers are coming, and a real surge's message goes to real residents only."""
+    admin = await api.staff(Role.ADMIN)
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    made = await api.post(admin, "/exercise/residents", {"count": 2})
+    assert made.status_code == 201, made.text
+    drill_people = [Person(token=r["access_token"], name=r["name"], id=str(r["resident_id"])) for r in made.json()]
+    drills = [await api.press(person) for person in drill_people]
+    real_person = await api.resident()
+    real = await api.press(real_person)
+    async with db.read_sessions() as session:
+        area = await session.scalar(select(Alert.jurisdiction_id).where(Alert.id == uuid.UUID(real["id"])))
+
+    drill_text = "Latihan: petugas menuju wilayah Anda"
+    answer = await api.post(operator, "/areas/message", {"jurisdiction_id": area, "text": drill_text, "exercise": True})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["reached"] == 2
+    for person, alert in zip(drill_people, drills, strict=True):
+        assert (await api.get(person, f"/alerts/{alert['id']}")).json()["message"] == drill_text
+    assert (await api.get(real_person, f"/alerts/{real['id']}")).json()["message"] is None
+
+    real_text = "Petugas menuju wilayah Anda; tetap di tempat aman"
+    answer = await api.post(operator, "/areas/message", {"jurisdiction_id": area, "text": real_text})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["reached"] == 1
+    assert (await api.get(real_person, f"/alerts/{real['id']}")).json()["message"] == real_text
+    assert (await api.get(drill_people[0], f"/alerts/{drills[0]['id']}")).json()["message"] == drill_text
+    audited = [r.detail for r in await _audit_rows(db, "area.message")]
+    assert audited == [{"text": drill_text, "reached": 2, "exercise": True}, {"text": real_text, "reached": 1}]

@@ -98,15 +98,31 @@ describe("the surge banner", () => {
       ...Array.from({ length: 8 }, () => alert({}, 0.5, 7)),
       alert({ press_count: 3 }, 0.2, 7), // one resident pressing again and again
       alert({}, 5, 7), // older than a minute
-      ...Array.from({ length: 20 }, () => alert({ is_exercise: true }, 0.1, 8)), // a drill does not surge
       ...Array.from({ length: 4 }, () => alert({}, 0.1, 9)),
     ];
-    assert.deepEqual(surgingAreas(presses, { threshold: 10, now: NOW }), [{ area: "7", presses: 11 }]);
+    assert.deepEqual(surgingAreas(presses, { threshold: 10, now: NOW }), [{ area: "7", presses: 11, exercise: false }]);
     assert.deepEqual(surgingAreas(presses, { threshold: 4, now: NOW }), [
-      { area: "7", presses: 11 },
-      { area: "9", presses: 4 },
+      { area: "7", presses: 11, exercise: false },
+      { area: "9", presses: 4, exercise: false },
     ]);
     assert.deepEqual(surgingAreas(presses, { threshold: 0, now: NOW }), []);
+  });
+
+  test("a drill's mass event surges as a drill, after every real surge, and never adds to a real area's count", () => {
+    const presses = [
+      ...Array.from({ length: 20 }, () => alert({ is_exercise: true }, 0.1, 8)), // a simulated mass event
+      ...Array.from({ length: 6 }, () => alert({ is_exercise: true }, 0.1, 7)),
+      ...Array.from({ length: 5 }, () => alert({}, 0.1, 7)),
+    ];
+    assert.deepEqual(surgingAreas(presses, { threshold: 6, now: NOW }), [
+      { area: "8", presses: 20, exercise: true },
+      { area: "7", presses: 6, exercise: true },
+    ]);
+    assert.deepEqual(surgingAreas([...presses, alert({}, 0.1, 7)], { threshold: 6, now: NOW }), [
+      { area: "7", presses: 6, exercise: false }, // real presses: their own count, first
+      { area: "8", presses: 20, exercise: true },
+      { area: "7", presses: 6, exercise: true },
+    ]);
   });
 
   test("two consoles with the same alerts, in any order, name the same areas", () => {

@@ -77,6 +77,9 @@ class AreaMessageIn(Model):
 
     jurisdiction_id: RowId
     text: Annotated[str, Field(min_length=3, max_length=NOTE_MAX)]
+    exercise: bool = Field(
+        default=False, description="a drill's surge (a simulated mass event): only the drill's alerts; else real only"
+    )
 
 
 class AreaMessageOut(ReadModel):
@@ -209,7 +212,8 @@ async def act_on_each(runtime: Surging, caller: Caller, body: BulkIn) -> BulkOut
 
 async def message_area(runtime: Surging, caller: Caller, body: AreaMessageIn) -> AreaMessageOut:
     """Send ``body.text`` to the status screen of every resident with an open alert in the kecamatan that the
-    caller may see (each alert's timeline records it; duress alerts stay silent), audited once for the area."""
+    caller may see (each alert's timeline records it; duress alerts stay silent), audited once for the area. Real
+    alerts and a drill's are apart: a message to a drill's surge never reaches a real resident, nor the reverse."""
     async with runtime.read_sessions() as session:
         area = await session.get(Jurisdiction, body.jurisdiction_id)
         if area is None:
@@ -226,6 +230,7 @@ async def message_area(runtime: Surging, caller: Caller, body: AreaMessageIn) ->
                         Alert.jurisdiction_id == area.id,
                         Alert.state.in_([s.value for s in ACTIVE_STATES]),
                         Alert.duress.is_(False),
+                        Alert.is_exercise.is_(body.exercise),
                     )
                     .order_by(Alert.created_at)
                 )
@@ -241,7 +246,7 @@ async def message_area(runtime: Surging, caller: Caller, body: AreaMessageIn) ->
             action="area.message",
             target_type="jurisdiction",
             target_id=str(body.jurisdiction_id),
-            detail={"text": body.text, "reached": reached},
+            detail={"text": body.text, "reached": reached, **({"exercise": True} if body.exercise else {})},
         )
     return AreaMessageOut(
         jurisdiction_id=body.jurisdiction_id, jurisdiction_name=name, reached=reached, results=results

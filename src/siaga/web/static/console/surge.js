@@ -77,21 +77,22 @@ export function rowsOf(ordered, by, collapsed = new Set()) {
 }
 
 /**
- * The kecamatan where real presses in the last minute reached `threshold`: `[{area, presses}]`, most first. A press
- * is an alert created in the window, counted with its repeated presses; drills do not surge. Every console with the
- * same alerts finds the same areas.
+ * The kecamatan where presses in the last minute reached `threshold`: `[{area, presses, exercise}]`, real surges
+ * first, then drills', each most first. A press is an alert created in the window, counted with its repeated presses.
+ * Real presses and drills' are counted apart: a drill (a simulated mass event) surges as a drill and never adds to a
+ * real area's count. Every console with the same alerts finds the same areas.
  */
 export function surgingAreas(alerts, { threshold, now = Date.now(), windowMs = SURGE_WINDOW_MS } = {}) {
   if (!threshold || threshold < 1) return [];
   const counts = new Map();
   for (const alert of alerts) {
-    if (alert.is_exercise || alert.jurisdiction_id == null) continue;
+    if (alert.jurisdiction_id == null) continue;
     if (now - pressedAt(alert) > windowMs) continue;
-    const area = areaOf(alert);
-    counts.set(area, (counts.get(area) || 0) + (alert.press_count ?? 1));
+    const key = `${alert.is_exercise ? 1 : 0}:${areaOf(alert)}`;
+    counts.set(key, (counts.get(key) || 0) + (alert.press_count ?? 1));
   }
   return [...counts]
     .filter(([, presses]) => presses >= threshold)
-    .map(([area, presses]) => ({ area, presses }))
-    .sort((a, b) => b.presses - a.presses || (a.area < b.area ? -1 : 1));
+    .map(([key, presses]) => ({ area: key.slice(2), presses, exercise: key[0] === "1" }))
+    .sort((a, b) => Number(a.exercise) - Number(b.exercise) || b.presses - a.presses || (a.area < b.area ? -1 : 1));
 }
