@@ -1,6 +1,7 @@
 """The chat between the command centre and a resident, in two browsers: the command centre's word reaches the phone,
-the resident answers it (typed without signal, sent once the phone is back online, written once), and the console
-shows the answer at once: in the banner as a resident's reply and on the alert's timeline as from the resident."""
+the resident answers it (typed without signal, sent once the phone is back online, written once), the console
+shows the answer at once (in the banner as a resident's reply, on the alert's timeline as from the resident), and
+the operator answers that resident from the alert's panel."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.browser.test_resident import alerts_of, headline, open_app, press_now
 
 DEADLINE_MS = 30_000
 REPLY = "Saya bersembunyi di kamar mandi lantai 2"
+ANSWER = "Tetap di kamar mandi, petugas segera tiba"
 
 
 async def replies(site: Site, alert_id: str) -> list[str]:
@@ -90,6 +92,16 @@ async def test_a_resident_answers_the_command_centre_offline_and_the_console_sho
     await screenshot(desk, "console-resident-reply")
     await banner.locator(".attention-seen").click()
     await expect(banner).to_have_count(0)
+
+    # The operator answers this resident from the alert's panel; the phone shows it after the reply.
+    await desk.click('[data-action="message"]')
+    await desk.fill("#message-text", ANSWER)
+    await desk.locator('[data-form="message"] button[type="submit"]').click()
+    await expect(desk.locator(".timeline [data-kind='resident_messaged']").first).to_contain_text(ANSWER)
+    lines = chat.locator(".chat-line")
+    await expect(lines).to_have_count(3, timeout=DEADLINE_MS)
+    await expect(lines.nth(2)).to_have_attribute("data-sender", "centre")
+    await expect(lines.nth(2)).to_contain_text(ANSWER)
 
     assert await replies(site, alert_id) == [REPLY]  # sent again after lost signal, written once
     await context.close()

@@ -190,3 +190,25 @@ async def test_a_resolved_alert_takes_replies_for_a_while(api: Api) -> None:
     late = await _refusal(api, siti, alert_id)
     assert late["error"]["code"] == "alert.reply_window_over"
     assert late["error"]["details"]["minutes"] == 30
+
+
+async def test_the_command_centre_writes_to_one_resident_and_never_after_a_duress_pin(api: Api) -> None:
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    siti = await api.resident(name="Siti")
+    alert = await api.press(siti)
+    path = f"/alerts/{alert['id']}/messages"
+    sent = await api.post(operator, path, {"text": "Petugas menuju lokasi Anda"})
+    assert sent.status_code == 200, sent.text
+    replied = await api.post(siti, f"/alerts/{alert['id']}/replies", {"text": "Baik, terima kasih"})
+    chat = [(m["sender"], m["text"]) for m in replied.json()["chat"]]
+    assert chat == [("centre", "Petugas menuju lokasi Anda"), ("resident", "Baik, terima kasih")]
+    # Residents do not write as the command centre.
+    assert (await api.post(siti, path, {"text": "halo"})).status_code == 403
+
+    coerced = await api.resident(name="Dewi")
+    duress = await api.press(coerced, lat=COBLONG[0] + 0.01, lon=COBLONG[1])
+    assert (await api.post(coerced, f"/alerts/{duress['id']}/cancel", {"pin": "9999"})).status_code == 200
+    silent = await api.post(operator, f"/alerts/{duress['id']}/messages", {"text": "Kami datang"})
+    assert silent.status_code == 422, silent.text
+    assert silent.json()["error"]["code"] == "alert.duress_silent"
+    assert (await api.get(coerced, f"/alerts/{duress['id']}")).json()["chat"] == []

@@ -29,6 +29,7 @@ from siaga.alerts.schemas import (
     IncidentAlertsIn,
     IncidentCreate,
     IncidentRead,
+    MessageIn,
     NoteIn,
     PriorityIn,
     ReplyIn,
@@ -363,6 +364,21 @@ async def add_note(
 ) -> AlertRead:
     """Add a note to the timeline (also after the alert is closed)."""
     return await _act(runtime, principal, alert_id, domain.AddNote(body.text), body, ip, key)
+
+
+@router.post("/alerts/{alert_id}/messages", responses=ACTION_ERRORS)
+async def message_resident(
+    alert_id: uuid.UUID,
+    body: MessageIn,
+    principal: CommandCentre,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    key: receipts.ActionKey = None,
+) -> AlertRead:
+    """Write to the resident of an open alert: shown in the chat on their status screen, where they can answer
+    (``POST /alerts/{id}/replies``). A closed alert is a 409; an alert cancelled with the duress PIN a 422
+    alert.duress_silent (the phone must stay silent)."""
+    return await _act(runtime, principal, alert_id, domain.MessageResident(body.text), body, ip, key)
 
 
 @router.post("/alerts/{alert_id}/resolve", responses=ACTION_ERRORS)

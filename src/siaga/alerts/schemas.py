@@ -149,6 +149,12 @@ class NoteIn(ActionIn):
     text: Annotated[str, Field(min_length=1, max_length=4000)]
 
 
+class MessageIn(ActionIn):
+    """The command centre's word to the resident of one alert, shown on their status screen."""
+
+    text: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
 class ReplyIn(Model):
     """The resident's message to the command centre on their alert."""
 

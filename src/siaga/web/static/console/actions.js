@@ -57,6 +57,15 @@ export function ActionBar({ alert, busy, onAcknowledge, onForm }) {
       </button>
       <button
         type="button"
+        data-action="message"
+        disabled=${busy || !ACTIVE_STATES.has(alert.state) || alert.duress}
+        title=${alert.duress ? t("console.message.duress") : ""}
+        onClick=${() => onForm("message")}
+      >
+        ${t("console.action.message")}
+      </button>
+      <button
+        type="button"
         data-action="resolve"
         disabled=${busy || !open || alert.state === "new"}
         title=${alert.state === "new" ? t("console.action.resolve_needs_ack") : ""}
@@ -139,6 +148,35 @@ export function NoteForm({ busy, onSubmit, onClose }) {
         id="note-text"
         name="text"
         rows="3"
+        ref=${field}
+        value=${text}
+        onInput=${(e) => setText(e.target.value)}
+      />
+    <//>
+  `;
+}
+
+// A word to the resident, shown in the chat on their status screen (they can answer it there). Any agency that sees
+// the alert may write; never after a duress PIN (the button is off: the phone must stay silent).
+export function MessageForm({ busy, onSubmit, onClose }) {
+  const [text, setText] = useState("");
+  const field = useFocusFirst();
+  return html`
+    <${FormFrame}
+      name="message"
+      title=${t("console.message.title")}
+      busy=${busy}
+      canSubmit=${text.trim().length > 0}
+      submitLabel=${t("console.message.send")}
+      onSubmit=${() => onSubmit(text.trim())}
+      onClose=${onClose}
+    >
+      <label for="message-text">${t("console.message.label")}</label>
+      <textarea
+        id="message-text"
+        name="text"
+        rows="2"
+        maxlength="1000"
         ref=${field}
         value=${text}
         onInput=${(e) => setText(e.target.value)}

@@ -29,6 +29,7 @@ export function makeCommands(token, report) {
         t("console.action.unit_released", { unit: unit.callsign }),
       ),
     note: (id, text) => act(`/alerts/${id}/notes`, { text }, t("console.action.noted")),
+    message: (id, text) => act(`/alerts/${id}/messages`, { text }, t("console.action.messaged")),
     resolve: (id, outcome, report) =>
       act(
         `/alerts/${id}/resolve`,

@@ -40,6 +40,7 @@ export function useAlertHandling(token, selectedId, detail) {
     addUnit: (unit) => perform((id) => commands.addUnit(id, unit)),
     releaseUnit: (unit) => perform((id) => commands.releaseUnit(id, unit)),
     note: (text) => perform((id) => commands.note(id, text), true),
+    message: (text) => perform((id) => commands.message(id, text), true),
     resolve: (outcome, report) => perform((id) => commands.resolve(id, outcome, report), true),
     escalate: (reason) => perform((id) => commands.escalate(id, reason), true),
     // The stream brings the re-routed alert (or, to a console that may no longer see it, its withdrawal): the answer

@@ -2,7 +2,7 @@
 import { html } from "../js/ui.js";
 import { t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
-import { ActionBar, CategoryForm, EscalateForm, FormFrame, NoteForm, ResolveForm } from "./actions.js";
+import { ActionBar, CategoryForm, EscalateForm, FormFrame, MessageForm, NoteForm, ResolveForm } from "./actions.js";
 import { CallerCard, CallerHistory } from "./caller.js";
 import { Exports } from "./exports.js";
 import { flagsOf, level } from "./priority.js";
@@ -93,8 +93,9 @@ function AlertHeading({ alert, flags, timeline }) {
   `;
 }
 
-function ActionForm({ alert, form, busy, onNote, onResolve, onEscalate, onCategory, onPriority, onClose }) {
+function ActionForm({ alert, form, busy, onNote, onMessage, onResolve, onEscalate, onCategory, onPriority, onClose }) {
   if (form === "note") return html`<${NoteForm} busy=${busy} onSubmit=${onNote} onClose=${onClose} />`;
+  if (form === "message") return html`<${MessageForm} busy=${busy} onSubmit=${onMessage} onClose=${onClose} />`;
   if (form === "resolve") return html`<${ResolveForm} busy=${busy} onSubmit=${onResolve} onClose=${onClose} />`;
   if (form === "escalate") return html`<${EscalateForm} busy=${busy} onSubmit=${onEscalate} onClose=${onClose} />`;
   if (form === "priority") {
@@ -168,6 +169,7 @@ export function AlertPanel({ detail, store, busy, form, actions, onClose, token,
         form=${form}
         busy=${busy}
         onNote=${actions.note}
+        onMessage=${actions.message}
         onResolve=${actions.resolve}
         onEscalate=${actions.escalate}
         onCategory=${actions.category}
