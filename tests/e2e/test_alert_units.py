@@ -6,11 +6,16 @@ unit board shows each busy; closing the alert releases every unit."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from siaga.accounts.domain import Role
+from siaga.agencies.models import Agency
+from siaga.alerts.models import Alert, AlertOffer
+from siaga.db import utcnow
 from siaga.responders.models import Unit
 from tests.conftest import Api, Person, eventually
 from tests.e2e.test_streams import COBLONG, Live, live
@@ -83,7 +88,7 @@ async def test_a_kebakaran_gets_a_fire_engine_a_police_backup_and_an_ambulance_t
     added = await api.post(police, f"/alerts/{alert_id}/units", {"unit_ids": [patrol.unit_id]})
     assert added.status_code == 200, added.text
     assert units_of(added.json())["COBLONG-UJI-1"] == ("backup", "offered")
-    assert (await board(api, police))[patrol.unit_id] == "offered"
+    assert (await board(api, police))[patrol.unit_id or 0] == "offered"
     # Added twice, or a unit already the lead: 409.
     again = await api.post(police, f"/alerts/{alert_id}/units", {"unit_ids": [patrol.unit_id]})
     assert (again.status_code, again.json()["error"]["code"]) == (409, "alert.unit_already_added")
@@ -96,13 +101,13 @@ async def test_a_kebakaran_gets_a_fire_engine_a_police_backup_and_an_ambulance_t
     now = await view(api, damkar, alert_id)
     assert (now["unit_callsign"], now["state"]) == ("DAMKAR-UJI-1", "dispatched")
     assert units_of(now)["COBLONG-UJI-1"] == ("backup", "assigned")
-    assert (await board(api, police))[patrol.unit_id] == "assigned"
+    assert (await board(api, police))[patrol.unit_id or 0] == "assigned"
     # The backup's officer sees the alert and moves through en route and on scene; the lead is on scene too.
     assert (await api.get(patrol, f"/alerts/{alert_id}")).status_code == 200
     for state in ("en_route", "on_scene"):
         moved = await api.post(patrol, f"/alerts/{alert_id}/units/{patrol.unit_id}/state", {"state": state})
         assert moved.status_code == 200, moved.text
-    assert (await board(api, police))[patrol.unit_id] == "on_scene"
+    assert (await board(api, police))[patrol.unit_id or 0] == "on_scene"
     assert (await api.post(engine, f"/alerts/{alert_id}/on-scene")).status_code == 200
 
     # The resident sees the fire engine's crew and one more unit.
@@ -203,3 +208,60 @@ async def test_two_units_asked_for_one_backup_accepting_at_once_exactly_one_take
     states = await board(api, operator)
     assert states[winner.unit_id or 0] == "assigned"
     assert all(states[r.unit_id or 0] == "available" for r in racers if r is not winner)
+
+
+async def test_a_backup_offer_nobody_answers_runs_out_like_a_leads_and_the_operator_asks_again(api: Api) -> None:
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    lead = await crew(api, "POLSEK-COBLONG", "COBLONG-UJI-4", "patrol_car")
+    silent = await crew(api, "POLSEK-COBLONG", "COBLONG-UJI-5", "patrol_car")
+    alert = await api.press(await api.resident())
+    alert_id = uuid.UUID(alert["id"])
+    assert (await api.post(operator, f"/alerts/{alert_id}/dispatch", {"unit_id": lead.unit_id})).status_code == 200
+    added = await api.post(operator, f"/alerts/{alert_id}/units", {"unit_ids": [silent.unit_id]})
+    assert added.status_code == 200, added.text
+    await offer_of(api, silent, str(alert_id))
+
+    # The place waits the lead's offer timeout, on the alert's timer; a sweep before then changes nothing.
+    async with api.runtime.unit_of_work() as session:
+        row = await session.scalar(select(Alert).where(Alert.id == alert_id))
+        offer = await session.scalar(select(AlertOffer).where(AlertOffer.alert_id == alert_id, AlertOffer.slot == 1))
+        timeout = await session.scalar(select(Agency.offer_timeout_seconds).where(Agency.code == "POLSEK-COBLONG"))
+        assert row is not None
+        assert offer is not None
+        assert timeout is not None
+        assert offer.expires_at - offer.offered_at == timedelta(seconds=timeout)
+        assert row.backup_due_at == offer.expires_at
+    await api.runtime.timers.sweep()
+    assert units_of(await view(api, operator, str(alert_id)))["COBLONG-UJI-5"] == ("backup", "offered")
+
+    # Its time passes unanswered: the offer expires, the unit leaves the alert as unanswered and is free again.
+    past = utcnow() - timedelta(seconds=1)
+    async with api.runtime.unit_of_work() as session:
+        await session.execute(update(AlertOffer).where(AlertOffer.id == offer.id).values(expires_at=past))
+        await session.execute(update(Alert).where(Alert.id == alert_id).values(backup_due_at=past))
+    await api.runtime.timers.sweep()  # or the server's own sweep, if it came first
+
+    async def left() -> dict[str, Any] | None:
+        now = await view(api, operator, str(alert_id))
+        return now if units_of(now)["COBLONG-UJI-5"] == ("backup", "unanswered") else None
+
+    now = await eventually(left, what="the backup's place left unanswered")
+    assert (now["unit_callsign"], now["state"]) == ("COBLONG-UJI-4", "dispatched")  # the lead is untouched
+    assert (await api.get(silent, "/offers")).json() == []
+    assert (await board(api, operator))[silent.unit_id or 0] == "available"
+    events = (await api.get(operator, f"/alerts/{alert_id}/timeline")).json()
+    [expired] = [e for e in events if e["kind"] == "offer_expired"]
+    assert (expired["data"]["unit_ids"], expired["data"]["slot"]) == ([silent.unit_id], 1)
+    async with api.runtime.unit_of_work() as session:
+        assert await session.scalar(select(Alert.backup_due_at).where(Alert.id == alert_id)) is None
+    # Too late to answer; an unanswered unit is not moved; the operator asks it again, and this time it accepts.
+    late = await api.post(silent, f"/offers/{offer.id}/accept")
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "offer.expired")
+    moved = await api.post(operator, f"/alerts/{alert_id}/units/{silent.unit_id}/state", {"state": "released"})
+    assert (moved.status_code, moved.json()["error"]["code"]) == (409, "alert.unit_not_on_alert")
+    again = await api.post(operator, f"/alerts/{alert_id}/units", {"unit_ids": [silent.unit_id]})
+    assert again.status_code == 200, again.text
+    assert units_of(again.json())["COBLONG-UJI-5"] == ("backup", "offered")
+    taken = await api.post(silent, f"/offers/{await offer_of(api, silent, str(alert_id))}/accept")
+    assert taken.status_code == 200, taken.text
+    assert units_of(await view(api, operator, str(alert_id)))["COBLONG-UJI-5"] == ("backup", "assigned")

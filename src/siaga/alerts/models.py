@@ -107,6 +107,8 @@ class Alert(Base):
     ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     dispatch_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     offer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # When the first of its backups' pending offers runs out (``dispatch.backup.expire_offers``).
+    backup_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     offer_ring: Mapped[int] = mapped_column(Integer, default=0)
 
     # Loaded with the alert (one query) because every view of an alert names them.
@@ -243,6 +245,7 @@ class AlertUnitState(StrEnum):
     EN_ROUTE = "en_route"
     ON_SCENE = "on_scene"
     RELEASED = "released"
+    UNANSWERED = "unanswered"  # a backup whose offer ran out unanswered: it left, and may be asked again
 
 
 class AlertUnit(Base):

@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import Principal, Role
+from siaga.accounts.domain import SYSTEM, Principal, Role
 from siaga.agencies import service as agencies_service
 from siaga.agencies.domain import Service, UnitKind
 from siaga.agencies.geo import haversine_m
@@ -20,7 +20,7 @@ from siaga.alerts import access, domain, raise_rules
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import AlertState, EventKind
 from siaga.alerts.models import Alert, AlertAgency, AlertOffer, AlertUnit, AlertUnitState, OfferState, UnitRole
-from siaga.alerts.timeline import lock_event_log
+from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
@@ -94,6 +94,9 @@ async def add_units(
             session, alert, EventKind.UNIT_ADDED, unit, principal.actor(), agency=agency_code, role="backup", slot=slot
         )
     _answer_requests(alert, {u.kind for u in chosen})
+    # Unanswered, the place runs out after the lead's offer timeout (``expire_offers``, fired by the timer sweep).
+    due = now + timedelta(seconds=timeout)
+    alert.backup_due_at = min(alert.backup_due_at or due, due)
     await dispatch.make_offers(session, alert, offers, principal.actor(), slot=slot)
     await audit.record_for(
         session,
@@ -106,6 +109,51 @@ async def add_units(
     )
     await session.refresh(alert)
     return alert
+
+
+async def expire_offers(session: AsyncSession, alert: Alert) -> list[int]:
+    """The backup offers of the alert that ran out unanswered expire (the timer sweep calls this when
+    ``backup_due_at`` is due, with the alert's row locked): each unit asked leaves the alert as ``unanswered``, one
+    ``offer_expired`` event per place names them, and the console shows the place unanswered so the operator can
+    ask again. The timer moves on to the next pending backup offer, if any. Returns the units whose offers expired."""
+    now = utcnow()
+    pending = list(
+        (
+            await session.scalars(
+                select(AlertOffer)
+                .where(
+                    AlertOffer.alert_id == alert.id,
+                    AlertOffer.state == OfferState.PENDING.value,
+                    AlertOffer.slot > 0,
+                )
+                .order_by(AlertOffer.slot, AlertOffer.id)
+            )
+        ).all()
+    )
+    expired = [o for o in pending if o.expires_at <= now]
+    later = [o.expires_at for o in pending if o.expires_at > now]
+    alert.backup_due_at = min(later) if later else None
+    if not expired:
+        return []
+    rows = {r.unit_id: r for r in await units.rows_of(session, alert.id)}
+    places: dict[int, list[int]] = {}
+    for offer in expired:
+        offer.state, offer.answered_at = OfferState.EXPIRED.value, now
+        row = rows.get(offer.unit_id)
+        if row is not None and row.state == AlertUnitState.OFFERED.value and row.slot == offer.slot:
+            units.set_state(row, AlertUnitState.UNANSWERED.value, now)
+        places.setdefault(offer.slot, []).append(offer.unit_id)
+    await lock_event_log(session)
+    snapshot = alerts.snapshot_of(alert)
+    for slot, unit_ids in places.items():
+        event = domain.DomainEvent(EventKind.OFFER_EXPIRED, {"unit_ids": unit_ids, "slot": slot})
+        append_event(session, alert, event, SYSTEM, snapshot)
+    alert.version += 1
+    await session.flush()
+    told = [o.unit_id for o in expired]
+    await unitstate.sync_units(session, told)
+    await session.refresh(alert, ["units"])
+    return told
 
 
 async def _free_to_join(session: AsyncSession, alert: Alert, unit: Unit) -> None:
@@ -163,7 +211,7 @@ async def move_unit(
         await access.require_may_send_units(session, principal, alert)
         await alerts.unit_for_dispatch(session, unit_id, seen_by=principal)
     row = await units.row_of(session, alert.id, unit_id)
-    if row is None or row.state == AlertUnitState.RELEASED.value:
+    if row is None or row.state in units.ENDED:
         raise Conflict("this unit is not on the alert", code="alert.unit_not_on_alert")
     if row.role == UnitRole.LEAD.value:
         raise Conflict(

@@ -111,6 +111,8 @@ async def after_events(
         # Dispatched: the lead's offers are taken (a backup's stay); closed: every offer is.
         await _close_offers(session, alert, accepted_unit=alert.unit_id, slot=None if closed else 0)
         alert.offer_due_at = None
+        if closed:
+            alert.backup_due_at = None
         alert.dispatch_due_at = None
     if AlertState(alert.state) in domain.CLOSED_STATES:
         alert.ack_due_at = None
@@ -761,7 +763,9 @@ async def _neighbouring_agencies(session: AsyncSession, alert: Alert) -> set[int
 
 async def clear_timers(session: AsyncSession, alert_id: uuid.UUID) -> None:
     await session.execute(
-        update(Alert).where(Alert.id == alert_id).values(ack_due_at=None, dispatch_due_at=None, offer_due_at=None)
+        update(Alert)
+        .where(Alert.id == alert_id)
+        .values(ack_due_at=None, dispatch_due_at=None, offer_due_at=None, backup_due_at=None)
     )
 
 

@@ -1,4 +1,5 @@
-"""The timer sweep: direct offers, and escalation when nobody acknowledges (T1) or no officer is found (T2).
+"""The timer sweep: direct offers, backups' offers running out, and escalation when nobody acknowledges (T1) or no
+officer is found (T2).
 Timers live in the alerts table; each firing locks the alert's row and clears the timer in
 the same transaction, so with several processes sweeping, each timer fires exactly once."""
 
@@ -19,6 +20,7 @@ from siaga.alerts import domain
 from siaga.alerts.models import Alert
 from siaga.background import Loop
 from siaga.db import utcnow
+from siaga.dispatch import backup
 from siaga.dispatch import service as dispatch
 from siaga.responders.models import UnitState
 from siaga.responders.tracker import UnitPoint, UnitTracker
@@ -55,6 +57,15 @@ async def fire_offer(session: AsyncSession, alert_id: uuid.UUID, tracker: UnitTr
         alert.offer_due_at = None
         return True
     await dispatch.offer_next_ring(session, alert=alert, agency=agency, tracker=tracker)
+    return True
+
+
+async def fire_backup(session: AsyncSession, alert_id: uuid.UUID) -> bool:
+    """A backup's offer ran out unanswered: its place is left unanswered (``backup.expire_offers``)."""
+    alert = await _lock_due(session, alert_id, Alert.backup_due_at)
+    if alert is None:
+        return False
+    await backup.expire_offers(session, alert)
     return True
 
 
@@ -148,6 +159,7 @@ class TimerSweep:
             await self._offer_arrived()
         for column, fire in (
             (Alert.offer_due_at, lambda s, i: fire_offer(s, i, self._tracker)),
+            (Alert.backup_due_at, fire_backup),
             (Alert.ack_due_at, fire_ack),
             (Alert.dispatch_due_at, fire_dispatch),
         ):

@@ -30,6 +30,8 @@ _LEAD_STATE = {
 # A unit on an alert that it has taken and not left: it is busy with it.
 WORKING = (AlertUnitState.ASSIGNED.value, AlertUnitState.EN_ROUTE.value, AlertUnitState.ON_SCENE.value)
 STILL_ON = (AlertUnitState.OFFERED.value, *WORKING)
+# Off the alert: released, or its offer ran out unanswered (``dispatch.backup.expire_offers``).
+ENDED = (AlertUnitState.RELEASED.value, AlertUnitState.UNANSWERED.value)
 # How a unit moves on an alert: its next states.
 MOVES: dict[str, tuple[str, ...]] = {
     AlertUnitState.OFFERED.value: (AlertUnitState.ASSIGNED.value, AlertUnitState.RELEASED.value),
@@ -41,6 +43,7 @@ MOVES: dict[str, tuple[str, ...]] = {
     AlertUnitState.EN_ROUTE.value: (AlertUnitState.ON_SCENE.value, AlertUnitState.RELEASED.value),
     AlertUnitState.ON_SCENE.value: (AlertUnitState.RELEASED.value,),
     AlertUnitState.RELEASED.value: (),
+    AlertUnitState.UNANSWERED.value: (),
 }
 EVENT_OF = {
     AlertUnitState.ASSIGNED.value: EventKind.UNIT_ACCEPTED,
@@ -69,7 +72,7 @@ def set_state(row: AlertUnit, state: str, now: datetime) -> None:
             row.en_route_at = row.en_route_at or now
         case AlertUnitState.ON_SCENE.value:
             row.on_scene_at = row.on_scene_at or now
-        case AlertUnitState.RELEASED.value:
+        case AlertUnitState.RELEASED.value | AlertUnitState.UNANSWERED.value:
             row.released_at = now
 
 
@@ -116,7 +119,7 @@ async def sync_lead(session: AsyncSession, alert: Alert) -> list[int]:
             changed.append(lead)
     released: list[AlertUnit] = []
     for row in rows:
-        if row.state == AlertUnitState.RELEASED.value or (row.unit_id == lead and not closed):
+        if row.state in ENDED or (row.unit_id == lead and not closed):
             continue
         if row.role == UnitRole.LEAD.value or closed:
             set_state(row, AlertUnitState.RELEASED.value, now)

@@ -171,7 +171,8 @@ def read_events_sync(connection: Connection, *, after: int, limit: int = BATCH) 
     added = _table(AlertUnit)
     for alert_id, unit_id in connection.execute(
         select(added.c.alert_id, added.c.unit_id).where(
-            added.c.alert_id.in_(alert_ids), added.c.state != AlertUnitState.RELEASED.value
+            added.c.alert_id.in_(alert_ids),
+            added.c.state.not_in((AlertUnitState.RELEASED.value, AlertUnitState.UNANSWERED.value)),
         )
     ).all():
         offered.setdefault(alert_id, set()).add(unit_id)

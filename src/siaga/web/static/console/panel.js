@@ -133,7 +133,7 @@ function UnitsOnAlert({ alert, busy, onRelease, onUnitType }) {
           <span> · ${t(`console.units_on_alert.state.${u.state}`)}</span>
           ${open &&
           u.role === "backup" &&
-          u.state !== "released" &&
+          !["released", "unanswered"].includes(u.state) &&
           html` <button type="button" disabled=${busy} onClick=${() => onRelease(u)}>
             ${t("console.units_on_alert.release")}</button>`}
         </li>`,

@@ -8,6 +8,8 @@ import { mayAct } from "./actions.js";
 export const UNIT_KINDS = ["patrol_car", "motorbike", "foot", "post", "fire_engine", "ambulance", "rescue_team"];
 const KNOWN_KINDS = new Set(UNIT_KINDS);
 const DUTY_MODES = new Set(["post", "patrol", "home"]);
+// A unit off the alert (released, or its offer ran out unanswered) may be asked to join it again.
+const ENDED = ["released", "unanswered"];
 
 export function unitKind(kind) {
   return KNOWN_KINDS.has(kind) ? t(`console.unit_kind.${kind}`) : kind;
@@ -33,7 +35,7 @@ export function Recommendations({ alert, recommendations, busy, onDispatch, onAd
   // An informed agency does not send the alert's unit, and on scene the alert keeps its unit: more units join it as
   // backups (an informed agency adds only its own, which are all it is recommended).
   const canDispatch = alert.state !== "on_scene" && mayAct(alert);
-  const onAlert = new Set((alert.units || []).filter((u) => u.state !== "released").map((u) => u.unit_id));
+  const onAlert = new Set((alert.units || []).filter((u) => !ENDED.includes(u.state)).map((u) => u.unit_id));
   return html`
     <section class="panel-block" aria-labelledby="recommend-title">
       <h3 id="recommend-title">${t("console.recommend.title")}</h3>

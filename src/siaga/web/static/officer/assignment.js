@@ -100,7 +100,7 @@ function Steps({ alert, mine, busy, waiting, act }) {
 
 // Other units on the alert, and the officers' open requests for more: every crew on scene sees who else is coming.
 function OtherUnits({ alert, mine }) {
-  const others = (alert.units || []).filter((u) => u.unit_id !== mine?.unit_id && u.state !== "released");
+  const others = (alert.units || []).filter((u) => u.unit_id !== mine?.unit_id && !["released", "unanswered"].includes(u.state));
   const requests = alert.unit_requests || [];
   if (!others.length && !requests.length) return null;
   return html`<div class="other-units" data-testid="other-units">
