@@ -132,6 +132,15 @@ async def test_a_backup_officer_takes_the_offer_and_moves_their_own_unit_until_t
     await expect(card.get_by_test_id("backup-state")).to_contain_text("Dalam perjalanan", timeout=DEADLINE_MS)
     await steps.get_by_role("button", name="Tiba di lokasi").click()
     await expect(card.get_by_test_id("backup-state")).to_contain_text("Di lokasi", timeout=DEADLINE_MS)
+    # On the alert, the backup's officer writes to the command centre as the lead's crew does.
+    await card.get_by_placeholder("Catatan untuk pusat komando").fill("Motor tiba dari utara")
+    await card.get_by_role("button", name="Kirim").click()
+
+    async def noted() -> bool:
+        timeline = (await site.api.get(operator, f"/alerts/{alert['id']}/timeline")).json()
+        return any(e["kind"] == "note" and e["data"]["text"] == "Motor tiba dari utara" for e in timeline)
+
+    await eventually(noted, "the backup's note on the timeline")
     # The lead's alert is untouched by the backup's steps, and the backup cannot resolve it: it leaves instead.
     assert (await site.api.get(operator, f"/alerts/{alert['id']}")).json()["state"] == "dispatched"
     await expect(card.get_by_role("button", name="Selesai", exact=True)).to_have_count(0)

@@ -265,3 +265,39 @@ async def test_a_backup_offer_nobody_answers_runs_out_like_a_leads_and_the_opera
     taken = await api.post(silent, f"/offers/{await offer_of(api, silent, str(alert_id))}/accept")
     assert taken.status_code == 200, taken.text
     assert units_of(await view(api, operator, str(alert_id)))["COBLONG-UJI-5"] == ("backup", "assigned")
+
+
+async def test_a_backups_officer_adds_notes_while_on_the_alert_and_not_before_or_after(api: Api) -> None:
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    lead = await crew(api, "POLSEK-COBLONG", "COBLONG-UJI-6", "patrol_car")
+    backup = await crew(api, "POLSEK-COBLONG", "COBLONG-UJI-7", "patrol_car")
+    alert = await api.press(await api.resident())
+    alert_id = alert["id"]
+    assert (await api.post(operator, f"/alerts/{alert_id}/dispatch", {"unit_id": lead.unit_id})).status_code == 200
+    assert (await api.post(operator, f"/alerts/{alert_id}/units", {"unit_ids": [backup.unit_id]})).status_code == 200
+    # Only asked, not yet on it: no note.
+    early = await api.post(backup, f"/alerts/{alert_id}/notes", {"text": "Sudah dekat"})
+    assert (early.status_code, early.json()["error"]["code"]) == (422, "alert.not_assigned_to_you")
+    assert (await api.post(backup, f"/offers/{await offer_of(api, backup, alert_id)}/accept")).status_code == 200
+    # Assigned, en route, on scene: the backup's officer adds notes, as the lead's does.
+    steps = ((None, "Meluncur dari pos"), ("en_route", "Lewat Jl. Dago"), ("on_scene", "Dua orang diamankan"))
+    for step, text in steps:
+        if step is not None:
+            moved = await api.post(backup, f"/alerts/{alert_id}/units/{backup.unit_id}/state", {"state": step})
+            assert moved.status_code == 200, moved.text
+        noted = await api.post(backup, f"/alerts/{alert_id}/notes", {"text": text})
+        assert noted.status_code == 200, noted.text
+    assert (await api.post(lead, f"/alerts/{alert_id}/notes", {"text": "Unit utama tiba"})).status_code == 200
+    timeline = (await api.get(operator, f"/alerts/{alert_id}/timeline")).json()
+    notes = [(e["data"]["text"], e["actor_name"]) for e in timeline if e["kind"] == "note"]
+    assert notes == [
+        ("Meluncur dari pos", "Petugas COBLONG-UJI-7"),
+        ("Lewat Jl. Dago", "Petugas COBLONG-UJI-7"),
+        ("Dua orang diamankan", "Petugas COBLONG-UJI-7"),
+        ("Unit utama tiba", "Petugas COBLONG-UJI-6"),
+    ]
+    # Released from the alert: no more notes from it.
+    left = await api.post(backup, f"/alerts/{alert_id}/units/{backup.unit_id}/state", {"state": "released"})
+    assert left.status_code == 200, left.text
+    late = await api.post(backup, f"/alerts/{alert_id}/notes", {"text": "Catatan terlambat"})
+    assert (late.status_code, late.json()["error"]["code"]) == (422, "alert.not_assigned_to_you")

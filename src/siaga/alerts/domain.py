@@ -75,6 +75,8 @@ class AlertSnapshot:
     escalated: bool = False
     priority: Priority = Priority.NORMAL
     outcome: Outcome | None = None
+    # The backups working on it (assigned, en route, on scene): their officers add notes too.
+    backup_unit_ids: frozenset[int] = frozenset()
 
 
 # Commands --------------------------------------------------------------------------------------------------
@@ -440,7 +442,9 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
             ]
         case AddNote(text=text):
             if actor.kind is ActorKind.OFFICER:
-                _require_responder(alert, actor, "add a note")
+                # The officers of any unit working on the alert: the lead's, or a backup's.
+                if actor.unit_id is None or actor.unit_id not in alert.backup_unit_ids:
+                    _require_responder(alert, actor, "add a note")
             else:
                 _require_staff(actor, "add a note")
             if not text.strip():

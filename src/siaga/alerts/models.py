@@ -248,6 +248,10 @@ class AlertUnitState(StrEnum):
     UNANSWERED = "unanswered"  # a backup whose offer ran out unanswered: it left, and may be asked again
 
 
+# A unit on an alert that it has taken and not left: it is busy with it, and its officers work on the alert.
+WORKING_UNIT_STATES = (AlertUnitState.ASSIGNED.value, AlertUnitState.EN_ROUTE.value, AlertUnitState.ON_SCENE.value)
+
+
 class AlertUnit(Base):
     """A unit on an alert, with its own state and times: the lead (kept in step with ``alerts.unit_id`` by
     ``dispatch.units.sync_lead``) and the backups added to it, from any agency that may send its units."""

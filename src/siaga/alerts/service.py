@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,7 +17,7 @@ from siaga.accounts.domain import SYSTEM, Actor, ActorKind, Principal, Role
 from siaga.accounts.models import Resident, Staff
 from siaga.alerts import access, domain, raise_rules
 from siaga.alerts.domain import AlertSnapshot, AlertState, Command, DomainEvent, EventKind, Outcome, Priority
-from siaga.alerts.models import Alert, AlertEvent, AlertLocation, AlertPress
+from siaga.alerts.models import WORKING_UNIT_STATES, Alert, AlertEvent, AlertLocation, AlertPress, AlertUnit, UnitRole
 from siaga.alerts.schemas import AlertCreate, LocationIn, PressLocation, TrailIn
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.audit import service as audit
@@ -292,7 +292,10 @@ async def act(
     if isinstance(command, domain.Dispatch):
         unit = await unit_to_send(session, principal, alert, command.unit_id, drill_units_for_real=drill_units_for_real)
         command = domain.Dispatch(unit.id, unit.callsign)
-    events = domain.decide(snapshot_of(alert), command, actor)
+    snapshot = snapshot_of(alert)
+    if isinstance(command, domain.AddNote) and principal.unit_id is not None:
+        snapshot = replace(snapshot, backup_unit_ids=await _working_backups(session, alert.id))
+    events = domain.decide(snapshot, command, actor)
     await apply_events(session, alert, events, actor, where=where)
     if isinstance(command, domain.Resolve) and command.outcome is Outcome.PRANK:
         await accounts.add_strike(
@@ -303,6 +306,18 @@ async def act(
             reason=command.report or "prank SOS",
         )
     return alert, events
+
+
+async def _working_backups(session: AsyncSession, alert_id: uuid.UUID) -> frozenset[int]:
+    """The backups that have taken their place on the alert and not left it."""
+    rows = await session.scalars(
+        select(AlertUnit.unit_id).where(
+            AlertUnit.alert_id == alert_id,
+            AlertUnit.role == UnitRole.BACKUP.value,
+            AlertUnit.state.in_(WORKING_UNIT_STATES),
+        )
+    )
+    return frozenset(rows.all())
 
 
 Sender = Literal["centre", "resident"]  # who wrote a chat message: the command centre, or the resident

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts.domain import SYSTEM, Actor
 from siaga.alerts import domain
 from siaga.alerts.domain import AlertSnapshot, AlertState, DomainEvent, EventKind
-from siaga.alerts.models import Alert, AlertUnit, AlertUnitState, UnitRole
+from siaga.alerts.models import WORKING_UNIT_STATES, Alert, AlertUnit, AlertUnitState, UnitRole
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.db import utcnow
 from siaga.responders.models import Unit
@@ -27,8 +27,7 @@ _LEAD_STATE = {
     AlertState.EN_ROUTE: AlertUnitState.EN_ROUTE,
     AlertState.ON_SCENE: AlertUnitState.ON_SCENE,
 }
-# A unit on an alert that it has taken and not left: it is busy with it.
-WORKING = (AlertUnitState.ASSIGNED.value, AlertUnitState.EN_ROUTE.value, AlertUnitState.ON_SCENE.value)
+WORKING = WORKING_UNIT_STATES  # taken and not left: busy with the alert
 STILL_ON = (AlertUnitState.OFFERED.value, *WORKING)
 # Off the alert: released, or its offer ran out unanswered (``dispatch.backup.expire_offers``).
 ENDED = (AlertUnitState.RELEASED.value, AlertUnitState.UNANSWERED.value)

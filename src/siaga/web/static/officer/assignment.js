@@ -60,6 +60,10 @@ function ResolveForm({ busy, onResolve }) {
   </form>`;
 }
 
+// A unit that has taken its place on the alert and not left it: its officers add notes, as the lead's do.
+const WORKING = ["assigned", "en_route", "on_scene"];
+const WORKING_OR_ASKED = ["offered", ...WORKING];
+
 function NoteForm({ busy, onNote }) {
   const [text, setText] = useState("");
   const submit = async (event) => {
@@ -100,7 +104,7 @@ function Steps({ alert, mine, busy, waiting, act }) {
 
 // Other units on the alert, and the officers' open requests for more: every crew on scene sees who else is coming.
 function OtherUnits({ alert, mine }) {
-  const others = (alert.units || []).filter((u) => u.unit_id !== mine?.unit_id && !["released", "unanswered"].includes(u.state));
+  const others = (alert.units || []).filter((u) => u.unit_id !== mine?.unit_id && WORKING_OR_ASKED.includes(u.state));
   const requests = alert.unit_requests || [];
   if (!others.length && !requests.length) return null;
   return html`<div class="other-units" data-testid="other-units">
@@ -182,7 +186,8 @@ export function AssignmentCard({ alert, unitId, where, linked = false, queued = 
           ? html`<p class="queued" role="status" data-testid="resolve-queued">${t("officer.resolve.queued")}</p>`
           : html`<${ResolveForm} busy=${busy}
               onResolve=${(outcome, report) => act("resolve", "resolve", { outcome, report })} />`}
-      ${!backup && html`<${NoteForm} busy=${busy} onNote=${(text) => act("note", "notes", { text })} />`}
+      ${(!backup || WORKING.includes(mine.state)) &&
+      html`<${NoteForm} busy=${busy} onNote=${(text) => act("note", "notes", { text })} />`}
     </section>
   `;
 }
