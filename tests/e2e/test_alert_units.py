@@ -296,6 +296,9 @@ async def test_a_backups_officer_adds_notes_while_on_the_alert_and_not_before_or
         ("Dua orang diamankan", "Petugas COBLONG-UJI-7"),
         ("Unit utama tiba", "Petugas COBLONG-UJI-6"),
     ]
+    # An officer moves only their own unit: the lead's officer cannot move the backup.
+    other = await api.post(lead, f"/alerts/{alert_id}/units/{backup.unit_id}/state", {"state": "released"})
+    assert (other.status_code, other.json()["error"]["code"]) == (403, "alert.unit_not_yours")
     # Released from the alert: no more notes from it.
     left = await api.post(backup, f"/alerts/{alert_id}/units/{backup.unit_id}/state", {"state": "released"})
     assert left.status_code == 200, left.text

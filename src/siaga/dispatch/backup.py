@@ -206,7 +206,7 @@ async def move_unit(
     alert = await alerts.get_visible(session, principal, alert_id, lock=True)
     if principal.role is Role.OFFICER:
         if principal.unit_id != unit_id:
-            raise Forbidden("an officer moves only their own unit", code="alert.not_your_unit")
+            raise Forbidden("an officer can only move their own unit on this alert", code="alert.unit_not_yours")
     else:
         await access.require_may_send_units(session, principal, alert)
         await alerts.unit_for_dispatch(session, unit_id, seen_by=principal)
