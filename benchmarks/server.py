@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -161,6 +162,8 @@ class Server:
         if self.process.poll() is None:
             if kill:
                 self.process.kill()
+            elif os.environ.get("BENCH_PROFILE_DIR"):
+                self.process.send_signal(signal.SIGINT)  # cProfile writes its file on the KeyboardInterrupt
             else:
                 self.process.terminate()
             try:
@@ -181,13 +184,23 @@ def _status_kb(pid: int, key: str) -> float | None:
     return None
 
 
+def _profiled(name: str) -> list[str]:
+    """With ``BENCH_PROFILE_DIR`` set, the server runs under cProfile and writes ``<dir>/<name>.prof`` when it stops
+    (read it with ``python -m pstats``): where a scenario's server CPU goes, from the same run."""
+    folder = os.environ.get("BENCH_PROFILE_DIR")
+    if not folder:
+        return []
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return ["-m", "cProfile", "-o", str(Path(folder) / f"{name}.prof")]
+
+
 def start(database: Database, *, name: str = "server", **extra_env: str) -> Server:
     """``siaga serve`` on a free port (migrations already applied); returns once /healthz answers."""
     port = free_port()
     log_path = database.folder / f"{name}.log"
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "siaga", "serve", "--no-upgrade", "--port", str(port)],
+        [sys.executable, *_profiled(name), "-m", "siaga", "serve", "--no-upgrade", "--port", str(port)],
         env=server_env(database, **extra_env),
         cwd=database.folder,
         stdout=log,
