@@ -304,3 +304,34 @@ async def test_a_backups_officer_adds_notes_while_on_the_alert_and_not_before_or
     assert left.status_code == 200, left.text
     late = await api.post(backup, f"/alerts/{alert_id}/notes", {"text": "Catatan terlambat"})
     assert (late.status_code, late.json()["error"]["code"]) == (422, "alert.not_assigned_to_you")
+
+
+async def test_a_re_routed_alert_stays_with_the_agencies_whose_units_are_on_it_or_were_asked(api: Api) -> None:
+    damkar = await api.staff(Role.OPERATOR, "DAMKAR-SEKTOR-UTARA")
+    police = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    medics = await api.staff(Role.OPERATOR, "PSC119-BDG")
+    engine = await crew(api, "DAMKAR-SEKTOR-UTARA", "DAMKAR-UJI-3", "fire_engine")
+    pressed = await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1], category="kebakaran")
+    alert_id = pressed["id"]
+    assert (await api.post(damkar, f"/alerts/{alert_id}/dispatch", {"unit_id": engine.unit_id})).status_code == 200
+    assert (await api.post(engine, f"/alerts/{alert_id}/on-scene")).status_code == 200
+    asked = await api.post(engine, f"/alerts/{alert_id}/unit-requests", {"kind": "ambulance"})
+    assert asked.status_code == 200, asked.text
+    assert (await api.get(medics, f"/alerts/{alert_id}")).status_code == 200
+
+    # It was a robbery, not a fire: the police are responsible now. Damkar's engine is still on it and PSC 119's
+    # ambulance is still asked for, so both agencies keep the alert, as the timeline says.
+    moved = await api.post(damkar, f"/alerts/{alert_id}/category", {"category": "kriminalitas"})
+    assert moved.status_code == 200, moved.text
+    now = await view(api, police, alert_id)
+    assert now["agency_code"] == "POLSEK-COBLONG"
+    for who in (damkar, medics):
+        seen = await view(api, who, alert_id)
+        assert [r["unit_kind"] for r in seen["unit_requests"]] == ["ambulance"]
+    events = (await api.get(police, f"/alerts/{alert_id}/timeline")).json()
+    [changed] = [e for e in events if e["kind"] == "category_changed"]
+    assert {"DAMKAR-SEKTOR-UTARA", "PSC119-BDG"} <= set(changed["data"]["informed"])
+    # PSC 119 still answers the request with its own ambulance.
+    ambulance = await crew(api, "PSC119-BDG", "PSC-UJI-3", "ambulance")
+    added = await api.post(medics, f"/alerts/{alert_id}/units", {"unit_ids": [ambulance.unit_id]})
+    assert added.status_code == 200, added.text

@@ -250,6 +250,8 @@ class AlertUnitState(StrEnum):
 
 # A unit on an alert that it has taken and not left: it is busy with it, and its officers work on the alert.
 WORKING_UNIT_STATES = (AlertUnitState.ASSIGNED.value, AlertUnitState.EN_ROUTE.value, AlertUnitState.ON_SCENE.value)
+# On the alert: asked to join it, or working on it.
+ON_ALERT_UNIT_STATES = (AlertUnitState.OFFERED.value, *WORKING_UNIT_STATES)
 
 
 class AlertUnit(Base):

@@ -1,7 +1,8 @@
 """Changing an alert's category while it is handled: the routing table re-routes it.
 
 The responsible agency and the agencies informed are worked out again for the new category at the alert's place,
-as for a new alert (``agencies.route_alert``, the same rules as the SOS writer). The change is a timeline event
+as for a new alert (``agencies.route_alert``, the same rules as the SOS writer); an agency with a unit on the alert,
+or asked by an officer's open request (PSC 119 for an ambulance), stays informed. The change is a timeline event
 (``category_changed``: from, to, the agencies before and after), audited; consoles of the agencies that get it now
 see it, and those that no longer may are told to drop it (``realtime.streams``).
 
@@ -14,16 +15,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
 from siaga.agencies import service as agencies
 from siaga.agencies.domain import AgencyTerms
+from siaga.agencies.models import Agency
 from siaga.alerts import access, domain, raise_rules
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import Category
-from siaga.alerts.models import Alert, AlertAgency
+from siaga.alerts.models import ON_ALERT_UNIT_STATES, Alert, AlertAgency, AlertUnit
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
@@ -56,11 +58,15 @@ async def change_category(
         configured_code=settings.default_agency_code,
     )
     before = [alert.agency_id, *alert.informed_agency_ids]
+    informed = {a.id: a.code for a in routed.informed}
+    for agency_id, code in (await _still_involved(session, alert)).items():
+        if agency_id != routed.responsible.id:
+            informed.setdefault(agency_id, code)
     routing = {
         "agency": routed.responsible.code,
         "agency_id": routed.responsible.id,
-        "informed": [a.code for a in routed.informed],
-        "informed_agency_ids": [a.id for a in routed.informed],
+        "informed": list(informed.values()),
+        "informed_agency_ids": list(informed),
         "previous_agency": alert.agency.code,
         "previous_agency_ids": before,
     }
@@ -73,8 +79,8 @@ async def change_category(
         _restart_timers(alert, routed.responsible, settings)
     await alerts.apply_events(session, alert, events, actor)
     await session.execute(delete(AlertAgency).where(AlertAgency.alert_id == alert.id))
-    if routed.informed:
-        await session.execute(insert(AlertAgency), [{"alert_id": alert.id, "agency_id": a.id} for a in routed.informed])
+    if informed:
+        await session.execute(insert(AlertAgency), [{"alert_id": alert.id, "agency_id": a} for a in informed])
     await audit.record_for(
         session,
         by,
@@ -85,6 +91,26 @@ async def change_category(
         detail={key: value for key, value in events[0].data.items() if not key.endswith("_ids")},
     )
     return alert
+
+
+async def _still_involved(session: AsyncSession, alert: Alert) -> dict[int, str]:
+    """The agencies that stay informed whatever the new category: those with a unit on the alert (asked to join or
+    working on it) and those an officer's open request asked (PSC 119 asked for an ambulance). Id -> code."""
+    ids = set(
+        (
+            await session.scalars(
+                select(AlertUnit.agency_id).where(
+                    AlertUnit.alert_id == alert.id, AlertUnit.state.in_(ON_ALERT_UNIT_STATES)
+                )
+            )
+        ).all()
+    )
+    for request in alert.unit_requests or []:
+        ids.update(int(a) for a in request.get("agency_ids", []))
+    if not ids:
+        return {}
+    rows = await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(ids)).order_by(Agency.id))
+    return dict(rows.all())
 
 
 def _restart_timers(alert: Alert, agency: AgencyTerms, settings: Settings) -> None:

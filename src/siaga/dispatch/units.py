@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts.domain import SYSTEM, Actor
 from siaga.alerts import domain
 from siaga.alerts.domain import AlertSnapshot, AlertState, DomainEvent, EventKind
-from siaga.alerts.models import WORKING_UNIT_STATES, Alert, AlertUnit, AlertUnitState, UnitRole
+from siaga.alerts.models import ON_ALERT_UNIT_STATES, WORKING_UNIT_STATES, Alert, AlertUnit, AlertUnitState, UnitRole
 from siaga.alerts.timeline import append_event, lock_event_log
 from siaga.db import utcnow
 from siaga.responders.models import Unit
@@ -28,7 +28,7 @@ _LEAD_STATE = {
     AlertState.ON_SCENE: AlertUnitState.ON_SCENE,
 }
 WORKING = WORKING_UNIT_STATES  # taken and not left: busy with the alert
-STILL_ON = (AlertUnitState.OFFERED.value, *WORKING)
+STILL_ON = ON_ALERT_UNIT_STATES
 # Off the alert: released, or its offer ran out unanswered (``dispatch.backup.expire_offers``).
 ENDED = (AlertUnitState.RELEASED.value, AlertUnitState.UNANSWERED.value)
 # How a unit moves on an alert: its next states.
