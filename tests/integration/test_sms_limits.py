@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from siaga.alerts.models import Alert
+from siaga.alerts.models import Alert, AlertEvent
 from siaga.db import utcnow
 from siaga.notify import limits
 from siaga.notify.models import OutboundMessage, SMSCount
@@ -104,6 +104,12 @@ async def test_numbers_abroad_get_far_fewer_replies_and_an_sos_from_abroad_is_ra
     sos = await _text(db, ABROAD[5], "TOLONG di pelabuhan", "sos-abroad")
     assert sos.handler == "keyword.sos_keyword"
     assert await _replies(db, ABROAD[5]) == 0
+    async with db.read_sessions() as session:  # the console sees the SOS came in and its reply was held back
+        shown = (await session.scalars(select(AlertEvent.data).where(AlertEvent.kind == "sms"))).all()
+    assert [(d["direction"], d["status"], d.get("limit")) for d in shown] == [
+        ("in", "received", None),
+        ("out", "not_sent", "country"),
+    ]
     # An SOS at home: raised and confirmed, past every limit.
     sos = await _text(db, HOME, "TOLONG di pasar", "sos-home")
     assert sos.handler == "keyword.sos_keyword"

@@ -261,9 +261,9 @@ async def handle(context: Context, message: InboundSMS, *, handlers: Sequence[Ha
             row.last_error = f"reply not sent: the limit on replies ({full.key}) was reached"
             if alert_id is not None:  # the console sees the reply held back
                 held = {"message": f"in:{message.id}:reply", "direction": "out", "number": message.sender}
-                error = f"limit on replies ({full.key.split(':')[0]})"
+                limit = full.key.split(":")[0]  # number, country, day or spend
                 await timeline.record_sms(
-                    session, alert_id, {**held, "purpose": REPLY, "status": "not_sent", "error": error}
+                    session, alert_id, {**held, "purpose": REPLY, "status": "not_sent", "limit": limit}
                 )
     return Handled(message, name, reply)
 

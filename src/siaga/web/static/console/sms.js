@@ -45,3 +45,5 @@ export const SMS_PURPOSES = new Set([
   "emergency_contact_all_clear",
 ]);
 export const SMS_STATUSES = new Set(["received", "sent", "delivered", "retrying", "failed", "not_sent"]);
+// The limit against SMS pumping that held a reply back (console.sms.limit.*).
+export const SMS_LIMITS = new Set(["number", "country", "day", "spend"]);

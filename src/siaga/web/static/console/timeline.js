@@ -3,7 +3,7 @@ import { html } from "../js/ui.js";
 import { clock, t } from "../js/i18n.js";
 import { ACTIVE_STATES } from "./store.js";
 import { secondsBetween, timeOfDay, useTick } from "./time.js";
-import { SMS_PURPOSES, SMS_STATUSES, foldSms } from "./sms.js";
+import { SMS_LIMITS, SMS_PURPOSES, SMS_STATUSES, foldSms } from "./sms.js";
 
 // Reasons Siaga itself writes; anything else is an operator's own words and is shown as written.
 const KNOWN_REASONS = new Set([
@@ -150,6 +150,7 @@ function eventDetail(event) {
         t(data.direction === "in" ? "console.sms.in" : "console.sms.out", { number: data.number ?? "" }),
         SMS_PURPOSES.has(data.purpose) ? t(`console.sms.purpose.${data.purpose}`) : "",
         SMS_STATUSES.has(data.status) ? t(`console.sms.status.${data.status}`) : "",
+        SMS_LIMITS.has(data.limit) ? t(`console.sms.limit.${data.limit}`) : "",
         data.error,
       ]
         .filter(Boolean)
