@@ -4,6 +4,7 @@ import { html, useRef, useState } from "../js/ui.js";
 import { t } from "../js/i18n.js";
 import { reportProblem } from "../js/report.js";
 import { ACTIVE_STATES } from "./store.js";
+import { mayAct } from "./handles.js";
 
 const OUTCOMES = ["genuine", "false_alarm", "prank", "test", "duplicate"];
 
@@ -11,13 +12,7 @@ function Key({ name }) {
   return html` <kbd>${name}</kbd>`;
 }
 
-/**
- * Whether the reader's agency handles the alert (the server's `may_act`): an agency only informed of it (the police
- * of a kebakaran Damkar handles) reads it, adds notes and writes to the resident, and is refused everything else.
- */
-export function mayAct(alert) {
-  return alert.may_act !== false;
-}
+export { mayAct };
 
 /**
  * Whether an operator may acknowledge the alert: a new one, and an open one that an officer took (a direct offer)

@@ -5,6 +5,7 @@ import { html, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
+import { splitPicked } from "./handles.js";
 import { LinkPicked } from "./incidents.js";
 
 const PER_REQUEST = 500; // the server's limit per request
@@ -38,8 +39,10 @@ export function BulkBar({ view, store, token }) {
   const [unitId, setUnitId] = useState("");
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
-  const ids = [...view.picked].filter((id) => store.alerts.has(id));
-  if (ids.length === 0 && !result) return null;
+  const picked = [...view.picked].filter((id) => store.alerts.has(id));
+  // Bulk actions go to the alerts the agency handles; those it is only informed of are named and left out.
+  const { handled: ids, informedOnly } = splitPicked(picked, store.alerts);
+  if (picked.length === 0 && !result) return null;
 
   async function run(action) {
     setBusy(true);
@@ -63,6 +66,9 @@ export function BulkBar({ view, store, token }) {
     .sort((a, b) => String(a.callsign).localeCompare(String(b.callsign)));
   return html`
     <div class="bulk-bar" role="region" aria-label=${t("console.bulk.title")} data-picked=${ids.length}>
+      ${informedOnly.length > 0 &&
+      html`<span class="bulk-informed" role="status" data-testid="bulk-informed-only">
+        ${t("console.bulk.informed_only", { count: informedOnly.length })}</span>`}
       ${ids.length > 0 &&
       html`
         <strong>${t("console.bulk.picked", { count: ids.length })}</strong>
@@ -78,8 +84,10 @@ export function BulkBar({ view, store, token }) {
         <button type="button" data-bulk-form="close" disabled=${busy} onClick=${() => setForm("close")}>
           ${t("console.bulk.close")}
         </button>
-        <button type="button" data-bulk="clear" onClick=${() => view.setPicked(new Set())}>${t("console.bulk.clear")}</button>
       `}
+      ${picked.length > 0 &&
+      html`<button type="button" data-bulk="clear" onClick=${() => view.setPicked(new Set())}>
+        ${t("console.bulk.clear")}</button>`}
       <${LinkPicked} ids=${ids} store=${store} token=${token} onDone=${() => view.setPicked(new Set())} />
       ${form &&
       html`
