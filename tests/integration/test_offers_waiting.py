@@ -69,3 +69,50 @@ async def test_alerts_nobody_can_be_offered_wait_for_a_unit_and_the_first_one_fr
 
     await eventually(oldest_waits_again, "the declined alert to wait for another unit")
     assert await offers(api.runtime, far) == {}
+
+
+async def test_a_due_offer_that_finds_nobody_takes_no_event_log_lock(city: Api) -> None:
+    """Retrying an empty ring writes no event, so it must not take the event-log lock (on PostgreSQL an advisory lock
+    every writer of events queues on): thousands of alerts waiting for nobody would otherwise hold up the presses."""
+    from sqlalchemy import event, update
+
+    from siaga.accounts.domain import Role
+    from siaga.db import utcnow
+
+    api = city
+    await dispatch.enable_direct_offers(api, size=1, radius_m=100, timeout_s=600)
+    pressed = [(await api.press(await api.resident()))["id"] for _ in range(3)]
+
+    async def all_waiting() -> bool:
+        return await waiting_for_a_unit(api, pressed)
+
+    await eventually(all_waiting, "every alert to wait for a unit, with no offer timer")
+    written = await events_written(api)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    engine = api.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        async with api.runtime.unit_of_work() as session:  # their offers fall due again, as a retry would
+            ids = [uuid.UUID(a) for a in pressed]
+            await session.execute(update(Alert).where(Alert.id.in_(ids)).values(offer_due_at=utcnow()))
+        fired = await api.runtime.timers.sweep()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert fired >= 3
+    assert await all_waiting(), "each retried its ring, found nobody and waits again without a timer"
+    assert await events_written(api) == written
+    assert not [s for s in statements if "pg_advisory" in s], "no event written, so no event-log lock taken"
+    assert any("FOR UPDATE" in s for s in statements) or api.runtime.settings.is_sqlite, "each alert's row was locked"
+
+    # The listener does see the lock where an event is written: an operator acknowledging one of them.
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert (await api.post(operator, f"/alerts/{pressed[0]}/acknowledge")).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert api.runtime.settings.is_sqlite or [s for s in statements if "pg_advisory" in s]
