@@ -68,6 +68,18 @@ KIND_SERVICE: dict[str, Service] = {
     "call_centre": Service.CALL_CENTRE,
 }
 
+
+def offer_kinds(kind: str) -> frozenset[str]:
+    """The agency kinds whose units a direct offer may ring for an alert that an agency of ``kind`` holds: units
+    that give the same help (a crime rings police patrols, never a fire engine or an ambulance). An agency that
+    gives no service of its own (the command centre) is police for this, as its alerts always were."""
+    service = KIND_SERVICE.get(kind, Service.POLICE)
+    kinds = {k for k, given in KIND_SERVICE.items() if given is service}
+    if service is Service.POLICE:
+        kinds.add("command_centre")
+    return frozenset(kinds)
+
+
 #: The routing table a deployment starts with (an administrator's row for a category replaces its default).
 DEFAULT_ROUTES: dict[str, tuple[Service, ...]] = {
     "kriminalitas": (Service.POLICE,),

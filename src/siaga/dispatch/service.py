@@ -19,6 +19,7 @@ from siaga.accounts import staff as staffing
 from siaga.accounts.domain import SYSTEM, Actor, Principal, Role
 from siaga.accounts.models import Staff
 from siaga.aftercommit import OffersMade, emit
+from siaga.agencies import domain as agency_rules
 from siaga.agencies import service as agencies_service
 from siaga.agencies.models import Agency, Jurisdiction, JurisdictionAgency
 from siaga.alerts import domain, raise_rules, raising
@@ -285,6 +286,9 @@ async def offer_next_ring(
         await session.flush()
         await unitstate.sync_units(session, [o.unit_id for o in expired])
     asked = frozenset((await session.scalars(select(AlertOffer.unit_id).where(AlertOffer.alert_id == alert.id))).all())
+    same_help = frozenset(
+        (await session.scalars(select(Agency.id).where(Agency.kind.in_(agency_rules.offer_kinds(agency.kind))))).all()
+    )
     offers: list[AlertOffer] = []
     # After every ring came up empty, try again at the widest (an officer may have come on duty since).
     ring = min(alert.offer_ring, MAX_RINGS - 1)
@@ -300,6 +304,7 @@ async def offer_next_ring(
             max_distance_m=radius,
             states=(UnitState.AVAILABLE.value,),  # a unit already asked about another alert is not asked twice
             real_alert=not alert.is_exercise,
+            agencies=same_help,  # a crime rings police patrols, a fire Damkar's engines (``offer_kinds``)
         )
         available = await _still_available(session, [c.unit_id for c in candidates])
         for candidate in [c for c in candidates if c.unit_id in available][: agency.offer_size]:
@@ -376,6 +381,10 @@ async def wake_offers_near(session: AsyncSession, *, unit: UnitPoint, tracker: U
     ]
     if unit.is_exercise and not tracker.exercise_units_answer_real_alerts:
         condition.append(Alert.is_exercise.is_(True))
+    unit_agency_kind = await session.scalar(select(Agency.kind).where(Agency.id == unit.agency_id))
+    if unit_agency_kind is None:
+        return None
+    condition.append(Agency.kind.in_(agency_rules.offer_kinds(unit_agency_kind)))  # only alerts it can help with
     waiting = select(Alert.id).join(Agency, Agency.id == Alert.agency_id).where(*condition)
     alert_id = await session.scalar(waiting.order_by(Alert.created_at).limit(1))
     if alert_id is None:
