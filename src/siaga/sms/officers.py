@@ -152,7 +152,10 @@ async def answer_offer(context: Context, message: InboundSMS) -> str | Answer | 
             return Answer(await _accept(context, principal, offer_id, reply.code, language), alert_id)
         await bulk.act_audited(context, bulk.Caller(principal=principal, ip=AUDIT_IP), alert_id, reply.command())
     except SiagaError as error:
-        return Answer(_say(language, error.code, code=reply.code, reason=error.message), alert_id)
+        key = error.code
+        if key == "alert.invalid_transition" and reply.action == 2:
+            key = "alert.already_on_scene"  # the unit's own open alert refuses en route only once it is on scene
+        return Answer(_say(language, key, code=reply.code, reason=error.message), alert_id)
     return Answer(_say(language, _STATUS[reply.action], code=reply.code), alert_id)
 
 

@@ -25,7 +25,8 @@ async def delivery_report(
     context: Context, *, adapter: str, provider_id: str, delivered: bool, error: str = ""
 ) -> bool:
     """Record the gateway's report on the message it knows as ``provider_id``. False if Siaga sent no such message
-    (a report for another system, or one older than the records); a report heard again changes nothing."""
+    (a report for another system, or one older than the records); a report heard again, or after the delivery,
+    changes nothing."""
     if not provider_id:
         return False
     async with context.unit_of_work() as session:
@@ -45,8 +46,10 @@ async def delivery_report(
                     receipt = {**notify.sms_facts(row), "status": DELIVERED, "attempt": row.attempts}
                     await timeline.record_sms(session, uuid.UUID(row.alert_id), receipt)
             return True
-        if row.status != "sent" and row.status != DELIVERED:
-            return True  # failed, or sent again, already: the report is old news
+        if row.status != "sent":
+            # Failed or sent again already, or delivered (a failure heard after the delivery is out of order: the
+            # message reached the phone and is not sent again): the report is old news.
+            return True
         error = (error or "the gateway could not deliver it")[:500]
         row.status, row.last_error = "failed", error
         row.next_attempt_at = utcnow() + notify.backoff(row.attempts)

@@ -219,7 +219,8 @@ async def officer_sos_request(
 
 
 def position_fix(holder: Holder, report: Report, *, now: datetime) -> PositionFix:
-    """A unit's tracker's report as the unit's position, the same fix the officer app sends."""
+    """A unit's tracker's report as the unit's position, the same fix the officer app sends. A time ahead of now (a
+    tracker's clock set wrong) is taken as now: kept as the newest, it would pin the unit where it was."""
     assert holder.unit_id is not None
     assert report.lat is not None
     assert report.lon is not None
@@ -232,7 +233,7 @@ def position_fix(holder: Holder, report: Report, *, now: datetime) -> PositionFi
         accuracy_m=_accuracy(report),
         speed_mps=speed,
         battery=report.battery,
-        recorded_at=report.recorded_at or now,
+        recorded_at=min(report.recorded_at or now, now),
     )
 
 
