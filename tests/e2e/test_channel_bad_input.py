@@ -8,10 +8,12 @@ test_sms_gammu, test_officer_sms, test_panic_devices, test_trackers)."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
@@ -277,3 +279,48 @@ async def test_a_tracker_s_unreadable_time_is_a_clear_400_and_a_clock_ahead_neve
         status = await session.get(UnitStatus, officer.unit_id)
     assert status is not None
     assert (status.lat, status.lon) == (-6.8812, 107.6212)
+
+
+async def test_a_tracker_s_sos_with_an_unreadable_value_is_still_raised_once_and_logged_with_the_device(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tracker resends a report until it is answered 200: refusing an SOS for a bad time or position would lose it
+    for good. It is raised without what it got wrong (at its position if that is readable), once however often it
+    comes, and the log names the device and what was wrong."""
+    api = site.live.api
+    admin = await api.staff(Role.ADMIN)
+    operator = await api.staff(Role.OPERATOR)
+    bad_time, bad_place = await api.resident(), await api.resident()
+    timed = (await register_tracker(api, admin, resident_phone=bad_time.phone))["device_id"]
+    placed = (await register_tracker(api, admin, resident_phone=bad_place.phone))["device_id"]
+    with caplog.at_level(logging.WARNING, logger="siaga.trackers"):
+        for _ in range(2):
+            query = {
+                "id": timed,
+                "lat": str(COBLONG[0]),
+                "lon": str(COBLONG[1]),
+                "timestamp": "kemarin",
+                "alarm": "sos",
+            }
+            answer = await site.http.get("/osmand", params=query)
+            assert (answer.status_code, answer.content) == (200, b""), answer.text
+            body = {
+                "device_id": placed,
+                "location": {"timestamp": "nanti", "coords": {"latitude": "utara", "longitude": 107.6}, "alarm": "sos"},
+            }
+            answer = await site.http.post("/osmand", json=body)
+            assert (answer.status_code, answer.content) == (200, b""), answer.text
+
+    async def raised() -> dict[str, list[dict[str, Any]]] | None:
+        alerts = (await api.get(operator, "/alerts", active="true")).json()
+        found = {p.id: [a for a in alerts if a["resident"]["id"] == p.id] for p in (bad_time, bad_place)}
+        return found if all(found.values()) else None
+
+    found = await eventually(raised, what="both SOS raised")
+    [at_position], [without_fix] = found[bad_time.id], found[bad_place.id]
+    assert (at_position["channel"], at_position["lat"], at_position["lon"]) == ("tracker", *COBLONG)
+    timeline = (await api.get(operator, f"/alerts/{without_fix['id']}/timeline")).json()
+    assert any(e["kind"] == "flagged" and e["data"].get("reason") == "no_location" for e in timeline), timeline
+    lines = [r.getMessage() for r in caplog.records if r.name == "siaga.trackers"]
+    assert any(timed in line and "timestamp" in line for line in lines), lines
+    assert any(placed in line and "latitude" in line for line in lines), lines

@@ -10,6 +10,9 @@ Pure: text in, a ``Report`` or a ``BadRequest`` out. Two forms arrive:
   ``timestamp`` (ISO 8601), ``coords`` (``latitude``, ``longitude``, ``accuracy``, ``speed`` in m/s, ``heading``,
   ``altitude``; a negative speed, heading or accuracy means unknown), ``battery.level`` (0 to 1) and ``alarm`` or
   ``extras.alarm``.
+
+An SOS is never refused for a value it got wrong: its unreadable time and extras are left out, then, if need be, its
+unreadable position (it is raised as an SOS without a fix); ``Report.salvaged`` says what was wrong.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Report:
     altitude_m: float | None = None
     battery: int | None = None
     alarm: str | None = None
+    salvaged: str | None = None  # an SOS's unreadable values, left out: what was wrong with them
 
     @property
     def has_position(self) -> bool:
@@ -55,7 +59,48 @@ class Report:
 
 def from_params(params: Mapping[str, str]) -> Report:
     """A report from OsmAnd parameters (the first value of each). Raises ``BadRequest`` naming what is missing or
-    wrong."""
+    wrong (an SOS: only without a device id)."""
+    try:
+        return _from_params(params)
+    except BadRequest as error:
+        if (params.get("alarm") or "").strip().lower() != SOS:
+            raise
+        for kept in ({"id", "deviceid", "alarm", "lat", "lon", "location"}, {"id", "deviceid", "alarm"}):
+            try:
+                report = _from_params({k: v for k, v in params.items() if k in kept})
+            except BadRequest:
+                continue
+            return replace(report, salvaged=error.message)
+        raise
+
+
+def from_json(body: Any) -> Report:
+    """A report from Traccar Client's JSON body. Raises ``BadRequest`` naming what is missing or wrong (an SOS: only
+    without a device id)."""
+    try:
+        return _from_json(body)
+    except BadRequest as error:
+        location = body.get("location") if isinstance(body, dict) else None
+        if not isinstance(location, dict):
+            raise
+        extras = location.get("extras")
+        alarm = location.get("alarm", extras.get("alarm") if isinstance(extras, dict) else None)
+        if not isinstance(alarm, str) or alarm.strip().lower() != SOS:
+            raise
+        coords = location.get("coords")
+        position = (
+            {k: v for k, v in coords.items() if k in ("latitude", "longitude")} if isinstance(coords, dict) else {}
+        )
+        for kept in ({"alarm": alarm, "coords": position}, {"alarm": alarm}):
+            try:
+                report = _from_json({"device_id": body.get("device_id"), "location": kept})
+            except BadRequest:
+                continue
+            return replace(report, salvaged=error.message)
+        raise
+
+
+def _from_params(params: Mapping[str, str]) -> Report:
     device_id = _device_id(params.get("id") or params.get("deviceid"))
     lat, lon = _number(params, "lat"), _number(params, "lon")
     if "location" in params:
@@ -78,8 +123,7 @@ def from_params(params: Mapping[str, str]) -> Report:
     )
 
 
-def from_json(body: Any) -> Report:
-    """A report from Traccar Client's JSON body. Raises ``BadRequest`` naming what is missing or wrong."""
+def _from_json(body: Any) -> Report:
     if not isinstance(body, dict):
         raise BadRequest(
             "the body must be a JSON object with device_id and location",

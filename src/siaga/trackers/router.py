@@ -90,6 +90,10 @@ async def report(request: Request, runtime: RuntimeDep, ip: ClientIP) -> Respons
     except Forbidden:
         metrics.TRACKER_REPORTS.labels("disabled").inc()
         raise
+    if sent.salvaged:
+        log.warning(
+            "tracker %s sent an SOS with an unreadable value, raised without it: %s", sent.device_id, sent.salvaged
+        )
     if sent.sos and holder.unit_id is not None:
         # An officer in danger: raised whether or not an officer of the unit is on duty (a tracker's panic button).
         async with runtime.unit_of_work() as session:
