@@ -246,6 +246,37 @@ async def test_a_button_s_wrong_shapes_interleaved_and_replayed_events_are_one_a
     assert [t["kind"] for t in troubles if t["device_id"] == device["id"]] == ["low_battery"]
 
 
+async def test_a_panic_with_unreadable_fields_is_raised_without_them_and_recorded_with_the_device(
+    api: Api, db: Runtime, broker: BrokerAddress, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A button's firmware that sends a battery of 400 % or an id with a space still had its panic pressed: the alert
+    is raised (nobody presses a wall button twice to get past a parser), and the record and the log say what was
+    wrong with which device."""
+    admin = await api.staff(Role.ADMIN)
+    site, device = await register(api, admin)
+    client_id = unique("siaga-test-")
+    caplog.set_level(logging.WARNING, logger="siaga.devices")
+    try:
+        async with bridge_on(db, BROKER_URL, client_id):
+            await publish(broker, event_topic(device), '{"id": "lantai 2", "type": "panic", "battery": 400}')
+            alerts = await eventually(lambda: site_alerts(db, site), within=DEADLINE, what="the panic raised")
+
+            async def recorded() -> list[DeviceMessage]:
+                return await messages_of(db, device)
+
+            [message] = await eventually(recorded, within=DEADLINE, what="the panic recorded")
+    finally:
+        await forget_session(broker, client_id)
+    assert [(a.channel, a.category) for a in alerts] == [("device", "kriminalitas")]
+    assert (message.outcome, message.event_id, message.error) == (
+        "alert",
+        None,
+        "device.bad_event_id,device.bad_battery",
+    )
+    lines = [r.getMessage() for r in caplog.records if r.name == "siaga.devices"]
+    assert any(device["name"] in line and "device.bad_battery" in line for line in lines), lines
+
+
 async def _true(value: bool) -> bool:
     return value
 

@@ -50,9 +50,9 @@ def test_siaga_payloads_in_json_and_plain_text(payload: bytes, event: DeviceEven
         (b"{not json", "device.payload_not_json"),
         (b"[1, 2]", "device.payload_not_object"),
         (b'{"id": "x", "type": "explode"}', "device.unknown_type"),
-        (b'{"id": "has space", "type": "panic"}', "device.bad_event_id"),
-        (b'{"id": "x", "type": "panic", "battery": 140}', "device.bad_battery"),
-        (b'{"id": "x", "type": "panic", "battery": true}', "device.bad_battery"),
+        (b'{"id": "has space", "type": "test"}', "device.bad_event_id"),
+        (b'{"id": "x", "type": "heartbeat", "battery": 140}', "device.bad_battery"),
+        (b'{"id": "x", "type": "low_battery", "battery": true}', "device.bad_battery"),
         (b'{"type": "heartbeat", "tamper": "open"}', "device.bad_tamper"),
         (b"HELP ME NOW", "device.payload_not_json"),
         (b"BOOM", "device.unknown_type"),
@@ -62,6 +62,13 @@ def test_unreadable_payloads_are_refused_with_a_reason(payload: bytes, code: str
     with pytest.raises(PayloadError) as refused:
         domain.parse(Protocol.SIAGA, SIAGA_TOPIC, payload)
     assert refused.value.code == code
+
+
+def test_an_alarm_with_unreadable_fields_is_read_without_them_and_says_which() -> None:
+    payload = b'{"id": "has space", "type": "panic", "battery": 140, "text": 5, "tamper": "open"}'
+    assert domain.parse(Protocol.SIAGA, SIAGA_TOPIC, payload) == DeviceEvent(
+        EventType.PANIC, salvaged="device.bad_event_id,device.bad_battery,device.bad_text,device.bad_tamper"
+    )
 
 
 def test_a_json_array_is_not_an_object() -> None:

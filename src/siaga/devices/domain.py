@@ -8,7 +8,9 @@ Siaga's own scheme (a device publishes on its own topic, QoS 1)::
     siaga/devices/<device>/ack     Siaga's answer: {"id": ..., "status": "received" | "test_ok" | "refused", ...}
 
 ``type`` is one of ``EventType``. The event id makes a retry (QoS 1 redelivers after a lost PUBACK) the same event;
-without one, a second panic while the site's alert is open joins that alert (it is never a second alert).
+without one, a second panic while the site's alert is open joins that alert (it is never a second alert). An alarm is
+never refused for an unreadable ``id``, ``battery``, ``text`` or ``tamper``: it is raised without them, and its record
+names them.
 
 Adapters for buttons that speak their own firmware's MQTT (each device is registered with its protocol and name):
 
@@ -37,6 +39,7 @@ import json
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -110,6 +113,7 @@ class DeviceEvent:
     battery: int | None = None
     text: str = ""
     tamper: bool | None = None  # a state report: the case is open (True) or closed (False)
+    salvaged: str | None = None  # an alarm's unreadable fields, left out: their error codes (an alarm is never refused)
 
     @property
     def is_alarm(self) -> bool:
@@ -182,18 +186,47 @@ def _siaga(payload: bytes) -> DeviceEvent:
         raise PayloadError(
             "device.unknown_type", f"type must be one of {', '.join(t.value for t in EventType)}, not {kind!r}"
         ) from None
-    event_id = body.get("id")
-    if event_id is not None:
-        event_id = str(event_id) if isinstance(event_id, int) and not isinstance(event_id, bool) else event_id
-        if not isinstance(event_id, str) or not EVENT_ID.match(event_id):
-            raise PayloadError("device.bad_event_id", "id must be 1-64 printable characters without spaces")
-    tamper = body.get("tamper")
-    if tamper is not None and not isinstance(tamper, bool):
+    dropped: list[str] = []
+
+    def field(read: Callable[[Any], Any], value: Any) -> Any:
+        """A field as read; an alarm's unreadable field is left out (and said), anything else's refuses it."""
+        try:
+            return read(value)
+        except PayloadError as error:
+            if event_type not in ALARMS:
+                raise
+            dropped.append(error.code)
+            return None
+
+    return DeviceEvent(
+        event_type,
+        field(_event_id, body.get("id")),
+        field(_battery, body.get("battery")),
+        _clean(field(_note, body.get("text", "")) or ""),
+        field(_tamper, body.get("tamper")),
+        salvaged=",".join(dropped) or None,
+    )
+
+
+def _event_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not EVENT_ID.match(text):
+        raise PayloadError("device.bad_event_id", "id must be 1-64 printable characters without spaces")
+    return text
+
+
+def _tamper(value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
         raise PayloadError("device.bad_tamper", "tamper must be true or false")
-    note = body.get("text", "")
-    if not isinstance(note, str):
+    return value
+
+
+def _note(value: Any) -> str:
+    if not isinstance(value, str):
         raise PayloadError("device.bad_text", "text must be a string")
-    return DeviceEvent(event_type, event_id, _battery(body.get("battery")), _clean(note), tamper)
+    return value
 
 
 def _plain(text: str) -> DeviceEvent:

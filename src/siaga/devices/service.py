@@ -385,6 +385,10 @@ async def receive(
     alarm = AlarmRecord(device.id, site, event, topic, payload, received_at, request.id)
     await (record(alarm) if record is not None else record_alarms(channel, [alarm]))
     log.info("device %s at %s: %s raised alert %s", device.name, site.name, event.type.value, request.id)
+    if event.salvaged:
+        log.warning(
+            "device %s sent an alarm with unreadable fields, raised without them (%s)", device.name, event.salvaged
+        )
     return _ack(device, event.event_id, "received", alert=str(request.id))
 
 
@@ -506,6 +510,7 @@ async def _apply(
             event_type=event.type.value,
             event_id=event.event_id,
             outcome=outcome[:20],
+            error=event.salvaged[:64] if event.salvaged else None,
             payload=_excerpt(payload),
             alert_id=alert_id,
             received_at=received_at,
