@@ -277,6 +277,30 @@ async def test_a_panic_with_unreadable_fields_is_raised_without_them_and_recorde
     assert any(device["name"] in line and "device.bad_battery" in line for line in lines), lines
 
 
+async def test_a_panic_on_the_topic_of_no_registered_button_is_recorded_and_logged_with_its_name(
+    db: Runtime, broker: BrokerAddress, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A button nobody registered (or one removed) has no site to raise an alert at: its message is recorded and logged
+    under the name it used, for an administrator to find and register."""
+    ghost = unique("ghost-")
+    topic = f"siaga/devices/{ghost}/event"
+    client_id = unique("siaga-test-")
+    caplog.set_level(logging.WARNING, logger="siaga.devices")
+
+    async def recorded() -> list[DeviceMessage]:
+        async with db.read_sessions() as session:
+            return list((await session.scalars(select(DeviceMessage).where(DeviceMessage.topic == topic))).all())
+
+    try:
+        async with bridge_on(db, BROKER_URL, client_id):
+            await publish(broker, topic, json.dumps({"id": "g-1", "type": "panic"}))
+            [message] = await eventually(recorded, within=DEADLINE, what="the stranger's message recorded")
+    finally:
+        await forget_session(broker, client_id)
+    assert (message.outcome, message.device_id, message.alert_id) == ("unknown_device", None, None)
+    assert any(ghost in r.getMessage() for r in caplog.records if r.name == "siaga.devices")
+
+
 async def _true(value: bool) -> bool:
     return value
 
