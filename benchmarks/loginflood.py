@@ -40,6 +40,8 @@ def _presses(step: StepResult) -> dict[str, Any]:
         "max_ms": step.latency_ms["max"],
         "server_cpu": None if step.server_cpu is None else round(step.server_cpu, 3),
         "generator_saturated": step.generator_saturated,
+        "generator_cpu": round(step.generator_cpu, 3),
+        "send_lag_p99_ms": step.send_lag_ms["p99"],
     }
 
 
@@ -96,7 +98,9 @@ def measure(kind: str, *, sos_rate: float, flood_rate: float, seconds: float) ->
             "statuses": flooded.statuses,
             "p50_ms": flooded.latency_ms["p50"],
             "p99_ms": flooded.latency_ms["p99"],
+            "generator_cpu": round(flooded.generator_cpu, 3),
         },
+        "load_average": os.getloadavg()[0],
     }
 
 
@@ -112,9 +116,13 @@ def main() -> int:
             p = result[label]
             _say(
                 f"  {label:<13} {p['ok']}/{p['scheduled']} stored, p50 {p['p50_ms']} ms, p95 {p['p95_ms']} ms, "
-                f"p99 {p['p99_ms']} ms, max {p['max_ms']} ms, server {p['server_cpu']} cores"
+                f"p99 {p['p99_ms']} ms, max {p['max_ms']} ms, server {p['server_cpu']} cores, "
+                f"generator {p['generator_cpu']} cores, sent up to {p['send_lag_p99_ms']} ms late (p99)"
             )
-        _say(f"  logins        {result['logins']['statuses']}, p99 {result['logins']['p99_ms']} ms")
+        logins = result["logins"]
+        flooding = f"generator {logins['generator_cpu']} cores"
+        _say(f"  logins        {logins['statuses']}, p99 {logins['p99_ms']} ms, {flooding}")
+        _say(f"  machine       load average {result['load_average']:.2f} (other processes share the cores)")
         problems = result["server_problems"]
         _say(f"  server        {problems['lines']} error lines: {problems['most_common']}")
     out = Path(os.environ.get("BENCH_RESULTS", ROOT / "benchmarks" / "results")) / "loginflood.json"
