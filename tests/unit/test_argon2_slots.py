@@ -4,6 +4,7 @@ behind it; and a resident's PIN (a cancel, perhaps under duress) never waits beh
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import threading
@@ -43,18 +44,30 @@ def test_a_pin_check_goes_ahead_while_a_staff_login_holds_its_core() -> None:
         assert answered == [True], "the resident's PIN check waited for the staff login"
 
 
+def _login_check(password: str) -> bool:
+    return asyncio.run(security.verify_staff_login(PASSWORD_HASH, password))
+
+
 def test_a_second_staff_login_waits_for_the_first() -> None:
     second: threading.Thread | None = None
     answered: list[bool] = []
     with _staff_login_in_progress():
-        second, answered = _in_thread(
-            lambda: security.verify_secret(PASSWORD_HASH, "kata sandi yang panjang", staff_login=True)
-        )
+        second, answered = _in_thread(lambda: _login_check("kata sandi yang panjang"))
         second.join(timeout=0.5)  # not a timing assertion: whatever the machine, it cannot finish while held
         assert answered == []
         assert second.is_alive()
     second.join(timeout=120)
     assert answered == [True]
+
+
+async def test_staff_logins_waiting_their_turn_hold_no_worker_thread() -> None:
+    """Logins waiting for the one before them leave the worker threads free for a resident's PIN check."""
+    with _staff_login_in_progress():
+        waiting = [asyncio.create_task(security.verify_staff_login(PASSWORD_HASH, "tebakan")) for _ in range(8)]
+        pin = asyncio.to_thread(security.verify_secret, PIN_HASH, "1234")
+        assert await asyncio.wait_for(pin, timeout=120), "the resident's PIN check waited for a worker thread"
+        assert not any(task.done() for task in waiting)
+    assert await asyncio.gather(*waiting) == [False] * 8
 
 
 def _priority() -> int:
@@ -68,5 +81,5 @@ def test_staff_logins_are_checked_below_the_priority_of_everything_else() -> Non
     gets only the CPU the presses leave over."""
     login_thread = security._STAFF_LOGINS.submit(_priority).result()
     assert login_thread == min(19, _priority() + security.LOGIN_NICE)
-    assert security.verify_secret(PASSWORD_HASH, "kata sandi yang panjang", staff_login=True)
-    assert not security.verify_secret(PASSWORD_HASH, "kata sandi yang salah", staff_login=True)
+    assert _login_check("kata sandi yang panjang")
+    assert not _login_check("kata sandi yang salah")

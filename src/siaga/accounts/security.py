@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import os
@@ -47,22 +48,26 @@ def hash_secret(value: str) -> str:
         return _hasher.hash(value)
 
 
-def _verify(stored_hash: str, value: str) -> bool:
+def verify_secret(stored_hash: str | None, value: str) -> bool:
+    """Whether ``value`` matches ``stored_hash`` (False for no hash). Blocking: call it from a worker thread in a
+    server."""
+    with _OTHERS:
+        return _verify(stored_hash, value)
+
+
+async def verify_staff_login(stored_hash: str | None, value: str) -> bool:
+    """``verify_secret`` for a step of a staff login (a password or a recovery code), in the staff logins' thread.
+    Waiting its turn holds no worker thread: a flood of logins never keeps a resident's PIN check from a thread."""
+    return await asyncio.wrap_future(_STAFF_LOGINS.submit(_verify, stored_hash, value))
+
+
+def _verify(stored_hash: str | None, value: str) -> bool:
+    if not stored_hash:
+        return False
     try:
         return _hasher.verify(stored_hash, value)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def verify_secret(stored_hash: str | None, value: str, *, staff_login: bool = False) -> bool:
-    """Whether ``value`` matches ``stored_hash`` (False for no hash); ``staff_login``: a step of a staff login.
-    Blocking (call it from a worker thread in a server)."""
-    if not stored_hash:
-        return False
-    if staff_login:
-        return _STAFF_LOGINS.submit(_verify, stored_hash, value).result()
-    with _OTHERS:
-        return _verify(stored_hash, value)
 
 
 def new_code() -> str:

@@ -3,13 +3,11 @@ token, revoking."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import partial
 
 from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -178,13 +176,13 @@ async def forgive_login_attempt(session: AsyncSession, *, username: str, client_
 async def check_password(
     read_sessions: async_sessionmaker[AsyncSession], *, username: str, password: str
 ) -> Staff | None:
-    """The active staff member with this username and password, or None. Outside any transaction, in a thread:
-    argon2 is slow on purpose and must hold neither the database nor the event loop."""
+    """The active staff member with this username and password, or None. Outside any transaction, in the staff
+    logins' thread: argon2 is slow on purpose and must hold neither the database nor the event loop."""
     async with read_sessions() as session:
         staff = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
     # A missing user costs the same time as a wrong password, so the two cannot be told apart.
     stored = staff.password_hash if staff is not None else _DUMMY_HASH.value
-    ok = await asyncio.to_thread(partial(security.verify_secret, stored, password, staff_login=True))
+    ok = await security.verify_staff_login(stored, password)
     return staff if ok and staff is not None and staff.active else None
 
 

@@ -185,8 +185,8 @@ def looks_like_totp(code: str) -> bool:
 async def matching_recovery_code(
     read_sessions: async_sessionmaker[AsyncSession], *, staff_id: int, code: str
 ) -> int | None:
-    """The id of the unused recovery code ``code`` is, or None. Outside any transaction, in a thread: each check is
-    an argon2 hash, slow on purpose."""
+    """The id of the unused recovery code ``code`` is, or None. Outside any transaction, in the staff logins' thread:
+    each check is an argon2 hash, slow on purpose."""
     wanted = _normalised(code)
     if looks_like_totp(wanted) or not wanted:
         return None
@@ -199,14 +199,10 @@ async def matching_recovery_code(
             )
         ).all()
     formatted = f"{wanted[:5]}-{wanted[5:]}"
-
-    def find() -> int | None:
-        for code_id, code_hash in rows:
-            if security.verify_secret(code_hash, formatted, staff_login=True):
-                return int(code_id)
-        return None
-
-    return await asyncio.to_thread(find)
+    for code_id, code_hash in rows:
+        if await security.verify_staff_login(code_hash, formatted):
+            return int(code_id)
+    return None
 
 
 async def take_totp(
