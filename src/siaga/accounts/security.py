@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -34,8 +35,12 @@ LOGIN_NICE = 10
 
 
 def _lower_priority() -> None:
-    if sys.platform == "linux":  # elsewhere os.nice would lower the whole process
+    if sys.platform != "linux":  # elsewhere os.nice would lower the whole process
+        return
+    try:
         os.nice(LOGIN_NICE)
+    except OSError:  # a sandbox that forbids it: logins are still checked, at the process's priority
+        logging.getLogger(__name__).warning("staff logins' password checks run at the server's own CPU priority")
 
 
 _STAFF_LOGINS = ThreadPoolExecutor(1, thread_name_prefix="argon2-staff-logins", initializer=_lower_priority)
