@@ -1089,6 +1089,18 @@ TABLE: tuple[Row, ...] = (
     ),
     Row(
         "POST",
+        f"{API}/alerts/{{alert_id}}/messages",
+        Expect(401, 403, 403, A, 404, 403, 403, A, A),  # the command centre writes to the resident
+        on_alert(lambda c: {"text": "petugas sedang menuju"}, fresh="new"),
+    ),
+    Row(
+        "POST",
+        f"{API}/alerts/{{alert_id}}/replies",
+        Expect(401, A, 404, 403, 403, 403, 403, 403, 403),  # only the resident answers, on their own alert
+        on_alert(lambda c: {"text": "saya di lantai dua"}, fresh="new"),
+    ),
+    Row(
+        "POST",
         f"{API}/alerts/{{alert_id}}/resolve",
         STAFF_ON_ALERT,
         on_alert(lambda c: {"outcome": "genuine", "report": "aman"}, fresh="dispatched"),
