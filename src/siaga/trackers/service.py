@@ -115,16 +115,9 @@ async def sos_request(
         hint = await session.scalar(
             select(Jurisdiction.code).where(Jurisdiction.nik_prefix == holder.resident_kecamatan).limit(1)
         )
-    fingerprint: dict[str, Any] = {
-        "channel": CHANNEL,
-        "device_id": report.device_id,
-        "at": report.recorded_at.isoformat() if report.recorded_at else None,
-        "lat": report.lat,
-        "lon": report.lon,
-    }
     return RaiseRequest(
         id=report_id(report, received_at=received_at),
-        fingerprint=raise_rules.fingerprint(fingerprint),
+        fingerprint=_fingerprint(report),
         caller=Caller(
             kind=CallerKind.RESIDENT,
             id=str(holder.resident_id),
@@ -190,16 +183,9 @@ async def officer_sos_request(
         ).first()
         if known is not None and known.lat is not None and known.lon is not None:
             position = Position(known.lat, known.lon, known.accuracy_m, known.position_at)
-    fingerprint: dict[str, Any] = {
-        "channel": CHANNEL,
-        "device_id": report.device_id,
-        "at": report.recorded_at.isoformat() if report.recorded_at else None,
-        "lat": report.lat,
-        "lon": report.lon,
-    }
     return RaiseRequest(
         id=report_id(report, received_at=received_at),
-        fingerprint=raise_rules.fingerprint(fingerprint),
+        fingerprint=_fingerprint(report),
         caller=Caller(
             kind=CallerKind.UNIT,
             id=f"unit:{holder.unit_id}",
@@ -363,3 +349,16 @@ async def _reads(session: AsyncSession, *where: Any) -> list[TrackerRead]:
         )
         for tracker, name, phone, callsign in (await session.execute(query)).all()
     ]
+
+
+def _fingerprint(report: Report) -> str:
+    """What makes a tracker's SOS the same report when it is sent again (a resident's or a unit's alike)."""
+    return raise_rules.fingerprint(
+        {
+            "channel": CHANNEL,
+            "device_id": report.device_id,
+            "at": report.recorded_at.isoformat() if report.recorded_at else None,
+            "lat": report.lat,
+            "lon": report.lon,
+        }
+    )
