@@ -21,9 +21,6 @@ RECORDED_AT_THE_EDGE = {
         "opening a live stream (stream.<name>) is recorded in a transaction of its own before the stream's long "
         "loop starts; the streams (realtime/streams.py) have no transaction at that point to record it in"
     ),
-    ("siaga.accounts.router", "list_residents"): "staff reading residents' profiles: not moved yet",
-    ("siaga.accounts.router", "read_resident"): "staff reading a resident's profile: not moved yet",
-    ("siaga.accounts.router", "moderation_history"): "staff reading a resident's moderation: not moved yet",
 }
 
 

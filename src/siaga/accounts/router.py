@@ -14,8 +14,7 @@ from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
 from siaga.accounts.apikey_schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from siaga.accounts.domain import Role
-from siaga.accounts.models import ModerationRecord, Resident, ResidentKind
-from siaga.accounts.residents import NIK_CONTESTED
+from siaga.accounts.models import Resident
 from siaga.accounts.schemas import (
     AppealIn,
     CodeRequest,
@@ -39,21 +38,18 @@ from siaga.accounts.schemas import (
     UnitRead,
 )
 from siaga.alerts import access
-from siaga.alerts.models import Alert
-from siaga.audit import service as audit
+from siaga.alerts import residents as resident_reads
 from siaga.audit.actor import ActorContext
 from siaga.deps import (
     Admin,
     ClientIP,
     CommandCentre,
     CurrentResident,
-    CurrentStaff,
     RuntimeDep,
     Supervisor,
     UserAgent,
 )
 from siaga.dispatch import deactivation
-from siaga.errors import NotFound, NotVisible
 from siaga.notify import consent
 from siaga.notify import service as notify
 from siaga.ops import erasure
@@ -275,25 +271,6 @@ async def delete_my_account(principal: CurrentResident, runtime: RuntimeDep, ip:
 # Residents: staff views and moderation -----------------------------------------------------------------------
 
 
-async def _resident_in_scope(session: AsyncSession, principal: CurrentStaff, resident_id: uuid.UUID) -> Resident:
-    """Staff may read a resident who raised an alert they can see; administrators may read anyone. Anyone else is
-    answered as for a missing id; one who exists is a ``NotVisible`` (a denied request in the audit log)."""
-    resident = await session.get(Resident, resident_id)
-    if principal.role is not Role.ADMIN:
-        seen = await session.scalar(
-            select(Alert.id)
-            .where(Alert.resident_id == resident_id, await access.visibility(session, principal))
-            .limit(1)
-        )
-        if seen is None and resident is not None:
-            raise NotVisible(
-                "resident not found", code="resident.not_found", target_type="resident", target_id=str(resident_id)
-            )
-    if resident is None:
-        raise NotFound("resident not found", code="resident.not_found")
-    return resident
-
-
 @router.get("/residents", tags=["residents"], responses=error_responses(401, 403))
 async def list_residents(
     principal: Supervisor,
@@ -310,35 +287,15 @@ async def list_residents(
     """Residents (administrators: all; supervisors: those who raised an alert in their area), for moderation; with
     ``nik_contested=true``, the NIKs two phone numbers claim, to settle. Audited: it is personal data."""
     async with runtime.unit_of_work() as session:
-        query = (
-            select(Resident)
-            .where(Resident.kind == ResidentKind.PERSON.value)  # a site's, partner's or unit's caller row is nobody
-            .order_by(Resident.strikes.desc(), Resident.created_at.desc())
-            .limit(limit)
-        )
-        if principal.role is not Role.ADMIN:
-            seen = select(Alert.resident_id).where(await access.visibility(session, principal))
-            query = query.where(Resident.id.in_(seen))
-        if q:
-            pattern = f"%{q.strip()}%"
-            query = query.where(Resident.name.ilike(pattern) | Resident.phone.like(pattern))
-        if suspended is not None:
-            query = query.where(Resident.suspended.is_(suspended))
-        if min_strikes:
-            query = query.where(Resident.strikes >= min_strikes)
-        if nik_contested is not None:
-            contested = Resident.id.in_(
-                select(ModerationRecord.resident_id).where(ModerationRecord.kind == NIK_CONTESTED)
-            )
-            query = query.where(contested if nik_contested else ~contested)
-        residents = list((await session.scalars(query)).all())
-        await audit.record(
+        residents = await resident_reads.read_residents(
             session,
-            action="resident.list",
-            actor=principal,
-            target_type="resident",
-            client_ip=ip,
-            detail={"count": len(residents), "q": q or ""},
+            principal,
+            by=ActorContext.signed_in(principal, ip),
+            q=q,
+            suspended=suspended,
+            min_strikes=min_strikes,
+            nik_contested=nik_contested,
+            limit=limit,
         )
         return [await resident_read(session, r) for r in residents]
 
@@ -349,14 +306,8 @@ async def read_resident(
 ) -> ResidentRead:
     """A resident's profile (audited)."""
     async with runtime.unit_of_work() as session:
-        resident = await _resident_in_scope(session, principal, resident_id)
-        await audit.record(
-            session,
-            action="resident.read",
-            actor=principal,
-            target_type="resident",
-            target_id=str(resident_id),
-            client_ip=ip,
+        resident = await resident_reads.read_resident(
+            session, principal, resident_id, by=ActorContext.signed_in(principal, ip)
         )
         return await resident_read(session, resident)
 
@@ -367,16 +318,10 @@ async def moderation_history(
 ) -> list[ModerationRead]:
     """Strikes, suspensions, reinstatements and appeals, oldest first (audited)."""
     async with runtime.unit_of_work() as session:
-        await _resident_in_scope(session, principal, resident_id)
-        await audit.record(
-            session,
-            action="resident.read_moderation",
-            actor=principal,
-            target_type="resident",
-            target_id=str(resident_id),
-            client_ip=ip,
+        history = await resident_reads.read_moderation(
+            session, principal, resident_id, by=ActorContext.signed_in(principal, ip)
         )
-        return [ModerationRead.model_validate(r) for r in await accounts.moderation_history(session, resident_id)]
+        return [ModerationRead.model_validate(r) for r in history]
 
 
 async def _set_suspended(
@@ -390,7 +335,7 @@ async def _set_suspended(
 ) -> ResidentRead:
     assert principal.staff_id is not None
     async with runtime.unit_of_work() as session:
-        await _resident_in_scope(session, principal, resident_id)
+        await resident_reads.in_scope(session, principal, resident_id)
         resident = await accounts.set_suspended(
             session,
             resident_id=resident_id,
