@@ -3,8 +3,8 @@ calls the use case, which records its change itself (``audit.service.record_for`
 way whichever door it comes in by (the API, the ``siaga`` command, Siaga's own timers), and a new door cannot
 forget it. Refused requests are the edge's own business (``audit.service.record_denial``) and stay there.
 
-The few records still written by a router are listed below, each with its reason; the list must match the code
-exactly, so it can only shrink."""
+A record still written at the edge would be listed below with its reason; the list must match the code exactly,
+so it can only shrink (it is empty)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,9 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 AUDIT_SERVICE = "siaga.audit.service"
 RECORDING = {"record", "record_for"}
 
-# (router module, endpoint function) -> why that endpoint still records at the edge.
-RECORDED_AT_THE_EDGE = {
-    ("siaga.realtime.router", "stream"): (
-        "opening a live stream (stream.<name>) is recorded in a transaction of its own before the stream's long "
-        "loop starts; the streams (realtime/streams.py) have no transaction at that point to record it in"
-    ),
-}
+# (router module, endpoint function) -> why that endpoint still records at the edge. None does any more: opening a
+# stream is recorded by realtime.streams.watch, staff reading residents by alerts.residents.
+RECORDED_AT_THE_EDGE: dict[tuple[str, str], str] = {}
 
 
 def router_modules() -> dict[str, Path]:

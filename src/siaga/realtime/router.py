@@ -12,9 +12,10 @@ from starlette.websockets import WebSocketDisconnect
 from siaga import metrics
 from siaga.accounts.domain import Principal
 from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.deps import same_origin, session_cookie
 from siaga.realtime.schemas import StreamName
-from siaga.realtime.streams import CLOSE_SESSION_ENDED, SESSION_ENDED_MESSAGE, STREAMS
+from siaga.realtime.streams import CLOSE_SESSION_ENDED, SESSION_ENDED_MESSAGE, STREAMS, watch
 from siaga.runtime import Runtime
 
 log = logging.getLogger("siaga.streams")
@@ -83,15 +84,8 @@ async def stream(
         refusal = f"the {stream} stream is not for a {principal.kind}"
         await _refuse(websocket, runtime, CLOSE_FORBIDDEN, refusal, principal=principal)
         return
-    async with runtime.unit_of_work() as session:
-        await audit.record(
-            session,
-            action=f"stream.{stream}",
-            actor=principal,
-            client_ip=websocket.client.host if websocket.client else "",
-            detail={"cursor": cursor},
-        )
-    viewer = await kind.viewer_for(runtime, principal)
+    by = ActorContext.signed_in(principal, websocket.client.host if websocket.client else "")
+    viewer = await watch(runtime, stream, principal, by=by, cursor=cursor)
     client = kind(websocket=websocket, runtime=runtime, viewer=viewer)
     held = await runtime.stream_sessions.admit(principal.session_id, client.end_session)
     if held is None:  # the session ended while the stream was being opened

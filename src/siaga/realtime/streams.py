@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar, Protocol
@@ -37,6 +38,8 @@ from siaga.alerts import service as alerts
 from siaga.alerts.domain import ACTIVE_STATES, AlertState, resident_view_state
 from siaga.alerts.models import Alert
 from siaga.alerts.schemas import ChatMessage
+from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.dispatch import units
 from siaga.dispatch.recommend import eta_seconds
@@ -120,6 +123,8 @@ class Host(Protocol):
 
     @property
     def officers_streaming(self) -> OfficersStreaming: ...
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 @dataclass
@@ -753,3 +758,13 @@ STREAMS: dict[StreamName, type[Stream]] = {cls.name: cls for cls in (ConsoleStre
 
 async def viewer_for(runtime: Host, stream: StreamName, principal: Principal) -> Viewer:
     return await STREAMS[stream].viewer_for(runtime, principal)
+
+
+async def watch(
+    runtime: Host, stream: StreamName, principal: Principal, *, by: ActorContext, cursor: int | None
+) -> Viewer:
+    """``principal`` opens ``stream`` (from ``cursor``): audited as ``stream.<name>``, in a transaction of its own
+    before the stream's long loop starts, whoever opens it; then who is watching, and what they see."""
+    async with runtime.unit_of_work() as session:
+        await audit.record_for(session, by, action=f"stream.{stream}", detail={"cursor": cursor})
+    return await viewer_for(runtime, stream, principal)
