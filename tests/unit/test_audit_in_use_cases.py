@@ -16,13 +16,19 @@ AUDIT_SERVICE = "siaga.audit.service"
 RECORDING = {"record", "record_for"}
 
 # (router module, endpoint function) -> why that endpoint still records at the edge. None does any more: opening a
-# stream is recorded by realtime.streams.watch, staff reading residents by alerts.residents.
+# stream is recorded by realtime.streams.watch, staff reading residents by alerts.residents, a partner's update by
+# partners.service.take_update.
 RECORDED_AT_THE_EDGE: dict[tuple[str, str], str] = {}
 
 
 def router_modules() -> dict[str, Path]:
-    """Every HTTP router: each package's ``router`` module, and the staff login's (``accounts.login``)."""
-    paths = [*sorted(SRC.glob("siaga/*/router.py")), SRC / "siaga" / "accounts" / "login.py"]
+    """Every door in: each package's HTTP ``router`` module, the staff login's (``accounts.login``), and the inbound
+    adapters (``inbound``: a partner's EIDO, an SMS)."""
+    paths = [
+        *sorted(SRC.glob("siaga/*/router.py")),
+        SRC / "siaga" / "accounts" / "login.py",
+        *sorted(SRC.glob("siaga/*/inbound.py")),
+    ]
     return {".".join(p.relative_to(SRC).with_suffix("").parts): p for p in paths}
 
 
@@ -71,7 +77,9 @@ def test_the_check_finds_a_router_that_records() -> None:
 
 def test_routers_leave_audit_records_to_the_use_cases() -> None:
     modules = router_modules()
-    assert {"siaga.alerts.router", "siaga.dispatch.router", "siaga.accounts.login"} <= set(modules)
+    assert {"siaga.alerts.router", "siaga.dispatch.router", "siaga.accounts.login", "siaga.partners.inbound"} <= set(
+        modules
+    )
     recording = {
         (module, function) for module, path in modules.items() for function in audit_calls(path.read_text("utf-8"))
     }

@@ -32,11 +32,11 @@ from siaga.accounts.domain import Actor, ActorKind, Principal
 from siaga.accounts.models import Resident, ResidentKind
 from siaga.accounts.sealing import CannotOpen
 from siaga.agencies.service import JurisdictionLocator
-from siaga.alerts import raising, timeline
-from siaga.alerts.domain import AlertSnapshot, AlertState, Category, DomainEvent, EventKind
+from siaga.alerts import raising
+from siaga.alerts.domain import Category
 from siaga.alerts.models import Alert
 from siaga.alerts.raise_rules import Caller, CallerKind, Position, RaiseRequest, fingerprint
-from siaga.audit import service as audit
+from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.errors import BadRequest, Conflict, Unauthorized
@@ -88,9 +88,10 @@ class Sender:
         """Its id as the alert's caller, the timeline and the audit log name it (an API key's as its requests')."""
         return f"{self.kind}:{self.id}"
 
-    @property
-    def audit_label(self) -> str:
-        return f"partner:{self.name}" if self.kind == "partner" else self.caller_id
+    def acting(self, client_ip: str) -> ActorContext:
+        """The sender as its audit records name it: it signs in to nothing, so by a label of its own."""
+        label = f"partner:{self.name}" if self.kind == "partner" else self.caller_id
+        return ActorContext.anonymous(label, client_ip)
 
     def alert_id(self, incident_id: str) -> uuid.UUID:
         """The id of the alert the sender's incident is (a partner's as it always was)."""
@@ -266,25 +267,9 @@ def describe(sender: Sender, incident: eido.Incident) -> str:
 async def _update(
     session: AsyncSession, sender: Sender, alert_id: uuid.UUID, incident: eido.Incident, *, client_ip: str
 ) -> uuid.UUID:
-    """The sender sent its incident again: a ``partner_updated`` event on the alert's timeline (its notes, its
-    position), audited."""
-    alert = await session.scalar(select(Alert).where(Alert.id == alert_id))
-    assert alert is not None  # partner_incidents go with their alert; a key's incident is found by its alert
-    await timeline.lock_event_log(session)
+    """The sender sent its incident again: the partners' use case notes it on the alert's timeline, audited."""
     actor = Actor(kind=ActorKind.SYSTEM, id=sender.caller_id, name=sender.label)
-    data = {"partner": sender.name, "partner_label": sender.label, "text": " · ".join(incident.notes)[:2000]}
-    event = DomainEvent(EventKind.PARTNER_UPDATED, data)
-    snapshot = AlertSnapshot(state=AlertState(alert.state))
-    timeline.append_event(session, alert, event, actor, snapshot, lat=incident.lat, lon=incident.lon)
-    await audit.record(
-        session,
-        action="alert.partner_update",
-        actor=None,
-        actor_label=sender.audit_label,
-        target_type="alert",
-        target_id=str(alert.id),
-        agency_id=alert.agency_id,
-        client_ip=client_ip,
-        detail={"incident_id": incident.incident_id},
+    alert = await service.take_update(
+        session, alert_id=alert_id, incident=incident, partner=sender.name, actor=actor, by=sender.acting(client_ip)
     )
     return alert.id

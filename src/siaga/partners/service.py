@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
 from siaga.accounts import sealing
-from siaga.accounts.domain import Principal
+from siaga.accounts.domain import Actor, Principal
 from siaga.accounts.models import Resident, ResidentKind
 from siaga.agencies.models import Agency, Jurisdiction
 from siaga.alerts import access, timeline
@@ -387,6 +387,37 @@ async def hand_over(
     )
     await session.flush()
     return handover, True
+
+
+async def take_update(
+    session: AsyncSession,
+    *,
+    alert_id: uuid.UUID,
+    incident: eido.Incident,
+    partner: str,
+    actor: Actor,
+    by: ActorContext,
+) -> Alert:
+    """The sender of an incident (a partner centre, or an integrator's key: ``partner`` as the audit log names it,
+    ``actor`` as the timeline does) sent it again: a ``partner_updated`` event on its alert's timeline (its notes,
+    its position), audited as ``alert.partner_update`` by ``by``."""
+    alert = await session.scalar(select(Alert).where(Alert.id == alert_id))
+    assert alert is not None  # partner_incidents go with their alert; a key's incident is found by its alert
+    await timeline.lock_event_log(session)
+    data = {"partner": partner, "partner_label": actor.name, "text": " · ".join(incident.notes)[:2000]}
+    event = DomainEvent(EventKind.PARTNER_UPDATED, data)
+    snapshot = AlertSnapshot(state=AlertState(alert.state))
+    timeline.append_event(session, alert, event, actor, snapshot, lat=incident.lat, lon=incident.lon)
+    await audit.record_for(
+        session,
+        by,
+        action="alert.partner_update",
+        target_type="alert",
+        target_id=str(alert.id),
+        agency_id=alert.agency_id,
+        detail={"incident_id": incident.incident_id},
+    )
+    return alert
 
 
 def _takes_alerts_of(partner: Partner, agency_id: int) -> bool:
