@@ -1,6 +1,7 @@
-"""One path to the audit log (issue 15): staff reading residents and opening a live stream are recorded by their use
-case, not by the HTTP edge, so every caller of the same use case (the API, a ``siaga`` command or a script at the
-server) leaves the same record, naming who it was. Before, only the HTTP routers wrote these records."""
+"""One path to the audit log (issue 15): staff reading residents, opening a live stream and a wrong registration
+code are recorded by their use case, not by the door they came in by, so every caller of the same use case (the API,
+an SMS, a ``siaga`` command or a script at the server) leaves the same record, naming who it was. Before, only the
+HTTP routers wrote the first two, and only the SMS handler the third: a wrong code at a counter went unrecorded."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from siaga.audit.actor import ActorContext
 from siaga.audit.models import AuditRecord
 from siaga.realtime import streams
 from siaga.runtime import Runtime
-from tests.conftest import Api
+from siaga.sms import inbound
+from tests.conftest import Api, new_phone
+from tests.e2e.test_sms_register import NIK, _codes_to
 
 OS_USER = "petugas-server"
 READS = ("resident.list", "resident.read", "resident.read_moderation")
@@ -73,3 +76,27 @@ async def test_opening_a_stream_is_audited_by_whoever_opens_it(api: Api) -> None
         "10.1.2.3",
     )
     assert opened.detail == {"cursor": 42}
+
+
+async def test_a_wrong_registration_code_is_audited_at_a_counter_as_by_sms(api: Api) -> None:
+    by_sms = "+62" + new_phone()[1:]
+    await inbound.receive(
+        api.runtime, gateway="dev", gateway_id=str(uuid.uuid4()), sender=by_sms, text=f"DAFTAR Ujang {NIK}"
+    )
+    [code] = _codes_to(api.runtime, by_sms)
+    wrong = "000000" if code != "000000" else "111111"
+    await inbound.receive(api.runtime, gateway="dev", gateway_id=str(uuid.uuid4()), sender=by_sms, text=wrong)
+    supervisor = await api.staff(Role.SUPERVISOR, "POLSEK-COBLONG")
+    form = {"phone": new_phone(), "name": "Ujang Loket", "nik": NIK}
+    asked = await api.post(supervisor, "/residents/counter/code", form)
+    [code] = _codes_to(api.runtime, asked.json()["phone"])
+    wrong = "000000" if code != "000000" else "111111"
+
+    refused = await api.post(supervisor, "/residents/counter", {**form, "code": wrong})
+
+    assert refused.status_code == 422, refused.text
+    failed = [r for r in await _records(api.runtime, ("resident.login",)) if r.outcome == "failure"]
+    assert [(r.actor_id, r.detail) for r in failed] == [
+        (by_sms, {"reason": "otp.wrong"}),
+        (f"staff:{supervisor.id}", {"reason": "otp.wrong"}),
+    ]

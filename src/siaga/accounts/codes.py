@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts import security, sms_keys
 from siaga.accounts.models import OneTimeCode, Resident
-from siaga.accounts.residents import checked_nik, normalize_phone
+from siaga.accounts.residents import checked_nik, normalize_phone, register_number
 from siaga.accounts.sessions import NewSession, _open_session
 from siaga.accounts.turns import take_turns
 from siaga.audit import service as audit
@@ -220,3 +220,28 @@ async def take_code(
         )
     row.used_at = now
     return None
+
+
+async def register_with_code(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    phone: str,
+    code: str,
+    name: str,
+    nik: str,
+    way: str,
+    client_ip: str,
+    by: ActorContext,
+) -> Resident | CodeFailure:
+    """Register ``phone`` (E.164) with the code it received, without the app (``way``: ``sms`` for DAFTAR,
+    ``counter`` at a desk; ``client_ip``: what the code's attempts are counted by). A wrong, used or expired code is
+    counted (the caller commits before it answers) and audited as a failed ``resident.login``; a right one registers
+    the number with the name and NIK (``register_number``)."""
+    failure = await take_code(session, settings=settings, phone=phone, code=code, client_ip=client_ip)
+    if failure is not None:
+        await audit.record_for(
+            session, by, action="resident.login", outcome="failure", detail={"reason": failure.error.code}
+        )
+        return failure
+    return await register_number(session, settings=settings, phone=phone, name=name, nik=nik, way=way, by=by)

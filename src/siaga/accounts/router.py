@@ -167,16 +167,20 @@ async def register_at_counter(
     account an earlier SOS by SMS made for it is completed). A wrong code is counted before it is refused."""
     by = ActorContext.signed_in(principal, ip)
     async with runtime.unit_of_work() as session:
-        phone = accounts.normalize_phone(runtime.settings, body.phone)
-        failure = await accounts.take_code(
-            session, settings=runtime.settings, phone=phone, code=body.code, client_ip=accounts.counter_address(by)
+        registered = await accounts.register_with_code(
+            session,
+            settings=runtime.settings,
+            phone=accounts.normalize_phone(runtime.settings, body.phone),
+            code=body.code,
+            name=body.name,
+            nik=body.nik,
+            way="counter",
+            client_ip=accounts.counter_address(by),
+            by=by,
         )
-        if failure is None:
-            resident = await accounts.register_number(
-                session, settings=runtime.settings, phone=phone, name=body.name, nik=body.nik, way="counter", by=by
-            )
-            return await resident_read(session, resident)
-    raise failure.error  # the wrong guess was counted and committed first
+        if not isinstance(registered, accounts.CodeFailure):
+            return await resident_read(session, registered)
+    raise registered.error  # the wrong guess was counted (and audited) and committed first
 
 
 @router.get("/residents/me", tags=["residents"], responses=error_responses(401, 403))

@@ -22,7 +22,6 @@ from sqlalchemy import select
 from siaga.accounts import identity
 from siaga.accounts import service as accounts
 from siaga.accounts.models import Resident
-from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.db import utcnow
 from siaga.errors import SiagaError, TooManyRequests
@@ -157,25 +156,20 @@ async def code_reply(context: Context, sms: InboundSMS) -> str | None:
     language = await _language(context, sms.sender)
     by = ActorContext.anonymous(sms.sender, _client(sms))
     async with context.unit_of_work() as session:
-        failure = await accounts.take_code(
-            session, settings=context.settings, phone=sms.sender, code=found.group("code"), client_ip=_client(sms)
-        )
-        if failure is not None:
-            # Committed with the wrong guess counted.
-            await audit.record_for(
-                session, by, action="resident.login", outcome="failure", detail={"reason": failure.error.code}
-            )
-            return _refusal(failure.error, language)
-        resident = await accounts.register_number(
+        registered = await accounts.register_with_code(
             session,
             settings=context.settings,
             phone=sms.sender,
+            code=found.group("code"),
             name=asked.name,
             nik=asked.nik,
             way="sms",
+            client_ip=_client(sms),
             by=by,
         )
-        language = resident.language or language
+        if isinstance(registered, accounts.CodeFailure):
+            return _refusal(registered.error, language)  # committed with the wrong guess counted
+        language = registered.language or language
     return _say("registered", language, name=asked.name)
 
 
