@@ -52,7 +52,9 @@ async def test_an_admin_registers_a_site_and_a_button_and_reads_the_broker_files
 
     row = table.locator("tr", has_text="bank-dago-1")
     await row.get_by_role("button", name="Nonaktifkan").click()
-    await expect(row).to_contain_text("Nonaktif")
+    # Disabled once the list reloads: the button turns to "Aktifkan" ("Nonaktifkan" itself contains "Nonaktif").
+    await expect(row.get_by_role("button", name="Aktifkan", exact=True)).to_be_visible()
+    await expect(row.get_by_role("cell", name="Nonaktif", exact=True)).to_be_visible()
     await page.get_by_role("button", name="Buat").click()
     await expect(page.get_by_test_id("password-file")).not_to_contain_text("bank-dago-1")
 
