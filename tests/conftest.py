@@ -169,32 +169,64 @@ async def _drop_postgres_database(url: str) -> None:
         await connection.close()
 
 
+@pytest.fixture(scope="session")
+async def _databases() -> AsyncIterator[dict[str, str]]:
+    """The worker's migrated databases by kind, each made on its first use and kept until the session ends.
+
+    A session fixture with parameters is set up again whenever the parameter changes, and with the suite spread over
+    workers by file (make test) it changed at every file: a new database was created, migrated and seeded Bandung
+    into some twenty times per worker, 4-5 s each. Every test starts from ``db``'s emptied and re-seeded tables,
+    so one database of each kind per worker proves the same (as one pytest process without -n always ran)."""
+    made: dict[str, str] = {}
+    yield made
+    if "postgres" in made:
+        await _drop_postgres_database(made["postgres"])
+
+
 @pytest.fixture(
     scope="session",
     params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
 )
-async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """A migrated, empty database: a SQLite file, or a fresh database on the machine's PostgreSQL."""
-    if request.param == "sqlite":
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, _databases: dict[str, str]
+) -> str:
+    """A migrated database: a SQLite file, or a database of its own on the machine's PostgreSQL."""
+    kind: str = request.param
+    if kind not in _databases:
+        _databases[kind] = await _migrated_database(kind, tmp_path_factory)
+    return _databases[kind]
+
+
+async def _migrated_database(kind: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'siaga.db'}"
         await migrate.upgrade_async(url)
-        yield url
-        return
+        return url
     url = await _create_postgres_database()
     try:
         await migrate.upgrade_async(url)
         await _without_autovacuum(url)
-        yield url
-    finally:
+    except BaseException:
         await _drop_postgres_database(url)
+        raise
+    return url
 
 
 @pytest.fixture(scope="session")
-async def runtime(database_url: str) -> AsyncIterator[Runtime]:
-    settings = make_settings(database_url)
-    rt = Runtime.build(settings)
-    yield rt
-    await rt.close()
+async def _runtimes(_databases: dict[str, str]) -> AsyncIterator[dict[str, Runtime]]:
+    """A runtime per database, kept with the database for the session (closed before the databases are dropped)."""
+    made: dict[str, Runtime] = {}
+    yield made
+    for rt in made.values():
+        await rt.close()
+
+
+@pytest.fixture(scope="session")
+async def runtime(database_url: str, _runtimes: dict[str, Runtime]) -> Runtime:
+    rt = _runtimes.get(database_url)
+    if rt is None:
+        rt = _runtimes[database_url] = Runtime.build(make_settings(database_url))
+    return rt
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
