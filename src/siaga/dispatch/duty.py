@@ -5,7 +5,8 @@ T2, and escalates at once if no operator holds it) or is refused with a clear me
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,10 +24,13 @@ from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch import service as dispatch
 from siaga.dispatch import unitstate
-from siaga.errors import Conflict
+from siaga.errors import Conflict, Invalid
 from siaga.responders import service as responders
 from siaga.responders.domain import StillResponding, alerts_to_hand_back
+from siaga.responders.live import LiveUnits
 from siaga.responders.models import DutyMode, DutyPeriod, UnitStatus
+from siaga.responders.schemas import PositionIn
+from siaga.responders.service import PositionFix
 
 
 async def go_on_duty(session: AsyncSession, *, principal: Principal, mode: DutyMode, by: ActorContext) -> UnitStatus:
@@ -159,3 +163,13 @@ async def leave_duty(
             detail={"handed_back": [str(a) for a in handed]} if handed else None,
         )
     return handed
+
+
+async def share_positions(live: LiveUnits, officer: Officer, points: Sequence[PositionIn], *, now: datetime) -> int:
+    """An officer's phone positions while their unit is on duty, over HTTP or the officer stream alike: handed to
+    the live units, which write them within a second. Off duty they are refused (422 ``officer.off_duty``)."""
+    if not await live.on_duty(officer.unit_id):
+        raise Invalid("go on duty before sharing your position", code="officer.off_duty")
+    for point in points:
+        live.submit(PositionFix.of(point, unit_id=officer.unit_id, staff_id=officer.staff_id, now=now))
+    return len(points)

@@ -29,7 +29,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from siaga import metrics
 from siaga.accounts import staff as staffing
-from siaga.accounts.domain import Principal, Role
+from siaga.accounts.domain import Officer, Principal, Role
 from siaga.accounts.models import Resident
 from siaga.agencies.geo import haversine_m
 from siaga.agencies.models import Jurisdiction
@@ -41,8 +41,9 @@ from siaga.alerts.schemas import ChatMessage
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
-from siaga.dispatch import units
+from siaga.dispatch import duty, units
 from siaga.dispatch.recommend import eta_seconds
+from siaga.errors import Forbidden, Invalid
 from siaga.realtime.feed import EventFeed, FeedItem, read_events
 from siaga.realtime.locations import AlertPosition, LivePositions
 from siaga.realtime.presence import OfficersStreaming
@@ -69,7 +70,6 @@ from siaga.realtime.wire import WireCache
 from siaga.responders import service as responders
 from siaga.responders.live import LiveUnits
 from siaga.responders.models import Unit
-from siaga.responders.service import PositionFix
 from siaga.responders.tracker import UnitPoint, UnitTracker
 
 log = logging.getLogger("siaga.streams")
@@ -626,19 +626,13 @@ class OfficerStream(Stream):
             problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3])
             self._reply(PositionsAck(seq=None, accepted=0, refused="positions.invalid", message=problem))
             return
-        principal = self.viewer.principal
-        unit_id = principal.unit_id
-        if unit_id is None or principal.staff_id is None:
-            self._reply(PositionsAck(seq=batch.seq, accepted=0, refused="officer.no_unit", message="no unit"))
+        try:
+            officer = Officer.of(self.viewer.principal)
+            accepted = await duty.share_positions(self.runtime.units, officer, batch.points, now=datetime.now(UTC))
+        except (Forbidden, Invalid) as refused:  # no unit, or off duty: as over HTTP
+            self._reply(PositionsAck(seq=batch.seq, accepted=0, refused=refused.code, message=refused.message))
             return
-        if not await self.runtime.units.on_duty(unit_id):
-            message = "go on duty before sharing your position"
-            self._reply(PositionsAck(seq=batch.seq, accepted=0, refused="officer.off_duty", message=message))
-            return
-        now = datetime.now(UTC)
-        for point in batch.points:
-            self.runtime.units.submit(PositionFix.of(point, unit_id=unit_id, staff_id=principal.staff_id, now=now))
-        self._reply(PositionsAck(seq=batch.seq, accepted=len(batch.points)))
+        self._reply(PositionsAck(seq=batch.seq, accepted=accepted))
 
 
 @dataclass

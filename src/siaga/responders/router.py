@@ -25,7 +25,6 @@ from siaga.responders.schemas import (
     PushSubscriptionIn,
     UnitStatusRead,
 )
-from siaga.responders.service import PositionFix
 from siaga.responders.tracker import UnitPoint
 from siaga.schemas import error_responses
 
@@ -110,11 +109,8 @@ async def go_off_duty(
 async def send_location(body: PositionIn, officer: CurrentOfficer, runtime: RuntimeDep) -> PositionAccepted:
     """Your phone's position while on duty (written within a second, in batches; consoles see it at once). A phone
     with the officer stream open can send its positions over the stream instead (see /api/v1/stream/officer)."""
-    unit_id = officer.unit_id
-    if not await runtime.units.on_duty(unit_id):
-        raise Invalid("go on duty before sharing your position", code="officer.off_duty")
-    runtime.units.submit(PositionFix.of(body, unit_id=unit_id, staff_id=officer.staff_id, now=utcnow()))
-    return PositionAccepted(accepted=1, unit_id=unit_id)
+    accepted = await duty.share_positions(runtime.units, officer, [body], now=utcnow())
+    return PositionAccepted(accepted=accepted, unit_id=officer.unit_id)
 
 
 @router.post(
