@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from siaga.accounts.domain import SYSTEM, Principal, Role
+from siaga.accounts.domain import SYSTEM, Officer, Principal, Role
 from siaga.agencies import service as agencies_service
 from siaga.agencies.domain import Service, UnitKind
 from siaga.agencies.geo import haversine_m
@@ -259,7 +259,7 @@ async def move_unit(
 async def request_units(
     session: AsyncSession,
     *,
-    principal: Principal,
+    officer: Officer,
     alert_id: uuid.UUID,
     kind: RequestKind,
     locator: agencies_service.JurisdictionLocator,
@@ -271,15 +271,16 @@ async def request_units(
     The request goes on the timeline and flags the alert on the consoles of the responsible agency, the officer's
     own agency for backup, and for an ambulance the PSC 119 that covers the place, which is informed of the alert
     (it sees it, and adds its own ambulance). Asking again for what is still open changes nothing."""
+    principal = officer.principal
     alert = await alerts.get_visible(session, principal, alert_id, lock=True)
-    if principal.role is not Role.OFFICER or principal.unit_id is None:
+    if principal.role is not Role.OFFICER:  # a supervisor may belong to a unit, but asks from the console
         raise Forbidden("only an officer on the alert asks for more units", code="auth.forbidden")
     if AlertState(alert.state) in domain.CLOSED_STATES:
         raise Conflict(f"cannot ask for units: the alert is already {alert.state}", code="alert.closed")
-    row = await units.row_of(session, alert.id, principal.unit_id)
+    row = await units.row_of(session, alert.id, officer.unit_id)
     if row is None or row.state not in units.WORKING:
         raise Conflict("your unit is not working on this alert", code="alert.unit_not_on_alert")
-    unit = await alerts.unit_for_dispatch(session, principal.unit_id)
+    unit = await alerts.unit_for_dispatch(session, officer.unit_id)
     unit_kind = unit.kind if kind is RequestKind.BACKUP else UnitKind.AMBULANCE.value
     if any(r.get("unit_kind") == unit_kind for r in alert.unit_requests or []):
         return alert

@@ -110,7 +110,7 @@ async def request_units(
     async with runtime.unit_of_work() as session:
         alert = await backup.request_units(
             session,
-            principal=principal,
+            officer=officer,
             alert_id=alert_id,
             kind=backup.RequestKind(body.kind),
             locator=runtime.locator,
