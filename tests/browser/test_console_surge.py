@@ -77,6 +77,43 @@ async def test_a_map_cluster_is_handed_to_the_parent_polres_in_one_action(site: 
     await eventually(all_handed, what="the parent Polres to see every alert of the cluster, escalated")
 
 
+async def test_picked_alerts_are_handed_to_bpbd_whose_console_shows_them_with_the_hand_over(site: Site) -> None:
+    """Floods in Coblong: the Polsek's operator picks the presses' cluster on the map, chooses BPBD and hands them over
+    in one action; the BPBD operator's open console receives them live, and an alert's timeline says who had it and
+    why."""
+    operator = await site.api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    bpbd = await site.api.staff(Role.OPERATOR, "BPBD-BDG")
+    agencies = (await site.api.get(operator, "/agencies")).json()
+    [bpbd_id] = [a["id"] for a in agencies if a["code"] == "BPBD-BDG"]
+    alerts = [await _press(site, COBLONG, n) for n in range(3)]
+    rescuers = await open_console(site, bpbd)
+    await expect(rescuers.page.locator(".queue-count")).to_have_attribute("data-count", "0", timeout=DEADLINE_MS)
+    console = await open_console(site, operator)
+    page = console.page
+    cluster = page.locator(".alert-cluster span[data-count='3']")
+    await expect(cluster).to_be_visible(timeout=DEADLINE_MS)
+    await cluster.click()
+    await expect(page.locator(".bulk-bar")).to_have_attribute("data-picked", "3")
+
+    await page.click('[data-bulk-form="transfer"]')
+    await page.select_option("[data-bulk-agency]", str(bpbd_id))
+    await page.fill("[data-bulk-note]", "Banjir Coblong: ditangani BPBD")
+    await page.click("[data-bulk-submit]")
+    await expect(page.locator(".bulk-result")).to_contain_text("Selesai untuk 3", timeout=DEADLINE_MS)
+
+    theirs = rescuers.page
+    await expect(theirs.locator(".queue-count")).to_have_attribute("data-count", "3", timeout=DEADLINE_MS)
+    await theirs.locator(f'.queue-row[data-alert-id="{alerts[0]["id"]}"]').click()
+    handed = theirs.locator('.timeline [data-kind="transferred"]')
+    await expect(handed).to_contain_text("Dialihkan ke instansi lain", timeout=DEADLINE_MS)
+    await expect(handed).to_contain_text("POLSEK-COBLONG → BPBD-BDG: Banjir Coblong: ditangani BPBD")
+    await expect(handed).to_contain_text(operator.name)
+    await expect(theirs.locator('[data-action="acknowledge"]')).to_be_enabled()  # BPBD handles it now
+    await screenshot(theirs, "console-handed-to-bpbd")
+    assert not console.errors, console.errors
+    assert not rescuers.errors, rescuers.errors
+
+
 async def test_a_surge_banner_names_the_area_on_two_consoles(site: Site) -> None:
     threshold = (await site.api.http.get("/api/v1/config/web")).json()["surge_presses_per_minute"]
     first = await open_console(site, await site.api.staff(Role.OPERATOR))

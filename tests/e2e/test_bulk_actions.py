@@ -108,6 +108,73 @@ async def test_a_cluster_is_handed_to_the_parent_polres_and_assigned_to_a_unit(a
         assert all(r.detail["events"][-1] == ("escalated" if bulk == "hand_to_agency" else "dispatched") for r in rows)
 
 
+async def _agency_id(api: Api, who: Person, code: str) -> int:
+    answer = await api.get(who, "/agencies")
+    assert answer.status_code == 200, answer.text
+    [agency] = [a for a in answer.json() if a["code"] == code]
+    return int(agency["id"])
+
+
+async def test_a_selection_is_handed_to_bpbd_which_handles_it_while_the_polsek_stays_informed(
+    api: Api, db: Runtime
+) -> None:
+    """Floods in Coblong: the Polsek's operator hands the presses to BPBD in one request. BPBD now handles each (its
+    timers start now, it acknowledges them), the Polsek still reads them but no longer acts on them, and each alert's
+    timeline says who handed it to whom and why."""
+    operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
+    bpbd = await api.staff(Role.OPERATOR, "BPBD-BDG")
+    bpbd_id = await _agency_id(api, operator, "BPBD-BDG")
+    alerts = await _presses(api, 3)
+    ids = [a["id"] for a in alerts]
+    before = {alert_id: (await api.get(operator, f"/alerts/{alert_id}")).json() for alert_id in ids}
+    for alert_id in ids:
+        assert (await api.get(bpbd, f"/alerts/{alert_id}")).status_code == 404  # a kriminalitas: not BPBD's
+
+    # Wrong for the whole request: nothing is handed.
+    for body, code in (
+        ({"note": "Banjir"}, "bulk.agency_required"),
+        ({"note": "Banjir", "agency_id": 999_999}, "agency.not_found"),
+        ({"agency_id": bpbd_id}, "bulk.note_required"),
+    ):
+        refused = await _bulk(api, operator, {"action": "transfer", "alert_ids": ids, **body})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == code
+    assert (await api.get(bpbd, f"/alerts/{ids[0]}")).status_code == 404
+
+    note = "Banjir Coblong: ditangani BPBD"
+    handed = await _bulk(api, operator, {"action": "transfer", "alert_ids": ids, "agency_id": bpbd_id, "note": note})
+    assert handed.status_code == 200, handed.text
+    assert [(r["ok"], r["state"]) for r in handed.json()["results"]] == [(True, "new")] * 3
+    for alert_id in ids:
+        seen = await api.get(bpbd, f"/alerts/{alert_id}")
+        assert seen.status_code == 200, seen.text
+        assert (seen.json()["agency_code"], seen.json()["may_act"]) == ("BPBD-BDG", True)
+        assert seen.json()["ack_due_at"] > before[alert_id]["ack_due_at"]  # T1 counts again, for BPBD
+        informed = (await api.get(operator, f"/alerts/{alert_id}")).json()
+        assert informed["may_act"] is False  # the Polsek still reads it, but BPBD handles it
+        last = (await api.get(bpbd, f"/alerts/{alert_id}/timeline")).json()[-1]
+        assert (last["kind"], last["actor_name"]) == ("transferred", operator.name)
+        assert last["data"]["reason"] == note
+        assert (last["data"]["previous_agency"], last["data"]["agency"]) == ("POLSEK-COBLONG", "BPBD-BDG")
+        assert last["data"]["informed"] == ["POLSEK-COBLONG"]
+    listed = {a["id"] for a in (await api.get(bpbd, "/alerts")).json()}
+    assert set(ids) <= listed  # on BPBD's list, as on its console
+
+    transfers = [r for r in await _audit_rows(db, "alert.transferred") if r.detail.get("bulk") == "transfer"]
+    assert sorted(r.target_id for r in transfers) == sorted(ids)  # one audit record per alert, by the operator
+    assert {(r.actor_name, r.agency_id) for r in transfers} == {(operator.name, bpbd_id)}
+
+    # BPBD acts on them; the Polsek is refused each alert (only informed now), and handing one to the agency that
+    # already has it is refused for that alert alone.
+    acknowledged = await _bulk(api, bpbd, {"action": "acknowledge", "alert_ids": ids})
+    assert acknowledged.json()["applied"] == 3, acknowledged.text
+    again = await _bulk(api, operator, {"action": "transfer", "alert_ids": ids, "agency_id": bpbd_id, "note": note})
+    assert {r["code"] for r in again.json()["results"]} == {"alert.other_agency"}
+    same = await _bulk(api, bpbd, {"action": "transfer", "alert_ids": ids[:1], "agency_id": bpbd_id, "note": note})
+    [result] = same.json()["results"]
+    assert (result["ok"], result["code"]) == (False, "alert.already_with_agency")
+
+
 async def test_a_mass_event_is_closed_with_one_note_and_bad_input_is_refused_in_full(api: Api, db: Runtime) -> None:
     operator = await api.staff(Role.OPERATOR, "POLSEK-COBLONG")
     alerts = await _presses(api, 3)

@@ -77,6 +77,7 @@ class AlertSnapshot:
     outcome: Outcome | None = None
     # The backups working on it (assigned, en route, on scene): their officers add notes too.
     backup_unit_ids: frozenset[int] = frozenset()
+    agency_id: int | None = None  # the agency responsible for it
 
 
 # Commands --------------------------------------------------------------------------------------------------
@@ -175,6 +176,17 @@ class ChangeCategory:
 
 
 @dataclass(frozen=True, slots=True)
+class HandToAgency:
+    """Staff hand the alert to another agency, which becomes responsible for it (a surge's disaster alerts to BPBD),
+    saying why; the agencies that had it stay informed. ``routing`` is who gets it now and who had it, as a category
+    change names them (the service fills it in)."""
+
+    agency_id: int
+    reason: str
+    routing: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class SetPriority:
     """Staff set how urgent the alert is, saying why. A duress alert stays critical: the person may be coerced, and
     no one at the console may make that look less urgent (an operator can raise any alert, never lower that one)."""
@@ -218,6 +230,7 @@ Command = (
     | MessageResident
     | ReplyToCentre
     | ChangeCategory
+    | HandToAgency
     | SetPriority
     | Link
     | Unlink
@@ -268,6 +281,9 @@ class EventKind(StrEnum):
     # Staff changed the category and the routing table re-routed the alert (data: from, to, the agencies before and
     # after: agency_id responsible, informed_agency_ids, previous_agency_ids)
     CATEGORY_CHANGED = "category_changed"
+    # Staff handed the alert to another agency, now responsible (data: reason, and the agencies as category_changed
+    # names them: agency_id responsible, informed_agency_ids, previous_agency_ids)
+    TRANSFERRED = "transferred"
     HANDOVER = "handover"  # handed over to a partner centre (data: partner, status: requested, acknowledged, failed)
     PARTNER_UPDATED = "partner_updated"  # the partner that handed the alert over sent an update (data: partner, notes)
     PRIORITY_CHANGED = "priority_changed"  # staff set the priority (data: from, to, reason)
@@ -494,6 +510,16 @@ def decide(alert: AlertSnapshot, command: Command, actor: Actor) -> list[DomainE
             if category is previous:
                 return []  # already so (a retry): nothing happens
             return [DomainEvent(EventKind.CATEGORY_CHANGED, {"from": previous.value, "to": category.value, **routing})]
+        case HandToAgency(agency_id=agency_id, reason=reason, routing=routing):
+            _require_staff(actor, "hand an alert to another agency")
+            _require_active(alert, "hand the alert to another agency")
+            if agency_id == alert.agency_id:
+                raise TransitionConflict(
+                    "alert.already_with_agency",
+                    "the alert is already with that agency",
+                    details={"agency": str(routing.get("agency", agency_id))},
+                )
+            return [DomainEvent(EventKind.TRANSFERRED, {**routing, "reason": reason.strip()})]
         case SetPriority(priority=priority, reason=reason):
             return _set_priority(alert, actor, priority, reason)
         case Link(incident_id=incident_id, added=added, alert_ids=alert_ids, title=title):
@@ -614,6 +640,8 @@ def evolve(alert: AlertSnapshot, event: DomainEvent, actor: Actor) -> AlertSnaps
             return replace(alert, escalated=True)
         case EventKind.PRIORITY_CHANGED:
             return replace(alert, priority=Priority(data["to"]))
+        case EventKind.TRANSFERRED:
+            return replace(alert, agency_id=int(data["agency_id"]))
         case EventKind.HANDED_BACK:
             back = AlertState.ACKNOWLEDGED if alert.acknowledged_by is not None else AlertState.NEW
             return replace(alert, state=back, unit_id=None)

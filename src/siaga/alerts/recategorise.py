@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from siaga.accounts.domain import Principal
 from siaga.agencies import service as agencies
-from siaga.agencies.domain import AgencyTerms
 from siaga.agencies.models import Agency
-from siaga.alerts import access, domain, raise_rules
+from siaga.alerts import access, domain, raise_rules, transfer
 from siaga.alerts import service as alerts
 from siaga.alerts.domain import Category
-from siaga.alerts.models import ON_ALERT_UNIT_STATES, Alert, AlertAgency, AlertUnit
+from siaga.alerts.models import ON_ALERT_UNIT_STATES, Alert, AlertUnit
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
-from siaga.db import utcnow
 
 
 async def change_category(
@@ -76,11 +74,9 @@ async def change_category(
     if not events:
         return alert
     if routed.responsible.id != alert.agency_id:
-        _restart_timers(alert, routed.responsible, settings)
+        transfer.restart_timers(alert, routed.responsible, settings)
     await alerts.apply_events(session, alert, events, actor)
-    await session.execute(delete(AlertAgency).where(AlertAgency.alert_id == alert.id))
-    if informed:
-        await session.execute(insert(AlertAgency), [{"alert_id": alert.id, "agency_id": a} for a in informed])
+    await transfer.inform(session, alert, list(informed))
     await audit.record_for(
         session,
         by,
@@ -111,21 +107,3 @@ async def _still_involved(session: AsyncSession, alert: Alert) -> dict[int, str]
         return {}
     rows = await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(ids)).order_by(Agency.id))
     return dict(rows.all())
-
-
-def _restart_timers(alert: Alert, agency: AgencyTerms, settings: Settings) -> None:
-    """The new responsible agency's T1 and T2 from now, for what no person or unit has taken yet."""
-    if domain.AlertState(alert.state) not in domain.ACTIVE_STATES:
-        return
-    now = utcnow()
-    due = raise_rules.deadlines(
-        now,
-        agency,
-        ack_default_s=settings.ack_timeout_seconds,
-        dispatch_default_s=settings.dispatch_timeout_seconds,
-        now=now,
-    )
-    if alert.acknowledged_by_id is None and alert.unit_id is None:
-        alert.ack_due_at = due.ack_due_at
-    if alert.unit_id is None:
-        alert.dispatch_due_at = due.dispatch_due_at

@@ -286,7 +286,7 @@ ACTION_ERRORS = error_responses(401, 403, 404, 409, 422)
 async def act_in_bulk(body: bulk.BulkIn, principal: CommandCentre, runtime: RuntimeDep, ip: ClientIP) -> bulk.BulkOut:
     """One action on a selection or a map cluster (at most 500 alerts): each alert takes it as it would alone, with
     its own timeline event and audit record; the answer says what happened to each. Input that is wrong for the
-    whole request (an unknown unit, a missing note) refuses it in full."""
+    whole request (an unknown unit or agency, a missing note) refuses it in full."""
     return await bulk.act_on_each(runtime, bulk.Caller(principal=principal, ip=ip), body)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from siaga.accounts import service as accounts
 from siaga.accounts.domain import SYSTEM, Actor, ActorKind, Principal, Role
 from siaga.accounts.models import Resident, Staff
-from siaga.alerts import access, domain, raise_rules
+from siaga.alerts import access, domain, raise_rules, transfer
 from siaga.alerts.domain import AlertSnapshot, AlertState, Command, DomainEvent, EventKind, Outcome, Priority
 from siaga.alerts.models import WORKING_UNIT_STATES, Alert, AlertEvent, AlertLocation, AlertPress, AlertUnit, UnitRole
 from siaga.alerts.schemas import AlertCreate, LocationIn, PressLocation, TrailIn
@@ -264,6 +264,7 @@ def snapshot_of(alert: Alert) -> AlertSnapshot:
         escalated=alert.escalated,
         priority=Priority(alert.priority),
         outcome=Outcome(alert.outcome) if alert.outcome else None,
+        agency_id=alert.agency_id,
     )
 
 
@@ -280,9 +281,11 @@ async def act(
     command: Command,
     where: tuple[float, float] | None = None,
     drill_units_for_real: bool = False,
+    settings: Settings | None = None,
 ) -> tuple[Alert, list[DomainEvent]]:
     """Apply one command to an alert the principal can see. The row is locked, so racing commands queue and the
-    second sees the first's result (exactly one operator acknowledges; the other gets a 409 naming the holder)."""
+    second sees the first's result (exactly one operator acknowledges; the other gets a 409 naming the holder).
+    ``settings``: the process's, which a hand to another agency needs (the new agency's timers start by them)."""
     alert = await get_visible(session, principal, alert_id, lock=True)
     if not isinstance(command, READ_ONLY_COMMANDS):
         await access.require_may_act(session, principal, alert)
@@ -292,11 +295,17 @@ async def act(
     if isinstance(command, domain.Dispatch):
         unit = await unit_to_send(session, principal, alert, command.unit_id, drill_units_for_real=drill_units_for_real)
         command = domain.Dispatch(unit.id, unit.callsign)
+    if isinstance(command, domain.HandToAgency):
+        if settings is None:
+            raise TypeError("handing an alert to another agency needs the settings: its new timers start by them")
+        command = await transfer.routed(session, alert, command)
     snapshot = snapshot_of(alert)
     if isinstance(command, domain.AddNote) and principal.unit_id is not None:
         snapshot = replace(snapshot, backup_unit_ids=await _working_backups(session, alert.id))
     events = domain.decide(snapshot, command, actor)
     await apply_events(session, alert, events, actor, where=where)
+    if isinstance(command, domain.HandToAgency) and settings is not None:
+        await transfer.settle(session, alert, settings)
     if isinstance(command, domain.Resolve) and command.outcome is Outcome.PRANK:
         await accounts.add_strike(
             session,
@@ -438,6 +447,9 @@ def _project(alert: Alert, event: DomainEvent, actor: Actor, now: datetime) -> N
             alert.closed_at = now
         case EventKind.CATEGORY_CHANGED:
             alert.category = str(event.data["to"])
+            alert.agency_id = int(event.data["agency_id"])
+            alert.informed_agency_ids = [int(a) for a in event.data["informed_agency_ids"]]
+        case EventKind.TRANSFERRED:
             alert.agency_id = int(event.data["agency_id"])
             alert.informed_agency_ids = [int(a) for a in event.data["informed_agency_ids"]]
         case EventKind.LINKED:

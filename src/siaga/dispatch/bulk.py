@@ -1,10 +1,11 @@
-"""Acting on many alerts at once, for a surge: acknowledge a selection, hand it to the parent agency, assign it to a
-unit, close it as one mass event, or send the residents of an area one message from the command centre.
+"""Acting on many alerts at once, for a surge: acknowledge a selection, hand it to the parent agency or to another
+agency (BPBD), assign it to a unit, close it as one mass event, or send the residents of an area one message from the
+command centre.
 
 Each alert goes through the single-alert path (``act_audited``, which the one-alert routes use too) in its own
 transaction: every alert keeps its own timeline and audit record, and one alert that cannot take the action (already
-taken, closed meanwhile) does not undo the others. What is wrong with the request itself (no alerts, an unknown unit,
-an empty note) refuses it in full before any alert is touched."""
+taken, closed meanwhile) does not undo the others. What is wrong with the request itself (no alerts, an unknown unit
+or agency, an empty note) refuses it in full before any alert is touched."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from siaga.accounts.domain import Principal
+from siaga.agencies import service as agencies
 from siaga.agencies.models import Jurisdiction
 from siaga.alerts import access, domain
 from siaga.alerts import service as alerts
@@ -39,6 +41,8 @@ NOTE_MAX = 1000
 class BulkAction(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     HAND_TO_AGENCY = "hand_to_agency"  # escalate: the parent agency (a Polres) and the neighbours see it, flagged
+    # the chosen agency (any agency: BPBD in a disaster) becomes responsible; the agencies that had it stay informed
+    TRANSFER = "transfer"
     ASSIGN = "assign"  # dispatch one unit to every alert
     CLOSE = "close"  # resolve as one mass event, with one note
 
@@ -49,8 +53,9 @@ class BulkIn(Model):
     action: BulkAction
     alert_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_ALERTS)]
     unit_id: RowId | None = Field(default=None, description="assign: the unit given every alert")
+    agency_id: RowId | None = Field(default=None, description="transfer: the agency every alert is handed to")
     note: Annotated[str, Field(max_length=NOTE_MAX)] = Field(
-        default="", description="hand_to_agency: why (at least 3 characters); close: the mass event's note"
+        default="", description="hand_to_agency, transfer: why (at least 3 characters); close: the mass event's note"
     )
     outcome: Outcome = Field(default=Outcome.GENUINE, description="close: the outcome of every alert")
 
@@ -143,6 +148,7 @@ async def act_audited(
             command=command,
             where=where,
             drill_units_for_real=runtime.settings.exercise_units_answer_real_alerts,
+            settings=runtime.settings,
         )
         await receipts.stamp(session, principal=principal, alert_id=alert.id, after_id=after_id, key=key)
         detail: dict[str, object] = {"events": [e.kind.value for e in events]}
@@ -166,9 +172,13 @@ def _command(body: BulkIn) -> domain.Command:
         case BulkAction.ACKNOWLEDGE:
             return domain.Acknowledge()
         case BulkAction.HAND_TO_AGENCY:
-            if len(body.note.strip()) < 3:
-                raise Invalid("say why the alerts go to the agency (3 characters or more)", code="bulk.note_required")
-            return domain.Escalate(body.note.strip())
+            return domain.Escalate(_reason(body))
+        case BulkAction.TRANSFER:
+            if body.agency_id is None:
+                raise Invalid(
+                    "choose the agency the alerts go to", code="bulk.agency_required", details={"field": "agency_id"}
+                )
+            return domain.HandToAgency(body.agency_id, _reason(body))
         case BulkAction.ASSIGN:
             if body.unit_id is None:
                 raise Invalid("choose the unit to assign", code="bulk.unit_required", details={"field": "unit_id"})
@@ -180,6 +190,12 @@ def _command(body: BulkIn) -> domain.Command:
             except domain.TransitionError as error:
                 raise Invalid(error.message, code="bulk.note_required") from error
             return domain.Resolve(body.outcome, report)
+
+
+def _reason(body: BulkIn) -> str:
+    if len(body.note.strip()) < 3:
+        raise Invalid("say why the alerts go to the agency (3 characters or more)", code="bulk.note_required")
+    return body.note.strip()
 
 
 async def _each(
@@ -198,12 +214,16 @@ async def _each(
 
 async def act_on_each(runtime: Surging, caller: Caller, body: BulkIn) -> BulkOut:
     """Apply ``body.action`` to each alert, one transaction each, and say what happened to every one. The request
-    is refused in full (nothing applied) when the action's own input is wrong or the unit does not exist."""
+    is refused in full (nothing applied) when the action's own input is wrong or the unit or agency does not
+    exist."""
     command = _command(body)
     if isinstance(command, domain.Dispatch):
         async with runtime.read_sessions() as session:
             unit = await alerts.unit_for_dispatch(session, command.unit_id, seen_by=caller.principal)
             command = domain.Dispatch(unit.id, unit.callsign)
+    if isinstance(command, domain.HandToAgency):
+        async with runtime.read_sessions() as session:
+            await agencies.require_agency(session, command.agency_id)
     ids = list(dict.fromkeys(body.alert_ids))  # a cluster and a selection may overlap: once each, in order
     results = await _each(runtime, caller, ids, command, bulk=body.action.value)
     applied = sum(1 for r in results if r.ok)

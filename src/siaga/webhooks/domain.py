@@ -34,7 +34,7 @@ class EventType(StrEnum):
     ALERT_CREATED = "alert.created"
     ALERT_STATE_CHANGED = "alert.state_changed"  # acknowledged, dispatched, en route, on scene, resolved, cancelled
     ALERT_ESCALATED = "alert.escalated"
-    ALERT_UPDATED = "alert.updated"  # its category (and so who handles it) or its priority changed
+    ALERT_UPDATED = "alert.updated"  # its category or agency (and so who handles it) or its priority changed
     DEVICE_TROUBLE = "device.trouble"  # a panic button went silent, runs low on battery or was tampered with
     TEST = "webhook.test"  # sent by an administrator's "send test event", to that subscription only
 
@@ -54,6 +54,7 @@ TIMELINE_TYPES: Mapping[str, EventType] = {
     "cancelled": EventType.ALERT_STATE_CHANGED,
     "escalated": EventType.ALERT_ESCALATED,
     "category_changed": EventType.ALERT_UPDATED,  # re-routed: the agency in the payload is the new one
+    "transferred": EventType.ALERT_UPDATED,  # handed to another agency: the new one in the payload, not the reason
     "priority_changed": EventType.ALERT_UPDATED,  # the reason stays inside Siaga: free text may name a person
 }
 ACTIVE_STATES = frozenset({"new", "acknowledged", "dispatched", "en_route", "on_scene"})

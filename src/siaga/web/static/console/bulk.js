@@ -1,7 +1,7 @@
 // Bulk actions on the alerts picked in the queue or by clicking a map cluster: acknowledge, hand to the parent agency,
-// assign one unit, or close as one mass event with one note. One request (POST /alerts/bulk) per 500 alerts; each
+// hand to another agency (BPBD in a disaster), assign one unit, or close as one mass event with one note. One request (POST /alerts/bulk) per 500 alerts; each
 // alert is acted on as it would be alone, and the bar reports how many took the action and why the others did not.
-import { html, useState } from "../js/ui.js";
+import { html, useEffect, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
@@ -33,10 +33,35 @@ function outcomeText({ applied, refused }) {
   return [t("console.bulk.applied", { count: applied }), ...reasons].join(" · ");
 }
 
-export function BulkBar({ view, store, token }) {
-  const [form, setForm] = useState(null); // "hand_to_agency" | "assign" | "close"
+/**
+ * The agencies the picked alerts may be handed to: every agency but the operator's own (the server takes any), by
+ * name, read when the form opens.
+ */
+function useAgencies(open, token, ownId) {
+  const [agencies, setAgencies] = useState([]);
+  useEffect(() => {
+    if (!open) return undefined;
+    let current = true;
+    api("/agencies", { token }).then(
+      (all) => {
+        if (!current) return;
+        setAgencies(all.filter((a) => a.id !== ownId).sort((a, b) => String(a.name).localeCompare(String(b.name))));
+      },
+      () => {},
+    );
+    return () => {
+      current = false;
+    };
+  }, [open, token, ownId]);
+  return agencies;
+}
+
+export function BulkBar({ view, store, token, account }) {
+  const [form, setForm] = useState(null); // "hand_to_agency" | "transfer" | "assign" | "close"
   const [note, setNote] = useState("");
   const [unitId, setUnitId] = useState("");
+  const [agencyId, setAgencyId] = useState("");
+  const agencies = useAgencies(form === "transfer", token, account?.agency_id);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(null);
   const picked = [...view.picked].filter((id) => store.alerts.has(id));
@@ -48,8 +73,9 @@ export function BulkBar({ view, store, token }) {
     setBusy(true);
     try {
       const body = { action };
-      if (action === "hand_to_agency" || action === "close") body.note = note;
+      if (action === "hand_to_agency" || action === "transfer" || action === "close") body.note = note;
       if (action === "assign") body.unit_id = Number(unitId);
+      if (action === "transfer") body.agency_id = Number(agencyId);
       setResult({ kind: "ok", text: outcomeText(await sendInChunks(token, body, ids)) });
       view.setPicked(new Set());
       setForm(null);
@@ -78,6 +104,9 @@ export function BulkBar({ view, store, token }) {
         <button type="button" data-bulk-form="hand_to_agency" disabled=${busy} onClick=${() => setForm("hand_to_agency")}>
           ${t("console.bulk.hand_to_agency")}
         </button>
+        <button type="button" data-bulk-form="transfer" disabled=${busy} onClick=${() => setForm("transfer")}>
+          ${t("console.bulk.transfer")}
+        </button>
         <button type="button" data-bulk-form="assign" disabled=${busy} onClick=${() => setForm("assign")}>
           ${t("console.bulk.assign")}
         </button>
@@ -98,18 +127,30 @@ export function BulkBar({ view, store, token }) {
             run(form);
           }}
         >
-          ${form === "assign"
-            ? html`<select data-bulk-unit value=${unitId} onChange=${(e) => setUnitId(e.currentTarget.value)} required>
-                <option value="">${t("console.bulk.choose_unit")}</option>
-                ${units.map((unit) => html`<option value=${unit.unit_id}>${unit.callsign}</option>`)}
-              </select>`
-            : html`<input
-                data-bulk-note
-                value=${note}
-                maxlength="1000"
-                placeholder=${t(`console.bulk.note_${form}`)}
-                onInput=${(e) => setNote(e.currentTarget.value)}
-              />`}
+          ${form === "assign" &&
+          html`<select data-bulk-unit value=${unitId} onChange=${(e) => setUnitId(e.currentTarget.value)} required>
+            <option value="">${t("console.bulk.choose_unit")}</option>
+            ${units.map((unit) => html`<option value=${unit.unit_id}>${unit.callsign}</option>`)}
+          </select>`}
+          ${form === "transfer" &&
+          html`<select
+            data-bulk-agency
+            aria-label=${t("console.bulk.choose_agency")}
+            value=${agencyId}
+            onChange=${(e) => setAgencyId(e.currentTarget.value)}
+            required
+          >
+            <option value="">${t("console.bulk.choose_agency")}</option>
+            ${agencies.map((agency) => html`<option value=${agency.id}>${agency.name}</option>`)}
+          </select>`}
+          ${form !== "assign" &&
+          html`<input
+            data-bulk-note
+            value=${note}
+            maxlength="1000"
+            placeholder=${t(`console.bulk.note_${form}`)}
+            onInput=${(e) => setNote(e.currentTarget.value)}
+          />`}
           <button type="submit" class="primary" data-bulk-submit disabled=${busy}>
             ${t("console.bulk.apply", { count: ids.length })}
           </button>

@@ -43,8 +43,8 @@ function useSiren(store, siren) {
       if (alert.is_exercise && store.hideDrills) return;
       if (event.kind === "duress" || event.kind === "escalated") siren.sound("urgent");
       else if (event.kind === "created") siren.sound(alert.duress || alert.escalated ? "urgent" : "new");
-      // Re-routed by a category change: news for the agencies that get it now.
-      else if (event.kind === "category_changed") siren.sound("new");
+      // Re-routed by a category change, or handed to another agency: news for the agencies that get it now.
+      else if (event.kind === "category_changed" || event.kind === "transferred") siren.sound("new");
       else if (event.kind === "delivery_failed") siren.sound("reminder");
     });
     const reminder = setInterval(() => {

@@ -52,10 +52,12 @@ function Custody({ alert, timeline }) {
     <dd data-testid="custody" data-acknowledged-by=${alert.acknowledged_by || ""}>${handledBy(alert)}</dd>`;
 }
 
-// Who gets the alert by the routing table: the responsible agency and those informed, as the newest routing event
-// (raised, or re-routed by a category change) names them.
+// Who gets the alert: the responsible agency and those informed, as the newest routing event (raised, re-routed by a
+// category change, or handed to another agency) names them.
+const ROUTING_EVENTS = new Set(["created", "category_changed", "transferred"]);
+
 function routingOf(alert, timeline) {
-  const routed = [...(timeline || [])].reverse().find((e) => e.kind === "created" || e.kind === "category_changed");
+  const routed = [...(timeline || [])].reverse().find((e) => ROUTING_EVENTS.has(e.kind));
   return { responsible: alert.agency_name || alert.agency_code, informed: routed?.data?.informed || [] };
 }
 

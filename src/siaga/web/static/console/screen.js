@@ -67,7 +67,7 @@ export function ConsoleScreen({ config, account, onLogout }) {
       />
       <${AttentionBanner} store=${store} onOpen=${select} />
       <${SurgeBanner} store=${store} config=${config} view=${view} token=${token} />
-      <${BulkBar} store=${store} view=${view} token=${token} />
+      <${BulkBar} store=${store} view=${view} token=${token} account=${account} />
       <div class="console-main">
         <${Queue}
           store=${store}

@@ -172,6 +172,12 @@ function eventDetail(event) {
         to: t(`common.category.${data.to}`),
         agency: data.agency ?? "",
       });
+    case "transferred":
+      return t("console.event.transfer_detail", {
+        from: data.previous_agency ?? "",
+        agency: data.agency ?? "",
+        reason: data.reason ?? "",
+      });
     default:
       return "";
   }
