@@ -114,6 +114,31 @@ async def test_picked_alerts_are_handed_to_bpbd_whose_console_shows_them_with_th
     assert not rescuers.errors, rescuers.errors
 
 
+async def test_the_map_shades_each_kecamatan_by_its_open_alerts_and_names_it_with_the_count(site: Site) -> None:
+    """Two presses in Coblong and none in Cidadap, its neighbour: the map's legend names Coblong, shaded, with 2 and
+    leaves Cidadap out; a new press in Coblong makes it 3, and a kecamatan with one press far east is named after it."""
+    console = await open_console(site, await site.api.staff(Role.OPERATOR))
+    page = console.page
+    legend = page.locator('[data-testid="area-shading"]')
+    for n in range(2):
+        await _press(site, COBLONG, n)
+    coblong = legend.locator('li[data-area="Coblong"]')
+    await expect(coblong).to_have_attribute("data-open-alerts", "2", timeout=DEADLINE_MS)
+    await expect(coblong).to_have_text("Coblong: 2")
+    await expect(legend.locator('li[data-area="Cidadap"]')).to_have_count(0)
+    await expect(page.locator(".area-shading h3")).to_have_text("SOS terbuka per kecamatan")
+
+    await _press(site, COBLONG, 2)
+    await _press(site, GEDEBAGE, 3)
+    await expect(coblong).to_have_attribute("data-open-alerts", "3", timeout=DEADLINE_MS)
+    await expect(legend.locator("li")).to_have_count(2)
+    await expect(legend.locator("li").first).to_have_attribute("data-area", "Coblong")  # the most first
+    await expect(legend.locator("li").nth(1)).to_have_attribute("data-open-alerts", "1")
+    await expect(legend.locator('li[data-area="Cidadap"]')).to_have_count(0)
+    await screenshot(page, "console-map-shading")
+    assert not console.errors, console.errors
+
+
 async def test_a_surge_banner_names_the_area_on_two_consoles(site: Site) -> None:
     threshold = (await site.api.http.get("/api/v1/config/web")).json()["surge_presses_per_minute"]
     first = await open_console(site, await site.api.staff(Role.OPERATOR))

@@ -1,8 +1,8 @@
-// The situation map: kecamatan (shaded by their open alerts), open alerts clustered (Leaflet.markercluster: a
-// surge of thousands is a few numbered circles, not a carpet of dots), units coloured by state, and the selected
-// alert's accuracy circle and trail. Clicking a cluster selects its alerts for a bulk action and zooms in. Leaflet is
-// driven directly rather than re-rendered: only the markers whose look changed are touched. Without a tile URL the map
-// still draws all of this on a plain background.
+// The situation map: kecamatan (shaded by their open alerts, and named with their counts in the map's legend), open
+// alerts clustered (Leaflet.markercluster: a surge of thousands is a few numbered circles, not a carpet of dots), units
+// coloured by state, and the selected alert's accuracy circle and trail. Clicking a cluster selects its alerts for a
+// bulk action and zooms in. Leaflet is driven directly rather than re-rendered: only the markers whose look changed are
+// touched. Without a tile URL the map still draws all of this on a plain background.
 import { html, useEffect, useRef } from "../js/ui.js";
 import { L, UNIT_COLOURS, addJurisdictions, createMap } from "../js/map.js";
 import { lang, t } from "../js/i18n.js";
@@ -17,6 +17,51 @@ const LABELLED_UNITS = 40;
 const LEVELS = ["normal", "high", "critical"];
 // Markers made in one go when every alert is drawn (a snapshot): the page draws frames between slices.
 const MARKERS_PER_SLICE = 2000;
+// Kecamatan shaded by their open alerts: the colour, and how many the legend names (the most first).
+const SHADE_COLOUR = "#c53030";
+const SHADE_RGB = "197, 48, 48";
+const LEGEND_AREAS = 8;
+const NO_SHADE = { fillColor: "#a0aec0", fillOpacity: 0.08 };
+
+/** The kecamatan's fill for `count` open alerts when the most in one is `most`: the darker, the more. */
+function areaFill(count, most) {
+  return count ? { fillColor: SHADE_COLOUR, fillOpacity: 0.1 + 0.35 * (count / most) } : NO_SHADE;
+}
+
+/**
+ * The map's legend: the kecamatan shaded, each with its open alerts and its shade, the most first, as text a reader
+ * (and a screen reader) can follow. Names come from imported files: set as text, never as HTML.
+ */
+function drawShadingLegend(box, shaded) {
+  box.replaceChildren();
+  box.hidden = shaded.length === 0;
+  if (shaded.length === 0) return;
+  const title = document.createElement("h3");
+  title.id = "area-shading-title";
+  title.textContent = t("console.map.shading_title");
+  const list = document.createElement("ol");
+  list.setAttribute("aria-labelledby", title.id);
+  list.dataset.testid = "area-shading";
+  for (const { name, count, fillOpacity } of shaded.slice(0, LEGEND_AREAS)) {
+    const item = document.createElement("li");
+    item.dataset.area = name;
+    item.dataset.openAlerts = String(count);
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = `rgba(${SHADE_RGB}, ${fillOpacity.toFixed(2)})`;
+    const label = document.createElement("span");
+    label.textContent = t("console.map.shading_area", { area: name, count });
+    item.append(swatch, label);
+    list.append(item);
+  }
+  box.append(title, list);
+  if (shaded.length > LEGEND_AREAS) {
+    const more = document.createElement("p");
+    more.className = "muted";
+    more.textContent = t("console.map.shading_more", { count: shaded.length - LEGEND_AREAS });
+    box.append(more);
+  }
+}
 
 /**
  * The most urgent level in a cluster, worked out from its own markers and its child clusters and remembered on it.
@@ -66,6 +111,15 @@ class SituationView {
     this.unitLayer = L.layerGroup().addTo(this.map);
     this.focused = null;
     this.areas = null;
+    this.legend = L.control({ position: "bottomleft" });
+    this.legend.onAdd = () => {
+      const box = L.DomUtil.create("section", "area-shading");
+      box.hidden = true;
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    this.legend.addTo(this.map);
     this.last = null;
     addJurisdictions(this.map, token).then((layer) => {
       this.areas = layer?.bringToBack() || null;
@@ -206,20 +260,27 @@ class SituationView {
     this.alerts.set(id, { dot, look, alert, selected, language });
   }
 
-  /** Shade each kecamatan by its open (shown) alerts: the darker, the more. Only when the counts changed. */
+  /**
+   * Shade each kecamatan by its open (shown) alerts, the darker the more, and name those shaded in the legend. Only
+   * when the counts (or the language) changed.
+   */
   shadeAreas(store) {
     if (!this.areas) return;
     const counts = store.openByArea();
-    const shade = JSON.stringify([...counts]);
+    const shade = JSON.stringify([lang(), ...counts]);
     if (shade === this.shade) return;
     this.shade = shade;
     const most = Math.max(1, ...counts.values());
+    const shaded = new Map(); // name -> {name, count, fillOpacity}: a kecamatan drawn in several parts is named once
     this.areas.eachLayer((layer) => {
-      const count = counts.get(layer.feature?.properties?.name) || 0;
-      const share = count / most;
-      layer.setStyle({ fillColor: count ? "#c53030" : "#a0aec0", fillOpacity: count ? 0.1 + 0.35 * share : 0.08 });
-      layer.getElement?.()?.setAttribute("data-open-alerts", String(count));
+      const name = layer.feature?.properties?.name;
+      const count = counts.get(name) || 0;
+      const fill = areaFill(count, most);
+      layer.setStyle(fill);
+      if (count) shaded.set(name, { name, count, fillOpacity: fill.fillOpacity });
     });
+    const byCount = (a, b) => b.count - a.count || String(a.name).localeCompare(String(b.name));
+    drawShadingLegend(this.legend.getContainer(), [...shaded.values()].sort(byCount));
   }
 
   drawAlert(alert, selected) {
