@@ -43,6 +43,7 @@ from siaga.responders.models import UnitState, UnitStatus
 from siaga.responders.tracker import UnitPoint, UnitTracker
 
 MAX_RINGS = 4
+_OFFERED_HERE = "siaga.units_offered"  # ``Session.info``: the units offered an alert in this transaction
 OPEN_FOR_OFFERS = (AlertState.NEW.value, AlertState.ACKNOWLEDGED.value)
 
 
@@ -288,6 +289,9 @@ async def offer_next_ring(
         await session.flush()
         await unitstate.sync_units(session, [o.unit_id for o in expired])
     asked = frozenset((await session.scalars(select(AlertOffer.unit_id).where(AlertOffer.alert_id == alert.id))).all())
+    # Units offered another alert earlier in this transaction (the timer sweep rings a round's alerts together): the
+    # tracker hears of them only after the commit, so they are left out here and the next nearest are asked.
+    asked |= session.info.get(_OFFERED_HERE, frozenset())
     same_help = frozenset(
         (await session.scalars(select(Agency.id).where(Agency.kind.in_(agency_rules.offer_kinds(agency.kind))))).all()
     )
@@ -349,6 +353,7 @@ async def make_offers(session: AsyncSession, alert: Alert, offers: list[AlertOff
     append_event(session, alert, event, actor, alerts.snapshot_of(alert))
     await session.flush()
     await unitstate.sync_units(session, [o.unit_id for o in offers])
+    session.info[_OFFERED_HERE] = session.info.get(_OFFERED_HERE, frozenset()) | {o.unit_id for o in offers}
     for offer in offers:
         await _push_to_unit(session, alert, offer.unit_id, kind="offer", offer_id=offer.id)
     # Officers whose phone has no open stream also get it by SMS (``dispatch.offer_sms``): only the runtime knows
