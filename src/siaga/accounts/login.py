@@ -69,6 +69,7 @@ async def login(
     opened = await signin.sign_in(
         runtime.unit_of_work,
         runtime.read_sessions,
+        runtime.core,
         settings=runtime.settings,
         username=body.username,
         password=body.password,
@@ -107,6 +108,7 @@ async def give_code(
     opened = await signin.give_code(
         runtime.unit_of_work,
         runtime.read_sessions,
+        runtime.core,
         settings=runtime.settings,
         staff_id=_expect_step(principal, totp.LoginStep.CODE),
         step_session_id=principal.session_id,

@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import Connection, case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +21,7 @@ from siaga.accounts.domain import Principal, Role
 from siaga.accounts.models import AuthSession, LoginAttempts, Resident, Staff
 from siaga.aftercommit import SessionsRevoked, emit
 from siaga.config import Settings
-from siaga.db import utcnow
+from siaga.db import CoreRunner, utcnow
 from siaga.errors import TooManyRequests
 
 
@@ -133,19 +134,30 @@ class LoginThrottle:
 
 
 async def count_login_attempt(
-    session: AsyncSession, *, username: str, client_ip: str, throttle: LoginThrottle | None = None
+    core: CoreRunner, *, username: str, client_ip: str, throttle: LoginThrottle | None = None
 ) -> TooManyRequests | None:
     """Count a login attempt before its password is checked, and refuse it if it is one too many. Its counters are
     one atomic statement (an upsert that returns the new counts), so concurrent guesses on any number of processes
-    are each counted: 60 at once for one account get 10 checks, not 60; and on SQLite the write lock is held for one
-    statement, not three, while residents' presses wait for it. A successful login gives its attempt back
+    are each counted: 60 at once for one account get 10 checks, not 60. It is committed by the process's single
+    writer (``db.CoreRunner``), the one that writes residents' SOS presses: on SQLite a flood of logins then queues
+    behind the presses in one thread instead of competing with them for the database's write lock (a press that
+    finds the lock taken sleeps and polls for it). A successful login gives its attempt back
     (``forgive_login_attempt``). A counter found over its limit is remembered in ``throttle``."""
+    limits = _login_keys(username, client_ip)
+    over = False
+    for key, count, window_start in await core.write(partial(_count_attempt, limits=limits)):
+        if count > limits[key]:
+            over = True
+            if throttle is not None:
+                throttle.remember(key, window_start=window_start)
+    return login_throttled() if over else None
+
+
+def _count_attempt(connection: Connection, *, limits: dict[str, int]) -> list[tuple[str, int, datetime]]:
     now = utcnow()
     since = now - LOGIN_WINDOW
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     expired = LoginAttempts.window_start < since
-    limits = _login_keys(username, client_ip)
     statement = insert(LoginAttempts).values([{"key": key, "window_start": now, "count": 1} for key in limits])
     counted = statement.on_conflict_do_update(
         index_elements=[LoginAttempts.key],
@@ -154,13 +166,7 @@ async def count_login_attempt(
             "window_start": case((expired, now), else_=LoginAttempts.window_start),
         },
     ).returning(LoginAttempts.key, LoginAttempts.count, LoginAttempts.window_start)
-    over = False
-    for key, count, window_start in (await session.execute(counted)).all():
-        if count > limits[key]:
-            over = True
-            if throttle is not None:
-                throttle.remember(key, window_start=window_start)
-    return login_throttled() if over else None
+    return [(key, count, window_start) for key, count, window_start in connection.execute(counted)]
 
 
 async def forgive_login_attempt(session: AsyncSession, *, username: str, client_ip: str) -> None:

@@ -9,6 +9,7 @@ A person who has given only their password acts through a session that only the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,7 +29,7 @@ from siaga.accounts.sessions import (
 from siaga.audit import service as audit
 from siaga.audit.actor import ActorContext
 from siaga.config import Settings
-from siaga.db import UnitOfWork, utcnow
+from siaga.db import CoreRunner, UnitOfWork, utcnow
 from siaga.errors import Unauthorized
 
 
@@ -44,6 +45,7 @@ class Opened:
 async def sign_in(
     work: UnitOfWork,
     reads: async_sessionmaker[AsyncSession],
+    core: CoreRunner,
     *,
     settings: Settings,
     username: str,
@@ -62,20 +64,16 @@ async def sign_in(
         if key is not None:
             throttle.refused(key)  # recorded with the others (record_throttled)
             raise login_throttled()
-    async with work() as session:  # counted and committed before the password is checked
-        throttled = await count_login_attempt(session, username=username, client_ip=client_ip, throttle=throttle)
+    # Counted and committed before the password is checked; like a failure's record, by the process's single writer.
+    throttled = await count_login_attempt(core, username=username, client_ip=client_ip, throttle=throttle)
     staff = None if throttled else await check_password(reads, username=username, password=password)
     step = totp.login_step(staff, settings) if staff is not None else None
-    async with work() as session:
-        if staff is None:
-            await audit.record_for(
-                session,
-                ActorContext.anonymous(username, client_ip),
-                action="staff.login",
-                outcome="failure",
-                detail={"reason": "throttled" if throttled else "bad_credentials"},
-            )
-        else:
+    if staff is None:
+        failed = {"reason": "throttled" if throttled else "bad_credentials"}
+        by = ActorContext.anonymous(username, client_ip)
+        await core.write(partial(audit.record_on, by=by, action="staff.login", outcome="failure", detail=failed))
+    else:
+        async with work() as session:
             await forgive_login_attempt(session, username=username, client_ip=client_ip)
             opened = await open_staff_session(
                 session,
@@ -135,6 +133,7 @@ async def _record_refusals(work: UnitOfWork, refused: dict[str, int]) -> None:
 async def give_code(
     work: UnitOfWork,
     reads: async_sessionmaker[AsyncSession],
+    core: CoreRunner,
     *,
     settings: Settings,
     staff_id: int,
@@ -148,8 +147,7 @@ async def give_code(
     a wrong code as done ``by`` the step's session."""
     async with reads() as session:
         username = (await staffing.staff_by_id(session, staff_id)).username
-    async with work() as session:  # counted and committed before the code is checked
-        throttled = await count_login_attempt(session, username=username, client_ip=by.client_ip)
+    throttled = await count_login_attempt(core, username=username, client_ip=by.client_ip)  # before the check
     recovery_id = None if throttled else await totp.matching_recovery_code(reads, staff_id=staff_id, code=code)
     async with work() as session:
         staff = await staffing.staff_by_id(session, staff_id)

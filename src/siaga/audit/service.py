@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, null, select, update
+from sqlalchemy import Connection, case, insert, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,21 +64,51 @@ async def record_for(
     """Record that ``by`` did ``action``, in the caller's transaction: the one way a use case audits its change,
     whoever made it (staff through the API, the command line, Siaga itself). ``agency_id``: the agency the change
     belongs to (default: the actor's)."""
-    row = AuditRecord(
-        actor_kind=by.kind,
-        actor_id=by.id,
-        actor_name=by.name,
-        agency_id=agency_id if agency_id is not None else by.agency_id,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        outcome=outcome,
-        client_ip=by.client_ip,
-        detail=detail or {},
-    )
+    row = AuditRecord(**_fields(by, action, target_type, target_id, outcome, agency_id, detail))
     session.add(row)
     await session.flush()
     return row
+
+
+def record_on(
+    connection: Connection,
+    by: ActorContext,
+    *,
+    action: str,
+    target_type: str = "",
+    target_id: str = "",
+    outcome: str = "success",
+    agency_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """``record_for`` on a Core connection: in a transaction of the process's single writer (``db.CoreRunner``),
+    where the SOS presses' batches are written too, so on SQLite it never waits for their write lock, nor they for
+    it."""
+    fields = _fields(by, action, target_type, target_id, outcome, agency_id, detail)
+    connection.execute(insert(AuditRecord).values(at=utcnow(), **fields))
+
+
+def _fields(
+    by: ActorContext,
+    action: str,
+    target_type: str,
+    target_id: str,
+    outcome: str,
+    agency_id: int | None,
+    detail: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "actor_kind": by.kind,
+        "actor_id": by.id,
+        "actor_name": by.name,
+        "agency_id": agency_id if agency_id is not None else by.agency_id,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "outcome": outcome,
+        "client_ip": by.client_ip,
+        "detail": detail or {},
+    }
 
 
 async def record_denial(
