@@ -311,9 +311,20 @@ async def _delete_everything(session: AsyncSession, *, sqlite: bool) -> None:
     if sqlite:
         # Agencies refer to their parents; check the keys once, at commit, when every table is empty.
         await session.execute(text("PRAGMA defer_foreign_keys=ON"))
-    # DELETE rather than TRUNCATE: for a few rows it is several times faster on PostgreSQL.
+    # DELETE rather than TRUNCATE: for a few rows it is several times faster on PostgreSQL. Only the tables that hold
+    # rows, found in one query: a test writes to a few of the fifty-odd tables, and a statement per table was most of
+    # the reset's time (each a round trip, and on SQLite a hop to its thread).
+    holding = set((await session.execute(text(_NON_EMPTY))).scalars())
     for table in reversed(metadata.sorted_tables):
-        await session.execute(text(f'DELETE FROM "{table.name}"'))  # noqa: S608 - names from our own metadata
+        if table.name in holding:
+            await session.execute(text(f'DELETE FROM "{table.name}"'))  # noqa: S608 - names from our own metadata
+
+
+# The names of the tables that hold at least one row (the same SQL on SQLite and PostgreSQL).
+_NON_EMPTY = " UNION ALL ".join(
+    f"SELECT '{table.name}' WHERE EXISTS (SELECT 1 FROM \"{table.name}\")"  # noqa: S608 - our own names
+    for table in metadata.sorted_tables
+)
 
 
 # One app per runtime, its lifespan run again for each test: FastAPI prepares each route the first time it is matched
