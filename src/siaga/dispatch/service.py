@@ -44,6 +44,7 @@ from siaga.responders.tracker import UnitPoint, UnitTracker
 
 MAX_RINGS = 4
 _OFFERED_HERE = "siaga.units_offered"  # ``Session.info``: the units offered an alert in this transaction
+_SAME_HELP = "siaga.same_help"  # ``Session.info``: per agency kind, the agencies whose units its alerts are offered
 OPEN_FOR_OFFERS = (AlertState.NEW.value, AlertState.ACKNOWLEDGED.value)
 
 
@@ -266,17 +267,10 @@ async def offer_next_ring(
     offer timer until a unit becomes available near it (``wake_offers_near``): thousands of alerts waiting for
     nobody cost nothing. The event log is locked only when an event is written."""
     now = utcnow()
-    expired = list(
-        (
-            await session.scalars(
-                select(AlertOffer).where(
-                    AlertOffer.alert_id == alert.id,
-                    AlertOffer.state == OfferState.PENDING.value,
-                    AlertOffer.slot == 0,  # a backup's offers wait for their unit (``dispatch.backup``)
-                )
-            )
-        ).all()
-    )
+    # Every offer the alert has made, in one read: the last ring's still pending expire, and no unit is asked twice.
+    made = (await session.scalars(select(AlertOffer).where(AlertOffer.alert_id == alert.id))).all()
+    # A backup's offers (a slot above 0) wait for their unit (``dispatch.backup``).
+    expired = [o for o in made if o.state == OfferState.PENDING.value and o.slot == 0]
     snapshot = alerts.snapshot_of(alert)
     if expired:
         await lock_event_log(session)
@@ -288,13 +282,10 @@ async def offer_next_ring(
         append_event(session, alert, event, SYSTEM, snapshot)
         await session.flush()
         await unitstate.sync_units(session, [o.unit_id for o in expired])
-    asked = frozenset((await session.scalars(select(AlertOffer.unit_id).where(AlertOffer.alert_id == alert.id))).all())
-    # Units offered another alert earlier in this transaction (the timer sweep rings a round's alerts together): the
-    # tracker hears of them only after the commit, so they are left out here and the next nearest are asked.
-    asked |= session.info.get(_OFFERED_HERE, frozenset())
-    same_help = frozenset(
-        (await session.scalars(select(Agency.id).where(Agency.kind.in_(agency_rules.offer_kinds(agency.kind))))).all()
-    )
+    # And units offered another alert earlier in this transaction (the timer sweep rings a round's alerts together):
+    # the tracker hears of them only after the commit, so they are left out here and the next nearest are asked.
+    asked = frozenset(o.unit_id for o in made) | session.info.get(_OFFERED_HERE, frozenset())
+    same_help = await _same_help(session, agency.kind)
     offers: list[AlertOffer] = []
     # After every ring came up empty, try again at the widest (an officer may have come on duty since).
     ring = min(alert.offer_ring, MAX_RINGS - 1)
@@ -333,6 +324,16 @@ async def offer_next_ring(
     alert.offer_due_at = now + timedelta(seconds=agency.offer_timeout_seconds)
     await make_offers(session, alert, offers, SYSTEM, ring=ring)
     return offers
+
+
+async def _same_help(session: AsyncSession, kind: str) -> frozenset[int]:
+    """The agencies whose units give the help an alert of a ``kind`` agency needs (``offer_kinds``), read once per
+    transaction: a round of the timer sweep rings many alerts of the same agencies."""
+    known: dict[str, frozenset[int]] = session.info.setdefault(_SAME_HELP, {})
+    if kind not in known:
+        wanted = select(Agency.id).where(Agency.kind.in_(agency_rules.offer_kinds(kind)))
+        known[kind] = frozenset((await session.scalars(wanted)).all())
+    return known[kind]
 
 
 async def make_offers(session: AsyncSession, alert: Alert, offers: list[AlertOffer], actor: Actor, **data: Any) -> None:
