@@ -43,8 +43,6 @@ from siaga.responders.models import UnitState, UnitStatus
 from siaga.responders.tracker import UnitPoint, UnitTracker
 
 MAX_RINGS = 4
-_OFFERED_HERE = "siaga.units_offered"  # ``Session.info``: the units offered an alert in this transaction
-_SAME_HELP = "siaga.same_help"  # ``Session.info``: per agency kind, the agencies whose units its alerts are offered
 OPEN_FOR_OFFERS = (AlertState.NEW.value, AlertState.ACKNOWLEDGED.value)
 
 
@@ -282,10 +280,10 @@ async def offer_next_ring(
         append_event(session, alert, event, SYSTEM, snapshot)
         await session.flush()
         await unitstate.sync_units(session, [o.unit_id for o in expired])
-    # And units offered another alert earlier in this transaction (the timer sweep rings a round's alerts together):
-    # the tracker hears of them only after the commit, so they are left out here and the next nearest are asked.
-    asked = frozenset(o.unit_id for o in made) | session.info.get(_OFFERED_HERE, frozenset())
-    same_help = await _same_help(session, agency.kind)
+    asked = frozenset(o.unit_id for o in made)
+    same_help = frozenset(
+        (await session.scalars(select(Agency.id).where(Agency.kind.in_(agency_rules.offer_kinds(agency.kind))))).all()
+    )
     offers: list[AlertOffer] = []
     # After every ring came up empty, try again at the widest (an officer may have come on duty since).
     ring = min(alert.offer_ring, MAX_RINGS - 1)
@@ -326,16 +324,6 @@ async def offer_next_ring(
     return offers
 
 
-async def _same_help(session: AsyncSession, kind: str) -> frozenset[int]:
-    """The agencies whose units give the help an alert of a ``kind`` agency needs (``offer_kinds``), read once per
-    transaction: a round of the timer sweep rings many alerts of the same agencies."""
-    known: dict[str, frozenset[int]] = session.info.setdefault(_SAME_HELP, {})
-    if kind not in known:
-        wanted = select(Agency.id).where(Agency.kind.in_(agency_rules.offer_kinds(kind)))
-        known[kind] = frozenset((await session.scalars(wanted)).all())
-    return known[kind]
-
-
 async def make_offers(session: AsyncSession, alert: Alert, offers: list[AlertOffer], actor: Actor, **data: Any) -> None:
     """Ask these units to take the alert (or a place on it: ``AlertOffer.slot``): the offers and their ``offered``
     event, the units' state, and a push to their phones. The one way an offer is made."""
@@ -354,7 +342,6 @@ async def make_offers(session: AsyncSession, alert: Alert, offers: list[AlertOff
     append_event(session, alert, event, actor, alerts.snapshot_of(alert))
     await session.flush()
     await unitstate.sync_units(session, [o.unit_id for o in offers])
-    session.info[_OFFERED_HERE] = session.info.get(_OFFERED_HERE, frozenset()) | {o.unit_id for o in offers}
     for offer in offers:
         await _push_to_unit(session, alert, offer.unit_id, kind="offer", offer_id=offer.id)
     # Officers whose phone has no open stream also get it by SMS (``dispatch.offer_sms``): only the runtime knows

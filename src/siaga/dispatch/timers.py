@@ -165,7 +165,8 @@ class TimerSweep:
         ):
             async with self._read_sessions() as session:
                 ids = await due_alerts(session, column)
-            fired += await self._fire_together(fire, ids)
+            for alert_id in ids:
+                fired += await self._fire_one(fire, alert_id)
             if len(ids) == DUE_BATCH:
                 self._loop.wake()  # more are due (a surge): the next round follows at once, not after the interval
         self.fired += fired
@@ -180,21 +181,6 @@ class TimerSweep:
         except Exception:  # tried again next round
             log.exception("offering newly available units failed")
             self._arrived = {p.unit_id: p for p in arrived} | self._arrived
-
-    async def _fire_together(
-        self, fire: Callable[[AsyncSession, uuid.UUID], Awaitable[bool]], alert_ids: list[uuid.UUID]
-    ) -> int:
-        """Fire the round's due timers of one kind in one transaction: in a surge, one commit (and on SQLite one
-        turn of the write lock the presses wait for) per round instead of one per alert. If any of them fails,
-        nothing of the round is kept and each is fired alone, so one bad alert never holds back the others."""
-        if len(alert_ids) < 2:
-            return sum([await self._fire_one(fire, alert_id) for alert_id in alert_ids])
-        try:
-            async with self._unit_of_work() as session:
-                return sum([int(await fire(session, alert_id)) for alert_id in alert_ids])
-        except Exception:
-            log.warning("%d timers fired together failed; firing each alone", len(alert_ids), exc_info=True)
-            return sum([await self._fire_one(fire, alert_id) for alert_id in alert_ids])
 
     async def _fire_one(self, fire: Callable[[AsyncSession, uuid.UUID], Awaitable[bool]], alert_id: uuid.UUID) -> int:
         try:
