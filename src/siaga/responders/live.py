@@ -184,6 +184,7 @@ class LiveUnits:
         self._read_sessions = read_sessions
         self._hub = hub
         self._buffer: list[PositionFix] = []
+        self._flushing = asyncio.Lock()  # one flush at a time: a caller's flush returns once what it saw is written
         self._listeners: dict[int, UnitListener] = {}
         self._pending: list[UnitPoint] = []  # moved units heard from the hub, not yet told to the listeners
         self._tell_scheduled = False
@@ -291,7 +292,13 @@ class LiveUnits:
         await self.publish(points)
 
     async def flush(self) -> int:
-        """Write the buffered positions in one transaction and tell every process where the units are now."""
+        """Write the buffered positions in one transaction and tell every process where the units are now. A flush
+        already under way (the periodic one) is waited for, so that on return every position submitted before the
+        call is written."""
+        async with self._flushing:
+            return await self._flush()
+
+    async def _flush(self) -> int:
         if not self._buffer:
             return 0
         batch, self._buffer = self._buffer, []
