@@ -12,6 +12,7 @@ from sqlalchemy import select
 from siaga.accounts import security
 from siaga.accounts.domain import Role
 from siaga.accounts.models import AuthSession
+from siaga.accounts.sessions import live_sessions
 from siaga.realtime import guard as guard_module
 from siaga.realtime.guard import StreamSessions
 from tests.conftest import Api, Person
@@ -36,7 +37,7 @@ async def test_a_stream_admitted_during_the_check_is_not_ended_and_a_revoked_one
     assert await streams.admit(first_id, lambda: ended.append("first")) is not None
     assert await streams.admit(revoked_id, lambda: ended.append("revoked")) is not None
 
-    real = guard_module.live_sessions
+    real = live_sessions
     admitted_meanwhile = False
 
     async def the_query_then_a_stream_opens(session: Any, asked: list[int]) -> dict[int, Any]:
