@@ -209,7 +209,8 @@ async def test_the_purge_removes_what_is_past_its_period_and_keeps_the_rest(api:
 
 async def _audit(api: Api, action: str) -> list[AuditRecord]:
     async with api.runtime.read_sessions() as session:
-        return list((await session.scalars(select(AuditRecord).where(AuditRecord.action == action))).all())
+        query = select(AuditRecord).where(AuditRecord.action == action).order_by(AuditRecord.id)
+        return list((await session.scalars(query)).all())  # oldest first: [-1] is the latest
 
 
 async def test_a_resident_deletes_their_account_and_their_alerts_still_count(api: Api) -> None:

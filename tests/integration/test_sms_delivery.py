@@ -70,9 +70,8 @@ async def _message(db: Runtime, message_id: int) -> tuple[OutboundMessage, list[
     async with db.unit_of_work() as session:
         message = await session.get(OutboundMessage, message_id)
         assert message is not None
-        attempts = list(
-            (await session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.message_id == message_id))).all()
-        )
+        query = select(DeliveryAttempt).where(DeliveryAttempt.message_id == message_id).order_by(DeliveryAttempt.id)
+        attempts = list((await session.scalars(query)).all())  # in the order they were tried
         return message, attempts
 
 
