@@ -99,13 +99,15 @@ async def test_a_cluster_is_handed_to_the_parent_polres_and_assigned_to_a_unit(a
     assert [(r["state"], r["code"]) for r in assigned.json()["results"]] == [("dispatched", None)] * 3
     for alert_id in ids:
         assert (await api.get(officer, f"/alerts/{alert_id}")).json()["unit_id"] == officer.unit_id
-    # Each alert audited once per bulk action, by the person who acted (an assign of a new alert is audited as the
-    # acknowledgement and dispatch it made, as one alert's dispatch is).
+    # Each alert audited once per bulk action, by the person who acted, as what they asked for (an assign of a new
+    # alert is audited as the dispatch it was, listing the acknowledgement it made on the way, as one alert's is).
     for bulk, who in (("hand_to_agency", operator), ("assign", polres)):
         rows = [r for r in await _audit_rows(db) if r.detail.get("bulk") == bulk]
         assert sorted(r.target_id for r in rows) == sorted(ids)
         assert {r.actor_name for r in rows} == {who.name}
-        assert all(r.detail["events"][-1] == ("escalated" if bulk == "hand_to_agency" else "dispatched") for r in rows)
+        asked = "escalated" if bulk == "hand_to_agency" else "dispatched"
+        assert all(r.detail["events"][-1] == asked for r in rows)
+        assert {r.action for r in rows} == {f"alert.{asked}"}
 
 
 async def _agency_id(api: Api, who: Person, code: str) -> int:

@@ -157,13 +157,19 @@ async def act_audited(
         await audit.record_for(
             session,
             caller.by,
-            action=f"alert.{events[0].kind.value}",
+            action=f"alert.{_asked(events).kind.value}",
             target_type="alert",
             target_id=str(alert.id),
             agency_id=alert.agency_id,
             detail=detail,
         )
         return alert
+
+
+def _asked(events: list[domain.DomainEvent]) -> domain.DomainEvent:
+    """The event the actor asked for, which names the audit record: a dispatch of a new alert acknowledges it on the
+    way, and is audited as the dispatch it was (the record's detail lists every event)."""
+    return next((e for e in events if e.kind is not domain.EventKind.ACKNOWLEDGED), events[0])
 
 
 def _command(body: BulkIn) -> domain.Command:
