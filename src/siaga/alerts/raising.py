@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, Uuid, any_, bindparam, insert, select, text, update
+from sqlalchemy import ColumnElement, Select, Table, Uuid, and_, any_, bindparam, exists, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -127,8 +127,7 @@ def store(
     outcomes: list[Outcome | None] = [None] * len(requests)
     info: list[Event] = []
     resident_ids = {r.caller.resident_id for r in requests if r.caller.resident_id}
-    residents = _residents(connection, resident_ids)
-    active = _active_alerts(connection, resident_ids)
+    residents, active, held = _residents(connection, resident_ids, [r.id for r in requests])
     candidates: list[int] = []
     joining: list[tuple[RaiseRequest, _Active]] = []
     opening: dict[uuid.UUID, RaiseRequest] = {}  # the press that opens each resident's alert in this batch
@@ -154,7 +153,7 @@ def store(
             candidates.append(index)
             if request.may_join and current is None:
                 opening[resident_id] = request
-    if candidates:
+    if candidates and held:
         # An id a joined press already holds is taken: answered from that press (a retry, or a reused id: 409).
         taken = set(connection.scalars(_statements(connection).pressed, {"ids": [requests[i].id for i in candidates]}))
         for index in [i for i in candidates if requests[i].id in taken]:
@@ -188,16 +187,29 @@ def _view(request: RaiseRequest) -> ResidentAlertRead:
     )
 
 
-def _residents(connection: Connection, ids: set[uuid.UUID]) -> dict[uuid.UUID, Raiser]:
-    rows = connection.execute(_statements(connection).residents, {"ids": list(ids)}).all()
+def _residents(
+    connection: Connection, ids: set[uuid.UUID], press_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, Raiser], dict[uuid.UUID, _Active], bool]:
+    """The batch's residents with their contacts' numbers, each one's active alert (the oldest, if several), and
+    whether a joined press already holds any of ``press_ids`` (a retry of a press that joined an alert: then the
+    batch looks up which). One statement: on PostgreSQL every statement is a round trip the presses wait for."""
+    rows = connection.execute(_statements(connection).residents, {"ids": list(ids), "press_ids": press_ids}).all()
     found: dict[uuid.UUID, Raiser] = {}
-    for rid, phone, name, nik, strikes, suspended, reason, exercise, contact in rows:
+    active: dict[uuid.UUID, _Active] = {}
+    contacts_seen: set[int] = set()
+    held = False
+    for rid, phone, name, nik, strikes, suspended, reason, exercise, contact_id, contact, *alert, pressed in rows:
+        held = held or bool(pressed)
         resident = found.get(rid)
         if resident is None:
             resident = found[rid] = Raiser(rid, phone, name, nik, strikes or 0, bool(suspended), reason, bool(exercise))
-        if contact is not None:
+        if contact_id is not None and contact_id not in contacts_seen:
+            contacts_seen.add(contact_id)
             resident.contacts.append(contact)
-    return found
+        alert_id, state, agency_id, press_count = alert
+        if alert_id is not None:
+            active.setdefault(rid, _Active(alert_id, state, agency_id, press_count))
+    return found, active, held
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,14 +220,6 @@ class _Active:
     state: str
     agency_id: int
     press_count: int
-
-
-def _active_alerts(connection: Connection, resident_ids: set[uuid.UUID]) -> dict[uuid.UUID, _Active]:
-    rows = connection.execute(_statements(connection).active, {"ids": list(resident_ids)}).all()
-    found: dict[uuid.UUID, _Active] = {}
-    for alert_id, resident_id, state, agency_id, press_count in rows:
-        found.setdefault(resident_id, _Active(alert_id, state, agency_id, press_count))
-    return found
 
 
 def _join(
@@ -449,14 +453,15 @@ class _Statements:
     """The batch's statements, built once per dialect: a batch then pays only for executing them (building a
     statement, and its cache key, cost about as much as running it on SQLite)."""
 
-    residents: Select[Any]  # the residents ``:ids`` with their emergency contacts' numbers
+    # The residents ``:ids`` with their emergency contacts, their active alerts (oldest first) and whether a joined
+    # press holds any of ``:press_ids``.
+    residents: Select[Any]
     informed: Any  # INSERT of the agencies informed of an alert
     alerts: Any  # INSERT of the alerts that skips ids already stored, returning those inserted
     events: Any
     trail: Any
     audit: Any
     messages: Any
-    active: Select[Any]  # the active alerts of the residents ``:ids``, oldest first
     presses: Any  # INSERT of joined presses that skips ids already stored, returning those inserted
     pressed: Select[Any]  # the ids among ``:ids`` that joined presses hold
     alert_ids: Select[Any]  # the ids among ``:ids`` that alerts hold
@@ -478,6 +483,7 @@ def _build_statements(dialect: str) -> _Statements:
     r, c = _table(Resident), _table(EmergencyContact)
     alerts, events, outbound = _table(Alert), _table(AlertEvent), _table(OutboundMessage)
     joined = _table(AlertPress)
+    active = alerts.alias("active")
     residents = (
         select(
             r.c.id,
@@ -488,11 +494,21 @@ def _build_statements(dialect: str) -> _Statements:
             r.c.suspended,
             r.c.suspended_reason,
             r.c.is_exercise,
+            c.c.id,
             c.c.phone,
+            active.c.id,
+            active.c.state,
+            active.c.agency_id,
+            active.c.press_count,
+            exists(select(joined.c.id).where(_among(dialect, joined.c.id, Uuid(), name="press_ids"))),
         )
         .outerjoin(c, c.c.resident_id == r.c.id)
+        .outerjoin(
+            active,
+            and_(active.c.resident_id == r.c.id, active.c.state.in_([s.value for s in ACTIVE_STATES])),
+        )
         .where(_among(dialect, r.c.id, Uuid()))
-        .order_by(c.c.id)
+        .order_by(active.c.created_at, c.c.id)
     )
     return _Statements(
         residents=residents,
@@ -504,9 +520,6 @@ def _build_statements(dialect: str) -> _Statements:
         trail=insert(_table(AlertLocation)),
         audit=insert(_table(AuditRecord)),
         messages=insert(outbound).returning(outbound.c.id),
-        active=select(alerts.c.id, alerts.c.resident_id, alerts.c.state, alerts.c.agency_id, alerts.c.press_count)
-        .where(_among(dialect, alerts.c.resident_id, Uuid()), alerts.c.state.in_([s.value for s in ACTIVE_STATES]))
-        .order_by(alerts.c.created_at),
         presses=(pg_insert if dialect == "postgresql" else sqlite_insert)(joined)
         .on_conflict_do_nothing(index_elements=[joined.c.id])
         .returning(joined.c.id),
@@ -519,12 +532,12 @@ def _build_statements(dialect: str) -> _Statements:
     )
 
 
-def _among(dialect: str, column: Any, item: TypeEngine[Any]) -> ColumnElement[bool]:
+def _among(dialect: str, column: Any, item: TypeEngine[Any], *, name: str = "ids") -> ColumnElement[bool]:
     """``column IN :ids``. On PostgreSQL as ``= ANY(:ids)``: one statement text whatever the batch holds, so it is
     prepared once (an IN list is a new statement, and a new prepare, for each count of values)."""
     if dialect == "postgresql":
-        return column == any_(bindparam("ids", type_=ARRAY(item)))  # type: ignore[no-any-return]
-    return column.in_(bindparam("ids", expanding=True))  # type: ignore[no-any-return]
+        return column == any_(bindparam(name, type_=ARRAY(item)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
 
 
 def _table(model: type[Base]) -> Table:
