@@ -5,8 +5,10 @@ real ``siaga serve`` (production Argon2 parameters) takes residents' presses at 
 ``BENCH_STEP_S`` seconds twice: alone, then while one address (this machine) sends ``BENCH_FLOOD_RATE`` staff logins
 a second with wrong passwords for a handful of names (no credentials needed, as an attacker would). Both are open-model
 schedules (``benchmarks.httpload``): a press's latency counts from when it was due, so a stalled server cannot hide.
-The presses' p50/p95/p99, the logins' answers and the server's CPU are printed and written to
-``benchmarks/results/loginflood.json``."""
+The presses' p50/p95/p99, the logins' answers (from the answers' statuses, and from the audit log once the server
+has stopped: how many passwords were checked, how many logins were refused and why), the server's CPU (its event
+loop's thread apart from its other threads: argon2's, the database's), the other processes' (the database server's)
+and the machine's load average at each step are printed and written to ``benchmarks/results/loginflood.json``."""
 
 from __future__ import annotations
 
@@ -16,13 +18,19 @@ import os
 import random
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy import select
 
 from benchmarks import hist, population, server
 from benchmarks.httpload import Generator, StepResult, Workload, wait_for_quiet
 from benchmarks.run import _scratch
+from siaga.audit.models import AuditRecord
+from siaga.db import create_engine, session_factory
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +47,8 @@ def _presses(step: StepResult) -> dict[str, Any]:
         "p99_ms": step.latency_ms["p99"],
         "max_ms": step.latency_ms["max"],
         "server_cpu": None if step.server_cpu is None else round(step.server_cpu, 3),
+        "other_cpu": None if step.other_cpu is None else round(step.other_cpu, 3),
+        "machine_cpu": None if step.machine_cpu is None else round(step.machine_cpu, 3),
         "generator_saturated": step.generator_saturated,
         "generator_cpu": round(step.generator_cpu, 3),
         "send_lag_p99_ms": step.send_lag_ms["p99"],
@@ -61,6 +71,57 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+T = TypeVar("T")
+
+
+def _thread_cpu_seconds(pid: int, tid: int) -> float | None:
+    """User + system CPU seconds of one thread of a process (from /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def _with_event_loop_cpu(pid: int, run: Callable[[], T]) -> tuple[T, float | None, list[float]]:
+    """``run()``, with the cores the server's main thread (its event loop: HTTP, the routes, the SOS writer's
+    Python side) used meanwhile, and the machine's 1-minute load average before and after."""
+    load = [os.getloadavg()[0]]
+    before, began = _thread_cpu_seconds(pid, pid), time.monotonic()
+    result = run()
+    after, wall = _thread_cpu_seconds(pid, pid), time.monotonic() - began
+    load.append(os.getloadavg()[0])
+    cores = None if before is None or after is None or wall <= 0 else round((after - before) / wall, 3)
+    return result, cores, [round(value, 2) for value in load]
+
+
+async def _login_outcomes(database: server.Database) -> dict[str, int]:
+    """What became of the flood's logins, from the audit log (read once the server has stopped and recorded its last
+    refusals): passwords checked, logins counted in the database and refused there, logins refused from memory, and
+    (where this version records them) logins refused as busy, by whose turn was taken."""
+    engine = create_engine(database.url)
+    try:
+        async with session_factory(engine)() as session:
+            details = await session.scalars(
+                select(AuditRecord.detail).where(AuditRecord.action == "staff.login", AuditRecord.outcome == "failure")
+            )
+            outcomes: Counter[str] = Counter()
+            for detail in details:
+                reason, refused = detail.get("reason"), detail.get("refused")
+                if reason == "bad_credentials":
+                    outcomes["password_checked"] += 1
+                elif reason == "throttled" and refused is None:
+                    outcomes["counted_then_refused"] += 1
+                elif reason == "throttled":
+                    outcomes["refused_from_memory"] += int(refused)
+                elif reason == "busy":
+                    outcomes[f"busy_{detail.get('turn')}"] += int(refused)
+    finally:
+        await engine.dispose()
+    return dict(sorted(outcomes.items()))
+
+
 def measure(kind: str, *, sos_rate: float, flood_rate: float, seconds: float) -> dict[str, Any]:
     with _scratch(kind, officers=0) as (database, _):
         srv = server.start(database, name="server-loginflood")
@@ -72,30 +133,42 @@ def measure(kind: str, *, sos_rate: float, flood_rate: float, seconds: float) ->
             try:
                 wait_for_quiet()
                 _say(f"{kind}: {sos_rate:.0f} presses/s for {seconds:.0f} s, alone")
-                alone = presses.step(sos, sos_rate, seconds, server_pid=srv.pid, timeout_s=30)
+                alone, alone_loop, alone_load = _with_event_loop_cpu(
+                    srv.pid, lambda: presses.step(sos, sos_rate, seconds, server_pid=srv.pid, timeout_s=30)
+                )
                 wait_for_quiet()
                 _say(f"{kind}: the same, with {flood_rate:.0f} logins/s from one address")
-                t0 = time.monotonic() + 1.0
-                with ThreadPoolExecutor(2) as pool:
-                    during = pool.submit(presses.step, sos, sos_rate, seconds, server_pid=srv.pid, timeout_s=30, t0=t0)
-                    logins = pool.submit(flood.step, login, flood_rate, seconds, timeout_s=30, t0=t0)
-                    pressed, flooded = during.result(), logins.result()
+
+                def both() -> tuple[StepResult, StepResult]:
+                    t0 = time.monotonic() + 1.0
+                    with ThreadPoolExecutor(2) as pool:
+                        during = pool.submit(
+                            presses.step, sos, sos_rate, seconds, server_pid=srv.pid, timeout_s=30, t0=t0
+                        )
+                        logins = pool.submit(flood.step, login, flood_rate, seconds, timeout_s=30, t0=t0)
+                        return during.result(), logins.result()
+
+                (pressed, flooded), during_loop, during_load = _with_event_loop_cpu(srv.pid, both)
             finally:
                 presses.close()
                 flood.close()
         finally:
             srv.stop()
             problems = _server_problems(srv.log_path)
+        outcomes = asyncio.run(_login_outcomes(database))
+    recorded = sum(count for name, count in outcomes.items() if name != "password_checked")
+    outcomes["refusals_not_in_audit"] = flooded.statuses.get("429", 0) - recorded
     return {
         "database": kind,
         "seconds": seconds,
-        "alone": _presses(alone),
-        "during_flood": _presses(pressed),
+        "alone": {**_presses(alone), "event_loop_cpu": alone_loop, "load_average": alone_load},
+        "during_flood": {**_presses(pressed), "event_loop_cpu": during_loop, "load_average": during_load},
         "server_problems": problems,
         "logins": {
             "rate": flood_rate,
             "scheduled": flooded.scheduled,
             "statuses": flooded.statuses,
+            "audited": outcomes,
             "p50_ms": flooded.latency_ms["p50"],
             "p99_ms": flooded.latency_ms["p99"],
             "generator_cpu": round(flooded.generator_cpu, 3),
@@ -116,12 +189,15 @@ def main() -> int:
             p = result[label]
             _say(
                 f"  {label:<13} {p['ok']}/{p['scheduled']} stored, p50 {p['p50_ms']} ms, p95 {p['p95_ms']} ms, "
-                f"p99 {p['p99_ms']} ms, max {p['max_ms']} ms, server {p['server_cpu']} cores, "
-                f"generator {p['generator_cpu']} cores, sent up to {p['send_lag_p99_ms']} ms late (p99)"
+                f"p99 {p['p99_ms']} ms, max {p['max_ms']} ms, server {p['server_cpu']} cores "
+                f"(event loop {p['event_loop_cpu']}), other processes {p['other_cpu']} cores, "
+                f"generator {p['generator_cpu']} cores, sent up to {p['send_lag_p99_ms']} ms late (p99), "
+                f"load average {p['load_average'][0]} -> {p['load_average'][1]}"
             )
         logins = result["logins"]
         flooding = f"generator {logins['generator_cpu']} cores"
-        _say(f"  logins        {logins['statuses']}, p99 {logins['p99_ms']} ms, {flooding}")
+        _say(f"  logins        {logins['statuses']}, p50 {logins['p50_ms']} ms, p99 {logins['p99_ms']} ms, {flooding}")
+        _say(f"  audited       {logins['audited']}")
         _say(f"  machine       load average {result['load_average']:.2f} (other processes share the cores)")
         problems = result["server_problems"]
         _say(f"  server        {problems['lines']} error lines: {problems['most_common']}")

@@ -167,14 +167,23 @@ async def login_in_progress(
 LoginInProgress = Annotated[Principal, Depends(login_in_progress)]
 
 
-async def login_slot(runtime: RuntimeDep) -> AsyncIterator[None]:
-    """One of the process's few places for a staff login step (``logins_at_once``), or 429 at once: a flood of logins
-    (each counts its attempt and checks a password, holding a database connection) never queues for connections
-    that residents' SOS presses need. A person who meets it tries again a second later."""
-    if runtime.logins.locked():
-        raise TooManyRequests("too many logins at once; try again in a moment", retry_after=1, code="auth.busy")
-    async with runtime.logins:
-        yield
+async def login_slot(runtime: RuntimeDep, ip: ClientIP) -> AsyncIterator[None]:
+    """One of the process's few places for a staff login step (``logins_at_once``), and the address's turn, or 429
+    at once: a flood of logins (each counts its attempt and checks a password, holding a database connection) never
+    queues for connections that residents' SOS presses need; and one address has one login step under way at a time,
+    so that its flood takes one place, not every place, has its passwords checked one after another, and is refused
+    from memory within a second (``LoginThrottle``). An address over its limit is refused here, before anything
+    else. A person who meets the 429 tries again a second later. Every refusal is recorded, together with the others
+    of its minute (``Runtime.record_throttled``)."""
+    throttle = runtime.login_throttle
+    refused = throttle.enter(ip, now=utcnow(), places_left=not runtime.logins.locked())
+    if refused is not None:
+        raise refused
+    try:
+        async with runtime.logins:  # not locked: taken at once
+            yield
+    finally:
+        throttle.leave(ip)
 
 
 LoginSlot = Depends(login_slot)

@@ -5,6 +5,7 @@ the command centre behind another address."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,13 +14,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from siaga.accounts import security
 from siaga.accounts.domain import Role
 from siaga.accounts.models import LoginAttempts
-from siaga.accounts.sessions import LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT
+from siaga.accounts.sessions import LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT, LOGIN_ATTEMPTS_PER_CLIENT, LoginThrottle
 from siaga.app import create_app
 from siaga.audit.models import AuditRecord
 from siaga.runtime import Runtime
-from tests.conftest import PASSWORD, Api
+from tests.conftest import PASSWORD, Api, eventually
 
 
 @asynccontextmanager
@@ -42,6 +44,7 @@ async def test_concurrent_guesses_are_each_counted_and_the_centre_can_still_log_
     username = operator.extra["username"]
     # Every guess reaches the counting at once (a deployment with many processes, or many places for logins).
     monkeypatch.setattr(db, "logins", asyncio.Semaphore(60))
+    monkeypatch.setattr(db, "login_throttle", LoginThrottle(per_client=60))
     async with from_address(db, "203.0.113.66") as attacker, from_address(db, "198.51.100.10") as centre:
         answers = Counter(await asyncio.gather(*(_login(attacker, username, f"tebakan-{i}") for i in range(60))))
         assert answers[401] <= LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT, answers  # checked: at most the limit
@@ -87,6 +90,64 @@ async def test_a_login_flood_is_turned_away_before_the_database_and_residents_st
                 db.logins.release()
         # The refused login took nothing from the account's attempts: the right password works at once.
         assert await _login(flood, username, PASSWORD) == 200
+    # It is in the audit log all the same, with the other refusals of its minute.
+    busy = [r.detail for r in await _login_failures(db, "203.0.113.68") if r.detail.get("reason") == "busy"]
+    assert busy == [{"reason": "busy", "turn": "process", "refused": 1}]
+
+
+async def _login_failures(db: Runtime, address: str) -> list[AuditRecord]:
+    await db.record_throttled()  # what the runtime does every minute and when it stops
+    async with db.read_sessions() as session:
+        found = await session.scalars(
+            select(AuditRecord).where(
+                AuditRecord.action == "staff.login",
+                AuditRecord.outcome == "failure",
+                AuditRecord.client_ip == address,
+            )
+        )
+        return list(found.all())
+
+
+async def _client_attempts(db: Runtime, address: str) -> int | None:
+    async with db.read_sessions() as session:
+        return await session.scalar(select(LoginAttempts.count).where(LoginAttempts.key == f"client:{address}"))
+
+
+async def test_a_flood_from_one_address_gets_one_password_check_at_a_time_and_soon_none(api: Api, db: Runtime) -> None:
+    """A flood of wrong passwords from one address, 200 a second, once kept the password checks busy until fifty of
+    them were made, and residents' SOS presses waited behind them: an address has one login under way at a time, and
+    each login it sends meanwhile is refused at once (429 auth.busy) and counted, so that the flood is over the
+    address's limit after one check and is refused from memory from then on, every refusal recorded. The command
+    centre, at another address, still logs in."""
+    operator = await api.staff(Role.OPERATOR)
+    username = operator.extra["username"]
+    attacker = "203.0.113.70"
+    checking = threading.Event()
+    security._STAFF_LOGINS.submit(checking.wait)  # the password checks are busy: the first guess waits its turn
+    try:
+        async with from_address(db, attacker) as flood:
+            first = asyncio.create_task(_login(flood, username, "tebakan-pertama"))
+            await eventually(lambda: _client_attempts(db, attacker), what="the first guess to be counted")
+            codes: Counter[str] = Counter()
+            for i in range(LOGIN_ATTEMPTS_PER_CLIENT + 2):
+                answer = await flood.post("/api/v1/auth/login", json={"username": username, "password": f"t-{i}"})
+                assert answer.status_code == 429, answer.text
+                codes[answer.json()["error"]["code"]] += 1
+            # More logins than the address's limit while its first was under way: a flood, refused from memory.
+            assert codes == Counter({"auth.busy": LOGIN_ATTEMPTS_PER_CLIENT + 1, "auth.throttled": 1})
+            checking.set()
+            assert await first == 401
+            assert await _login(flood, username, PASSWORD) == 429  # refused from memory, the right password too
+    finally:
+        checking.set()
+    async with from_address(db, "198.51.100.12") as centre:
+        assert await _login(centre, username, PASSWORD) == 200
+    assert await _client_attempts(db, attacker) == 1  # one guess reached the database and a password check
+
+    failures = [r.detail for r in await _login_failures(db, attacker)]
+    assert [d for d in failures if d.get("reason") == "bad_credentials"] == [{"reason": "bad_credentials"}]
+    assert {"reason": "busy", "turn": "address", "refused": LOGIN_ATTEMPTS_PER_CLIENT + 1} in failures
+    assert {"reason": "throttled", "counter": "client", "refused": 2} in failures
 
 
 async def test_a_guesser_over_the_limit_is_turned_away_from_memory_and_every_refusal_is_recorded(
@@ -114,17 +175,7 @@ async def test_a_guesser_over_the_limit_is_turned_away_from_memory_and_every_ref
         assert await _login(attacker, username, PASSWORD) == 429
         assert await _login(centre, username, PASSWORD) == 200
 
-    await db.record_throttled()  # what the runtime does every minute and when it stops
-    async with db.read_sessions() as session:
-        records = (
-            await session.scalars(
-                select(AuditRecord).where(
-                    AuditRecord.action == "staff.login",
-                    AuditRecord.outcome == "failure",
-                    AuditRecord.client_ip == "203.0.113.69",
-                )
-            )
-        ).all()
+    records = await _login_failures(db, "203.0.113.69")
     throttled = [r.detail for r in records if r.detail.get("reason") == "throttled"]
     one_each = [d for d in throttled if "refused" not in d]
     together = [d for d in throttled if "refused" in d]

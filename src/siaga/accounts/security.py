@@ -23,20 +23,26 @@ from siaga.errors import Invalid
 _hasher = PasswordHasher()
 # Each argon2 computation takes its memory cost (64 MiB by default) and a tenth of a second or more of CPU, spread over
 # as many threads as the hash's parallelism (4 by default), which libargon2 starts for each check. Staff logins
-# (passwords and recovery codes) take turns in one worker thread of their own that runs ``LOGIN_NICE`` steps below
-# the process's CPU priority (on Linux, where priority is per thread and the threads argon2 starts inherit it): a
-# flood of wrong passwords then gets only the CPU that the SOS presses and everything else leave over, instead of
-# four threads competing with the event loop as equals (a resident's SOS p95 went from 15 ms to 655 ms during a flood
-# of 200 logins a second; ``python -m benchmarks.loginflood``). A staff member's own login is as quick as before on
-# a machine with CPU to spare. Everything else (residents' PINs, a cancel perhaps under duress, and setting secrets)
-# takes turns in the other slot, at the process's priority: a resident's PIN never queues behind the flood. How many
-# logins may wait at all is ``deps.login_slot``'s bound.
-LOGIN_NICE = 10
+# (passwords and recovery codes) take turns in one worker thread of their own, scheduled as idle work (Linux's
+# SCHED_IDLE, inherited by the threads argon2 starts): it runs on a core only when nothing else wants it, and a
+# thread that wakes takes the core at once. A lower nice value was not enough: it orders threads only within one
+# scheduling group (on Linux, a login session), and the database server, where a resident's press spends much of its
+# time, and a proxy in front are in others, where the argon2 threads competed as the server's equals. A staff
+# member's own login is as quick as before on a machine with CPU to spare. Everything else (residents' PINs, a cancel
+# perhaps under duress, and setting secrets) takes turns in the other slot, at the process's priority: a resident's
+# PIN never queues behind a flood. How many logins may wait at all, in all and from one address, is
+# ``deps.login_slot``'s bound (``python -m benchmarks.loginflood`` measures presses during a flood).
+LOGIN_NICE = 19  # where idle scheduling is not available
 
 
 def _lower_priority() -> None:
     if sys.platform != "linux":  # elsewhere os.nice would lower the whole process
         return
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # this thread only, on Linux
+        return
+    except OSError:
+        pass
     try:
         os.nice(LOGIN_NICE)
     except OSError:  # a sandbox that forbids it: logins are still checked, at the process's priority
@@ -45,6 +51,7 @@ def _lower_priority() -> None:
 
 _STAFF_LOGINS = ThreadPoolExecutor(1, thread_name_prefix="argon2-staff-logins", initializer=_lower_priority)
 _OTHERS = threading.BoundedSemaphore(1)
+_NOT_A_PASSWORD: list[str] = []  # the hash an unknown account's login is checked against, made once when first needed
 
 
 def hash_secret(value: str) -> str:
@@ -62,8 +69,19 @@ def verify_secret(stored_hash: str | None, value: str) -> bool:
 
 async def verify_staff_login(stored_hash: str | None, value: str) -> bool:
     """``verify_secret`` for a step of a staff login (a password or a recovery code), in the staff logins' thread.
-    Waiting its turn holds no worker thread: a flood of logins never keeps a resident's PIN check from a thread."""
-    return await asyncio.wrap_future(_STAFF_LOGINS.submit(_verify, stored_hash, value))
+    Waiting its turn holds no worker thread: a flood of logins never keeps a resident's PIN check from a thread.
+    No hash (no such account): False, after checking ``value`` against a hash of nothing in particular, so that an
+    unknown account takes as long as a wrong password."""
+    return await asyncio.wrap_future(_STAFF_LOGINS.submit(_verify_login, stored_hash, value))
+
+
+def _verify_login(stored_hash: str | None, value: str) -> bool:
+    if stored_hash:
+        return _verify(stored_hash, value)
+    if not _NOT_A_PASSWORD:  # only ever in the staff logins' one thread
+        _NOT_A_PASSWORD.append(_hasher.hash(secrets.token_urlsafe(16)))
+    _verify(_NOT_A_PASSWORD[0], value)
+    return False
 
 
 def _verify(stored_hash: str | None, value: str) -> bool:

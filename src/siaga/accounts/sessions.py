@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -73,8 +73,12 @@ def _login_keys(username: str, client_ip: str) -> dict[str, int]:
     return {
         f"account+client:{name}|{client_ip}": LOGIN_ATTEMPTS_PER_ACCOUNT_AND_CLIENT,
         f"account:{name}": LOGIN_ATTEMPTS_PER_ACCOUNT,
-        f"client:{client_ip}": LOGIN_ATTEMPTS_PER_CLIENT,
+        _client_key(client_ip): LOGIN_ATTEMPTS_PER_CLIENT,
     }
+
+
+def _client_key(client_ip: str) -> str:
+    return f"client:{client_ip}"
 
 
 def login_throttled() -> TooManyRequests:
@@ -85,23 +89,43 @@ def login_throttled() -> TooManyRequests:
     )
 
 
-THROTTLE_MEMORY_LIMIT = 10_000  # counters remembered over their limit (expired ones are dropped first)
+def login_busy() -> TooManyRequests:
+    return TooManyRequests("too many logins at once; try again in a moment", retry_after=1, code="auth.busy")
+
+
+THROTTLE_MEMORY_LIMIT = 10_000  # counters remembered over their limit; addresses' logins refused as busy
+LOGINS_AT_ONCE_PER_CLIENT = 1  # login steps one address may have under way in a process
 
 
 class LoginThrottle:
-    """A process's memory of the login counters it found over their limit, until their window ends. A further
-    attempt with such a counter (the same address, account, or both) is refused without touching the database: a
-    flood of guesses, hundreds a second, then costs the process almost nothing and never competes with the SOS
-    presses for the database. The database stays the count across processes; the memory only refuses sooner, on
-    evidence the database gave. Its refusals are counted per counter, for the audit log (``drain``)."""
+    """A process's memory of the login counters it found over their limit, until their window ends, and of the
+    login steps under way from each address. A further attempt with such a counter (the same address, account, or
+    both) is refused without touching the database: a flood of guesses, hundreds a second, then costs the process
+    almost nothing and never competes with the SOS presses for the database. The database stays the count of
+    guesses across processes; the memory only refuses sooner, on evidence the database gave or that this process saw
+    itself. Its refusals are counted per counter, for the audit log (``drain``).
 
-    def __init__(self) -> None:
+    An address has ``per_client`` login steps under way at a time (``enter``, ``leave``): its flood takes one of the
+    process's places for logins, not every place, and its passwords are checked one after another. A further login
+    step from it meanwhile is refused at once (429 ``auth.busy``) and, though no password was checked, counted:
+    an address that sends more logins than its limit (``LOGIN_ATTEMPTS_PER_CLIENT``) while its own are under way is
+    flooding, and is refused from memory like an address over its limit, for the rest of that window. A flood then
+    costs a password check or two instead of fifty. A login refused because every place is taken is not the
+    address's doing: it does not count."""
+
+    def __init__(self, *, per_client: int = LOGINS_AT_ONCE_PER_CLIENT) -> None:
+        self._per_client = per_client
         self._over: dict[str, datetime] = {}  # counter -> end of its window
         self._refused: dict[str, int] = {}  # counter -> refusals from memory not yet recorded
+        self._under_way: dict[str, int] = {}  # address -> its login steps under way
+        self._busy: dict[str, tuple[datetime, int]] = {}  # address -> (window start, logins refused as busy)
 
     def over(self, *, username: str, client_ip: str, now: datetime) -> str | None:
         """The first counter of this attempt known to be over its limit, or None."""
-        for key in _login_keys(username, client_ip):
+        return self._first_over(_login_keys(username, client_ip), now)
+
+    def _first_over(self, keys: Iterable[str], now: datetime) -> str | None:
+        for key in keys:
             until = self._over.get(key)
             if until is None:
                 continue
@@ -109,6 +133,47 @@ class LoginThrottle:
                 return key
             del self._over[key]
         return None
+
+    def enter(self, client_ip: str, *, now: datetime, places_left: bool) -> TooManyRequests | None:
+        """Whether a login step from ``client_ip`` may go ahead now (None: it may, and ``leave`` must follow once it
+        has ended), or the refusal to answer it with: the address is over its limit (``auth.throttled``), it has its
+        login steps under way already (``auth.busy``, counted), or none of the process's places is left
+        (``places_left``; ``auth.busy``). Each refusal is counted for the audit log (``drain``)."""
+        key = _client_key(client_ip)
+        if self._first_over((key,), now) is not None:
+            self.refused(key)
+            return login_throttled()
+        if self._under_way.get(client_ip, 0) >= self._per_client:
+            self._count_busy(client_ip, now)
+            self.refused(f"busy+client:{client_ip}")
+            return login_busy()
+        if not places_left:
+            self.refused(f"busy:{client_ip}")
+            return login_busy()
+        self._under_way[client_ip] = self._under_way.get(client_ip, 0) + 1
+        return None
+
+    def leave(self, client_ip: str) -> None:
+        """A login step ``enter`` let go ahead has ended."""
+        left = self._under_way.get(client_ip, 0) - 1
+        if left > 0:
+            self._under_way[client_ip] = left
+        else:
+            self._under_way.pop(client_ip, None)
+
+    def _count_busy(self, client_ip: str, now: datetime) -> None:
+        """Count a login from ``client_ip`` refused while its own were under way; past the address's limit within
+        its window, the address is remembered as over it."""
+        start, count = self._busy.get(client_ip, (now, 0))
+        if start + LOGIN_WINDOW <= now:
+            start, count = now, 0
+        elif client_ip not in self._busy and len(self._busy) >= THROTTLE_MEMORY_LIMIT:
+            self._busy = {ip: busy for ip, busy in self._busy.items() if busy[0] + LOGIN_WINDOW > now}
+            if len(self._busy) >= THROTTLE_MEMORY_LIMIT:
+                self._busy.clear()  # forgets floods in progress; each address then needs its limit again
+        self._busy[client_ip] = (start, count + 1)
+        if count + 1 > LOGIN_ATTEMPTS_PER_CLIENT:
+            self.remember(_client_key(client_ip), window_start=start)
 
     def remember(self, key: str, *, window_start: datetime) -> None:
         if len(self._over) >= THROTTLE_MEMORY_LIMIT:
@@ -122,8 +187,9 @@ class LoginThrottle:
         self._refused[key] = self._refused.get(key, 0) + 1
 
     def drain(self) -> dict[str, int]:
-        """The refusals from memory since the last drain, per counter (``account:``, ``client:`` or
-        ``account+client:`` and what it counts)."""
+        """The refusals since the last drain, per counter: ``account:``, ``client:`` or ``account+client:`` and
+        what it counts (over its limit), ``busy+client:`` and the address (its own login step under way) or
+        ``busy:`` and the address (none of the process's places left)."""
         refused, self._refused = self._refused, {}
         return refused
 
@@ -188,8 +254,7 @@ async def check_password(
     async with read_sessions() as session:
         staff = await session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
     # A missing user costs the same time as a wrong password, so the two cannot be told apart.
-    stored = staff.password_hash if staff is not None else _DUMMY_HASH.value
-    ok = await security.verify_staff_login(stored, password)
+    ok = await security.verify_staff_login(staff.password_hash if staff is not None else None, password)
     return staff if ok and staff is not None and staff.active else None
 
 
@@ -229,19 +294,6 @@ async def open_resident_session(
         user_agent=user_agent,
     )
     return NewSession(token=token, expires_at=expires_at, resident=resident)
-
-
-class _LazyHash:
-    _value: str | None = None
-
-    @property
-    def value(self) -> str:
-        if self._value is None:
-            self._value = security.hash_secret("not-a-real-password")
-        return self._value
-
-
-_DUMMY_HASH = _LazyHash()
 
 
 async def principal_for_token(

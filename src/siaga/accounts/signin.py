@@ -101,8 +101,10 @@ async def sign_in(
 
 async def record_throttled(work: UnitOfWork, throttle: LoginThrottle) -> int:
     """Record the logins ``throttle`` refused from memory since the last call: one ``staff.login`` failure per
-    counter, counting them (``refused``), as done by the account or address the counter names. Returns how many
-    refusals were recorded. The runtime calls it every minute and when it stops."""
+    counter and reason, counting them (``refused``), as done by the account or address the counter names. The reason
+    is ``throttled`` (the counter was over its limit) or ``busy`` (``turn``: the address had a login step under way
+    already, or none of the process's places was left). Returns how many refusals were recorded. The runtime calls
+    it every minute and when it stops."""
     refused = throttle.drain()
     if not refused:
         return 0
@@ -114,19 +116,25 @@ async def record_throttled(work: UnitOfWork, throttle: LoginThrottle) -> int:
     return sum(refused.values())
 
 
+_BUSY_TURNS = {"busy+client": "address", "busy": "process"}
+
+
 async def _record_refusals(work: UnitOfWork, refused: dict[str, int]) -> None:
     async with work() as session:
         for key, count in sorted(refused.items()):
             kind, _, subject = key.partition(":")
             username, _, client_ip = subject.partition("|") if kind == "account+client" else (subject, "", "")
-            if kind == "client":
+            if kind in {"client", *_BUSY_TURNS}:
                 username, client_ip = "", subject
+            detail: dict[str, object] = {"reason": "throttled", "counter": kind, "refused": count}
+            if kind in _BUSY_TURNS:
+                detail = {"reason": "busy", "turn": _BUSY_TURNS[kind], "refused": count}
             await audit.record_for(
                 session,
                 ActorContext.anonymous(username or client_ip, client_ip),
                 action="staff.login",
                 outcome="failure",
-                detail={"reason": "throttled", "counter": kind, "refused": count},
+                detail=detail,
             )
 
 
