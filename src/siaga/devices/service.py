@@ -613,7 +613,7 @@ async def open_troubles(session: AsyncSession, agencies: Sequence[int] | None) -
         .join(Device, Device.id == Trouble.device_id)
         .join(Site, Site.id == Device.site_id)
         .where(Trouble.cleared_at.is_(None))
-        .order_by(Trouble.opened_at.desc())
+        .order_by(Trouble.opened_at.desc(), Trouble.id.desc())  # a round opens several at once: a stable list
     )
     if agencies is not None:
         query = query.where(Trouble.agency_id.in_(agencies))
