@@ -21,6 +21,7 @@ from siaga.alerts.models import Alert
 from siaga.app import create_app
 from siaga.audit.models import AuditRecord
 from siaga.db import utcnow
+from siaga.dispatch import offer_sms
 from siaga.dispatch.models import OfficerStream
 from siaga.notify.models import OutboundMessage
 from siaga.notify.sms import DevSMS, HttpSMS
@@ -258,6 +259,25 @@ async def test_wrong_numbers_unknown_and_stale_codes_get_a_clear_answer_and_chan
     # Messages that are not an officer's reply are left to the other handlers.
     message = InboundSMS(id=0, sender=asep.phone, text="TOLONG di pasar", received_at=utcnow(), gateway="dev")
     assert await answer_offer(api.runtime, message) is None
+
+
+async def test_an_offer_code_is_never_one_a_live_offer_holds_however_few_are_free(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With three codes in all: the two offers of one alert, texted together, get two different codes, and the
+    offer of the next alert, to a third officer, gets the one code left."""
+    monkeypatch.setattr(offer_sms, "_CODES", range(1000, 1003))
+    api = live.api
+    admin, one, two = await two_on_duty(live, "COBLONG-SMS-10", "COBLONG-SMS-11")
+    await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    first, second = await offer_code(api, one), await offer_code(api, two)
+    assert first != second
+    assert {first, second} < {"1000", "1001", "1002"}
+
+    three = await officer_with_phone(api, admin, "COBLONG-SMS-12")
+    await on_duty_near(live, three, *NEAR)
+    await api.press(await api.resident(), lat=COBLONG[0], lon=COBLONG[1])
+    assert await offer_code(api, three) == ({"1000", "1001", "1002"} - {first, second}).pop()
 
 
 async def test_an_officer_with_an_open_stream_gets_no_offer_sms(live: Live) -> None:

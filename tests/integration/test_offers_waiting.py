@@ -116,3 +116,45 @@ async def test_a_due_offer_that_finds_nobody_takes_no_event_log_lock(city: Api) 
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert api.runtime.settings.is_sqlite or [s for s in statements if "pg_advisory" in s]
+
+
+async def test_an_alert_made_due_anew_while_the_sweep_decides_it_finds_nobody_keeps_its_new_timer(city: Api) -> None:
+    """A round reads the due offers whose ring finds nobody, then settles them together. An alert whose offer timer
+    changed in between (a unit came free near it, another process fired it) is left with its new timer, to be rung
+    by the next round; the others wait for a unit with no timer, as each would alone."""
+    from sqlalchemy import update
+
+    from siaga.db import utcnow
+    from siaga.dispatch.service import due_offers, wait_for_units
+
+    api = city
+    await dispatch.enable_direct_offers(api, size=1, radius_m=100, timeout_s=600)
+    pressed = [(await api.press(await api.resident()))["id"] for _ in range(3)]
+
+    async def all_waiting() -> bool:
+        return await waiting_for_a_unit(api, pressed)
+
+    await eventually(all_waiting, "every alert to wait for a unit, with no offer timer")
+    ids = [uuid.UUID(a) for a in pressed]
+    await api.runtime.timers.stop()  # this test plays the sweep's round itself, one step at a time
+    try:
+        async with api.runtime.unit_of_work() as session:  # their offers fall due again, as a retry would
+            await session.execute(update(Alert).where(Alert.id.in_(ids)).values(offer_due_at=utcnow()))
+        async with api.runtime.read_sessions() as session:
+            due = await due_offers(session, api.runtime.units.tracker, limit=50)
+        assert set(due.nobody) == set(ids), "nobody is on duty near any of them"
+        assert due.ringing == []
+
+        made_due_anew = utcnow()  # meanwhile a unit comes free near the first (``wake_offers_near``)
+        async with api.runtime.unit_of_work() as session:
+            await session.execute(update(Alert).where(Alert.id == ids[0]).values(offer_due_at=made_due_anew))
+        async with api.runtime.unit_of_work() as session:
+            assert await wait_for_units(session, due.nobody) == 2
+
+        assert await waiting_for_a_unit(api, pressed[1:])
+        async with api.runtime.read_sessions() as session:
+            due_at = await session.scalar(select(Alert.offer_due_at).where(Alert.id == ids[0]))
+        assert due_at == made_due_anew, "the first keeps the timer it was given meanwhile"
+    finally:
+        await api.runtime.timers.start()
+    await eventually(all_waiting, "the next round to ring the first, find nobody, and leave it waiting too")

@@ -33,6 +33,8 @@ OFFER_SMS = "officer_offer"  # the purpose of an offer's SMS in notify's records
 CODE_DIGITS = 4
 _CODES = range(10 ** (CODE_DIGITS - 1), 10**CODE_DIGITS)  # 1000-9999: no leading zero for a phone to drop
 _CODE_TURNS = "siaga.offer-sms-codes"
+_SPARE_DRAWS = 8  # codes drawn beyond twice those wanted: all live only when most of the codes are
+_RANDOM = secrets.SystemRandom()
 # A process renews the row of an officer whose stream it holds every 15 s (``realtime.presence``): one not renewed
 # for this long is a process that died, and the officer is texted again.
 STREAM_FRESH = timedelta(seconds=45)
@@ -126,19 +128,15 @@ async def text_offers(
         )
     ).all()
     recipients = await _officers_without_stream(session, [offer.unit_id for offer, _, _ in rows], streaming)
-    texted: list[AlertOffer] = []
-    taken: set[str] = set()
-    for offer, alert, place in rows:
-        officers = recipients.get(offer.unit_id, [])
-        if not officers or offer.sms_code is not None:
-            continue
-        offer.sms_code = await _new_code(session, taken)
-        taken.add(offer.sms_code)
-        for officer in officers:
+    to_text = [row for row in rows if recipients.get(row[0].unit_id) and row[0].sms_code is None]
+    codes = await _new_codes(session, len(to_text))
+    for (offer, alert, place), code in zip(to_text, codes, strict=True):
+        offer.sms_code = code
+        for officer in recipients[offer.unit_id]:
             assert officer.phone is not None
             body = offer_text(
                 language=officer.language,
-                code=offer.sms_code,
+                code=code,
                 category=alert.category,
                 place=place,
                 distance_m=offer.distance_m,
@@ -151,9 +149,8 @@ async def text_offers(
                 adapter=settings.sms_adapter,
                 alert_id=str(alert.id),
             )
-        texted.append(offer)
     await session.flush()
-    return texted
+    return [offer for offer, _, _ in to_text]
 
 
 async def anyone_to_text(session: AsyncSession, *, offer_ids: Sequence[int], streaming: Container[int]) -> bool:
@@ -195,20 +192,31 @@ async def _officers_without_stream(
     return found
 
 
-async def _new_code(session: AsyncSession, taken: set[str]) -> str:
-    """A code no live offer has (nor one given in this transaction). Allocations take turns until they commit, so
-    two at once never pick the same code."""
+async def _new_codes(session: AsyncSession, count: int) -> list[str]:
+    """``count`` different codes no live offer has, each drawn at random from the codes free. Allocations take turns
+    until they commit, so two at once never pick the same code. A few more codes than wanted are drawn and only those
+    are looked up (the codes' index): one short query, however many offers are live; only when most codes are live
+    are all of them read."""
+    if count <= 0:
+        return []
     await take_turns(session, _CODE_TURNS)
-    live = set(
-        (
-            await session.scalars(
-                select(AlertOffer.sms_code)
-                .join(Alert, Alert.id == AlertOffer.alert_id)
-                .where(AlertOffer.sms_code.is_not(None), live_offer())
-            )
-        ).all()
+    drawn = [str(code) for code in _RANDOM.sample(_CODES, min(len(_CODES), 2 * count + _SPARE_DRAWS))]
+    live = await _live_codes(session, drawn)
+    free = [code for code in drawn if code not in live]
+    if len(free) >= count:
+        return free[:count]
+    live = await _live_codes(session, None)
+    free = [str(code) for code in _CODES if str(code) not in live]
+    _RANDOM.shuffle(free)
+    # Nine thousand live offers at once: the SMS still go, with codes that may name two offers.
+    return (free + [str(_RANDOM.choice(_CODES)) for _ in range(count)])[:count]
+
+
+async def _live_codes(session: AsyncSession, among: list[str] | None) -> set[str]:
+    """The codes live offers have: of ``among``, or all of them (None)."""
+    query = (
+        select(AlertOffer.sms_code)
+        .join(Alert, Alert.id == AlertOffer.alert_id)
+        .where(AlertOffer.sms_code.is_not(None) if among is None else AlertOffer.sms_code.in_(among), live_offer())
     )
-    free = [str(code) for code in _CODES if str(code) not in live and str(code) not in taken]
-    if not free:  # nine thousand live offers at once: the SMS still goes, with a code that may name two
-        return str(secrets.choice(_CODES))
-    return secrets.choice(free)
+    return {code for code in (await session.scalars(query)).all() if code is not None}

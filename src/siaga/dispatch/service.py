@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from shapely.geometry import shape
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from siaga.accounts import service as accounts
 from siaga.accounts import staff as staffing
@@ -33,7 +35,7 @@ from siaga.audit.actor import ActorContext
 from siaga.config import Settings
 from siaga.db import utcnow
 from siaga.dispatch import receipts, units, unitstate
-from siaga.dispatch.recommend import recommend
+from siaga.dispatch.recommend import Recommendation, recommend
 from siaga.dispatch.schemas import DispatchSettings
 from siaga.errors import Conflict, NotFound, NotVisible, TooManyRequests
 from siaga.notify import contacts
@@ -257,6 +259,58 @@ async def _duress_after_close(
 # Offers -----------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class RingSearch:
+    """Where an alert's next ring of direct offers looks: from the ring after ``last_ring`` outwards, each twice as
+    wide as the one before, the nearest units the tracker has available, of the agencies that give the help it
+    needs (``agencies``), not asked before (``asked``)."""
+
+    lat: float
+    lon: float
+    real_alert: bool
+    last_ring: int
+    radius_m: float  # the first ring's
+    size: int  # units asked per ring
+    asked: frozenset[int]
+    agencies: frozenset[int]
+
+    def rings(self, tracker: UnitTracker) -> Iterator[tuple[int, list[Recommendation]]]:
+        """Each ring still to try, with the units the tracker has available in it, nearest first. After every ring
+        came up empty, the widest is tried again (an officer may have come on duty since)."""
+        ring = min(self.last_ring, MAX_RINGS - 1)
+        while ring < MAX_RINGS:
+            ring += 1
+            yield (
+                ring,
+                recommend(
+                    tracker,
+                    lat=self.lat,
+                    lon=self.lon,
+                    count=self.size * 2,
+                    exclude=self.asked,
+                    max_distance_m=self.radius_m * 2 ** (ring - 1),
+                    states=(UnitState.AVAILABLE.value,),  # a unit already asked about another alert is not asked twice
+                    real_alert=self.real_alert,
+                    agencies=self.agencies,  # a crime rings police patrols, a fire Damkar's engines (``offer_kinds``)
+                ),
+            )
+
+    def finds_nobody(self, tracker: UnitTracker) -> bool:
+        """No ring has anyone to ask: the alert waits at the widest ring with no offer timer."""
+        return not any(candidates for _, candidates in self.rings(tracker))
+
+
+async def _same_help(session: AsyncSession, kinds: set[str]) -> dict[str, frozenset[int]]:
+    """Per agency kind, the agencies whose units give the help its alerts need (``agency_rules.offer_kinds``)."""
+    wanted = {kind: agency_rules.offer_kinds(kind) for kind in kinds}
+    helping_kinds = {k for helping in wanted.values() for k in helping}
+    rows = await session.execute(select(Agency.id, Agency.kind).where(Agency.kind.in_(helping_kinds)))
+    by_kind: dict[str, set[int]] = {}
+    for agency_id, kind in rows:
+        by_kind.setdefault(kind, set()).add(agency_id)
+    return {kind: frozenset(i for k in helping for i in by_kind.get(k, ())) for kind, helping in wanted.items()}
+
+
 async def offer_next_ring(
     session: AsyncSession, *, alert: Alert, agency: Agency, tracker: UnitTracker
 ) -> list[AlertOffer]:
@@ -280,27 +334,19 @@ async def offer_next_ring(
         append_event(session, alert, event, SYSTEM, snapshot)
         await session.flush()
         await unitstate.sync_units(session, [o.unit_id for o in expired])
-    asked = frozenset(o.unit_id for o in made)
-    same_help = frozenset(
-        (await session.scalars(select(Agency.id).where(Agency.kind.in_(agency_rules.offer_kinds(agency.kind))))).all()
+    search = RingSearch(
+        lat=alert.lat,
+        lon=alert.lon,
+        real_alert=not alert.is_exercise,
+        last_ring=alert.offer_ring,
+        radius_m=agency.offer_radius_m,
+        size=agency.offer_size,
+        asked=frozenset(o.unit_id for o in made),
+        agencies=(await _same_help(session, {agency.kind}))[agency.kind],
     )
     offers: list[AlertOffer] = []
-    # After every ring came up empty, try again at the widest (an officer may have come on duty since).
-    ring = min(alert.offer_ring, MAX_RINGS - 1)
-    while not offers and ring < MAX_RINGS:
-        ring += 1
-        radius = agency.offer_radius_m * 2 ** (ring - 1)
-        candidates = recommend(
-            tracker,
-            lat=alert.lat,
-            lon=alert.lon,
-            count=agency.offer_size * 2,
-            exclude=asked,
-            max_distance_m=radius,
-            states=(UnitState.AVAILABLE.value,),  # a unit already asked about another alert is not asked twice
-            real_alert=not alert.is_exercise,
-            agencies=same_help,  # a crime rings police patrols, a fire Damkar's engines (``offer_kinds``)
-        )
+    ring = alert.offer_ring
+    for ring, candidates in search.rings(tracker):
         available = await _still_available(session, [c.unit_id for c in candidates])
         for candidate in [c for c in candidates if c.unit_id in available][: agency.offer_size]:
             offers.append(
@@ -315,6 +361,8 @@ async def offer_next_ring(
                     expires_at=now + timedelta(seconds=agency.offer_timeout_seconds),
                 )
             )
+        if offers:
+            break
     alert.offer_ring = ring
     if not offers:
         alert.offer_due_at = None  # waits for a unit (see wake_offers_near)
@@ -322,6 +370,110 @@ async def offer_next_ring(
     alert.offer_due_at = now + timedelta(seconds=agency.offer_timeout_seconds)
     await make_offers(session, alert, offers, SYSTEM, ring=ring)
     return offers
+
+
+@dataclass(frozen=True, slots=True)
+class DueOffers:
+    """The alerts whose direct offers are due (the longest due first), read without a lock: those whose next ring
+    may find a unit (``ringing``: each fired alone, ``offer_next_ring``), and those it cannot (``nobody``, with the
+    offer timer and agency each had when read): nobody the tracker knows of is available within reach of them even
+    at the widest ring, and they have no offer of the last ring to expire."""
+
+    ringing: list[uuid.UUID]
+    nobody: dict[uuid.UUID, tuple[datetime, int]]
+
+    def __len__(self) -> int:
+        return len(self.ringing) + len(self.nobody)
+
+
+async def due_offers(session: AsyncSession, tracker: UnitTracker, *, limit: int) -> DueOffers:
+    """Read the alerts whose direct offers are due and sort them (see ``DueOffers``): three queries for a round of
+    them, whatever their number."""
+    rows = (
+        await session.execute(
+            select(
+                Alert.id,
+                Alert.offer_due_at,
+                Alert.agency_id,
+                Alert.state,
+                Alert.unit_id,
+                Alert.lat,
+                Alert.lon,
+                Alert.is_exercise,
+                Alert.offer_ring,
+                Agency.kind,
+                Agency.offer_radius_m,
+                Agency.offer_size,
+            )
+            .outerjoin(Agency, Agency.id == Alert.agency_id)
+            .where(Alert.offer_due_at <= utcnow())
+            .order_by(Alert.offer_due_at)
+            .limit(limit)
+        )
+    ).all()
+    due = DueOffers(ringing=[], nobody={})
+    if not rows:
+        return due
+    made = await session.execute(
+        select(AlertOffer.alert_id, AlertOffer.unit_id, AlertOffer.state, AlertOffer.slot).where(
+            AlertOffer.alert_id.in_([row.id for row in rows])
+        )
+    )
+    asked: dict[uuid.UUID, set[int]] = {}
+    expiring: set[uuid.UUID] = set()
+    for alert_id, unit_id, state, slot in made:
+        asked.setdefault(alert_id, set()).add(unit_id)
+        if state == OfferState.PENDING.value and slot == 0:
+            expiring.add(alert_id)
+    same_help = await _same_help(session, {row.kind for row in rows if row.kind is not None})
+    for row in rows:
+        if row.kind is None or row.state not in OPEN_FOR_OFFERS or row.unit_id is not None or row.id in expiring:
+            due.ringing.append(row.id)  # fired alone: its timer ends, or its last ring's offers expire
+            continue
+        search = RingSearch(
+            lat=row.lat,
+            lon=row.lon,
+            real_alert=not row.is_exercise,
+            last_ring=row.offer_ring,
+            radius_m=row.offer_radius_m,
+            size=row.offer_size,
+            asked=frozenset(asked.get(row.id, ())),
+            agencies=same_help[row.kind],
+        )
+        if search.finds_nobody(tracker):
+            due.nobody[row.id] = (row.offer_due_at, row.agency_id)
+        else:
+            due.ringing.append(row.id)
+    return due
+
+
+async def wait_for_units(session: AsyncSession, nobody: dict[uuid.UUID, tuple[datetime, int]]) -> int:
+    """These alerts' rings find nobody (``due_offers``): each waits at the widest ring with no offer timer, as
+    ``offer_next_ring`` leaves one, all in one statement that holds a write lock only for itself. An alert whose
+    offer timer or agency changed since it was read (another process fired it; a hand-back, a decline or a unit
+    nearby made it due anew) is left as it is, for its next round; one another process is firing right now is
+    skipped, not waited for. Returns how many were settled."""
+    if not nobody:
+        return 0
+    row = aliased(Alert)  # the rows to settle, locked in id order; those another process holds are skipped
+    # One statement of one shape whatever their number (a statement compiled once, not once per count).
+    unchanged = tuple_(row.id, row.offer_due_at, row.agency_id).in_(
+        [(alert_id, due_at, agency_id) for alert_id, (due_at, agency_id) in nobody.items()]
+    )
+    settled = await session.execute(
+        update(Alert)
+        .where(
+            Alert.id.in_(
+                select(row.id)
+                .where(row.id.in_(list(nobody)), unchanged, row.state.in_(OPEN_FOR_OFFERS), row.unit_id.is_(None))
+                .order_by(row.id)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .values(offer_ring=MAX_RINGS, offer_due_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(settled, "rowcount", 0) or 0)
 
 
 async def make_offers(session: AsyncSession, alert: Alert, offers: list[AlertOffer], actor: Actor, **data: Any) -> None:

@@ -1,7 +1,9 @@
 """The timer sweep: direct offers, backups' offers running out, and escalation when nobody acknowledges (T1) or no
 officer is found (T2).
 Timers live in the alerts table; each firing locks the alert's row and clears the timer in
-the same transaction, so with several processes sweeping, each timer fires exactly once."""
+the same transaction, so with several processes sweeping, each timer fires exactly once. Due offers whose ring finds
+nobody (a surge, every unit busy) end together in one statement, each only if its timer is still the one read
+(``dispatch.wait_for_units``): one write a round instead of one a press."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -92,6 +95,13 @@ async def fire_dispatch(session: AsyncSession, alert_id: uuid.UUID) -> bool:
     return True
 
 
+# The timers besides direct offers, each with how it fires.
+OTHER_TIMERS: tuple[tuple[Any, Callable[[AsyncSession, uuid.UUID], Awaitable[bool]]], ...] = (
+    (Alert.backup_due_at, fire_backup),
+    (Alert.ack_due_at, fire_ack),
+    (Alert.dispatch_due_at, fire_dispatch),
+)
+
 MOVED_M = 1000.0  # an available unit that moved this far may have come within reach of alerts waiting for one
 RECHECK_S = 300.0  # and one that stayed available this long is offered around again, should any change be missed
 
@@ -157,20 +167,31 @@ class TimerSweep:
         fired = 0
         if self._arrived:
             await self._offer_arrived()
-        for column, fire in (
-            (Alert.offer_due_at, lambda s, i: fire_offer(s, i, self._tracker)),
-            (Alert.backup_due_at, fire_backup),
-            (Alert.ack_due_at, fire_ack),
-            (Alert.dispatch_due_at, fire_dispatch),
-        ):
-            async with self._read_sessions() as session:
-                ids = await due_alerts(session, column)
+        # What is due, in one read: the offers sorted by whether their next ring can find anyone (``due_offers``).
+        async with self._read_sessions() as session:
+            offers = await dispatch.due_offers(session, self._tracker, limit=DUE_BATCH)
+            due = [(fire, await due_alerts(session, column)) for column, fire in OTHER_TIMERS]
+        if offers.nobody:
+            fired += await self._wait_for_units(offers.nobody)
+        for alert_id in offers.ringing:
+            fired += await self._fire_one(lambda s, i: fire_offer(s, i, self._tracker), alert_id)
+        for fire, ids in due:
             for alert_id in ids:
                 fired += await self._fire_one(fire, alert_id)
-            if len(ids) == DUE_BATCH:
-                self._loop.wake()  # more are due (a surge): the next round follows at once, not after the interval
+        if len(offers) == DUE_BATCH or any(len(ids) == DUE_BATCH for _, ids in due):
+            self._loop.wake()  # more are due (a surge): the next round follows at once, not after the interval
         self.fired += fired
         return fired
+
+    async def _wait_for_units(self, nobody: dict[uuid.UUID, tuple[datetime, int]]) -> int:
+        """The due offers whose rings find nobody end together, in one short transaction (``wait_for_units``): a
+        surge's presses, nobody free to offer them to, cost one write a round rather than one each."""
+        try:
+            async with self._unit_of_work() as session:
+                return await dispatch.wait_for_units(session, nobody)
+        except Exception:  # they stay due and are read again next round
+            log.exception("settling offers that find nobody failed")
+            return 0
 
     async def _offer_arrived(self) -> None:
         arrived, self._arrived = list(self._arrived.values()), {}
