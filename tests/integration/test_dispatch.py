@@ -110,8 +110,9 @@ async def on_duty_at(api: Api, who: Person, where: tuple[float, float], *, mode:
     assert sent.status_code == 202, sent.text
 
     async def placed() -> bool:
+        # Available, or already rung: an alert waiting for a unit near ``where`` is offered to it at once.
         point = api.runtime.units.tracker.get(unit(who))
-        return point is not None and point.state == "available" and (point.lat, point.lon) == where
+        return point is not None and point.state in ("available", "offered") and (point.lat, point.lon) == where
 
     await eventually(placed, f"{who.name}'s position in the tracker")
 
