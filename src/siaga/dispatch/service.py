@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shapely.geometry import shape
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import ColumnElement, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -501,6 +501,22 @@ async def make_offers(session: AsyncSession, alert: Alert, offers: list[AlertOff
     emit(session, OffersMade(tuple(o.id for o in offers)))
 
 
+def _waiting_for_units() -> list[ColumnElement[bool]]:
+    """An alert whose widest ring found nobody: it waits, without a timer, for a unit to become available near it."""
+    return [
+        Alert.offer_ring == MAX_RINGS,
+        Alert.state.in_(OPEN_FOR_OFFERS),
+        Alert.offer_due_at.is_(None),
+        Alert.unit_id.is_(None),
+    ]
+
+
+async def any_waiting_for_units(session: AsyncSession) -> bool:
+    """Whether any alert waits for a unit (so ``wake_offers_near`` may find one): one read on the index
+    ``ix_alerts_waiting_for_units``. Officers moving about while no alert waits then cost no write transaction."""
+    return await session.scalar(select(Alert.id).where(*_waiting_for_units()).limit(1)) is not None
+
+
 async def wake_offers_near(session: AsyncSession, *, unit: UnitPoint, tracker: UnitTracker) -> uuid.UUID | None:
     """``unit`` has just become available (or moved) at a position: the alert that has waited longest for a unit
     within its agency's widest ring of it, and has not asked it before, is offered again now. One alert: the unit
@@ -515,10 +531,7 @@ async def wake_offers_near(session: AsyncSession, *, unit: UnitPoint, tracker: U
     span_lat, span_lon = reach_m * widest / lat_m, reach_m * widest / lon_m
     agency_reach = Agency.offer_radius_m * widest
     condition = [
-        Alert.offer_ring == MAX_RINGS,
-        Alert.state.in_(OPEN_FOR_OFFERS),
-        Alert.offer_due_at.is_(None),
-        Alert.unit_id.is_(None),
+        *_waiting_for_units(),
         Alert.lat.between(unit.lat - span_lat, unit.lat + span_lat),
         Alert.lon.between(unit.lon - span_lon, unit.lon + span_lon),
         func.abs(Alert.lat - unit.lat) * lat_m <= agency_reach,

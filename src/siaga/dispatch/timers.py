@@ -196,6 +196,9 @@ class TimerSweep:
     async def _offer_arrived(self) -> None:
         arrived, self._arrived = list(self._arrived.values()), {}
         try:
+            async with self._read_sessions() as session:
+                if not await dispatch.any_waiting_for_units(session):
+                    return  # nothing to offer them: no write transaction (on SQLite, no write lock)
             async with self._unit_of_work() as session:
                 for point in arrived:
                     await dispatch.wake_offers_near(session, unit=point, tracker=self._tracker)
