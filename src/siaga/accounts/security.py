@@ -27,11 +27,13 @@ _hasher = PasswordHasher()
 # SCHED_IDLE, inherited by the threads argon2 starts): it runs on a core only when nothing else wants it, and a
 # thread that wakes takes the core at once. A lower nice value was not enough: it orders threads only within one
 # scheduling group (on Linux, a login session), and the database server, where a resident's press spends much of its
-# time, and a proxy in front are in others, where the argon2 threads competed as the server's equals. A staff
-# member's own login is as quick as before on a machine with CPU to spare. Everything else (residents' PINs, a cancel
+# time, is in another. With the same fifty wrong passwords checked during a flood of 200 logins a second, residents'
+# SOS p99 went to 100-300 ms niced and stayed at about 20-26 ms as idle work (``python -m benchmarks.loginflood``, 2
+# cores, SQLite and PostgreSQL). On a machine busy for long, a staff member's login waits longer than it did niced:
+# SOS presses come first; with CPU to spare it is as quick as before. Everything else (residents' PINs, a cancel
 # perhaps under duress, and setting secrets) takes turns in the other slot, at the process's priority: a resident's
 # PIN never queues behind a flood. How many logins may wait at all, in all and from one address, is
-# ``deps.login_slot``'s bound (``python -m benchmarks.loginflood`` measures presses during a flood).
+# ``deps.login_slot``'s bound.
 LOGIN_NICE = 19  # where idle scheduling is not available
 
 
