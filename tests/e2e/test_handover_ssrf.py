@@ -226,7 +226,9 @@ async def test_a_try_ending_after_another_process_took_the_handover_over_is_not_
     assert (done.message_id, done.status, done.attempts) == (sent.message_id, "acknowledged", 1)
     async with db.read_sessions() as session:
         tries = await session.scalar(select(func.count()).select_from(HandoverAttempt))
-        told = (await session.scalars(select(AlertEvent.data).where(AlertEvent.kind == "handover").order_by(AlertEvent.id))).all()
+        told = (
+            await session.scalars(select(AlertEvent.data).where(AlertEvent.kind == "handover").order_by(AlertEvent.id))
+        ).all()
     assert tries == 1
     assert [event["status"] for event in told] == ["requested", "acknowledged"]
 

@@ -105,7 +105,9 @@ async def test_numbers_abroad_get_far_fewer_replies_and_an_sos_from_abroad_is_ra
     assert sos.handler == "keyword.sos_keyword"
     assert await _replies(db, ABROAD[5]) == 0
     async with db.read_sessions() as session:  # the console sees the SOS came in and its reply was held back
-        shown = (await session.scalars(select(AlertEvent.data).where(AlertEvent.kind == "sms").order_by(AlertEvent.id))).all()
+        shown = (
+            await session.scalars(select(AlertEvent.data).where(AlertEvent.kind == "sms").order_by(AlertEvent.id))
+        ).all()
     assert [(d["direction"], d["status"], d.get("limit")) for d in shown] == [
         ("in", "received", None),
         ("out", "not_sent", "country"),
