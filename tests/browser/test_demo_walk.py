@@ -3,6 +3,7 @@ user would"), each kept fixed by a test."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from playwright.async_api import Route, expect
@@ -65,6 +66,37 @@ async def test_a_notice_that_an_alert_left_the_officer_goes_when_it_comes_back_t
     await dispatch(officer.unit_id)
     await expect(card).to_be_visible()
     await expect(notice).to_have_count(0)
+    await context.close()
+
+
+async def test_going_on_duty_before_the_start_read_has_answered_stays_on_duty(site: Site) -> None:
+    # On a loaded run the officer tapped "Mulai tugas" while the app's first read of its duty was still on its way:
+    # the server put the unit on duty, then the late answer ("off duty", read before the tap) turned the screen back
+    # to "Tidak bertugas", and the phone stopped sharing its position while dispatch counted the unit as available.
+    officer = await site.api.staff(Role.OFFICER, "POLSEK-COBLONG", unit_callsign="COBLONG-JALAN-3")
+    context = await site.phone()
+    page = await context.new_page()
+    put_answered = asyncio.Event()
+
+    async def late_first_read(route: Route) -> None:
+        if route.request.method == "GET":
+            answer = await route.fetch()  # read now, as the app asked: off duty
+            await put_answered.wait()  # and delivered only after the tap's answer
+            await route.fulfill(response=answer)
+            return
+        answer = await route.fetch()
+        await route.fulfill(response=answer)
+        put_answered.set()
+
+    await page.route("**/api/v1/officers/me/duty*", late_first_read)
+    await log_in(page, officer)
+    await page.get_by_role("button", name="Mulai tugas").click()
+    await expect(page.get_by_test_id("sharing")).to_contain_text("Lokasi dibagikan")
+    await page.unroute("**/api/v1/officers/me/duty*")
+    reread = await site.api.get(officer, "/officers/me/duty")
+    assert reread.json()["on_duty"] is True
+    await page.reload()  # the server's word, read again, agrees with the screen
+    await expect(page.get_by_test_id("sharing")).to_contain_text("Lokasi dibagikan")
     await context.close()
 
 

@@ -1,6 +1,6 @@
 // Going on and off duty. On start the phone asks the server (GET /officers/me/duty): the server's word is the truth,
 // so a shift ended elsewhere shows as off duty. The phone also remembers the mode last chosen, for the next start.
-import { html, useCallback, useEffect, useState } from "../js/ui.js";
+import { html, useCallback, useEffect, useRef, useState } from "../js/ui.js";
 import { api } from "../js/api.js";
 import { t } from "../js/i18n.js";
 import { errorText } from "../js/errors.js";
@@ -32,9 +32,12 @@ export function useDuty(me, onExpired) {
   const [error, setError] = useState("");
   // The server refused "off duty" because the unit is on an SOS: the officer must choose to hand it back, or stay.
   const [onAlert, setOnAlert] = useState(false);
+  // Duty changes the officer made: the answer to the start's read, if it comes after one, is older news than it.
+  const changes = useRef(0);
 
   const apply = useCallback(
     async (on, mode, { handBack = false } = {}) => {
+      changes.current += 1;
       setBusy(true);
       setError("");
       try {
@@ -63,9 +66,12 @@ export function useDuty(me, onExpired) {
 
   useEffect(() => {
     let current = true;
+    const asked = changes.current;
     api("/officers/me/duty", { token: me.token })
       .then((mine) => {
-        if (!current) return;
+        // A tap on "Mulai tugas" while this read was on its way (a slow network at start) is newer than its answer:
+        // showing "Tidak bertugas" then would stop the phone sharing its position while the server has it on duty.
+        if (!current || changes.current !== asked) return;
         const next = { on: mine.on_duty, mode: mine.mode || store.get().mode };
         store.save(next);
         setDuty(next);
