@@ -13,14 +13,24 @@ log = logging.getLogger("siaga.background")
 
 
 class Loop:
-    """Calls ``work`` every ``interval`` seconds, or at once when woken, until stopped."""
+    """Calls ``work`` every ``interval`` seconds, or at once when woken, until stopped. With ``woken_gap``, a round
+    woken sooner than that after the last one finished waits out the rest of the gap first: wakes that come faster
+    (a surge's every batch of presses) are served together by one round instead of a round each."""
 
     def __init__(
-        self, name: str, work: Callable[[], Awaitable[object]], *, interval: float, first_after: float | None = None
+        self,
+        name: str,
+        work: Callable[[], Awaitable[object]],
+        *,
+        interval: float,
+        first_after: float | None = None,
+        woken_gap: float = 0.0,
     ) -> None:
         self.name = name
         self._work = work
         self._interval = interval
+        self._woken_gap = woken_gap
+        self._at_once = asyncio.Event()  # ends the wait for the gap
         self._first_after = interval if first_after is None else first_after  # the first round, after start
         self._wake = asyncio.Event()
         self._stopping = False
@@ -39,7 +49,10 @@ class Loop:
         self.finished_at = time.monotonic()
         self._task = asyncio.create_task(self._run(), name=self.name)
 
-    def wake(self) -> None:
+    def wake(self, *, at_once: bool = False) -> None:
+        """Run a round now (``at_once``: even within ``woken_gap``, as for work left over by a round)."""
+        if at_once:
+            self._at_once.set()
         self._wake.set()
 
     async def stop(self, *, grace: float = 5.0) -> None:
@@ -47,6 +60,7 @@ class Loop:
             return
         self._stopping = True
         self._wake.set()
+        self._at_once.set()
         try:
             await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
         except TimeoutError:
@@ -61,7 +75,12 @@ class Loop:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
             wait = self._interval
+            gap = self.finished_at + self._woken_gap - time.monotonic()
+            if gap > 0:  # wakes meanwhile are served by this round
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._at_once.wait(), timeout=gap)
             self._wake.clear()
+            self._at_once.clear()
             if self._stopping:
                 break
             began = time.monotonic()

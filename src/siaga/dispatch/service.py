@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shapely.geometry import shape
-from sqlalchemy import ColumnElement, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Update, bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -280,24 +280,26 @@ class RingSearch:
         ring = min(self.last_ring, MAX_RINGS - 1)
         while ring < MAX_RINGS:
             ring += 1
-            yield (
-                ring,
-                recommend(
-                    tracker,
-                    lat=self.lat,
-                    lon=self.lon,
-                    count=self.size * 2,
-                    exclude=self.asked,
-                    max_distance_m=self.radius_m * 2 ** (ring - 1),
-                    states=(UnitState.AVAILABLE.value,),  # a unit already asked about another alert is not asked twice
-                    real_alert=self.real_alert,
-                    agencies=self.agencies,  # a crime rings police patrols, a fire Damkar's engines (``offer_kinds``)
-                ),
-            )
+            yield ring, self._within(tracker, ring, count=self.size * 2)
 
     def finds_nobody(self, tracker: UnitTracker) -> bool:
-        """No ring has anyone to ask: the alert waits at the widest ring with no offer timer."""
-        return not any(candidates for _, candidates in self.rings(tracker))
+        """No ring has anyone to ask: the alert waits at the widest ring with no offer timer. Each ring reaches as
+        far as every ring before it, so the widest alone answers, and one unit found is enough: a surge's due
+        alerts cost one short search each, not one per ring (the sweep's searches hold the event loop)."""
+        return not self._within(tracker, MAX_RINGS, count=1)
+
+    def _within(self, tracker: UnitTracker, ring: int, *, count: int) -> list[Recommendation]:
+        return recommend(
+            tracker,
+            lat=self.lat,
+            lon=self.lon,
+            count=count,
+            exclude=self.asked,
+            max_distance_m=self.radius_m * 2 ** (ring - 1),
+            states=(UnitState.AVAILABLE.value,),  # a unit already asked about another alert is not asked twice
+            real_alert=self.real_alert,
+            agencies=self.agencies,  # a crime rings police patrols, a fire Damkar's engines (``offer_kinds``)
+        )
 
 
 async def _same_help(session: AsyncSession, kinds: set[str]) -> dict[str, frozenset[int]]:
@@ -455,17 +457,32 @@ async def wait_for_units(session: AsyncSession, nobody: dict[uuid.UUID, tuple[da
     skipped, not waited for. Returns how many were settled."""
     if not nobody:
         return 0
-    row = aliased(Alert)  # the rows to settle, locked in id order; those another process holds are skipped
-    # One statement of one shape whatever their number (a statement compiled once, not once per count).
-    unchanged = tuple_(row.id, row.offer_due_at, row.agency_id).in_(
-        [(alert_id, due_at, agency_id) for alert_id, (due_at, agency_id) in nobody.items()]
-    )
     settled = await session.execute(
+        _SETTLE_WAITING,
+        {
+            "ids": list(nobody),
+            "unchanged": [(alert_id, due_at, agency_id) for alert_id, (due_at, agency_id) in nobody.items()],
+        },
+    )
+    return int(getattr(settled, "rowcount", 0) or 0)
+
+
+def _settle_waiting() -> Update:
+    """``wait_for_units``' statement, built once: the alerts come as expanding parameters, so a round binds them
+    instead of building a clause per alert (which took a third of the sweep's time in a surge)."""
+    row = aliased(Alert)  # the rows to settle, locked in id order; those another process holds are skipped
+    unchanged = tuple_(row.id, row.offer_due_at, row.agency_id).in_(bindparam("unchanged", expanding=True))
+    return (
         update(Alert)
         .where(
             Alert.id.in_(
                 select(row.id)
-                .where(row.id.in_(list(nobody)), unchanged, row.state.in_(OPEN_FOR_OFFERS), row.unit_id.is_(None))
+                .where(
+                    row.id.in_(bindparam("ids", expanding=True)),
+                    unchanged,
+                    row.state.in_(OPEN_FOR_OFFERS),
+                    row.unit_id.is_(None),
+                )
                 .order_by(row.id)
                 .with_for_update(skip_locked=True)
             )
@@ -473,7 +490,9 @@ async def wait_for_units(session: AsyncSession, nobody: dict[uuid.UUID, tuple[da
         .values(offer_ring=MAX_RINGS, offer_due_at=None)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(settled, "rowcount", 0) or 0)
+
+
+_SETTLE_WAITING = _settle_waiting()
 
 
 async def make_offers(session: AsyncSession, alert: Alert, offers: list[AlertOffer], actor: Actor, **data: Any) -> None:

@@ -34,6 +34,9 @@ UnitOfWork = Callable[[], Any]  # an async context manager giving a session that
 
 
 DUE_BATCH = 50  # timers read per column and round
+# A round woken (new alerts with offers due, a unit available) this soon after the last one waits out the rest: in a
+# surge every batch of presses wakes the sweep, and a round for each batch read the same timers many times a second.
+WOKEN_GAP_S = 0.2
 
 
 async def due_alerts(session: AsyncSession, column: Any, *, limit: int = DUE_BATCH) -> list[uuid.UUID]:
@@ -124,7 +127,7 @@ class TimerSweep:
         self._read_sessions = read_sessions
         self._tracker = tracker
         self._interval = interval
-        self._loop = Loop("timer-sweep", self.sweep, interval=interval)
+        self._loop = Loop("timer-sweep", self.sweep, interval=interval, woken_gap=min(WOKEN_GAP_S, interval))
         self.fired = 0
         self._available: dict[int, tuple[float, float, float]] = {}  # unit -> where and when last offered around
         self._arrived: dict[int, UnitPoint] = {}  # units to offer to an alert waiting nearby, next round
@@ -179,7 +182,7 @@ class TimerSweep:
             for alert_id in ids:
                 fired += await self._fire_one(fire, alert_id)
         if len(offers) == DUE_BATCH or any(len(ids) == DUE_BATCH for _, ids in due):
-            self._loop.wake()  # more are due (a surge): the next round follows at once, not after the interval
+            self._loop.wake(at_once=True)  # more are due (a surge): the next round follows at once
         self.fired += fired
         return fired
 
