@@ -59,8 +59,14 @@ SHARED_REDIS = frozenset(
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
 
 
+# The files that take longest, longest first: they start the run, so that no worker is still in one of them after
+# the others have finished everything else (the schema fuzzer alone takes two to three minutes). Only the order of
+# files changes; a file's tests keep theirs.
+LONGEST_FIRST = ("test_schemathesis.py", "test_access_rules.py", "test_attack_smoke.py", "test_soak_shift.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep each test on the databases it proves something on.
+    """Keep each test on the databases it proves something on, and start with the longest files.
 
     A test marked ``one_database(name)`` runs on that database alone, and browser tests run on SQLite only: what a
     page shows does not depend on the database, and the API tests prove every endpoint on PostgreSQL too."""
@@ -69,6 +75,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=elsewhere)
         dropped = set(map(id, elsewhere))
         items[:] = [item for item in items if id(item) not in dropped]
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
