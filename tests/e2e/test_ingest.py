@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from typing import Any
 
 from sqlalchemy import func, select
 
 from siaga.alerts.models import Alert, AlertEvent
 from siaga.realtime.feed import FeedItem, read_events
-from tests.conftest import Api, sos_body
+from tests.conftest import Api, eventually, sos_body
 from tests.residents import made_residents as residents
 
 
@@ -131,9 +132,14 @@ async def test_an_offer_after_a_gap_is_not_trusted(api: Api) -> None:
         newest = heard[-1]
         heard.clear()
         skipped = dataclasses.replace(newest, event=newest.event.model_copy(update={"id": newest.cursor + 2}))
+        asked_at = time.monotonic()
         feed.offer([skipped])
-        await asyncio.sleep(0.2)  # the read it asked for finds nothing new
-        assert heard == []
+
+        async def read_since() -> bool:
+            return feed.loop.finished_at - feed.loop.last_duration > asked_at  # a read that began after the offer
+
+        await eventually(read_since, what="the read the offer asked for")
+        assert heard == [], "the read finds nothing new"
         assert feed.high_water == newest.cursor
         second = await api.press(await api.resident())
     finally:

@@ -273,6 +273,11 @@ class EventFeed:
     def wake(self) -> None:
         self._loop.wake()
 
+    @property
+    def loop(self) -> Loop:
+        """The feed's reading loop: when its last read finished (for readiness, and for tests awaiting a read)."""
+        return self._loop
+
     def offer(self, items: Sequence[FeedItem]) -> None:
         """Events this process has just committed, as their writer built them. They go out at once if they follow
         the newest event seen with no id between (nothing of another writer can lie there); otherwise the feed
