@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import Connection, case, delete, or_, select, update
+from sqlalchemy import Connection, bindparam, case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -326,31 +326,33 @@ class SessionPrincipal:
         return None
 
 
+# The session check behind every authenticated request (and every SOS press): built once, not at each call.
+_SESSION_PRINCIPAL = (
+    select(
+        AuthSession.id,
+        AuthSession.expires_at,
+        AuthSession.revoked_at,
+        AuthSession.login_step,
+        Resident.id,
+        Resident.name,
+        Resident.phone,
+        Staff.id,
+        Staff.name,
+        Staff.role,
+        Staff.agency_id,
+        Staff.unit_id,
+        Staff.active,
+    )
+    .select_from(AuthSession)
+    .outerjoin(Resident, Resident.id == AuthSession.resident_id)
+    .outerjoin(Staff, Staff.id == AuthSession.staff_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+
+
 async def session_principal(session: AsyncSession, token_hash: str) -> SessionPrincipal | None:
     """The resident or active staff member of an unrevoked session (one query), expired or not."""
-    row = (
-        await session.execute(
-            select(
-                AuthSession.id,
-                AuthSession.expires_at,
-                AuthSession.revoked_at,
-                AuthSession.login_step,
-                Resident.id,
-                Resident.name,
-                Resident.phone,
-                Staff.id,
-                Staff.name,
-                Staff.role,
-                Staff.agency_id,
-                Staff.unit_id,
-                Staff.active,
-            )
-            .select_from(AuthSession)
-            .outerjoin(Resident, Resident.id == AuthSession.resident_id)
-            .outerjoin(Staff, Staff.id == AuthSession.staff_id)
-            .where(AuthSession.token_hash == token_hash)
-        )
-    ).first()
+    row = (await session.execute(_SESSION_PRINCIPAL, {"token_hash": token_hash})).first()
     if row is None:
         return None
     session_id, expires_at, revoked_at, login_step, resident_id, resident_name, phone = row[:7]
