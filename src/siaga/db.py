@@ -148,6 +148,10 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def _is_postgres(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
 def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions for lookups that write nothing (token checks, snapshots).
 
@@ -156,7 +160,7 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     each see their own snapshot anyway, so nothing changes but the cost. A token check is one round trip instead of
     three (BEGIN, the query, ROLLBACK), and it is on every SOS press."""
     options: dict[str, Any] = {READ_ONLY_OPTION: True}
-    if engine.dialect.name == "postgresql":
+    if _is_postgres(engine):
         options["isolation_level"] = "AUTOCOMMIT"
     return async_sessionmaker(engine.execution_options(**options), expire_on_commit=False, autoflush=False)
 
@@ -179,54 +183,60 @@ def units_of_work(factory: async_sessionmaker[AsyncSession]) -> UnitOfWork:
 
 
 class CoreRunner:
-    """Runs a synchronous function of a Core ``Connection`` in a transaction, for the hot paths (the SOS batch, the
-    event feed) that would otherwise pay the async driver's round trips on every statement.
+    """Runs a synchronous function of a Core ``Connection``, for the hot paths (the SOS batch, the event feed, the
+    token check behind every request) that would otherwise pay the async driver's round trips on every statement.
 
-    On SQLite the function runs in one worker thread of its own, on a plain sqlite3 connection configured like the
-    async engine's (WAL, synchronous=FULL, BEGIN IMMEDIATE for writes): a batch costs one hop to that thread, not
-    several per statement. On PostgreSQL it runs through the async engine (``run_sync``), asyncpg being cheap per
-    statement already."""
+    On SQLite the function runs on a plain sqlite3 connection configured like the async engine's (WAL,
+    synchronous=FULL, BEGIN IMMEDIATE for writes): writes in one worker thread of their own, reads in two others, so
+    that a read never waits for a batch's commit. A call costs one hop to a thread, where the async driver costs
+    several per statement (a cursor, the statement, the fetch, the cursor's close), and on a busy server each hop
+    waits for the GIL. On PostgreSQL it runs through the async engine (``run_sync``), asyncpg being cheap per
+    statement already; reads outside a transaction (see ``read_session_factory``)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT") if _is_postgres(engine) else engine
         self._sync: Engine | None = None
-        self._thread: ThreadPoolExecutor | None = None
+        self._writes: ThreadPoolExecutor | None = None
+        self._reads: ThreadPoolExecutor | None = None
         if engine.dialect.name == "sqlite":
             url = engine.url.set(drivername="sqlite")
             self._sync = create_sync_engine(
                 url, connect_args={"timeout": 30}, hide_parameters=engine.sync_engine.hide_parameters
             )
             _configure_sqlite(self._sync, foreign_keys=True)
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siaga-core")
+            self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siaga-core")
+            self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="siaga-core-read")
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """``work`` in one transaction, committed when it returns (rolled back if it raises)."""
-        if self._sync is not None and self._thread is not None:
+        if self._sync is not None and self._writes is not None:
             sync = self._sync
 
             def run() -> T:
                 with sync.begin() as connection:
                     return work(connection)
 
-            return await asyncio.get_running_loop().run_in_executor(self._thread, run)
+            return await asyncio.get_running_loop().run_in_executor(self._writes, run)
         async with self._engine.begin() as connection:
             return await connection.run_sync(work)
 
     async def read(self, work: Callable[[Connection], T]) -> T:
-        """``work`` in a read-only transaction (on SQLite it does not take the write lock)."""
-        if self._sync is not None and self._thread is not None:
+        """``work`` reading only (on SQLite in a deferred transaction, which never takes the write lock)."""
+        if self._sync is not None and self._reads is not None:
             sync = self._sync.execution_options(**{READ_ONLY_OPTION: True})
 
             def run() -> T:
                 with sync.connect() as connection:
                     return work(connection)
 
-            return await asyncio.get_running_loop().run_in_executor(self._thread, run)
-        async with self._engine.connect() as connection:
+            return await asyncio.get_running_loop().run_in_executor(self._reads, run)
+        async with self._reader.connect() as connection:
             return await connection.run_sync(work)
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._thread.shutdown(wait=True)
+        for threads in (self._writes, self._reads):
+            if threads is not None:
+                threads.shutdown(wait=True)
         if self._sync is not None:
             self._sync.dispose()

@@ -95,7 +95,7 @@ class Runtime:
         self._register_after_commit()
         self.feed = EventFeed(self.read_sessions, self.hub, core=self.core)
         self.outbox = HubOutbox(self.hub)  # the hub hears of commits in the background: a write never waits on it
-        self.principals = PrincipalCache(self.read_sessions)
+        self.principals = PrincipalCache(self.core, self.read_sessions)
         self.stream_sessions = StreamSessions(self.read_sessions)
         self.wire = WireCache()  # the streams' shared serialised messages: this runtime's own, bounded
         self.ingest: GroupCommit[RaiseRequest] = GroupCommit(self._write_presses)

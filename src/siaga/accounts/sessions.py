@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -352,7 +353,15 @@ _SESSION_PRINCIPAL = (
 
 async def session_principal(session: AsyncSession, token_hash: str) -> SessionPrincipal | None:
     """The resident or active staff member of an unrevoked session (one query), expired or not."""
-    row = (await session.execute(_SESSION_PRINCIPAL, {"token_hash": token_hash})).first()
+    return _session_principal_of((await session.execute(_SESSION_PRINCIPAL, {"token_hash": token_hash})).first())
+
+
+def read_session_principal(connection: Connection, token_hash: str) -> SessionPrincipal | None:
+    """``session_principal`` on a Core connection (``CoreRunner.read``: one hop to the database, not several)."""
+    return _session_principal_of(connection.execute(_SESSION_PRINCIPAL, {"token_hash": token_hash}).first())
+
+
+def _session_principal_of(row: Any) -> SessionPrincipal | None:
     if row is None:
         return None
     session_id, expires_at, revoked_at, login_step, resident_id, resident_name, phone = row[:7]
@@ -405,8 +414,15 @@ class PrincipalCache:
     within ``ttl_s``. Expiry is judged at each use from the session's own end, never cached. Unknown tokens are not
     remembered."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, ttl_s: float = 5.0, limit: int = 100_000) -> None:
-        self._sessions = sessions
+    def __init__(
+        self,
+        core: CoreRunner,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        ttl_s: float = 5.0,
+        limit: int = 100_000,
+    ) -> None:
+        self._core = core
         self._ttl = ttl_s
         self._limit = limit
         self._entries: dict[str, tuple[float, SessionPrincipal]] = {}
@@ -425,8 +441,7 @@ class PrincipalCache:
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1].at(utcnow(), sos=sos, halfway=halfway)
         generation = self._generation
-        async with self._sessions() as session:
-            found = await session_principal(session, key)
+        found = await self._core.read(partial(read_session_principal, token_hash=key))
         if found is None:
             self._entries.pop(key, None)
             return None
