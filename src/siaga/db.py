@@ -148,21 +148,19 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def _is_postgres(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "postgresql"
+def _reading(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` for reads that write nothing. On SQLite they begin deferred, so they never queue behind writers,
+    and their statements share one snapshot. On PostgreSQL each statement runs on its own, outside a transaction:
+    under READ COMMITTED a transaction's statements each see their own snapshot anyway, so nothing changes but the
+    cost. A token check is one round trip instead of three (BEGIN, the query, ROLLBACK), and it is on every press."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(**{READ_ONLY_OPTION: True}, isolation_level="AUTOCOMMIT")
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for lookups that write nothing (token checks, snapshots).
-
-    On SQLite they begin deferred, so they never queue behind writers, and their statements share one snapshot. On
-    PostgreSQL each statement runs on its own, outside a transaction: under READ COMMITTED a transaction's statements
-    each see their own snapshot anyway, so nothing changes but the cost. A token check is one round trip instead of
-    three (BEGIN, the query, ROLLBACK), and it is on every SOS press."""
-    options: dict[str, Any] = {READ_ONLY_OPTION: True}
-    if _is_postgres(engine):
-        options["isolation_level"] = "AUTOCOMMIT"
-    return async_sessionmaker(engine.execution_options(**options), expire_on_commit=False, autoflush=False)
+    """Sessions for lookups that write nothing (token checks, snapshots): see ``_reading``."""
+    return async_sessionmaker(_reading(engine), expire_on_commit=False, autoflush=False)
 
 
 @asynccontextmanager
@@ -191,12 +189,13 @@ class CoreRunner:
     that a read never waits for a batch's commit. A call costs one hop to a thread, where the async driver costs
     several per statement (a cursor, the statement, the fetch, the cursor's close), and on a busy server each hop
     waits for the GIL. On PostgreSQL it runs through the async engine (``run_sync``), asyncpg being cheap per
-    statement already; reads outside a transaction (see ``read_session_factory``)."""
+    statement already; reads as ``_reading`` says."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT") if _is_postgres(engine) else engine
+        self._reader = _reading(engine)
         self._sync: Engine | None = None
+        self._sync_reader: Engine | None = None
         self._writes: ThreadPoolExecutor | None = None
         self._reads: ThreadPoolExecutor | None = None
         if engine.dialect.name == "sqlite":
@@ -205,6 +204,7 @@ class CoreRunner:
                 url, connect_args={"timeout": 30}, hide_parameters=engine.sync_engine.hide_parameters
             )
             _configure_sqlite(self._sync, foreign_keys=True)
+            self._sync_reader = self._sync.execution_options(**{READ_ONLY_OPTION: True})
             self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siaga-core")
             self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="siaga-core-read")
 
@@ -223,8 +223,8 @@ class CoreRunner:
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         """``work`` reading only (on SQLite in a deferred transaction, which never takes the write lock)."""
-        if self._sync is not None and self._reads is not None:
-            sync = self._sync.execution_options(**{READ_ONLY_OPTION: True})
+        if self._sync_reader is not None and self._reads is not None:
+            sync = self._sync_reader
 
             def run() -> T:
                 with sync.connect() as connection:
